@@ -1,0 +1,57 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+HOST ?= 127.0.0.1
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CATALOGS := $(wildcard fieldapp/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
+
+.PHONY: install run test test-fast system-test-deps messages bench clean
+
+install: $(STAMP) $(COMPILED)
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Compiled catalogs are built here, never committed.
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@
+
+run: install
+	FIELDAPP_LOCAL_DEV=1 $(BIN)/flask --app fieldapp migrate
+	FIELDAPP_LOCAL_DEV=1 $(BIN)/flask --app fieldapp demo-data
+	@echo ""
+	@echo "  Fieldapp HMS: http://$(HOST):$(PORT)/   (Ctrl-C stops the app and its worker)"
+	@echo ""
+	FIELDAPP_LOCAL_DEV=1 HOST=$(HOST) $(BIN)/honcho start -f Procfile -p $(PORT)
+
+# Debian's chromium for the browser tests, PostgreSQL's server binaries for the PostgreSQL tests.
+system-test-deps:
+	@if ! command -v chromium >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium postgresql >/dev/null; \
+	fi
+
+test: install system-test-deps
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not browser and not postgres"
+
+# Extract new strings and merge them into every catalog (then translate them in the .po files).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o fieldapp/translations/messages.pot .
+	$(BIN)/pybabel update -i fieldapp/translations/messages.pot -d fieldapp/translations --no-fuzzy-matching --ignore-obsolete
+
+bench: install
+	@command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null)
+	$(BIN)/python bench/pages.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache
+	find . -name '*.mo' -path '*/translations/*' -delete

@@ -1,0 +1,66 @@
+"""Fieldapp HMS: create_app() builds the Flask app from configuration and the feature blueprints."""
+import os
+
+from flask import Flask
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from . import config, db, headers, htmx, instance
+from .config import PROJECT_ROOT
+
+babel = Babel()
+csrf = CSRFProtect()
+
+
+def create_app(test_config=None):
+    test_config = dict(test_config or {})
+    app = Flask(
+        __name__,
+        instance_path=test_config.pop("INSTANCE_PATH", None) or config.instance_path(),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_object(config.Defaults)
+    app.config.from_prefixed_env()  # FLASK_SECRET_KEY=..., FLASK_DEBUG=...
+    app.config.update(config.from_environment())
+    app.config.update(test_config)
+    app.config.setdefault(
+        "DATABASE_URL", "sqlite:///" + os.path.join(app.instance_path, "fieldapp.db"))
+    instance.prepare(app)
+    app.config.setdefault("VAPID_PUBLIC_KEY", instance.vapid_public_key(app.config["VAPID_PRIVATE_KEY_PATH"]))
+    if not app.config["SESSION_COOKIE_SECURE"]:
+        app.config["SESSION_COOKIE_NAME"] = "fieldapp_session"
+    else:
+        app.config.setdefault("SESSION_COOKIE_NAME", "__Host-fieldapp")
+
+    db.init_app(app)
+    from . import authz, i18n
+
+    app.before_request(authz.load_signed_in_user)
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        default_translation_directories=str(PROJECT_ROOT / "fieldapp" / "translations"),
+    )
+    csrf.init_app(app)
+    htmx.init_app(app)
+    headers.init_app(app)
+    from . import templating
+
+    templating.init_app(app)
+
+    from .accounts import bp as accounts_bp
+    from .shell import bp as shell_bp
+    from .shell import errors
+    from .sites import bp as sites_bp
+
+    app.register_blueprint(shell_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(sites_bp)
+    errors.init_app(app)
+
+    from . import cli
+
+    cli.init_app(app)
+    return app

@@ -1,0 +1,44 @@
+"""Forms for sign-in, enrollment and the profile."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from . import service
+
+SECRET_PROBLEMS = {
+    "pin_length": _l("A PIN has 6 to 12 digits."),
+    "pin_trivial": _l("That PIN is too easy to guess. Avoid repeated or consecutive digits."),
+    "password_length": _l("A password has at least 10 characters (or use a PIN of 6 to 12 digits)."),
+    "password_long": _l("A password has at most 200 characters."),
+}
+
+
+class SignInForm(FlaskForm):
+    phone = StringField(_l("Phone number"), validators=[DataRequired(_l("Enter your phone number.")),
+                                                        Length(max=40)])
+    secret = PasswordField(_l("PIN or password"), validators=[DataRequired(_l("Enter your PIN or password.")),
+                                                              Length(max=200)])
+    next = HiddenField()
+
+
+class NewSecretMixin:
+    def validate_secret(self, field):
+        problem = service.secret_problem(field.data or "")
+        if problem:
+            raise ValidationError(SECRET_PROBLEMS[problem])
+
+
+class EnrollCodeForm(FlaskForm):
+    code = StringField(_l("Enrollment code"), validators=[DataRequired(_l("Enter the code you were given.")),
+                                                          Length(max=20)])
+
+
+class ChooseSecretForm(NewSecretMixin, FlaskForm):
+    code = HiddenField()
+    secret = PasswordField(_l("Choose a PIN or password"), validators=[DataRequired(_l("Choose a PIN or password."))])
+    confirm = PasswordField(_l("Repeat it"), validators=[EqualTo("secret", _l("The two do not match."))])
+
+
+class LanguageForm(FlaskForm):
+    language = SelectField(_l("Language"), choices=[("nb", "Norsk bokmål"), ("en", "English")])

@@ -1,0 +1,246 @@
+"""Sign-in: phone numbers, PIN/password hashes, device sessions, enrollment codes, throttling."""
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+
+from .. import audit
+from ..db import database
+from ..models import DeviceSession, EnrollmentCode, LoginThrottle, User, utcnow
+
+hasher = PasswordHasher()
+# Verified when the phone number is unknown, so a wrong number costs as long as a wrong PIN.
+_DUMMY_HASH = hasher.hash("not-a-real-password")
+
+# No 0/O, 1/I/L: the code is read aloud on a noisy site and typed with gloves.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+
+
+class SignInError(Exception):
+    """Wrong phone number or PIN/password; the message never says which."""
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def normalize_phone(raw):
+    """'+47 912 34 567', '0047 91234567' and '91234567' all become '+4791234567'; None if not a number."""
+    digits = re.sub(r"[\s\-().]", "", raw or "")
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    if re.fullmatch(r"\d{8}", digits):
+        digits = "+47" + digits
+    if not re.fullmatch(r"\+\d{7,15}", digits):
+        return None
+    return digits
+
+
+def secret_problem(secret):
+    """Why a new PIN or password is not good enough, or None. Messages are translated by the caller."""
+    if secret.isdigit():
+        if not 6 <= len(secret) <= 12:
+            return "pin_length"
+        if len(set(secret)) == 1 or secret in "01234567890123456789" or secret in "98765432109876543210":
+            return "pin_trivial"
+        return None
+    if len(secret) < 10:
+        return "password_length"
+    if len(secret) > 200:
+        return "password_long"
+    return None
+
+
+def hash_secret(secret):
+    return hasher.hash(secret)
+
+
+def _sha256(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- throttling -----------------------------------------------------------------------------
+
+def _window():
+    return timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
+
+
+def check_throttle(limits):
+    """limits: {key: max failures}. Raises Throttled while any key is over its limit."""
+    now = utcnow()
+    rows = LoginThrottle.select().where(LoginThrottle.key.in_(list(limits)))
+    for row in rows:
+        ends = row.window_started_at + _window()
+        if ends > now and row.failures >= limits[row.key]:
+            raise Throttled(max(1, int((ends - now).total_seconds()) + 1))
+
+
+def note_failure(keys):
+    now = utcnow()
+    with database.atomic():
+        LoginThrottle.delete().where(
+            LoginThrottle.key.in_(keys) & (LoginThrottle.window_started_at < now - _window())
+        ).execute()
+        for key in keys:
+            (LoginThrottle.insert(key=key, failures=1, window_started_at=now)
+             .on_conflict(conflict_target=[LoginThrottle.key],
+                          update={LoginThrottle.failures: LoginThrottle.failures + 1})
+             .execute())
+
+
+def clear_failures(key):
+    LoginThrottle.delete().where(LoginThrottle.key == key).execute()
+
+
+def throttle_limits(phone, ip):
+    cfg = current_app.config
+    return {f"phone:{phone}": cfg["LOGIN_MAX_FAILURES"], f"ip:{ip}": cfg["LOGIN_MAX_FAILURES_PER_IP"]}
+
+
+# --- sign-in and device sessions ------------------------------------------------------------
+
+def authenticate(raw_phone, secret, ip):
+    """The user for this phone number and PIN/password. Raises SignInError or Throttled."""
+    phone = normalize_phone(raw_phone) or (raw_phone or "").strip()[:40]
+    limits = throttle_limits(phone, ip)
+    check_throttle(limits)
+    user = User.get_or_none((User.phone == phone) & (User.active == True))  # noqa: E712
+    stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
+    try:
+        hasher.verify(stored, secret)
+        ok = user is not None and user.password_hash is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        note_failure(list(limits))
+        raise SignInError()
+    clear_failures(f"phone:{phone}")
+    if hasher.check_needs_rehash(user.password_hash):
+        User.update(password_hash=hasher.hash(secret)).where(User.id == user.id).execute()
+    return user
+
+
+def start_device_session(user, user_agent):
+    """A new server-side session; returns the token for the cookie (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    with database.atomic():
+        session = DeviceSession.create(
+            token_hash=_sha256(token), user=user, user_agent=(user_agent or "")[:300],
+            created_at=now, last_seen_at=now,
+            expires_at=now + timedelta(days=current_app.config["DEVICE_SESSION_DAYS"]),
+        )
+        audit.record(user, "session.start", "device_session", session.id)
+    return token
+
+
+def session_for_token(token):
+    """The live DeviceSession (with its user) for a cookie token, or None."""
+    if not token:
+        return None
+    now = utcnow()
+    idle = timedelta(days=current_app.config["DEVICE_SESSION_IDLE_DAYS"])
+    session = (DeviceSession.select(DeviceSession, User).join(User)
+               .where((DeviceSession.token_hash == _sha256(token))
+                      & DeviceSession.revoked_at.is_null()
+                      & (DeviceSession.expires_at > now)
+                      & (DeviceSession.last_seen_at > now - idle)
+                      & (User.active == True))  # noqa: E712
+               .first())
+    if session and now - session.last_seen_at > timedelta(minutes=5):
+        # Written at most every five minutes: a write per request would cost every page.
+        DeviceSession.update(last_seen_at=now).where(DeviceSession.id == session.id).execute()
+    return session
+
+
+def revoke_session(actor, session_id, user):
+    """End one of the user's device sessions. Returns False if there is no such live session."""
+    with database.atomic():
+        count = (DeviceSession.update(revoked_at=utcnow())
+                 .where((DeviceSession.id == session_id) & (DeviceSession.user == user)
+                        & DeviceSession.revoked_at.is_null())
+                 .execute())
+        if count:
+            audit.record(actor, "session.revoke", "device_session", session_id)
+    return bool(count)
+
+
+def live_sessions(user):
+    now = utcnow()
+    return list(DeviceSession.select()
+                .where((DeviceSession.user == user) & DeviceSession.revoked_at.is_null()
+                       & (DeviceSession.expires_at > now))
+                .order_by(DeviceSession.last_seen_at.desc()))
+
+
+# --- enrollment -----------------------------------------------------------------------------
+
+def normalize_code(raw):
+    return re.sub(r"[^0-9A-Z]", "", (raw or "").upper())[:CODE_LENGTH * 2]
+
+
+def format_code(code):
+    return f"{code[:4]}-{code[4:]}"
+
+
+def issue_enrollment_code(actor, user):
+    """A new single-use code for the user; earlier unused codes stop working."""
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    now = utcnow()
+    with database.atomic():
+        EnrollmentCode.update(used_at=now).where(
+            (EnrollmentCode.user == user) & EnrollmentCode.used_at.is_null()).execute()
+        EnrollmentCode.create(
+            code_hash=_sha256(code), user=user, created_by=actor, created_at=now,
+            expires_at=now + timedelta(minutes=current_app.config["ENROLLMENT_CODE_MINUTES"]),
+        )
+        audit.record(actor, "user.enrollment_code", "user", user.id)
+    return code
+
+
+def find_enrollment(raw_code):
+    """The usable EnrollmentCode row for a typed or scanned code, or None."""
+    code = normalize_code(raw_code)
+    if len(code) != CODE_LENGTH:
+        return None
+    return (EnrollmentCode.select(EnrollmentCode, User).join(User, on=(EnrollmentCode.user == User.id))
+            .where((EnrollmentCode.code_hash == _sha256(code)) & EnrollmentCode.used_at.is_null()
+                   & (EnrollmentCode.expires_at > utcnow()) & (User.active == True))  # noqa: E712
+            .first())
+
+
+def redeem_enrollment(raw_code, secret):
+    """Use the code once: set the PIN/password. Returns the user, or None if the code is not usable."""
+    code = normalize_code(raw_code)
+    now = utcnow()
+    with database.atomic():
+        # The conditional update is the single use: of two concurrent redemptions one updates 0 rows.
+        claimed = (EnrollmentCode.update(used_at=now)
+                   .where((EnrollmentCode.code_hash == _sha256(code)) & EnrollmentCode.used_at.is_null()
+                          & (EnrollmentCode.expires_at > now))
+                   .execute())
+        if not claimed:
+            return None
+        enrollment = EnrollmentCode.get(EnrollmentCode.code_hash == _sha256(code))
+        user = User.get_by_id(enrollment.user_id)
+        user.password_hash = hash_secret(secret)
+        user.save(only=[User.password_hash])
+        # A new PIN ends every earlier session: the old phone may be the lost one.
+        DeviceSession.update(revoked_at=now).where(
+            (DeviceSession.user == user) & DeviceSession.revoked_at.is_null()).execute()
+        audit.record(user, "user.enroll", "user", user.id)
+    return user
+
+
+def set_language(user, language):
+    with database.atomic():
+        before = user.language
+        User.update(language=language).where(User.id == user.id).execute()
+        audit.record(user, "user.language", "user", user.id, {"language": before}, {"language": language})

@@ -1,0 +1,70 @@
+"""Who is signed in, and what their role on a site lets them do: one helper for every view."""
+import functools
+
+from flask import abort, g, redirect, request, session, url_for
+
+from .models import Membership, Site
+
+SESSION_KEY = "sid"
+
+
+def load_signed_in_user():
+    """before_request: g.user and g.device_session from the server-side device session."""
+    g.user = None
+    g.device_session = None
+    if request.endpoint in ("static", "shell.service_worker", "shell.manifest", "shell.healthz"):
+        return
+    from .accounts.service import session_for_token  # here: the accounts views import this module
+
+    device_session = session_for_token(session.get(SESSION_KEY))
+    if device_session is None:
+        if SESSION_KEY in session:
+            session.pop(SESSION_KEY)  # revoked or expired: forget it
+        return
+    g.device_session = device_session
+    g.user = device_session.user
+
+
+def login_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.user is None:
+            return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    wrapped.fieldapp_access = "signed-in"
+    return wrapped
+
+
+def requires(*roles):
+    """The signed-in person's membership of the URL's site: 404 if none, 403 for another role.
+
+    Puts the membership in g.membership and the site in g.site; every query then scopes by g.site.
+    """
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, site_id, **kwargs):
+            if g.user is None:
+                return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
+            membership = (Membership.select(Membership, Site).join(Site)
+                          .where((Membership.user == g.user) & (Membership.site == site_id))
+                          .first())
+            if membership is None:
+                abort(404)
+            if roles and membership.role not in roles:
+                abort(403)
+            g.membership = membership
+            g.site = membership.site
+            return view(*args, site_id=site_id, **kwargs)
+
+        wrapped.fieldapp_access = ("site", roles)
+        return wrapped
+
+    return decorator
+
+
+def public(view):
+    """Marks a view that anyone may open (sign-in, enrollment, health, manifest)."""
+    view.fieldapp_access = "public"
+    return view

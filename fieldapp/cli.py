@@ -1,0 +1,93 @@
+"""Flask commands: migrate, create-user, demo-data, verify-audit, vapid-public-key."""
+import click
+from flask import current_app
+
+from . import audit, demo
+from .accounts import service as accounts
+from .db import database, run_migrations
+from .models import Membership, ROLES, Site, User
+from .sites import service as sites
+
+
+@click.command("migrate")
+def migrate_command():
+    """Apply the migrations that this database has not had yet."""
+    with database.connection_context():
+        done = run_migrations()
+    click.echo(f"migrations applied: {len(done or [])}")
+
+
+@click.command("demo-data")
+def demo_data_command():
+    """Load the demo organization, sites and people (safe to run again)."""
+    with database.connection_context():
+        created = demo.load()
+    click.echo(f"demo data ready ({created} people created)")
+    click.echo(f"demo logins (PIN {demo.DEMO_PIN} for all):")
+    for phone, name, roles in demo.LOGINS:
+        click.echo(f"  {phone}  {name:<15} {', '.join(sorted(set(roles.values())))}")
+
+
+@click.command("create-user")
+@click.option("--name", required=True, help="Full name.")
+@click.option("--phone", required=True, help="Mobile number: 8 digits, or + and the country code.")
+@click.option("--password", prompt="PIN or password", hide_input=True, confirmation_prompt=True,
+              help="A PIN of 6 to 12 digits or a password of at least 10 characters.")
+@click.option("--organization", "org_name", required=True, help="The employer's name.")
+@click.option("--org-number", required=True, help="The employer's 9-digit organisation number.")
+@click.option("--org-admin/--no-org-admin", default=True, show_default=True,
+              help="May create sites for the organization (the employer's HMS lead).")
+@click.option("--site", "site_name", help="Put the person on this site (created if new).")
+@click.option("--site-address", help="Address for a new site.")
+@click.option("--role", type=click.Choice(ROLES), default="manager", show_default=True)
+def create_user_command(name, phone, password, org_name, org_number, org_admin, site_name, site_address, role):
+    """Create a person who can sign in at once (the first manager of a new installation)."""
+    normalized = accounts.normalize_phone(phone)
+    if normalized is None:
+        raise click.BadParameter("not a phone number", param_hint="--phone")
+    problem = accounts.secret_problem(password)
+    if problem:
+        raise click.BadParameter(problem.replace("_", " "), param_hint="--password")
+    if not sites.org_number_valid(org_number):
+        raise click.BadParameter("not a valid organisation number (mod-11)", param_hint="--org-number")
+    with database.connection_context(), database.atomic():
+        if User.get_or_none(User.phone == normalized):
+            raise click.ClickException(f"a person with phone {normalized} exists already")
+        org = sites.get_or_create_organization(None, org_name, org_number)
+        user = User.create(name=name, phone=normalized, employer=org, is_org_admin=org_admin,
+                           password_hash=accounts.hash_secret(password))
+        audit.record(None, "user.create", "user", user.id, after=audit.snapshot(user, sites.USER_FIELDS))
+        if site_name:
+            site = Site.get_or_none((Site.name == site_name) & (Site.organization == org))
+            if site is None:
+                if not site_address:
+                    raise click.BadParameter("a new site needs --site-address", param_hint="--site-address")
+                site = Site.create(organization=org, name=site_name, address=site_address,
+                                   qr_token=sites.new_qr_token())
+                audit.record(None, "site.create", "site", site.id, after=audit.snapshot(site, sites.SITE_FIELDS))
+            membership = Membership.create(user=user, site=site, role=role)
+            audit.record(None, "membership.create", "membership", membership.id,
+                         after={"user": user.id, "site": site.id, "role": role})
+    click.echo(f"created {name} ({normalized}); sign in with that number and the PIN/password")
+
+
+@click.command("verify-audit")
+def verify_audit_command():
+    """Check that the audit log's hash chain is unbroken."""
+    with database.connection_context():
+        count, broken = audit.verify_chain()
+    if broken is not None:
+        raise click.ClickException(f"audit chain broken at event {broken} (checked {count})")
+    click.echo(f"audit chain intact: {count} events")
+
+
+@click.command("vapid-public-key")
+def vapid_public_key_command():
+    """Print the Web Push public key (the browser's applicationServerKey)."""
+    click.echo(current_app.config["VAPID_PUBLIC_KEY"])
+
+
+def init_app(app):
+    for command in (migrate_command, demo_data_command, create_user_command, verify_audit_command,
+                    vapid_public_key_command):
+        app.cli.add_command(command)

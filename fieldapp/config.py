@@ -1,0 +1,64 @@
+"""Configuration: safe defaults in code, overridden by environment variables."""
+import os
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def instance_path():
+    """The folder that holds everything made on first run (keys, database, uploads)."""
+    return os.environ.get("FIELDAPP_INSTANCE", str(PROJECT_ROOT / "instance"))
+
+
+def env_flag(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+class Defaults:
+    # Set per installation: FLASK_SECRET_KEY, or the instance/secret_key file made on first run.
+    SECRET_KEY = None
+    DEBUG = False
+    # Local development over plain http (make run) turns this off; production is behind HTTPS.
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(days=180)
+    # A device session (server-side, revocable) lasts this long, and ends sooner when unused.
+    DEVICE_SESSION_DAYS = 180
+    DEVICE_SESSION_IDLE_DAYS = 45
+    ENROLLMENT_CODE_MINUTES = 30
+    # Failed sign-ins per phone number within the window before a 429.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_WINDOW_SECONDS = 15 * 60
+    # Per client address: a whole crew often shares one address (carrier NAT, site wi-fi).
+    LOGIN_MAX_FAILURES_PER_IP = 50
+    # Tokens live as long as the session: an outbox may replay a form hours later.
+    WTF_CSRF_TIME_LIMIT = None
+    WTF_CSRF_SSL_STRICT = True
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    BABEL_DEFAULT_LOCALE = "nb"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
+    LANGUAGES = ("nb", "en")
+    VAPID_SUBJECT = "mailto:hms@fieldapp.invalid"
+    # Set to serve the Strict-Transport-Security header (only behind HTTPS).
+    HSTS = False
+
+
+def from_environment():
+    """Settings read from the environment (the README's configuration table)."""
+    values = {}
+    if "DATABASE_URL" in os.environ:
+        values["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    if "REDIS_URL" in os.environ:
+        values["REDIS_URL"] = os.environ["REDIS_URL"]
+    if env_flag("FIELDAPP_LOCAL_DEV"):
+        values["SESSION_COOKIE_SECURE"] = False
+    if env_flag("FIELDAPP_HSTS"):
+        values["HSTS"] = True
+    if "FIELDAPP_VAPID_SUBJECT" in os.environ:
+        values["VAPID_SUBJECT"] = os.environ["FIELDAPP_VAPID_SUBJECT"]
+    return values

@@ -1,0 +1,56 @@
+"""The database: a proxy bound at start-up, SQLite pragmas, one connection per request."""
+from peewee import DatabaseProxy, SqliteDatabase
+from playhouse import db_url
+
+database = DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",  # readers do not block the one writer
+    "foreign_keys": 1,  # SQLite leaves them off unless asked
+    "busy_timeout": 5000,
+    # FULL: a report the server has acknowledged survives a power cut, not just a crash.
+    "synchronous": "full",
+    "cache_size": -16000,
+}
+
+
+def make_database(url):
+    """SQLite with our pragmas for sqlite:/// URLs; anything else through playhouse.db_url."""
+    if url.startswith("sqlite:///"):
+        return SqliteDatabase(url[len("sqlite:///"):], pragmas=SQLITE_PRAGMAS, timeout=5)
+    return db_url.connect(url)
+
+
+def is_sqlite(db=None):
+    db = db or database.obj
+    return isinstance(db, SqliteDatabase)
+
+
+def init_app(app):
+    database.initialize(make_database(app.config["DATABASE_URL"]))
+
+    @app.before_request
+    def connect():
+        from flask import request
+
+        if request.endpoint not in ("static", "shell.service_worker"):
+            database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close(exc):
+        if not database.is_closed():
+            database.close()
+
+
+def run_migrations(db=None):
+    """Apply every migration in migrations/ that this database has not had yet."""
+    import logging
+
+    from peewee_migrate import Router
+
+    from .config import PROJECT_ROOT
+
+    logger = logging.getLogger("fieldapp.migrations")
+    router = Router(db or database.obj, migrate_dir=str(PROJECT_ROOT / "migrations"),
+                    ignore=["basemodel"], logger=logger)
+    return router.run()

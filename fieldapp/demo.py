@@ -1,0 +1,55 @@
+"""Demo data: one main contractor, a subcontractor, two sites and a person in every role. Idempotent."""
+from datetime import date
+
+from . import audit
+from .accounts import service as accounts
+from .db import database
+from .models import Membership, Site, User
+from .sites import service as sites
+
+DEMO_PIN = "482913"
+MAIN = ("Fjordbygg AS", "923609016")
+SUB = ("Nordlys Elektro AS", "987654325")
+
+PEOPLE = [
+    # phone, name, employer, org admin, {site index: role}
+    ("+4790000001", "Mona Leder", MAIN, True, {0: "manager", 1: "manager"}),
+    ("+4790000002", "Frode Formann", MAIN, False, {0: "foreman", 1: "foreman"}),
+    ("+4790000003", "Vera Vern", MAIN, False, {0: "verneombud", 1: "worker"}),
+    ("+4790000004", "Ola Arbeider", SUB, False, {0: "worker", 1: "worker"}),
+    ("+4790000005", "Piotr Nowak", SUB, False, {0: "worker"}),
+]
+SITES = [
+    {"name": "Bjørvika kontorbygg", "address": "Dronning Eufemias gate 40, 0191 Oslo",
+     "project_number": "P-2026-014", "client_name": "Bjørvika Utvikling AS"},
+    {"name": "Lillestrøm skole", "address": "Skolegata 12, 2000 Lillestrøm",
+     "project_number": "P-2026-021", "client_name": "Lillestrøm kommune"},
+]
+LOGINS = [(phone, name, roles) for phone, name, _e, _a, roles in PEOPLE]
+
+
+def load():
+    """Create what is missing; leave what exists. Returns the number of people created."""
+    created = 0
+    with database.atomic():
+        main = sites.get_or_create_organization(None, *MAIN)
+        sub = sites.get_or_create_organization(None, *SUB)
+        employers = {MAIN: main, SUB: sub}
+        site_rows = []
+        for spec in SITES:
+            site = Site.get_or_none((Site.name == spec["name"]) & (Site.organization == main))
+            if site is None:
+                site = Site.create(organization=main, qr_token=sites.new_qr_token(), **spec)
+            site_rows.append(site)
+        for phone, name, employer, admin, roles in PEOPLE:
+            user = User.get_or_none(User.phone == phone)
+            if user is None:
+                user = User.create(name=name, phone=phone, employer=employers[employer], is_org_admin=admin,
+                                   hms_card_number=f"HMS{phone[-6:]}", hms_card_expiry=date(2028, 6, 30),
+                                   password_hash=accounts.hash_secret(DEMO_PIN))
+                created += 1
+            for index, role in roles.items():
+                Membership.get_or_create(user=user, site=site_rows[index], defaults={"role": role})
+        if created:
+            audit.record(None, "demo.load", "organization", main.id, after={"people": created})
+    return created

@@ -1,0 +1,40 @@
+"""Friendly error pages in the person's language, for pages and for htmx fragments."""
+from flask import render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+
+def _messages():
+    return {
+        400: (_("Something in the request was wrong"), _("Go back, reload the page and try again.")),
+        403: (_("Not allowed"), _("Your role on this site does not allow this. Ask the site's manager.")),
+        404: (_("Not found"), _("This page does not exist, or it belongs to a site you are not on.")),
+        405: (_("Not allowed"), _("This address cannot be used like that.")),
+        413: (_("Too large"), _("The upload is too large. Take a smaller photo or send fewer at a time.")),
+        429: (_("Too many attempts"), _("Wait a few minutes and try again.")),
+        500: (_("Something went wrong"), _("It is not your fault. Try again in a moment.")),
+    }
+
+
+def render_error(code, title=None, text=None):
+    default_title, default_text = _messages().get(code, _messages()[500])
+    return render_template("errors/error.html", code=code, title=title or default_title,
+                           text=text or default_text), code
+
+
+def init_app(app):
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400, _("The form has expired"),
+                            _("Reload the page and send it again. Nothing was saved."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if error.code is None or error.code < 400:
+            return error
+        return render_error(error.code)
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error):
+        return render_error(500)

@@ -1,0 +1,115 @@
+"""Home screen, the installable-app files, the offline page and the health check."""
+import hashlib
+from pathlib import Path
+
+from flask import current_app, g, jsonify, render_template, url_for
+from flask_babel import gettext as _
+
+from ..authz import login_required, public
+from ..db import database
+from ..models import Membership, Site
+from ..queue import huey
+from ..sites.service import ROLES_GRANTED_BY
+from . import bp
+
+THEME_COLOR = "#12355b"
+BACKGROUND_COLOR = "#ffffff"
+
+
+@bp.get("/")
+@login_required
+def home():
+    memberships = list(Membership.select(Membership, Site).join(Site)
+                       .where((Membership.user == g.user) & (Site.active == True))  # noqa: E712
+                       .order_by(Site.name))
+    return render_template("shell/home.html", memberships=memberships, can_add=ROLES_GRANTED_BY)
+
+
+@bp.get("/report")
+@login_required
+def report():
+    return render_template("shell/coming.html", title=_("Report"))
+
+
+@bp.get("/alerts")
+@login_required
+def alerts():
+    return render_template("shell/coming.html", title=_("Alerts"))
+
+
+@bp.get("/offline")
+@public
+def offline():
+    return render_template("shell/offline.html")
+
+
+@bp.get("/manifest.webmanifest")
+@public
+def manifest():
+    icon = lambda size, purpose: {  # noqa: E731
+        "src": url_for("static", filename=f"icons/icon-{purpose}-{size}.png"),
+        "sizes": f"{size}x{size}", "type": "image/png", "purpose": purpose,
+    }
+    body = {
+        "id": "/",
+        "name": "Fieldapp HMS",
+        "short_name": "HMS",
+        "description": _("HMS on the building site: check in, report hazards, get alerts."),
+        "lang": "nb",
+        "start_url": "/?source=pwa",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "theme_color": THEME_COLOR,
+        "background_color": BACKGROUND_COLOR,
+        "icons": [icon(192, "any"), icon(512, "any"), icon(192, "maskable"), icon(512, "maskable")],
+    }
+    response = jsonify(body)
+    response.mimetype = "application/manifest+json"
+    return response
+
+
+@bp.get("/sw.js")
+@public
+def service_worker():
+    """Served from the root so that its scope covers the whole app."""
+    response = current_app.response_class(_service_worker_source(), mimetype="text/javascript")
+    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+SHELL_FILES = ("sw.js", "css/app.css", "js/app.js", "vendor/htmx-2.0.11/htmx.min.js",
+               "icons/icon-any-192.png", "icons/icon-any-512.png")
+
+
+def _service_worker_source():
+    cached = current_app.extensions.get("fieldapp.sw")
+    if cached is None:
+        static = Path(current_app.static_folder)
+        digest = hashlib.sha256()
+        for name in SHELL_FILES:
+            digest.update((static / name).read_bytes())
+        source = (static / "sw.js").read_text().replace("__SHELL_HASH__", digest.hexdigest()[:12])
+        cached = current_app.extensions["fieldapp.sw"] = source
+    return cached
+
+
+@bp.get("/healthz")
+@public
+def healthz():
+    checks = {}
+    try:
+        database.connect(reuse_if_open=True)
+        database.execute_sql("SELECT 1").fetchone()
+        checks["database"] = "ok"
+    except Exception as exc:  # a health check reports every failure instead of raising it
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        checks["queue_pending"] = huey.pending_count()
+        checks["queue"] = "ok"
+    except Exception as exc:  # likewise
+        checks["queue"] = f"error: {type(exc).__name__}"
+    ok = checks["database"] == "ok" and checks["queue"] == "ok"
+    checks["status"] = "ok" if ok else "error"
+    return jsonify(checks), 200 if ok else 503

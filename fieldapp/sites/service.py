@@ -1,0 +1,144 @@
+"""Sites, organizations and memberships; every change is written to the audit log."""
+import secrets
+
+from peewee import JOIN, IntegrityError, fn
+
+from .. import audit
+from ..accounts import service as accounts
+from ..db import database
+from ..models import ROLES, Membership, Organization, Site, User
+
+SITE_FIELDS = ("name", "address", "project_number", "client_name", "active")
+USER_FIELDS = ("name", "phone", "employer", "hms_card_number", "hms_card_expiry")
+
+# Who may give which role: a foreman brings workers onto the site, a manager anyone.
+ROLES_GRANTED_BY = {
+    "manager": ROLES,
+    "foreman": ("worker",),
+}
+
+
+class Conflict(Exception):
+    """A uniqueness rule in the database said no; the message key says which."""
+
+
+def org_number_valid(number):
+    """Norwegian organisation number: 9 digits, the last a mod-11 check digit (weights 3,2,7,6,5,4,3,2)."""
+    if not (isinstance(number, str) and len(number) == 9 and number.isdigit()):
+        return False
+    total = sum(int(d) * w for d, w in zip(number[:8], (3, 2, 7, 6, 5, 4, 3, 2)))
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    return check != 10 and check == int(number[8])
+
+
+def get_or_create_organization(actor, name, org_number):
+    org = Organization.get_or_none(Organization.org_number == org_number)
+    if org:
+        return org
+    try:
+        with database.atomic():
+            org = Organization.create(name=name, org_number=org_number)
+            audit.record(actor, "organization.create", "organization", org.id,
+                         after=audit.snapshot(org, ("name", "org_number")))
+            return org
+    except IntegrityError:  # created by someone else just now
+        return Organization.get(Organization.org_number == org_number)
+
+
+def new_qr_token():
+    return secrets.token_urlsafe(18)
+
+
+def create_site(actor, organization, data):
+    """A new site; its creator becomes its manager."""
+    with database.atomic():
+        site = Site.create(organization=organization, qr_token=new_qr_token(),
+                           **{k: data.get(k) for k in SITE_FIELDS if k != "active"})
+        audit.record(actor, "site.create", "site", site.id, after=audit.snapshot(site, SITE_FIELDS))
+        membership = Membership.create(user=actor, site=site, role="manager")
+        audit.record(actor, "membership.create", "membership", membership.id,
+                     after={"user": actor.id, "site": site.id, "role": "manager"})
+    return site
+
+
+def update_site(actor, site, data):
+    with database.atomic():
+        before = audit.snapshot(site, SITE_FIELDS)
+        for key in SITE_FIELDS:
+            if key in data:
+                setattr(site, key, data[key])
+        site.save()
+        after = audit.snapshot(site, SITE_FIELDS)
+        if after != before:
+            audit.record(actor, "site.update", "site", site.id, before, after)
+    return site
+
+
+def people_on(site):
+    """Members of the site with their employer: one query whatever the number of rows."""
+    Employer = Organization.alias()
+    return (Membership.select(Membership, User, Employer)
+            .join(User)
+            .join(Employer, JOIN.LEFT_OUTER, on=(User.employer == Employer.id))
+            .where(Membership.site == site)
+            .order_by(fn.LOWER(User.name), User.id))
+
+
+def membership_on(site, user_id):
+    return (Membership.select(Membership, User).join(User)
+            .where((Membership.site == site) & (Membership.user == user_id)).first())
+
+
+def add_person(actor, site, role, data):
+    """Put a person on the site, creating them if their phone number is new.
+
+    Returns (membership, enrollment code or None). A person who has not enrolled yet gets a code.
+    """
+    phone = data["phone"]
+    with database.atomic():
+        user = User.get_or_none(User.phone == phone)
+        if user is None:
+            user = User.create(**{k: data.get(k) for k in USER_FIELDS}, language=data.get("language") or "nb")
+            audit.record(actor, "user.create", "user", user.id, after=audit.snapshot(user, USER_FIELDS))
+        try:
+            with database.atomic():
+                membership = Membership.create(user=user, site=site, role=role)
+        except IntegrityError:
+            raise Conflict("already_member") from None
+        audit.record(actor, "membership.create", "membership", membership.id,
+                     after={"user": user.id, "site": site.id, "role": role})
+        code = None if user.enrolled else accounts.issue_enrollment_code(actor, user)
+    return membership, code
+
+
+def change_role(actor, membership, role):
+    with database.atomic():
+        before = membership.role
+        if before == "manager" and role != "manager":
+            _keep_one_manager(membership)
+        Membership.update(role=role).where(Membership.id == membership.id).execute()
+        audit.record(actor, "membership.role", "membership", membership.id, {"role": before}, {"role": role})
+    membership.role = role
+    return membership
+
+
+def remove_member(actor, membership):
+    with database.atomic():
+        if membership.role == "manager":
+            _keep_one_manager(membership)
+        Membership.delete().where(Membership.id == membership.id).execute()
+        audit.record(actor, "membership.delete", "membership", membership.id,
+                     before={"user": membership.user_id, "site": membership.site_id, "role": membership.role})
+
+
+def _keep_one_manager(membership):
+    others = (Membership.select().where((Membership.site == membership.site_id) & (Membership.role == "manager")
+                                        & (Membership.id != membership.id)).count())
+    if not others:
+        raise Conflict("last_manager")
+
+
+def organizations():
+    return list(Organization.select().order_by(Organization.name))

@@ -1,0 +1,137 @@
+"""Site views: create and edit a site, its people, roles and enrollment codes."""
+import segno
+from flask import abort, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..accounts import service as accounts
+from ..authz import login_required, requires
+from ..htmx import render
+from ..models import Organization
+from . import bp, service
+from .forms import ConfirmForm, PersonForm, RoleForm, SiteEditForm, SiteForm
+
+CONFLICT_MESSAGES = {
+    "already_member": lambda: _("This person is already on the site."),
+    "last_manager": lambda: _("A site needs at least one manager. Give someone else the role first."),
+}
+
+
+@bp.route("/sites/new", methods=["GET", "POST"])
+@login_required
+def new_site():
+    if not g.user.is_org_admin or g.user.employer_id is None:
+        abort(403)
+    form = SiteForm()
+    if not form.validate_on_submit():
+        return render_template("sites/new.html", form=form), (422 if request.method == "POST" else 200)
+    site = service.create_site(g.user, g.user.employer, form.data)
+    return redirect(url_for("sites.people", site_id=site.id), 303)
+
+
+@bp.route("/s/<int:site_id>/edit", methods=["GET", "POST"])
+@requires("manager")
+def edit_site(site_id):
+    form = SiteEditForm(obj=g.site)
+    if not form.validate_on_submit():
+        return render_template("sites/edit.html", form=form), (422 if request.method == "POST" else 200)
+    service.update_site(g.user, g.site, form.data)
+    return redirect(url_for("sites.people", site_id=site_id), 303)
+
+
+@bp.get("/s/<int:site_id>/people")
+@requires("foreman", "verneombud", "manager")
+def people(site_id):
+    return render("sites/people.html", "sites/_people_rows.html",
+                  members=service.people_on(g.site), role_form=RoleForm(), confirm=ConfirmForm())
+
+
+def _grantable():
+    return service.ROLES_GRANTED_BY.get(g.membership.role, ())
+
+
+@bp.route("/s/<int:site_id>/people/new", methods=["GET", "POST"])
+@requires("foreman", "manager")
+def add_person(site_id):
+    form = PersonForm(grantable_roles=_grantable(), organizations=service.organizations())
+    if not form.validate_on_submit():
+        return render_template("sites/add_person.html", form=form), (422 if request.method == "POST" else 200)
+    data = dict(form.data)
+    if form.new_employer_org_number.data:
+        data["employer"] = service.get_or_create_organization(
+            g.user, form.new_employer_name.data, form.new_employer_org_number.data)
+    else:
+        data["employer"] = Organization.get_by_id(int(form.employer.data))
+    try:
+        membership, code = service.add_person(g.user, g.site, form.role.data, data)
+    except service.Conflict as exc:
+        form.phone.errors = list(form.phone.errors) + [CONFLICT_MESSAGES[str(exc)]()]
+        return render_template("sites/add_person.html", form=form), 409
+    if code is None:
+        return redirect(url_for("sites.people", site_id=site_id), 303)
+    return _show_code(membership.user, code, status=201)
+
+
+def _show_code(person, code, status=200):
+    url = url_for("accounts.enroll_code", code=code, _external=True)
+    qr = segno.make(url, error="m")
+    return render_template("sites/enrollment_code.html", person=person, code=accounts.format_code(code),
+                           url=url, qr_svg=qr.svg_data_uri(scale=6, border=2)), status
+
+
+@bp.post("/s/<int:site_id>/people/<int:user_id>/code")
+@requires("foreman", "manager")
+def new_code(site_id, user_id):
+    """A fresh code for a lost or new phone: it replaces the person's PIN on the next enrollment."""
+    membership = service.membership_on(g.site, user_id)
+    if membership is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if g.membership.role == "foreman" and membership.role != "worker":
+        abort(403)
+    code = accounts.issue_enrollment_code(g.user, membership.user)
+    return _show_code(membership.user, code)
+
+
+@bp.post("/s/<int:site_id>/people/<int:user_id>/role")
+@requires("manager")
+def change_role(site_id, user_id):
+    membership = service.membership_on(g.site, user_id)
+    if membership is None:
+        abort(404)
+    form = RoleForm(grantable_roles=_grantable())
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.change_role(g.user, membership, form.role.data)
+    except service.Conflict as exc:
+        return render("sites/people.html", "sites/_people_rows.html", status=409,
+                      members=service.people_on(g.site), role_form=RoleForm(), confirm=ConfirmForm(),
+                      error=CONFLICT_MESSAGES[str(exc)]())
+    return _after_change(site_id)
+
+
+@bp.post("/s/<int:site_id>/people/<int:user_id>/remove")
+@requires("manager")
+def remove_person(site_id, user_id):
+    membership = service.membership_on(g.site, user_id)
+    if membership is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        service.remove_member(g.user, membership)
+    except service.Conflict as exc:
+        return render("sites/people.html", "sites/_people_rows.html", status=409,
+                      members=service.people_on(g.site), role_form=RoleForm(), confirm=ConfirmForm(),
+                      error=CONFLICT_MESSAGES[str(exc)]())
+    return _after_change(site_id)
+
+
+def _after_change(site_id):
+    from ..htmx import wants_fragment
+
+    if wants_fragment():
+        return render("sites/people.html", "sites/_people_rows.html",
+                      members=service.people_on(g.site), role_form=RoleForm(), confirm=ConfirmForm())
+    return redirect(url_for("sites.people", site_id=site_id), 303)

@@ -1,0 +1,44 @@
+"""What templates may call: the current language, role names, today's date, device names."""
+from datetime import date
+
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from .models import ROLES
+from .sites.forms import role_label
+
+
+def device_name(user_agent):
+    """A short, readable name for a session's device, from its User-Agent."""
+    ua = user_agent or ""
+    if "iPhone" in ua:
+        device = "iPhone"
+    elif "iPad" in ua:
+        device = "iPad"
+    elif "Android" in ua:
+        device = _("Android phone") if "Mobile" in ua else _("Android tablet")
+    elif "Windows" in ua:
+        device = "Windows"
+    elif "Mac OS" in ua:
+        device = "Mac"
+    elif "Linux" in ua:
+        device = "Linux"
+    else:
+        device = _("Unknown device")
+    for browser in ("Edg", "Firefox", "Chrome", "Safari"):
+        if browser in ua:
+            return f"{device} · {'Edge' if browser == 'Edg' else browser}"
+    return device
+
+
+def init_app(app):
+    app.jinja_env.filters["device_name"] = device_name
+
+    @app.context_processor
+    def helpers():
+        return {
+            "current_lang": lambda: str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]),
+            "role_label": role_label,
+            "roles": ROLES,
+            "today": date.today,
+        }

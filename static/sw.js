@@ -1,0 +1,63 @@
+// Fieldapp HMS service worker: caches the app shell, serves an offline page for pages it does not have.
+// Pages with personal data are never cached here (shared phones are common on sites).
+"use strict";
+
+// The server replaces the placeholder with a hash of the shell files, so any change installs anew.
+const SHELL_VERSION = "shell-__SHELL_HASH__";
+const OFFLINE_URL = "/offline";
+const SHELL = [
+  OFFLINE_URL,
+  "/static/css/app.css",
+  "/static/js/app.js",
+  "/static/vendor/htmx-2.0.11/htmx.min.js",
+  "/static/icons/icon-any-192.png",
+  "/static/icons/icon-any-512.png",
+  "/manifest.webmanifest",
+];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches.open(SHELL_VERSION)
+      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" }))))
+      .then(() => self.skipWaiting())
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((keys) => Promise.all(keys.filter((k) => k !== SHELL_VERSION).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim())
+  );
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "refresh-offline-page") {
+    event.waitUntil(
+      fetch(OFFLINE_URL, { cache: "no-store" })
+        .then((response) => response.ok && caches.open(SHELL_VERSION).then((c) => c.put(OFFLINE_URL, response)))
+        .catch(() => undefined)
+    );
+  }
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+
+  if (request.mode === "navigate") {
+    // Network first: pages carry current alerts. Without signal: the offline page.
+    event.respondWith(
+      fetch(request).catch(() => caches.match(OFFLINE_URL, { ignoreVary: true }))
+    );
+    return;
+  }
+  if (url.pathname.startsWith("/static/") || url.pathname === "/manifest.webmanifest") {
+    // The shell: from the cache when there, else the network.
+    event.respondWith(
+      caches.match(request, { ignoreSearch: true, ignoreVary: true }).then((hit) => hit || fetch(request))
+    );
+  }
+});
