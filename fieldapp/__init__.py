@@ -29,10 +29,10 @@ def create_app(test_config=None):
         "DATABASE_URL", "sqlite:///" + os.path.join(app.instance_path, "fieldapp.db"))
     instance.prepare(app)
     app.config.setdefault("VAPID_PUBLIC_KEY", instance.vapid_public_key(app.config["VAPID_PRIVATE_KEY_PATH"]))
-    if not app.config["SESSION_COOKIE_SECURE"]:
-        app.config["SESSION_COOKIE_NAME"] = "fieldapp_session"
-    else:
-        app.config.setdefault("SESSION_COOKIE_NAME", "__Host-fieldapp")
+    if app.config["SESSION_COOKIE_NAME"] == "session":
+        # __Host-: the browser keeps the cookie to this host, path / and HTTPS only.
+        secure = app.config["SESSION_COOKIE_SECURE"]
+        app.config["SESSION_COOKIE_NAME"] = "__Host-fieldapp" if secure else "fieldapp_session"
 
     db.init_app(app)
     from . import authz, i18n

@@ -1,6 +1,7 @@
 """Flask commands: migrate, create-user, demo-data, verify-audit, vapid-public-key."""
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from . import audit, demo
 from .accounts import service as accounts
@@ -10,6 +11,7 @@ from .sites import service as sites
 
 
 @click.command("migrate")
+@with_appcontext
 def migrate_command():
     """Apply the migrations that this database has not had yet."""
     with database.connection_context():
@@ -18,6 +20,7 @@ def migrate_command():
 
 
 @click.command("demo-data")
+@with_appcontext
 def demo_data_command():
     """Load the demo organization, sites and people (safe to run again)."""
     with database.connection_context():
@@ -29,6 +32,7 @@ def demo_data_command():
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--name", required=True, help="Full name.")
 @click.option("--phone", required=True, help="Mobile number: 8 digits, or + and the country code.")
 @click.option("--password", prompt="PIN or password", hide_input=True, confirmation_prompt=True,
@@ -72,6 +76,7 @@ def create_user_command(name, phone, password, org_name, org_number, org_admin, 
 
 
 @click.command("verify-audit")
+@with_appcontext
 def verify_audit_command():
     """Check that the audit log's hash chain is unbroken."""
     with database.connection_context():
@@ -82,6 +87,7 @@ def verify_audit_command():
 
 
 @click.command("vapid-public-key")
+@with_appcontext
 def vapid_public_key_command():
     """Print the Web Push public key (the browser's applicationServerKey)."""
     click.echo(current_app.config["VAPID_PUBLIC_KEY"])

@@ -33,7 +33,7 @@ def init_app(app):
     def connect():
         from flask import request
 
-        if request.endpoint not in ("static", "shell.service_worker"):
+        if request.endpoint not in ("static", "shell.service_worker", "shell.healthz"):
             database.connect(reuse_if_open=True)
 
     @app.teardown_request

@@ -1,7 +1,7 @@
 """What templates may call: the current language, role names, today's date, device names."""
 from datetime import date
 
-from flask_babel import get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 
 from .models import ROLES
@@ -41,4 +41,6 @@ def init_app(app):
             "role_label": role_label,
             "roles": ROLES,
             "today": date.today,
+            "format_date": format_date,
+            "format_datetime": format_datetime,
         }

@@ -83,10 +83,10 @@ def db(app):
     """The database for test code that reads or writes models directly.
 
     peewee connects on first use; requests made by the test client close the connection after
-    themselves, and the next model call opens it again.
+    themselves, and the next model call opens it again. No app context is held open here: a
+    request would reuse it, and its `g` would leak from one request into the next.
     """
-    with app.app_context():
-        yield database
+    yield database
     if not database.is_closed():
         database.close()
 
@@ -131,7 +131,11 @@ def as_role(app, world):
     def make(role):
         client = app.test_client()
         user = world.outsider if role == "outsider" else world.people[role]
-        sign_in(client, user)
+        # A real device session, without paying for argon2 in every test (test_sign_in covers that).
+        with app.test_request_context():
+            token = accounts.start_device_session(user, "pytest")
+        with client.session_transaction() as flask_session:
+            flask_session["sid"] = token
         return client
 
     return make

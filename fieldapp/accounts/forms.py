@@ -2,9 +2,12 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from . import service
+
+LANGUAGE_CHOICES = [SelectChoice("nb", "Norsk bokmål"), SelectChoice("en", "English")]
 
 SECRET_PROBLEMS = {
     "pin_length": _l("A PIN has 6 to 12 digits."),
@@ -41,4 +44,4 @@ class ChooseSecretForm(NewSecretMixin, FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    language = SelectField(_l("Language"), choices=[("nb", "Norsk bokmål"), ("en", "English")])
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)

@@ -2,6 +2,7 @@
 from flask import render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from peewee import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 
@@ -13,6 +14,7 @@ def _messages():
         405: (_("Not allowed"), _("This address cannot be used like that.")),
         413: (_("Too large"), _("The upload is too large. Take a smaller photo or send fewer at a time.")),
         429: (_("Too many attempts"), _("Wait a few minutes and try again.")),
+        503: (_("Busy right now"), _("Nothing was saved. Try again in a minute.")),
         500: (_("Something went wrong"), _("It is not your fault. Try again in a moment.")),
     }
 
@@ -34,6 +36,13 @@ def init_app(app):
         if error.code is None or error.code < 400:
             return error
         return render_error(error.code)
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        # Locked, full or unreachable database: say so, and let the phone try again later.
+        app.logger.error("database unavailable: %s", error)
+        body, code = render_error(503)
+        return body, code, {"Retry-After": "30"}
 
     @app.errorhandler(InternalServerError)
     def server_error(error):

@@ -2,8 +2,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from ..accounts.forms import LANGUAGE_CHOICES
 from ..accounts.service import normalize_phone
 from . import service
 
@@ -40,13 +42,13 @@ class PersonForm(FlaskForm):
     new_employer_org_number = StringField(_l("Organisation number"), validators=[Optional(), Length(max=20)])
     hms_card_number = StringField(_l("HMS card number"), validators=[Optional(), Length(max=40)])
     hms_card_expiry = DateField(_l("HMS card expiry"), validators=[Optional()])
-    language = SelectField(_l("Language"), choices=[("nb", "Norsk bokmål"), ("en", "English")])
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
 
     def __init__(self, *args, grantable_roles=(), organizations=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.role.choices = [(r, role_label(r)) for r in grantable_roles]
-        self.employer.choices = [("", _l("Choose…"))] + [(str(o.id), f"{o.name} ({o.org_number})")
-                                                         for o in organizations]
+        self.role.choices = [SelectChoice(r, role_label(r)) for r in grantable_roles]
+        self.employer.choices = [SelectChoice("", _l("Choose…"))] + [
+            SelectChoice(str(o.id), f"{o.name} ({o.org_number})") for o in organizations]
 
     def validate_phone(self, field):
         phone = normalize_phone(field.data)
@@ -80,7 +82,7 @@ class RoleForm(FlaskForm):
 
     def __init__(self, *args, grantable_roles=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.role.choices = [(r, role_label(r)) for r in grantable_roles]
+        self.role.choices = [SelectChoice(r, role_label(r)) for r in grantable_roles]
 
 
 class ConfirmForm(FlaskForm):

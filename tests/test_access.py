@@ -1,0 +1,95 @@
+"""Every route with every role: another site's records answer 404, the wrong role on the right site 403.
+
+The test fails when a route is added without a line in ACCESS: decide who may use it first.
+"""
+import pytest
+
+from fieldapp.models import ROLES
+
+PUBLIC, SIGNED_IN, ORG_ADMIN = "public", "signed-in", "org-admin"
+STAFF = {"foreman", "verneombud", "manager"}
+
+# endpoint: (method, path template, who may use it)
+ACCESS = {
+    "static": ("GET", "/static/css/app.css", PUBLIC),
+    "shell.service_worker": ("GET", "/sw.js", PUBLIC),
+    "shell.manifest": ("GET", "/manifest.webmanifest", PUBLIC),
+    "shell.healthz": ("GET", "/healthz", PUBLIC),
+    "shell.offline": ("GET", "/offline", PUBLIC),
+    "accounts.sign_in": ("GET", "/sign-in", PUBLIC),
+    "accounts.enroll": ("GET", "/enroll", PUBLIC),
+    "accounts.enroll_code": ("GET", "/enroll/AAAABBBB", PUBLIC),
+    "accounts.choose_language": ("POST", "/language", PUBLIC),
+    "shell.home": ("GET", "/", SIGNED_IN),
+    "shell.report": ("GET", "/report", SIGNED_IN),
+    "shell.alerts": ("GET", "/alerts", SIGNED_IN),
+    "accounts.profile": ("GET", "/me", SIGNED_IN),
+    "accounts.change_language": ("POST", "/me/language", SIGNED_IN),
+    "accounts.revoke_session": ("POST", "/me/sessions/999/revoke", SIGNED_IN),
+    "accounts.sign_out": ("POST", "/sign-out", SIGNED_IN),
+    "sites.new_site": ("GET", "/sites/new", ORG_ADMIN),
+    "sites.people": ("GET", "/s/{site}/people", STAFF),
+    "sites.add_person": ("GET", "/s/{site}/people/new", {"foreman", "manager"}),
+    "sites.edit_site": ("GET", "/s/{site}/edit", {"manager"}),
+    "sites.new_code": ("POST", "/s/{site}/people/{worker}/code", {"foreman", "manager"}),
+    "sites.change_role": ("POST", "/s/{site}/people/{worker}/role", {"manager"}),
+    "sites.remove_person": ("POST", "/s/{site}/people/{worker}/remove", {"manager"}),
+}
+SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
+
+
+def test_every_route_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(ACCESS), "add the new route to ACCESS with who may use it"
+
+
+def call(client, endpoint, world):
+    method, template, _who = ACCESS[endpoint]
+    path = template.format(site=world.site.id, worker=world.people["worker"].id)
+    data = {"role": "foreman", "language": "en"}
+    return client.post(path, data=data) if method == "POST" else client.get(path)
+
+
+@pytest.mark.parametrize("endpoint", sorted(e for e, (_m, _p, w) in ACCESS.items() if w == PUBLIC))
+def test_public_routes_need_no_sign_in(client, world, endpoint):
+    status = call(client, endpoint, world).status_code
+    assert status in (200, 303, 404), status  # 404: the made-up enrollment code
+
+
+@pytest.mark.parametrize("endpoint", sorted(e for e, (_m, _p, w) in ACCESS.items() if w != PUBLIC))
+def test_signed_out_is_sent_to_sign_in(client, world, endpoint):
+    response = call(client, endpoint, world)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/sign-in?next=")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_org_admin_routes(as_role, world, role):
+    status = call(as_role(role), "sites.new_site", world).status_code
+    assert status == (200 if role == "manager" else 403)  # the fixture's manager is the org admin
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", SITE_ROUTES)
+def test_site_routes_check_the_role_on_that_site(as_role, world, endpoint, role):
+    allowed = ACCESS[endpoint][2]
+    status = call(as_role(role), endpoint, world).status_code
+    if role in allowed:
+        assert status in (200, 201, 303), status
+    else:
+        assert status == 403
+
+
+@pytest.mark.parametrize("endpoint", SITE_ROUTES)
+def test_another_sites_manager_gets_404(as_role, world, endpoint):
+    # The outsider manages site B; site A must not even be admitted to exist.
+    assert call(as_role("outsider"), endpoint, world).status_code == 404
+
+
+def test_member_of_another_site_cannot_be_managed_through_mine(as_role, world):
+    # The outsider is a member of site B only: not reachable through site A's URLs.
+    manager = as_role("manager")
+    path = f"/s/{world.site.id}/people/{world.outsider.id}"
+    assert manager.post(path + "/role", data={"role": "worker"}).status_code == 404
+    assert manager.post(path + "/remove").status_code == 404
+    assert manager.post(path + "/code").status_code == 404

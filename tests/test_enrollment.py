@@ -1,0 +1,162 @@
+"""A manager or foreman adds a person and hands over a one-time code; the person chooses a PIN."""
+import re
+from datetime import timedelta
+
+import pytest
+from conftest import sign_in
+
+from fieldapp.models import AuditEvent, DeviceSession, EnrollmentCode, Membership, Organization, User, utcnow
+
+CODE_RE = re.compile(r'id="enrollment-code">([0-9A-Z]{4}-[0-9A-Z]{4})<')
+
+
+def add_person(client, site, **overrides):
+    data = {"name": "Ny Arbeider", "phone": "45 00 00 01", "role": "worker", "employer": "",
+            "new_employer_name": "", "new_employer_org_number": "", "hms_card_number": "HMS777",
+            "hms_card_expiry": "2028-01-31", "language": "nb"}
+    data.update(overrides)
+    return client.post(f"/s/{site.id}/people/new", data=data)
+
+
+def code_from(response):
+    match = CODE_RE.search(response.get_data(as_text=True))
+    assert match, response.get_data(as_text=True)
+    return match.group(1)
+
+
+def test_manager_adds_a_person_and_gets_a_code_with_a_qr(as_role, world):
+    manager = as_role("manager")
+    response = add_person(manager, world.site, employer=str(world.sub.id))
+    assert response.status_code == 201
+    page = response.get_data(as_text=True)
+    assert 'src="data:image/svg+xml' in page  # the QR code, drawn by segno
+    code = code_from(response)
+    person = User.get(User.phone == "+4745000001")
+    assert person.employer == world.sub and person.password_hash is None
+    assert Membership.get(user=person, site=world.site).role == "worker"
+    stored = EnrollmentCode.get(EnrollmentCode.user == person)
+    assert code.replace("-", "") not in stored.code_hash  # only the hash is kept
+
+
+def test_person_enrolls_with_the_code_and_is_signed_in(app, as_role, world):
+    code = code_from(add_person(as_role("manager"), world.site, employer=str(world.org.id)))
+    phone = app.test_client()
+    assert phone.get(f"/enroll/{code}").status_code == 200
+    response = phone.post(f"/enroll/{code}", data={"code": code, "secret": "730415", "confirm": "730415"})
+    assert response.status_code == 303
+    home = phone.get(response.headers["Location"])
+    assert home.status_code == 200 and "Hei, Ny" in home.get_data(as_text=True)
+    # From now on: phone number and PIN.
+    other_phone = app.test_client()
+    sign_in(other_phone, User.get(User.phone == "+4745000001"), pin="730415")
+    actions = [e.action for e in AuditEvent.select().order_by(AuditEvent.id)]
+    assert "user.enroll" in actions
+
+
+def test_code_is_single_use(app, as_role, world):
+    code = code_from(add_person(as_role("manager"), world.site, employer=str(world.org.id)))
+    app.test_client().post(f"/enroll/{code}", data={"code": code, "secret": "730415", "confirm": "730415"})
+    again = app.test_client().post(f"/enroll/{code}", data={"code": code, "secret": "555123", "confirm": "555123"})
+    assert again.status_code == 404
+    assert "Koden er ikke gyldig" in again.get_data(as_text=True)
+
+
+def test_expired_code_is_refused(app, as_role, world):
+    code = code_from(add_person(as_role("manager"), world.site, employer=str(world.org.id)))
+    EnrollmentCode.update(expires_at=utcnow() - timedelta(minutes=1)).execute()
+    assert app.test_client().get(f"/enroll/{code}").status_code == 404
+
+
+def test_typed_code_is_forgiving(app, as_role, world):
+    code = code_from(add_person(as_role("manager"), world.site, employer=str(world.org.id)))
+    phone = app.test_client()
+    typed = code.lower().replace("-", " ")
+    response = phone.post("/enroll", data={"code": typed})
+    assert response.status_code == 303
+    assert phone.get(response.headers["Location"]).status_code == 200
+
+
+def test_weak_pin_and_mismatch_are_explained(app, as_role, world):
+    code = code_from(add_person(as_role("manager"), world.site, employer=str(world.org.id)))
+    phone = app.test_client()
+    weak = phone.post(f"/enroll/{code}", data={"code": code, "secret": "123456", "confirm": "123456"})
+    assert weak.status_code == 422 and "for lett å gjette" in weak.get_data(as_text=True)
+    mismatch = phone.post(f"/enroll/{code}", data={"code": code, "secret": "730415", "confirm": "730416"})
+    assert mismatch.status_code == 422 and "De to er ikke like." in mismatch.get_data(as_text=True)
+    # The code still works after the mistakes.
+    ok = phone.post(f"/enroll/{code}", data={"code": code, "secret": "730415", "confirm": "730415"})
+    assert ok.status_code == 303
+
+
+def test_wrong_codes_are_throttled(app, world):
+    phone = app.test_client()
+    statuses = [phone.get(f"/enroll/AAAA{n:04d}").status_code for n in range(21)]
+    assert statuses[:20] == [404] * 20
+    assert statuses[20] == 429
+
+
+def test_new_code_replaces_the_old_and_signs_out_the_lost_phone(app, as_role, world):
+    worker = world.people["worker"]
+    lost_phone = as_role("worker")
+    foreman = as_role("foreman")
+    response = foreman.post(f"/s/{world.site.id}/people/{worker.id}/code")
+    assert response.status_code == 200
+    code = code_from(response)
+    new_phone = app.test_client()
+    new_phone.post(f"/enroll/{code}", data={"code": code, "secret": "730415", "confirm": "730415"})
+    assert lost_phone.get("/").status_code == 302
+    assert DeviceSession.select().where(DeviceSession.user == worker, DeviceSession.revoked_at.is_null()).count() == 1
+
+
+def test_foreman_may_add_workers_only(as_role, world):
+    foreman = as_role("foreman")
+    response = add_person(foreman, world.site, employer=str(world.org.id), role="manager")
+    assert response.status_code == 422
+    assert User.select().where(User.phone == "+4745000001").count() == 0
+    assert add_person(foreman, world.site, employer=str(world.org.id)).status_code == 201
+    # ...and new codes for workers only.
+    manager = world.people["manager"]
+    assert foreman.post(f"/s/{world.site.id}/people/{manager.id}/code").status_code == 403
+
+
+def test_new_employer_with_valid_org_number_is_created(as_role, world):
+    response = add_person(as_role("manager"), world.site, new_employer_name="Betong Vest AS",
+                          new_employer_org_number="923 609 016")
+    # 923609016 is the main contractor: the existing organization is reused, not duplicated.
+    assert response.status_code == 201
+    assert Organization.select().where(Organization.org_number == "923609016").count() == 1
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"phone": "12"}, "Ikke et telefonnummer"),
+    ({"name": ""}, "Skriv inn navnet til personen."),
+    ({"employer": ""}, "Velg arbeidsgiver, eller legg til en ny."),
+    ({"new_employer_name": "X AS", "new_employer_org_number": "923609017"}, "Ikke et gyldig organisasjonsnummer"),
+    ({"new_employer_name": "X AS"}, "trenger både navn og organisasjonsnummer"),
+    ({"role": "emperor", "employer": "1"}, "Ikke et gyldig valg"),
+    ({"name": "x" * 201, "employer": "1"}, "Feltet kan ikke være lenger enn 200 tegn."),
+])
+def test_bad_person_input_is_explained_and_nothing_is_saved(as_role, world, overrides, message):
+    users_before = User.select().count()
+    response = add_person(as_role("manager"), world.site, **overrides)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert User.select().count() == users_before
+
+
+def test_adding_someone_already_on_the_site_is_a_clear_409(as_role, world):
+    response = add_person(as_role("manager"), world.site, phone=world.people["worker"].phone,
+                          employer=str(world.org.id))
+    assert response.status_code == 409
+    assert "allerede på byggeplassen" in response.get_data(as_text=True)
+
+
+def test_existing_person_joins_another_site_without_a_new_code(as_role, world):
+    # The other site's manager adds our (enrolled) worker: one person, two sites, two roles.
+    other = as_role("outsider")
+    worker = world.people["worker"]
+    response = add_person(other, world.other_site, phone=worker.phone, role="verneombud",
+                          employer=str(world.org.id))
+    assert response.status_code == 303
+    roles = {m.site_id: m.role for m in Membership.select().where(Membership.user == worker)}
+    assert roles == {world.site.id: "worker", world.other_site.id: "verneombud"}

@@ -1,0 +1,42 @@
+"""A list page costs the same number of SQL queries for 5 rows as for 50 (no N+1)."""
+from fieldapp.models import Membership, User
+
+
+def add_members(world, n, start):
+    for i in range(n):
+        user = User.create(name=f"Person {start + i}", phone=f"+4740{start + i:06d}", employer=world.sub,
+                           password_hash=None)
+        Membership.create(user=user, site=world.site, role="worker")
+
+
+def queries_for(client, path, count_queries):
+    count_queries.queries.clear()
+    response = client.get(path)
+    assert response.status_code == 200
+    return len(count_queries.queries), response.get_data(as_text=True)
+
+
+def test_people_list_queries_do_not_grow_with_rows(as_role, world, count_queries):
+    client = as_role("manager")
+    path = f"/s/{world.site.id}/people"
+    add_members(world, 5, 0)
+    few, page = queries_for(client, path, count_queries)
+    assert page.count('class="row person"') == 9
+    add_members(world, 45, 100)
+    many, page = queries_for(client, path, count_queries)
+    assert page.count('class="row person"') == 54
+    assert many == few, count_queries.queries
+    assert few <= 4  # session + user, membership + site, the list: a page costs almost nothing
+
+
+def test_home_queries_do_not_grow_with_sites(as_role, world, count_queries):
+    from fieldapp.models import Site
+
+    client = as_role("manager")
+    few, _ = queries_for(client, "/", count_queries)
+    for i in range(10):
+        site = Site.create(organization=world.org, name=f"S{i}", address="x", qr_token=f"t{i}")
+        Membership.create(user=world.people["manager"], site=site, role="manager")
+    many, page = queries_for(client, "/", count_queries)
+    assert page.count('class="card site-card"') == 11
+    assert many == few

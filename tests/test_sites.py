@@ -1,0 +1,103 @@
+"""Managers create and edit sites and give people roles; every change leaves an audit event."""
+from fieldapp.models import AuditEvent, Membership, Site
+
+
+def test_org_admin_creates_a_site_and_becomes_its_manager(as_role, world):
+    manager = as_role("manager")
+    response = manager.post("/sites/new", data={"name": "Ny skole", "address": "Skoleveien 1, Bergen",
+                                                "project_number": "P-9", "client_name": "Bergen kommune"})
+    assert response.status_code == 303
+    site = Site.get(Site.name == "Ny skole")
+    assert site.organization == world.org and len(site.qr_token) >= 20
+    assert Membership.get(site=site).role == "manager"
+    assert manager.get(response.headers["Location"]).status_code == 200
+    event = AuditEvent.get(AuditEvent.action == "site.create")
+    assert event.actor_id == world.people["manager"].id and '"Ny skole"' in event.after
+
+
+def test_site_form_errors_are_shown(as_role, world):
+    response = as_role("manager").post("/sites/new", data={"name": "", "address": ""})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Gi byggeplassen et navn." in page and "Skriv inn adressen til byggeplassen." in page
+    assert Site.select().count() == 2
+
+
+def test_manager_edits_the_site_and_the_change_is_audited(as_role, world):
+    response = as_role("manager").post(f"/s/{world.site.id}/edit",
+                                       data={"name": "Site A2", "address": "Gate 1, Oslo", "active": "y"})
+    assert response.status_code == 303
+    assert Site.get_by_id(world.site.id).name == "Site A2"
+    event = AuditEvent.get(AuditEvent.action == "site.update")
+    assert '"Site A"' in event.before and '"Site A2"' in event.after
+
+
+def test_role_change_with_htmx_returns_the_list_fragment(as_role, world):
+    worker = world.people["worker"]
+    response = as_role("manager").post(f"/s/{world.site.id}/people/{worker.id}/role", data={"role": "foreman"},
+                                       headers={"HX-Request": "true", "HX-Target": "people"})
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="people">') and "<html" not in body
+    assert "HX-Request" in response.headers["Vary"]
+    assert Membership.get(user=worker, site=world.site).role == "foreman"
+    event = AuditEvent.get(AuditEvent.action == "membership.role")
+    assert event.before == '{"role": "worker"}' and event.after == '{"role": "foreman"}'
+
+
+def test_role_change_without_javascript_redirects_back(as_role, world):
+    worker = world.people["worker"]
+    response = as_role("manager").post(f"/s/{world.site.id}/people/{worker.id}/role", data={"role": "verneombud"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/s/{world.site.id}/people"
+
+
+def test_unknown_role_is_a_400_not_a_500(as_role, world):
+    worker = world.people["worker"]
+    response = as_role("manager").post(f"/s/{world.site.id}/people/{worker.id}/role", data={"role": "boss"})
+    assert response.status_code == 400
+    assert Membership.get(user=worker, site=world.site).role == "worker"
+
+
+def test_the_last_manager_cannot_be_removed_or_demoted(as_role, world):
+    manager = world.people["manager"]
+    client = as_role("manager")
+    demote = client.post(f"/s/{world.site.id}/people/{manager.id}/role", data={"role": "worker"},
+                         headers={"HX-Request": "true"})
+    assert demote.status_code == 409
+    assert "minst én leder" in demote.get_data(as_text=True)
+    remove = client.post(f"/s/{world.site.id}/people/{manager.id}/remove", headers={"HX-Request": "true"})
+    assert remove.status_code == 409
+    assert Membership.get(user=manager, site=world.site).role == "manager"
+    # With a second manager, the first may step down.
+    world.person("+4791000008", "Second Manager", "manager", world.site)
+    assert client.post(f"/s/{world.site.id}/people/{manager.id}/role", data={"role": "worker"}).status_code == 303
+
+
+def test_remove_person_from_site(as_role, world):
+    worker = world.people["worker"]
+    response = as_role("manager").post(f"/s/{world.site.id}/people/{worker.id}/remove",
+                                       headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert not Membership.select().where((Membership.user == worker) & (Membership.site == world.site)).exists()
+    assert AuditEvent.get(AuditEvent.action == "membership.delete").before is not None
+
+
+def test_home_shows_what_the_role_needs(as_role, world):
+    worker_home = as_role("worker").get("/").get_data(as_text=True)
+    assert "Meld fra om fare" in worker_home and "Personer på byggeplassen" not in worker_home
+    manager_home = as_role("manager").get("/").get_data(as_text=True)
+    assert "Personer på byggeplassen" in manager_home and "Ny byggeplass" in manager_home
+    foreman_home = as_role("foreman").get("/").get_data(as_text=True)
+    assert "Legg til en person" in foreman_home and "Endre byggeplassen" not in foreman_home
+
+
+def test_people_list_shows_hms_card_state(as_role, world):
+    from datetime import date
+
+    from fieldapp.models import User
+
+    User.update(hms_card_number=None).where(User.id == world.people["worker"].id).execute()
+    User.update(hms_card_expiry=date(2020, 1, 1)).where(User.id == world.people["foreman"].id).execute()
+    page = as_role("manager").get(f"/s/{world.site.id}/people").get_data(as_text=True)
+    assert "mangler" in page and "utløpt" in page
