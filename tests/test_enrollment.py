@@ -160,3 +160,12 @@ def test_existing_person_joins_another_site_without_a_new_code(as_role, world):
     assert response.status_code == 303
     roles = {m.site_id: m.role for m in Membership.select().where(Membership.user == worker)}
     assert roles == {world.site.id: "worker", world.other_site.id: "verneombud"}
+
+
+def test_language_chosen_before_enrolling_is_kept(app, as_role, world):
+    code = code_from(add_person(as_role("manager"), world.site, employer=str(world.org.id)))
+    phone = app.test_client()
+    phone.post("/language", data={"language": "en", "next": f"/enroll/{code}"})
+    phone.post(f"/enroll/{code}", data={"code": code, "secret": "730415", "confirm": "730415"})
+    assert User.get(User.phone == "+4745000001").language == "en"
+    assert "Hello, Ny" in phone.get("/").get_data(as_text=True)

@@ -1,7 +1,7 @@
 """Sign-in, sign-out, enrollment, the profile and its device sessions."""
 from urllib.parse import urlsplit
 
-from flask import abort, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from ..authz import SESSION_KEY, login_required, public
@@ -110,6 +110,9 @@ def enroll_code(code):
     user = service.redeem_enrollment(code, form.secret.data)
     if user is None:  # used by a concurrent request between the check and now
         return _enrollment_or_error(code)[1] or abort(404)
+    chosen = session.get("lang")
+    if chosen in current_app.config["LANGUAGES"] and chosen != user.language:
+        service.set_language(user, chosen)  # the language picked on this phone before enrolling
     begin_session(user)
     return redirect(url_for("shell.home", welcome=1), 303)
 

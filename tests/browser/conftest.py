@@ -1,0 +1,89 @@
+"""Browser tests: the app served on 127.0.0.1 in a thread, Debian's chromium through Playwright at a phone size."""
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from conftest import World, migrate_fresh, test_config
+from fieldapp import create_app
+from fieldapp.db import database
+
+PHONE = "Pixel 7"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args, chromium_path):
+    # Never `playwright install`: the browser is Debian's, the network is loopback only.
+    return {**browser_type_launch_args, "executable_path": chromium_path,
+            "args": ["--disable-background-networking", "--disable-component-update", "--no-first-run"]}
+
+
+@pytest.fixture(scope="session")
+def phone_profile(playwright):
+    profile = dict(playwright.devices[PHONE])
+    profile.pop("default_browser_type", None)
+    return profile
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args, phone_profile):
+    return {**browser_context_args, **phone_profile, "locale": "nb-NO"}
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def live(tmp_path, pin_hash):
+    app = create_app(test_config(tmp_path))
+    migrate_fresh(app)
+    world = World(pin_hash)
+    with LiveServer(app) as server:
+        server.world = world
+        yield server
+    if not database.is_closed():
+        database.close()
+
+
+@pytest.fixture
+def csp_violations(page):
+    """Console messages about the Content-Security-Policy: there must be none."""
+    seen = []
+    page.on("console", lambda msg: seen.append(msg.text) if "Content Security Policy" in msg.text else None)
+    return seen
+
+
+def sign_in_ui(page, base_url, phone, pin):
+    page.goto(base_url + "/sign-in")
+    page.fill("input[name=phone]", phone)
+    page.fill("input[name=secret]", pin)
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")
