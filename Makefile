@@ -37,8 +37,10 @@ system-test-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium postgresql >/dev/null; \
 	fi
 
+# The whole suite on SQLite (browser tests included), then everything but the browser on PostgreSQL.
 test: install system-test-deps
 	$(BIN)/pytest
+	$(BIN)/pytest --database=postgres -m "not browser"
 
 test-fast: install
 	$(BIN)/pytest -m "not browser and not postgres"

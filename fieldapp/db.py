@@ -17,7 +17,9 @@ SQLITE_PRAGMAS = {
 def make_database(url):
     """SQLite with our pragmas for sqlite:/// URLs; anything else through playhouse.db_url."""
     if url.startswith("sqlite:///"):
-        return SqliteDatabase(url[len("sqlite:///"):], pragmas=SQLITE_PRAGMAS, timeout=5)
+        # BEGIN IMMEDIATE: a transaction that reads and then writes takes the write lock up front and
+        # waits its turn (busy timeout), instead of failing with "database is locked" halfway.
+        return SqliteDatabase(url[len("sqlite:///"):], pragmas=SQLITE_PRAGMAS, timeout=5, lock_type="IMMEDIATE")
     return db_url.connect(url)
 
 

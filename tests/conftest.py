@@ -26,6 +26,36 @@ PIN = "482913"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
 
 
+def pytest_addoption(parser):
+    parser.addoption("--database", choices=("sqlite", "postgres"), default="sqlite",
+                     help="run the suite against SQLite (default) or a PostgreSQL server it starts")
+
+
+@pytest.fixture(scope="session")
+def database_kind(request):
+    return request.config.getoption("--database")
+
+
+@pytest.fixture(scope="session")
+def postgres_server(database_kind):
+    if database_kind != "postgres":
+        yield None
+        return
+    from pg_server import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def database_url(tmp_path, postgres_server):
+    if postgres_server is None:
+        return f"sqlite:///{tmp_path}/fieldapp.db"
+    postgres_server.reset()
+    return postgres_server.url()
+
+
 def test_config(tmp_path, database_url=None):
     return {
         "TESTING": True,
@@ -64,8 +94,8 @@ def migrate_fresh(app):
 
 
 @pytest.fixture
-def app(tmp_path):
-    app = create_app(test_config(tmp_path))
+def app(tmp_path, database_url):
+    app = create_app(test_config(tmp_path, database_url))
     app.test_client_class = CsrfClient
     migrate_fresh(app)
     yield app
