@@ -3,6 +3,7 @@ import functools
 
 from flask import abort, g, redirect, request, session, url_for
 
+from .db import Prepared, slot
 from .models import Membership, Site
 
 SESSION_KEY = "sid"
@@ -36,6 +37,13 @@ def login_required(view):
     return wrapped
 
 
+# Every site view runs this: prepared once (see db.Prepared).
+_membership = Prepared(lambda: (
+    Membership.select(Membership, Site).join(Site)
+    .where((Membership.user == slot("user")) & (Membership.site == slot("site")))
+    .limit(1)))
+
+
 def requires(*roles):
     """The signed-in person's membership of the URL's site: 404 if none, 403 for another role.
 
@@ -47,9 +55,7 @@ def requires(*roles):
         def wrapped(*args, site_id, **kwargs):
             if g.user is None:
                 return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
-            membership = (Membership.select(Membership, Site).join(Site)
-                          .where((Membership.user == g.user) & (Membership.site == site_id))
-                          .first())
+            membership = _membership.first(user=g.user.id, site=site_id)
             if membership is None:
                 abort(404)
             if roles and membership.role not in roles:

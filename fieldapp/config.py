@@ -27,6 +27,9 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = timedelta(days=180)
+    # The cookie only carries the device-session token, which expires server-side: re-signing it
+    # on every response would cost every page for nothing.
+    SESSION_REFRESH_EACH_REQUEST = False
     # A device session (server-side, revocable) lasts this long, and ends sooner when unused.
     DEVICE_SESSION_DAYS = 180
     DEVICE_SESSION_IDLE_DAYS = 45

@@ -29,6 +29,7 @@ ACCESS = {
     "accounts.sign_out": ("POST", "/sign-out", SIGNED_IN),
     "sites.new_site": ("GET", "/sites/new", ORG_ADMIN),
     "sites.people": ("GET", "/s/{site}/people", STAFF),
+    "sites.person": ("GET", "/s/{site}/people/{worker}", STAFF),
     "sites.add_person": ("GET", "/s/{site}/people/new", {"foreman", "manager"}),
     "sites.edit_site": ("GET", "/s/{site}/edit", {"manager"}),
     "sites.new_code": ("POST", "/s/{site}/people/{worker}/code", {"foreman", "manager"}),
@@ -93,3 +94,4 @@ def test_member_of_another_site_cannot_be_managed_through_mine(as_role, world):
     assert manager.post(path + "/role", data={"role": "worker"}).status_code == 404
     assert manager.post(path + "/remove").status_code == 404
     assert manager.post(path + "/code").status_code == 404
+    assert manager.get(path).status_code == 404

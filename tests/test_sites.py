@@ -32,13 +32,13 @@ def test_manager_edits_the_site_and_the_change_is_audited(as_role, world):
     assert '"Site A"' in event.before and '"Site A2"' in event.after
 
 
-def test_role_change_with_htmx_returns_the_list_fragment(as_role, world):
+def test_role_change_with_htmx_returns_the_person_fragment(as_role, world):
     worker = world.people["worker"]
     response = as_role("manager").post(f"/s/{world.site.id}/people/{worker.id}/role", data={"role": "foreman"},
-                                       headers={"HX-Request": "true", "HX-Target": "people"})
+                                       headers={"HX-Request": "true", "HX-Target": "person"})
     assert response.status_code == 200
     body = response.get_data(as_text=True)
-    assert body.lstrip().startswith('<div id="people">') and "<html" not in body
+    assert body.lstrip().startswith('<section class="card" id="person">') and "<html" not in body
     assert "HX-Request" in response.headers["Vary"]
     assert Membership.get(user=worker, site=world.site).role == "foreman"
     event = AuditEvent.get(AuditEvent.action == "membership.role")
@@ -49,7 +49,7 @@ def test_role_change_without_javascript_redirects_back(as_role, world):
     worker = world.people["worker"]
     response = as_role("manager").post(f"/s/{world.site.id}/people/{worker.id}/role", data={"role": "verneombud"})
     assert response.status_code == 303
-    assert response.headers["Location"] == f"/s/{world.site.id}/people"
+    assert response.headers["Location"] == f"/s/{world.site.id}/people/{worker.id}"
 
 
 def test_unknown_role_is_a_400_not_a_500(as_role, world):
@@ -76,9 +76,8 @@ def test_the_last_manager_cannot_be_removed_or_demoted(as_role, world):
 
 def test_remove_person_from_site(as_role, world):
     worker = world.people["worker"]
-    response = as_role("manager").post(f"/s/{world.site.id}/people/{worker.id}/remove",
-                                       headers={"HX-Request": "true"})
-    assert response.status_code == 200
+    response = as_role("manager").post(f"/s/{world.site.id}/people/{worker.id}/remove")
+    assert response.status_code == 303 and response.headers["Location"] == f"/s/{world.site.id}/people"
     assert not Membership.select().where((Membership.user == worker) & (Membership.site == world.site)).exists()
     assert AuditEvent.get(AuditEvent.action == "membership.delete").before is not None
 
@@ -101,3 +100,17 @@ def test_people_list_shows_hms_card_state(as_role, world):
     User.update(hms_card_expiry=date(2020, 1, 1)).where(User.id == world.people["foreman"].id).execute()
     page = as_role("manager").get(f"/s/{world.site.id}/people").get_data(as_text=True)
     assert "mangler" in page and "utløpt" in page
+    person = as_role("foreman").get(f"/s/{world.site.id}/people/{world.people['foreman'].id}")
+    assert "utløpt" in person.get_data(as_text=True)
+
+
+def test_person_page_shows_actions_by_role(as_role, world):
+    worker = world.people["worker"]
+    path = f"/s/{world.site.id}/people/{worker.id}"
+    manager_view = as_role("manager").get(path).get_data(as_text=True)
+    assert "Endre rolle" in manager_view and "Fjern fra byggeplassen" in manager_view
+    assert "Ny innloggingskode" in manager_view
+    foreman_view = as_role("foreman").get(path).get_data(as_text=True)
+    assert "Ny innloggingskode" in foreman_view and "Endre rolle" not in foreman_view
+    verneombud_view = as_role("verneombud").get(path).get_data(as_text=True)
+    assert worker.phone in verneombud_view and "Ny innloggingskode" not in verneombud_view

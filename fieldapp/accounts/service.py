@@ -9,7 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
 from .. import audit
-from ..db import database
+from ..db import Prepared, database, slot
 from ..models import DeviceSession, EnrollmentCode, LoginThrottle, User, utcnow
 
 hasher = PasswordHasher()
@@ -141,19 +141,24 @@ def start_device_session(user, user_agent):
     return token
 
 
+# Every signed-in request runs this: prepared once (see db.Prepared).
+_live_session = Prepared(lambda: (
+    DeviceSession.select(DeviceSession, User).join(User)
+    .where((DeviceSession.token_hash == slot("token_hash"))
+           & DeviceSession.revoked_at.is_null()
+           & (DeviceSession.expires_at > slot("now", DeviceSession.expires_at))
+           & (DeviceSession.last_seen_at > slot("idle_since", DeviceSession.last_seen_at))
+           & (User.active == True))  # noqa: E712
+    .limit(1)))
+
+
 def session_for_token(token):
     """The live DeviceSession (with its user) for a cookie token, or None."""
     if not token:
         return None
     now = utcnow()
     idle = timedelta(days=current_app.config["DEVICE_SESSION_IDLE_DAYS"])
-    session = (DeviceSession.select(DeviceSession, User).join(User)
-               .where((DeviceSession.token_hash == _sha256(token))
-                      & DeviceSession.revoked_at.is_null()
-                      & (DeviceSession.expires_at > now)
-                      & (DeviceSession.last_seen_at > now - idle)
-                      & (User.active == True))  # noqa: E712
-               .first())
+    session = _live_session.first(token_hash=_sha256(token), now=now, idle_since=now - idle)
     if session and now - session.last_seen_at > timedelta(minutes=5):
         # Written at most every five minutes: a write per request would cost every page.
         DeviceSession.update(last_seen_at=now).where(DeviceSession.id == session.id).execute()

@@ -1,11 +1,12 @@
 """Sites, organizations and memberships; every change is written to the audit log."""
 import secrets
+from collections import namedtuple
 
 from peewee import JOIN, IntegrityError, fn
 
 from .. import audit
 from ..accounts import service as accounts
-from ..db import database
+from ..db import Prepared, database, slot
 from ..models import ROLES, Membership, Organization, Site, User
 
 SITE_FIELDS = ("name", "address", "project_number", "client_name", "active")
@@ -76,14 +77,25 @@ def update_site(actor, site, data):
     return site
 
 
+PersonRow = namedtuple("PersonRow", "user_id role name phone hms_card_number hms_card_expiry enrolled employer_name")
+
+_people_on = Prepared(lambda: (
+    Membership.select(Membership.user_id, Membership.role, User.name, User.phone,
+                      User.hms_card_number, User.hms_card_expiry,
+                      User.password_hash.is_null(False).alias("enrolled"),
+                      Organization.name.alias("employer_name"))
+    .join(User)
+    .join(Organization, JOIN.LEFT_OUTER, on=(User.employer == Organization.id))
+    .where(Membership.site == slot("site"))
+    .order_by(fn.LOWER(User.name), User.id)))
+
+
 def people_on(site):
-    """Members of the site with their employer: one query whatever the number of rows."""
-    Employer = Organization.alias()
-    return (Membership.select(Membership, User, Employer)
-            .join(User)
-            .join(Employer, JOIN.LEFT_OUTER, on=(User.employer == Employer.id))
-            .where(Membership.site == site)
-            .order_by(fn.LOWER(User.name), User.id))
+    """Members of the site with their employer, as flat rows: one query, no model objects to build."""
+    rows = _people_on.rows(PersonRow, site=site.id)
+    expiry = User.hms_card_expiry.python_value  # the one column that needs converting (SQLite: text)
+    return [row._replace(hms_card_expiry=expiry(row.hms_card_expiry)) if row.hms_card_expiry else row
+            for row in rows]
 
 
 def membership_on(site, user_id):

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from ..accounts import service as accounts
 from ..authz import login_required, requires
-from ..htmx import render
+from ..htmx import render, wants_fragment
 from ..models import Organization
 from . import bp, service
 from .forms import ConfirmForm, PersonForm, RoleForm, SiteEditForm, SiteForm
@@ -41,8 +41,20 @@ def edit_site(site_id):
 @bp.get("/s/<int:site_id>/people")
 @requires("foreman", "verneombud", "manager")
 def people(site_id):
-    return render("sites/people.html", "sites/_people_rows.html",
-                  members=service.people_on(g.site), role_form=RoleForm(), confirm=ConfirmForm())
+    return render("sites/people.html", "sites/_people_rows.html", members=service.people_on(g.site))
+
+
+def _membership_or_404(user_id):
+    membership = service.membership_on(g.site, user_id)
+    if membership is None:
+        abort(404)
+    return membership
+
+
+@bp.get("/s/<int:site_id>/people/<int:user_id>")
+@requires("foreman", "verneombud", "manager")
+def person(site_id, user_id):
+    return render("sites/person.html", "sites/_person.html", membership=_membership_or_404(user_id))
 
 
 def _grantable():
@@ -82,9 +94,7 @@ def _show_code(person, code, status=200):
 @requires("foreman", "manager")
 def new_code(site_id, user_id):
     """A fresh code for a lost or new phone: it replaces the person's PIN on the next enrollment."""
-    membership = service.membership_on(g.site, user_id)
-    if membership is None:
-        abort(404)
+    membership = _membership_or_404(user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     if g.membership.role == "foreman" and membership.role != "worker":
@@ -96,42 +106,29 @@ def new_code(site_id, user_id):
 @bp.post("/s/<int:site_id>/people/<int:user_id>/role")
 @requires("manager")
 def change_role(site_id, user_id):
-    membership = service.membership_on(g.site, user_id)
-    if membership is None:
-        abort(404)
+    membership = _membership_or_404(user_id)
     form = RoleForm(grantable_roles=_grantable())
     if not form.validate_on_submit():
         abort(400)
     try:
         service.change_role(g.user, membership, form.role.data)
     except service.Conflict as exc:
-        return render("sites/people.html", "sites/_people_rows.html", status=409,
-                      members=service.people_on(g.site), role_form=RoleForm(), confirm=ConfirmForm(),
+        return render("sites/person.html", "sites/_person.html", status=409, membership=membership,
                       error=CONFLICT_MESSAGES[str(exc)]())
-    return _after_change(site_id)
+    if wants_fragment():
+        return render("sites/person.html", "sites/_person.html", membership=membership)
+    return redirect(url_for("sites.person", site_id=site_id, user_id=user_id), 303)
 
 
 @bp.post("/s/<int:site_id>/people/<int:user_id>/remove")
 @requires("manager")
 def remove_person(site_id, user_id):
-    membership = service.membership_on(g.site, user_id)
-    if membership is None:
-        abort(404)
+    membership = _membership_or_404(user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
         service.remove_member(g.user, membership)
     except service.Conflict as exc:
-        return render("sites/people.html", "sites/_people_rows.html", status=409,
-                      members=service.people_on(g.site), role_form=RoleForm(), confirm=ConfirmForm(),
+        return render("sites/person.html", "sites/_person.html", status=409, membership=membership,
                       error=CONFLICT_MESSAGES[str(exc)]())
-    return _after_change(site_id)
-
-
-def _after_change(site_id):
-    from ..htmx import wants_fragment
-
-    if wants_fragment():
-        return render("sites/people.html", "sites/_people_rows.html",
-                      members=service.people_on(g.site), role_form=RoleForm(), confirm=ConfirmForm())
     return redirect(url_for("sites.people", site_id=site_id), 303)

@@ -78,7 +78,8 @@ def test_phone_layout_has_big_targets_and_no_sideways_scroll(live, browser, phon
     context = browser.new_context(**{**phone_profile, "viewport": {"width": 360, "height": 740}}, locale="nb-NO")
     page = context.new_page()
     sign_in_ui(page, live.url, live.world.people["manager"].phone, PIN)
-    for path in ("/", "/me", f"/s/{live.world.site.id}/people", f"/s/{live.world.site.id}/people/new"):
+    site_id, worker_id = live.world.site.id, live.world.people["worker"].id
+    for path in ("/", "/me", f"/s/{site_id}/people", f"/s/{site_id}/people/new", f"/s/{site_id}/people/{worker_id}"):
         page.goto(live.url + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
         sizes = page.eval_on_selector_all(
@@ -90,16 +91,18 @@ def test_phone_layout_has_big_targets_and_no_sideways_scroll(live, browser, phon
     assert page.locator("nav.bottom-nav").is_visible()
 
 
-def test_role_change_swaps_the_list_with_htmx(live, page, csp_violations):
+def test_role_change_swaps_the_person_card_with_htmx(live, page, csp_violations):
     world = live.world
     sign_in_ui(page, live.url, world.people["manager"].phone, PIN)
-    page.goto(f"{live.url}/s/{world.site.id}/people")
-    page.evaluate("window.__sameDocument = true")
     worker = world.people["worker"]
-    page.select_option(f"#role-{worker.id}", "verneombud")
+    page.goto(f"{live.url}/s/{world.site.id}/people")
+    page.click(f"text={worker.name}")
+    page.wait_for_url(f"**/people/{worker.id}")
+    page.evaluate("window.__sameDocument = true")
+    page.select_option("#role", "verneombud")
     with page.expect_response(re.compile(r"/role$")):
-        page.click(f"form[action$='/people/{worker.id}/role'] button")
-    page.wait_for_selector(f"#role-{worker.id} option[value=verneombud][selected]", state="attached")
+        page.click("form[action$='/role'] button")
+    page.wait_for_selector("#person .badge.role-verneombud")
     assert page.evaluate("window.__sameDocument") is True  # swapped in place, no page load
     assert csp_violations == []
 

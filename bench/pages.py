@@ -1,0 +1,181 @@
+"""Serve the app with gunicorn and load a signed-in home page and a 50-row list page with wrk,
+beside a hello-world Flask app in the same run. Prints requests/s, p50/p99 latency and the ratio.
+
+Target: the list page reaches at least 15% of hello-world's requests/s, with p99 under 60 ms.
+A bare peewee + Jinja page of 50 rows (bench/bare.py) runs beside them as the floor to compare with.
+Usage: python bench/pages.py [--seconds 5] [--rounds 3] [--connections 16]
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# As the Procfile serves the app.
+GUNICORN = [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--worker-class", "gthread",
+            "--log-level", "warning"]
+ROWS = 50
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url, seconds=20):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def prepare(instance):
+    """Migrate, make a site with ROWS people, and sign the manager in: returns (cookie, site id)."""
+    os.environ["FIELDAPP_INSTANCE"] = instance
+    os.environ["FIELDAPP_LOCAL_DEV"] = "1"
+    sys.path.insert(0, str(ROOT))
+    from fieldapp import create_app
+    from fieldapp.accounts import service as accounts
+    from fieldapp.db import database, run_migrations
+    from fieldapp.models import Membership, Organization, Site, User
+
+    app = create_app()
+    with app.app_context(), database.connection_context():
+        run_migrations()
+        org = Organization.create(name="Fjordbygg AS", org_number="923609016")
+        site = Site.create(organization=org, name="Bench site", address="Benkveien 1", qr_token="bench")
+        manager = User.create(name="Mona Leder", phone="+4790000001", employer=org,
+                              password_hash=accounts.hash_secret("482913"))
+        Membership.create(user=manager, site=site, role="manager")
+        for i in range(ROWS - 1):
+            user = User.create(name=f"Arbeider {i:02d}", phone=f"+47400{i:05d}", employer=org,
+                               hms_card_number=f"HMS{i:06d}")
+            Membership.create(user=user, site=site, role="worker")
+        site_id = site.id
+    client = app.test_client()
+    page = client.get("/sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = client.post("/sign-in", data={"phone": "+4790000001", "secret": "482913", "csrf_token": token})
+    assert response.status_code == 303, response.status_code
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    return f"{cookie.key}={cookie.value}", site_id
+
+
+def serve(target, port, env):
+    return subprocess.Popen([*GUNICORN, "--bind", f"127.0.0.1:{port}", target], cwd=ROOT, env=env,
+                            start_new_session=True)
+
+
+def stop(process):
+    os.killpg(process.pid, signal.SIGTERM)  # only the server this script started
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def to_ms(value):
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def load(url, seconds, connections, cookie=None, check=None):
+    if check:
+        request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+        body = urllib.request.urlopen(request, timeout=5).read().decode()
+        assert check(body), f"unexpected page at {url}"
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if cookie:
+        command[1:1] = ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = int(non2xx.group(1)) if non2xx else 0
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors}
+
+
+def median_run(runs):
+    """The run with the median requests/s (its latencies and errors come with it)."""
+    ordered = sorted(runs, key=lambda r: r["rps"])
+    chosen = dict(ordered[len(ordered) // 2])
+    chosen["errors"] = sum(r["errors"] for r in runs)
+    chosen["spread"] = (ordered[0]["rps"], ordered[-1]["rps"])
+    return chosen
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=8, help="seconds of load on each page before measuring")
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install wrk (make bench does it)")
+
+    instance = tempfile.mkdtemp(prefix="fieldapp-bench-")
+    cookie, site_id = prepare(instance)
+    env = {**os.environ, "FIELDAPP_INSTANCE": instance, "FIELDAPP_LOCAL_DEV": "1",
+           "PYTHONPATH": str(ROOT)}
+    app_port, hello_port, bare_port = free_port(), free_port(), free_port()
+    app_server = serve("fieldapp:create_app()", app_port, env)
+    hello_server = serve("bench.hello:app", hello_port, env)
+    bare_server = serve("bench.bare:app", bare_port, env)
+    results = {}
+    try:
+        wait_up(f"http://127.0.0.1:{app_port}/healthz")
+        wait_up(f"http://127.0.0.1:{hello_port}/")
+        wait_up(f"http://127.0.0.1:{bare_port}/")
+        base = f"http://127.0.0.1:{app_port}"
+        targets = {
+            "hello world": (f"http://127.0.0.1:{hello_port}/", None, None),
+            "bare 50 rows": (f"http://127.0.0.1:{bare_port}/", None,
+                             lambda b: b.count('class="row person"') == ROWS),
+            "home page": (f"{base}/", cookie, lambda b: "Hei, Mona" in b),
+            f"list page ({ROWS} rows)": (f"{base}/s/{site_id}/people", cookie,
+                                         lambda b: b.count('class="row person"') == ROWS),
+        }
+        for url, jar, _check in targets.values():  # warm every worker and thread up
+            load(url, args.warmup, args.connections, jar)
+        # Interleaved rounds, median per page: this machine's speed drifts from minute to minute.
+        runs = {name: [] for name in targets}
+        for _round in range(args.rounds):
+            for name, (url, jar, check) in targets.items():
+                runs[name].append(load(url, args.seconds, args.connections, jar, check))
+        results = {name: median_run(rs) for name, rs in runs.items()}
+    finally:
+        for server in (app_server, hello_server, bare_server):
+            stop(server)
+        shutil.rmtree(instance, ignore_errors=True)
+
+    hello = results["hello world"]["rps"]
+    print(f"\n{args.connections} connections, {args.rounds} interleaved rounds of {args.seconds} s, median round; "
+          f"gunicorn 2 workers x 4 threads, {os.cpu_count()} cores, loopback\n")
+    print(f"{'page':<22}{'req/s':>8}{'(min-max)':>14}{'p50 ms':>9}{'p99 ms':>9}{'vs hello':>10}{'errors':>8}")
+    for name, r in results.items():
+        spread = f"{r['spread'][0]:.0f}-{r['spread'][1]:.0f}"
+        print(f"{name:<22}{r['rps']:>8.0f}{spread:>14}{r['p50']:>9.1f}{r['p99']:>9.1f}"
+              f"{r['rps'] / hello:>9.1%}{r['errors']:>8}")
+    listing = results[f"list page ({ROWS} rows)"]
+    ok = listing["rps"] / hello >= 0.15 and listing["p99"] < 60 and listing["errors"] == 0
+    print(f"\ntarget (list page >= 15% of hello world, p99 < 60 ms): {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
