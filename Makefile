@@ -30,11 +30,13 @@ run: install
 	@echo ""
 	PATH="$(CURDIR)/$(BIN):$$PATH" FIELDAPP_LOCAL_DEV=1 HOST=$(HOST) $(BIN)/honcho start -f Procfile -p $(PORT)
 
-# Debian's chromium for the browser tests, PostgreSQL's server binaries for the PostgreSQL tests.
+# Debian's chromium for the browser tests, PostgreSQL's server binaries for the PostgreSQL tests,
+# DejaVu fonts for the PDF exports.
 system-test-deps:
-	@if ! command -v chromium >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	    || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ]; then \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium postgresql >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium postgresql fonts-dejavu-core >/dev/null; \
 	fi
 
 # The whole suite on SQLite (browser tests included), then everything but the browser on PostgreSQL.

@@ -52,6 +52,7 @@ def create_app(test_config=None):
     templating.init_app(app)
 
     from .accounts import bp as accounts_bp
+    from .checkin import bp as checkin_bp
     from .shell import bp as shell_bp
     from .shell import errors
     from .sites import bp as sites_bp
@@ -59,6 +60,7 @@ def create_app(test_config=None):
     app.register_blueprint(shell_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(sites_bp)
+    app.register_blueprint(checkin_bp)
     errors.init_app(app)
 
     from . import cli

@@ -47,6 +47,8 @@ class Defaults:
     BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
     LANGUAGES = ("nb", "en")
     VAPID_SUBJECT = "mailto:hms@fieldapp.invalid"
+    # byggherreforskriften § 15: the attendance list is kept six months after the work ends.
+    ATTENDANCE_RETENTION_DAYS = 183
     # Set to serve the Strict-Transport-Security header (only behind HTTPS).
     HSTS = False
 

@@ -1,6 +1,8 @@
 """Every peewee model: the records are one graph, so they live in one module."""
 from datetime import datetime, timezone
 
+from datetime import time
+
 from peewee import (
     BooleanField,
     CharField,
@@ -10,6 +12,8 @@ from peewee import (
     IntegerField,
     Model,
     TextField,
+    TimeField,
+    UUIDField,
 )
 
 from .db import database
@@ -68,6 +72,11 @@ class Site(BaseModel):
     qr_token = CharField(max_length=64, unique=True)
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
+    # Open check-ins are closed at this local time (Europe/Oslo) by a periodic task.
+    day_ends_at = TimeField(default=time(18, 0))
+    guests_allowed = BooleanField(default=False)
+    # When the building work ended: the attendance list is kept six months after (byggherreforskriften § 15).
+    closed_on = DateField(null=True)
 
 
 class Membership(BaseModel):
@@ -128,6 +137,61 @@ class AuditEvent(BaseModel):
     hash = CharField(max_length=64, unique=True)
 
 
+class Equipment(BaseModel):
+    """Protective equipment: the built-in catalogue (names translated in code) and custom items."""
+
+    key = CharField(max_length=40, unique=True)
+    builtin = BooleanField(default=False)
+    organization = ForeignKeyField(Organization, null=True, backref="equipment", on_delete="CASCADE")
+    name_nb = CharField(max_length=80, null=True)  # custom items only
+    name_en = CharField(max_length=80, null=True)
+    sort_order = IntegerField(default=100)
+
+
+class SiteEquipment(BaseModel):
+    """What a site requires everyone to wear."""
+
+    site = ForeignKeyField(Site, backref="required_equipment", on_delete="CASCADE")
+    equipment = ForeignKeyField(Equipment, backref="+", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("site", "equipment"), True),)
+
+
+class CheckIn(BaseModel):
+    """Someone on a site from checked_in_at to checked_out_at: the attendance list is derived from it."""
+
+    uuid = UUIDField(unique=True)  # made on the phone: a resend is a no-op
+    site = ForeignKeyField(Site, backref="checkins", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="checkins", null=True, on_delete="CASCADE")  # null: a visitor
+    checked_in_at = DateTimeField(index=True)  # when it happened on the phone (may be sent later)
+    received_at = DateTimeField(default=utcnow)
+    checked_out_at = DateTimeField(null=True)
+    checkout_uuid = UUIDField(null=True, unique=True)
+    auto_closed = BooleanField(default=False)
+    confirmed = TextField(default="[]")  # JSON list of equipment keys worn
+    missing = TextField(default="[]")  # JSON list of required keys the person did not have
+    # As they were at check-in (the list must show what was true that day).
+    name = CharField(max_length=200)
+    employer_name = CharField(max_length=200, null=True)
+    employer_org_number = CharField(max_length=9, null=True)
+    hms_card_number = CharField(max_length=40, null=True)
+    hms_card_expiry = DateField(null=True)
+    is_guest = BooleanField(default=False)
+
+
+class FollowUp(BaseModel):
+    """Something the employer must act on, e.g. equipment a worker did not have at check-in."""
+
+    site = ForeignKeyField(Site, backref="follow_ups", on_delete="CASCADE")
+    kind = CharField(max_length=40)
+    check_in = ForeignKeyField(CheckIn, null=True, backref="follow_ups", on_delete="CASCADE")
+    detail = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+    resolved_at = DateTimeField(null=True)
+    resolved_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+
 ALL_MODELS = [
     Organization,
     User,
@@ -137,4 +201,8 @@ ALL_MODELS = [
     EnrollmentCode,
     LoginThrottle,
     AuditEvent,
+    Equipment,
+    SiteEquipment,
+    CheckIn,
+    FollowUp,
 ]

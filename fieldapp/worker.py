@@ -4,3 +4,4 @@ from . import tasks  # noqa: F401  (registers the tasks with huey)
 from .queue import huey  # noqa: F401
 
 app = create_app()  # binds the database proxy and the configuration the tasks use
+tasks.bind_app(app)

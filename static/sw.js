@@ -9,6 +9,7 @@ const SHELL = [
   OFFLINE_URL,
   "/static/css/app.css",
   "/static/js/app.js",
+  "/static/js/outbox.js",
   "/static/vendor/htmx-2.0.11/htmx.min.js",
   "/static/icons/icon-any-192.png",
   "/static/icons/icon-any-512.png",

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient  # noqa: E402
 from fieldapp import create_app  # noqa: E402
 from fieldapp.accounts import service as accounts  # noqa: E402
 from fieldapp.db import database, run_migrations  # noqa: E402
-from fieldapp.models import Membership, Organization, Site, User  # noqa: E402
+from fieldapp.models import FollowUp, Membership, Organization, Site, User  # noqa: E402
 from fieldapp.queue import huey  # noqa: E402
 
 huey.immediate = True
@@ -135,6 +135,7 @@ class World:
             self.people[role] = self.person(f"+479100000{number}", f"{role.title()} Person", role, self.site,
                                             org_admin=(role == "manager"))
         self.outsider = self.person("+4791000009", "Other Manager", "manager", self.other_site, org_admin=True)
+        self.follow_up = FollowUp.create(site=self.site, kind="missing_equipment", detail='["helmet"]')
 
     def person(self, phone, name, role, site, org_admin=False, employer=None):
         user = User.create(name=name, phone=phone, employer=employer or self.org, is_org_admin=org_admin,

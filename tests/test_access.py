@@ -35,6 +35,25 @@ ACCESS = {
     "sites.new_code": ("POST", "/s/{site}/people/{worker}/code", {"foreman", "manager"}),
     "sites.change_role": ("POST", "/s/{site}/people/{worker}/role", {"manager"}),
     "sites.remove_person": ("POST", "/s/{site}/people/{worker}/remove", {"manager"}),
+    "checkin.poster_scan": ("GET", "/p/{token}", PUBLIC),
+    "checkin.guest": ("GET", "/p/{token}/guest", PUBLIC),
+    "checkin.guest_check_out": ("POST", "/p/{token}/guest/checkout", PUBLIC),
+    "checkin.check_in_page": ("GET", "/s/{site}/checkin", set(ROLES)),
+    "checkin.check_in": ("POST", "/s/{site}/checkin", set(ROLES)),
+    "checkin.check_out": ("POST", "/s/{site}/checkout", set(ROLES)),
+    "checkin.on_site": ("GET", "/s/{site}/on-site", STAFF),
+    "checkin.resolve_follow_up": ("POST", "/s/{site}/follow-ups/{follow_up}/resolve", {"foreman", "manager"}),
+    "checkin.attendance": ("GET", "/s/{site}/attendance", STAFF),
+    "checkin.attendance_csv": ("GET", "/s/{site}/attendance.csv", STAFF),
+    "checkin.attendance_pdf": ("GET", "/s/{site}/attendance.pdf", STAFF),
+    "checkin.settings": ("GET", "/s/{site}/checkin-settings", {"foreman", "manager"}),
+    "checkin.add_equipment": ("POST", "/s/{site}/equipment", {"manager"}),
+    "checkin.poster": ("GET", "/s/{site}/poster", {"foreman", "manager"}),
+    "checkin.renew_poster": ("POST", "/s/{site}/poster/renew", {"manager"}),
+}
+# What an allowed role gets where the request itself is refused for another reason than access.
+ALLOWED_STATUS = {
+    "checkin.check_out": {409},  # nobody is checked in: a clear 409, after the role check passed
 }
 SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
 
@@ -45,16 +64,19 @@ def test_every_route_is_in_the_matrix(app):
 
 
 def call(client, endpoint, world):
+    import uuid
+
     method, template, _who = ACCESS[endpoint]
-    path = template.format(site=world.site.id, worker=world.people["worker"].id)
-    data = {"role": "foreman", "language": "en"}
+    path = template.format(site=world.site.id, worker=world.people["worker"].id, token=world.site.qr_token,
+                           follow_up=world.follow_up.id)
+    data = {"role": "foreman", "language": "en", "uuid": str(uuid.uuid4()), "all_worn": "y", "name_nb": "Sveisemaske"}
     return client.post(path, data=data) if method == "POST" else client.get(path)
 
 
 @pytest.mark.parametrize("endpoint", sorted(e for e, (_m, _p, w) in ACCESS.items() if w == PUBLIC))
 def test_public_routes_need_no_sign_in(client, world, endpoint):
     status = call(client, endpoint, world).status_code
-    assert status in (200, 303, 404), status  # 404: the made-up enrollment code
+    assert status in (200, 302, 303, 404), status  # 302: the poster asks to sign in; 404: a made-up code
 
 
 @pytest.mark.parametrize("endpoint", sorted(e for e, (_m, _p, w) in ACCESS.items() if w != PUBLIC))
@@ -76,7 +98,7 @@ def test_site_routes_check_the_role_on_that_site(as_role, world, endpoint, role)
     allowed = ACCESS[endpoint][2]
     status = call(as_role(role), endpoint, world).status_code
     if role in allowed:
-        assert status in (200, 201, 303), status
+        assert status in {200, 201, 303} | ALLOWED_STATUS.get(endpoint, set()), status
     else:
         assert status == 403
 

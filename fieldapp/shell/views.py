@@ -1,11 +1,14 @@
 """Home screen, the installable-app files, the offline page and the health check."""
 import hashlib
+import uuid
+from datetime import timezone
 from pathlib import Path
 
 from flask import current_app, g, jsonify, render_template, url_for
 from flask_babel import gettext as _
 
 from ..authz import login_required, public
+from ..checkin import service as checkin
 from ..db import database
 from ..models import Membership, Site
 from ..queue import huey
@@ -22,7 +25,11 @@ def home():
     memberships = list(Membership.select(Membership, Site).join(Site)
                        .where((Membership.user == g.user) & (Site.active == True))  # noqa: E712
                        .order_by(Site.name))
-    return render_template("shell/home.html", memberships=memberships, can_add=ROLES_GRANTED_BY)
+    open_row = checkin.open_check_in(g.user)
+    return render_template("shell/home.html", memberships=memberships, can_add=ROLES_GRANTED_BY,
+                           open_check_in=open_row, new_uuid=str(uuid.uuid4()),
+                           checked_in_since=open_row and checkin.OSLO and open_row.checked_in_at.replace(
+                               tzinfo=timezone.utc).astimezone(checkin.OSLO).strftime("%H:%M"))
 
 
 @bp.get("/report")
@@ -79,7 +86,7 @@ def service_worker():
     return response
 
 
-SHELL_FILES = ("sw.js", "css/app.css", "js/app.js", "vendor/htmx-2.0.11/htmx.min.js",
+SHELL_FILES = ("sw.js", "css/app.css", "js/app.js", "js/outbox.js", "vendor/htmx-2.0.11/htmx.min.js",
                "icons/icon-any-192.png", "icons/icon-any-512.png")
 
 

@@ -1,6 +1,7 @@
 """Sites, organizations and memberships; every change is written to the audit log."""
 import secrets
 from collections import namedtuple
+from datetime import date
 
 from peewee import JOIN, IntegrityError, fn
 
@@ -9,7 +10,8 @@ from ..accounts import service as accounts
 from ..db import Prepared, database, slot
 from ..models import ROLES, Membership, Organization, Site, User
 
-SITE_FIELDS = ("name", "address", "project_number", "client_name", "active")
+SITE_FIELDS = ("name", "address", "project_number", "client_name", "active", "guests_allowed", "day_ends_at",
+               "closed_on")
 USER_FIELDS = ("name", "phone", "employer", "hms_card_number", "hms_card_expiry")
 
 # Who may give which role: a foreman brings workers onto the site, a manager anyone.
@@ -56,7 +58,7 @@ def create_site(actor, organization, data):
     """A new site; its creator becomes its manager."""
     with database.atomic():
         site = Site.create(organization=organization, qr_token=new_qr_token(),
-                           **{k: data.get(k) for k in SITE_FIELDS if k != "active"})
+                           **{k: data.get(k) for k in ("name", "address", "project_number", "client_name")})
         audit.record(actor, "site.create", "site", site.id, after=audit.snapshot(site, SITE_FIELDS))
         membership = Membership.create(user=actor, site=site, role="manager")
         audit.record(actor, "membership.create", "membership", membership.id,
@@ -70,6 +72,9 @@ def update_site(actor, site, data):
         for key in SITE_FIELDS:
             if key in data:
                 setattr(site, key, data[key])
+        if "active" in data and "closed_on" not in data:
+            # The day the work ended starts the attendance list's six months (byggherreforskriften § 15).
+            site.closed_on = None if site.active else (site.closed_on or date.today())
         site.save()
         after = audit.snapshot(site, SITE_FIELDS)
         if after != before:

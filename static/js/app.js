@@ -24,3 +24,21 @@
     console.warn("service worker registration failed", error);
   });
 })();
+
+// Check-in tiles: "I am wearing all of it" ticks every tile; "I don't have it" unticks that tile.
+document.addEventListener("change", function (event) {
+  var input = event.target, form = input.form;
+  if (!form) return;
+  if (input.name === "all_worn" && input.checked) {
+    form.querySelectorAll('input[name="have"]').forEach(function (box) { box.checked = true; });
+    form.querySelectorAll('input[name="missing"]').forEach(function (box) { box.checked = false; });
+  } else if (input.name === "missing" && input.checked) {
+    var have = form.querySelector('input[name="have"][value="' + input.value + '"]');
+    if (have) have.checked = false;
+    var all = form.querySelector('input[name="all_worn"]');
+    if (all) all.checked = false;
+  } else if (input.name === "have" && input.checked) {
+    var missing = form.querySelector('input[name="missing"][value="' + input.value + '"]');
+    if (missing) missing.checked = false;
+  }
+});

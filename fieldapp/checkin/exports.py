@@ -1,0 +1,71 @@
+"""The attendance list as files: CSV for spreadsheets, PDF for Arbeidstilsynet and the client."""
+import csv
+import io
+import os
+
+from flask_babel import gettext as _
+from fpdf import FPDF
+
+# Debian's fonts-dejavu-core: covers Polish and Lithuanian names too. Without it, the core font (Latin-1).
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+
+
+def _columns():
+    # byggherreforskriften § 15: name, employer and its organisation number, HMS card; with date and times.
+    return [_("Name"), _("Employer"), _("Organisation number"), _("HMS card number"), _("Date"),
+            _("Checked in"), _("Checked out"), _("Visitor")]
+
+
+def _cells(row, local_time):
+    start, end = local_time(row.checked_in_at), local_time(row.checked_out_at)
+    out = end.strftime("%H:%M") + (" *" if row.auto_closed else "") if end else ""
+    return [row.name, row.employer_name or "", row.employer_org_number or "", row.hms_card_number or "",
+            start.strftime("%Y-%m-%d"), start.strftime("%H:%M"), out, _("yes") if row.is_guest else ""]
+
+
+def attendance_csv(site, rows, local_time):
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # so that Excel reads æøå as UTF-8
+    writer = csv.writer(buffer, delimiter=";")  # Norwegian Excel expects semicolons
+    writer.writerow(_columns())
+    for row in rows:
+        writer.writerow([_neutralise(cell) for cell in _cells(row, local_time)])
+    return buffer.getvalue()
+
+
+def _neutralise(cell):
+    """A name starting with = + - @ would run as a formula when the file is opened in a spreadsheet."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@") else cell
+
+
+def attendance_pdf(site, rows, start, end, local_time):
+    pdf = FPDF(orientation="L", format="A4")
+    font = os.path.exists(FONT) and os.path.exists(FONT_BOLD)
+    if font:
+        pdf.add_font("body", fname=FONT)
+        pdf.add_font("body", style="B", fname=FONT_BOLD)
+        family = "body"
+    else:  # the core font covers Norwegian letters (Latin-1); others are replaced
+        family = "helvetica"
+    pdf.set_auto_page_break(True, margin=12)
+    pdf.add_page()
+    pdf.set_font(family, size=14)
+    pdf.cell(0, 8, _sanitize(f"{_('Attendance list')}: {site.name}", font), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, size=9)
+    details = [site.address, site.client_name and f"{_('Client (byggherre)')}: {site.client_name}",
+               f"{start.isoformat()} – {end.isoformat()}"]
+    pdf.cell(0, 6, _sanitize(" · ".join(d for d in details if d), font), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    widths = (55, 55, 30, 35, 24, 20, 20, 18)
+    with pdf.table(col_widths=widths, text_align="LEFT", line_height=5, first_row_as_headings=True) as table:
+        table.row([_sanitize(c, font) for c in _columns()])
+        for row in rows:
+            table.row([_sanitize(c, font) for c in _cells(row, local_time)])
+    pdf.ln(2)
+    pdf.cell(0, 5, _sanitize(_("* closed automatically at the end of the day"), font))
+    return bytes(pdf.output())
+
+
+def _sanitize(text, font):
+    return text if font else text.encode("latin-1", "replace").decode("latin-1")

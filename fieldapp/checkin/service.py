@@ -1,0 +1,277 @@
+"""Check-in, check-out and the attendance list (oversiktsliste) derived from them."""
+import json
+import uuid as uuidlib
+from collections import defaultdict
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from peewee import IntegrityError
+
+from .. import audit
+from ..db import database
+from ..models import CheckIn, Equipment, FollowUp, Membership, Site, SiteEquipment, utcnow
+from .equipment import required_for
+
+OSLO = ZoneInfo("Europe/Oslo")
+# A phone's clock may be a little ahead; a check-in made offline may be sent days later.
+CLOCK_SKEW = timedelta(minutes=5)
+OFFLINE_MAX_AGE = timedelta(days=7)
+
+
+class CheckInError(Exception):
+    """A rule said no; `reason` picks the message, `check_in` is the open check-in where there is one."""
+
+    def __init__(self, reason, check_in=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.check_in = check_in
+
+
+def parse_uuid(raw):
+    try:
+        return uuidlib.UUID(str(raw))
+    except (ValueError, TypeError, AttributeError):
+        raise CheckInError("bad_uuid") from None
+
+
+def parse_phone_time(raw, now=None):
+    """The moment a check-in or -out was made on the phone (ISO 8601), as naive UTC; now if absent."""
+    now = now or utcnow()
+    if not raw:
+        return now
+    try:
+        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        raise CheckInError("bad_time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=OSLO)
+    moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    if moment > now + CLOCK_SKEW or moment < now - OFFLINE_MAX_AGE:
+        raise CheckInError("bad_time")
+    return min(moment, now)
+
+
+def open_check_in(user):
+    """The person's open check-in on any site, with its site, or None."""
+    return (CheckIn.select(CheckIn, Site).join(Site)
+            .where((CheckIn.user == user) & CheckIn.checked_out_at.is_null())
+            .first())
+
+
+def open_check_ins(user_ids):
+    """{user id: open CheckIn} for the home screen: one query for all the person's sites."""
+    rows = CheckIn.select().where(CheckIn.user.in_(list(user_ids)) & CheckIn.checked_out_at.is_null())
+    return {row.user_id: row for row in rows}
+
+
+def equipment_answer(site, have, missing, all_worn):
+    """(confirmed keys, missing keys) for the site's required set, or CheckInError."""
+    required = [item.key for item in required_for(site)]
+    have, missing = set(have or ()), set(missing or ())
+    if all_worn:
+        have |= set(required) - missing
+    unknown = (have | missing) - set(required)
+    if unknown or have & missing:
+        raise CheckInError("bad_equipment")
+    if set(required) - have - missing:
+        raise CheckInError("equipment_unanswered")
+    return [k for k in required if k in have], [k for k in required if k in missing]
+
+
+def _person_fields(user):
+    employer = user.employer
+    return dict(name=user.name, employer_name=employer.name if employer else None,
+                employer_org_number=employer.org_number if employer else None,
+                hms_card_number=user.hms_card_number, hms_card_expiry=user.hms_card_expiry)
+
+
+def check_in(site, user, check_in_uuid, happened_at, confirmed, missing, guest=None):
+    """Record a check-in once. Returns (CheckIn, created). A resend of the same UUID returns the same row."""
+    existing = CheckIn.get_or_none(CheckIn.uuid == check_in_uuid)
+    if existing is not None:
+        return _same_or_conflict(existing, site, user), False
+    fields = dict(guest, is_guest=True) if guest else _person_fields(user)
+    try:
+        with database.atomic():
+            row = CheckIn.create(uuid=check_in_uuid, site=site, user=user, checked_in_at=happened_at,
+                                 confirmed=json.dumps(confirmed), missing=json.dumps(missing), **fields)
+            if missing:
+                # The employer must provide it (AML § 2-3 is the worker's duty to wear it, not to buy it).
+                FollowUp.create(site=site, kind="missing_equipment", check_in=row, detail=json.dumps(missing))
+            audit.record(user, "checkin.create", "check_in", row.id,
+                         after={"site": site.id, "confirmed": confirmed, "missing": missing,
+                                "at": happened_at.isoformat(), "guest": bool(guest)})
+        return row, True
+    except IntegrityError:
+        # Either the same UUID arrived twice at once, or the person is already checked in somewhere.
+        existing = CheckIn.get_or_none(CheckIn.uuid == check_in_uuid)
+        if existing is not None:
+            return _same_or_conflict(existing, site, user), False
+        raise CheckInError("already_checked_in", open_check_in(user)) from None
+
+
+def _same_or_conflict(existing, site, user):
+    if existing.site_id != site.id or existing.user_id != (user.id if user else None):
+        raise CheckInError("uuid_conflict")
+    return existing
+
+
+def check_out(site, user, checkout_uuid, happened_at, check_in_id=None):
+    """Close the person's open check-in on the site once; a resend returns the same check-in."""
+    done = CheckIn.get_or_none(CheckIn.checkout_uuid == checkout_uuid)
+    if done is not None:
+        if done.site_id != site.id or done.user_id != (user.id if user else None):
+            raise CheckInError("uuid_conflict")
+        return done
+    query = CheckIn.select().where((CheckIn.site == site) & CheckIn.checked_out_at.is_null())
+    query = query.where(CheckIn.id == check_in_id) if user is None else query.where(CheckIn.user == user)
+    row = query.first()
+    if row is None:
+        raise CheckInError("not_checked_in")
+    happened_at = max(happened_at, row.checked_in_at)
+    with database.atomic():
+        changed = (CheckIn.update(checked_out_at=happened_at, checkout_uuid=checkout_uuid)
+                   .where((CheckIn.id == row.id) & CheckIn.checked_out_at.is_null()).execute())
+        if not changed:
+            raise CheckInError("not_checked_in")
+        audit.record(user, "checkin.checkout", "check_in", row.id, after={"at": happened_at.isoformat()})
+    return CheckIn.get_by_id(row.id)
+
+
+def on_site_now(site):
+    """Who is on the site now: one query whatever the number of people."""
+    return list(CheckIn.select().where((CheckIn.site == site) & CheckIn.checked_out_at.is_null())
+                .order_by(CheckIn.checked_in_at))
+
+
+def local_day_bounds(start_day, end_day):
+    """UTC (naive) bounds of the local days start_day..end_day inclusive."""
+    start = datetime.combine(start_day, time(0), OSLO).astimezone(timezone.utc).replace(tzinfo=None)
+    end = datetime.combine(end_day + timedelta(days=1), time(0), OSLO).astimezone(timezone.utc).replace(tzinfo=None)
+    return start, end
+
+
+def attendance(site, start_day, end_day):
+    """The attendance list (byggherreforskriften § 15) for local days start_day..end_day."""
+    start, end = local_day_bounds(start_day, end_day)
+    return list(CheckIn.select()
+                .where((CheckIn.site == site) & (CheckIn.checked_in_at >= start) & (CheckIn.checked_in_at < end))
+                .order_by(CheckIn.checked_in_at, CheckIn.name))
+
+
+def hours_on_site(site, start_day, end_day, now=None):
+    """Hours per person (name, employer) between the days, from check-ins; open ones count until now."""
+    now = now or utcnow()
+    totals = defaultdict(float)
+    for row in attendance(site, start_day, end_day):
+        out = row.checked_out_at or now
+        totals[(row.user_id, row.name, row.employer_name)] += max(0.0, (out - row.checked_in_at).total_seconds() / 3600)
+    return dict(totals)
+
+
+def hours_by_month(site, year):
+    """{month: total hours} for a calendar year: what H1/H2/F divide by."""
+    from datetime import date
+
+    out = {}
+    for month in range(1, 13):
+        first = date(year, month, 1)
+        last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1))
+        out[month] = round(sum(hours_on_site(site, first, last).values()), 2)
+    return out
+
+
+def close_open_check_ins(now=None):
+    """Close check-ins still open after their site's end of day (at that time, marked automatic)."""
+    now = now or utcnow()
+    closed = 0
+    rows = (CheckIn.select(CheckIn, Site).join(Site).where(CheckIn.checked_out_at.is_null()))
+    for row in rows:
+        day = row.checked_in_at.replace(tzinfo=timezone.utc).astimezone(OSLO).date()
+        ends = datetime.combine(day, row.site.day_ends_at, OSLO).astimezone(timezone.utc).replace(tzinfo=None)
+        if ends <= row.checked_in_at:  # checked in after the end of the day: close at midnight
+            ends = datetime.combine(day + timedelta(days=1), time(0), OSLO).astimezone(timezone.utc).replace(tzinfo=None)
+        if now >= ends:
+            with database.atomic():
+                changed = (CheckIn.update(checked_out_at=ends, auto_closed=True)
+                           .where((CheckIn.id == row.id) & CheckIn.checked_out_at.is_null()).execute())
+                if changed:
+                    audit.record(None, "checkin.auto_close", "check_in", row.id, after={"at": ends.isoformat()})
+                    closed += changed
+    return closed
+
+
+def purge_old_attendance(retention_days, today=None):
+    """Delete the attendance of sites closed more than retention_days ago (byggherreforskriften § 15)."""
+    from datetime import date
+
+    today = today or date.today()
+    cutoff = today - timedelta(days=retention_days)
+    sites = [s.id for s in Site.select(Site.id).where(Site.closed_on.is_null(False) & (Site.closed_on < cutoff))]
+    if not sites:
+        return 0
+    with database.atomic():
+        deleted = CheckIn.delete().where(CheckIn.site.in_(sites)).execute()
+        for site_id in sites:
+            audit.record(None, "attendance.purge", "site", site_id, after={"retention_days": retention_days})
+    return deleted
+
+
+def set_required_equipment(actor, site, equipment):
+    with database.atomic():
+        before = sorted(e.equipment.key for e in SiteEquipment.select().where(SiteEquipment.site == site))
+        SiteEquipment.delete().where(SiteEquipment.site == site).execute()
+        for item in equipment:
+            SiteEquipment.create(site=site, equipment=item)
+        after = sorted(item.key for item in equipment)
+        if before != after:
+            audit.record(actor, "site.equipment", "site", site.id, {"required": before}, {"required": after})
+
+
+def renew_poster(actor, site):
+    from ..sites.service import new_qr_token
+
+    with database.atomic():
+        Site.update(qr_token=new_qr_token()).where(Site.id == site.id).execute()
+        audit.record(actor, "site.poster_renew", "site", site.id)
+    return Site.get_by_id(site.id)
+
+
+def add_custom_equipment(actor, organization_id, name_nb, name_en):
+    import secrets
+
+    with database.atomic():
+        item = Equipment.create(key=f"custom-{secrets.token_hex(6)}", organization=organization_id,
+                                name_nb=name_nb, name_en=name_en, sort_order=1000)
+        audit.record(actor, "equipment.create", "equipment", item.id, after={"name_nb": name_nb, "name_en": name_en})
+    return item
+
+
+def site_for_poster(token):
+    return Site.get_or_none((Site.qr_token == token) & (Site.active == True))  # noqa: E712
+
+
+def open_follow_ups(site):
+    return list(FollowUp.select(FollowUp, CheckIn).join(CheckIn)
+                .where((FollowUp.site == site) & FollowUp.resolved_at.is_null())
+                .order_by(FollowUp.created_at.desc()))
+
+
+def resolve_follow_up(actor, site, follow_up_id):
+    with database.atomic():
+        changed = (FollowUp.update(resolved_at=utcnow(), resolved_by=actor)
+                   .where((FollowUp.id == follow_up_id) & (FollowUp.site == site) & FollowUp.resolved_at.is_null())
+                   .execute())
+        if changed:
+            audit.record(actor, "follow_up.resolve", "follow_up", follow_up_id)
+    return bool(changed)
+
+
+def is_member(user, site):
+    return Membership.select().where((Membership.user == user) & (Membership.site == site)).exists()
+
+
+def guest_fields(name, employer, org_number, hms_card_number):
+    return dict(name=name, employer_name=employer, employer_org_number=org_number or None,
+                hms_card_number=hms_card_number or None, hms_card_expiry=None)
+

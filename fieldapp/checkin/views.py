@@ -1,0 +1,314 @@
+"""Check-in views: the poster's landing page, check-in and -out, who is on site, the attendance list."""
+import uuid as uuidlib
+from datetime import date, datetime, timezone
+
+import segno
+from flask import abort, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from ..authz import public, requires
+from ..htmx import render
+from ..shell.errors import render_error
+from . import bp, equipment, exports, service
+
+MESSAGES = {
+    "bad_uuid": (400, lambda: _("The form was damaged. Reload the page and try again.")),
+    "bad_time": (422, lambda: _("The time on the phone is wrong. Check the phone's clock and try again.")),
+    "bad_equipment": (422, lambda: _("The form lists equipment this site does not ask for. Reload the page.")),
+    "equipment_unanswered": (422, lambda: _("Tick each item you are wearing, or mark it as missing.")),
+    "already_checked_in": (409, lambda: _("You are already checked in.")),
+    "uuid_conflict": (409, lambda: _("This check-in was already sent for another site or person.")),
+    "not_checked_in": (409, lambda: _("You are not checked in here.")),
+}
+
+
+def from_outbox():
+    """The phone's outbox sends this header; it wants a status, not a page."""
+    return request.headers.get("X-Outbox") == "1"
+
+
+def outbox_answer(status, message=""):
+    return message, status, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+
+
+def new_uuid():
+    return str(uuidlib.uuid4())
+
+
+def local_time(moment):
+    return moment.replace(tzinfo=timezone.utc).astimezone(service.OSLO) if moment else None
+
+
+# --- the poster -------------------------------------------------------------------------------------
+
+@bp.get("/p/<token>")
+@public
+def poster_scan(token):
+    """Where the site's QR poster leads."""
+    site = service.site_for_poster(token)
+    if site is None:
+        return render_error(404, _("This poster is no longer in use"),
+                            _("The site has a new poster, or the site is closed. Scan the poster at the gate."))
+    if g.user is None:
+        if site.guests_allowed:
+            return render_template("checkin/scan_signed_out.html", site=site, token=token)
+        return redirect(url_for("accounts.sign_in", next=url_for("checkin.poster_scan", token=token)))
+    if service.is_member(g.user, site):
+        return redirect(url_for("checkin.check_in_page", site_id=site.id))
+    if site.guests_allowed:
+        return redirect(url_for("checkin.guest", token=token))
+    return render_error(403, _("You are not on this site's list"),
+                        _("Ask the foreman to add you, or to allow visitors to check in."))
+
+
+@bp.get("/s/<int:site_id>/poster")
+@requires("foreman", "manager")
+def poster(site_id):
+    url = url_for("checkin.poster_scan", token=g.site.qr_token, _external=True)
+    qr = segno.make(url, error="q")
+    return render_template("checkin/poster.html", url=url, qr_svg=qr.svg_data_uri(scale=10, border=2),
+                           required=equipment.required_for(g.site), label=equipment.label, icon=equipment.icon)
+
+
+@bp.post("/s/<int:site_id>/poster/renew")
+@requires("manager")
+def renew_poster(site_id):
+    service.renew_poster(g.user, g.site)
+    return redirect(url_for("checkin.poster", site_id=site_id), 303)
+
+
+# --- check-in and check-out --------------------------------------------------------------------------
+
+def _equipment_from_form():
+    return request.form.getlist("have"), request.form.getlist("missing"), request.form.get("all_worn") == "y"
+
+
+def _check_in_context(site, error=None, answered=None):
+    user = g.user
+    open_row = service.open_check_in(user) if user else None
+    return dict(site=site, required=equipment.required_for(site), label=equipment.label, icon=equipment.icon,
+                open_check_in=open_row, new_uuid=new_uuid(), error=error, answered=answered or {},
+                local_time=local_time, today=date.today())
+
+
+@bp.get("/s/<int:site_id>/checkin")
+@requires()
+def check_in_page(site_id):
+    return render("checkin/check_in.html", "checkin/_check_in.html", **_check_in_context(g.site))
+
+
+@bp.post("/s/<int:site_id>/checkin")
+@requires()
+def check_in(site_id):
+    have, missing, all_worn = _equipment_from_form()
+    try:
+        uuid = service.parse_uuid(request.form.get("uuid"))
+        happened_at = service.parse_phone_time(request.form.get("made_at"))
+        confirmed, missing = service.equipment_answer(g.site, have, missing, all_worn)
+        row, created = service.check_in(g.site, g.user, uuid, happened_at, confirmed, missing)
+    except service.CheckInError as exc:
+        status, message = MESSAGES[exc.reason]
+        if from_outbox():
+            return outbox_answer(status, message())
+        context = _check_in_context(g.site, error=message(), answered={"have": have, "missing": missing})
+        return render("checkin/check_in.html", "checkin/_check_in.html", status=status, **context)
+    if from_outbox():
+        return outbox_answer(201 if created else 200, str(row.uuid))
+    return redirect(url_for("checkin.check_in_page", site_id=site_id), 303)
+
+
+@bp.post("/s/<int:site_id>/checkout")
+@requires()
+def check_out(site_id):
+    try:
+        uuid = service.parse_uuid(request.form.get("uuid"))
+        happened_at = service.parse_phone_time(request.form.get("made_at"))
+        service.check_out(g.site, g.user, uuid, happened_at)
+    except service.CheckInError as exc:
+        status, message = MESSAGES[exc.reason]
+        if from_outbox():
+            return outbox_answer(status, message())
+        return render("checkin/check_in.html", "checkin/_check_in.html", status=status,
+                      **_check_in_context(g.site, error=message()))
+    if from_outbox():
+        return outbox_answer(200, "checked out")
+    return redirect(url_for("shell.home"), 303)
+
+
+# --- visitors ------------------------------------------------------------------------------------------
+
+GUEST_KEY = "guest_check_ins"
+
+
+@bp.route("/p/<token>/guest", methods=["GET", "POST"])
+@public
+def guest(token):
+    """A visitor's check-in (the foreman allows visitors): name, employer and HMS card number."""
+    site = service.site_for_poster(token)
+    if site is None or not site.guests_allowed:
+        abort(404)
+    open_ids = session.get(GUEST_KEY, {})
+    open_row = None
+    if str(site.id) in open_ids:
+        open_row = service.CheckIn.get_or_none((service.CheckIn.id == open_ids[str(site.id)])
+                                               & service.CheckIn.checked_out_at.is_null())
+    form = dict(name=request.form.get("name", (g.user.name if g.user else "")).strip(),
+                employer=request.form.get("employer", "").strip(),
+                org_number=request.form.get("org_number", "").replace(" ", ""),
+                hms_card_number=request.form.get("hms_card_number", "").strip())
+    context = dict(site=site, token=token, required=equipment.required_for(site), label=equipment.label,
+                   icon=equipment.icon, form=form, open_check_in=open_row, new_uuid=new_uuid(), error=None,
+                   answered={}, local_time=local_time)
+    if request.method == "GET":
+        return render_template("checkin/guest.html", **context)
+    from ..sites.service import org_number_valid
+
+    have, missing, all_worn = _equipment_from_form()
+    problems = []
+    if not form["name"] or len(form["name"]) > 200:
+        problems.append(_("Enter your name."))
+    if not form["employer"] or len(form["employer"]) > 200:
+        problems.append(_("Enter your employer."))
+    if form["org_number"] and not org_number_valid(form["org_number"]):
+        problems.append(_("Not a valid organisation number (9 digits with a check digit)."))
+    if len(form["hms_card_number"]) > 40:
+        problems.append(_("The HMS card number is too long."))
+    try:
+        if problems:
+            raise service.CheckInError("guest_form")
+        uuid = service.parse_uuid(request.form.get("uuid"))
+        happened_at = service.parse_phone_time(request.form.get("made_at"))
+        confirmed, missing = service.equipment_answer(site, have, missing, all_worn)
+        fields = service.guest_fields(form["name"], form["employer"], form["org_number"], form["hms_card_number"])
+        row, _created = service.check_in(site, None, uuid, happened_at, confirmed, missing, guest=fields)
+    except service.CheckInError as exc:
+        status, message = (422, lambda: " ".join(problems)) if exc.reason == "guest_form" else MESSAGES[exc.reason]
+        context.update(error=message(), answered={"have": have, "missing": missing})
+        return render_template("checkin/guest.html", **context), status
+    session[GUEST_KEY] = {**open_ids, str(site.id): row.id}
+    return redirect(url_for("checkin.guest", token=token), 303)
+
+
+@bp.post("/p/<token>/guest/checkout")
+@public
+def guest_check_out(token):
+    site = service.site_for_poster(token)
+    open_ids = session.get(GUEST_KEY, {})
+    if site is None or str(site.id) not in open_ids:
+        abort(404)
+    try:
+        service.check_out(site, None, service.parse_uuid(request.form.get("uuid")),
+                          service.parse_phone_time(request.form.get("made_at")), check_in_id=open_ids[str(site.id)])
+    except service.CheckInError as exc:
+        status, message = MESSAGES[exc.reason]
+        return render_error(status, message())
+    session[GUEST_KEY] = {k: v for k, v in open_ids.items() if k != str(site.id)}
+    return redirect(url_for("checkin.guest", token=token), 303)
+
+
+# --- for the foreman, the verneombud and the manager ---------------------------------------------
+
+@bp.get("/s/<int:site_id>/on-site")
+@requires("foreman", "verneombud", "manager")
+def on_site(site_id):
+    rows = service.on_site_now(g.site)
+    names = {item.key: equipment.label(item) for item in equipment.catalogue(g.site.organization_id)}
+    return render("checkin/on_site.html", "checkin/_on_site_rows.html", rows=rows, names=names,
+                  follow_ups=service.open_follow_ups(g.site), local_time=local_time, loads=_json_list,
+                  today=date.today())
+
+
+def _json_list(text):
+    import json
+
+    return json.loads(text or "[]")
+
+
+@bp.post("/s/<int:site_id>/follow-ups/<int:follow_up_id>/resolve")
+@requires("foreman", "manager")
+def resolve_follow_up(site_id, follow_up_id):
+    if not service.resolve_follow_up(g.user, g.site, follow_up_id):
+        abort(404)
+    return redirect(url_for("checkin.on_site", site_id=site_id), 303)
+
+
+def _date_range():
+    """from/to query parameters (YYYY-MM-DD), today by default; a bad one is the caller's 400."""
+    today = date.today()
+    try:
+        start = date.fromisoformat(request.args.get("from") or today.isoformat())
+        end = date.fromisoformat(request.args.get("to") or start.isoformat())
+    except ValueError:
+        abort(400)
+    if end < start or (end - start).days > 366:
+        abort(400)
+    return start, end
+
+
+@bp.get("/s/<int:site_id>/attendance")
+@requires("foreman", "verneombud", "manager")
+def attendance(site_id):
+    start, end = _date_range()
+    rows = service.attendance(g.site, start, end)
+    hours = service.hours_on_site(g.site, start, end)
+    return render_template("checkin/attendance.html", rows=rows, start=start, end=end, local_time=local_time,
+                           hours=sorted(hours.items(), key=lambda kv: kv[0][1]))
+
+
+@bp.get("/s/<int:site_id>/attendance.csv")
+@requires("foreman", "verneombud", "manager")
+def attendance_csv(site_id):
+    start, end = _date_range()
+    body = exports.attendance_csv(g.site, service.attendance(g.site, start, end), local_time)
+    filename = f"oversiktsliste-{g.site.id}-{start}-{end}.csv"
+    return body, 200, {"Content-Type": "text/csv; charset=utf-8",
+                       "Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+@bp.get("/s/<int:site_id>/attendance.pdf")
+@requires("foreman", "verneombud", "manager")
+def attendance_pdf(site_id):
+    start, end = _date_range()
+    body = exports.attendance_pdf(g.site, service.attendance(g.site, start, end), start, end, local_time)
+    filename = f"oversiktsliste-{g.site.id}-{start}-{end}.pdf"
+    return body, 200, {"Content-Type": "application/pdf",
+                       "Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+@bp.route("/s/<int:site_id>/checkin-settings", methods=["GET", "POST"])
+@requires("foreman", "manager")
+def settings(site_id):
+    catalogue = equipment.catalogue(g.site.organization_id)
+    error = None
+    if request.method == "POST":
+        chosen = set(request.form.getlist("equipment"))
+        known = {item.key: item for item in catalogue}
+        ends = request.form.get("day_ends_at", "")
+        try:
+            day_ends_at = datetime.strptime(ends, "%H:%M").time()
+        except ValueError:
+            day_ends_at = None
+        if chosen - set(known) or day_ends_at is None:
+            error = _("Choose from the list, and give the end of the day as HH:MM.")
+        else:
+            service.set_required_equipment(g.user, g.site, [known[k] for k in known if k in chosen])
+            from ..sites.service import update_site
+
+            update_site(g.user, g.site, {"guests_allowed": request.form.get("guests_allowed") == "y",
+                                         "day_ends_at": day_ends_at})
+            return redirect(url_for("checkin.settings", site_id=site_id, saved=1), 303)
+    required = {item.key for item in equipment.required_for(g.site)}
+    return render_template("checkin/settings.html", catalogue=catalogue, required=required, label=equipment.label,
+                           icon=equipment.icon, error=error), (422 if error else 200)
+
+
+@bp.post("/s/<int:site_id>/equipment")
+@requires("manager")
+def add_equipment(site_id):
+    name_nb = request.form.get("name_nb", "").strip()
+    name_en = request.form.get("name_en", "").strip() or name_nb
+    if not name_nb or len(name_nb) > 80 or len(name_en) > 80:
+        return render_error(422, _("Give the equipment a name"), _("A name in Norwegian of at most 80 characters."))
+    item = service.add_custom_equipment(g.user, g.site.organization_id, name_nb, name_en)
+    return redirect(url_for("checkin.settings", site_id=site_id, added=item.key), 303)
+
