@@ -1,0 +1,346 @@
+"""Check-in with protective equipment, the poster, check-out, and what the foreman sees."""
+import json
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from fieldapp.checkin import equipment, service
+from fieldapp.models import AuditEvent, CheckIn, Equipment, FollowUp, Organization, Site, SiteEquipment, User, utcnow
+
+
+@pytest.fixture
+def site(world):
+    """Site A requires a helmet and safety shoes."""
+    for key in ("helmet", "safety_shoes"):
+        SiteEquipment.create(site=world.site, equipment=Equipment.get(Equipment.key == key))
+    return world.site
+
+
+def post_check_in(client, site, **fields):
+    data = {"uuid": str(uuid.uuid4()), "all_worn": "y"}
+    data.update(fields)
+    return client.post(f"/s/{site.id}/checkin", data=data)
+
+
+def test_poster_sends_a_signed_out_person_to_sign_in_and_back(client, site):
+    response = client.get(f"/p/{site.qr_token}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/sign-in?next=/p/{site.qr_token}"
+
+
+def test_poster_takes_a_member_to_the_check_in_page(as_role, site):
+    response = as_role("worker").get(f"/p/{site.qr_token}")
+    assert response.status_code == 302 and response.headers["Location"] == f"/s/{site.id}/checkin"
+    page = as_role("worker").get(f"/s/{site.id}/checkin").get_data(as_text=True)
+    assert "Hjelm" in page and "Vernesko" in page and "Jeg har på meg alt" in page
+
+
+def test_renewed_poster_stops_the_old_one(as_role, site):
+    old = site.qr_token
+    assert as_role("manager").post(f"/s/{site.id}/poster/renew").status_code == 303
+    response = as_role("worker").get(f"/p/{old}")
+    assert response.status_code == 404 and "ikke lenger i bruk" in response.get_data(as_text=True)
+    new = Site.get_by_id(site.id).qr_token
+    assert new != old and as_role("worker").get(f"/p/{new}").status_code == 302
+    assert AuditEvent.get(AuditEvent.action == "site.poster_renew").record_id == str(site.id)
+
+
+def test_poster_page_has_the_qr_code_and_prints(as_role, site):
+    page = as_role("foreman").get(f"/s/{site.id}/poster").get_data(as_text=True)
+    assert 'src="data:image/svg+xml' in page and f"/p/{site.qr_token}" in page
+    assert "poster.css" in page and "Hjelm" in page
+
+
+def test_non_member_is_told_why(as_role, site):
+    response = as_role("outsider").get(f"/p/{site.qr_token}")
+    assert response.status_code == 403
+    assert "Du står ikke på listen" in response.get_data(as_text=True)
+
+
+def test_check_in_with_all_equipment(as_role, world, site):
+    worker = as_role("worker")
+    response = post_check_in(worker, site)
+    assert response.status_code == 303
+    row = CheckIn.get()
+    assert json.loads(row.confirmed) == ["helmet", "safety_shoes"] and json.loads(row.missing) == []
+    assert row.user == world.people["worker"] and row.name == "Worker Person"
+    assert row.employer_org_number == "923609016" and row.hms_card_number == "HMS123"
+    page = worker.get(f"/s/{site.id}/checkin").get_data(as_text=True)
+    assert "Du er sjekket inn siden" in page and "Sjekk ut" in page
+    assert "Du er sjekket inn siden" in worker.get("/").get_data(as_text=True)
+
+
+def test_each_item_must_be_ticked_or_declared_missing(as_role, site):
+    response = post_check_in(as_role("worker"), site, all_worn="", have=["helmet"])
+    assert response.status_code == 422
+    assert "Kryss av for hvert utstyr" in response.get_data(as_text=True)
+    assert CheckIn.select().count() == 0
+
+
+def test_unknown_equipment_is_refused(as_role, site):
+    response = post_check_in(as_role("worker"), site, have=["jetpack"])
+    assert response.status_code == 422 and CheckIn.select().count() == 0
+
+
+def test_missing_item_is_recorded_and_the_foreman_is_told(as_role, site):
+    response = post_check_in(as_role("worker"), site, all_worn="y", missing=["helmet"])
+    assert response.status_code == 303
+    row = CheckIn.get()
+    assert json.loads(row.confirmed) == ["safety_shoes"] and json.loads(row.missing) == ["helmet"]
+    follow_up = FollowUp.get(FollowUp.check_in == row)
+    assert follow_up.kind == "missing_equipment"
+    foreman = as_role("foreman")
+    page = foreman.get(f"/s/{site.id}/on-site").get_data(as_text=True)
+    assert "Manglende verneutstyr" in page and "Mangler: Hjelm" in page
+    assert foreman.post(f"/s/{site.id}/follow-ups/{follow_up.id}/resolve").status_code == 303
+    assert FollowUp.get_by_id(follow_up.id).resolved_at is not None
+
+
+def test_sending_the_same_check_in_again_saves_it_once(as_role, site):
+    worker = as_role("worker")
+    key = str(uuid.uuid4())
+    first = worker.post(f"/s/{site.id}/checkin", data={"uuid": key, "all_worn": "y"}, headers={"X-Outbox": "1"})
+    again = worker.post(f"/s/{site.id}/checkin", data={"uuid": key, "all_worn": "y"}, headers={"X-Outbox": "1"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.get_data(as_text=True) == again.get_data(as_text=True) == key
+    assert CheckIn.select().count() == 1
+
+
+def test_the_database_refuses_a_duplicate_uuid(db, world, site):
+    key = uuid.uuid4()
+    CheckIn.create(uuid=key, site=site, user=world.people["worker"], checked_in_at=utcnow(), name="x")
+    from peewee import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        with db.atomic():
+            CheckIn.create(uuid=key, site=site, user=world.people["foreman"], checked_in_at=utcnow(), name="y")
+
+
+def test_checking_in_twice_shows_the_open_check_in(as_role, site):
+    worker = as_role("worker")
+    post_check_in(worker, site)
+    response = post_check_in(worker, site)
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "Du er allerede sjekket inn." in page and "Du er sjekket inn siden" in page
+    assert CheckIn.select().count() == 1
+
+
+def test_one_uuid_cannot_serve_two_sites(as_role, world, site):
+    worker = as_role("worker")
+    world.person("+4791000011", "Worker Two", "worker", world.other_site)
+    key = str(uuid.uuid4())
+    post_check_in(worker, site, uuid=key)
+    from fieldapp.models import Membership
+
+    Membership.create(user=world.people["worker"], site=world.other_site, role="worker")
+    response = post_check_in(worker, world.other_site, uuid=key)
+    assert response.status_code == 409 and CheckIn.select().count() == 1
+
+
+def test_check_in_made_offline_keeps_the_phones_time(as_role, site):
+    two_hours_ago = (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat()
+    response = post_check_in(as_role("worker"), site, made_at=two_hours_ago)
+    assert response.status_code == 303
+    row = CheckIn.get()
+    assert abs((utcnow() - timedelta(hours=2) - row.checked_in_at).total_seconds()) < 60
+    assert (row.received_at - row.checked_in_at).total_seconds() > 7000
+
+
+@pytest.mark.parametrize("made_at", ["tomorrow", (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat(),
+                                     (datetime.now(timezone.utc) - timedelta(days=30)).isoformat()])
+def test_impossible_phone_times_are_refused(as_role, site, made_at):
+    response = post_check_in(as_role("worker"), site, made_at=made_at)
+    assert response.status_code == 422 and "Klokken på telefonen" in response.get_data(as_text=True)
+    assert CheckIn.select().count() == 0
+
+
+def test_bad_uuid_is_a_400(as_role, site):
+    assert post_check_in(as_role("worker"), site, uuid="not-a-uuid").status_code == 400
+
+
+def test_check_out_once(as_role, site):
+    worker = as_role("worker")
+    post_check_in(worker, site)
+    key = str(uuid.uuid4())
+    assert worker.post(f"/s/{site.id}/checkout", data={"uuid": key}).status_code == 303
+    again = worker.post(f"/s/{site.id}/checkout", data={"uuid": key}, headers={"X-Outbox": "1"})
+    assert again.status_code == 200
+    row = CheckIn.get()
+    assert row.checked_out_at is not None and str(row.checkout_uuid) == key and not row.auto_closed
+    none_open = worker.post(f"/s/{site.id}/checkout", data={"uuid": str(uuid.uuid4())})
+    assert none_open.status_code == 409 and "Du er ikke sjekket inn her." in none_open.get_data(as_text=True)
+
+
+def test_hms_card_warnings_at_check_in(as_role, world, site):
+    worker = world.people["worker"]
+    User.update(hms_card_number=None).where(User.id == worker.id).execute()
+    assert "Du har ikke registrert HMS-kortnummer" in as_role("worker").get(f"/s/{site.id}/checkin").get_data(as_text=True)
+    User.update(hms_card_number="HMS1", hms_card_expiry=date(2020, 1, 1)).where(User.id == worker.id).execute()
+    assert "HMS-kortet ditt er utløpt" in as_role("worker").get(f"/s/{site.id}/checkin").get_data(as_text=True)
+
+
+def test_on_site_list_for_the_foreman(as_role, world, site):
+    post_check_in(as_role("worker"), site)
+    post_check_in(as_role("verneombud"), site, missing=["safety_shoes"])
+    foreman = as_role("foreman")
+    page = foreman.get(f"/s/{site.id}/on-site").get_data(as_text=True)
+    assert "2 personer på byggeplassen" in page
+    assert "Worker Person" in page and "Verneombud Person" in page and "Fjordbygg AS" in page
+    assert "Verneutstyr bekreftet" in page and "Mangler: Vernesko" in page and "HMS123" in page
+    fragment = foreman.get(f"/s/{site.id}/on-site", headers={"HX-Request": "true"})
+    body = fragment.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="on-site"') and 'hx-trigger="every 15s"' in body and "<html" not in body
+    assert as_role("worker").get(f"/s/{site.id}/on-site").status_code == 403
+
+
+def test_on_site_list_queries_do_not_grow(as_role, world, site, count_queries):
+    foreman = as_role("foreman")
+    post_check_in(as_role("worker"), site)
+    count_queries.queries.clear()
+    foreman.get(f"/s/{site.id}/on-site")
+    few = len(count_queries.queries)
+    for i in range(20):
+        user = world.person(f"+474100{i:04d}", f"Extra {i}", "worker", site)
+        CheckIn.create(uuid=uuid.uuid4(), site=site, user=user, checked_in_at=utcnow(), name=user.name,
+                       missing='["helmet"]')
+    count_queries.queries.clear()
+    page = foreman.get(f"/s/{site.id}/on-site").get_data(as_text=True)
+    assert "21 personer" in page
+    assert len(count_queries.queries) == few
+
+
+def oslo(day, hour, minute=0):
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=service.OSLO).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def test_open_check_ins_close_at_the_end_of_the_day(app, world, site):
+    yesterday = date.today() - timedelta(days=1)
+    early = CheckIn.create(uuid=uuid.uuid4(), site=site, user=world.people["worker"], checked_in_at=oslo(yesterday, 7),
+                           name="Worker Person")
+    late = CheckIn.create(uuid=uuid.uuid4(), site=site, user=world.people["foreman"], checked_in_at=oslo(yesterday, 19),
+                          name="Foreman Person")
+    today_row = CheckIn.create(uuid=uuid.uuid4(), site=site, user=world.people["manager"],
+                               checked_in_at=oslo(date.today(), 7), name="Manager Person")
+    from fieldapp import tasks
+
+    with app.app_context():
+        closed = tasks.close_open_check_ins.call_local()
+    assert closed >= 2
+    early = CheckIn.get_by_id(early.id)
+    assert early.auto_closed and early.checked_out_at == oslo(yesterday, 18)
+    late = CheckIn.get_by_id(late.id)  # checked in after the day's end: closed at midnight
+    assert late.auto_closed and late.checked_out_at == oslo(date.today(), 0)
+    now_local = datetime.now(service.OSLO)
+    expected_open = now_local.hour < 18
+    assert (CheckIn.get_by_id(today_row.id).checked_out_at is None) == expected_open
+    assert AuditEvent.select().where(AuditEvent.action == "checkin.auto_close").count() == closed
+
+
+def test_attendance_list_page_csv_and_pdf(as_role, world, site):
+    post_check_in(as_role("worker"), site)
+    CheckIn.create(uuid=uuid.uuid4(), site=site, user=None, checked_in_at=utcnow(), name="=HYPERLINK(evil)",
+                   employer_name="Besøk AS", is_guest=True)
+    manager = as_role("manager")
+    today = date.today().isoformat()
+    page = manager.get(f"/s/{site.id}/attendance?from={today}&to={today}").get_data(as_text=True)
+    assert "Worker Person" in page and "923609016" in page and "HMS123" in page
+    csv_response = manager.get(f"/s/{site.id}/attendance.csv?from={today}&to={today}")
+    assert csv_response.mimetype == "text/csv" and "attachment" in csv_response.headers["Content-Disposition"]
+    text = csv_response.get_data(as_text=True)
+    assert text.startswith("\ufeffNavn;Arbeidsgiver;Organisasjonsnummer;HMS-kortnummer;Dato;Inn;Ut")
+    assert "Worker Person;Fjordbygg AS;923609016;HMS123;" in text
+    assert "'=HYPERLINK(evil)" in text  # a spreadsheet formula is neutralised
+    pdf = manager.get(f"/s/{site.id}/attendance.pdf?from={today}&to={today}")
+    assert pdf.mimetype == "application/pdf" and pdf.get_data().startswith(b"%PDF")
+    assert len(pdf.get_data()) > 1000
+
+
+@pytest.mark.parametrize("query", ["from=yesterday", "from=2026-02-30", "from=2026-03-01&to=2026-02-01",
+                                   "from=2020-01-01&to=2026-01-01"])
+def test_bad_date_range_is_a_400(as_role, site, query):
+    assert as_role("manager").get(f"/s/{site.id}/attendance?{query}").status_code == 400
+
+
+def test_hours_on_site_by_person_and_month(db, world, site):
+    day = date.today()
+    worker = world.people["worker"]
+    CheckIn.create(uuid=uuid.uuid4(), site=site, user=worker, checked_in_at=oslo(day, 7),
+                   checked_out_at=oslo(day, 15, 30), name=worker.name, employer_name="Fjordbygg AS")
+    CheckIn.create(uuid=uuid.uuid4(), site=site, user=world.people["foreman"], checked_in_at=oslo(day, 6),
+                   checked_out_at=oslo(day, 14), name="Foreman Person", employer_name="Fjordbygg AS")
+    hours = service.hours_on_site(site, day, day)
+    assert hours[(worker.id, worker.name, "Fjordbygg AS")] == pytest.approx(8.5)
+    assert service.hours_by_month(site, day.year)[day.month] == pytest.approx(16.5)
+
+
+def test_attendance_is_deleted_six_months_after_the_site_closes(app, as_role, world, site):
+    CheckIn.create(uuid=uuid.uuid4(), site=site, user=world.people["worker"], checked_in_at=utcnow(), name="x")
+    CheckIn.create(uuid=uuid.uuid4(), site=world.other_site, user=world.outsider, checked_in_at=utcnow(), name="y")
+    as_role("manager").post(f"/s/{site.id}/edit", data={"name": site.name, "address": site.address})  # inactive
+    assert Site.get_by_id(site.id).closed_on == date.today()
+    assert service.purge_old_attendance(183) == 0  # closed today: kept
+    Site.update(closed_on=date.today() - timedelta(days=200)).where(Site.id == site.id).execute()
+    from fieldapp import tasks
+
+    with app.app_context():
+        assert tasks.purge_old_attendance.call_local() == 1
+    assert [c.name for c in CheckIn.select()] == ["y"]
+
+
+def test_settings_choose_equipment_visitors_and_day_end(as_role, world):
+    foreman = as_role("foreman")
+    response = foreman.post(f"/s/{world.site.id}/checkin-settings",
+                            data={"equipment": ["helmet", "hi_vis"], "guests_allowed": "y", "day_ends_at": "16:30"})
+    assert response.status_code == 303
+    site = Site.get_by_id(world.site.id)
+    assert site.guests_allowed and site.day_ends_at.strftime("%H:%M") == "16:30"
+    assert [e.key for e in equipment.required_for(site)] == ["helmet", "hi_vis"]
+    event = AuditEvent.get(AuditEvent.action == "site.equipment")
+    assert json.loads(event.after) == {"required": ["helmet", "hi_vis"]}
+    bad = foreman.post(f"/s/{world.site.id}/checkin-settings", data={"equipment": ["jetpack"], "day_ends_at": "16:30"})
+    assert bad.status_code == 422
+    late = foreman.post(f"/s/{world.site.id}/checkin-settings", data={"equipment": ["helmet"], "day_ends_at": "25:99"})
+    assert late.status_code == 422
+
+
+def test_manager_adds_equipment_named_in_both_languages(as_role, world):
+    manager = as_role("manager")
+    assert manager.post(f"/s/{world.site.id}/equipment", data={"name_nb": "Sveisemaske", "name_en": "Welding mask"}).status_code == 303
+    item = Equipment.get(Equipment.name_nb == "Sveisemaske")
+    assert not item.builtin and item.organization_id == world.org.id
+    assert "Sveisemaske" in manager.get(f"/s/{world.site.id}/checkin-settings").get_data(as_text=True)
+    User.update(language="en").where(User.id == world.people["manager"].id).execute()
+    assert "Welding mask" in manager.get(f"/s/{world.site.id}/checkin-settings").get_data(as_text=True)
+    # Another organization's sites do not see it.
+    other_org = Organization.create(name="Annen Bygg AS", org_number="974760673")
+    other_site = Site.create(organization=other_org, name="Annen", address="x", qr_token="other-org")
+    other_manager = world.person("+4791000077", "Annen Leder", "manager", other_site)
+    assert Equipment.select().where(Equipment.name_nb == "Sveisemaske").count() == 1
+    assert "Sveisemaske" not in [equipment.label(e) for e in equipment.catalogue(other_org.id)]
+    assert other_manager.id
+    assert manager.post(f"/s/{world.site.id}/equipment", data={"name_nb": ""}).status_code == 422
+
+
+def test_visitor_checks_in_and_out_without_an_account(app, client, world, site):
+    Site.update(guests_allowed=True).where(Site.id == site.id).execute()
+    assert "Sjekk inn som besøkende" in client.get(f"/p/{site.qr_token}").get_data(as_text=True)
+    bad = client.post(f"/p/{site.qr_token}/guest", data={"uuid": str(uuid.uuid4()), "name": "Vera Besøk",
+                                                          "employer": "Rådgiver AS", "org_number": "123",
+                                                          "all_worn": "y"})
+    assert bad.status_code == 422 and "Ikke et gyldig organisasjonsnummer" in bad.get_data(as_text=True)
+    response = client.post(f"/p/{site.qr_token}/guest", data={
+        "uuid": str(uuid.uuid4()), "name": "Vera Besøk", "employer": "Rådgiver AS", "org_number": "923609016",
+        "hms_card_number": "HMS55", "all_worn": "y"})
+    assert response.status_code == 303
+    row = CheckIn.get()
+    assert row.is_guest and row.user is None and row.name == "Vera Besøk" and row.employer_org_number == "923609016"
+    page = client.get(f"/p/{site.qr_token}/guest").get_data(as_text=True)
+    assert "Du er sjekket inn siden" in page
+    out = client.post(f"/p/{site.qr_token}/guest/checkout", data={"uuid": str(uuid.uuid4())})
+    assert out.status_code == 303 and CheckIn.get_by_id(row.id).checked_out_at is not None
+
+
+def test_visitors_only_where_allowed(client, site):
+    assert client.get(f"/p/{site.qr_token}/guest").status_code == 404
