@@ -87,3 +87,21 @@ def sign_in_ui(page, base_url, phone, pin):
     page.fill("input[name=secret]", pin)
     with page.expect_navigation():
         page.click("button[type=submit].primary")
+
+
+def wait_until(page, expression, timeout=10.0):
+    """Poll a JavaScript expression from here until it is truthy.
+
+    Playwright's wait_for_function re-evaluates its predicate with eval, which our CSP forbids;
+    page.evaluate goes through the DevTools protocol and is not affected.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(50)

@@ -3,7 +3,7 @@ import re
 
 from conftest import PIN
 
-from browser.conftest import sign_in_ui
+from browser.conftest import sign_in_ui, wait_until
 
 
 def test_enrollment_sign_in_and_sign_out(live, page, browser, phone_profile, csp_violations):
@@ -109,12 +109,12 @@ def test_role_change_swaps_the_person_card_with_htmx(live, page, csp_violations)
 
 def test_offline_shows_the_offline_page(live, page, context):
     sign_in_ui(page, live.url, live.world.people["worker"].phone, PIN)
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=10_000)
+    wait_until(page, "navigator.serviceWorker.controller !== null", timeout=10)
     # The shell is cached once the worker is active.
     page.evaluate("navigator.serviceWorker.ready")
-    page.wait_for_function("document.getElementById('net-status').hidden === true")
+    wait_until(page, "document.getElementById('net-status').hidden === true")
     context.set_offline(True)
-    page.wait_for_function("document.getElementById('net-status').hidden === false")
+    wait_until(page, "document.getElementById('net-status').hidden === false")
     page.goto(live.url + "/me")  # not cached (personal): the service worker answers with the offline page
     assert page.locator("#offline-page h1").text_content() == "Ingen forbindelse"
     # The stylesheet came from the cache too.

@@ -1,0 +1,70 @@
+"""Check-in on a phone: from the poster's QR code to the foreman's list, and with no signal at all."""
+from conftest import PIN
+
+from browser.conftest import sign_in_ui, wait_until
+from fieldapp.models import CheckIn, Equipment, SiteEquipment
+
+
+def require(site, *keys):
+    for key in keys:
+        SiteEquipment.create(site=site, equipment=Equipment.get(Equipment.key == key))
+
+
+def test_scan_poster_sign_in_confirm_equipment_and_appear_on_the_foremans_list(live, page, browser, phone_profile,
+                                                                               csp_violations):
+    world = live.world
+    require(world.site, "helmet", "safety_shoes", "hi_vis")
+    # The QR code on the poster opens this URL; a signed-out phone goes to sign-in and back.
+    page.goto(f"{live.url}/p/{world.site.qr_token}")
+    assert "/sign-in" in page.url
+    page.fill("input[name=phone]", world.people["worker"].phone)
+    page.fill("input[name=secret]", PIN)
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")
+    page.wait_for_url(f"**/s/{world.site.id}/checkin")
+    assert page.locator(".tile").count() == 3
+    # Tap 1: "I am wearing all of it" ticks every tile. Tap 2: check in.
+    page.click("label.all-worn")
+    assert page.eval_on_selector_all("input[name=have]", "els => els.every(e => e.checked)")
+    with page.expect_navigation():
+        page.click("#check-in button[type=submit]")
+    assert "Du er sjekket inn siden" in page.text_content("#check-in")
+    row = CheckIn.get()
+    assert row.user_id == world.people["worker"].id and row.confirmed == '["helmet", "safety_shoes", "hi_vis"]'
+
+    foreman = browser.new_context(**phone_profile, locale="nb-NO").new_page()
+    sign_in_ui(foreman, live.url, world.people["foreman"].phone, PIN)
+    foreman.goto(f"{live.url}/s/{world.site.id}/on-site")
+    assert "Worker Person" in foreman.text_content("#on-site")
+    assert "Verneutstyr bekreftet" in foreman.text_content("#on-site")
+    assert csp_violations == []
+
+
+def test_check_in_without_signal_is_sent_once_when_the_signal_returns(live, page, context):
+    world = live.world
+    require(world.site, "helmet")
+    sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/checkin")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    context.set_offline(True)
+    page.click("label.all-worn")
+    page.click("#check-in button[type=submit]")
+    page.wait_for_selector(".outbox-note:not([hidden])")
+    wait_until(page, "document.getElementById('outbox-status').hidden === false")
+    assert page.text_content("#outbox-status") == "1 venter på å bli sendt"
+    assert CheckIn.select().count() == 0
+    # Many retries while offline change nothing on the server.
+    for _ in range(3):
+        page.evaluate("window.fieldappOutbox.flush()")
+    assert CheckIn.select().count() == 0
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, "document.documentElement.dataset.outbox === '0'", timeout=10)
+    assert CheckIn.select().count() == 1
+    row = CheckIn.get()
+    assert row.user_id == world.people["worker"].id and row.checked_out_at is None
+    # The time is the phone's, from when the button was pressed.
+    assert (row.received_at - row.checked_in_at).total_seconds() >= 0
+    assert page.evaluate("window.fieldappOutbox.all().then(items => items.length)") == 0
+    page.goto(f"{live.url}/")
+    assert "Du er sjekket inn siden" in page.text_content("main")
