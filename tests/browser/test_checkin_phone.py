@@ -68,3 +68,17 @@ def test_check_in_without_signal_is_sent_once_when_the_signal_returns(live, page
     assert page.evaluate("window.fieldappOutbox.all().then(items => items.length)") == 0
     page.goto(f"{live.url}/")
     assert "Du er sjekket inn siden" in page.text_content("main")
+
+
+def test_poster_prints_on_one_a4_page(live, browser):
+    import re
+
+    context = browser.new_context()  # a desktop browser, as the site office prints it
+    page = context.new_page()
+    sign_in_ui(page, live.url, live.world.people["manager"].phone, PIN)
+    page.goto(f"{live.url}/s/{live.world.site.id}/poster")
+    page.emulate_media(media="print")
+    assert not page.locator("nav.no-print").is_visible()
+    pdf = page.pdf(format="A4", print_background=True)
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+    context.close()
