@@ -35,6 +35,7 @@ ACCESS = {
     "sites.new_code": ("POST", "/s/{site}/people/{worker}/code", {"foreman", "manager"}),
     "sites.change_role": ("POST", "/s/{site}/people/{worker}/role", {"manager"}),
     "sites.remove_person": ("POST", "/s/{site}/people/{worker}/remove", {"manager"}),
+    "sites.update_hms_card": ("POST", "/s/{site}/people/{worker}/hms-card", {"foreman", "manager"}),
     "checkin.poster_scan": ("GET", "/p/{token}", PUBLIC),
     "checkin.guest": ("GET", "/p/{token}/guest", PUBLIC),
     "checkin.guest_check_out": ("POST", "/p/{token}/guest/checkout", PUBLIC),

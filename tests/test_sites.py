@@ -114,3 +114,22 @@ def test_person_page_shows_actions_by_role(as_role, world):
     assert "Ny innloggingskode" in foreman_view and "Endre rolle" not in foreman_view
     verneombud_view = as_role("verneombud").get(path).get_data(as_text=True)
     assert worker.phone in verneombud_view and "Ny innloggingskode" not in verneombud_view
+
+
+def test_foreman_updates_a_persons_hms_card(as_role, world):
+    from datetime import date
+
+    from fieldapp.models import User
+
+    worker = world.people["worker"]
+    foreman = as_role("foreman")
+    path = f"/s/{world.site.id}/people/{worker.id}"
+    assert "Oppdater HMS-kortet" in foreman.get(path).get_data(as_text=True)
+    response = foreman.post(path + "/hms-card", data={"hms_card_number": "HMS999", "hms_card_expiry": "2029-03-31"})
+    assert response.status_code == 303
+    saved = User.get_by_id(worker.id)
+    assert (saved.hms_card_number, saved.hms_card_expiry) == ("HMS999", date(2029, 3, 31))
+    event = AuditEvent.get(AuditEvent.action == "user.hms_card")
+    assert '"HMS123"' in event.before and '"HMS999"' in event.after
+    bad = foreman.post(path + "/hms-card", data={"hms_card_number": "x", "hms_card_expiry": "31.03.2029"})
+    assert bad.status_code == 422 and User.get_by_id(worker.id).hms_card_number == "HMS999"

@@ -87,3 +87,8 @@ class RoleForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that changes something: only its CSRF token."""
+
+
+class HmsCardForm(FlaskForm):
+    hms_card_number = StringField(_l("HMS card number"), validators=[Optional(), Length(max=40)])
+    hms_card_expiry = DateField(_l("HMS card expiry"), validators=[Optional()])

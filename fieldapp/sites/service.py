@@ -157,5 +157,14 @@ def _keep_one_manager(membership):
         raise Conflict("last_manager")
 
 
+def update_hms_card(actor, user, number, expiry):
+    with database.atomic():
+        before = audit.snapshot(user, ("hms_card_number", "hms_card_expiry"))
+        User.update(hms_card_number=number, hms_card_expiry=expiry).where(User.id == user.id).execute()
+        user.hms_card_number, user.hms_card_expiry = number, expiry
+        audit.record(actor, "user.hms_card", "user", user.id, before,
+                     audit.snapshot(user, ("hms_card_number", "hms_card_expiry")))
+
+
 def organizations():
     return list(Organization.select().order_by(Organization.name))

@@ -8,7 +8,7 @@ from ..authz import login_required, requires
 from ..htmx import render, wants_fragment
 from ..models import Organization
 from . import bp, service
-from .forms import ConfirmForm, PersonForm, RoleForm, SiteEditForm, SiteForm
+from .forms import ConfirmForm, HmsCardForm, PersonForm, RoleForm, SiteEditForm, SiteForm
 
 CONFLICT_MESSAGES = {
     "already_member": lambda: _("This person is already on the site."),
@@ -54,7 +54,9 @@ def _membership_or_404(user_id):
 @bp.get("/s/<int:site_id>/people/<int:user_id>")
 @requires("foreman", "verneombud", "manager")
 def person(site_id, user_id):
-    return render("sites/person.html", "sites/_person.html", membership=_membership_or_404(user_id))
+    membership = _membership_or_404(user_id)
+    return render("sites/person.html", "sites/_person.html", membership=membership,
+                  hms_form=HmsCardForm(obj=membership.user))
 
 
 def _grantable():
@@ -132,3 +134,16 @@ def remove_person(site_id, user_id):
         return render("sites/person.html", "sites/_person.html", status=409, membership=membership,
                       error=CONFLICT_MESSAGES[str(exc)]())
     return redirect(url_for("sites.people", site_id=site_id), 303)
+
+
+@bp.post("/s/<int:site_id>/people/<int:user_id>/hms-card")
+@requires("foreman", "manager")
+def update_hms_card(site_id, user_id):
+    """The HMS card is shown to the foreman, who keeps its number and expiry up to date."""
+    membership = _membership_or_404(user_id)
+    form = HmsCardForm()
+    if not form.validate_on_submit():
+        return render("sites/person.html", "sites/_person.html", status=422, membership=membership,
+                      hms_form=form)
+    service.update_hms_card(g.user, membership.user, form.hms_card_number.data or None, form.hms_card_expiry.data)
+    return redirect(url_for("sites.person", site_id=site_id, user_id=user_id), 303)
