@@ -16,6 +16,11 @@ const SHELL = [
   "/manifest.webmanifest",
 ];
 
+// Check-in pages are kept (network first) so that a worker in a basement can still check in: the page
+// opens from here and its form waits in the outbox. Removed on sign-out.
+const PAGES = "pages-v1";
+const KEEP_PAGE = /^\/s\/\d+\/checkin$/;
+
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches.open(SHELL_VERSION)
@@ -27,12 +32,15 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches.keys()
-      .then((keys) => Promise.all(keys.filter((k) => k !== SHELL_VERSION).map((k) => caches.delete(k))))
+      .then((keys) => Promise.all(keys.filter((k) => k !== SHELL_VERSION && k !== PAGES).map((k) => caches.delete(k))))
       .then(() => self.clients.claim())
   );
 });
 
 self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "forget-pages") {
+    event.waitUntil(caches.delete(PAGES));
+  }
   if (event.data && event.data.type === "refresh-offline-page") {
     event.waitUntil(
       fetch(OFFLINE_URL, { cache: "no-store" })
@@ -49,9 +57,17 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) return;
 
   if (request.mode === "navigate") {
-    // Network first: pages carry current alerts. Without signal: the offline page.
+    // Network first: pages carry current alerts. Without signal: a kept check-in page, else the offline page.
+    const keep = KEEP_PAGE.test(url.pathname);
     event.respondWith(
-      fetch(request).catch(() => caches.match(OFFLINE_URL, { ignoreVary: true }))
+      fetch(request).then((response) => {
+        if (keep && response.ok && !response.redirected) {
+          const copy = response.clone();
+          caches.open(PAGES).then((cache) => cache.put(url.pathname, copy));
+        }
+        return response;
+      }).catch(() => (keep ? caches.match(url.pathname, { ignoreVary: true }) : Promise.resolve(undefined))
+        .then((hit) => hit || caches.match(OFFLINE_URL, { ignoreVary: true })))
     );
     return;
   }

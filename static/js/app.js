@@ -42,3 +42,10 @@ document.addEventListener("change", function (event) {
     if (missing) missing.checked = false;
   }
 });
+
+// Signing out forgets the pages kept for offline use (phones are often shared on a site).
+document.addEventListener("submit", function (event) {
+  if (event.target.matches("form.sign-out") && navigator.serviceWorker && navigator.serviceWorker.controller) {
+    navigator.serviceWorker.controller.postMessage({ type: "forget-pages" });
+  }
+});

@@ -133,7 +133,17 @@
 
   window.addEventListener("online", flush);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) flush(); });
-  document.addEventListener("DOMContentLoaded", function () { refresh(); flush(); });
+  document.addEventListener("DOMContentLoaded", function () {
+    // A fresh UUID for every page load: a page opened again from the service worker's cache must not
+    // reuse the one it was rendered with (that check-in was made already). Within one load, a second
+    // tap sends the same UUID, which the server saves once.
+    if (window.crypto && crypto.randomUUID) {
+      document.querySelectorAll("form[data-outbox] input[name=uuid]").forEach(function (input) {
+        input.value = crypto.randomUUID();
+      });
+    }
+    refresh(); flush();
+  });
   setInterval(function () { if (navigator.onLine) flush(); }, RETRY_MS);
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist();
   window.fieldappOutbox = { flush: flush, all: all };

@@ -82,3 +82,31 @@ def test_poster_prints_on_one_a4_page(live, browser):
     pdf = page.pdf(format="A4", print_background=True)
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
     context.close()
+
+
+def test_check_in_page_opens_without_signal_and_the_check_in_waits(live, page, context):
+    world = live.world
+    require(world.site, "helmet")
+    sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
+    wait_until(page, "navigator.serviceWorker.controller !== null")
+    page.goto(f"{live.url}/s/{world.site.id}/checkin")  # seen once with signal: kept on the phone
+    first_uuid = page.input_value("#check-in input[name=uuid]")
+    page.wait_for_timeout(300)
+    context.set_offline(True)
+    page.goto(f"{live.url}/s/{world.site.id}/checkin")  # e.g. the next morning, in the basement
+    assert page.locator("#check-in .all-worn").is_visible()
+    assert page.input_value("#check-in input[name=uuid]") != first_uuid  # a new one for this visit
+    page.click("label.all-worn")
+    page.click("#check-in button[type=submit]")
+    page.wait_for_selector(".outbox-note:not([hidden])")
+    assert CheckIn.select().count() == 0
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, "document.documentElement.dataset.outbox === '0'")
+    assert CheckIn.select().count() == 1
+    # Signing out forgets the kept page.
+    page.goto(f"{live.url}/me")
+    with page.expect_navigation():
+        page.click("form.sign-out button")
+    page.wait_for_timeout(300)
+    assert page.evaluate("caches.has('pages-v1')") is False
