@@ -19,8 +19,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# As the Procfile serves the app.
-GUNICORN = [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--worker-class", "gthread",
+# As the Procfile serves the app (4 processes of 1 thread each).
+GUNICORN = [sys.executable, "-m", "gunicorn", "--workers", os.environ.get("BENCH_WORKERS", "4"), "--threads", os.environ.get("BENCH_THREADS", "1"), "--worker-class", "gthread",
             "--log-level", "warning"]
 ROWS = 50
 
@@ -70,6 +70,9 @@ def prepare(instance):
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     response = client.post("/sign-in", data={"phone": "+4790000001", "secret": "482913", "csrf_token": token})
     assert response.status_code == 303, response.status_code
+    # A browser follows the redirect and keeps the cookie that page sets (it adds the CSRF token);
+    # wrk replays one cookie, so take it as the browser holds it, or every request re-signs it.
+    assert client.get("/").status_code == 200
     cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
     return f"{cookie.key}={cookie.value}", site_id
 
@@ -166,7 +169,7 @@ def main():
 
     hello = results["hello world"]["rps"]
     print(f"\n{args.connections} connections, {args.rounds} interleaved rounds of {args.seconds} s, median round; "
-          f"gunicorn 2 workers x 4 threads, {os.cpu_count()} cores, loopback\n")
+          f"gunicorn {GUNICORN[GUNICORN.index('--workers') + 1]} workers x {GUNICORN[GUNICORN.index('--threads') + 1]} thread, {os.cpu_count()} cores, loopback\n")
     print(f"{'page':<22}{'req/s':>8}{'(min-max)':>14}{'p50 ms':>9}{'p99 ms':>9}{'vs hello':>10}{'errors':>8}")
     for name, r in results.items():
         spread = f"{r['spread'][0]:.0f}-{r['spread'][1]:.0f}"
