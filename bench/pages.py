@@ -91,6 +91,20 @@ def stop(process):
         process.wait()
 
 
+def cpu_seconds(process):
+    """CPU time (user + system) used so far by a server: its master and every worker (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+    total = 0
+    for pid in [process.pid, *map(int, children)]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def to_ms(value):
     number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -119,6 +133,7 @@ def median_run(runs):
     chosen = dict(ordered[len(ordered) // 2])
     chosen["errors"] = sum(r["errors"] for r in runs)
     chosen["spread"] = (ordered[0]["rps"], ordered[-1]["rps"])
+    chosen["cpu_ms"] = sorted(r["cpu_ms"] for r in runs)[len(runs) // 2]
     return chosen
 
 
@@ -147,20 +162,24 @@ def main():
         wait_up(f"http://127.0.0.1:{bare_port}/")
         base = f"http://127.0.0.1:{app_port}"
         targets = {
-            "hello world": (f"http://127.0.0.1:{hello_port}/", None, None),
+            "hello world": (f"http://127.0.0.1:{hello_port}/", None, None, hello_server),
             "bare 50 rows": (f"http://127.0.0.1:{bare_port}/", None,
-                             lambda b: b.count('class="row person"') == ROWS),
-            "home page": (f"{base}/", cookie, lambda b: "Hei, Mona" in b),
+                             lambda b: b.count('class="row person"') == ROWS, bare_server),
+            "home page": (f"{base}/", cookie, lambda b: "Hei, Mona" in b, app_server),
             f"list page ({ROWS} rows)": (f"{base}/s/{site_id}/people", cookie,
-                                         lambda b: b.count('class="row person"') == ROWS),
+                                         lambda b: b.count('class="row person"') == ROWS, app_server),
         }
-        for url, jar, _check in targets.values():  # warm every worker and thread up
+        for url, jar, _check, _server in targets.values():  # warm every worker up
             load(url, args.warmup, args.connections, jar)
         # Interleaved rounds, median per page: this machine's speed drifts from minute to minute.
+        # Server CPU time per request is the steadier figure of the two.
         runs = {name: [] for name in targets}
         for _round in range(args.rounds):
-            for name, (url, jar, check) in targets.items():
-                runs[name].append(load(url, args.seconds, args.connections, jar, check))
+            for name, (url, jar, check, server) in targets.items():
+                before = cpu_seconds(server)
+                run = load(url, args.seconds, args.connections, jar, check)
+                run["cpu_ms"] = (cpu_seconds(server) - before) / max(1, run["rps"] * args.seconds) * 1000
+                runs[name].append(run)
         results = {name: median_run(rs) for name, rs in runs.items()}
     finally:
         for server in (app_server, hello_server, bare_server):
@@ -170,11 +189,12 @@ def main():
     hello = results["hello world"]["rps"]
     print(f"\n{args.connections} connections, {args.rounds} interleaved rounds of {args.seconds} s, median round; "
           f"gunicorn {GUNICORN[GUNICORN.index('--workers') + 1]} workers x {GUNICORN[GUNICORN.index('--threads') + 1]} thread, {os.cpu_count()} cores, loopback\n")
-    print(f"{'page':<22}{'req/s':>8}{'(min-max)':>14}{'p50 ms':>9}{'p99 ms':>9}{'vs hello':>10}{'errors':>8}")
+    print(f"{'page':<22}{'req/s':>8}{'(min-max)':>14}{'p50 ms':>9}{'p99 ms':>9}{'vs hello':>10}"
+          f"{'cpu ms/req':>12}{'errors':>8}")
     for name, r in results.items():
         spread = f"{r['spread'][0]:.0f}-{r['spread'][1]:.0f}"
         print(f"{name:<22}{r['rps']:>8.0f}{spread:>14}{r['p50']:>9.1f}{r['p99']:>9.1f}"
-              f"{r['rps'] / hello:>9.1%}{r['errors']:>8}")
+              f"{r['rps'] / hello:>9.1%}{r['cpu_ms']:>12.2f}{r['errors']:>8}")
     listing = results[f"list page ({ROWS} rows)"]
     ok = listing["rps"] / hello >= 0.15 and listing["p99"] < 60 and listing["errors"] == 0
     print(f"\ntarget (list page >= 15% of hello world, p99 < 60 ms): {'met' if ok else 'NOT met'}")
