@@ -1,29 +1,38 @@
 """Who is signed in, and what their role on a site lets them do: one helper for every view."""
 import functools
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import abort, current_app, g, redirect, request, session, url_for
 
-from .db import Prepared, slot
-from .models import Membership, Site
 
 SESSION_KEY = "sid"
 
 
 def load_signed_in_user():
-    """before_request: g.user and g.device_session from the server-side device session."""
+    """before_request: g.user and g.device_session from the server-side device session.
+
+    Site views load them in `requires`, together with the role on the site, in one query.
+    """
     g.user = None
     g.device_session = None
     if request.endpoint in ("static", "shell.service_worker", "shell.manifest", "shell.healthz"):
         return
+    view = current_app.view_functions.get(request.endpoint)
+    if isinstance(getattr(view, "fieldapp_access", None), tuple):
+        return
+    _sign_in_from_cookie()
+
+
+def _sign_in_from_cookie(site_id=None):
     from .accounts.service import session_for_token  # here: the accounts views import this module
 
-    device_session = session_for_token(session.get(SESSION_KEY))
+    device_session = session_for_token(session.get(SESSION_KEY), site_id)
     if device_session is None:
         if SESSION_KEY in session:
             session.pop(SESSION_KEY)  # revoked or expired: forget it
-        return
+        return None
     g.device_session = device_session
     g.user = device_session.user
+    return device_session
 
 
 def login_required(view):
@@ -37,13 +46,6 @@ def login_required(view):
     return wrapped
 
 
-# Every site view runs this: prepared once (see db.Prepared).
-_membership = Prepared(lambda: (
-    Membership.select(Membership, Site).join(Site)
-    .where((Membership.user == slot("user")) & (Membership.site == slot("site")))
-    .limit(1)))
-
-
 def requires(*roles):
     """The signed-in person's membership of the URL's site: 404 if none, 403 for another role.
 
@@ -53,9 +55,10 @@ def requires(*roles):
     def decorator(view):
         @functools.wraps(view)
         def wrapped(*args, site_id, **kwargs):
-            if g.user is None:
+            device_session = _sign_in_from_cookie(site_id)
+            if device_session is None:
                 return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
-            membership = _membership.first(user=g.user.id, site=site_id)
+            membership = device_session.user.site_membership
             if membership is None:
                 abort(404)
             if roles and membership.role not in roles:

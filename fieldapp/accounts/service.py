@@ -7,10 +7,11 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from peewee import JOIN
 
 from .. import audit
 from ..db import Prepared, database, slot
-from ..models import DeviceSession, EnrollmentCode, LoginThrottle, User, utcnow
+from ..models import DeviceSession, EnrollmentCode, LoginThrottle, Membership, Site, User, utcnow
 
 hasher = PasswordHasher()
 # Verified when the phone number is unknown, so a wrong number costs as long as a wrong PIN.
@@ -141,24 +142,45 @@ def start_device_session(user, user_agent):
     return token
 
 
-# Every signed-in request runs this: prepared once (see db.Prepared).
-_live_session = Prepared(lambda: (
-    DeviceSession.select(DeviceSession, User).join(User)
-    .where((DeviceSession.token_hash == slot("token_hash"))
-           & DeviceSession.revoked_at.is_null()
-           & (DeviceSession.expires_at > slot("now", DeviceSession.expires_at))
-           & (DeviceSession.last_seen_at > slot("idle_since", DeviceSession.last_seen_at))
-           & (User.active == True))  # noqa: E712
-    .limit(1)))
+def _live_session_query(with_site_membership=False):
+    query = DeviceSession.select(DeviceSession, User).join(User)
+    if with_site_membership:
+        # The role on the URL's site comes in the same query (LEFT JOIN: None when not a member).
+        query = (query.select_extend(Membership, Site)
+                 .join_from(User, Membership, JOIN.LEFT_OUTER, attr="site_membership",
+                            on=(Membership.user == User.id) & (Membership.site == slot("site_id")))
+                 .join_from(Membership, Site, JOIN.LEFT_OUTER))
+    return (query.where((DeviceSession.token_hash == slot("token_hash"))
+                        & DeviceSession.revoked_at.is_null()
+                        & (DeviceSession.expires_at > slot("now", DeviceSession.expires_at))
+                        & (DeviceSession.last_seen_at > slot("idle_since", DeviceSession.last_seen_at))
+                        & (User.active == True))  # noqa: E712
+            .limit(1))
 
 
-def session_for_token(token):
-    """The live DeviceSession (with its user) for a cookie token, or None."""
+# Every signed-in request runs one of these: prepared once (see db.Prepared).
+_live_session = Prepared(_live_session_query)
+_live_session_on_site = Prepared(lambda: _live_session_query(with_site_membership=True))
+
+
+def session_for_token(token, site_id=None):
+    """The live DeviceSession (with its user) for a cookie token, or None.
+
+    With site_id, session.user.site_membership is the person's Membership of that site (with its
+    site), or None: one query for both, as every site page needs both.
+    """
     if not token:
         return None
     now = utcnow()
     idle = timedelta(days=current_app.config["DEVICE_SESSION_IDLE_DAYS"])
-    session = _live_session.first(token_hash=_sha256(token), now=now, idle_since=now - idle)
+    values = dict(token_hash=_sha256(token), now=now, idle_since=now - idle)
+    if site_id is None:
+        session = _live_session.first(**values)
+    else:
+        session = _live_session_on_site.first(site_id=site_id, **values)
+        if session is not None:
+            membership = getattr(session.user, "site_membership", None)
+            session.user.site_membership = membership if membership is not None and membership.id else None
     if session and now - session.last_seen_at > timedelta(minutes=5):
         # Written at most every five minutes: a write per request would cost every page.
         DeviceSession.update(last_seen_at=now).where(DeviceSession.id == session.id).execute()
