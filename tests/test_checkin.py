@@ -68,7 +68,8 @@ def test_check_in_with_all_equipment(as_role, world, site):
     assert row.employer_org_number == "923609016" and row.hms_card_number == "HMS123"
     page = worker.get(f"/s/{site.id}/checkin").get_data(as_text=True)
     assert "Du er sjekket inn siden" in page and "Sjekk ut" in page
-    assert "Du er sjekket inn siden" in worker.get("/").get_data(as_text=True)
+    home = worker.get("/").get_data(as_text=True)
+    assert "Du er sjekket inn siden" in home and f'action="/s/{site.id}/checkout" data-outbox' in home
 
 
 def test_each_item_must_be_ticked_or_declared_missing(as_role, site):
