@@ -18,6 +18,11 @@ CLOCK_SKEW = timedelta(minutes=5)
 OFFLINE_MAX_AGE = timedelta(days=7)
 
 
+def local_time(moment):
+    """A stored (naive UTC) moment in the sites' time zone, or None."""
+    return moment.replace(tzinfo=timezone.utc).astimezone(OSLO) if moment else None
+
+
 class CheckInError(Exception):
     """A rule said no; `reason` picks the message, `check_in` is the open check-in where there is one."""
 
@@ -187,7 +192,7 @@ def close_open_check_ins(now=None):
     closed = 0
     rows = (CheckIn.select(CheckIn, Site).join(Site).where(CheckIn.checked_out_at.is_null()))
     for row in rows:
-        day = row.checked_in_at.replace(tzinfo=timezone.utc).astimezone(OSLO).date()
+        day = local_time(row.checked_in_at).date()
         ends = datetime.combine(day, row.site.day_ends_at, OSLO).astimezone(timezone.utc).replace(tzinfo=None)
         if ends <= row.checked_in_at:  # checked in after the end of the day: close at midnight
             ends = datetime.combine(day + timedelta(days=1), time(0), OSLO).astimezone(timezone.utc).replace(tzinfo=None)

@@ -1,6 +1,7 @@
 """Check-in views: the poster's landing page, check-in and -out, who is on site, the attendance list."""
+import json
 import uuid as uuidlib
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import segno
 from flask import abort, g, redirect, render_template, request, session, url_for
@@ -10,6 +11,7 @@ from ..authz import public, requires
 from ..htmx import render
 from ..shell.errors import render_error
 from . import bp, equipment, exports, service
+from .service import local_time
 
 MESSAGES = {
     "bad_uuid": (400, lambda: _("The form was damaged. Reload the page and try again.")),
@@ -33,10 +35,6 @@ def outbox_answer(status, message=""):
 
 def new_uuid():
     return str(uuidlib.uuid4())
-
-
-def local_time(moment):
-    return moment.replace(tzinfo=timezone.utc).astimezone(service.OSLO) if moment else None
 
 
 # --- the poster -------------------------------------------------------------------------------------
@@ -219,8 +217,6 @@ def on_site(site_id):
 
 
 def _json_list(text):
-    import json
-
     return json.loads(text or "[]")
 
 

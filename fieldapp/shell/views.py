@@ -1,7 +1,6 @@
 """Home screen, the installable-app files, the offline page and the health check."""
 import hashlib
 import uuid
-from datetime import timezone
 from pathlib import Path
 
 from flask import current_app, g, jsonify, render_template, url_for
@@ -28,8 +27,7 @@ def home():
     open_row = checkin.open_check_in(g.user)
     return render_template("shell/home.html", memberships=memberships, can_add=ROLES_GRANTED_BY,
                            open_check_in=open_row, new_uuid=str(uuid.uuid4()),
-                           checked_in_since=open_row and checkin.OSLO and open_row.checked_in_at.replace(
-                               tzinfo=timezone.utc).astimezone(checkin.OSLO).strftime("%H:%M"))
+                           checked_in_since=open_row and checkin.local_time(open_row.checked_in_at).strftime("%H:%M"))
 
 
 @bp.get("/report")
