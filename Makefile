@@ -55,6 +55,7 @@ messages: $(STAMP)
 bench: install
 	@command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/photos.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -37,6 +37,7 @@ def create_app(test_config=None):
     db.init_app(app)
     from . import authz, i18n
 
+    app.before_request(authz.apply_upload_limit)
     app.before_request(authz.load_signed_in_user)
     babel.init_app(
         app,
@@ -53,6 +54,7 @@ def create_app(test_config=None):
 
     from .accounts import bp as accounts_bp
     from .checkin import bp as checkin_bp
+    from .reports import bp as reports_bp
     from .shell import bp as shell_bp
     from .shell import errors
     from .sites import bp as sites_bp
@@ -61,6 +63,7 @@ def create_app(test_config=None):
     app.register_blueprint(accounts_bp)
     app.register_blueprint(sites_bp)
     app.register_blueprint(checkin_bp)
+    app.register_blueprint(reports_bp)
     errors.init_app(app)
 
     from . import cli

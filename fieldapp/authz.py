@@ -7,6 +7,24 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 SESSION_KEY = "sid"
 
 
+def upload_limit(max_bytes):
+    """A view that takes larger uploads than MAX_CONTENT_LENGTH (photos). Applied before the body is read."""
+
+    def decorator(view):
+        view.fieldapp_max_bytes = max_bytes
+        return view
+
+    return decorator
+
+
+def apply_upload_limit():
+    """before_request, ahead of CSRF protection (which reads the form): the view's own body limit."""
+    view = current_app.view_functions.get(request.endpoint)
+    limit = getattr(view, "fieldapp_max_bytes", None)
+    if limit is not None:
+        request.max_content_length = limit() if callable(limit) else limit
+
+
 def load_signed_in_user():
     """before_request: g.user and g.device_session from the server-side device session.
 

@@ -52,4 +52,27 @@ def load():
                 Membership.get_or_create(user=user, site=site_rows[index], defaults={"role": role})
         if created:
             audit.record(None, "demo.load", "organization", main.id, after={"people": created})
+            _demo_reports(site_rows[0])
     return created
+
+
+DEMO_REPORTS = [
+    # phone of the reporter, kind, category, text, place
+    ("+4790000004", "hazard", "falls", "Rekkverket mangler langs dekkekanten.", "4. etasje, nordfasaden"),
+    ("+4790000005", "near_miss", "falling_objects", "En plank falt fra stillaset, ingen ble truffet.", "Stillas øst"),
+    ("+4790000003", "hazard", "order_tidiness", "Kabler over gangveien ved heisen.", "1. etasje"),
+]
+
+
+def _demo_reports(site):
+    """A few reports to follow up, made as the people would have made them (no photos)."""
+    import uuid
+
+    from .models import utcnow
+    from .reports import service as reports
+
+    for phone, kind, category, text, place in DEMO_REPORTS:
+        user = User.get(User.phone == phone)
+        fields, injury = reports.clean_fields({"kind": kind, "category": category, "description": text,
+                                               "place": place})
+        reports.create_report(None, site, user, uuid.uuid4(), utcnow(), fields, injury, [])

@@ -192,6 +192,79 @@ class FollowUp(BaseModel):
     resolved_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
 
 
+# --- hazard and incident reports (RUH) ---------------------------------------------------------------
+
+REPORT_KINDS = ("hazard", "near_miss", "injury", "property_damage", "environment")
+REPORT_CATEGORIES = ("falls", "falling_objects", "electrical", "machines_tools", "vehicles_traffic", "lifting",
+                     "chemicals_dust", "fire", "order_tidiness", "protective_equipment", "other")
+SEVERITIES = ("low", "medium", "high")
+REPORT_STATUSES = ("open", "in_progress", "closed")
+
+
+class Report(BaseModel):
+    """A report of a hazard, near miss, injury, damage or spill. What the reporter sent never changes;
+    follow-up (assignment, deadline, status) is current state here and history in ReportEvent."""
+
+    uuid = UUIDField(unique=True)  # made on the phone: a resend is a no-op
+    payload_hash = CharField(max_length=64)  # the same UUID with other content is a conflict (409)
+    site = ForeignKeyField(Site, backref="reports", on_delete="CASCADE")
+    reporter = ForeignKeyField(User, backref="reports", on_delete="RESTRICT")
+    kind = CharField(max_length=20)
+    category = CharField(max_length=30)
+    severity = CharField(max_length=10)
+    description = TextField(default="")
+    place = CharField(max_length=200, default="")
+    happened_at = DateTimeField(index=True)  # when it was reported on the phone
+    received_at = DateTimeField(default=utcnow)
+    status = CharField(max_length=20, default="open", index=True)
+    assignee = ForeignKeyField(User, null=True, backref="assigned_reports", on_delete="SET NULL")
+    deadline = DateField(null=True)
+    corrective_action = TextField(default="")  # the latest; every version is in the timeline
+    closed_at = DateTimeField(null=True)
+    # The reporter has seen that it was closed (the home screen tells them until then).
+    reporter_told_at = DateTimeField(null=True)
+
+
+class InjuryDetails(BaseModel):
+    """Medical details of an injury: shown to managers only (AML § 5-1)."""
+
+    report = ForeignKeyField(Report, unique=True, backref="injury", on_delete="CASCADE")
+    absence_beyond_day = BooleanField(default=False)  # absence beyond the day of injury (H1)
+    absence_days = IntegerField(null=True)
+    medical_treatment = BooleanField(default=False)
+    serious = BooleanField(default=False)  # AML § 5-2: notify Arbeidstilsynet and the police at once
+    notes = TextField(default="")
+    arbeidstilsynet_notified_at = DateTimeField(null=True)
+    police_notified_at = DateTimeField(null=True)
+
+
+class Photo(BaseModel):
+    """A stored photo (named by the hash of its re-encoded bytes) attached to a report."""
+
+    report = ForeignKeyField(Report, backref="photos", on_delete="CASCADE")
+    digest = CharField(max_length=64, index=True)
+    width = IntegerField()
+    height = IntegerField()
+    after = BooleanField(default=False)  # taken when the hazard was put right
+    position = IntegerField(default=0)
+    added_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("report", "digest", "after"), True),)
+
+
+class ReportEvent(BaseModel):
+    """The report's timeline: created, assigned, comment, action, status, after photo, closed, reopened."""
+
+    report = ForeignKeyField(Report, backref="events", on_delete="CASCADE")
+    at = DateTimeField(default=utcnow)
+    actor = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    kind = CharField(max_length=20)
+    text = TextField(default="")
+    data = TextField(default="{}")  # JSON: what changed
+
+
 ALL_MODELS = [
     Organization,
     User,
@@ -205,4 +278,8 @@ ALL_MODELS = [
     SiteEquipment,
     CheckIn,
     FollowUp,
+    Report,
+    InjuryDetails,
+    Photo,
+    ReportEvent,
 ]

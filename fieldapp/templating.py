@@ -1,4 +1,5 @@
 """What templates may call: the current language, role names, today's date, device names."""
+import json
 from datetime import date
 
 from flask import url_for
@@ -38,6 +39,7 @@ def init_app(app):
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["device_name"] = device_name
+    app.jinja_env.filters["fromjson"] = json.loads
     fixed_urls = {}
 
     def link(endpoint, **values):

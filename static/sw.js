@@ -2,6 +2,9 @@
 // Pages with personal data are never cached here (shared phones are common on sites).
 "use strict";
 
+// The outbox's storage and sending, shared with the pages: Background Sync sends what they queued.
+importScripts("/static/js/outbox-core.js");
+
 // The server replaces the placeholder with a hash of the shell files, so any change installs anew.
 const SHELL_VERSION = "shell-__SHELL_HASH__";
 const OFFLINE_URL = "/offline";
@@ -9,6 +12,7 @@ const SHELL = [
   OFFLINE_URL,
   "/static/css/app.css",
   "/static/js/app.js",
+  "/static/js/outbox-core.js",
   "/static/js/outbox.js",
   "/static/vendor/htmx-2.0.11/htmx.min.js",
   "/static/icons/icon-any-192.png",
@@ -16,10 +20,10 @@ const SHELL = [
   "/manifest.webmanifest",
 ];
 
-// Check-in pages are kept (network first) so that a worker in a basement can still check in: the page
+// Check-in and report pages are kept (network first) so that a worker in a basement can still check in: the page
 // opens from here and its form waits in the outbox. Removed on sign-out.
 const PAGES = "pages-v1";
-const KEEP_PAGE = /^\/s\/\d+\/checkin$/;
+const KEEP_PAGE = /^\/s\/\d+\/(checkin|reports\/new)$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -48,6 +52,18 @@ self.addEventListener("message", (event) => {
         .catch(() => undefined)
     );
   }
+});
+
+// Background Sync: the browser wakes the worker when the signal returns, even with the app closed.
+self.addEventListener("sync", (event) => {
+  if (event.tag !== "outbox") return;
+  event.waitUntil(
+    self.fieldappOutboxCore.flush(null, null).then((results) => {
+      self.clients.matchAll().then((clients) => clients.forEach((c) => c.postMessage({ type: "outbox-changed" })));
+      // Ask to be woken again while anything could not be sent.
+      if (results.indexOf("retry") !== -1) throw new Error("outbox: still waiting for the network");
+    })
+  );
 });
 
 self.addEventListener("fetch", (event) => {

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient  # noqa: E402
 from fieldapp import create_app  # noqa: E402
 from fieldapp.accounts import service as accounts  # noqa: E402
 from fieldapp.db import database, run_migrations  # noqa: E402
-from fieldapp.models import FollowUp, Membership, Organization, Site, User  # noqa: E402
+from fieldapp.models import FollowUp, Membership, Organization, Report, Site, User, utcnow  # noqa: E402
 from fieldapp.queue import huey  # noqa: E402
 
 huey.immediate = True
@@ -136,6 +136,12 @@ class World:
                                             org_admin=(role == "manager"))
         self.outsider = self.person("+4791000009", "Other Manager", "manager", self.other_site, org_admin=True)
         self.follow_up = FollowUp.create(site=self.site, kind="missing_equipment", detail='["helmet"]')
+        import uuid
+
+        self.report = Report.create(uuid=uuid.uuid4(), payload_hash="0" * 64, site=self.site,
+                                    reporter=self.people["worker"], kind="hazard", category="falls",
+                                    severity="high", description="Open edge on the 3rd floor",
+                                    happened_at=utcnow())
 
     def person(self, phone, name, role, site, org_admin=False, employer=None):
         user = User.create(name=name, phone=phone, employer=employer or self.org, is_org_admin=org_admin,

@@ -40,3 +40,26 @@ def test_home_queries_do_not_grow_with_sites(as_role, world, count_queries):
     many, page = queries_for(client, "/", count_queries)
     assert page.count('class="card site-card"') == 11
     assert many == few
+
+
+def test_report_list_queries_do_not_grow_with_rows(as_role, world, count_queries):
+    import uuid
+
+    from fieldapp.models import Photo, Report, utcnow
+
+    def add_reports(n):
+        for i in range(n):
+            report = Report.create(uuid=uuid.uuid4(), payload_hash="0" * 64, site=world.site,
+                                   reporter=world.people["worker"], kind="hazard", category="fire",
+                                   severity="medium", happened_at=utcnow(), assignee=world.people["foreman"])
+            Photo.create(report=report, digest=f"{report.id:064x}", width=10, height=10)
+
+    client = as_role("foreman")
+    path = f"/s/{world.site.id}/reports"
+    add_reports(4)
+    few, page = queries_for(client, path, count_queries)
+    assert page.count('class="report-row') == 5
+    add_reports(45)
+    many, page = queries_for(client, path, count_queries)
+    assert page.count('class="report-row') == 50 and page.count('class="thumb"') == 49
+    assert many == few, count_queries.queries

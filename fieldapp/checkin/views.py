@@ -7,6 +7,7 @@ import segno
 from flask import abort, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
+from .. import outbox
 from ..authz import public, requires
 from ..htmx import render
 from ..shell.errors import render_error
@@ -22,15 +23,6 @@ MESSAGES = {
     "uuid_conflict": (409, lambda: _("This check-in was already sent for another site or person.")),
     "not_checked_in": (409, lambda: _("You are not checked in here.")),
 }
-
-
-def from_outbox():
-    """The phone's outbox sends this header; it wants a status, not a page."""
-    return request.headers.get("X-Outbox") == "1"
-
-
-def outbox_answer(status, message=""):
-    return message, status, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
 
 
 def new_uuid():
@@ -106,12 +98,12 @@ def check_in(site_id):
         row, created = service.check_in(g.site, g.user, uuid, happened_at, confirmed, missing)
     except service.CheckInError as exc:
         status, message = MESSAGES[exc.reason]
-        if from_outbox():
-            return outbox_answer(status, message())
+        if outbox.from_outbox():
+            return outbox.answer(status, message())
         context = _check_in_context(g.site, error=message(), answered={"have": have, "missing": missing})
         return render("checkin/check_in.html", "checkin/_check_in.html", status=status, **context)
-    if from_outbox():
-        return outbox_answer(201 if created else 200, str(row.uuid))
+    if outbox.from_outbox():
+        return outbox.answer(201 if created else 200, str(row.uuid))
     return redirect(url_for("checkin.check_in_page", site_id=site_id), 303)
 
 
@@ -124,12 +116,12 @@ def check_out(site_id):
         service.check_out(g.site, g.user, uuid, happened_at)
     except service.CheckInError as exc:
         status, message = MESSAGES[exc.reason]
-        if from_outbox():
-            return outbox_answer(status, message())
+        if outbox.from_outbox():
+            return outbox.answer(status, message())
         return render("checkin/check_in.html", "checkin/_check_in.html", status=status,
                       **_check_in_context(g.site, error=message()))
-    if from_outbox():
-        return outbox_answer(200, "checked out")
+    if outbox.from_outbox():
+        return outbox.answer(200, "checked out")
     return redirect(url_for("shell.home"), 303)
 
 

@@ -5,6 +5,8 @@ from flask_wtf.csrf import CSRFError
 from peewee import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from ..outbox import from_outbox
+
 
 def _messages():
     return {
@@ -21,6 +23,9 @@ def _messages():
 
 def render_error(code, title=None, text=None):
     default_title, default_text = _messages().get(code, _messages()[500])
+    if from_outbox():
+        # The phone's outbox shows this text beside the waiting item: no page, just what went wrong.
+        return f"{title or default_title}. {text or default_text}", code, {"Content-Type": "text/plain; charset=utf-8"}
     return render_template("errors/error.html", code=code, title=title or default_title,
                            text=text or default_text), code
 
@@ -41,8 +46,8 @@ def init_app(app):
     def database_unavailable(error):
         # Locked, full or unreachable database: say so, and let the phone try again later.
         app.logger.error("database unavailable: %s", error)
-        body, code = render_error(503)
-        return body, code, {"Retry-After": "30"}
+        body, code, *headers = render_error(503)
+        return body, code, {**(headers[0] if headers else {}), "Retry-After": "30"}
 
     @app.errorhandler(InternalServerError)
     def server_error(error):

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from ..authz import login_required, public
 from ..checkin import service as checkin
+from ..reports import service as reports
 from ..db import database
 from ..models import Membership, Site
 from ..queue import huey
@@ -25,15 +26,13 @@ def home():
                        .where((Membership.user == g.user) & (Site.active == True))  # noqa: E712
                        .order_by(Site.name))
     open_row = checkin.open_check_in(g.user)
+    staff_sites = [m.site_id for m in memberships if m.role in reports.STAFF]
     return render_template("shell/home.html", memberships=memberships, can_add=ROLES_GRANTED_BY,
+                           report_counts=reports.counts_for_home(g.user.id, [m.site_id for m in memberships],
+                                                                 staff_sites),
+                           closed_reports=reports.closed_untold(g.user),
                            open_check_in=open_row, new_uuid=str(uuid.uuid4()),
                            checked_in_since=open_row and checkin.local_time(open_row.checked_in_at).strftime("%H:%M"))
-
-
-@bp.get("/report")
-@login_required
-def report():
-    return render_template("shell/coming.html", title=_("Report"))
 
 
 @bp.get("/alerts")
@@ -84,7 +83,7 @@ def service_worker():
     return response
 
 
-SHELL_FILES = ("sw.js", "css/app.css", "js/app.js", "js/outbox.js", "vendor/htmx-2.0.11/htmx.min.js",
+SHELL_FILES = ("sw.js", "css/app.css", "js/app.js", "js/outbox-core.js", "js/outbox.js", "vendor/htmx-2.0.11/htmx.min.js",
                "icons/icon-any-192.png", "icons/icon-any-512.png")
 
 

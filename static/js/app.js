@@ -49,3 +49,59 @@ document.addEventListener("submit", function (event) {
     navigator.serviceWorker.controller.postMessage({ type: "forget-pages" });
   }
 });
+
+// The report form: photos taken one by one are gathered into the multiple-photo input, with previews;
+// the severity follows what was picked until the person chooses one.
+(function () {
+  "use strict";
+  var severityTouched = false;
+
+  function gallery(form) { return form.querySelector('.photo-pick input[type=file][multiple]'); }
+
+  function showPreviews(form) {
+    var box = form.querySelector(".previews"), input = gallery(form);
+    if (!box || !input) return;
+    box.querySelectorAll("img").forEach(function (img) { URL.revokeObjectURL(img.src); });
+    box.textContent = "";
+    Array.prototype.forEach.call(input.files, function (file) {
+      var img = document.createElement("img");
+      img.className = "preview"; img.alt = ""; img.src = URL.createObjectURL(file);
+      box.appendChild(img);
+    });
+  }
+
+  function suggestSeverity(form) {
+    if (severityTouched) return;
+    var kind = form.querySelector("input[name=kind]:checked"), category = form.querySelector("input[name=category]:checked");
+    var grave = (form.querySelector(".categories").dataset.grave || "").split(" ");
+    var high = (kind && kind.value === "injury") ||
+      (kind && (kind.value === "hazard" || kind.value === "near_miss") && category && grave.indexOf(category.value) !== -1);
+    var pick = form.querySelector('input[name=severity][value="' + (high ? "high" : "medium") + '"]');
+    if (pick && category) pick.checked = true;
+  }
+
+  document.addEventListener("change", function (event) {
+    var input = event.target, form = input.form;
+    if (!form || !form.classList.contains("report-form")) return;
+    if (input.type === "file" && input.closest(".photo-pick")) {
+      var target = gallery(form);
+      if (input !== target && window.DataTransfer) {
+        var all = new DataTransfer();
+        Array.prototype.forEach.call(target.files, function (f) { all.items.add(f); });
+        Array.prototype.forEach.call(input.files, function (f) { all.items.add(f); });
+        target.files = all.files;
+        input.value = "";
+      }
+      showPreviews(form);
+    } else if (input.name === "severity") {
+      severityTouched = true;
+    } else if (input.name === "kind" || input.name === "category") {
+      suggestSeverity(form);
+    }
+  });
+
+  document.addEventListener("outbox:queued", function (event) {
+    severityTouched = false;
+    if (event.target.classList.contains("report-form")) showPreviews(event.target);
+  });
+})();

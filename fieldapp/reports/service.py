@@ -1,0 +1,415 @@
+"""Hazard and incident reports (RUH): saved once per UUID with all their photos or not at all; follow-up.
+
+The reporter's content (kind, category, severity, text, place, photos) is never changed after it is
+saved. Follow-up changes the report's current state (assignee, deadline, status, latest corrective
+action) and appends a ReportEvent for each change, with an audit event in the same transaction.
+"""
+import hashlib
+import json
+from datetime import date
+
+from peewee import JOIN, IntegrityError, fn
+
+from .. import audit, photos
+from ..checkin.service import CheckInError, parse_phone_time, parse_uuid  # noqa: F401 (re-exported)
+from ..db import database
+from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
+                      ReportEvent, User, utcnow)
+
+MAX_PHOTOS = 6
+MAX_DESCRIPTION = 1000
+MAX_PLACE = 200
+MAX_TEXT = 2000
+MAX_ABSENCE_DAYS = 366
+STAFF = ("foreman", "verneombud", "manager")
+# Categories where a hazard or near miss is usually a risk of death or serious injury.
+GRAVE_CATEGORIES = {"falls", "falling_objects", "electrical", "lifting", "vehicles_traffic", "fire"}
+
+
+class ReportError(Exception):
+    """Bad input or a rule that says no: `reason` picks the message; nothing was saved."""
+
+    def __init__(self, reason, detail=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def default_severity(kind, category):
+    if kind == "injury":
+        return "high"
+    if kind in ("hazard", "near_miss") and category in GRAVE_CATEGORIES:
+        return "high"
+    return "medium"
+
+
+def _bool(value):
+    return str(value or "").lower() in ("y", "yes", "on", "1", "true")
+
+
+def clean_fields(form):
+    """The reporter's fields, checked: (fields, injury or None). ReportError names the first problem."""
+    kind = (form.get("kind") or "hazard").strip()
+    category = (form.get("category") or "").strip()
+    if kind not in REPORT_KINDS:
+        raise ReportError("bad_kind")
+    if category not in REPORT_CATEGORIES:
+        raise ReportError("no_category")
+    severity = (form.get("severity") or "").strip() or default_severity(kind, category)
+    if severity not in SEVERITIES:
+        raise ReportError("bad_severity")
+    description = (form.get("description") or "").strip().replace("\r\n", "\n")
+    place = (form.get("place") or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise ReportError("too_long")
+    if len(place) > MAX_PLACE:
+        raise ReportError("place_too_long")
+    fields = dict(kind=kind, category=category, severity=severity, description=description, place=place)
+    injury = None
+    if kind == "injury":
+        raw_days = (form.get("absence_days") or "").strip()
+        try:
+            days = int(raw_days) if raw_days else None
+        except ValueError:
+            raise ReportError("bad_absence_days") from None
+        if days is not None and not 0 <= days <= MAX_ABSENCE_DAYS:
+            raise ReportError("bad_absence_days")
+        notes = (form.get("injury_notes") or "").strip()
+        if len(notes) > MAX_DESCRIPTION:
+            raise ReportError("too_long")
+        injury = dict(absence_beyond_day=_bool(form.get("absence_beyond_day")) or bool(days),
+                      absence_days=days, medical_treatment=_bool(form.get("medical_treatment")),
+                      serious=_bool(form.get("serious")), notes=notes)
+    return fields, injury
+
+
+def read_uploads(files):
+    """The uploaded photos' bytes (empty file inputs skipped), each capped; ReportError/PhotoError."""
+    uploads = [f for f in files if f and (f.filename or f.content_length)]
+    if len(uploads) > MAX_PHOTOS:
+        raise ReportError("too_many_photos")
+    blobs = []
+    for upload in uploads:
+        data = photos.read_limited(upload.stream)
+        blobs.append(data)
+    return blobs
+
+
+def payload_hash(site, user, fields, injury, blobs):
+    """What makes two sends of one UUID "the same report": the content, not when it arrived."""
+    body = json.dumps([site.id, user.id, fields, injury, [hashlib.sha256(b).hexdigest() for b in blobs]],
+                      sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _existing(report_uuid, digest):
+    existing = Report.get_or_none(Report.uuid == report_uuid)
+    if existing is None:
+        return None
+    if existing.payload_hash != digest:
+        raise ReportError("uuid_conflict")
+    return existing
+
+
+def create_report(root, site, user, report_uuid, happened_at, fields, injury, blobs):
+    """(report, created). Photos are processed before the transaction; rows are written in one."""
+    if not blobs and not fields["description"]:
+        raise ReportError("empty")
+    digest = payload_hash(site, user, fields, injury, blobs)
+    existing = _existing(report_uuid, digest)
+    if existing is not None:
+        return existing, False
+    processed = [photos.process(data) for data in blobs]  # PhotoError: nothing stored yet
+    written = [p.digest for p in processed if not photos.path_for(root, p.digest).exists()]
+    try:
+        for item in processed:
+            photos.save(root, item)
+        with database.atomic():
+            report = Report.create(uuid=report_uuid, payload_hash=digest, site=site, reporter=user,
+                                   happened_at=happened_at, **fields)
+            seen = set()
+            for position, item in enumerate(processed):
+                if item.digest in seen:  # the same photo chosen twice
+                    continue
+                seen.add(item.digest)
+                Photo.create(report=report, digest=item.digest, width=item.width, height=item.height,
+                             position=position, added_by=user)
+            if injury is not None:
+                InjuryDetails.create(report=report, **injury)
+            ReportEvent.create(report=report, actor=user, kind="created", at=report.received_at)
+            audit.record(user, "report.create", "report", report.id,
+                         after={**fields, "photos": sorted(seen), "site": site.id,
+                                "injury": bool(injury)})
+        return report, True
+    except IntegrityError:
+        # Another request with the same UUID won the race: answer as for a resend.
+        _forget_unused(root, written)
+        existing = _existing(report_uuid, digest)
+        if existing is None:
+            raise
+        return existing, False
+    except BaseException:
+        _forget_unused(root, written)
+        raise
+
+
+def _forget_unused(root, digests):
+    """Remove photo files this request wrote when no saved row refers to them."""
+    for digest in digests:
+        if not Photo.select().where(Photo.digest == digest).exists():
+            for thumb in (False, True):
+                try:
+                    photos.path_for(root, digest, thumb).unlink()
+                except FileNotFoundError:
+                    pass
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+def can_see(membership, report):
+    """Staff see every report on their site; a worker their own and those assigned to them."""
+    if report.site_id != membership.site_id:
+        return False
+    return membership.role in STAFF or membership.user_id in (report.reporter_id, report.assignee_id)
+
+
+def get_visible(membership, report_id):
+    report = (Report.select(Report, User).join(User, on=(Report.reporter == User.id))
+              .where((Report.id == report_id) & (Report.site == membership.site_id)).first())
+    if report is None or not can_see(membership, report):
+        return None
+    return report
+
+
+STATUS_FILTERS = ("active", "open", "in_progress", "closed", "overdue", "all")
+
+
+def list_reports(membership, status="active", kind=None, category=None, severity=None, limit=200, today=None):
+    today = today or date.today()
+    Assignee = User.alias()
+    query = (Report.select(Report, User, Assignee)
+             .join(User, on=(Report.reporter == User.id))
+             .switch(Report).join(Assignee, JOIN.LEFT_OUTER, on=(Report.assignee == Assignee.id))
+             .where(Report.site == membership.site_id))
+    if membership.role not in STAFF:
+        query = query.where((Report.reporter == membership.user_id) | (Report.assignee == membership.user_id))
+    if status == "active":
+        query = query.where(Report.status != "closed")
+    elif status == "overdue":
+        query = query.where((Report.status != "closed") & (Report.deadline < today))
+    elif status in ("open", "in_progress", "closed"):
+        query = query.where(Report.status == status)
+    if kind in REPORT_KINDS:
+        query = query.where(Report.kind == kind)
+    if category in REPORT_CATEGORIES:
+        query = query.where(Report.category == category)
+    if severity in SEVERITIES:
+        query = query.where(Report.severity == severity)
+    rows = list(query.order_by(Report.happened_at.desc()).limit(limit))
+    for row in rows:
+        row.assignee_user = getattr(row, "assignee", None) if row.assignee_id else None
+    _attach_first_photos(rows)
+    return rows
+
+
+def _attach_first_photos(rows):
+    """Each row's first photo (for the list's thumbnail) in one query."""
+    ids = [row.id for row in rows]
+    first = {}
+    if ids:
+        for photo in (Photo.select().where(Photo.report.in_(ids) & (Photo.after == False))  # noqa: E712
+                      .order_by(Photo.report, Photo.position)):
+            first.setdefault(photo.report_id, photo)
+    for row in rows:
+        row.first_photo = first.get(row.id)
+
+
+def counts_for_home(user_id, site_ids, staff_site_ids, today=None):
+    """{site id: {"active": n, "overdue": n, "assigned": n}} for the home screen, in two queries."""
+    today = today or date.today()
+    out = {site_id: {"active": 0, "overdue": 0, "assigned": 0} for site_id in site_ids}
+    if staff_site_ids:
+        overdue = fn.SUM((Report.deadline < today).cast("integer"))
+        for site_id, active, late in (Report.select(Report.site, fn.COUNT(Report.id), overdue)
+                                      .where(Report.site.in_(list(staff_site_ids)) & (Report.status != "closed"))
+                                      .group_by(Report.site).tuples()):
+            out[site_id].update(active=active, overdue=late or 0)
+    if site_ids:
+        for site_id, assigned in (Report.select(Report.site, fn.COUNT(Report.id))
+                                  .where(Report.site.in_(list(site_ids)) & (Report.assignee == user_id)
+                                         & (Report.status != "closed"))
+                                  .group_by(Report.site).tuples()):
+            out[site_id]["assigned"] = assigned
+    return out
+
+
+def closed_untold(user):
+    """The person's reports closed since they last looked: the home screen tells them."""
+    return list(Report.select().where((Report.reporter == user) & (Report.status == "closed")
+                                      & Report.reporter_told_at.is_null()).order_by(Report.closed_at.desc()))
+
+
+def mark_told(report, user):
+    if report.reporter_id == user.id and report.status == "closed" and report.reporter_told_at is None:
+        Report.update(reporter_told_at=utcnow()).where(Report.id == report.id).execute()
+
+
+def timeline(report):
+    Actor = User.alias()
+    return list(ReportEvent.select(ReportEvent, Actor).join(Actor, JOIN.LEFT_OUTER,
+                                                            on=(ReportEvent.actor == Actor.id))
+                .where(ReportEvent.report == report).order_by(ReportEvent.at, ReportEvent.id))
+
+
+def report_photos(report):
+    return list(Photo.select().where(Photo.report == report).order_by(Photo.after, Photo.position, Photo.id))
+
+
+def photo_for(membership, report_id, digest):
+    """The photo row if the person may see the report it belongs to."""
+    report = get_visible(membership, report_id)
+    if report is None:
+        return None
+    return Photo.get_or_none((Photo.report == report) & (Photo.digest == digest))
+
+
+def assignable_people(site):
+    return list(User.select(User, Membership.role).join(Membership)
+                .where((Membership.site == site) & (User.active == True))  # noqa: E712
+                .order_by(User.name).objects())
+
+
+# --- follow-up ---------------------------------------------------------------------------------------
+
+def _event(report, actor, kind, text="", **data):
+    ReportEvent.create(report=report, actor=actor, kind=kind, text=text, data=json.dumps(data, default=str))
+
+
+def _clean_text(text, required=True):
+    text = (text or "").strip().replace("\r\n", "\n")
+    if required and not text:
+        raise ReportError("text_required")
+    if len(text) > MAX_TEXT:
+        raise ReportError("too_long")
+    return text
+
+
+def assign(actor, report, assignee_id, deadline_text, today=None):
+    today = today or date.today()
+    try:
+        assignee_id = int(assignee_id)
+    except (TypeError, ValueError):
+        raise ReportError("bad_assignee") from None
+    if not Membership.select().where((Membership.site == report.site_id) & (Membership.user == assignee_id)).exists():
+        raise ReportError("bad_assignee")
+    deadline = None
+    if deadline_text:
+        try:
+            deadline = date.fromisoformat(deadline_text)
+        except ValueError:
+            raise ReportError("bad_deadline") from None
+        if deadline < today:
+            raise ReportError("bad_deadline")
+    if report.status == "closed":
+        raise ReportError("closed")
+    before = audit.snapshot(report, ("assignee", "deadline", "status"))
+    with database.atomic():
+        report.assignee = assignee_id
+        report.deadline = deadline
+        report.status = "in_progress"
+        report.save(only=[Report.assignee, Report.deadline, Report.status])
+        _event(report, actor, "assigned", assignee=assignee_id, deadline=deadline)
+        audit.record(actor, "report.assign", "report", report.id, before,
+                     audit.snapshot(report, ("assignee", "deadline", "status")))
+
+
+def comment(actor, report, text):
+    text = _clean_text(text)
+    with database.atomic():
+        _event(report, actor, "comment", text)
+        audit.record(actor, "report.comment", "report", report.id, after={"text": text})
+
+
+def set_action(actor, report, text):
+    text = _clean_text(text)
+    if report.status == "closed":
+        raise ReportError("closed")
+    before = {"corrective_action": report.corrective_action}
+    with database.atomic():
+        report.corrective_action = text
+        report.save(only=[Report.corrective_action])
+        _event(report, actor, "action", text)
+        audit.record(actor, "report.action", "report", report.id, before, {"corrective_action": text})
+
+
+def add_after_photo(root, actor, report, upload):
+    if upload is None or not (upload.filename or upload.content_length):
+        raise ReportError("no_photo")
+    processed = photos.process(photos.read_limited(upload.stream))
+    new_file = not photos.path_for(root, processed.digest).exists()
+    photos.save(root, processed)
+    try:
+        with database.atomic():
+            position = Photo.select().where(Photo.report == report).count()
+            photo, created = Photo.get_or_create(report=report, digest=processed.digest, after=True,
+                                                 defaults=dict(width=processed.width, height=processed.height,
+                                                               position=position, added_by=actor))
+            if created:
+                _event(report, actor, "after_photo", digest=processed.digest)
+                audit.record(actor, "report.after_photo", "report", report.id, after={"photo": processed.digest})
+    except BaseException:
+        if new_file:
+            _forget_unused(root, [processed.digest])
+        raise
+    return photo
+
+
+def close(actor, report, action_text):
+    if report.status == "closed":
+        return False
+    action_text = _clean_text(action_text, required=False)
+    if not action_text and not report.corrective_action:
+        raise ReportError("action_required")
+    before = audit.snapshot(report, ("status", "corrective_action"))
+    with database.atomic():
+        if action_text and action_text != report.corrective_action:
+            report.corrective_action = action_text
+            _event(report, actor, "action", action_text)
+        report.status = "closed"
+        report.closed_at = utcnow()
+        report.reporter_told_at = utcnow() if actor.id == report.reporter_id else None
+        report.save(only=[Report.status, Report.closed_at, Report.corrective_action, Report.reporter_told_at])
+        _event(report, actor, "closed")
+        audit.record(actor, "report.close", "report", report.id, before,
+                     audit.snapshot(report, ("status", "corrective_action")))
+    return True
+
+
+def reopen(actor, report, text):
+    text = _clean_text(text)
+    if report.status != "closed":
+        raise ReportError("not_closed")
+    with database.atomic():
+        report.status = "in_progress" if report.assignee_id else "open"
+        report.closed_at = None
+        report.reporter_told_at = None
+        report.save(only=[Report.status, Report.closed_at, Report.reporter_told_at])
+        _event(report, actor, "reopened", text)
+        audit.record(actor, "report.reopen", "report", report.id, {"status": "closed"},
+                     {"status": report.status, "why": text})
+
+
+def record_notification(actor, report, authority, when):
+    """AML § 5-2: when the employer notified Arbeidstilsynet or the police of a serious injury."""
+    if authority not in ("arbeidstilsynet", "police"):
+        raise ReportError("bad_authority")
+    details = InjuryDetails.get_or_none(InjuryDetails.report == report)
+    if details is None:
+        raise ReportError("not_injury")
+    field = f"{authority}_notified_at"
+    before = {field: getattr(details, field).isoformat() if getattr(details, field) else None}
+    with database.atomic():
+        setattr(details, field, when)
+        details.save(only=[getattr(InjuryDetails, field)])
+        _event(report, actor, "notified", authority=authority, at=when.isoformat())
+        audit.record(actor, "report.notified", "report", report.id, before, {field: when.isoformat()})

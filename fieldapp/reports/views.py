@@ -1,0 +1,213 @@
+"""Report views: the four-tap report form, the follow-up lists, a report's page, and its photos."""
+import uuid as uuidlib
+from datetime import date, datetime, timezone
+
+from flask import abort, current_app, g, redirect, render_template, request, send_file, url_for
+
+from .. import outbox, photos
+from ..authz import login_required, requires, upload_limit
+from ..checkin import service as checkin
+from ..checkin.service import local_time
+from ..htmx import render
+from ..models import Membership, Site, utcnow
+from . import bp, labels, service
+from .service import STAFF, ReportError
+
+# A report may carry six phone photos; the browser usually shrinks them to ~0.5 MB each first.
+REPORT_MAX_BYTES = service.MAX_PHOTOS * photos.MAX_BYTES + 1024 * 1024
+
+
+def _root():
+    return photos.folder(current_app)
+
+
+def _problem(exc):
+    return labels.messages().get(exc.reason, (400, labels.messages()["bad_authority"][1]))
+
+
+# --- reporting ------------------------------------------------------------------------------------------
+
+@bp.get("/report")
+@login_required
+def choose_site():
+    """The bottom navigation's Report: straight to the site the person is checked in at."""
+    open_row = checkin.open_check_in(g.user)
+    if open_row is not None:
+        return redirect(url_for("reports.new_report", site_id=open_row.site_id))
+    memberships = list(Membership.select(Membership, Site).join(Site)
+                       .where((Membership.user == g.user) & (Site.active == True))  # noqa: E712
+                       .order_by(Site.name))
+    if len(memberships) == 1:
+        return redirect(url_for("reports.new_report", site_id=memberships[0].site_id))
+    return render_template("reports/choose_site.html", memberships=memberships)
+
+
+def _form_context(error=None, form=None, status=200):
+    return dict(kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
+                new_uuid=str(uuidlib.uuid4()), error=error, form=form or {},
+                grave=sorted(service.GRAVE_CATEGORIES), max_photos=service.MAX_PHOTOS)
+
+
+@bp.get("/s/<int:site_id>/reports/new")
+@requires()
+def new_report(site_id):
+    return render_template("reports/new.html", **_form_context())
+
+
+@bp.post("/s/<int:site_id>/reports/new")
+@upload_limit(lambda: REPORT_MAX_BYTES)
+@requires()
+def create_report(site_id):
+    try:
+        report_uuid = service.parse_uuid(request.form.get("uuid"))
+        happened_at = service.parse_phone_time(request.form.get("made_at"))
+        fields, injury = service.clean_fields(request.form)
+        blobs = service.read_uploads(request.files.getlist("photos"))
+        report, created = service.create_report(_root(), g.site, g.user, report_uuid, happened_at, fields, injury,
+                                                blobs)
+    except (ReportError, checkin.CheckInError, photos.PhotoError) as exc:
+        status, message = _problem(exc)
+        if outbox.from_outbox():
+            return outbox.answer(status, message)
+        return render_template("reports/new.html", **_form_context(error=message, form=request.form)), status
+    if outbox.from_outbox():
+        return outbox.answer(201 if created else 200, str(report.uuid))
+    return redirect(url_for("reports.report", site_id=site_id, report_id=report.id, sent=1), 303)
+
+
+# --- lists and the report's page -----------------------------------------------------------------------
+
+@bp.get("/s/<int:site_id>/reports")
+@requires()
+def reports(site_id):
+    status = request.args.get("status", "active")
+    if status not in service.STATUS_FILTERS:
+        status = "active"
+    rows = service.list_reports(g.membership, status=status, kind=request.args.get("kind"),
+                                category=request.args.get("category"), severity=request.args.get("severity"))
+    return render("reports/list.html", "reports/_rows.html", rows=rows, shown=status, today=date.today(),
+                  kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
+                  statuses=labels.statuses(), local_time=local_time, staff=g.membership.role in STAFF,
+                  filters=request.args)
+
+
+def _visible_report(report_id):
+    report = service.get_visible(g.membership, report_id)
+    if report is None:
+        abort(404)
+    return report
+
+
+def _report_page(report, error=None, status=200):
+    injury = None
+    if report.kind == "injury":
+        injury = service.InjuryDetails.get_or_none(service.InjuryDetails.report == report)
+    service.mark_told(report, g.user)
+    people = service.assignable_people(g.site)
+    staff = g.membership.role in STAFF
+    return render_template(
+        "reports/report.html", report=report, photos=service.report_photos(report),
+        events=service.timeline(report), injury=injury, error=error, today=date.today(),
+        kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
+        statuses=labels.statuses(), local_time=local_time, staff=staff, manager=g.membership.role == "manager",
+        people=people if staff else [], names={person.id: person.name for person in people}), status
+
+
+@bp.get("/s/<int:site_id>/reports/<int:report_id>")
+@requires()
+def report(site_id, report_id):
+    return _report_page(_visible_report(report_id))
+
+
+@bp.get("/s/<int:site_id>/reports/<int:report_id>/photos/<digest>.jpg")
+@requires()
+def photo(site_id, report_id, digest):
+    return _send_photo(report_id, digest, thumb=False)
+
+
+@bp.get("/s/<int:site_id>/reports/<int:report_id>/thumbs/<digest>.jpg")
+@requires()
+def thumbnail(site_id, report_id, digest):
+    return _send_photo(report_id, digest, thumb=True)
+
+
+def _send_photo(report_id, digest, thumb):
+    try:
+        path = photos.path_for(_root(), digest, thumb)
+    except ValueError:
+        abort(404)
+    if service.photo_for(g.membership, report_id, digest) is None or not path.exists():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", conditional=True, etag=digest + ("t" if thumb else ""),
+                         max_age=365 * 24 * 3600)
+    # Named by content, so it never changes; private: only for people on the site, never a shared cache.
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response
+
+
+# --- follow-up ----------------------------------------------------------------------------------------
+
+def _follow_up(report_id, action):
+    report = _visible_report(report_id)
+    try:
+        action(report)
+    except (ReportError, photos.PhotoError) as exc:
+        status, message = _problem(exc)
+        return _report_page(report, error=message, status=status)
+    return redirect(url_for("reports.report", site_id=g.site.id, report_id=report.id) + "#timeline", 303)
+
+
+@bp.post("/s/<int:site_id>/reports/<int:report_id>/assign")
+@requires(*STAFF)
+def assign(site_id, report_id):
+    return _follow_up(report_id, lambda r: service.assign(g.user, r, request.form.get("assignee"),
+                                                          request.form.get("deadline")))
+
+
+@bp.post("/s/<int:site_id>/reports/<int:report_id>/comment")
+@requires()
+def comment(site_id, report_id):
+    return _follow_up(report_id, lambda r: service.comment(g.user, r, request.form.get("text")))
+
+
+@bp.post("/s/<int:site_id>/reports/<int:report_id>/action")
+@requires(*STAFF)
+def action(site_id, report_id):
+    return _follow_up(report_id, lambda r: service.set_action(g.user, r, request.form.get("text")))
+
+
+@bp.post("/s/<int:site_id>/reports/<int:report_id>/after-photo")
+@upload_limit(lambda: photos.MAX_BYTES + 1024 * 1024)
+@requires(*STAFF)
+def after_photo(site_id, report_id):
+    return _follow_up(report_id, lambda r: service.add_after_photo(_root(), g.user, r, request.files.get("photo")))
+
+
+@bp.post("/s/<int:site_id>/reports/<int:report_id>/close")
+@requires(*STAFF)
+def close(site_id, report_id):
+    return _follow_up(report_id, lambda r: service.close(g.user, r, request.form.get("text")))
+
+
+@bp.post("/s/<int:site_id>/reports/<int:report_id>/reopen")
+@requires(*STAFF)
+def reopen(site_id, report_id):
+    return _follow_up(report_id, lambda r: service.reopen(g.user, r, request.form.get("text")))
+
+
+@bp.post("/s/<int:site_id>/reports/<int:report_id>/notified")
+@requires("manager")
+def notified(site_id, report_id):
+    def record(report):
+        try:
+            when = datetime.fromisoformat(request.form.get("at") or "")
+        except ValueError:
+            raise ReportError("bad_notified_at") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=checkin.OSLO)
+        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+        if when > utcnow() + checkin.CLOCK_SKEW:
+            raise ReportError("bad_notified_at")
+        service.record_notification(g.user, report, request.form.get("authority"), when)
+
+    return _follow_up(report_id, record)

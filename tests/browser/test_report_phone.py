@@ -1,0 +1,101 @@
+"""Reporting a hazard on a phone: four taps with a real photo, and the same with no signal at all."""
+import io
+
+from PIL import Image
+
+from conftest import PIN
+
+from browser.conftest import sign_in_ui, wait_until
+from fieldapp import photos
+from fieldapp.models import Photo, Report
+
+
+def phone_jpeg(path):
+    """A phone-sized JPEG held upright (EXIF orientation 6) with a GPS block."""
+    image = Image.new("RGB", (3000, 2000), (90, 120, 160))
+    image.paste((255, 0, 0), (0, 0, 750, 500))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x8825] = {1: "N", 2: (59.0, 54.0, 50.0), 3: "E", 4: (10.0, 45.0, 10.0)}
+    image.save(path, "JPEG", quality=90, exif=exif.tobytes())
+    return str(path)
+
+
+def new_reports(world):
+    return Report.select().where(Report.id != world.report.id)
+
+
+def test_from_home_to_a_sent_report_with_a_photo_in_four_taps(live, page, tmp_path, csp_violations):
+    world = live.world
+    photo = phone_jpeg(tmp_path / "IMG_0001.jpg")
+    sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
+    taps = 0
+    page.click(".site-card a.report-button")  # 1: Report a hazard
+    taps += 1
+    page.wait_for_url(f"**/s/{world.site.id}/reports/new")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    # 2: Take a photo (the phone's camera answers through the file input).
+    page.set_input_files(".photo-pick input[capture]", photo)
+    taps += 1
+    page.wait_for_selector(".previews img.preview")
+    page.click("label.choice:has(input[value=falling_objects])")  # 3: what it is about
+    taps += 1
+    assert page.is_checked("input[name=severity][value=high]")  # suggested for falling objects
+    page.click("button.send")  # 4: send
+    taps += 1
+    assert taps == 4
+    page.wait_for_selector(".outbox-item.state-sent")
+    assert "Sendt" in page.text_content(".outbox-list")
+    report = new_reports(world).get()
+    assert (report.kind, report.category, report.severity) == ("hazard", "falling_objects", "high")
+    stored = Photo.get(Photo.report == report)
+    image = Image.open(photos.path_for(photos.folder(live.app), stored.digest))
+    # Upright (3000x2000 turned by EXIF), long edge 1600 (rounding differs by a pixel), no EXIF.
+    assert image.height == 1600 and image.width in (1066, 1067) and dict(image.getexif()) == {}
+    assert image.getpixel((image.width - 20, 20))[0] > 200  # the red corner is top right now
+    # The form is ready for the next report: a new UUID, nothing chosen.
+    assert page.locator(".previews img").count() == 0
+    assert not page.is_checked("input[value=falling_objects]")
+    assert csp_violations == []
+
+
+def test_a_report_made_offline_is_sent_once_when_the_signal_returns(live, page, context, tmp_path):
+    world = live.world
+    photo = phone_jpeg(tmp_path / "IMG_0002.jpg")
+    sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
+    wait_until(page, "navigator.serviceWorker.controller !== null")
+    page.goto(f"{live.url}/s/{world.site.id}/reports/new")  # seen once with signal: kept on the phone
+    page.wait_for_timeout(300)
+    context.set_offline(True)
+    page.goto(f"{live.url}/s/{world.site.id}/reports/new")  # opens without signal
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    page.set_input_files(".photo-pick input[capture]", photo)
+    page.wait_for_selector(".previews img.preview")
+    page.click("label.choice:has(input[value=order_tidiness])")
+    page.click("details.more summary")
+    page.fill("textarea[name=description]", "Planks with nails in the walkway")
+    page.click("button.send")
+    page.wait_for_selector(".outbox-item.state-waiting")
+    wait_until(page, "document.getElementById('outbox-status').hidden === false")
+    assert page.text_content("#outbox-status") == "1 venter på å bli sendt"
+    # Retries without signal change nothing on the server.
+    for _ in range(3):
+        page.evaluate("window.fieldappOutbox.flush()")
+    assert new_reports(world).count() == 0
+    stored = page.evaluate("window.fieldappOutbox.all().then(items => items.map(i => ["
+                           "i.state, i.fields.filter(f => f[1] instanceof Blob).map(f => f[1].size)]))")
+    assert len(stored) == 1 and stored[0][0] == "pending" and stored[0][1][0] > 10_000  # the photo is kept
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_selector(".outbox-item.state-sent", timeout=15000)
+    wait_until(page, "document.documentElement.dataset.outbox === '0'")
+    # Once more for good measure: nothing is sent twice.
+    page.evaluate("window.fieldappOutbox.flush()")
+    assert new_reports(world).count() == 1
+    report = new_reports(world).get()
+    assert report.description == "Planks with nails in the walkway" and report.category == "order_tidiness"
+    assert Photo.select().where(Photo.report == report).count() == 1
+    assert (report.received_at - report.happened_at).total_seconds() >= 0  # the phone's time of the report
+    # The foreman sees it with its photo.
+    response = page.request.get(f"{live.url}/s/{world.site.id}/reports/{report.id}")
+    assert response.status == 200 and "Planks with nails" in response.text()

@@ -1,0 +1,291 @@
+"""Hazard and incident reports: sent once with all their photos or not at all, seen by the right people,
+followed up to the end with a timeline and an audit trail."""
+import io
+import os
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from PIL import Image
+
+from fieldapp import audit, photos
+from fieldapp.models import AuditEvent, InjuryDetails, Photo, Report, ReportEvent
+
+from test_photos import jpeg, png_header_only
+
+
+def uploads(app):
+    root = photos.folder(app)
+    return sorted(name for _r, _d, files in os.walk(root) for name in files) if root.exists() else []
+
+
+def send(client, site, photo_blobs=(), outbox=False, report_uuid=None, **fields):
+    data = {"uuid": report_uuid or str(uuid.uuid4()), "kind": "hazard", "category": "falls", **fields}
+    data["photos"] = [(io.BytesIO(blob), f"IMG_{i}.jpg") for i, blob in enumerate(photo_blobs)]
+    headers = {"X-Outbox": "1"} if outbox else {}
+    return client.post(f"/s/{site.id}/reports/new", data=data, headers=headers, content_type="multipart/form-data")
+
+
+@pytest.fixture
+def worker(as_role):
+    return as_role("worker")
+
+
+def new_reports(world):
+    return Report.select().where(Report.id != world.report.id)
+
+
+def test_a_report_with_two_photos_is_saved_with_its_timeline_and_audit(app, world, worker):
+    response = send(worker, world.site, [jpeg((4032, 3024), orientation=6, gps=True), jpeg((640, 480))],
+                    description="Loose railing", place="3rd floor, stairwell B")
+    assert response.status_code == 303
+    report = new_reports(world).get()
+    assert response.headers["Location"] == f"/s/{world.site.id}/reports/{report.id}?sent=1"
+    assert (report.kind, report.category, report.severity) == ("hazard", "falls", "high")  # falls default high
+    assert report.reporter_id == world.people["worker"].id and report.place == "3rd floor, stairwell B"
+    stored = list(Photo.select().where(Photo.report == report).order_by(Photo.position))
+    assert [(p.width, p.height) for p in stored] == [(1200, 1600), (640, 480)]
+    for p in stored:
+        image = Image.open(photos.path_for(photos.folder(app), p.digest))
+        assert dict(image.getexif()) == {} and max(image.size) <= 1600
+    assert [e.kind for e in ReportEvent.select().where(ReportEvent.report == report)] == ["created"]
+    assert AuditEvent.select().where((AuditEvent.action == "report.create")
+                                     & (AuditEvent.record_id == str(report.id))).count() == 1
+    page = worker.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Loose railing" in page and "Takk. Rapporten er sendt" in page
+
+
+def test_the_same_uuid_sent_again_is_saved_once(app, world, worker):
+    report_uuid = str(uuid.uuid4())
+    blob = jpeg()
+    first = send(worker, world.site, [blob], outbox=True, report_uuid=report_uuid, description="Hole in the deck")
+    again = send(worker, world.site, [blob], outbox=True, report_uuid=report_uuid, description="Hole in the deck")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.get_data(as_text=True) == again.get_data(as_text=True) == report_uuid
+    assert new_reports(world).count() == 1 and Photo.select().where(Photo.report != world.report).count() == 1
+
+
+def test_the_same_uuid_with_other_content_is_a_conflict(world, worker):
+    report_uuid = str(uuid.uuid4())
+    assert send(worker, world.site, [jpeg()], outbox=True, report_uuid=report_uuid).status_code == 201
+    other = send(worker, world.site, [jpeg(colour="blue")], outbox=True, report_uuid=report_uuid)
+    assert other.status_code == 409
+    assert "annet innhold" in other.get_data(as_text=True)
+    assert new_reports(world).count() == 1
+
+
+BAD_PHOTOS = {
+    "not an image": (b"%PDF-1.7\n", 415, "ikke et bilde"),
+    "truncated JPEG": (jpeg((800, 600))[:3000], 422, "skadet"),
+    "0-byte file": (b"", 422, "tom"),
+    "20000x20000 image": (png_header_only(20000, 20000), 413, "for mange piksler"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PHOTOS))
+def test_a_bad_photo_is_refused_and_nothing_is_saved(app, world, worker, case):
+    blob, status, words = BAD_PHOTOS[case]
+    before = uploads(app)
+    response = send(worker, world.site, [jpeg(), blob], description="With a bad photo")
+    assert response.status_code == status
+    assert words in response.get_data(as_text=True).lower()
+    assert new_reports(world).count() == 0 and uploads(app) == before
+    # The outbox gets the message as text, to show beside the item.
+    response = send(worker, world.site, [blob], outbox=True)
+    assert response.status_code == status and words in response.get_data(as_text=True).lower()
+    assert response.mimetype == "text/plain"
+
+
+def test_a_photo_over_the_size_cap_is_refused(app, world, worker, monkeypatch):
+    monkeypatch.setattr(photos, "MAX_BYTES", 20_000)
+    response = send(worker, world.site, [jpeg((1600, 1200), quality=98)])
+    assert response.status_code == 413 and "15 MB" in response.get_data(as_text=True)
+    assert new_reports(world).count() == 0
+
+
+def test_a_request_over_the_upload_cap_is_refused(app, world, worker, monkeypatch):
+    from fieldapp.reports import views
+
+    monkeypatch.setattr(views, "REPORT_MAX_BYTES", 10_000)
+    response = send(worker, world.site, [jpeg((1600, 1200), quality=98)])
+    assert response.status_code == 413 and new_reports(world).count() == 0
+    assert "for stor" in response.get_data(as_text=True).lower()
+
+
+@pytest.mark.parametrize("fields,status,words", [
+    ({}, 422, "legg til et bilde"),  # no photo, no text
+    ({"description": "x" * 1001}, 422, "for lang"),
+    ({"place": "x" * 201, "description": "ok"}, 422, "for lang"),
+    ({"category": "", "description": "no category"}, 422, "hva det gjelder"),
+    ({"kind": "rumour", "description": "bad kind"}, 422, "hva som skjedde"),
+    ({"severity": "apocalyptic", "description": "bad severity"}, 422, "alvorlighetsgrad"),
+    ({"uuid": "not-a-uuid", "description": "bad uuid"}, 400, "skjemaet var ødelagt"),
+])
+def test_bad_report_fields_get_a_clear_message(world, worker, fields, status, words):
+    response = send(worker, world.site, **fields)
+    assert response.status_code == status
+    assert words in response.get_data(as_text=True).lower()
+    assert new_reports(world).count() == 0
+
+
+def test_a_failure_in_the_middle_leaves_nothing_and_the_retry_saves_it(app, world, worker, monkeypatch):
+    report_uuid = str(uuid.uuid4())
+    real_create = Photo.create
+    calls = []
+
+    def second_photo_fails(**kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(Photo, "create", second_photo_fails)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    before = uploads(app)
+    response = send(worker, world.site, [jpeg(), jpeg(colour="blue")], outbox=True, report_uuid=report_uuid)
+    assert response.status_code == 500
+    assert new_reports(world).count() == 0 and uploads(app) == before
+    assert AuditEvent.select().where(AuditEvent.action == "report.create").count() == 0
+    monkeypatch.setattr(Photo, "create", real_create)
+    retry = send(worker, world.site, [jpeg(), jpeg(colour="blue")], outbox=True, report_uuid=report_uuid)
+    assert retry.status_code == 201
+    assert Photo.select().where(Photo.report == new_reports(world).get()).count() == 2
+
+
+def injury(worker, world, **extra):
+    response = send(worker, world.site, [jpeg()], kind="injury", category="machines_tools",
+                    absence_beyond_day="y", absence_days="3", medical_treatment="y", serious="y",
+                    injury_notes="Deep cut, left hand, stitches at the A&E", **extra)
+    assert response.status_code == 303
+    return new_reports(world).get()
+
+
+def test_injury_medical_details_are_for_managers_only(world, worker, as_role):
+    report = injury(worker, world)
+    assert report.severity == "high"
+    details = InjuryDetails.get(InjuryDetails.report == report)
+    assert (details.absence_days, details.medical_treatment, details.serious) == (3, True, True)
+    path = f"/s/{world.site.id}/reports/{report.id}"
+    for role in ("worker", "foreman", "verneombud"):
+        page = as_role(role).get(path).get_data(as_text=True)
+        assert "Deep cut" not in page and "stitches" not in page, role
+        assert "bare av byggeplassens ledere" in page
+    page = as_role("manager").get(path).get_data(as_text=True)
+    assert "Deep cut, left hand" in page and "§ 5-2" in page
+
+
+def test_the_manager_records_when_the_authorities_were_notified(world, worker, as_role):
+    report = injury(worker, world)
+    manager = as_role("manager")
+    path = f"/s/{world.site.id}/reports/{report.id}/notified"
+    assert manager.post(path, data={"authority": "police", "at": "not a time"}).status_code == 422
+    assert manager.post(path, data={"authority": "police", "at": "2099-01-01T10:00"}).status_code == 422
+    when = (date.today()).isoformat() + "T00:05"
+    assert manager.post(path, data={"authority": "arbeidstilsynet", "at": when}).status_code == 303
+    details = InjuryDetails.get(InjuryDetails.report == report)
+    assert details.arbeidstilsynet_notified_at is not None and details.police_notified_at is None
+    assert as_role("foreman").post(path, data={"authority": "police", "at": when}).status_code == 403
+
+
+def test_a_worker_sees_their_own_reports_and_not_a_colleagues(app, world, worker):
+    colleague_user = world.person("+4791000007", "Colleague Worker", "worker", world.site)
+    from fieldapp.accounts import service as accounts
+
+    colleague = app.test_client()
+    with app.test_request_context():
+        token = accounts.start_device_session(colleague_user, "pytest")
+    with colleague.session_transaction() as s:
+        s["sid"] = token
+    photo = Photo.create(report=world.report, digest="a" * 64, width=10, height=10)
+    assert colleague.get(f"/s/{world.site.id}/reports/{world.report.id}").status_code == 404
+    assert colleague.get(f"/s/{world.site.id}/reports/{world.report.id}/photos/{photo.digest}.jpg").status_code == 404
+    assert "Open edge" not in colleague.get(f"/s/{world.site.id}/reports").get_data(as_text=True)
+    assert "Open edge" in worker.get(f"/s/{world.site.id}/reports").get_data(as_text=True)
+
+
+def test_photos_are_served_to_the_site_with_long_private_caching(app, world, worker, as_role):
+    send(worker, world.site, [jpeg()])
+    report = new_reports(world).get()
+    photo = Photo.get(Photo.report == report)
+    for path in (f"/s/{world.site.id}/reports/{report.id}/photos/{photo.digest}.jpg",
+                 f"/s/{world.site.id}/reports/{report.id}/thumbs/{photo.digest}.jpg"):
+        response = as_role("foreman").get(path)
+        assert response.status_code == 200 and response.mimetype == "image/jpeg"
+        assert response.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+        Image.open(io.BytesIO(response.data)).verify()
+        assert as_role("outsider").get(path).status_code == 404
+    # A photo of another report cannot be fetched through this one's URL.
+    assert as_role("foreman").get(f"/s/{world.site.id}/reports/{world.report.id}/photos/{photo.digest}.jpg"
+                                  ).status_code == 404
+
+
+def test_follow_up_from_assignment_to_closed_and_the_reporter_is_told(app, world, worker, as_role):
+    send(worker, world.site, [jpeg()], description="Missing toe board")
+    report = new_reports(world).get()
+    base = f"/s/{world.site.id}/reports/{report.id}"
+    foreman = as_role("foreman")
+    deadline = (date.today() + timedelta(days=2)).isoformat()
+    assert foreman.post(base + "/assign", data={"assignee": world.outsider.id, "deadline": deadline}).status_code == 422
+    assert foreman.post(base + "/assign", data={"assignee": world.people["foreman"].id,
+                                                "deadline": "2000-01-01"}).status_code == 422
+    assert foreman.post(base + "/assign", data={"assignee": world.people["foreman"].id,
+                                                "deadline": deadline}).status_code == 303
+    report = Report.get_by_id(report.id)
+    assert report.status == "in_progress" and report.assignee_id == world.people["foreman"].id
+    # Closing needs the corrective action.
+    assert foreman.post(base + "/close", data={"text": ""}).status_code == 422
+    response = foreman.post(base + "/after-photo", data={"photo": (io.BytesIO(jpeg(colour="green")), "after.jpg")},
+                            content_type="multipart/form-data")
+    assert response.status_code == 303
+    assert foreman.post(base + "/after-photo", data={"photo": (io.BytesIO(b"nope"), "x.jpg")},
+                        content_type="multipart/form-data").status_code == 415
+    assert worker.post(base + "/comment", data={"text": "Thanks!"}).status_code == 303
+    assert worker.post(base + "/close", data={"text": "I fixed it myself"}).status_code == 403
+    assert foreman.post(base + "/close", data={"text": "Toe board mounted along the edge"}).status_code == 303
+    report = Report.get_by_id(report.id)
+    assert report.status == "closed" and report.corrective_action == "Toe board mounted along the edge"
+    assert report.description == "Missing toe board"  # the original content is untouched
+    kinds = [e.kind for e in ReportEvent.select().where(ReportEvent.report == report).order_by(ReportEvent.id)]
+    assert kinds == ["created", "assigned", "after_photo", "comment", "action", "closed"]
+    assert Photo.select().where((Photo.report == report) & Photo.after).count() == 1
+    # The reporter is told on the home screen until they have looked at it.
+    home = worker.get("/").get_data(as_text=True)
+    assert "er behandlet og lukket" in home
+    page = worker.get(base).get_data(as_text=True)
+    assert "Toe board mounted" in page and "Utbedret og lukket" in page
+    assert "er behandlet og lukket" not in worker.get("/").get_data(as_text=True)
+    # Reopening needs a reason and is a new timeline entry.
+    assert foreman.post(base + "/reopen", data={"text": ""}).status_code == 422
+    assert foreman.post(base + "/reopen", data={"text": "Board came loose"}).status_code == 303
+    assert Report.get_by_id(report.id).status == "in_progress"
+    assert audit.verify_chain()[1] is None
+
+
+def test_lists_filter_and_overdue_items_stand_out(world, worker, as_role):
+    send(worker, world.site, description="Cable across the walkway", category="electrical")
+    send(worker, world.site, description="Messy container area", category="order_tidiness")
+    messy = Report.get(Report.description == "Messy container area")
+    Report.update(deadline=date.today() - timedelta(days=1), status="in_progress").where(Report.id == messy.id).execute()
+    foreman = as_role("foreman")
+    page = foreman.get(f"/s/{world.site.id}/reports").get_data(as_text=True)
+    assert "Cable across the walkway" in page and "Messy container area" in page
+    assert page.count('class="report-row') == 3
+    assert page.count("report-row overdue") == 1
+    overdue = foreman.get(f"/s/{world.site.id}/reports?status=overdue").get_data(as_text=True)
+    assert overdue.count('class="report-row') == 1 and "Orden og ryddighet" in overdue
+    electrical = foreman.get(f"/s/{world.site.id}/reports?category=electrical").get_data(as_text=True)
+    assert electrical.count('class="report-row') == 1 and "Elektrisk" in electrical
+    high = foreman.get(f"/s/{world.site.id}/reports?severity=high").get_data(as_text=True)
+    assert high.count('class="report-row') == 2  # electrical (default high) and World's falls report
+    # The htmx filter swaps the rows only.
+    fragment = foreman.get(f"/s/{world.site.id}/reports?status=all", headers={"HX-Request": "true"})
+    assert fragment.get_data(as_text=True).startswith('<ul id="report-rows"')
+    home = foreman.get("/").get_data(as_text=True)
+    assert "Rapporter å følge opp: 3" in home and "1 på overtid" in home
+
+
+def test_report_from_the_bottom_navigation_goes_to_the_checked_in_site(world, worker):
+    response = worker.get("/report")
+    assert response.status_code == 302 and response.headers["Location"] == f"/s/{world.site.id}/reports/new"
+    page = worker.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'capture="environment"' in page and 'name="category"' in page
