@@ -1,0 +1,204 @@
+"""A fake Web Push service on 127.0.0.1: it checks each request as a real one does and reads it as a phone would.
+
+- The VAPID Authorization header (RFC 8292): `vapid t=<JWT>, k=<public key>`; the ES256 signature is
+  checked against k, k must be the app's key, `aud` must be this service's origin, `exp` in the next 24 h.
+- The body is decrypted with http_ece (aes128gcm, RFC 8291) with the key pair and auth secret that the
+  test made for the subscription, exactly as the browser would.
+- Answers can be planned per subscription (e.g. 410, or 503 then 201) and delayed (as across the internet).
+
+Run as a script it serves until its parent goes away (for bench/push_fanout.py, in its own process).
+"""
+import base64
+import json
+import os
+import queue
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import http_ece
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64url(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Rejected(Exception):
+    pass
+
+
+def check_vapid(authorization, expected_key, origin, now=None):
+    """The VAPID claims if the header is valid for this origin and key; Rejected otherwise."""
+    now = now or time.time()
+    if not authorization or not authorization.startswith("vapid "):
+        raise Rejected("no vapid authorization")
+    parts = dict(item.strip().split("=", 1) for item in authorization[len("vapid "):].split(","))
+    token, key = parts.get("t", ""), parts.get("k", "")
+    if key != expected_key:
+        raise Rejected("k is not the app's public key")
+    try:
+        header_b64, claims_b64, signature_b64 = token.split(".")
+    except ValueError:
+        raise Rejected("not a JWT") from None
+    header = json.loads(unb64url(header_b64))
+    if header.get("alg") != "ES256":
+        raise Rejected("alg is not ES256")
+    signature = unb64url(signature_b64)
+    if len(signature) != 64:
+        raise Rejected("signature is not r||s")
+    public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(key))
+    der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+    try:
+        public.verify(der, f"{header_b64}.{claims_b64}".encode(), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        raise Rejected("bad ES256 signature") from None
+    claims = json.loads(unb64url(claims_b64))
+    if claims.get("aud") != origin:
+        raise Rejected(f"aud {claims.get('aud')!r} is not {origin!r}")
+    if not now < int(claims.get("exp", 0)) <= now + 24 * 3600:
+        raise Rejected("exp not within 24 hours")
+    if not str(claims.get("sub", "")).startswith(("mailto:", "https:")):
+        raise Rejected("sub is not a mailto: or https: contact")
+    return claims
+
+
+class Device:
+    """A phone's side of a subscription: its key pair and auth secret."""
+
+    def __init__(self, name):
+        self.name = name
+        self.private_key = ec.generate_private_key(ec.SECP256R1())
+        self.auth = os.urandom(16)
+
+    def keys(self):
+        point = self.private_key.public_key().public_bytes(serialization.Encoding.X962,
+                                                            serialization.PublicFormat.UncompressedPoint)
+        return {"p256dh": b64url(point), "auth": b64url(self.auth)}
+
+    def decrypt(self, body):
+        return http_ece.decrypt(body, private_key=self.private_key, auth_secret=self.auth, version="aes128gcm")
+
+
+class FakePushService:
+    def __init__(self, vapid_public_key, delay=0.0):
+        self.vapid_public_key = vapid_public_key
+        self.delay = delay
+        self.devices = {}
+        self.plans = {}  # device name -> list of statuses still to answer (then 201)
+        self.received = []  # {"device", "payload", "headers"} for each accepted message
+        self.rejected = []  # (device, reason)
+        self.lock = threading.Lock()
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                status = service.handle(self.path, dict(self.headers), body)
+                if service.delay:
+                    time.sleep(service.delay)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                if status == 201:
+                    self.send_header("Location", f"{service.origin}/message/{len(service.received)}")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.request_queue_size = 1024
+        self.origin = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def subscribe(self, name, plan=()):
+        """A new device: the subscription JSON a browser would hand to the app."""
+        device = self.devices[name] = Device(name)
+        self.plans[name] = list(plan)
+        return {"endpoint": f"{self.origin}/push/{name}", "keys": device.keys()}
+
+    def handle(self, path, headers, body):
+        name = path.rsplit("/", 1)[-1]
+        device = self.devices.get(name)
+        if device is None or not path.startswith("/push/"):
+            return 404
+        with self.lock:
+            plan = self.plans.get(name)
+            if plan:
+                return plan.pop(0)
+        headers = {k.lower(): v for k, v in headers.items()}
+        try:
+            check_vapid(headers.get("authorization"), self.vapid_public_key, self.origin)
+            if headers.get("content-encoding") != "aes128gcm":
+                raise Rejected("content-encoding is not aes128gcm")
+            if int(headers.get("ttl", "0")) <= 0:
+                raise Rejected("TTL must be set")
+            payload = json.loads(device.decrypt(body))
+        except (Rejected, ValueError) as exc:
+            with self.lock:
+                self.rejected.append((name, str(exc)))
+            return 403 if isinstance(exc, Rejected) else 400
+        with self.lock:
+            self.received.append({"device": name, "payload": payload, "headers": headers, "size": len(body)})
+        return 201
+
+    def for_device(self, name):
+        with self.lock:
+            return [m for m in self.received if m["device"] == name]
+
+
+def serve_for_bench(vapid_public_key, count, delay, out):
+    """Bench mode: make `count` devices, print their subscriptions as JSON lines, serve until stdin closes."""
+    service = FakePushService(vapid_public_key, delay=delay).start()
+    subscriptions = [service.subscribe(f"d{i}") for i in range(count)]
+    out.write(json.dumps({"origin": service.origin, "subscriptions": subscriptions}) + "\n")
+    out.flush()
+    commands = queue.Queue()
+    def read_commands():
+        for line in sys.stdin:
+            commands.put(line)
+        commands.put("stop")  # the parent went away
+
+    threading.Thread(target=read_commands, daemon=True).start()
+    while True:
+        line = commands.get()
+        if line.strip() == "count":
+            with service.lock:
+                names = {m["device"] for m in service.received}
+                out.write(json.dumps({"received": len(service.received), "devices": len(names),
+                                      "rejected": len(service.rejected)}) + "\n")
+            out.flush()
+        elif line.strip() == "reset":
+            with service.lock:
+                service.received.clear()
+                service.rejected.clear()
+            out.write("{}\n")
+            out.flush()
+        elif line.strip() in ("", "stop"):
+            service.stop()
+            return
+
+
+if __name__ == "__main__":
+    serve_for_bench(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.stdout)
