@@ -56,6 +56,7 @@ bench: install
 	@command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/photos.py
+	$(BIN)/python bench/push_fanout.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

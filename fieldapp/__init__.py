@@ -53,6 +53,7 @@ def create_app(test_config=None):
     templating.init_app(app)
 
     from .accounts import bp as accounts_bp
+    from .alerts import bp as alerts_bp
     from .checkin import bp as checkin_bp
     from .reports import bp as reports_bp
     from .shell import bp as shell_bp
@@ -64,6 +65,7 @@ def create_app(test_config=None):
     app.register_blueprint(sites_bp)
     app.register_blueprint(checkin_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(alerts_bp)
     errors.init_app(app)
 
     from . import cli

@@ -47,6 +47,10 @@ class Defaults:
     BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
     LANGUAGES = ("nb", "en")
     VAPID_SUBJECT = "mailto:hms@fieldapp.invalid"
+    # Push messages in flight at once when an alert is delivered.
+    PUSH_WORKERS = 64
+    # Push endpoints must be public https; the tests' fake push service is on http://127.0.0.1.
+    PUSH_ALLOW_LOCAL_ENDPOINTS = False
     # byggherreforskriften § 15: the attendance list is kept six months after the work ends.
     ATTENDANCE_RETENTION_DAYS = 183
     # Set to serve the Strict-Transport-Security header (only behind HTTPS).

@@ -265,6 +265,61 @@ class ReportEvent(BaseModel):
     data = TextField(default="{}")  # JSON: what changed
 
 
+# --- alerts and web push ----------------------------------------------------------------------------------
+
+ALERT_LEVELS = ("info", "warning", "stop_work")
+AUDIENCES = ("all", "checked_in", "foremen")
+
+
+class PushSubscription(BaseModel):
+    """One device's Web Push subscription (PushManager.subscribe) for one person."""
+
+    user = ForeignKeyField(User, backref="push_subscriptions", on_delete="CASCADE")
+    endpoint = CharField(max_length=1000, unique=True)
+    p256dh = CharField(max_length=100)
+    auth = CharField(max_length=40)
+    user_agent = CharField(max_length=300, default="")
+    created_at = DateTimeField(default=utcnow)
+    last_success_at = DateTimeField(null=True)
+
+
+class Alert(BaseModel):
+    """A message to the people on a site; a stop-work order under AML § 6-3 is the highest level."""
+
+    uuid = UUIDField(unique=True)  # the compose form's: sending twice makes one alert
+    site = ForeignKeyField(Site, backref="alerts", on_delete="CASCADE")
+    sender = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")  # null: made by the app
+    level = CharField(max_length=20)
+    template = CharField(max_length=30, null=True)  # a ready-made alert, read in each recipient's language
+    area = CharField(max_length=200, default="")  # where (templates name it)
+    title = CharField(max_length=120, default="")
+    body = TextField(default="")
+    audience = CharField(max_length=20, default="all")
+    ack_required = BooleanField(default=True)
+    ack_deadline = DateTimeField(null=True)
+    report = ForeignKeyField(Report, null=True, backref="alerts", on_delete="SET NULL")  # automatic alerts
+    created_at = DateTimeField(default=utcnow, index=True)
+    escalated_at = DateTimeField(null=True)
+
+
+class AlertRecipient(BaseModel):
+    """One person's copy of an alert: when it reached their phone, when they saw and acknowledged it."""
+
+    alert = ForeignKeyField(Alert, backref="recipients", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="alert_copies", on_delete="CASCADE")
+    role = CharField(max_length=20)  # the role on the site when the alert was sent
+    delivered_at = DateTimeField(null=True)  # a push service accepted a message for one of their devices
+    received_at = DateTimeField(null=True)  # their phone's service worker showed it
+    seen_at = DateTimeField(null=True)
+    acked_at = DateTimeField(null=True)  # when they tapped "read and understood", on the phone
+    ack_uuid = UUIDField(null=True, unique=True)
+    escalated_at = DateTimeField(null=True)  # sent again because they had not acknowledged in time
+    added_by_escalation = BooleanField(default=False)  # a manager told that a foreman had not acknowledged
+
+    class Meta:
+        indexes = ((("alert", "user"), True), (("user", "acked_at"), False))
+
+
 ALL_MODELS = [
     Organization,
     User,
@@ -282,4 +337,7 @@ ALL_MODELS = [
     InjuryDetails,
     Photo,
     ReportEvent,
+    PushSubscription,
+    Alert,
+    AlertRecipient,
 ]

@@ -64,3 +64,21 @@ def purge_old_attendance():
     from .checkin import service
 
     return service.purge_old_attendance(current_app.config["ATTENDANCE_RETENTION_DAYS"])
+
+
+@huey.task()
+@with_database
+def deliver_alert(alert_id, subscription_ids=None, attempt=0):
+    """Push an alert to its recipients' devices (or, on a retry, to the devices that failed)."""
+    from .alerts import service
+
+    return service.deliver(alert_id, subscription_ids, attempt)
+
+
+@huey.periodic_task(crontab(minute="*"))
+@with_database
+def escalate_alerts():
+    """Alerts that foremen have not acknowledged by the deadline are sent again and the managers told."""
+    from .alerts import service
+
+    return service.escalate()

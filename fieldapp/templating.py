@@ -34,6 +34,16 @@ def device_name(user_agent):
     return device
 
 
+def _alert_count():
+    """Alerts the signed-in person has not acknowledged (the bottom bar's count)."""
+    from flask import g
+
+    from .alerts.service import unacknowledged_count
+
+    user = getattr(g, "user", None)
+    return unacknowledged_count(user.id) if user is not None else 0
+
+
 def init_app(app):
     # Template indentation is for people reading the templates, not for phones downloading pages.
     app.jinja_env.trim_blocks = True
@@ -63,4 +73,5 @@ def init_app(app):
             "today": date.today,
             "format_date": format_date,
             "format_datetime": format_datetime,
+            "alert_count": _alert_count,
         }

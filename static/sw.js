@@ -14,6 +14,7 @@ const SHELL = [
   "/static/js/app.js",
   "/static/js/outbox-core.js",
   "/static/js/outbox.js",
+  "/static/js/push.js",
   "/static/vendor/htmx-2.0.11/htmx.min.js",
   "/static/icons/icon-any-192.png",
   "/static/icons/icon-any-512.png",
@@ -62,6 +63,44 @@ self.addEventListener("sync", (event) => {
       self.clients.matchAll().then((clients) => clients.forEach((c) => c.postMessage({ type: "outbox-changed" })));
       // Ask to be woken again while anything could not be sent.
       if (results.indexOf("retry") !== -1) throw new Error("outbox: still waiting for the network");
+    })
+  );
+});
+
+// Push: show the alert. Stop work stays until touched and vibrates hard; a touch opens the alert.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = { title: event.data && event.data.text() }; }
+  const stop = data.level === "stop_work";
+  const options = {
+    body: data.body || "",
+    tag: data.tag || "fieldapp",
+    renotify: true,
+    requireInteraction: stop,
+    vibrate: stop ? [600, 200, 600, 200, 600] : [200, 100, 200],
+    icon: "/static/icons/icon-any-192.png",
+    badge: "/static/icons/icon-any-192.png",
+    data: { url: data.url || "/alerts" },
+  };
+  const shown = self.registration.showNotification(data.title || "HMS", options);
+  // Tell the server the phone got it (the sender sees "received"); not needed for showing it.
+  const receipt = data.url ? fetch(data.url + "/received", { method: "POST", credentials: "same-origin" })
+    .catch(() => undefined) : Promise.resolve();
+  event.waitUntil(Promise.all([shown, receipt]));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const target = new URL(event.notification.data && event.notification.data.url || "/alerts", self.location.origin).href;
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((clients) => {
+      // An open window of the app shows the alert (navigate needs no user gesture); else a new one opens.
+      const open = clients.find((client) => client.url === target) || clients.find((client) => "navigate" in client);
+      if (open) {
+        const shown = open.url === target ? Promise.resolve(open) : open.navigate(target);
+        return shown.then((client) => client && client.focus && client.focus().catch(() => client));
+      }
+      return self.clients.openWindow(target);
     })
   );
 });

@@ -63,6 +63,9 @@ def test_config(tmp_path, database_url=None):
         "DATABASE_URL": database_url or f"sqlite:///{tmp_path}/fieldapp.db",
         "SESSION_COOKIE_SECURE": False,
         "SERVER_NAME": None,
+        # The fake push service listens on 127.0.0.1 over http; production refuses such endpoints.
+        "PUSH_ALLOW_LOCAL_ENDPOINTS": True,
+        "PUSH_WORKERS": 8,
     }
 
 
@@ -176,6 +179,16 @@ def as_role(app, world):
         return client
 
     return make
+
+
+@pytest.fixture
+def push_service(app):
+    """A fake push service on 127.0.0.1 that checks VAPID and decrypts every message (tests/push_service.py)."""
+    from push_service import FakePushService
+
+    service = FakePushService(app.config["VAPID_PUBLIC_KEY"]).start()
+    yield service
+    service.stop()
 
 
 class QueryCounter(logging.Handler):

@@ -124,10 +124,13 @@ def profile():
 
 
 def _profile_context(language_form=None):
+    from ..alerts import service as alerts
+
     return dict(
         language_form=language_form or LanguageForm(language=g.user.language),
         sessions=service.live_sessions(g.user),
         current_session_id=g.device_session.id,
+        push_subscriptions=alerts.push_subscriptions(g.user),
     )
 
 

@@ -10,7 +10,10 @@ from datetime import date
 
 from peewee import JOIN, IntegrityError, fn
 
+from flask import current_app
+
 from .. import audit, photos
+from ..alerts import service as alerts
 from ..checkin.service import CheckInError, parse_phone_time, parse_uuid  # noqa: F401 (re-exported)
 from ..db import database
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
@@ -140,6 +143,7 @@ def create_report(root, site, user, report_uuid, happened_at, fields, injury, bl
             audit.record(user, "report.create", "report", report.id,
                          after={**fields, "photos": sorted(seen), "site": site.id,
                                 "injury": bool(injury)})
+        _notify(lambda: alerts.report_created(report))
         return report, True
     except IntegrityError:
         # Another request with the same UUID won the race: answer as for a resend.
@@ -151,6 +155,14 @@ def create_report(root, site, user, report_uuid, happened_at, fields, injury, bl
     except BaseException:
         _forget_unused(root, written)
         raise
+
+
+def _notify(make_alert):
+    """Automatic alerts (issue: alerts) after the report is committed: a failure there never loses it."""
+    try:
+        make_alert()
+    except Exception:  # the report is saved; the alert is a courtesy that the log must show
+        current_app.logger.exception("automatic alert failed")
 
 
 def _forget_unused(root, digests):
@@ -382,6 +394,8 @@ def close(actor, report, action_text):
         _event(report, actor, "closed")
         audit.record(actor, "report.close", "report", report.id, before,
                      audit.snapshot(report, ("status", "corrective_action")))
+    if actor.id != report.reporter_id:
+        _notify(lambda: alerts.report_closed(report))
     return True
 
 

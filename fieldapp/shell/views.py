@@ -35,12 +35,6 @@ def home():
                            checked_in_since=open_row and checkin.local_time(open_row.checked_in_at).strftime("%H:%M"))
 
 
-@bp.get("/alerts")
-@login_required
-def alerts():
-    return render_template("shell/coming.html", title=_("Alerts"))
-
-
 @bp.get("/offline")
 @public
 def offline():
@@ -83,7 +77,7 @@ def service_worker():
     return response
 
 
-SHELL_FILES = ("sw.js", "css/app.css", "js/app.js", "js/outbox-core.js", "js/outbox.js", "vendor/htmx-2.0.11/htmx.min.js",
+SHELL_FILES = ("sw.js", "css/app.css", "js/app.js", "js/outbox-core.js", "js/outbox.js", "js/push.js", "vendor/htmx-2.0.11/htmx.min.js",
                "icons/icon-any-192.png", "icons/icon-any-512.png")
 
 

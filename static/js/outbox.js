@@ -62,6 +62,12 @@
 
   function onChange(uuid, state) {
     if (state === "sending") live[uuid] = "sending"; else delete live[uuid];
+    if (state === "sent") {
+      // This page's own form went through later (the signal came back): show the page as it now is.
+      var mine = Array.prototype.some.call(document.querySelectorAll("form[data-outbox]:not([data-outbox-reset])"),
+        function (form) { var input = form.querySelector("input[name=uuid]"); return input && input.value === uuid; });
+      if (mine) { window.location.reload(); return; }
+    }
     refresh();
   }
 

@@ -97,9 +97,16 @@ def wait_until(page, expression, timeout=10.0):
     """
     import time
 
+    from playwright.sync_api import Error
+
     deadline = time.monotonic() + timeout
     while True:
-        value = page.evaluate(expression)
+        try:
+            value = page.evaluate(expression)
+        except Error as exc:  # the page navigated (e.g. reloaded itself) while we asked: ask again
+            if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
+                raise
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:

@@ -1,0 +1,178 @@
+"""Alert views: the inbox, composing, an alert's page with its big button, the sender's live status,
+and the device's push subscription."""
+import uuid as uuidlib
+
+from flask import abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from .. import csrf, outbox, push
+from ..authz import login_required, requires
+from ..checkin import service as checkin
+from ..checkin.service import local_time
+from ..htmx import render
+from . import bp, service
+from .service import STAFF, AlertError
+
+
+def messages():
+    return {
+        "bad_template": (422, _("Choose one of the ready-made alerts, or write your own.")),
+        "bad_level": (422, _("Choose the level: information, warning or stop work.")),
+        "empty": (422, _("Give the alert a title and a text, or choose a ready-made alert.")),
+        "too_long": (422, _("The title may have 120 characters, the text 2000 and the area 200.")),
+        "bad_audience": (422, _("Choose who gets the alert.")),
+        "bad_ack": (422, _("Choose whether it must be acknowledged.")),
+        "bad_minutes": (422, _("Give the time to acknowledge in minutes, from 1 to 1440.")),
+        "uuid_conflict": (409, _("This was already sent. Reload the page.")),
+        "bad_uuid": (400, _("The form was damaged. Reload the page and try again.")),
+        "bad_time": (422, _("The time on the phone is wrong. Check the phone's clock and try again.")),
+        "bad_json": (400, _("The phone sent a subscription the app cannot read. Try again.")),
+        "bad_endpoint": (422, _("This push service address is not allowed.")),
+        "bad_keys": (422, _("The subscription's keys are not valid. Try again.")),
+    }
+
+
+def level_names():
+    return {"info": _("Information"), "warning": _("Warning"), "stop_work": _("Stop work")}
+
+
+def audience_names():
+    return {"all": _("Everyone on the site"), "checked_in": _("Those checked in now"), "foremen": _("Foremen only")}
+
+
+# --- inbox -------------------------------------------------------------------------------------------------
+
+@bp.get("/alerts")
+@login_required
+def inbox():
+    copies = service.inbox(g.user)
+    return render_template("alerts/inbox.html", copies=copies, wording=service.wording, levels=level_names(),
+                           local_time=local_time, sites=_sending_sites())
+
+
+def _sending_sites():
+    from ..models import Membership, Site
+
+    return list(Site.select().join(Membership).where((Membership.user == g.user) & Membership.role.in_(STAFF)
+                                                     & (Site.active == True)).order_by(Site.name))  # noqa: E712
+
+
+# --- composing (verneombud, foreman, manager) --------------------------------------------------------------
+
+def _compose_context(error=None, form=None):
+    titles = {key: service.templates()[key] for key in service.COMPOSE_TEMPLATES}
+    return dict(error=error, form=form or {}, new_uuid=str(uuidlib.uuid4()), levels=level_names(),
+                audiences=audience_names(), template_titles={k: str(v[1]("")) for k, v in titles.items()},
+                template_levels={k: v[0] for k, v in titles.items()}, ack_minutes=service.ACK_MINUTES)
+
+
+@bp.get("/s/<int:site_id>/alerts/new")
+@requires(*STAFF)
+def compose(site_id):
+    return render_template("alerts/new.html", **_compose_context(form=request.args))
+
+
+@bp.post("/s/<int:site_id>/alerts/new")
+@requires(*STAFF)
+def send(site_id):
+    try:
+        alert_uuid = checkin.parse_uuid(request.form.get("uuid"))
+        fields = service.parse_form(request.form)
+        alert, _created = service.create(g.user, g.site, alert_uuid, fields)
+    except (AlertError, checkin.CheckInError) as exc:
+        status, message = messages()[exc.reason]
+        return render_template("alerts/new.html", **_compose_context(error=message, form=request.form)), status
+    return redirect(url_for("alerts.alert", site_id=site_id, alert_id=alert.id), 303)
+
+
+@bp.get("/s/<int:site_id>/alerts")
+@requires(*STAFF)
+def site_alerts(site_id):
+    return render_template("alerts/site.html", alerts=service.site_alerts(g.site), wording=service.wording,
+                           levels=level_names(), local_time=local_time)
+
+
+# --- one alert ------------------------------------------------------------------------------------------
+
+def _alert_and_copy(alert_id):
+    alert = service.Alert.get_or_none((service.Alert.id == alert_id) & (service.Alert.site == g.site.id))
+    if alert is None:
+        abort(404)
+    copy = service.copy_for(alert, g.user)
+    if copy is None and g.membership.role not in STAFF:
+        abort(404)  # not theirs to read
+    return alert, copy
+
+
+@bp.get("/s/<int:site_id>/alerts/<int:alert_id>")
+@requires()
+def alert(site_id, alert_id):
+    alert, copy = _alert_and_copy(alert_id)
+    service.mark_seen(copy)
+    staff = g.membership.role in STAFF
+    title, text = service.wording(alert)
+    return render_template("alerts/alert.html", alert=alert, copy=copy, title=title, text=text, staff=staff,
+                           rows=service.status_rows(alert) if staff else [], levels=level_names(),
+                           audiences=audience_names(), local_time=local_time, new_uuid=str(uuidlib.uuid4()))
+
+
+@bp.get("/s/<int:site_id>/alerts/<int:alert_id>/status")
+@requires(*STAFF)
+def status(site_id, alert_id):
+    alert, _copy = _alert_and_copy(alert_id)
+    return render("alerts/alert_status.html", "alerts/_status.html", alert=alert, rows=service.status_rows(alert),
+                  local_time=local_time)
+
+
+@bp.post("/s/<int:site_id>/alerts/<int:alert_id>/ack")
+@requires()
+def acknowledge(site_id, alert_id):
+    alert, copy = _alert_and_copy(alert_id)
+    if copy is None:
+        abort(404)
+    try:
+        ack_uuid = checkin.parse_uuid(request.form.get("uuid"))
+        happened_at = checkin.parse_phone_time(request.form.get("made_at"))
+        happened_at = max(happened_at, alert.created_at)
+        created = service.acknowledge(g.user, copy, ack_uuid, happened_at)
+    except (AlertError, checkin.CheckInError) as exc:
+        status_code, message = messages()[exc.reason]
+        if outbox.from_outbox():
+            return outbox.answer(status_code, message)
+        abort(status_code)
+    if outbox.from_outbox():
+        return outbox.answer(201 if created else 200, "acknowledged")
+    return redirect(url_for("alerts.alert", site_id=site_id, alert_id=alert_id), 303)
+
+
+@bp.post("/s/<int:site_id>/alerts/<int:alert_id>/received")
+@csrf.exempt
+@requires()
+def received(site_id, alert_id):
+    """The service worker says the notification was shown. Only marks a time; needs the session cookie."""
+    alert, copy = _alert_and_copy(alert_id)
+    service.mark_received(copy)
+    return "", 204
+
+
+# --- the device's push subscription ------------------------------------------------------------------------
+
+@bp.post("/me/push")
+@login_required
+def subscribe():
+    try:
+        info = push.check_subscription(request.get_json(silent=True),
+                                       allow_local=current_app.config.get("PUSH_ALLOW_LOCAL_ENDPOINTS", False))
+    except push.PushError as exc:
+        status_code, message = messages()[exc.reason]
+        return jsonify(error=message), status_code
+    subscription, created = service.subscribe(g.user, info, request.headers.get("User-Agent", ""))
+    return jsonify(id=subscription.id), 201 if created else 200
+
+
+@bp.post("/me/push/<int:subscription_id>/remove")
+@login_required
+def unsubscribe(subscription_id):
+    if not service.unsubscribe(g.user, subscription_id):
+        abort(404)
+    return redirect(url_for("accounts.profile") + "#notifications", 303)

@@ -1,0 +1,88 @@
+"""Alerts on a phone: a push message shown by the service worker that opens the alert, and an
+acknowledgement made without signal that is sent once when the signal returns."""
+import json
+import uuid
+
+from conftest import PIN
+
+from browser.conftest import sign_in_ui, wait_until
+from fieldapp.alerts import service
+from fieldapp.models import Alert, AlertRecipient
+
+
+def make_alert(world, level="stop_work", template="stop_work"):
+    alert = Alert.create(uuid=uuid.uuid4(), site=world.site, sender=world.people["verneombud"], level=level,
+                         template=template, area="Tower crane 2", ack_required=True)
+    AlertRecipient.create(alert=alert, user=world.people["worker"], role="worker")
+    return alert
+
+
+def registration_id(context, page):
+    cdp = context.new_cdp_session(page)
+    seen = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: seen.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    for _ in range(100):
+        if any(not r["isDeleted"] for r in seen):
+            break
+        page.wait_for_timeout(50)
+    return cdp, [r for r in seen if not r["isDeleted"]][0]["registrationId"]
+
+
+def test_a_push_message_shows_a_notification_that_opens_the_alert(live, page, context):
+    world = live.world
+    alert = make_alert(world)
+    context.grant_permissions(["notifications"], origin=live.url)
+    sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
+    wait_until(page, "navigator.serviceWorker.controller !== null")
+    with live.app.test_request_context():
+        data = service.payload(alert, "nb").decode()
+    cdp, registration = registration_id(context, page)
+    cdp.send("ServiceWorker.deliverPushMessage", {"origin": live.url, "registrationId": registration, "data": data})
+    shown = wait_until(page, "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(list => list.map("
+                             "n => ({title: n.title, body: n.body, tag: n.tag, sticky: n.requireInteraction, "
+                             "url: n.data.url})))")
+    assert shown == [{"title": "STANS ARBEIDET: umiddelbar fare", "body": shown[0]["body"], "tag": f"alert-{alert.id}",
+                      "sticky": True, "url": f"/s/{world.site.id}/alerts/{alert.id}"}]
+    assert "Tower crane 2" in shown[0]["body"]
+    # The service worker told the server that the phone got it.
+    wait_until(page, "true")
+    copy = AlertRecipient.get(AlertRecipient.alert == alert)
+    for _ in range(50):
+        copy = AlertRecipient.get_by_id(copy.id)
+        if copy.received_at:
+            break
+        page.wait_for_timeout(100)
+    assert copy.received_at is not None
+    # A touch on the notification opens the alert in the app.
+    worker = context.service_workers[0]
+    worker.evaluate("self.registration.getNotifications().then(list => self.dispatchEvent("
+                    "new NotificationEvent('notificationclick', {notification: list[0]})))")
+    page.wait_for_url(f"**/s/{world.site.id}/alerts/{alert.id}")
+    assert "Lest og forstått" in page.text_content("#alert")
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => r.getNotifications()).then(l => l.length)") == 0
+
+
+def test_an_alert_acknowledged_without_signal_is_sent_once(live, page, context):
+    world = live.world
+    alert = make_alert(world, level="warning", template="crane_lift")
+    sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/alerts/{alert.id}")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    context.set_offline(True)
+    page.click("button.ack-button")
+    page.wait_for_selector(".outbox-note:not([hidden])")
+    assert AlertRecipient.get(AlertRecipient.alert == alert).acked_at is None
+    for _ in range(3):
+        page.evaluate("window.fieldappOutbox.flush()")
+    assert AlertRecipient.get(AlertRecipient.alert == alert).acked_at is None
+    page.wait_for_timeout(1200)  # acknowledged here, sent later: the time is the phone's
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, "document.documentElement.dataset.outbox === '0'")
+    page.wait_for_selector(".ack-done")
+    copy = AlertRecipient.get(AlertRecipient.alert == alert)
+    assert copy.acked_at is not None and copy.ack_uuid is not None
+    states = page.evaluate("window.fieldappOutbox.all().then(items => items.map(i => i.state))")
+    assert states == ["sent"]
+    assert json.loads(json.dumps(states)) == ["sent"]

@@ -1,0 +1,283 @@
+"""Alerts with web push, end to end: real pywebpush encryption and VAPID, checked and decrypted by a fake push
+service on 127.0.0.1; acknowledgement; escalation with a fake clock; templates in every language."""
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+from flask_babel import force_locale
+
+from fieldapp import audit
+from fieldapp.alerts import service
+from fieldapp.models import Alert, AlertRecipient, AuditEvent, PushSubscription, Report, User, utcnow
+from fieldapp.queue import huey
+
+
+def subscribe(client, push_service, name, plan=()):
+    response = client.post("/me/push", json=push_service.subscribe(name, plan))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()["id"]
+
+
+@pytest.fixture
+def phones(as_role, push_service):
+    """Every person on site A with one subscribed phone; the worker reads English."""
+    User.update(language="en").where(User.phone == "+4791000001").execute()
+    clients = {}
+    for role in ("worker", "foreman", "verneombud", "manager"):
+        clients[role] = as_role(role)
+        subscribe(clients[role], push_service, role)
+    return clients
+
+
+def compose(client, site, **fields):
+    data = {"uuid": str(uuid.uuid4()), **fields}
+    return client.post(f"/s/{site.id}/alerts/new", data=data)
+
+
+# --- subscriptions --------------------------------------------------------------------------------------
+
+def test_bad_subscriptions_get_a_clear_4xx(app, as_role, push_service):
+    client = as_role("worker")
+    good = push_service.subscribe("phone")
+    assert client.post("/me/push", data="{not json", content_type="application/json").status_code == 400
+    assert client.post("/me/push", json={"endpoint": good["endpoint"]}).status_code == 400
+    assert client.post("/me/push", json={**good, "keys": {"p256dh": "AAAA", "auth": good["keys"]["auth"]}}
+                       ).status_code == 422
+    assert client.post("/me/push", json={**good, "endpoint": "ftp://push.example/x"}).status_code == 422
+    app.config["PUSH_ALLOW_LOCAL_ENDPOINTS"] = False  # as in production
+    for endpoint in ("http://push.example.com/x", "https://127.0.0.1/x", "https://10.1.2.3/x",
+                     "https://[::1]/x", "https://localhost/x", "https://169.254.169.254/latest"):
+        response = client.post("/me/push", json={**good, "endpoint": endpoint})
+        assert response.status_code == 422, endpoint
+        assert "ikke tillatt" in response.get_json()["error"]
+    assert client.post("/me/push", json={**good, "endpoint": "https://fcm.googleapis.com/fcm/send/abc"}
+                       ).status_code == 201
+    assert PushSubscription.select().count() == 1
+
+
+def test_subscriptions_are_listed_on_the_profile_and_can_be_removed(as_role, push_service):
+    client = as_role("worker")
+    first = subscribe(client, push_service, "phone-1")
+    info = push_service.subscribe("phone-2")
+    android = {"User-Agent": "Mozilla/5.0 (Linux; Android 14) Chrome/131"}
+    assert client.post("/me/push", json=info, headers=android).status_code == 201
+    assert client.post("/me/push", json=info, headers=android).status_code == 200  # the same device: one row
+    page = client.get("/me").get_data(as_text=True)
+    assert page.count('class="row push-subscription"') == 2 and "Android" in page
+    assert as_role("foreman").post(f"/me/push/{first}/remove").status_code == 404  # not theirs
+    assert client.post(f"/me/push/{first}/remove").status_code == 303
+    assert PushSubscription.select().count() == 1
+
+
+# --- sending and delivery -----------------------------------------------------------------------------------
+
+def test_a_stop_work_alert_reaches_every_phone_in_its_readers_language(world, phones, push_service):
+    response = compose(phones["verneombud"], world.site, template="stop_work", area="Tower crane 2")
+    assert response.status_code == 303
+    alert = Alert.get()
+    assert (alert.level, alert.ack_required) == ("stop_work", True)
+    assert (alert.ack_deadline - alert.created_at) == timedelta(minutes=10)
+    copies = {c.user.name: c for c in AlertRecipient.select().where(AlertRecipient.alert == alert)}
+    assert set(copies) == {"Worker Person", "Foreman Person", "Manager Person"}  # not the sender
+    assert all(c.delivered_at is not None for c in copies.values())
+    assert push_service.rejected == []
+    english = push_service.for_device("worker")[0]
+    norwegian = push_service.for_device("foreman")[0]
+    assert english["payload"]["title"] == "STOP WORK: immediate danger"
+    assert norwegian["payload"]["title"] == "STANS ARBEIDET: umiddelbar fare"
+    assert "Tower crane 2" in english["payload"]["body"] and "§ 6-3" in norwegian["payload"]["body"]
+    assert english["payload"]["url"] == f"/s/{world.site.id}/alerts/{alert.id}"
+    assert english["payload"]["level"] == "stop_work"
+    headers = english["headers"]
+    assert headers["urgency"] == "high" and headers["topic"] == f"alert{alert.id}"
+    assert 3600 <= int(headers["ttl"]) <= 24 * 3600  # hours, not 0
+    assert english["size"] < 4096
+    assert push_service.for_device("verneombud") == []
+
+
+def test_a_warning_to_those_checked_in_goes_only_to_them(world, phones, push_service):
+    from fieldapp.models import CheckIn
+
+    CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=world.people["worker"], checked_in_at=utcnow(),
+                   name="Worker Person")
+    assert compose(phones["foreman"], world.site, template="crane_lift", audience="checked_in",
+                   area="Zone B").status_code == 303
+    assert [m["device"] for m in push_service.received] == ["worker"]
+    alert = Alert.get()
+    assert alert.level == "warning" and (alert.ack_deadline - alert.created_at) == timedelta(minutes=60)
+
+
+def test_an_own_alert_needs_title_and_text_and_sending_twice_makes_one(world, phones, push_service):
+    foreman = phones["foreman"]
+    response = compose(foreman, world.site, title="", body="")
+    assert response.status_code == 422 and "tittel og en tekst" in response.get_data(as_text=True)
+    assert compose(foreman, world.site, title="x" * 121, body="y").status_code == 422
+    assert compose(foreman, world.site, title="Hi", body="there", level="panic").status_code == 422
+    assert compose(foreman, world.site, title="Hi", body="there", ack_minutes="0").status_code == 422
+    assert Alert.select().count() == 0
+    form_uuid = str(uuid.uuid4())
+    for _ in range(2):
+        assert compose(foreman, world.site, uuid=form_uuid, title="Lunch moved", body="Lunch at 11:30 today",
+                       level="info").status_code == 303
+    assert Alert.select().count() == 1 and not Alert.get().ack_required  # information: no ack by default
+    assert len(push_service.for_device("worker")) == 1
+    assert push_service.for_device("worker")[0]["payload"]["title"] == "Lunch moved"
+    assert compose(phones["worker"], world.site, title="Hi", body="there").status_code == 403
+
+
+def test_a_gone_subscription_is_removed(world, phones, push_service, as_role):
+    gone = push_service.subscribe("old-phone", plan=[410])
+    assert as_role("worker").post("/me/push", json=gone).status_code == 201
+    compose(phones["foreman"], world.site, template="area_closed", area="the east stair")
+    assert not PushSubscription.select().where(PushSubscription.endpoint == gone["endpoint"]).exists()
+    assert len(push_service.for_device("worker")) == 1  # the other phone still got it
+
+
+def test_a_busy_push_service_is_retried_with_backoff(app, world, phones, push_service, as_role):
+    busy = push_service.subscribe("busy-phone", plan=[503, 429])
+    assert as_role("worker").post("/me/push", json=busy).status_code == 201
+    huey.flush()
+    compose(phones["foreman"], world.site, template="weather", area="the roof")
+    alert = Alert.get()
+    assert push_service.for_device("busy-phone") == []
+    for attempt, expected_delay in ((1, 30), (2, 60)):
+        scheduled = huey.scheduled()
+        assert len(scheduled) == 1
+        task = scheduled[0]
+        assert task.args[0] == alert.id and task.args[2] == attempt
+        assert abs((task.eta - huey._get_timestamp()).total_seconds() - expected_delay) < 5
+        huey.flush()
+        with app.app_context():
+            service.deliver(*task.args)  # what the consumer does at the eta
+    assert len(push_service.for_device("busy-phone")) == 1
+    assert huey.scheduled() == []
+    assert PushSubscription.select().where(PushSubscription.endpoint == busy["endpoint"]).exists()
+
+
+# --- acknowledgement -------------------------------------------------------------------------------------------
+
+def test_acknowledging_from_the_outbox_is_recorded_once_with_the_phones_time(world, phones):
+    compose(phones["verneombud"], world.site, template="stop_work", area="Level 3")
+    alert = Alert.get()
+    worker = phones["worker"]
+    page = worker.get(f"/s/{world.site.id}/alerts/{alert.id}").get_data(as_text=True)
+    assert "STANS ARBEIDET" not in page  # the worker reads English
+    assert "STOP WORK: immediate danger" in page and "Read and understood" in page
+    copy = AlertRecipient.get((AlertRecipient.alert == alert) & (AlertRecipient.user == world.people["worker"]))
+    assert copy.seen_at is not None and copy.acked_at is None
+    made_at = (utcnow() + timedelta(seconds=1)).isoformat() + "Z"
+    ack_uuid = str(uuid.uuid4())
+    path = f"/s/{world.site.id}/alerts/{alert.id}/ack"
+    first = worker.post(path, data={"uuid": ack_uuid, "made_at": made_at}, headers={"X-Outbox": "1"})
+    again = worker.post(path, data={"uuid": ack_uuid, "made_at": made_at}, headers={"X-Outbox": "1"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    copy = AlertRecipient.get_by_id(copy.id)
+    assert copy.acked_at is not None and str(copy.ack_uuid) == ack_uuid
+    assert AuditEvent.select().where(AuditEvent.action == "alert.acknowledge").count() == 1
+    # The sender sees who has and who has not.
+    status = phones["verneombud"].get(f"/s/{world.site.id}/alerts/{alert.id}/status",
+                                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "1 av 3 har bekreftet" in status
+    assert status.index("Foreman Person") < status.index("Worker Person")  # the ones waiting first
+    assert 'hx-trigger="every 5s"' in status
+    # Someone who is not a recipient cannot acknowledge it.
+    assert phones["verneombud"].post(path, data={"uuid": str(uuid.uuid4())}).status_code == 404
+
+
+def test_the_inbox_counts_what_is_not_acknowledged(world, phones):
+    compose(phones["verneombud"], world.site, template="crane_lift", area="Zone A")
+    compose(phones["verneombud"], world.site, title="Coffee", body="In the barracks", level="info")
+    page = phones["foreman"].get("/alerts").get_data(as_text=True)
+    assert 'class="nav-count"' in page and ">2</span>" in page
+    alert = Alert.get(Alert.template == "crane_lift")
+    phones["foreman"].post(f"/s/{world.site.id}/alerts/{alert.id}/ack", data={"uuid": str(uuid.uuid4())})
+    phones["foreman"].get(f"/s/{world.site.id}/alerts/{Alert.get(Alert.title == 'Coffee').id}")  # seen
+    assert 'class="nav-count"' not in phones["foreman"].get("/alerts").get_data(as_text=True)
+
+
+# --- escalation ------------------------------------------------------------------------------------------------
+
+def test_a_foreman_who_does_not_acknowledge_is_reminded_and_the_manager_told(app, world, as_role, push_service):
+    foreman, manager, verneombud = as_role("foreman"), as_role("manager"), as_role("verneombud")
+    subscribe(foreman, push_service, "foreman")
+    subscribe(manager, push_service, "manager")
+    assert compose(verneombud, world.site, template="stop_work", audience="foremen").status_code == 303
+    alert = Alert.get()
+    assert [m["device"] for m in push_service.received] == ["foreman"]
+    # Nine minutes later nothing happens; after the ten-minute deadline it escalates, once.
+    with app.app_context():
+        assert service.escalate(now=alert.created_at + timedelta(minutes=9)) == []
+        done = service.escalate(now=alert.created_at + timedelta(minutes=10, seconds=1))
+        assert done == [(alert.id, [world.people["foreman"].id], [world.people["manager"].id])]
+        assert service.escalate(now=alert.created_at + timedelta(minutes=30)) == []
+    assert len(push_service.for_device("foreman")) == 2
+    told = push_service.for_device("manager")
+    assert len(told) == 1 and told[0]["payload"]["title"].startswith("Foreman Person: STANS ARBEIDET")
+    alert = Alert.get_by_id(alert.id)
+    assert alert.escalated_at is not None
+    copy = AlertRecipient.get((AlertRecipient.alert == alert) & (AlertRecipient.user == world.people["manager"]))
+    assert copy.added_by_escalation
+    assert AlertRecipient.get((AlertRecipient.alert == alert)
+                              & (AlertRecipient.user == world.people["foreman"])).escalated_at is not None
+    event = AuditEvent.get(AuditEvent.action == "alert.escalate")
+    assert json.loads(event.after) == {"foremen": [world.people["foreman"].id],
+                                       "managers": [world.people["manager"].id]}
+    page = manager.get(f"/s/{world.site.id}/alerts/{alert.id}").get_data(as_text=True)
+    assert "ikke bekreftet det i tide" in page
+    assert audit.verify_chain()[1] is None
+
+
+def test_an_acknowledged_warning_does_not_escalate(app, world, as_role, push_service):
+    foreman, verneombud = as_role("foreman"), as_role("verneombud")
+    subscribe(foreman, push_service, "foreman")
+    compose(verneombud, world.site, template="crane_lift", audience="foremen")
+    alert = Alert.get()
+    with app.app_context():
+        assert service.escalate(now=alert.created_at + timedelta(minutes=59)) == []
+    foreman.post(f"/s/{world.site.id}/alerts/{alert.id}/ack", data={"uuid": str(uuid.uuid4())})
+    with app.app_context():
+        assert service.escalate(now=alert.created_at + timedelta(minutes=61)) == [(alert.id, [], [])]
+    assert len(push_service.for_device("foreman")) == 1
+
+
+# --- templates and automatic alerts ------------------------------------------------------------------------------
+
+def test_every_template_exists_in_every_language(app):
+    with app.test_request_context():
+        texts = {}
+        for language in app.config["LANGUAGES"]:
+            with force_locale(language):
+                for key, (level, title, text) in service.templates().items():
+                    texts[(language, key)] = (str(title("Zone C")), str(text("Zone C")))
+        for key in service.templates():
+            assert texts[("nb", key)] != texts[("en", key)], key
+            assert all(texts[(lang, key)][0] for lang in app.config["LANGUAGES"])
+        assert set(service.COMPOSE_TEMPLATES) >= {"stop_work", "crane_lift", "evacuation", "weather", "gas_leak",
+                                                  "area_closed"}
+
+
+def test_a_serious_report_alerts_the_verneombud_and_foremen_and_closing_tells_the_reporter(
+        app, world, as_role, push_service):
+    import io
+
+    from test_photos import jpeg
+
+    phones = {role: as_role(role) for role in ("worker", "foreman", "verneombud", "manager")}
+    for role, client in phones.items():
+        subscribe(client, push_service, role)
+    response = phones["worker"].post(f"/s/{world.site.id}/reports/new", content_type="multipart/form-data", data={
+        "uuid": str(uuid.uuid4()), "kind": "hazard", "category": "electrical", "description": "Bare wire",
+        "photos": [(io.BytesIO(jpeg()), "a.jpg")]})
+    assert response.status_code == 303
+    report = Report.get(Report.description == "Bare wire")
+    assert sorted(m["device"] for m in push_service.received) == ["foreman", "verneombud"]
+    message = push_service.for_device("verneombud")[0]["payload"]
+    assert message["title"] == "Ny alvorlig fare meldt" and "Elektrisk" in message["body"]
+    # A low-severity report alerts nobody.
+    phones["worker"].post(f"/s/{world.site.id}/reports/new", data={
+        "uuid": str(uuid.uuid4()), "kind": "hazard", "category": "order_tidiness", "description": "Mess"})
+    assert len(push_service.received) == 2
+    phones["foreman"].post(f"/s/{world.site.id}/reports/{report.id}/close", data={"text": "Wire insulated"})
+    told = push_service.for_device("worker")
+    assert len(told) == 1 and told[0]["payload"]["title"] == "Rapporten din er lukket"
