@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from peewee import IntegrityError, fn
 
 from .. import audit, push
-from ..db import database
+from ..db import Prepared, database, slot
 from ..models import (ALERT_LEVELS, AUDIENCES, Alert, AlertRecipient, CheckIn, Membership, PushSubscription,
                       User, utcnow)
 
@@ -295,11 +295,15 @@ def deliver(alert_id, subscription_ids=None, attempt=0):
 
 # --- reading and acknowledging -----------------------------------------------------------------------------
 
+# The bottom bar shows this count on every page: prepared once (see db.Prepared).
+_unacknowledged = Prepared(lambda: (
+    AlertRecipient.select(fn.COUNT(AlertRecipient.id)).join(Alert)
+    .where((AlertRecipient.user == slot("user_id")) & AlertRecipient.acked_at.is_null()
+           & (Alert.ack_required | AlertRecipient.seen_at.is_null()))))
+
+
 def unacknowledged_count(user_id):
-    return (AlertRecipient.select().join(Alert)
-            .where((AlertRecipient.user == user_id) & AlertRecipient.acked_at.is_null()
-                   & (Alert.ack_required | AlertRecipient.seen_at.is_null()))
-            .count())
+    return _unacknowledged.rows(lambda count: count, user_id=user_id)[0]
 
 
 def inbox(user, limit=100):

@@ -86,3 +86,58 @@ def test_an_alert_acknowledged_without_signal_is_sent_once(live, page, context):
     states = page.evaluate("window.fieldappOutbox.all().then(items => items.map(i => i.state))")
     assert states == ["sent"]
     assert json.loads(json.dumps(states)) == ["sent"]
+
+
+def test_turning_on_notifications_is_a_tap_and_the_phone_then_gets_alerts(live, page, context):
+    """The browser's own push service is on the internet; here PushManager.subscribe hands back a
+    subscription on the fake push service, which then checks and decrypts what the app sends."""
+    from push_service import FakePushService
+
+    world = live.world
+    service_ = FakePushService(live.app.config["VAPID_PUBLIC_KEY"]).start()
+    try:
+        live.app.config["PUSH_ALLOW_LOCAL_ENDPOINTS"] = True
+        subscription = service_.subscribe("pixel")
+        context.grant_permissions(["notifications"], origin=live.url)
+        page.add_init_script("""
+            (() => {
+              const fake = %s;
+              const made = [];
+              PushManager.prototype.getSubscription = function () { return Promise.resolve(made[0] || null); };
+              PushManager.prototype.subscribe = function (options) {
+                window.__subscribeKey = Array.from(new Uint8Array(options.applicationServerKey)).length;
+                const sub = { endpoint: fake.endpoint, toJSON: () => fake };
+                made.push(sub);
+                return Promise.resolve(sub);
+              };
+            })();
+        """ % json.dumps(subscription))
+        sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
+        page.wait_for_selector(".push-setup .push-subscribe:visible")  # a step to take, no prompt on load
+        page.click(".push-setup .push-subscribe")
+        page.wait_for_selector(".push-setup .push-on:visible")
+        assert page.evaluate("window.__subscribeKey") == 65  # the app's VAPID public key, decoded
+        from fieldapp.models import PushSubscription
+
+        stored = PushSubscription.get()
+        assert stored.user_id == world.people["worker"].id and stored.endpoint == subscription["endpoint"]
+        page.goto(live.url + "/me")
+        assert page.locator(".push-subscription").count() == 1
+        # The verneombud sends a stop-work order; the phone's push service gets it, encrypted for this phone.
+        alert = Alert.create(uuid=uuid.uuid4(), site=world.site, sender=world.people["verneombud"],
+                             level="stop_work", template="stop_work", area="Tower crane 2")
+        AlertRecipient.create(alert=alert, user=world.people["worker"], role="worker")
+        with live.app.app_context():
+            result = service.deliver(alert.id)
+        assert result["sent"] == 1
+        assert service_.for_device("pixel")[0]["payload"]["title"] == "STANS ARBEIDET: umiddelbar fare"
+    finally:
+        service_.stop()
+
+
+def test_a_browser_without_push_is_told_how_to_install_the_app(live, page):
+    page.add_init_script("delete window.PushManager;")
+    sign_in_ui(page, live.url, live.world.people["worker"].phone, PIN)
+    page.wait_for_selector(".push-setup .push-install:visible")
+    assert "Legg til på Hjem-skjerm" in page.text_content(".push-setup")
+    assert not page.locator(".push-setup .push-subscribe").is_visible()
