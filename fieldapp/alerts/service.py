@@ -8,7 +8,7 @@ import uuid as uuidlib
 from collections import namedtuple
 from datetime import timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from peewee import IntegrityError, fn
@@ -334,9 +334,7 @@ def mark_received(copy):
 def acknowledge(user, copy, ack_uuid, happened_at):
     """True when recorded now, False when it was already; AlertError("uuid_conflict") for a reused UUID."""
     if copy.acked_at is not None:
-        if copy.ack_uuid is not None and copy.ack_uuid != ack_uuid:
-            return False  # acknowledged before from another page: still fine
-        return False
+        return False  # acknowledged before (a resend, or from another page): nothing more to record
     try:
         with database.atomic():
             updated = (AlertRecipient.update(acked_at=happened_at, ack_uuid=ack_uuid,
@@ -414,10 +412,6 @@ def escalate(now=None):
             send(alert, _messages(alert, foremen_rows + manager_rows, prefix_for=prefix))
         done.append((alert.id, [r.user_id for r in late], managers if late else []))
     return done
-
-
-def url_for_alert(alert):
-    return url_for("alerts.alert", site_id=alert.site_id, alert_id=alert.id)
 
 
 def push_subscriptions(user):

@@ -10,6 +10,7 @@ from ..authz import login_required, requires
 from ..checkin import service as checkin
 from ..checkin.service import local_time
 from ..htmx import render
+from ..shell.errors import render_error
 from . import bp, service
 from .service import STAFF, AlertError
 
@@ -139,7 +140,7 @@ def acknowledge(site_id, alert_id):
         status_code, message = messages()[exc.reason]
         if outbox.from_outbox():
             return outbox.answer(status_code, message)
-        abort(status_code)
+        return render_error(status_code, message)
     if outbox.from_outbox():
         return outbox.answer(201 if created else 200, "acknowledged")
     return redirect(url_for("alerts.alert", site_id=site_id, alert_id=alert_id), 303)

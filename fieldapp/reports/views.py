@@ -42,7 +42,7 @@ def choose_site():
     return render_template("reports/choose_site.html", memberships=memberships)
 
 
-def _form_context(error=None, form=None, status=200):
+def _form_context(error=None, form=None):
     return dict(kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
                 new_uuid=str(uuidlib.uuid4()), error=error, form=form or {},
                 grave=sorted(service.GRAVE_CATEGORIES), max_photos=service.MAX_PHOTOS)
