@@ -99,3 +99,38 @@ def test_a_report_made_offline_is_sent_once_when_the_signal_returns(live, page, 
     # The foreman sees it with its photo.
     response = page.request.get(f"{live.url}/s/{world.site.id}/reports/{report.id}")
     assert response.status == 200 and "Planks with nails" in response.text()
+
+
+def test_background_sync_sends_the_report_with_the_app_closed(live, page, context, tmp_path):
+    """The page is gone when the signal returns: the service worker's sync event sends what waits."""
+    world = live.world
+    sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
+    wait_until(page, "navigator.serviceWorker.controller !== null")
+    page.goto(f"{live.url}/s/{world.site.id}/reports/new")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    context.set_offline(True)
+    page.set_input_files(".photo-pick input[capture]", phone_jpeg(tmp_path / "IMG_0003.jpg"))
+    page.wait_for_selector(".previews img.preview")
+    page.click("label.choice:has(input[value=fire])")
+    page.click("button.send")
+    page.wait_for_selector(".outbox-item.state-waiting")
+    page.goto("about:blank")  # the app is closed
+    context.set_offline(False)
+    assert new_reports(world).count() == 0
+    cdp = context.new_cdp_session(page)
+    seen = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: seen.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    for _ in range(100):
+        if any(not r["isDeleted"] for r in seen):
+            break
+        page.wait_for_timeout(50)
+    registration = [r for r in seen if not r["isDeleted"]][0]["registrationId"]
+    cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": live.url, "registrationId": registration,
+                                                  "tag": "outbox", "lastChance": False})
+    for _ in range(100):
+        if new_reports(world).count():
+            break
+        page.wait_for_timeout(100)
+    report = new_reports(world).get()
+    assert report.category == "fire" and Photo.select().where(Photo.report == report).count() == 1
