@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from peewee import IntegrityError
 
 from .. import audit
-from ..db import database
+from ..db import Prepared, database, slot
 from ..models import CheckIn, Equipment, FollowUp, Membership, Site, SiteEquipment, utcnow
 from .equipment import required_for
 
@@ -56,11 +56,14 @@ def parse_phone_time(raw, now=None):
     return min(moment, now)
 
 
+_open_check_in = Prepared(lambda: (CheckIn.select(CheckIn, Site).join(Site)
+                                   .where((CheckIn.user == slot("user")) & CheckIn.checked_out_at.is_null())
+                                   .limit(1)))
+
+
 def open_check_in(user):
-    """The person's open check-in on any site, with its site, or None."""
-    return (CheckIn.select(CheckIn, Site).join(Site)
-            .where((CheckIn.user == user) & CheckIn.checked_out_at.is_null())
-            .first())
+    """The person's open check-in on any site, with its site, or None (every home screen asks)."""
+    return _open_check_in.first(user=user.id)
 
 
 def open_check_ins(user_ids):

@@ -15,7 +15,7 @@ from flask import current_app
 from .. import audit, photos
 from ..alerts import service as alerts
 from ..checkin.service import CheckInError, parse_phone_time, parse_uuid  # noqa: F401 (re-exported)
-from ..db import database
+from ..db import Prepared, database, slot
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
                       ReportEvent, User, utcnow)
 
@@ -236,29 +236,40 @@ def _attach_first_photos(rows):
         row.first_photo = first.get(row.id)
 
 
-def counts_for_home(user_id, site_ids, staff_site_ids, today=None):
-    """{site id: {"active": n, "overdue": n, "assigned": n}} for the home screen, in two queries."""
+# The home screen runs these on every visit: prepared once (see db.Prepared).
+_active_counts = Prepared(lambda: (
+    Report.select(Report.site, fn.COUNT(Report.id),
+                  fn.SUM((Report.deadline < slot("today", Report.deadline)).cast("integer")))
+    .join(Membership, on=(Membership.site == Report.site))
+    .where((Membership.user == slot("user")) & Membership.role.in_(STAFF) & (Report.status != "closed"))
+    .group_by(Report.site)))
+_assigned_counts = Prepared(lambda: (
+    Report.select(Report.site, fn.COUNT(Report.id))
+    .where((Report.assignee == slot("user")) & (Report.status != "closed"))
+    .group_by(Report.site)))
+_closed_untold = Prepared(lambda: (
+    Report.select(Report.id, Report.site, Report.happened_at)
+    .where((Report.reporter == slot("user")) & (Report.status == "closed") & Report.reporter_told_at.is_null())
+    .order_by(Report.closed_at.desc())))
+
+
+def counts_for_home(user_id, today=None):
+    """{site id: {"active": n, "overdue": n, "assigned": n}} for the home screen, in two queries.
+
+    "active" and "overdue" count on the sites where the person is staff; "assigned" on every site.
+    """
     today = today or date.today()
-    out = {site_id: {"active": 0, "overdue": 0, "assigned": 0} for site_id in site_ids}
-    if staff_site_ids:
-        overdue = fn.SUM((Report.deadline < today).cast("integer"))
-        for site_id, active, late in (Report.select(Report.site, fn.COUNT(Report.id), overdue)
-                                      .where(Report.site.in_(list(staff_site_ids)) & (Report.status != "closed"))
-                                      .group_by(Report.site).tuples()):
-            out[site_id].update(active=active, overdue=late or 0)
-    if site_ids:
-        for site_id, assigned in (Report.select(Report.site, fn.COUNT(Report.id))
-                                  .where(Report.site.in_(list(site_ids)) & (Report.assignee == user_id)
-                                         & (Report.status != "closed"))
-                                  .group_by(Report.site).tuples()):
-            out[site_id]["assigned"] = assigned
+    out = {}
+    for site_id, active, late in _active_counts.rows(lambda *row: row, user=user_id, today=today):
+        out.setdefault(site_id, {"active": 0, "overdue": 0, "assigned": 0}).update(active=active, overdue=late or 0)
+    for site_id, assigned in _assigned_counts.rows(lambda *row: row, user=user_id):
+        out.setdefault(site_id, {"active": 0, "overdue": 0, "assigned": 0})["assigned"] = assigned
     return out
 
 
 def closed_untold(user):
     """The person's reports closed since they last looked: the home screen tells them."""
-    return list(Report.select().where((Report.reporter == user) & (Report.status == "closed")
-                                      & Report.reporter_told_at.is_null()).order_by(Report.closed_at.desc()))
+    return list(_closed_untold(user=user.id))
 
 
 def mark_told(report, user):

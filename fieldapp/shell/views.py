@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from ..authz import login_required, public
 from ..checkin import service as checkin
 from ..reports import service as reports
-from ..db import database
+from ..db import Prepared, database, slot
 from ..models import Membership, Site
 from ..queue import huey
 from ..sites.service import ROLES_GRANTED_BY
@@ -19,17 +19,19 @@ THEME_COLOR = "#12355b"
 BACKGROUND_COLOR = "#ffffff"
 
 
+# Every home screen: prepared once (see db.Prepared).
+_memberships = Prepared(lambda: (Membership.select(Membership, Site).join(Site)
+                                 .where((Membership.user == slot("user")) & (Site.active == True))  # noqa: E712
+                                 .order_by(Site.name)))
+
+
 @bp.get("/")
 @login_required
 def home():
-    memberships = list(Membership.select(Membership, Site).join(Site)
-                       .where((Membership.user == g.user) & (Site.active == True))  # noqa: E712
-                       .order_by(Site.name))
+    memberships = list(_memberships(user=g.user.id))
     open_row = checkin.open_check_in(g.user)
-    staff_sites = [m.site_id for m in memberships if m.role in reports.STAFF]
     return render_template("shell/home.html", memberships=memberships, can_add=ROLES_GRANTED_BY,
-                           report_counts=reports.counts_for_home(g.user.id, [m.site_id for m in memberships],
-                                                                 staff_sites),
+                           report_counts=reports.counts_for_home(g.user.id),
                            closed_reports=reports.closed_untold(g.user),
                            open_check_in=open_row, new_uuid=str(uuid.uuid4()),
                            checked_in_since=open_row and checkin.local_time(open_row.checked_in_at).strftime("%H:%M"))
