@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 FORMATS = ("JPEG", "PNG", "WEBP")
 MAX_BYTES = 15 * 1024 * 1024  # a 50 MP phone JPEG; the browser usually sends ~0.5 MB

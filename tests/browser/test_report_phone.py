@@ -1,6 +1,4 @@
 """Reporting a hazard on a phone: four taps with a real photo, and the same with no signal at all."""
-import io
-
 from PIL import Image
 
 from conftest import PIN
