@@ -61,6 +61,36 @@ def init_app(app):
         return url
 
     app.jinja_env.globals["link"] = link
+    layout_by_language = {}
+
+    def layout():
+        """The base layout's words and fixed links for the current language, made once per language.
+
+        Every page shows them; looking them up one by one was a dozen gettext and url_for calls a page.
+        """
+        language = str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])
+        words = layout_by_language.get(language)
+        if words is None:
+            raw = {
+                "lang": language,
+                "title": _("HMS"), "offline": _("Offline"), "main": _("Main"),
+                "home": _("Home"), "report": _("Report"), "alerts": _("Alerts"), "me": _("Me"),
+                "waiting": _("%(count)s waiting to be sent", count="{count}"),
+                "failed": _("%(count)s need attention", count="{count}"),
+                "home_url": link("shell.home"), "report_url": link("reports.choose_site"),
+                "alerts_url": link("alerts.inbox"), "me_url": link("accounts.profile"),
+                "manifest_url": link("shell.manifest"),
+                "icon_url": link("static", filename="icons/icon-any-192.png"),
+                "touch_icon_url": link("static", filename="icons/apple-touch-icon-180.png"),
+                "scripts": [link("static", filename=name) for name in (
+                    "vendor/htmx-2.0.11/htmx.min.js", "js/app.js", "js/outbox-core.js", "js/outbox.js", "js/push.js")],
+                "css_url": link("static", filename="css/app.css"),
+            }
+            words = layout_by_language[language] = {k: (v if isinstance(v, list) else str(v))
+                                                    for k, v in raw.items()}
+        return words
+
+    app.jinja_env.globals["layout"] = layout
 
     @app.context_processor
     def helpers():
