@@ -1,5 +1,5 @@
 """Managers create and edit sites and give people roles; every change leaves an audit event."""
-from fieldapp.models import AuditEvent, Membership, Site
+from fieldapp.models import AuditEvent, Membership, Site, User
 
 
 def test_org_admin_creates_a_site_and_becomes_its_manager(as_role, world):
@@ -133,3 +133,15 @@ def test_foreman_updates_a_persons_hms_card(as_role, world):
     assert '"HMS123"' in event.before and '"HMS999"' in event.after
     bad = foreman.post(path + "/hms-card", data={"hms_card_number": "x", "hms_card_expiry": "31.03.2029"})
     assert bad.status_code == 422 and User.get_by_id(worker.id).hms_card_number == "HMS999"
+
+
+def test_the_people_list_shows_changes_at_once_although_rows_are_cached(as_role, world, app):
+    client = as_role("manager")
+    path = f"/s/{world.site.id}/people"
+    assert "Worker Person" in client.get(path).get_data(as_text=True)
+    User.update(name="Renamed Worker", hms_card_number=None).where(User.id == world.people["worker"].id).execute()
+    page = client.get(path).get_data(as_text=True)
+    assert "Renamed Worker" in page and "Worker Person" not in page
+    client.post("/me/language", data={"language": "en"})
+    page = client.get(path).get_data(as_text=True)
+    assert "Renamed Worker" in page and "HMS card: <span class=\"badge warn\">missing</span>" in page
