@@ -78,7 +78,7 @@ def app(data):
 
 def reference(data):
     image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
-    return image.resize(photos._fit(image.size, photos.LONG_EDGE), Image.Resampling.LANCZOS)
+    return image.resize(photos.fit(image.size, photos.LONG_EDGE), Image.Resampling.LANCZOS)
 
 
 def psnr(output, ref):

@@ -68,10 +68,14 @@ def read_limited(stream, limit=None):
     return data
 
 
-def draft_size(width, height, long_edge):
-    """A box with the photo's own aspect ratio: draft() keeps both sides at least this large."""
+def fit(size, long_edge, rounding=round):
+    """(width, height) scaled so that the long edge is long_edge, keeping the photo's aspect ratio.
+
+    With rounding=math.ceil it is a box for draft(), which keeps both sides at least that large.
+    """
+    width, height = size
     scale = long_edge / max(width, height)
-    return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
+    return max(1, rounding(width * scale)), max(1, rounding(height * scale))
 
 
 def process(data, long_edge=LONG_EDGE):
@@ -98,7 +102,7 @@ def process(data, long_edge=LONG_EDGE):
             orientation = 1
         if source.format == "JPEG" and max(width, height) > long_edge:
             # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: a fraction of the time and memory.
-            source.draft("RGB", draft_size(width, height, long_edge))
+            source.draft("RGB", fit((width, height), long_edge, math.ceil))
         try:
             source.load()
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
@@ -113,18 +117,12 @@ def process(data, long_edge=LONG_EDGE):
                 image = image.convert("RGB")
         # Resize before turning upright: the long edge is the same either way, and it is cheaper.
         if max(image.size) > long_edge:
-            image = image.resize(_fit(image.size, long_edge), RESAMPLE)
+            image = image.resize(fit(image.size, long_edge), RESAMPLE)
         for step in _UPRIGHT.get(orientation, ()):
             image = image.transpose(step)
         photo = _jpeg(image, QUALITY)
         thumb = _jpeg(_thumbnail(image), THUMB_QUALITY)
     return Processed(hashlib.sha256(photo).hexdigest(), photo, thumb, image.width, image.height)
-
-
-def _fit(size, long_edge):
-    width, height = size
-    scale = long_edge / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _fit_width(size, target):

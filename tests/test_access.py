@@ -100,8 +100,8 @@ def test_every_route_is_in_the_matrix(app):
 
 
 @pytest.fixture(autouse=True)
-def stored_photo(app, world):
-    """A real stored photo on World.report, so that the photo routes have something to serve."""
+def photo_and_alert(app, world):
+    """A real stored photo on World.report and an alert to everyone on site A, for the routes that need them."""
     import io
 
     from PIL import Image

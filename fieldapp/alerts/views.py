@@ -11,6 +11,7 @@ from ..checkin import service as checkin
 from ..checkin.service import local_time
 from ..htmx import render
 from ..shell.errors import render_error
+from ..sites.service import memberships_of
 from . import bp, service
 from .service import STAFF, AlertError
 
@@ -52,10 +53,8 @@ def inbox():
 
 
 def _sending_sites():
-    from ..models import Membership, Site
-
-    return list(Site.select().join(Membership).where((Membership.user == g.user) & Membership.role.in_(STAFF)
-                                                     & (Site.active == True)).order_by(Site.name))  # noqa: E712
+    """The sites where the person may send alerts."""
+    return [m.site for m in memberships_of(g.user) if m.role in STAFF]
 
 
 # --- composing (verneombud, foreman, manager) --------------------------------------------------------------
@@ -151,7 +150,7 @@ def acknowledge(site_id, alert_id):
 @requires()
 def received(site_id, alert_id):
     """The service worker says the notification was shown. Only marks a time; needs the session cookie."""
-    alert, copy = _alert_and_copy(alert_id)
+    _alert, copy = _alert_and_copy(alert_id)
     service.mark_received(copy)
     return "", 204
 

@@ -9,7 +9,8 @@ from ..authz import login_required, requires, upload_limit
 from ..checkin import service as checkin
 from ..checkin.service import local_time
 from ..htmx import render
-from ..models import Membership, Site, utcnow
+from ..models import utcnow
+from ..sites.service import memberships_of
 from . import bp, labels, service
 from .service import STAFF, ReportError
 
@@ -34,9 +35,7 @@ def choose_site():
     open_row = checkin.open_check_in(g.user)
     if open_row is not None:
         return redirect(url_for("reports.new_report", site_id=open_row.site_id))
-    memberships = list(Membership.select(Membership, Site).join(Site)
-                       .where((Membership.user == g.user) & (Site.active == True))  # noqa: E712
-                       .order_by(Site.name))
+    memberships = memberships_of(g.user)
     if len(memberships) == 1:
         return redirect(url_for("reports.new_report", site_id=memberships[0].site_id))
     return render_template("reports/choose_site.html", memberships=memberships)

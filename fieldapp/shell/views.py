@@ -9,26 +9,19 @@ from flask_babel import gettext as _
 from ..authz import login_required, public
 from ..checkin import service as checkin
 from ..reports import service as reports
-from ..db import Prepared, database, slot
-from ..models import Membership, Site
+from ..db import database
 from ..queue import huey
-from ..sites.service import ROLES_GRANTED_BY
+from ..sites.service import ROLES_GRANTED_BY, memberships_of
 from . import bp
 
 THEME_COLOR = "#12355b"
 BACKGROUND_COLOR = "#ffffff"
 
 
-# Every home screen: prepared once (see db.Prepared).
-_memberships = Prepared(lambda: (Membership.select(Membership, Site).join(Site)
-                                 .where((Membership.user == slot("user")) & (Site.active == True))  # noqa: E712
-                                 .order_by(Site.name)))
-
-
 @bp.get("/")
 @login_required
 def home():
-    memberships = list(_memberships(user=g.user.id))
+    memberships = memberships_of(g.user)
     open_row = checkin.open_check_in(g.user)
     return render_template("shell/home.html", memberships=memberships, can_add=ROLES_GRANTED_BY,
                            report_counts=reports.counts_for_home(g.user.id),

@@ -103,6 +103,17 @@ def people_on(site):
             for row in rows]
 
 
+# Every home screen and the bottom bar's Report: prepared once (see db.Prepared).
+_memberships_of = Prepared(lambda: (Membership.select(Membership, Site).join(Site)
+                                    .where((Membership.user == slot("user")) & (Site.active == True))  # noqa: E712
+                                    .order_by(Site.name)))
+
+
+def memberships_of(user):
+    """The person's roles on active sites, each with its site, by site name."""
+    return list(_memberships_of(user=user.id))
+
+
 def membership_on(site, user_id):
     return (Membership.select(Membership, User).join(User)
             .where((Membership.site == site) & (Membership.user == user_id)).first())

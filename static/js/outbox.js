@@ -146,9 +146,7 @@
       }
       return flush().then(function () { return core.all(); }).then(function (items) {
         var mine = items.filter(function (i) { return i.uuid === item.uuid; })[0];
-        if (mine && mine.state === "sent" && !form.hasAttribute("data-outbox-reset")) {
-          window.location.reload(); return;
-        }
+        if (mine && mine.state === "sent") return;  // onChange has reloaded the page where that is wanted
         // Not sent now: let the browser send it when the signal returns, even with the app closed.
         if (mine && mine.state === "pending") askForBackgroundSync();
         var note = form.parentNode.querySelector(".outbox-note");

@@ -112,3 +112,16 @@ def wait_until(page, expression, timeout=10.0):
         if time.monotonic() > deadline:
             raise AssertionError(f"still false after {timeout} s: {expression}")
         page.wait_for_timeout(50)
+
+
+def service_worker_registration(context, page):
+    """(CDP session, the app's service worker registration id), for the ServiceWorker domain's commands."""
+    cdp = context.new_cdp_session(page)
+    seen = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: seen.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    for _ in range(100):
+        if any(not r["isDeleted"] for r in seen):
+            break
+        page.wait_for_timeout(50)
+    return cdp, [r for r in seen if not r["isDeleted"]][0]["registrationId"]

@@ -5,7 +5,7 @@ import uuid
 
 from conftest import PIN
 
-from browser.conftest import sign_in_ui, wait_until
+from browser.conftest import service_worker_registration, sign_in_ui, wait_until
 from fieldapp.alerts import service
 from fieldapp.models import Alert, AlertRecipient
 
@@ -17,18 +17,6 @@ def make_alert(world, level="stop_work", template="stop_work"):
     return alert
 
 
-def registration_id(context, page):
-    cdp = context.new_cdp_session(page)
-    seen = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: seen.extend(event["registrations"]))
-    cdp.send("ServiceWorker.enable")
-    for _ in range(100):
-        if any(not r["isDeleted"] for r in seen):
-            break
-        page.wait_for_timeout(50)
-    return cdp, [r for r in seen if not r["isDeleted"]][0]["registrationId"]
-
-
 def test_a_push_message_shows_a_notification_that_opens_the_alert(live, page, context):
     world = live.world
     alert = make_alert(world)
@@ -37,7 +25,7 @@ def test_a_push_message_shows_a_notification_that_opens_the_alert(live, page, co
     wait_until(page, "navigator.serviceWorker.controller !== null")
     with live.app.test_request_context():
         data = service.payload(alert, "nb").decode()
-    cdp, registration = registration_id(context, page)
+    cdp, registration = service_worker_registration(context, page)
     cdp.send("ServiceWorker.deliverPushMessage", {"origin": live.url, "registrationId": registration, "data": data})
     shown = wait_until(page, "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(list => list.map("
                              "n => ({title: n.title, body: n.body, tag: n.tag, sticky: n.requireInteraction, "

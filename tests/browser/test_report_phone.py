@@ -3,7 +3,7 @@ from PIL import Image
 
 from conftest import PIN
 
-from browser.conftest import sign_in_ui, wait_until
+from browser.conftest import service_worker_registration, sign_in_ui, wait_until
 from fieldapp import photos
 from fieldapp.models import Photo, Report
 
@@ -115,15 +115,7 @@ def test_background_sync_sends_the_report_with_the_app_closed(live, page, contex
     page.goto("about:blank")  # the app is closed
     context.set_offline(False)
     assert new_reports(world).count() == 0
-    cdp = context.new_cdp_session(page)
-    seen = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: seen.extend(event["registrations"]))
-    cdp.send("ServiceWorker.enable")
-    for _ in range(100):
-        if any(not r["isDeleted"] for r in seen):
-            break
-        page.wait_for_timeout(50)
-    registration = [r for r in seen if not r["isDeleted"]][0]["registrationId"]
+    cdp, registration = service_worker_registration(context, page)
     cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": live.url, "registrationId": registration,
                                                   "tag": "outbox", "lastChance": False})
     for _ in range(100):
