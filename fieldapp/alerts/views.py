@@ -5,7 +5,7 @@ import uuid as uuidlib
 from flask import abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import csrf, outbox, push
+from .. import csrf, outbox, phone_time, push
 from ..authz import login_required, requires
 from ..checkin import service as checkin
 from ..checkin.service import local_time
@@ -132,9 +132,8 @@ def acknowledge(site_id, alert_id):
         abort(404)
     try:
         ack_uuid = checkin.parse_uuid(request.form.get("uuid"))
-        happened_at = checkin.parse_phone_time(request.form.get("made_at"))
-        happened_at = max(happened_at, alert.created_at)
-        created = service.acknowledge(g.user, copy, ack_uuid, happened_at)
+        # Not before the alert was sent (its own bound); the rest is fieldapp/phone_time.py's rule.
+        created = service.acknowledge(g.user, copy, ack_uuid, phone_time.from_request(alert.created_at))
     except (AlertError, checkin.CheckInError) as exc:
         status_code, message = messages()[exc.reason]
         if outbox.from_outbox():
