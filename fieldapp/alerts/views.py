@@ -27,7 +27,6 @@ def messages():
         "bad_minutes": (422, _("Give the time to acknowledge in minutes, from 1 to 1440.")),
         "uuid_conflict": (409, _("This was already sent. Reload the page.")),
         "bad_uuid": (400, _("The form was damaged. Reload the page and try again.")),
-        "bad_time": (422, _("The time on the phone is wrong. Check the phone's clock and try again.")),
         "bad_json": (400, _("The phone sent a subscription the app cannot read. Try again.")),
         "bad_endpoint": (422, _("This push service address is not allowed.")),
         "bad_keys": (422, _("The subscription's keys are not valid. Try again.")),

@@ -16,7 +16,6 @@ from .service import local_time
 
 MESSAGES = {
     "bad_uuid": (400, lambda: _("The form was damaged. Reload the page and try again.")),
-    "bad_time": (422, lambda: _("The time on the phone is wrong. Check the phone's clock and try again.")),
     "bad_equipment": (422, lambda: _("The form lists equipment this site does not ask for. Reload the page.")),
     "equipment_unanswered": (422, lambda: _("Tick each item you are wearing, or mark it as missing.")),
     "already_checked_in": (409, lambda: _("You are already checked in.")),
