@@ -5,7 +5,7 @@ from flask import Flask
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
-from . import config, db, headers, htmx, instance
+from . import config, db, headers, htmx, instance, phone_time
 from .config import PROJECT_ROOT
 
 babel = Babel()
@@ -51,6 +51,7 @@ def create_app(test_config=None):
     from . import templating
 
     templating.init_app(app)
+    phone_time.init_app(app)
 
     from .accounts import bp as accounts_bp
     from .alerts import bp as alerts_bp

@@ -53,6 +53,8 @@ class Defaults:
     PUSH_ALLOW_LOCAL_ENDPOINTS = False
     # byggherreforskriften § 15: the attendance list is kept six months after the work ends.
     ATTENDANCE_RETENTION_DAYS = 183
+    # Lists and exports mark a record whose phone time and receipt differ by more than this (fieldapp/phone_time.py).
+    PHONE_CLOCK_MARK_MINUTES = 5
     # Set to serve the Strict-Transport-Security header (only behind HTTPS).
     HSTS = False
 

@@ -69,10 +69,12 @@ def _demo_reports(site):
     import uuid
 
     from .models import utcnow
+    from .phone_time import PhoneTime
     from .reports import service as reports
 
     for phone, kind, category, text, place in DEMO_REPORTS:
         user = User.get(User.phone == phone)
         fields, injury = reports.clean_fields({"kind": kind, "category": category, "description": text,
                                                "place": place})
-        reports.create_report(None, site, user, uuid.uuid4(), utcnow(), fields, injury, [])
+        now = utcnow()
+        reports.create_report(None, site, user, uuid.uuid4(), PhoneTime(None, now, now), fields, injury, [])

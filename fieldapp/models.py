@@ -164,9 +164,9 @@ class CheckIn(BaseModel):
     uuid = UUIDField(unique=True)  # made on the phone: a resend is a no-op
     site = ForeignKeyField(Site, backref="checkins", on_delete="CASCADE")
     user = ForeignKeyField(User, backref="checkins", null=True, on_delete="CASCADE")  # null: a visitor
-    checked_in_at = DateTimeField(index=True)  # when it happened on the phone (may be sent later)
+    checked_in_at = DateTimeField(index=True)  # the recorded time (fieldapp/phone_time.py): may be sent later
     received_at = DateTimeField(default=utcnow)
-    checked_out_at = DateTimeField(null=True)
+    checked_out_at = DateTimeField(null=True)  # recorded, as checked_in_at
     checkout_uuid = UUIDField(null=True, unique=True)
     auto_closed = BooleanField(default=False)
     confirmed = TextField(default="[]")  # JSON list of equipment keys worn
@@ -178,6 +178,10 @@ class CheckIn(BaseModel):
     hms_card_number = CharField(max_length=40, null=True)
     hms_card_expiry = DateField(null=True)
     is_guest = BooleanField(default=False)
+    # What the phone's clock said (a claim, kept beside the receipt; None when the phone sent none).
+    phone_in_at = DateTimeField(null=True)
+    phone_out_at = DateTimeField(null=True)
+    out_received_at = DateTimeField(null=True)  # when the server got the check-out
 
 
 class FollowUp(BaseModel):
@@ -214,7 +218,7 @@ class Report(BaseModel):
     severity = CharField(max_length=10)
     description = TextField(default="")
     place = CharField(max_length=200, default="")
-    happened_at = DateTimeField(index=True)  # when it was reported on the phone
+    happened_at = DateTimeField(index=True)  # when it was reported: the recorded time (fieldapp/phone_time.py)
     received_at = DateTimeField(default=utcnow)
     status = CharField(max_length=20, default="open", index=True)
     assignee = ForeignKeyField(User, null=True, backref="assigned_reports", on_delete="SET NULL")
@@ -223,6 +227,7 @@ class Report(BaseModel):
     closed_at = DateTimeField(null=True)
     # The reporter has seen that it was closed (the home screen tells them until then).
     reporter_told_at = DateTimeField(null=True)
+    phone_at = DateTimeField(null=True)  # what the phone's clock said when it was made (a claim)
 
 
 class InjuryDetails(BaseModel):
@@ -311,10 +316,12 @@ class AlertRecipient(BaseModel):
     delivered_at = DateTimeField(null=True)  # a push service accepted a message for one of their devices
     received_at = DateTimeField(null=True)  # their phone's service worker showed it
     seen_at = DateTimeField(null=True)
-    acked_at = DateTimeField(null=True)  # when they tapped "read and understood", on the phone
+    acked_at = DateTimeField(null=True)  # "read and understood": the recorded time (fieldapp/phone_time.py)
     ack_uuid = UUIDField(null=True, unique=True)
     escalated_at = DateTimeField(null=True)  # sent again because they had not acknowledged in time
     added_by_escalation = BooleanField(default=False)  # a manager told that a foreman had not acknowledged
+    ack_phone_at = DateTimeField(null=True)  # what the phone's clock said at the acknowledgement (a claim)
+    ack_received_at = DateTimeField(null=True)  # when the server got the acknowledgement
 
     class Meta:
         indexes = ((("alert", "user"), True), (("user", "acked_at"), False))

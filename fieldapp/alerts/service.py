@@ -331,18 +331,25 @@ def mark_received(copy):
                                                           & AlertRecipient.received_at.is_null()).execute()
 
 
-def acknowledge(user, copy, ack_uuid, happened_at):
-    """True when recorded now, False when it was already; AlertError("uuid_conflict") for a reused UUID."""
+def acknowledge(user, copy, ack_uuid, when):
+    """True when recorded now, False when it was already; AlertError("uuid_conflict") for a reused UUID.
+
+    when: a phone_time.PhoneTime. acked_at (what the deadline and escalation read) is its recorded time: an
+    acknowledgement sent after the deadline is before it only if it waited on the phone within the bounds.
+    """
+    happened_at = when.recorded
     if copy.acked_at is not None:
         return False  # acknowledged before (a resend, or from another page): nothing more to record
     try:
         with database.atomic():
             updated = (AlertRecipient.update(acked_at=happened_at, ack_uuid=ack_uuid,
+                                             ack_phone_at=when.claimed, ack_received_at=when.received,
                                              seen_at=fn.COALESCE(AlertRecipient.seen_at, happened_at))
                        .where((AlertRecipient.id == copy.id) & AlertRecipient.acked_at.is_null()).execute())
             if updated:
                 audit.record(user, "alert.acknowledge", "alert", copy.alert_id,
-                             after={"at": happened_at.isoformat()})
+                             after={"at": happened_at.isoformat(),
+                                    "phone_at": when.claimed and when.claimed.isoformat()})
     except IntegrityError:
         raise AlertError("uuid_conflict") from None
     return bool(updated)

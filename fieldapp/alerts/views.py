@@ -5,7 +5,7 @@ import uuid as uuidlib
 from flask import abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import csrf, outbox, push
+from .. import csrf, outbox, phone_time, push
 from ..authz import login_required, requires
 from ..checkin import service as checkin
 from ..checkin.service import local_time
@@ -27,7 +27,6 @@ def messages():
         "bad_minutes": (422, _("Give the time to acknowledge in minutes, from 1 to 1440.")),
         "uuid_conflict": (409, _("This was already sent. Reload the page.")),
         "bad_uuid": (400, _("The form was damaged. Reload the page and try again.")),
-        "bad_time": (422, _("The time on the phone is wrong. Check the phone's clock and try again.")),
         "bad_json": (400, _("The phone sent a subscription the app cannot read. Try again.")),
         "bad_endpoint": (422, _("This push service address is not allowed.")),
         "bad_keys": (422, _("The subscription's keys are not valid. Try again.")),
@@ -132,9 +131,8 @@ def acknowledge(site_id, alert_id):
         abort(404)
     try:
         ack_uuid = checkin.parse_uuid(request.form.get("uuid"))
-        happened_at = checkin.parse_phone_time(request.form.get("made_at"))
-        happened_at = max(happened_at, alert.created_at)
-        created = service.acknowledge(g.user, copy, ack_uuid, happened_at)
+        # Not before the alert was sent (its own bound); the rest is fieldapp/phone_time.py's rule.
+        created = service.acknowledge(g.user, copy, ack_uuid, phone_time.from_request(alert.created_at))
     except (AlertError, checkin.CheckInError) as exc:
         status_code, message = messages()[exc.reason]
         if outbox.from_outbox():

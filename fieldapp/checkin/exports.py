@@ -6,6 +6,8 @@ import os
 from flask_babel import gettext as _
 from fpdf import FPDF
 
+from ..phone_time import note as phone_time_note
+
 # Debian's fonts-dejavu-core: covers Polish and Lithuanian names too. Without it, the core font (Latin-1).
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -14,14 +16,22 @@ FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 def _columns():
     # byggherreforskriften § 15: name, employer and its organisation number, HMS card; with date and times.
     return [_("Name"), _("Employer"), _("Organisation number"), _("HMS card number"), _("Date"),
-            _("Checked in"), _("Checked out"), _("Visitor")]
+            _("Checked in"), _("Checked out"), _("Visitor"), _("Time note")]
 
 
 def _cells(row, local_time):
     start, end = local_time(row.checked_in_at), local_time(row.checked_out_at)
     out = end.strftime("%H:%M") + (" *" if row.auto_closed else "") if end else ""
     return [row.name, row.employer_name or "", row.employer_org_number or "", row.hms_card_number or "",
-            start.strftime("%Y-%m-%d"), start.strftime("%H:%M"), out, _("yes") if row.is_guest else ""]
+            start.strftime("%Y-%m-%d"), start.strftime("%H:%M"), out, _("yes") if row.is_guest else "",
+            _time_note(row)]
+
+
+def _time_note(row):
+    """Back-dating shows in the files too: each time whose phone claim is far from its receipt."""
+    notes = [(_("Checked in"), phone_time_note(row.phone_in_at, row.received_at, row.checked_in_at)),
+             (_("Checked out"), phone_time_note(row.phone_out_at, row.out_received_at, row.checked_out_at))]
+    return "; ".join(f"{which}: {text}" for which, text in notes if text)
 
 
 def attendance_csv(site, rows, local_time):
@@ -57,7 +67,7 @@ def attendance_pdf(site, rows, start, end, local_time):
                f"{start.isoformat()} – {end.isoformat()}"]
     pdf.cell(0, 6, _sanitize(" · ".join(d for d in details if d), font), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    widths = (55, 55, 30, 35, 24, 20, 20, 18)
+    widths = (45, 45, 27, 30, 22, 17, 17, 16, 58)
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=5, first_row_as_headings=True) as table:
         table.row([_sanitize(c, font) for c in _columns()])
         for row in rows:

@@ -13,9 +13,9 @@ from ..models import CheckIn, Equipment, FollowUp, Membership, Site, SiteEquipme
 from .equipment import required_for
 
 OSLO = ZoneInfo("Europe/Oslo")
-# A phone's clock may be a little ahead; a check-in made offline may be sent days later.
+# How far ahead of the server a time typed by a manager may be (a notification time, not a phone's record:
+# phones' times are never refused, see fieldapp/phone_time.py).
 CLOCK_SKEW = timedelta(minutes=5)
-OFFLINE_MAX_AGE = timedelta(days=7)
 
 
 def local_time(moment):
@@ -37,23 +37,6 @@ def parse_uuid(raw):
         return uuidlib.UUID(str(raw))
     except (ValueError, TypeError, AttributeError):
         raise CheckInError("bad_uuid") from None
-
-
-def parse_phone_time(raw, now=None):
-    """The moment a check-in or -out was made on the phone (ISO 8601), as naive UTC; now if absent."""
-    now = now or utcnow()
-    if not raw:
-        return now
-    try:
-        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        raise CheckInError("bad_time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=OSLO)
-    moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    if moment > now + CLOCK_SKEW or moment < now - OFFLINE_MAX_AGE:
-        raise CheckInError("bad_time")
-    return min(moment, now)
 
 
 _open_check_in = Prepared(lambda: (CheckIn.select(CheckIn, Site).join(Site)
@@ -93,22 +76,27 @@ def _person_fields(user):
                 hms_card_number=user.hms_card_number, hms_card_expiry=user.hms_card_expiry)
 
 
-def check_in(site, user, check_in_uuid, happened_at, confirmed, missing, guest=None):
-    """Record a check-in once. Returns (CheckIn, created). A resend of the same UUID returns the same row."""
+def check_in(site, user, check_in_uuid, when, confirmed, missing, guest=None):
+    """Record a check-in once. Returns (CheckIn, created). A resend of the same UUID returns the same row.
+
+    when: a phone_time.PhoneTime; the attendance list uses its recorded time, the claim and receipt are kept.
+    """
     existing = CheckIn.get_or_none(CheckIn.uuid == check_in_uuid)
     if existing is not None:
         return _same_or_conflict(existing, site, user), False
     fields = dict(guest, is_guest=True) if guest else _person_fields(user)
     try:
         with database.atomic():
-            row = CheckIn.create(uuid=check_in_uuid, site=site, user=user, checked_in_at=happened_at,
+            row = CheckIn.create(uuid=check_in_uuid, site=site, user=user, checked_in_at=when.recorded,
+                                 phone_in_at=when.claimed, received_at=when.received,
                                  confirmed=json.dumps(confirmed), missing=json.dumps(missing), **fields)
             if missing:
                 # The employer must provide it (AML § 2-3 is the worker's duty to wear it, not to buy it).
                 FollowUp.create(site=site, kind="missing_equipment", check_in=row, detail=json.dumps(missing))
             audit.record(user, "checkin.create", "check_in", row.id,
                          after={"site": site.id, "confirmed": confirmed, "missing": missing,
-                                "at": happened_at.isoformat(), "guest": bool(guest)})
+                                "at": when.recorded.isoformat(), "guest": bool(guest),
+                                "phone_at": when.claimed and when.claimed.isoformat()})
         return row, True
     except IntegrityError:
         # Either the same UUID arrived twice at once, or the person is already checked in somewhere.
@@ -124,8 +112,11 @@ def _same_or_conflict(existing, site, user):
     return existing
 
 
-def check_out(site, user, checkout_uuid, happened_at, check_in_id=None):
-    """Close the person's open check-in on the site once; a resend returns the same check-in."""
+def check_out(site, user, checkout_uuid, when, check_in_id=None):
+    """Close the person's open check-in on the site once; a resend returns the same check-in.
+
+    when: a phone_time.PhoneTime; the recorded time is kept, but never before the check-in.
+    """
     done = CheckIn.get_or_none(CheckIn.checkout_uuid == checkout_uuid)
     if done is not None:
         if done.site_id != site.id or done.user_id != (user.id if user else None):
@@ -136,13 +127,15 @@ def check_out(site, user, checkout_uuid, happened_at, check_in_id=None):
     row = query.first()
     if row is None:
         raise CheckInError("not_checked_in")
-    happened_at = max(happened_at, row.checked_in_at)
+    happened_at = max(when.recorded, row.checked_in_at)
     with database.atomic():
-        changed = (CheckIn.update(checked_out_at=happened_at, checkout_uuid=checkout_uuid)
+        changed = (CheckIn.update(checked_out_at=happened_at, checkout_uuid=checkout_uuid,
+                                  phone_out_at=when.claimed, out_received_at=when.received)
                    .where((CheckIn.id == row.id) & CheckIn.checked_out_at.is_null()).execute())
         if not changed:
             raise CheckInError("not_checked_in")
-        audit.record(user, "checkin.checkout", "check_in", row.id, after={"at": happened_at.isoformat()})
+        audit.record(user, "checkin.checkout", "check_in", row.id,
+                     after={"at": happened_at.isoformat(), "phone_at": when.claimed and when.claimed.isoformat()})
     return CheckIn.get_by_id(row.id)
 
 

@@ -7,7 +7,7 @@ import segno
 from flask import abort, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from .. import outbox
+from .. import outbox, phone_time
 from ..authz import public, requires
 from ..htmx import render
 from ..shell.errors import render_error
@@ -16,7 +16,6 @@ from .service import local_time
 
 MESSAGES = {
     "bad_uuid": (400, lambda: _("The form was damaged. Reload the page and try again.")),
-    "bad_time": (422, lambda: _("The time on the phone is wrong. Check the phone's clock and try again.")),
     "bad_equipment": (422, lambda: _("The form lists equipment this site does not ask for. Reload the page.")),
     "equipment_unanswered": (422, lambda: _("Tick each item you are wearing, or mark it as missing.")),
     "already_checked_in": (409, lambda: _("You are already checked in.")),
@@ -93,9 +92,9 @@ def check_in(site_id):
     have, missing, all_worn = _equipment_from_form()
     try:
         uuid = service.parse_uuid(request.form.get("uuid"))
-        happened_at = service.parse_phone_time(request.form.get("made_at"))
+        when = phone_time.from_request()
         confirmed, missing = service.equipment_answer(g.site, have, missing, all_worn)
-        row, created = service.check_in(g.site, g.user, uuid, happened_at, confirmed, missing)
+        row, created = service.check_in(g.site, g.user, uuid, when, confirmed, missing)
     except service.CheckInError as exc:
         status, message = MESSAGES[exc.reason]
         if outbox.from_outbox():
@@ -112,8 +111,8 @@ def check_in(site_id):
 def check_out(site_id):
     try:
         uuid = service.parse_uuid(request.form.get("uuid"))
-        happened_at = service.parse_phone_time(request.form.get("made_at"))
-        service.check_out(g.site, g.user, uuid, happened_at)
+        when = phone_time.from_request()
+        service.check_out(g.site, g.user, uuid, when)
     except service.CheckInError as exc:
         status, message = MESSAGES[exc.reason]
         if outbox.from_outbox():
@@ -167,10 +166,10 @@ def guest(token):
         if problems:
             raise service.CheckInError("guest_form")
         uuid = service.parse_uuid(request.form.get("uuid"))
-        happened_at = service.parse_phone_time(request.form.get("made_at"))
+        when = phone_time.from_request()
         confirmed, missing = service.equipment_answer(site, have, missing, all_worn)
         fields = service.guest_fields(form["name"], form["employer"], form["org_number"], form["hms_card_number"])
-        row, _created = service.check_in(site, None, uuid, happened_at, confirmed, missing, guest=fields)
+        row, _created = service.check_in(site, None, uuid, when, confirmed, missing, guest=fields)
     except service.CheckInError as exc:
         status, message = (422, lambda: " ".join(problems)) if exc.reason == "guest_form" else MESSAGES[exc.reason]
         context.update(error=message(), answered={"have": have, "missing": missing})
@@ -188,7 +187,7 @@ def guest_check_out(token):
         abort(404)
     try:
         service.check_out(site, None, service.parse_uuid(request.form.get("uuid")),
-                          service.parse_phone_time(request.form.get("made_at")), check_in_id=open_ids[str(site.id)])
+                          phone_time.from_request(), check_in_id=open_ids[str(site.id)])
     except service.CheckInError as exc:
         status, message = MESSAGES[exc.reason]
         return render_error(status, message())

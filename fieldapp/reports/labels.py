@@ -49,7 +49,6 @@ def messages():
         "empty": (422, _("Add a photo or a few words about what you saw.")),
         "uuid_conflict": (409, _("This report was already sent with other content. Make it again as a new report.")),
         "bad_uuid": (400, _("The form was damaged. Reload the page and try again.")),
-        "bad_time": (422, _("The time on the phone is wrong. Check the phone's clock and try again.")),
         "text_required": (422, _("Write something first.")),
         "bad_assignee": (422, _("Choose a person on this site.")),
         "bad_deadline": (422, _("The deadline must be a date from today on.")),

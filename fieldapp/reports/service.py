@@ -14,7 +14,7 @@ from flask import current_app
 
 from .. import audit, photos
 from ..alerts import service as alerts
-from ..checkin.service import CheckInError, parse_phone_time, parse_uuid  # noqa: F401 (re-exported)
+from ..checkin.service import CheckInError, parse_uuid  # noqa: F401 (re-exported)
 from ..db import Prepared, database, slot
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
                       ReportEvent, User, utcnow)
@@ -114,8 +114,11 @@ def _existing(report_uuid, digest):
     return existing
 
 
-def create_report(root, site, user, report_uuid, happened_at, fields, injury, blobs):
-    """(report, created). Photos are processed before the transaction; rows are written in one."""
+def create_report(root, site, user, report_uuid, when, fields, injury, blobs):
+    """(report, created). Photos are processed before the transaction; rows are written in one.
+
+    when: a phone_time.PhoneTime: happened_at is its recorded time; the phone's claim and the receipt are kept.
+    """
     if not blobs and not fields["description"]:
         raise ReportError("empty")
     digest = payload_hash(site, user, fields, injury, blobs)
@@ -129,7 +132,8 @@ def create_report(root, site, user, report_uuid, happened_at, fields, injury, bl
             photos.save(root, item)
         with database.atomic():
             report = Report.create(uuid=report_uuid, payload_hash=digest, site=site, reporter=user,
-                                   happened_at=happened_at, **fields)
+                                   happened_at=when.recorded, phone_at=when.claimed, received_at=when.received,
+                                   **fields)
             seen = set()
             for position, item in enumerate(processed):
                 if item.digest in seen:  # the same photo chosen twice

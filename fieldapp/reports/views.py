@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 
 from flask import abort, current_app, g, redirect, render_template, request, send_file, url_for
 
-from .. import outbox, photos
+from .. import outbox, phone_time, photos
 from ..authz import login_required, requires, upload_limit
 from ..checkin import service as checkin
 from ..checkin.service import local_time
@@ -59,10 +59,10 @@ def new_report(site_id):
 def create_report(site_id):
     try:
         report_uuid = service.parse_uuid(request.form.get("uuid"))
-        happened_at = service.parse_phone_time(request.form.get("made_at"))
+        when = phone_time.from_request()
         fields, injury = service.clean_fields(request.form)
         blobs = service.read_uploads(request.files.getlist("photos"))
-        report, created = service.create_report(_root(), g.site, g.user, report_uuid, happened_at, fields, injury,
+        report, created = service.create_report(_root(), g.site, g.user, report_uuid, when, fields, injury,
                                                 blobs)
     except (ReportError, checkin.CheckInError, photos.PhotoError) as exc:
         status, message = _problem(exc)
