@@ -123,6 +123,29 @@ def test_anchors_are_also_logged(app, db, caplog):
     assert anchor["sig"] in caplog.text
 
 
+def test_each_export_anchors_the_head_with_the_files_hash(app, as_role, world):
+    manager = as_role("manager")
+    today = date.today().isoformat()
+    for extension in ("csv", "pdf"):
+        response = manager.get(f"/s/{world.site.id}/attendance.{extension}?from={today}&to={today}")
+        assert response.status_code == 200
+        anchor = lines(app)[-1]
+        assert anchor["reason"] == "export"
+        assert anchor["export"] == {"name": f"oversiktsliste-{world.site.id}-{today}-{today}.{extension}",
+                                    "sha256": hashlib.sha256(response.get_data()).hexdigest()}
+        head = AuditEvent.select().order_by(AuditEvent.id.desc()).first()
+        assert (anchor["head_id"], anchor["head_hash"]) == (head.id, head.hash)
+
+
+def test_an_export_is_served_even_when_the_anchor_cannot_be_written(app, as_role, world, caplog):
+    os.makedirs(app.config["AUDIT_ANCHOR_DIR"], exist_ok=True)
+    os.mkdir(anchor_file(app))  # a folder where the file should be: every write fails with OSError
+    with caplog.at_level("ERROR"):
+        response = as_role("manager").get(f"/s/{world.site.id}/attendance.csv")
+    assert response.status_code == 200
+    assert "could not anchor the audit log for the export" in caplog.text
+
+
 # --- verify-audit ----------------------------------------------------------------------------------
 
 def test_verify_passes_with_anchors_and_says_how_far_they_reach(app, db):
