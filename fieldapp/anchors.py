@@ -195,7 +195,7 @@ class Findings:
 
     @property
     def ok(self):
-        return not (self.chain_broken_at or self.bad_signatures or self.truncated or self.rewritten)
+        return self.chain_broken_at is None and not (self.bad_signatures or self.truncated or self.rewritten)
 
 
 def read_anchors(path, public_keys, findings):
@@ -216,17 +216,18 @@ def read_anchors(path, public_keys, findings):
             problem = None
             try:
                 body = json.loads(raw)
-                if not isinstance(body, dict):
-                    raise ValueError
+                if not (isinstance(body, dict) and isinstance(body.get("head_id"), int)
+                        and isinstance(body.get("count"), int) and isinstance(body.get("head_hash"), str)
+                        and isinstance(body.get("sig"), str)):
+                    raise ValueError("fields missing")
                 key = keys.get(body.get("key"))
                 if key is None:
                     problem = f"signed with key {body.get('key')!r}, not the audit key"
                 else:
                     key.verify(_unb64(body["sig"]), _signed_bytes(body))
-                    int(body["head_id"]), int(body["count"]), str(body["head_hash"])
             except InvalidSignature:
                 problem = "its signature does not match its content (forged or changed)"
-            except (ValueError, KeyError, TypeError):
+            except ValueError:  # not JSON, fields missing, or a signature that is not base64
                 problem = "not a signed anchor (unreadable or incomplete)"
             if problem:
                 findings.bad_signatures.append(f"line {number} of {path}: {problem}")

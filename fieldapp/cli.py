@@ -78,7 +78,7 @@ def create_user_command(name, phone, password, org_name, org_number, org_admin, 
 
 @click.command("verify-audit")
 @with_appcontext
-@click.option("--anchors", "anchor_files", multiple=True, type=click.Path(dir_okay=False),
+@click.option("--anchors", "anchor_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="An anchors.jsonl to check against (repeatable; e.g. the copy kept on another machine). "
                    "Default: the one in AUDIT_ANCHOR_DIR.")
 @click.option("--public-key", "public_key_files", multiple=True, type=click.File("rb"),

@@ -246,12 +246,16 @@ def test_forged_anchors_have_bad_signatures(app, db):
         for body in (own_key, with_our_key_id, changed):
             f.write(json.dumps(body) + "\n")
         f.write("not json\n")
+        f.write(json.dumps(dict(genuine, sig="!!")) + "\n")
+        f.write(json.dumps({k: v for k, v in genuine.items() if k != "count"}) + "\n")
     result = verify(app)
     assert result.exit_code == 1
     assert "BAD SIGNATURE: line 2 of" in result.output and "not the audit key" in result.output
     assert "BAD SIGNATURE: line 3 of" in result.output and "forged or changed" in result.output
     assert "BAD SIGNATURE: line 4 of" in result.output
     assert "BAD SIGNATURE: line 5 of" in result.output and "not a signed anchor" in result.output
+    assert "BAD SIGNATURE: line 6 of" in result.output
+    assert "BAD SIGNATURE: line 7 of" in result.output
     assert "1 signed anchors checked" in result.output
     assert "does not verify: bad signatures" in result.output
 
@@ -278,6 +282,8 @@ def test_verify_against_a_copy_elsewhere_with_only_the_public_key(app, db, tmp_p
     wrong_key = verify(app, "--anchors", str(elsewhere / "anchors.jsonl"), "--public-key",
                        str(elsewhere / "other.pub"))
     assert wrong_key.exit_code == 1 and "not the audit key" in wrong_key.output
+    missing = verify(app, "--anchors", str(elsewhere / "nowhere.jsonl"))
+    assert missing.exit_code == 2 and "does not exist" in missing.output
     (elsewhere / "junk.pub").write_text("not a key")
     junk = verify(app, "--public-key", str(elsewhere / "junk.pub"))
     assert junk.exit_code == 1 and "cannot read the public key" in junk.output
