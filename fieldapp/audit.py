@@ -65,18 +65,64 @@ def _lock_the_chain():
         database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK_KEY,))
 
 
-def verify_chain():
-    """Walk the log in order. Returns (number of events, id of the first broken event or None)."""
+def head():
+    """The chain's newest event as (id, hash, number of events up to and including it).
+
+    (0, GENESIS, 0) for an empty log. Counting only up to the head's id keeps the three consistent
+    while other requests append (appends take turns and always get a higher id).
+    """
+    last = AuditEvent.select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).first()
+    if last is None:
+        return 0, GENESIS, 0
+    return last.id, last.hash, AuditEvent.select().where(AuditEvent.id <= last.id).count()
+
+
+class ChainWalk:
+    """What one pass over the log found (see walk)."""
+
+    def __init__(self):
+        self.count = 0  # events in the log
+        self.last_id = 0  # id of the newest event, 0 when the log is empty
+        self.first_broken = None  # id of the first event whose prev_hash or hash does not match
+        self.broken_position = None  # its position counting from 1
+        self.watched = {}  # event id -> (its position counting from 1, its stored hash)
+
+
+def walk(watch=()):
+    """Walk the log in id order, recomputing every hash; note the position and hash of the watched ids.
+
+    The walk goes on past a break so that the anchors (fieldapp/anchors.py) can still be compared.
+    Memory grows with len(watch) only, time with the number of events.
+    """
+    watch = set(watch)
+    result = ChainWalk()
     prev_hash = GENESIS
-    count = 0
-    query = AuditEvent.select().order_by(AuditEvent.id)
-    for event in query.iterator():
-        count += 1
-        expected = _digest(
-            prev_hash, event.at, event.actor_id, event.action, event.record_type,
-            event.record_id, event.before, event.after,
-        )
-        if event.prev_hash != prev_hash or event.hash != expected:
-            return count, event.id
-        prev_hash = event.hash
-    return count, None
+    query = (AuditEvent
+             .select(AuditEvent.id, AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.record_type,
+                     AuditEvent.record_id, AuditEvent.before, AuditEvent.after, AuditEvent.prev_hash,
+                     AuditEvent.hash)
+             .order_by(AuditEvent.id).tuples())
+    for event_id, at, actor_id, action, record_type, record_id, before, after, stored_prev, stored in \
+            query.iterator():
+        result.count += 1
+        result.last_id = event_id
+        if event_id in watch:
+            result.watched[event_id] = (result.count, stored)
+        if result.first_broken is None:
+            expected = _digest(prev_hash, at, actor_id, action, record_type, record_id, before, after)
+            if stored_prev != prev_hash or stored != expected:
+                result.first_broken = event_id
+                result.broken_position = result.count
+        prev_hash = stored
+    return result
+
+
+def verify_chain():
+    """Walk the log in order. Returns (number of events, id of the first broken event or None).
+
+    The number counts the events up to and including the first broken one (all of them when intact).
+    """
+    result = walk()
+    if result.first_broken is None:
+        return result.count, None
+    return result.broken_position, result.first_broken

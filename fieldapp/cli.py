@@ -1,9 +1,10 @@
-"""Flask commands: migrate, create-user, demo-data, verify-audit, vapid-public-key."""
+"""Flask commands: migrate, create-user, demo-data, verify-audit, audit-anchor, audit-public-key,
+vapid-public-key."""
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import audit, demo
+from . import anchors, audit, demo
 from .accounts import service as accounts
 from .db import database, run_migrations
 from .models import Membership, ROLES, Site, User
@@ -77,13 +78,65 @@ def create_user_command(name, phone, password, org_name, org_number, org_admin, 
 
 @click.command("verify-audit")
 @with_appcontext
-def verify_audit_command():
-    """Check that the audit log's hash chain is unbroken."""
+@click.option("--anchors", "anchor_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="An anchors.jsonl to check against (repeatable; e.g. the copy kept on another machine). "
+                   "Default: the one in AUDIT_ANCHOR_DIR.")
+@click.option("--public-key", "public_key_files", multiple=True, type=click.File("rb"),
+              help="PEM file of a public key that signs anchors (repeatable). Default: this installation's.")
+def verify_audit_command(anchor_files, public_key_files):
+    """Check the audit log's hash chain and compare it with the signed anchors kept outside the database.
+
+    Exit 0 when everything holds; 1 when the chain is broken, rows were deleted from the end
+    (truncation), history was rewritten, or an anchor's signature is bad. Each finding is printed.
+    """
+    try:
+        keys = [anchors.load_public_key(f.read()) for f in public_key_files] or \
+            [anchors.signing_key().public_key()]
+    except ValueError as exc:
+        raise click.ClickException(f"cannot read the public key: {exc}")
+    paths = list(anchor_files) or [anchors.anchor_path()]
     with database.connection_context():
-        count, broken = audit.verify_chain()
-    if broken is not None:
-        raise click.ClickException(f"audit chain broken at event {broken} (checked {count})")
-    click.echo(f"audit chain intact: {count} events")
+        found = anchors.verify(paths, keys)
+    if found.chain_broken_at is not None:
+        click.echo(f"audit chain broken at event {found.chain_broken_at} (checked {found.chain_checked})",
+                   err=True)
+    else:
+        click.echo(f"audit chain intact: {found.count} events")
+    for path in found.missing_files:
+        click.echo(f"no anchors at {path}: rows deleted from the end or a recomputed chain cannot be seen "
+                   "without them", err=True)
+    for label, messages in (("TRUNCATED", found.truncated), ("REWRITTEN", found.rewritten),
+                            ("BAD SIGNATURE", found.bad_signatures)):
+        for message in messages[:20]:
+            click.echo(f"{label}: {message}", err=True)
+        if len(messages) > 20:
+            click.echo(f"{label}: ... and {len(messages) - 20} more", err=True)
+    if found.newest is not None:
+        since = found.count - found.newest.body["count"]
+        click.echo(f"anchors: {found.anchors_valid} signed anchors checked; the newest is of "
+                   f"{found.newest.body['at']} at event {found.newest.body['head_id']}"
+                   + (f" ({since} events since)" if since > 0 else ""))
+    if not found.ok:
+        problems = [name for name, bad in (("chain broken", found.chain_broken_at is not None),
+                                           ("truncated", found.truncated), ("rewritten", found.rewritten),
+                                           ("bad signatures", found.bad_signatures)) if bad]
+        raise click.ClickException("the audit log does not verify: " + ", ".join(problems))
+
+
+@click.command("audit-anchor")
+@with_appcontext
+def audit_anchor_command():
+    """Anchor the audit log's head now (as the worker does every 10 minutes), e.g. before a backup."""
+    with database.connection_context():
+        anchor = anchors.write("manual")
+    click.echo(f"anchored event {anchor['head_id']} ({anchor['count']} events) in {anchors.anchor_path()}")
+
+
+@click.command("audit-public-key")
+@with_appcontext
+def audit_public_key_command():
+    """Print the public key of the anchors' signing key (PEM), for `verify-audit --public-key` elsewhere."""
+    click.echo(anchors.public_key_pem(anchors.signing_key()), nl=False)
 
 
 @click.command("vapid-public-key")
@@ -95,5 +148,5 @@ def vapid_public_key_command():
 
 def init_app(app):
     for command in (migrate_command, demo_data_command, create_user_command, verify_audit_command,
-                    vapid_public_key_command):
+                    audit_anchor_command, audit_public_key_command, vapid_public_key_command):
         app.cli.add_command(command)

@@ -1,9 +1,10 @@
-"""The instance folder: secret key, VAPID key pair and uploads, made once on first start."""
+"""The instance folder: secret key, VAPID key pair, audit signing key and uploads, made once on first start."""
 import os
 import secrets
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from py_vapid import Vapid02
 from py_vapid.utils import b64urlencode
 
@@ -47,6 +48,22 @@ def vapid_public_key(private_key_path):
     return b64urlencode(raw)
 
 
+def _new_audit_signing_pem():
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def audit_signing_key_path(instance):
+    """The Ed25519 key that signs the audit log's anchors (fieldapp/anchors.py), made once.
+
+    It lives outside the database on purpose: whoever can change the database alone cannot sign an
+    anchor. Replacing it makes the old anchors unverifiable without the old public key.
+    """
+    path = os.path.join(instance, "audit_signing_key.pem")
+    _create_once(path, _new_audit_signing_pem)
+    return path
+
+
 def prepare(app):
     instance = app.instance_path
     os.makedirs(instance, exist_ok=True)
@@ -55,3 +72,8 @@ def prepare(app):
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(instance)
     app.config.setdefault("VAPID_PRIVATE_KEY_PATH", vapid_private_key_path(instance))
+    # Anchors go next to the keys unless FLASK_AUDIT_ANCHOR_DIR names another folder (ideally another disk
+    # or a folder that is shipped off the host). FLASK_AUDIT_SIGNING_KEY (PEM) replaces the key file.
+    app.config.setdefault("AUDIT_ANCHOR_DIR", instance)
+    if not app.config.get("AUDIT_SIGNING_KEY"):
+        app.config.setdefault("AUDIT_SIGNING_KEY_PATH", audit_signing_key_path(instance))

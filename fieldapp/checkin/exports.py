@@ -1,11 +1,10 @@
 """The attendance list as files: CSV for spreadsheets, PDF for Arbeidstilsynet and the client."""
-import csv
-import io
 import os
 
 from flask_babel import gettext as _
 from fpdf import FPDF
 
+from .. import downloads
 from ..phone_time import note as phone_time_note
 
 # Debian's fonts-dejavu-core: covers Polish and Lithuanian names too. Without it, the core font (Latin-1).
@@ -35,18 +34,8 @@ def _time_note(row):
 
 
 def attendance_csv(site, rows, local_time):
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # so that Excel reads æøå as UTF-8
-    writer = csv.writer(buffer, delimiter=";")  # Norwegian Excel expects semicolons
-    writer.writerow(_columns())
-    for row in rows:
-        writer.writerow([_neutralise(cell) for cell in _cells(row, local_time)])
-    return buffer.getvalue()
-
-
-def _neutralise(cell):
-    """A name starting with = + - @ would run as a formula when the file is opened in a spreadsheet."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@") else cell
+    """The attendance list as CSV text (downloads.csv_document: BOM, semicolons, formula-safe cells)."""
+    return downloads.csv_document(_columns(), (_cells(row, local_time) for row in rows))
 
 
 def attendance_pdf(site, rows, start, end, local_time):

@@ -7,7 +7,7 @@ import segno
 from flask import abort, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from .. import outbox, phone_time
+from .. import downloads, outbox, phone_time
 from ..authz import public, requires
 from ..htmx import render
 from ..shell.errors import render_error
@@ -247,9 +247,7 @@ def attendance(site_id):
 def attendance_csv(site_id):
     start, end = _date_range()
     body = exports.attendance_csv(g.site, service.attendance(g.site, start, end), local_time)
-    filename = f"oversiktsliste-{g.site.id}-{start}-{end}.csv"
-    return body, 200, {"Content-Type": "text/csv; charset=utf-8",
-                       "Content-Disposition": f'attachment; filename="{filename}"'}
+    return downloads.attachment(body, "text/csv", f"oversiktsliste-{g.site.id}-{start}-{end}.csv")
 
 
 @bp.get("/s/<int:site_id>/attendance.pdf")
@@ -257,9 +255,7 @@ def attendance_csv(site_id):
 def attendance_pdf(site_id):
     start, end = _date_range()
     body = exports.attendance_pdf(g.site, service.attendance(g.site, start, end), start, end, local_time)
-    filename = f"oversiktsliste-{g.site.id}-{start}-{end}.pdf"
-    return body, 200, {"Content-Type": "application/pdf",
-                       "Content-Disposition": f'attachment; filename="{filename}"'}
+    return downloads.attachment(body, "application/pdf", f"oversiktsliste-{g.site.id}-{start}-{end}.pdf")
 
 
 @bp.route("/s/<int:site_id>/checkin-settings", methods=["GET", "POST"])

@@ -1,0 +1,89 @@
+"""Exports on a shared phone and in a spreadsheet: never cached, never a formula; photos cached privately."""
+import csv
+import io
+import uuid
+from datetime import date, timedelta
+
+import pytest
+
+from fieldapp import downloads
+from fieldapp.models import CheckIn, utcnow
+
+from test_access import ACCESS, PUBLIC, SIGNED_IN, call, photo_and_alert  # noqa: F401 (autouse fixture)
+
+# Responses that a page, the service worker or the manifest need; everything else that is not a page
+# is a file that someone downloads or an image.
+NOT_FILES = {"text/html", "text/javascript", "application/javascript", "application/manifest+json",
+             "application/json", "text/plain", "text/css"}
+
+
+def caller(as_role, client, who):
+    if who == PUBLIC:
+        return client
+    if who == SIGNED_IN:
+        return as_role("worker")
+    roles = {"manager"} if who == "org-admin" else who
+    return as_role("manager" if "manager" in roles else sorted(roles)[0])
+
+
+def test_every_download_is_no_store_and_every_image_private(as_role, client, world):
+    """Walks every GET route of the access matrix as someone allowed to use it: a new export that
+    forgets no-store, or a new image route cached publicly, fails here."""
+    downloads_seen, images_seen = [], []
+    for endpoint, (method, _path, who) in sorted(ACCESS.items()):
+        if method != "GET" or endpoint == "static":
+            continue
+        response = call(caller(as_role, client, who), endpoint, world)
+        if response.status_code != 200 or response.mimetype in NOT_FILES:
+            continue
+        cache = response.headers.get("Cache-Control", "")
+        if response.mimetype.startswith("image/"):
+            images_seen.append(endpoint)
+            assert cache.startswith("private"), (endpoint, cache)
+        else:
+            downloads_seen.append(endpoint)
+            assert cache == "no-store", (endpoint, cache)
+            assert response.headers["Content-Disposition"].startswith("attachment;"), endpoint
+    assert {"checkin.attendance_csv", "checkin.attendance_pdf"} <= set(downloads_seen)
+    assert {"reports.photo", "reports.thumbnail"} <= set(images_seen)
+
+
+@pytest.mark.parametrize("extension", ["csv", "pdf"])
+def test_attendance_exports_are_not_stored(as_role, world, extension):
+    response = as_role("foreman").get(f"/s/{world.site.id}/attendance.{extension}")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "private" not in response.headers["Cache-Control"] and "max-age" not in response.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_each_formula_start_is_neutralised(start):
+    assert downloads.csv_cell(start + "1+1") == "'" + start + "1+1"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("Ola Nordmann", "Ola Nordmann"), ("", ""), (None, ""), ("a=b", "a=b"), (" =1", " =1"),
+    (42, "42"), (-5, "-5"), ("'=already", "'=already")])
+def test_other_cells_are_kept_as_they_are(value, expected):
+    assert downloads.csv_cell(value) == expected
+
+
+def test_the_header_goes_through_the_same_function():
+    text = downloads.csv_document(["=Name", "ok"], [["@SUM(A1)", "x"]])
+    assert text == "\ufeff'=Name;ok\r\n'@SUM(A1);x\r\n"
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_attendance_csv_neutralises_every_person_typed_field(as_role, world, start):
+    CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=None, checked_in_at=utcnow(), is_guest=True,
+                   name=start + "cmd|' /C calc'!A0", employer_name=start + "HYPERLINK(\"x\")",
+                   employer_org_number=start + "1", hms_card_number=start + "2")
+    # Around today in any time zone: the list's days are the site's (Oslo) days, the test's clock is UTC.
+    first, last = date.today() - timedelta(days=1), date.today() + timedelta(days=1)
+    text = as_role("manager").get(f"/s/{world.site.id}/attendance.csv?from={first}&to={last}").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    guest = [row for row in rows[1:] if row[-1]][0]  # the visitor column is filled for the guest only
+    assert guest[:4] == ["'" + start + "cmd|' /C calc'!A0", "'" + start + 'HYPERLINK("x")',
+                         "'" + start + "1", "'" + start + "2"]
+    for row in rows:
+        assert not any(cell.startswith(downloads.FORMULA_STARTS) for cell in row), row
