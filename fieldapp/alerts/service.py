@@ -378,7 +378,7 @@ def _record(results, now, counts):
 def deliver(alert_id=None, now=None, seconds=RUN_SECONDS):
     """Send the due deliveries of one alert (or of every alert: the sweep) and record each answer.
 
-    Claims at most twice the sender's threads at a time, so a killed run strands few claimed rows; records
+    Holds at most twice the sender's threads in claims at a time, so a killed run strands few rows; records
     every RECORD_EVERY answers or RECORD_SECONDS. `now` stands for the clock in tests (claims and times).
     Returns counts {"sent", "gone", "broken", "retry", "failed", "retry_in"}; with retries, a run is
     scheduled for when the first is due (the sweep would find it too, up to a minute later).
@@ -410,7 +410,9 @@ def deliver(alert_id=None, now=None, seconds=RUN_SECONDS):
 
     while True:
         running = time.monotonic() - started < seconds
-        if running and not drained and len(in_flight) <= sender.workers // 2:
+        # Keep every thread busy (a full window queued behind them) while holding few claims: at most two
+        # windows are claimed and unrecorded, which is what a killed run leaves for the lease to free.
+        if running and not drained and len(in_flight) <= sender.workers:
             claimed_rows = _claim(run_id, 2 * sender.workers - len(in_flight), lease, alert_id, clock())
             drained = not claimed_rows
             for claimed in claimed_rows:
