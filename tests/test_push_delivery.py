@@ -345,3 +345,31 @@ def test_production_start_warns_about_the_default_subject_and_a_lost_vapid_key(a
     assert "2 push subscriptions" in service.warn_about_push_setup(app)[0]
     monkeypatch.setenv("FIELDAPP_LOCAL_DEV", "1")
     assert service.warn_about_push_setup(app) == []
+
+
+def test_a_phone_whose_person_signed_out_gets_no_more_of_their_alerts(world, as_role, push_service):
+    worker = as_role("worker")
+    assert worker.post("/me/push", json=push_service.subscribe("shared-phone")).status_code == 201
+    assert worker.post("/sign-out").status_code == 303
+    assert compose(as_role("verneombud"), world.site, template="crane_lift", area="Zone C").status_code == 303
+    assert push_service.for_device("shared-phone") == []
+    assert PushDelivery.select().count() == 0
+
+
+def test_a_message_that_cannot_be_sent_is_given_up_after_the_attempts(app, world, as_role, push_service):
+    from datetime import timedelta
+
+    info = push_service.subscribe("bad")
+    subscription = PushSubscription.create(user=world.people["worker"], endpoint=info["endpoint"],
+                                           p256dh=info["keys"]["p256dh"], auth="AAAA")  # pywebpush cannot use it
+    with app.app_context():
+        alert, _created = service.create(world.people["foreman"], world.site, uuid.uuid4(), dict(
+            template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
+            ack_minutes=60), send=False)
+        clock = utcnow()
+        for _attempt in range(service.MAX_ATTEMPTS):
+            service.deliver(alert.id, now=clock)
+            clock += timedelta(hours=2)
+        row = PushDelivery.get(PushDelivery.subscription == subscription)
+        assert row.attempts == service.MAX_ATTEMPTS and row.gave_up_at is not None and row.sent_at is None
+        assert service.deliver(None, now=clock)["retry"] == 0  # the sweep leaves it alone
