@@ -677,10 +677,10 @@ def warn_about_push_setup(app):
     try:
         with db.connection_context():
             if db.table_exists(PushSubscription._meta.table_name):
+                key = PushSubscription.vapid_key
                 other_key = PushSubscription.select().where(
-                    (PushSubscription.vapid_key.is_null(False) & (PushSubscription.vapid_key != app.config["VAPID_PUBLIC_KEY"]))
-                    | (PushSubscription.vapid_key.is_null() & (PushSubscription.created_at < key_written.replace(tzinfo=None)))
-                ).count()
+                    (key.is_null(False) & (key != app.config["VAPID_PUBLIC_KEY"]))
+                    | (key.is_null() & (PushSubscription.created_at < key_written.replace(tzinfo=None)))).count()
                 if other_key:
                     warnings.append(
                         "%d push subscriptions were made with another VAPID key than %s (was the instance folder "
