@@ -405,7 +405,9 @@ def deliver(alert_id=None, now=None, seconds=RUN_SECONDS):
         return now or utcnow()
 
     def message(claimed):
-        alert = alerts.get(claimed.alert_id) or alerts.setdefault(claimed.alert_id, Alert.get_by_id(claimed.alert_id))
+        alert = alerts.get(claimed.alert_id)
+        if alert is None:
+            alert = alerts[claimed.alert_id] = Alert.get_by_id(claimed.alert_id)
         key = (claimed.alert_id, claimed.language, claimed.prefix)
         if key not in payloads:
             payloads[key] = payload(alert, claimed.language, claimed.prefix)
