@@ -6,7 +6,8 @@ The fake push service (tests/push_service.py) runs in its own process on 127.0.0
 after `delay` seconds (as a real push service across the internet does), checks every VAPID header and
 decrypts every message with the subscription's keys. The app's side is the real thing: an alert with
 1,000 recipients in a SQLite database, delivered by fieldapp.alerts.service.deliver (one shared HTTP
-session, a bounded thread pool, VAPID signed once per push service), recording every delivery.
+session, a bounded thread pool, VAPID signed once per push service), recording every delivery (since
+issue 13: claimed from push_delivery rows with a lease and recorded in batches as answers come).
 
 Target (issue 5): at least 20x the naive loop's messages per second, and all delivered and decrypted.
 """
@@ -58,7 +59,8 @@ def main():
     from fieldapp.models import Alert, AlertRecipient, Membership, Organization, PushSubscription, Site, User
 
     app = create_app({"INSTANCE_PATH": str(scratch / "instance"),
-                      "DATABASE_URL": f"sqlite:///{scratch}/bench.db", "PUSH_ALLOW_LOCAL_ENDPOINTS": True})
+                      "DATABASE_URL": f"sqlite:///{scratch}/bench.db", "PUSH_ALLOW_LOCAL_ENDPOINTS": True,
+                      "VAPID_SUBJECT": "mailto:bench@fieldapp.invalid"})
     process, subscriptions = start_service(app.config["VAPID_PUBLIC_KEY"], args.subscriptions, args.delay)
     try:
         with app.app_context(), database.connection_context():
@@ -75,6 +77,9 @@ def main():
                                  area="Tower crane 2", audience="all", ack_required=True)
             AlertRecipient.insert_many([{"alert": alert.id, "user": m.user_id, "role": "worker"}
                                         for m in Membership.select()]).execute()
+            if hasattr(service, "queue_deliveries"):  # since issue 13: one delivery row per phone, with the alert
+                with database.atomic():
+                    service.queue_deliveries(alert)
             data = service.payload(alert, "nb")
 
             # Warm both paths (TLS-free here, but imports, key loading and the first connection).

@@ -51,6 +51,8 @@ class Defaults:
     PUSH_WORKERS = 64
     # Push endpoints must be public https; the tests' fake push service is on http://127.0.0.1.
     PUSH_ALLOW_LOCAL_ENDPOINTS = False
+    # Push service hosts beyond the browsers' own (fieldapp.push.DEFAULT_ALLOWED_HOSTS): "host" or "*.suffix".
+    PUSH_ALLOWED_HOSTS = ()
     # byggherreforskriften § 15: the attendance list is kept six months after the work ends.
     ATTENDANCE_RETENTION_DAYS = 183
     # Lists and exports mark a record whose phone time and receipt differ by more than this (fieldapp/phone_time.py).
@@ -70,6 +72,8 @@ def from_environment():
         values["SESSION_COOKIE_SECURE"] = False
     if env_flag("FIELDAPP_HSTS"):
         values["HSTS"] = True
+    if "PUSH_ALLOWED_HOSTS" in os.environ:
+        values["PUSH_ALLOWED_HOSTS"] = tuple(h.strip() for h in os.environ["PUSH_ALLOWED_HOSTS"].split(",") if h.strip())
     if "FIELDAPP_VAPID_SUBJECT" in os.environ:
         values["VAPID_SUBJECT"] = os.environ["FIELDAPP_VAPID_SUBJECT"]
     return values

@@ -286,6 +286,16 @@ class PushSubscription(BaseModel):
     user_agent = CharField(max_length=300, default="")
     created_at = DateTimeField(default=utcnow)
     last_success_at = DateTimeField(null=True)
+    # The device session that posted it: another person may take the endpoint over only once this one has
+    # ended (issue 14). Null for rows made before migration 006, or when the session row was purged.
+    device_session = ForeignKeyField(DeviceSession, null=True, backref="+", on_delete="SET NULL")
+    # The server's VAPID public key when it was made: a lost instance folder makes a new key, and every
+    # subscription made with the old one then fails with 403 at the push service.
+    vapid_key = CharField(max_length=100, null=True)
+    # The push service refused it (400/403, e.g. a VAPID key mismatch): nothing more is sent to it, the sender
+    # sees "notifications need to be turned on again", and the phone subscribes anew on its next visit.
+    broken_at = DateTimeField(null=True)
+    broken_status = IntegerField(null=True)
 
 
 class Alert(BaseModel):
@@ -327,6 +337,32 @@ class AlertRecipient(BaseModel):
         indexes = ((("alert", "user"), True), (("user", "acked_at"), False))
 
 
+class PushDelivery(BaseModel):
+    """One push message for one recipient's device: the unit of at-least-once delivery (issue 13).
+
+    Rows are written in the transaction that makes the alert (or its escalation); a consumer claims a few
+    with claimed_by/claimed_until (a lease), sends them and records each result as it comes. A consumer that
+    dies leaves its claimed rows to whoever comes after the lease ends.
+    """
+
+    alert = ForeignKeyField(Alert, backref="deliveries", on_delete="CASCADE")
+    recipient = ForeignKeyField(AlertRecipient, backref="deliveries", on_delete="CASCADE")
+    subscription = ForeignKeyField(PushSubscription, backref="deliveries", on_delete="CASCADE")
+    round = IntegerField(default=0)  # 0: the alert itself, 1: its escalation
+    prefix = CharField(max_length=300, default="")  # before the title (escalation: who has not acknowledged)
+    created_at = DateTimeField(default=utcnow)
+    next_attempt_at = DateTimeField(default=utcnow)
+    attempts = IntegerField(default=0)
+    claimed_by = CharField(max_length=32, null=True)
+    claimed_until = DateTimeField(null=True)
+    sent_at = DateTimeField(null=True)  # the push service accepted it (2xx)
+    gave_up_at = DateTimeField(null=True)  # refused for good (gone, broken, or too many attempts)
+    last_status = IntegerField(null=True)  # the push service's last answer; null: no answer (network)
+
+    class Meta:
+        indexes = ((("recipient", "subscription", "round"), True),)
+
+
 ALL_MODELS = [
     Organization,
     User,
@@ -347,4 +383,5 @@ ALL_MODELS = [
     PushSubscription,
     Alert,
     AlertRecipient,
+    PushDelivery,
 ]

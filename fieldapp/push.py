@@ -6,16 +6,16 @@ the VAPID Authorization header signed once per push service origin rather than o
 """
 import base64
 import binascii
-import ipaddress
 import os
 import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 
 import urllib3
+import urllib3.util
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
 from pywebpush import WebPusher
@@ -40,33 +40,96 @@ def _b64url(text):
         raise PushError("bad_keys") from None
 
 
-def _private_host(host):
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal", ".lan")):
-        return True
+# Issue 14: the web push services the browsers use. An operator adds others with PUSH_ALLOWED_HOSTS.
+# Sources: the endpoints Chrome (FCM), Firefox (autopush), Safari (APNs web push) and Edge (WNS) hand out.
+DEFAULT_ALLOWED_HOSTS = (
+    "fcm.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "*.push.services.mozilla.com",
+    "*.push.apple.com",
+    "*.notify.windows.com",
+)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
+
+
+def allowed_hosts(config):
+    """The push service hosts endpoints may name: the defaults plus config["PUSH_ALLOWED_HOSTS"]
+    (an iterable, or a comma-separated string from the environment)."""
+    extra = config.get("PUSH_ALLOWED_HOSTS") or ()
+    if isinstance(extra, str):
+        extra = extra.split(",")
+    return DEFAULT_ALLOWED_HOSTS + tuple(h.strip().lower() for h in extra if h.strip())
+
+
+def _host_matches(host, patterns):
+    for pattern in patterns:
+        if pattern.startswith("*."):
+            suffix = pattern[1:]  # ".push.apple.com": a sub-domain, never the bare suffix or "evilpush.apple.com"
+            if host.endswith(suffix) and len(host) > len(suffix):
+                return True
+        elif host == pattern:
+            return True
+    return False
+
+
+def endpoint_host(endpoint, allow_local=False):
+    """The normalised host an endpoint names, or None when it is not a plain https URL we could post to.
+
+    Refused: any other scheme (http only on loopback with allow_local); userinfo (`https://fcm...@evil/`);
+    a port other than 443 (any port on loopback with allow_local); non-ASCII hosts (IDN look-alikes);
+    backslashes, whitespace or control characters (where parsers disagree); an empty label. The URL is
+    parsed twice, by the standard library and by urllib3 (which sends it), and both must agree.
+    """
+    if any(ord(c) <= 32 or c in "\\\x7f" for c in endpoint) or not endpoint.isascii():
+        return None
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
+        url = urlsplit(endpoint)
+        port = url.port
+        sent = urllib3.util.parse_url(endpoint)
+    except (ValueError, urllib3.exceptions.LocationParseError):
+        return None
+    if "@" in url.netloc or url.username is not None or sent.auth:
+        return None
+    hostname = url.hostname or ""
+    # One trailing dot names the same host in DNS ("fcm.googleapis.com."); anything more is not a host.
+    host = hostname[:-1] if hostname.endswith(".") else hostname
+    if not host or ".." in hostname or hostname.startswith("."):
+        return None
+    if (sent.host or "").strip("[]").lower() != hostname or sent.port != port:
+        return None
+    local = allow_local and host in LOOPBACK_HOSTS
+    if url.scheme == "https":
+        if port not in (None, 443) and not local:
+            return None
+    elif not (url.scheme == "http" and local):
+        return None
+    if not local and not set(host) <= _HOST_CHARS:
+        return None
+    return host
+
+
+def endpoint_allowed(endpoint, hosts, allow_local=False):
+    """True when the app may post to this endpoint: https on a known push service (exact host or `*.suffix`
+    match on the normalised host, port 443), or, with allow_local (tests, bench), loopback."""
+    host = endpoint_host(endpoint, allow_local)
+    if host is None:
         return False
-    return (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
-            or address.is_multicast or address.is_unspecified)
+    return (allow_local and host in LOOPBACK_HOSTS) or _host_matches(host, hosts)
 
 
-def check_subscription(data, allow_local=False):
-    """A PushSubscription.toJSON() from the browser -> {endpoint, p256dh, auth}, or PushError."""
+def check_subscription(data, hosts=DEFAULT_ALLOWED_HOSTS, allow_local=False):
+    """A PushSubscription.toJSON() from the browser -> {endpoint, p256dh, auth}, or PushError.
+
+    Reasons: bad_json (not a subscription), bad_endpoint (not on an allowed push service, see
+    endpoint_allowed), bad_keys (not a P-256 point and a 16-byte secret).
+    """
     if not isinstance(data, dict) or not isinstance(data.get("keys"), dict):
         raise PushError("bad_json")
     endpoint = data.get("endpoint")
     if not isinstance(endpoint, str) or not endpoint or len(endpoint) > MAX_ENDPOINT:
         raise PushError("bad_endpoint")
-    url = urlparse(endpoint)
-    if not url.hostname or url.username or url.password:
-        raise PushError("bad_endpoint")
-    if not allow_local:
-        # Push services are public HTTPS servers; anything else would make the app post to an inside address.
-        if url.scheme != "https" or _private_host(url.hostname):
-            raise PushError("bad_endpoint")
-    elif url.scheme not in ("https", "http"):
+    if not endpoint_allowed(endpoint, hosts, allow_local):
         raise PushError("bad_endpoint")
     p256dh, auth = data["keys"].get("p256dh"), data["keys"].get("auth")
     if not isinstance(p256dh, str) or not isinstance(auth, str) or len(p256dh) > 100 or len(auth) > 40:
@@ -152,6 +215,7 @@ class Sender:
     def __init__(self, private_key_path, subject, workers=WORKERS, timeout=TIMEOUT):
         self.vapid = Vapid.from_file(private_key_file=private_key_path)
         self.subject = subject
+        self.workers = workers
         self.timeout = timeout
         self.session = Session(workers, timeout)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="push")
@@ -184,6 +248,10 @@ class Sender:
         retry_after = response.headers.get("Retry-After")
         return Result(message.key, response.status_code,
                       int(retry_after) if retry_after and retry_after.isdigit() else None)
+
+    def submit(self, message):
+        """A Future of the message's Result (sent by one of `workers` threads)."""
+        return self.pool.submit(self.send_one, message)
 
     def send_many(self, messages):
         """Results in the order of messages; at most `workers` requests in flight."""

@@ -68,11 +68,34 @@ def purge_old_attendance():
 
 @huey.task()
 @with_database
-def deliver_alert(alert_id, subscription_ids=None, attempt=0):
-    """Push an alert to its recipients' devices (or, on a retry, to the devices that failed)."""
+def deliver_alert(alert_id=None, subscription_ids=None, attempt=0):
+    """Send an alert's due push deliveries now (alert_id None: every alert's).
+
+    subscription_ids and attempt are what tasks queued before migration 006 carry; the rows in push_delivery
+    now say what is left to send, so they are not needed.
+    """
     from .alerts import service
 
-    return service.deliver(alert_id, subscription_ids, attempt)
+    return service.deliver(alert_id)
+
+
+@huey.periodic_task(crontab(minute="*"))
+@with_database
+def sweep_push_deliveries():
+    """Issue 13: what no consumer is sending: rows left by a killed consumer once their lease has run out,
+    retries that are due, and alerts whose enqueue was lost after their transaction committed."""
+    from .alerts import service
+
+    return service.deliver(None)
+
+
+@huey.on_startup()
+def resume_push_deliveries():
+    """A consumer that starts sends what waits now, and again once the leases of a consumer that was killed
+    have run out: every phone gets its message within a lease (60 s) of the restart, not at the next sweep."""
+    lease = _worker_app.config.get("PUSH_LEASE_SECONDS", 60) if _worker_app else 60
+    deliver_alert(None)
+    deliver_alert.schedule((None,), delay=lease + 1)
 
 
 @huey.periodic_task(crontab(minute="*"))

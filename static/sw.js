@@ -133,3 +133,31 @@ self.addEventListener("fetch", (event) => {
     );
   }
 });
+
+// Issue 13: the browser renewed or dropped the push subscription (the push service expired it, or keys
+// changed). Subscribe again with the server's key and post it, naming the endpoint it replaces; the server's
+// key and a CSRF token come from /me/push/key, as a service worker has no page to read them from. Not signed
+// in, or offline: push.js does the same on the next visit.
+function pushKeyBytes(text) {
+  const padded = (text + "===".slice((text.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+}
+
+self.addEventListener("pushsubscriptionchange", (event) => {
+  const old = event.oldSubscription;
+  event.waitUntil(
+    fetch("/me/push/key", { credentials: "same-origin", cache: "no-store", redirect: "error" })
+      .then((response) => {
+        if (!response.ok) throw new Error("push key " + response.status);
+        return response.json();
+      })
+      .then((server) => (event.newSubscription ? Promise.resolve(event.newSubscription)
+        : self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: pushKeyBytes(server.key) }))
+        .then((subscription) => fetch("/me/push", {
+          method: "POST", credentials: "same-origin", redirect: "error",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": server.csrf },
+          body: JSON.stringify(Object.assign(subscription.toJSON(), old ? { replaces: old.endpoint } : {})),
+        })))
+      .catch(() => undefined)
+  );
+});

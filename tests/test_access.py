@@ -25,6 +25,7 @@ ACCESS = {
     "alerts.inbox": ("GET", "/alerts", SIGNED_IN),
     "alerts.subscribe": ("POST", "/me/push", SIGNED_IN),
     "alerts.unsubscribe": ("POST", "/me/push/999/remove", SIGNED_IN),
+    "alerts.push_key": ("GET", "/me/push/key", SIGNED_IN),
     "alerts.compose": ("GET", "/s/{site}/alerts/new", STAFF),
     "alerts.send": ("POST", "/s/{site}/alerts/new", STAFF),
     "alerts.site_alerts": ("GET", "/s/{site}/alerts", STAFF),

@@ -135,22 +135,33 @@ def test_a_gone_subscription_is_removed(world, phones, push_service, as_role):
 
 
 def test_a_busy_push_service_is_retried_with_backoff(app, world, phones, push_service, as_role):
+    from fieldapp.models import PushDelivery
+
     busy = push_service.subscribe("busy-phone", plan=[503, 429])
     assert as_role("worker").post("/me/push", json=busy).status_code == 201
     huey.flush()
     compose(phones["foreman"], world.site, template="weather", area="the roof")
     alert = Alert.get()
     assert push_service.for_device("busy-phone") == []
+    row = PushDelivery.get(PushDelivery.subscription == PushSubscription.get(endpoint=busy["endpoint"]))
+    clock = utcnow()
     for attempt, expected_delay in ((1, 30), (2, 60)):
         scheduled = huey.scheduled()
         assert len(scheduled) == 1
         task = scheduled[0]
-        assert task.args[0] == alert.id and task.args[2] == attempt
+        assert task.args == (alert.id,)
         assert abs((task.eta - huey._get_timestamp()).total_seconds() - expected_delay) < 5
+        row = PushDelivery.get_by_id(row.id)
+        assert row.attempts == attempt and row.sent_at is None and row.last_status == (503, 429)[attempt - 1]
+        assert abs((row.next_attempt_at - clock).total_seconds() - expected_delay) < 5
         huey.flush()
         with app.app_context():
-            service.deliver(*task.args)  # what the consumer does at the eta
+            # Not yet due: nothing is sent early.
+            assert service.deliver(alert.id, now=row.next_attempt_at - timedelta(seconds=1))["sent"] == 0
+            clock = row.next_attempt_at + timedelta(seconds=1)
+            service.deliver(*task.args, now=clock)  # what the consumer does at the eta
     assert len(push_service.for_device("busy-phone")) == 1
+    assert PushDelivery.get_by_id(row.id).sent_at is not None
     assert huey.scheduled() == []
     assert PushSubscription.select().where(PushSubscription.endpoint == busy["endpoint"]).exists()
 

@@ -3,4 +3,7 @@ from flask import Blueprint
 
 bp = Blueprint("alerts", __name__)
 
-from . import views  # noqa: E402,F401
+from . import service, views  # noqa: E402,F401
+
+# At start: warn when push would fail quietly (default VAPID subject, subscriptions made with a lost key).
+bp.record_once(lambda state: service.warn_about_push_setup(state.app))

@@ -4,19 +4,25 @@ Ready-made alerts (templates) store only their key and the area; each recipient 
 language, on the page and in the push message.
 """
 import json
+import logging
+import os
+import time
 import uuid as uuidlib
-from collections import namedtuple
-from datetime import timedelta
+from collections import Counter, namedtuple
+from concurrent.futures import FIRST_COMPLETED, wait
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from peewee import IntegrityError, fn
+from peewee import JOIN, IntegrityError, OperationalError, chunked, fn
 
 from .. import audit, push
-from ..db import Prepared, database, slot
-from ..models import (ALERT_LEVELS, AUDIENCES, Alert, AlertRecipient, CheckIn, Membership, PushSubscription,
-                      User, utcnow)
+from ..config import Defaults, env_flag
+from ..db import Prepared, database, is_sqlite, slot
+from ..models import (ALERT_LEVELS, AUDIENCES, Alert, AlertRecipient, CheckIn, DeviceSession, Membership,
+                      PushDelivery, PushSubscription, User, utcnow)
+from ..tasks import deliver_alert
 
 MAX_TITLE = 120
 MAX_BODY = 2000
@@ -135,8 +141,9 @@ def audience_members(site, audience):
     return [(m.user_id, m.role) for m in query]
 
 
-def create(actor, site, alert_uuid, fields, recipients=None, report=None):
-    """(alert, created). Stores the alert and its recipients in one transaction, then queues delivery."""
+def create(actor, site, alert_uuid, fields, recipients=None, report=None, send=True):
+    """(alert, created). Stores the alert, its recipients and their push deliveries in one transaction, then
+    asks a consumer to send them (send=False: the caller does, after its own transaction commits)."""
     existing = Alert.get_or_none(Alert.uuid == alert_uuid)
     if existing is not None:
         if existing.site_id != site.id:
@@ -157,6 +164,7 @@ def create(actor, site, alert_uuid, fields, recipients=None, report=None):
             if recipients:
                 AlertRecipient.insert_many([{"alert": alert.id, "user": user_id, "role": role}
                                             for user_id, role in recipients]).execute()
+                queue_deliveries(alert)
             audit.record(actor, "alert.create", "alert", alert.id,
                          after={"site": site.id, "level": alert.level, "template": alert.template,
                                 "audience": alert.audience, "recipients": len(recipients),
@@ -166,14 +174,17 @@ def create(actor, site, alert_uuid, fields, recipients=None, report=None):
         if existing is None:
             raise
         return existing, False
-    from ..tasks import deliver_alert
-
-    deliver_alert(alert.id)
+    if send:
+        deliver_soon(alert.id)
     return alert, True
 
 
 def report_created(report):
-    """A new high-severity report or an injury: the site's verneombud and foremen are told."""
+    """A new high-severity report or an injury: the site's verneombud and foremen are told.
+
+    Call inside the report's transaction (issue 13: a crash between the two must not lose the alert), then
+    deliver_soon(alert.id) after it commits. Returns the alert, or None when the report needs none.
+    """
     if report.kind != "injury" and report.severity != "high":
         return None
     from ..reports.labels import categories, kinds
@@ -186,7 +197,7 @@ def report_created(report):
     fields = dict(template="report_injury" if report.kind == "injury" else "report_high", level="warning",
                   title="", body="", area=what, audience="all", ack_required=False, ack_minutes=60)
     alert, _created = create(None, report.site, uuidlib.uuid5(report.uuid, "report-created"), fields,
-                             recipients=people, report=report)
+                             recipients=people, report=report, send=False)
     return alert
 
 
@@ -207,7 +218,23 @@ def report_closed(report):
     return alert
 
 
-# --- delivery --------------------------------------------------------------------------------------------
+# --- delivery (issue 13: at least once) -------------------------------------------------------------------
+#
+# Each (recipient, device) is a PushDelivery row, written in the transaction that makes the alert. A run claims
+# due rows for a lease, sends them with the shared Sender and records each answer in small batches as it comes.
+# A consumer killed mid-run leaves rows that were claimed (sent or not) and rows not yet claimed; the periodic
+# sweep, and the sweep every consumer starts with, send them again once the lease has run out. So a phone may get
+# a message twice (its service worker shows one notification per tag), never zero times.
+
+LEASE_SECONDS = 60  # a claimed row is another consumer's after this; a run sends its claims well within it
+RECORD_EVERY = 50  # results per commit ...
+RECORD_SECONDS = 0.5  # ... or at least this often
+RUN_SECONDS = 300  # a run stops claiming after this; the next sweep goes on
+BROKEN = (400, 403)  # the push service refuses this subscription for good (e.g. a VAPID key mismatch)
+REFUSED_HERE = 0  # last_status when the endpoint is not on an allowed push service (never contacted)
+
+log = logging.getLogger(__name__)
+
 
 def link(alert):
     return f"/s/{alert.site_id}/alerts/{alert.id}"
@@ -225,72 +252,208 @@ def payload(alert, language, prefix=""):
     return data
 
 
-def _messages(alert, rows, prefix_for=None):
-    """Push messages for (recipient id, language, subscription) rows; one payload per language."""
-    cache = {}
-    messages = []
-    for recipient_id, language, subscription in rows:
-        prefix = prefix_for(recipient_id) if prefix_for else ""
-        key = (language, prefix)
-        if key not in cache:
-            cache[key] = payload(alert, language, prefix)
-        messages.append(push.Message(key=(recipient_id, subscription.id), endpoint=subscription.endpoint,
-                                     p256dh=subscription.p256dh, auth=subscription.auth, payload=cache[key],
-                                     ttl=TTL[alert.level], urgency="high" if alert.level == "stop_work" else "normal",
-                                     topic=f"alert{alert.id}"))
-    return messages
+def queue_deliveries(alert, recipient_ids=None, round=0, prefix_for=None):
+    """Write a PushDelivery for every working device of the alert's recipients (or of recipient_ids).
+
+    Call inside the transaction that makes the alert or its escalation: then no crash can leave an alert
+    whose messages nobody will send. Devices whose push service refused them (broken) get none, nor do
+    devices whose device session was signed out or revoked (a shared phone may be someone else's now).
+    Returns the number of rows written.
+    """
+    query = (AlertRecipient.select(AlertRecipient.id, PushSubscription.id)
+             .join(PushSubscription, on=(PushSubscription.user == AlertRecipient.user))
+             .join(DeviceSession, JOIN.LEFT_OUTER, on=(PushSubscription.device_session == DeviceSession.id))
+             # Not to a phone the person signed out of (or that was revoked): it may be someone else's now.
+             .where((AlertRecipient.alert == alert) & PushSubscription.broken_at.is_null()
+                    & DeviceSession.revoked_at.is_null()))
+    if recipient_ids is not None:
+        query = query.where(AlertRecipient.id.in_(list(recipient_ids)))
+    now = utcnow()
+    rows = [{"alert": alert.id, "recipient": recipient_id, "subscription": subscription_id, "round": round,
+             "prefix": (prefix_for(recipient_id) if prefix_for else "")[:300], "created_at": now,
+             "next_attempt_at": now}
+            for recipient_id, subscription_id in query.tuples()]
+    for batch in chunked(rows, 500):
+        PushDelivery.insert_many(batch).on_conflict_ignore().execute()
+    return len(rows)
 
 
-Subscription = namedtuple("Subscription", "id endpoint p256dh auth")
+def deliver_soon(alert_id):
+    """Ask a consumer to send the alert's deliveries now. Call after the alert's transaction has committed.
+
+    The rows are already durable, so a failed enqueue (queue down, process killed) only delays them until the
+    next sweep (every minute): it is logged and not raised, so the person's report or alert still succeeds.
+    """
+    try:
+        deliver_alert(alert_id)
+    except Exception:  # noqa: BLE001 - any queue failure; the sweep sends the rows, the log shows why it waited
+        log.exception("could not queue push delivery of alert %s; the periodic sweep will send it", alert_id)
 
 
-def _rows(alert, user_ids=None, subscription_ids=None):
-    """(recipient id, language, Subscription) for every device of the alert's recipients."""
-    query = (AlertRecipient.select(AlertRecipient.id, User.language, PushSubscription.id, PushSubscription.endpoint,
-                                   PushSubscription.p256dh, PushSubscription.auth)
-             .join(User, on=(AlertRecipient.user == User.id))
-             .join(PushSubscription, on=(PushSubscription.user == User.id))
-             .where(AlertRecipient.alert == alert))
-    if user_ids is not None:
-        query = query.where(AlertRecipient.user.in_(list(user_ids)))
-    if subscription_ids is not None:
-        query = query.where(PushSubscription.id.in_(list(subscription_ids)))
-    return [(rid, language, Subscription(sid, endpoint, p256dh, auth))
-            for rid, language, sid, endpoint, p256dh, auth in query.tuples()]
+Claimed = namedtuple("Claimed", "id alert_id recipient_id subscription_id attempts prefix language endpoint "
+                                "p256dh auth")
 
 
-def send(alert, messages, attempt=0, now=None):
-    """Send, record deliveries, drop dead subscriptions, schedule a retry for the rest. Returns counts."""
-    now = now or utcnow()
-    results = push.sender_for(current_app).send_many(messages) if messages else []
-    delivered = {r.key[0] for r in results if r.ok}
-    worked = {r.key[1] for r in results if r.ok}
-    gone = {r.key[1] for r in results if r.gone}
-    again = [r for r in results if r.retry]
+def _available(now):
+    return (PushDelivery.sent_at.is_null() & PushDelivery.gave_up_at.is_null()
+            & (PushDelivery.next_attempt_at <= now)
+            & (PushDelivery.claimed_until.is_null() | (PushDelivery.claimed_until < now)))
+
+
+def _claim(run_id, limit, lease, alert_id, now):
+    """Up to `limit` due, unclaimed rows, now claimed by run_id until now + lease."""
     with database.atomic():
-        if delivered:
-            AlertRecipient.update(delivered_at=now).where(AlertRecipient.id.in_(list(delivered))
-                                                          & AlertRecipient.delivered_at.is_null()).execute()
-        if worked:
-            PushSubscription.update(last_success_at=now).where(PushSubscription.id.in_(list(worked))).execute()
-        if gone:
+        due = PushDelivery.select(PushDelivery.id).where(_available(now))
+        if alert_id is not None:
+            due = due.where(PushDelivery.alert == alert_id)
+        due = due.order_by(PushDelivery.next_attempt_at, PushDelivery.id).limit(limit)
+        if not is_sqlite():
+            due = due.for_update(skip_locked=True)  # PostgreSQL: consumers take different rows, not turns
+        ids = [row_id for (row_id,) in due.tuples()]
+        if not ids:
+            return []
+        # The condition again: on PostgreSQL another run may have claimed a row since it was read.
+        (PushDelivery.update(claimed_by=run_id, claimed_until=now + lease)
+         .where(PushDelivery.id.in_(ids) & _available(now)).execute())
+    query = (PushDelivery.select(PushDelivery.id, PushDelivery.alert, PushDelivery.recipient,
+                                 PushDelivery.subscription, PushDelivery.attempts, PushDelivery.prefix,
+                                 User.language, PushSubscription.endpoint, PushSubscription.p256dh,
+                                 PushSubscription.auth)
+             .join(PushSubscription).switch(PushDelivery).join(AlertRecipient).join(User)
+             .where(PushDelivery.id.in_(ids) & (PushDelivery.claimed_by == run_id)))
+    return [Claimed(*row) for row in query.tuples()]
+
+
+def _retry_wait(attempts, retry_after):
+    """Seconds before the next try: 30 s doubling per attempt, or longer if the service asks (at most 1 h)."""
+    return max(30 * 2 ** max(attempts - 1, 0), min(retry_after or 0, 3600))
+
+
+def _record(results, now, counts):
+    """Store a batch of (Claimed, push.Result) in one transaction."""
+    if not results:
+        return
+    ok = [c for c, r in results if r.ok]
+    gone = {c.subscription_id for c, r in results if r.gone}
+    broken = {c.subscription_id: r.status for c, r in results if r.status in BROKEN + (REFUSED_HERE,)}
+    retry = [(c, r) for c, r in results if r.retry]
+    failed = [(c, r) for c, r in results
+              if not (r.ok or r.gone or r.retry or r.status in BROKEN + (REFUSED_HERE,))]
+    with database.atomic():
+        if ok:
+            ids = [c.id for c in ok]
+            (PushDelivery.update(sent_at=now, last_status=201, attempts=PushDelivery.attempts + 1,
+                                 claimed_by=None, claimed_until=None)
+             .where(PushDelivery.id.in_(ids)).execute())
+            (AlertRecipient.update(delivered_at=now)
+             .where(AlertRecipient.id.in_(list({c.recipient_id for c in ok}))
+                    & AlertRecipient.delivered_at.is_null()).execute())
+            (PushSubscription.update(last_success_at=now)
+             .where(PushSubscription.id.in_(list({c.subscription_id for c in ok}))).execute())
+        if gone:  # 404/410: the browser dropped it; its deliveries go with it (ON DELETE CASCADE)
             PushSubscription.delete().where(PushSubscription.id.in_(list(gone))).execute()
-    scheduled = None
-    if again and attempt + 1 < MAX_ATTEMPTS:
-        from ..tasks import deliver_alert
+        for subscription_id, status in broken.items():
+            (PushSubscription.update(broken_at=now, broken_status=status)
+             .where((PushSubscription.id == subscription_id) & PushSubscription.broken_at.is_null()).execute())
+            # Every message still waiting for it would be refused the same way.
+            (PushDelivery.update(gave_up_at=now, last_status=status, claimed_by=None, claimed_until=None)
+             .where((PushDelivery.subscription == subscription_id) & PushDelivery.sent_at.is_null()
+                    & PushDelivery.gave_up_at.is_null()).execute())
+        for claimed, result in retry:
+            attempts = claimed.attempts + 1
+            changes = dict(attempts=attempts, last_status=result.status, claimed_by=None, claimed_until=None)
+            if attempts >= MAX_ATTEMPTS:
+                changes["gave_up_at"] = now
+            else:
+                wait_seconds = _retry_wait(attempts, result.retry_after)
+                changes["next_attempt_at"] = now + timedelta(seconds=wait_seconds)
+                counts["retry_in"] = min(wait_seconds, counts["retry_in"] or wait_seconds)
+            PushDelivery.update(**changes).where(PushDelivery.id == claimed.id).execute()
+        for claimed, result in failed:
+            (PushDelivery.update(gave_up_at=now, last_status=result.status, attempts=PushDelivery.attempts + 1,
+                                 claimed_by=None, claimed_until=None)
+             .where(PushDelivery.id == claimed.id).execute())
+    counts["sent"] += len(ok)
+    counts["gone"] += len(gone)
+    counts["broken"] += len(broken)
+    counts["retry"] += len(retry)
+    counts["failed"] += len(failed)
 
-        wait = max([30 * 2 ** attempt] + [min(r.retry_after or 0, 3600) for r in again])
-        scheduled = wait
-        deliver_alert.schedule((alert.id, sorted({r.key[1] for r in again}), attempt + 1), delay=wait)
-    return {"sent": len(worked), "gone": len(gone), "retry": len(again), "retry_in": scheduled,
-            "failed": len([r for r in results if not (r.ok or r.gone or r.retry)])}
+
+def deliver(alert_id=None, now=None, seconds=RUN_SECONDS):
+    """Send the due deliveries of one alert (or of every alert: the sweep) and record each answer.
+
+    Holds at most twice the sender's threads in claims at a time, so a killed run strands few rows; records
+    every RECORD_EVERY answers or RECORD_SECONDS. `now` stands for the clock in tests (claims and times).
+    Returns counts {"sent", "gone", "broken", "retry", "failed", "retry_in"}; with retries, a run is
+    scheduled for when the first is due (the sweep would find it too, up to a minute later).
+    """
+    app = current_app._get_current_object()
+    sender = push.sender_for(app)
+    lease = timedelta(seconds=app.config.get("PUSH_LEASE_SECONDS", LEASE_SECONDS))
+    hosts = push.allowed_hosts(app.config)
+    allow_local = app.config.get("PUSH_ALLOW_LOCAL_ENDPOINTS", False)
+    run_id = uuidlib.uuid4().hex
+    counts = Counter(sent=0, gone=0, broken=0, retry=0, failed=0)
+    counts["retry_in"] = None
+    alerts, payloads = {}, {}
+    in_flight, answered = {}, []
+    started = last_record = time.monotonic()
+    drained = False
+
+    def clock():
+        return now or utcnow()
+
+    def message(claimed):
+        alert = alerts.get(claimed.alert_id)
+        if alert is None:
+            alert = alerts[claimed.alert_id] = Alert.get_by_id(claimed.alert_id)
+        key = (claimed.alert_id, claimed.language, claimed.prefix)
+        if key not in payloads:
+            payloads[key] = payload(alert, claimed.language, claimed.prefix)
+        return push.Message(key=claimed, endpoint=claimed.endpoint, p256dh=claimed.p256dh, auth=claimed.auth,
+                            payload=payloads[key], ttl=TTL[alert.level],
+                            urgency="high" if alert.level == "stop_work" else "normal", topic=f"alert{alert.id}")
+
+    while True:
+        running = time.monotonic() - started < seconds
+        # Keep every thread busy (a full window queued behind them) while holding few claims: at most two
+        # windows are claimed and unrecorded, which is what a killed run leaves for the lease to free.
+        if running and not drained and len(in_flight) <= sender.workers:
+            claimed_rows = _claim(run_id, 2 * sender.workers - len(in_flight), lease, alert_id, clock())
+            drained = not claimed_rows
+            for claimed in claimed_rows:
+                if not push.endpoint_allowed(claimed.endpoint, hosts, allow_local):
+                    # Stored before the allowlist (issue 14), or the list changed: never connect there.
+                    answered.append((claimed, push.Result(claimed, REFUSED_HERE)))
+                    continue
+                in_flight[sender.submit(message(claimed))] = claimed
+        if in_flight:
+            finished, _pending = wait(list(in_flight), timeout=RECORD_SECONDS, return_when=FIRST_COMPLETED)
+            for future in finished:
+                claimed, error = in_flight.pop(future), future.exception()
+                if error is not None:
+                    # A bug or a subscription pywebpush cannot encrypt for: logged, and counted as a failed
+                    # attempt (retried, then given up), so the sweep cannot loop on it for ever.
+                    log.error("push to subscription %s failed", claimed.subscription_id, exc_info=error)
+                    answered.append((claimed, push.Result(claimed, None)))
+                else:
+                    answered.append((claimed, future.result()))
+        if answered and (len(answered) >= RECORD_EVERY or not in_flight
+                         or time.monotonic() - last_record >= RECORD_SECONDS):
+            _record(answered, clock(), counts)
+            answered, last_record = [], time.monotonic()
+        if not in_flight and (drained or not running):
+            break
+    if counts["retry_in"] is not None:
+        deliver_alert.schedule((alert_id,), delay=counts["retry_in"])
+    return dict(counts)
 
 
-def deliver(alert_id, subscription_ids=None, attempt=0):
-    alert = Alert.get_or_none(Alert.id == alert_id)
-    if alert is None:
-        return {"sent": 0}
-    return send(alert, _messages(alert, _rows(alert, subscription_ids=subscription_ids)), attempt)
+def pending_deliveries(alert):
+    """Deliveries of an alert not yet accepted by a push service and not given up."""
+    return (PushDelivery.select().where((PushDelivery.alert == alert) & PushDelivery.sent_at.is_null()
+                                        & PushDelivery.gave_up_at.is_null()).count())
 
 
 # --- reading and acknowledging -----------------------------------------------------------------------------
@@ -356,9 +519,17 @@ def acknowledge(user, copy, ack_uuid, when):
 
 
 def status_rows(alert):
-    """Every recipient with name, role and times, those who have not acknowledged first."""
+    """Every recipient with name, role and times, those who have not acknowledged first.
+
+    row.push_broken: a push service refused one of the person's phones (400/403): the sender tells them to
+    turn notifications on again (the phone also re-subscribes by itself on its next visit).
+    """
     rows = list(AlertRecipient.select(AlertRecipient, User).join(User)
                 .where(AlertRecipient.alert == alert).order_by(User.name))
+    broken = {user_id for (user_id,) in PushSubscription.select(PushSubscription.user).where(
+        PushSubscription.user.in_([r.user_id for r in rows]) & PushSubscription.broken_at.is_null(False)).tuples()}
+    for r in rows:
+        r.push_broken = r.user_id in broken
     rows.sort(key=lambda r: (r.acked_at is not None, r.seen_at is not None, r.user.name))
     return rows
 
@@ -405,18 +576,17 @@ def escalate(now=None):
                 if new:
                     AlertRecipient.insert_many([{"alert": alert.id, "user": m, "role": "manager",
                                                  "added_by_escalation": True} for m in new]).execute()
+                # The late foremen again, and the managers with the names of those who have not acknowledged.
+                names = ", ".join(r.user.name for r in late)
+                late_ids = {r.id for r in late}
+                told = [r.id for r in AlertRecipient.select(AlertRecipient.id).where(
+                    (AlertRecipient.alert == alert) & AlertRecipient.user.in_(managers))]
+                queue_deliveries(alert, recipient_ids=list(late_ids) + told, round=1,
+                                 prefix_for=lambda rid: "" if rid in late_ids else f"{names}: ")
             audit.record(None, "alert.escalate", "alert", alert.id,
                          after={"foremen": [r.user_id for r in late], "managers": managers if late else []})
         if late:
-            names = ", ".join(r.user.name for r in late)
-            foremen_rows = _rows(alert, user_ids=[r.user_id for r in late])
-            manager_rows = _rows(alert, user_ids=managers)
-            late_ids = {r.id for r in late}
-
-            def prefix(recipient_id):
-                return "" if recipient_id in late_ids else f"{names}: "
-
-            send(alert, _messages(alert, foremen_rows + manager_rows, prefix_for=prefix))
+            deliver_soon(alert.id)
         done.append((alert.id, [r.user_id for r in late], managers if late else []))
     return done
 
@@ -425,19 +595,63 @@ def push_subscriptions(user):
     return list(PushSubscription.select().where(PushSubscription.user == user).order_by(PushSubscription.created_at))
 
 
-def subscribe(user, info, user_agent=""):
-    """Store (or move to this person) a device's subscription. Returns (subscription, created)."""
+def _session_ended(device_session, owner_id, now):
+    """True when the device session that posted a subscription can no longer be used: signed out, revoked,
+    expired or idle too long. None (made before migration 006, or purged 90 days after it ended): ended
+    only when its owner has no live session anywhere, as we cannot tell which of theirs it was."""
+    idle_since = now - timedelta(days=current_app.config["DEVICE_SESSION_IDLE_DAYS"])
+
+    def live(query):
+        return query.where(DeviceSession.revoked_at.is_null() & (DeviceSession.expires_at > now)
+                           & (DeviceSession.last_seen_at > idle_since)).exists()
+
+    if device_session is None:
+        return not live(DeviceSession.select().where(DeviceSession.user == owner_id))
+    return not live(DeviceSession.select().where(DeviceSession.id == device_session))
+
+
+def subscribe(user, info, device_session=None, vapid_key=None, replaces=None, user_agent=""):
+    """Store a device's subscription for the signed-in person. Returns (subscription, created).
+
+    Issue 14: an endpoint stays bound to the person and device session that posted it. Another person may take
+    it over only when that session has ended (the phone was signed out, revoked or expired: the new person then
+    signed in on that phone); the move is audited and the old owner's unsent messages to it are dropped, so
+    they never show on the new person's screen. Otherwise AlertError("endpoint_taken") (409), which does not
+    say whose it is. `replaces`: the endpoint this one renews (the phone re-subscribed); the person's row for it
+    is removed.
+    """
+    now = utcnow()
+    session_id = device_session.id if device_session is not None else None
+    fields = dict(p256dh=info["p256dh"], auth=info["auth"], user_agent=user_agent[:300], device_session=session_id,
+                  vapid_key=vapid_key)
     with database.atomic():
         existing = PushSubscription.get_or_none(PushSubscription.endpoint == info["endpoint"])
-        if existing is not None:
-            existing.user = user
-            existing.p256dh, existing.auth = info["p256dh"], info["auth"]
-            existing.user_agent = user_agent[:300]
-            existing.save()
-            return existing, False
-        sub = PushSubscription.create(user=user, user_agent=user_agent[:300], **info)
-        audit.record(user, "push.subscribe", "push_subscription", sub.id)
-        return sub, True
+        if existing is not None and existing.user_id != user.id:
+            if not _session_ended(existing.device_session_id, existing.user_id, now):
+                raise AlertError("endpoint_taken")
+            before = {"user": existing.user_id, "device_session": existing.device_session_id}
+            (PushDelivery.delete().where((PushDelivery.subscription == existing.id) & PushDelivery.sent_at.is_null())
+             .execute())
+            (PushSubscription.update(user=user, created_at=now, last_success_at=None, broken_at=None,
+                                     broken_status=None, **fields)
+             .where(PushSubscription.id == existing.id).execute())
+            audit.record(user, "push.move", "push_subscription", existing.id, before=before,
+                         after={"user": user.id, "device_session": session_id})
+            subscription, created = PushSubscription.get_by_id(existing.id), False
+        elif existing is not None:
+            PushSubscription.update(**fields).where(PushSubscription.id == existing.id).execute()
+            subscription, created = PushSubscription.get_by_id(existing.id), False
+        else:
+            subscription = PushSubscription.create(user=user, endpoint=info["endpoint"], created_at=now, **fields)
+            audit.record(user, "push.subscribe", "push_subscription", subscription.id)
+            created = True
+        if replaces and replaces != info["endpoint"]:
+            old = PushSubscription.get_or_none((PushSubscription.endpoint == replaces)
+                                               & (PushSubscription.user == user))
+            if old is not None:
+                old.delete_instance()
+                audit.record(user, "push.renew", "push_subscription", subscription.id, before={"replaced": old.id})
+    return subscription, created
 
 
 def unsubscribe(user, subscription_id):
@@ -448,3 +662,44 @@ def unsubscribe(user, subscription_id):
             audit.record(user, "push.unsubscribe", "push_subscription", subscription_id)
     return bool(deleted)
 
+
+
+# --- start-up checks ------------------------------------------------------------------------------------
+
+def warn_about_push_setup(app):
+    """Log a warning at start in production (not TESTING, not FIELDAPP_LOCAL_DEV) when push is set up so
+    that it will fail quietly (issue 13). Returns the warnings logged (for tests).
+
+    - The default VAPID subject: push services use it to reach the operator before they block the app.
+    - Subscriptions made with another VAPID key than the instance folder's, or (rows from before migration
+      006, which do not record the key) made before the key file was written: the instance folder was lost and
+      a new key made, so every such phone gets 403 until it subscribes again.
+    """
+    if app.config.get("TESTING") or env_flag("FIELDAPP_LOCAL_DEV"):
+        return []
+    warnings = []
+    if app.config["VAPID_SUBJECT"] == Defaults.VAPID_SUBJECT:
+        warnings.append("VAPID_SUBJECT is the default %r: set FIELDAPP_VAPID_SUBJECT to a mailto: or https: "
+                        "address where push services can reach the operator" % Defaults.VAPID_SUBJECT)
+    key_written = datetime.fromtimestamp(os.path.getmtime(app.config["VAPID_PRIVATE_KEY_PATH"]), timezone.utc)
+    db = database.obj
+    try:
+        with db.connection_context():
+            if db.table_exists(PushSubscription._meta.table_name):
+                key = PushSubscription.vapid_key
+                other_key = PushSubscription.select().where(
+                    (key.is_null(False) & (key != app.config["VAPID_PUBLIC_KEY"]))
+                    | (key.is_null() & (PushSubscription.created_at < key_written.replace(tzinfo=None)))).count()
+                if other_key:
+                    warnings.append(
+                        "%d push subscriptions were made with another VAPID key than %s (was the instance folder "
+                        "lost?): push services will refuse them until each phone subscribes again; restore the "
+                        "old vapid_private.pem if you have it" % (other_key, app.config["VAPID_PRIVATE_KEY_PATH"]))
+    except OperationalError as exc:
+        warnings.append(f"could not check the push subscriptions' VAPID key: {exc}")
+    finally:
+        if hasattr(db, "close_idle"):
+            db.close_idle()  # no pooled connection left open in a process that may fork (gunicorn --preload)
+    for text in warnings:
+        app.logger.warning("push: %s", text)
+    return warnings

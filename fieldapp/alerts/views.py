@@ -4,6 +4,7 @@ import uuid as uuidlib
 
 from flask import abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 
 from .. import csrf, outbox, phone_time, push
 from ..authz import login_required, requires
@@ -30,6 +31,8 @@ def messages():
         "bad_json": (400, _("The phone sent a subscription the app cannot read. Try again.")),
         "bad_endpoint": (422, _("This push service address is not allowed.")),
         "bad_keys": (422, _("The subscription's keys are not valid. Try again.")),
+        "endpoint_taken": (409, _("Notifications on this phone are turned on for someone who is still signed in "
+                                  "on it. They must sign out on this phone first.")),
     }
 
 
@@ -158,14 +161,34 @@ def received(site_id, alert_id):
 @bp.post("/me/push")
 @login_required
 def subscribe():
+    """JSON body: a PushSubscription.toJSON(), plus "replaces": the endpoint it renews (optional).
+
+    201/200 {"id", "broken"}: broken means the push service refused it; the phone then subscribes anew.
+    400/422 {"error"} for a subscription that cannot be used (issue 14: only known push services);
+    409 {"error"} when the endpoint belongs to someone still signed in on that phone.
+    """
+    data = request.get_json(silent=True)
     try:
-        info = push.check_subscription(request.get_json(silent=True),
+        info = push.check_subscription(data, push.allowed_hosts(current_app.config),
                                        allow_local=current_app.config.get("PUSH_ALLOW_LOCAL_ENDPOINTS", False))
-    except push.PushError as exc:
+        replaces = data.get("replaces")
+        subscription, created = service.subscribe(
+            g.user, info, g.device_session, vapid_key=current_app.config["VAPID_PUBLIC_KEY"],
+            replaces=replaces if isinstance(replaces, str) else None,
+            user_agent=request.headers.get("User-Agent", ""))
+    except (push.PushError, AlertError) as exc:
         status_code, message = messages()[exc.reason]
         return jsonify(error=message), status_code
-    subscription, created = service.subscribe(g.user, info, request.headers.get("User-Agent", ""))
-    return jsonify(id=subscription.id), 201 if created else 200
+    return jsonify(id=subscription.id, broken=subscription.broken_at is not None), 201 if created else 200
+
+
+@bp.get("/me/push/key")
+@login_required
+def push_key():
+    """For the service worker's pushsubscriptionchange: the server's VAPID key and a CSRF token to post with."""
+    response = jsonify(key=current_app.config["VAPID_PUBLIC_KEY"], csrf=generate_csrf())
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/me/push/<int:subscription_id>/remove")

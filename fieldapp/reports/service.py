@@ -147,7 +147,10 @@ def create_report(root, site, user, report_uuid, when, fields, injury, blobs):
             audit.record(user, "report.create", "report", report.id,
                          after={**fields, "photos": sorted(seen), "site": site.id,
                                 "injury": bool(injury)})
-        _notify(lambda: alerts.report_created(report))
+            # In the report's transaction (issue 13): no crash can keep the report and lose its alert.
+            alert = alerts.report_created(report)
+        if alert is not None:
+            alerts.deliver_soon(alert.id)  # after commit; if this is lost, the minutely sweep sends it
         return report, True
     except IntegrityError:
         # Another request with the same UUID won the race: answer as for a resend.

@@ -116,6 +116,7 @@ def test_turning_on_notifications_is_a_tap_and_the_phone_then_gets_alerts(live, 
                              level="stop_work", template="stop_work", area="Tower crane 2")
         AlertRecipient.create(alert=alert, user=world.people["worker"], role="worker")
         with live.app.app_context():
+            service.queue_deliveries(alert)  # what service.create writes with the alert
             result = service.deliver(alert.id)
         assert result["sent"] == 1
         assert service_.for_device("pixel")[0]["payload"]["title"] == "STANS ARBEIDET: umiddelbar fare"

@@ -1,0 +1,375 @@
+"""Push delivery at least once (issue 13) and push endpoints hardened (issue 14): the allowlist against server-side
+request forgery, endpoints bound to their owner's device session, broken subscriptions, durable automatic alerts
+and the start-up warnings. The consumer killed mid-fanout is in test_push_kill.py."""
+import io
+import json
+import logging
+import uuid
+
+import pytest
+
+from fieldapp import push
+from fieldapp.alerts import service
+from fieldapp.models import (Alert, AlertRecipient, AuditEvent, DeviceSession, PushDelivery, PushSubscription, Report,
+                             utcnow)
+
+# --- issue 14: only real push services ----------------------------------------------------------------------------
+
+BYPASSES = [
+    "https://2130706433/x", "https://0x7f000001/x", "https://127.1/x", "https://0177.0.0.1/x", "https://0/x",
+    "https://127.0.0.1/x", "https://[::1]/x", "https://localhost/x", "https://169.254.169.254/latest",
+    "https://10.1.2.3/x", "https://push.example.com/x", "https://internal.corp/x",
+    # userinfo: every parser must agree on the host, and there is no userinfo on a push endpoint
+    "https://fcm.googleapis.com@evil.example/x", "https://evil.example@fcm.googleapis.com/x",
+    "https://fcm.googleapis.com:443@evil.example/x", "https://fcm.googleapis.com\\@evil.example/x",
+    "https://evil.example\\@fcm.googleapis.com/x",
+    # the allowed name as a part of another one
+    "https://fcm.googleapis.com.evil.example/x", "https://evilfcm.googleapis.com.evil.example/x",
+    "https://evilpush.apple.com/x", "https://push.apple.com/x", "https://notify.windows.com.evil.example/x",
+    "https://fcm.googleapis.com%2eevil.example/x",
+    # other schemes, ports, malformed hosts
+    "http://fcm.googleapis.com/fcm/send/x", "ftp://fcm.googleapis.com/x", "https://fcm.googleapis.com:8443/x",
+    "https://fcm.googleapis.com:0/x", "https://fcm.googleapis.com../x", "https://.fcm.googleapis.com/x",
+    "https:///fcm.googleapis.com/x", "https:fcm.googleapis.com/x", "https://fcm.googleapis.com /x",
+    # IDN: a Cyrillic "с", full-width letters, punycode of a look-alike
+    "https://fсm.googleapis.com/x", "https://ｆｃｍ.googleapis.com/x", "https://xn--fm-ilc.googleapis.com/x",
+]
+ACCEPTED = [
+    "https://fcm.googleapis.com/fcm/send/abc:def",
+    "https://FCM.GoogleAPIs.com/fcm/send/abc",  # the host is case-insensitive
+    "https://fcm.googleapis.com./fcm/send/abc",  # one trailing dot: the same DNS name
+    "https://fcm.googleapis.com:443/fcm/send/abc",
+    "https://updates.push.services.mozilla.com/wpush/v2/gAAAA",
+    "https://web.push.apple.com/QGuQyavXutnMH",
+    "https://wns2-db5p.notify.windows.com/w/?token=BQYAAAB",
+]
+
+
+@pytest.fixture
+def production(app):
+    app.config["PUSH_ALLOW_LOCAL_ENDPOINTS"] = False
+    return app
+
+
+def keys(push_service):
+    return push_service.subscribe("keys-only")["keys"]
+
+
+def test_push_endpoints_outside_the_known_push_services_are_refused(production, as_role, push_service):
+    client = as_role("worker")
+    for endpoint in BYPASSES:
+        response = client.post("/me/push", json={"endpoint": endpoint, "keys": keys(push_service)})
+        assert response.status_code == 422, endpoint
+        assert "ikke tillatt" in response.get_json()["error"], endpoint
+    assert PushSubscription.select().count() == 0
+    for number, endpoint in enumerate(ACCEPTED):
+        response = client.post("/me/push", json={"endpoint": endpoint, "keys": keys(push_service)})
+        assert response.status_code == 201, endpoint
+    assert PushSubscription.select().count() == len(ACCEPTED)
+
+
+def test_loopback_is_refused_in_production_even_for_the_fake_service(production, as_role, push_service):
+    info = push_service.subscribe("phone")
+    assert info["endpoint"].startswith("http://127.0.0.1:")
+    assert as_role("worker").post("/me/push", json=info).status_code == 422
+    production.config["PUSH_ALLOW_LOCAL_ENDPOINTS"] = True  # the escape hatch: loopback only, not any address
+    assert as_role("worker").post("/me/push", json=info).status_code == 201
+    for endpoint in ("http://10.0.0.1/x", "http://192.168.1.1:8080/x", "http://2130706433/x", "http://evil.example/x"):
+        assert not push.endpoint_allowed(endpoint, push.DEFAULT_ALLOWED_HOSTS, allow_local=True), endpoint
+
+
+def test_an_operator_can_add_a_push_service(production, as_role, push_service):
+    endpoint = "https://push.example.no/sub/1"
+    client = as_role("worker")
+    assert client.post("/me/push", json={"endpoint": endpoint, "keys": keys(push_service)}).status_code == 422
+    production.config["PUSH_ALLOWED_HOSTS"] = ("push.example.no", "*.push.example.com")
+    assert client.post("/me/push", json={"endpoint": endpoint, "keys": keys(push_service)}).status_code == 201
+    hosts = push.allowed_hosts(production.config)
+    assert push.endpoint_allowed("https://eu.push.example.com/x", hosts)
+    assert not push.endpoint_allowed("https://push.example.com/x", hosts)  # *.suffix is a sub-domain only
+    assert push.allowed_hosts({"PUSH_ALLOWED_HOSTS": "a.example, *.b.example"})[-2:] == ("a.example", "*.b.example")
+
+
+def test_the_sender_never_connects_to_an_endpoint_stored_before_the_allowlist(app, world, as_role, push_service):
+    """A row from before issue 14 (or a host the operator removed): marked broken, never contacted."""
+    info = push_service.subscribe("old-row")
+    PushSubscription.create(user=world.people["worker"], endpoint=info["endpoint"], **info["keys"])
+    app.config["PUSH_ALLOW_LOCAL_ENDPOINTS"] = False
+    with app.app_context():
+        alert, _created = service.create(world.people["foreman"], world.site, uuid.uuid4(), dict(
+            template="area_closed", level="warning", title="", body="", area="B", audience="all",
+            ack_required=False, ack_minutes=60))
+    assert push_service.received == []
+    row = PushDelivery.get(PushDelivery.alert == alert)
+    assert row.sent_at is None and row.gave_up_at is not None and row.last_status == service.REFUSED_HERE
+    assert PushSubscription.get(PushSubscription.endpoint == info["endpoint"]).broken_at is not None
+
+
+# --- issue 14: an endpoint stays with its owner -----------------------------------------------------------------
+
+def test_another_person_cannot_take_an_endpoint_whose_owner_is_still_signed_in(world, as_role, push_service):
+    info = push_service.subscribe("shared-phone")
+    worker, foreman = as_role("worker"), as_role("foreman")
+    assert worker.post("/me/push", json=info).status_code == 201
+    response = foreman.post("/me/push", json=info)
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert "logge ut" in error and "Worker" not in error  # says what to do, not whose it is
+    subscription = PushSubscription.get(PushSubscription.endpoint == info["endpoint"])
+    assert subscription.user_id == world.people["worker"].id
+    assert not AuditEvent.select().where(AuditEvent.action == "push.move").exists()
+
+
+def test_after_sign_out_the_next_person_on_the_phone_takes_the_endpoint_over(world, as_role, push_service):
+    info = push_service.subscribe("shared-phone")
+    worker, foreman = as_role("worker"), as_role("foreman")
+    assert worker.post("/me/push", json=info).status_code == 201
+    subscription = PushSubscription.get(PushSubscription.endpoint == info["endpoint"])
+    assert subscription.device_session is not None and subscription.vapid_key
+    # A message for the worker still waiting for this phone must never show on the foreman's screen.
+    alert = Alert.create(uuid=uuid.uuid4(), site=world.site, level="info", title="Private", body="For the worker")
+    copy = AlertRecipient.create(alert=alert, user=world.people["worker"], role="worker")
+    PushDelivery.create(alert=alert, recipient=copy, subscription=subscription)
+    assert worker.post("/sign-out").status_code == 303
+    assert foreman.post("/me/push", json=info).status_code == 200
+    moved = PushSubscription.get_by_id(subscription.id)
+    assert moved.user_id == world.people["foreman"].id
+    assert moved.device_session_id != subscription.device_session_id
+    assert PushDelivery.select().where(PushDelivery.subscription == subscription.id).count() == 0
+    event = AuditEvent.get(AuditEvent.action == "push.move")
+    assert json.loads(event.before)["user"] == world.people["worker"].id
+    assert json.loads(event.after)["user"] == world.people["foreman"].id
+    assert event.actor_id == world.people["foreman"].id
+
+
+def test_an_expired_or_revoked_session_lets_the_endpoint_move_too(world, as_role, push_service):
+    from datetime import timedelta
+
+    for name, end in (("revoked", dict(revoked_at=utcnow())),
+                      ("expired", dict(expires_at=utcnow() - timedelta(minutes=1))),
+                      ("idle", dict(last_seen_at=utcnow() - timedelta(days=46)))):
+        info = push_service.subscribe(name)
+        assert as_role("worker").post("/me/push", json=info).status_code == 201
+        subscription = PushSubscription.get(PushSubscription.endpoint == info["endpoint"])
+        foreman = as_role("foreman")
+        assert foreman.post("/me/push", json=info).status_code == 409, name
+        DeviceSession.update(**end).where(DeviceSession.id == subscription.device_session_id).execute()
+        assert foreman.post("/me/push", json=info).status_code == 200, name
+
+
+def test_a_row_without_a_session_moves_only_when_its_owner_has_no_live_session(world, as_role, push_service):
+    info = push_service.subscribe("legacy")
+    worker = as_role("worker")
+    PushSubscription.create(user=world.people["worker"], endpoint=info["endpoint"], **info["keys"])
+    assert as_role("foreman").post("/me/push", json=info).status_code == 409
+    DeviceSession.update(revoked_at=utcnow()).where(DeviceSession.user == world.people["worker"]).execute()
+    assert as_role("foreman").post("/me/push", json=info).status_code == 200
+    assert worker.get("/alerts").status_code == 302  # (the worker's session there had ended too)
+
+
+# --- issue 13: broken subscriptions -----------------------------------------------------------------------------
+
+def compose(client, site, **fields):
+    return client.post(f"/s/{site.id}/alerts/new", data={"uuid": str(uuid.uuid4()), **fields})
+
+
+def test_a_push_service_refusing_the_key_marks_the_phone_broken_until_it_subscribes_anew(
+        world, as_role, push_service):
+    worker, verneombud = as_role("worker"), as_role("verneombud")
+    # 403: what a push service answers when the VAPID key is not the one the phone subscribed with.
+    old = push_service.subscribe("worker-phone", plan=[403])
+    assert worker.post("/me/push", json=old).status_code == 201
+    assert compose(verneombud, world.site, template="crane_lift", area="Zone B").status_code == 303
+    alert = Alert.get()
+    subscription = PushSubscription.get(PushSubscription.endpoint == old["endpoint"])
+    assert (subscription.broken_status, subscription.broken_at is not None) == (403, True)
+    assert PushDelivery.get(PushDelivery.subscription == subscription).gave_up_at is not None
+    copy = AlertRecipient.get((AlertRecipient.alert == alert) & (AlertRecipient.user == world.people["worker"]))
+    assert copy.delivered_at is None
+    status = verneombud.get(f"/s/{world.site.id}/alerts/{alert.id}/status",
+                            headers={"HX-Request": "true"}).get_data(as_text=True)
+    worker_row = status[status.index("Worker Person"):]
+    assert "Varsler må slås på igjen" in worker_row[:worker_row.index("</li>")]
+    foreman_row = status[status.index("Foreman Person"):]
+    assert "Varsler må slås på igjen" not in foreman_row[:foreman_row.index("</li>")]
+    # The phone's next visit: the server says it is broken ...
+    answer = worker.post("/me/push", json=old)
+    assert answer.status_code == 200 and answer.get_json()["broken"] is True
+    # ... so push.js subscribes anew and names the endpoint it replaces.
+    new = push_service.subscribe("worker-phone-2")
+    answer = worker.post("/me/push", json={**new, "replaces": old["endpoint"]})
+    assert answer.status_code == 201 and answer.get_json()["broken"] is False
+    assert not PushSubscription.select().where(PushSubscription.endpoint == old["endpoint"]).exists()
+    status = verneombud.get(f"/s/{world.site.id}/alerts/{alert.id}/status",
+                            headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Varsler må slås på igjen" not in status
+    # A broken phone gets no more messages; the new one does.
+    assert compose(verneombud, world.site, title="Lunch", body="At 11", level="info").status_code == 303
+    assert [m["payload"]["title"] for m in push_service.for_device("worker-phone-2")] == ["Lunch"]
+    assert push_service.rejected == []
+
+
+def test_replaces_removes_only_the_persons_own_endpoint(world, as_role, push_service):
+    theirs = push_service.subscribe("foreman-phone")
+    assert as_role("foreman").post("/me/push", json=theirs).status_code == 201
+    mine = push_service.subscribe("worker-phone")
+    assert as_role("worker").post("/me/push", json={**mine, "replaces": theirs["endpoint"]}).status_code == 201
+    assert PushSubscription.select().where(PushSubscription.endpoint == theirs["endpoint"]).exists()
+
+
+def test_the_service_worker_gets_the_key_and_a_token_to_renew_with(app, as_role):
+    response = as_role("worker").get("/me/push/key")
+    data = response.get_json()
+    assert data["key"] == app.config["VAPID_PUBLIC_KEY"] and data["csrf"]
+    assert response.headers["Cache-Control"] == "no-store"
+    assert app.test_client().get("/me/push/key").status_code == 302
+
+
+def test_the_service_worker_resubscribes_on_pushsubscriptionchange(client):
+    script = client.get("/sw.js").get_data(as_text=True)
+    handler = script[script.index('addEventListener("pushsubscriptionchange"'):]
+    assert "/me/push/key" in handler and "replaces" in handler and "pushManager.subscribe" in handler
+    push_js = client.get("/static/js/push.js").get_data(as_text=True)
+    assert "applicationServerKey" in push_js and "answer.broken" in push_js
+
+
+# --- issue 13: durable automatic alerts, records as it goes --------------------------------------------------------
+
+def test_a_serious_report_keeps_its_alert_when_the_queue_fails_and_the_sweep_sends_it(
+        app, world, as_role, push_service, monkeypatch, caplog):
+    from fieldapp import tasks
+
+    for role in ("foreman", "verneombud"):
+        assert as_role(role).post("/me/push", json=push_service.subscribe(role)).status_code == 201
+
+    def queue_down(*args, **kwargs):
+        raise ConnectionError("huey storage unreachable")  # the web process loses the queue after commit
+
+    monkeypatch.setattr(service, "deliver_alert", queue_down)
+    response = as_role("worker").post(f"/s/{world.site.id}/reports/new", data={
+        "uuid": str(uuid.uuid4()), "kind": "injury", "category": "falls", "description": "Fell from a ladder"})
+    assert response.status_code == 303
+    report = Report.get(Report.description == "Fell from a ladder")
+    alert = Alert.get(Alert.report == report)  # committed with the report
+    assert PushDelivery.select().where(PushDelivery.alert == alert).count() == 2
+    assert push_service.received == []
+    assert "periodic sweep will send it" in caplog.text
+    monkeypatch.undo()
+    with app.app_context():
+        assert tasks.sweep_push_deliveries.call_local()["sent"] == 2
+    assert sorted(m["device"] for m in push_service.received) == ["foreman", "verneombud"]
+    assert push_service.for_device("foreman")[0]["payload"]["title"] == "Personskade meldt"
+    assert service.pending_deliveries(alert) == 0
+
+
+def test_a_report_whose_alert_cannot_be_made_is_not_saved_either(app, world, as_role, monkeypatch):
+    """One transaction: never a serious report without its alert."""
+    def broken(report):
+        raise RuntimeError("simulated crash while making the alert")
+
+    monkeypatch.setattr("fieldapp.reports.service.alerts.report_created", broken)
+    with pytest.raises(RuntimeError):
+        as_role("worker").post(f"/s/{world.site.id}/reports/new", data={
+            "uuid": str(uuid.uuid4()), "kind": "injury", "category": "falls", "description": "Cut hand"})
+    assert not Report.select().where(Report.description == "Cut hand").exists()
+
+
+def test_deliveries_are_recorded_as_they_complete_not_at_the_end(app, world, as_role, push_service, count_queries):
+    """Small batches: with 120 phones the run commits several times, each with the answers so far."""
+    from fieldapp.models import Membership, User
+
+    push_service.delay = 0.01
+    with app.app_context():
+        people = []
+        for i in range(120):
+            user = User.create(name=f"W{i}", phone=f"+4740{i:06d}")
+            Membership.create(user=user, site=world.site, role="worker")
+            info = push_service.subscribe(f"w{i}")
+            PushSubscription.create(user=user, endpoint=info["endpoint"], **info["keys"])
+            people.append((user.id, "worker"))
+        alert, _created = service.create(None, world.site, uuid.uuid4(), dict(
+            template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
+            ack_minutes=60), recipients=people, send=False)
+        count_queries.queries.clear()
+        result = service.deliver(alert.id)
+    assert result["sent"] == 120
+    commits = [q for q in count_queries.queries if q.startswith("('UPDATE \"push_delivery\"") and '"sent_at" = ' in q]
+    assert len(commits) >= 3  # 120 answers in batches of at most 50 (or every 0.5 s)
+    assert AlertRecipient.select().where((AlertRecipient.alert == alert)
+                                         & AlertRecipient.delivered_at.is_null(False)).count() == 120
+
+
+def test_a_second_run_does_not_send_what_another_has_claimed(app, world, as_role, push_service):
+    from datetime import timedelta
+
+    assert as_role("worker").post("/me/push", json=push_service.subscribe("worker")).status_code == 201
+    with app.app_context():
+        alert, _created = service.create(world.people["foreman"], world.site, uuid.uuid4(), dict(
+            template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
+            ack_minutes=60), send=False)
+        now = utcnow()
+        claimed = service._claim("other-consumer", 10, timedelta(seconds=60), alert.id, now)
+        assert len(claimed) == 1
+        assert service.deliver(alert.id)["sent"] == 0  # the other consumer holds it
+        assert service.deliver(alert.id, now=now + timedelta(seconds=61))["sent"] == 1  # its lease ran out
+    assert len(push_service.for_device("worker")) == 1
+
+
+# --- start-up warnings ---------------------------------------------------------------------------------------------
+
+def test_production_start_warns_about_the_default_subject_and_a_lost_vapid_key(app, world, caplog, monkeypatch):
+    import os
+    from datetime import timedelta
+
+    monkeypatch.delenv("FIELDAPP_LOCAL_DEV", raising=False)
+    with caplog.at_level(logging.WARNING):
+        assert service.warn_about_push_setup(app) == []  # TESTING: quiet
+    app.config["TESTING"] = False
+    PushSubscription.create(user=world.people["worker"], endpoint="https://fcm.googleapis.com/fcm/send/1",
+                            p256dh="x", auth="y", vapid_key=app.config["VAPID_PUBLIC_KEY"])
+    with caplog.at_level(logging.WARNING):
+        warnings = service.warn_about_push_setup(app)
+    assert len(warnings) == 1 and "VAPID_SUBJECT is the default" in caplog.text
+    app.config["VAPID_SUBJECT"] = "mailto:hms@fjordbygg.no"
+    assert service.warn_about_push_setup(app) == []
+    # The instance folder was lost: a subscription made with another key ...
+    PushSubscription.create(user=world.people["worker"], endpoint="https://fcm.googleapis.com/fcm/send/2",
+                            p256dh="x", auth="y", vapid_key="BOtherKey")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        warnings = service.warn_about_push_setup(app)
+    assert len(warnings) == 1 and "1 push subscriptions were made with another VAPID key" in caplog.text
+    # ... or, for rows that do not record their key, one older than the key file.
+    PushSubscription.update(vapid_key=None, created_at=utcnow() - timedelta(days=3)).execute()
+    os.utime(app.config["VAPID_PRIVATE_KEY_PATH"])
+    assert "2 push subscriptions" in service.warn_about_push_setup(app)[0]
+    monkeypatch.setenv("FIELDAPP_LOCAL_DEV", "1")
+    assert service.warn_about_push_setup(app) == []
+
+
+def test_a_phone_whose_person_signed_out_gets_no_more_of_their_alerts(world, as_role, push_service):
+    worker = as_role("worker")
+    assert worker.post("/me/push", json=push_service.subscribe("shared-phone")).status_code == 201
+    assert worker.post("/sign-out").status_code == 303
+    assert compose(as_role("verneombud"), world.site, template="crane_lift", area="Zone C").status_code == 303
+    assert push_service.for_device("shared-phone") == []
+    assert PushDelivery.select().count() == 0
+
+
+def test_a_message_that_cannot_be_sent_is_given_up_after_the_attempts(app, world, as_role, push_service):
+    from datetime import timedelta
+
+    info = push_service.subscribe("bad")
+    subscription = PushSubscription.create(user=world.people["worker"], endpoint=info["endpoint"],
+                                           p256dh=info["keys"]["p256dh"], auth="AAAA")  # pywebpush cannot use it
+    with app.app_context():
+        alert, _created = service.create(world.people["foreman"], world.site, uuid.uuid4(), dict(
+            template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
+            ack_minutes=60), send=False)
+        clock = utcnow()
+        for _attempt in range(service.MAX_ATTEMPTS):
+            service.deliver(alert.id, now=clock)
+            clock += timedelta(hours=2)
+        row = PushDelivery.get(PushDelivery.subscription == subscription)
+        assert row.attempts == service.MAX_ATTEMPTS and row.gave_up_at is not None and row.sent_at is None
+        assert service.deliver(None, now=clock)["retry"] == 0  # the sweep leaves it alone
