@@ -26,13 +26,16 @@ def code_from(response):
 
 def test_manager_adds_a_person_and_gets_a_code_with_a_qr(as_role, world):
     manager = as_role("manager")
-    response = add_person(manager, world.site, employer=str(world.sub.id))
+    # A subcontractor is not one of the manager's own organizations: named by its organisation number.
+    response = add_person(manager, world.site, new_employer_name="Nordlys Elektro AS",
+                          new_employer_org_number=world.sub.org_number)
     assert response.status_code == 201
     page = response.get_data(as_text=True)
     assert 'src="data:image/svg+xml' in page  # the QR code, drawn by segno
     code = code_from(response)
     person = User.get(User.phone == "+4745000001")
     assert person.employer == world.sub and person.password_hash is None
+    assert person.organization == world.org  # the account belongs to the site's organization
     assert Membership.get(user=person, site=world.site).role == "worker"
     stored = EnrollmentCode.get(EnrollmentCode.user == person)
     assert code.replace("-", "") not in stored.code_hash  # only the hash is kept
