@@ -172,3 +172,24 @@ def test_language_chosen_before_enrolling_is_kept(app, as_role, world):
     phone.post(f"/enroll/{code}", data={"code": code, "secret": "730415", "confirm": "730415"})
     assert User.get(User.phone == "+4745000001").language == "en"
     assert "Hello, Ny" in phone.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("pin, message", [
+    ("111111", "for lett å gjette"), ("123456", "for lett å gjette"), ("987654", "for lett å gjette"),
+    ("121212", "for lett å gjette"), ("112233", "for lett å gjette"), ("123123", "for lett å gjette"),
+    ("123321", "for lett å gjette"), ("010190", "ser ut som en dato"), ("31121999", "ser ut som en dato"),
+    ("48291", "6 til 12 sifre"),
+])
+def test_common_pins_are_refused_with_a_clear_message(app, as_role, world, pin, message):
+    code = code_from(add_person(as_role("manager"), world.site, employer=str(world.org.id)))
+    response = app.test_client().post(f"/enroll/{code}", data={"code": code, "secret": pin, "confirm": pin})
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert User.get(User.phone == "+4745000001").password_hash is None
+
+
+def test_weak_pin_message_in_english(app, as_role, world):
+    code = code_from(add_person(as_role("manager"), world.site, employer=str(world.org.id), language="en"))
+    phone = app.test_client()
+    phone.post("/language", data={"language": "en", "next": f"/enroll/{code}"})
+    response = phone.post(f"/enroll/{code}", data={"code": code, "secret": "010190", "confirm": "010190"})
+    assert response.status_code == 422 and "it looks like a date (010190)" in response.get_data(as_text=True)

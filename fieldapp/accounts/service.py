@@ -3,7 +3,7 @@ import hashlib
 import re
 import secrets
 from collections import namedtuple
-from datetime import timedelta
+from datetime import date, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -48,14 +48,48 @@ def normalize_phone(raw):
     return digits
 
 
+def _looks_like_date(digits):
+    """A date as Norwegians write it (and a fødselsnummer starts): DDMMYY, or DDMMYYYY with 8 digits."""
+    if len(digits) not in (6, 8):
+        return False
+    try:
+        date(2000, int(digits[2:4]), int(digits[0:2]))  # 2000: a leap year, so 29 February counts too
+    except ValueError:
+        return False
+    return len(digits) == 6 or digits[4:6] in ("19", "20")
+
+
+def pin_pattern(digits):
+    """Why a PIN of digits is guessable, or None: "pin_trivial" or "pin_date".
+
+    Refused, as the first guesses of anyone who tries (issue 14; NIST SP 800-63B 3.1.1.2, "repetitive
+    or sequential characters"): two or fewer different digits (111111, 111222), a run up or down
+    (123456, 987654, 890123), a repeated block (121212, 123123), doubled digits (112233), a mirror
+    (123321), and dates (010190, 01011990).
+    """
+    n = len(digits)
+    if len(set(digits)) <= 2 or digits in "01234567890123456789" or digits in "98765432109876543210":
+        return "pin_trivial"
+    if any(n % size == 0 and digits == digits[:size] * (n // size) for size in range(1, n // 2 + 1)):
+        return "pin_trivial"
+    if n % 2 == 0 and all(digits[i] == digits[i + 1] for i in range(0, n, 2)):
+        return "pin_trivial"
+    if digits == digits[::-1]:
+        return "pin_trivial"
+    if _looks_like_date(digits):
+        return "pin_date"
+    return None
+
+
 def secret_problem(secret):
-    """Why a new PIN or password is not good enough, or None. Messages are translated by the caller."""
+    """Why a new PIN or password is not good enough, or None. Messages are translated by the caller.
+
+    A PIN has 6 to 12 digits and no pattern (pin_pattern); a password 10 to 200 characters.
+    """
     if secret.isdigit():
         if not 6 <= len(secret) <= 12:
             return "pin_length"
-        if len(set(secret)) == 1 or secret in "01234567890123456789" or secret in "98765432109876543210":
-            return "pin_trivial"
-        return None
+        return pin_pattern(secret)
     if len(secret) < 10:
         return "password_length"
     if len(secret) > 200:
