@@ -19,6 +19,7 @@ ACCESS = {
     "accounts.sign_in": ("GET", "/sign-in", PUBLIC),
     "accounts.enroll": ("GET", "/enroll", PUBLIC),
     "accounts.enroll_code": ("GET", "/enroll/AAAABBBB", PUBLIC),
+    "accounts.enroll_secret": ("POST", "/enroll/pin", PUBLIC),
     "accounts.choose_language": ("POST", "/language", PUBLIC),
     "shell.home": ("GET", "/", SIGNED_IN),
     "reports.choose_site": ("GET", "/report", SIGNED_IN),

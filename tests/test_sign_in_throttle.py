@@ -182,5 +182,5 @@ def test_enrolling_remembers_the_device(app, as_role, world):
 
     code = code_from(add_person(as_role("manager"), world.site, employer=str(world.org.id)))
     phone = app.test_client()
-    phone.post(f"/enroll/{code}", data={"code": code, "secret": "730415", "confirm": "730415"})
+    phone.post("/enroll/pin", data={"code": code, "secret": "730415", "confirm": "730415"})
     assert phone.get_cookie(COOKIE) is not None

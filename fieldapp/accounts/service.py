@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from peewee import JOIN
 
@@ -326,6 +326,11 @@ def normalize_code(raw):
 def format_code(code):
     return f"{code[:4]}-{code[4:]}"
 
+
+def enrollment_link(code):
+    """The QR code's link: https://host/enroll#K7M4Q9XP. The code is after "#", which browsers never
+    send: it stays out of request paths and access logs; the page's script posts it (issue 14)."""
+    return url_for("accounts.enroll", _external=True) + "#" + code
 
 
 def issue_enrollment_code(actor, user):

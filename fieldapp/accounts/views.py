@@ -95,12 +95,21 @@ def sign_out():
 @bp.route("/enroll", methods=["GET", "POST"])
 @public
 def enroll():
-    """Step 1: the typed code (the QR poster of a person's code opens step 2 directly)."""
+    """Step 1: the code, typed, or from the QR link (/enroll#CODE), whose page script posts it here.
+
+    The code is never in a path or query string: those end up in access logs, history and Referer
+    headers (issue 14). A fragment is never sent to the server.
+    """
     form = EnrollCodeForm()
-    if request.method == "POST" and form.validate_on_submit():
-        return redirect(url_for("accounts.enroll_code", code=service.normalize_code(form.code.data)), 303)
-    status = 422 if request.method == "POST" else 200
-    return render_template("accounts/enroll.html", form=form), status
+    if request.method == "GET":
+        return render_template("accounts/enroll.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("accounts/enroll.html", form=form), 422
+    code = service.normalize_code(form.code.data)
+    enrollment, error = _enrollment_or_error(code)
+    if error:
+        return error
+    return render_template("accounts/choose_secret.html", form=ChooseSecretForm(code=code), person=enrollment.user)
 
 
 def _enrollment_or_error(code):
@@ -109,32 +118,32 @@ def _enrollment_or_error(code):
     try:
         service.check_throttle(limits)
     except service.Throttled as exc:
-        body = render_template("accounts/enroll.html", form=EnrollCodeForm(),
+        body = render_template("accounts/enroll.html", form=EnrollCodeForm(formdata=None),
                                error=_("Too many wrong codes. Try again at %(time)s (in %(wait)s).",
                                        **when_to_retry(exc.retry_after)))
         return None, (body, 429, {"Retry-After": str(exc.retry_after)})
     enrollment = service.find_enrollment(code)
     if enrollment is None:
         service.note_failure(limits)
-        form = EnrollCodeForm(code=code)
-        body = render_template("accounts/enroll.html", form=form,
+        body = render_template("accounts/enroll.html", form=EnrollCodeForm(formdata=None),
                                error=_("This code is not valid. It may be mistyped, used already or "
                                        "expired: ask your foreman for a new one."))
         return None, (body, 404)
     return enrollment, None
 
 
-@bp.route("/enroll/<code>", methods=["GET", "POST"])
+@bp.post("/enroll/pin")
 @public
-def enroll_code(code):
-    """Step 2: choose a PIN or password; the code is used up and this phone is signed in."""
+def enroll_secret():
+    """Step 2: the chosen PIN or password, with the code in a hidden field; the code is used up and
+    this phone is signed in (and remembered as the person's device)."""
+    form = ChooseSecretForm()
+    code = service.normalize_code(form.code.data)
     enrollment, error = _enrollment_or_error(code)
     if error:
         return error
-    form = ChooseSecretForm(code=code)
-    if request.method == "GET" or not form.validate_on_submit():
-        status = 422 if request.method == "POST" else 200
-        return render_template("accounts/choose_secret.html", form=form, person=enrollment.user), status
+    if not form.validate_on_submit():
+        return render_template("accounts/choose_secret.html", form=form, person=enrollment.user), 422
     user = service.redeem_enrollment(code, form.secret.data)
     if user is None:  # used by a concurrent request between the check and now
         return _enrollment_or_error(code)[1] or abort(404)
@@ -143,6 +152,17 @@ def enroll_code(code):
         service.set_language(user, chosen)  # the language picked on this phone before enrolling
     begin_session(user)
     return remember_device(redirect(url_for("shell.home", welcome=1), 303), user)
+
+
+@bp.get("/enroll/<path:code>")
+@public
+def enroll_code(code):
+    """Links made by earlier versions carried the code in the path: off to the form that asks for it.
+
+    The code in the path is not used, nor carried on (a page at this address would pass it on in
+    its language switch's return address and in Referer headers).
+    """
+    return redirect(url_for("accounts.enroll"), 303)
 
 
 @bp.get("/me")

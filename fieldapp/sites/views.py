@@ -100,7 +100,7 @@ def add_person(site_id):
 
 
 def _show_code(person, code, status=200):
-    url = url_for("accounts.enroll_code", code=code, _external=True)
+    url = accounts.enrollment_link(code)
     qr = segno.make(url, error="m")
     return render_template("sites/enrollment_code.html", person=person, code=accounts.format_code(code),
                            url=url, qr_svg=qr.svg_data_uri(scale=6, border=2)), status
