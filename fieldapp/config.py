@@ -41,7 +41,8 @@ class Defaults:
     LOGIN_MAX_FAILURES_PER_DAY = 20
     # Per client address (untrusted devices only): a whole crew often shares one (carrier NAT, site wi-fi).
     LOGIN_MAX_FAILURES_PER_IP = 50
-    # A device with the person's device cookie counts only its own failures, per window.
+    # A device with the person's device cookie counts only its own failures: per window, and per day
+    # LOGIN_MAX_FAILURES_PER_DAY like a number.
     LOGIN_MAX_FAILURES_PER_DEVICE = 10
     DEVICE_COOKIE_DAYS = 365
     # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (werkzeug ProxyFix); 0 trusts

@@ -88,6 +88,24 @@ def test_a_known_device_has_its_own_limit_and_then_counts_as_any_other(app, worl
     assert LoginThrottle.get(LoginThrottle.key == f"phone:{worker.phone}").failures == 1
 
 
+def test_a_known_device_has_a_daily_limit_too(app, world):
+    # A stolen phone still vouched for: its 15-minute windows end, its day does not.
+    app.config["LOGIN_MAX_FAILURES_PER_DAY"] = 4
+    worker = world.people["worker"]
+    phone = app.test_client()
+    sign_in(phone, worker)
+    phone.post("/sign-out")
+    for _ in range(4):
+        assert attempt(phone, worker).status_code == 401
+        LoginThrottle.update(window_started_at=utcnow() - timedelta(minutes=16)).where(
+            LoginThrottle.key.startswith("device:")).execute()
+    day = LoginThrottle.get(LoginThrottle.key.startswith("device-day:"))
+    assert day.failures == 4
+    # No longer vouched for: the number's own limits count this attempt.
+    assert attempt(phone, worker).status_code == 401
+    assert LoginThrottle.get(LoginThrottle.key == f"phone:{worker.phone}").failures == 1
+
+
 def test_a_device_cookie_vouches_only_for_its_person_and_pin(app, world, pin_hash):
     from fieldapp.accounts import service as accounts
 

@@ -213,7 +213,10 @@ def authenticate(raw_phone, secret, ip, device_cookie=None):
     device_key = _trusted_device_key(user, device_cookie)
     limits = None
     if device_key is not None:
-        limits = {device_key: Limit(cfg["LOGIN_MAX_FAILURES_PER_DEVICE"], cfg["LOGIN_WINDOW_SECONDS"])}
+        # Also a daily cap: a stolen phone that is still vouched for must not get 960 guesses a day.
+        limits = {device_key: Limit(cfg["LOGIN_MAX_FAILURES_PER_DEVICE"], cfg["LOGIN_WINDOW_SECONDS"]),
+                  device_key.replace("device:", "device-day:", 1): Limit(cfg["LOGIN_MAX_FAILURES_PER_DAY"],
+                                                                          24 * 3600)}
         try:
             check_throttle(limits)
         except Throttled:
