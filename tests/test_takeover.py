@@ -231,3 +231,12 @@ def test_the_attack_end_to_end_no_longer_signs_the_attacker_in(app, world, rival
     from conftest import sign_in
 
     sign_in(app.test_client(), victim, PIN)  # the victim's PIN still works
+
+
+def test_the_walk_covers_every_route_about_a_person(app):
+    # A new route that acts on a person must join ACCOUNT_ROUTES (and use authz.may_manage_person).
+    walked = {template.replace("{site}", "<int:site_id>").replace("{person}", "<int:user_id>")
+              for _m, template, _d in ACCOUNT_ROUTES}
+    person_routes = {rule.rule for rule in app.url_map.iter_rules()
+                     if "<int:user_id>" in rule.rule or rule.rule.endswith("/people/new")}
+    assert person_routes == walked
