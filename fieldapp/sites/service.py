@@ -3,7 +3,7 @@ import secrets
 from collections import namedtuple
 from datetime import date
 
-from peewee import JOIN, IntegrityError, fn
+from peewee import JOIN, SQL, IntegrityError, Value, fn
 
 from .. import audit
 from ..accounts import service as accounts
@@ -83,25 +83,41 @@ def update_site(actor, site, data):
     return site
 
 
-PersonRow = namedtuple("PersonRow", "user_id role name phone hms_card_number hms_card_expiry enrolled employer_name")
+PersonRow = namedtuple("PersonRow", "user_id role name phone hms_card_number hms_card_expiry enrolled employer_name "
+                                    "invited sort_name")
 
-_people_on = Prepared(lambda: (
-    Membership.select(Membership.user_id, Membership.role, User.name, User.phone,
-                      User.hms_card_number, User.hms_card_expiry,
-                      User.password_hash.is_null(False).alias("enrolled"),
-                      Organization.name.alias("employer_name"))
-    .join(User)
-    .join(Organization, JOIN.LEFT_OUTER, on=(User.employer == Organization.id))
-    .where(Membership.site == slot("site"))
-    .order_by(fn.LOWER(User.name), User.id)))
+
+def _people_on_query():
+    members = (Membership.select(Membership.user_id, Membership.role, User.name, User.phone,
+                                 User.hms_card_number, User.hms_card_expiry,
+                                 User.password_hash.is_null(False).alias("enrolled"),
+                                 Organization.name.alias("employer_name"),
+                                 Value(0).alias("invited"), fn.LOWER(User.name).alias("sort_name"))
+               .join(User)
+               .join(Organization, JOIN.LEFT_OUTER, on=(User.employer == Organization.id))
+               .where(Membership.site == slot("site")))
+    # Pending invitations in the same query (the list stays at one query): only the phone number the
+    # inviter typed; the person's name and the rest belong to their own organization until they accept.
+    invited = (Invitation.select(Invitation.user_id, Invitation.role, Value(""), User.phone, Value(None),
+                                 Value(None), Value(True), Value(None), Value(1), Value(""))
+               .join(User)
+               .where(Invitation.site == slot("site")))
+    return (members + invited).order_by(SQL("9"), SQL("10"), SQL("1"))  # invited last; by name, then id
+
+
+_people_on = Prepared(_people_on_query)
 
 
 def people_on(site):
-    """Members of the site with their employer, as flat rows: one query, no model objects to build."""
+    """(members, invitations) of the site as flat PersonRows, by name: one query, no model objects.
+
+    An invitation's row has only user_id, role and phone (the rest is empty) and invited=1.
+    """
     rows = _people_on.rows(PersonRow, site=site.id)
     expiry = User.hms_card_expiry.python_value  # the one column that needs converting (SQLite: text)
-    return [row._replace(hms_card_expiry=expiry(row.hms_card_expiry)) if row.hms_card_expiry else row
+    rows = [row._replace(hms_card_expiry=expiry(row.hms_card_expiry)) if row.hms_card_expiry else row
             for row in rows]
+    return [r for r in rows if not r.invited], [r for r in rows if r.invited]
 
 
 # Every home screen and the bottom bar's Report: prepared once (see db.Prepared).
@@ -168,12 +184,6 @@ def _invite(actor, site, role, user):
     audit.record(actor, "invitation.create", "invitation", invitation.id,
                  after={"user": user.id, "site": site.id, "role": role})
     return invitation
-
-
-def invitations_on(site):
-    """Pending invitations to the site, with the invited person's phone number (the inviter typed it)."""
-    return list(Invitation.select(Invitation, User.phone).join(User)
-                .where(Invitation.site == site).order_by(Invitation.created_at, Invitation.id))
 
 
 def pending_invitations(user):

@@ -42,8 +42,8 @@ def edit_site(site_id):
 @bp.get("/s/<int:site_id>/people")
 @requires("foreman", "verneombud", "manager")
 def people(site_id):
-    return render("sites/people.html", "sites/_people_rows.html", members=service.people_on(g.site),
-                  invitations=service.invitations_on(g.site))
+    members, invitations = service.people_on(g.site)
+    return render("sites/people.html", "sites/_people_rows.html", members=members, invitations=invitations)
 
 
 def _membership_or_404(user_id):
