@@ -47,7 +47,8 @@ def test_person_of_another_company_accepts_an_invitation(live, browser, phone_pr
     assert card.count() == 1
     assert "Fjordbygg AS inviterer deg til Site A som arbeidstaker." in card.text_content()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
-    heights = page.eval_on_selector_all("section.invitation button", "els => els.map(e => e.getBoundingClientRect().height)")
+    heights = page.eval_on_selector_all("section.invitation button",
+                                        "els => els.map(e => e.getBoundingClientRect().height)")
     assert heights and min(heights) >= 48, heights
     with page.expect_navigation():
         page.click("section.invitation button.primary")
