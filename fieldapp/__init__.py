@@ -34,6 +34,13 @@ def create_app(test_config=None):
         secure = app.config["SESSION_COOKIE_SECURE"]
         app.config["SESSION_COOKIE_NAME"] = "__Host-fieldapp" if secure else "fieldapp_session"
 
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address and scheme from the proxies' headers: the per-address sign-in limit
+        # and https links need them. Only as many hops as configured are believed.
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     db.init_app(app)
     from . import authz, i18n
 

@@ -95,3 +95,41 @@ def public(view):
     """Marks a view that anyone may open (sign-in, enrollment, health, manifest)."""
     view.fieldapp_access = "public"
     return view
+
+
+def may_manage_person(actor, person, site_role):
+    """Whether `actor` may issue `person` a sign-in code (which replaces their PIN) or change their name
+    and HMS card: the one rule for every route that changes a person's account.
+
+    actor, person: User rows; site_role: the actor's role on the site the request is about
+    (g.membership.role), or None. Returns a bool; callers answer 403 when it is False.
+
+    Source: issue 14, "People belong to an organization". An account belongs to one organization
+    (User.organization). Only these may manage it:
+    - the person themselves;
+    - a manager of the person's own organization: an account of that organization that is its org admin
+      or holds the manager role on one of its sites;
+    - a foreman (or manager) on this site whose account belongs to the same organization, for a person
+      who is a worker everywhere and not an org admin: never a way to take over someone above them.
+    Anyone else (another company's manager above all) invites the person instead.
+    """
+    from .models import Membership, Site  # here: models are not needed by every importer of authz
+
+    if actor.id == person.id:
+        return True
+    if person.organization_id is None or actor.organization_id != person.organization_id:
+        return False
+    if actor.is_org_admin:
+        return True
+    manages_org = (Membership.select().join(Site)
+                   .where((Membership.user == actor.id) & (Membership.role == "manager")
+                          & (Site.organization == person.organization_id))
+                   .exists())
+    if manages_org:
+        return True
+    if site_role not in ("foreman", "manager"):
+        return False
+    above_worker = person.is_org_admin or (Membership.select()
+                                           .where((Membership.user == person.id) & (Membership.role != "worker"))
+                                           .exists())
+    return not above_worker

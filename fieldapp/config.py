@@ -34,11 +34,20 @@ class Defaults:
     DEVICE_SESSION_DAYS = 180
     DEVICE_SESSION_IDLE_DAYS = 45
     ENROLLMENT_CODE_MINUTES = 30
-    # Failed sign-ins per phone number within the window before a 429.
+    # Failed sign-ins from devices the person has not signed in on before, per phone number: at most 5
+    # per 15-minute window and 20 per day (README "Sign-in throttling": the guessing rate per year).
     LOGIN_MAX_FAILURES = 5
     LOGIN_WINDOW_SECONDS = 15 * 60
-    # Per client address: a whole crew often shares one address (carrier NAT, site wi-fi).
+    LOGIN_MAX_FAILURES_PER_DAY = 20
+    # Per client address (untrusted devices only): a whole crew often shares one (carrier NAT, site wi-fi).
     LOGIN_MAX_FAILURES_PER_IP = 50
+    # A device with the person's device cookie counts only its own failures: per window, and per day
+    # LOGIN_MAX_FAILURES_PER_DAY like a number.
+    LOGIN_MAX_FAILURES_PER_DEVICE = 10
+    DEVICE_COOKIE_DAYS = 365
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (werkzeug ProxyFix); 0 trusts
+    # none, so a client cannot choose its own address for the per-address limit.
+    TRUSTED_PROXIES = 0
     # Tokens live as long as the session: an outbox may replay a form hours later.
     WTF_CSRF_TIME_LIMIT = None
     WTF_CSRF_SSL_STRICT = True
@@ -74,6 +83,8 @@ def from_environment():
         values["HSTS"] = True
     if "PUSH_ALLOWED_HOSTS" in os.environ:
         values["PUSH_ALLOWED_HOSTS"] = tuple(h.strip() for h in os.environ["PUSH_ALLOWED_HOSTS"].split(",") if h.strip())
+    if os.environ.get("FIELDAPP_TRUSTED_PROXIES", "").strip():
+        values["TRUSTED_PROXIES"] = int(os.environ["FIELDAPP_TRUSTED_PROXIES"])
     if "FIELDAPP_VAPID_SUBJECT" in os.environ:
         values["VAPID_SUBJECT"] = os.environ["FIELDAPP_VAPID_SUBJECT"]
     return values

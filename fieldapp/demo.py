@@ -44,7 +44,10 @@ def load():
         for phone, name, employer, admin, roles in PEOPLE:
             user = User.get_or_none(User.phone == phone)
             if user is None:
-                user = User.create(name=name, phone=phone, employer=employers[employer], is_org_admin=admin,
+                # Every demo account was made on the main contractor's sites: it is the main contractor's
+                # (its managers may give a new code), whoever employs the person.
+                user = User.create(name=name, phone=phone, employer=employers[employer], organization=main,
+                                   is_org_admin=admin,
                                    hms_card_number=f"HMS{phone[-6:]}", hms_card_expiry=date(2028, 6, 30),
                                    password_hash=accounts.hash_secret(DEMO_PIN))
                 created += 1

@@ -47,6 +47,10 @@ class User(BaseModel):
     email = CharField(max_length=254, null=True)
     language = CharField(max_length=5, default="nb")
     employer = ForeignKeyField(Organization, backref="employees", null=True, on_delete="RESTRICT")
+    # The organization whose account this is: the one that created it (the site's, when a person is added
+    # to a site). Only its managers may issue the person a sign-in code or change their name and card
+    # (authz.may_manage_person); other organizations invite. The employer may be a subcontractor.
+    organization = ForeignKeyField(Organization, backref="people", null=True, on_delete="RESTRICT")
     hms_card_number = CharField(max_length=40, null=True)
     hms_card_expiry = DateField(null=True)
     # Null until the person has chosen a PIN or password through an enrollment code.
@@ -59,6 +63,13 @@ class User(BaseModel):
     @property
     def enrolled(self):
         return self.password_hash is not None
+
+    def save(self, *args, **kwargs):
+        # An account made without an owning organization (the CLI's first admin, demo data) belongs to
+        # its employer: never to nobody, or nobody could ever give the person a new code.
+        if self.organization_id is None and self.employer_id is not None and self._pk is None:
+            self.organization_id = self.employer_id
+        return super().save(*args, **kwargs)
 
 
 class Site(BaseModel):
@@ -85,6 +96,19 @@ class Membership(BaseModel):
     user = ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
     site = ForeignKeyField(Site, backref="memberships", on_delete="CASCADE")
     role = CharField(max_length=20, choices=[(r, r) for r in ROLES])
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "site"), True),)
+
+
+class Invitation(BaseModel):
+    """A person of another organization asked onto a site; the membership exists only once they accept."""
+
+    user = ForeignKeyField(User, backref="invitations", on_delete="CASCADE")
+    site = ForeignKeyField(Site, backref="invitations", on_delete="CASCADE")
+    role = CharField(max_length=20, choices=[(r, r) for r in ROLES])
+    invited_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
 
     class Meta:
@@ -368,6 +392,7 @@ ALL_MODELS = [
     User,
     Site,
     Membership,
+    Invitation,
     DeviceSession,
     EnrollmentCode,
     LoginThrottle,

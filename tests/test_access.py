@@ -19,6 +19,7 @@ ACCESS = {
     "accounts.sign_in": ("GET", "/sign-in", PUBLIC),
     "accounts.enroll": ("GET", "/enroll", PUBLIC),
     "accounts.enroll_code": ("GET", "/enroll/AAAABBBB", PUBLIC),
+    "accounts.enroll_secret": ("POST", "/enroll/pin", PUBLIC),
     "accounts.choose_language": ("POST", "/language", PUBLIC),
     "shell.home": ("GET", "/", SIGNED_IN),
     "reports.choose_site": ("GET", "/report", SIGNED_IN),
@@ -38,6 +39,8 @@ ACCESS = {
     "accounts.revoke_session": ("POST", "/me/sessions/999/revoke", SIGNED_IN),
     "accounts.sign_out": ("POST", "/sign-out", SIGNED_IN),
     "sites.new_site": ("GET", "/sites/new", ORG_ADMIN),
+    "sites.org_people": ("GET", "/org/people", ORG_ADMIN),
+    "sites.answer_invitation": ("POST", "/invitations/999/accept", SIGNED_IN),
     "sites.people": ("GET", "/s/{site}/people", STAFF),
     "sites.person": ("GET", "/s/{site}/people/{worker}", STAFF),
     "sites.add_person": ("GET", "/s/{site}/people/new", {"foreman", "manager"}),
@@ -151,9 +154,21 @@ def test_signed_out_is_sent_to_sign_in(client, world, endpoint):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_org_admin_routes(as_role, world, role):
-    status = call(as_role(role), "sites.new_site", world).status_code
+@pytest.mark.parametrize("endpoint", sorted(e for e, (_m, _p, w) in ACCESS.items() if w == ORG_ADMIN))
+def test_org_admin_routes(as_role, world, role, endpoint):
+    status = call(as_role(role), endpoint, world).status_code
     assert status == (200 if role == "manager" else 403)  # the fixture's manager is the org admin
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_someone_elses_invitation_is_404(as_role, world, role):
+    # The only signed-in route with a record in its path: an invitation is its person's alone.
+    from fieldapp.models import Invitation
+
+    invitation = Invitation.create(user=world.outsider, site=world.site, role="worker")
+    for answer in ("accept", "decline"):
+        assert as_role(role).post(f"/invitations/{invitation.id}/{answer}").status_code == 404
+    assert Invitation.get_by_id(invitation.id).user_id == world.outsider.id
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -11,7 +11,10 @@ LANGUAGE_CHOICES = [SelectChoice("nb", "Norsk bokmål"), SelectChoice("en", "Eng
 
 SECRET_PROBLEMS = {
     "pin_length": _l("A PIN has 6 to 12 digits."),
-    "pin_trivial": _l("That PIN is too easy to guess. Avoid repeated or consecutive digits."),
+    "pin_trivial": _l("That PIN is too easy to guess. Avoid repeated digits, digits in a row (123456) and "
+                      "patterns (121212, 112233, 123321)."),
+    "pin_date": _l("That PIN is too easy to guess: it looks like a date (010190). Choose digits that are not "
+                   "a date."),
     "password_length": _l("A password has at least 10 characters (or use a PIN of 6 to 12 digits)."),
     "password_long": _l("A password has at most 200 characters."),
 }

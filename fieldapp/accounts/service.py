@@ -2,11 +2,13 @@
 import hashlib
 import re
 import secrets
-from datetime import timedelta
+from collections import namedtuple
+from datetime import date, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import current_app, url_for
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from peewee import JOIN
 
 from .. import audit
@@ -20,6 +22,8 @@ _DUMMY_HASH = hasher.hash("not-a-real-password")
 # No 0/O, 1/I/L: the code is read aloud on a noisy site and typed with gloves.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
+# People remembered by one device cookie: a phone shared by a crew.
+DEVICE_COOKIE_PEOPLE = 5
 
 
 class SignInError(Exception):
@@ -44,14 +48,48 @@ def normalize_phone(raw):
     return digits
 
 
+def _looks_like_date(digits):
+    """A date as Norwegians write it (and a fødselsnummer starts): DDMMYY, or DDMMYYYY with 8 digits."""
+    if len(digits) not in (6, 8):
+        return False
+    try:
+        date(2000, int(digits[2:4]), int(digits[0:2]))  # 2000: a leap year, so 29 February counts too
+    except ValueError:
+        return False
+    return len(digits) == 6 or digits[4:6] in ("19", "20")
+
+
+def pin_pattern(digits):
+    """Why a PIN of digits is guessable, or None: "pin_trivial" or "pin_date".
+
+    Refused, as the first guesses of anyone who tries (issue 14; NIST SP 800-63B 3.1.1.2, "repetitive
+    or sequential characters"): two or fewer different digits (111111, 111222), a run up or down
+    (123456, 987654, 890123), a repeated block (121212, 123123), doubled digits (112233), a mirror
+    (123321), and dates (010190, 01011990).
+    """
+    n = len(digits)
+    if len(set(digits)) <= 2 or digits in "01234567890123456789" or digits in "98765432109876543210":
+        return "pin_trivial"
+    if any(n % size == 0 and digits == digits[:size] * (n // size) for size in range(1, n // 2 + 1)):
+        return "pin_trivial"
+    if n % 2 == 0 and all(digits[i] == digits[i + 1] for i in range(0, n, 2)):
+        return "pin_trivial"
+    if digits == digits[::-1]:
+        return "pin_trivial"
+    if _looks_like_date(digits):
+        return "pin_date"
+    return None
+
+
 def secret_problem(secret):
-    """Why a new PIN or password is not good enough, or None. Messages are translated by the caller."""
+    """Why a new PIN or password is not good enough, or None. Messages are translated by the caller.
+
+    A PIN has 6 to 12 digits and no pattern (pin_pattern); a password 10 to 200 characters.
+    """
     if secret.isdigit():
         if not 6 <= len(secret) <= 12:
             return "pin_length"
-        if len(set(secret)) == 1 or secret in "01234567890123456789" or secret in "98765432109876543210":
-            return "pin_trivial"
-        return None
+        return pin_pattern(secret)
     if len(secret) < 10:
         return "password_length"
     if len(secret) > 200:
@@ -68,28 +106,37 @@ def _sha256(text):
 
 
 # --- throttling -----------------------------------------------------------------------------
+#
+# OWASP's "device cookies" (Slow Down Online Guessing Attacks with Device Cookies): a device on which a
+# person has signed in keeps a signed cookie naming them. On such a device only that device's own
+# failures count, so an attacker hammering a phone number (or an address a crew shares) never locks
+# the rightful person out of their own phone. Every other attempt counts against the phone number
+# (a short and a daily window) and the client address. README "Sign-in throttling" has the figures.
 
-def _window():
-    return timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
+class Limit(namedtuple("Limit", "max_failures seconds")):
+    """At most max_failures failed attempts per fixed window of `seconds`."""
 
 
 def check_throttle(limits):
-    """limits: {key: max failures}. Raises Throttled while any key is over its limit."""
+    """limits: {key: Limit}. Raises Throttled(seconds until the latest blocking window ends)."""
     now = utcnow()
-    rows = LoginThrottle.select().where(LoginThrottle.key.in_(list(limits)))
-    for row in rows:
-        ends = row.window_started_at + _window()
-        if ends > now and row.failures >= limits[row.key]:
-            raise Throttled(max(1, int((ends - now).total_seconds()) + 1))
+    waits = []
+    for row in LoginThrottle.select().where(LoginThrottle.key.in_(list(limits))):
+        ends = row.window_started_at + timedelta(seconds=limits[row.key].seconds)
+        if ends > now and row.failures >= limits[row.key].max_failures:
+            waits.append(int((ends - now).total_seconds()) + 1)
+    if waits:
+        raise Throttled(max(waits))
 
 
-def note_failure(keys):
+def note_failure(limits):
+    """One more failure for each key of limits ({key: Limit}); a key's expired window starts again."""
     now = utcnow()
     with database.atomic():
-        LoginThrottle.delete().where(
-            LoginThrottle.key.in_(keys) & (LoginThrottle.window_started_at < now - _window())
-        ).execute()
-        for key in keys:
+        for key, limit in limits.items():
+            LoginThrottle.delete().where(
+                (LoginThrottle.key == key)
+                & (LoginThrottle.window_started_at < now - timedelta(seconds=limit.seconds))).execute()
             (LoginThrottle.insert(key=key, failures=1, window_started_at=now)
              .on_conflict(conflict_target=[LoginThrottle.key],
                           update={LoginThrottle.failures: LoginThrottle.failures + 1})
@@ -100,19 +147,83 @@ def clear_failures(key):
     LoginThrottle.delete().where(LoginThrottle.key == key).execute()
 
 
-def throttle_limits(phone, ip):
+def untrusted_limits(phone, ip):
+    """For an attempt from a device that has not signed in as this person before."""
     cfg = current_app.config
-    return {f"phone:{phone}": cfg["LOGIN_MAX_FAILURES"], f"ip:{ip}": cfg["LOGIN_MAX_FAILURES_PER_IP"]}
+    return {
+        f"phone:{phone}": Limit(cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_WINDOW_SECONDS"]),
+        f"phone-day:{phone}": Limit(cfg["LOGIN_MAX_FAILURES_PER_DAY"], 24 * 3600),
+        f"ip:{ip}": Limit(cfg["LOGIN_MAX_FAILURES_PER_IP"], cfg["LOGIN_WINDOW_SECONDS"]),
+    }
+
+
+def _device_serializer():
+    return URLSafeTimedSerializer(current_app.secret_key, salt="fieldapp.device-cookie")
+
+
+def _pin_tag(user):
+    # Binds the cookie to the PIN it was earned with: a new PIN (a lost phone) voids the old devices.
+    return _sha256(user.password_hash or "")[:16]
+
+
+def device_cookie_entries(value):
+    """[(user_id, nonce, pin_tag)] from a device cookie; [] if absent, forged or older than its lifetime."""
+    if not value:
+        return []
+    try:
+        entries = _device_serializer().loads(value, max_age=current_app.config["DEVICE_COOKIE_DAYS"] * 86400)
+    except BadSignature:  # also SignatureExpired
+        return []
+    if not isinstance(entries, list):
+        return []
+    return [tuple(e) for e in entries if isinstance(e, list) and len(e) == 3]
+
+
+def device_cookie_for(value, user):
+    """The new device cookie after `user` signed in on this device: theirs first, at most five people
+    (a shared phone), each entry with a fresh nonce so that a copied old cookie is not renewed."""
+    others = [e for e in device_cookie_entries(value) if e[0] != user.id][:DEVICE_COOKIE_PEOPLE - 1]
+    entries = [[user.id, secrets.token_urlsafe(12), _pin_tag(user)]] + [list(e) for e in others]
+    return _device_serializer().dumps(entries)
+
+
+def _trusted_device_key(user, device_cookie):
+    """The throttle key of this device for this person if the cookie vouches for it, else None."""
+    if user is None or user.password_hash is None:
+        return None
+    for user_id, nonce, tag in device_cookie_entries(device_cookie):
+        if user_id == user.id and secrets.compare_digest(str(tag), _pin_tag(user)):
+            return f"device:{nonce}"
+    return None
 
 
 # --- sign-in and device sessions ------------------------------------------------------------
 
-def authenticate(raw_phone, secret, ip):
-    """The user for this phone number and PIN/password. Raises SignInError or Throttled."""
+def authenticate(raw_phone, secret, ip, device_cookie=None):
+    """The user for this phone number and PIN/password. Raises SignInError or Throttled.
+
+    ip: the client's address (behind a trusted proxy, the one ProxyFix took from X-Forwarded-For);
+    device_cookie: the raw device cookie, or None. A device the person has signed in on before is
+    limited only by its own failures (LOGIN_MAX_FAILURES_PER_DEVICE); once over it, it counts as any
+    other device: per phone number (short and daily windows) and per address.
+    """
     phone = normalize_phone(raw_phone) or (raw_phone or "").strip()[:40]
-    limits = throttle_limits(phone, ip)
-    check_throttle(limits)
     user = User.get_or_none((User.phone == phone) & (User.active == True))  # noqa: E712
+    cfg = current_app.config
+    device_key = _trusted_device_key(user, device_cookie)
+    limits = None
+    if device_key is not None:
+        # Also a daily cap: a stolen phone that is still vouched for must not get 960 guesses a day.
+        limits = {device_key: Limit(cfg["LOGIN_MAX_FAILURES_PER_DEVICE"], cfg["LOGIN_WINDOW_SECONDS"]),
+                  device_key.replace("device:", "device-day:", 1): Limit(cfg["LOGIN_MAX_FAILURES_PER_DAY"],
+                                                                          24 * 3600)}
+        try:
+            check_throttle(limits)
+        except Throttled:
+            limits = None  # this device used up its own allowance: no longer vouched for
+    if limits is None:
+        limits = untrusted_limits(phone, ip)
+        check_throttle(limits)
     stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
     try:
         hasher.verify(stored, secret)
@@ -120,11 +231,13 @@ def authenticate(raw_phone, secret, ip):
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
-        note_failure(list(limits))
+        note_failure(limits)
         raise SignInError()
-    clear_failures(f"phone:{phone}")
+    # The daily window stays: a right PIN on some device must not hand an attacker a new day's tries.
+    clear_failures(device_key if device_key in limits else f"phone:{phone}")
     if hasher.check_needs_rehash(user.password_hash):
-        User.update(password_hash=hasher.hash(secret)).where(User.id == user.id).execute()
+        user.password_hash = hasher.hash(secret)
+        User.update(password_hash=user.password_hash).where(User.id == user.id).execute()
     return user
 
 
@@ -215,6 +328,12 @@ def normalize_code(raw):
 
 def format_code(code):
     return f"{code[:4]}-{code[4:]}"
+
+
+def enrollment_link(code):
+    """The QR code's link: https://host/enroll#K7M4Q9XP. The code is after "#", which browsers never
+    send: it stays out of request paths and access logs; the page's script posts it (issue 14)."""
+    return url_for("accounts.enroll", _external=True) + "#" + code
 
 
 def issue_enrollment_code(actor, user):

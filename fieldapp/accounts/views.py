@@ -1,7 +1,9 @@
 """Sign-in, sign-out, enrollment, the profile and its device sessions."""
+from datetime import timedelta, timezone
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import format_time, format_timedelta
 from flask_babel import gettext as _
 
 from ..authz import SESSION_KEY, login_required, public
@@ -28,7 +30,30 @@ def begin_session(user):
 
 
 def client_ip():
+    """The client's address: behind FIELDAPP_TRUSTED_PROXIES, ProxyFix has put the real one here."""
     return request.remote_addr or "unknown"
+
+
+def device_cookie_name():
+    return "__Host-fieldapp_device" if current_app.config["SESSION_COOKIE_SECURE"] else "fieldapp_device"
+
+
+def remember_device(response, user):
+    """Set the long-lived device cookie (accounts.service, "device cookies") after a sign-in."""
+    value = service.device_cookie_for(request.cookies.get(device_cookie_name()), user)
+    response.set_cookie(device_cookie_name(), value, max_age=current_app.config["DEVICE_COOKIE_DAYS"] * 86400,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Lax",
+                        path="/")
+    return response
+
+
+def when_to_retry(retry_after):
+    """{"time": "14:05" (the clock in the app's time zone), "wait": "15 minutes"} for a message."""
+    from ..models import utcnow
+
+    until = (utcnow() + timedelta(seconds=retry_after)).replace(tzinfo=timezone.utc)
+    return {"time": format_time(until, "HH:mm"),
+            "wait": format_timedelta(timedelta(seconds=retry_after), threshold=1.1)}
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -41,17 +66,19 @@ def sign_in():
     if not form.validate_on_submit():
         return render_template("accounts/sign_in.html", form=form), 422
     try:
-        user = service.authenticate(form.phone.data, form.secret.data, client_ip())
+        user = service.authenticate(form.phone.data, form.secret.data, client_ip(),
+                                    request.cookies.get(device_cookie_name()))
     except service.Throttled as exc:
-        minutes = max(1, round(exc.retry_after / 60))
-        form.form_errors.append(_("Too many failed attempts. Wait %(minutes)d minutes and try again, "
-                                  "or ask your foreman for a new code.", minutes=minutes))
+        form.form_errors.append(_(
+            "Too many failed attempts. Try again at %(time)s (in %(wait)s), or ask your foreman for a "
+            "new code. On a phone where you have signed in before you can sign in as usual.",
+            **when_to_retry(exc.retry_after)))
         return render_template("accounts/sign_in.html", form=form), 429, {"Retry-After": str(exc.retry_after)}
     except service.SignInError:
         form.form_errors.append(_("Wrong phone number or PIN/password."))
         return render_template("accounts/sign_in.html", form=form), 401
     begin_session(user)
-    return redirect(safe_next(form.next.data), 303)
+    return remember_device(redirect(safe_next(form.next.data), 303), user)
 
 
 @bp.post("/sign-out")
@@ -68,45 +95,55 @@ def sign_out():
 @bp.route("/enroll", methods=["GET", "POST"])
 @public
 def enroll():
-    """Step 1: the typed code (the QR poster of a person's code opens step 2 directly)."""
+    """Step 1: the code, typed, or from the QR link (/enroll#CODE), whose page script posts it here.
+
+    The code is never in a path or query string: those end up in access logs, history and Referer
+    headers (issue 14). A fragment is never sent to the server.
+    """
     form = EnrollCodeForm()
-    if request.method == "POST" and form.validate_on_submit():
-        return redirect(url_for("accounts.enroll_code", code=service.normalize_code(form.code.data)), 303)
-    status = 422 if request.method == "POST" else 200
-    return render_template("accounts/enroll.html", form=form), status
+    if request.method == "GET":
+        return render_template("accounts/enroll.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("accounts/enroll.html", form=form), 422
+    code = service.normalize_code(form.code.data)
+    enrollment, error = _enrollment_or_error(code)
+    if error:
+        return error
+    return render_template("accounts/choose_secret.html", form=ChooseSecretForm(code=code), person=enrollment.user)
 
 
 def _enrollment_or_error(code):
     """(enrollment, None) or (None, response) for an unusable or throttled code."""
-    limits = {f"enroll-ip:{client_ip()}": 20}
+    limits = {f"enroll-ip:{client_ip()}": service.Limit(20, current_app.config["LOGIN_WINDOW_SECONDS"])}
     try:
         service.check_throttle(limits)
     except service.Throttled as exc:
-        body = render_template("accounts/enroll.html", form=EnrollCodeForm(),
-                               error=_("Too many wrong codes. Wait a few minutes and try again."))
+        body = render_template("accounts/enroll.html", form=EnrollCodeForm(formdata=None),
+                               error=_("Too many wrong codes. Try again at %(time)s (in %(wait)s).",
+                                       **when_to_retry(exc.retry_after)))
         return None, (body, 429, {"Retry-After": str(exc.retry_after)})
     enrollment = service.find_enrollment(code)
     if enrollment is None:
-        service.note_failure(list(limits))
-        form = EnrollCodeForm(code=code)
-        body = render_template("accounts/enroll.html", form=form,
+        service.note_failure(limits)
+        body = render_template("accounts/enroll.html", form=EnrollCodeForm(formdata=None),
                                error=_("This code is not valid. It may be mistyped, used already or "
                                        "expired: ask your foreman for a new one."))
         return None, (body, 404)
     return enrollment, None
 
 
-@bp.route("/enroll/<code>", methods=["GET", "POST"])
+@bp.post("/enroll/pin")
 @public
-def enroll_code(code):
-    """Step 2: choose a PIN or password; the code is used up and this phone is signed in."""
+def enroll_secret():
+    """Step 2: the chosen PIN or password, with the code in a hidden field; the code is used up and
+    this phone is signed in (and remembered as the person's device)."""
+    form = ChooseSecretForm()
+    code = service.normalize_code(form.code.data)
     enrollment, error = _enrollment_or_error(code)
     if error:
         return error
-    form = ChooseSecretForm(code=code)
-    if request.method == "GET" or not form.validate_on_submit():
-        status = 422 if request.method == "POST" else 200
-        return render_template("accounts/choose_secret.html", form=form, person=enrollment.user), status
+    if not form.validate_on_submit():
+        return render_template("accounts/choose_secret.html", form=form, person=enrollment.user), 422
     user = service.redeem_enrollment(code, form.secret.data)
     if user is None:  # used by a concurrent request between the check and now
         return _enrollment_or_error(code)[1] or abort(404)
@@ -114,7 +151,18 @@ def enroll_code(code):
     if chosen in current_app.config["LANGUAGES"] and chosen != user.language:
         service.set_language(user, chosen)  # the language picked on this phone before enrolling
     begin_session(user)
-    return redirect(url_for("shell.home", welcome=1), 303)
+    return remember_device(redirect(url_for("shell.home", welcome=1), 303), user)
+
+
+@bp.get("/enroll/<path:code>")
+@public
+def enroll_code(code):
+    """Links made by earlier versions carried the code in the path: off to the form that asks for it.
+
+    The code in the path is not used, nor carried on (a page at this address would pass it on in
+    its language switch's return address and in Referer headers).
+    """
+    return redirect(url_for("accounts.enroll"), 303)
 
 
 @bp.get("/me")

@@ -90,5 +90,8 @@ class ConfirmForm(FlaskForm):
 
 
 class HmsCardForm(FlaskForm):
+    """The person's card and name; a name left empty is kept as it is."""
+
+    name = StringField(_l("Full name"), validators=[Optional(), Length(max=200)])
     hms_card_number = StringField(_l("HMS card number"), validators=[Optional(), Length(max=40)])
     hms_card_expiry = DateField(_l("HMS card expiry"), validators=[Optional()])

@@ -3,12 +3,13 @@ import secrets
 from collections import namedtuple
 from datetime import date
 
-from peewee import JOIN, IntegrityError, fn
+from peewee import JOIN, SQL, IntegrityError, Value, fn
 
 from .. import audit
 from ..accounts import service as accounts
+from ..authz import may_manage_person
 from ..db import Prepared, database, slot
-from ..models import ROLES, Membership, Organization, Site, User
+from ..models import ROLES, Invitation, Membership, Organization, Site, User
 
 SITE_FIELDS = ("name", "address", "project_number", "client_name", "active", "guests_allowed", "day_ends_at",
                "closed_on")
@@ -82,25 +83,41 @@ def update_site(actor, site, data):
     return site
 
 
-PersonRow = namedtuple("PersonRow", "user_id role name phone hms_card_number hms_card_expiry enrolled employer_name")
+PersonRow = namedtuple("PersonRow", "user_id role name phone hms_card_number hms_card_expiry enrolled employer_name "
+                                    "invited sort_name")
 
-_people_on = Prepared(lambda: (
-    Membership.select(Membership.user_id, Membership.role, User.name, User.phone,
-                      User.hms_card_number, User.hms_card_expiry,
-                      User.password_hash.is_null(False).alias("enrolled"),
-                      Organization.name.alias("employer_name"))
-    .join(User)
-    .join(Organization, JOIN.LEFT_OUTER, on=(User.employer == Organization.id))
-    .where(Membership.site == slot("site"))
-    .order_by(fn.LOWER(User.name), User.id)))
+
+def _people_on_query():
+    members = (Membership.select(Membership.user_id, Membership.role, User.name, User.phone,
+                                 User.hms_card_number, User.hms_card_expiry,
+                                 User.password_hash.is_null(False).alias("enrolled"),
+                                 Organization.name.alias("employer_name"),
+                                 Value(0).alias("invited"), fn.LOWER(User.name).alias("sort_name"))
+               .join(User)
+               .join(Organization, JOIN.LEFT_OUTER, on=(User.employer == Organization.id))
+               .where(Membership.site == slot("site")))
+    # Pending invitations in the same query (the list stays at one query): only the phone number the
+    # inviter typed; the person's name and the rest belong to their own organization until they accept.
+    invited = (Invitation.select(Invitation.user_id, Invitation.role, Value(""), User.phone, Value(None),
+                                 Value(None), Value(True), Value(None), Value(1), Value(""))
+               .join(User)
+               .where(Invitation.site == slot("site")))
+    return (members + invited).order_by(SQL("9"), SQL("10"), SQL("1"))  # invited last; by name, then id
+
+
+_people_on = Prepared(_people_on_query)
 
 
 def people_on(site):
-    """Members of the site with their employer, as flat rows: one query, no model objects to build."""
+    """(members, invitations) of the site as flat PersonRows, by name: one query, no model objects.
+
+    An invitation's row has only user_id, role and phone (the rest is empty) and invited=1.
+    """
     rows = _people_on.rows(PersonRow, site=site.id)
     expiry = User.hms_card_expiry.python_value  # the one column that needs converting (SQLite: text)
-    return [row._replace(hms_card_expiry=expiry(row.hms_card_expiry)) if row.hms_card_expiry else row
+    rows = [row._replace(hms_card_expiry=expiry(row.hms_card_expiry)) if row.hms_card_expiry else row
             for row in rows]
+    return [r for r in rows if not r.invited], [r for r in rows if r.invited]
 
 
 # Every home screen and the bottom bar's Report: prepared once (see db.Prepared).
@@ -119,17 +136,30 @@ def membership_on(site, user_id):
             .where((Membership.site == site) & (Membership.user == user_id)).first())
 
 
-def add_person(actor, site, role, data):
+AddResult = namedtuple("AddResult", "membership code invitation")
+
+
+def add_person(actor, site, role, data, actor_role=None):
     """Put a person on the site, creating them if their phone number is new.
 
-    Returns (membership, enrollment code or None). A person who has not enrolled yet gets a code.
+    Returns AddResult(membership or None, enrollment code or None, invitation or None):
+    - a new phone number: a new account of the site's organization, on the site, with a code;
+    - a person of the site's organization: on the site; a code if they have not enrolled and the actor
+      may manage them (authz.may_manage_person);
+    - a person of another organization: only an Invitation that they accept or decline signed in as
+      themselves (issue 14): no membership and no code until then.
+    Raises Conflict("already_member") or Conflict("already_invited").
     """
     phone = data["phone"]
     with database.atomic():
         user = User.get_or_none(User.phone == phone)
         if user is None:
-            user = User.create(**{k: data.get(k) for k in USER_FIELDS}, language=data.get("language") or "nb")
-            audit.record(actor, "user.create", "user", user.id, after=audit.snapshot(user, USER_FIELDS))
+            user = User.create(**{k: data.get(k) for k in USER_FIELDS}, organization=site.organization_id,
+                               language=data.get("language") or "nb")
+            audit.record(actor, "user.create", "user", user.id,
+                         after=audit.snapshot(user, USER_FIELDS + ("organization",)))
+        elif user.organization_id != site.organization_id:
+            return AddResult(None, None, _invite(actor, site, role, user))
         try:
             with database.atomic():
                 membership = Membership.create(user=user, site=site, role=role)
@@ -137,8 +167,51 @@ def add_person(actor, site, role, data):
             raise Conflict("already_member") from None
         audit.record(actor, "membership.create", "membership", membership.id,
                      after={"user": user.id, "site": site.id, "role": role})
-        code = None if user.enrolled else accounts.issue_enrollment_code(actor, user)
-    return membership, code
+        code = None
+        if not user.enrolled and may_manage_person(actor, user, actor_role):
+            code = accounts.issue_enrollment_code(actor, user)
+    return AddResult(membership, code, None)
+
+
+def _invite(actor, site, role, user):
+    if Membership.select().where((Membership.user == user) & (Membership.site == site)).exists():
+        raise Conflict("already_member")
+    try:
+        with database.atomic():
+            invitation = Invitation.create(user=user, site=site, role=role, invited_by=actor)
+    except IntegrityError:
+        raise Conflict("already_invited") from None
+    audit.record(actor, "invitation.create", "invitation", invitation.id,
+                 after={"user": user.id, "site": site.id, "role": role})
+    return invitation
+
+
+def pending_invitations(user):
+    """The person's invitations, each with its site and the site's organization, oldest first."""
+    return list(Invitation.select(Invitation, Site, Organization)
+                .join(Site).join(Organization)
+                .where(Invitation.user == user).order_by(Invitation.created_at, Invitation.id))
+
+
+def answer_invitation(user, invitation_id, accept):
+    """The invited person's answer. Returns the new Membership (accept), True (declined), or None when
+    the person has no such invitation (the view answers 404: it is nobody else's business).
+    """
+    with database.atomic():
+        invitation = Invitation.get_or_none((Invitation.id == invitation_id) & (Invitation.user == user))
+        if invitation is None:
+            return None
+        Invitation.delete().where(Invitation.id == invitation.id).execute()
+        detail = {"user": user.id, "site": invitation.site_id, "role": invitation.role}
+        if not accept:
+            audit.record(user, "invitation.decline", "invitation", invitation.id, before=detail)
+            return True
+        audit.record(user, "invitation.accept", "invitation", invitation.id, before=detail)
+        membership = Membership.get_or_none((Membership.user == user) & (Membership.site == invitation.site_id))
+        if membership is None:
+            membership = Membership.create(user=user, site=invitation.site_id, role=invitation.role)
+            audit.record(user, "membership.create", "membership", membership.id, after=detail)
+    return membership
 
 
 def change_role(actor, membership, role):
@@ -168,14 +241,37 @@ def _keep_one_manager(membership):
         raise Conflict("last_manager")
 
 
-def update_hms_card(actor, user, number, expiry):
+def update_hms_card(actor, user, number, expiry, name=None):
+    """The person's HMS card number and expiry, and their name when given (None keeps it).
+
+    The caller has checked authz.may_manage_person.
+    """
+    fields = ("name", "hms_card_number", "hms_card_expiry")
     with database.atomic():
-        before = audit.snapshot(user, ("hms_card_number", "hms_card_expiry"))
-        User.update(hms_card_number=number, hms_card_expiry=expiry).where(User.id == user.id).execute()
+        before = audit.snapshot(user, fields)
         user.hms_card_number, user.hms_card_expiry = number, expiry
-        audit.record(actor, "user.hms_card", "user", user.id, before,
-                     audit.snapshot(user, ("hms_card_number", "hms_card_expiry")))
+        if name:
+            user.name = name
+        User.update(name=user.name, hms_card_number=number, hms_card_expiry=expiry).where(User.id == user.id).execute()
+        audit.record(actor, "user.hms_card", "user", user.id, before, audit.snapshot(user, fields))
 
 
-def organizations():
-    return list(Organization.select().order_by(Organization.name))
+def own_organizations(user):
+    """The organizations a person may name as a new person's employer: their account's and their employer.
+
+    Never every tenant (issue 14): other organizations are reached by their organisation number.
+    """
+    ids = {i for i in (user.organization_id, user.employer_id) if i is not None}
+    return list(Organization.select().where(Organization.id.in_(list(ids))).order_by(Organization.name))
+
+
+def people_of(organization):
+    """The organization's people (their accounts), each with their site memberships, by name."""
+    people = list(User.select().where(User.organization == organization).order_by(fn.LOWER(User.name), User.id))
+    roles = {}
+    for m in (Membership.select(Membership, Site).join(Site)
+              .where(Membership.user.in_([p.id for p in people])).order_by(Site.name)):
+        roles.setdefault(m.user_id, []).append(m)
+    for person in people:
+        person.site_roles = roles.get(person.id, [])
+    return people

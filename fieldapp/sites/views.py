@@ -4,7 +4,7 @@ from flask import abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..accounts import service as accounts
-from ..authz import login_required, requires
+from ..authz import login_required, may_manage_person, requires
 from ..htmx import render, wants_fragment
 from ..models import Organization
 from . import bp, service
@@ -12,6 +12,7 @@ from .forms import ConfirmForm, HmsCardForm, PersonForm, RoleForm, SiteEditForm,
 
 CONFLICT_MESSAGES = {
     "already_member": lambda: _("This person is already on the site."),
+    "already_invited": lambda: _("This person is already invited to the site."),
     "last_manager": lambda: _("A site needs at least one manager. Give someone else the role first."),
 }
 
@@ -41,7 +42,8 @@ def edit_site(site_id):
 @bp.get("/s/<int:site_id>/people")
 @requires("foreman", "verneombud", "manager")
 def people(site_id):
-    return render("sites/people.html", "sites/_people_rows.html", members=service.people_on(g.site))
+    members, invitations = service.people_on(g.site)
+    return render("sites/people.html", "sites/_people_rows.html", members=members, invitations=invitations)
 
 
 def _membership_or_404(user_id):
@@ -56,7 +58,19 @@ def _membership_or_404(user_id):
 def person(site_id, user_id):
     membership = _membership_or_404(user_id)
     return render("sites/person.html", "sites/_person.html", membership=membership,
-                  hms_form=HmsCardForm(obj=membership.user))
+                  hms_form=HmsCardForm(obj=membership.user), may_manage=_may_manage(membership.user))
+
+
+def _may_manage(person):
+    return may_manage_person(g.user, person, g.membership.role)
+
+
+def _manageable_or_403(user_id):
+    """The site's member `user_id` if the signed-in person may manage their account: else 404 or 403."""
+    membership = _membership_or_404(user_id)
+    if not _may_manage(membership.user):
+        abort(403)
+    return membership
 
 
 def _grantable():
@@ -66,7 +80,7 @@ def _grantable():
 @bp.route("/s/<int:site_id>/people/new", methods=["GET", "POST"])
 @requires("foreman", "manager")
 def add_person(site_id):
-    form = PersonForm(grantable_roles=_grantable(), organizations=service.organizations())
+    form = PersonForm(grantable_roles=_grantable(), organizations=service.own_organizations(g.user))
     if not form.validate_on_submit():
         return render_template("sites/add_person.html", form=form), (422 if request.method == "POST" else 200)
     data = dict(form.data)
@@ -76,17 +90,17 @@ def add_person(site_id):
     else:
         data["employer"] = Organization.get_by_id(int(form.employer.data))
     try:
-        membership, code = service.add_person(g.user, g.site, form.role.data, data)
+        added = service.add_person(g.user, g.site, form.role.data, data, actor_role=g.membership.role)
     except service.Conflict as exc:
         form.phone.errors = list(form.phone.errors) + [CONFLICT_MESSAGES[str(exc)]()]
         return render_template("sites/add_person.html", form=form), 409
-    if code is None:
+    if added.code is None:  # on the site already enrolled, or invited (the list says "invited")
         return redirect(url_for("sites.people", site_id=site_id), 303)
-    return _show_code(membership.user, code, status=201)
+    return _show_code(added.membership.user, added.code, status=201)
 
 
 def _show_code(person, code, status=200):
-    url = url_for("accounts.enroll_code", code=code, _external=True)
+    url = accounts.enrollment_link(code)
     qr = segno.make(url, error="m")
     return render_template("sites/enrollment_code.html", person=person, code=accounts.format_code(code),
                            url=url, qr_svg=qr.svg_data_uri(scale=6, border=2)), status
@@ -96,11 +110,9 @@ def _show_code(person, code, status=200):
 @requires("foreman", "manager")
 def new_code(site_id, user_id):
     """A fresh code for a lost or new phone: it replaces the person's PIN on the next enrollment."""
-    membership = _membership_or_404(user_id)
+    membership = _manageable_or_403(user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if g.membership.role == "foreman" and membership.role != "worker":
-        abort(403)
     code = accounts.issue_enrollment_code(g.user, membership.user)
     return _show_code(membership.user, code)
 
@@ -139,11 +151,39 @@ def remove_person(site_id, user_id):
 @bp.post("/s/<int:site_id>/people/<int:user_id>/hms-card")
 @requires("foreman", "manager")
 def update_hms_card(site_id, user_id):
-    """The HMS card is shown to the foreman, who keeps its number and expiry up to date."""
-    membership = _membership_or_404(user_id)
+    """The HMS card is shown to the foreman, who keeps its number and expiry (and the name) up to date."""
+    membership = _manageable_or_403(user_id)
     form = HmsCardForm()
     if not form.validate_on_submit():
         return render("sites/person.html", "sites/_person.html", status=422, membership=membership,
-                      hms_form=form)
-    service.update_hms_card(g.user, membership.user, form.hms_card_number.data or None, form.hms_card_expiry.data)
+                      hms_form=form, may_manage=True)
+    service.update_hms_card(g.user, membership.user, form.hms_card_number.data or None, form.hms_card_expiry.data,
+                            name=(form.name.data or "").strip() or None)
     return redirect(url_for("sites.person", site_id=site_id, user_id=user_id), 303)
+
+
+@bp.app_template_global("pending_invitations")
+def pending_invitations():
+    """For the home screen: the signed-in person's invitations (a function, so only the home page pays)."""
+    return service.pending_invitations(g.user) if g.get("user") is not None else []
+
+
+@bp.get("/org/people")
+@login_required
+def org_people():
+    """The org admin's list of the organization's accounts (issue 14: an organization sees its people)."""
+    if not g.user.is_org_admin or g.user.organization_id is None:
+        abort(403)
+    return render_template("sites/org_people.html", organization=g.user.organization,
+                           people=service.people_of(g.user.organization_id))
+
+
+@bp.post("/invitations/<int:invitation_id>/<any(accept, decline):answer>")
+@login_required
+def answer_invitation(invitation_id, answer):
+    """The invited person, signed in as themselves, joins the site or says no."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if service.answer_invitation(g.user, invitation_id, accept=(answer == "accept")) is None:
+        abort(404)
+    return redirect(url_for("shell.home"), 303)

@@ -13,7 +13,7 @@ def test_enrollment_sign_in_and_sign_out(live, page, browser, phone_profile, csp
     page.goto(f"{live.url}/s/{world.site.id}/people/new")
     page.fill("input[name=name]", "Kari Nordmann")
     page.fill("input[name=phone]", "412 34 567")
-    page.select_option("select[name=employer]", str(world.sub.id))
+    page.select_option("select[name=employer]", str(world.org.id))  # only the foreman's own organizations
     page.fill("input[name=hms_card_number]", "HMS998877")
     with page.expect_navigation():
         page.click("button[type=submit].primary")
