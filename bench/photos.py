@@ -194,6 +194,7 @@ def attacks():
     yield "progressive JPEG, 10,000 empty scans", many_scans_jpeg()
     yield f"progressive JPEG, {photos.MAX_SCANS} scans", many_scans_jpeg(scans=photos.MAX_SCANS)
     yield "JPEG, 15 MB of empty COM segments", _padded_jpeg(b"\xff\xfe\x00\x02")
+    yield "JPEG, 15 MB of 0xFF fill before its frame", _padded_jpeg(b"\xff")
     yield "PNG, 15 MB of empty unknown chunks", _padded_png()
     yield "PNG 1 x 50,000,000 px", png(1, 50_000_000, b"\0\0\0\xff")
     yield "PNG 7000x7000 RGBA, Paeth rows", png(7000, 7000, b"\x10\x20\x30\x80")

@@ -7,8 +7,9 @@ person's role on the record's site.
 Cost bound (issue 14): no upload within MAX_BYTES and MAX_PIXELS costs a worker more than 2 s of CPU or
 300 MB of memory (`python bench/photos.py --attacks-only` prints the worst files). What keeps it there,
 all checked before a pixel is decoded:
-- the file's structure is walked first (JPEG segments, PNG chunks) with a cap on their number, because
-  Pillow parses the headers in Python (15 MB of empty COM or APP segments cost it 3.6 s and 600 MB);
+- the file's structure is walked first (JPEG segments, PNG chunks) with a cap on their number and on the
+  stray bytes between a JPEG's segments, because Pillow parses the headers in Python (15 MB of empty COM
+  or APP segments cost it 3.6 s and 600 MB, 15 MB of 0xFF fill 4 s);
 - a JPEG may have at most MAX_SCANS scans: libjpeg passes over the whole image once per scan, so 10,000
   empty scans kept a worker busy for 24 s;
 - a progressive JPEG keeps every DCT coefficient of the whole image (2 bytes each) until its last scan:
@@ -39,6 +40,7 @@ MAX_PIXELS = 50_000_000
 MAX_ASPECT = 20  # panoramas from phones are about 1:4 to 1:10
 MAX_SCANS = 100  # libjpeg's own progressive JPEGs have 10 scans, mozjpeg's about a dozen
 MAX_SEGMENTS = 1000  # JPEG markers: phones write about 20
+MAX_STRAY_BYTES = 65_536  # fill or junk between a JPEG's header segments: Pillow reads it a byte at a time
 MAX_PNG_CHUNKS = 10_000  # libpng writes 8 KB IDAT chunks: 1,920 for 15 MB
 MAX_PROGRESSIVE_BYTES = 160 * 1024 * 1024  # DCT coefficients held while decoding a progressive JPEG
 MAX_WEBP_PIXELS = 12_500_000  # Pillow holds ~16 bytes a pixel while decoding: ~200 MB; a 12 MP phone photo fits
@@ -119,7 +121,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Where a JPEG scan's entropy-coded data ends: 0xFF followed by a marker byte, not by a stuffed 0x00,
 # another 0xFF (fill) or a restart marker RST0-RST7 (part of the scan), as libjpeg reads it.
 _SCAN_END = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")
-_MARKER = re.compile(rb"\xff+[^\x00\xff]")  # libjpeg's next_marker(): skips stray bytes and fill
+# libjpeg's next_marker(): skips stray bytes and 0xFF fill. One 0xFF, not "\xff+": a run of fill bytes
+# would make the regex backtrack quadratically (15 MB of 0xFF: hours).
+_MARKER = re.compile(rb"\xff[^\x00\xff]")
 _PROGRESSIVE_SOF = (0xC2, 0xC6, 0xCA, 0xCE)
 _SOF = (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)
 _STANDALONE = (0x01, 0xD0, 0xD1, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6, 0xD7)  # TEM, RSTn: no length
@@ -129,6 +133,7 @@ _STANDALONE = (0x01, 0xD0, 0xD1, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6, 0xD7)  # TEM, RST
 class JpegLayout:
     scans: int
     segments: int
+    stray_bytes: int  # fill and junk between segments before the first scan, which Pillow parses
     progressive: bool
     coefficient_bytes: int  # what libjpeg holds for a progressive decode: 128 bytes per 8x8 block
 
@@ -136,15 +141,18 @@ class JpegLayout:
 def jpeg_layout(data):
     """Walk a JPEG's segments as libjpeg reads them, up to EOI -> JpegLayout.
 
-    Stops early (with the counts so far, already over the cap) after MAX_SEGMENTS markers or
-    MAX_SCANS + 1 scans, so the walk itself costs at most ~1 ms. A structure that ends early is left
-    for the decoder to call damaged. Source: ITU-T T.81 annex B (markers, B.1.1.5 for fill bytes).
+    Stops early (with the counts so far, already over the cap) after MAX_SEGMENTS markers,
+    MAX_SCANS + 1 scans or MAX_STRAY_BYTES stray bytes: the walk costs ~1 ms, or one C regex pass over
+    the bytes. A structure that ends early is left for the decoder to call damaged. Source: ITU-T T.81 annex B (markers, B.1.1.5 for fill bytes).
     """
-    pos, scans, segments, progressive, coefficients = 2, 0, 0, False, 0
-    while segments <= MAX_SEGMENTS and scans <= MAX_SCANS:
+    pos, scans, segments, stray, progressive, coefficients = 2, 0, 0, 0, False, 0
+    while segments <= MAX_SEGMENTS and scans <= MAX_SCANS and stray <= MAX_STRAY_BYTES:
         found = _MARKER.search(data, pos)
         if found is None or found.end() + 2 > len(data):
+            stray += 0 if scans else len(data) - pos
             break
+        if not scans:
+            stray += found.start() - pos
         marker, pos = data[found.end() - 1], found.end()
         segments += 1
         if marker == 0xD9:  # EOI: libjpeg reads nothing after it
@@ -160,7 +168,7 @@ def jpeg_layout(data):
             scans += 1
             end = _SCAN_END.search(data, pos)
             pos = len(data) if end is None else end.start()
-    return JpegLayout(scans, segments, progressive, coefficients)
+    return JpegLayout(scans, segments, stray, progressive, coefficients)
 
 
 def _coefficient_bytes(frame):
@@ -192,7 +200,7 @@ def check_structure(data):
     """Refuse ("too_complex") a JPEG or PNG whose structure would cost too much to parse or decode."""
     if data.startswith(b"\xff\xd8"):
         layout = jpeg_layout(data)
-        if layout.segments > MAX_SEGMENTS or layout.scans > MAX_SCANS:
+        if layout.segments > MAX_SEGMENTS or layout.scans > MAX_SCANS or layout.stray_bytes > MAX_STRAY_BYTES:
             raise PhotoError("too_complex")
         if layout.progressive and layout.coefficient_bytes > MAX_PROGRESSIVE_BYTES:
             raise PhotoError("too_complex")
