@@ -176,6 +176,13 @@ def _padded_png():
     return small[:33] + empty * ((photos.MAX_BYTES - len(small)) // len(empty)) + small[33:]
 
 
+def broken_exif(tags):
+    """An EXIF block whose IFD0 has `tags` entries, each pointing past its end: Pillow warns for each."""
+    end = 8 + 2 + 12 * tags + 4
+    entries = b"".join(struct.pack("<HHII", 0x1000 + i % 60_000, 4, 60, end) for i in range(tags))
+    return b"Exif\0\0II*\0" + struct.pack("<IH", 8, tags) + entries + b"\0" * 4
+
+
 def noisy(size, mode="RGB"):
     """Sensor-like noise: the dearest content to code and decode, for its file size."""
     noise = Image.effect_noise(size, 60)
@@ -196,6 +203,7 @@ def attacks():
     yield "JPEG, 15 MB of empty COM segments", _padded_jpeg(b"\xff\xfe\x00\x02")
     yield "JPEG, 15 MB of 0xFF fill before its frame", _padded_jpeg(b"\xff")
     yield "PNG, 15 MB of empty unknown chunks", _padded_png()
+    yield "WebP, EXIF of 65,535 broken tags", encoded(Image.new("RGB", (64, 64)), "WEBP", exif=broken_exif(65_535))
     yield "PNG 1 x 50,000,000 px", png(1, 50_000_000, b"\0\0\0\xff")
     yield "PNG 7000x7000 RGBA, Paeth rows", png(7000, 7000, b"\x10\x20\x30\x80")
     yield "PNG 7000x7000 RGBA 16-bit, Paeth rows", png(7000, 7000, b"\x10\x20\x30\x80" * 2, depth=16)

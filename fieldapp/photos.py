@@ -275,7 +275,10 @@ def process(data, long_edge=LONG_EDGE):
 def _orientation(image):
     """The EXIF orientation (1-8), or 1 when there is none or the EXIF block is damaged."""
     try:
-        value = image.getexif().get(ORIENTATION_TAG, 1)
+        with warnings.catch_warnings():
+            # Pillow warns once per bad tag, each with its own text: 65,535 log lines for a crafted block.
+            warnings.simplefilter("ignore", UserWarning)
+            value = image.getexif().get(ORIENTATION_TAG, 1)
     except (SyntaxError, ValueError, struct.error, KeyError, TypeError, OSError):
         return 1  # a damaged EXIF block must not stop the photo: keep it as it is
     return value if value in _UPRIGHT else 1

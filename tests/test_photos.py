@@ -212,6 +212,18 @@ def test_a_damaged_exif_block_keeps_the_photo_as_it_is():
     assert out.size == (400, 300) and red_corner(out) == "top_left"
 
 
+def test_a_crafted_exif_block_neither_floods_the_log_nor_stops_the_photo():
+    import warnings
+
+    from bench.photos import broken_exif
+
+    data = encode(Image.new("RGB", (64, 64), "grey"), "WEBP", exif=broken_exif(2000))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert photos.process(data).width == 64
+    assert caught == []
+
+
 def markers(data):
     """The JPEG markers before the first scan (an output file: no fill bytes, no stray data)."""
     found, pos = [], 2
