@@ -32,7 +32,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageCms, ImageFile, UnidentifiedImageError
 
 FORMATS = ("JPEG", "PNG", "WEBP")
 MAX_BYTES = 15 * 1024 * 1024  # a 50 MP phone JPEG; the browser usually sends ~0.5 MB
@@ -329,19 +329,29 @@ def _srgb_transform(profile, mode):
     """An embedded ICC profile's bytes and the image mode -> an ImageCms transform to sRGB, or None.
 
     None when the profile is unreadable or describes another colour space than the pixels (then the
-    pixels are taken as sRGB, as browsers do). Cached: phones embed the same few profiles.
+    pixels are taken as sRGB, as browsers do), and when it is sRGB itself: a probe of 125 colours comes
+    back within 1 of where it went in (most Android phones embed sRGB; the transform costs ~11 ns a
+    pixel, 22 ms for a stored photo). Cached: phones embed the same few profiles.
     """
     spaces = {"RGB": "RGB", "L": "GRAY", "CMYK": "CMYK"}
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
         if source.profile.xcolor_space.strip() != spaces[mode]:
             return None
-        return ImageCms.buildTransform(source, _SRGB, mode, "RGB")
+        transform = ImageCms.buildTransform(source, _SRGB, mode, "RGB")
     except (OSError, ValueError, TypeError, ImageCms.PyCMSError):
         return None  # a damaged profile must not stop the photo
+    if mode == "RGB":
+        diff = ImageChops.difference(ImageCms.applyTransform(_PROBE, transform), _PROBE)
+        if max(high for _low, high in diff.getextrema()) <= 1:
+            return None
+    return transform
 
 
 _SRGB = ImageCms.createProfile("sRGB")
+# 5 x 5 x 5 colours over the cube, for telling an sRGB profile from the rest.
+_PROBE = Image.frombytes("RGB", (125, 1), bytes(channel for r in range(0, 256, 63) for g in range(0, 256, 63)
+                                                  for b in range(0, 256, 63) for channel in (r, g, b)))
 
 
 def _to_srgb(image, profile):

@@ -324,6 +324,8 @@ def test_colours_are_converted_to_srgb_before_the_profile_is_dropped(fmt):
 def test_srgb_photos_keep_their_colours_and_bad_profiles_are_ignored():
     out = stored(encode(Image.new("RGB", (64, 64), (200, 100, 50)), "PNG", icc_profile=srgb_bytes()))
     assert close(out.getpixel((10, 10)), (200, 100, 50))
+    assert photos._srgb_transform(srgb_bytes(), "RGB") is None  # sRGB in, sRGB out: no 22 ms transform
+    assert photos._srgb_transform(icc_rgb(RED, GREEN, BLUE, 1.0), "RGB") is not None
     out = stored(encode(Image.new("RGB", (64, 64), (200, 100, 50)), "PNG", icc_profile=b"not a profile" * 20))
     assert close(out.getpixel((10, 10)), (200, 100, 50))
     # A profile for another colour space than the pixels' is ignored rather than misapplied.
