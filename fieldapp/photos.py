@@ -17,6 +17,7 @@ all checked before a pixel is decoded:
   at 50 MP does not; a baseline JPEG of one scan is streamed and has no such limit);
 - the long side may be at most MAX_ASPECT times the short one: Pillow keeps a pointer and an allocation per
   row, so a 97 KB PNG of 1 x 50,000,000 px cost 2.5 GB;
+- a PNG may inflate to at most MAX_PNG_RAW_BYTES of pixel data (zlib and 16-bit conversion dominate);
 - Pillow holds a WebP three times over (libwebp's canvas, a bytes copy, the image): at most MAX_WEBP_PIXELS.
 A baseline JPEG is decoded at 1/2, 1/4 or 1/8 scale by libjpeg (draft); a big PNG or WebP is decoded whole
 (at most 4 bytes a pixel) and then reduced strip by strip, so no full-size copy is ever made.
@@ -43,6 +44,8 @@ MAX_SCANS = 100  # libjpeg's own progressive JPEGs have 10 scans, mozjpeg's abou
 MAX_SEGMENTS = 1000  # JPEG markers: phones write about 20
 MAX_STRAY_BYTES = 65_536  # fill or junk between a JPEG's header segments: Pillow reads it a byte at a time
 MAX_PNG_CHUNKS = 10_000  # libpng writes 8 KB IDAT chunks: 1,920 for 15 MB
+# Pixel data a PNG inflates to: 8-bit RGBA at 50 MP fits, 16-bit RGBA up to 25 MP (at 50 MP it took 1.4 s).
+MAX_PNG_RAW_BYTES = 200_000_000
 MAX_PROGRESSIVE_BYTES = 160 * 1024 * 1024  # DCT coefficients held while decoding a progressive JPEG
 MAX_WEBP_PIXELS = 12_500_000  # Pillow holds ~16 bytes a pixel while decoding: ~200 MB; a 12 MP phone photo fits
 LONG_EDGE = 1600
@@ -186,16 +189,23 @@ def _coefficient_bytes(frame):
     return blocks * 64 * 2
 
 
-def png_chunks(data):
-    """How many chunks a PNG has up to IEND, counting at most MAX_PNG_CHUNKS + 1 (PNG spec, section 5.3)."""
-    pos, chunks = len(PNG_SIGNATURE), 0
+def png_layout(data):
+    """(chunks up to IEND, counting at most MAX_PNG_CHUNKS + 1; pixels; bytes of raw pixel data).
+
+    Source: PNG specification, 3rd edition, 5.3 (chunk layout) and 11.2.1 (IHDR).
+    """
+    pos, chunks, pixels, raw = len(PNG_SIGNATURE), 0, 0, 0
     while pos + 8 <= len(data) and chunks <= MAX_PNG_CHUNKS:
         length, kind = struct.unpack_from(">I4s", data, pos)
         chunks += 1
+        if kind == b"IHDR" and chunks == 1 and length == 13 and pos + 21 <= len(data):
+            width, height, depth, colour = struct.unpack_from(">IIBB", data, pos + 8)
+            channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(colour, 4)
+            pixels, raw = width * height, (width * channels * depth + 7) // 8 * height
         if kind == b"IEND":
             break
         pos += 12 + length
-    return chunks
+    return chunks, pixels, raw
 
 
 def check_structure(data):
@@ -208,7 +218,9 @@ def check_structure(data):
         if (layout.progressive or layout.scans > 1) and layout.coefficient_bytes > MAX_PROGRESSIVE_BYTES:
             raise PhotoError("too_complex")
     elif data.startswith(PNG_SIGNATURE):
-        if png_chunks(data) > MAX_PNG_CHUNKS:
+        chunks, pixels, raw = png_layout(data)
+        # Over MAX_PIXELS is refused as such below, with its own message.
+        if chunks > MAX_PNG_CHUNKS or (raw > MAX_PNG_RAW_BYTES and pixels <= MAX_PIXELS):
             raise PhotoError("too_complex")
 
 

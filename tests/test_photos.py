@@ -431,6 +431,18 @@ def test_header_floods_are_refused_before_pillow_parses_them():
     assert reason(png[:33] + empty * photos.MAX_PNG_CHUNKS + png[33:]) == "too_complex"
 
 
+def test_a_png_that_inflates_to_too_much_pixel_data_is_refused():
+    def header(width, height, depth, colour):
+        ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+        return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+    # 16-bit RGBA is 8 bytes a pixel before Pillow brings it to 8 bits: 7000 x 3600 is 201.6 MB.
+    assert reason(header(7000, 3600, 16, 6)) == "too_complex"
+    photos.check_structure(header(7000, 3500, 16, 6))  # 196 MB: allowed
+    photos.check_structure(header(7000, 7000, 8, 6))  # 8-bit RGBA at 49 MP: allowed
+    assert photos.png_layout(encode(Image.new("RGBA", (300, 200)), "PNG")) == (3, 300 * 200, 300 * 4 * 200)
+
+
 def test_a_progressive_jpeg_too_big_to_hold_is_refused(monkeypatch):
     image = Image.new("RGB", (1024, 1024), "grey")
     full = encode(image, "JPEG", progressive=True, subsampling=0)  # 4:4:4
