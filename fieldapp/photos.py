@@ -46,7 +46,7 @@ MAX_STRAY_BYTES = 65_536  # fill or junk between a JPEG's header segments: Pillo
 MAX_PNG_CHUNKS = 10_000  # libpng writes 8 KB IDAT chunks: 1,920 for 15 MB
 # Pixel data a PNG inflates to: 8-bit RGBA at 50 MP fits, 16-bit RGBA up to 25 MP (at 50 MP it took 1.4 s).
 MAX_PNG_RAW_BYTES = 200_000_000
-MAX_PROGRESSIVE_BYTES = 160 * 1024 * 1024  # DCT coefficients held while decoding a progressive JPEG
+MAX_PROGRESSIVE_BYTES = 160 * 1024 * 1024  # DCT coefficients held while decoding a multi-scan JPEG
 MAX_WEBP_PIXELS = 12_500_000  # Pillow holds ~16 bytes a pixel while decoding: ~200 MB; a 12 MP phone photo fits
 LONG_EDGE = 1600
 THUMB_WIDTH = 320
