@@ -9,15 +9,25 @@ high-quality reference (full decode, upright, Lanczos to 1600 px, no compression
 
 Targets (issue 4): app >= 2.5x faster than naive, PSNR within 0.5 dB of naive's, output <= 400 KB,
 peak memory <= half of naive's.
+
+Then the worst uploads (issue 14): files built to cost the most within the 15 MB / 50 MP limits, each
+run through the app's pipeline in a fresh process, printing its CPU seconds (user + system), its peak
+memory above what was there before, and whether it was stored or refused (and why).
+Target: none over 2 s of CPU or 300 MB. `--attacks-only` skips the normal photo.
 """
 import argparse
 import io
 import math
 import random
+import re
+import resource
 import statistics
+import struct
 import subprocess
 import sys
+import tempfile
 import time
+import zlib
 from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
@@ -114,6 +124,159 @@ def peak_memory(name, path):
     return float(result.stdout.strip())
 
 
+# --- the worst uploads ----------------------------------------------------------------------------
+
+def _jpeg_scan_blocks(data):
+    """(end of the header part, [(start, end) of each scan with the DHT just before it]) of a JPEG."""
+    entropy_end = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")  # a marker, not stuffing or a restart
+    scans, pos, previous = [], 2, None
+    while data[pos + 1] != 0xD9:
+        marker = data[pos + 1]
+        end = pos + 2 + struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        if marker == 0xDA:
+            end = entropy_end.search(data, end).start()
+            scans.append((previous if data[previous + 1] == 0xC4 else pos, end))
+        previous, pos = pos, end
+    return scans
+
+
+def many_scans_jpeg(size=(7000, 7000), scans=10_000):
+    """A flat progressive JPEG whose second scan (the luma band 1-5, a few bytes) is repeated `scans` times."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (120, 130, 140)).save(out, "JPEG", progressive=True, quality=90)
+    data = out.getvalue()
+    blocks = _jpeg_scan_blocks(data)
+    start, end = blocks[1]
+    return data[:end] + data[start:end] * (scans - len(blocks)) + data[end:]
+
+
+def png(width, height, row, filter_type=4, depth=8, interlaced=False):
+    """An RGBA PNG of identical pixels `row` (one pixel's bytes), each row with `filter_type` (4: Paeth,
+    the dearest to undo), optionally Adam7-interlaced (seven passes, each a small image of its own)."""
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+    images = [(-(-(width - x) // dx), -(-(height - y) // dy)) for x, y, dx, dy in passes] if interlaced else \
+        [(width, height)]
+    packer = zlib.compressobj(9)
+    pieces = []
+    for pass_width, pass_height in images:
+        if pass_width < 1 or pass_height < 1:
+            continue
+        line = bytes([filter_type]) + row * pass_width
+        lines_per_piece = max(1, (1 << 22) // len(line))
+        pieces += [packer.compress(line * min(lines_per_piece, pass_height - y))
+                   for y in range(0, pass_height, lines_per_piece)]
+    idat = b"".join(pieces) + packer.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, 6, 0, 0, int(interlaced))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def _padded_jpeg(segment):
+    """A small JPEG with `segment` repeated before its frame up to 15 MB: Pillow parses each in Python."""
+    small = encoded(Image.new("RGB", (64, 64), "red"), "JPEG")
+    return small[:2] + segment * ((photos.MAX_BYTES - len(small)) // len(segment)) + small[2:]
+
+
+def _padded_png():
+    """A small PNG with empty ancillary chunks before its pixels up to 15 MB."""
+    small = encoded(Image.new("RGB", (64, 64), "red"), "PNG")
+    empty = struct.pack(">I", 0) + b"abCd" + struct.pack(">I", zlib.crc32(b"abCd"))
+    return small[:33] + empty * ((photos.MAX_BYTES - len(small)) // len(empty)) + small[33:]
+
+
+def broken_exif(tags):
+    """An EXIF block whose IFD0 has `tags` entries, each pointing past its end: Pillow warns for each."""
+    end = 8 + 2 + 12 * tags + 4
+    entries = b"".join(struct.pack("<HHII", 0x1000 + i % 60_000, 4, 60, end) for i in range(tags))
+    return b"Exif\0\0II*\0" + struct.pack("<IH", 8, tags) + entries + b"\0" * 4
+
+
+def noisy(size, mode="RGB"):
+    """Sensor-like noise: the dearest content to code and decode, for its file size."""
+    noise = Image.effect_noise(size, 60)
+    return noise if mode == "L" else Image.merge(mode, [noise] * len(mode))
+
+
+def encoded(image, fmt, **options):
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
+    return out.getvalue()
+
+
+def attacks():
+    """(name, bytes) of the worst uploads within the limits we take: 15 MB and 50 megapixels."""
+    big = (8160, 6120)  # 49.9 MP
+    yield "progressive JPEG, 10,000 empty scans", many_scans_jpeg()
+    yield f"progressive JPEG, {photos.MAX_SCANS} scans", many_scans_jpeg(scans=photos.MAX_SCANS)
+    yield "JPEG, 15 MB of empty COM segments", _padded_jpeg(b"\xff\xfe\x00\x02")
+    yield "JPEG, 15 MB of 0xFF fill before its frame", _padded_jpeg(b"\xff")
+    yield "PNG, 15 MB of empty unknown chunks", _padded_png()
+    yield "WebP, EXIF of 65,535 broken tags", encoded(Image.new("RGB", (64, 64)), "WEBP", exif=broken_exif(65_535))
+    yield "PNG 1 x 50,000,000 px", png(1, 50_000_000, b"\0\0\0\xff")
+    yield "PNG 7000x7000 RGBA, Paeth rows", png(7000, 7000, b"\x10\x20\x30\x80")
+    yield "PNG 7000x7000 RGBA 16-bit, Paeth rows", png(7000, 7000, b"\x10\x20\x30\x80" * 2, depth=16)
+    yield "PNG 5000x5000 RGBA 16-bit, Paeth rows", png(5000, 5000, b"\x10\x20\x30\x80" * 2, depth=16)
+    yield "PNG 7000x7000 RGBA, interlaced", png(7000, 7000, b"\x10\x20\x30\x80", interlaced=True)
+    yield "WebP 7000x7000 lossless RGBA", encoded(Image.new("RGBA", (7000, 7000), (9, 99, 199, 128)), "WEBP",
+                                                   lossless=True)
+    side = math.isqrt(photos.MAX_WEBP_PIXELS)
+    yield f"WebP {side}x{side} noisy, lossy", encoded(noisy((side, side)), "WEBP", quality=90)
+    yield f"WebP {side}x{side} RGBA lossless", encoded(noisy((side, side), "RGBA"), "WEBP", lossless=True)
+    yield "JPEG 50 MP baseline, noisy, 15 MB", _fill_15_mb(noisy(big), progressive=False)
+    yield "JPEG 50 MP progressive, noisy", _fill_15_mb(noisy(big), progressive=True)
+    yield "JPEG 50 MP progressive 4:4:4", encoded(Image.new("RGB", big, "grey"), "JPEG", progressive=True,
+                                                  subsampling=0)
+    yield "JPEG 20 MP progressive 4:4:4, noisy", _fill_15_mb(noisy((5472, 3648)), progressive=True, subsampling=0)
+    yield "JPEG 12 MP CMYK progressive, noisy", _fill_15_mb(noisy((4032, 3024), "CMYK"), progressive=True)
+
+
+def _fill_15_mb(image, **options):
+    """The highest quality that keeps the file within MAX_BYTES: the most data to decode."""
+    for quality in (90, 80, 70, 60, 50, 40, 30):
+        data = encoded(image, "JPEG", quality=quality, **options)
+        if len(data) <= photos.MAX_BYTES:
+            return data
+    raise AssertionError("noise too dear even at quality 30")
+
+
+def attack_child(path):
+    """In a fresh process: (CPU seconds, peak MB above the start, outcome) of processing one file."""
+    data = Path(path).read_bytes()
+    Path("/proc/self/clear_refs").write_text("5")
+    before = _vm("VmRSS")
+    start = resource.getrusage(resource.RUSAGE_SELF)
+    try:
+        out = photos.process(data)
+        outcome = f"stored {out.width}x{out.height}"
+    except photos.PhotoError as exc:
+        outcome = f"refused: {exc.reason}"
+    end = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = end.ru_utime - start.ru_utime + end.ru_stime - start.ru_stime
+    return f"{cpu:.3f} {(_vm('VmHWM') - before) / 1024:.1f} {outcome}"
+
+
+def worst_uploads():
+    """Print one line per attack; True when all stay within 2 s of CPU and 300 MB."""
+    print(f"worst uploads (limits {photos.MAX_BYTES // 2**20} MB, {photos.MAX_PIXELS // 10**6} MP; "
+          "target <= 2 s CPU, <= 300 MB):")
+    worst_cpu = worst_memory = 0.0
+    for name, data in attacks():
+        with tempfile.NamedTemporaryFile(suffix=".bin") as handle:
+            handle.write(data)
+            handle.flush()
+            result = subprocess.run([sys.executable, __file__, "--attack", handle.name], capture_output=True,
+                                    text=True, timeout=600, check=True)
+        cpu, memory, outcome = result.stdout.strip().split(" ", 2)
+        worst_cpu, worst_memory = max(worst_cpu, float(cpu)), max(worst_memory, float(memory))
+        print(f"  {name:42} {len(data) / 2**20:5.1f} MB   CPU {float(cpu):6.2f} s   "
+              f"peak memory {float(memory):6.1f} MB   {outcome}")
+    ok = worst_cpu <= 2 and worst_memory <= 300
+    print(f"{'met ' if ok else 'MISS'}  worst upload: {worst_cpu:.2f} s CPU, {worst_memory:.0f} MB "
+          "(target <= 2 s, <= 300 MB)")
+    return ok
+
+
 def timed(pipeline, data, runs):
     times = []
     for _ in range(runs):
@@ -126,13 +289,18 @@ def timed(pipeline, data, runs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--attacks-only", action="store_true", help="only the worst uploads")
     parser.add_argument("--memory", nargs=2, metavar=("PIPELINE", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--attack", metavar="FILE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory:
         print(f"{peak_memory_child(*args.memory):.1f}")
         return 0
-    import tempfile
-
+    if args.attack:
+        print(attack_child(args.attack))
+        return 0
+    if args.attacks_only:
+        return 0 if worst_uploads() else 1
     data = phone_photo()
     with tempfile.NamedTemporaryFile(suffix=".jpg", delete=False) as handle:
         handle.write(data)
@@ -160,7 +328,8 @@ def main():
         ]
         for text, ok in checks:
             print(f"{'met ' if ok else 'MISS'}  {text}")
-        return 0 if all(ok for _t, ok in checks) else 1
+        attacks_ok = worst_uploads()
+        return 0 if attacks_ok and all(ok for _t, ok in checks) else 1
     finally:
         path.unlink()
 

@@ -65,4 +65,7 @@ def messages():
         "damaged": (422, _("The photo is damaged or incomplete. Take it again.")),
         "too_many_pixels": (413, _("The photo has too many pixels. Use at most 50 megapixels.")),
         "too_big": (413, _("The photo is too large. Use a file of at most 15 MB.")),
+        "bad_shape": (422, _("The photo is too long and narrow. Use a photo at most 20 times as long as it is wide.")),
+        "too_complex": (422, _("The photo is saved in a way that takes too long to read. "
+                               "Save it as an ordinary JPEG and try again.")),
     }
