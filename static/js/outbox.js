@@ -91,11 +91,15 @@
       p.className = "warning outbox-receipt-note"; p.textContent = note;
       li.appendChild(p);
     });
-    if (withActions && item.state !== "sent") {
+    // Only the item's own person may act on it: on a shared phone nobody else resends, edits or discards it.
+    var othersItem = who && (who.signedOut || (item.maker && item.maker.user !== who.user));
+    if (withActions && item.state !== "sent" && !othersItem) {
       var actions = document.createElement("div");
       actions.className = "actions outbox-actions";
-      if (item.state === "failed") actions.appendChild(button(list.dataset.retry, "retry", "primary"));
-      if (item.editUrl) actions.appendChild(button(list.dataset.edit, "edit"));
+      // An item without a maker is never resent as is (it could be another person's): edit or discard it.
+      if (item.state === "failed" && item.maker) actions.appendChild(button(list.dataset.retry, "retry", "primary"));
+      // Edit replaces the item: only a failed one, which no sender will post meanwhile.
+      if (item.state === "failed" && item.editUrl) actions.appendChild(button(list.dataset.edit, "edit"));
       actions.appendChild(button(list.dataset.discard, "discard", "danger"));
       li.appendChild(actions);
     }
@@ -122,9 +126,18 @@
     });
   }
 
-  function refresh() {
+  function draw() {
     return core.all().then(function (items) { showCount(items); showLists(items); return items; })
       .catch(function () { return []; });  // no IndexedDB: nothing to show
+  }
+
+  function refresh() {
+    if (document.querySelector(".outbox-all") && !core.lastWho()) {
+      // The outbox page shows whose each item is and who may act on it: ask who is signed in (offline:
+      // unknown, and each item's own buttons stay).
+      return core.whoami().catch(function () { return null; }).then(draw);
+    }
+    return draw();
   }
 
   function onChange(uuid, state) {
@@ -255,10 +268,8 @@
     var uuid = li.dataset.uuid, action = target.dataset.action;
     if (action === "retry") {
       core.update(uuid, function (item) {
-        if (item.state !== "failed") return false;
+        if (item.state !== "failed" || !item.maker) return false;
         item.state = "pending"; delete item.status; delete item.message;
-        if (!item.maker) item.maker = me();  // an item from before makers were recorded: the person vouches for it
-        if (!item.maker) return false;
       }).then(flush);
     } else if (action === "edit") {
       core.get(uuid).then(function (item) {
@@ -310,7 +321,7 @@
     if (!uuid) return;
     var form = document.querySelector("form[data-outbox][data-outbox-edit]");
     if (!form) return;
-    core.get(uuid).then(function (item) { if (item && item.state !== "sent") prefill(form, item); });
+    core.get(uuid).then(function (item) { if (item && item.state === "failed") prefill(form, item); });
   }
 
   // --- signing out on a shared phone --------------------------------------------------------------------

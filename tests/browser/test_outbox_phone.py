@@ -137,6 +137,7 @@ def test_shared_phone_an_item_is_saved_as_its_maker_or_not_at_all(live, page, co
     page.goto(live.url + "/outbox")
     page.wait_for_selector(".outbox-item.state-other")
     assert page.text_content(".outbox-item .outbox-state") == "venter på at Worker Person logger inn"
+    assert page.locator(".outbox-item button").count() == 0  # nobody else resends, edits or discards it
 
     # The foreman signs out (no warning: nothing of theirs waits); the worker signs in: saved as the worker.
     sign_out_ui(page, live)
