@@ -62,6 +62,14 @@
     return item.message ? item.message : mapped;
   }
 
+  // Forms without data-outbox-label (check-in, check-out) are named by where they go.
+  function labelFor(list, url) {
+    var path = new URL(url, location.href).pathname;
+    if (/\/checkin$/.test(path)) return list.dataset.labelCheckin || "";
+    if (/\/checkout$/.test(path)) return list.dataset.labelCheckout || "";
+    return "";
+  }
+
   function button(text, action, cls) {
     var b = document.createElement("button");
     b.type = "button"; b.className = "button " + (cls || ""); b.dataset.action = action; b.textContent = text;
@@ -76,7 +84,8 @@
     li.dataset.uuid = item.uuid;
     var name = document.createElement("span");
     var when = new Date(item.createdAt);
-    name.textContent = (item.label || "") + " " + when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    name.textContent = (item.label || labelFor(list, item.url)) + " " +
+      when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     var badge = document.createElement("span");
     badge.className = "badge outbox-state";
     badge.textContent = fill(list.dataset[state] || state, { name: item.maker ? item.maker.name : "" });

@@ -11,7 +11,7 @@ from conftest import CSRF_RE, PIN
 
 from browser.conftest import service_worker_registration, sign_in_ui, wait_until
 from fieldapp.accounts import service as accounts
-from fieldapp.models import DeviceSession, Photo, Report, ReportEvent
+from fieldapp.models import CheckIn, DeviceSession, Equipment, Photo, Report, ReportEvent, SiteEquipment
 
 PHONE_WIDTH = 360
 
@@ -32,9 +32,10 @@ class Gate:
     def __init__(self, app):
         self.app, self.mode, self.uploads = app, None, 0
         self.lock = threading.Lock()
+        self.paths = ("/reports/new",)
 
     def __call__(self, environ, start_response):
-        is_upload = environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith("/reports/new")
+        is_upload = environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith(self.paths)
         if is_upload:
             with self.lock:
                 self.uploads += 1
@@ -150,6 +151,41 @@ def test_shared_phone_an_item_is_saved_as_its_maker_or_not_at_all(live, page, co
     report = new_reports(world).get()
     assert report.reporter_id == worker.id and report.description == "Made by the worker"
     assert csp_violations == []
+
+
+def test_shared_phone_a_check_in_is_recorded_for_its_maker_only(live, page, context, gate):
+    """The attendance list (byggherreforskriften § 15) must never show the next person at the site."""
+    world = live.world
+    worker, foreman = world.people["worker"], world.people["foreman"]
+    SiteEquipment.create(site=world.site, equipment=Equipment.get(Equipment.key == "helmet"))
+    gate.paths = ("/checkin",)
+    sign_in_ui(page, live.url, worker.phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/checkin")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    context.set_offline(True)
+    page.click("label.all-worn")
+    page.click("#check-in button[type=submit]")
+    page.wait_for_selector(".outbox-note:not([hidden])")
+    gate.mode = "down"
+    context.set_offline(False)
+    sign_out_ui(page, live)
+    page.wait_for_selector(".sign-out-warning")
+    with page.expect_navigation():
+        page.click("form.sign-out button[type=submit]")
+    gate.mode = None
+    sign_in_ui(page, live.url, foreman.phone, PIN)
+    page.goto(live.url + "/outbox")
+    page.wait_for_selector(".outbox-item.state-other")
+    assert page.text_content(".outbox-item span").startswith("Sjekk inn ")
+    assert CheckIn.select().count() == 0
+    sign_out_ui(page, live)
+    page.wait_for_url("**/sign-in")
+    sign_in_ui(page, live.url, worker.phone, PIN)
+    for _ in range(100):
+        if CheckIn.select().count():
+            break
+        page.wait_for_timeout(100)
+    assert [row.user_id for row in CheckIn.select()] == [worker.id]
 
 
 def test_background_sync_after_a_new_sign_in_sends_the_item(live, page, context, gate, tmp_path):
