@@ -45,7 +45,8 @@ def choose_site():
 def _form_context(error=None, form=None):
     return dict(kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
                 new_uuid=str(uuidlib.uuid4()), error=error, form=form or {},
-                grave=sorted(service.GRAVE_CATEGORIES), max_photos=service.MAX_PHOTOS)
+                grave=sorted(service.GRAVE_CATEGORIES), max_photos=service.MAX_PHOTOS,
+                photo_long_edge=photos.LONG_EDGE)
 
 
 @bp.get("/s/<int:site_id>/reports/new")

@@ -7,7 +7,7 @@
 (function () {
   "use strict";
   var core = window.fieldappOutboxCore;
-  var RETRY_MS = 30000, LONG_EDGE = 1600, QUALITY = 0.85;
+  var RETRY_MS = 30000, LONG_EDGE = 1600, QUALITY = 0.85;  // the form's data-photo-long-edge wins (photos.LONG_EDGE)
   var live = {};  // uuid -> "sending" while this page sends it
   var lastSummary = null;
 
@@ -167,10 +167,10 @@
 
   // Always a new JPEG at most 1600 px on the long edge (what the server keeps): no metadata, fewer bytes.
   // A file the browser cannot decode is sent as it is, and the server says that this photo was left out.
-  function shrink(file) {
+  function shrink(file, longEdge) {
     if (!window.createImageBitmap) return Promise.resolve(file);
     return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bitmap) {
-      var scale = Math.min(1, LONG_EDGE / Math.max(bitmap.width, bitmap.height));
+      var scale = Math.min(1, longEdge / Math.max(bitmap.width, bitmap.height));
       var canvas = document.createElement("canvas");
       canvas.width = Math.max(1, Math.round(bitmap.width * scale));
       canvas.height = Math.max(1, Math.round(bitmap.height * scale));
@@ -194,7 +194,7 @@
     return Promise.all(entries.map(function (entry) {
       var value = entry[1];
       if (!(value instanceof File)) return Promise.resolve(entry);
-      return shrink(value).then(function (blob) {
+      return shrink(value, parseInt(form.dataset.photoLongEdge, 10) || LONG_EDGE).then(function (blob) {
         var base = (value.name || "photo").replace(/\.[^.]*$/, "");
         return [entry[0], blob, blob === value ? value.name || "photo" : base + ".jpg"];
       });
