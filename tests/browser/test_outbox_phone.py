@@ -399,6 +399,9 @@ def test_sign_out_forgets_the_persons_photos(live, page, tmp_path):
     src = page.get_attribute(".photos img", "src")
     cached = "src => fetch(src, {cache: 'only-if-cached', mode: 'same-origin'}).then(r => r.status, () => 'none')"
     assert page.evaluate(cached, src) == 200  # kept by the browser while signed in
+    assert page.evaluate("window.fieldappOutbox.all().then(items => items.map(i => i.state))") == ["sent"]
     sign_out_ui(page, live)
     page.wait_for_url("**/sign-in")
     assert page.evaluate(cached, src) == "none"
+    # The person's receipt (what they sent, when) is gone from the phone too.
+    assert page.evaluate("window.fieldappOutbox.all().then(items => items.length)") == 0
