@@ -12,9 +12,9 @@
 // - Only a refusal the person must act on (other 4xx) makes an item "failed"; it stays until they resend,
 //   edit or discard it. Items leave the outbox only after a 2xx for their UUID; then a small receipt
 //   without the photos stays for a day so that the page can show "sent" (and notes such as a photo left out).
-// - One sender at a time across pages and the service worker: the Web Lock "fieldapp-outbox"; where there is
-//   no Web Locks API, each item is claimed in its own IndexedDB transaction before it is sent, so two
-//   senders never post the same item at once either way.
+// - One sender at a time across pages and the service worker: the Web Lock "fieldapp-outbox" (released by
+//   the browser when its holder dies); where there is no Web Locks API, each item is leased in its own
+//   IndexedDB transaction before it is sent, so two senders never post the same item at once either way.
 (function (scope) {
   "use strict";
   var DB = "fieldapp", STORE = "outbox", RECEIPT_MS = 24 * 3600 * 1000, CLAIM_MS = 60000, LOCK = "fieldapp-outbox";
@@ -92,11 +92,15 @@
     }).then(function (who) { lastWho = who; return who; });
   }
 
-  // Takes an item for this sender if it is still pending and nobody else is sending it.
-  function claim(uuid) {
+  // Takes an item for this sender if it is still pending (read afresh: another sender may have sent it).
+  // Without Web Locks it is also leased for CLAIM_MS so that no other sender posts it meanwhile; with them
+  // the lock alone decides (a lease would outlive a page closed mid-send and hold the item back).
+  function claim(uuid, locked) {
     var now = Date.now();
     return update(uuid, function (item) {
-      if (item.state !== "pending" || (item.claimedUntil || 0) > now) return false;
+      if (item.state !== "pending") return false;
+      if (locked) return;
+      if ((item.claimedUntil || 0) > now) return false;
       item.claimedUntil = now + CLAIM_MS;
     });
   }
@@ -154,11 +158,11 @@
 
   function exclusive(work) {
     var locks = scope.navigator && scope.navigator.locks;
-    if (locks && locks.request) return locks.request(LOCK, work);
-    return work();  // no Web Locks: claim() still gives each item to one sender
+    if (locks && locks.request) return locks.request(LOCK, function () { return work(true); });
+    return work(false);  // no Web Locks: claim() leases each item to one sender
   }
 
-  function flushNow(onChange) {
+  function flushNow(onChange, locked) {
     var summary = { sent: 0, failed: 0, retry: 0, "signed-out": 0, "wrong-person": 0, "other-person": 0 };
     return all().then(function (items) {
       var pending = items.filter(function (i) { return i.state === "pending"; })
@@ -172,7 +176,7 @@
             }
             if (who.signedOut) { summary["signed-out"]++; return; }
             if (item.maker.user !== who.user) { summary["other-person"]++; return; }
-            return claim(item.uuid).then(function (fresh) {
+            return claim(item.uuid, locked).then(function (fresh) {
               if (!fresh) return;  // sent or being sent by another sender meanwhile
               if (onChange) onChange(item.uuid, "sending");
               return send(fresh).then(function (r) {
@@ -195,7 +199,7 @@
       if (!again) again = flushing.then(function () { again = null; return flush(onChange); });
       return again;
     }
-    flushing = exclusive(function () { return flushNow(onChange); }).finally(function () { flushing = null; });
+    flushing = exclusive(function (locked) { return flushNow(onChange, locked); }).finally(function () { flushing = null; });
     return flushing;
   }
 
