@@ -50,7 +50,8 @@
       parts.push(others[name] + " " + fill(status.dataset.other, { name: name }));
     });
     if (counts.failed) parts.push(fill(status.dataset.failed, { count: counts.failed }));
-    status.textContent = parts.join(" · ");
+    // The words link to the outbox page, where each item can be seen, resent, edited or discarded.
+    (status.querySelector("a") || status).textContent = parts.join(" · ");
     status.hidden = parts.length === 0;
     document.documentElement.dataset.outbox = String(counts.waiting + counts.signin);
   }
