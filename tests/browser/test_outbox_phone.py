@@ -254,12 +254,15 @@ def test_a_revoked_session_then_sign_in_sends_the_waiting_item_as_its_maker(live
     wait_until(page, "document.documentElement.dataset.outbox === '0'")
 
 
-def test_failed_items_are_kept_until_resent_edited_or_discarded(live, page, gate):
+def test_failed_items_are_kept_until_resent_edited_or_discarded(live, page, gate, tmp_path):
     world = live.world
     sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
     open_report_form(page, live)
     gate.mode = "refuse"
     for text in ("First", "Second", "Third"):
+        if text == "Third":
+            page.set_input_files(".photo-pick input[capture]", jpeg_file(tmp_path / "third.jpg", (800, 600)))
+            page.wait_for_selector(".previews img.preview")
         send_report(page, "falls", text)
         wait_until(page, f"document.querySelectorAll('.outbox-item.state-failed').length === "
                          f"{['First', 'Second', 'Third'].index(text) + 1}")
@@ -298,10 +301,13 @@ def test_failed_items_are_kept_until_resent_edited_or_discarded(live, page, gate
     page.wait_for_url(f"**/reports/new?outbox={third}")
     wait_until(page, "document.querySelector('textarea[name=description]').value === 'Third'")
     assert page.is_checked("input[name=category][value=falls]")
+    assert page.locator(".previews img.preview").count() == 1  # its photo came back too
     page.fill("textarea[name=description]", "Third, corrected")
     page.click("button.send")
     page.wait_for_selector(".outbox-item.state-sent >> nth=1")
     assert sorted(r.description for r in new_reports(world)) == ["First", "Third, corrected"]
+    third_report = new_reports(world).where(Report.description == "Third, corrected").get()
+    assert Photo.select().where(Photo.report == third_report).count() == 1
     left = page.evaluate("window.fieldappOutbox.all().then(items => items.map(i => i.state).sort())")
     assert left == ["sent", "sent"]  # the failed one was replaced, the discarded one is gone
 
