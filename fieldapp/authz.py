@@ -3,6 +3,8 @@ import functools
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
+from . import outbox
+
 
 SESSION_KEY = "sid"
 
@@ -32,7 +34,8 @@ def load_signed_in_user():
     """
     g.user = None
     g.device_session = None
-    if request.endpoint in ("static", "shell.service_worker", "shell.manifest", "shell.healthz"):
+    # The outbox page is one shell page for everyone on the phone (kept by the service worker): no person in it.
+    if request.endpoint in ("static", "shell.service_worker", "shell.manifest", "shell.healthz", "shell.outbox"):
         return
     view = current_app.view_functions.get(request.endpoint)
     if isinstance(getattr(view, "fieldapp_access", None), tuple):
@@ -53,11 +56,45 @@ def _sign_in_from_cookie(site_id=None):
     return device_session
 
 
+def _sign_in_first():
+    """A page goes to sign-in and back; the outbox gets 401 (a redirect would look like "try later")."""
+    if outbox.from_outbox():
+        return outbox.signed_out()
+    return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
+
+
+def outbox_post(view):
+    """A view that the phone's outbox posts to (check-in, check-out, report, acknowledgement).
+
+    Outbox posts (X-Outbox: 1) are checked by outbox.same_origin() instead of the CSRF form token, which
+    would be stale for an item queued before a later sign-in (see fieldapp/outbox.py for why this is
+    safe). Every other post to the view is checked for the token as before. Put it above @requires.
+    Errors: 403 for an outbox post from another site; CSRFError (400) for a form without a valid token.
+    """
+    from . import csrf  # here: fieldapp/__init__ imports this module while it builds the app
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if outbox.from_outbox():
+            if not outbox.same_origin():
+                abort(403)
+        elif current_app.config["WTF_CSRF_ENABLED"] and current_app.config["WTF_CSRF_CHECK_DEFAULT"]:
+            csrf.protect()  # what the app-wide check would have done
+        return view(*args, **kwargs)
+
+    csrf.exempt(wrapped)  # the check above replaces the app-wide one for this view
+    return wrapped
+
+
 def login_required(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if g.user is None:
-            return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
+            return _sign_in_first()
+        if outbox.from_outbox():
+            problem = outbox.maker_problem(g.user)
+            if problem is not None:
+                return problem
         return view(*args, **kwargs)
 
     wrapped.fieldapp_access = "signed-in"
@@ -75,7 +112,12 @@ def requires(*roles):
         def wrapped(*args, site_id, **kwargs):
             device_session = _sign_in_from_cookie(site_id)
             if device_session is None:
-                return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
+                return _sign_in_first()
+            if outbox.from_outbox():
+                # Before the site check: an item of another person must wait, not fail on their site.
+                problem = outbox.maker_problem(device_session.user)
+                if problem is not None:
+                    return problem
             membership = device_session.user.site_membership
             if membership is None:
                 abort(404)

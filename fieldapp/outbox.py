@@ -1,10 +1,87 @@
-"""The phone's outbox (static/js/outbox-core.js) sends X-Outbox: 1 and wants a status with a short text."""
+"""The phone's outbox (static/js/outbox-core.js): how its posts are told apart, checked and answered.
+
+An outbox post carries two headers:
+  X-Outbox: 1                      it comes from the outbox and wants a short answer, not a page;
+  X-Outbox-Maker: <user id>.<device session id>   who made the item on the phone (from the page's meta tag).
+
+Answers the phone understands (besides 2xx = saved, and 4xx with a short text = the person must act):
+  401  X-Outbox: signed-out     no live device session: the item waits until its person signs in again;
+  409  X-Outbox: wrong-person   the signed-in person is not the item's maker: it is never saved, it waits;
+  400  X-Outbox: no-maker       the item says nobody made it (made before the phone recorded makers).
+
+CSRF: outbox posts are authenticated by the session cookie (SameSite=Lax, so never sent on a cross-site
+POST), plus the custom X-Outbox header (a cross-site page cannot set it without a CORS preflight, which this
+app never grants), plus a same-origin check on Sec-Fetch-Site/Origin where the browser sends them. This does
+not go stale the way a token saved at queue time does: an item queued before a sign-in is still accepted
+after it (issue 13, "A waiting item never dies of a stale token"). Every other post keeps the form token.
+"""
+import json
+from urllib.parse import urlsplit
+
 from flask import request
+
+MAKER_HEADER = "X-Outbox-Maker"
 
 
 def from_outbox():
     return request.headers.get("X-Outbox") == "1"
 
 
-def answer(status, message=""):
-    return message, status, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+def maker():
+    """(user id, device session id) from the X-Outbox-Maker header, or None if absent or garbled."""
+    raw = request.headers.get(MAKER_HEADER, "")
+    user_id, _dot, session_id = raw.partition(".")
+    if not (user_id.isdigit() and session_id.isdigit()):
+        return None
+    return int(user_id), int(session_id)
+
+
+def same_origin():
+    """False when the browser says the post came from another site (Sec-Fetch-Site, else Origin)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser, or an old one: the custom header already rules out a cross-site form
+    here = urlsplit(request.host_url)
+    there = urlsplit(origin)
+    return (there.scheme, there.netloc) == (here.scheme, here.netloc)
+
+
+def answer(status, message="", notes=None, kind=None):
+    """A short plain-text answer; with notes (list of str), JSON {"message": ..., "notes": [...]}.
+
+    `kind` goes into the X-Outbox header so that the phone can tell signed-out/wrong-person apart.
+    """
+    headers = {"Cache-Control": "no-store"}
+    if kind:
+        headers["X-Outbox"] = kind
+    if notes:
+        headers["Content-Type"] = "application/json"
+        return json.dumps({"message": message, "notes": notes}), status, headers
+    headers["Content-Type"] = "text/plain; charset=utf-8"
+    return message, status, headers
+
+
+def signed_out():
+    return answer(401, "Sign in to send it.", kind="signed-out")
+
+
+def wrong_person():
+    return answer(409, "Made by another person: not saved.", kind="wrong-person")
+
+
+def maker_problem(user):
+    """None if the outbox post may be saved as `user`, else the answer that refuses it.
+
+    Only the user id must match: an item whose device session ended (signed out, revoked from the
+    profile, a new code) waits on the phone and is accepted when the same person signs in there again.
+    It is then saved with the server's receipt time beside the phone's time, as every outbox item is.
+    """
+    made_by = maker()
+    if made_by is None:
+        return answer(400, "The item does not say who made it.", kind="no-maker")
+    if made_by[0] != user.id:
+        return wrong_person()
+    return None

@@ -8,8 +8,12 @@ importScripts("/static/js/outbox-core.js");
 // The server replaces the placeholder with a hash of the shell files, so any change installs anew.
 const SHELL_VERSION = "shell-__SHELL_HASH__";
 const OFFLINE_URL = "/offline";
+// The outbox page holds no person's data (its list comes from IndexedDB): kept like the offline page.
+const OUTBOX_URL = "/outbox";
+const SHELL_PAGES = [OFFLINE_URL, OUTBOX_URL];
 const SHELL = [
   OFFLINE_URL,
+  OUTBOX_URL,
   "/static/css/app.css",
   "/static/js/app.js",
   "/static/js/outbox-core.js",
@@ -47,11 +51,10 @@ self.addEventListener("message", (event) => {
     event.waitUntil(caches.delete(PAGES));
   }
   if (event.data && event.data.type === "refresh-offline-page") {
-    event.waitUntil(
-      fetch(OFFLINE_URL, { cache: "no-store" })
-        .then((response) => response.ok && caches.open(SHELL_VERSION).then((c) => c.put(OFFLINE_URL, response)))
-        .catch(() => undefined)
-    );
+    event.waitUntil(Promise.all(SHELL_PAGES.map((url) =>
+      fetch(url, { cache: "no-store" })
+        .then((response) => response.ok && caches.open(SHELL_VERSION).then((c) => c.put(url, response)))
+        .catch(() => undefined))));
   }
 });
 
@@ -59,10 +62,13 @@ self.addEventListener("message", (event) => {
 self.addEventListener("sync", (event) => {
   if (event.tag !== "outbox") return;
   event.waitUntil(
-    self.fieldappOutboxCore.flush(null, null).then((results) => {
+    // The same sender as the pages' (one at a time through the Web Lock), with today's session cookie:
+    // no token saved at queue time, and only the items of the person signed in now (outbox-core.js).
+    self.fieldappOutboxCore.flush(null).then((summary) => {
       self.clients.matchAll().then((clients) => clients.forEach((c) => c.postMessage({ type: "outbox-changed" })));
-      // Ask to be woken again while anything could not be sent.
-      if (results.indexOf("retry") !== -1) throw new Error("outbox: still waiting for the network");
+      // Ask to be woken again while anything could not be sent for want of signal. Items waiting for
+      // their person to sign in are sent by the page after that sign-in, not by retrying here.
+      if (summary.retry) throw new Error("outbox: still waiting for the network");
     })
   );
 });
@@ -112,16 +118,18 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) return;
 
   if (request.mode === "navigate") {
-    // Network first: pages carry current alerts. Without signal: a kept check-in page, else the offline page.
+    // Network first: pages carry current alerts. Without signal: a kept page, else the offline page.
     const keep = KEEP_PAGE.test(url.pathname);
+    const shellPage = SHELL_PAGES.includes(url.pathname);
     event.respondWith(
       fetch(request).then((response) => {
-        if (keep && response.ok && !response.redirected) {
+        if ((keep || shellPage) && response.ok && !response.redirected) {
+          // Inside waitUntil: the worker is kept alive until the copy is written.
           const copy = response.clone();
-          caches.open(PAGES).then((cache) => cache.put(url.pathname, copy));
+          event.waitUntil(caches.open(keep ? PAGES : SHELL_VERSION).then((cache) => cache.put(url.pathname, copy)));
         }
         return response;
-      }).catch(() => (keep ? caches.match(url.pathname, { ignoreVary: true }) : Promise.resolve(undefined))
+      }).catch(() => (keep || shellPage ? caches.match(url.pathname, { ignoreVary: true }) : Promise.resolve(undefined))
         .then((hit) => hit || caches.match(OFFLINE_URL, { ignoreVary: true })))
     );
     return;

@@ -83,24 +83,29 @@ BAD_PHOTOS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_PHOTOS))
-def test_a_bad_photo_is_refused_and_nothing_is_saved(app, world, worker, case):
-    blob, status, words = BAD_PHOTOS[case]
-    before = uploads(app)
+def test_a_bad_photo_is_left_out_and_the_report_saved_with_the_good_one(app, world, worker, case):
+    """Issue 13: one bad photo never sinks a report; the person is told which photo and why."""
+    blob, _status, words = BAD_PHOTOS[case]
     response = send(worker, world.site, [jpeg(), blob], description="With a bad photo")
-    assert response.status_code == status
-    assert words in response.get_data(as_text=True).lower()
-    assert new_reports(world).count() == 0 and uploads(app) == before
-    # The outbox gets the message as text, to show beside the item.
-    response = send(worker, world.site, [blob], outbox=True)
-    assert response.status_code == status and words in response.get_data(as_text=True).lower()
-    assert response.mimetype == "text/plain"
+    assert response.status_code == 303
+    report = new_reports(world).get()
+    assert Photo.select().where(Photo.report == report).count() == 1  # the good one is kept
+    assert [e.kind for e in ReportEvent.select().where(ReportEvent.report == report)] == ["created", "photo_dropped"]
+    page = worker.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Bilde 2 (IMG_1.jpg) kunne ikke brukes" in page and words in page.lower()
+    # From the outbox: saved, and the receipt says which photo was left out, as JSON (never a page).
+    response = send(worker, world.site, [blob], outbox=True, description="Only a bad photo")
+    assert response.status_code == 201 and response.mimetype == "application/json"
+    notes = response.get_json()["notes"]
+    assert len(notes) == 1 and "Bilde 1 (IMG_0.jpg)" in notes[0] and words in notes[0].lower()
+    assert new_reports(world).count() == 2
 
 
-def test_a_photo_over_the_size_cap_is_refused(app, world, worker, monkeypatch):
+def test_a_photo_over_the_size_cap_is_left_out(app, world, worker, monkeypatch):
     monkeypatch.setattr(photos, "MAX_BYTES", 20_000)
-    response = send(worker, world.site, [jpeg((1600, 1200), quality=98)])
-    assert response.status_code == 413 and "15 MB" in response.get_data(as_text=True)
-    assert new_reports(world).count() == 0
+    response = send(worker, world.site, [jpeg(), jpeg((1600, 1200), quality=98)], outbox=True)
+    assert response.status_code == 201 and "15 MB" in response.get_json()["notes"][0]
+    assert Photo.select().where(Photo.report == new_reports(world).get()).count() == 1
 
 
 def test_a_request_over_the_upload_cap_is_refused(app, world, worker, monkeypatch):

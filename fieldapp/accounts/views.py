@@ -87,7 +87,10 @@ def sign_out():
     service.revoke_session(g.user, g.device_session.id, g.user)
     session.clear()
     response = redirect(url_for("accounts.sign_in"), 303)
-    # Pages cached by this browser may hold the person's data; a shared phone is common.
+    # Pages and photos cached by this browser hold the person's data; a shared phone is common. Never
+    # "storage": it would also wipe IndexedDB, where other people's (and this person's) unsent check-ins
+    # and reports wait for their maker to sign in again (issue 13/14). The page (outbox.js) has already
+    # deleted this person's kept pages and sent receipts before posting here.
     response.headers["Clear-Site-Data"] = '"cache"'
     return response
 

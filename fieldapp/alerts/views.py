@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from .. import csrf, outbox, phone_time, push
-from ..authz import login_required, requires
+from ..authz import login_required, outbox_post, requires
 from ..checkin import service as checkin
 from ..checkin.service import local_time
 from ..htmx import render
@@ -127,6 +127,7 @@ def status(site_id, alert_id):
 
 
 @bp.post("/s/<int:site_id>/alerts/<int:alert_id>/ack")
+@outbox_post
 @requires()
 def acknowledge(site_id, alert_id):
     alert, copy = _alert_and_copy(alert_id)

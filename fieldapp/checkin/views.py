@@ -8,7 +8,7 @@ from flask import abort, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from .. import downloads, outbox, phone_time
-from ..authz import public, requires
+from ..authz import outbox_post, public, requires
 from ..htmx import render
 from ..shell.errors import render_error
 from . import bp, equipment, exports, service
@@ -87,6 +87,7 @@ def check_in_page(site_id):
 
 
 @bp.post("/s/<int:site_id>/checkin")
+@outbox_post
 @requires()
 def check_in(site_id):
     have, missing, all_worn = _equipment_from_form()
@@ -107,6 +108,7 @@ def check_in(site_id):
 
 
 @bp.post("/s/<int:site_id>/checkout")
+@outbox_post
 @requires()
 def check_out(site_id):
     try:

@@ -6,6 +6,7 @@ action) and appends a ReportEvent for each change, with an audit event in the sa
 """
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date
 
 from peewee import JOIN, IntegrityError, fn
@@ -86,20 +87,42 @@ def clean_fields(form):
     return fields, injury
 
 
+@dataclass(frozen=True)
+class Upload:
+    """One chosen photo: its file name on the phone, its bytes, and why it was refused while reading, if so."""
+
+    name: str
+    data: bytes
+    problem: str | None = None  # a photos.PhotoError reason (too_big, empty_file)
+
+
 def read_uploads(files):
-    """The uploaded photos' bytes (empty file inputs skipped), each capped; ReportError/PhotoError."""
+    """[Upload] for the uploaded photos (empty file inputs skipped); ReportError("too_many_photos").
+
+    A photo over the size cap is not read further and carries its problem instead: one bad photo
+    never sinks a report (issue 13).
+    """
     uploads = [f for f in files if f and (f.filename or f.content_length)]
     if len(uploads) > MAX_PHOTOS:
         raise ReportError("too_many_photos")
-    blobs = []
-    for upload in uploads:
-        data = photos.read_limited(upload.stream)
-        blobs.append(data)
-    return blobs
+    read = []
+    for position, upload in enumerate(uploads, 1):
+        name = (upload.filename or "")[:80] or f"{position}.jpg"
+        try:
+            read.append(Upload(name, photos.read_limited(upload.stream)))
+        except photos.PhotoError as exc:
+            read.append(Upload(name, b"", exc.reason))
+    return read
+
+
+def _as_uploads(blobs):
+    """Bytes (the demo data, older callers) or Upload -> [Upload]."""
+    return [b if isinstance(b, Upload) else Upload(f"{i}.jpg", b) for i, b in enumerate(blobs, 1)]
 
 
 def payload_hash(site, user, fields, injury, blobs):
     """What makes two sends of one UUID "the same report": the content, not when it arrived."""
+    blobs = [b if isinstance(b, bytes) else (b.data or f"{b.problem}:{b.name}".encode()) for b in blobs]
     body = json.dumps([site.id, user.id, fields, injury, [hashlib.sha256(b).hexdigest() for b in blobs]],
                       sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
@@ -115,17 +138,29 @@ def _existing(report_uuid, digest):
 
 
 def create_report(root, site, user, report_uuid, when, fields, injury, blobs):
-    """(report, created). Photos are processed before the transaction; rows are written in one.
+    """(report, created). `blobs`: [Upload] or [bytes]. Photos are processed before the transaction;
+    rows are written in one.
 
     when: a phone_time.PhoneTime: happened_at is its recorded time; the phone's claim and the receipt are kept.
+    A photo that cannot be used (not an image, damaged, too large, too many pixels) is left out and the
+    report saved with the rest; each one left out is a "photo_dropped" timeline entry with the photo's
+    number, name and the PhotoError reason (issue 13: one bad photo never sinks a report).
     """
-    if not blobs and not fields["description"]:
+    uploads = _as_uploads(blobs)
+    if not uploads and not fields["description"]:
         raise ReportError("empty")
-    digest = payload_hash(site, user, fields, injury, blobs)
+    digest = payload_hash(site, user, fields, injury, uploads)
     existing = _existing(report_uuid, digest)
     if existing is not None:
         return existing, False
-    processed = [photos.process(data) for data in blobs]  # PhotoError: nothing stored yet
+    processed, dropped = [], []
+    for number, upload in enumerate(uploads, 1):
+        try:
+            if upload.problem:
+                raise photos.PhotoError(upload.problem)
+            processed.append(photos.process(upload.data))
+        except photos.PhotoError as exc:
+            dropped.append({"n": number, "name": upload.name, "reason": exc.reason})
     written = [p.digest for p in processed if not photos.path_for(root, p.digest).exists()]
     try:
         for item in processed:
@@ -144,9 +179,12 @@ def create_report(root, site, user, report_uuid, when, fields, injury, blobs):
             if injury is not None:
                 InjuryDetails.create(report=report, **injury)
             ReportEvent.create(report=report, actor=user, kind="created", at=report.received_at)
+            for problem in dropped:
+                ReportEvent.create(report=report, actor=user, kind="photo_dropped", at=report.received_at,
+                                   data=json.dumps(problem))
             audit.record(user, "report.create", "report", report.id,
                          after={**fields, "photos": sorted(seen), "site": site.id,
-                                "injury": bool(injury)})
+                                "injury": bool(injury), "dropped_photos": dropped})
             # In the report's transaction (issue 13): no crash can keep the report and lose its alert.
             alert = alerts.report_created(report)
         if alert is not None:
@@ -162,6 +200,14 @@ def create_report(root, site, user, report_uuid, when, fields, injury, blobs):
     except BaseException:
         _forget_unused(root, written)
         raise
+
+
+def dropped_photos(report):
+    """[{"n": 1-based number in the upload, "name": file name, "reason": PhotoError reason}] of a report."""
+    events = (ReportEvent.select(ReportEvent.data)
+              .where((ReportEvent.report == report) & (ReportEvent.kind == "photo_dropped"))
+              .order_by(ReportEvent.id))
+    return [json.loads(e.data) for e in events]
 
 
 def _notify(make_alert):

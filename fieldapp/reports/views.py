@@ -3,9 +3,10 @@ import uuid as uuidlib
 from datetime import date, datetime, timezone
 
 from flask import abort, current_app, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 
 from .. import outbox, phone_time, photos
-from ..authz import login_required, requires, upload_limit
+from ..authz import login_required, outbox_post, requires, upload_limit
 from ..checkin import service as checkin
 from ..checkin.service import local_time
 from ..htmx import render
@@ -44,7 +45,8 @@ def choose_site():
 def _form_context(error=None, form=None):
     return dict(kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
                 new_uuid=str(uuidlib.uuid4()), error=error, form=form or {},
-                grave=sorted(service.GRAVE_CATEGORIES), max_photos=service.MAX_PHOTOS)
+                grave=sorted(service.GRAVE_CATEGORIES), max_photos=service.MAX_PHOTOS,
+                photo_long_edge=photos.LONG_EDGE)
 
 
 @bp.get("/s/<int:site_id>/reports/new")
@@ -54,6 +56,7 @@ def new_report(site_id):
 
 
 @bp.post("/s/<int:site_id>/reports/new")
+@outbox_post
 @upload_limit(lambda: REPORT_MAX_BYTES)
 @requires()
 def create_report(site_id):
@@ -70,8 +73,16 @@ def create_report(site_id):
             return outbox.answer(status, message)
         return render_template("reports/new.html", **_form_context(error=message, form=request.form)), status
     if outbox.from_outbox():
-        return outbox.answer(201 if created else 200, str(report.uuid))
+        # The receipt on the phone says which photos were left out and why, in the person's language.
+        notes = [photo_note(problem) for problem in service.dropped_photos(report)]
+        return outbox.answer(201 if created else 200, str(report.uuid), notes=notes)
     return redirect(url_for("reports.report", site_id=site_id, report_id=report.id, sent=1), 303)
+
+
+def photo_note(problem):
+    """'Photo 2 (IMG_1.jpg) could not be used: <why>' for a service.dropped_photos() entry."""
+    why = labels.messages().get(problem["reason"], labels.messages()["damaged"])[1]
+    return _("Photo %(n)s (%(name)s) could not be used: %(why)s", n=problem["n"], name=problem["name"], why=why)
 
 
 # --- lists and the report's page -----------------------------------------------------------------------
@@ -106,6 +117,7 @@ def _report_page(report, error=None, status=200):
     staff = g.membership.role in STAFF
     return render_template(
         "reports/report.html", report=report, photos=service.report_photos(report),
+        photo_notes=[photo_note(problem) for problem in service.dropped_photos(report)],
         events=service.timeline(report), injury=injury, error=error, today=date.today(),
         kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
         statuses=labels.statuses(), local_time=local_time, staff=staff, manager=g.membership.role == "manager",

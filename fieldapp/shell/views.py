@@ -36,6 +36,31 @@ def offline():
     return render_template("shell/offline.html")
 
 
+@bp.get("/outbox")
+@public
+def outbox():
+    """What waits on this phone (listed from IndexedDB by static/js/outbox.js).
+
+    One page for everyone on the phone, with no person in it (authz skips the sign-in for it), so the
+    service worker keeps it and it opens without signal.
+    """
+    return render_template("shell/outbox.html")
+
+
+@bp.get("/whoami")
+@public
+def whoami():
+    """Who is signed in on this device: {"user": id, "session": device session id, "name": str}.
+
+    401 with {} when nobody is. The outbox asks before it sends anything (an item is sent only as the
+    person who made it). Never cached: the answer changes at every sign-in and sign-out.
+    """
+    headers = {"Cache-Control": "no-store"}
+    if g.user is None:
+        return jsonify({}), 401, headers
+    return jsonify(user=g.user.id, session=g.device_session.id, name=g.user.name), 200, headers
+
+
 @bp.get("/manifest.webmanifest")
 @public
 def manifest():

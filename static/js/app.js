@@ -43,12 +43,7 @@ document.addEventListener("change", function (event) {
   }
 });
 
-// Signing out forgets the pages kept for offline use (phones are often shared on a site).
-document.addEventListener("submit", function (event) {
-  if (event.target.matches("form.sign-out") && navigator.serviceWorker && navigator.serviceWorker.controller) {
-    navigator.serviceWorker.controller.postMessage({ type: "forget-pages" });
-  }
-});
+// Signing out (warning about waiting items, forgetting kept pages) is in outbox.js.
 
 // The report form: photos taken one by one are gathered into the multiple-photo input, with previews;
 // the severity follows what was picked until the person chooses one.

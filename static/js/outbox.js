@@ -1,63 +1,153 @@
 // The outbox on the page: forms marked data-outbox are kept on the phone (IndexedDB, outbox-core.js) until
-// the server confirms them. Each carries a UUID, so sending one again never makes a second record.
-// Photos are shrunk in the browser first (long edge 2048 px) and kept as blobs with the form.
+// the server confirms them. Each carries a UUID, so sending one again never makes a second record, and the
+// person who made it (the page's fieldapp-maker meta tag), so it is never saved under anyone else's name.
+// Photos are always re-encoded in the browser first (JPEG, long edge 1600 px: what the server keeps) and
+// kept as blobs with the form. The outbox page (/outbox) lists every item with try again, edit and discard.
 // No inline script (CSP).
 (function () {
   "use strict";
   var core = window.fieldappOutboxCore;
-  var RETRY_MS = 30000, LONG_EDGE = 2048;
+  var RETRY_MS = 30000, LONG_EDGE = 1600, QUALITY = 0.85;  // the form's data-photo-long-edge wins (photos.LONG_EDGE)
   var live = {};  // uuid -> "sending" while this page sends it
+  var lastSummary = null;
 
-  function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : "";
+  function me() {
+    var meta = document.querySelector('meta[name="fieldapp-maker"]');
+    if (!meta) return null;
+    var parts = meta.content.split(".");
+    return { user: parseInt(parts[0], 10), session: parseInt(parts[1], 10), name: meta.dataset.name || "" };
+  }
+
+  function fill(template, values) {
+    return (template || "").replace(/\{(\w+)\}/g, function (_m, key) { return values[key] !== undefined ? values[key] : ""; });
+  }
+
+  // The state a person sees for an item: sent, failed, sending, or why a pending one is still waiting.
+  function shownState(item, who) {
+    if (live[item.uuid]) return "sending";
+    if (item.state !== "pending") return item.state;
+    if (who && who.signedOut) return "signin";
+    if (who && item.maker && who.user !== undefined && item.maker.user !== who.user) return "other";
+    return "waiting";
   }
 
   function showCount(items) {
     var status = document.getElementById("outbox-status");
     if (!status) return;
-    var waiting = items.filter(function (i) { return i.state === "pending"; }).length;
-    var failed = items.filter(function (i) { return i.state === "failed"; }).length;
+    var who = core.lastWho();
+    var counts = { waiting: 0, signin: 0, failed: 0 }, others = {};
+    items.forEach(function (item) {
+      var state = shownState(item, who);
+      if (state === "waiting" || state === "sending") counts.waiting++;
+      else if (state === "signin") counts.signin++;
+      else if (state === "failed") counts.failed++;
+      else if (state === "other") others[item.maker.name] = (others[item.maker.name] || 0) + 1;
+    });
     var parts = [];
-    if (waiting) parts.push(status.dataset.waiting.replace("{count}", waiting));
-    if (failed) parts.push(status.dataset.failed.replace("{count}", failed));
-    status.textContent = parts.join(" · ");
+    if (counts.waiting) parts.push(fill(status.dataset.waiting, { count: counts.waiting }));
+    if (counts.signin) parts.push(fill(status.dataset.signin, { count: counts.signin }));
+    Object.keys(others).forEach(function (name) {
+      parts.push(others[name] + " " + fill(status.dataset.other, { name: name }));
+    });
+    if (counts.failed) parts.push(fill(status.dataset.failed, { count: counts.failed }));
+    // The words link to the outbox page, where each item can be seen, resent, edited or discarded.
+    (status.querySelector("a") || status).textContent = parts.join(" · ");
     status.hidden = parts.length === 0;
-    document.documentElement.dataset.outbox = String(waiting);
+    document.documentElement.dataset.outbox = String(counts.waiting + counts.signin);
   }
 
-  // The report page lists what this phone made: waiting, sending, sent or needing attention.
-  function showList(items) {
+  function reasonText(list, item) {
+    if (item.status === "no-maker") return list.dataset.reasonNoMaker;
+    var mapped = list.dataset["reason" + item.status] || fill(list.dataset.reasonOther, { status: item.status });
+    // The server's own short text (plain text in the person's language) says more than the status alone.
+    return item.message ? item.message : mapped;
+  }
+
+  // Forms without data-outbox-label (check-in, check-out) are named by where they go.
+  function labelFor(list, url) {
+    var path = new URL(url, location.href).pathname;
+    if (/\/checkin$/.test(path)) return list.dataset.labelCheckin || "";
+    if (/\/checkout$/.test(path)) return list.dataset.labelCheckout || "";
+    return "";
+  }
+
+  function button(text, action, cls) {
+    var b = document.createElement("button");
+    b.type = "button"; b.className = "button " + (cls || ""); b.dataset.action = action; b.textContent = text;
+    return b;
+  }
+
+  // One row: what it is, when, its state; failed ones say why and offer try again / edit / discard.
+  function row(list, item, who, withActions) {
+    var state = shownState(item, who);
+    var li = document.createElement("li");
+    li.className = "row outbox-item state-" + state;
+    li.dataset.uuid = item.uuid;
+    var name = document.createElement("span");
+    var when = new Date(item.createdAt);
+    name.textContent = (item.label || labelFor(list, item.url)) + " " +
+      when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    var badge = document.createElement("span");
+    badge.className = "badge outbox-state";
+    badge.textContent = fill(list.dataset[state] || state, { name: item.maker ? item.maker.name : "" });
+    li.appendChild(name); li.appendChild(badge);
+    if (item.state === "failed") {
+      var why = document.createElement("p");
+      why.className = "error outbox-reason"; why.textContent = reasonText(list, item);
+      li.appendChild(why);
+    }
+    (item.notes || []).forEach(function (note) {
+      var p = document.createElement("p");
+      p.className = "warning outbox-receipt-note"; p.textContent = note;
+      li.appendChild(p);
+    });
+    // Only the item's own person may act on it: on a shared phone nobody else resends, edits or discards it.
+    var othersItem = who && (who.signedOut || (item.maker && item.maker.user !== who.user));
+    if (withActions && item.state !== "sent" && !othersItem) {
+      var actions = document.createElement("div");
+      actions.className = "actions outbox-actions";
+      // An item without a maker is never resent as is (it could be another person's): edit or discard it.
+      if (item.state === "failed" && item.maker) actions.appendChild(button(list.dataset.retry, "retry", "primary"));
+      // Edit replaces the item: only a failed one, which no sender will post meanwhile.
+      if (item.state === "failed" && item.editUrl) actions.appendChild(button(list.dataset.edit, "edit"));
+      actions.appendChild(button(list.dataset.discard, "discard", "danger"));
+      li.appendChild(actions);
+    }
+    return li;
+  }
+
+  function showLists(items) {
+    var who = core.lastWho();
+    var newest = items.slice().sort(function (a, b) { return a.createdAt < b.createdAt ? 1 : -1; });
+    // The report form lists what this phone made with it.
     document.querySelectorAll(".outbox-list").forEach(function (list) {
-      var path = new URL(list.closest("section").querySelector("form[data-outbox]").action).pathname;
-      var mine = items.filter(function (i) { return new URL(i.url, location.href).pathname === path; })
-        .sort(function (a, b) { return a.createdAt < b.createdAt ? 1 : -1; });
+      var form = list.closest("section").querySelector("form[data-outbox]");
+      var path = new URL(form.action).pathname;
       list.textContent = "";
-      mine.forEach(function (item) {
-        var state = live[item.uuid] || (item.state === "pending" ? "waiting" : item.state);
-        var li = document.createElement("li");
-        li.className = "row outbox-item state-" + state;
-        li.dataset.uuid = item.uuid;
-        var when = new Date(item.createdAt);
-        var name = document.createElement("span");
-        name.textContent = (item.label || "") + " " + when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-        var badge = document.createElement("span");
-        badge.className = "badge outbox-state";
-        badge.textContent = list.dataset[state] || state;
-        li.appendChild(name); li.appendChild(badge);
-        if (item.state === "failed" && item.error) {
-          var why = document.createElement("p");
-          why.className = "error"; why.textContent = item.error;
-          li.appendChild(why);
-        }
-        list.appendChild(li);
-      });
+      newest.filter(function (i) { return new URL(i.url, location.href).pathname === path; })
+        .forEach(function (item) { list.appendChild(row(list, item, who, false)); });
+    });
+    // The outbox page lists everything on the phone, with its actions.
+    document.querySelectorAll(".outbox-all").forEach(function (list) {
+      list.textContent = "";
+      newest.forEach(function (item) { list.appendChild(row(list, item, who, true)); });
+      var empty = document.querySelector(".outbox-empty");
+      if (empty) empty.hidden = items.some(function (i) { return i.state !== "sent"; });
     });
   }
 
-  function refresh() {
-    return core.all().then(function (items) { showCount(items); showList(items); return items; })
+  function draw() {
+    return core.all().then(function (items) { showCount(items); showLists(items); return items; })
       .catch(function () { return []; });  // no IndexedDB: nothing to show
+  }
+
+  function refresh() {
+    if (document.querySelector(".outbox-all") && !core.lastWho()) {
+      // The outbox page shows whose each item is and who may act on it: ask who is signed in (offline:
+      // unknown, and each item's own buttons stay).
+      return core.whoami().catch(function () { return null; }).then(draw);
+    }
+    return draw();
   }
 
   function onChange(uuid, state) {
@@ -71,51 +161,59 @@
     refresh();
   }
 
-  function flush() { return core.flush(csrfToken(), onChange).finally(refresh); }
+  function flush() {
+    return core.flush(onChange).then(function (summary) { lastSummary = summary; return summary; })
+      .finally(refresh);
+  }
 
-  function shrink(file) {
-    if (!/^image\/(jpeg|png|webp)$/.test(file.type) || !window.createImageBitmap) return Promise.resolve(file);
+  // Always a new JPEG at most 1600 px on the long edge (what the server keeps): no metadata, fewer bytes.
+  // A file the browser cannot decode is sent as it is, and the server says that this photo was left out.
+  function shrink(file, longEdge) {
+    if (!window.createImageBitmap) return Promise.resolve(file);
     return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bitmap) {
-      var scale = Math.min(1, LONG_EDGE / Math.max(bitmap.width, bitmap.height));
-      if (scale === 1 && file.size < 1500000) { bitmap.close(); return file; }
+      var scale = Math.min(1, longEdge / Math.max(bitmap.width, bitmap.height));
       var canvas = document.createElement("canvas");
-      canvas.width = Math.round(bitmap.width * scale);
-      canvas.height = Math.round(bitmap.height * scale);
+      canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+      canvas.height = Math.max(1, Math.round(bitmap.height * scale));
       var ctx = canvas.getContext("2d");
       ctx.imageSmoothingQuality = "high";
       ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
       bitmap.close();
       return new Promise(function (resolve) {
-        canvas.toBlob(function (blob) { resolve(blob || file); }, "image/jpeg", 0.85);
+        canvas.toBlob(function (blob) { resolve(blob || file); }, "image/jpeg", QUALITY);
       });
-    }).catch(function () { return file; });  // the server handles what the browser cannot
+    }).catch(function () { return file; });
   }
 
   function collect(form) {
     var entries = [];
     new FormData(form).forEach(function (value, key) {
-      if (key === "csrf_token") return;  // sent in the header instead
+      if (key === "csrf_token") return;  // outbox posts are checked without it (fieldapp/outbox.py)
       if (value instanceof File && !value.size) return;  // an empty file input
       entries.push([key, value]);
     });
     return Promise.all(entries.map(function (entry) {
       var value = entry[1];
       if (!(value instanceof File)) return Promise.resolve(entry);
-      return shrink(value).then(function (blob) {
-        return [entry[0], blob, (value.name || "photo").replace(/\.[^.]*$/, "") + ".jpg"];
+      return shrink(value, parseInt(form.dataset.photoLongEdge, 10) || LONG_EDGE).then(function (blob) {
+        var base = (value.name || "photo").replace(/\.[^.]*$/, "");
+        return [entry[0], blob, blob === value ? value.name || "photo" : base + ".jpg"];
       });
     }));
   }
 
-  function queue(form) {
+  function queue(form, maker) {
     return collect(form).then(function (fields) {
       var madeAt = new Date().toISOString();  // when it happened, not when it reached the server
       fields = fields.filter(function (f) { return f[0] !== "made_at"; });
       fields.push(["made_at", madeAt]);
       var uuid = (fields.filter(function (f) { return f[0] === "uuid"; })[0] || [])[1];
       var item = { uuid: uuid, url: form.action, fields: fields, createdAt: madeAt, state: "pending",
-                   label: form.dataset.outboxLabel || "", csrf: csrfToken() };
-      return core.put(item).then(function () { return item; });
+                   label: form.dataset.outboxLabel || "", maker: maker,
+                   editUrl: form.hasAttribute("data-outbox-edit") ? location.pathname : null };
+      var replaces = form.dataset.outboxReplaces;
+      delete form.dataset.outboxReplaces;
+      return core.replace(item, replaces).then(function () { return item; });
     });
   }
 
@@ -133,30 +231,138 @@
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (!form.hasAttribute("data-outbox") || !window.indexedDB || !core) return;  // plain form post
+    var maker = me();
+    // A page without a signed-in person, or a phone without IndexedDB: the ordinary form post.
+    if (!form.hasAttribute("data-outbox") || !window.indexedDB || !core || !maker) return;
     event.preventDefault();
     var button = form.querySelector("button[type=submit]");
     if (button) button.disabled = true;
-    queue(form).then(function (item) {
+    queue(form, maker).then(function (item) {
       if (form.hasAttribute("data-outbox-reset")) {
         // Ready for the next report at once: a new UUID, empty fields, no previews.
         form.reset(); newUuid(form);
         form.dispatchEvent(new CustomEvent("outbox:queued", { bubbles: true }));
         if (button) button.disabled = false;
       }
-      return flush().then(function () { return core.all(); }).then(function (items) {
-        var mine = items.filter(function (i) { return i.uuid === item.uuid; })[0];
+      return flush().then(function () { return core.get(item.uuid); }).then(function (mine) {
         if (mine && mine.state === "sent") return;  // onChange has reloaded the page where that is wanted
         // Not sent now: let the browser send it when the signal returns, even with the app closed.
         if (mine && mine.state === "pending") askForBackgroundSync();
         var note = form.parentNode.querySelector(".outbox-note");
-        if (note && mine && mine.state !== "sent") note.hidden = false;
-        if (note && mine && mine.state === "failed") note.textContent = mine.error;
+        if (note && mine) note.hidden = false;
+        if (note && mine && mine.state === "failed") note.textContent = note.dataset.failed || note.textContent;
       });
     }).catch(function () {
       form.removeAttribute("data-outbox");  // IndexedDB refused: send it the ordinary way
       form.submit();
     });
+  });
+
+  // --- the outbox page's buttons ---------------------------------------------------------------------------
+
+  function confirmDiscard(li, list) {
+    var actions = li.querySelector(".outbox-actions");
+    actions.textContent = "";
+    var ask = document.createElement("p");
+    ask.className = "warning"; ask.textContent = list.dataset.discardAsk;
+    actions.appendChild(ask);
+    actions.appendChild(button(list.dataset.discardYes, "discard-yes", "danger"));
+    actions.appendChild(button(list.dataset.discardNo, "discard-no"));
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest("button[data-action]");
+    if (!target || !core) return;
+    var li = target.closest(".outbox-item"), list = target.closest(".outbox-all");
+    if (!li || !list) return;
+    var uuid = li.dataset.uuid, action = target.dataset.action;
+    if (action === "retry") {
+      core.update(uuid, function (item) {
+        if (item.state !== "failed" || !item.maker) return false;
+        item.state = "pending"; delete item.status; delete item.message;
+      }).then(flush);
+    } else if (action === "edit") {
+      core.get(uuid).then(function (item) {
+        if (item && item.editUrl) location.href = item.editUrl + "?outbox=" + encodeURIComponent(uuid);
+      });
+    } else if (action === "discard") {
+      confirmDiscard(li, list);
+    } else if (action === "discard-yes") {
+      core.remove(uuid).then(refresh);  // only ever on the person's own confirmed tap
+    } else if (action === "discard-no") {
+      refresh();
+    }
+  });
+
+  // --- edit: the form opens again with the item's fields and photos; sending it replaces the item -----------
+
+  function prefill(form, item) {
+    var files = new DataTransfer();
+    form.querySelectorAll("input[type=checkbox], input[type=radio]").forEach(function (input) { input.checked = false; });
+    item.fields.forEach(function (field) {
+      var key = field[0], value = field[1];
+      if (key === "uuid" || key === "made_at" || key === "csrf_token") return;
+      if (value instanceof Blob) {
+        files.items.add(new File([value], field[2] || "photo.jpg", { type: value.type || "image/jpeg" }));
+        return;
+      }
+      form.querySelectorAll('[name="' + CSS.escape(key) + '"]').forEach(function (input) {
+        if (input.type === "checkbox" || input.type === "radio") {
+          if (input.value === value) input.checked = true;
+        } else if (input.type !== "file") {
+          input.value = value;
+        }
+      });
+    });
+    var gallery = form.querySelector("input[type=file][multiple]");
+    if (gallery && files.files.length) {
+      gallery.files = files.files;
+      gallery.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    var more = form.querySelector("details.more");
+    if (more) more.open = true;
+    // A new UUID: the server never saved the old one, and a 409 conflict needs a new one anyway.
+    form.dataset.outboxReplaces = item.uuid;
+    form.dataset.outboxEditing = item.uuid;
+  }
+
+  function openForEditing() {
+    var uuid = new URLSearchParams(location.search).get("outbox");
+    if (!uuid) return;
+    var form = document.querySelector("form[data-outbox][data-outbox-edit]");
+    if (!form) return;
+    core.get(uuid).then(function (item) { if (item && item.state === "failed") prefill(form, item); });
+  }
+
+  // --- signing out on a shared phone --------------------------------------------------------------------
+
+  // Warns when the person's items still wait ("N not sent yet will wait on this phone"), then forgets their
+  // kept pages and sent receipts. Waiting items (theirs and other people's) stay: they are sent when their
+  // maker signs in again here.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("form.sign-out") || !core) return;
+    event.preventDefault();
+    var person = me();
+    core.all().then(function (items) {
+      var mine = items.filter(function (i) { return person && i.maker && i.maker.user === person.user; });
+      var waiting = mine.filter(function (i) { return i.state !== "sent"; }).length;
+      var warning = form.querySelector(".sign-out-warning");
+      if (waiting && !warning) {
+        var status = document.getElementById("outbox-status");
+        warning = document.createElement("p");
+        warning.className = "warning sign-out-warning"; warning.setAttribute("role", "alert");
+        warning.textContent = fill(waiting === 1 ? status.dataset.signoutOne : status.dataset.signoutOther, { count: waiting });
+        form.insertBefore(warning, form.firstChild);
+        var submit = form.querySelector("button[type=submit]");
+        if (submit && status.dataset.signoutAnyway) submit.textContent = status.dataset.signoutAnyway;
+        return;  // the next tap signs out
+      }
+      var forget = mine.filter(function (i) { return i.state === "sent"; }).map(function (i) { return core.remove(i.uuid); });
+      if (window.caches) forget.push(caches.delete("pages-v1"));
+      return Promise.all(forget).catch(function () { /* signing out must not depend on it */ })
+        .then(function () { form.submit(); });
+    }).catch(function () { form.submit(); });
   });
 
   window.addEventListener("online", flush);
@@ -166,7 +372,7 @@
     // reuse the one it was rendered with (that record was made already). Within one load, a second
     // tap sends the same UUID, which the server saves once.
     document.querySelectorAll("form[data-outbox]").forEach(newUuid);
-    if (core) { refresh(); flush(); }
+    if (core) { refresh(); flush(); openForEditing(); }
   });
   if (navigator.serviceWorker) {
     navigator.serviceWorker.addEventListener("message", function (event) {
@@ -175,5 +381,6 @@
   }
   setInterval(function () { if (navigator.onLine && core) flush(); }, RETRY_MS);
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist();
-  window.fieldappOutbox = { flush: flush, all: function () { return core.all(); } };
+  window.fieldappOutbox = { flush: flush, refresh: refresh, all: function () { return core.all(); },
+                            summary: function () { return lastSummary; } };
 })();

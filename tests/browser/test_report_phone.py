@@ -63,7 +63,8 @@ def test_a_report_made_offline_is_sent_once_when_the_signal_returns(live, page, 
     sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
     wait_until(page, "navigator.serviceWorker.controller !== null")
     page.goto(f"{live.url}/s/{world.site.id}/reports/new")  # seen once with signal: kept on the phone
-    page.wait_for_timeout(300)
+    # The service worker writes the kept copy inside waitUntil: wait for it to be there, not for a time.
+    wait_until(page, f"caches.open('pages-v1').then(c => c.match('/s/{world.site.id}/reports/new')).then(r => !!r)")
     context.set_offline(True)
     page.goto(f"{live.url}/s/{world.site.id}/reports/new")  # opens without signal
     wait_until(page, "window.fieldappOutbox !== undefined")
