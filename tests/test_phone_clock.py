@@ -42,9 +42,11 @@ def stamp(app):
 def check_in(client, site, token=None, **fields):
     """token: a CSRF token got before (else the test client fetches one, and the server sees the phone)."""
     data = {"uuid": str(uuid.uuid4()), "all_worn": "y", **fields}
-    if token:  # CsrfClient would fetch a page for a token first
+    if token:  # CsrfClient would fetch pages for a token and the maker first (the server would see the phone)
+        session = DeviceSession.get()
         return client.post(f"/s/{site.id}/checkin", data=data, csrf=False,
-                           headers={"X-Outbox": "1", "X-CSRFToken": token})
+                           headers={"X-Outbox": "1", "X-CSRFToken": token,
+                                    "X-Outbox-Maker": f"{session.user_id}.{session.id}"})
     return client.post(f"/s/{site.id}/checkin", data=data, headers={"X-Outbox": "1"})
 
 
