@@ -19,6 +19,7 @@ const SHELL = [
   "/static/js/outbox-core.js",
   "/static/js/outbox.js",
   "/static/js/push.js",
+  "/static/js/clock.js",
   "/static/vendor/htmx-2.0.11/htmx.min.js",
   "/static/icons/icon-any-192.png",
   "/static/icons/icon-any-512.png",

@@ -97,8 +97,8 @@ def service_worker():
     return response
 
 
-SHELL_FILES = ("sw.js", "css/app.css", "js/app.js", "js/outbox-core.js", "js/outbox.js", "js/push.js", "vendor/htmx-2.0.11/htmx.min.js",
-               "icons/icon-any-192.png", "icons/icon-any-512.png")
+SHELL_FILES = ("sw.js", "css/app.css", "js/app.js", "js/outbox-core.js", "js/outbox.js", "js/push.js", "js/clock.js",
+               "vendor/htmx-2.0.11/htmx.min.js", "icons/icon-any-192.png", "icons/icon-any-512.png")
 
 
 def _service_worker_source():
