@@ -373,3 +373,46 @@ def test_a_message_that_cannot_be_sent_is_given_up_after_the_attempts(app, world
         row = PushDelivery.get(PushDelivery.subscription == subscription)
         assert row.attempts == service.MAX_ATTEMPTS and row.gave_up_at is not None and row.sent_at is None
         assert service.deliver(None, now=clock)["retry"] == 0  # the sweep leaves it alone
+
+
+def test_the_reporters_closed_alert_survives_a_queue_failure_and_the_sweep_sends_it(
+        app, world, as_role, push_service, monkeypatch, caplog):
+    """The 'your report was closed' alert is saved with the closing, so a lost enqueue only delays it."""
+    from fieldapp import tasks
+
+    worker = as_role("worker")
+    assert worker.post("/me/push", json=push_service.subscribe("worker")).status_code == 201
+    response = worker.post(f"/s/{world.site.id}/reports/new", data={
+        "uuid": str(uuid.uuid4()), "kind": "hazard", "category": "order_tidiness", "severity": "low",
+        "description": "Loose planks by the gate"})
+    assert response.status_code == 303
+    report = Report.get(Report.description == "Loose planks by the gate")
+
+    monkeypatch.setattr(service, "deliver_alert", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("down")))
+    response = as_role("foreman").post(f"/s/{world.site.id}/reports/{report.id}/close",
+                                       data={"text": "Planks stacked and strapped"})
+    assert response.status_code == 303
+    alert = Alert.get((Alert.report == report) & (Alert.template == "report_closed"))
+    assert PushDelivery.select().where(PushDelivery.alert == alert).count() == 1
+    assert push_service.received == [] and "periodic sweep will send it" in caplog.text
+    monkeypatch.undo()
+    with app.app_context():
+        assert tasks.sweep_push_deliveries.call_local()["sent"] == 1
+    assert [m["device"] for m in push_service.received] == ["worker"]
+
+
+def test_a_report_is_not_closed_without_the_reporters_alert(app, world, as_role, monkeypatch):
+    """One transaction: a crash while making the 'closed' alert leaves the report open, never closed unannounced."""
+    response = as_role("worker").post(f"/s/{world.site.id}/reports/new", data={
+        "uuid": str(uuid.uuid4()), "kind": "hazard", "category": "order_tidiness", "severity": "low",
+        "description": "Cables across the walkway"})
+    assert response.status_code == 303
+    report = Report.get(Report.description == "Cables across the walkway")
+
+    def broken(report):
+        raise RuntimeError("simulated crash while making the alert")
+
+    monkeypatch.setattr("fieldapp.reports.service.alerts.report_closed", broken)
+    with pytest.raises(RuntimeError):
+        as_role("foreman").post(f"/s/{world.site.id}/reports/{report.id}/close", data={"text": "Cables hung up"})
+    assert Report.get_by_id(report.id).status == "open"

@@ -202,7 +202,11 @@ def report_created(report):
 
 
 def report_closed(report):
-    """The reporter is told that their report was closed."""
+    """The reporter is told that their report was closed.
+
+    Call inside the closing transaction, then deliver_soon(alert.id) after it commits (as report_created).
+    Returns the alert, or None when the reporter is no longer on the site.
+    """
     from ..reports.labels import categories
 
     with force_locale("nb"):
@@ -214,7 +218,7 @@ def report_closed(report):
         return None
     key = uuidlib.uuid5(report.uuid, f"closed-{report.closed_at.isoformat()}")
     alert, _created = create(None, report.site, key, fields, recipients=[(report.reporter_id, role.role)],
-                             report=report)
+                             report=report, send=False)
     return alert
 
 

@@ -11,7 +11,6 @@ from datetime import date
 
 from peewee import JOIN, IntegrityError, fn
 
-from flask import current_app
 
 from .. import audit, photos
 from ..alerts import service as alerts
@@ -208,14 +207,6 @@ def dropped_photos(report):
               .where((ReportEvent.report == report) & (ReportEvent.kind == "photo_dropped"))
               .order_by(ReportEvent.id))
     return [json.loads(e.data) for e in events]
-
-
-def _notify(make_alert):
-    """Automatic alerts (issue: alerts) after the report is committed: a failure there never loses it."""
-    try:
-        make_alert()
-    except Exception:  # the report is saved; the alert is a courtesy that the log must show
-        current_app.logger.exception("automatic alert failed")
 
 
 def _forget_unused(root, digests):
@@ -458,8 +449,10 @@ def close(actor, report, action_text):
         _event(report, actor, "closed")
         audit.record(actor, "report.close", "report", report.id, before,
                      audit.snapshot(report, ("status", "corrective_action")))
-    if actor.id != report.reporter_id:
-        _notify(lambda: alerts.report_closed(report))
+        # In the closing transaction (issue 13): the reporter's alert is saved with the closing or not at all.
+        alert = alerts.report_closed(report) if actor.id != report.reporter_id else None
+    if alert is not None:
+        alerts.deliver_soon(alert.id)  # after commit; if this is lost, the minutely sweep sends it
     return True
 
 
