@@ -12,7 +12,7 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from urllib.parse import urlparse, urlsplit
+from urllib.parse import urlparse, urlsplit, urlunsplit
 
 import urllib3
 import urllib3.util
@@ -118,6 +118,20 @@ def endpoint_allowed(endpoint, hosts, allow_local=False):
     return (allow_local and host in LOOPBACK_HOSTS) or _host_matches(host, hosts)
 
 
+def canonical_endpoint(endpoint):
+    """One spelling per endpoint, so that `FCM.googleapis.com`, `fcm.googleapis.com.` and `:443` cannot pass
+    for another device's endpoint (the owner binding compares stored strings). Call on an allowed endpoint:
+    scheme and host lower case, no trailing dot, no default port; path and query as sent."""
+    url = urlsplit(endpoint)
+    host = url.hostname.rstrip(".")
+    port = url.port
+    default = {"https": 443, "http": 80}[url.scheme.lower()]
+    netloc = f"[{host}]" if ":" in host else host
+    if port not in (None, default):
+        netloc += f":{port}"
+    return urlunsplit((url.scheme.lower(), netloc, url.path, url.query, ""))
+
+
 def check_subscription(data, hosts=DEFAULT_ALLOWED_HOSTS, allow_local=False):
     """A PushSubscription.toJSON() from the browser -> {endpoint, p256dh, auth}, or PushError.
 
@@ -131,6 +145,7 @@ def check_subscription(data, hosts=DEFAULT_ALLOWED_HOSTS, allow_local=False):
         raise PushError("bad_endpoint")
     if not endpoint_allowed(endpoint, hosts, allow_local):
         raise PushError("bad_endpoint")
+    endpoint = canonical_endpoint(endpoint)
     p256dh, auth = data["keys"].get("p256dh"), data["keys"].get("auth")
     if not isinstance(p256dh, str) or not isinstance(auth, str) or len(p256dh) > 100 or len(auth) > 40:
         raise PushError("bad_keys")

@@ -36,9 +36,9 @@ BYPASSES = [
 ]
 ACCEPTED = [
     "https://fcm.googleapis.com/fcm/send/abc:def",
-    "https://FCM.GoogleAPIs.com/fcm/send/abc",  # the host is case-insensitive
-    "https://fcm.googleapis.com./fcm/send/abc",  # one trailing dot: the same DNS name
-    "https://fcm.googleapis.com:443/fcm/send/abc",
+    "https://FCM.GoogleAPIs.com/fcm/send/abc2",  # the host is case-insensitive
+    "https://fcm.googleapis.com./fcm/send/abc3",  # one trailing dot: the same DNS name
+    "https://fcm.googleapis.com:443/fcm/send/abc4",
     "https://updates.push.services.mozilla.com/wpush/v2/gAAAA",
     "https://web.push.apple.com/QGuQyavXutnMH",
     "https://wns2-db5p.notify.windows.com/w/?token=BQYAAAB",
@@ -165,6 +165,39 @@ def test_a_row_without_a_session_moves_only_when_its_owner_has_no_live_session(w
     DeviceSession.update(revoked_at=utcnow()).where(DeviceSession.user == world.people["worker"]).execute()
     assert as_role("foreman").post("/me/push", json=info).status_code == 200
     assert worker.get("/alerts").status_code == 302  # (the worker's session there had ended too)
+
+
+@pytest.mark.parametrize("spelling", [
+    "https://FCM.googleapis.com/fcm/send/OLA-DEVICE-1", "https://fcm.googleapis.com./fcm/send/OLA-DEVICE-1",
+    "https://fcm.googleapis.com:443/fcm/send/OLA-DEVICE-1", "HTTPS://fcm.googleapis.com/fcm/send/OLA-DEVICE-1"])
+def test_another_spelling_of_a_live_endpoint_cannot_take_it_either(world, as_role, push_service, spelling):
+    keys = push_service.subscribe("any")["keys"]
+    worker, foreman = as_role("worker"), as_role("foreman")
+    original = "https://fcm.googleapis.com/fcm/send/OLA-DEVICE-1"
+    assert worker.post("/me/push", json={"endpoint": original, "keys": keys}).status_code == 201
+    assert foreman.post("/me/push", json={"endpoint": spelling, "keys": keys}).status_code == 409
+    assert [s.user_id for s in PushSubscription.select()] == [world.people["worker"].id]
+
+
+def test_endpoints_are_stored_in_one_spelling(world, as_role, push_service):
+    keys = push_service.subscribe("any")["keys"]
+    response = as_role("worker").post("/me/push", json={
+        "endpoint": "https://Updates.Push.Services.Mozilla.com.:443/wpush/v2/gAAA?x=1", "keys": keys})
+    assert response.status_code == 201
+    assert PushSubscription.get().endpoint == "https://updates.push.services.mozilla.com/wpush/v2/gAAA?x=1"
+
+
+@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                                     {"Origin": "http://127.0.0.1:5313"}, {"Origin": "null"}])
+def test_only_this_origin_can_say_a_phone_received_an_alert(world, as_role, headers):
+    alert = Alert.create(uuid=uuid.uuid4(), site=world.site, level="warning", title="Crane", body="Stop")
+    copy = AlertRecipient.create(alert=alert, user=world.people["worker"], role="worker")
+    worker = as_role("worker")
+    url = f"/s/{world.site.id}/alerts/{alert.id}/received"
+    assert worker.post(url, csrf=False, headers=headers).status_code == 403
+    assert AlertRecipient.get_by_id(copy.id).received_at is None
+    assert worker.post(url, csrf=False, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 204
+    assert AlertRecipient.get_by_id(copy.id).received_at is not None
 
 
 # --- issue 13: broken subscriptions -----------------------------------------------------------------------------

@@ -151,7 +151,14 @@ def acknowledge(site_id, alert_id):
 @csrf.exempt
 @requires()
 def received(site_id, alert_id):
-    """The service worker says the notification was shown. Only marks a time; needs the session cookie."""
+    """The service worker says the notification was shown. Only marks a time; needs the session cookie.
+
+    No form token (the service worker has none), so the request must come from this origin: a page on
+    another origin, even the same site, could otherwise tell the sender a phone got an alert it never showed.
+    403 otherwise.
+    """
+    if not outbox.same_origin():
+        abort(403)
     _alert, copy = _alert_and_copy(alert_id)
     service.mark_received(copy)
     return "", 204
