@@ -20,7 +20,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
@@ -32,6 +32,10 @@ from . import audit
 
 FILE_NAME = "anchors.jsonl"
 VERSION = 1
+# An unchanged head is anchored again after this long, so a newest anchor older than STALE_HOURS means
+# anchors stopped being written or their newest lines were removed (together with the newest events).
+HEARTBEAT_HOURS = 24
+STALE_HOURS = 26
 log = logging.getLogger("fieldapp.audit.anchor")
 
 
@@ -92,6 +96,17 @@ def key_id(public_key):
 
 # --- writing ---------------------------------------------------------------------------------------
 
+def _older_than(at, hours, now=None):
+    """True when the ISO time `at` is more than `hours` before now (or cannot be read)."""
+    try:
+        then = datetime.fromisoformat(at)
+    except (TypeError, ValueError):
+        return True
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=timezone.utc)
+    return (now or datetime.now(timezone.utc)) - then > timedelta(hours=hours)
+
+
 def anchor_path(config=None):
     config = config if config is not None else current_app.config
     return os.path.join(config["AUDIT_ANCHOR_DIR"], FILE_NAME)
@@ -132,8 +147,9 @@ def write(reason, export=None, only_if_changed=False):
     """Anchor the chain's head now: append one signed line to anchors.jsonl and log it.
 
     reason: "periodic", "export" or "manual". export: {"name", "sha256"} of the file that was handed out.
-    only_if_changed: write nothing when the newest anchor in the file already names this head (and when
-    the log is empty). Returns the anchor dict, or None when nothing was written. Raises OSError when the
+    only_if_changed: write nothing when the newest anchor in the file already names this head and is less
+    than HEARTBEAT_HOURS old (and when the log is empty). The daily anchor of an unchanged head lets
+    `verify` tell a quiet log from anchors whose newest lines were deleted with the newest events. Returns the anchor dict, or None when nothing was written. Raises OSError when the
     folder cannot be written; the caller decides whether that stops its work.
     """
     head_id, head_hash, count = audit.head()
@@ -155,7 +171,7 @@ def write(reason, export=None, only_if_changed=False):
                 except ValueError:
                     previous = None  # a damaged last line: anchor anew (verify reports the damage)
                 if isinstance(previous, dict) and (previous.get("head_id"), previous.get("head_hash")) \
-                        == (head_id, head_hash):
+                        == (head_id, head_hash) and not _older_than(previous.get("at"), HEARTBEAT_HOURS):
                     return None
         anchor = make_anchor(key, head_id, head_hash, count, reason, export)
         line = json.dumps(anchor, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -193,9 +209,17 @@ class Findings:
     truncated: list = field(default_factory=list)
     rewritten: list = field(default_factory=list)
 
+    stale: list = field(default_factory=list)
+
+    @property
+    def unanchored(self):
+        """Events exist but no anchor file could be read: truncation and rewriting cannot be seen."""
+        return self.count > 0 and bool(self.missing_files) and self.anchors_valid == 0
+
     @property
     def ok(self):
-        return self.chain_broken_at is None and not (self.bad_signatures or self.truncated or self.rewritten)
+        return self.chain_broken_at is None and not (self.bad_signatures or self.truncated or self.rewritten
+                                                     or self.stale or self.unanchored)
 
 
 def read_anchors(path, public_keys, findings):
@@ -236,12 +260,15 @@ def read_anchors(path, public_keys, findings):
     return valid
 
 
-def verify(paths, public_keys):
+def verify(paths, public_keys, now=None):
     """Check the chain, then the log against every anchor in paths that is signed by one of public_keys.
 
     Truncation: an anchored head event is missing, or fewer events lead up to it than the anchor counted.
     Rewriting: an anchored head event has another hash (the chain was recomputed after an edit, or the
     newest rows were deleted and others written in their place), or more events lead up to it.
+    Stale: the newest anchor is older than STALE_HOURS (now: an aware datetime, default the clock).
+    Unanchored: events but no anchor file. Both fail `ok`: without current anchors a truncation of the
+    log together with the anchor file's newest lines cannot be told apart from a quiet log.
     Returns Findings; one pass over the log, memory in proportion to the number of anchors.
     """
     findings = Findings()
@@ -284,4 +311,9 @@ def verify(paths, public_keys):
             findings.rewritten.append(
                 f"the {anchor.label} counted {count} events up to event {head_id}, the log has {position}: "
                 f"{position - count} were added to the past")
+    if findings.count > 0 and findings.newest is not None and _older_than(findings.newest.body["at"], STALE_HOURS, now):
+        findings.stale.append(
+            f"the newest anchor ({findings.newest.label}) is from {findings.newest.body['at']}, more than "
+            f"{STALE_HOURS} hours ago, although an anchor is written at least every {HEARTBEAT_HOURS} hours: "
+            f"anchoring stopped (is the worker running?) or the newest anchors were removed")
     return findings

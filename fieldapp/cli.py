@@ -87,7 +87,8 @@ def verify_audit_command(anchor_files, public_key_files):
     """Check the audit log's hash chain and compare it with the signed anchors kept outside the database.
 
     Exit 0 when everything holds; 1 when the chain is broken, rows were deleted from the end
-    (truncation), history was rewritten, or an anchor's signature is bad. Each finding is printed.
+    (truncation), history was rewritten, an anchor's signature is bad, the log has events but no anchors,
+    or the newest anchor is older than anchors.STALE_HOURS. Each finding is printed.
     """
     try:
         keys = [anchors.load_public_key(f.read()) for f in public_key_files] or \
@@ -106,7 +107,7 @@ def verify_audit_command(anchor_files, public_key_files):
         click.echo(f"no anchors at {path}: rows deleted from the end or a recomputed chain cannot be seen "
                    "without them", err=True)
     for label, messages in (("TRUNCATED", found.truncated), ("REWRITTEN", found.rewritten),
-                            ("BAD SIGNATURE", found.bad_signatures)):
+                            ("BAD SIGNATURE", found.bad_signatures), ("STALE", found.stale)):
         for message in messages[:20]:
             click.echo(f"{label}: {message}", err=True)
         if len(messages) > 20:
@@ -119,7 +120,9 @@ def verify_audit_command(anchor_files, public_key_files):
     if not found.ok:
         problems = [name for name, bad in (("chain broken", found.chain_broken_at is not None),
                                            ("truncated", found.truncated), ("rewritten", found.rewritten),
-                                           ("bad signatures", found.bad_signatures)) if bad]
+                                           ("bad signatures", found.bad_signatures),
+                                           ("stale anchors", found.stale),
+                                           ("no anchors to check against", found.unanchored)) if bad]
         raise click.ClickException("the audit log does not verify: " + ", ".join(problems))
 
 

@@ -161,11 +161,49 @@ def test_verify_passes_with_anchors_and_says_how_far_they_reach(app, db):
     assert "2 signed anchors checked" in result.output and "(1 events since)" in result.output
 
 
-def test_verify_without_anchors_says_what_it_cannot_see(app, db):
+def test_verify_without_anchors_says_what_it_cannot_see_and_fails(app, db):
+    """A missing anchor file must not pass: moving it away would otherwise hide a truncation."""
     make_events(2)
     result = verify(app)
-    assert result.exit_code == 0
+    assert result.exit_code == 1
     assert "no anchors at" in result.output and "cannot be seen" in result.output
+    assert "no anchors to check against" in result.output
+
+
+def test_an_empty_log_without_anchors_verifies(app, db):
+    assert verify(app).exit_code == 0
+
+
+def write_old_anchor(app, hours):
+    """An anchor of the current head as if written `hours` ago (signed with this installation's key)."""
+    from datetime import datetime, timedelta, timezone
+
+    with app.app_context():
+        head_id, head_hash, count = audit.head()
+        anchor = anchors.make_anchor(anchors.signing_key(), head_id, head_hash, count, "periodic",
+                                     at=datetime.now(timezone.utc) - timedelta(hours=hours))
+        os.makedirs(os.path.dirname(anchor_file(app)), exist_ok=True)
+        with open(anchor_file(app), "a") as f:
+            f.write(json.dumps(anchor, sort_keys=True, separators=(",", ":")) + "\n")
+
+
+def test_anchors_that_stopped_a_long_time_ago_are_stale(app, db):
+    """Newest events and the newest anchor lines deleted together leave an old newest anchor behind."""
+    make_events(3)
+    write_old_anchor(app, hours=anchors.STALE_HOURS + 1)
+    result = verify(app)
+    assert result.exit_code == 1 and "STALE:" in result.output
+
+
+def test_an_unchanged_head_is_anchored_again_each_day(app, db):
+    make_events(3)
+    write_old_anchor(app, hours=anchors.HEARTBEAT_HOURS - 1)
+    with app.app_context():
+        assert audit_tasks.anchor_audit_head.call_local() is None  # changed nothing, anchored recently
+    write_old_anchor(app, hours=anchors.HEARTBEAT_HOURS + 1)
+    with app.app_context():
+        assert audit_tasks.anchor_audit_head.call_local()["reason"] == "periodic"
+    assert verify(app).exit_code == 0
 
 
 def test_rows_deleted_from_the_end_are_truncation(app, db):

@@ -68,6 +68,7 @@ def test_two_writers_on_the_same_head_do_not_fork_the_chain(db):
 
 def test_verify_audit_command(app, db):
     make_events(3)
+    assert app.test_cli_runner().invoke(args=["audit-anchor"]).exit_code == 0
     result = app.test_cli_runner().invoke(args=["verify-audit"])
     assert result.exit_code == 0 and "intact: 3 events" in result.output
     drop_append_only_guard()
