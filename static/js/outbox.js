@@ -71,6 +71,11 @@
     return "";
   }
 
+  function fieldValue(item, key) {
+    var field = (item.fields || []).filter(function (f) { return f[0] === key && typeof f[1] === "string"; })[0];
+    return field ? field[1] : "";
+  }
+
   function button(text, action, cls) {
     var b = document.createElement("button");
     b.type = "button"; b.className = "button " + (cls || ""); b.dataset.action = action; b.textContent = text;
@@ -87,10 +92,19 @@
     var when = new Date(item.createdAt);
     name.textContent = (item.label || labelFor(list, item.url)) + " " +
       when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+
     var badge = document.createElement("span");
     badge.className = "badge outbox-state";
     badge.textContent = fill(list.dataset[state] || state, { name: item.maker ? item.maker.name : "" });
     li.appendChild(name); li.appendChild(badge);
+    // What the person wrote: enough to tell items apart, and a failed item's text is never out of sight.
+    var text = fieldValue(item, "description");
+    if (text) {
+      var what = document.createElement("p");
+      what.className = "muted outbox-text";
+      what.textContent = item.state === "failed" || text.length <= 80 ? text : text.slice(0, 79) + "…";
+      li.appendChild(what);
+    }
     if (item.state === "failed") {
       var why = document.createElement("p");
       why.className = "error outbox-reason"; why.textContent = reasonText(list, item);
@@ -128,6 +142,7 @@
         .forEach(function (item) { list.appendChild(row(list, item, who, false)); });
     });
     // The outbox page lists everything on the phone, with its actions.
+    document.querySelectorAll(".outbox-sign-in").forEach(function (link) { link.hidden = !(who && who.signedOut); });
     document.querySelectorAll(".outbox-all").forEach(function (list) {
       list.textContent = "";
       newest.forEach(function (item) { list.appendChild(row(list, item, who, true)); });
@@ -153,6 +168,9 @@
   function onChange(uuid, state) {
     if (state === "sending") live[uuid] = "sending"; else delete live[uuid];
     if (state === "sent") {
+      document.querySelectorAll(".outbox-note").forEach(function (note) {
+        if (note.dataset.uuid === uuid) { note.hidden = true; delete note.dataset.uuid; }
+      });
       // This page's own form went through later (the signal came back): show the page as it now is.
       var mine = Array.prototype.some.call(document.querySelectorAll("form[data-outbox]:not([data-outbox-reset])"),
         function (form) { var input = form.querySelector("input[name=uuid]"); return input && input.value === uuid; });
@@ -237,6 +255,11 @@
     event.preventDefault();
     var button = form.querySelector("button[type=submit]");
     if (button) button.disabled = true;
+    var note = form.parentNode.querySelector(".outbox-note");
+    if (note) {  // a new submit: the note says nothing until this item's fate is known
+      note.dataset.saved = note.dataset.saved || note.textContent;
+      note.hidden = true; note.classList.remove("error"); note.removeAttribute("role");
+    }
     queue(form, maker).then(function (item) {
       if (form.hasAttribute("data-outbox-reset")) {
         // Ready for the next report at once: a new UUID, empty fields, no previews.
@@ -245,12 +268,26 @@
         if (button) button.disabled = false;
       }
       return flush().then(function () { return core.get(item.uuid); }).then(function (mine) {
-        if (mine && mine.state === "sent") return;  // onChange has reloaded the page where that is wanted
+        if (!mine || mine.state === "sent") return;  // onChange has reloaded the page where that is wanted
+        if (mine.state === "failed") {
+          // Refused while the person is looking at the form (e.g. equipment not ticked): say why right here,
+          // never "saved". A form that still shows what was sent (check-in, acknowledgement) is fixed and
+          // sent again, which replaces the failed item (with a new UUID); a report form was already cleared
+          // for the next report, so its item waits on the outbox page for try again, edit or discard.
+          // Either way the failed item is never removed without the person's say.
+          var cleared = form.hasAttribute("data-outbox-reset");
+          if (!cleared) { form.dataset.outboxReplaces = mine.uuid; newUuid(form); }
+          if (button) button.disabled = false;
+          if (note) {
+            var why = mine.message || "";
+            note.textContent = cleared ? [note.dataset.failed, why].filter(Boolean).join(" ") : why || note.dataset.failed || "";
+            note.classList.add("error"); note.setAttribute("role", "alert"); note.hidden = !note.textContent;
+          }
+          return;
+        }
         // Not sent now: let the browser send it when the signal returns, even with the app closed.
-        if (mine && mine.state === "pending") askForBackgroundSync();
-        var note = form.parentNode.querySelector(".outbox-note");
-        if (note && mine) note.hidden = false;
-        if (note && mine && mine.state === "failed") note.textContent = note.dataset.failed || note.textContent;
+        if (mine.state === "pending") askForBackgroundSync();
+        if (note) { note.textContent = note.dataset.saved; note.dataset.uuid = mine.uuid; note.hidden = false; }
       });
     }).catch(function () {
       form.removeAttribute("data-outbox");  // IndexedDB refused: send it the ordinary way

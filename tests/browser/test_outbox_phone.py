@@ -412,3 +412,26 @@ def test_sign_out_forgets_the_persons_photos(live, page, tmp_path):
     assert page.evaluate(cached, src) == "none"
     # The person's receipt (what they sent, when) is gone from the phone too.
     assert page.evaluate("window.fieldappOutbox.all().then(items => items.length)") == 0
+
+
+def test_a_check_in_refused_online_says_why_on_the_form_and_is_fixed_there(live, page):
+    """Refused while the person looks at it (equipment not ticked): the reason on the form, never "saved";
+    ticking and sending again replaces the failed item, and the person is on the attendance list."""
+    world = live.world
+    for key in ("helmet", "safety_shoes"):
+        SiteEquipment.create(site=world.site, equipment=Equipment.get(Equipment.key == key))
+    sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/checkin")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    page.click("#check-in button[type=submit]")
+    page.wait_for_selector(".outbox-note.error:not([hidden])")
+    note = page.text_content(".outbox-note")
+    assert "Lagret på telefonen" not in note and "utstyr" in note.lower(), note
+    assert CheckIn.select().count() == 0
+    assert page.is_enabled("#check-in button[type=submit]")
+    page.click("label.all-worn")
+    page.click("#check-in button[type=submit]")
+    page.wait_for_selector(".notice[role=status]")  # the page reloads as checked in
+    assert [c.user_id for c in CheckIn.select()] == [world.people["worker"].id]
+    states = page.evaluate("window.fieldappOutbox.all().then(items => items.map(i => i.state))")
+    assert states == ["sent"]  # the failed item was replaced by the one that went through
