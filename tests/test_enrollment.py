@@ -46,20 +46,20 @@ def test_person_enrolls_with_the_code_and_is_signed_in(app, as_role, world):
     phone = app.test_client()
     step1 = phone.post("/enroll", data={"code": code})
     assert step1.status_code == 200 and "Velkommen, Ny Arbeider" in step1.get_data(as_text=True)
-    response = phone.post("/enroll/pin", data={"code": code, "secret": "730415", "confirm": "730415"})
+    response = phone.post("/enroll/pin", data={"code": code, "secret": "584027", "confirm": "584027"})
     assert response.status_code == 303
     home = phone.get(response.headers["Location"])
     assert home.status_code == 200 and "Hei, Ny" in home.get_data(as_text=True)
     # From now on: phone number and PIN.
     other_phone = app.test_client()
-    sign_in(other_phone, User.get(User.phone == "+4745000001"), pin="730415")
+    sign_in(other_phone, User.get(User.phone == "+4745000001"), pin="584027")
     actions = [e.action for e in AuditEvent.select().order_by(AuditEvent.id)]
     assert "user.enroll" in actions
 
 
 def test_code_is_single_use(app, as_role, world):
     code = code_from(add_person(as_role("manager"), world.site, employer=str(world.org.id)))
-    app.test_client().post("/enroll/pin", data={"code": code, "secret": "730415", "confirm": "730415"})
+    app.test_client().post("/enroll/pin", data={"code": code, "secret": "584027", "confirm": "584027"})
     again = app.test_client().post("/enroll/pin", data={"code": code, "secret": "555123", "confirm": "555123"})
     assert again.status_code == 404
     assert "Koden er ikke gyldig" in again.get_data(as_text=True)
@@ -84,10 +84,10 @@ def test_weak_pin_and_mismatch_are_explained(app, as_role, world):
     phone = app.test_client()
     weak = phone.post("/enroll/pin", data={"code": code, "secret": "123456", "confirm": "123456"})
     assert weak.status_code == 422 and "for lett å gjette" in weak.get_data(as_text=True)
-    mismatch = phone.post("/enroll/pin", data={"code": code, "secret": "730415", "confirm": "730416"})
+    mismatch = phone.post("/enroll/pin", data={"code": code, "secret": "584027", "confirm": "584028"})
     assert mismatch.status_code == 422 and "De to er ikke like." in mismatch.get_data(as_text=True)
     # The code still works after the mistakes.
-    ok = phone.post("/enroll/pin", data={"code": code, "secret": "730415", "confirm": "730415"})
+    ok = phone.post("/enroll/pin", data={"code": code, "secret": "584027", "confirm": "584027"})
     assert ok.status_code == 303
 
 
@@ -106,7 +106,7 @@ def test_new_code_replaces_the_old_and_signs_out_the_lost_phone(app, as_role, wo
     assert response.status_code == 200
     code = code_from(response)
     new_phone = app.test_client()
-    new_phone.post("/enroll/pin", data={"code": code, "secret": "730415", "confirm": "730415"})
+    new_phone.post("/enroll/pin", data={"code": code, "secret": "584027", "confirm": "584027"})
     assert lost_phone.get("/").status_code == 302
     assert DeviceSession.select().where(DeviceSession.user == worker, DeviceSession.revoked_at.is_null()).count() == 1
 
@@ -169,7 +169,7 @@ def test_language_chosen_before_enrolling_is_kept(app, as_role, world):
     code = code_from(add_person(as_role("manager"), world.site, employer=str(world.org.id)))
     phone = app.test_client()
     phone.post("/language", data={"language": "en", "next": "/enroll"})
-    phone.post("/enroll/pin", data={"code": code, "secret": "730415", "confirm": "730415"})
+    phone.post("/enroll/pin", data={"code": code, "secret": "584027", "confirm": "584027"})
     assert User.get(User.phone == "+4745000001").language == "en"
     assert "Hello, Ny" in phone.get("/").get_data(as_text=True)
 
@@ -192,7 +192,7 @@ def test_weak_pin_message_in_english(app, as_role, world):
     phone = app.test_client()
     phone.post("/language", data={"language": "en", "next": "/enroll"})
     response = phone.post("/enroll/pin", data={"code": code, "secret": "010190", "confirm": "010190"})
-    assert response.status_code == 422 and "it looks like a date (010190)" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "it looks like a date (010190, 900101 or 19900101)" in response.get_data(as_text=True)
 
 
 def test_enrollment_code_is_never_in_a_request_path(app, as_role, world):
@@ -212,7 +212,7 @@ def test_enrollment_code_is_never_in_a_request_path(app, as_role, world):
     paths = []
     phone = app.test_client()
     for method, path, data in (("GET", link.path, None), ("POST", "/enroll", {"code": link.fragment}),
-                               ("POST", "/enroll/pin", {"code": code, "secret": "730415", "confirm": "730415"})):
+                               ("POST", "/enroll/pin", {"code": code, "secret": "584027", "confirm": "584027"})):
         result = phone.post(path, data=data) if method == "POST" else phone.get(path)
         paths.append(result.request.full_path)
         assert result.status_code in (200, 303)
@@ -227,3 +227,63 @@ def test_the_enroll_page_loads_its_script_from_a_file(client):
     page = client.get("/enroll").get_data(as_text=True)
     assert '<script src="/static/js/enroll.js" defer></script>' in page
     assert client.get("/static/js/enroll.js").status_code == 200
+
+
+# Found by the security test: each was accepted before. (PIN or password, the message's words in bokmål.)
+GUESSABLE = [
+    ("93330001", "del av telefonnummeret ditt"),  # the person's own number, +47 93330001
+    ("330001", "del av telefonnummeret ditt"),  # its last six digits
+    ("147258", "linjer på tastaturet"), ("258147", "linjer på tastaturet"), ("369258", "linjer på tastaturet"),
+    ("159357", "linjer på tastaturet"), ("753951", "linjer på tastaturet"), ("852456", "linjer på tastaturet"),
+    ("147852", "linjer på tastaturet"),
+    ("246810", "mest brukte PIN-kodene"), ("135790", "mest brukte PIN-kodene"), ("102938", "mest brukte PIN-kodene"),
+    ("112358", "mest brukte PIN-kodene"), ("314159", "mest brukte PIN-kodene"), ("123000", "mest brukte PIN-kodene"),
+    ("900101", "ser ut som en dato"), ("19900101", "ser ut som en dato"),
+    ("aaaaaaaaaa", "ett tegn eller en kort bit gjentatt"),
+    ("qwertyuiop", "en rad med taster på tastaturet"),
+    ("passwordpassword", "ett tegn eller en kort bit gjentatt"),
+]
+
+
+@pytest.mark.parametrize("secret, message", GUESSABLE)
+def test_guessable_pins_and_passwords_are_refused(app, as_role, world, secret, message):
+    code = code_from(add_person(as_role("manager"), world.site, employer=str(world.org.id), phone="93330001"))
+    response = app.test_client().post("/enroll/pin", data={"code": code, "secret": secret, "confirm": secret})
+    assert response.status_code == 422
+    assert "for lett å gjette" in response.get_data(as_text=True)
+    assert message in response.get_data(as_text=True)
+    assert User.get(User.phone == "+4793330001").password_hash is None
+
+
+@pytest.mark.parametrize("secret, problem", [
+    # The kinds, beyond the examples: other steps, repeats, date orders, keypad shapes, keyboard rows.
+    ("135791", "pin_trivial"), ("975319", "pin_trivial"), ("102030", "pin_trivial"), ("010203", "pin_trivial"),
+    ("108642", "pin_trivial"), ("1231231", "pin_trivial"), ("25802580", "pin_trivial"), ("123654", "pin_trivial"),
+    ("123190", "pin_date"), ("12311990", "pin_date"), ("290200", "pin_date"), ("20300101", "pin_date"),
+    ("qwertyuiopqwertyuiop", "password_keyboard"), ("Asdfghjklø1", "password_keyboard"),
+    ("zxcvbnm,.-12", "password_keyboard"), ("abcabcabca", "password_repeated"), ("Passord2024!", "password_common"),
+    ("password1234", "password_common"), ("Iloveyou123", "password_common"),
+    # ...and good ones stay allowed.
+    ("584027", None), ("482913", None), ("555123", None), ("28470193", None), ("jeg gleder meg til fredag", None),
+    ("Kaffe-er-godt-7", None),
+])
+def test_each_kind_of_guessable_secret(secret, problem):
+    from fieldapp.accounts.service import secret_problem
+
+    assert secret_problem(secret, "+4793330001") == problem
+
+
+def test_dates_outside_plausible_years_and_other_numbers_are_not_dates():
+    from fieldapp.accounts.service import secret_problem
+
+    assert secret_problem("01011890") is None and secret_problem("20310101") is None
+    # Someone else's phone number is not refused as a PIN: only the person's own.
+    assert secret_problem("93330001") is None and secret_problem("93330001", "+4793330001") == "pin_phone"
+
+
+def test_the_phone_number_message_in_english(app, as_role, world):
+    code = code_from(add_person(as_role("manager"), world.site, employer=str(world.org.id), phone="93330001"))
+    phone = app.test_client()
+    phone.post("/language", data={"language": "en", "next": "/enroll"})
+    response = phone.post("/enroll/pin", data={"code": code, "secret": "330001", "confirm": "330001"})
+    assert response.status_code == 422 and "it is part of your phone number" in response.get_data(as_text=True)

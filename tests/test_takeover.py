@@ -240,3 +240,91 @@ def test_the_walk_covers_every_route_about_a_person(app):
     person_routes = {rule.rule for rule in app.url_map.iter_rules()
                      if "<int:user_id>" in rule.rule or rule.rule.endswith("/people/new")}
     assert person_routes == walked
+
+
+# --- a code made for a worker, used after the worker was promoted (found by the security test) -------------
+
+def _code_for_worker(app, world):
+    response = client_for(app, world.people["foreman"]).post(
+        f"/s/{world.site.id}/people/{world.people['worker'].id}/code")
+    assert response.status_code == 200
+    return CODE_RE.search(response.get_data(as_text=True)).group(1)
+
+
+def _redeem(app, code, pin="584027"):
+    phone = app.test_client()
+    return phone.post("/enroll", data={"code": code}), phone.post("/enroll/pin", data={"code": code, "secret": pin,
+                                                                                      "confirm": pin})
+
+
+def test_a_foremans_code_for_a_worker_dies_when_the_worker_is_promoted(app, world):
+    """As reported: foreman gets a code for a worker; the manager makes the worker a manager; the foreman
+    may no longer get a code (403), and the OLD code must not sign anyone in as that manager."""
+    worker = world.people["worker"]
+    code = _code_for_worker(app, world)
+    response = client_for(app, world.people["manager"]).post(f"/s/{world.site.id}/people/{worker.id}/role",
+                                                             data={"role": "manager"})
+    assert response.status_code == 303
+    assert client_for(app, world.people["foreman"]).post(
+        f"/s/{world.site.id}/people/{worker.id}/code").status_code == 403
+    assert not EnrollmentCode.select().where((EnrollmentCode.user == worker)
+                                             & EnrollmentCode.used_at.is_null()).exists()
+    step1, step2 = _redeem(app, code)
+    assert (step1.status_code, step2.status_code) == (404, 404)
+    assert User.get_by_id(worker.id).password_hash == world.pin_hash
+
+
+@pytest.mark.parametrize("change", ["foreman_elsewhere", "org_admin", "other_organization", "creator_left_site",
+                                    "creator_deactivated"])
+def test_redemption_asks_again_whether_the_maker_may_manage_the_person(app, world, rival, change):
+    # Each change made behind the app's back (no voiding): the check at redemption alone stops the code.
+    worker = world.people["worker"]
+    code = _code_for_worker(app, world)
+    if change == "foreman_elsewhere":
+        Membership.create(user=worker, site=world.other_site, role="foreman")
+    elif change == "org_admin":
+        User.update(is_org_admin=True).where(User.id == worker.id).execute()
+    elif change == "other_organization":
+        User.update(organization=rival.org).where(User.id == worker.id).execute()
+    elif change == "creator_left_site":
+        Membership.delete().where(Membership.user == world.people["foreman"]).execute()
+    else:
+        User.update(active=False).where(User.id == world.people["foreman"].id).execute()
+    step1, step2 = _redeem(app, code)
+    assert (step1.status_code, step2.status_code) == (404, 404)
+    assert User.get_by_id(worker.id).password_hash == world.pin_hash
+
+
+def test_redeem_refuses_between_the_pin_form_and_the_update(app, world):
+    # The check is also inside the transaction that uses the code: it wins a race with the promotion.
+    from fieldapp.accounts import service as accounts
+
+    worker = world.people["worker"]
+    code = _code_for_worker(app, world)
+    Membership.update(role="manager").where(Membership.user == worker).execute()
+    with app.app_context():
+        assert accounts.redeem_enrollment(code, "584027") is None
+    assert User.get_by_id(worker.id).password_hash == world.pin_hash
+    assert EnrollmentCode.get(EnrollmentCode.user == worker).used_at is not None  # and it is void
+
+
+def test_a_code_still_works_when_nothing_changed(app, world):
+    worker = world.people["worker"]
+    code = _code_for_worker(app, world)
+    # A role change that is no promotion keeps it (worker to worker on another site too).
+    Membership.create(user=worker, site=world.other_site, role="worker")
+    step1, step2 = _redeem(app, code)
+    assert (step1.status_code, step2.status_code) == (200, 303)
+    assert User.get_by_id(worker.id).password_hash != world.pin_hash
+
+
+def test_a_managers_code_for_a_manager_and_a_code_without_maker_still_work(app, world):
+    from fieldapp.accounts import service as accounts
+
+    foreman = world.people["foreman"]
+    response = client_for(app, world.people["manager"]).post(f"/s/{world.site.id}/people/{foreman.id}/code")
+    assert _redeem(app, CODE_RE.search(response.get_data(as_text=True)).group(1))[1].status_code == 303
+    # Made by the CLI or an admin (no maker): works for anyone, a manager too.
+    with app.test_request_context():
+        code = accounts.issue_enrollment_code(None, world.people["manager"])
+    assert _redeem(app, code, pin="604918")[1].status_code == 303

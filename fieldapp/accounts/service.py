@@ -1,4 +1,5 @@
 """Sign-in: phone numbers, PIN/password hashes, device sessions, enrollment codes, throttling."""
+import functools
 import hashlib
 import re
 import secrets
@@ -48,53 +49,173 @@ def normalize_phone(raw):
     return digits
 
 
+# Year range of a birth date or a wedding day that someone would choose as a PIN.
+PLAUSIBLE_YEARS = range(1930, 2031)
+
+# A phone keypad (3x3, then 0 under 8): its straight lines, both ways. A PIN made only of them (147258,
+# 159357, 852456, 2580...) is a shape drawn with the thumb, guessed as early as 123456.
+_KEYPAD_LINES = ("123", "456", "789", "147", "258", "369", "2580", "159", "357")
+KEYPAD_LINES = frozenset(seg for line in _KEYPAD_LINES for seg in (line, line[::-1]))
+KEYPAD_LINES |= {"580", "085"}  # the end of 2580 (258 is a column)
+
+# The most used PINs that no pattern below catches (RockYou and later leaks; Wang et al. 2017,
+# "Understanding human-chosen PINs"; Markert et al. 2020, "This PIN can be easily guessed").
+COMMON_PINS = frozenset({
+    "246810", "135790", "102938", "112358", "11235813", "314159", "31415926", "141592", "271828", "161803",
+    "123000", "5201314", "520131", "131420",
+})
+
+
+def _phone_runs(phone):
+    digits = re.sub(r"\D", "", phone or "")
+    return {digits[i:i + 6] for i in range(len(digits) - 5)}
+
+
+@functools.cache
+def _dates():
+    """Every date of PLAUSIBLE_YEARS as DDMMYY, MMDDYY, YYMMDD, DDMMYYYY, MMDDYYYY and YYYYMMDD."""
+    day, last, forms = date(PLAUSIBLE_YEARS[0], 1, 1), date(PLAUSIBLE_YEARS[-1], 12, 31), set()
+    while day <= last:
+        forms.update(day.strftime(f) for f in ("%d%m%y", "%m%d%y", "%y%m%d", "%d%m%Y", "%m%d%Y", "%Y%m%d"))
+        day += timedelta(days=1)
+    return frozenset(forms)
+
+
 def _looks_like_date(digits):
-    """A date as Norwegians write it (and a fødselsnummer starts): DDMMYY, or DDMMYYYY with 8 digits."""
-    if len(digits) not in (6, 8):
-        return False
-    try:
-        date(2000, int(digits[2:4]), int(digits[0:2]))  # 2000: a leap year, so 29 February counts too
-    except ValueError:
-        return False
-    return len(digits) == 6 or digits[4:6] in ("19", "20")
+    """A date in any of the usual orders: DDMMYY, MMDDYY, YYMMDD (6 digits); DDMMYYYY, MMDDYYYY, YYYYMMDD
+    (8 digits), of a year from 1930 to 2030 (a fødselsnummer starts with one)."""
+    return digits in _dates()
 
 
-def pin_pattern(digits):
-    """Why a PIN of digits is guessable, or None: "pin_trivial" or "pin_date".
+def _periodic(text, max_period=None):
+    """Whether text is a block repeated (the last copy may be cut short): 121212, 1231231, abcabcab."""
+    n = len(text)
+    limit = n // 2 if max_period is None else min(n // 2, max_period)
+    return any(text == (text[:p] * (n // p + 1))[:n] for p in range(1, limit + 1))
+
+
+def _digit_steps(digits):
+    """Each digit the one before plus a fixed step, modulo 10: 123456, 135791, 975319, 147036."""
+    step = (int(digits[1]) - int(digits[0])) % 10
+    return all((int(b) - int(a)) % 10 == step for a, b in zip(digits, digits[1:]))
+
+
+def _number_steps(digits):
+    """Three or more numbers with a fixed step written one after another: 246810 (2 4 6 8 10),
+    108642, 102030, 010203 (01 02 03), 121314, 51015."""
+    n = len(digits)
+    # Numbers of one width (zero-padded): 01 02 03, 100 200 300.
+    for width in range(1, n // 3 + 1):
+        if n % width == 0:
+            terms = [int(digits[i:i + width]) for i in range(0, n, width)]
+            if all(b - a == terms[1] - terms[0] for a, b in zip(terms, terms[1:])):
+                return True
+    # Numbers as written, the width growing or shrinking with them: 2 4 6 8 10, 9 10 11, 12 9 6 3.
+    for first in range(1, n // 3 + 1):
+        for second in range(1, n - first):
+            a, b = digits[:first], digits[first:first + second]
+            if (len(a) > 1 and a[0] == "0") or (len(b) > 1 and b[0] == "0"):
+                continue
+            step, value, text, count = int(b) - int(a), int(a), "", 0
+            while len(text) < n and value >= 0:
+                text += str(value)
+                value += step
+                count += 1
+            if text == digits and count >= 3:
+                return True
+    return False
+
+
+def _keypad_shape(digits):
+    """The PIN is made only of keypad lines (KEYPAD_LINES): 147258, 159357, 852456, 25802580."""
+    ends = {0}
+    for i in range(1, len(digits) + 1):
+        if any(i - len(line) in ends and digits[i - len(line):i] == line for line in KEYPAD_LINES):
+            ends.add(i)
+    return len(digits) in ends
+
+
+def pin_pattern(digits, phone=None):
+    """Why a PIN of digits is guessable, or None: "pin_phone", "pin_common", "pin_date" or "pin_trivial".
 
     Refused, as the first guesses of anyone who tries (issue 14; NIST SP 800-63B 3.1.1.2, "repetitive
-    or sequential characters"): two or fewer different digits (111111, 111222), a run up or down
-    (123456, 987654, 890123), a repeated block (121212, 123123), doubled digits (112233), a mirror
-    (123321), and dates (010190, 01011990).
+    or sequential characters"): the person's own phone number (any 6 digits of it in a row); the most
+    used PINs (COMMON_PINS); dates (010190, 123190, 900101, 01011990, 19900101); two or fewer different
+    digits (111111, 111222); sequences with any step (123456, 135791, 246810, 102030); a repeated block
+    (121212, 123123); doubled digits (112233); a mirror (123321); lines on the keypad (147258, 159357).
     """
     n = len(digits)
-    if len(set(digits)) <= 2 or digits in "01234567890123456789" or digits in "98765432109876543210":
-        return "pin_trivial"
-    if any(n % size == 0 and digits == digits[:size] * (n // size) for size in range(1, n // 2 + 1)):
+    if any(run in digits for run in _phone_runs(phone)):
+        return "pin_phone"
+    if digits in COMMON_PINS:
+        return "pin_common"
+    # The patterns before dates: 111111 and 121212 are dates too, but "repeated digits" says it better.
+    if len(set(digits)) <= 2 or _periodic(digits) or digits == digits[::-1]:
         return "pin_trivial"
     if n % 2 == 0 and all(digits[i] == digits[i + 1] for i in range(0, n, 2)):
         return "pin_trivial"
-    if digits == digits[::-1]:
+    if _digit_steps(digits) or _number_steps(digits) or _keypad_shape(digits):
         return "pin_trivial"
     if _looks_like_date(digits):
         return "pin_date"
     return None
 
 
-def secret_problem(secret):
+# Keyboard rows and columns (Norwegian and US layouts) and the alphabet: a password that is a piece of
+# one of these (either way) is typed without thinking and tried by every cracker.
+KEYBOARD_SEQUENCES = (
+    "1234567890+", "qwertyuiopå", "asdfghjkløæ", "zxcvbnm,.-", "qwertyuiop[]", "asdfghjkl;'", "zxcvbnm,./",
+    "!\"#¤%&/()=?", "!@#$%^&*()_+", "qwertyuiopasdfghjklzxcvbnm", "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik,9ol.0pæ",
+    "qazwsxedcrfvtgbyhnujmikolp", "abcdefghijklmnopqrstuvwxyzæøå",
+)
+
+# The most used passwords of ten characters or more, and the words that short ones are built on (a
+# password that is one of these with digits or signs added, "passord2024!", is refused too).
+COMMON_PASSWORDS = frozenset({
+    "password", "passord", "passwort", "qwerty", "iloveyou", "jegelskerdeg", "welcome", "velkommen",
+    "letmein", "admin", "administrator", "sommer", "vinter", "summer", "winter", "fotball", "football",
+    "monkey", "dragon", "sunshine", "princess", "baseball", "superman", "trustno1", "changeme", "secret",
+    "hemmelig", "fieldapp", "byggeplass", "norge", "abc", "1q2w3e4r5t", "1q2w3e4r5t6y", "q1w2e3r4t5",
+    "q1w2e3r4t5y6", "zaq12wsx", "1qazxsw2", "1qaz2wsx", "qwerty123", "qwe123", "asdf1234", "pass",
+})
+
+
+def password_pattern(password):
+    """Why a password of 10+ characters is guessable, or None: "password_repeated", "password_keyboard"
+    or "password_common". Compared without case: one character repeated (aaaaaaaaaa), a block shorter
+    than a password repeated (passwordpassword, abcabcabca), a run along a keyboard row or column or the
+    alphabet (qwertyuiop, 0987654321, asdfghjklø) or such a run repeated, and a most used password
+    (COMMON_PASSWORDS), also with digits or signs around it (password123, passord2024!).
+    """
+    text = password.lower()
+    if len(set(text)) == 1 or _periodic(text, max_period=9):
+        return "password_repeated"
+    block = next((text[:p] for p in range(1, len(text) // 2 + 1) if _periodic(text, p)), text)
+    if any(block in seq or block in seq[::-1] for seq in KEYBOARD_SEQUENCES):
+        return "password_keyboard"
+    core = re.sub(r"^[\W\d_]+|[\W\d_]+$", "", block)  # without digits and signs around it
+    if len(core) >= 4 and any(core in seq or core in seq[::-1] for seq in KEYBOARD_SEQUENCES):
+        return "password_keyboard"
+    if block in COMMON_PASSWORDS or core in COMMON_PASSWORDS:
+        return "password_common"
+    return None
+
+
+def secret_problem(secret, phone=None):
     """Why a new PIN or password is not good enough, or None. Messages are translated by the caller.
 
-    A PIN has 6 to 12 digits and no pattern (pin_pattern); a password 10 to 200 characters.
+    A PIN has 6 to 12 digits and no pattern (pin_pattern; phone: the person's own number, refused in
+    it); a password 10 to 200 characters and no pattern (password_pattern).
     """
     if secret.isdigit():
         if not 6 <= len(secret) <= 12:
             return "pin_length"
-        return pin_pattern(secret)
+        return pin_pattern(secret, phone)
     if len(secret) < 10:
         return "password_length"
     if len(secret) > 200:
         return "password_long"
-    return None
+    return password_pattern(secret)
 
 
 def hash_secret(secret):
@@ -351,19 +472,59 @@ def issue_enrollment_code(actor, user):
     return code
 
 
+def _creator_may_still_manage(enrollment, user):
+    """Whether the code's maker may still manage `user` (authz.may_manage_person), asked again now.
+
+    A code is made for a person as they were: a foreman's code for a worker must not sign anyone in once
+    that worker is a manager, or of another organization. The maker's role counts on the sites they
+    share with the person (their best: manager, then foreman), as on the site where they made it. A code
+    without a maker was made by the CLI or an admin and keeps working; a deactivated maker's codes do not.
+    """
+    from ..authz import may_manage_person  # here: authz imports this module when a request signs in
+
+    if enrollment.created_by_id is None:
+        return True
+    creator = User.get_or_none((User.id == enrollment.created_by_id) & (User.active == True))  # noqa: E712
+    if creator is None:
+        return False
+    shared_sites = Membership.select(Membership.site).where(Membership.user == user.id)
+    roles = {m.role for m in Membership.select(Membership.role)
+             .where((Membership.user == creator.id) & Membership.site.in_(shared_sites))}
+    site_role = next((role for role in ("manager", "foreman") if role in roles), None)
+    return may_manage_person(creator, user, site_role)
+
+
+def void_enrollment_codes(user_id):
+    """Every unused code of the person stops working: their role rose above worker, or their account
+    changed organization, so the people who made those codes may no longer be the ones who may."""
+    return (EnrollmentCode.update(used_at=utcnow())
+            .where((EnrollmentCode.user == user_id) & EnrollmentCode.used_at.is_null())
+            .execute())
+
+
 def find_enrollment(raw_code):
-    """The usable EnrollmentCode row for a typed or scanned code, or None."""
+    """The usable EnrollmentCode row for a typed or scanned code, or None.
+
+    Usable: unused, unexpired, for an active person, and its maker may still manage that person.
+    """
     code = normalize_code(raw_code)
     if len(code) != CODE_LENGTH:
         return None
-    return (EnrollmentCode.select(EnrollmentCode, User).join(User, on=(EnrollmentCode.user == User.id))
-            .where((EnrollmentCode.code_hash == _sha256(code)) & EnrollmentCode.used_at.is_null()
-                   & (EnrollmentCode.expires_at > utcnow()) & (User.active == True))  # noqa: E712
-            .first())
+    enrollment = (EnrollmentCode.select(EnrollmentCode, User).join(User, on=(EnrollmentCode.user == User.id))
+                  .where((EnrollmentCode.code_hash == _sha256(code)) & EnrollmentCode.used_at.is_null()
+                         & (EnrollmentCode.expires_at > utcnow()) & (User.active == True))  # noqa: E712
+                  .first())
+    if enrollment is None or not _creator_may_still_manage(enrollment, enrollment.user):
+        return None
+    return enrollment
 
 
 def redeem_enrollment(raw_code, secret):
-    """Use the code once: set the PIN/password. Returns the user, or None if the code is not usable."""
+    """Use the code once: set the PIN/password. Returns the user, or None if the code is not usable.
+
+    Checked again here, in the transaction that uses the code: its maker may still manage the person
+    (a code that fails this is used up, not redeemed), and the PIN or password is good enough.
+    """
     code = normalize_code(raw_code)
     now = utcnow()
     with database.atomic():
@@ -376,6 +537,10 @@ def redeem_enrollment(raw_code, secret):
             return None
         enrollment = EnrollmentCode.get(EnrollmentCode.code_hash == _sha256(code))
         user = User.get_by_id(enrollment.user_id)
+        if not user.active or not _creator_may_still_manage(enrollment, user):
+            return None  # the claim stays: this code is void
+        if secret_problem(secret, user.phone):
+            raise ValueError("the PIN or password was not checked")  # the form checks it first
         user.password_hash = hash_secret(secret)
         user.save(only=[User.password_hash])
         # A new PIN ends every earlier session: the old phone may be the lost one.

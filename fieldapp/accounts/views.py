@@ -145,6 +145,7 @@ def enroll_secret():
     enrollment, error = _enrollment_or_error(code)
     if error:
         return error
+    form.person = enrollment.user  # their own phone number is no PIN
     if not form.validate_on_submit():
         return render_template("accounts/choose_secret.html", form=form, person=enrollment.user), 422
     user = service.redeem_enrollment(code, form.secret.data)

@@ -215,12 +215,17 @@ def answer_invitation(user, invitation_id, accept):
 
 
 def change_role(actor, membership, role):
+    """The person's role on this site. A role above worker voids their unused sign-in codes: one made by
+    a foreman for a worker must not sign anyone in as a manager (accounts.service.find_enrollment asks
+    authz.may_manage_person again too)."""
     with database.atomic():
         before = membership.role
         if before == "manager" and role != "manager":
             _keep_one_manager(membership)
         Membership.update(role=role).where(Membership.id == membership.id).execute()
         audit.record(actor, "membership.role", "membership", membership.id, {"role": before}, {"role": role})
+        if role != "worker" and role != before:
+            accounts.void_enrollment_codes(membership.user_id)
     membership.role = role
     return membership
 
