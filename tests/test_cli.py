@@ -21,16 +21,16 @@ def test_create_user_makes_the_first_manager(app, db):
 def test_create_user_refuses_bad_input(app, db):
     runner = app.test_cli_runner()
     base = ["create-user", "--name", "X", "--organization", "O", "--org-number", "923609016"]
-    bad_phone = runner.invoke(args=base + ["--phone", "12", "--password", "730415"])
+    bad_phone = runner.invoke(args=base + ["--phone", "12", "--password", "584027"])
     assert bad_phone.exit_code == 2 and "not a phone number" in bad_phone.output
     weak = runner.invoke(args=base + ["--phone", "48000001", "--password", "123456"])
     assert weak.exit_code == 2 and "pin trivial" in weak.output
     bad_org = runner.invoke(args=["create-user", "--name", "X", "--organization", "O", "--org-number", "923609017",
-                                  "--phone", "48000001", "--password", "730415"])
+                                  "--phone", "48000001", "--password", "584027"])
     assert bad_org.exit_code == 2
     assert User.select().count() == 0
-    runner.invoke(args=base + ["--phone", "48000001", "--password", "730415"])
-    again = runner.invoke(args=base + ["--phone", "48000001", "--password", "730415"])
+    runner.invoke(args=base + ["--phone", "48000001", "--password", "584027"])
+    again = runner.invoke(args=base + ["--phone", "48000001", "--password", "584027"])
     assert again.exit_code == 1 and "exists already" in again.output
     assert User.select().count() == 1
 
