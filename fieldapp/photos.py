@@ -21,8 +21,17 @@ all checked before a pixel is decoded:
 - Pillow holds a WebP three times over (libwebp's canvas, a bytes copy, the image): at most MAX_WEBP_PIXELS.
 A baseline JPEG is decoded at 1/2, 1/4 or 1/8 scale by libjpeg (draft); a big PNG or WebP is decoded whole
 (at most 4 bytes a pixel) and then reduced strip by strip, so no full-size copy is ever made.
+
+The same bound holds per request, not only per photo: one report may carry MAX_PHOTOS photos, and six
+7000x7000 Paeth PNGs (each under 1 s) cost 4.7 s together. A caller that decodes several photos in one
+request passes one `Budget` to each `process()`: each photo's decoding cost is estimated from its header
+(`decode_cost()`) and charged before a pixel is decoded; a photo that no longer fits is refused as
+"budget" and the caller keeps the others.
+
+Embedded ICC profiles: a profile over MAX_ICC_BYTES is ignored (the pixels taken as sRGB, as for a
+damaged profile): real camera and phone profiles are under 64 KB, and a 14 MB one only costs memory.
+Built transforms are cached by the SHA-256 of the profile, never by its bytes.
 """
-import functools
 import hashlib
 import io
 import math
@@ -30,6 +39,7 @@ import os
 import re
 import struct
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +65,29 @@ THUMB_QUALITY = 70
 # Draft decoding leaves at most a 2x step to the long edge; Hamming keeps it sharp at half Lanczos's cost.
 RESAMPLE = Image.Resampling.HAMMING
 STRIP_PIXELS = 1 << 20  # a big PNG or WebP is converted and reduced this many pixels at a time
+MAX_ICC_BYTES = 1024 * 1024  # larger embedded profiles are ignored (phones and cameras embed < 64 KB)
+TRANSFORM_CACHE = 16  # ICC transforms kept per worker, keyed by the profile's digest
+
+# Estimated decoding cost of one photo, in CPU milliseconds on the bench machine (`python bench/photos.py
+# --attacks-only`, which also prints whole report requests), from its header and file size. Fitted on the
+# bench's files and rounded up: none there costs more than ~1.1x its estimate, most much less.
+COST_PER_PHOTO_MS = 20  # resize, upright, encode the photo and its thumbnail
+COST_NS = {
+    "jpeg_byte": 8,  # baseline JPEG: entropy decoding, a whole file's worth even when drafted
+    "jpeg_pixel": 1,  # baseline JPEG: IDCT at the draft scale
+    "progressive_byte": 18,  # multi-scan JPEG: every scan is decoded into the coefficient buffer
+    "coefficient_byte": 3,  # ... and the whole image is then transformed at full size
+    "png_raw_byte": 4,  # inflate and undo the row filters (Paeth, the dearest, assumed)
+    "png_pixel": 4,  # palette, transparency and 16-bit conversions, strip reduction
+    "webp_byte": 40,
+    "webp_pixel": 15,
+}
+PNG_INTERLACED = 1.1  # Adam7: seven passes, each unfiltered on its own
+# What one request may spend decoding photos: a single photo at any limit fits (the dearest estimate, a
+# 50 MP interlaced PNG of 200 MB raw, is ~1,120 ms), as do ten ordinary phone photos (12 MP baseline JPEG:
+# ~55-100 ms; 1600 px from the browser: ~25 ms). Six 7000x7000 Paeth PNGs (~1,000 ms each estimated,
+# ~720 ms real): one fits, and the request stays near 1 s. Estimates run about 0.4-1.1x the real cost.
+REQUEST_BUDGET_MS = 1200
 
 # Pillow's own guard, for any code path that opens images: warning above this, error above twice it.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -80,6 +113,7 @@ STATUS = {
     "too_many_pixels": 413,  # over MAX_PIXELS
     "bad_shape": 422,  # one side over MAX_ASPECT times the other
     "too_complex": 422,  # too many scans, segments or chunks; a progressive JPEG or WebP too big to decode
+    "budget": 413,  # this request's photos together cost too much to decode: send it in another request
 }
 
 
@@ -106,6 +140,19 @@ class Processed:
     thumb: bytes
     width: int
     height: int
+
+
+class Budget:
+    """What one request may still spend decoding photos, in estimated CPU ms (see decode_cost())."""
+
+    def __init__(self, total_ms=None):
+        self.left_ms = REQUEST_BUDGET_MS if total_ms is None else total_ms
+
+    def charge(self, cost_ms):
+        """Take `cost_ms` from what is left, or raise PhotoError("budget") and take nothing."""
+        if cost_ms > self.left_ms:
+            raise PhotoError("budget")
+        self.left_ms -= cost_ms
 
 
 def read_limited(stream, limit=None):
@@ -209,7 +256,11 @@ def png_layout(data):
 
 
 def check_structure(data):
-    """Refuse ("too_complex") a JPEG or PNG whose structure would cost too much to parse or decode."""
+    """Refuse ("too_complex") a JPEG or PNG whose structure would cost too much to parse or decode.
+
+    Returns what it found for decode_cost(): a JpegLayout, a PNG's (chunks, pixels, raw bytes), or None.
+    """
+    layout = None
     if data.startswith(b"\xff\xd8"):
         layout = jpeg_layout(data)
         if layout.segments > MAX_SEGMENTS or layout.scans > MAX_SCANS or layout.stray_bytes > MAX_STRAY_BYTES:
@@ -218,10 +269,30 @@ def check_structure(data):
         if (layout.progressive or layout.scans > 1) and layout.coefficient_bytes > MAX_PROGRESSIVE_BYTES:
             raise PhotoError("too_complex")
     elif data.startswith(PNG_SIGNATURE):
-        chunks, pixels, raw = png_layout(data)
+        layout = chunks, pixels, raw = png_layout(data)
         # Over MAX_PIXELS is refused as such below, with its own message.
         if chunks > MAX_PNG_CHUNKS or (raw > MAX_PNG_RAW_BYTES and pixels <= MAX_PIXELS):
             raise PhotoError("too_complex")
+    return layout
+
+
+def decode_cost(fmt, size, file_bytes, layout=None, interlaced=False):
+    """Estimated CPU ms to process a photo, from its header: format, (width, height), file size, the
+    layout check_structure() returned and whether a PNG is interlaced. Nothing is decoded.
+    """
+    pixels = size[0] * size[1]
+    if fmt in ("JPEG", "MPO"):
+        if isinstance(layout, JpegLayout) and (layout.progressive or layout.scans > 1):
+            ns = file_bytes * COST_NS["progressive_byte"] + layout.coefficient_bytes * COST_NS["coefficient_byte"]
+        else:
+            ns = file_bytes * COST_NS["jpeg_byte"] + pixels * COST_NS["jpeg_pixel"]
+    elif fmt == "PNG":
+        raw = layout[2] if isinstance(layout, tuple) else pixels * 8  # 16-bit RGBA when unknown
+        ns = raw * COST_NS["png_raw_byte"] + pixels * COST_NS["png_pixel"]
+        ns *= PNG_INTERLACED if interlaced else 1
+    else:
+        ns = file_bytes * COST_NS["webp_byte"] + pixels * COST_NS["webp_pixel"]
+    return COST_PER_PHOTO_MS + ns / 1e6
 
 
 def fit(size, long_edge, rounding=round):
@@ -234,17 +305,19 @@ def fit(size, long_edge, rounding=round):
     return max(1, rounding(width * scale)), max(1, rounding(height * scale))
 
 
-def process(data, long_edge=LONG_EDGE):
+def process(data, long_edge=LONG_EDGE, budget=None):
     """Bytes of an uploaded photo -> Processed (upright sRGB JPEG without any metadata, and its thumbnail).
 
     Raises PhotoError (see STATUS) for anything we do not store; never stores a partly decoded photo.
+    budget: the request's Budget, charged with the photo's estimated cost before it is decoded
+    (PhotoError("budget") when it does not fit; a photo refused for another reason costs nothing).
     """
     if not data:
         raise PhotoError("empty_file")
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         # Pillow would then fill a damaged photo's missing part with black and call it loaded.
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False")
-    check_structure(data)
+    layout = check_structure(data)
     try:
         with warnings.catch_warnings():
             # Our own, lower limit is checked below with a clear message; Pillow's warning is noise.
@@ -263,6 +336,9 @@ def process(data, long_edge=LONG_EDGE):
             raise PhotoError("bad_shape")
         if source.format == "WEBP" and width * height > MAX_WEBP_PIXELS:
             raise PhotoError("too_complex")
+        if budget is not None:
+            budget.charge(decode_cost(source.format, (width, height), len(data), layout,
+                                      bool(source.info.get("interlace"))))
         if source.format in ("JPEG", "MPO") and max(width, height) > long_edge:
             # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: a fraction of the time and memory.
             # MPO: a JPEG with an MPF index (phones' HDR gain maps, depth maps); its first image is the photo.
@@ -339,15 +415,35 @@ def _plain(image):
     return image.convert("RGB")
 
 
-@functools.lru_cache(maxsize=16)
+_transforms = {}  # (SHA-256 of the profile, mode) -> transform or None; least recently used first
+_transforms_lock = threading.Lock()
+
+
 def _srgb_transform(profile, mode):
     """An embedded ICC profile's bytes and the image mode -> an ImageCms transform to sRGB, or None.
 
-    None when the profile is unreadable or describes another colour space than the pixels (then the
-    pixels are taken as sRGB, as browsers do), and when it is sRGB itself: a probe of 125 colours comes
-    back within 1 of where it went in (most Android phones embed sRGB; the transform costs ~11 ns a
-    pixel, 22 ms for a stored photo). Cached: phones embed the same few profiles.
+    None when the profile is over MAX_ICC_BYTES, unreadable or describes another colour space than the
+    pixels (then the pixels are taken as sRGB, as browsers do), and when it is sRGB itself: a probe of
+    125 colours comes back within 1 of where it went in (most Android phones embed sRGB; the transform
+    costs ~11 ns a pixel, 22 ms for a stored photo). Cached, TRANSFORM_CACHE at most, by the profile's
+    digest (a transform holds no copy of its source profile): phones embed the same few profiles.
     """
+    if len(profile) > MAX_ICC_BYTES:
+        return None  # not parsed, not hashed, not cached
+    key = (hashlib.sha256(profile).digest(), mode)
+    with _transforms_lock:
+        if key in _transforms:
+            _transforms[key] = _transforms.pop(key)  # now the most recently used
+            return _transforms[key]
+    transform = _build_transform(profile, mode)  # outside the lock: two threads may both build it
+    with _transforms_lock:
+        _transforms[key] = transform
+        while len(_transforms) > TRANSFORM_CACHE:
+            del _transforms[next(iter(_transforms))]
+    return transform
+
+
+def _build_transform(profile, mode):
     spaces = {"RGB": "RGB", "L": "GRAY", "CMYK": "CMYK"}
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(profile))

@@ -45,3 +45,19 @@ def test_the_worst_uploads_stay_within_2_s_of_cpu_and_300_mb(tmp_path, name, bui
     assert result == outcome, name
     assert cpu <= CPU_SECONDS, (name, cpu)
     assert memory <= MEMORY_MB, (name, memory)
+
+
+def test_a_report_of_six_big_pngs_stays_within_2_s_and_keeps_the_photos_that_fit():
+    """Six 7000x7000 Paeth PNGs (each under 1 s) cost 4.7 s in one request before the per-request budget."""
+    paeth = bench.png(7000, 7000, b"\x10\x20\x30\x80")
+    cpu, memory, outcomes = bench.request_cost([paeth] * 6)
+    assert cpu <= CPU_SECONDS and memory <= MEMORY_MB, (cpu, memory)
+    assert outcomes == ["1600x1600"] + ["budget"] * 5
+
+
+def test_a_report_of_ordinary_phone_photos_keeps_them_all():
+    noisy_12_mp = bench.encoded(bench.noisy((4032, 3024)), "JPEG", quality=90)  # dearer than a real one
+    browser = bench.encoded(bench.noisy((1600, 1200)), "JPEG", quality=85)
+    cpu, memory, outcomes = bench.request_cost([noisy_12_mp] * 5 + [browser] * 5)  # ten: over MAX_PHOTOS
+    assert outcomes == ["1600x1200"] * 10
+    assert cpu <= CPU_SECONDS and memory <= MEMORY_MB, (cpu, memory)

@@ -1,11 +1,12 @@
 """The photo module with real files through Pillow: sniffing, bombs, orientation, metadata, storage."""
+import hashlib
 import io
 import os
 import struct
 import zlib
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from fieldapp import photos
 
@@ -476,3 +477,72 @@ def test_every_reason_has_a_status_and_a_message_in_the_persons_language(app):
         for name, status in photos.STATUS.items():
             assert messages[name][0] == status == photos.PhotoError(name).status
             assert messages[name][1]
+
+
+def test_large_icc_profiles_are_ignored_and_the_cache_keeps_digests_not_profiles(monkeypatch):
+    """A 14 MB profile, uploaded 12 times, kept ~100 MB per worker when the cache was keyed by its bytes."""
+    linear = icc_rgb(RED, GREEN, BLUE, 1.0)  # a real transform: 50% linear grey -> 188
+    big = linear + b"\0" * (photos.MAX_ICC_BYTES + 1 - len(linear))  # the same profile, padded over the cap
+    built = []
+    real_build = photos._build_transform
+    monkeypatch.setattr(photos, "_build_transform", lambda *args: built.append(len(args[0])) or real_build(*args))
+    monkeypatch.setattr(photos, "_transforms", {})
+    # Ignored: the pixels are taken as sRGB, as for a damaged profile; nothing is parsed or cached.
+    out = stored(encode(Image.new("RGB", (64, 64), (128, 128, 128)), "JPEG", icc_profile=big, quality=95))
+    assert close(out.getpixel((10, 10)), (128, 128, 128)), out.getpixel((10, 10))
+    assert photos._srgb_transform(big, "RGB") is None
+    assert built == [] and photos._transforms == {}
+    # Under the cap it is used, and cached by its SHA-256: a 32-byte key, built once.
+    out = stored(encode(Image.new("RGB", (64, 64), (128, 128, 128)), "JPEG", icc_profile=linear, quality=95))
+    assert close(out.getpixel((10, 10)), (188, 188, 188)), out.getpixel((10, 10))
+    assert photos._srgb_transform(linear, "RGB") is not None
+    assert built == [len(linear)]
+    assert list(photos._transforms) == [(hashlib.sha256(linear).digest(), "RGB")]
+    # At most TRANSFORM_CACHE entries, the least recently used dropped first.
+    profiles = [icc_rgb(RED, GREEN, BLUE, 1.0 + i / 100) for i in range(1, photos.TRANSFORM_CACHE + 1)]
+    photos._srgb_transform(profiles[0], "RGB")
+    photos._srgb_transform(linear, "RGB")  # used again: now the most recent
+    for profile in profiles[1:]:
+        photos._srgb_transform(profile, "RGB")
+    assert len(photos._transforms) == photos.TRANSFORM_CACHE
+    assert (hashlib.sha256(linear).digest(), "RGB") in photos._transforms
+    assert (hashlib.sha256(profiles[0]).digest(), "RGB") not in photos._transforms
+    assert all(len(digest) == 32 for digest, _mode in photos._transforms)
+
+
+def test_the_request_budget_fits_any_single_photo_and_ten_phone_photos():
+    """Estimates from the header (issue 14): bench/photos.py --attacks-only shows them against real CPU."""
+    budget = photos.REQUEST_BUDGET_MS
+    dearest = [
+        # 50 MP interlaced PNG at the raw cap; progressive JPEG at the coefficient cap, 15 MB; WebP at its cap.
+        photos.decode_cost("PNG", (7071, 7071), 200_000, (3, 50_000_000, photos.MAX_PNG_RAW_BYTES), True),
+        photos.decode_cost("JPEG", (8160, 6120), photos.MAX_BYTES,
+                           photos.JpegLayout(10, 30, 0, True, photos.MAX_PROGRESSIVE_BYTES)),
+        photos.decode_cost("WEBP", (3535, 3535), photos.MAX_BYTES),
+    ]
+    assert all(cost <= budget for cost in dearest), dearest
+    phone = photos.decode_cost("JPEG", (4032, 3024), 6_000_000, photos.JpegLayout(1, 20, 0, False, 0))
+    browser = photos.decode_cost("JPEG", (1600, 1200), 600_000, photos.JpegLayout(1, 10, 0, False, 0))
+    assert 10 * phone <= budget and 10 * browser <= budget
+    paeth = photos.decode_cost("PNG", (7000, 7000), 208_000, (3, 49_000_000, 196_000_000))
+    assert 2 * paeth > budget  # six of them cost 4.7 s in one request
+
+
+def test_a_photo_over_the_budget_is_refused_before_decoding_and_costs_nothing(monkeypatch):
+    data = jpeg((800, 600))
+    budget = photos.Budget(total_ms=photos.COST_PER_PHOTO_MS + 1)
+    assert photos.process(data, budget=budget).width == 800
+    loads = []
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: loads.append(self))
+    with pytest.raises(photos.PhotoError) as refused:
+        photos.process(data, budget=budget)
+    assert refused.value.reason == "budget" and refused.value.status == 413 and loads == []
+    assert 0 < budget.left_ms < photos.COST_PER_PHOTO_MS  # nothing taken for the refused one
+    monkeypatch.undo()
+    # Other reasons come first and take nothing from the budget.
+    empty = photos.Budget(total_ms=0)
+    for bad, why in ((b"%PDF-1.7\n", "not_image"), (png_header_only(20000, 20000), "too_many_pixels")):
+        with pytest.raises(photos.PhotoError) as refused:
+            photos.process(bad, budget=empty)
+        assert refused.value.reason == why
+    assert photos.Budget().left_ms == photos.REQUEST_BUDGET_MS

@@ -68,4 +68,5 @@ def messages():
         "bad_shape": (422, _("The photo is too long and narrow. Use a photo at most 20 times as long as it is wide.")),
         "too_complex": (422, _("The photo is saved in a way that takes too long to read. "
                                "Save it as an ordinary JPEG and try again.")),
+        "budget": (413, _("Too many large photos in one report: send this one in a separate report.")),
     }
