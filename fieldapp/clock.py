@@ -12,7 +12,7 @@ Templates format with the filters ``|date``, ``|time`` and ``|datetime`` (Flask-
 reader's language, after converting to the site's time zone), never with ``strftime``.
 """
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import flask_babel
 from flask import current_app, g, has_app_context, has_request_context
@@ -50,15 +50,6 @@ def zone_name(site=None):
 def zone(site=None):
     """The ZoneInfo of ``site`` (see ``zone_name``)."""
     return ZoneInfo(zone_name(site))
-
-
-def is_zone(name):
-    """True when ``name`` is an IANA time zone this server knows (e.g. "Europe/Oslo")."""
-    try:
-        ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def now(site=None):
