@@ -94,7 +94,8 @@ def test_frozen_clock_stops_stored_defaults_too(db, world, frozen_clock):
 def test_template_filters_format_in_the_readers_language_and_the_sites_zone(app, language, expected):
     moment = utc(2026, 3, 5, 13, 5)  # 14:05 in Oslo
     with app.test_request_context(headers={"Accept-Language": language}):
-        text = render_template_string('{{ m|date }} | {{ m|time }} | {{ m|datetime }} | {{ m|date("medium") }}', m=moment)
+        text = render_template_string('{{ m|date }} | {{ m|time }} | {{ m|datetime }} | {{ m|date("medium") }}',
+                                      m=moment)
     assert text == expected
 
 

@@ -270,7 +270,8 @@ def test_lists_filter_and_overdue_items_stand_out(world, worker, as_role):
     send(worker, world.site, description="Cable across the walkway", category="electrical")
     send(worker, world.site, description="Messy container area", category="order_tidiness")
     messy = Report.get(Report.description == "Messy container area")
-    Report.update(deadline=clock.today(world.site) - timedelta(days=1), status="in_progress").where(Report.id == messy.id).execute()
+    Report.update(deadline=clock.today(world.site) - timedelta(days=1),
+                  status="in_progress").where(Report.id == messy.id).execute()
     foreman = as_role("foreman")
     page = foreman.get(f"/s/{world.site.id}/reports").get_data(as_text=True)
     assert "Cable across the walkway" in page and "Messy container area" in page

@@ -49,7 +49,8 @@ def audience_names():
 @login_required
 def inbox():
     copies = service.inbox(g.user)
-    return render_template("alerts/inbox.html", copies=copies, wording=service.wording, levels=level_names(), sites=_sending_sites())
+    return render_template("alerts/inbox.html", copies=copies, wording=service.wording, levels=level_names(),
+                           sites=_sending_sites())
 
 
 def _sending_sites():

@@ -92,9 +92,11 @@ def reports(site_id):
     status = request.args.get("status", "active")
     if status not in service.STATUS_FILTERS:
         status = "active"
-    rows = service.list_reports(g.membership, today=clock.today(g.site), status=status, kind=request.args.get("kind"),
-                                category=request.args.get("category"), severity=request.args.get("severity"))
-    return render("reports/list.html", "reports/_rows.html", rows=rows, shown=status, today=clock.today(g.site),
+    today = clock.today(g.site)
+    rows = service.list_reports(g.membership, status=status, kind=request.args.get("kind"),
+                                category=request.args.get("category"), severity=request.args.get("severity"),
+                                today=today)
+    return render("reports/list.html", "reports/_rows.html", rows=rows, shown=status, today=today,
                   kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
                   statuses=labels.statuses(), staff=g.membership.role in STAFF,
                   filters=request.args)
