@@ -42,13 +42,14 @@ def create_app(test_config=None):
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     db.init_app(app)
-    from . import authz, i18n
+    from . import authz, clock, i18n
 
     app.before_request(authz.apply_upload_limit)
     app.before_request(authz.load_signed_in_user)
     babel.init_app(
         app,
         locale_selector=i18n.select_locale,
+        timezone_selector=clock.zone_name,
         default_translation_directories=str(PROJECT_ROOT / "fieldapp" / "translations"),
     )
     i18n.init_app(app)
@@ -58,6 +59,7 @@ def create_app(test_config=None):
     from . import templating
 
     templating.init_app(app)
+    clock.init_app(app)
     phone_time.init_app(app)
 
     from .accounts import bp as accounts_bp

@@ -1,5 +1,4 @@
 """Every peewee model: the records are one graph, so they live in one module."""
-from datetime import datetime, timezone
 
 from datetime import time
 
@@ -16,15 +15,11 @@ from peewee import (
     UUIDField,
 )
 
+from .clock import utcnow  # noqa: F401  (the one clock; imported from here by many modules)
 from .db import database
 
 ROLES = ("worker", "foreman", "verneombud", "manager")
 LANGUAGES = ("nb", "en")
-
-
-def utcnow():
-    """Naive UTC: stored the same way in SQLite and PostgreSQL."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 class BaseModel(Model):
@@ -83,8 +78,10 @@ class Site(BaseModel):
     qr_token = CharField(max_length=64, unique=True)
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
-    # Open check-ins are closed at this local time (Europe/Oslo) by a periodic task.
+    # Open check-ins are closed at this local time (in time_zone) by a periodic task.
     day_ends_at = TimeField(default=time(18, 0))
+    # IANA name of the site's wall clock (fieldapp/clock.py); null: the BABEL_DEFAULT_TIMEZONE setting.
+    time_zone = CharField(max_length=64, null=True)
     guests_allowed = BooleanField(default=False)
     # When the building work ended: the attendance list is kept six months after (byggherreforskriften § 15).
     closed_on = DateField(null=True)

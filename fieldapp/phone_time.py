@@ -42,15 +42,14 @@ Lists and exports mark a record whose phone time and receipt differ by more than
 """
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple, Optional
-from zoneinfo import ZoneInfo
 
 from flask import current_app, g, request
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from .models import utcnow
+from . import clock
+from .clock import utcnow
 
-OSLO = ZoneInfo("Europe/Oslo")
 # Within this of the receipt (or after it), a claim counts as "sent at once": network time, a slow upload.
 SENT_AT_ONCE = timedelta(minutes=2)
 # A clock error the phone reports beyond this is not a clock error but nonsense: ignored.
@@ -67,13 +66,11 @@ class PhoneTime(NamedTuple):
 
 
 def _naive_utc(moment):
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=OSLO)  # a local time without a zone: the sites are in Norway
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return clock.to_utc(moment)  # a local time without a zone is on the site's wall clock
 
 
 def parse_claim(raw):
-    """The phone's time (ISO 8601; without a zone it is Oslo time) as naive UTC, or None if absent or unreadable."""
+    """The phone's time (ISO 8601; without a zone, the site's time) as naive UTC, or None if absent or unreadable."""
     if not raw or len(str(raw)) > 64:
         return None
     try:
@@ -160,7 +157,11 @@ def differs(claimed, received, minutes=None):
 
 
 def local_hhmm(moment):
-    return moment.replace(tzinfo=timezone.utc).astimezone(OSLO).strftime("%H:%M")
+    """A stored moment's time of day on the site's clock as 24-hour "HH:MM" in every language (``clock``).
+
+    The mark is the same in the lists and in the CSV/PDF files, which are read beside each other.
+    """
+    return clock.local(moment).time().isoformat("minutes")
 
 
 def note(claimed, received, recorded, minutes=None):

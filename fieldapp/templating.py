@@ -1,10 +1,9 @@
-"""What templates may call: the current language, role names, today's date, device names."""
+"""What templates may call: the current language, role names, device names (dates: fieldapp/clock.py)."""
 import json
-from datetime import date
 
 from flask import render_template, url_for
 from markupsafe import Markup, escape
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from .models import ROLES
@@ -127,8 +126,5 @@ def init_app(app):
             # Plain strings, translated once per render: a list of 50 rows pays for 4 lookups, not 50.
             "role_names": lambda: {role: escape(str(role_label(role))) for role in ROLES},
             "roles": ROLES,
-            "today": date.today,
-            "format_date": format_date,
-            "format_datetime": format_datetime,
             "alert_count": _alert_count,
         }

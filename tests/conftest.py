@@ -14,7 +14,7 @@ os.environ.pop("DATABASE_URL", None)
 
 from flask.testing import FlaskClient  # noqa: E402
 
-from fieldapp import create_app  # noqa: E402
+from fieldapp import clock, create_app  # noqa: E402
 from fieldapp.accounts import service as accounts  # noqa: E402
 from fieldapp.db import database, run_migrations  # noqa: E402
 from fieldapp.models import FollowUp, Membership, Organization, Report, Site, User, utcnow  # noqa: E402
@@ -103,6 +103,23 @@ def pin_hash():
 def migrate_fresh(app):
     with app.app_context(), database.connection_context():
         run_migrations()
+
+
+@pytest.fixture(autouse=True)
+def _running_clock():
+    """Every test starts and ends with the real clock, whatever a test froze."""
+    clock.freeze(None)
+    yield
+    clock.freeze(None)
+
+
+@pytest.fixture
+def frozen_clock():
+    """``frozen_clock(moment)`` stops fieldapp.clock at ``moment`` (aware, or naive UTC) for the rest of the test.
+
+    The one way tests control time: "now", "today" and every stored default read ``clock.utcnow``.
+    """
+    return clock.freeze
 
 
 @pytest.fixture

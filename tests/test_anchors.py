@@ -3,13 +3,12 @@ import hashlib
 import json
 import os
 import stat
-from datetime import date
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from fieldapp import anchors, audit, audit_tasks, instance
+from fieldapp import anchors, audit, audit_tasks, clock, instance
 from fieldapp.models import AuditEvent
 
 from test_audit import drop_append_only_guard, make_events
@@ -126,7 +125,7 @@ def test_anchors_are_also_logged(app, db, caplog):
 
 def test_each_export_anchors_the_head_with_the_files_hash(app, as_role, world):
     manager = as_role("manager")
-    today = date.today().isoformat()
+    today = clock.today(world.site).isoformat()
     for extension in ("csv", "pdf"):
         response = manager.get(f"/s/{world.site.id}/attendance.{extension}?from={today}&to={today}")
         assert response.status_code == 200

@@ -1,11 +1,11 @@
 """Check-in with protective equipment, the poster, check-out, and what the foreman sees."""
 import json
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from fieldapp import phone_time
+from fieldapp import clock, phone_time
 from fieldapp.checkin import equipment, service
 from fieldapp.models import AuditEvent, CheckIn, Equipment, FollowUp, Organization, Site, SiteEquipment, User, utcnow
 
@@ -219,17 +219,18 @@ def test_on_site_list_queries_do_not_grow(as_role, world, site, count_queries):
 
 
 def oslo(day, hour, minute=0):
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=service.OSLO).astimezone(timezone.utc).replace(tzinfo=None)
+    return clock.at(day, time(hour, minute))
 
 
-def test_open_check_ins_close_at_the_end_of_the_day(app, world, site):
-    yesterday = date.today() - timedelta(days=1)
+def test_open_check_ins_close_at_the_end_of_the_day(app, world, site, frozen_clock):
+    frozen_clock(datetime(2026, 6, 10, 12, 0, tzinfo=clock.zone()))  # noon: today's check-in stays open
+    yesterday = clock.today() - timedelta(days=1)
     early = CheckIn.create(uuid=uuid.uuid4(), site=site, user=world.people["worker"], checked_in_at=oslo(yesterday, 7),
                            name="Worker Person")
     late = CheckIn.create(uuid=uuid.uuid4(), site=site, user=world.people["foreman"], checked_in_at=oslo(yesterday, 19),
                           name="Foreman Person")
     today_row = CheckIn.create(uuid=uuid.uuid4(), site=site, user=world.people["manager"],
-                               checked_in_at=oslo(date.today(), 7), name="Manager Person")
+                               checked_in_at=oslo(clock.today(), 7), name="Manager Person")
     from fieldapp import tasks
 
     with app.app_context():
@@ -238,8 +239,8 @@ def test_open_check_ins_close_at_the_end_of_the_day(app, world, site):
     early = CheckIn.get_by_id(early.id)
     assert early.auto_closed and early.checked_out_at == oslo(yesterday, 18)
     late = CheckIn.get_by_id(late.id)  # checked in after the day's end: closed at midnight
-    assert late.auto_closed and late.checked_out_at == oslo(date.today(), 0)
-    now_local = datetime.now(service.OSLO)
+    assert late.auto_closed and late.checked_out_at == oslo(clock.today(), 0)
+    now_local = clock.now(site)
     expected_open = now_local.hour < 18
     assert (CheckIn.get_by_id(today_row.id).checked_out_at is None) == expected_open
     assert AuditEvent.select().where(AuditEvent.action == "checkin.auto_close").count() == closed
@@ -250,7 +251,7 @@ def test_attendance_list_page_csv_and_pdf(as_role, world, site):
     CheckIn.create(uuid=uuid.uuid4(), site=site, user=None, checked_in_at=utcnow(), name="=HYPERLINK(evil)",
                    employer_name="Besøk AS", is_guest=True)
     manager = as_role("manager")
-    today = date.today().isoformat()
+    today = clock.today(site).isoformat()
     page = manager.get(f"/s/{site.id}/attendance?from={today}&to={today}").get_data(as_text=True)
     assert "Worker Person" in page and "923609016" in page and "HMS123" in page
     csv_response = manager.get(f"/s/{site.id}/attendance.csv?from={today}&to={today}")
@@ -271,7 +272,7 @@ def test_bad_date_range_is_a_400(as_role, site, query):
 
 
 def test_hours_on_site_by_person_and_month(db, world, site):
-    day = date.today()
+    day = clock.today(site)
     worker = world.people["worker"]
     CheckIn.create(uuid=uuid.uuid4(), site=site, user=worker, checked_in_at=oslo(day, 7),
                    checked_out_at=oslo(day, 15, 30), name=worker.name, employer_name="Fjordbygg AS")
@@ -286,9 +287,9 @@ def test_attendance_is_deleted_six_months_after_the_site_closes(app, as_role, wo
     CheckIn.create(uuid=uuid.uuid4(), site=site, user=world.people["worker"], checked_in_at=utcnow(), name="x")
     CheckIn.create(uuid=uuid.uuid4(), site=world.other_site, user=world.outsider, checked_in_at=utcnow(), name="y")
     as_role("manager").post(f"/s/{site.id}/edit", data={"name": site.name, "address": site.address})  # inactive
-    assert Site.get_by_id(site.id).closed_on == date.today()
+    assert Site.get_by_id(site.id).closed_on == clock.today(site)
     assert service.purge_old_attendance(183) == 0  # closed today: kept
-    Site.update(closed_on=date.today() - timedelta(days=200)).where(Site.id == site.id).execute()
+    Site.update(closed_on=clock.today(site) - timedelta(days=200)).where(Site.id == site.id).execute()
     from fieldapp import tasks
 
     with app.app_context():

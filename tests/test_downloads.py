@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from fieldapp import downloads
+from fieldapp import clock, downloads
 from fieldapp.models import CheckIn, utcnow
 
 from test_access import ACCESS, PUBLIC, SIGNED_IN, call, photo_and_alert  # noqa: F401 (autouse fixture)
@@ -78,8 +78,7 @@ def test_attendance_csv_neutralises_every_person_typed_field(as_role, world, sta
     CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=None, checked_in_at=utcnow(), is_guest=True,
                    name=start + "cmd|' /C calc'!A0", employer_name=start + "HYPERLINK(\"x\")",
                    employer_org_number=start + "1", hms_card_number=start + "2")
-    # Around today in any time zone: the list's days are the site's (Oslo) days, the test's clock is UTC.
-    first, last = date.today() - timedelta(days=1), date.today() + timedelta(days=1)
+    first = last = clock.today(world.site)
     text = as_role("manager").get(f"/s/{world.site.id}/attendance.csv?from={first}&to={last}").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
     visitor = rows[0].index("Besøkende")

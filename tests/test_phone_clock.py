@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from fieldapp import phone_time
+from fieldapp import clock, phone_time
 from fieldapp.models import Alert, AlertRecipient, CheckIn, DeviceSession, Equipment, Report, SiteEquipment, utcnow
 from fieldapp.phone_time import recorded_time
 
@@ -149,7 +149,7 @@ def test_an_item_queued_8_days_ago_is_saved_with_its_time_and_marked(as_role, si
     assert response.status_code == 201
     row = CheckIn.get()
     assert seconds(row.checked_in_at, made) < 1 and seconds(row.phone_in_at, made) < 1
-    day = phone_time.OSLO and row.checked_in_at.replace(tzinfo=timezone.utc).astimezone(phone_time.OSLO).date()
+    day = clock.local(row.checked_in_at, site).date()
     page = as_role("foreman").get(f"/s/{site.id}/attendance?from={day}&to={day}").get_data(as_text=True)
     assert "Worker Person" in page
     assert f"registrert senere kl. {phone_time.local_hhmm(row.received_at)}" in page
@@ -299,7 +299,7 @@ def test_reports_list_page_and_attendance_files_mark_back_dating(as_role, site, 
     assert later in foreman.get(f"/s/{site.id}/reports?status=all").get_data(as_text=True)
     assert later in foreman.get(f"/s/{site.id}/reports/{saved.id}").get_data(as_text=True)
 
-    day = row.checked_in_at.replace(tzinfo=timezone.utc).astimezone(phone_time.OSLO).date()
+    day = clock.local(row.checked_in_at, site).date()
     body = foreman.get(f"/s/{site.id}/attendance.csv?from={day}&to={day}").get_data(as_text=True)
     table = list(csv.reader(io.StringIO(body.lstrip("\ufeff")), delimiter=";"))
     assert table[0][-1] == "Merknad om tid"

@@ -4,12 +4,12 @@ import io
 import os
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from PIL import Image
 
-from fieldapp import audit, photos
+from fieldapp import audit, clock, photos
 from fieldapp.models import AuditEvent, InjuryDetails, Photo, Report, ReportEvent
 
 from test_photos import jpeg, png_header_only
@@ -186,7 +186,7 @@ def test_the_manager_records_when_the_authorities_were_notified(world, worker, a
     path = f"/s/{world.site.id}/reports/{report.id}/notified"
     assert manager.post(path, data={"authority": "police", "at": "not a time"}).status_code == 422
     assert manager.post(path, data={"authority": "police", "at": "2099-01-01T10:00"}).status_code == 422
-    when = (date.today()).isoformat() + "T00:05"
+    when = clock.today(world.site).isoformat() + "T00:05"
     assert manager.post(path, data={"authority": "arbeidstilsynet", "at": when}).status_code == 303
     details = InjuryDetails.get(InjuryDetails.report == report)
     assert details.arbeidstilsynet_notified_at is not None and details.police_notified_at is None
@@ -230,7 +230,7 @@ def test_follow_up_from_assignment_to_closed_and_the_reporter_is_told(app, world
     report = new_reports(world).get()
     base = f"/s/{world.site.id}/reports/{report.id}"
     foreman = as_role("foreman")
-    deadline = (date.today() + timedelta(days=2)).isoformat()
+    deadline = (clock.today(world.site) + timedelta(days=2)).isoformat()
     assert foreman.post(base + "/assign", data={"assignee": world.outsider.id, "deadline": deadline}).status_code == 422
     assert foreman.post(base + "/assign", data={"assignee": world.people["foreman"].id,
                                                 "deadline": "2000-01-01"}).status_code == 422
@@ -271,7 +271,8 @@ def test_lists_filter_and_overdue_items_stand_out(world, worker, as_role):
     send(worker, world.site, description="Cable across the walkway", category="electrical")
     send(worker, world.site, description="Messy container area", category="order_tidiness")
     messy = Report.get(Report.description == "Messy container area")
-    Report.update(deadline=date.today() - timedelta(days=1), status="in_progress").where(Report.id == messy.id).execute()
+    Report.update(deadline=clock.today(world.site) - timedelta(days=1),
+                  status="in_progress").where(Report.id == messy.id).execute()
     foreman = as_role("foreman")
     page = foreman.get(f"/s/{world.site.id}/reports").get_data(as_text=True)
     assert "Cable across the walkway" in page and "Messy container area" in page

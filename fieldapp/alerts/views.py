@@ -9,7 +9,6 @@ from flask_wtf.csrf import generate_csrf
 from .. import csrf, outbox, phone_time, push
 from ..authz import login_required, outbox_post, requires
 from ..checkin import service as checkin
-from ..checkin.service import local_time
 from ..htmx import render
 from ..shell.errors import render_error
 from ..sites.service import memberships_of
@@ -51,7 +50,7 @@ def audience_names():
 def inbox():
     copies = service.inbox(g.user)
     return render_template("alerts/inbox.html", copies=copies, wording=service.wording, levels=level_names(),
-                           local_time=local_time, sites=_sending_sites())
+                           sites=_sending_sites())
 
 
 def _sending_sites():
@@ -91,7 +90,7 @@ def send(site_id):
 @requires(*STAFF)
 def site_alerts(site_id):
     return render_template("alerts/site.html", alerts=service.site_alerts(g.site), wording=service.wording,
-                           levels=level_names(), local_time=local_time)
+                           levels=level_names())
 
 
 # --- one alert ------------------------------------------------------------------------------------------
@@ -115,15 +114,14 @@ def alert(site_id, alert_id):
     title, text = service.wording(alert)
     return render_template("alerts/alert.html", alert=alert, copy=copy, title=title, text=text, staff=staff,
                            rows=service.status_rows(alert) if staff else [], levels=level_names(),
-                           audiences=audience_names(), local_time=local_time, new_uuid=str(uuidlib.uuid4()))
+                           audiences=audience_names(), new_uuid=str(uuidlib.uuid4()))
 
 
 @bp.get("/s/<int:site_id>/alerts/<int:alert_id>/status")
 @requires(*STAFF)
 def status(site_id, alert_id):
     alert, _copy = _alert_and_copy(alert_id)
-    return render("alerts/alert_status.html", "alerts/_status.html", alert=alert, rows=service.status_rows(alert),
-                  local_time=local_time)
+    return render("alerts/alert_status.html", "alerts/_status.html", alert=alert, rows=service.status_rows(alert))
 
 
 @bp.post("/s/<int:site_id>/alerts/<int:alert_id>/ack")

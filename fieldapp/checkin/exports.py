@@ -4,7 +4,7 @@ import os
 from flask_babel import gettext as _
 from fpdf import FPDF
 
-from .. import downloads
+from .. import clock, downloads
 from ..phone_time import note as phone_time_note
 
 # Debian's fonts-dejavu-core: covers Polish and Lithuanian names too. Without it, the core font (Latin-1).
@@ -18,11 +18,17 @@ def _columns():
             _("Checked in"), _("Checked out"), _("Visitor"), _("Time note")]
 
 
-def _cells(row, local_time):
-    start, end = local_time(row.checked_in_at), local_time(row.checked_out_at)
-    out = end.strftime("%H:%M") + (" *" if row.auto_closed else "") if end else ""
+def _hhmm(moment):
+    return moment.time().isoformat("minutes")
+
+
+def _cells(row, site):
+    # ISO dates and 24-hour times in the site's zone whatever the reader's language: the files are read by
+    # spreadsheets and by Arbeidstilsynet, and sort as text.
+    start, end = clock.local(row.checked_in_at, site), clock.local(row.checked_out_at, site)
+    out = _hhmm(end) + (" *" if row.auto_closed else "") if end else ""
     return [row.name, row.employer_name or "", row.employer_org_number or "", row.hms_card_number or "",
-            start.strftime("%Y-%m-%d"), start.strftime("%H:%M"), out, _("yes") if row.is_guest else "",
+            start.date().isoformat(), _hhmm(start), out, _("yes") if row.is_guest else "",
             _time_note(row)]
 
 
@@ -33,12 +39,12 @@ def _time_note(row):
     return "; ".join(f"{which}: {text}" for which, text in notes if text)
 
 
-def attendance_csv(site, rows, local_time):
+def attendance_csv(site, rows):
     """The attendance list as CSV text (downloads.csv_document: BOM, semicolons, formula-safe cells)."""
-    return downloads.csv_document(_columns(), (_cells(row, local_time) for row in rows))
+    return downloads.csv_document(_columns(), (_cells(row, site) for row in rows))
 
 
-def attendance_pdf(site, rows, start, end, local_time):
+def attendance_pdf(site, rows, start, end):
     pdf = FPDF(orientation="L", format="A4")
     font = os.path.exists(FONT) and os.path.exists(FONT_BOLD)
     if font:
@@ -60,7 +66,7 @@ def attendance_pdf(site, rows, start, end, local_time):
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=5, first_row_as_headings=True) as table:
         table.row([_sanitize(c, font) for c in _columns()])
         for row in rows:
-            table.row([_sanitize(c, font) for c in _cells(row, local_time)])
+            table.row([_sanitize(c, font) for c in _cells(row, site)])
     pdf.ln(2)
     pdf.cell(0, 5, _sanitize(_("* closed automatically at the end of the day"), font))
     return bytes(pdf.output())

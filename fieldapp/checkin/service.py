@@ -2,25 +2,23 @@
 import json
 import uuid as uuidlib
 from collections import defaultdict
-from datetime import datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import time, timedelta
 
 from peewee import IntegrityError
 
-from .. import audit
+from .. import audit, clock
 from ..db import Prepared, database, slot
 from ..models import CheckIn, Equipment, FollowUp, Membership, Site, SiteEquipment, utcnow
 from .equipment import required_for
 
-OSLO = ZoneInfo("Europe/Oslo")
 # How far ahead of the server a time typed by a manager may be (a notification time, not a phone's record:
 # phones' times are never refused, see fieldapp/phone_time.py).
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-def local_time(moment):
-    """A stored (naive UTC) moment in the sites' time zone, or None."""
-    return moment.replace(tzinfo=timezone.utc).astimezone(OSLO) if moment else None
+def local_time(moment, site=None):
+    """A stored (naive UTC) moment in the site's time zone (aware), or None: ``clock.local``."""
+    return clock.local(moment, site)
 
 
 class CheckInError(Exception):
@@ -145,16 +143,14 @@ def on_site_now(site):
                 .order_by(CheckIn.checked_in_at))
 
 
-def local_day_bounds(start_day, end_day):
-    """UTC (naive) bounds of the local days start_day..end_day inclusive."""
-    start = datetime.combine(start_day, time(0), OSLO).astimezone(timezone.utc).replace(tzinfo=None)
-    end = datetime.combine(end_day + timedelta(days=1), time(0), OSLO).astimezone(timezone.utc).replace(tzinfo=None)
-    return start, end
+def local_day_bounds(start_day, end_day, site=None):
+    """UTC (naive) bounds of the site's local days start_day..end_day inclusive: ``clock.day_bounds``."""
+    return clock.day_bounds(start_day, end_day, site)
 
 
 def attendance(site, start_day, end_day):
-    """The attendance list (byggherreforskriften § 15) for local days start_day..end_day."""
-    start, end = local_day_bounds(start_day, end_day)
+    """The attendance list (byggherreforskriften § 15) for the site's local days start_day..end_day."""
+    start, end = local_day_bounds(start_day, end_day, site)
     return list(CheckIn.select()
                 .where((CheckIn.site == site) & (CheckIn.checked_in_at >= start) & (CheckIn.checked_in_at < end))
                 .order_by(CheckIn.checked_in_at, CheckIn.name))
@@ -188,10 +184,10 @@ def close_open_check_ins(now=None):
     closed = 0
     rows = (CheckIn.select(CheckIn, Site).join(Site).where(CheckIn.checked_out_at.is_null()))
     for row in rows:
-        day = local_time(row.checked_in_at).date()
-        ends = datetime.combine(day, row.site.day_ends_at, OSLO).astimezone(timezone.utc).replace(tzinfo=None)
+        day = clock.local(row.checked_in_at, row.site).date()
+        ends = clock.at(day, row.site.day_ends_at, row.site)
         if ends <= row.checked_in_at:  # checked in after the end of the day: close at midnight
-            ends = datetime.combine(day + timedelta(days=1), time(0), OSLO).astimezone(timezone.utc).replace(tzinfo=None)
+            ends = clock.at(day + timedelta(days=1), time(0), row.site)
         if now >= ends:
             with database.atomic():
                 changed = (CheckIn.update(checked_out_at=ends, auto_closed=True)
@@ -203,10 +199,11 @@ def close_open_check_ins(now=None):
 
 
 def purge_old_attendance(retention_days, today=None):
-    """Delete the attendance of sites closed more than retention_days ago (byggherreforskriften § 15)."""
-    from datetime import date
+    """Delete the attendance of sites closed more than retention_days ago (byggherreforskriften § 15).
 
-    today = today or date.today()
+    today: a date, by default today in the default time zone (a day either way does not matter over months).
+    """
+    today = today or clock.today()
     cutoff = today - timedelta(days=retention_days)
     sites = [s.id for s in Site.select(Site.id).where(Site.closed_on.is_null(False) & (Site.closed_on < cutoff))]
     if not sites:

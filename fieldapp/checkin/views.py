@@ -7,12 +7,11 @@ import segno
 from flask import abort, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from .. import downloads, outbox, phone_time
+from .. import clock, downloads, outbox, phone_time
 from ..authz import outbox_post, public, requires
 from ..htmx import render
 from ..shell.errors import render_error
 from . import bp, equipment, exports, service
-from .service import local_time
 
 MESSAGES = {
     "bad_uuid": (400, lambda: _("The form was damaged. Reload the page and try again.")),
@@ -77,7 +76,7 @@ def _check_in_context(site, error=None, answered=None):
     open_row = service.open_check_in(user) if user else None
     return dict(site=site, required=equipment.required_for(site), label=equipment.label, icon=equipment.icon,
                 open_check_in=open_row, new_uuid=new_uuid(), error=error, answered=answered or {},
-                local_time=local_time, today=date.today())
+                today=clock.today(site))
 
 
 @bp.get("/s/<int:site_id>/checkin")
@@ -149,7 +148,7 @@ def guest(token):
                 hms_card_number=request.form.get("hms_card_number", "").strip())
     context = dict(site=site, token=token, required=equipment.required_for(site), label=equipment.label,
                    icon=equipment.icon, form=form, open_check_in=open_row, new_uuid=new_uuid(), error=None,
-                   answered={}, local_time=local_time)
+                   answered={})
     if request.method == "GET":
         return render_template("checkin/guest.html", **context)
     from ..sites.service import org_number_valid
@@ -205,8 +204,8 @@ def on_site(site_id):
     rows = service.on_site_now(g.site)
     names = {item.key: equipment.label(item) for item in equipment.catalogue(g.site.organization_id)}
     return render("checkin/on_site.html", "checkin/_on_site_rows.html", rows=rows, names=names,
-                  follow_ups=service.open_follow_ups(g.site), local_time=local_time, loads=_json_list,
-                  today=date.today())
+                  follow_ups=service.open_follow_ups(g.site), loads=_json_list,
+                  today=clock.today(g.site))
 
 
 def _json_list(text):
@@ -222,8 +221,8 @@ def resolve_follow_up(site_id, follow_up_id):
 
 
 def _date_range():
-    """from/to query parameters (YYYY-MM-DD), today by default; a bad one is the caller's 400."""
-    today = date.today()
+    """from/to query parameters (YYYY-MM-DD), today on the site by default; a bad one is the caller's 400."""
+    today = clock.today(g.site)
     try:
         start = date.fromisoformat(request.args.get("from") or today.isoformat())
         end = date.fromisoformat(request.args.get("to") or start.isoformat())
@@ -240,7 +239,7 @@ def attendance(site_id):
     start, end = _date_range()
     rows = service.attendance(g.site, start, end)
     hours = service.hours_on_site(g.site, start, end)
-    return render_template("checkin/attendance.html", rows=rows, start=start, end=end, local_time=local_time,
+    return render_template("checkin/attendance.html", rows=rows, start=start, end=end,
                            hours=sorted(hours.items(), key=lambda kv: kv[0][1]))
 
 
@@ -248,7 +247,7 @@ def attendance(site_id):
 @requires("foreman", "verneombud", "manager")
 def attendance_csv(site_id):
     start, end = _date_range()
-    body = exports.attendance_csv(g.site, service.attendance(g.site, start, end), local_time)
+    body = exports.attendance_csv(g.site, service.attendance(g.site, start, end))
     return downloads.attachment(body, "text/csv", f"oversiktsliste-{g.site.id}-{start}-{end}.csv")
 
 
@@ -256,7 +255,7 @@ def attendance_csv(site_id):
 @requires("foreman", "verneombud", "manager")
 def attendance_pdf(site_id):
     start, end = _date_range()
-    body = exports.attendance_pdf(g.site, service.attendance(g.site, start, end), start, end, local_time)
+    body = exports.attendance_pdf(g.site, service.attendance(g.site, start, end), start, end)
     return downloads.attachment(body, "application/pdf", f"oversiktsliste-{g.site.id}-{start}-{end}.pdf")
 
 

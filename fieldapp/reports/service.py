@@ -12,7 +12,7 @@ from datetime import date
 from peewee import JOIN, IntegrityError, fn
 
 
-from .. import audit, photos
+from .. import audit, clock, photos
 from ..alerts import service as alerts
 from ..checkin.service import CheckInError, parse_uuid  # noqa: F401 (re-exported)
 from ..db import Prepared, database, slot
@@ -243,7 +243,7 @@ STATUS_FILTERS = ("active", "open", "in_progress", "closed", "overdue", "all")
 
 
 def list_reports(membership, status="active", kind=None, category=None, severity=None, limit=200, today=None):
-    today = today or date.today()
+    today = today or clock.today()  # the request's site, else the default zone (fieldapp/clock.py)
     Assignee = User.alias()
     query = (Report.select(Report, User, Assignee)
              .join(User, on=(Report.reporter == User.id))
@@ -303,8 +303,9 @@ def counts_for_home(user_id, today=None):
     """{site id: {"active": n, "overdue": n, "assigned": n}} for the home screen, in two queries.
 
     "active" and "overdue" count on the sites where the person is staff; "assigned" on every site.
+    today: a date, by default today in the default time zone (all sites' days, one query).
     """
-    today = today or date.today()
+    today = today or clock.today()
     out = {}
     for site_id, active, late in _active_counts.rows(lambda *row: row, user=user_id, today=today):
         out.setdefault(site_id, {"active": 0, "overdue": 0, "assigned": 0}).update(active=active, overdue=late or 0)
@@ -364,7 +365,7 @@ def _clean_text(text, required=True):
 
 
 def assign(actor, report, assignee_id, deadline_text, today=None):
-    today = today or date.today()
+    today = today or clock.today(report.site)
     try:
         assignee_id = int(assignee_id)
     except (TypeError, ValueError):

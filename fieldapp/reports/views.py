@@ -1,14 +1,13 @@
 """Report views: the four-tap report form, the follow-up lists, a report's page, and its photos."""
 import uuid as uuidlib
-from datetime import date, datetime, timezone
+from datetime import datetime
 
 from flask import abort, current_app, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from .. import outbox, phone_time, photos
+from .. import clock, outbox, phone_time, photos
 from ..authz import login_required, outbox_post, requires, upload_limit
 from ..checkin import service as checkin
-from ..checkin.service import local_time
 from ..htmx import render
 from ..models import utcnow
 from ..sites.service import memberships_of
@@ -93,11 +92,13 @@ def reports(site_id):
     status = request.args.get("status", "active")
     if status not in service.STATUS_FILTERS:
         status = "active"
+    today = clock.today(g.site)
     rows = service.list_reports(g.membership, status=status, kind=request.args.get("kind"),
-                                category=request.args.get("category"), severity=request.args.get("severity"))
-    return render("reports/list.html", "reports/_rows.html", rows=rows, shown=status, today=date.today(),
+                                category=request.args.get("category"), severity=request.args.get("severity"),
+                                today=today)
+    return render("reports/list.html", "reports/_rows.html", rows=rows, shown=status, today=today,
                   kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
-                  statuses=labels.statuses(), local_time=local_time, staff=g.membership.role in STAFF,
+                  statuses=labels.statuses(), staff=g.membership.role in STAFF,
                   filters=request.args)
 
 
@@ -118,9 +119,9 @@ def _report_page(report, error=None, status=200):
     return render_template(
         "reports/report.html", report=report, photos=service.report_photos(report),
         photo_notes=[photo_note(problem) for problem in service.dropped_photos(report)],
-        events=service.timeline(report), injury=injury, error=error, today=date.today(),
+        events=service.timeline(report), injury=injury, error=error, today=clock.today(g.site),
         kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
-        statuses=labels.statuses(), local_time=local_time, staff=staff, manager=g.membership.role == "manager",
+        statuses=labels.statuses(), staff=staff, manager=g.membership.role == "manager",
         people=people if staff else [], names={person.id: person.name for person in people}), status
 
 
@@ -214,9 +215,7 @@ def notified(site_id, report_id):
             when = datetime.fromisoformat(request.form.get("at") or "")
         except ValueError:
             raise ReportError("bad_notified_at") from None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=checkin.OSLO)
-        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+        when = clock.to_utc(when, g.site)  # a time typed without a zone is on the site's wall clock
         if when > utcnow() + checkin.CLOCK_SKEW:
             raise ReportError("bad_notified_at")
         service.record_notification(g.user, report, request.form.get("authority"), when)

@@ -6,6 +6,7 @@ from pathlib import Path
 from flask import current_app, g, jsonify, render_template, url_for
 from flask_babel import gettext as _
 
+from .. import clock
 from ..authz import login_required, public
 from ..checkin import service as checkin
 from ..reports import service as reports
@@ -27,7 +28,7 @@ def home():
                            report_counts=reports.counts_for_home(g.user.id),
                            closed_reports=reports.closed_untold(g.user),
                            open_check_in=open_row, new_uuid=str(uuid.uuid4()),
-                           checked_in_since=open_row and checkin.local_time(open_row.checked_in_at).strftime("%H:%M"))
+                           checked_in_since=open_row and clock.format_time(open_row.checked_in_at, site=open_row.site))
 
 
 @bp.get("/offline")

@@ -1,11 +1,10 @@
 """Sites, organizations and memberships; every change is written to the audit log."""
 import secrets
 from collections import namedtuple
-from datetime import date
 
 from peewee import JOIN, SQL, IntegrityError, Value, fn
 
-from .. import audit
+from .. import audit, clock
 from ..accounts import service as accounts
 from ..authz import may_manage_person
 from ..db import Prepared, database, slot
@@ -75,7 +74,7 @@ def update_site(actor, site, data):
                 setattr(site, key, data[key])
         if "active" in data and "closed_on" not in data:
             # The day the work ended starts the attendance list's six months (byggherreforskriften § 15).
-            site.closed_on = None if site.active else (site.closed_on or date.today())
+            site.closed_on = None if site.active else (site.closed_on or clock.today(site))
         site.save()
         after = audit.snapshot(site, SITE_FIELDS)
         if after != before:

@@ -1,0 +1,128 @@
+"""One clock: "now" and "today" on a site, in the site's time zone; stored times shown in local time.
+
+Times are stored as naive UTC (``utcnow``). A day (attendance lists, deadlines, "expired", "overdue") is a
+day on the site's wall clock: ``Site.time_zone`` (an IANA name), or the ``BABEL_DEFAULT_TIMEZONE`` setting
+(Europe/Oslo) for a site without one and outside a site. The server's own time zone is never used, so a
+server on UTC does not show yesterday between 23:00 and 24:00 UTC (00:00-01:00 in Oslo, winter).
+
+Tests control time in one place: ``freeze(moment)`` makes ``utcnow`` (and so every default, "now" and
+"today") return that moment until ``freeze(None)``.
+
+Templates format with the filters ``|date``, ``|time`` and ``|datetime`` (Flask-Babel's formatting in the
+reader's language, after converting to the site's time zone), never with ``strftime``.
+"""
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import flask_babel
+from flask import current_app, g, has_app_context, has_request_context
+
+DEFAULT_ZONE = "Europe/Oslo"
+
+_frozen = None
+
+
+def freeze(moment):
+    """Make ``utcnow`` return ``moment`` (naive UTC, or aware: converted) until ``freeze(None)``; for tests."""
+    global _frozen
+    if moment is not None and moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    _frozen = moment
+
+
+def utcnow():
+    """Now as naive UTC (stored the same way in SQLite and PostgreSQL): the one source of the time."""
+    if _frozen is not None:
+        return _frozen
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def zone_name(site=None):
+    """The IANA time zone name of ``site`` (a Site or None: the request's ``g.site``, else the setting)."""
+    if site is None and has_request_context():
+        site = g.get("site")
+    name = getattr(site, "time_zone", None)
+    if not name and has_app_context():
+        name = current_app.config.get("BABEL_DEFAULT_TIMEZONE")
+    return name or DEFAULT_ZONE
+
+
+def zone(site=None):
+    """The ZoneInfo of ``site`` (see ``zone_name``)."""
+    return ZoneInfo(zone_name(site))
+
+
+def now(site=None):
+    """Now on the site's wall clock, as an aware datetime in its zone."""
+    return utcnow().replace(tzinfo=timezone.utc).astimezone(zone(site))
+
+
+def today(site=None):
+    """Today's date on the site's wall clock."""
+    return now(site).date()
+
+
+def local(moment, site=None):
+    """A stored moment (naive UTC; aware is converted) as an aware datetime in the site's zone, or None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(zone(site))
+
+
+def to_utc(moment, site=None):
+    """A moment as naive UTC: aware is converted; naive is read as the site's wall-clock time."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone(site))
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def at(day, wall, site=None):
+    """Naive UTC of wall-clock time ``wall`` (a time) on local date ``day`` at the site.
+
+    On the night summer time starts a wall time in the skipped hour is read with the offset before the change
+    (02:30 is 03:30 summer time); on the night it ends, the first of the two 02:30s (PEP 495 ``fold=0``).
+    """
+    return to_utc(datetime.combine(day, wall), site)
+
+
+def day_bounds(start_day, end_day, site=None):
+    """(start, end) naive UTC of the local days start_day..end_day inclusive: start <= t < end.
+
+    A day is 23 or 25 hours long when summer time starts or ends.
+    """
+    return at(start_day, time(0), site), at(end_day + timedelta(days=1), time(0), site)
+
+
+def format_date(value, format="short", site=None):
+    """A date, or a stored moment's local date, in the reader's language ("05.03.2026" / "3/5/26"); "" for None."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = local(value, site).date()
+    elif not isinstance(value, date):
+        raise TypeError(f"not a date: {value!r}")
+    return flask_babel.format_date(value, format)
+
+
+def format_time(value, format="short", site=None):
+    """A stored moment's local time of day in the reader's language ("14:05" / "2:05 PM"); "" for None."""
+    if value is None:
+        return ""
+    return flask_babel.format_time(local(value, site), format, rebase=False)
+
+
+def format_datetime(value, format="short", site=None):
+    """A stored moment's local date and time in the reader's language ("05.03.2026, 14:05"); "" for None."""
+    if value is None:
+        return ""
+    return flask_babel.format_datetime(local(value, site), format, rebase=False)
+
+
+def init_app(app):
+    """Templates get the filters ``date``, ``time``, ``datetime`` and the global ``today()`` (the site's)."""
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["time"] = format_time
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.globals["today"] = today
