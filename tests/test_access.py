@@ -4,9 +4,13 @@ Who may use a site route is the permission its view requires, granted to roles i
 map (PERMISSIONS); this test reads that map, as the views and templates do. The test fails when a route is
 added without a line in ACCESS: decide who may use it first.
 """
-import pytest
+import re
+from pathlib import Path
 
-from fieldapp.authz import roles_with
+import pytest
+from werkzeug.exceptions import MethodNotAllowed
+
+from fieldapp.authz import PERMISSIONS, ROLES_GRANTED_BY, roles_with
 from fieldapp.models import ROLES
 
 PUBLIC, SIGNED_IN, ORG_ADMIN = "public", "signed-in", "org-admin"
@@ -201,4 +205,114 @@ def test_member_of_another_site_cannot_be_managed_through_mine(as_role, world):
     assert manager.post(path + "/remove").status_code == 404
     assert manager.post(path + "/code").status_code == 404
     assert manager.get(path).status_code == 404
+
+
+# --- the map itself ----------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+ASKED = re.compile(r"""\b(?:can|roles_with|requires)\(["']([a-z_.]+)["']""")
+
+
+def test_the_map_grants_only_known_roles_and_every_permission_is_used():
+    assert all(roles and set(roles) <= set(ROLES) for roles in PERMISSIONS.values())
+    files = [*(ROOT / "templates").rglob("*.html"), *(ROOT / "fieldapp").rglob("*.py")]
+    asked = {name for path in files for name in ASKED.findall(path.read_text())}
+    assert asked - set(PERMISSIONS) == set(), "the code asks for permissions the map does not have"
+    assert set(PERMISSIONS) - asked == set(), "the map has permissions nothing asks for"
+    assert {who for _m, _p, who in ACCESS.values() if who in PERMISSIONS} <= asked
+
+
+def test_an_unknown_permission_fails_when_the_view_is_defined():
+    from fieldapp.authz import requires
+
+    with pytest.raises(KeyError):
+        requires("reports.asign")
+
+
+def test_a_worker_has_only_their_own_duties_and_medical_details_are_the_managers():
+    # AML § 2-3: the worker checks in, reports and reads their alerts; nothing about other people.
+    worker = {name for name, roles in PERMISSIONS.items() if "worker" in roles}
+    assert worker == {"checkin.self", "reports.create", "reports.read", "reports.comment", "alerts.read"}
+    assert roles_with("reports.medical.read") == ("manager",)  # health data: the employer only
+
+
+def test_who_may_add_people_is_who_may_grant_a_role():
+    assert {role for role, granted in ROLES_GRANTED_BY.items() if granted} == set(roles_with("people.add"))
+
+
+# --- each role sees only the links it may use --------------------------------------------------------------
+
+# The main pages, and the site routes each offers (a link or a form) to whoever may use them.
+PAGES = {
+    "/": ["reports.new_report", "reports.reports", "checkin.on_site", "checkin.attendance",
+          "checkin.settings", "sites.people", "sites.add_person", "sites.edit_site"],
+    "/alerts": ["alerts.compose", "alerts.site_alerts", "alerts.alert"],
+    "/s/{site}/people": ["sites.add_person", "sites.person"],
+    "/s/{site}/people/{worker}": ["sites.update_hms_card", "sites.new_code", "sites.change_role",
+                                  "sites.remove_person"],
+    "/s/{site}/reports": ["reports.report"],
+    "/s/{site}/reports/{injury}": ["reports.assign", "reports.after_photo", "reports.action", "reports.close",
+                                   "reports.notified", "reports.comment"],
+    "/s/{site}/alerts/{alert}": ["alerts.acknowledge"],
+    "/s/{site}/alerts": ["alerts.compose", "alerts.alert"],
+    "/s/{site}/on-site": ["checkin.resolve_follow_up", "checkin.on_site"],
+    "/s/{site}/checkin-settings": ["checkin.add_equipment", "checkin.poster"],
+    "/s/{site}/poster": ["checkin.renew_poster", "checkin.settings"],
+    "/s/{site}/attendance": ["checkin.attendance"],
+}
+URL_IN_PAGE = re.compile(r'\b(href|action|formaction|hx-get|hx-post)="(/s/[^"?#]*)')
+
+
+def site_endpoints_on(app, page):
+    """{endpoint} of every site route the page links to or posts to."""
+    adapter = app.url_map.bind("localhost")
+    found = set()
+    for attribute, path in URL_IN_PAGE.findall(page):
+        methods = ("POST", "GET") if attribute in ("action", "formaction", "hx-post") else ("GET", "POST")
+        for method in methods:
+            try:
+                found.add(adapter.match(path, method)[0])
+                break
+            except MethodNotAllowed:
+                continue
+    return found
+
+
+@pytest.fixture
+def full_site(app, world):
+    """An injury report with its medical details, and a check-in with missing equipment to follow up."""
+    import uuid
+
+    from fieldapp.models import CheckIn, FollowUp, InjuryDetails, Report, utcnow
+
+    world.injury = Report.create(uuid=uuid.uuid4(), payload_hash="1" * 64, site=world.site,
+                                 reporter=world.people["worker"], kind="injury", category="falls",
+                                 severity="high", description="Cut hand", happened_at=utcnow())
+    InjuryDetails.create(report=world.injury, medical_treatment=True)
+    check_in = CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=world.people["worker"],
+                              checked_in_at=utcnow(), name="Worker Person", missing='["helmet"]')
+    FollowUp.create(site=world.site, kind="missing_equipment", check_in=check_in, detail='["helmet"]')
+    return world
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_sees_only_the_links_it_may_use(app, as_role, full_site, role):
+    world = full_site
+    client = as_role(role)
+    opened = 0
+    for template, offered in PAGES.items():
+        path = template.format(site=world.site.id, worker=world.people["worker"].id, injury=world.injury.id,
+                               alert=world.alert.id)
+        response = client.get(path)
+        if response.status_code == 403:
+            continue
+        assert response.status_code == 200, (path, response.status_code)
+        opened += 1
+        found = site_endpoints_on(app, response.get_data(as_text=True))
+        for endpoint in found:
+            who = ACCESS[endpoint][2]
+            assert role in roles_with(who), f"{path} shows a {role} {endpoint}, which needs {who}"
+        for endpoint in offered:
+            assert (endpoint in found) == (role in roles_with(ACCESS[endpoint][2])), (path, endpoint)
+    assert opened >= 4  # home, inbox, reports and a report are every member's
 
