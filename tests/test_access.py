@@ -316,3 +316,26 @@ def test_each_role_sees_only_the_links_it_may_use(app, as_role, full_site, role)
             assert (endpoint in found) == (role in roles_with(ACCESS[endpoint][2])), (path, endpoint)
     assert opened >= 4  # home, inbox, reports and a report are every member's
 
+
+
+# --- one way to load the signed-in person ------------------------------------------------------------------
+
+def test_the_person_is_known_before_any_decorator_runs(as_role, world):
+    """authz.load_signed_in_person loads the person for every request: a form refused by @outbox_post's CSRF
+    check (above @requires) is answered in the person's language, with their navigation."""
+    from fieldapp.models import User
+
+    User.update(language="en").where(User.id == world.people["worker"].id).execute()
+    response = as_role("worker").post(f"/s/{world.site.id}/checkin", data={"all_worn": "y"}, csrf=False)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The form has expired" in page and 'href="/me"' in page
+
+
+def test_a_site_page_costs_one_query_for_the_person_and_their_role(as_role, world, count_queries):
+    client = as_role("worker")
+    client.get("/")  # the device session's last_seen_at is written at most every five minutes: not counted
+    count_queries.queries.clear()
+    assert client.get(f"/s/{world.site.id}/checkin").status_code == 200
+    loads = [q for q in count_queries.queries if "device_session" in q.lower()]
+    assert len(loads) == 1 and "membership" in loads[0].lower(), loads
