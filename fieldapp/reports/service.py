@@ -13,8 +13,8 @@ from peewee import JOIN, IntegrityError, fn
 
 
 from .. import audit, photos
-from ..authz import can, roles_with
 from ..alerts import service as alerts
+from ..authz import can, roles_with
 from ..checkin.service import CheckInError, parse_uuid  # noqa: F401 (re-exported)
 from ..db import Prepared, database, slot
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
@@ -223,7 +223,7 @@ def _forget_unused(root, digests):
 # --- reading ---------------------------------------------------------------------------------------
 
 def can_see(membership, report):
-    """Staff see every report on their site; a worker their own and those assigned to them."""
+    """With reports.read_all (staff) every report on their site; else their own and those assigned to them."""
     if report.site_id != membership.site_id:
         return False
     return can("reports.read_all", membership) or membership.user_id in (report.reporter_id, report.assignee_id)
