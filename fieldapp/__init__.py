@@ -44,8 +44,7 @@ def create_app(test_config=None):
     db.init_app(app)
     from . import authz, clock, i18n
 
-    app.before_request(authz.apply_upload_limit)
-    app.before_request(authz.load_signed_in_user)
+    authz.init_app(app)
     babel.init_app(
         app,
         locale_selector=i18n.select_locale,

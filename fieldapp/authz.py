@@ -1,9 +1,11 @@
-"""Who is signed in, and what their role on a site lets them do: one helper for every view."""
+"""Who is signed in, and what their role on a site lets them do: the permission map, the decorators that
+read it, and the account-level rules beside it."""
 import functools
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
 from . import outbox
+from .models import ROLES, Membership, Site
 
 
 SESSION_KEY = "sid"
@@ -27,33 +29,98 @@ def apply_upload_limit():
         request.max_content_length = limit() if callable(limit) else limit
 
 
-def load_signed_in_user():
-    """before_request: g.user and g.device_session from the server-side device session.
+# --- what each role may do on a site --------------------------------------------------------------------
+# The one map of named permissions (verbs) to the site roles granted them (DESIGN.md: "Permissions: named
+# verbs granted to roles in one map"). The `requires` decorator, the templates' `can(...)` and
+# tests/test_access.py all read it; a role tuple written anywhere else is a rule copied by hand.
+# Source: DESIGN.md's table of roles and the duties behind them (AML §§ 2-1 to 6-3), as the routes had them.
+EVERYONE = ROLES
+STAFF = ("foreman", "verneombud", "manager")  # follow up reports, see who is on site, send alerts (AML § 6-2)
+LEADS = ("foreman", "manager")  # carry out the employer's duties on site: people, equipment, the poster
+MANAGER = ("manager",)  # the employer: the site itself, roles, medical details (AML § 5-2)
 
-    Site views load them in `requires`, together with the role on the site, in one query.
+PERMISSIONS = {
+    # Every member: duties of the worker (AML § 2-3).
+    "checkin.self": EVERYONE,  # check in and out themselves
+    "reports.create": EVERYONE,  # report a hazard, near miss or injury
+    "reports.read": EVERYONE,  # a report they may see (reports.service.can_see narrows it for workers)
+    "reports.comment": EVERYONE,
+    "alerts.read": EVERYONE,  # their own copy of an alert: read, acknowledge, mark received
+    # Staff.
+    "checkin.list": STAFF,  # who is on site now
+    "attendance.read": STAFF,  # the attendance list (byggherreforskriften § 15)
+    "attendance.export": STAFF,  # ... as CSV and PDF
+    "people.list": STAFF,  # the site's people and a person's page
+    "reports.read_all": STAFF,  # every report on the site, not only their own
+    "reports.assign": STAFF,  # name who puts it right, and by when
+    "reports.follow_up": STAFF,  # the corrective action and the photo after it was put right
+    "reports.close": STAFF,  # close, and reopen
+    "alerts.send": STAFF,  # compose and send an alert to the site
+    "alerts.status": STAFF,  # the site's alerts and who has acknowledged them
+    # Foremen and managers.
+    "people.add": LEADS,  # bring a person onto the site (which roles: ROLES_GRANTED_BY)
+    "people.manage": LEADS,  # a new sign-in code, name and HMS card (and only whom may_manage_person allows)
+    "checkin.settings": LEADS,  # the protective equipment the site requires, visitors, end of day, the poster
+    "checkin.follow_up": LEADS,  # mark missing equipment as provided
+    # Managers.
+    "people.roles": MANAGER,  # change a person's role on the site
+    "people.remove": MANAGER,  # take a person off the site
+    "sites.settings": MANAGER,  # name, address, client, open or closed
+    "checkin.equipment.add": MANAGER,  # the organization's own equipment items
+    "checkin.poster.renew": MANAGER,  # a new poster (every old one stops working)
+    "reports.medical.read": MANAGER,  # an injury's medical details
+    "reports.notify": MANAGER,  # record when Arbeidstilsynet and the police were notified (AML § 5-2)
+}
+
+# Which roles a role may give when it adds a person: a foreman brings workers onto the site, a manager anyone.
+ROLES_GRANTED_BY = {
+    "manager": ROLES,
+    "foreman": ("worker",),
+}
+
+
+def roles_with(permission):
+    """The site roles granted `permission` (a key of PERMISSIONS), as a tuple. KeyError for an unknown one."""
+    return PERMISSIONS[permission]
+
+
+def can(permission, membership=None):
+    """Whether the membership (default: the signed-in person's on the URL's site, g.membership) grants
+    `permission`. False without a membership. KeyError for a permission that is not in PERMISSIONS, so a
+    misspelt name fails loudly instead of hiding a button."""
+    roles = PERMISSIONS[permission]
+    if membership is None:
+        membership = g.get("membership")
+    return membership is not None and membership.role in roles
+
+
+# --- who is signed in: one path for every request ---------------------------------------------------------
+
+def load_signed_in_person():
+    """before_request, every request: who is signed in on this device, and their place on the URL's site.
+
+    Sets g.device_session and g.user (the live DeviceSession and its person, or None), and for a URL with a
+    site (/s/<site_id>/...) g.membership and g.site (the person's Membership of that site and the site, or
+    None: not signed in, or not a member). One query for all four (accounts.service.session_for_token).
+    The decorators below only check what this loaded, so their order never changes what `g` holds.
     """
-    g.user = None
-    g.device_session = None
+    g.user = g.device_session = g.membership = g.site = None
     # The outbox page is one shell page for everyone on the phone (kept by the service worker): no person in it.
     if request.endpoint in ("static", "shell.service_worker", "shell.manifest", "shell.healthz", "shell.outbox"):
         return
-    view = current_app.view_functions.get(request.endpoint)
-    if isinstance(getattr(view, "fieldapp_access", None), tuple):
-        return
-    _sign_in_from_cookie()
-
-
-def _sign_in_from_cookie(site_id=None):
     from .accounts.service import session_for_token  # here: the accounts views import this module
 
+    site_id = (request.view_args or {}).get("site_id")
     device_session = session_for_token(session.get(SESSION_KEY), site_id)
     if device_session is None:
         if SESSION_KEY in session:
             session.pop(SESSION_KEY)  # revoked or expired: forget it
-        return None
+        return
     g.device_session = device_session
     g.user = device_session.user
-    return device_session
+    if site_id is not None and device_session.user.site_membership is not None:
+        g.membership = device_session.user.site_membership
+        g.site = g.membership.site
 
 
 def _sign_in_first():
@@ -61,6 +128,15 @@ def _sign_in_first():
     if outbox.from_outbox():
         return outbox.signed_out()
     return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
+
+
+def _not_signed_in_answer():
+    """None if someone is signed in (and an outbox post is theirs to make), else the answer that refuses."""
+    if g.user is None:
+        return _sign_in_first()
+    if outbox.from_outbox():
+        return outbox.maker_problem(g.user)
+    return None
 
 
 def outbox_post(view):
@@ -87,56 +163,56 @@ def outbox_post(view):
 
 
 def login_required(view):
+    """A view for any signed-in person: else sign-in (a page) or 401 (an outbox post)."""
+
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        if g.user is None:
-            return _sign_in_first()
-        if outbox.from_outbox():
-            problem = outbox.maker_problem(g.user)
-            if problem is not None:
-                return problem
+        refused = _not_signed_in_answer()
+        if refused is not None:
+            return refused
         return view(*args, **kwargs)
 
-    wrapped.fieldapp_access = "signed-in"
     return wrapped
 
 
-def requires(*roles):
-    """The signed-in person's membership of the URL's site: 404 if none, 403 for another role.
+def requires(permission):
+    """A site view (/s/<site_id>/...) for members whose role grants `permission` (a key of PERMISSIONS).
 
-    Puts the membership in g.membership and the site in g.site; every query then scopes by g.site.
+    Uses what load_signed_in_person put in g: sign-in (or 401 for the outbox) when nobody is signed in,
+    404 when the person is not on the URL's site (it is not admitted to exist), 403 when their role there
+    does not grant the permission. Queries then scope by g.site. An unknown permission is a KeyError when
+    the view is defined, not at the first request.
     """
+    roles_with(permission)
 
     def decorator(view):
         @functools.wraps(view)
-        def wrapped(*args, site_id, **kwargs):
-            device_session = _sign_in_from_cookie(site_id)
-            if device_session is None:
-                return _sign_in_first()
-            if outbox.from_outbox():
-                # Before the site check: an item of another person must wait, not fail on their site.
-                problem = outbox.maker_problem(device_session.user)
-                if problem is not None:
-                    return problem
-            membership = device_session.user.site_membership
-            if membership is None:
+        def wrapped(*args, **kwargs):
+            # Before the site check: an outbox item of another person must wait, not fail on their site.
+            refused = _not_signed_in_answer()
+            if refused is not None:
+                return refused
+            if g.membership is None:
                 abort(404)
-            if roles and membership.role not in roles:
+            if not can(permission):
                 abort(403)
-            g.membership = membership
-            g.site = membership.site
-            return view(*args, site_id=site_id, **kwargs)
+            return view(*args, **kwargs)
 
-        wrapped.fieldapp_access = ("site", roles)
         return wrapped
 
     return decorator
 
 
 def public(view):
-    """Marks a view that anyone may open (sign-in, enrollment, health, manifest)."""
-    view.fieldapp_access = "public"
+    """Marks a view that anyone may open (sign-in, enrollment, health, manifest): documentation only."""
     return view
+
+
+def init_app(app):
+    """The before_request hooks (ahead of CSRF protection, which reads the form) and the templates' `can`."""
+    app.before_request(apply_upload_limit)
+    app.before_request(load_signed_in_person)
+    app.jinja_env.globals["can"] = can
 
 
 def may_manage_person(actor, person, site_role):
@@ -155,8 +231,6 @@ def may_manage_person(actor, person, site_role):
       who is a worker everywhere and not an org admin: never a way to take over someone above them.
     Anyone else (another company's manager above all) invites the person instead.
     """
-    from .models import Membership, Site  # here: models are not needed by every importer of authz
-
     if actor.id == person.id:
         return True
     if person.organization_id is None or actor.organization_id != person.organization_id:
@@ -169,7 +243,7 @@ def may_manage_person(actor, person, site_role):
                    .exists())
     if manages_org:
         return True
-    if site_role not in ("foreman", "manager"):
+    if site_role not in roles_with("people.manage"):
         return False
     above_worker = person.is_org_admin or (Membership.select()
                                            .where((Membership.user == person.id) & (Membership.role != "worker"))

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from fieldapp import clock, downloads
+from fieldapp.authz import roles_with
 from fieldapp.models import CheckIn, utcnow
 
 from test_access import ACCESS, PUBLIC, SIGNED_IN, call, photo_and_alert  # noqa: F401 (autouse fixture)
@@ -22,7 +23,7 @@ def caller(as_role, client, who):
         return client
     if who == SIGNED_IN:
         return as_role("worker")
-    roles = {"manager"} if who == "org-admin" else who
+    roles = {"manager"} if who == "org-admin" else set(roles_with(who))  # who: a permission in the map
     return as_role("manager" if "manager" in roles else sorted(roles)[0])
 
 

@@ -30,7 +30,6 @@ PAYLOAD_BODY = 600  # characters of the text in the push message; the whole text
 ACK_MINUTES = {"stop_work": 10, "warning": 60, "info": 60}
 TTL = {"stop_work": 4 * 3600, "warning": 12 * 3600, "info": 24 * 3600}  # seconds a push service keeps it
 MAX_ATTEMPTS = 5
-STAFF = ("foreman", "verneombud", "manager")
 
 
 class AlertError(Exception):

@@ -7,13 +7,13 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from .. import csrf, outbox, phone_time, push
-from ..authz import login_required, outbox_post, requires
+from ..authz import can, login_required, outbox_post, requires
 from ..checkin import service as checkin
 from ..htmx import render
 from ..shell.errors import render_error
 from ..sites.service import memberships_of
 from . import bp, service
-from .service import STAFF, AlertError
+from .service import AlertError
 
 
 def messages():
@@ -50,12 +50,7 @@ def audience_names():
 def inbox():
     copies = service.inbox(g.user)
     return render_template("alerts/inbox.html", copies=copies, wording=service.wording, levels=level_names(),
-                           sites=_sending_sites())
-
-
-def _sending_sites():
-    """The sites where the person may send alerts."""
-    return [m.site for m in memberships_of(g.user) if m.role in STAFF]
+                           memberships=memberships_of(g.user))
 
 
 # --- composing (verneombud, foreman, manager) --------------------------------------------------------------
@@ -68,13 +63,13 @@ def _compose_context(error=None, form=None):
 
 
 @bp.get("/s/<int:site_id>/alerts/new")
-@requires(*STAFF)
+@requires("alerts.send")
 def compose(site_id):
     return render_template("alerts/new.html", **_compose_context(form=request.args))
 
 
 @bp.post("/s/<int:site_id>/alerts/new")
-@requires(*STAFF)
+@requires("alerts.send")
 def send(site_id):
     try:
         alert_uuid = checkin.parse_uuid(request.form.get("uuid"))
@@ -87,7 +82,7 @@ def send(site_id):
 
 
 @bp.get("/s/<int:site_id>/alerts")
-@requires(*STAFF)
+@requires("alerts.status")
 def site_alerts(site_id):
     return render_template("alerts/site.html", alerts=service.site_alerts(g.site), wording=service.wording,
                            levels=level_names())
@@ -100,25 +95,24 @@ def _alert_and_copy(alert_id):
     if alert is None:
         abort(404)
     copy = service.copy_for(alert, g.user)
-    if copy is None and g.membership.role not in STAFF:
+    if copy is None and not can("alerts.status"):
         abort(404)  # not theirs to read
     return alert, copy
 
 
 @bp.get("/s/<int:site_id>/alerts/<int:alert_id>")
-@requires()
+@requires("alerts.read")
 def alert(site_id, alert_id):
     alert, copy = _alert_and_copy(alert_id)
     service.mark_seen(copy)
-    staff = g.membership.role in STAFF
     title, text = service.wording(alert)
-    return render_template("alerts/alert.html", alert=alert, copy=copy, title=title, text=text, staff=staff,
-                           rows=service.status_rows(alert) if staff else [], levels=level_names(),
+    return render_template("alerts/alert.html", alert=alert, copy=copy, title=title, text=text,
+                           rows=service.status_rows(alert) if can("alerts.status") else [], levels=level_names(),
                            audiences=audience_names(), new_uuid=str(uuidlib.uuid4()))
 
 
 @bp.get("/s/<int:site_id>/alerts/<int:alert_id>/status")
-@requires(*STAFF)
+@requires("alerts.status")
 def status(site_id, alert_id):
     alert, _copy = _alert_and_copy(alert_id)
     return render("alerts/alert_status.html", "alerts/_status.html", alert=alert, rows=service.status_rows(alert))
@@ -126,7 +120,7 @@ def status(site_id, alert_id):
 
 @bp.post("/s/<int:site_id>/alerts/<int:alert_id>/ack")
 @outbox_post
-@requires()
+@requires("alerts.read")
 def acknowledge(site_id, alert_id):
     alert, copy = _alert_and_copy(alert_id)
     if copy is None:
@@ -147,7 +141,7 @@ def acknowledge(site_id, alert_id):
 
 @bp.post("/s/<int:site_id>/alerts/<int:alert_id>/received")
 @csrf.exempt
-@requires()
+@requires("alerts.read")
 def received(site_id, alert_id):
     """The service worker says the notification was shown. Only marks a time; needs the session cookie.
 

@@ -50,7 +50,7 @@ def poster_scan(token):
 
 
 @bp.get("/s/<int:site_id>/poster")
-@requires("foreman", "manager")
+@requires("checkin.settings")
 def poster(site_id):
     url = url_for("checkin.poster_scan", token=g.site.qr_token, _external=True)
     qr = segno.make(url, error="q")
@@ -59,7 +59,7 @@ def poster(site_id):
 
 
 @bp.post("/s/<int:site_id>/poster/renew")
-@requires("manager")
+@requires("checkin.poster.renew")
 def renew_poster(site_id):
     service.renew_poster(g.user, g.site)
     return redirect(url_for("checkin.poster", site_id=site_id), 303)
@@ -80,14 +80,14 @@ def _check_in_context(site, error=None, answered=None):
 
 
 @bp.get("/s/<int:site_id>/checkin")
-@requires()
+@requires("checkin.self")
 def check_in_page(site_id):
     return render("checkin/check_in.html", "checkin/_check_in.html", **_check_in_context(g.site))
 
 
 @bp.post("/s/<int:site_id>/checkin")
 @outbox_post
-@requires()
+@requires("checkin.self")
 def check_in(site_id):
     have, missing, all_worn = _equipment_from_form()
     try:
@@ -108,7 +108,7 @@ def check_in(site_id):
 
 @bp.post("/s/<int:site_id>/checkout")
 @outbox_post
-@requires()
+@requires("checkin.self")
 def check_out(site_id):
     try:
         uuid = service.parse_uuid(request.form.get("uuid"))
@@ -199,7 +199,7 @@ def guest_check_out(token):
 # --- for the foreman, the verneombud and the manager ---------------------------------------------
 
 @bp.get("/s/<int:site_id>/on-site")
-@requires("foreman", "verneombud", "manager")
+@requires("checkin.list")
 def on_site(site_id):
     rows = service.on_site_now(g.site)
     names = {item.key: equipment.label(item) for item in equipment.catalogue(g.site.organization_id)}
@@ -213,7 +213,7 @@ def _json_list(text):
 
 
 @bp.post("/s/<int:site_id>/follow-ups/<int:follow_up_id>/resolve")
-@requires("foreman", "manager")
+@requires("checkin.follow_up")
 def resolve_follow_up(site_id, follow_up_id):
     if not service.resolve_follow_up(g.user, g.site, follow_up_id):
         abort(404)
@@ -234,7 +234,7 @@ def _date_range():
 
 
 @bp.get("/s/<int:site_id>/attendance")
-@requires("foreman", "verneombud", "manager")
+@requires("attendance.read")
 def attendance(site_id):
     start, end = _date_range()
     rows = service.attendance(g.site, start, end)
@@ -244,7 +244,7 @@ def attendance(site_id):
 
 
 @bp.get("/s/<int:site_id>/attendance.csv")
-@requires("foreman", "verneombud", "manager")
+@requires("attendance.export")
 def attendance_csv(site_id):
     start, end = _date_range()
     body = exports.attendance_csv(g.site, service.attendance(g.site, start, end))
@@ -252,7 +252,7 @@ def attendance_csv(site_id):
 
 
 @bp.get("/s/<int:site_id>/attendance.pdf")
-@requires("foreman", "verneombud", "manager")
+@requires("attendance.export")
 def attendance_pdf(site_id):
     start, end = _date_range()
     body = exports.attendance_pdf(g.site, service.attendance(g.site, start, end), start, end)
@@ -260,7 +260,7 @@ def attendance_pdf(site_id):
 
 
 @bp.route("/s/<int:site_id>/checkin-settings", methods=["GET", "POST"])
-@requires("foreman", "manager")
+@requires("checkin.settings")
 def settings(site_id):
     catalogue = equipment.catalogue(g.site.organization_id)
     error = None
@@ -287,7 +287,7 @@ def settings(site_id):
 
 
 @bp.post("/s/<int:site_id>/equipment")
-@requires("manager")
+@requires("checkin.equipment.add")
 def add_equipment(site_id):
     name_nb = request.form.get("name_nb", "").strip()
     name_en = request.form.get("name_en", "").strip() or name_nb

@@ -14,6 +14,7 @@ from peewee import JOIN, IntegrityError, fn
 
 from .. import audit, clock, photos
 from ..alerts import service as alerts
+from ..authz import can, roles_with
 from ..checkin.service import CheckInError, parse_uuid  # noqa: F401 (re-exported)
 from ..db import Prepared, database, slot
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
@@ -24,7 +25,6 @@ MAX_DESCRIPTION = 1000
 MAX_PLACE = 200
 MAX_TEXT = 2000
 MAX_ABSENCE_DAYS = 366
-STAFF = ("foreman", "verneombud", "manager")
 # Categories where a hazard or near miss is usually a risk of death or serious injury.
 GRAVE_CATEGORIES = {"falls", "falling_objects", "electrical", "lifting", "vehicles_traffic", "fire"}
 
@@ -225,10 +225,10 @@ def _forget_unused(root, digests):
 # --- reading ---------------------------------------------------------------------------------------
 
 def can_see(membership, report):
-    """Staff see every report on their site; a worker their own and those assigned to them."""
+    """With reports.read_all (staff) every report on their site; else their own and those assigned to them."""
     if report.site_id != membership.site_id:
         return False
-    return membership.role in STAFF or membership.user_id in (report.reporter_id, report.assignee_id)
+    return can("reports.read_all", membership) or membership.user_id in (report.reporter_id, report.assignee_id)
 
 
 def get_visible(membership, report_id):
@@ -249,7 +249,7 @@ def list_reports(membership, status="active", kind=None, category=None, severity
              .join(User, on=(Report.reporter == User.id))
              .switch(Report).join(Assignee, JOIN.LEFT_OUTER, on=(Report.assignee == Assignee.id))
              .where(Report.site == membership.site_id))
-    if membership.role not in STAFF:
+    if not can("reports.read_all", membership):
         query = query.where((Report.reporter == membership.user_id) | (Report.assignee == membership.user_id))
     if status == "active":
         query = query.where(Report.status != "closed")
@@ -287,7 +287,7 @@ _active_counts = Prepared(lambda: (
     Report.select(Report.site, fn.COUNT(Report.id),
                   fn.SUM((Report.deadline < slot("today", Report.deadline)).cast("integer")))
     .join(Membership, on=(Membership.site == Report.site))
-    .where((Membership.user == slot("user")) & Membership.role.in_(STAFF) & (Report.status != "closed"))
+    .where((Membership.user == slot("user")) & Membership.role.in_(roles_with("reports.read_all")) & (Report.status != "closed"))
     .group_by(Report.site)))
 _assigned_counts = Prepared(lambda: (
     Report.select(Report.site, fn.COUNT(Report.id))

@@ -6,13 +6,13 @@ from flask import abort, current_app, g, redirect, render_template, request, sen
 from flask_babel import gettext as _
 
 from .. import clock, outbox, phone_time, photos
-from ..authz import login_required, outbox_post, requires, upload_limit
+from ..authz import can, login_required, outbox_post, requires, upload_limit
 from ..checkin import service as checkin
 from ..htmx import render
 from ..models import utcnow
 from ..sites.service import memberships_of
 from . import bp, labels, service
-from .service import STAFF, ReportError
+from .service import ReportError
 
 # A report may carry six phone photos; the browser usually shrinks them to ~0.5 MB each first.
 REPORT_MAX_BYTES = service.MAX_PHOTOS * photos.MAX_BYTES + 1024 * 1024
@@ -49,7 +49,7 @@ def _form_context(error=None, form=None):
 
 
 @bp.get("/s/<int:site_id>/reports/new")
-@requires()
+@requires("reports.create")
 def new_report(site_id):
     return render_template("reports/new.html", **_form_context())
 
@@ -57,7 +57,7 @@ def new_report(site_id):
 @bp.post("/s/<int:site_id>/reports/new")
 @outbox_post
 @upload_limit(lambda: REPORT_MAX_BYTES)
-@requires()
+@requires("reports.create")
 def create_report(site_id):
     try:
         report_uuid = service.parse_uuid(request.form.get("uuid"))
@@ -87,7 +87,7 @@ def photo_note(problem):
 # --- lists and the report's page -----------------------------------------------------------------------
 
 @bp.get("/s/<int:site_id>/reports")
-@requires()
+@requires("reports.read")
 def reports(site_id):
     status = request.args.get("status", "active")
     if status not in service.STATUS_FILTERS:
@@ -98,7 +98,7 @@ def reports(site_id):
                                 today=today)
     return render("reports/list.html", "reports/_rows.html", rows=rows, shown=status, today=today,
                   kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
-                  statuses=labels.statuses(), staff=g.membership.role in STAFF,
+                  statuses=labels.statuses(),
                   filters=request.args)
 
 
@@ -115,30 +115,29 @@ def _report_page(report, error=None, status=200):
         injury = service.InjuryDetails.get_or_none(service.InjuryDetails.report == report)
     service.mark_told(report, g.user)
     people = service.assignable_people(g.site)
-    staff = g.membership.role in STAFF
     return render_template(
         "reports/report.html", report=report, photos=service.report_photos(report),
         photo_notes=[photo_note(problem) for problem in service.dropped_photos(report)],
         events=service.timeline(report), injury=injury, error=error, today=clock.today(g.site),
         kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
-        statuses=labels.statuses(), staff=staff, manager=g.membership.role == "manager",
-        people=people if staff else [], names={person.id: person.name for person in people}), status
+        statuses=labels.statuses(),
+        people=people if can("reports.assign") else [], names={person.id: person.name for person in people}), status
 
 
 @bp.get("/s/<int:site_id>/reports/<int:report_id>")
-@requires()
+@requires("reports.read")
 def report(site_id, report_id):
     return _report_page(_visible_report(report_id))
 
 
 @bp.get("/s/<int:site_id>/reports/<int:report_id>/photos/<digest>.jpg")
-@requires()
+@requires("reports.read")
 def photo(site_id, report_id, digest):
     return _send_photo(report_id, digest, thumb=False)
 
 
 @bp.get("/s/<int:site_id>/reports/<int:report_id>/thumbs/<digest>.jpg")
-@requires()
+@requires("reports.read")
 def thumbnail(site_id, report_id, digest):
     return _send_photo(report_id, digest, thumb=True)
 
@@ -170,45 +169,45 @@ def _follow_up(report_id, action):
 
 
 @bp.post("/s/<int:site_id>/reports/<int:report_id>/assign")
-@requires(*STAFF)
+@requires("reports.assign")
 def assign(site_id, report_id):
     return _follow_up(report_id, lambda r: service.assign(g.user, r, request.form.get("assignee"),
                                                           request.form.get("deadline")))
 
 
 @bp.post("/s/<int:site_id>/reports/<int:report_id>/comment")
-@requires()
+@requires("reports.comment")
 def comment(site_id, report_id):
     return _follow_up(report_id, lambda r: service.comment(g.user, r, request.form.get("text")))
 
 
 @bp.post("/s/<int:site_id>/reports/<int:report_id>/action")
-@requires(*STAFF)
+@requires("reports.follow_up")
 def action(site_id, report_id):
     return _follow_up(report_id, lambda r: service.set_action(g.user, r, request.form.get("text")))
 
 
 @bp.post("/s/<int:site_id>/reports/<int:report_id>/after-photo")
 @upload_limit(lambda: photos.MAX_BYTES + 1024 * 1024)
-@requires(*STAFF)
+@requires("reports.follow_up")
 def after_photo(site_id, report_id):
     return _follow_up(report_id, lambda r: service.add_after_photo(_root(), g.user, r, request.files.get("photo")))
 
 
 @bp.post("/s/<int:site_id>/reports/<int:report_id>/close")
-@requires(*STAFF)
+@requires("reports.close")
 def close(site_id, report_id):
     return _follow_up(report_id, lambda r: service.close(g.user, r, request.form.get("text")))
 
 
 @bp.post("/s/<int:site_id>/reports/<int:report_id>/reopen")
-@requires(*STAFF)
+@requires("reports.close")
 def reopen(site_id, report_id):
     return _follow_up(report_id, lambda r: service.reopen(g.user, r, request.form.get("text")))
 
 
 @bp.post("/s/<int:site_id>/reports/<int:report_id>/notified")
-@requires("manager")
+@requires("reports.notify")
 def notified(site_id, report_id):
     def record(report):
         try:

@@ -12,7 +12,7 @@ from ..checkin import service as checkin
 from ..reports import service as reports
 from ..db import database
 from ..queue import huey
-from ..sites.service import ROLES_GRANTED_BY, memberships_of
+from ..sites.service import memberships_of
 from . import bp
 
 THEME_COLOR = "#12355b"
@@ -24,7 +24,7 @@ BACKGROUND_COLOR = "#ffffff"
 def home():
     memberships = memberships_of(g.user)
     open_row = checkin.open_check_in(g.user)
-    return render_template("shell/home.html", memberships=memberships, can_add=ROLES_GRANTED_BY,
+    return render_template("shell/home.html", memberships=memberships,
                            report_counts=reports.counts_for_home(g.user.id),
                            closed_reports=reports.closed_untold(g.user),
                            open_check_in=open_row, new_uuid=str(uuid.uuid4()),

@@ -6,19 +6,13 @@ from peewee import JOIN, SQL, IntegrityError, Value, fn
 
 from .. import audit, clock
 from ..accounts import service as accounts
-from ..authz import may_manage_person
+from ..authz import ROLES_GRANTED_BY, may_manage_person  # noqa: F401 (ROLES_GRANTED_BY: re-exported)
 from ..db import Prepared, database, slot
-from ..models import ROLES, Invitation, Membership, Organization, Site, User
+from ..models import Invitation, Membership, Organization, Site, User
 
 SITE_FIELDS = ("name", "address", "project_number", "client_name", "active", "guests_allowed", "day_ends_at",
                "closed_on")
 USER_FIELDS = ("name", "phone", "employer", "hms_card_number", "hms_card_expiry")
-
-# Who may give which role: a foreman brings workers onto the site, a manager anyone.
-ROLES_GRANTED_BY = {
-    "manager": ROLES,
-    "foreman": ("worker",),
-}
 
 
 class Conflict(Exception):

@@ -30,7 +30,7 @@ def new_site():
 
 
 @bp.route("/s/<int:site_id>/edit", methods=["GET", "POST"])
-@requires("manager")
+@requires("sites.settings")
 def edit_site(site_id):
     form = SiteEditForm(obj=g.site)
     if not form.validate_on_submit():
@@ -40,7 +40,7 @@ def edit_site(site_id):
 
 
 @bp.get("/s/<int:site_id>/people")
-@requires("foreman", "verneombud", "manager")
+@requires("people.list")
 def people(site_id):
     members, invitations = service.people_on(g.site)
     return render("sites/people.html", "sites/_people_rows.html", members=members, invitations=invitations)
@@ -54,7 +54,7 @@ def _membership_or_404(user_id):
 
 
 @bp.get("/s/<int:site_id>/people/<int:user_id>")
-@requires("foreman", "verneombud", "manager")
+@requires("people.list")
 def person(site_id, user_id):
     membership = _membership_or_404(user_id)
     return render("sites/person.html", "sites/_person.html", membership=membership,
@@ -78,7 +78,7 @@ def _grantable():
 
 
 @bp.route("/s/<int:site_id>/people/new", methods=["GET", "POST"])
-@requires("foreman", "manager")
+@requires("people.add")
 def add_person(site_id):
     form = PersonForm(grantable_roles=_grantable(), organizations=service.own_organizations(g.user))
     if not form.validate_on_submit():
@@ -107,7 +107,7 @@ def _show_code(person, code, status=200):
 
 
 @bp.post("/s/<int:site_id>/people/<int:user_id>/code")
-@requires("foreman", "manager")
+@requires("people.manage")
 def new_code(site_id, user_id):
     """A fresh code for a lost or new phone: it replaces the person's PIN on the next enrollment."""
     membership = _manageable_or_403(user_id)
@@ -118,7 +118,7 @@ def new_code(site_id, user_id):
 
 
 @bp.post("/s/<int:site_id>/people/<int:user_id>/role")
-@requires("manager")
+@requires("people.roles")
 def change_role(site_id, user_id):
     membership = _membership_or_404(user_id)
     form = RoleForm(grantable_roles=_grantable())
@@ -135,7 +135,7 @@ def change_role(site_id, user_id):
 
 
 @bp.post("/s/<int:site_id>/people/<int:user_id>/remove")
-@requires("manager")
+@requires("people.remove")
 def remove_person(site_id, user_id):
     membership = _membership_or_404(user_id)
     if not ConfirmForm().validate_on_submit():
@@ -149,7 +149,7 @@ def remove_person(site_id, user_id):
 
 
 @bp.post("/s/<int:site_id>/people/<int:user_id>/hms-card")
-@requires("foreman", "manager")
+@requires("people.manage")
 def update_hms_card(site_id, user_id):
     """The HMS card is shown to the foreman, who keeps its number and expiry (and the name) up to date."""
     membership = _manageable_or_403(user_id)
