@@ -2,8 +2,8 @@
 import json
 from datetime import date
 
-from flask import render_template, url_for
-from markupsafe import Markup, escape
+from flask import url_for
+from markupsafe import escape
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 
@@ -42,32 +42,6 @@ def _alert_count():
 
     user = getattr(g, "user", None)
     return unacknowledged_count(user.id) if user is not None else 0
-
-
-class RowCache:
-    """Rendered rows of long lists, keyed by everything they show, so a cached row is never stale.
-
-    A list of 50 people renders the same 50 rows for every foreman who opens it; rendering a row costs
-    some 20 µs of Jinja and escaping, looking it up under a second. Bounded: emptied when full.
-    """
-
-    def __init__(self, limit=20000):
-        self.limit = limit
-        self.html = {}
-
-    def render(self, template, rows, **shared):
-        language = str(get_locale())
-        shared_key = tuple(sorted(shared.items()))
-        out = []
-        for row in rows:
-            key = (template, language, shared_key, row)
-            html = self.html.get(key)
-            if html is None:
-                if len(self.html) >= self.limit:
-                    self.html.clear()
-                html = self.html[key] = render_template(template, row=row, **shared)
-            out.append(html)
-        return Markup("\n".join(out))
 
 
 def init_app(app):
@@ -117,7 +91,6 @@ def init_app(app):
         return words
 
     app.jinja_env.globals["layout"] = layout
-    app.jinja_env.globals["cached_rows"] = RowCache().render
 
     @app.context_processor
     def helpers():

@@ -14,3 +14,25 @@ def test_the_people_list_gets_dates_as_dates_on_every_database(world):
     assert worker.hms_card_expiry == date(2020, 1, 31)
     assert isinstance(worker.hms_card_expiry, date)
     assert worker.enrolled and worker.employer_name == "Fjordbygg AS"
+
+
+def test_a_change_to_the_people_row_template_shows_at_once_and_to_each_viewer_their_own(app, as_role, world):
+    """No rendered row is kept between requests: a row template that starts to show something beyond the
+    row's own fields (here who is looking) shows it at once, and never one person's row to another."""
+    from jinja2 import ChoiceLoader, DictLoader
+
+    source = app.jinja_env.loader.get_source(app.jinja_env, "sites/_person_row.html")[0]
+    path = f"/s/{world.site.id}/people"
+    before = as_role("manager").get(path).get_data(as_text=True)
+    assert 'class="viewer"' not in before
+    changed = DictLoader({"sites/_person_row.html": source.replace(
+        "</a></li>", '<i class="viewer">{{ g.user.name }}</i></a></li>')})
+    app.jinja_env.loader = ChoiceLoader([changed, app.jinja_env.loader])
+    app.jinja_env.auto_reload = True  # as in development, where a template edit shows on the next request
+    as_manager = as_role("manager").get(path).get_data(as_text=True)
+    as_foreman = as_role("foreman").get(path).get_data(as_text=True)
+    rows = as_manager.count('class="row person"')
+    assert rows == 4  # the four people of site A
+    assert as_manager.count('<i class="viewer">Manager Person</i>') == rows
+    assert as_foreman.count('<i class="viewer">Foreman Person</i>') == rows
+    assert "Manager Person</i>" not in as_foreman
