@@ -36,3 +36,16 @@ def test_a_change_to_the_people_row_template_shows_at_once_and_to_each_viewer_th
     assert as_manager.count('<i class="viewer">Manager Person</i>') == rows
     assert as_foreman.count('<i class="viewer">Foreman Person</i>') == rows
     assert "Manager Person</i>" not in as_foreman
+
+
+def test_the_layouts_links_follow_each_requests_script_name(as_role):
+    """Served under a path prefix (SCRIPT_NAME, set per request by the proxy): every link of the layout
+    carries the prefix of the request it answers, never the one of the first request a process saw."""
+    client = as_role("manager")
+    first = client.get("/", environ_overrides={"SCRIPT_NAME": "/a"}).get_data(as_text=True)
+    second = client.get("/", environ_overrides={"SCRIPT_NAME": "/b"}).get_data(as_text=True)
+    for page, prefix, other in ((first, "/a", "/b"), (second, "/b", "/a")):
+        for link in ('href="{}/manifest.webmanifest"', 'src="{}/static/js/app.js', 'href="{}/static/css/app.css',
+                     'src="{}/static/js/clock.js', 'href="{}/me"', 'href="{}/alerts"'):
+            assert link.format(prefix) in page, link.format(prefix)
+            assert link.format(other) not in page
