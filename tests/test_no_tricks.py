@@ -49,3 +49,23 @@ def test_the_layouts_links_follow_each_requests_script_name(as_role):
                      'src="{}/static/js/clock.js', 'href="{}/me"', 'href="{}/alerts"'):
             assert link.format(prefix) in page, link.format(prefix)
             assert link.format(other) not in page
+
+
+def test_templates_translate_through_flask_babel_in_the_language_of_the_moment(app):
+    """The templates' gettext is Flask-Babel's own (one path for Python and templates): it follows the
+    locale as it is when called, so a page rendered after the language changes mid-request (or under
+    force_locale, as push messages are) is in the new language, not in one kept from earlier."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    with app.test_request_context("/", headers={"Accept-Language": "nb"}):
+        page = "{{ _('Home') }}|{{ ngettext('%(num)s not acknowledged', '%(num)s not acknowledged', 2) }}"
+        with force_locale("nb"):
+            norwegian = render_template_string(page)
+        with force_locale("en"):
+            english = render_template_string(page)
+        with force_locale("nb"):
+            again = render_template_string(page)
+    assert english == "Home|2 not acknowledged"
+    assert norwegian == again != english
+    assert norwegian.startswith("Hjem|")
