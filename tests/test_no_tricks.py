@@ -69,3 +69,55 @@ def test_templates_translate_through_flask_babel_in_the_language_of_the_moment(a
     assert english == "Home|2 not acknowledged"
     assert norwegian == again != english
     assert norwegian.startswith("Hjem|")
+
+
+def poll(client, path, etag=None):
+    headers = {"HX-Request": "true", "HX-Target": "x"}
+    if etag:
+        headers["If-None-Match"] = etag
+    return client.get(path, headers=headers)
+
+
+def test_the_on_site_list_answers_304_to_a_poll_when_nothing_changed(as_role, world):
+    """The on-site list polls every 15 s: unchanged, the answer is 304 with no body; once someone checks
+    in, the next poll gets the new list. The ETag is the body's hash, so a 304 is never stale."""
+    import uuid
+
+    from fieldapp.models import CheckIn, utcnow
+
+    foreman = as_role("foreman")
+    path = f"/s/{world.site.id}/on-site"
+    first = poll(foreman, path)
+    assert first.status_code == 200 and first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "private, no-cache"  # kept by the phone, asked again each time
+    assert "Worker Person" not in first.get_data(as_text=True)
+    unchanged = poll(foreman, path, first.headers["ETag"])
+    assert unchanged.status_code == 304 and unchanged.get_data() == b""
+    CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=world.people["worker"], checked_in_at=utcnow(),
+                   name="Worker Person")
+    changed = poll(foreman, path, first.headers["ETag"])
+    assert changed.status_code == 200 and "Worker Person" in changed.get_data(as_text=True)
+    assert changed.headers["ETag"] != first.headers["ETag"]
+    assert poll(foreman, path, changed.headers["ETag"]).status_code == 304
+    whole = foreman.get(path)
+    assert whole.status_code == 200 and whole.headers["Cache-Control"] == "no-store"
+
+
+def test_the_alert_status_answers_304_to_a_poll_until_someone_acknowledges(as_role, world):
+    """The sender's status polls every 5 s while anyone has not acknowledged: 304 while nothing moves."""
+    import uuid
+
+    from fieldapp.models import Alert, AlertRecipient, utcnow
+
+    alert = Alert.create(uuid=uuid.uuid4(), site=world.site, sender=world.people["foreman"], level="warning",
+                         title="Crane lift", body="Keep clear")
+    copies = {role: AlertRecipient.create(alert=alert, user=world.people[role], role=role)
+              for role in ("worker", "verneombud")}
+    foreman = as_role("foreman")
+    path = f"/s/{world.site.id}/alerts/{alert.id}/status"
+    first = poll(foreman, path)
+    assert first.status_code == 200 and 'hx-trigger="every 5s"' in first.get_data(as_text=True)
+    assert poll(foreman, path, first.headers["ETag"]).status_code == 304
+    AlertRecipient.update(acked_at=utcnow()).where(AlertRecipient.id == copies["worker"].id).execute()
+    after = poll(foreman, path, first.headers["ETag"])
+    assert after.status_code == 200 and "1 av 2 har bekreftet" in after.get_data(as_text=True)

@@ -10,7 +10,7 @@ from .. import csrf, outbox, phone_time, push
 from ..authz import login_required, outbox_post, requires
 from ..checkin import service as checkin
 from ..checkin.service import local_time
-from ..htmx import render
+from ..htmx import render, render_polled
 from ..shell.errors import render_error
 from ..sites.service import memberships_of
 from . import bp, service
@@ -122,8 +122,8 @@ def alert(site_id, alert_id):
 @requires(*STAFF)
 def status(site_id, alert_id):
     alert, _copy = _alert_and_copy(alert_id)
-    return render("alerts/alert_status.html", "alerts/_status.html", alert=alert, rows=service.status_rows(alert),
-                  local_time=local_time)
+    return render_polled("alerts/alert_status.html", "alerts/_status.html", alert=alert,
+                         rows=service.status_rows(alert), local_time=local_time)
 
 
 @bp.post("/s/<int:site_id>/alerts/<int:alert_id>/ack")
