@@ -21,11 +21,11 @@ def test_a_change_to_the_people_row_template_shows_at_once_and_to_each_viewer_th
     row's own fields (here who is looking) shows it at once, and never one person's row to another."""
     from jinja2 import ChoiceLoader, DictLoader
 
-    source = app.jinja_env.loader.get_source(app.jinja_env, "sites/_person_row.html")[0]
+    source = app.jinja_env.loader.get_source(app.jinja_env, "sites/_people_rows.html")[0]
     path = f"/s/{world.site.id}/people"
     before = as_role("manager").get(path).get_data(as_text=True)
     assert 'class="viewer"' not in before
-    changed = DictLoader({"sites/_person_row.html": source.replace(
+    changed = DictLoader({"sites/_people_rows.html": source.replace(
         "</a></li>", '<i class="viewer">{{ g.user.name }}</i></a></li>')})
     app.jinja_env.loader = ChoiceLoader([changed, app.jinja_env.loader])
     app.jinja_env.auto_reload = True  # as in development, where a template edit shows on the next request
