@@ -3,6 +3,8 @@ beside a hello-world Flask app in the same run. Prints requests/s, p50/p99 laten
 
 Target: the list page reaches at least 15% of hello-world's requests/s, with p99 under 60 ms.
 A bare peewee + Jinja page of 50 rows (bench/bare.py) runs beside them as the floor to compare with.
+The on-site list's 15-second poll (htmx fragment, ON_SITE people checked in) is measured twice: sent
+whole, and answered 304 to the If-None-Match of the body the phone already has.
 Usage: python bench/pages.py [--seconds 5] [--rounds 3] [--connections 16]
 """
 import argparse
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -23,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = [sys.executable, "-m", "gunicorn", "--workers", os.environ.get("BENCH_WORKERS", "4"), "--threads", os.environ.get("BENCH_THREADS", "1"), "--worker-class", "gthread",
             "--log-level", "warning"]
 ROWS = 50
+ON_SITE = 20
 
 
 def free_port():
@@ -50,7 +54,9 @@ def prepare(instance):
     from fieldapp import create_app
     from fieldapp.accounts import service as accounts
     from fieldapp.db import database, run_migrations
-    from fieldapp.models import Membership, Organization, Site, User
+    import uuid
+
+    from fieldapp.models import CheckIn, Membership, Organization, Site, User, utcnow
 
     app = create_app()
     with app.app_context(), database.connection_context():
@@ -64,6 +70,9 @@ def prepare(instance):
             user = User.create(name=f"Arbeider {i:02d}", phone=f"+47400{i:05d}", employer=org,
                                hms_card_number=f"HMS{i:06d}")
             Membership.create(user=user, site=site, role="worker")
+            if i < ON_SITE:
+                CheckIn.create(uuid=uuid.uuid4(), site=site, user=user, checked_in_at=utcnow(), name=user.name,
+                               employer_name=org.name, hms_card_number=user.hms_card_number)
         site_id = site.id
     client = app.test_client()
     page = client.get("/sign-in").get_data(as_text=True)
@@ -110,14 +119,26 @@ def to_ms(value):
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def load(url, seconds, connections, cookie=None, check=None):
+def fetch(url, headers):
+    """(status, headers, body text) of a GET; a 304 is an answer here, not an error."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as response:
+            return response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as error:
+        if error.code != 304:
+            raise
+        return error.code, error.headers, error.read().decode()
+
+
+def load(url, seconds, connections, headers=None, check=None):
+    """wrk on one URL with the given request headers; check(status, body) is asserted first."""
+    headers = headers or {}
     if check:
-        request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
-        body = urllib.request.urlopen(request, timeout=5).read().decode()
-        assert check(body), f"unexpected page at {url}"
+        status, _headers, body = fetch(url, headers)
+        assert check(status, body), f"unexpected answer {status} at {url}"
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
-    if cookie:
-        command[1:1] = ["-H", f"Cookie: {cookie}"]
+    for name, value in headers.items():
+        command[1:1] = ["-H", f"{name}: {value}"]
     out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
@@ -161,13 +182,22 @@ def main():
         wait_up(f"http://127.0.0.1:{hello_port}/")
         wait_up(f"http://127.0.0.1:{bare_port}/")
         base = f"http://127.0.0.1:{app_port}"
+        signed_in = {"Cookie": cookie}
+        on_site = f"{base}/s/{site_id}/on-site"
+        poll = {**signed_in, "HX-Request": "true", "HX-Target": "on-site"}
+        etag = fetch(on_site, poll)[1]["ETag"]
         targets = {
             "hello world": (f"http://127.0.0.1:{hello_port}/", None, None, hello_server),
             "bare 50 rows": (f"http://127.0.0.1:{bare_port}/", None,
-                             lambda b: b.count('class="row person"') == ROWS, bare_server),
-            "home page": (f"{base}/", cookie, lambda b: "Hei, Mona" in b, app_server),
-            f"list page ({ROWS} rows)": (f"{base}/s/{site_id}/people", cookie,
-                                         lambda b: b.count('class="row person"') == ROWS, app_server),
+                             lambda s, b: b.count('class="row person"') == ROWS, bare_server),
+            "home page": (f"{base}/", signed_in, lambda s, b: "Hei, Mona" in b, app_server),
+            f"list page ({ROWS} rows)": (f"{base}/s/{site_id}/people", signed_in,
+                                         lambda s, b: b.count('class="row person"') == ROWS, app_server),
+            f"on-site poll ({ON_SITE}) 200": (on_site, poll,
+                                              lambda s, b: s == 200 and b.count('class="row"') == ON_SITE,
+                                              app_server),
+            "on-site poll 304": (on_site, {**poll, "If-None-Match": etag}, lambda s, b: s == 304 and not b,
+                                 app_server),
         }
         for url, jar, _check, _server in targets.values():  # warm every worker up
             load(url, args.warmup, args.connections, jar)
@@ -189,11 +219,11 @@ def main():
     hello = results["hello world"]["rps"]
     print(f"\n{args.connections} connections, {args.rounds} interleaved rounds of {args.seconds} s, median round; "
           f"gunicorn {GUNICORN[GUNICORN.index('--workers') + 1]} workers x {GUNICORN[GUNICORN.index('--threads') + 1]} thread, {os.cpu_count()} cores, loopback\n")
-    print(f"{'page':<22}{'req/s':>8}{'(min-max)':>14}{'p50 ms':>9}{'p99 ms':>9}{'vs hello':>10}"
+    print(f"{'page':<24}{'req/s':>8}{'(min-max)':>14}{'p50 ms':>9}{'p99 ms':>9}{'vs hello':>10}"
           f"{'cpu ms/req':>12}{'errors':>8}")
     for name, r in results.items():
         spread = f"{r['spread'][0]:.0f}-{r['spread'][1]:.0f}"
-        print(f"{name:<22}{r['rps']:>8.0f}{spread:>14}{r['p50']:>9.1f}{r['p99']:>9.1f}"
+        print(f"{name:<24}{r['rps']:>8.0f}{spread:>14}{r['p50']:>9.1f}{r['p99']:>9.1f}"
               f"{r['rps'] / hello:>9.1%}{r['cpu_ms']:>12.2f}{r['errors']:>8}")
     listing = results[f"list page ({ROWS} rows)"]
     ok = listing["rps"] / hello >= 0.15 and listing["p99"] < 60 and listing["errors"] == 0

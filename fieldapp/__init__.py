@@ -51,7 +51,6 @@ def create_app(test_config=None):
         timezone_selector=clock.zone_name,
         default_translation_directories=str(PROJECT_ROOT / "fieldapp" / "translations"),
     )
-    i18n.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
     headers.init_app(app)

@@ -1,7 +1,5 @@
 """The database: a proxy bound at start-up, SQLite pragmas, one connection per request."""
-import weakref
-
-from peewee import DatabaseProxy, SqliteDatabase, Value
+from peewee import DatabaseProxy, SqliteDatabase
 from playhouse import db_url
 from playhouse.pool import PooledSqliteDatabase
 
@@ -28,64 +26,6 @@ def make_database(url):
                                     lock_type="IMMEDIATE", max_connections=32, stale_timeout=300,
                                     check_same_thread=False)
     return db_url.connect(url)
-
-
-class Slot:
-    """A parameter of a prepared query, filled in when it runs."""
-
-    def __init__(self, name, field=None):
-        self.name = name
-        self.convert = field.db_value if field is not None else None
-
-    def bind(self, values):
-        value = values[self.name]
-        return self.convert(value) if self.convert else value
-
-
-def slot(name, field=None):
-    """Stands for values[name] in a prepared query; `field` converts it as a comparison would."""
-    return Value(Slot(name, field), converter=False)
-
-
-class Prepared:
-    """A select whose SQL text is built once per database and then run with new values.
-
-    peewee builds the SQL of a query anew on every execution (about 0.6 ms for a join here), which
-    is most of the cost of the two queries every signed-in request makes. `build` returns the query
-    with slot() where the values go; calling the Prepared runs it and returns peewee's usual rows.
-    """
-
-    def __init__(self, build):
-        self.build = build
-        self._by_database = weakref.WeakKeyDictionary()
-
-    def _prepared(self):
-        db = database.obj
-        entry = self._by_database.get(db)
-        if entry is None:
-            query = self.build()
-            sql, params = query.sql()
-            entry = self._by_database[db] = (query, sql, params)
-        return entry
-
-    def __call__(self, **values):
-        query, sql, params = self._prepared()
-        bound = [p.bind(values) if isinstance(p, Slot) else p for p in params]
-        return query._get_cursor_wrapper(database.obj.execute_sql(sql, bound))
-
-    def first(self, **values):
-        for row in self(**values):
-            return row
-        return None
-
-    def rows(self, row_type, **values):
-        """Plain rows as row_type(*columns), skipping peewee's per-column conversion.
-
-        For list pages whose columns need no conversion (text, numbers); about 8 µs a row less.
-        """
-        query, sql, params = self._prepared()
-        bound = [p.bind(values) if isinstance(p, Slot) else p for p in params]
-        return [row_type(*row) for row in database.obj.execute_sql(sql, bound)]
 
 
 def is_sqlite(db=None):

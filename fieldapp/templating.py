@@ -1,8 +1,7 @@
 """What templates may call: the current language, role names, device names (dates: fieldapp/clock.py)."""
 import json
 
-from flask import render_template, url_for
-from markupsafe import Markup, escape
+from markupsafe import escape
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -43,80 +42,12 @@ def _alert_count():
     return unacknowledged_count(user.id) if user is not None else 0
 
 
-class RowCache:
-    """Rendered rows of long lists, keyed by everything they show, so a cached row is never stale.
-
-    A list of 50 people renders the same 50 rows for every foreman who opens it; rendering a row costs
-    some 20 µs of Jinja and escaping, looking it up under a second. Bounded: emptied when full.
-    """
-
-    def __init__(self, limit=20000):
-        self.limit = limit
-        self.html = {}
-
-    def render(self, template, rows, **shared):
-        language = str(get_locale())
-        shared_key = tuple(sorted(shared.items()))
-        out = []
-        for row in rows:
-            key = (template, language, shared_key, row)
-            html = self.html.get(key)
-            if html is None:
-                if len(self.html) >= self.limit:
-                    self.html.clear()
-                html = self.html[key] = render_template(template, row=row, **shared)
-            out.append(html)
-        return Markup("\n".join(out))
-
-
 def init_app(app):
     # Template indentation is for people reading the templates, not for phones downloading pages.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["device_name"] = device_name
     app.jinja_env.filters["fromjson"] = json.loads
-    fixed_urls = {}
-
-    def link(endpoint, **values):
-        """url_for for the layout's fixed links and files, built once: every page has a dozen."""
-        key = (endpoint, tuple(sorted(values.items())))
-        url = fixed_urls.get(key)
-        if url is None:
-            url = fixed_urls[key] = url_for(endpoint, **values)
-        return url
-
-    app.jinja_env.globals["link"] = link
-    layout_by_language = {}
-
-    def layout():
-        """The base layout's words and fixed links for the current language, made once per language.
-
-        Every page shows them; looking them up one by one was a dozen gettext and url_for calls a page.
-        """
-        language = str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])
-        words = layout_by_language.get(language)
-        if words is None:
-            raw = {
-                "lang": language,
-                "title": _("HMS"), "offline": _("Offline"), "main": _("Main"),
-                "home": _("Home"), "report": _("Report"), "alerts": _("Alerts"), "me": _("Me"),
-                "waiting": _("%(count)s waiting to be sent", count="{count}"),
-                "failed": _("%(count)s need attention", count="{count}"),
-                "home_url": link("shell.home"), "report_url": link("reports.choose_site"),
-                "alerts_url": link("alerts.inbox"), "me_url": link("accounts.profile"),
-                "manifest_url": link("shell.manifest"),
-                "icon_url": link("static", filename="icons/icon-any-192.png"),
-                "touch_icon_url": link("static", filename="icons/apple-touch-icon-180.png"),
-                "scripts": [link("static", filename=name) for name in (
-                    "vendor/htmx-2.0.11/htmx.min.js", "js/app.js", "js/outbox-core.js", "js/outbox.js", "js/push.js")],
-                "css_url": link("static", filename="css/app.css"),
-            }
-            words = layout_by_language[language] = {k: (v if isinstance(v, list) else str(v))
-                                                    for k, v in raw.items()}
-        return words
-
-    app.jinja_env.globals["layout"] = layout
-    app.jinja_env.globals["cached_rows"] = RowCache().render
 
     @app.context_processor
     def helpers():

@@ -13,7 +13,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from peewee import JOIN
 
 from .. import audit
-from ..db import Prepared, database, slot
+from ..db import database
 from ..models import DeviceSession, EnrollmentCode, LoginThrottle, Membership, Site, User, utcnow
 
 hasher = PasswordHasher()
@@ -376,25 +376,20 @@ def start_device_session(user, user_agent):
     return token
 
 
-def _live_session_query(with_site_membership=False):
+def _live_session_query(token_hash, now, idle_since, site_id=None):
     query = DeviceSession.select(DeviceSession, User).join(User)
-    if with_site_membership:
+    if site_id is not None:
         # The role on the URL's site comes in the same query (LEFT JOIN: None when not a member).
         query = (query.select_extend(Membership, Site)
                  .join_from(User, Membership, JOIN.LEFT_OUTER, attr="site_membership",
-                            on=(Membership.user == User.id) & (Membership.site == slot("site_id")))
+                            on=(Membership.user == User.id) & (Membership.site == site_id))
                  .join_from(Membership, Site, JOIN.LEFT_OUTER))
-    return (query.where((DeviceSession.token_hash == slot("token_hash"))
+    return (query.where((DeviceSession.token_hash == token_hash)
                         & DeviceSession.revoked_at.is_null()
-                        & (DeviceSession.expires_at > slot("now", DeviceSession.expires_at))
-                        & (DeviceSession.last_seen_at > slot("idle_since", DeviceSession.last_seen_at))
+                        & (DeviceSession.expires_at > now)
+                        & (DeviceSession.last_seen_at > idle_since)
                         & (User.active == True))  # noqa: E712
-            .limit(1))
-
-
-# Every signed-in request runs one of these: prepared once (see db.Prepared).
-_live_session = Prepared(_live_session_query)
-_live_session_on_site = Prepared(lambda: _live_session_query(with_site_membership=True))
+            .first())
 
 
 def session_for_token(token, site_id=None):
@@ -407,14 +402,10 @@ def session_for_token(token, site_id=None):
         return None
     now = utcnow()
     idle = timedelta(days=current_app.config["DEVICE_SESSION_IDLE_DAYS"])
-    values = dict(token_hash=_sha256(token), now=now, idle_since=now - idle)
-    if site_id is None:
-        session = _live_session.first(**values)
-    else:
-        session = _live_session_on_site.first(site_id=site_id, **values)
-        if session is not None:
-            membership = getattr(session.user, "site_membership", None)
-            session.user.site_membership = membership if membership is not None and membership.id else None
+    session = _live_session_query(_sha256(token), now, now - idle, site_id)
+    if site_id is not None and session is not None:
+        membership = getattr(session.user, "site_membership", None)
+        session.user.site_membership = membership if membership is not None and membership.id else None
     if session and now - session.last_seen_at > timedelta(minutes=5):
         # Written at most every five minutes: a write per request would cost every page.
         DeviceSession.update(last_seen_at=now).where(DeviceSession.id == session.id).execute()

@@ -19,7 +19,7 @@ from peewee import JOIN, IntegrityError, OperationalError, chunked, fn
 
 from .. import audit, push
 from ..config import Defaults, env_flag
-from ..db import Prepared, database, is_sqlite, slot
+from ..db import database, is_sqlite
 from ..models import (ALERT_LEVELS, AUDIENCES, Alert, AlertRecipient, CheckIn, DeviceSession, Membership,
                       PushDelivery, PushSubscription, User, utcnow)
 from ..tasks import deliver_alert
@@ -461,15 +461,12 @@ def pending_deliveries(alert):
 
 # --- reading and acknowledging -----------------------------------------------------------------------------
 
-# The bottom bar shows this count on every page: prepared once (see db.Prepared).
-_unacknowledged = Prepared(lambda: (
-    AlertRecipient.select(fn.COUNT(AlertRecipient.id)).join(Alert)
-    .where((AlertRecipient.user == slot("user_id")) & AlertRecipient.acked_at.is_null()
-           & (Alert.ack_required | AlertRecipient.seen_at.is_null()))))
-
-
 def unacknowledged_count(user_id):
-    return _unacknowledged.rows(lambda count: count, user_id=user_id)[0]
+    """Alerts the person has not acknowledged (or, when no acknowledgement is asked, not seen): the bottom bar."""
+    return (AlertRecipient.select(fn.COUNT(AlertRecipient.id)).join(Alert)
+            .where((AlertRecipient.user == user_id) & AlertRecipient.acked_at.is_null()
+                   & (Alert.ack_required | AlertRecipient.seen_at.is_null()))
+            .scalar())
 
 
 def inbox(user, limit=100):

@@ -9,7 +9,7 @@ from flask_wtf.csrf import generate_csrf
 from .. import csrf, outbox, phone_time, push
 from ..authz import can, login_required, outbox_post, requires
 from ..checkin import service as checkin
-from ..htmx import render
+from ..htmx import render_polled
 from ..shell.errors import render_error
 from ..sites.service import memberships_of
 from . import bp, service
@@ -115,7 +115,8 @@ def alert(site_id, alert_id):
 @requires("alerts.status")
 def status(site_id, alert_id):
     alert, _copy = _alert_and_copy(alert_id)
-    return render("alerts/alert_status.html", "alerts/_status.html", alert=alert, rows=service.status_rows(alert))
+    return render_polled("alerts/alert_status.html", "alerts/_status.html", alert=alert,
+                         rows=service.status_rows(alert))
 
 
 @bp.post("/s/<int:site_id>/alerts/<int:alert_id>/ack")

@@ -7,7 +7,7 @@ from datetime import time, timedelta
 from peewee import IntegrityError
 
 from .. import audit, clock
-from ..db import Prepared, database, slot
+from ..db import database
 from ..models import CheckIn, Equipment, FollowUp, Membership, Site, SiteEquipment, utcnow
 from .equipment import required_for
 
@@ -37,14 +37,11 @@ def parse_uuid(raw):
         raise CheckInError("bad_uuid") from None
 
 
-_open_check_in = Prepared(lambda: (CheckIn.select(CheckIn, Site).join(Site)
-                                   .where((CheckIn.user == slot("user")) & CheckIn.checked_out_at.is_null())
-                                   .limit(1)))
-
-
 def open_check_in(user):
     """The person's open check-in on any site, with its site, or None (every home screen asks)."""
-    return _open_check_in.first(user=user.id)
+    return (CheckIn.select(CheckIn, Site).join(Site)
+            .where((CheckIn.user == user.id) & CheckIn.checked_out_at.is_null())
+            .first())
 
 
 def open_check_ins(user_ids):

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from .. import clock, downloads, outbox, phone_time
 from ..authz import outbox_post, public, requires
-from ..htmx import render
+from ..htmx import render, render_polled
 from ..shell.errors import render_error
 from . import bp, equipment, exports, service
 
@@ -203,9 +203,9 @@ def guest_check_out(token):
 def on_site(site_id):
     rows = service.on_site_now(g.site)
     names = {item.key: equipment.label(item) for item in equipment.catalogue(g.site.organization_id)}
-    return render("checkin/on_site.html", "checkin/_on_site_rows.html", rows=rows, names=names,
-                  follow_ups=service.open_follow_ups(g.site), loads=_json_list,
-                  today=clock.today(g.site))
+    return render_polled("checkin/on_site.html", "checkin/_on_site_rows.html", rows=rows, names=names,
+                         follow_ups=service.open_follow_ups(g.site), loads=_json_list,
+                         today=clock.today(g.site))
 
 
 def _json_list(text):

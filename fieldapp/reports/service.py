@@ -16,7 +16,7 @@ from .. import audit, clock, photos
 from ..alerts import service as alerts
 from ..authz import can, roles_with
 from ..checkin.service import CheckInError, parse_uuid  # noqa: F401 (re-exported)
-from ..db import Prepared, database, slot
+from ..db import database
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
                       ReportEvent, User, utcnow)
 
@@ -282,23 +282,6 @@ def _attach_first_photos(rows):
         row.first_photo = first.get(row.id)
 
 
-# The home screen runs these on every visit: prepared once (see db.Prepared).
-_active_counts = Prepared(lambda: (
-    Report.select(Report.site, fn.COUNT(Report.id),
-                  fn.SUM((Report.deadline < slot("today", Report.deadline)).cast("integer")))
-    .join(Membership, on=(Membership.site == Report.site))
-    .where((Membership.user == slot("user")) & Membership.role.in_(roles_with("reports.read_all")) & (Report.status != "closed"))
-    .group_by(Report.site)))
-_assigned_counts = Prepared(lambda: (
-    Report.select(Report.site, fn.COUNT(Report.id))
-    .where((Report.assignee == slot("user")) & (Report.status != "closed"))
-    .group_by(Report.site)))
-_closed_untold = Prepared(lambda: (
-    Report.select(Report.id, Report.site, Report.happened_at)
-    .where((Report.reporter == slot("user")) & (Report.status == "closed") & Report.reporter_told_at.is_null())
-    .order_by(Report.closed_at.desc())))
-
-
 def counts_for_home(user_id, today=None):
     """{site id: {"active": n, "overdue": n, "assigned": n}} for the home screen, in two queries.
 
@@ -307,16 +290,27 @@ def counts_for_home(user_id, today=None):
     """
     today = today or clock.today()
     out = {}
-    for site_id, active, late in _active_counts.rows(lambda *row: row, user=user_id, today=today):
+    active_counts = (Report.select(Report.site, fn.COUNT(Report.id),
+                                   fn.SUM((Report.deadline < today).cast("integer")))
+                     .join(Membership, on=(Membership.site == Report.site))
+                     .where((Membership.user == user_id) & Membership.role.in_(roles_with("reports.read_all")) & (Report.status != "closed"))
+                     .group_by(Report.site))
+    assigned_counts = (Report.select(Report.site, fn.COUNT(Report.id))
+                       .where((Report.assignee == user_id) & (Report.status != "closed"))
+                       .group_by(Report.site))
+    for site_id, active, late in active_counts.tuples():
         out.setdefault(site_id, {"active": 0, "overdue": 0, "assigned": 0}).update(active=active, overdue=late or 0)
-    for site_id, assigned in _assigned_counts.rows(lambda *row: row, user=user_id):
+    for site_id, assigned in assigned_counts.tuples():
         out.setdefault(site_id, {"active": 0, "overdue": 0, "assigned": 0})["assigned"] = assigned
     return out
 
 
 def closed_untold(user):
     """The person's reports closed since they last looked: the home screen tells them."""
-    return list(_closed_untold(user=user.id))
+    return list(Report.select(Report.id, Report.site, Report.happened_at)
+                .where((Report.reporter == user.id) & (Report.status == "closed")
+                       & Report.reporter_told_at.is_null())
+                .order_by(Report.closed_at.desc()))
 
 
 def mark_told(report, user):

@@ -7,7 +7,7 @@ from peewee import JOIN, SQL, IntegrityError, Value, fn
 from .. import audit, clock
 from ..accounts import service as accounts
 from ..authz import ROLES_GRANTED_BY, may_manage_person  # noqa: F401 (ROLES_GRANTED_BY: re-exported)
-from ..db import Prepared, database, slot
+from ..db import database
 from ..models import Invitation, Membership, Organization, Site, User
 
 SITE_FIELDS = ("name", "address", "project_number", "client_name", "active", "guests_allowed", "day_ends_at",
@@ -80,7 +80,7 @@ PersonRow = namedtuple("PersonRow", "user_id role name phone hms_card_number hms
                                     "invited sort_name")
 
 
-def _people_on_query():
+def _people_on_query(site_id):
     members = (Membership.select(Membership.user_id, Membership.role, User.name, User.phone,
                                  User.hms_card_number, User.hms_card_expiry,
                                  User.password_hash.is_null(False).alias("enrolled"),
@@ -88,17 +88,14 @@ def _people_on_query():
                                  Value(0).alias("invited"), fn.LOWER(User.name).alias("sort_name"))
                .join(User)
                .join(Organization, JOIN.LEFT_OUTER, on=(User.employer == Organization.id))
-               .where(Membership.site == slot("site")))
+               .where(Membership.site == site_id))
     # Pending invitations in the same query (the list stays at one query): only the phone number the
     # inviter typed; the person's name and the rest belong to their own organization until they accept.
     invited = (Invitation.select(Invitation.user_id, Invitation.role, Value(""), User.phone, Value(None),
                                  Value(None), Value(True), Value(None), Value(1), Value(""))
                .join(User)
-               .where(Invitation.site == slot("site")))
+               .where(Invitation.site == site_id))
     return (members + invited).order_by(SQL("9"), SQL("10"), SQL("1"))  # invited last; by name, then id
-
-
-_people_on = Prepared(_people_on_query)
 
 
 def people_on(site):
@@ -106,22 +103,16 @@ def people_on(site):
 
     An invitation's row has only user_id, role and phone (the rest is empty) and invited=1.
     """
-    rows = _people_on.rows(PersonRow, site=site.id)
-    expiry = User.hms_card_expiry.python_value  # the one column that needs converting (SQLite: text)
-    rows = [row._replace(hms_card_expiry=expiry(row.hms_card_expiry)) if row.hms_card_expiry else row
-            for row in rows]
+    # .tuples(): peewee converts each column by its field (the card's expiry is a date on every database).
+    rows = [PersonRow._make(row) for row in _people_on_query(site.id).tuples()]
     return [r for r in rows if not r.invited], [r for r in rows if r.invited]
-
-
-# Every home screen and the bottom bar's Report: prepared once (see db.Prepared).
-_memberships_of = Prepared(lambda: (Membership.select(Membership, Site).join(Site)
-                                    .where((Membership.user == slot("user")) & (Site.active == True))  # noqa: E712
-                                    .order_by(Site.name)))
 
 
 def memberships_of(user):
     """The person's roles on active sites, each with its site, by site name."""
-    return list(_memberships_of(user=user.id))
+    return list(Membership.select(Membership, Site).join(Site)
+                .where((Membership.user == user.id) & (Site.active == True))  # noqa: E712
+                .order_by(Site.name))
 
 
 def membership_on(site, user_id):
