@@ -20,12 +20,15 @@ from peewee import JOIN, IntegrityError, OperationalError, chunked, fn
 from .. import audit, push
 from ..config import Defaults, env_flag
 from ..db import Prepared, database, is_sqlite, slot
+from ..inputs import InputError
 from ..models import (ALERT_LEVELS, AUDIENCES, Alert, AlertRecipient, CheckIn, DeviceSession, Membership,
                       PushDelivery, PushSubscription, User, utcnow)
 from ..tasks import deliver_alert
 
 MAX_TITLE = 120
 MAX_BODY = 2000
+MAX_AREA = 200
+MAX_ACK_MINUTES = 24 * 60
 PAYLOAD_BODY = 600  # characters of the text in the push message; the whole text is in the app
 ACK_MINUTES = {"stop_work": 10, "warning": 60, "info": 60}
 TTL = {"stop_work": 4 * 3600, "warning": 12 * 3600, "info": 24 * 3600}  # seconds a push service keeps it
@@ -33,10 +36,10 @@ MAX_ATTEMPTS = 5
 STAFF = ("foreman", "verneombud", "manager")
 
 
-class AlertError(Exception):
-    def __init__(self, reason):
-        super().__init__(reason)
-        self.reason = reason
+class AlertError(InputError):
+    """Bad input or a rule that says no: `reason` picks the message (fieldapp.inputs); nothing was saved."""
+
+    scope = "alert"
 
 
 def templates():
@@ -100,31 +103,32 @@ def parse_form(form):
     """The compose form -> dict for create(), or AlertError."""
     template = (form.get("template") or "").strip() or None
     if template is not None and template not in COMPOSE_TEMPLATES:
-        raise AlertError("bad_template")
+        raise AlertError("bad_template", field="template")
     level = (form.get("level") or "").strip() or (templates()[template][0] if template else "info")
     if level not in ALERT_LEVELS:
-        raise AlertError("bad_level")
+        raise AlertError("bad_level", field="level")
     title = (form.get("title") or "").strip()
     body = (form.get("body") or "").strip().replace("\r\n", "\n")
     area = (form.get("area") or "").strip()
     if not template and not (title and body):
         raise AlertError("empty")
-    if len(title) > MAX_TITLE or len(body) > MAX_BODY or len(area) > 200:
-        raise AlertError("too_long")
+    for name, value, limit in (("area", area, MAX_AREA), ("title", title, MAX_TITLE), ("body", body, MAX_BODY)):
+        if len(value) > limit:
+            raise AlertError("too_long", field=name, n=limit)
     audience = form.get("audience") or "all"
     if audience not in AUDIENCES:
-        raise AlertError("bad_audience")
+        raise AlertError("bad_audience", field="audience")
     ack = form.get("ack") or "default"
     if ack not in ("default", "yes", "no"):
-        raise AlertError("bad_ack")
+        raise AlertError("bad_ack", field="ack")
     ack_required = level in ("warning", "stop_work") if ack == "default" else ack == "yes"
     minutes = (form.get("ack_minutes") or "").strip()
     try:
         minutes = int(minutes) if minutes else ACK_MINUTES[level]
     except ValueError:
-        raise AlertError("bad_minutes") from None
-    if not 1 <= minutes <= 24 * 60:
-        raise AlertError("bad_minutes")
+        raise AlertError("bad_minutes", field="ack_minutes", n=MAX_ACK_MINUTES) from None
+    if not 1 <= minutes <= MAX_ACK_MINUTES:
+        raise AlertError("bad_minutes", field="ack_minutes", n=MAX_ACK_MINUTES)
     return dict(template=template, level=level, title=title, body=body, area=area, audience=audience,
                 ack_required=ack_required, ack_minutes=minutes)
 

@@ -9,6 +9,7 @@ from .. import audit
 from ..accounts import service as accounts
 from ..authz import may_manage_person
 from ..db import Prepared, database, slot
+from ..inputs import InputError
 from ..models import ROLES, Invitation, Membership, Organization, Site, User
 
 SITE_FIELDS = ("name", "address", "project_number", "client_name", "active", "guests_allowed", "day_ends_at",
@@ -22,8 +23,8 @@ ROLES_GRANTED_BY = {
 }
 
 
-class Conflict(Exception):
-    """A uniqueness rule in the database said no; the message key says which."""
+class Conflict(InputError):
+    """A uniqueness rule in the database said no; `reason` says which (fieldapp.inputs words it)."""
 
 
 def org_number_valid(number):
