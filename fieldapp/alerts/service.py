@@ -1,7 +1,8 @@
 """Alerts: stored with their recipients first, delivered by push in a task, acknowledged, escalated.
 
 Ready-made alerts (templates) store only their key and the area; each recipient reads them in their own
-language, on the page and in the push message.
+language, on the page and in the push message. The app's own alerts about a report (REPORT_TEMPLATES) store
+the report's codes in `area` ("category/kind", or "category"), never words: they too are worded per reader.
 """
 import json
 import logging
@@ -80,6 +81,26 @@ def templates():
 
 
 COMPOSE_TEMPLATES = ("stop_work", "crane_lift", "evacuation", "weather", "gas_leak", "area_closed")
+REPORT_TEMPLATES = ("report_high", "report_injury", "report_closed")
+
+
+def report_codes(report, with_kind=True):
+    """What a report alert stores in `area`: "category/kind" (with_kind) or "category"; codes, not words."""
+    return f"{report.category}/{report.kind}" if with_kind else report.category
+
+
+def report_words(codes):
+    """ "electrical/hazard" -> "Electrical (Hazardous condition)" in the current language; "falls" -> "Falls".
+
+    An unknown code is shown as stored: alerts made before codes were stored hold words (migration 010
+    turns those whose report still exists into codes).
+    """
+    from ..reports.labels import categories, kinds
+
+    category, _slash, kind = codes.partition("/")
+    if category not in categories() or (kind and kind not in kinds()):
+        return codes
+    return f"{categories()[category]} ({kinds()[kind]})" if kind else str(categories()[category])
 
 
 def wording(alert, language=None):
@@ -87,8 +108,9 @@ def wording(alert, language=None):
     if alert.template:
         def build():
             level, title, text = templates()[alert.template]
+            area = report_words(alert.area) if alert.template in REPORT_TEMPLATES else alert.area
             extra = f"\n\n{alert.body}" if alert.body else ""
-            return str(title(alert.area)), str(text(alert.area)) + extra
+            return str(title(area)), str(text(area)) + extra
 
         if language:
             with force_locale(language):
@@ -191,10 +213,7 @@ def report_created(report):
     """
     if report.kind != "injury" and report.severity != "high":
         return None
-    from ..reports.labels import categories, kinds
-
-    with force_locale("nb"):
-        what = f"{categories()[report.category]} ({kinds()[report.kind]})"
+    what = report_codes(report)  # each reader gets it in their own language (issue 15)
     people = [(m.user_id, m.role) for m in Membership.select().where(
         (Membership.site == report.site_id) & Membership.role.in_(("verneombud", "foreman")))
         if m.user_id != report.reporter_id]
@@ -211,10 +230,7 @@ def report_closed(report):
     Call inside the closing transaction, then deliver_soon(alert.id) after it commits (as report_created).
     Returns the alert, or None when the reporter is no longer on the site.
     """
-    from ..reports.labels import categories
-
-    with force_locale("nb"):
-        what = str(categories()[report.category])
+    what = report_codes(report, with_kind=False)
     fields = dict(template="report_closed", level="info", title="", body="", area=what, audience="all",
                   ack_required=False, ack_minutes=60)
     role = Membership.get_or_none((Membership.site == report.site_id) & (Membership.user == report.reporter_id))
