@@ -94,6 +94,9 @@ def messages():
         "endpoint_taken": (409, _("Notifications on this phone are turned on for someone who is still signed "
                                   "in on it. They must sign out on this phone first.")),
         # Site people
+        "not_phone": (422, _("Not a phone number. Use 8 digits, or + and the country code.")),
+        "not_mobile": (422, _("Not a mobile number. Norwegian mobile numbers have 8 digits and start with 4 "
+                              "or 9; others need + and the country code.")),
         "already_member": (409, _("This person is already on the site.")),
         "already_invited": (409, _("This person is already invited to the site.")),
         "last_manager": (409, _("A site needs at least one manager. Give someone else the role first.")),
