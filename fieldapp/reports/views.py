@@ -78,8 +78,8 @@ def create_report(site_id):
 
 def photo_note(problem):
     """'Photo 2 (IMG_1.jpg) could not be used: <why>' for a service.dropped_photos() entry."""
-    why = inputs.problem(photos.PhotoError(problem["reason"] if problem["reason"] in photos.STATUS
-                                           else "damaged"))[1]
+    reason = problem["reason"] if problem["reason"] in photos.STATUS else "damaged"
+    why = inputs.problem(photos.PhotoError(reason))[1]
     return _("Photo %(n)s (%(name)s) could not be used: %(why)s", n=problem["n"], name=problem["name"], why=why)
 
 
