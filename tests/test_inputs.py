@@ -123,3 +123,16 @@ def test_every_reason_the_code_raises_is_in_the_catalogue_and_in_both_languages(
     assert missing == []
     untranslated = [key for key in english if english[key][1] == norwegian[key][1]]
     assert untranslated == []
+
+
+@pytest.mark.parametrize("language,words", [("nb", "fristen må være i dag eller senere"), ("en", "the deadline must be a date")])
+def test_a_past_deadline_is_told_beside_the_deadline(world, as_role, language, words):
+    speaks(world, "foreman", language)
+    response = as_role("foreman").post(f"/s/{world.site.id}/reports/{world.report.id}/assign", data={
+        "assignee": world.people["foreman"].id, "deadline": "2000-01-01"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    beside = re.search(r'<p class="error" id="deadline-error"[^>]*>([^<]*)</p>', page)
+    assert beside and words in beside.group(1).lower()
+    assert 'id="assignee-error"' not in page
+    assert Report.get_by_id(world.report.id).assignee_id is None

@@ -368,17 +368,17 @@ def assign(actor, report, assignee_id, deadline_text, today=None):
     try:
         assignee_id = int(assignee_id)
     except (TypeError, ValueError):
-        raise ReportError("bad_assignee") from None
+        raise ReportError("bad_assignee", field="assignee") from None
     if not Membership.select().where((Membership.site == report.site_id) & (Membership.user == assignee_id)).exists():
-        raise ReportError("bad_assignee")
+        raise ReportError("bad_assignee", field="assignee")
     deadline = None
     if deadline_text:
         try:
             deadline = date.fromisoformat(deadline_text)
         except ValueError:
-            raise ReportError("bad_deadline") from None
+            raise ReportError("bad_deadline", field="deadline") from None
         if deadline < today:
-            raise ReportError("bad_deadline")
+            raise ReportError("bad_deadline", field="deadline")
     if report.status == "closed":
         raise ReportError("closed")
     before = audit.snapshot(report, ("assignee", "deadline", "status"))

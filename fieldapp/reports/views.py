@@ -106,7 +106,7 @@ def _visible_report(report_id):
     return report
 
 
-def _report_page(report, error=None, status=200):
+def _report_page(report, error=None, status=200, errors=None):
     injury = None
     if report.kind == "injury":
         injury = service.InjuryDetails.get_or_none(service.InjuryDetails.report == report)
@@ -116,7 +116,7 @@ def _report_page(report, error=None, status=200):
     return render_template(
         "reports/report.html", report=report, photos=service.report_photos(report),
         photo_notes=[photo_note(problem) for problem in service.dropped_photos(report)],
-        events=service.timeline(report), injury=injury, error=error, today=date.today(),
+        events=service.timeline(report), injury=injury, error=error, errors=errors or {}, today=date.today(),
         kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
         statuses=labels.statuses(), local_time=local_time, staff=staff, manager=g.membership.role == "manager",
         people=people if staff else [], names={person.id: person.name for person in people}), status
@@ -161,8 +161,8 @@ def _follow_up(report_id, action):
     try:
         action(report)
     except (ReportError, photos.PhotoError) as exc:
-        status, message = inputs.problem(exc)
-        return _report_page(report, error=message, status=status)
+        status, _message = inputs.problem(exc)
+        return _report_page(report, error=inputs.banner(exc), status=status, errors=inputs.errors_by_field(exc))
     return redirect(url_for("reports.report", site_id=g.site.id, report_id=report.id) + "#timeline", 303)
 
 
