@@ -93,6 +93,14 @@ def messages():
         "bad_keys": (422, _("The subscription's keys are not valid. Try again.")),
         "endpoint_taken": (409, _("Notifications on this phone are turned on for someone who is still signed "
                                   "in on it. They must sign out on this phone first.")),
+        # Sign-in secrets (accounts.service.secret_problem)
+        "pin_length": (422, _("A PIN has 6 to 12 digits.")),
+        "pin_trivial": (422, _("That PIN is too easy to guess. Avoid repeated digits, digits in a row (123456) "
+                               "and patterns (121212, 112233, 123321).")),
+        "pin_date": (422, _("That PIN is too easy to guess: it looks like a date (010190). Choose digits that "
+                            "are not a date.")),
+        "password_length": (422, _("A password has at least 10 characters (or use a PIN of 6 to 12 digits).")),
+        "password_long": (422, _("A password has at most 200 characters.")),
         # Site people
         "not_phone": (422, _("Not a phone number. Use 8 digits, or + and the country code.")),
         "not_mobile": (422, _("Not a mobile number. Norwegian mobile numbers have 8 digits and start with 4 "
@@ -113,6 +121,11 @@ def problem(exc):
     status, text = catalogue.get(scoped) or catalogue.get(exc.reason, catalogue[UNKNOWN])
     params = getattr(exc, "params", None) or {}
     return status, (text % params if params else text)
+
+
+def message(reason, **params):
+    """The message for a reason in the current language: for Flask-WTF validators (ValidationError(text))."""
+    return problem(InputError(reason, **params))[1]
 
 
 def errors_by_field(*excs):

@@ -5,19 +5,10 @@ from wtforms import HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from .. import inputs
 from . import service
 
 LANGUAGE_CHOICES = [SelectChoice("nb", "Norsk bokmål"), SelectChoice("en", "English")]
-
-SECRET_PROBLEMS = {
-    "pin_length": _l("A PIN has 6 to 12 digits."),
-    "pin_trivial": _l("That PIN is too easy to guess. Avoid repeated digits, digits in a row (123456) and "
-                      "patterns (121212, 112233, 123321)."),
-    "pin_date": _l("That PIN is too easy to guess: it looks like a date (010190). Choose digits that are not "
-                   "a date."),
-    "password_length": _l("A password has at least 10 characters (or use a PIN of 6 to 12 digits)."),
-    "password_long": _l("A password has at most 200 characters."),
-}
 
 
 class SignInForm(FlaskForm):
@@ -32,7 +23,7 @@ class NewSecretMixin:
     def validate_secret(self, field):
         problem = service.secret_problem(field.data or "")
         if problem:
-            raise ValidationError(SECRET_PROBLEMS[problem])
+            raise ValidationError(inputs.message(problem))
 
 
 class EnrollCodeForm(FlaskForm):

@@ -54,7 +54,7 @@ class PersonForm(FlaskForm):
     def validate_phone(self, field):
         phone, reason = mobile_number(field.data)
         if phone is None:
-            raise ValidationError(inputs.problem(inputs.InputError(reason))[1])
+            raise ValidationError(inputs.message(reason))
         field.data = phone
 
     def validate_new_employer_org_number(self, field):
@@ -62,7 +62,7 @@ class PersonForm(FlaskForm):
         if not number:
             return
         if not service.org_number_valid(number):
-            raise ValidationError(_l("Not a valid organisation number (9 digits with a check digit)."))
+            raise ValidationError(inputs.message("bad_org_number"))
         field.data = number
 
     def validate(self, extra_validators=None):
