@@ -47,9 +47,10 @@ def demo_data_command():
 @click.option("--role", type=click.Choice(ROLES), default="manager", show_default=True)
 def create_user_command(name, phone, password, org_name, org_number, org_admin, site_name, site_address, role):
     """Create a person who can sign in at once (the first manager of a new installation)."""
-    normalized = accounts.normalize_phone(phone)
+    normalized, reason = accounts.mobile_number(phone)
     if normalized is None:
-        raise click.BadParameter("not a phone number", param_hint="--phone")
+        words = {"not_phone": "not a phone number", "not_mobile": "not a mobile number"}[reason]
+        raise click.BadParameter(words, param_hint="--phone")
     problem = accounts.secret_problem(password)
     if problem:
         raise click.BadParameter(problem.replace("_", " "), param_hint="--password")

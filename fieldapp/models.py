@@ -327,7 +327,7 @@ class Alert(BaseModel):
     sender = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")  # null: made by the app
     level = CharField(max_length=20)
     template = CharField(max_length=30, null=True)  # a ready-made alert, read in each recipient's language
-    area = CharField(max_length=200, default="")  # where (templates name it)
+    area = CharField(max_length=200, default="")  # where (templates name it); report alerts: the report's codes
     title = CharField(max_length=120, default="")
     body = TextField(default="")
     audience = CharField(max_length=20, default="all")

@@ -46,6 +46,8 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageCms, ImageFile, UnidentifiedImageError
 
+from .inputs import InputError
+
 FORMATS = ("JPEG", "PNG", "WEBP")
 MAX_BYTES = 15 * 1024 * 1024  # a 50 MP phone JPEG; the browser usually sends ~0.5 MB
 MAX_PIXELS = 50_000_000
@@ -104,7 +106,7 @@ _UPRIGHT = {
 }
 ORIENTATION_TAG = 0x0112
 
-# The HTTP status of each reason; the message shown to the person is in reports/labels.py.
+# The HTTP status of each reason; the message shown to the person is in fieldapp/inputs.py.
 STATUS = {
     "empty_file": 422,
     "not_image": 415,
@@ -117,16 +119,12 @@ STATUS = {
 }
 
 
-class PhotoError(Exception):
+class PhotoError(InputError):
     """One photo refused: the only exception `read_limited()`, `process()` and `store()` raise for bad input.
 
-    `reason` is a key of STATUS (and of reports.labels.messages(), which words it for the person);
+    `reason` is a key of STATUS (and of inputs.messages(), which words it for the person);
     `status` is its HTTP status (413, 415 or 422). A caller that takes several photos catches it per photo.
     """
-
-    def __init__(self, reason):
-        super().__init__(reason)
-        self.reason = reason
 
     @property
     def status(self):

@@ -20,16 +20,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
 from pywebpush import WebPusher
 
+from .inputs import InputError
+
 WORKERS = 64
 TIMEOUT = (3.05, 10)  # connect, read (seconds)
 VAPID_LIFETIME = 12 * 3600
 MAX_ENDPOINT = 1000
 
 
-class PushError(Exception):
-    def __init__(self, reason):
-        super().__init__(reason)
-        self.reason = reason
+class PushError(InputError):
+    """A subscription the app refuses: `reason` picks the message (fieldapp.inputs)."""
 
 
 def _b64url(text):

@@ -470,10 +470,10 @@ def test_a_webp_too_big_to_decode_is_refused(monkeypatch):
 
 
 def test_every_reason_has_a_status_and_a_message_in_the_persons_language(app):
-    from fieldapp.reports import labels
+    from fieldapp import inputs
 
     with app.test_request_context():
-        messages = labels.messages()
+        messages = inputs.messages()
         for name, status in photos.STATUS.items():
             assert messages[name][0] == status == photos.PhotoError(name).status
             assert messages[name][1]

@@ -5,27 +5,10 @@ from wtforms import HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from .. import inputs
 from . import service
 
 LANGUAGE_CHOICES = [SelectChoice("nb", "Norsk bokmål"), SelectChoice("en", "English")]
-
-SECRET_PROBLEMS = {
-    "pin_length": _l("A PIN has 6 to 12 digits."),
-    "pin_trivial": _l("That PIN is too easy to guess. Avoid repeated digits, sequences (123456, 135791, 246810), "
-                      "patterns (121212, 112233, 123321) and lines on the keypad (147258, 159357)."),
-    "pin_date": _l("That PIN is too easy to guess: it looks like a date (010190, 900101 or 19900101). Choose "
-                   "digits that are not a date."),
-    "pin_phone": _l("That PIN is too easy to guess: it is part of your phone number. Choose other digits."),
-    "pin_common": _l("That PIN is too easy to guess: it is one of the most used PINs. Choose other digits."),
-    "password_length": _l("A password has at least 10 characters (or use a PIN of 6 to 12 digits)."),
-    "password_long": _l("A password has at most 200 characters."),
-    "password_repeated": _l("That password is too easy to guess: it is one character or a short part repeated "
-                            "(aaaaaaaaaa, passwordpassword). Choose a longer sentence or other words."),
-    "password_keyboard": _l("That password is too easy to guess: it is a row of keys on the keyboard "
-                            "(qwertyuiop). Choose a sentence or words of your own."),
-    "password_common": _l("That password is too easy to guess: it is one of the most used passwords. Choose a "
-                          "sentence or words of your own."),
-}
 
 
 class SignInForm(FlaskForm):
@@ -43,7 +26,7 @@ class NewSecretMixin:
     def validate_secret(self, field):
         problem = service.secret_problem(field.data or "", getattr(self.person, "phone", None))
         if problem:
-            raise ValidationError(SECRET_PROBLEMS[problem])
+            raise ValidationError(inputs.message(problem))
 
 
 class EnrollCodeForm(FlaskForm):

@@ -6,6 +6,7 @@ import secrets
 from collections import namedtuple
 from datetime import date, timedelta
 
+import phonenumbers
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, url_for
@@ -37,11 +38,26 @@ class Throttled(Exception):
         self.retry_after = retry_after
 
 
+# Characters a phone adds around a number copied from its contacts (iOS wraps it in U+202A..U+202C), and
+# zero-width ones pasted from messages: invisible, so the person cannot see why the number is "wrong".
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\ufeff"))
+
+
 def normalize_phone(raw):
-    """'+47 912 34 567', '0047 91234567' and '91234567' all become '+4791234567'; None if not a number."""
-    digits = re.sub(r"[\s\-().]", "", raw or "")
+    """A typed or pasted number as '+<country><number>' (str), or None when it is no phone number at all.
+
+    Forgiving, for sign-in and look-ups (issue 15): '+47 912 34 567', '0047 91234567', '4791234567',
+    'tel:+4791234567' and '91234567' (with invisible characters from a copied contact, see INVISIBLE)
+    all become '+4791234567'. Whether it is a real mobile number is mobile_number()'s question.
+    """
+    text = (raw or "").translate(INVISIBLE).strip()
+    if text[:4].lower() == "tel:":
+        text = text[4:]
+    digits = re.sub(r"[\s\-()./]", "", text)
     if digits.startswith("00"):
         digits = "+" + digits[2:]
+    if re.fullmatch(r"47\d{8}", digits):  # the country code without + (10 digits: not a Norwegian number)
+        digits = "+" + digits
     if re.fullmatch(r"\d{8}", digits):
         digits = "+47" + digits
     if not re.fullmatch(r"\+\d{7,15}", digits):
@@ -79,6 +95,27 @@ def _dates():
         forms.update(day.strftime(f) for f in ("%d%m%y", "%m%d%y", "%y%m%d", "%d%m%Y", "%m%d%Y", "%Y%m%d"))
         day += timedelta(days=1)
     return frozenset(forms)
+
+MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def mobile_number(raw):
+    """(E.164 str, None) for a number a person can sign in with, else (None, reason).
+
+    reason: "not_phone" (no number at all) or "not_mobile" (no such number, or a landline). Rules from
+    Google's libphonenumber (the phonenumbers package): Norwegian mobile numbers have 8 digits and start
+    with 4 or 9 (Nkom's numbering plan); elsewhere numbers that may be mobile (as in the US) are accepted.
+    """
+    candidate = normalize_phone(raw)
+    if candidate is None:
+        return None, "not_phone"
+    try:
+        number = phonenumbers.parse(candidate, "NO")
+    except phonenumbers.NumberParseException:
+        return None, "not_mobile"
+    if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in MOBILE_TYPES:
+        return None, "not_mobile"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
 def _looks_like_date(digits):

@@ -1,7 +1,8 @@
 """Alerts: stored with their recipients first, delivered by push in a task, acknowledged, escalated.
 
 Ready-made alerts (templates) store only their key and the area; each recipient reads them in their own
-language, on the page and in the push message.
+language, on the page and in the push message. The app's own alerts about a report (REPORT_TEMPLATES) store
+the report's codes in `area` ("category/kind", or "category"), never words: they too are worded per reader.
 """
 import json
 import logging
@@ -20,22 +21,25 @@ from peewee import JOIN, IntegrityError, OperationalError, chunked, fn
 from .. import audit, push
 from ..config import Defaults, env_flag
 from ..db import database, is_sqlite
+from ..inputs import InputError
 from ..models import (ALERT_LEVELS, AUDIENCES, Alert, AlertRecipient, CheckIn, DeviceSession, Membership,
                       PushDelivery, PushSubscription, User, utcnow)
 from ..tasks import deliver_alert
 
 MAX_TITLE = 120
 MAX_BODY = 2000
+MAX_AREA = 200
+MAX_ACK_MINUTES = 24 * 60
 PAYLOAD_BODY = 600  # characters of the text in the push message; the whole text is in the app
 ACK_MINUTES = {"stop_work": 10, "warning": 60, "info": 60}
 TTL = {"stop_work": 4 * 3600, "warning": 12 * 3600, "info": 24 * 3600}  # seconds a push service keeps it
 MAX_ATTEMPTS = 5
 
 
-class AlertError(Exception):
-    def __init__(self, reason):
-        super().__init__(reason)
-        self.reason = reason
+class AlertError(InputError):
+    """Bad input or a rule that says no: `reason` picks the message (fieldapp.inputs); nothing was saved."""
+
+    scope = "alert"
 
 
 def templates():
@@ -76,6 +80,26 @@ def templates():
 
 
 COMPOSE_TEMPLATES = ("stop_work", "crane_lift", "evacuation", "weather", "gas_leak", "area_closed")
+REPORT_TEMPLATES = ("report_high", "report_injury", "report_closed")
+
+
+def report_codes(report, with_kind=True):
+    """What a report alert stores in `area`: "category/kind" (with_kind) or "category"; codes, not words."""
+    return f"{report.category}/{report.kind}" if with_kind else report.category
+
+
+def report_words(codes):
+    """ "electrical/hazard" -> "Electrical (Hazardous condition)" in the current language; "falls" -> "Falls".
+
+    An unknown code is shown as stored: alerts made before codes were stored hold words (migration 010
+    turns those whose report still exists into codes).
+    """
+    from ..reports.labels import categories, kinds
+
+    category, _slash, kind = codes.partition("/")
+    if category not in categories() or (kind and kind not in kinds()):
+        return codes
+    return f"{categories()[category]} ({kinds()[kind]})" if kind else str(categories()[category])
 
 
 def wording(alert, language=None):
@@ -83,8 +107,9 @@ def wording(alert, language=None):
     if alert.template:
         def build():
             level, title, text = templates()[alert.template]
+            area = report_words(alert.area) if alert.template in REPORT_TEMPLATES else alert.area
             extra = f"\n\n{alert.body}" if alert.body else ""
-            return str(title(alert.area)), str(text(alert.area)) + extra
+            return str(title(area)), str(text(area)) + extra
 
         if language:
             with force_locale(language):
@@ -99,31 +124,32 @@ def parse_form(form):
     """The compose form -> dict for create(), or AlertError."""
     template = (form.get("template") or "").strip() or None
     if template is not None and template not in COMPOSE_TEMPLATES:
-        raise AlertError("bad_template")
+        raise AlertError("bad_template", field="template")
     level = (form.get("level") or "").strip() or (templates()[template][0] if template else "info")
     if level not in ALERT_LEVELS:
-        raise AlertError("bad_level")
+        raise AlertError("bad_level", field="level")
     title = (form.get("title") or "").strip()
     body = (form.get("body") or "").strip().replace("\r\n", "\n")
     area = (form.get("area") or "").strip()
     if not template and not (title and body):
         raise AlertError("empty")
-    if len(title) > MAX_TITLE or len(body) > MAX_BODY or len(area) > 200:
-        raise AlertError("too_long")
+    for name, value, limit in (("area", area, MAX_AREA), ("title", title, MAX_TITLE), ("body", body, MAX_BODY)):
+        if len(value) > limit:
+            raise AlertError("too_long", field=name, n=limit)
     audience = form.get("audience") or "all"
     if audience not in AUDIENCES:
-        raise AlertError("bad_audience")
+        raise AlertError("bad_audience", field="audience")
     ack = form.get("ack") or "default"
     if ack not in ("default", "yes", "no"):
-        raise AlertError("bad_ack")
+        raise AlertError("bad_ack", field="ack")
     ack_required = level in ("warning", "stop_work") if ack == "default" else ack == "yes"
     minutes = (form.get("ack_minutes") or "").strip()
     try:
         minutes = int(minutes) if minutes else ACK_MINUTES[level]
     except ValueError:
-        raise AlertError("bad_minutes") from None
-    if not 1 <= minutes <= 24 * 60:
-        raise AlertError("bad_minutes")
+        raise AlertError("bad_minutes", field="ack_minutes", n=MAX_ACK_MINUTES) from None
+    if not 1 <= minutes <= MAX_ACK_MINUTES:
+        raise AlertError("bad_minutes", field="ack_minutes", n=MAX_ACK_MINUTES)
     return dict(template=template, level=level, title=title, body=body, area=area, audience=audience,
                 ack_required=ack_required, ack_minutes=minutes)
 
@@ -186,10 +212,7 @@ def report_created(report):
     """
     if report.kind != "injury" and report.severity != "high":
         return None
-    from ..reports.labels import categories, kinds
-
-    with force_locale("nb"):
-        what = f"{categories()[report.category]} ({kinds()[report.kind]})"
+    what = report_codes(report)  # each reader gets it in their own language (issue 15)
     people = [(m.user_id, m.role) for m in Membership.select().where(
         (Membership.site == report.site_id) & Membership.role.in_(("verneombud", "foreman")))
         if m.user_id != report.reporter_id]
@@ -206,10 +229,7 @@ def report_closed(report):
     Call inside the closing transaction, then deliver_soon(alert.id) after it commits (as report_created).
     Returns the alert, or None when the reporter is no longer on the site.
     """
-    from ..reports.labels import categories
-
-    with force_locale("nb"):
-        what = str(categories()[report.category])
+    what = report_codes(report, with_kind=False)
     fields = dict(template="report_closed", level="info", title="", body="", area=what, audience="all",
                   ack_required=False, ack_minutes=60)
     role = Membership.get_or_none((Membership.site == report.site_id) & (Membership.user == report.reporter_id))

@@ -6,7 +6,7 @@ from flask import abort, current_app, g, jsonify, redirect, render_template, req
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
-from .. import csrf, outbox, phone_time, push
+from .. import csrf, inputs, outbox, phone_time, push
 from ..authz import can, login_required, outbox_post, requires
 from ..checkin import service as checkin
 from ..htmx import render_polled
@@ -14,25 +14,6 @@ from ..shell.errors import render_error
 from ..sites.service import memberships_of
 from . import bp, service
 from .service import AlertError
-
-
-def messages():
-    return {
-        "bad_template": (422, _("Choose one of the ready-made alerts, or write your own.")),
-        "bad_level": (422, _("Choose the level: information, warning or stop work.")),
-        "empty": (422, _("Give the alert a title and a text, or choose a ready-made alert.")),
-        "too_long": (422, _("The title may have 120 characters, the text 2000 and the area 200.")),
-        "bad_audience": (422, _("Choose who gets the alert.")),
-        "bad_ack": (422, _("Choose whether it must be acknowledged.")),
-        "bad_minutes": (422, _("Give the time to acknowledge in minutes, from 1 to 1440.")),
-        "uuid_conflict": (409, _("This was already sent. Reload the page.")),
-        "bad_uuid": (400, _("The form was damaged. Reload the page and try again.")),
-        "bad_json": (400, _("The phone sent a subscription the app cannot read. Try again.")),
-        "bad_endpoint": (422, _("This push service address is not allowed.")),
-        "bad_keys": (422, _("The subscription's keys are not valid. Try again.")),
-        "endpoint_taken": (409, _("Notifications on this phone are turned on for someone who is still signed in "
-                                  "on it. They must sign out on this phone first.")),
-    }
 
 
 def level_names():
@@ -55,9 +36,9 @@ def inbox():
 
 # --- composing (verneombud, foreman, manager) --------------------------------------------------------------
 
-def _compose_context(error=None, form=None):
+def _compose_context(error=None, form=None, errors=None):
     titles = {key: service.templates()[key] for key in service.COMPOSE_TEMPLATES}
-    return dict(error=error, form=form or {}, new_uuid=str(uuidlib.uuid4()), levels=level_names(),
+    return dict(error=error, errors=errors or {}, form=form or {}, new_uuid=str(uuidlib.uuid4()), levels=level_names(),
                 audiences=audience_names(), template_titles={k: str(v[1]("")) for k, v in titles.items()},
                 template_levels={k: v[0] for k, v in titles.items()}, ack_minutes=service.ACK_MINUTES)
 
@@ -76,8 +57,9 @@ def send(site_id):
         fields = service.parse_form(request.form)
         alert, _created = service.create(g.user, g.site, alert_uuid, fields)
     except (AlertError, checkin.CheckInError) as exc:
-        status, message = messages()[exc.reason]
-        return render_template("alerts/new.html", **_compose_context(error=message, form=request.form)), status
+        status, _message = inputs.problem(exc)
+        context = _compose_context(error=inputs.banner(exc), errors=inputs.errors_by_field(exc), form=request.form)
+        return render_template("alerts/new.html", **context), status
     return redirect(url_for("alerts.alert", site_id=site_id, alert_id=alert.id), 303)
 
 
@@ -131,7 +113,7 @@ def acknowledge(site_id, alert_id):
         # Not before the alert was sent (its own bound); the rest is fieldapp/phone_time.py's rule.
         created = service.acknowledge(g.user, copy, ack_uuid, phone_time.from_request(alert.created_at))
     except (AlertError, checkin.CheckInError) as exc:
-        status_code, message = messages()[exc.reason]
+        status_code, message = inputs.problem(exc)
         if outbox.from_outbox():
             return outbox.answer(status_code, message)
         return render_error(status_code, message)
@@ -178,7 +160,7 @@ def subscribe():
             replaces=replaces if isinstance(replaces, str) else None,
             user_agent=request.headers.get("User-Agent", ""))
     except (push.PushError, AlertError) as exc:
-        status_code, message = messages()[exc.reason]
+        status_code, message = inputs.problem(exc)
         return jsonify(error=message), status_code
     return jsonify(id=subscription.id, broken=subscription.broken_at is not None), 201 if created else 200
 

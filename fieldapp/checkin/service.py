@@ -8,6 +8,7 @@ from peewee import IntegrityError
 
 from .. import audit, clock
 from ..db import database
+from ..inputs import InputError
 from ..models import CheckIn, Equipment, FollowUp, Membership, Site, SiteEquipment, utcnow
 from .equipment import required_for
 
@@ -21,12 +22,13 @@ def local_time(moment, site=None):
     return clock.local(moment, site)
 
 
-class CheckInError(Exception):
-    """A rule said no; `reason` picks the message, `check_in` is the open check-in where there is one."""
+class CheckInError(InputError):
+    """A rule said no; `reason` picks the message (fieldapp.inputs), `check_in` is the open check-in if any."""
 
-    def __init__(self, reason, check_in=None):
-        super().__init__(reason)
-        self.reason = reason
+    scope = "checkin"
+
+    def __init__(self, reason, check_in=None, field=None, **params):
+        super().__init__(reason, field=field, **params)
         self.check_in = check_in
 
 

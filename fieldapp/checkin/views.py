@@ -7,21 +7,11 @@ import segno
 from flask import abort, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from .. import clock, downloads, outbox, phone_time
+from .. import clock, downloads, inputs, outbox, phone_time
 from ..authz import outbox_post, public, requires
 from ..htmx import render, render_polled
 from ..shell.errors import render_error
 from . import bp, equipment, exports, service
-
-MESSAGES = {
-    "bad_uuid": (400, lambda: _("The form was damaged. Reload the page and try again.")),
-    "bad_equipment": (422, lambda: _("The form lists equipment this site does not ask for. Reload the page.")),
-    "equipment_unanswered": (422, lambda: _("Tick each item you are wearing, or mark it as missing.")),
-    "already_checked_in": (409, lambda: _("You are already checked in.")),
-    "uuid_conflict": (409, lambda: _("This check-in was already sent for another site or person.")),
-    "not_checked_in": (409, lambda: _("You are not checked in here.")),
-}
-
 
 def new_uuid():
     return str(uuidlib.uuid4())
@@ -96,10 +86,10 @@ def check_in(site_id):
         confirmed, missing = service.equipment_answer(g.site, have, missing, all_worn)
         row, created = service.check_in(g.site, g.user, uuid, when, confirmed, missing)
     except service.CheckInError as exc:
-        status, message = MESSAGES[exc.reason]
+        status, message = inputs.problem(exc)
         if outbox.from_outbox():
-            return outbox.answer(status, message())
-        context = _check_in_context(g.site, error=message(), answered={"have": have, "missing": missing})
+            return outbox.answer(status, message)
+        context = _check_in_context(g.site, error=message, answered={"have": have, "missing": missing})
         return render("checkin/check_in.html", "checkin/_check_in.html", status=status, **context)
     if outbox.from_outbox():
         return outbox.answer(201 if created else 200, str(row.uuid))
@@ -115,11 +105,11 @@ def check_out(site_id):
         when = phone_time.from_request()
         service.check_out(g.site, g.user, uuid, when)
     except service.CheckInError as exc:
-        status, message = MESSAGES[exc.reason]
+        status, message = inputs.problem(exc)
         if outbox.from_outbox():
-            return outbox.answer(status, message())
+            return outbox.answer(status, message)
         return render("checkin/check_in.html", "checkin/_check_in.html", status=status,
-                      **_check_in_context(g.site, error=message()))
+                      **_check_in_context(g.site, error=message))
     if outbox.from_outbox():
         return outbox.answer(200, "checked out")
     return redirect(url_for("shell.home"), 303)
@@ -148,32 +138,34 @@ def guest(token):
                 hms_card_number=request.form.get("hms_card_number", "").strip())
     context = dict(site=site, token=token, required=equipment.required_for(site), label=equipment.label,
                    icon=equipment.icon, form=form, open_check_in=open_row, new_uuid=new_uuid(), error=None,
-                   answered={})
+                   errors={}, answered={})
     if request.method == "GET":
         return render_template("checkin/guest.html", **context)
     from ..sites.service import org_number_valid
 
     have, missing, all_worn = _equipment_from_form()
+    # Every field's problem at once, each beside its field.
     problems = []
     if not form["name"] or len(form["name"]) > 200:
-        problems.append(_("Enter your name."))
+        problems.append(service.CheckInError("guest_name", field="name"))
     if not form["employer"] or len(form["employer"]) > 200:
-        problems.append(_("Enter your employer."))
+        problems.append(service.CheckInError("guest_employer", field="employer"))
     if form["org_number"] and not org_number_valid(form["org_number"]):
-        problems.append(_("Not a valid organisation number (9 digits with a check digit)."))
+        problems.append(service.CheckInError("bad_org_number", field="org_number"))
     if len(form["hms_card_number"]) > 40:
-        problems.append(_("The HMS card number is too long."))
+        problems.append(service.CheckInError("hms_card_too_long", field="hms_card_number"))
+    if problems:
+        context.update(errors=inputs.errors_by_field(*problems), answered={"have": have, "missing": missing})
+        return render_template("checkin/guest.html", **context), 422
     try:
-        if problems:
-            raise service.CheckInError("guest_form")
         uuid = service.parse_uuid(request.form.get("uuid"))
         when = phone_time.from_request()
         confirmed, missing = service.equipment_answer(site, have, missing, all_worn)
         fields = service.guest_fields(form["name"], form["employer"], form["org_number"], form["hms_card_number"])
         row, _created = service.check_in(site, None, uuid, when, confirmed, missing, guest=fields)
     except service.CheckInError as exc:
-        status, message = (422, lambda: " ".join(problems)) if exc.reason == "guest_form" else MESSAGES[exc.reason]
-        context.update(error=message(), answered={"have": have, "missing": missing})
+        status, message = inputs.problem(exc)
+        context.update(error=message, answered={"have": have, "missing": missing})
         return render_template("checkin/guest.html", **context), status
     session[GUEST_KEY] = {**open_ids, str(site.id): row.id}
     return redirect(url_for("checkin.guest", token=token), 303)
@@ -190,8 +182,8 @@ def guest_check_out(token):
         service.check_out(site, None, service.parse_uuid(request.form.get("uuid")),
                           phone_time.from_request(), check_in_id=open_ids[str(site.id)])
     except service.CheckInError as exc:
-        status, message = MESSAGES[exc.reason]
-        return render_error(status, message())
+        status, message = inputs.problem(exc)
+        return render_error(status, message)
     session[GUEST_KEY] = {k: v for k, v in open_ids.items() if k != str(site.id)}
     return redirect(url_for("checkin.guest", token=token), 303)
 

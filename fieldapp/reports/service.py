@@ -17,6 +17,7 @@ from ..alerts import service as alerts
 from ..authz import can, roles_with
 from ..checkin.service import CheckInError, parse_uuid  # noqa: F401 (re-exported)
 from ..db import database
+from ..inputs import InputError
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
                       ReportEvent, User, utcnow)
 
@@ -29,12 +30,13 @@ MAX_ABSENCE_DAYS = 366
 GRAVE_CATEGORIES = {"falls", "falling_objects", "electrical", "lifting", "vehicles_traffic", "fire"}
 
 
-class ReportError(Exception):
-    """Bad input or a rule that says no: `reason` picks the message; nothing was saved."""
+class ReportError(InputError):
+    """Bad input or a rule that says no: `reason` picks the message (fieldapp.inputs); nothing was saved."""
 
-    def __init__(self, reason, detail=None):
-        super().__init__(reason)
-        self.reason = reason
+    scope = "report"
+
+    def __init__(self, reason, detail=None, field=None, **params):
+        super().__init__(reason, field=field, **params)
         self.detail = detail
 
 
@@ -55,18 +57,18 @@ def clean_fields(form):
     kind = (form.get("kind") or "hazard").strip()
     category = (form.get("category") or "").strip()
     if kind not in REPORT_KINDS:
-        raise ReportError("bad_kind")
+        raise ReportError("bad_kind", field="kind")
     if category not in REPORT_CATEGORIES:
-        raise ReportError("no_category")
+        raise ReportError("no_category", field="category")
     severity = (form.get("severity") or "").strip() or default_severity(kind, category)
     if severity not in SEVERITIES:
-        raise ReportError("bad_severity")
+        raise ReportError("bad_severity", field="severity")
     description = (form.get("description") or "").strip().replace("\r\n", "\n")
     place = (form.get("place") or "").strip()
     if len(description) > MAX_DESCRIPTION:
-        raise ReportError("too_long")
+        raise ReportError("too_long", field="description", n=MAX_DESCRIPTION)
     if len(place) > MAX_PLACE:
-        raise ReportError("place_too_long")
+        raise ReportError("place_too_long", field="place", n=MAX_PLACE)
     fields = dict(kind=kind, category=category, severity=severity, description=description, place=place)
     injury = None
     if kind == "injury":
@@ -74,12 +76,12 @@ def clean_fields(form):
         try:
             days = int(raw_days) if raw_days else None
         except ValueError:
-            raise ReportError("bad_absence_days") from None
+            raise ReportError("bad_absence_days", field="absence_days", n=MAX_ABSENCE_DAYS) from None
         if days is not None and not 0 <= days <= MAX_ABSENCE_DAYS:
-            raise ReportError("bad_absence_days")
+            raise ReportError("bad_absence_days", field="absence_days", n=MAX_ABSENCE_DAYS)
         notes = (form.get("injury_notes") or "").strip()
         if len(notes) > MAX_DESCRIPTION:
-            raise ReportError("too_long")
+            raise ReportError("too_long", field="injury_notes", n=MAX_DESCRIPTION)
         injury = dict(absence_beyond_day=_bool(form.get("absence_beyond_day")) or bool(days),
                       absence_days=days, medical_treatment=_bool(form.get("medical_treatment")),
                       serious=_bool(form.get("serious")), notes=notes)
@@ -103,7 +105,7 @@ def read_uploads(files):
     """
     uploads = [f for f in files if f and (f.filename or f.content_length)]
     if len(uploads) > MAX_PHOTOS:
-        raise ReportError("too_many_photos")
+        raise ReportError("too_many_photos", n=MAX_PHOTOS)
     read = []
     for position, upload in enumerate(uploads, 1):
         name = (upload.filename or "")[:80] or f"{position}.jpg"
@@ -354,7 +356,7 @@ def _clean_text(text, required=True):
     if required and not text:
         raise ReportError("text_required")
     if len(text) > MAX_TEXT:
-        raise ReportError("too_long")
+        raise ReportError("too_long", n=MAX_TEXT)
     return text
 
 
@@ -363,17 +365,17 @@ def assign(actor, report, assignee_id, deadline_text, today=None):
     try:
         assignee_id = int(assignee_id)
     except (TypeError, ValueError):
-        raise ReportError("bad_assignee") from None
+        raise ReportError("bad_assignee", field="assignee") from None
     if not Membership.select().where((Membership.site == report.site_id) & (Membership.user == assignee_id)).exists():
-        raise ReportError("bad_assignee")
+        raise ReportError("bad_assignee", field="assignee")
     deadline = None
     if deadline_text:
         try:
             deadline = date.fromisoformat(deadline_text)
         except ValueError:
-            raise ReportError("bad_deadline") from None
+            raise ReportError("bad_deadline", field="deadline") from None
         if deadline < today:
-            raise ReportError("bad_deadline")
+            raise ReportError("bad_deadline", field="deadline")
     if report.status == "closed":
         raise ReportError("closed")
     before = audit.snapshot(report, ("assignee", "deadline", "status"))

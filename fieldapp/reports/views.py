@@ -5,7 +5,7 @@ from datetime import datetime
 from flask import abort, current_app, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from .. import clock, outbox, phone_time, photos
+from .. import clock, inputs, outbox, phone_time, photos
 from ..authz import can, login_required, outbox_post, requires, upload_limit
 from ..checkin import service as checkin
 from ..htmx import render
@@ -20,10 +20,6 @@ REPORT_MAX_BYTES = service.MAX_PHOTOS * photos.MAX_BYTES + 1024 * 1024
 
 def _root():
     return photos.folder(current_app)
-
-
-def _problem(exc):
-    return labels.messages().get(exc.reason, (400, labels.messages()["bad_authority"][1]))
 
 
 # --- reporting ------------------------------------------------------------------------------------------
@@ -41,9 +37,9 @@ def choose_site():
     return render_template("reports/choose_site.html", memberships=memberships)
 
 
-def _form_context(error=None, form=None):
+def _form_context(error=None, form=None, errors=None):
     return dict(kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
-                new_uuid=str(uuidlib.uuid4()), error=error, form=form or {},
+                new_uuid=str(uuidlib.uuid4()), error=error, errors=errors or {}, form=form or {},
                 grave=sorted(service.GRAVE_CATEGORIES), max_photos=service.MAX_PHOTOS,
                 photo_long_edge=photos.LONG_EDGE)
 
@@ -67,10 +63,11 @@ def create_report(site_id):
         report, created = service.create_report(_root(), g.site, g.user, report_uuid, when, fields, injury,
                                                 blobs)
     except (ReportError, checkin.CheckInError, photos.PhotoError) as exc:
-        status, message = _problem(exc)
+        status, message = inputs.problem(exc)
         if outbox.from_outbox():
             return outbox.answer(status, message)
-        return render_template("reports/new.html", **_form_context(error=message, form=request.form)), status
+        context = _form_context(error=inputs.banner(exc), errors=inputs.errors_by_field(exc), form=request.form)
+        return render_template("reports/new.html", **context), status
     if outbox.from_outbox():
         # The receipt on the phone says which photos were left out and why, in the person's language.
         notes = [photo_note(problem) for problem in service.dropped_photos(report)]
@@ -80,7 +77,8 @@ def create_report(site_id):
 
 def photo_note(problem):
     """'Photo 2 (IMG_1.jpg) could not be used: <why>' for a service.dropped_photos() entry."""
-    why = labels.messages().get(problem["reason"], labels.messages()["damaged"])[1]
+    reason = problem["reason"] if problem["reason"] in photos.STATUS else "damaged"
+    why = inputs.problem(photos.PhotoError(reason))[1]
     return _("Photo %(n)s (%(name)s) could not be used: %(why)s", n=problem["n"], name=problem["name"], why=why)
 
 
@@ -109,7 +107,7 @@ def _visible_report(report_id):
     return report
 
 
-def _report_page(report, error=None, status=200):
+def _report_page(report, error=None, status=200, errors=None):
     injury = None
     if report.kind == "injury":
         injury = service.InjuryDetails.get_or_none(service.InjuryDetails.report == report)
@@ -118,7 +116,7 @@ def _report_page(report, error=None, status=200):
     return render_template(
         "reports/report.html", report=report, photos=service.report_photos(report),
         photo_notes=[photo_note(problem) for problem in service.dropped_photos(report)],
-        events=service.timeline(report), injury=injury, error=error, today=clock.today(g.site),
+        events=service.timeline(report), injury=injury, error=error, errors=errors or {}, today=clock.today(g.site),
         kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
         statuses=labels.statuses(),
         people=people if can("reports.assign") else [], names={person.id: person.name for person in people}), status
@@ -163,8 +161,8 @@ def _follow_up(report_id, action):
     try:
         action(report)
     except (ReportError, photos.PhotoError) as exc:
-        status, message = _problem(exc)
-        return _report_page(report, error=message, status=status)
+        status, _message = inputs.problem(exc)
+        return _report_page(report, error=inputs.banner(exc), status=status, errors=inputs.errors_by_field(exc))
     return redirect(url_for("reports.report", site_id=g.site.id, report_id=report.id) + "#timeline", 303)
 
 

@@ -5,8 +5,9 @@ from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from .. import inputs
 from ..accounts.forms import LANGUAGE_CHOICES
-from ..accounts.service import normalize_phone
+from ..accounts.service import mobile_number
 from . import service
 
 
@@ -51,9 +52,9 @@ class PersonForm(FlaskForm):
             SelectChoice(str(o.id), f"{o.name} ({o.org_number})") for o in organizations]
 
     def validate_phone(self, field):
-        phone = normalize_phone(field.data)
+        phone, reason = mobile_number(field.data)
         if phone is None:
-            raise ValidationError(_l("Not a phone number. Use 8 digits, or + and the country code."))
+            raise ValidationError(inputs.message(reason))
         field.data = phone
 
     def validate_new_employer_org_number(self, field):
@@ -61,7 +62,7 @@ class PersonForm(FlaskForm):
         if not number:
             return
         if not service.org_number_valid(number):
-            raise ValidationError(_l("Not a valid organisation number (9 digits with a check digit)."))
+            raise ValidationError(inputs.message("bad_org_number"))
         field.data = number
 
     def validate(self, extra_validators=None):

@@ -8,6 +8,7 @@ from .. import audit, clock
 from ..accounts import service as accounts
 from ..authz import ROLES_GRANTED_BY, may_manage_person  # noqa: F401 (ROLES_GRANTED_BY: re-exported)
 from ..db import database
+from ..inputs import InputError
 from ..models import Invitation, Membership, Organization, Site, User
 
 SITE_FIELDS = ("name", "address", "project_number", "client_name", "active", "guests_allowed", "day_ends_at",
@@ -15,8 +16,8 @@ SITE_FIELDS = ("name", "address", "project_number", "client_name", "active", "gu
 USER_FIELDS = ("name", "phone", "employer", "hms_card_number", "hms_card_expiry")
 
 
-class Conflict(Exception):
-    """A uniqueness rule in the database said no; the message key says which."""
+class Conflict(InputError):
+    """A uniqueness rule in the database said no; `reason` says which (fieldapp.inputs words it)."""
 
 
 def org_number_valid(number):

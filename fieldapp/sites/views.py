@@ -1,20 +1,14 @@
 """Site views: create and edit a site, its people, roles and enrollment codes."""
 import segno
 from flask import abort, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
+from .. import inputs
 from ..accounts import service as accounts
 from ..authz import login_required, may_manage_person, requires
 from ..htmx import render, wants_fragment
 from ..models import Organization
 from . import bp, service
 from .forms import ConfirmForm, HmsCardForm, PersonForm, RoleForm, SiteEditForm, SiteForm
-
-CONFLICT_MESSAGES = {
-    "already_member": lambda: _("This person is already on the site."),
-    "already_invited": lambda: _("This person is already invited to the site."),
-    "last_manager": lambda: _("A site needs at least one manager. Give someone else the role first."),
-}
 
 
 @bp.route("/sites/new", methods=["GET", "POST"])
@@ -92,7 +86,7 @@ def add_person(site_id):
     try:
         added = service.add_person(g.user, g.site, form.role.data, data, actor_role=g.membership.role)
     except service.Conflict as exc:
-        form.phone.errors = list(form.phone.errors) + [CONFLICT_MESSAGES[str(exc)]()]
+        form.phone.errors = list(form.phone.errors) + [inputs.problem(exc)[1]]
         return render_template("sites/add_person.html", form=form), 409
     if added.code is None:  # on the site already enrolled, or invited (the list says "invited")
         return redirect(url_for("sites.people", site_id=site_id), 303)
@@ -128,7 +122,7 @@ def change_role(site_id, user_id):
         service.change_role(g.user, membership, form.role.data)
     except service.Conflict as exc:
         return render("sites/person.html", "sites/_person.html", status=409, membership=membership,
-                      error=CONFLICT_MESSAGES[str(exc)]())
+                      error=inputs.problem(exc)[1])
     if wants_fragment():
         return render("sites/person.html", "sites/_person.html", membership=membership)
     return redirect(url_for("sites.person", site_id=site_id, user_id=user_id), 303)
@@ -144,7 +138,7 @@ def remove_person(site_id, user_id):
         service.remove_member(g.user, membership)
     except service.Conflict as exc:
         return render("sites/person.html", "sites/_person.html", status=409, membership=membership,
-                      error=CONFLICT_MESSAGES[str(exc)]())
+                      error=inputs.problem(exc)[1])
     return redirect(url_for("sites.people", site_id=site_id), 303)
 
 

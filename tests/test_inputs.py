@@ -1,0 +1,138 @@
+"""Bad input, one way (issue 15): one catalogue, messages whose numbers are the rules', errors beside the field,
+in bokmål and English, with the statuses the outbox reads."""
+import ast
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from flask_babel import force_locale
+
+from fieldapp import inputs
+from fieldapp.models import Alert, Report, ReportEvent, Site, User
+from fieldapp.reports import service as reports
+
+FIELDAPP = Path(__file__).resolve().parent.parent / "fieldapp"
+
+
+def speaks(world, role, language):
+    User.update(language=language).where(User.id == world.people[role].id).execute()
+
+
+@pytest.mark.parametrize("language,limit_words,wrong_words", [
+    ("nb", "hold den under 2000 tegn", "under 1000"),
+    ("en", "keep it under 2000 characters", "under 1000"),
+])
+def test_a_comment_over_2000_characters_is_told_the_2000_limit(world, as_role, language, limit_words,
+                                                               wrong_words):
+    speaks(world, "worker", language)
+    worker = as_role("worker")
+    base = f"/s/{world.site.id}/reports/{world.report.id}"
+    response = worker.post(base + "/comment", data={"text": "x" * (reports.MAX_TEXT + 1)})
+    page = response.get_data(as_text=True).lower()
+    assert response.status_code == 422
+    assert limit_words in page and wrong_words not in page
+    assert ReportEvent.select().where(ReportEvent.kind == "comment").count() == 0
+    # 1,500 characters is within the rule the message states.
+    assert worker.post(base + "/comment", data={"text": "x" * 1500}).status_code == 303
+
+
+@pytest.mark.parametrize("language,words", [("nb", "hold den under 200 tegn"),
+                                            ("en", "keep it under 200 characters")])
+def test_a_too_long_alert_area_is_told_beside_the_area_field(world, as_role, language, words):
+    speaks(world, "foreman", language)
+    response = as_role("foreman").post(f"/s/{world.site.id}/alerts/new", data={
+        "uuid": str(uuid.uuid4()), "template": "crane_lift", "area": "x" * 201})
+    assert response.status_code == 422 and Alert.select().count() == 0
+    page = response.get_data(as_text=True)
+    beside = re.search(r'<p class="error" id="area-error"[^>]*>([^<]*)</p>', page)
+    assert beside and words in beside.group(1).lower()
+    assert 'class="error banner"' not in page  # not also above the form
+
+
+@pytest.mark.parametrize("language,words", [("nb", "velg hva det gjelder"), ("en", "pick what it is about")])
+def test_a_report_without_category_is_told_beside_the_categories(world, as_role, language, words):
+    speaks(world, "worker", language)
+    response = as_role("worker").post(f"/s/{world.site.id}/reports/new", data={
+        "uuid": str(uuid.uuid4()), "kind": "hazard", "description": "Loose railing"})
+    assert response.status_code == 422
+    assert Report.select().count() == 1  # the world's own report only
+    beside = re.search(r'<p class="error" id="category-error"[^>]*>([^<]*)</p>', response.get_data(as_text=True))
+    assert beside and words in beside.group(1).lower()
+
+
+def test_the_outbox_gets_the_same_status_and_message_in_plain_text(world, as_role):
+    response = as_role("worker").post(f"/s/{world.site.id}/reports/new", headers={"X-Outbox": "1"}, data={
+        "uuid": str(uuid.uuid4()), "kind": "hazard", "category": "falls", "description": "x" * 1001})
+    assert response.status_code == 422
+    assert response.headers["Content-Type"].startswith("text/plain")
+    assert response.get_data(as_text=True) == "Teksten er for lang. Hold den under 1000 tegn."
+
+
+def test_a_damaged_uuid_gets_one_message_on_check_in_reports_and_alerts(world, as_role):
+    worker, foreman = as_role("worker"), as_role("foreman")
+    answers = [worker.post(f"/s/{world.site.id}/checkin", data={"uuid": "nope", "all_worn": "y"},
+                           headers={"X-Outbox": "1"}),
+               worker.post(f"/s/{world.site.id}/reports/new", data={"uuid": "nope", "category": "falls"},
+                           headers={"X-Outbox": "1"}),
+               foreman.post(f"/s/{world.site.id}/alerts/new", data={"uuid": "nope", "template": "weather"})]
+    assert [a.status_code for a in answers] == [400, 400, 400]
+    for answer in answers:
+        assert "Skjemaet var ødelagt" in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("language,words", [("nb", "skriv inn navnet ditt"), ("en", "enter your name")])
+def test_a_visitor_sees_each_problem_beside_its_field(client, world, language, words):
+    Site.update(guests_allowed=True).where(Site.id == world.site.id).execute()
+    response = client.post(f"/p/{world.site.qr_token}/guest", data={
+        "uuid": str(uuid.uuid4()), "name": "", "employer": "Rådgiver AS", "org_number": "123", "all_worn": "y"},
+        headers={"Accept-Language": language})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    name = re.search(r'<p class="error" id="name-error"[^>]*>([^<]*)</p>', page)
+    assert name and words in name.group(1).lower()
+    assert 'id="org_number-error"' in page and 'id="employer-error"' not in page
+
+
+SCOPES = {"CheckInError": "checkin", "ReportError": "report", "AlertError": "alert"}
+
+
+def raised_reasons():
+    """(scope or None, reason) of every literal reason given to an InputError class in fieldapp/ (by ast)."""
+    reasons = set()
+    for path in FIELDAPP.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                if name in ("InputError", "CheckInError", "ReportError", "AlertError", "PhotoError", "PushError",
+                            "Conflict"):
+                    reasons.add((SCOPES.get(name), node.args[0].value))
+    return reasons
+
+
+def test_every_reason_the_code_raises_is_in_the_catalogue_and_in_both_languages(app):
+    reasons = raised_reasons()
+    assert {"bad_uuid", "too_long", "uuid_conflict", "already_member", "endpoint_taken"} <= {r for _s, r in reasons}
+    with app.test_request_context():
+        with force_locale("en"):
+            english = inputs.messages()
+        with force_locale("nb"):
+            norwegian = inputs.messages()
+    missing = [(scope, reason) for scope, reason in reasons
+               if f"{scope}.{reason}" not in english and reason not in english]
+    assert missing == []
+    untranslated = [key for key in english if english[key][1] == norwegian[key][1]]
+    assert untranslated == []
+
+
+@pytest.mark.parametrize("language,words", [("nb", "fristen må være i dag eller senere"), ("en", "the deadline must be a date")])
+def test_a_past_deadline_is_told_beside_the_deadline(world, as_role, language, words):
+    speaks(world, "foreman", language)
+    response = as_role("foreman").post(f"/s/{world.site.id}/reports/{world.report.id}/assign", data={
+        "assignee": world.people["foreman"].id, "deadline": "2000-01-01"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    beside = re.search(r'<p class="error" id="deadline-error"[^>]*>([^<]*)</p>', page)
+    assert beside and words in beside.group(1).lower()
+    assert 'id="assignee-error"' not in page
+    assert Report.get_by_id(world.report.id).assignee_id is None
