@@ -3,83 +3,10 @@
 The test fails when a route is added without a line in ACCESS: decide who may use it first.
 """
 import pytest
+from helpers import ACCESS, ORG_ADMIN, PUBLIC, add_photo_and_alert, call
 
 from fieldapp.models import ROLES
 
-PUBLIC, SIGNED_IN, ORG_ADMIN = "public", "signed-in", "org-admin"
-STAFF = {"foreman", "verneombud", "manager"}
-
-# endpoint: (method, path template, who may use it)
-ACCESS = {
-    "static": ("GET", "/static/css/app.css", PUBLIC),
-    "shell.service_worker": ("GET", "/sw.js", PUBLIC),
-    "shell.manifest": ("GET", "/manifest.webmanifest", PUBLIC),
-    "shell.healthz": ("GET", "/healthz", PUBLIC),
-    "shell.offline": ("GET", "/offline", PUBLIC),
-    "shell.outbox": ("GET", "/outbox", PUBLIC),
-    "shell.whoami": ("GET", "/whoami", PUBLIC),  # 401 {} when nobody is signed in
-    "accounts.sign_in": ("GET", "/sign-in", PUBLIC),
-    "accounts.enroll": ("GET", "/enroll", PUBLIC),
-    "accounts.enroll_code": ("GET", "/enroll/AAAABBBB", PUBLIC),
-    "accounts.enroll_secret": ("POST", "/enroll/pin", PUBLIC),
-    "accounts.choose_language": ("POST", "/language", PUBLIC),
-    "shell.home": ("GET", "/", SIGNED_IN),
-    "reports.choose_site": ("GET", "/report", SIGNED_IN),
-    "alerts.inbox": ("GET", "/alerts", SIGNED_IN),
-    "alerts.subscribe": ("POST", "/me/push", SIGNED_IN),
-    "alerts.unsubscribe": ("POST", "/me/push/999/remove", SIGNED_IN),
-    "alerts.push_key": ("GET", "/me/push/key", SIGNED_IN),
-    "alerts.compose": ("GET", "/s/{site}/alerts/new", STAFF),
-    "alerts.send": ("POST", "/s/{site}/alerts/new", STAFF),
-    "alerts.site_alerts": ("GET", "/s/{site}/alerts", STAFF),
-    "alerts.alert": ("GET", "/s/{site}/alerts/{alert}", set(ROLES)),
-    "alerts.status": ("GET", "/s/{site}/alerts/{alert}/status", STAFF),
-    "alerts.acknowledge": ("POST", "/s/{site}/alerts/{alert}/ack", set(ROLES)),
-    "alerts.received": ("POST", "/s/{site}/alerts/{alert}/received", set(ROLES)),
-    "accounts.profile": ("GET", "/me", SIGNED_IN),
-    "accounts.change_language": ("POST", "/me/language", SIGNED_IN),
-    "accounts.revoke_session": ("POST", "/me/sessions/999/revoke", SIGNED_IN),
-    "accounts.sign_out": ("POST", "/sign-out", SIGNED_IN),
-    "sites.new_site": ("GET", "/sites/new", ORG_ADMIN),
-    "sites.org_people": ("GET", "/org/people", ORG_ADMIN),
-    "sites.answer_invitation": ("POST", "/invitations/999/accept", SIGNED_IN),
-    "sites.people": ("GET", "/s/{site}/people", STAFF),
-    "sites.person": ("GET", "/s/{site}/people/{worker}", STAFF),
-    "sites.add_person": ("GET", "/s/{site}/people/new", {"foreman", "manager"}),
-    "sites.edit_site": ("GET", "/s/{site}/edit", {"manager"}),
-    "sites.new_code": ("POST", "/s/{site}/people/{worker}/code", {"foreman", "manager"}),
-    "sites.change_role": ("POST", "/s/{site}/people/{worker}/role", {"manager"}),
-    "sites.remove_person": ("POST", "/s/{site}/people/{worker}/remove", {"manager"}),
-    "sites.update_hms_card": ("POST", "/s/{site}/people/{worker}/hms-card", {"foreman", "manager"}),
-    "checkin.poster_scan": ("GET", "/p/{token}", PUBLIC),
-    "checkin.guest": ("GET", "/p/{token}/guest", PUBLIC),
-    "checkin.guest_check_out": ("POST", "/p/{token}/guest/checkout", PUBLIC),
-    "checkin.check_in_page": ("GET", "/s/{site}/checkin", set(ROLES)),
-    "checkin.check_in": ("POST", "/s/{site}/checkin", set(ROLES)),
-    "checkin.check_out": ("POST", "/s/{site}/checkout", set(ROLES)),
-    "checkin.on_site": ("GET", "/s/{site}/on-site", STAFF),
-    "checkin.resolve_follow_up": ("POST", "/s/{site}/follow-ups/{follow_up}/resolve", {"foreman", "manager"}),
-    "checkin.attendance": ("GET", "/s/{site}/attendance", STAFF),
-    "checkin.attendance_csv": ("GET", "/s/{site}/attendance.csv", STAFF),
-    "checkin.attendance_pdf": ("GET", "/s/{site}/attendance.pdf", STAFF),
-    "checkin.settings": ("GET", "/s/{site}/checkin-settings", {"foreman", "manager"}),
-    "checkin.add_equipment": ("POST", "/s/{site}/equipment", {"manager"}),
-    "checkin.poster": ("GET", "/s/{site}/poster", {"foreman", "manager"}),
-    "checkin.renew_poster": ("POST", "/s/{site}/poster/renew", {"manager"}),
-    "reports.new_report": ("GET", "/s/{site}/reports/new", set(ROLES)),
-    "reports.create_report": ("POST", "/s/{site}/reports/new", set(ROLES)),
-    "reports.reports": ("GET", "/s/{site}/reports", set(ROLES)),
-    "reports.report": ("GET", "/s/{site}/reports/{report}", set(ROLES)),
-    "reports.photo": ("GET", "/s/{site}/reports/{report}/photos/{photo}.jpg", set(ROLES)),
-    "reports.thumbnail": ("GET", "/s/{site}/reports/{report}/thumbs/{photo}.jpg", set(ROLES)),
-    "reports.assign": ("POST", "/s/{site}/reports/{report}/assign", STAFF),
-    "reports.comment": ("POST", "/s/{site}/reports/{report}/comment", set(ROLES)),
-    "reports.action": ("POST", "/s/{site}/reports/{report}/action", STAFF),
-    "reports.after_photo": ("POST", "/s/{site}/reports/{report}/after-photo", STAFF),
-    "reports.close": ("POST", "/s/{site}/reports/{report}/close", STAFF),
-    "reports.reopen": ("POST", "/s/{site}/reports/{report}/reopen", STAFF),
-    "reports.notified": ("POST", "/s/{site}/reports/{report}/notified", {"manager"}),
-}
 # The report routes use World.report, which the site's worker made: the worker may see it and comment.
 # Another worker gets 404 for it (tests/test_reports.py).
 
@@ -107,39 +34,7 @@ def test_every_route_is_in_the_matrix(app):
 
 @pytest.fixture(autouse=True)
 def photo_and_alert(app, world):
-    """A real stored photo on World.report and an alert to everyone on site A, for the routes that need them."""
-    import io
-
-    from PIL import Image
-
-    from fieldapp import photos
-    from fieldapp.models import Photo
-
-    data = io.BytesIO()
-    Image.new("RGB", (64, 48), "orange").save(data, "JPEG")
-    data.seek(0)
-    processed = photos.store(photos.folder(app), data)
-    world.photo = Photo.create(report=world.report, digest=processed.digest, width=64, height=48)
-    # An alert from the verneombud to everyone else on site A (so each role has a copy to acknowledge).
-    import uuid as uuidlib
-
-    from fieldapp.models import Alert, AlertRecipient
-
-    world.alert = Alert.create(uuid=uuidlib.uuid4(), site=world.site, sender=world.people["verneombud"],
-                               level="warning", template="crane_lift", area="Tower crane 2")
-    for role, person in world.people.items():
-        AlertRecipient.create(alert=world.alert, user=person, role=role)
-
-
-def call(client, endpoint, world):
-    import uuid
-
-    method, template, _who = ACCESS[endpoint]
-    path = template.format(site=world.site.id, worker=world.people["worker"].id, token=world.site.qr_token,
-                           follow_up=world.follow_up.id, report=world.report.id, photo=world.photo.digest,
-                           alert=world.alert.id)
-    data = {"role": "foreman", "language": "en", "uuid": str(uuid.uuid4()), "all_worn": "y", "name_nb": "Sveisemaske"}
-    return client.post(path, data=data) if method == "POST" else client.get(path)
+    add_photo_and_alert(app, world)
 
 
 @pytest.mark.parametrize("endpoint", sorted(e for e, (_m, _p, w) in ACCESS.items() if w == PUBLIC))

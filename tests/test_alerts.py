@@ -272,7 +272,7 @@ def test_a_serious_report_alerts_the_verneombud_and_foremen_and_closing_tells_th
         app, world, as_role, push_service):
     import io
 
-    from test_photos import jpeg
+    from helpers import jpeg
 
     phones = {role: as_role(role) for role in ("worker", "foreman", "verneombud", "manager")}
     for role, client in phones.items():

@@ -1,28 +1,12 @@
 """The audit log: append-only in the database, each row chained to the one before."""
-import importlib.util
 
 import pytest
+from helpers import drop_append_only_guard, make_events
 from peewee import DatabaseError
 
 from fieldapp import audit
-from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database
 from fieldapp.models import AuditEvent
-
-
-def drop_append_only_guard():
-    """What someone with direct database access could do: remove the triggers (either database)."""
-    path = PROJECT_ROOT / "migrations" / "001_initial.py"
-    spec = importlib.util.spec_from_file_location("migration_001", path)
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
-    for statement in migration.drop_append_only(database.obj):
-        database.execute_sql(statement)
-
-
-def make_events(n):
-    for i in range(n):
-        audit.record(None, "test.event", "thing", i, {"n": i}, {"n": i + 1})
 
 
 def test_chain_verifies(db):

@@ -5,7 +5,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from conftest import World, migrate_fresh, test_config
+from helpers import World, migrate_fresh, test_config
 from fieldapp import create_app
 from fieldapp.db import database
 

@@ -1,7 +1,7 @@
 """On a 360 px phone: an invitation from another company's site, and a QR link whose code stays out of URLs."""
 import re
 
-from conftest import PIN
+from helpers import PIN
 
 from browser.conftest import sign_in_ui
 from fieldapp.models import Membership, Organization, User

@@ -3,7 +3,7 @@ acknowledgement made without signal that is sent once when the signal returns.""
 import json
 import uuid
 
-from conftest import PIN
+from helpers import PIN
 
 from browser.conftest import service_worker_registration, sign_in_ui, wait_until
 from fieldapp.alerts import service

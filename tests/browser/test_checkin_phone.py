@@ -1,5 +1,5 @@
 """Check-in on a phone: from the poster's QR code to the foreman's list, and with no signal at all."""
-from conftest import PIN
+from helpers import PIN
 
 from browser.conftest import sign_in_ui, wait_until
 from fieldapp.models import CheckIn, Equipment, SiteEquipment

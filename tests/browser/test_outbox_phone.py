@@ -7,7 +7,7 @@ import threading
 import pytest
 from PIL import Image
 
-from conftest import CSRF_RE, PIN
+from helpers import CSRF_RE, PIN
 
 from browser.conftest import service_worker_registration, sign_in_ui, wait_until
 from fieldapp.accounts import service as accounts

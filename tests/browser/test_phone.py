@@ -1,7 +1,7 @@
 """What a person does on a phone: enroll with a code, sign in and out, switch language, go offline."""
 import re
 
-from conftest import PIN
+from helpers import PIN
 
 from browser.conftest import sign_in_ui, wait_until
 

@@ -5,7 +5,7 @@ that hands out subscriptions on the fake push service (tests/push_service.py), a
 import base64
 import json
 
-from conftest import PIN
+from helpers import PIN
 
 from browser.conftest import sign_in_ui, wait_until
 from fieldapp.models import PushSubscription, utcnow
