@@ -1,11 +1,13 @@
 """Browser tests: the app served on 127.0.0.1 in a thread, Debian's chromium through Playwright at a phone size."""
 import shutil
 import threading
+import time
 
 import pytest
+from helpers import World, test_config
+from playwright.sync_api import Error
 from werkzeug.serving import make_server
 
-from helpers import World, migrate_fresh, test_config
 from fieldapp import create_app
 from fieldapp.db import database
 
@@ -50,7 +52,9 @@ class LiveServer:
         self.app = app
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll_interval: shutdown() waits up to that long (0.5 s by default) at the end of each test.
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01},
+                                       daemon=True)
 
     def __enter__(self):
         self.thread.start()
@@ -62,9 +66,8 @@ class LiveServer:
 
 
 @pytest.fixture
-def live(tmp_path, pin_hash):
-    app = create_app(test_config(tmp_path))
-    migrate_fresh(app)
+def live(tmp_path, database_url, pin_hash):
+    app = create_app(test_config(tmp_path, database_url))
     world = World(pin_hash)
     with LiveServer(app) as server:
         server.world = world
@@ -95,10 +98,6 @@ def wait_until(page, expression, timeout=10.0):
     Playwright's wait_for_function re-evaluates its predicate with eval, which our CSP forbids;
     page.evaluate goes through the DevTools protocol and is not affected.
     """
-    import time
-
-    from playwright.sync_api import Error
-
     deadline = time.monotonic() + timeout
     while True:
         try:
