@@ -269,10 +269,12 @@ def add_photo_and_alert(app, world):
         AlertRecipient.create(alert=world.alert, user=person, role=role)
 
 
-def call(client, endpoint, world):
+def call(client, endpoint, world, **data):
+    """The request ACCESS lists for endpoint, on World's records; data adds form fields."""
     method, template, _who = ACCESS[endpoint]
     path = template.format(site=world.site.id, worker=world.people["worker"].id, token=world.site.qr_token,
                            follow_up=world.follow_up.id, report=world.report.id, photo=world.photo.digest,
                            alert=world.alert.id)
-    data = {"role": "foreman", "language": "en", "uuid": str(uuid.uuid4()), "all_worn": "y", "name_nb": "Sveisemaske"}
+    data = {"role": "foreman", "language": "en", "uuid": str(uuid.uuid4()), "all_worn": "y", "name_nb": "Sveisemaske",
+            **data}
     return client.post(path, data=data) if method == "POST" else client.get(path)
