@@ -1,11 +1,9 @@
 """Browser tests: the app served on 127.0.0.1 in a thread, Debian's chromium through Playwright at a phone size."""
 import shutil
 import threading
-import time
 
 import pytest
 from helpers import World, test_config
-from playwright.sync_api import Error
 from werkzeug.serving import make_server
 
 from fieldapp import create_app
@@ -82,45 +80,3 @@ def csp_violations(page):
     seen = []
     page.on("console", lambda msg: seen.append(msg.text) if "Content Security Policy" in msg.text else None)
     return seen
-
-
-def sign_in_ui(page, base_url, phone, pin):
-    page.goto(base_url + "/sign-in")
-    page.fill("input[name=phone]", phone)
-    page.fill("input[name=secret]", pin)
-    with page.expect_navigation():
-        page.click("button[type=submit].primary")
-
-
-def wait_until(page, expression, timeout=10.0):
-    """Poll a JavaScript expression from here until it is truthy.
-
-    Playwright's wait_for_function re-evaluates its predicate with eval, which our CSP forbids;
-    page.evaluate goes through the DevTools protocol and is not affected.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = page.evaluate(expression)
-        except Error as exc:  # the page navigated (e.g. reloaded itself) while we asked: ask again
-            if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
-                raise
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still false after {timeout} s: {expression}")
-        page.wait_for_timeout(50)
-
-
-def service_worker_registration(context, page):
-    """(CDP session, the app's service worker registration id), for the ServiceWorker domain's commands."""
-    cdp = context.new_cdp_session(page)
-    seen = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: seen.extend(event["registrations"]))
-    cdp.send("ServiceWorker.enable")
-    for _ in range(100):
-        if any(not r["isDeleted"] for r in seen):
-            break
-        page.wait_for_timeout(50)
-    return cdp, [r for r in seen if not r["isDeleted"]][0]["registrationId"]

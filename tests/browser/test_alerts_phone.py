@@ -3,9 +3,8 @@ acknowledgement made without signal that is sent once when the signal returns.""
 import json
 import uuid
 
-from helpers import PIN
+from helpers import PIN, service_worker_registration, sign_in_ui, wait_until
 
-from browser.conftest import service_worker_registration, sign_in_ui, wait_until
 from fieldapp.alerts import service
 from fieldapp.models import Alert, AlertRecipient
 

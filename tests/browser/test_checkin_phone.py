@@ -1,7 +1,6 @@
 """Check-in on a phone: from the poster's QR code to the foreman's list, and with no signal at all."""
-from helpers import PIN
+from helpers import PIN, sign_in_ui, wait_until
 
-from browser.conftest import sign_in_ui, wait_until
 from fieldapp.models import CheckIn, Equipment, SiteEquipment
 
 
