@@ -1,6 +1,8 @@
 """The photo module with real files through Pillow: sniffing, bombs, orientation, metadata, storage."""
 import io
 import os
+import struct
+import zlib
 
 import pytest
 from helpers import jpeg, png_header_only
