@@ -285,6 +285,9 @@ def call(client, endpoint, world, **data):
 
 def sign_in_ui(page, base_url, phone, pin):
     page.goto(base_url + "/sign-in")
+    # A person takes seconds to type, in which the service worker installs; with the tests' cheap argon2
+    # the next page would otherwise load before it is active and could stay uncontrolled.
+    wait_until(page, "navigator.serviceWorker.ready.then(() => true)")
     page.fill("input[name=phone]", phone)
     page.fill("input[name=secret]", pin)
     with page.expect_navigation():

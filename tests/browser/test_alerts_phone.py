@@ -64,7 +64,9 @@ def test_an_alert_acknowledged_without_signal_is_sent_once(live, page, context):
         page.evaluate("window.fieldappOutbox.flush()")
     assert AlertRecipient.get(AlertRecipient.alert == alert).acked_at is None
     context.set_offline(False)
-    page.evaluate("window.dispatchEvent(new Event('online'))")
+    # The browser's own "online" event may already have sent the item and reloaded the page (outbox.js): the
+    # nudge goes through wait_until, which asks again on the new page instead of failing on the old one.
+    wait_until(page, "window.dispatchEvent(new Event('online'))")
     wait_until(page, "document.documentElement.dataset.outbox === '0'")
     page.wait_for_selector(".ack-done")
     copy = AlertRecipient.get(AlertRecipient.alert == alert)
