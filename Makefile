@@ -31,12 +31,11 @@ run: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" FIELDAPP_LOCAL_DEV=1 HOST=$(HOST) $(BIN)/honcho start -f Procfile -p $(PORT)
 
 # Debian's chromium for the browser tests, PostgreSQL's server binaries for the PostgreSQL tests,
-# DejaVu fonts for the PDF exports.
+# (The PDF exports use the DejaVu fonts bundled in fieldapp/fonts/, not a system package.)
 system-test-deps:
-	@if ! command -v chromium >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
-	    || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ]; then \
+	@if ! command -v chromium >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium postgresql fonts-dejavu-core >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium postgresql >/dev/null; \
 	fi
 
 # The whole suite on SQLite (browser tests included), then everything but the browser on PostgreSQL.

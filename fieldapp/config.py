@@ -45,6 +45,8 @@ class Defaults:
     # LOGIN_MAX_FAILURES_PER_DAY like a number.
     LOGIN_MAX_FAILURES_PER_DEVICE = 10
     DEVICE_COOKIE_DAYS = 365
+    # argon2 cost for PINs and passwords (fieldapp/accounts/service.py HASHERS); "test" only with TESTING.
+    ARGON2_PROFILE = "default"
     # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (werkzeug ProxyFix); 0 trusts
     # none, so a client cannot choose its own address for the per-address limit.
     TRUSTED_PROXIES = 0

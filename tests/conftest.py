@@ -1,8 +1,13 @@
 """Fixtures as flaskr's: a fresh app and database per test, a client that sends the CSRF token,
-and a person of each role on a site (plus another site they are not on)."""
+and a person of each role on a site (plus another site they are not on).
+
+The schema is migrated once per run into a template (a SQLite file, or a PostgreSQL template
+database) and each test gets a copy of it. The helpers tests call are in helpers.py.
+"""
 import logging
 import os
-import re
+import shutil
+import sqlite3
 import tempfile
 
 import pytest
@@ -12,18 +17,14 @@ os.environ.setdefault("FIELDAPP_INSTANCE", tempfile.mkdtemp(prefix="fieldapp-tes
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("DATABASE_URL", None)
 
-from flask.testing import FlaskClient  # noqa: E402
+from helpers import PIN, CsrfClient, World, migrate_fresh, test_config  # noqa: E402
 
 from fieldapp import clock, create_app  # noqa: E402
 from fieldapp.accounts import service as accounts  # noqa: E402
-from fieldapp.db import database, run_migrations  # noqa: E402
-from fieldapp.models import FollowUp, Membership, Organization, Report, Site, User, utcnow  # noqa: E402
+from fieldapp.db import database  # noqa: E402
 from fieldapp.queue import huey  # noqa: E402
 
 huey.immediate = True
-
-PIN = "482913"
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
 
 
 def pytest_addoption(parser):
@@ -48,61 +49,41 @@ def postgres_server(database_kind):
     server.stop()
 
 
-@pytest.fixture
-def database_url(tmp_path, postgres_server):
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory, postgres_server):
+    """Migrate once per run: the path of a migrated SQLite file, or the name of a PostgreSQL template database."""
+    folder = tmp_path_factory.mktemp("template")
     if postgres_server is None:
+        path = folder / "fieldapp.db"
+        app = create_app(test_config(folder, f"sqlite:///{path}"))
+        migrate_fresh(app)
+        database.obj.close_all()  # the pool's idle connections too: the file must be complete before copies
+        conn = sqlite3.connect(path)
+        try:  # one self-contained file to copy, no -wal beside it (each copy turns WAL on again)
+            conn.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            conn.close()
+        return path
+    template = postgres_server.create_database("fieldapp_template")
+    app = create_app(test_config(folder, postgres_server.url(template)))
+    migrate_fresh(app)
+    database.close()
+    return template
+
+
+@pytest.fixture
+def database_url(tmp_path, postgres_server, migrated_template):
+    """A migrated database of this test's own, copied from the template."""
+    if postgres_server is None:
+        shutil.copyfile(migrated_template, tmp_path / "fieldapp.db")
         return f"sqlite:///{tmp_path}/fieldapp.db"
-    postgres_server.reset()
-    return postgres_server.url()
-
-
-def test_config(tmp_path, database_url=None):
-    return {
-        "TESTING": True,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "DATABASE_URL": database_url or f"sqlite:///{tmp_path}/fieldapp.db",
-        "SESSION_COOKIE_SECURE": False,
-        "SERVER_NAME": None,
-        # The fake push service listens on 127.0.0.1 over http; production refuses such endpoints.
-        "PUSH_ALLOW_LOCAL_ENDPOINTS": True,
-        "PUSH_WORKERS": 8,
-    }
-
-
-class CsrfClient(FlaskClient):
-    """A test client that sends the CSRF token in the header, as htmx does, unless told not to."""
-
-    def csrf_token(self):
-        page = self.get("/sign-in").get_data(as_text=True)
-        match = CSRF_RE.search(page)
-        return match.group(1) or match.group(2)
-
-    def outbox_maker(self):
-        """X-Outbox-Maker for the person signed in on this client ("<user id>.<device session id>")."""
-        who = self.get("/whoami").get_json()
-        return f"{who['user']}.{who['session']}" if who else ""
-
-    def post(self, *args, csrf=True, **kwargs):
-        headers = dict(kwargs.pop("headers", None) or {})
-        if csrf:
-            headers.setdefault("X-CSRFToken", self.csrf_token())
-        if headers.get("X-Outbox") == "1" and "X-Outbox-Maker" not in headers:
-            # The phone's outbox always says who made an item (issue 13); tests of a missing or wrong
-            # maker pass the header themselves.
-            headers["X-Outbox-Maker"] = self.outbox_maker()
-        kwargs["headers"] = headers
-        return super().post(*args, **kwargs)
+    return postgres_server.url(postgres_server.copy_of(migrated_template))
 
 
 @pytest.fixture(scope="session")
 def pin_hash():
-    # argon2 is slow on purpose; hash the test PIN once for every person the fixtures make.
-    return accounts.hash_secret(PIN)
-
-
-def migrate_fresh(app):
-    with app.app_context(), database.connection_context():
-        run_migrations()
+    # Hashed once for every person the fixtures make, with the cheap parameters test_config chooses.
+    return accounts.HASHERS["test"].hash(PIN)
 
 
 @pytest.fixture(autouse=True)
@@ -126,7 +107,6 @@ def frozen_clock():
 def app(tmp_path, database_url):
     app = create_app(test_config(tmp_path, database_url))
     app.test_client_class = CsrfClient
-    migrate_fresh(app)
     yield app
     if not database.is_closed():
         database.close()
@@ -150,44 +130,9 @@ def db(app):
         database.close()
 
 
-class World:
-    """A main contractor with two sites, a person of each role on site A, a manager on site B."""
-
-    def __init__(self, pin_hash):
-        self.pin_hash = pin_hash
-        self.org = Organization.create(name="Fjordbygg AS", org_number="923609016")
-        self.sub = Organization.create(name="Nordlys Elektro AS", org_number="987654325")
-        self.site = Site.create(organization=self.org, name="Site A", address="Gate 1, Oslo", qr_token="tok-a")
-        self.other_site = Site.create(organization=self.org, name="Site B", address="Gate 2, Oslo", qr_token="tok-b")
-        self.people = {}
-        for number, role in enumerate(("worker", "foreman", "verneombud", "manager"), start=1):
-            self.people[role] = self.person(f"+479100000{number}", f"{role.title()} Person", role, self.site,
-                                            org_admin=(role == "manager"))
-        self.outsider = self.person("+4791000009", "Other Manager", "manager", self.other_site, org_admin=True)
-        self.follow_up = FollowUp.create(site=self.site, kind="missing_equipment", detail='["helmet"]')
-        import uuid
-
-        self.report = Report.create(uuid=uuid.uuid4(), payload_hash="0" * 64, site=self.site,
-                                    reporter=self.people["worker"], kind="hazard", category="falls",
-                                    severity="high", description="Open edge on the 3rd floor",
-                                    happened_at=utcnow())
-
-    def person(self, phone, name, role, site, org_admin=False, employer=None):
-        user = User.create(name=name, phone=phone, employer=employer or self.org, is_org_admin=org_admin,
-                           password_hash=self.pin_hash, hms_card_number="HMS123")
-        Membership.create(user=user, site=site, role=role)
-        return user
-
-
 @pytest.fixture
 def world(db, pin_hash):
     return World(pin_hash)
-
-
-def sign_in(client, user, pin=PIN):
-    response = client.post("/sign-in", data={"phone": user.phone, "secret": pin})
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return response
 
 
 @pytest.fixture

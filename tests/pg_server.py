@@ -58,14 +58,26 @@ class PostgresServer:
     def url(self, dbname=None):
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{dbname or self.dbname}"
 
-    def reset(self):
-        """An empty schema for the next test (faster than a new database)."""
+    def _admin(self, *statements):
         import psycopg
 
-        with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute("DROP SCHEMA public CASCADE")
-            conn.execute("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE")
-            conn.execute("CREATE SCHEMA public")
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+    def create_database(self, name):
+        """A new empty database; returns its name."""
+        self._admin(f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
+        return name
+
+    def copy_of(self, template):
+        """The test database, replaced by a copy of the template database (faster than migrating); its name.
+
+        WITH (FORCE) (PostgreSQL 13+) ends connections a previous test left open to the old copy.
+        """
+        self._admin(f"DROP DATABASE IF EXISTS {self.dbname} WITH (FORCE)",
+                    f"CREATE DATABASE {self.dbname} TEMPLATE {template}")
+        return self.dbname
 
     def stop(self):
         try:

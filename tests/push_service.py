@@ -127,7 +127,10 @@ class FakePushService:
         self.server.daemon_threads = True
         self.server.request_queue_size = 1024
         self.origin = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # serve_forever looks for shutdown() every poll_interval seconds (0.5 by default): stop() would
+        # wait that long in every test that uses the service.
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01},
+                                       daemon=True)
 
     def start(self):
         self.thread.start()

@@ -264,15 +264,15 @@ def test_every_template_exists_in_every_language(app):
         for key in service.templates():
             assert texts[("nb", key)] != texts[("en", key)], key
             assert all(texts[(lang, key)][0] for lang in app.config["LANGUAGES"])
-        assert set(service.COMPOSE_TEMPLATES) >= {"stop_work", "crane_lift", "evacuation", "weather", "gas_leak",
-                                                  "area_closed"}
+        # Each template the compose page offers has its wording (the page looks every one up).
+        assert set(service.COMPOSE_TEMPLATES) <= set(service.templates())
 
 
 def test_a_serious_report_alerts_the_verneombud_and_foremen_and_closing_tells_the_reporter(
         app, world, as_role, push_service):
     import io
 
-    from test_photos import jpeg
+    from helpers import jpeg
 
     phones = {role: as_role(role) for role in ("worker", "foreman", "verneombud", "manager")}
     for role, client in phones.items():

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fieldapp import anchors, audit, audit_tasks, clock, instance
 from fieldapp.models import AuditEvent
 
-from test_audit import drop_append_only_guard, make_events
+from helpers import drop_append_only_guard, make_events
 
 
 def anchor_file(app):
@@ -45,7 +45,7 @@ def recompute_chain():
 # --- the key ---------------------------------------------------------------------------------------
 
 def test_signing_key_is_made_once_outside_the_database_and_kept(app, tmp_path):
-    from conftest import test_config
+    from helpers import test_config
     from fieldapp import create_app
 
     path = app.config["AUDIT_SIGNING_KEY_PATH"]
@@ -59,7 +59,7 @@ def test_signing_key_is_made_once_outside_the_database_and_kept(app, tmp_path):
 
 
 def test_signing_key_from_the_environment_replaces_the_file(tmp_path, monkeypatch):
-    from conftest import test_config
+    from helpers import test_config
     from fieldapp import create_app
 
     key = Ed25519PrivateKey.generate()
@@ -341,7 +341,7 @@ def test_anchor_file_is_not_readable_by_others(app, db):
 
 
 def test_anchor_dir_is_configurable(tmp_path, monkeypatch):
-    from conftest import migrate_fresh, test_config
+    from helpers import migrate_fresh, test_config
     from fieldapp import create_app
     from fieldapp.db import database
 

@@ -1,28 +1,12 @@
 """The audit log: append-only in the database, each row chained to the one before."""
-import importlib.util
 
 import pytest
-from peewee import DatabaseError
+from helpers import drop_append_only_guard, make_events
+from peewee import DatabaseError, IntegrityError
 
 from fieldapp import audit
-from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database
 from fieldapp.models import AuditEvent
-
-
-def drop_append_only_guard():
-    """What someone with direct database access could do: remove the triggers (either database)."""
-    path = PROJECT_ROOT / "migrations" / "001_initial.py"
-    spec = importlib.util.spec_from_file_location("migration_001", path)
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
-    for statement in migration.drop_append_only(database.obj):
-        database.execute_sql(statement)
-
-
-def make_events(n):
-    for i in range(n):
-        audit.record(None, "test.event", "thing", i, {"n": i}, {"n": i + 1})
 
 
 def test_chain_verifies(db):
@@ -35,10 +19,10 @@ def test_chain_verifies(db):
 
 def test_database_refuses_to_change_or_delete_events(db):
     make_events(2)
-    with pytest.raises(DatabaseError):
+    with pytest.raises(DatabaseError, match="append-only"):
         with database.atomic():
             AuditEvent.update(action="tampered").execute()
-    with pytest.raises(DatabaseError):
+    with pytest.raises(DatabaseError, match="append-only"):
         with database.atomic():
             AuditEvent.delete().execute()
     assert AuditEvent.select().count() == 2
@@ -58,7 +42,8 @@ def test_two_writers_on_the_same_head_do_not_fork_the_chain(db):
     make_events(1)
     head = AuditEvent.select().order_by(AuditEvent.id.desc()).first()
     # A second writer that read the same head cannot append onto it: prev_hash is unique.
-    with pytest.raises(Exception):
+    # IntegrityError naming prev_hash: any other failure (a missing field) would not prove the point.
+    with pytest.raises(IntegrityError, match="prev_hash"):
         with database.atomic():
             AuditEvent.create(action="x", record_type="t", record_id="1", prev_hash=head.prev_hash, hash="f" * 64)
     # record() itself re-reads the head and chains on.

@@ -55,7 +55,7 @@ def test_migrate_is_safe_to_run_again(app, db):
 
 def test_vapid_key_pair_is_made_once_and_shown(app, tmp_path):
     from fieldapp import create_app
-    from conftest import test_config
+    from helpers import test_config
 
     key = app.test_cli_runner().invoke(args=["vapid-public-key"]).output.strip()
     raw = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))

@@ -2,20 +2,23 @@
 import csv
 import io
 import uuid
-from datetime import date, timedelta
 
 import pytest
+from helpers import ACCESS, PUBLIC, SIGNED_IN, add_photo_and_alert, call
 
 from fieldapp import clock, downloads
 from fieldapp.authz import roles_with
 from fieldapp.models import CheckIn, utcnow
 
-from test_access import ACCESS, PUBLIC, SIGNED_IN, call, photo_and_alert  # noqa: F401 (autouse fixture)
-
 # Responses that a page, the service worker or the manifest need; everything else that is not a page
 # is a file that someone downloads or an image.
 NOT_FILES = {"text/html", "text/javascript", "application/javascript", "application/manifest+json",
              "application/json", "text/plain", "text/css"}
+
+
+@pytest.fixture(autouse=True)
+def photo_and_alert(app, world):
+    add_photo_and_alert(app, world)
 
 
 def caller(as_role, client, who):

@@ -1,27 +1,10 @@
 """A manager or foreman adds a person and hands over a one-time code; the person chooses a PIN."""
-import re
 from datetime import timedelta
 
 import pytest
-from conftest import sign_in
+from helpers import add_person, code_from, sign_in
 
 from fieldapp.models import AuditEvent, DeviceSession, EnrollmentCode, Membership, Organization, User, utcnow
-
-CODE_RE = re.compile(r'id="enrollment-code">([0-9A-Z]{4}-[0-9A-Z]{4})<')
-
-
-def add_person(client, site, **overrides):
-    data = {"name": "Ny Arbeider", "phone": "45 00 00 01", "role": "worker", "employer": "",
-            "new_employer_name": "", "new_employer_org_number": "", "hms_card_number": "HMS777",
-            "hms_card_expiry": "2028-01-31", "language": "nb"}
-    data.update(overrides)
-    return client.post(f"/s/{site.id}/people/new", data=data)
-
-
-def code_from(response):
-    match = CODE_RE.search(response.get_data(as_text=True))
-    assert match, response.get_data(as_text=True)
-    return match.group(1)
 
 
 def test_manager_adds_a_person_and_gets_a_code_with_a_qr(as_role, world):

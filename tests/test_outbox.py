@@ -8,7 +8,7 @@ import pytest
 
 from fieldapp.models import AlertRecipient, CheckIn, Report
 
-from test_photos import jpeg
+from helpers import jpeg
 
 
 @pytest.fixture

@@ -6,33 +6,10 @@ import struct
 import zlib
 
 import pytest
+from helpers import jpeg, png_header_only
 from PIL import Image, ImageFile
 
 from fieldapp import photos
-
-
-def jpeg(size=(400, 300), orientation=None, gps=False, colour="orange", marker=True, quality=90):
-    """A JPEG whose top-left corner is red, so that the orientation can be checked after processing."""
-    image = Image.new("RGB", size, colour)
-    if marker:
-        image.paste((255, 0, 0), (0, 0, size[0] // 4, size[1] // 4))
-    exif = Image.Exif()
-    if orientation:
-        exif[0x0112] = orientation
-    if gps:
-        exif[0x8825] = {1: "N", 2: (59.0, 54.0, 50.0), 3: "E", 4: (10.0, 45.0, 10.0)}
-    exif[0x010F] = "PhoneMaker"
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=quality, exif=exif.tobytes())
-    return out.getvalue()
-
-
-def png_header_only(width, height):
-    """A tiny PNG that claims to be width x height: a decompression bomb in a few bytes."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
 
 
 def reason(data):

@@ -1,7 +1,6 @@
 """Push delivery at least once (issue 13) and push endpoints hardened (issue 14): the allowlist against server-side
 request forgery, endpoints bound to their owner's device session, broken subscriptions, durable automatic alerts
 and the start-up warnings. The consumer killed mid-fanout is in test_push_kill.py."""
-import io
 import json
 import logging
 import uuid

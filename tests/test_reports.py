@@ -12,7 +12,7 @@ from PIL import Image
 from fieldapp import audit, clock, photos
 from fieldapp.models import AuditEvent, InjuryDetails, Photo, Report, ReportEvent
 
-from test_photos import jpeg, png_header_only
+from helpers import jpeg, png_header_only
 
 
 def uploads(app):

@@ -31,7 +31,7 @@ def test_pages_have_no_inline_script_or_handlers(as_role, world):
 
 
 def test_session_cookie_flags(tmp_path):
-    from conftest import test_config
+    from helpers import test_config
 
     from fieldapp import create_app
 
@@ -88,7 +88,7 @@ def test_healthz_reports_database_and_queue(client):
 
 
 def test_healthz_says_503_when_the_database_is_unreachable(tmp_path):
-    from conftest import test_config
+    from helpers import test_config
 
     from fieldapp import create_app
     from fieldapp.db import database

@@ -1,7 +1,11 @@
 """Sign-in with phone number and PIN, throttling, device sessions and sign-out."""
-from conftest import PIN, sign_in
+import argon2
+import pytest
+from helpers import PIN, sign_in, test_config
 
-from fieldapp.models import DeviceSession, utcnow
+from fieldapp import create_app
+from fieldapp.accounts import service as accounts
+from fieldapp.models import DeviceSession, User, utcnow
 
 
 def test_sign_in_with_phone_and_pin_starts_a_device_session(client, world):
@@ -147,3 +151,27 @@ def test_sign_in_without_csrf_token_is_refused(client, world):
     assert response.status_code == 400
     assert "Skjemaet er utløpt" in response.get_data(as_text=True)
     assert DeviceSession.select().count() == 0
+
+
+def test_tests_hash_cheaply_and_production_hashes_at_full_cost(app, tmp_path):
+    with app.app_context():
+        assert argon2.extract_parameters(accounts.hash_secret(PIN)).memory_cost == 8  # ARGON2_PROFILE="test"
+    production = create_app({**test_config(tmp_path), "ARGON2_PROFILE": "default"})
+    with production.app_context():
+        assert argon2.extract_parameters(accounts.hash_secret(PIN)).memory_cost == 65536
+
+
+def test_the_test_profile_is_refused_without_testing(tmp_path):
+    production = create_app({**test_config(tmp_path), "TESTING": False})
+    with production.app_context(), pytest.raises(RuntimeError, match="tests only"):
+        accounts.hash_secret(PIN)
+
+
+def test_a_cheap_hash_is_made_full_cost_at_the_next_sign_in(app, client, world, tmp_path):
+    worker = world.people["worker"]
+    production = create_app({**test_config(tmp_path, app.config["DATABASE_URL"]), "ARGON2_PROFILE": "default"})
+    production.test_client_class = type(client)
+    sign_in(production.test_client(), worker)
+    stored = User.get_by_id(worker.id).password_hash
+    assert stored != worker.password_hash
+    assert argon2.extract_parameters(stored).memory_cost == 65536

@@ -9,8 +9,8 @@ import re
 from datetime import timedelta
 
 import pytest
-import conftest
-from conftest import PIN, CsrfClient, sign_in
+import helpers
+from helpers import PIN, CsrfClient, sign_in
 
 from fieldapp import create_app
 from fieldapp.models import LoginThrottle, User, utcnow
@@ -162,7 +162,7 @@ def test_per_address_limit_ignores_forwarded_headers_without_a_trusted_proxy(app
 
 
 def test_per_address_limit_behind_a_trusted_proxy(tmp_path, database_url, world):
-    proxied = create_app({**conftest.test_config(tmp_path, database_url), "TRUSTED_PROXIES": 1,
+    proxied = create_app({**helpers.test_config(tmp_path, database_url), "TRUSTED_PROXIES": 1,
                           "LOGIN_MAX_FAILURES_PER_IP": 3})
     proxied.test_client_class = CsrfClient
     crew = from_address(proxied, "10.0.0.1")  # every client arrives from the proxy's address
@@ -196,7 +196,7 @@ def test_device_cookie_is_http_only_and_long_lived(app, world):
 
 
 def test_enrolling_remembers_the_device(app, as_role, world):
-    from test_enrollment import add_person, code_from
+    from helpers import add_person, code_from
 
     code = code_from(add_person(as_role("manager"), world.site, employer=str(world.org.id)))
     phone = app.test_client()

@@ -7,7 +7,7 @@ victim with the victim's PIN replaced. Every test here failed on the code before
 import re
 
 import pytest
-from conftest import PIN
+from helpers import PIN
 
 from fieldapp.models import (AuditEvent, DeviceSession, EnrollmentCode, Invitation, Membership, Organization,
                              Site, User)
@@ -228,7 +228,7 @@ def test_the_attack_end_to_end_no_longer_signs_the_attacker_in(app, world, rival
     response = attacker.post(f"/s/{rival.site.id}/people/new", data=add_form(victim.phone, role="manager",
                                                                             employer=str(rival.org.id)))
     assert CODE_RE.search(response.get_data(as_text=True)) is None
-    from conftest import sign_in
+    from helpers import sign_in
 
     sign_in(app.test_client(), victim, PIN)  # the victim's PIN still works
 

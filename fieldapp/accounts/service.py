@@ -7,9 +7,9 @@ from collections import namedtuple
 from datetime import date, timedelta
 
 import phonenumbers
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, url_for
+from flask import current_app, has_app_context, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from peewee import JOIN
 
@@ -17,9 +17,13 @@ from .. import audit
 from ..db import database
 from ..models import DeviceSession, EnrollmentCode, LoginThrottle, Membership, Site, User, utcnow
 
-hasher = PasswordHasher()
-# Verified when the phone number is unknown, so a wrong number costs as long as a wrong PIN.
-_DUMMY_HASH = hasher.hash("not-a-real-password")
+# argon2 parameters by the ARGON2_PROFILE setting. "default": argon2-cffi's own (RFC 9106's low-memory
+# profile, 64 MiB and 3 passes). "test": its CHEAPEST profile (8 KiB, 1 pass), so a test suite that
+# signs in hundreds of times does not pay seconds each; refused unless TESTING is on (see _hasher).
+HASHERS = {
+    "default": PasswordHasher(),
+    "test": PasswordHasher.from_parameters(profiles.CHEAPEST),
+}
 
 # No 0/O, 1/I/L: the code is read aloud on a noisy site and typed with gloves.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -255,8 +259,29 @@ def secret_problem(secret, phone=None):
     return password_pattern(secret)
 
 
+def _hasher():
+    """The PasswordHasher for the app's ARGON2_PROFILE ("default" outside an app context).
+
+    Raises RuntimeError for an unknown profile, and for "test" when TESTING is off: cheap hashes
+    must never protect real PINs.
+    """
+    profile = current_app.config.get("ARGON2_PROFILE", "default") if has_app_context() else "default"
+    if profile not in HASHERS:
+        raise RuntimeError(f"ARGON2_PROFILE must be one of {sorted(HASHERS)}, not {profile!r}")
+    if profile != "default" and not current_app.config.get("TESTING"):
+        raise RuntimeError(f"ARGON2_PROFILE={profile!r} is for tests only (TESTING is off)")
+    return HASHERS[profile]
+
+
+@functools.cache
+def _dummy_hash(hasher):
+    # Verified when the phone number is unknown, so a wrong number costs as long as a wrong PIN.
+    return hasher.hash("not-a-real-password")
+
+
 def hash_secret(secret):
-    return hasher.hash(secret)
+    """The argon2 hash (str) of a PIN or password, with the app's ARGON2_PROFILE parameters."""
+    return _hasher().hash(secret)
 
 
 def _sha256(text):
@@ -382,7 +407,8 @@ def authenticate(raw_phone, secret, ip, device_cookie=None):
     if limits is None:
         limits = untrusted_limits(phone, ip)
         check_throttle(limits)
-    stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
+    hasher = _hasher()
+    stored = user.password_hash if user and user.password_hash else _dummy_hash(hasher)
     try:
         hasher.verify(stored, secret)
         ok = user is not None and user.password_hash is not None

@@ -1,5 +1,5 @@
 """The attendance list as files: CSV for spreadsheets, PDF for Arbeidstilsynet and the client."""
-import os
+from pathlib import Path
 
 from flask_babel import gettext as _
 from fpdf import FPDF
@@ -7,9 +7,11 @@ from fpdf import FPDF
 from .. import clock, downloads
 from ..phone_time import note as phone_time_note
 
-# Debian's fonts-dejavu-core: covers Polish and Lithuanian names too. Without it, the core font (Latin-1).
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+# DejaVu Sans, bundled (fieldapp/fonts/LICENSE): covers Polish and Lithuanian names too, which the PDF
+# core fonts (Latin-1) cannot, and no system package has to provide it.
+FONTS = Path(__file__).resolve().parent.parent / "fonts"
+FONT = FONTS / "DejaVuSans.ttf"
+FONT_BOLD = FONTS / "DejaVuSans-Bold.ttf"
 
 
 def _columns():
@@ -46,31 +48,23 @@ def attendance_csv(site, rows):
 
 def attendance_pdf(site, rows, start, end):
     pdf = FPDF(orientation="L", format="A4")
-    font = os.path.exists(FONT) and os.path.exists(FONT_BOLD)
-    if font:
-        pdf.add_font("body", fname=FONT)
-        pdf.add_font("body", style="B", fname=FONT_BOLD)
-        family = "body"
-    else:  # the core font covers Norwegian letters (Latin-1); others are replaced
-        family = "helvetica"
+    pdf.add_font("body", fname=FONT)
+    pdf.add_font("body", style="B", fname=FONT_BOLD)
     pdf.set_auto_page_break(True, margin=12)
     pdf.add_page()
-    pdf.set_font(family, size=14)
-    pdf.cell(0, 8, _sanitize(f"{_('Attendance list')}: {site.name}", font), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(family, size=9)
+    pdf.set_font("body", size=14)
+    pdf.cell(0, 8, f"{_('Attendance list')}: {site.name}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=9)
     details = [site.address, site.client_name and f"{_('Client (byggherre)')}: {site.client_name}",
                f"{start.isoformat()} – {end.isoformat()}"]
-    pdf.cell(0, 6, _sanitize(" · ".join(d for d in details if d), font), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, " · ".join(d for d in details if d), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     widths = (45, 45, 27, 30, 22, 17, 17, 16, 58)
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=5, first_row_as_headings=True) as table:
-        table.row([_sanitize(c, font) for c in _columns()])
+        table.row(_columns())
         for row in rows:
-            table.row([_sanitize(c, font) for c in _cells(row, site)])
+            table.row(_cells(row, site))
     pdf.ln(2)
-    pdf.cell(0, 5, _sanitize(_("* closed automatically at the end of the day"), font))
+    pdf.cell(0, 5, _("* closed automatically at the end of the day"))
     return bytes(pdf.output())
 
-
-def _sanitize(text, font):
-    return text if font else text.encode("latin-1", "replace").decode("latin-1")

@@ -3,9 +3,9 @@ import shutil
 import threading
 
 import pytest
+from helpers import World, test_config
 from werkzeug.serving import make_server
 
-from conftest import World, migrate_fresh, test_config
 from fieldapp import create_app
 from fieldapp.db import database
 
@@ -50,7 +50,9 @@ class LiveServer:
         self.app = app
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll_interval: shutdown() waits up to that long (0.5 s by default) at the end of each test.
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01},
+                                       daemon=True)
 
     def __enter__(self):
         self.thread.start()
@@ -62,9 +64,8 @@ class LiveServer:
 
 
 @pytest.fixture
-def live(tmp_path, pin_hash):
-    app = create_app(test_config(tmp_path))
-    migrate_fresh(app)
+def live(tmp_path, database_url, pin_hash):
+    app = create_app(test_config(tmp_path, database_url))
     world = World(pin_hash)
     with LiveServer(app) as server:
         server.world = world
@@ -79,49 +80,3 @@ def csp_violations(page):
     seen = []
     page.on("console", lambda msg: seen.append(msg.text) if "Content Security Policy" in msg.text else None)
     return seen
-
-
-def sign_in_ui(page, base_url, phone, pin):
-    page.goto(base_url + "/sign-in")
-    page.fill("input[name=phone]", phone)
-    page.fill("input[name=secret]", pin)
-    with page.expect_navigation():
-        page.click("button[type=submit].primary")
-
-
-def wait_until(page, expression, timeout=10.0):
-    """Poll a JavaScript expression from here until it is truthy.
-
-    Playwright's wait_for_function re-evaluates its predicate with eval, which our CSP forbids;
-    page.evaluate goes through the DevTools protocol and is not affected.
-    """
-    import time
-
-    from playwright.sync_api import Error
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = page.evaluate(expression)
-        except Error as exc:  # the page navigated (e.g. reloaded itself) while we asked: ask again
-            if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
-                raise
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still false after {timeout} s: {expression}")
-        page.wait_for_timeout(50)
-
-
-def service_worker_registration(context, page):
-    """(CDP session, the app's service worker registration id), for the ServiceWorker domain's commands."""
-    cdp = context.new_cdp_session(page)
-    seen = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: seen.extend(event["registrations"]))
-    cdp.send("ServiceWorker.enable")
-    for _ in range(100):
-        if any(not r["isDeleted"] for r in seen):
-            break
-        page.wait_for_timeout(50)
-    return cdp, [r for r in seen if not r["isDeleted"]][0]["registrationId"]

@@ -1,9 +1,8 @@
 """On a 360 px phone: an invitation from another company's site, and a QR link whose code stays out of URLs."""
 import re
 
-from conftest import PIN
+from helpers import PIN, sign_in_ui
 
-from browser.conftest import sign_in_ui
 from fieldapp.models import Membership, Organization, User
 
 NARROW = {"width": 360, "height": 740}

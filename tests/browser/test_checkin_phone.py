@@ -1,7 +1,6 @@
 """Check-in on a phone: from the poster's QR code to the foreman's list, and with no signal at all."""
-from conftest import PIN
+from helpers import PIN, sign_in_ui, wait_until
 
-from browser.conftest import sign_in_ui, wait_until
 from fieldapp.models import CheckIn, Equipment, SiteEquipment
 
 
@@ -92,7 +91,7 @@ def test_check_in_page_opens_without_signal_and_the_check_in_waits(live, page, c
     wait_until(page, "navigator.serviceWorker.controller !== null")
     page.goto(f"{live.url}/s/{world.site.id}/checkin")  # seen once with signal: kept on the phone
     first_uuid = page.input_value("#check-in input[name=uuid]")
-    page.wait_for_timeout(300)
+    wait_until(page, f"caches.open('pages-v1').then(c => c.match('/s/{world.site.id}/checkin')).then(r => !!r)")
     context.set_offline(True)
     page.goto(f"{live.url}/s/{world.site.id}/checkin")  # e.g. the next morning, in the basement
     assert page.locator("#check-in .all-worn").is_visible()
@@ -109,5 +108,4 @@ def test_check_in_page_opens_without_signal_and_the_check_in_waits(live, page, c
     page.goto(f"{live.url}/me")
     with page.expect_navigation():
         page.click("form.sign-out button")
-    page.wait_for_timeout(300)
-    assert page.evaluate("caches.has('pages-v1')") is False
+    assert wait_until(page, "caches.has('pages-v1').then(kept => !kept)")

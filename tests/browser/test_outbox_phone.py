@@ -7,9 +7,8 @@ import threading
 import pytest
 from PIL import Image
 
-from conftest import CSRF_RE, PIN
+from helpers import CSRF_RE, PIN, service_worker_registration, sign_in_ui, wait_until
 
-from browser.conftest import service_worker_registration, sign_in_ui, wait_until
 from fieldapp.accounts import service as accounts
 from fieldapp.models import CheckIn, DeviceSession, Equipment, Photo, Report, ReportEvent, SiteEquipment
 

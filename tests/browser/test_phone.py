@@ -1,9 +1,7 @@
 """What a person does on a phone: enroll with a code, sign in and out, switch language, go offline."""
 import re
 
-from conftest import PIN
-
-from browser.conftest import sign_in_ui, wait_until
+from helpers import PIN, sign_in_ui, wait_until
 
 
 def test_enrollment_sign_in_and_sign_out(live, page, browser, phone_profile, csp_violations):

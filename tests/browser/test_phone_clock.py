@@ -2,8 +2,8 @@
 tells its person, and the foreman's attendance list marks what the phone claimed (fieldapp/phone_time.py)."""
 import pytest
 
-from browser.conftest import sign_in_ui, wait_until
-from conftest import PIN
+from helpers import PIN, sign_in_ui, wait_until
+
 from fieldapp import phone_time
 from fieldapp.models import CheckIn, Equipment, Report, SiteEquipment
 

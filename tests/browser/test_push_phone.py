@@ -5,9 +5,8 @@ that hands out subscriptions on the fake push service (tests/push_service.py), a
 import base64
 import json
 
-from conftest import PIN
+from helpers import PIN, sign_in_ui, wait_until
 
-from browser.conftest import sign_in_ui, wait_until
 from fieldapp.models import PushSubscription, utcnow
 
 FAKE_PUSH_MANAGER = """

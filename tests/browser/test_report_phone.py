@@ -1,9 +1,8 @@
 """Reporting a hazard on a phone: four taps with a real photo, and the same with no signal at all."""
 from PIL import Image
 
-from conftest import PIN
+from helpers import PIN, service_worker_registration, sign_in_ui, wait_until
 
-from browser.conftest import service_worker_registration, sign_in_ui, wait_until
 from fieldapp import photos
 from fieldapp.models import Photo, Report
 

@@ -1,0 +1,327 @@
+"""Helpers shared by the test modules (tests import this module, never each other or conftest).
+
+The fixtures that use them are in conftest.py; the route table is here because test_access.py and
+test_downloads.py both walk it.
+"""
+import importlib.util
+import io
+import re
+import struct
+import time
+import uuid
+import zlib
+
+from flask.testing import FlaskClient
+from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
+
+from fieldapp import audit, photos
+from fieldapp.config import PROJECT_ROOT
+from fieldapp.db import database, run_migrations
+from fieldapp.models import (Alert, AlertRecipient, FollowUp, Membership, Organization, Photo, Report, Site,
+                             User, utcnow)
+
+PIN = "482913"
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+CODE_RE = re.compile(r'id="enrollment-code">([0-9A-Z]{4}-[0-9A-Z]{4})<')
+
+
+def test_config(tmp_path, database_url=None):
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": database_url or f"sqlite:///{tmp_path}/fieldapp.db",
+        "SESSION_COOKIE_SECURE": False,
+        "SERVER_NAME": None,
+        # The fake push service listens on 127.0.0.1 over http; production refuses such endpoints.
+        "PUSH_ALLOW_LOCAL_ENDPOINTS": True,
+        "PUSH_WORKERS": 8,
+        # argon2's cheapest parameters: a sign-in costs milliseconds, not seconds (refused without TESTING).
+        "ARGON2_PROFILE": "test",
+    }
+
+
+test_config.__test__ = False  # a helper, not a test, though its name starts with "test"
+
+
+def migrate_fresh(app):
+    with app.app_context(), database.connection_context():
+        run_migrations()
+
+
+def poll(predicate, timeout=5.0, interval=0.01):
+    """Call predicate() until it returns something truthy and return that; AssertionError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {predicate}")
+        time.sleep(interval)
+
+
+class CsrfClient(FlaskClient):
+    """A test client that sends the CSRF token in the header, as htmx does, unless told not to."""
+
+    def csrf_token(self):
+        page = self.get("/sign-in").get_data(as_text=True)
+        match = CSRF_RE.search(page)
+        return match.group(1) or match.group(2)
+
+    def outbox_maker(self):
+        """X-Outbox-Maker for the person signed in on this client ("<user id>.<device session id>")."""
+        who = self.get("/whoami").get_json()
+        return f"{who['user']}.{who['session']}" if who else ""
+
+    def post(self, *args, csrf=True, **kwargs):
+        headers = dict(kwargs.pop("headers", None) or {})
+        if csrf:
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+        if headers.get("X-Outbox") == "1" and "X-Outbox-Maker" not in headers:
+            # The phone's outbox always says who made an item (issue 13); tests of a missing or wrong
+            # maker pass the header themselves.
+            headers["X-Outbox-Maker"] = self.outbox_maker()
+        kwargs["headers"] = headers
+        return super().post(*args, **kwargs)
+
+
+class World:
+    """A main contractor with two sites, a person of each role on site A, a manager on site B."""
+
+    def __init__(self, pin_hash):
+        self.pin_hash = pin_hash
+        self.org = Organization.create(name="Fjordbygg AS", org_number="923609016")
+        self.sub = Organization.create(name="Nordlys Elektro AS", org_number="987654325")
+        self.site = Site.create(organization=self.org, name="Site A", address="Gate 1, Oslo", qr_token="tok-a")
+        self.other_site = Site.create(organization=self.org, name="Site B", address="Gate 2, Oslo", qr_token="tok-b")
+        self.people = {}
+        for number, role in enumerate(("worker", "foreman", "verneombud", "manager"), start=1):
+            self.people[role] = self.person(f"+479100000{number}", f"{role.title()} Person", role, self.site,
+                                            org_admin=(role == "manager"))
+        self.outsider = self.person("+4791000009", "Other Manager", "manager", self.other_site, org_admin=True)
+        self.follow_up = FollowUp.create(site=self.site, kind="missing_equipment", detail='["helmet"]')
+        self.report = Report.create(uuid=uuid.uuid4(), payload_hash="0" * 64, site=self.site,
+                                    reporter=self.people["worker"], kind="hazard", category="falls",
+                                    severity="high", description="Open edge on the 3rd floor",
+                                    happened_at=utcnow())
+
+    def person(self, phone, name, role, site, org_admin=False, employer=None):
+        user = User.create(name=name, phone=phone, employer=employer or self.org, is_org_admin=org_admin,
+                           password_hash=self.pin_hash, hms_card_number="HMS123")
+        Membership.create(user=user, site=site, role=role)
+        return user
+
+
+def sign_in(client, user, pin=PIN):
+    response = client.post("/sign-in", data={"phone": user.phone, "secret": pin})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response
+
+
+# --- people and codes ---------------------------------------------------------------------------
+
+def add_person(client, site, **overrides):
+    data = {"name": "Ny Arbeider", "phone": "45 00 00 01", "role": "worker", "employer": "",
+            "new_employer_name": "", "new_employer_org_number": "", "hms_card_number": "HMS777",
+            "hms_card_expiry": "2028-01-31", "language": "nb"}
+    data.update(overrides)
+    return client.post(f"/s/{site.id}/people/new", data=data)
+
+
+def code_from(response):
+    match = CODE_RE.search(response.get_data(as_text=True))
+    assert match, response.get_data(as_text=True)
+    return match.group(1)
+
+
+# --- images -------------------------------------------------------------------------------------
+
+def jpeg(size=(400, 300), orientation=None, gps=False, colour="orange", marker=True, quality=90):
+    """A JPEG whose top-left corner is red, so that the orientation can be checked after processing."""
+    image = Image.new("RGB", size, colour)
+    if marker:
+        image.paste((255, 0, 0), (0, 0, size[0] // 4, size[1] // 4))
+    exif = Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    if gps:
+        exif[0x8825] = {1: "N", 2: (59.0, 54.0, 50.0), 3: "E", 4: (10.0, 45.0, 10.0)}
+    exif[0x010F] = "PhoneMaker"
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def png_header_only(width, height):
+    """A tiny PNG that claims to be width x height: a decompression bomb in a few bytes."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
+
+
+# --- the audit log ------------------------------------------------------------------------------
+
+def drop_append_only_guard():
+    """What someone with direct database access could do: remove the triggers (either database)."""
+    path = PROJECT_ROOT / "migrations" / "001_initial.py"
+    spec = importlib.util.spec_from_file_location("migration_001", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    for statement in migration.drop_append_only(database.obj):
+        database.execute_sql(statement)
+
+
+def make_events(n):
+    for i in range(n):
+        audit.record(None, "test.event", "thing", i, {"n": i}, {"n": i + 1})
+
+
+# --- every route, for the access matrix (test_access.py) and the download headers (test_downloads.py)
+
+PUBLIC, SIGNED_IN, ORG_ADMIN = "public", "signed-in", "org-admin"
+
+# endpoint: (method, path template, who may use it: PUBLIC, SIGNED_IN, ORG_ADMIN or a key of authz.PERMISSIONS)
+ACCESS = {
+    "static": ("GET", "/static/css/app.css", PUBLIC),
+    "shell.service_worker": ("GET", "/sw.js", PUBLIC),
+    "shell.manifest": ("GET", "/manifest.webmanifest", PUBLIC),
+    "shell.healthz": ("GET", "/healthz", PUBLIC),
+    "shell.offline": ("GET", "/offline", PUBLIC),
+    "shell.outbox": ("GET", "/outbox", PUBLIC),
+    "shell.whoami": ("GET", "/whoami", PUBLIC),  # 401 {} when nobody is signed in
+    "accounts.sign_in": ("GET", "/sign-in", PUBLIC),
+    "accounts.enroll": ("GET", "/enroll", PUBLIC),
+    "accounts.enroll_code": ("GET", "/enroll/AAAABBBB", PUBLIC),
+    "accounts.enroll_secret": ("POST", "/enroll/pin", PUBLIC),
+    "accounts.choose_language": ("POST", "/language", PUBLIC),
+    "shell.home": ("GET", "/", SIGNED_IN),
+    "reports.choose_site": ("GET", "/report", SIGNED_IN),
+    "alerts.inbox": ("GET", "/alerts", SIGNED_IN),
+    "alerts.subscribe": ("POST", "/me/push", SIGNED_IN),
+    "alerts.unsubscribe": ("POST", "/me/push/999/remove", SIGNED_IN),
+    "alerts.push_key": ("GET", "/me/push/key", SIGNED_IN),
+    "alerts.compose": ("GET", "/s/{site}/alerts/new", "alerts.send"),
+    "alerts.send": ("POST", "/s/{site}/alerts/new", "alerts.send"),
+    "alerts.site_alerts": ("GET", "/s/{site}/alerts", "alerts.status"),
+    "alerts.alert": ("GET", "/s/{site}/alerts/{alert}", "alerts.read"),
+    "alerts.status": ("GET", "/s/{site}/alerts/{alert}/status", "alerts.status"),
+    "alerts.acknowledge": ("POST", "/s/{site}/alerts/{alert}/ack", "alerts.read"),
+    "alerts.received": ("POST", "/s/{site}/alerts/{alert}/received", "alerts.read"),
+    "accounts.profile": ("GET", "/me", SIGNED_IN),
+    "accounts.change_language": ("POST", "/me/language", SIGNED_IN),
+    "accounts.revoke_session": ("POST", "/me/sessions/999/revoke", SIGNED_IN),
+    "accounts.sign_out": ("POST", "/sign-out", SIGNED_IN),
+    "sites.new_site": ("GET", "/sites/new", ORG_ADMIN),
+    "sites.org_people": ("GET", "/org/people", ORG_ADMIN),
+    "sites.answer_invitation": ("POST", "/invitations/999/accept", SIGNED_IN),
+    "sites.people": ("GET", "/s/{site}/people", "people.list"),
+    "sites.person": ("GET", "/s/{site}/people/{worker}", "people.list"),
+    "sites.add_person": ("GET", "/s/{site}/people/new", "people.add"),
+    "sites.edit_site": ("GET", "/s/{site}/edit", "sites.settings"),
+    "sites.new_code": ("POST", "/s/{site}/people/{worker}/code", "people.manage"),
+    "sites.change_role": ("POST", "/s/{site}/people/{worker}/role", "people.roles"),
+    "sites.remove_person": ("POST", "/s/{site}/people/{worker}/remove", "people.remove"),
+    "sites.update_hms_card": ("POST", "/s/{site}/people/{worker}/hms-card", "people.manage"),
+    "checkin.poster_scan": ("GET", "/p/{token}", PUBLIC),
+    "checkin.guest": ("GET", "/p/{token}/guest", PUBLIC),
+    "checkin.guest_check_out": ("POST", "/p/{token}/guest/checkout", PUBLIC),
+    "checkin.check_in_page": ("GET", "/s/{site}/checkin", "checkin.self"),
+    "checkin.check_in": ("POST", "/s/{site}/checkin", "checkin.self"),
+    "checkin.check_out": ("POST", "/s/{site}/checkout", "checkin.self"),
+    "checkin.on_site": ("GET", "/s/{site}/on-site", "checkin.list"),
+    "checkin.resolve_follow_up": ("POST", "/s/{site}/follow-ups/{follow_up}/resolve", "checkin.follow_up"),
+    "checkin.attendance": ("GET", "/s/{site}/attendance", "attendance.read"),
+    "checkin.attendance_csv": ("GET", "/s/{site}/attendance.csv", "attendance.export"),
+    "checkin.attendance_pdf": ("GET", "/s/{site}/attendance.pdf", "attendance.export"),
+    "checkin.settings": ("GET", "/s/{site}/checkin-settings", "checkin.settings"),
+    "checkin.add_equipment": ("POST", "/s/{site}/equipment", "checkin.equipment.add"),
+    "checkin.poster": ("GET", "/s/{site}/poster", "checkin.settings"),
+    "checkin.renew_poster": ("POST", "/s/{site}/poster/renew", "checkin.poster.renew"),
+    "reports.new_report": ("GET", "/s/{site}/reports/new", "reports.create"),
+    "reports.create_report": ("POST", "/s/{site}/reports/new", "reports.create"),
+    "reports.reports": ("GET", "/s/{site}/reports", "reports.read"),
+    "reports.report": ("GET", "/s/{site}/reports/{report}", "reports.read"),
+    "reports.photo": ("GET", "/s/{site}/reports/{report}/photos/{photo}.jpg", "reports.read"),
+    "reports.thumbnail": ("GET", "/s/{site}/reports/{report}/thumbs/{photo}.jpg", "reports.read"),
+    "reports.assign": ("POST", "/s/{site}/reports/{report}/assign", "reports.assign"),
+    "reports.comment": ("POST", "/s/{site}/reports/{report}/comment", "reports.comment"),
+    "reports.action": ("POST", "/s/{site}/reports/{report}/action", "reports.follow_up"),
+    "reports.after_photo": ("POST", "/s/{site}/reports/{report}/after-photo", "reports.follow_up"),
+    "reports.close": ("POST", "/s/{site}/reports/{report}/close", "reports.close"),
+    "reports.reopen": ("POST", "/s/{site}/reports/{report}/reopen", "reports.close"),
+    "reports.notified": ("POST", "/s/{site}/reports/{report}/notified", "reports.notify"),
+}
+
+
+def add_photo_and_alert(app, world):
+    """A real stored photo on World.report and an alert to everyone on site A, for the routes that need them."""
+    data = io.BytesIO()
+    Image.new("RGB", (64, 48), "orange").save(data, "JPEG")
+    data.seek(0)
+    processed = photos.store(photos.folder(app), data)
+    world.photo = Photo.create(report=world.report, digest=processed.digest, width=64, height=48)
+    # An alert from the verneombud to everyone else on site A (so each role has a copy to acknowledge).
+    world.alert = Alert.create(uuid=uuid.uuid4(), site=world.site, sender=world.people["verneombud"],
+                               level="warning", template="crane_lift", area="Tower crane 2")
+    for role, person in world.people.items():
+        AlertRecipient.create(alert=world.alert, user=person, role=role)
+
+
+def call(client, endpoint, world, **data):
+    """The request ACCESS lists for endpoint, on World's records; data adds form fields."""
+    method, template, _who = ACCESS[endpoint]
+    path = template.format(site=world.site.id, worker=world.people["worker"].id, token=world.site.qr_token,
+                           follow_up=world.follow_up.id, report=world.report.id, photo=world.photo.digest,
+                           alert=world.alert.id)
+    data = {"role": "foreman", "language": "en", "uuid": str(uuid.uuid4()), "all_worn": "y", "name_nb": "Sveisemaske",
+            **data}
+    return client.post(path, data=data) if method == "POST" else client.get(path)
+
+
+# --- the browser tests (tests/browser/) ---------------------------------------------------------
+
+def sign_in_ui(page, base_url, phone, pin):
+    page.goto(base_url + "/sign-in")
+    # A person takes seconds to type, in which the service worker installs; with the tests' cheap argon2
+    # the next page would otherwise load before it is active and could stay uncontrolled.
+    wait_until(page, "navigator.serviceWorker.ready.then(() => true)")
+    page.fill("input[name=phone]", phone)
+    page.fill("input[name=secret]", pin)
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")
+
+
+def wait_until(page, expression, timeout=10.0):
+    """Poll a JavaScript expression from here until it is truthy.
+
+    Playwright's wait_for_function re-evaluates its predicate with eval, which our CSP forbids;
+    page.evaluate goes through the DevTools protocol and is not affected.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = page.evaluate(expression)
+        except PlaywrightError as exc:  # the page navigated (e.g. reloaded itself) while we asked: ask again
+            if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
+                raise
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(50)
+
+
+def service_worker_registration(context, page):
+    """(CDP session, the app's service worker registration id), for the ServiceWorker domain's commands."""
+    cdp = context.new_cdp_session(page)
+    seen = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: seen.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    for _ in range(100):
+        if any(not r["isDeleted"] for r in seen):
+            break
+        page.wait_for_timeout(50)
+    return cdp, [r for r in seen if not r["isDeleted"]][0]["registrationId"]
