@@ -255,6 +255,13 @@ ACCESS = {
 }
 
 
+def subscribe(client, push_service, name, plan=()):
+    """Turn on notifications for this client's person on one fake phone; returns the subscription's id."""
+    response = client.post("/me/push", json=push_service.subscribe(name, plan))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()["id"]
+
+
 def add_photo_and_alert(app, world):
     """A real stored photo on World.report and an alert to everyone on site A, for the routes that need them."""
     data = io.BytesIO()

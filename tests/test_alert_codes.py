@@ -3,13 +3,12 @@ an English-speaking foreman no longer reads "...reported: Elektrisk (Farlig forh
 import importlib.util
 import uuid
 
+from helpers import subscribe
 from peewee_migrate import Migrator
 
 from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database
 from fieldapp.models import Alert, Report, User, utcnow
-
-from test_alerts import subscribe
 
 
 def report_bare_wire(worker, site):

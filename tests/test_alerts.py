@@ -6,17 +6,12 @@ from datetime import timedelta
 
 import pytest
 from flask_babel import force_locale
+from helpers import subscribe
 
 from fieldapp import audit
 from fieldapp.alerts import service
 from fieldapp.models import Alert, AlertRecipient, AuditEvent, PushSubscription, Report, User, utcnow
 from fieldapp.queue import huey
-
-
-def subscribe(client, push_service, name, plan=()):
-    response = client.post("/me/push", json=push_service.subscribe(name, plan))
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()["id"]
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ def test_the_fonts_and_their_licence_ship_in_the_package():
 def test_a_polish_name_is_written_in_the_bundled_font(app):
     site = SimpleNamespace(name="Łódź Żółć", address="ul. Świętokrzyska 1", client_name=None)
     with app.test_request_context():
-        pdf = exports.attendance_pdf(site, [], date(2026, 3, 2), date(2026, 3, 2), lambda t: t)
+        pdf = exports.attendance_pdf(site, [], date(2026, 3, 2), date(2026, 3, 2))
     assert pdf.startswith(b"%PDF")
     # fpdf2 embeds a subset of each TrueType font it used, named "<tag>+<font's own name>"; the core
     # fonts (which would replace these letters with "?") would appear as /Helvetica.

@@ -1,12 +1,10 @@
 """Phone numbers (issue 15): a person is added only with a real mobile number (libphonenumber's rules), and
 signing in forgives what a phone pastes around a number (invisible characters, tel:, the country code)."""
 import pytest
-from conftest import PIN
+from helpers import PIN, add_person
 
 from fieldapp.accounts.service import mobile_number, normalize_phone
 from fieldapp.models import User
-
-from test_enrollment import add_person
 
 
 @pytest.mark.parametrize("raw, expected", [

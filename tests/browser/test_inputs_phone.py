@@ -1,8 +1,7 @@
 """On a 360 px phone (issue 15): a number pasted from Contacts signs in, and a visitor's mistakes are shown beside
 the fields they are about."""
-from conftest import PIN
+from helpers import PIN, sign_in_ui
 
-from browser.conftest import sign_in_ui
 from fieldapp.models import Site
 
 NARROW = {"width": 360, "height": 740}
