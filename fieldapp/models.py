@@ -19,7 +19,6 @@ from .clock import utcnow  # noqa: F401  (the one clock; imported from here by m
 from .db import database
 
 ROLES = ("worker", "foreman", "verneombud", "manager")
-LANGUAGES = ("nb", "en")
 
 
 class BaseModel(Model):

@@ -231,7 +231,7 @@ def test_open_check_ins_close_at_the_end_of_the_day(app, world, site, frozen_clo
                           name="Foreman Person")
     today_row = CheckIn.create(uuid=uuid.uuid4(), site=site, user=world.people["manager"],
                                checked_in_at=oslo(clock.today(), 7), name="Manager Person")
-    from fieldapp import tasks
+    from fieldapp.checkin import tasks
 
     with app.app_context():
         closed = tasks.close_open_check_ins.call_local()
@@ -290,7 +290,7 @@ def test_attendance_is_deleted_six_months_after_the_site_closes(app, as_role, wo
     assert Site.get_by_id(site.id).closed_on == clock.today(site)
     assert service.purge_old_attendance(183) == 0  # closed today: kept
     Site.update(closed_on=clock.today(site) - timedelta(days=200)).where(Site.id == site.id).execute()
-    from fieldapp import tasks
+    from fieldapp.checkin import tasks
 
     with app.app_context():
         assert tasks.purge_old_attendance.call_local() == 1

@@ -1,5 +1,6 @@
 """Check-in, check-out and the attendance list (oversiktsliste) derived from them."""
 import json
+import secrets
 import uuid as uuidlib
 from collections import defaultdict
 from datetime import time, timedelta
@@ -9,6 +10,7 @@ from peewee import IntegrityError
 from .. import audit, clock
 from ..db import database
 from ..inputs import InputError
+from ..sites.service import new_qr_token
 from ..models import CheckIn, Equipment, FollowUp, Membership, Site, SiteEquipment, utcnow
 from .equipment import required_for
 
@@ -226,8 +228,6 @@ def set_required_equipment(actor, site, equipment):
 
 
 def renew_poster(actor, site):
-    from ..sites.service import new_qr_token
-
     with database.atomic():
         Site.update(qr_token=new_qr_token()).where(Site.id == site.id).execute()
         audit.record(actor, "site.poster_renew", "site", site.id)
@@ -235,8 +235,6 @@ def renew_poster(actor, site):
 
 
 def add_custom_equipment(actor, organization_id, name_nb, name_en):
-    import secrets
-
     with database.atomic():
         item = Equipment.create(key=f"custom-{secrets.token_hex(6)}", organization=organization_id,
                                 name_nb=name_nb, name_en=name_en, sort_order=1000)

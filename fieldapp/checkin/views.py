@@ -4,14 +4,17 @@ import uuid as uuidlib
 from datetime import date, datetime
 
 import segno
-from flask import abort, g, redirect, render_template, request, session, url_for
+from flask import abort, Blueprint, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from .. import clock, downloads, inputs, outbox, phone_time
 from ..authz import outbox_post, public, requires
 from ..htmx import render, render_polled
 from ..shell.errors import render_error
-from . import bp, equipment, exports, service
+from ..sites.service import org_number_valid, update_site
+from . import equipment, exports, service
+
+bp = Blueprint("checkin", __name__)
 
 def new_uuid():
     return str(uuidlib.uuid4())
@@ -141,8 +144,6 @@ def guest(token):
                    errors={}, answered={})
     if request.method == "GET":
         return render_template("checkin/guest.html", **context)
-    from ..sites.service import org_number_valid
-
     have, missing, all_worn = _equipment_from_form()
     # Every field's problem at once, each beside its field.
     problems = []
@@ -268,8 +269,6 @@ def settings(site_id):
             error = _("Choose from the list, and give the end of the day as HH:MM.")
         else:
             service.set_required_equipment(g.user, g.site, [known[k] for k in known if k in chosen])
-            from ..sites.service import update_site
-
             update_site(g.user, g.site, {"guests_allowed": request.form.get("guests_allowed") == "y",
                                          "day_ends_at": day_ends_at})
             return redirect(url_for("checkin.settings", site_id=site_id, saved=1), 303)

@@ -14,6 +14,7 @@ from peewee import JOIN, IntegrityError, fn
 
 from .. import audit, clock, photos
 from ..alerts import service as alerts
+from ..alerts import tasks as alert_tasks
 from ..authz import can, roles_with
 from ..checkin.service import CheckInError, parse_uuid  # noqa: F401 (re-exported)
 from ..db import database
@@ -191,7 +192,7 @@ def create_report(root, site, user, report_uuid, when, fields, injury, blobs):
             # In the report's transaction (issue 13): no crash can keep the report and lose its alert.
             alert = alerts.report_created(report)
         if alert is not None:
-            alerts.deliver_soon(alert.id)  # after commit; if this is lost, the minutely sweep sends it
+            alert_tasks.deliver_soon(alert.id)  # after commit; if this is lost, the minutely sweep sends it
         return report, True
     except IntegrityError:
         # Another request with the same UUID won the race: answer as for a resend.
@@ -451,7 +452,7 @@ def close(actor, report, action_text):
         # In the closing transaction (issue 13): the reporter's alert is saved with the closing or not at all.
         alert = alerts.report_closed(report) if actor.id != report.reporter_id else None
     if alert is not None:
-        alerts.deliver_soon(alert.id)  # after commit; if this is lost, the minutely sweep sends it
+        alert_tasks.deliver_soon(alert.id)  # after commit; if this is lost, the minutely sweep sends it
     return True
 
 

@@ -2,7 +2,7 @@
 import uuid as uuidlib
 from datetime import datetime
 
-from flask import abort, current_app, g, redirect, render_template, request, send_file, url_for
+from flask import abort, Blueprint, current_app, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from .. import clock, inputs, outbox, phone_time, photos
@@ -11,8 +11,10 @@ from ..checkin import service as checkin
 from ..htmx import render
 from ..models import utcnow
 from ..sites.service import memberships_of
-from . import bp, labels, service
+from . import labels, service
 from .service import ReportError
+
+bp = Blueprint("reports", __name__)
 
 # A report may carry six phone photos; the browser usually shrinks them to ~0.5 MB each first.
 REPORT_MAX_BYTES = service.MAX_PHOTOS * photos.MAX_BYTES + 1024 * 1024

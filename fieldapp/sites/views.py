@@ -1,14 +1,17 @@
 """Site views: create and edit a site, its people, roles and enrollment codes."""
 import segno
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import abort, Blueprint, g, redirect, render_template, request, url_for
 
 from .. import inputs
 from ..accounts import service as accounts
 from ..authz import login_required, may_manage_person, requires
 from ..htmx import render, wants_fragment
 from ..models import Organization
-from . import bp, service
-from .forms import ConfirmForm, HmsCardForm, PersonForm, RoleForm, SiteEditForm, SiteForm
+from . import service
+from .forms import ConfirmForm, HmsCardForm, PersonForm, RoleForm, SiteEditForm, SiteForm, role_helpers
+
+bp = Blueprint("sites", __name__)
+bp.app_context_processor(role_helpers)
 
 
 @bp.route("/sites/new", methods=["GET", "POST"])
