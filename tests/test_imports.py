@@ -148,3 +148,36 @@ def test_the_checks_find_a_cycle_and_a_hidden_import(tmp_path):
              "fieldapp.two": package / "two.py"}
     assert edges_of("fieldapp.one", known["fieldapp.one"], known)[0] == {"fieldapp.two"}
     assert edges_of("fieldapp.two", known["fieldapp.two"], known)[1] == ["fieldapp.two.f: line 2"]
+
+
+def model_names():
+    tree = ast.parse((ROOT / "models.py").read_text())
+    return {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+def model_uses(path, models):
+    """Lines where a module imports fieldapp.models or names a model (Alert, service.Alert, ...)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("models"):
+            found.append(f"{path.name}:{node.lineno} imports models")
+        elif isinstance(node, ast.Name) and node.id in models:
+            found.append(f"{path.name}:{node.lineno} {node.id}")
+        elif isinstance(node, ast.Attribute) and node.attr in models:
+            found.append(f"{path.name}:{node.lineno} .{node.attr}")
+    return found
+
+
+def test_views_never_touch_models():
+    """A view calls its feature's service; queries and writes live there (issue 15)."""
+    models = model_names()
+    assert {"Alert", "CheckIn", "Organization"} <= models
+    views = sorted(ROOT.glob("*/views.py"))
+    assert len(views) >= 6
+    assert [use for path in views for use in model_uses(path, models)] == []
+
+
+def test_the_models_check_finds_a_view_that_queries(tmp_path):
+    view = tmp_path / "views.py"
+    view.write_text("from ..models import Site\n\ndef page():\n    return service.Alert.get_or_none()\n")
+    assert model_uses(view, {"Alert", "Site"}) == ["views.py:1 imports models", "views.py:4 .Alert"]

@@ -173,6 +173,11 @@ def inbox(user, limit=100):
                 .order_by(AlertRecipient.acked_at.is_null(False), Alert.created_at.desc()).limit(limit))
 
 
+def site_alert(site, alert_id):
+    """The site's alert with this id, or None (another site's alert is None too: the view answers 404)."""
+    return Alert.get_or_none((Alert.id == alert_id) & (Alert.site == site.id))
+
+
 def copy_for(alert, user):
     return AlertRecipient.get_or_none((AlertRecipient.alert == alert) & (AlertRecipient.user == user))
 

@@ -8,7 +8,6 @@ from flask_wtf.csrf import generate_csrf
 
 from .. import inputs, outbox, phone_time, push
 from ..authz import can, login_required, outbox_post, requires
-from ..checkin import service as checkin
 from ..extensions import csrf
 from ..htmx import render_polled
 from ..shell.errors import render_error
@@ -70,10 +69,10 @@ def compose(site_id):
 @requires("alerts.send")
 def send(site_id):
     try:
-        alert_uuid = checkin.parse_uuid(request.form.get("uuid"))
+        alert_uuid = outbox.parse_uuid(request.form.get("uuid"))
         fields = service.parse_form(request.form)
         alert, _created = service.create(g.user, g.site, alert_uuid, fields)
-    except (AlertError, checkin.CheckInError) as exc:
+    except inputs.InputError as exc:  # AlertError, or a bad UUID (outbox.parse_uuid)
         status, _message = inputs.problem(exc)
         context = _compose_context(error=inputs.banner(exc), errors=inputs.errors_by_field(exc), form=request.form)
         return render_template("alerts/new.html", **context), status
@@ -90,7 +89,7 @@ def site_alerts(site_id):
 # --- one alert ------------------------------------------------------------------------------------------
 
 def _alert_and_copy(alert_id):
-    alert = service.Alert.get_or_none((service.Alert.id == alert_id) & (service.Alert.site == g.site.id))
+    alert = service.site_alert(g.site, alert_id)
     if alert is None:
         abort(404)
     copy = service.copy_for(alert, g.user)
@@ -126,10 +125,10 @@ def acknowledge(site_id, alert_id):
     if copy is None:
         abort(404)
     try:
-        ack_uuid = checkin.parse_uuid(request.form.get("uuid"))
+        ack_uuid = outbox.parse_uuid(request.form.get("uuid"))
         # Not before the alert was sent (its own bound); the rest is fieldapp/phone_time.py's rule.
         created = service.acknowledge(g.user, copy, ack_uuid, phone_time.from_request(alert.created_at))
-    except (AlertError, checkin.CheckInError) as exc:
+    except inputs.InputError as exc:  # AlertError, or a bad UUID (outbox.parse_uuid)
         status_code, message = inputs.problem(exc)
         if outbox.from_outbox():
             return outbox.answer(status_code, message)

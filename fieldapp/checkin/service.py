@@ -1,7 +1,6 @@
 """Check-in, check-out and the attendance list (oversiktsliste) derived from them."""
 import json
 import secrets
-import uuid as uuidlib
 from collections import defaultdict
 from datetime import time, timedelta
 
@@ -34,18 +33,16 @@ class CheckInError(InputError):
         self.check_in = check_in
 
 
-def parse_uuid(raw):
-    try:
-        return uuidlib.UUID(str(raw))
-    except (ValueError, TypeError, AttributeError):
-        raise CheckInError("bad_uuid") from None
-
-
 def open_check_in(user):
     """The person's open check-in on any site, with its site, or None (every home screen asks)."""
     return (CheckIn.select(CheckIn, Site).join(Site)
             .where((CheckIn.user == user.id) & CheckIn.checked_out_at.is_null())
             .first())
+
+
+def open_guest_check_in(check_in_id):
+    """The guest check-in with this id (kept in the guest's session) if it is still open, else None."""
+    return CheckIn.get_or_none((CheckIn.id == check_in_id) & CheckIn.checked_out_at.is_null())
 
 
 def open_check_ins(user_ids):

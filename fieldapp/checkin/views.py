@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from .. import clock, downloads, inputs, outbox, phone_time
 from ..authz import outbox_post, public, requires
+from ..inputs import InputError
 from ..htmx import render, render_polled
 from ..shell.errors import render_error
 from ..sites.service import org_number_valid, update_site
@@ -84,11 +85,11 @@ def check_in_page(site_id):
 def check_in(site_id):
     have, missing, all_worn = _equipment_from_form()
     try:
-        uuid = service.parse_uuid(request.form.get("uuid"))
+        uuid = outbox.parse_uuid(request.form.get("uuid"))
         when = phone_time.from_request()
         confirmed, missing = service.equipment_answer(g.site, have, missing, all_worn)
         row, created = service.check_in(g.site, g.user, uuid, when, confirmed, missing)
-    except service.CheckInError as exc:
+    except InputError as exc:  # CheckInError, or a bad UUID (outbox.parse_uuid)
         status, message = inputs.problem(exc)
         if outbox.from_outbox():
             return outbox.answer(status, message)
@@ -104,10 +105,10 @@ def check_in(site_id):
 @requires("checkin.self")
 def check_out(site_id):
     try:
-        uuid = service.parse_uuid(request.form.get("uuid"))
+        uuid = outbox.parse_uuid(request.form.get("uuid"))
         when = phone_time.from_request()
         service.check_out(g.site, g.user, uuid, when)
-    except service.CheckInError as exc:
+    except InputError as exc:  # CheckInError, or a bad UUID (outbox.parse_uuid)
         status, message = inputs.problem(exc)
         if outbox.from_outbox():
             return outbox.answer(status, message)
@@ -133,8 +134,7 @@ def guest(token):
     open_ids = session.get(GUEST_KEY, {})
     open_row = None
     if str(site.id) in open_ids:
-        open_row = service.CheckIn.get_or_none((service.CheckIn.id == open_ids[str(site.id)])
-                                               & service.CheckIn.checked_out_at.is_null())
+        open_row = service.open_guest_check_in(open_ids[str(site.id)])
     form = dict(name=request.form.get("name", (g.user.name if g.user else "")).strip(),
                 employer=request.form.get("employer", "").strip(),
                 org_number=request.form.get("org_number", "").replace(" ", ""),
@@ -159,12 +159,12 @@ def guest(token):
         context.update(errors=inputs.errors_by_field(*problems), answered={"have": have, "missing": missing})
         return render_template("checkin/guest.html", **context), 422
     try:
-        uuid = service.parse_uuid(request.form.get("uuid"))
+        uuid = outbox.parse_uuid(request.form.get("uuid"))
         when = phone_time.from_request()
         confirmed, missing = service.equipment_answer(site, have, missing, all_worn)
         fields = service.guest_fields(form["name"], form["employer"], form["org_number"], form["hms_card_number"])
         row, _created = service.check_in(site, None, uuid, when, confirmed, missing, guest=fields)
-    except service.CheckInError as exc:
+    except InputError as exc:  # CheckInError, or a bad UUID (outbox.parse_uuid)
         status, message = inputs.problem(exc)
         context.update(error=message, answered={"have": have, "missing": missing})
         return render_template("checkin/guest.html", **context), status
@@ -180,9 +180,9 @@ def guest_check_out(token):
     if site is None or str(site.id) not in open_ids:
         abort(404)
     try:
-        service.check_out(site, None, service.parse_uuid(request.form.get("uuid")),
+        service.check_out(site, None, outbox.parse_uuid(request.form.get("uuid")),
                           phone_time.from_request(), check_in_id=open_ids[str(site.id)])
-    except service.CheckInError as exc:
+    except InputError as exc:  # CheckInError, or a bad UUID (outbox.parse_uuid)
         status, message = inputs.problem(exc)
         return render_error(status, message)
     session[GUEST_KEY] = {k: v for k, v in open_ids.items() if k != str(site.id)}

@@ -16,7 +16,6 @@ from .. import audit, clock, photos
 from ..alerts import service as alerts
 from ..alerts import tasks as alert_tasks
 from ..authz import can, roles_with
-from ..checkin.service import CheckInError, parse_uuid  # noqa: F401 (re-exported)
 from ..db import database
 from ..inputs import InputError
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
@@ -326,6 +325,11 @@ def timeline(report):
     return list(ReportEvent.select(ReportEvent, Actor).join(Actor, JOIN.LEFT_OUTER,
                                                             on=(ReportEvent.actor == Actor.id))
                 .where(ReportEvent.report == report).order_by(ReportEvent.at, ReportEvent.id))
+
+
+def injury_details(report):
+    """The injury report's details (InjuryDetails), or None for another kind or none recorded."""
+    return InjuryDetails.get_or_none(InjuryDetails.report == report)
 
 
 def report_photos(report):
