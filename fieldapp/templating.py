@@ -1,7 +1,5 @@
 """What templates may call: the current language and device names (dates: fieldapp/clock.py; role names:
 fieldapp/sites/views.py; the alert count: fieldapp/alerts/views.py, so this module imports no feature)."""
-import json
-
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -34,7 +32,6 @@ def init_app(app):
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["device_name"] = device_name
-    app.jinja_env.filters["fromjson"] = json.loads
 
     @app.context_processor
     def helpers():

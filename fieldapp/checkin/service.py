@@ -1,5 +1,4 @@
 """Check-in, check-out and the attendance list (oversiktsliste) derived from them."""
-import json
 import secrets
 from collections import defaultdict
 from datetime import time, timedelta
@@ -85,10 +84,10 @@ def check_in(site, user, check_in_uuid, when, confirmed, missing, guest=None):
         with database.atomic():
             row = CheckIn.create(uuid=check_in_uuid, site=site, user=user, checked_in_at=when.recorded,
                                  phone_in_at=when.claimed, received_at=when.received,
-                                 confirmed=json.dumps(confirmed), missing=json.dumps(missing), **fields)
+                                 confirmed=confirmed, missing=missing, **fields)
             if missing:
                 # The employer must provide it (AML § 2-3 is the worker's duty to wear it, not to buy it).
-                FollowUp.create(site=site, kind="missing_equipment", check_in=row, detail=json.dumps(missing))
+                FollowUp.create(site=site, kind="missing_equipment", check_in=row, detail=missing)
             audit.record(user, "checkin.create", "check_in", row.id,
                          after={"site": site.id, "confirmed": confirmed, "missing": missing,
                                 "at": when.recorded.isoformat(), "guest": bool(guest),

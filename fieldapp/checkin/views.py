@@ -1,5 +1,4 @@
 """Check-in views: the poster's landing page, check-in and -out, who is on site, the attendance list."""
-import json
 import uuid as uuidlib
 from datetime import date, datetime
 
@@ -197,12 +196,8 @@ def on_site(site_id):
     rows = service.on_site_now(g.site)
     names = {item.key: equipment.label(item) for item in equipment.catalogue(g.site.organization_id)}
     return render_polled("checkin/on_site.html", "checkin/_on_site_rows.html", rows=rows, names=names,
-                         follow_ups=service.open_follow_ups(g.site), loads=_json_list,
+                         follow_ups=service.open_follow_ups(g.site),
                          today=clock.today(g.site))
-
-
-def _json_list(text):
-    return json.loads(text or "[]")
 
 
 @bp.post("/s/<int:site_id>/follow-ups/<int:follow_up_id>/resolve")

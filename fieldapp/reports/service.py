@@ -184,7 +184,7 @@ def create_report(root, site, user, report_uuid, when, fields, injury, blobs):
             ReportEvent.create(report=report, actor=user, kind="created", at=report.received_at)
             for problem in dropped:
                 ReportEvent.create(report=report, actor=user, kind="photo_dropped", at=report.received_at,
-                                   data=json.dumps(problem))
+                                   data=problem)
             audit.record(user, "report.create", "report", report.id,
                          after={**fields, "photos": sorted(seen), "site": site.id,
                                 "injury": bool(injury), "dropped_photos": dropped})
@@ -210,7 +210,7 @@ def dropped_photos(report):
     events = (ReportEvent.select(ReportEvent.data)
               .where((ReportEvent.report == report) & (ReportEvent.kind == "photo_dropped"))
               .order_by(ReportEvent.id))
-    return [json.loads(e.data) for e in events]
+    return [e.data for e in events]
 
 
 def _forget_unused(root, digests):
@@ -353,7 +353,7 @@ def assignable_people(site):
 # --- follow-up ---------------------------------------------------------------------------------------
 
 def _event(report, actor, kind, text="", **data):
-    ReportEvent.create(report=report, actor=actor, kind=kind, text=text, data=json.dumps(data, default=str))
+    ReportEvent.create(report=report, actor=actor, kind=kind, text=text, data=data)
 
 
 def _clean_text(text, required=True):
