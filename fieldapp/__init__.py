@@ -2,28 +2,27 @@
 import os
 
 from flask import Flask
-from flask_babel import Babel
-from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, db, headers, htmx, instance, phone_time
+from . import authz, cli, clock, config, db, headers, htmx, i18n, instance, phone_time, templating
 from .config import PROJECT_ROOT
-
-babel = Babel()
-csrf = CSRFProtect()
+from .extensions import babel, csrf
+from .shell import errors
 
 
 def create_app(test_config=None):
     test_config = dict(test_config or {})
+    settings = config.settings()
+    instance_path = settings.pop("INSTANCE_PATH")
     app = Flask(
         __name__,
-        instance_path=test_config.pop("INSTANCE_PATH", None) or config.instance_path(),
+        instance_path=test_config.pop("INSTANCE_PATH", None) or instance_path,
         instance_relative_config=True,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.from_object(config.Defaults)
-    app.config.from_prefixed_env()  # FLASK_SECRET_KEY=..., FLASK_DEBUG=...
-    app.config.update(config.from_environment())
+    app.config.update(settings)  # FIELDAPP_SECRET_KEY=..., FIELDAPP_DEBUG=... (config.settings)
     app.config.update(test_config)
     app.config.setdefault(
         "DATABASE_URL", "sqlite:///" + os.path.join(app.instance_path, "fieldapp.db"))
@@ -35,15 +34,11 @@ def create_app(test_config=None):
         app.config["SESSION_COOKIE_NAME"] = "__Host-fieldapp" if secure else "fieldapp_session"
 
     if app.config["TRUSTED_PROXIES"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         # The client's address and scheme from the proxies' headers: the per-address sign-in limit
         # and https links need them. Only as many hops as configured are believed.
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     db.init_app(app)
-    from . import authz, clock, i18n
-
     authz.init_app(app)
     babel.init_app(
         app,
@@ -54,19 +49,17 @@ def create_app(test_config=None):
     csrf.init_app(app)
     htmx.init_app(app)
     headers.init_app(app)
-    from . import templating
-
     templating.init_app(app)
     clock.init_app(app)
     phone_time.init_app(app)
 
-    from .accounts import bp as accounts_bp
-    from .alerts import bp as alerts_bp
-    from .checkin import bp as checkin_bp
-    from .reports import bp as reports_bp
-    from .shell import bp as shell_bp
-    from .shell import errors
-    from .sites import bp as sites_bp
+    # Here, not at the top: `import fieldapp` (the worker, the CLI's helpers) does not import every view.
+    from .accounts.views import bp as accounts_bp
+    from .alerts.views import bp as alerts_bp
+    from .checkin.views import bp as checkin_bp
+    from .reports.views import bp as reports_bp
+    from .shell.views import bp as shell_bp
+    from .sites.views import bp as sites_bp
 
     app.register_blueprint(shell_bp)
     app.register_blueprint(accounts_bp)
@@ -75,8 +68,5 @@ def create_app(test_config=None):
     app.register_blueprint(reports_bp)
     app.register_blueprint(alerts_bp)
     errors.init_app(app)
-
-    from . import cli
-
     cli.init_app(app)
     return app

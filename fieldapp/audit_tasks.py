@@ -2,12 +2,10 @@
 from huey import crontab
 
 from . import anchors
-from .queue import huey
-from .tasks import with_database
+from .queue import periodic
 
 
-@huey.periodic_task(crontab(minute="*/10"))
-@with_database
+@periodic(crontab(minute="*/10"))
 def anchor_audit_head():
     """Every 10 minutes, when the head has changed since the newest anchor: sign it and append it.
 

@@ -5,6 +5,7 @@ import functools
 from flask import abort, current_app, g, redirect, request, session, url_for
 
 from . import outbox
+from .extensions import csrf
 from .models import ROLES, Membership, Site
 
 
@@ -101,17 +102,16 @@ def load_signed_in_person():
 
     Sets g.device_session and g.user (the live DeviceSession and its person, or None), and for a URL with a
     site (/s/<site_id>/...) g.membership and g.site (the person's Membership of that site and the site, or
-    None: not signed in, or not a member). One query for all four (accounts.service.session_for_token).
+    None: not signed in, or not a member). One query for all four: the accounts blueprint gives the lookup
+    (accounts.service.session_for_token, through use_session_lookup), so this module imports no feature.
     The decorators below only check what this loaded, so their order never changes what `g` holds.
     """
     g.user = g.device_session = g.membership = g.site = None
     # The outbox page is one shell page for everyone on the phone (kept by the service worker): no person in it.
     if request.endpoint in ("static", "shell.service_worker", "shell.manifest", "shell.healthz", "shell.outbox"):
         return
-    from .accounts.service import session_for_token  # here: the accounts views import this module
-
     site_id = (request.view_args or {}).get("site_id")
-    device_session = session_for_token(session.get(SESSION_KEY), site_id)
+    device_session = current_app.extensions[SESSION_LOOKUP](session.get(SESSION_KEY), site_id)
     if device_session is None:
         if SESSION_KEY in session:
             session.pop(SESSION_KEY)  # revoked or expired: forget it
@@ -147,8 +147,6 @@ def outbox_post(view):
     safe). Every other post to the view is checked for the token as before. Put it above @requires.
     Errors: 403 for an outbox post from another site; CSRFError (400) for a form without a valid token.
     """
-    from . import csrf  # here: fieldapp/__init__ imports this module while it builds the app
-
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if outbox.from_outbox():
@@ -206,6 +204,15 @@ def requires(permission):
 def public(view):
     """Marks a view that anyone may open (sign-in, enrollment, health, manifest): documentation only."""
     return view
+
+
+SESSION_LOOKUP = "fieldapp.session_lookup"
+
+
+def use_session_lookup(app, lookup):
+    """Set how load_signed_in_person finds a device session: lookup(cookie token or None, site id or None)
+    -> the live DeviceSession with its user (and user.site_membership with a site id), or None."""
+    app.extensions[SESSION_LOOKUP] = lookup
 
 
 def init_app(app):

@@ -1,4 +1,9 @@
-"""Configuration: safe defaults in code, overridden by environment variables."""
+"""Configuration: safe defaults in code (Defaults), overridden by environment variables that settings() reads.
+
+settings() is the one place that reads the environment: create_app (fieldapp/__init__.py) and the task queue
+(fieldapp/queue.py) both take what it returns. Every variable has one prefix, FIELDAPP_ (the README's table).
+"""
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -6,16 +11,60 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def instance_path():
-    """The folder that holds everything made on first run (keys, database, uploads)."""
-    return os.environ.get("FIELDAPP_INSTANCE", str(PROJECT_ROOT / "instance"))
+PREFIX = "FIELDAPP_"
+# Names read before the one prefix, still read (after FIELDAPP_<NAME>) so that a deployment keeps working:
+# FLASK_<NAME> for any setting, and these three without a prefix.
+OLD_PREFIX = "FLASK_"
+OLD_NAMES = ("DATABASE_URL", "REDIS_URL", "PUSH_ALLOWED_HOSTS")
+# The interface's languages, each by its own name, in the order the language menus list them: the one list
+# (Defaults.LANGUAGES for i18n and the profile, the forms' choices).
+LANGUAGE_NAMES = {"nb": "Norsk bokmål", "en": "English"}
 
 
-def env_flag(name, default=False):
-    value = os.environ.get(name)
-    if value is None:
-        return default
+def _flag(value):
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _value(text):
+    """As Flask's from_prefixed_env: JSON when the text parses (numbers, true, lists), else the text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def settings(environ=None):
+    """The settings the environment gives: {NAME: value}, from FIELDAPP_<NAME> (or an old name, see OLD_NAMES).
+
+    Always has INSTANCE_PATH (FIELDAPP_INSTANCE, default ./instance: keys, databases, uploads). Special forms:
+    FIELDAPP_LOCAL_DEV (a flag: 1/true/yes/on) sets LOCAL_DEV and turns SESSION_COOKIE_SECURE off;
+    FIELDAPP_HSTS is a flag; PUSH_ALLOWED_HOSTS is a comma-separated list; TRUSTED_PROXIES an integer.
+    Raises ValueError for a TRUSTED_PROXIES that is not an integer.
+    """
+    env = os.environ if environ is None else environ
+    found = {}
+    for name in OLD_NAMES:
+        if name in env:
+            found[name] = env[name]
+    for prefix in (OLD_PREFIX, PREFIX):  # FIELDAPP_ last: it wins
+        found.update({key[len(prefix):]: text for key, text in env.items() if key.startswith(prefix)})
+    values = {"INSTANCE_PATH": found.pop("INSTANCE", None) or str(PROJECT_ROOT / "instance")}
+    for name in ("LOCAL_DEV", "HSTS"):
+        if name in found:
+            values[name] = _flag(found.pop(name))
+    if values.get("LOCAL_DEV"):
+        values["SESSION_COOKIE_SECURE"] = False
+    if "PUSH_ALLOWED_HOSTS" in found:
+        values["PUSH_ALLOWED_HOSTS"] = tuple(h.strip() for h in found.pop("PUSH_ALLOWED_HOSTS").split(",") if h.strip())
+    if "TRUSTED_PROXIES" in found:
+        text = found.pop("TRUSTED_PROXIES").strip()
+        if text:
+            values["TRUSTED_PROXIES"] = int(text)
+    for name in ("DATABASE_URL", "REDIS_URL", "VAPID_SUBJECT"):
+        if name in found:
+            values[name] = found.pop(name)
+    values.update({name: _value(text) for name, text in found.items()})
+    return values
 
 
 class Defaults:
@@ -56,7 +105,9 @@ class Defaults:
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     BABEL_DEFAULT_LOCALE = "nb"
     BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
-    LANGUAGES = ("nb", "en")
+    LANGUAGES = tuple(LANGUAGE_NAMES)
+    # FIELDAPP_LOCAL_DEV: plain http on 127.0.0.1 (make run); push set-up warnings are not logged either.
+    LOCAL_DEV = False
     VAPID_SUBJECT = "mailto:hms@fieldapp.invalid"
     # Push messages in flight at once when an alert is delivered.
     PUSH_WORKERS = 64
@@ -70,23 +121,3 @@ class Defaults:
     PHONE_CLOCK_MARK_MINUTES = 5
     # Set to serve the Strict-Transport-Security header (only behind HTTPS).
     HSTS = False
-
-
-def from_environment():
-    """Settings read from the environment (the README's configuration table)."""
-    values = {}
-    if "DATABASE_URL" in os.environ:
-        values["DATABASE_URL"] = os.environ["DATABASE_URL"]
-    if "REDIS_URL" in os.environ:
-        values["REDIS_URL"] = os.environ["REDIS_URL"]
-    if env_flag("FIELDAPP_LOCAL_DEV"):
-        values["SESSION_COOKIE_SECURE"] = False
-    if env_flag("FIELDAPP_HSTS"):
-        values["HSTS"] = True
-    if "PUSH_ALLOWED_HOSTS" in os.environ:
-        values["PUSH_ALLOWED_HOSTS"] = tuple(h.strip() for h in os.environ["PUSH_ALLOWED_HOSTS"].split(",") if h.strip())
-    if os.environ.get("FIELDAPP_TRUSTED_PROXIES", "").strip():
-        values["TRUSTED_PROXIES"] = int(os.environ["FIELDAPP_TRUSTED_PROXIES"])
-    if "FIELDAPP_VAPID_SUBJECT" in os.environ:
-        values["VAPID_SUBJECT"] = os.environ["FIELDAPP_VAPID_SUBJECT"]
-    return values

@@ -1,7 +1,12 @@
 """The database: a proxy bound at start-up, SQLite pragmas, one connection per request."""
+import logging
+
 from peewee import DatabaseProxy, SqliteDatabase
+from peewee_migrate import Router
 from playhouse import db_url
 from playhouse.pool import PooledSqliteDatabase
+
+from .config import PROJECT_ROOT
 
 database = DatabaseProxy()
 
@@ -51,12 +56,6 @@ def init_app(app):
 
 def run_migrations(db=None):
     """Apply every migration in migrations/ that this database has not had yet."""
-    import logging
-
-    from peewee_migrate import Router
-
-    from .config import PROJECT_ROOT
-
     logger = logging.getLogger("fieldapp.migrations")
     router = Router(db or database.obj, migrate_dir=str(PROJECT_ROOT / "migrations"),
                     ignore=["basemodel"], logger=logger)

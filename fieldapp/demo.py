@@ -1,10 +1,13 @@
 """Demo data: one main contractor, a subcontractor, two sites and a person in every role. Idempotent."""
+import uuid
 from datetime import date
 
 from . import audit
 from .accounts import service as accounts
 from .db import database
-from .models import Membership, Site, User
+from .models import Membership, Site, User, utcnow
+from .phone_time import PhoneTime
+from .reports import service as reports
 from .sites import service as sites
 
 DEMO_PIN = "482913"
@@ -69,12 +72,6 @@ DEMO_REPORTS = [
 
 def _demo_reports(site):
     """A few reports to follow up, made as the people would have made them (no photos)."""
-    import uuid
-
-    from .models import utcnow
-    from .phone_time import PhoneTime
-    from .reports import service as reports
-
     for phone, kind, category, text, place in DEMO_REPORTS:
         user = User.get(User.phone == phone)
         fields, injury = reports.clean_fields({"kind": kind, "category": category, "description": text,

@@ -1,5 +1,7 @@
 """Every peewee model: the records are one graph, so they live in one module."""
 
+import functools
+import json
 from datetime import time
 
 from peewee import (
@@ -19,7 +21,25 @@ from .clock import utcnow  # noqa: F401  (the one clock; imported from here by m
 from .db import database
 
 ROLES = ("worker", "foreman", "verneombud", "manager")
-LANGUAGES = ("nb", "en")
+
+
+class JSONField(TextField):
+    """A JSON value in a text column: lists and dicts in Python, json.dumps(value) in the database.
+
+    The text is what the code wrote by hand before (json.dumps with the same arguments), so rows written
+    either way read alike and no migration is needed. Empty text (a column's old default) reads as None.
+    dumps: the serializer (e.g. json.dumps with default=str for dates).
+    """
+
+    def __init__(self, *args, dumps=json.dumps, **kwargs):
+        self.dumps = dumps
+        super().__init__(*args, **kwargs)
+
+    def db_value(self, value):
+        return None if value is None else self.dumps(value)
+
+    def python_value(self, value):
+        return json.loads(value) if value else None
 
 
 class BaseModel(Model):
@@ -190,8 +210,8 @@ class CheckIn(BaseModel):
     checked_out_at = DateTimeField(null=True)  # recorded, as checked_in_at
     checkout_uuid = UUIDField(null=True, unique=True)
     auto_closed = BooleanField(default=False)
-    confirmed = TextField(default="[]")  # JSON list of equipment keys worn
-    missing = TextField(default="[]")  # JSON list of required keys the person did not have
+    confirmed = JSONField(default=list)  # equipment keys worn
+    missing = JSONField(default=list)  # required keys the person did not have
     # As they were at check-in (the list must show what was true that day).
     name = CharField(max_length=200)
     employer_name = CharField(max_length=200, null=True)
@@ -205,13 +225,19 @@ class CheckIn(BaseModel):
     out_received_at = DateTimeField(null=True)  # when the server got the check-out
 
 
+# One open check-in per person, enforced by the database (migrations/002_checkin.py made it; SQLite and
+# PostgreSQL both have partial indexes). Declared here so that the models say what the schema holds.
+CheckIn.add_index(CheckIn.index(CheckIn.user, unique=True, where=CheckIn.checked_out_at.is_null(),
+                                name="check_in_one_open_per_person"))
+
+
 class FollowUp(BaseModel):
     """Something the employer must act on, e.g. equipment a worker did not have at check-in."""
 
     site = ForeignKeyField(Site, backref="follow_ups", on_delete="CASCADE")
     kind = CharField(max_length=40)
     check_in = ForeignKeyField(CheckIn, null=True, backref="follow_ups", on_delete="CASCADE")
-    detail = TextField(default="")
+    detail = JSONField(default="")  # missing_equipment: the keys; "" (None when read) for none
     created_at = DateTimeField(default=utcnow)
     resolved_at = DateTimeField(null=True)
     resolved_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
@@ -288,7 +314,7 @@ class ReportEvent(BaseModel):
     actor = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     kind = CharField(max_length=20)
     text = TextField(default="")
-    data = TextField(default="{}")  # JSON: what changed
+    data = JSONField(default=dict, dumps=functools.partial(json.dumps, default=str))  # what changed
 
 
 # --- alerts and web push ----------------------------------------------------------------------------------
@@ -382,6 +408,19 @@ class PushDelivery(BaseModel):
 
     class Meta:
         indexes = ((("recipient", "subscription", "round"), True),)
+
+
+# Indexes that migrations made with SQL (partial or on several columns), declared so that the models say what
+# the schema holds (tests/test_schema.py compares them on SQLite and PostgreSQL).
+Report.add_index(Report.index(Report.site, Report.status, Report.happened_at, name="report_site_status"))
+# migrations/004_alerts.py: the escalation sweep looks only at alerts not yet escalated.
+Alert.add_index(Alert.index(Alert.ack_deadline, where=Alert.escalated_at.is_null(), name="alert_pending_escalation"))
+# migrations/006_push_delivery.py: what the sender looks for, rows still to send by when they are due.
+PushDelivery.add_index(PushDelivery.index(
+    PushDelivery.next_attempt_at, where=PushDelivery.sent_at.is_null() & PushDelivery.gave_up_at.is_null(),
+    name="push_delivery_due"))
+PushDelivery.add_index(PushDelivery.index(PushDelivery.alert, name="push_delivery_alert"))
+PushDelivery.add_index(PushDelivery.index(PushDelivery.subscription, name="push_delivery_subscription"))
 
 
 ALL_MODELS = [

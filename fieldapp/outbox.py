@@ -16,11 +16,25 @@ not go stale the way a token saved at queue time does: an item queued before a s
 after it (issue 13, "A waiting item never dies of a stale token"). Every other post keeps the form token.
 """
 import json
+import uuid as uuidlib
 from urllib.parse import urlsplit
 
 from flask import request
 
+from .inputs import InputError
+
 MAKER_HEADER = "X-Outbox-Maker"
+
+
+def parse_uuid(raw):
+    """The item's UUID (made on the phone: the key that makes a replayed post a no-op), from the form's text.
+
+    Raises InputError("bad_uuid") (400, fieldapp/inputs.py) for anything that is not a UUID.
+    """
+    try:
+        return uuidlib.UUID(str(raw))
+    except (ValueError, TypeError, AttributeError):
+        raise InputError("bad_uuid") from None
 
 
 def from_outbox():

@@ -1,12 +1,7 @@
-"""What templates may call: the current language, role names, device names (dates: fieldapp/clock.py)."""
-import json
-
-from markupsafe import escape
+"""What templates may call: the current language and device names (dates: fieldapp/clock.py; role names:
+fieldapp/sites/views.py; the alert count: fieldapp/alerts/views.py, so this module imports no feature)."""
 from flask_babel import get_locale
 from flask_babel import gettext as _
-
-from .models import ROLES
-from .sites.forms import role_label
 
 
 def device_name(user_agent):
@@ -32,30 +27,14 @@ def device_name(user_agent):
     return device
 
 
-def _alert_count():
-    """Alerts the signed-in person has not acknowledged (the bottom bar's count)."""
-    from flask import g
-
-    from .alerts.service import unacknowledged_count
-
-    user = getattr(g, "user", None)
-    return unacknowledged_count(user.id) if user is not None else 0
-
-
 def init_app(app):
     # Template indentation is for people reading the templates, not for phones downloading pages.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["device_name"] = device_name
-    app.jinja_env.filters["fromjson"] = json.loads
 
     @app.context_processor
     def helpers():
         return {
             "current_lang": lambda: str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]),
-            "role_label": role_label,
-            # Plain strings, translated once per render: a list of 50 rows pays for 4 lookups, not 50.
-            "role_names": lambda: {role: escape(str(role_label(role))) for role in ROLES},
-            "roles": ROLES,
-            "alert_count": _alert_count,
         }

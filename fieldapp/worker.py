@@ -1,8 +1,9 @@
 """The huey consumer's entry point (Procfile: worker): the app, its database and every task module."""
-from . import create_app
-from . import audit_tasks  # noqa: F401  (registers the audit anchor task)
-from . import tasks  # noqa: F401  (registers the tasks with huey)
-from .queue import huey  # noqa: F401
+from . import audit_tasks, create_app  # noqa: F401  (audit_tasks registers the audit anchor task)
+from .accounts import tasks as accounts_tasks  # noqa: F401  (each feature's tasks.py registers its tasks)
+from .alerts import tasks as alerts_tasks  # noqa: F401
+from .checkin import tasks as checkin_tasks  # noqa: F401
+from .queue import context, huey  # noqa: F401
 
 app = create_app()  # binds the database proxy and the configuration the tasks use
-tasks.bind_app(app)
+context.bind(app)

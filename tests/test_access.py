@@ -204,7 +204,7 @@ def full_site(app, world):
                                  severity="high", description="Cut hand", happened_at=utcnow())
     InjuryDetails.create(report=world.injury, medical_treatment=True)
     check_in = CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=world.people["worker"],
-                              checked_in_at=utcnow(), name="Worker Person", missing='["helmet"]')
+                              checked_in_at=utcnow(), name="Worker Person", missing=["helmet"])
     FollowUp.create(site=world.site, kind="missing_equipment", check_in=check_in, detail='["helmet"]')
     return world
 

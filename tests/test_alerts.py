@@ -9,7 +9,8 @@ from flask_babel import force_locale
 from helpers import subscribe
 
 from fieldapp import audit
-from fieldapp.alerts import service
+from fieldapp.alerts import wording
+from fieldapp.alerts import tasks as alert_tasks
 from fieldapp.models import Alert, AlertRecipient, AuditEvent, PushSubscription, Report, User, utcnow
 from fieldapp.queue import huey
 
@@ -152,9 +153,9 @@ def test_a_busy_push_service_is_retried_with_backoff(app, world, phones, push_se
         huey.flush()
         with app.app_context():
             # Not yet due: nothing is sent early.
-            assert service.deliver(alert.id, now=row.next_attempt_at - timedelta(seconds=1))["sent"] == 0
+            assert alert_tasks.deliver(alert.id, now=row.next_attempt_at - timedelta(seconds=1))["sent"] == 0
             clock = row.next_attempt_at + timedelta(seconds=1)
-            service.deliver(*task.args, now=clock)  # what the consumer does at the eta
+            alert_tasks.deliver(*task.args, now=clock)  # what the consumer does at the eta
     assert len(push_service.for_device("busy-phone")) == 1
     assert PushDelivery.get_by_id(row.id).sent_at is not None
     assert huey.scheduled() == []
@@ -213,10 +214,10 @@ def test_a_foreman_who_does_not_acknowledge_is_reminded_and_the_manager_told(app
     assert [m["device"] for m in push_service.received] == ["foreman"]
     # Nine minutes later nothing happens; after the ten-minute deadline it escalates, once.
     with app.app_context():
-        assert service.escalate(now=alert.created_at + timedelta(minutes=9)) == []
-        done = service.escalate(now=alert.created_at + timedelta(minutes=10, seconds=1))
+        assert alert_tasks.escalate(now=alert.created_at + timedelta(minutes=9)) == []
+        done = alert_tasks.escalate(now=alert.created_at + timedelta(minutes=10, seconds=1))
         assert done == [(alert.id, [world.people["foreman"].id], [world.people["manager"].id])]
-        assert service.escalate(now=alert.created_at + timedelta(minutes=30)) == []
+        assert alert_tasks.escalate(now=alert.created_at + timedelta(minutes=30)) == []
     assert len(push_service.for_device("foreman")) == 2
     told = push_service.for_device("manager")
     assert len(told) == 1 and told[0]["payload"]["title"].startswith("Foreman Person: STANS ARBEIDET")
@@ -240,10 +241,10 @@ def test_an_acknowledged_warning_does_not_escalate(app, world, as_role, push_ser
     compose(verneombud, world.site, template="crane_lift", audience="foremen")
     alert = Alert.get()
     with app.app_context():
-        assert service.escalate(now=alert.created_at + timedelta(minutes=59)) == []
+        assert alert_tasks.escalate(now=alert.created_at + timedelta(minutes=59)) == []
     foreman.post(f"/s/{world.site.id}/alerts/{alert.id}/ack", data={"uuid": str(uuid.uuid4())})
     with app.app_context():
-        assert service.escalate(now=alert.created_at + timedelta(minutes=61)) == [(alert.id, [], [])]
+        assert alert_tasks.escalate(now=alert.created_at + timedelta(minutes=61)) == [(alert.id, [], [])]
     assert len(push_service.for_device("foreman")) == 1
 
 
@@ -254,13 +255,13 @@ def test_every_template_exists_in_every_language(app):
         texts = {}
         for language in app.config["LANGUAGES"]:
             with force_locale(language):
-                for key, (level, title, text) in service.templates().items():
+                for key, (level, title, text) in wording.templates().items():
                     texts[(language, key)] = (str(title("Zone C")), str(text("Zone C")))
-        for key in service.templates():
+        for key in wording.templates():
             assert texts[("nb", key)] != texts[("en", key)], key
             assert all(texts[(lang, key)][0] for lang in app.config["LANGUAGES"])
         # Each template the compose page offers has its wording (the page looks every one up).
-        assert set(service.COMPOSE_TEMPLATES) <= set(service.templates())
+        assert set(wording.COMPOSE_TEMPLATES) <= set(wording.templates())
 
 
 def test_a_serious_report_alerts_the_verneombud_and_foremen_and_closing_tells_the_reporter(

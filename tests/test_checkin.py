@@ -64,7 +64,7 @@ def test_check_in_with_all_equipment(as_role, world, site):
     response = post_check_in(worker, site)
     assert response.status_code == 303
     row = CheckIn.get()
-    assert json.loads(row.confirmed) == ["helmet", "safety_shoes"] and json.loads(row.missing) == []
+    assert row.confirmed == ["helmet", "safety_shoes"] and row.missing == []
     assert row.user == world.people["worker"] and row.name == "Worker Person"
     assert row.employer_org_number == "923609016" and row.hms_card_number == "HMS123"
     page = worker.get(f"/s/{site.id}/checkin").get_data(as_text=True)
@@ -89,7 +89,7 @@ def test_missing_item_is_recorded_and_the_foreman_is_told(as_role, site):
     response = post_check_in(as_role("worker"), site, all_worn="y", missing=["helmet"])
     assert response.status_code == 303
     row = CheckIn.get()
-    assert json.loads(row.confirmed) == ["safety_shoes"] and json.loads(row.missing) == ["helmet"]
+    assert row.confirmed == ["safety_shoes"] and row.missing == ["helmet"]
     follow_up = FollowUp.get(FollowUp.check_in == row)
     assert follow_up.kind == "missing_equipment"
     foreman = as_role("foreman")
@@ -231,7 +231,7 @@ def test_open_check_ins_close_at_the_end_of_the_day(app, world, site, frozen_clo
                           name="Foreman Person")
     today_row = CheckIn.create(uuid=uuid.uuid4(), site=site, user=world.people["manager"],
                                checked_in_at=oslo(clock.today(), 7), name="Manager Person")
-    from fieldapp import tasks
+    from fieldapp.checkin import tasks
 
     with app.app_context():
         closed = tasks.close_open_check_ins.call_local()
@@ -290,7 +290,7 @@ def test_attendance_is_deleted_six_months_after_the_site_closes(app, as_role, wo
     assert Site.get_by_id(site.id).closed_on == clock.today(site)
     assert service.purge_old_attendance(183) == 0  # closed today: kept
     Site.update(closed_on=clock.today(site) - timedelta(days=200)).where(Site.id == site.id).execute()
-    from fieldapp import tasks
+    from fieldapp.checkin import tasks
 
     with app.app_context():
         assert tasks.purge_old_attendance.call_local() == 1

@@ -8,7 +8,8 @@ import uuid
 import pytest
 
 from fieldapp import push
-from fieldapp.alerts import service
+from fieldapp.alerts import delivery, service
+from fieldapp.alerts import tasks as alert_tasks
 from fieldapp.models import (Alert, AlertRecipient, AuditEvent, DeviceSession, PushDelivery, PushSubscription, Report,
                              utcnow)
 
@@ -100,7 +101,7 @@ def test_the_sender_never_connects_to_an_endpoint_stored_before_the_allowlist(ap
             ack_required=False, ack_minutes=60))
     assert push_service.received == []
     row = PushDelivery.get(PushDelivery.alert == alert)
-    assert row.sent_at is None and row.gave_up_at is not None and row.last_status == service.REFUSED_HERE
+    assert row.sent_at is None and row.gave_up_at is not None and row.last_status == delivery.REFUSED_HERE
     assert PushSubscription.get(PushSubscription.endpoint == info["endpoint"]).broken_at is not None
 
 
@@ -269,7 +270,7 @@ def test_the_service_worker_resubscribes_on_pushsubscriptionchange(client):
 
 def test_a_serious_report_keeps_its_alert_when_the_queue_fails_and_the_sweep_sends_it(
         app, world, as_role, push_service, monkeypatch, caplog):
-    from fieldapp import tasks
+    from fieldapp.alerts import tasks
 
     for role in ("foreman", "verneombud"):
         assert as_role(role).post("/me/push", json=push_service.subscribe(role)).status_code == 201
@@ -277,7 +278,7 @@ def test_a_serious_report_keeps_its_alert_when_the_queue_fails_and_the_sweep_sen
     def queue_down(*args, **kwargs):
         raise ConnectionError("huey storage unreachable")  # the web process loses the queue after commit
 
-    monkeypatch.setattr(service, "deliver_alert", queue_down)
+    monkeypatch.setattr(alert_tasks, "deliver_alert", queue_down)
     response = as_role("worker").post(f"/s/{world.site.id}/reports/new", data={
         "uuid": str(uuid.uuid4()), "kind": "injury", "category": "falls", "description": "Fell from a ladder"})
     assert response.status_code == 303
@@ -291,7 +292,7 @@ def test_a_serious_report_keeps_its_alert_when_the_queue_fails_and_the_sweep_sen
         assert tasks.sweep_push_deliveries.call_local()["sent"] == 2
     assert sorted(m["device"] for m in push_service.received) == ["foreman", "verneombud"]
     assert push_service.for_device("foreman")[0]["payload"]["title"] == "Personskade meldt"
-    assert service.pending_deliveries(alert) == 0
+    assert delivery.pending_deliveries(alert) == 0
 
 
 def test_a_report_whose_alert_cannot_be_made_is_not_saved_either(app, world, as_role, monkeypatch):
@@ -323,7 +324,7 @@ def test_deliveries_are_recorded_as_they_complete_not_at_the_end(app, world, as_
             template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
             ack_minutes=60), recipients=people, send=False)
         count_queries.queries.clear()
-        result = service.deliver(alert.id)
+        result = alert_tasks.deliver(alert.id)
     assert result["sent"] == 120
     commits = [q for q in count_queries.queries if q.startswith("('UPDATE \"push_delivery\"") and '"sent_at" = ' in q]
     assert len(commits) >= 3  # 120 answers in batches of at most 50 (or every 0.5 s)
@@ -340,10 +341,10 @@ def test_a_second_run_does_not_send_what_another_has_claimed(app, world, as_role
             template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
             ack_minutes=60), send=False)
         now = utcnow()
-        claimed = service._claim("other-consumer", 10, timedelta(seconds=60), alert.id, now)
+        claimed = delivery._claim("other-consumer", 10, timedelta(seconds=60), alert.id, now)
         assert len(claimed) == 1
-        assert service.deliver(alert.id)["sent"] == 0  # the other consumer holds it
-        assert service.deliver(alert.id, now=now + timedelta(seconds=61))["sent"] == 1  # its lease ran out
+        assert alert_tasks.deliver(alert.id)["sent"] == 0  # the other consumer holds it
+        assert alert_tasks.deliver(alert.id, now=now + timedelta(seconds=61))["sent"] == 1  # its lease ran out
     assert len(push_service.for_device("worker")) == 1
 
 
@@ -375,7 +376,7 @@ def test_production_start_warns_about_the_default_subject_and_a_lost_vapid_key(a
     PushSubscription.update(vapid_key=None, created_at=utcnow() - timedelta(days=3)).execute()
     os.utime(app.config["VAPID_PRIVATE_KEY_PATH"])
     assert "2 push subscriptions" in service.warn_about_push_setup(app)[0]
-    monkeypatch.setenv("FIELDAPP_LOCAL_DEV", "1")
+    app.config["LOCAL_DEV"] = True  # what FIELDAPP_LOCAL_DEV=1 sets (config.settings)
     assert service.warn_about_push_setup(app) == []
 
 
@@ -399,18 +400,18 @@ def test_a_message_that_cannot_be_sent_is_given_up_after_the_attempts(app, world
             template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
             ack_minutes=60), send=False)
         clock = utcnow()
-        for _attempt in range(service.MAX_ATTEMPTS):
-            service.deliver(alert.id, now=clock)
+        for _attempt in range(delivery.MAX_ATTEMPTS):
+            alert_tasks.deliver(alert.id, now=clock)
             clock += timedelta(hours=2)
         row = PushDelivery.get(PushDelivery.subscription == subscription)
-        assert row.attempts == service.MAX_ATTEMPTS and row.gave_up_at is not None and row.sent_at is None
-        assert service.deliver(None, now=clock)["retry"] == 0  # the sweep leaves it alone
+        assert row.attempts == delivery.MAX_ATTEMPTS and row.gave_up_at is not None and row.sent_at is None
+        assert alert_tasks.deliver(None, now=clock)["retry"] == 0  # the sweep leaves it alone
 
 
 def test_the_reporters_closed_alert_survives_a_queue_failure_and_the_sweep_sends_it(
         app, world, as_role, push_service, monkeypatch, caplog):
     """The 'your report was closed' alert is saved with the closing, so a lost enqueue only delays it."""
-    from fieldapp import tasks
+    from fieldapp.alerts import tasks
 
     worker = as_role("worker")
     assert worker.post("/me/push", json=push_service.subscribe("worker")).status_code == 201
@@ -420,7 +421,7 @@ def test_the_reporters_closed_alert_survives_a_queue_failure_and_the_sweep_sends
     assert response.status_code == 303
     report = Report.get(Report.description == "Loose planks by the gate")
 
-    monkeypatch.setattr(service, "deliver_alert", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("down")))
+    monkeypatch.setattr(alert_tasks, "deliver_alert", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("down")))
     response = as_role("foreman").post(f"/s/{world.site.id}/reports/{report.id}/close",
                                        data={"text": "Planks stacked and strapped"})
     assert response.status_code == 303

@@ -51,7 +51,7 @@ def consumers(tmp_path, database_url):
 
     def enqueue(alert_id):
         """What a web process does after the alert's transaction: queue deliver_alert in huey's file."""
-        subprocess.run([sys.executable, "-c", f"from fieldapp.tasks import deliver_alert; deliver_alert({alert_id})"],
+        subprocess.run([sys.executable, "-c", f"from fieldapp.alerts.tasks import deliver_alert; deliver_alert({alert_id})"],
                        cwd=ROOT, env=env, check=True, timeout=60)
 
     start.enqueue = enqueue

@@ -185,7 +185,7 @@ def test_trusted_proxies_setting(monkeypatch, value, expected):
     monkeypatch.delenv("FIELDAPP_TRUSTED_PROXIES", raising=False)
     if value is not None:
         monkeypatch.setenv("FIELDAPP_TRUSTED_PROXIES", value)
-    assert config.from_environment().get("TRUSTED_PROXIES", config.Defaults.TRUSTED_PROXIES) == expected
+    assert config.settings().get("TRUSTED_PROXIES", config.Defaults.TRUSTED_PROXIES) == expected
 
 
 def test_device_cookie_is_http_only_and_long_lived(app, world):

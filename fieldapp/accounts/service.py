@@ -14,6 +14,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from peewee import JOIN
 
 from .. import audit
+from ..authz import may_manage_person
 from ..db import database
 from ..models import DeviceSession, EnrollmentCode, LoginThrottle, Membership, Site, User, utcnow
 
@@ -534,8 +535,6 @@ def _creator_may_still_manage(enrollment, user):
     share with the person (their best: manager, then foreman), as on the site where they made it. A code
     without a maker was made by the CLI or an admin and keeps working; a deactivated maker's codes do not.
     """
-    from ..authz import may_manage_person  # here: authz imports this module when a request signs in
-
     if enrollment.created_by_id is None:
         return True
     creator = User.get_or_none((User.id == enrollment.created_by_id) & (User.active == True))  # noqa: E712

@@ -2,14 +2,21 @@
 from datetime import timedelta, timezone
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import abort, Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import format_time, format_timedelta
 from flask_babel import gettext as _
 
+from .. import authz
+from ..alerts import service as alerts
 from ..authz import SESSION_KEY, login_required, public
+from ..clock import utcnow
 from ..htmx import render
-from . import bp, service
+from . import service
 from .forms import ChooseSecretForm, EnrollCodeForm, LanguageForm, SignInForm
+
+bp = Blueprint("accounts", __name__)
+# Who is signed in is decided in authz for every request; the device sessions it reads are this feature's.
+bp.record_once(lambda state: authz.use_session_lookup(state.app, service.session_for_token))
 
 
 def safe_next(target):
@@ -49,8 +56,6 @@ def remember_device(response, user):
 
 def when_to_retry(retry_after):
     """{"time": "14:05" (the clock in the app's time zone), "wait": "15 minutes"} for a message."""
-    from ..models import utcnow
-
     until = (utcnow() + timedelta(seconds=retry_after)).replace(tzinfo=timezone.utc)
     return {"time": format_time(until, "HH:mm"),
             "wait": format_timedelta(timedelta(seconds=retry_after), threshold=1.1)}
@@ -176,8 +181,6 @@ def profile():
 
 
 def _profile_context(language_form=None):
-    from ..alerts import service as alerts
-
     return dict(
         language_form=language_form or LanguageForm(language=g.user.language),
         sessions=service.live_sessions(g.user),

@@ -4,118 +4,34 @@ Ready-made alerts (templates) store only their key and the area; each recipient 
 language, on the page and in the push message. The app's own alerts about a report (REPORT_TEMPLATES) store
 the report's codes in `area` ("category/kind", or "category"), never words: they too are worded per reader.
 """
-import json
-import logging
 import os
-import time
 import uuid as uuidlib
-from collections import Counter, namedtuple
-from concurrent.futures import FIRST_COMPLETED, wait
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
-from peewee import JOIN, IntegrityError, OperationalError, chunked, fn
+from peewee import IntegrityError, OperationalError, fn
 
-from .. import audit, push
-from ..config import Defaults, env_flag
-from ..db import database, is_sqlite
+from .. import audit
+from ..config import Defaults
+from ..db import database
 from ..inputs import InputError
 from ..models import (ALERT_LEVELS, AUDIENCES, Alert, AlertRecipient, CheckIn, DeviceSession, Membership,
-                      PushDelivery, PushSubscription, User, utcnow)
-from ..tasks import deliver_alert
+                      PushDelivery, PushSubscription, Site, User, utcnow)
+from .delivery import queue_deliveries
+from .tasks import deliver_soon
+from .wording import COMPOSE_TEMPLATES, report_codes, templates
 
 MAX_TITLE = 120
 MAX_BODY = 2000
 MAX_AREA = 200
 MAX_ACK_MINUTES = 24 * 60
-PAYLOAD_BODY = 600  # characters of the text in the push message; the whole text is in the app
 ACK_MINUTES = {"stop_work": 10, "warning": 60, "info": 60}
-TTL = {"stop_work": 4 * 3600, "warning": 12 * 3600, "info": 24 * 3600}  # seconds a push service keeps it
-MAX_ATTEMPTS = 5
 
 
 class AlertError(InputError):
     """Bad input or a rule that says no: `reason` picks the message (fieldapp.inputs); nothing was saved."""
 
     scope = "alert"
-
-
-def templates():
-    """key -> (level, title(area), text(area)), in the current language. Every UI language has them all."""
-    def where(area):
-        return area or _("the marked area")
-
-    return {
-        "stop_work": ("stop_work", lambda a: _("STOP WORK: immediate danger"),
-                      lambda a: _("Stop work at once at %(area)s and move to a safe place. Work may only start "
-                                  "again when the safety representative or the foreman says so (AML § 6-3).",
-                                  area=where(a))),
-        "crane_lift": ("warning", lambda a: _("Crane lift: keep out from under the load"),
-                       lambda a: _("A crane lift is going on at %(area)s. Keep outside the cordon and never "
-                                   "stand under the load.", area=where(a))),
-        "evacuation": ("stop_work", lambda a: _("EVACUATE the site"),
-                       lambda a: _("Leave the site now by the nearest safe way out and go to the assembly "
-                                   "point. Do not go back for tools. Report to your foreman at %(area)s.",
-                                   area=where(a))),
-        "weather": ("warning", lambda a: _("Weather warning: strong wind"),
-                    lambda a: _("Strong wind expected. Secure loose material, stop crane lifts and work at "
-                                "height at %(area)s until the foreman says otherwise.", area=where(a))),
-        "gas_leak": ("stop_work", lambda a: _("Gas or chemical leak"),
-                     lambda a: _("A gas or chemical leak at %(area)s. Move away against the wind, do not use "
-                                 "open flames or switches, and wait for the all-clear.", area=where(a))),
-        "area_closed": ("warning", lambda a: _("Area closed"),
-                        lambda a: _("%(area)s is closed until further notice. Do not enter.",
-                                    area=where(a).capitalize())),
-        # Made by the app itself:
-        "report_high": ("warning", lambda a: _("New serious hazard reported"),
-                        lambda a: _("A hazard with high severity was reported: %(area)s. Open it and follow "
-                                    "it up.", area=a)),
-        "report_injury": ("warning", lambda a: _("Injury reported"),
-                          lambda a: _("An injury was reported: %(area)s. Open it and follow it up.", area=a)),
-        "report_closed": ("info", lambda a: _("Your report was closed"),
-                          lambda a: _("Your report (%(area)s) has been dealt with. See what was done.", area=a)),
-    }
-
-
-COMPOSE_TEMPLATES = ("stop_work", "crane_lift", "evacuation", "weather", "gas_leak", "area_closed")
-REPORT_TEMPLATES = ("report_high", "report_injury", "report_closed")
-
-
-def report_codes(report, with_kind=True):
-    """What a report alert stores in `area`: "category/kind" (with_kind) or "category"; codes, not words."""
-    return f"{report.category}/{report.kind}" if with_kind else report.category
-
-
-def report_words(codes):
-    """ "electrical/hazard" -> "Electrical (Hazardous condition)" in the current language; "falls" -> "Falls".
-
-    An unknown code is shown as stored: alerts made before codes were stored hold words (migration 010
-    turns those whose report still exists into codes).
-    """
-    from ..reports.labels import categories, kinds
-
-    category, _slash, kind = codes.partition("/")
-    if category not in categories() or (kind and kind not in kinds()):
-        return codes
-    return f"{categories()[category]} ({kinds()[kind]})" if kind else str(categories()[category])
-
-
-def wording(alert, language=None):
-    """(title, text) of an alert in a language (the current one by default)."""
-    if alert.template:
-        def build():
-            level, title, text = templates()[alert.template]
-            area = report_words(alert.area) if alert.template in REPORT_TEMPLATES else alert.area
-            extra = f"\n\n{alert.body}" if alert.body else ""
-            return str(title(area)), str(text(area)) + extra
-
-        if language:
-            with force_locale(language):
-                return build()
-        return build()
-    return alert.title, alert.body
 
 
 # --- composing ---------------------------------------------------------------------------------------
@@ -241,244 +157,6 @@ def report_closed(report):
     return alert
 
 
-# --- delivery (issue 13: at least once) -------------------------------------------------------------------
-#
-# Each (recipient, device) is a PushDelivery row, written in the transaction that makes the alert. A run claims
-# due rows for a lease, sends them with the shared Sender and records each answer in small batches as it comes.
-# A consumer killed mid-run leaves rows that were claimed (sent or not) and rows not yet claimed; the periodic
-# sweep, and the sweep every consumer starts with, send them again once the lease has run out. So a phone may get
-# a message twice (its service worker shows one notification per tag), never zero times.
-
-LEASE_SECONDS = 60  # a claimed row is another consumer's after this; a run sends its claims well within it
-RECORD_EVERY = 50  # results per commit ...
-RECORD_SECONDS = 0.5  # ... or at least this often
-RUN_SECONDS = 300  # a run stops claiming after this; the next sweep goes on
-BROKEN = (400, 403)  # the push service refuses this subscription for good (e.g. a VAPID key mismatch)
-REFUSED_HERE = 0  # last_status when the endpoint is not on an allowed push service (never contacted)
-
-log = logging.getLogger(__name__)
-
-
-def link(alert):
-    return f"/s/{alert.site_id}/alerts/{alert.id}"
-
-
-def payload(alert, language, prefix=""):
-    """The push message: small JSON (well under the 4 KB a push service takes)."""
-    title, text = wording(alert, language)
-    if len(text) > PAYLOAD_BODY:
-        text = text[:PAYLOAD_BODY - 1] + "…"
-    body = {"title": prefix + title, "body": text, "level": alert.level, "url": link(alert),
-            "tag": f"alert-{alert.id}", "alert": alert.id, "site": alert.site_id}
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    assert len(data) < 3000, "push payload too large"
-    return data
-
-
-def queue_deliveries(alert, recipient_ids=None, round=0, prefix_for=None):
-    """Write a PushDelivery for every working device of the alert's recipients (or of recipient_ids).
-
-    Call inside the transaction that makes the alert or its escalation: then no crash can leave an alert
-    whose messages nobody will send. Devices whose push service refused them (broken) get none, nor do
-    devices whose device session was signed out or revoked (a shared phone may be someone else's now).
-    Returns the number of rows written.
-    """
-    query = (AlertRecipient.select(AlertRecipient.id, PushSubscription.id)
-             .join(PushSubscription, on=(PushSubscription.user == AlertRecipient.user))
-             .join(DeviceSession, JOIN.LEFT_OUTER, on=(PushSubscription.device_session == DeviceSession.id))
-             # Not to a phone the person signed out of (or that was revoked): it may be someone else's now.
-             .where((AlertRecipient.alert == alert) & PushSubscription.broken_at.is_null()
-                    & DeviceSession.revoked_at.is_null()))
-    if recipient_ids is not None:
-        query = query.where(AlertRecipient.id.in_(list(recipient_ids)))
-    now = utcnow()
-    rows = [{"alert": alert.id, "recipient": recipient_id, "subscription": subscription_id, "round": round,
-             "prefix": (prefix_for(recipient_id) if prefix_for else "")[:300], "created_at": now,
-             "next_attempt_at": now}
-            for recipient_id, subscription_id in query.tuples()]
-    for batch in chunked(rows, 500):
-        PushDelivery.insert_many(batch).on_conflict_ignore().execute()
-    return len(rows)
-
-
-def deliver_soon(alert_id):
-    """Ask a consumer to send the alert's deliveries now. Call after the alert's transaction has committed.
-
-    The rows are already durable, so a failed enqueue (queue down, process killed) only delays them until the
-    next sweep (every minute): it is logged and not raised, so the person's report or alert still succeeds.
-    """
-    try:
-        deliver_alert(alert_id)
-    except Exception:  # noqa: BLE001 - any queue failure; the sweep sends the rows, the log shows why it waited
-        log.exception("could not queue push delivery of alert %s; the periodic sweep will send it", alert_id)
-
-
-Claimed = namedtuple("Claimed", "id alert_id recipient_id subscription_id attempts prefix language endpoint "
-                                "p256dh auth")
-
-
-def _available(now):
-    return (PushDelivery.sent_at.is_null() & PushDelivery.gave_up_at.is_null()
-            & (PushDelivery.next_attempt_at <= now)
-            & (PushDelivery.claimed_until.is_null() | (PushDelivery.claimed_until < now)))
-
-
-def _claim(run_id, limit, lease, alert_id, now):
-    """Up to `limit` due, unclaimed rows, now claimed by run_id until now + lease."""
-    with database.atomic():
-        due = PushDelivery.select(PushDelivery.id).where(_available(now))
-        if alert_id is not None:
-            due = due.where(PushDelivery.alert == alert_id)
-        due = due.order_by(PushDelivery.next_attempt_at, PushDelivery.id).limit(limit)
-        if not is_sqlite():
-            due = due.for_update(skip_locked=True)  # PostgreSQL: consumers take different rows, not turns
-        ids = [row_id for (row_id,) in due.tuples()]
-        if not ids:
-            return []
-        # The condition again: on PostgreSQL another run may have claimed a row since it was read.
-        (PushDelivery.update(claimed_by=run_id, claimed_until=now + lease)
-         .where(PushDelivery.id.in_(ids) & _available(now)).execute())
-    query = (PushDelivery.select(PushDelivery.id, PushDelivery.alert, PushDelivery.recipient,
-                                 PushDelivery.subscription, PushDelivery.attempts, PushDelivery.prefix,
-                                 User.language, PushSubscription.endpoint, PushSubscription.p256dh,
-                                 PushSubscription.auth)
-             .join(PushSubscription).switch(PushDelivery).join(AlertRecipient).join(User)
-             .where(PushDelivery.id.in_(ids) & (PushDelivery.claimed_by == run_id)))
-    return [Claimed(*row) for row in query.tuples()]
-
-
-def _retry_wait(attempts, retry_after):
-    """Seconds before the next try: 30 s doubling per attempt, or longer if the service asks (at most 1 h)."""
-    return max(30 * 2 ** max(attempts - 1, 0), min(retry_after or 0, 3600))
-
-
-def _record(results, now, counts):
-    """Store a batch of (Claimed, push.Result) in one transaction."""
-    if not results:
-        return
-    ok = [c for c, r in results if r.ok]
-    gone = {c.subscription_id for c, r in results if r.gone}
-    broken = {c.subscription_id: r.status for c, r in results if r.status in BROKEN + (REFUSED_HERE,)}
-    retry = [(c, r) for c, r in results if r.retry]
-    failed = [(c, r) for c, r in results
-              if not (r.ok or r.gone or r.retry or r.status in BROKEN + (REFUSED_HERE,))]
-    with database.atomic():
-        if ok:
-            ids = [c.id for c in ok]
-            (PushDelivery.update(sent_at=now, last_status=201, attempts=PushDelivery.attempts + 1,
-                                 claimed_by=None, claimed_until=None)
-             .where(PushDelivery.id.in_(ids)).execute())
-            (AlertRecipient.update(delivered_at=now)
-             .where(AlertRecipient.id.in_(list({c.recipient_id for c in ok}))
-                    & AlertRecipient.delivered_at.is_null()).execute())
-            (PushSubscription.update(last_success_at=now)
-             .where(PushSubscription.id.in_(list({c.subscription_id for c in ok}))).execute())
-        if gone:  # 404/410: the browser dropped it; its deliveries go with it (ON DELETE CASCADE)
-            PushSubscription.delete().where(PushSubscription.id.in_(list(gone))).execute()
-        for subscription_id, status in broken.items():
-            (PushSubscription.update(broken_at=now, broken_status=status)
-             .where((PushSubscription.id == subscription_id) & PushSubscription.broken_at.is_null()).execute())
-            # Every message still waiting for it would be refused the same way.
-            (PushDelivery.update(gave_up_at=now, last_status=status, claimed_by=None, claimed_until=None)
-             .where((PushDelivery.subscription == subscription_id) & PushDelivery.sent_at.is_null()
-                    & PushDelivery.gave_up_at.is_null()).execute())
-        for claimed, result in retry:
-            attempts = claimed.attempts + 1
-            changes = dict(attempts=attempts, last_status=result.status, claimed_by=None, claimed_until=None)
-            if attempts >= MAX_ATTEMPTS:
-                changes["gave_up_at"] = now
-            else:
-                wait_seconds = _retry_wait(attempts, result.retry_after)
-                changes["next_attempt_at"] = now + timedelta(seconds=wait_seconds)
-                counts["retry_in"] = min(wait_seconds, counts["retry_in"] or wait_seconds)
-            PushDelivery.update(**changes).where(PushDelivery.id == claimed.id).execute()
-        for claimed, result in failed:
-            (PushDelivery.update(gave_up_at=now, last_status=result.status, attempts=PushDelivery.attempts + 1,
-                                 claimed_by=None, claimed_until=None)
-             .where(PushDelivery.id == claimed.id).execute())
-    counts["sent"] += len(ok)
-    counts["gone"] += len(gone)
-    counts["broken"] += len(broken)
-    counts["retry"] += len(retry)
-    counts["failed"] += len(failed)
-
-
-def deliver(alert_id=None, now=None, seconds=RUN_SECONDS):
-    """Send the due deliveries of one alert (or of every alert: the sweep) and record each answer.
-
-    Holds at most twice the sender's threads in claims at a time, so a killed run strands few rows; records
-    every RECORD_EVERY answers or RECORD_SECONDS. `now` stands for the clock in tests (claims and times).
-    Returns counts {"sent", "gone", "broken", "retry", "failed", "retry_in"}; with retries, a run is
-    scheduled for when the first is due (the sweep would find it too, up to a minute later).
-    """
-    app = current_app._get_current_object()
-    sender = push.sender_for(app)
-    lease = timedelta(seconds=app.config.get("PUSH_LEASE_SECONDS", LEASE_SECONDS))
-    hosts = push.allowed_hosts(app.config)
-    allow_local = app.config.get("PUSH_ALLOW_LOCAL_ENDPOINTS", False)
-    run_id = uuidlib.uuid4().hex
-    counts = Counter(sent=0, gone=0, broken=0, retry=0, failed=0)
-    counts["retry_in"] = None
-    alerts, payloads = {}, {}
-    in_flight, answered = {}, []
-    started = last_record = time.monotonic()
-    drained = False
-
-    def clock():
-        return now or utcnow()
-
-    def message(claimed):
-        alert = alerts.get(claimed.alert_id)
-        if alert is None:
-            alert = alerts[claimed.alert_id] = Alert.get_by_id(claimed.alert_id)
-        key = (claimed.alert_id, claimed.language, claimed.prefix)
-        if key not in payloads:
-            payloads[key] = payload(alert, claimed.language, claimed.prefix)
-        return push.Message(key=claimed, endpoint=claimed.endpoint, p256dh=claimed.p256dh, auth=claimed.auth,
-                            payload=payloads[key], ttl=TTL[alert.level],
-                            urgency="high" if alert.level == "stop_work" else "normal", topic=f"alert{alert.id}")
-
-    while True:
-        running = time.monotonic() - started < seconds
-        # Keep every thread busy (a full window queued behind them) while holding few claims: at most two
-        # windows are claimed and unrecorded, which is what a killed run leaves for the lease to free.
-        if running and not drained and len(in_flight) <= sender.workers:
-            claimed_rows = _claim(run_id, 2 * sender.workers - len(in_flight), lease, alert_id, clock())
-            drained = not claimed_rows
-            for claimed in claimed_rows:
-                if not push.endpoint_allowed(claimed.endpoint, hosts, allow_local):
-                    # Stored before the allowlist (issue 14), or the list changed: never connect there.
-                    answered.append((claimed, push.Result(claimed, REFUSED_HERE)))
-                    continue
-                in_flight[sender.submit(message(claimed))] = claimed
-        if in_flight:
-            finished, _pending = wait(list(in_flight), timeout=RECORD_SECONDS, return_when=FIRST_COMPLETED)
-            for future in finished:
-                claimed, error = in_flight.pop(future), future.exception()
-                if error is not None:
-                    # A bug or a subscription pywebpush cannot encrypt for: logged, and counted as a failed
-                    # attempt (retried, then given up), so the sweep cannot loop on it for ever.
-                    log.error("push to subscription %s failed", claimed.subscription_id, exc_info=error)
-                    answered.append((claimed, push.Result(claimed, None)))
-                else:
-                    answered.append((claimed, future.result()))
-        if answered and (len(answered) >= RECORD_EVERY or not in_flight
-                         or time.monotonic() - last_record >= RECORD_SECONDS):
-            _record(answered, clock(), counts)
-            answered, last_record = [], time.monotonic()
-        if not in_flight and (drained or not running):
-            break
-    if counts["retry_in"] is not None:
-        deliver_alert.schedule((alert_id,), delay=counts["retry_in"])
-    return dict(counts)
-
-
-def pending_deliveries(alert):
-    """Deliveries of an alert not yet accepted by a push service and not given up."""
-    return (PushDelivery.select().where((PushDelivery.alert == alert) & PushDelivery.sent_at.is_null()
-                                        & PushDelivery.gave_up_at.is_null()).count())
-
-
 # --- reading and acknowledging -----------------------------------------------------------------------------
 
 def unacknowledged_count(user_id):
@@ -490,11 +168,14 @@ def unacknowledged_count(user_id):
 
 
 def inbox(user, limit=100):
-    from ..models import Site
-
-    return list(AlertRecipient.select(AlertRecipient, Alert, Site).join(Alert).join(Site)
+        return list(AlertRecipient.select(AlertRecipient, Alert, Site).join(Alert).join(Site)
                 .where(AlertRecipient.user == user)
                 .order_by(AlertRecipient.acked_at.is_null(False), Alert.created_at.desc()).limit(limit))
+
+
+def site_alert(site, alert_id):
+    """The site's alert with this id, or None (another site's alert is None too: the view answers 404)."""
+    return Alert.get_or_none((Alert.id == alert_id) & (Alert.site == site.id))
 
 
 def copy_for(alert, user):
@@ -565,50 +246,6 @@ def site_alerts(site, limit=50):
         for a in alerts:
             a.total, a.acked = totals.get(a.id, (0, 0))
     return alerts
-
-
-# --- escalation -------------------------------------------------------------------------------------------
-
-def escalate(now=None):
-    """Alerts past their deadline: foremen who have not acknowledged get it again, and the site's managers
-    are told. Each alert escalates once. Returns a list of (alert id, foremen, managers)."""
-    now = now or utcnow()
-    due = list(Alert.select().where(Alert.ack_required & Alert.escalated_at.is_null()
-                                    & (Alert.ack_deadline <= now)))
-    done = []
-    for alert in due:
-        late = list(AlertRecipient.select(AlertRecipient, User).join(User)
-                    .where((AlertRecipient.alert == alert) & (AlertRecipient.role == "foreman")
-                           & AlertRecipient.acked_at.is_null()))
-        managers = [m.user_id for m in Membership.select().where((Membership.site == alert.site_id)
-                                                                  & (Membership.role == "manager"))]
-        with database.atomic():
-            claimed = (Alert.update(escalated_at=now)
-                       .where((Alert.id == alert.id) & Alert.escalated_at.is_null()).execute())
-            if not claimed:
-                continue  # another worker did it
-            if late:
-                AlertRecipient.update(escalated_at=now).where(
-                    AlertRecipient.id.in_([r.id for r in late])).execute()
-                existing = {r.user_id for r in AlertRecipient.select(AlertRecipient.user)
-                            .where(AlertRecipient.alert == alert)}
-                new = [m for m in managers if m not in existing]
-                if new:
-                    AlertRecipient.insert_many([{"alert": alert.id, "user": m, "role": "manager",
-                                                 "added_by_escalation": True} for m in new]).execute()
-                # The late foremen again, and the managers with the names of those who have not acknowledged.
-                names = ", ".join(r.user.name for r in late)
-                late_ids = {r.id for r in late}
-                told = [r.id for r in AlertRecipient.select(AlertRecipient.id).where(
-                    (AlertRecipient.alert == alert) & AlertRecipient.user.in_(managers))]
-                queue_deliveries(alert, recipient_ids=list(late_ids) + told, round=1,
-                                 prefix_for=lambda rid: "" if rid in late_ids else f"{names}: ")
-            audit.record(None, "alert.escalate", "alert", alert.id,
-                         after={"foremen": [r.user_id for r in late], "managers": managers if late else []})
-        if late:
-            deliver_soon(alert.id)
-        done.append((alert.id, [r.user_id for r in late], managers if late else []))
-    return done
 
 
 def push_subscriptions(user):
@@ -695,7 +332,7 @@ def warn_about_push_setup(app):
       006, which do not record the key) made before the key file was written: the instance folder was lost and
       a new key made, so every such phone gets 403 until it subscribes again.
     """
-    if app.config.get("TESTING") or env_flag("FIELDAPP_LOCAL_DEV"):
+    if app.config.get("TESTING") or app.config["LOCAL_DEV"]:
         return []
     warnings = []
     if app.config["VAPID_SUBJECT"] == Defaults.VAPID_SUBJECT:

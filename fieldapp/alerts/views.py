@@ -2,18 +2,34 @@
 and the device's push subscription."""
 import uuid as uuidlib
 
-from flask import abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
-from .. import csrf, inputs, outbox, phone_time, push
+from .. import inputs, outbox, phone_time, push
 from ..authz import can, login_required, outbox_post, requires
-from ..checkin import service as checkin
+from ..extensions import csrf
 from ..htmx import render_polled
 from ..shell.errors import render_error
 from ..sites.service import memberships_of
-from . import bp, service
+from . import service, wording
 from .service import AlertError
+
+bp = Blueprint("alerts", __name__)
+# At start: warn when push would fail quietly (default VAPID subject, subscriptions made with a lost key).
+bp.record_once(lambda state: service.warn_about_push_setup(state.app))
+
+
+def alert_count():
+    """Alerts the signed-in person has not acknowledged (the bottom bar's count)."""
+    user = g.get("user")
+    return service.unacknowledged_count(user.id) if user is not None else 0
+
+
+@bp.app_context_processor
+def alert_helpers():
+    """For every page's bottom bar (fieldapp/templating.py has the helpers that are not a feature's)."""
+    return {"alert_count": alert_count}
 
 
 def level_names():
@@ -30,14 +46,14 @@ def audience_names():
 @login_required
 def inbox():
     copies = service.inbox(g.user)
-    return render_template("alerts/inbox.html", copies=copies, wording=service.wording, levels=level_names(),
+    return render_template("alerts/inbox.html", copies=copies, wording=wording.wording, levels=level_names(),
                            memberships=memberships_of(g.user))
 
 
 # --- composing (verneombud, foreman, manager) --------------------------------------------------------------
 
 def _compose_context(error=None, form=None, errors=None):
-    titles = {key: service.templates()[key] for key in service.COMPOSE_TEMPLATES}
+    titles = {key: wording.templates()[key] for key in wording.COMPOSE_TEMPLATES}
     return dict(error=error, errors=errors or {}, form=form or {}, new_uuid=str(uuidlib.uuid4()), levels=level_names(),
                 audiences=audience_names(), template_titles={k: str(v[1]("")) for k, v in titles.items()},
                 template_levels={k: v[0] for k, v in titles.items()}, ack_minutes=service.ACK_MINUTES)
@@ -53,10 +69,10 @@ def compose(site_id):
 @requires("alerts.send")
 def send(site_id):
     try:
-        alert_uuid = checkin.parse_uuid(request.form.get("uuid"))
+        alert_uuid = outbox.parse_uuid(request.form.get("uuid"))
         fields = service.parse_form(request.form)
         alert, _created = service.create(g.user, g.site, alert_uuid, fields)
-    except (AlertError, checkin.CheckInError) as exc:
+    except inputs.InputError as exc:  # AlertError, or a bad UUID (outbox.parse_uuid)
         status, _message = inputs.problem(exc)
         context = _compose_context(error=inputs.banner(exc), errors=inputs.errors_by_field(exc), form=request.form)
         return render_template("alerts/new.html", **context), status
@@ -66,14 +82,14 @@ def send(site_id):
 @bp.get("/s/<int:site_id>/alerts")
 @requires("alerts.status")
 def site_alerts(site_id):
-    return render_template("alerts/site.html", alerts=service.site_alerts(g.site), wording=service.wording,
+    return render_template("alerts/site.html", alerts=service.site_alerts(g.site), wording=wording.wording,
                            levels=level_names())
 
 
 # --- one alert ------------------------------------------------------------------------------------------
 
 def _alert_and_copy(alert_id):
-    alert = service.Alert.get_or_none((service.Alert.id == alert_id) & (service.Alert.site == g.site.id))
+    alert = service.site_alert(g.site, alert_id)
     if alert is None:
         abort(404)
     copy = service.copy_for(alert, g.user)
@@ -87,7 +103,7 @@ def _alert_and_copy(alert_id):
 def alert(site_id, alert_id):
     alert, copy = _alert_and_copy(alert_id)
     service.mark_seen(copy)
-    title, text = service.wording(alert)
+    title, text = wording.wording(alert)
     return render_template("alerts/alert.html", alert=alert, copy=copy, title=title, text=text,
                            rows=service.status_rows(alert) if can("alerts.status") else [], levels=level_names(),
                            audiences=audience_names(), new_uuid=str(uuidlib.uuid4()))
@@ -109,10 +125,10 @@ def acknowledge(site_id, alert_id):
     if copy is None:
         abort(404)
     try:
-        ack_uuid = checkin.parse_uuid(request.form.get("uuid"))
+        ack_uuid = outbox.parse_uuid(request.form.get("uuid"))
         # Not before the alert was sent (its own bound); the rest is fieldapp/phone_time.py's rule.
         created = service.acknowledge(g.user, copy, ack_uuid, phone_time.from_request(alert.created_at))
-    except (AlertError, checkin.CheckInError) as exc:
+    except inputs.InputError as exc:  # AlertError, or a bad UUID (outbox.parse_uuid)
         status_code, message = inputs.problem(exc)
         if outbox.from_outbox():
             return outbox.answer(status_code, message)

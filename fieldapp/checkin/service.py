@@ -1,6 +1,5 @@
 """Check-in, check-out and the attendance list (oversiktsliste) derived from them."""
-import json
-import uuid as uuidlib
+import secrets
 from collections import defaultdict
 from datetime import time, timedelta
 
@@ -9,6 +8,7 @@ from peewee import IntegrityError
 from .. import audit, clock
 from ..db import database
 from ..inputs import InputError
+from ..sites.service import new_qr_token
 from ..models import CheckIn, Equipment, FollowUp, Membership, Site, SiteEquipment, utcnow
 from .equipment import required_for
 
@@ -32,18 +32,16 @@ class CheckInError(InputError):
         self.check_in = check_in
 
 
-def parse_uuid(raw):
-    try:
-        return uuidlib.UUID(str(raw))
-    except (ValueError, TypeError, AttributeError):
-        raise CheckInError("bad_uuid") from None
-
-
 def open_check_in(user):
     """The person's open check-in on any site, with its site, or None (every home screen asks)."""
     return (CheckIn.select(CheckIn, Site).join(Site)
             .where((CheckIn.user == user.id) & CheckIn.checked_out_at.is_null())
             .first())
+
+
+def open_guest_check_in(check_in_id):
+    """The guest check-in with this id (kept in the guest's session) if it is still open, else None."""
+    return CheckIn.get_or_none((CheckIn.id == check_in_id) & CheckIn.checked_out_at.is_null())
 
 
 def open_check_ins(user_ids):
@@ -86,10 +84,10 @@ def check_in(site, user, check_in_uuid, when, confirmed, missing, guest=None):
         with database.atomic():
             row = CheckIn.create(uuid=check_in_uuid, site=site, user=user, checked_in_at=when.recorded,
                                  phone_in_at=when.claimed, received_at=when.received,
-                                 confirmed=json.dumps(confirmed), missing=json.dumps(missing), **fields)
+                                 confirmed=confirmed, missing=missing, **fields)
             if missing:
                 # The employer must provide it (AML § 2-3 is the worker's duty to wear it, not to buy it).
-                FollowUp.create(site=site, kind="missing_equipment", check_in=row, detail=json.dumps(missing))
+                FollowUp.create(site=site, kind="missing_equipment", check_in=row, detail=missing)
             audit.record(user, "checkin.create", "check_in", row.id,
                          after={"site": site.id, "confirmed": confirmed, "missing": missing,
                                 "at": when.recorded.isoformat(), "guest": bool(guest),
@@ -226,8 +224,6 @@ def set_required_equipment(actor, site, equipment):
 
 
 def renew_poster(actor, site):
-    from ..sites.service import new_qr_token
-
     with database.atomic():
         Site.update(qr_token=new_qr_token()).where(Site.id == site.id).execute()
         audit.record(actor, "site.poster_renew", "site", site.id)
@@ -235,8 +231,6 @@ def renew_poster(actor, site):
 
 
 def add_custom_equipment(actor, organization_id, name_nb, name_en):
-    import secrets
-
     with database.atomic():
         item = Equipment.create(key=f"custom-{secrets.token_hex(6)}", organization=organization_id,
                                 name_nb=name_nb, name_en=name_en, sort_order=1000)

@@ -1,17 +1,20 @@
 """Check-in views: the poster's landing page, check-in and -out, who is on site, the attendance list."""
-import json
 import uuid as uuidlib
 from datetime import date, datetime
 
 import segno
-from flask import abort, g, redirect, render_template, request, session, url_for
+from flask import abort, Blueprint, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from .. import clock, downloads, inputs, outbox, phone_time
 from ..authz import outbox_post, public, requires
+from ..inputs import InputError
 from ..htmx import render, render_polled
 from ..shell.errors import render_error
-from . import bp, equipment, exports, service
+from ..sites.service import org_number_valid, update_site
+from . import equipment, exports, service
+
+bp = Blueprint("checkin", __name__)
 
 def new_uuid():
     return str(uuidlib.uuid4())
@@ -81,11 +84,11 @@ def check_in_page(site_id):
 def check_in(site_id):
     have, missing, all_worn = _equipment_from_form()
     try:
-        uuid = service.parse_uuid(request.form.get("uuid"))
+        uuid = outbox.parse_uuid(request.form.get("uuid"))
         when = phone_time.from_request()
         confirmed, missing = service.equipment_answer(g.site, have, missing, all_worn)
         row, created = service.check_in(g.site, g.user, uuid, when, confirmed, missing)
-    except service.CheckInError as exc:
+    except InputError as exc:  # CheckInError, or a bad UUID (outbox.parse_uuid)
         status, message = inputs.problem(exc)
         if outbox.from_outbox():
             return outbox.answer(status, message)
@@ -101,10 +104,10 @@ def check_in(site_id):
 @requires("checkin.self")
 def check_out(site_id):
     try:
-        uuid = service.parse_uuid(request.form.get("uuid"))
+        uuid = outbox.parse_uuid(request.form.get("uuid"))
         when = phone_time.from_request()
         service.check_out(g.site, g.user, uuid, when)
-    except service.CheckInError as exc:
+    except InputError as exc:  # CheckInError, or a bad UUID (outbox.parse_uuid)
         status, message = inputs.problem(exc)
         if outbox.from_outbox():
             return outbox.answer(status, message)
@@ -130,8 +133,7 @@ def guest(token):
     open_ids = session.get(GUEST_KEY, {})
     open_row = None
     if str(site.id) in open_ids:
-        open_row = service.CheckIn.get_or_none((service.CheckIn.id == open_ids[str(site.id)])
-                                               & service.CheckIn.checked_out_at.is_null())
+        open_row = service.open_guest_check_in(open_ids[str(site.id)])
     form = dict(name=request.form.get("name", (g.user.name if g.user else "")).strip(),
                 employer=request.form.get("employer", "").strip(),
                 org_number=request.form.get("org_number", "").replace(" ", ""),
@@ -141,8 +143,6 @@ def guest(token):
                    errors={}, answered={})
     if request.method == "GET":
         return render_template("checkin/guest.html", **context)
-    from ..sites.service import org_number_valid
-
     have, missing, all_worn = _equipment_from_form()
     # Every field's problem at once, each beside its field.
     problems = []
@@ -158,12 +158,12 @@ def guest(token):
         context.update(errors=inputs.errors_by_field(*problems), answered={"have": have, "missing": missing})
         return render_template("checkin/guest.html", **context), 422
     try:
-        uuid = service.parse_uuid(request.form.get("uuid"))
+        uuid = outbox.parse_uuid(request.form.get("uuid"))
         when = phone_time.from_request()
         confirmed, missing = service.equipment_answer(site, have, missing, all_worn)
         fields = service.guest_fields(form["name"], form["employer"], form["org_number"], form["hms_card_number"])
         row, _created = service.check_in(site, None, uuid, when, confirmed, missing, guest=fields)
-    except service.CheckInError as exc:
+    except InputError as exc:  # CheckInError, or a bad UUID (outbox.parse_uuid)
         status, message = inputs.problem(exc)
         context.update(error=message, answered={"have": have, "missing": missing})
         return render_template("checkin/guest.html", **context), status
@@ -179,9 +179,9 @@ def guest_check_out(token):
     if site is None or str(site.id) not in open_ids:
         abort(404)
     try:
-        service.check_out(site, None, service.parse_uuid(request.form.get("uuid")),
+        service.check_out(site, None, outbox.parse_uuid(request.form.get("uuid")),
                           phone_time.from_request(), check_in_id=open_ids[str(site.id)])
-    except service.CheckInError as exc:
+    except InputError as exc:  # CheckInError, or a bad UUID (outbox.parse_uuid)
         status, message = inputs.problem(exc)
         return render_error(status, message)
     session[GUEST_KEY] = {k: v for k, v in open_ids.items() if k != str(site.id)}
@@ -196,12 +196,8 @@ def on_site(site_id):
     rows = service.on_site_now(g.site)
     names = {item.key: equipment.label(item) for item in equipment.catalogue(g.site.organization_id)}
     return render_polled("checkin/on_site.html", "checkin/_on_site_rows.html", rows=rows, names=names,
-                         follow_ups=service.open_follow_ups(g.site), loads=_json_list,
+                         follow_ups=service.open_follow_ups(g.site),
                          today=clock.today(g.site))
-
-
-def _json_list(text):
-    return json.loads(text or "[]")
 
 
 @bp.post("/s/<int:site_id>/follow-ups/<int:follow_up_id>/resolve")
@@ -268,8 +264,6 @@ def settings(site_id):
             error = _("Choose from the list, and give the end of the day as HH:MM.")
         else:
             service.set_required_equipment(g.user, g.site, [known[k] for k in known if k in chosen])
-            from ..sites.service import update_site
-
             update_site(g.user, g.site, {"guests_allowed": request.form.get("guests_allowed") == "y",
                                          "day_ends_at": day_ends_at})
             return redirect(url_for("checkin.settings", site_id=site_id, saved=1), 303)

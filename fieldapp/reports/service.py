@@ -14,8 +14,8 @@ from peewee import JOIN, IntegrityError, fn
 
 from .. import audit, clock, photos
 from ..alerts import service as alerts
+from ..alerts import tasks as alert_tasks
 from ..authz import can, roles_with
-from ..checkin.service import CheckInError, parse_uuid  # noqa: F401 (re-exported)
 from ..db import database
 from ..inputs import InputError
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
@@ -184,14 +184,14 @@ def create_report(root, site, user, report_uuid, when, fields, injury, blobs):
             ReportEvent.create(report=report, actor=user, kind="created", at=report.received_at)
             for problem in dropped:
                 ReportEvent.create(report=report, actor=user, kind="photo_dropped", at=report.received_at,
-                                   data=json.dumps(problem))
+                                   data=problem)
             audit.record(user, "report.create", "report", report.id,
                          after={**fields, "photos": sorted(seen), "site": site.id,
                                 "injury": bool(injury), "dropped_photos": dropped})
             # In the report's transaction (issue 13): no crash can keep the report and lose its alert.
             alert = alerts.report_created(report)
         if alert is not None:
-            alerts.deliver_soon(alert.id)  # after commit; if this is lost, the minutely sweep sends it
+            alert_tasks.deliver_soon(alert.id)  # after commit; if this is lost, the minutely sweep sends it
         return report, True
     except IntegrityError:
         # Another request with the same UUID won the race: answer as for a resend.
@@ -210,7 +210,7 @@ def dropped_photos(report):
     events = (ReportEvent.select(ReportEvent.data)
               .where((ReportEvent.report == report) & (ReportEvent.kind == "photo_dropped"))
               .order_by(ReportEvent.id))
-    return [json.loads(e.data) for e in events]
+    return [e.data for e in events]
 
 
 def _forget_unused(root, digests):
@@ -327,6 +327,11 @@ def timeline(report):
                 .where(ReportEvent.report == report).order_by(ReportEvent.at, ReportEvent.id))
 
 
+def injury_details(report):
+    """The injury report's details (InjuryDetails), or None for another kind or none recorded."""
+    return InjuryDetails.get_or_none(InjuryDetails.report == report)
+
+
 def report_photos(report):
     return list(Photo.select().where(Photo.report == report).order_by(Photo.after, Photo.position, Photo.id))
 
@@ -348,7 +353,7 @@ def assignable_people(site):
 # --- follow-up ---------------------------------------------------------------------------------------
 
 def _event(report, actor, kind, text="", **data):
-    ReportEvent.create(report=report, actor=actor, kind=kind, text=text, data=json.dumps(data, default=str))
+    ReportEvent.create(report=report, actor=actor, kind=kind, text=text, data=data)
 
 
 def _clean_text(text, required=True):
@@ -451,7 +456,7 @@ def close(actor, report, action_text):
         # In the closing transaction (issue 13): the reporter's alert is saved with the closing or not at all.
         alert = alerts.report_closed(report) if actor.id != report.reporter_id else None
     if alert is not None:
-        alerts.deliver_soon(alert.id)  # after commit; if this is lost, the minutely sweep sends it
+        alert_tasks.deliver_soon(alert.id)  # after commit; if this is lost, the minutely sweep sends it
     return True
 
 

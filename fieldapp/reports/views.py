@@ -2,17 +2,18 @@
 import uuid as uuidlib
 from datetime import datetime
 
-from flask import abort, current_app, g, redirect, render_template, request, send_file, url_for
+from flask import abort, Blueprint, current_app, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from .. import clock, inputs, outbox, phone_time, photos
 from ..authz import can, login_required, outbox_post, requires, upload_limit
 from ..checkin import service as checkin
 from ..htmx import render
-from ..models import utcnow
 from ..sites.service import memberships_of
-from . import bp, labels, service
+from . import labels, service
 from .service import ReportError
+
+bp = Blueprint("reports", __name__)
 
 # A report may carry six phone photos; the browser usually shrinks them to ~0.5 MB each first.
 REPORT_MAX_BYTES = service.MAX_PHOTOS * photos.MAX_BYTES + 1024 * 1024
@@ -56,13 +57,13 @@ def new_report(site_id):
 @requires("reports.create")
 def create_report(site_id):
     try:
-        report_uuid = service.parse_uuid(request.form.get("uuid"))
+        report_uuid = outbox.parse_uuid(request.form.get("uuid"))
         when = phone_time.from_request()
         fields, injury = service.clean_fields(request.form)
         blobs = service.read_uploads(request.files.getlist("photos"))
         report, created = service.create_report(_root(), g.site, g.user, report_uuid, when, fields, injury,
                                                 blobs)
-    except (ReportError, checkin.CheckInError, photos.PhotoError) as exc:
+    except (ReportError, inputs.InputError, photos.PhotoError) as exc:
         status, message = inputs.problem(exc)
         if outbox.from_outbox():
             return outbox.answer(status, message)
@@ -110,7 +111,7 @@ def _visible_report(report_id):
 def _report_page(report, error=None, status=200, errors=None):
     injury = None
     if report.kind == "injury":
-        injury = service.InjuryDetails.get_or_none(service.InjuryDetails.report == report)
+        injury = service.injury_details(report)
     service.mark_told(report, g.user)
     people = service.assignable_people(g.site)
     return render_template(
@@ -213,7 +214,7 @@ def notified(site_id, report_id):
         except ValueError:
             raise ReportError("bad_notified_at") from None
         when = clock.to_utc(when, g.site)  # a time typed without a zone is on the site's wall clock
-        if when > utcnow() + checkin.CLOCK_SKEW:
+        if when > clock.utcnow() + checkin.CLOCK_SKEW:
             raise ReportError("bad_notified_at")
         service.record_notification(g.user, report, request.form.get("authority"), when)
 

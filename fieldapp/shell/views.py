@@ -3,7 +3,7 @@ import hashlib
 import uuid
 from pathlib import Path
 
-from flask import current_app, g, jsonify, render_template, url_for
+from flask import Blueprint, current_app, g, jsonify, render_template, url_for
 from flask_babel import gettext as _
 
 from .. import clock
@@ -13,7 +13,8 @@ from ..reports import service as reports
 from ..db import database
 from ..queue import huey
 from ..sites.service import memberships_of
-from . import bp
+
+bp = Blueprint("shell", __name__)
 
 THEME_COLOR = "#12355b"
 BACKGROUND_COLOR = "#ffffff"

@@ -1,11 +1,13 @@
 """Forms for sites and for adding people to a site."""
 from flask_babel import lazy_gettext as _l
+from markupsafe import escape
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .. import inputs
+from ..models import ROLES
 from ..accounts.forms import LANGUAGE_CHOICES
 from ..accounts.service import mobile_number
 from . import service
@@ -18,6 +20,16 @@ def role_label(role):
         "verneombud": _l("Safety representative (verneombud)"),
         "manager": _l("Manager"),
     }[role]
+
+
+def role_helpers():
+    """Every page's role names (a context processor: fieldapp/sites/views.py registers it for the app)."""
+    return {
+        "role_label": role_label,
+        # Plain strings, translated once per render: a list of 50 rows pays for 4 lookups, not 50.
+        "role_names": lambda: {role: escape(str(role_label(role))) for role in ROLES},
+        "roles": ROLES,
+    }
 
 
 class SiteForm(FlaskForm):

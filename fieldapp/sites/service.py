@@ -124,8 +124,12 @@ def membership_on(site, user_id):
 AddResult = namedtuple("AddResult", "membership code invitation")
 
 
-def add_person(actor, site, role, data, actor_role=None):
+def add_person(actor, site, role, data, actor_role=None, new_employer=None):
     """Put a person on the site, creating them if their phone number is new.
+
+    data: the person form's fields; data["employer"] is an Organization (or its id), unless new_employer
+    (name, organisation number) names the employer to find or create. All of it is one transaction: a
+    Conflict leaves no new organization behind (issue 15).
 
     Returns AddResult(membership or None, enrollment code or None, invitation or None):
     - a new phone number: a new account of the site's organization, on the site, with a code;
@@ -137,6 +141,10 @@ def add_person(actor, site, role, data, actor_role=None):
     """
     phone = data["phone"]
     with database.atomic():
+        if new_employer is not None:
+            data = dict(data, employer=get_or_create_organization(actor, *new_employer))
+        elif not isinstance(data.get("employer"), Organization):
+            data = dict(data, employer=Organization.get_by_id(int(data["employer"])))
         user = User.get_or_none(User.phone == phone)
         if user is None:
             user = User.create(**{k: data.get(k) for k in USER_FIELDS}, organization=site.organization_id,

@@ -1,14 +1,16 @@
 """Site views: create and edit a site, its people, roles and enrollment codes."""
 import segno
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import abort, Blueprint, g, redirect, render_template, request, url_for
 
 from .. import inputs
 from ..accounts import service as accounts
 from ..authz import login_required, may_manage_person, requires
 from ..htmx import render, wants_fragment
-from ..models import Organization
-from . import bp, service
-from .forms import ConfirmForm, HmsCardForm, PersonForm, RoleForm, SiteEditForm, SiteForm
+from . import service
+from .forms import ConfirmForm, HmsCardForm, PersonForm, RoleForm, SiteEditForm, SiteForm, role_helpers
+
+bp = Blueprint("sites", __name__)
+bp.app_context_processor(role_helpers)
 
 
 @bp.route("/sites/new", methods=["GET", "POST"])
@@ -77,14 +79,12 @@ def add_person(site_id):
     form = PersonForm(grantable_roles=_grantable(), organizations=service.own_organizations(g.user))
     if not form.validate_on_submit():
         return render_template("sites/add_person.html", form=form), (422 if request.method == "POST" else 200)
-    data = dict(form.data)
+    new_employer = None
     if form.new_employer_org_number.data:
-        data["employer"] = service.get_or_create_organization(
-            g.user, form.new_employer_name.data, form.new_employer_org_number.data)
-    else:
-        data["employer"] = Organization.get_by_id(int(form.employer.data))
+        new_employer = (form.new_employer_name.data, form.new_employer_org_number.data)
     try:
-        added = service.add_person(g.user, g.site, form.role.data, data, actor_role=g.membership.role)
+        added = service.add_person(g.user, g.site, form.role.data, dict(form.data), actor_role=g.membership.role,
+                                   new_employer=new_employer)
     except service.Conflict as exc:
         form.phone.errors = list(form.phone.errors) + [inputs.problem(exc)[1]]
         return render_template("sites/add_person.html", form=form), 409

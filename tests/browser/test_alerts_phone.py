@@ -5,7 +5,8 @@ import uuid
 
 from helpers import PIN, service_worker_registration, sign_in_ui, wait_until
 
-from fieldapp.alerts import service
+from fieldapp.alerts import delivery
+from fieldapp.alerts import tasks as alert_tasks
 from fieldapp.models import Alert, AlertRecipient
 
 
@@ -23,7 +24,7 @@ def test_a_push_message_shows_a_notification_that_opens_the_alert(live, page, co
     sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
     wait_until(page, "navigator.serviceWorker.controller !== null")
     with live.app.test_request_context():
-        data = service.payload(alert, "nb").decode()
+        data = delivery.payload(alert, "nb").decode()
     cdp, registration = service_worker_registration(context, page)
     cdp.send("ServiceWorker.deliverPushMessage", {"origin": live.url, "registrationId": registration, "data": data})
     shown = wait_until(page, "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(list => list.map("
@@ -119,8 +120,8 @@ def test_turning_on_notifications_is_a_tap_and_the_phone_then_gets_alerts(live, 
                              level="stop_work", template="stop_work", area="Tower crane 2")
         AlertRecipient.create(alert=alert, user=world.people["worker"], role="worker")
         with live.app.app_context():
-            service.queue_deliveries(alert)  # what service.create writes with the alert
-            result = service.deliver(alert.id)
+            delivery.queue_deliveries(alert)  # what service.create writes with the alert
+            result = alert_tasks.deliver(alert.id)
         assert result["sent"] == 1
         assert service_.for_device("pixel")[0]["payload"]["title"] == "STANS ARBEIDET: umiddelbar fare"
     finally:

@@ -29,7 +29,7 @@ def test_scan_poster_sign_in_confirm_equipment_and_appear_on_the_foremans_list(l
         page.click("#check-in button[type=submit]")
     assert "Du er sjekket inn siden" in page.text_content("#check-in")
     row = CheckIn.get()
-    assert row.user_id == world.people["worker"].id and row.confirmed == '["helmet", "safety_shoes", "hi_vis"]'
+    assert row.user_id == world.people["worker"].id and row.confirmed == ["helmet", "safety_shoes", "hi_vis"]
 
     foreman = browser.new_context(**phone_profile, locale="nb-NO").new_page()
     sign_in_ui(foreman, live.url, world.people["foreman"].phone, PIN)
