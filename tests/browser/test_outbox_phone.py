@@ -328,7 +328,7 @@ def test_one_unreadable_photo_and_one_good_one(live, page, tmp_path):
     report = new_reports(world).get()
     assert Photo.select().where(Photo.report == report).count() == 1
     dropped = ReportEvent.select().where((ReportEvent.report == report) & (ReportEvent.kind == "photo_dropped"))
-    assert [e.data for e in dropped] == ['{"n": 2, "name": "broken.jpg", "reason": "not_image"}']
+    assert [e.data for e in dropped] == [{"n": 2, "name": "broken.jpg", "reason": "not_image"}]
     page.goto(f"{live.url}/s/{world.site.id}/reports/{report.id}")
     assert "Bilde 2 (broken.jpg) kunne ikke brukes" in page.text_content(".photo-note")
     assert page.locator(".photos img").count() == 1
