@@ -154,7 +154,8 @@ def test_check_in_made_offline_keeps_the_phones_time(app, as_role, site):
 
 
 @pytest.mark.parametrize("made_at", ["tomorrow", (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat(),
-                                     (datetime.now(timezone.utc) - timedelta(days=30)).isoformat()])
+                                     (datetime.now(timezone.utc) - timedelta(days=30)).isoformat()],
+                         ids=["unreadable", "an_hour_ahead", "30_days_back"])
 def test_no_phone_time_is_refused(as_role, site, made_at):
     # Without a stamp older than the claim, the server records the time it got it (fieldapp/phone_time.py).
     response = post_check_in(as_role("worker"), site, made_at=made_at)
