@@ -74,3 +74,10 @@ def test_a_sample_value_that_never_reaches_the_sql_is_refused(world):
                           [(Membership.site, -7_000_000_003)])
     with pytest.raises(ValueError, match="does not reach the SQL"):
         reused.rows(world.site.id)
+
+
+def test_the_unacknowledged_count_matches_peewees_scalar(world):
+    from fieldapp.alerts import service as alerts
+
+    manager = world.people["manager"]
+    assert alerts.unacknowledged_count(manager.id) == alerts._unacknowledged_query(manager.id).scalar() == 0
