@@ -81,3 +81,23 @@ def test_the_unacknowledged_count_matches_peewees_scalar(world):
 
     manager = world.people["manager"]
     assert alerts.unacknowledged_count(manager.id) == alerts._unacknowledged_query(manager.id).scalar() == 0
+
+
+def test_each_people_row_shows_its_own_fields_in_their_places(as_role, world):
+    """The row markup, exactly: name, role, enrolment, employer, card and its expiry each where they belong
+    (the list is built from bare tuples, so a field out of order would show in the wrong place)."""
+    worker, foreman = world.people["worker"], world.people["foreman"]
+    User.update(password_hash=None, employer=None, hms_card_number="HMS777",
+                hms_card_expiry=date(2020, 1, 31)).where(User.id == worker.id).execute()
+    User.update(hms_card_number=None).where(User.id == foreman.id).execute()
+    client = as_role("manager")
+    client.post("/me/language", data={"language": "en"})
+    page = client.get(f"/s/{world.site.id}/people").get_data(as_text=True)
+    people = f"/s/{world.site.id}/people"
+    assert (f'<li class="row person"><a class="person-link" href="{people}/{worker.id}"><strong>Worker Person</strong>'
+            ' <span class="badge role-worker">Worker</span>\n <span class="badge warn">not enrolled</span><br>\n'
+            '<span class="muted">– · HMS card: HMS777 <span class="badge danger">expired</span></span></a></li>'
+            ) in page
+    assert (f'<li class="row person"><a class="person-link" href="{people}/{foreman.id}"><strong>Foreman Person'
+            '</strong> <span class="badge role-foreman">Foreman</span>\n<br>\n<span class="muted">Fjordbygg AS · '
+            'HMS card: <span class="badge warn">missing</span></span></a></li>') in page
