@@ -1,7 +1,7 @@
 """The database: a proxy bound at start-up, SQLite pragmas, one connection per request."""
 import logging
 
-from peewee import DatabaseProxy, SqliteDatabase
+from peewee import DatabaseProxy, Field, SqliteDatabase
 from peewee_migrate import Router
 from playhouse import db_url
 from playhouse.pool import PooledSqliteDatabase
@@ -60,3 +60,62 @@ def run_migrations(db=None):
     router = Router(db or database.obj, migrate_dir=str(PROJECT_ROOT / "migrations"),
                     ignore=["basemodel"], logger=logger)
     return router.run()
+
+
+class ReusedSelect:
+    """A SELECT whose SQL peewee builds once per process and database, then runs with each call's values.
+
+    Building the SQL costs more than running it on a page that needs three queries, so the pages that every
+    request pays for (the session, the people list) build theirs once. Public peewee APIs only:
+    `query.sql()`, `database.execute_sql()` and each field's `db_value`/`python_value`.
+
+    build(*samples) -> a peewee SELECT (or UNION of SELECTs), called once per database, with `samples`
+    where each call's values go. params: [(field, sample)], one per argument of build: the field that the
+    value is compared with (its db_value converts each call's value as peewee would) and a sample value of
+    the field's type that occurs nowhere else in the query (it finds the value's place among the parameters).
+    Each selected column that is a field, or an alias of one, is converted by the field's python_value (as
+    peewee's .tuples() does); other expressions come as the driver returns them.
+    rows(*values) -> list of tuples; ValueError at the first call if a sample is not found in the SQL.
+    """
+
+    def __init__(self, build, params):
+        self._build = build
+        self._params = params
+        self._db = None
+
+    def _prepare(self, db):
+        query = self._build(*(sample for _field, sample in self._params))
+        sql, params = query.sql()
+        slots = []
+        for field, sample in self._params:
+            wanted = field.db_value(sample)
+            places = [i for i, p in enumerate(params) if type(p) is type(wanted) and p == wanted]
+            if not places:
+                raise ValueError(f"{sample!r} does not reach the SQL of {self._build.__name__}")
+            slots.append((field.db_value, places))
+        columns = getattr(query, "lhs", query).selected_columns  # a UNION's columns are its first SELECT's
+        converters = []
+        for column in columns:
+            node = column.unwrap()
+            converters.append(node.python_value if isinstance(node, Field) else None)
+        self._db, self._sql, self._template, self._slots = db, sql, params, slots
+        self._converters = tuple(enumerate(converters))
+
+    def rows(self, *values):
+        db = database.obj
+        if self._db is not db:
+            self._prepare(db)
+        params = list(self._template)
+        for (db_value, places), value in zip(self._slots, values):
+            value = db_value(value)
+            for i in places:
+                params[i] = value
+        converters = self._converters
+        out = []
+        for row in database.execute_sql(self._sql, params).fetchall():
+            row = list(row)
+            for i, convert in converters:
+                if convert is not None and row[i] is not None:
+                    row[i] = convert(row[i])
+            out.append(tuple(row))
+        return out

@@ -6,8 +6,8 @@ from fieldapp.sites import service as sites
 
 
 def test_the_people_list_gets_dates_as_dates_on_every_database(world):
-    """Rows come through peewee's public .tuples(), which converts each column by its field: the card's
-    expiry is a date on SQLite (stored as text) as on PostgreSQL, with no conversion by hand."""
+    """Each column is converted by its field's public python_value, as peewee's .tuples() does: the card's
+    expiry is a date on SQLite (stored as text) as on PostgreSQL (tests/test_reused_sql.py compares them)."""
     User.update(hms_card_expiry=date(2020, 1, 31)).where(User.id == world.people["worker"].id).execute()
     members, _invitations = sites.people_on(world.site)
     worker = next(row for row in members if row.user_id == world.people["worker"].id)

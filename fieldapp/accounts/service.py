@@ -4,7 +4,7 @@ import hashlib
 import re
 import secrets
 from collections import namedtuple
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import phonenumbers
 from argon2 import PasswordHasher, profiles
@@ -15,7 +15,7 @@ from peewee import JOIN
 
 from .. import audit
 from ..authz import may_manage_person
-from ..db import database
+from ..db import ReusedSelect, database
 from ..models import DeviceSession, EnrollmentCode, LoginThrottle, Membership, Site, User, utcnow
 
 # argon2 parameters by the ARGON2_PROFILE setting. "default": argon2-cffi's own (RFC 9106's low-memory
@@ -453,7 +453,37 @@ def _live_session_query(token_hash, now, idle_since, site_id=None):
                         & (DeviceSession.expires_at > now)
                         & (DeviceSession.last_seen_at > idle_since)
                         & (User.active == True))  # noqa: E712
-            .first())
+            .limit(1))
+
+
+# Every request runs one of these two: their SQL is built once per process (db.ReusedSelect).
+_SESSION_PARAMS = [(DeviceSession.token_hash, "\x00token-sample"),
+                   (DeviceSession.expires_at, datetime(1901, 2, 3, 4, 5, 6, 7)),
+                   (DeviceSession.last_seen_at, datetime(1901, 2, 3, 4, 5, 6, 8))]
+_LIVE_SESSION = ReusedSelect(_live_session_query, _SESSION_PARAMS)
+_LIVE_SESSION_ON_SITE = ReusedSelect(_live_session_query, [*_SESSION_PARAMS, (Membership.site, -7_000_000_002)])
+
+
+def _model_from(model, values):
+    """A model instance from its columns in field order (as Model.select(model) returns them)."""
+    return model(**dict(zip(model._meta.sorted_field_names, values)))
+
+
+def _session_from_row(row, with_site):
+    """(DeviceSession, User[, Membership, Site]) columns -> the DeviceSession with .user, and with_site
+    user.site_membership (its .site), or None when the person is not a member of the site."""
+    cut = [0]
+    for model in (DeviceSession, User, Membership, Site)[:4 if with_site else 2]:
+        cut.append(cut[-1] + len(model._meta.sorted_fields))
+    device_session = _model_from(DeviceSession, row[cut[0]:cut[1]])
+    device_session.user = _model_from(User, row[cut[1]:cut[2]])
+    if with_site:
+        membership = None
+        if row[cut[2]] is not None:  # the membership's id: None when the LEFT JOIN found none
+            membership = _model_from(Membership, row[cut[2]:cut[3]])
+            membership.site = _model_from(Site, row[cut[3]:cut[4]])
+        device_session.user.site_membership = membership
+    return device_session
 
 
 def session_for_token(token, site_id=None):
@@ -466,10 +496,11 @@ def session_for_token(token, site_id=None):
         return None
     now = utcnow()
     idle = timedelta(days=current_app.config["DEVICE_SESSION_IDLE_DAYS"])
-    session = _live_session_query(_sha256(token), now, now - idle, site_id)
-    if site_id is not None and session is not None:
-        membership = getattr(session.user, "site_membership", None)
-        session.user.site_membership = membership if membership is not None and membership.id else None
+    if site_id is None:
+        rows = _LIVE_SESSION.rows(_sha256(token), now, now - idle)
+    else:
+        rows = _LIVE_SESSION_ON_SITE.rows(_sha256(token), now, now - idle, site_id)
+    session = _session_from_row(rows[0], site_id is not None) if rows else None
     if session and now - session.last_seen_at > timedelta(minutes=5):
         # Written at most every five minutes: a write per request would cost every page.
         DeviceSession.update(last_seen_at=now).where(DeviceSession.id == session.id).execute()

@@ -13,7 +13,7 @@ from peewee import IntegrityError, OperationalError, fn
 
 from .. import audit
 from ..config import Defaults
-from ..db import database
+from ..db import ReusedSelect, database
 from ..inputs import InputError
 from ..models import (ALERT_LEVELS, AUDIENCES, Alert, AlertRecipient, CheckIn, DeviceSession, Membership,
                       PushDelivery, PushSubscription, Site, User, utcnow)
@@ -159,12 +159,19 @@ def report_closed(report):
 
 # --- reading and acknowledging -----------------------------------------------------------------------------
 
-def unacknowledged_count(user_id):
-    """Alerts the person has not acknowledged (or, when no acknowledgement is asked, not seen): the bottom bar."""
+def _unacknowledged_query(user_id):
     return (AlertRecipient.select(fn.COUNT(AlertRecipient.id)).join(Alert)
             .where((AlertRecipient.user == user_id) & AlertRecipient.acked_at.is_null()
-                   & (Alert.ack_required | AlertRecipient.seen_at.is_null()))
-            .scalar())
+                   & (Alert.ack_required | AlertRecipient.seen_at.is_null())))
+
+
+# Every signed-in page's bottom bar runs it: the SQL is built once per process (db.ReusedSelect).
+_UNACKNOWLEDGED = ReusedSelect(_unacknowledged_query, [(AlertRecipient.user, -7_000_000_004)])
+
+
+def unacknowledged_count(user_id):
+    """Alerts the person has not acknowledged (or, when no acknowledgement is asked, not seen): the bottom bar."""
+    return _UNACKNOWLEDGED.rows(user_id)[0][0]
 
 
 def inbox(user, limit=100):

@@ -1,0 +1,103 @@
+"""SQL built once per process (db.ReusedSelect) gives the rows peewee's own query gives, with the same
+Python types, on SQLite and on PostgreSQL (`pytest --database postgres`): dates, datetimes, booleans,
+NULLs. A column whose type differed between the two databases would fail here, not on a page."""
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from fieldapp.accounts import service as accounts
+from fieldapp.db import ReusedSelect
+from fieldapp.models import DeviceSession, Invitation, Membership, User, utcnow
+from fieldapp.sites import service as sites
+
+
+def same_rows(reused_rows, peewee_rows):
+    assert reused_rows == peewee_rows
+    for mine, theirs in zip(reused_rows, peewee_rows):
+        assert [type(v) for v in mine] == [type(v) for v in theirs], (mine, theirs)
+
+
+def test_the_people_list_rows_match_peewees_tuples_column_by_column(world):
+    worker = world.people["worker"]
+    User.update(hms_card_expiry=date(2020, 1, 31)).where(User.id == worker.id).execute()
+    User.update(password_hash=None).where(User.id == world.people["foreman"].id).execute()
+    Invitation.create(site=world.site, user=world.outsider, role="worker",
+                      invited_by=world.people["manager"])
+    rows = sites._PEOPLE_ON.rows(world.site.id)
+    same_rows(rows, list(sites._people_on_query(world.site.id).tuples()))
+    assert len(rows) == 5  # four members and one invitation
+    by_user = {row[0]: sites.PersonRow._make(row) for row in rows}
+    assert by_user[worker.id].hms_card_expiry == date(2020, 1, 31)
+    assert isinstance(by_user[worker.id].hms_card_expiry, date)
+    assert not by_user[world.people["foreman"].id].enrolled and by_user[worker.id].enrolled
+
+
+@pytest.mark.parametrize("on_site", [False, True])
+def test_the_session_rows_match_peewees_tuples_column_by_column(app, world, on_site):
+    with app.test_request_context():
+        token = accounts.start_device_session(world.people["manager"], "pytest")
+    now = utcnow()
+    reused = accounts._LIVE_SESSION_ON_SITE if on_site else accounts._LIVE_SESSION
+    values = (accounts._sha256(token), now, now - timedelta(days=30)) + ((world.site.id,) if on_site else ())
+    rows = reused.rows(*values)
+    same_rows(rows, list(accounts._live_session_query(*values).tuples()))
+    assert len(rows) == 1
+    session = accounts._session_from_row(rows[0], on_site)
+    stored = DeviceSession.get_by_id(session.id)
+    for field in DeviceSession._meta.sorted_field_names:
+        assert getattr(session, field) == getattr(stored, field)
+    assert isinstance(session.created_at, datetime) and session.revoked_at is None
+    assert session.user.is_org_admin is True and session.user.active is True
+    assert session.user.name == "Manager Person"
+    if on_site:
+        assert session.user.site_membership.role == "manager"
+        assert session.user.site_membership.site.name == "Site A"
+
+
+def test_a_session_on_a_site_the_person_is_not_on_has_no_membership(app, world):
+    with app.test_request_context():
+        token = accounts.start_device_session(world.people["manager"], "pytest")
+        session = accounts.session_for_token(token, world.other_site.id)
+    assert session.user.name == "Manager Person" and session.user.site_membership is None
+
+
+def test_each_calls_values_are_bound_not_the_first_ones(world):
+    """The SQL is kept, the values are not: a second site gets its own people."""
+    first = sites._PEOPLE_ON.rows(world.site.id)
+    second = sites._PEOPLE_ON.rows(world.other_site.id)
+    assert {row[2] for row in second} == {"Other Manager"} and len(first) == 4
+
+
+def test_a_sample_value_that_never_reaches_the_sql_is_refused(world):
+    """A sample that peewee does not pass as a parameter cannot be bound later: refused at the first call."""
+    reused = ReusedSelect(lambda site_id: Membership.select(Membership.role).where(Membership.site == 1),
+                          [(Membership.site, -7_000_000_003)])
+    with pytest.raises(ValueError, match="does not reach the SQL"):
+        reused.rows(world.site.id)
+
+
+def test_the_unacknowledged_count_matches_peewees_scalar(world):
+    from fieldapp.alerts import service as alerts
+
+    manager = world.people["manager"]
+    assert alerts.unacknowledged_count(manager.id) == alerts._unacknowledged_query(manager.id).scalar() == 0
+
+
+def test_each_people_row_shows_its_own_fields_in_their_places(as_role, world):
+    """The row markup, exactly: name, role, enrolment, employer, card and its expiry each where they belong
+    (the list is built from bare tuples, so a field out of order would show in the wrong place)."""
+    worker, foreman = world.people["worker"], world.people["foreman"]
+    User.update(password_hash=None, employer=None, hms_card_number="HMS777",
+                hms_card_expiry=date(2020, 1, 31)).where(User.id == worker.id).execute()
+    User.update(hms_card_number=None).where(User.id == foreman.id).execute()
+    client = as_role("manager")
+    client.post("/me/language", data={"language": "en"})
+    page = client.get(f"/s/{world.site.id}/people").get_data(as_text=True)
+    people = f"/s/{world.site.id}/people"
+    assert (f'<li class="row person"><a class="person-link" href="{people}/{worker.id}"><strong>Worker Person</strong>'
+            ' <span class="badge role-worker">Worker</span>\n <span class="badge warn">not enrolled</span><br>\n'
+            '<span class="muted">– · HMS card: HMS777 <span class="badge danger">expired</span></span></a></li>'
+            ) in page
+    assert (f'<li class="row person"><a class="person-link" href="{people}/{foreman.id}"><strong>Foreman Person'
+            '</strong> <span class="badge role-foreman">Foreman</span>\n<br>\n<span class="muted">Fjordbygg AS · '
+            'HMS card: <span class="badge warn">missing</span></span></a></li>') in page
