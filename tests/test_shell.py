@@ -2,6 +2,7 @@
 import io
 import json
 
+from helpers import sign_in
 from PIL import Image
 
 from fieldapp.config import PROJECT_ROOT
@@ -136,6 +137,19 @@ def test_language_choice_is_kept_on_the_profile(as_role, world):
     page = client.get("/", headers={"Accept-Language": "nb"}).get_data(as_text=True)
     assert '<html lang="en">' in page and "Report a hazard" in page
     assert client.post("/me/language", data={"language": "xx"}).status_code == 422
+
+
+def test_the_outbox_page_speaks_the_language_of_who_signed_in(app, as_role, world):
+    """The outbox page holds no person (the service worker keeps one copy for the phone), yet an English
+    reader gets it in English: after choosing English, and at the next sign-in."""
+    client = as_role("worker")
+    assert client.post("/me/language", data={"language": "en"}).status_code == 303
+    page = client.get("/outbox", headers={"Accept-Language": "nb"}).get_data(as_text=True)
+    assert '<html lang="en">' in page and "Waiting on this phone" in page
+    again = app.test_client()  # another phone that signs in: the person's language, not the phone's
+    assert sign_in(again, world.people["worker"]).status_code == 303
+    page = again.get("/outbox", headers={"Accept-Language": "nb"}).get_data(as_text=True)
+    assert '<html lang="en">' in page
 
 
 def test_htmx_is_vendored_and_configured_without_eval(client):

@@ -34,6 +34,9 @@ def begin_session(user):
     session.clear()  # a fresh session (and CSRF token) at every sign-in
     session.permanent = True
     session[SESSION_KEY] = token
+    # Pages that hold no person (the outbox and offline pages, which the service worker keeps for
+    # everyone on the phone) still speak the language of whoever signed in last.
+    session["lang"] = user.language
 
 
 def client_ip():
@@ -196,6 +199,7 @@ def change_language():
     if not form.validate_on_submit():
         return render_template("accounts/profile.html", **_profile_context(form)), 422
     service.set_language(g.user, form.language.data)
+    session["lang"] = form.language.data  # the pages without a person, too (begin_session)
     # Every rendered region changes language: a whole new page, not a fragment.
     return redirect(url_for("accounts.profile"), 303)
 
