@@ -96,11 +96,14 @@ def day_bounds(start_day, end_day, site=None):
 
 
 def format_date(value, format="short", site=None):
-    """A date, or a stored moment's local date, in the reader's language ("05.03.2026" / "3/5/26"); "" for None."""
+    """A date (or ISO date text), or a stored moment's local date, in the reader's language ("05.03.2026" /
+    "3/5/26"); "" for None. Raises TypeError for anything else, ValueError for text that is no ISO date."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = local(value, site).date()
+    elif isinstance(value, str):
+        value = date.fromisoformat(value)  # a date kept as ISO text in a record's JSON (a timeline entry)
     elif not isinstance(value, date):
         raise TypeError(f"not a date: {value!r}")
     return flask_babel.format_date(value, format)

@@ -1,6 +1,6 @@
 """What templates may call: the current language and device names (dates: fieldapp/clock.py; role names:
 fieldapp/sites/views.py; the alert count: fieldapp/alerts/views.py, so this module imports no feature)."""
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 
 
@@ -32,6 +32,8 @@ def init_app(app):
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["device_name"] = device_name
+    # Hours with one decimal in the reader's language ("7,5" in bokmål, "7.5" in English).
+    app.jinja_env.filters["decimal1"] = lambda value: format_decimal(value, format="#,##0.0")
 
     @app.context_processor
     def helpers():

@@ -2,6 +2,8 @@
 import io
 import json
 
+from flask import render_template_string
+from flask_babel import force_locale
 from helpers import sign_in
 from PIL import Image
 
@@ -162,3 +164,13 @@ def test_htmx_is_vendored_and_configured_without_eval(client):
 def test_csrf_token_travels_in_the_htmx_header(client, world):
     page = client.get("/sign-in").get_data(as_text=True)
     assert 'hx-headers=\'{"X-CSRFToken": "' in page
+
+
+def test_hours_and_dates_kept_as_text_follow_the_readers_language(app):
+    """The attendance hours and a timeline's deadline (ISO text in the event's JSON) read as the reader writes."""
+    page = "{{ 7.5|decimal1 }} t, {{ '2026-12-03'|date }}"
+    with app.test_request_context():
+        with force_locale("nb"):
+            assert render_template_string(page) == "7,5 t, 03.12.2026"
+        with force_locale("en"):
+            assert render_template_string(page) == "7.5 t, 12/3/26"
