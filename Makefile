@@ -38,13 +38,16 @@ system-test-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium postgresql >/dev/null; \
 	fi
 
-# The whole suite on SQLite (browser tests included), then everything but the browser on PostgreSQL.
+# The whole suite on SQLite, then everything but the browser on PostgreSQL. The non-browser tests run on
+# both cores (pytest-xdist: each worker has its own database, or its own PostgreSQL server); the browser
+# tests one at a time, since each drives a whole Chromium.
 test: install system-test-deps
-	$(BIN)/pytest
-	$(BIN)/pytest --database=postgres -m "not browser"
+	$(BIN)/pytest -n 2 -m "not browser"
+	$(BIN)/pytest -m browser
+	$(BIN)/pytest -n 2 --database=postgres -m "not browser"
 
 test-fast: install
-	$(BIN)/pytest -m "not browser and not postgres"
+	$(BIN)/pytest -n 2 -m "not browser and not postgres"
 
 # Extract new strings and merge them into every catalog (then translate them in the .po files).
 messages: $(STAMP)
