@@ -321,6 +321,15 @@ def wait_until(page, expression, timeout=10.0):
         page.wait_for_timeout(50)
 
 
+def fire_background_sync(context, page, base_url, registration=None):
+    """What the browser does when the signal returns: the service worker's "outbox" sync event, through CDP.
+
+    registration: a (CDP session, registration id) pair from service_worker_registration, if already made."""
+    cdp, registration_id = registration or service_worker_registration(context, page)
+    cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": base_url, "registrationId": registration_id,
+                                                  "tag": "outbox", "lastChance": False})
+
+
 def service_worker_registration(context, page):
     """(CDP session, the app's service worker registration id), for the ServiceWorker domain's commands."""
     cdp = context.new_cdp_session(page)

@@ -7,7 +7,7 @@ import threading
 import pytest
 from PIL import Image
 
-from helpers import CSRF_RE, PIN, service_worker_registration, sign_in_ui, wait_until
+from helpers import CSRF_RE, PIN, fire_background_sync, service_worker_registration, sign_in_ui, wait_until
 
 from fieldapp.accounts import service as accounts
 from fieldapp.models import CheckIn, DeviceSession, Equipment, Photo, Report, ReportEvent, SiteEquipment
@@ -210,9 +210,7 @@ def test_background_sync_after_a_new_sign_in_sends_the_item(live, page, context,
     assert signed_in.status == 303
     assert new_reports(world).count() == 0
     gate.mode = None
-    cdp, registration = service_worker_registration(context, page)
-    cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": live.url, "registrationId": registration,
-                                                  "tag": "outbox", "lastChance": False})
+    fire_background_sync(context, page, live.url)
     for _ in range(100):
         if new_reports(world).count():
             break
@@ -348,10 +346,9 @@ def test_twenty_reports_queued_offline_are_uploaded_once_each(live, page, contex
     # A second tab of the app is open too: three senders want to go when the signal returns.
     other = context.new_page()
     other.goto(live.url + path)
-    cdp, registration = service_worker_registration(context, page)
+    registration = service_worker_registration(context, page)
     context.set_offline(False)
-    cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": live.url, "registrationId": registration,
-                                                  "tag": "outbox", "lastChance": False})
+    fire_background_sync(context, page, live.url, registration)
     other.evaluate("window.fieldappOutbox.flush()")
     wait_until(page, "document.querySelectorAll('.outbox-item.state-sent').length === 20", timeout=30)
     page.evaluate("window.fieldappOutbox.flush()")

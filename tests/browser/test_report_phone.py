@@ -1,7 +1,7 @@
 """Reporting a hazard on a phone: four taps with a real photo, and the same with no signal at all."""
 from PIL import Image
 
-from helpers import PIN, service_worker_registration, sign_in_ui, wait_until
+from helpers import PIN, fire_background_sync, sign_in_ui, wait_until
 
 from fieldapp import photos
 from fieldapp.models import Photo, Report
@@ -115,9 +115,7 @@ def test_background_sync_sends_the_report_with_the_app_closed(live, page, contex
     page.goto("about:blank")  # the app is closed
     context.set_offline(False)
     assert new_reports(world).count() == 0
-    cdp, registration = service_worker_registration(context, page)
-    cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": live.url, "registrationId": registration,
-                                                  "tag": "outbox", "lastChance": False})
+    fire_background_sync(context, page, live.url)
     for _ in range(100):
         if new_reports(world).count():
             break
