@@ -4,8 +4,9 @@ from datetime import date
 
 from . import audit
 from .accounts import service as accounts
+from .checkin import service as checkin
 from .db import database
-from .models import Membership, Site, User, utcnow
+from .models import Equipment, Membership, Site, User, utcnow
 from .phone_time import PhoneTime
 from .reports import service as reports
 from .sites import service as sites
@@ -43,6 +44,9 @@ def load():
             site = Site.get_or_none((Site.name == spec["name"]) & (Site.organization == main))
             if site is None:
                 site = Site.create(organization=main, qr_token=sites.new_qr_token(), **spec)
+                # What a building site asks of everyone, so that check-in shows its tiles from the start.
+                checkin.set_required_equipment(None, site, list(Equipment.select().where(
+                    Equipment.key.in_(DEMO_EQUIPMENT)).order_by(Equipment.sort_order)))
             site_rows.append(site)
         for phone, name, employer, admin, roles in PEOPLE:
             user = User.get_or_none(User.phone == phone)
@@ -61,6 +65,8 @@ def load():
             _demo_reports(site_rows[0])
     return created
 
+
+DEMO_EQUIPMENT = ("helmet", "safety_shoes", "hi_vis")
 
 DEMO_REPORTS = [
     # phone of the reporter, kind, category, text, place

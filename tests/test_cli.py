@@ -46,6 +46,9 @@ def test_demo_data_is_idempotent(app, db):
     # One person, different roles on different sites.
     vera = User.get(User.phone == "+4790000003")
     assert sorted(m.role for m in vera.memberships) == ["verneombud", "worker"]
+    # Check-in has equipment to confirm from the first visit (a new user found nothing to tick).
+    for site in Site.select():
+        assert sorted(e.equipment.key for e in site.required_equipment) == ["helmet", "hi_vis", "safety_shoes"]
 
 
 def test_migrate_is_safe_to_run_again(app, db):
