@@ -76,6 +76,15 @@ def open_report_form(page, live):
     return path
 
 
+def open_report_form_offline(page, live, context):
+    """The report form with no signal: seen once online, then opened again from the service worker's copy."""
+    path = open_report_form(page, live)
+    context.set_offline(True)
+    page.goto(live.url + path)
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    return path
+
+
 def fill_report(page, category, description):
     page.click(f"label.choice:has(input[value={category}])")
     if page.locator("details.more").get_attribute("open") is None:
@@ -103,10 +112,7 @@ def test_shared_phone_an_item_is_saved_as_its_maker_or_not_at_all(live, page, co
     world = live.world
     worker, foreman = world.people["worker"], world.people["foreman"]
     sign_in_ui(page, live.url, worker.phone, PIN)
-    path = open_report_form(page, live)
-    context.set_offline(True)
-    page.goto(live.url + path)
-    wait_until(page, "window.fieldappOutbox !== undefined")
+    open_report_form_offline(page, live, context)
     send_report(page, "fire", "Made by the worker")
     page.wait_for_selector(".outbox-item.state-waiting")
     # The signal comes back but the server cannot take it yet: the item still waits.
@@ -191,10 +197,7 @@ def test_background_sync_after_a_new_sign_in_sends_the_item(live, page, context,
     """Today the service worker sent the token saved at queue time: after a sign-in it was "form expired"."""
     world = live.world
     sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
-    path = open_report_form(page, live)
-    context.set_offline(True)
-    page.goto(live.url + path)
-    wait_until(page, "window.fieldappOutbox !== undefined")
+    open_report_form_offline(page, live, context)
     page.set_input_files(".photo-pick input[capture]", jpeg_file(tmp_path / "a.jpg"))
     send_report(page, "electrical", "Open fuse box")
     page.wait_for_selector(".outbox-item.state-waiting")
@@ -225,10 +228,7 @@ def test_a_revoked_session_then_sign_in_sends_the_waiting_item_as_its_maker(live
     world = live.world
     worker = world.people["worker"]
     sign_in_ui(page, live.url, worker.phone, PIN)
-    path = open_report_form(page, live)
-    context.set_offline(True)
-    page.goto(live.url + path)
-    wait_until(page, "window.fieldappOutbox !== undefined")
+    open_report_form_offline(page, live, context)
     send_report(page, "lifting", "Sling worn through")
     page.wait_for_selector(".outbox-item.state-waiting")
     # Ended from another device while this phone had no signal.
@@ -335,10 +335,7 @@ def test_one_unreadable_photo_and_one_good_one(live, page, tmp_path):
 def test_twenty_reports_queued_offline_are_uploaded_once_each(live, page, context, gate):
     world = live.world
     sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
-    path = open_report_form(page, live)
-    context.set_offline(True)
-    page.goto(live.url + path)
-    wait_until(page, "window.fieldappOutbox !== undefined")
+    path = open_report_form_offline(page, live, context)
     for number in range(20):
         send_report(page, "order_tidiness", f"Report {number}")
         wait_until(page, f"document.querySelectorAll('.outbox-item.state-waiting').length === {number + 1}")
@@ -361,10 +358,7 @@ def test_twenty_reports_queued_offline_are_uploaded_once_each(live, page, contex
 def test_an_offline_report_survives_a_reload_while_offline(live, page, context, tmp_path):
     world = live.world
     sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
-    path = open_report_form(page, live)
-    context.set_offline(True)
-    page.goto(live.url + path)
-    wait_until(page, "window.fieldappOutbox !== undefined")
+    path = open_report_form_offline(page, live, context)
     page.set_input_files(".photo-pick input[capture]", jpeg_file(tmp_path / "big.jpg"))
     send_report(page, "fire", "Gas bottles by the exit")
     page.wait_for_selector(".outbox-item.state-waiting")
