@@ -18,3 +18,30 @@ def select_locale():
         if base in supported:
             return base
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+# The order in which content an organization names itself falls back when the reader's language is missing.
+FALLBACK = ("nb", "en")
+
+
+def localized(names, language):
+    """The text for `language` from a {language code: text} dict (an organization's own content: equipment,
+    templates, course types, meeting kinds), falling back to bokmål, then English, then any language given.
+
+    names: dict of str -> str (empty texts count as missing), or None. language: a code such as "pl".
+    Returns "" when there is no text at all. Never raises for an unknown language.
+    """
+    if not names:
+        return ""
+    for code in (language, *FALLBACK):
+        text = names.get(code)
+        if text:
+            return text
+    return next((text for text in names.values() if text), "")
+
+
+def missing_languages(names, languages):
+    """The codes in `languages` (an iterable, in order) that `names` has no text for: what a manager is shown
+    as still to translate. Returns a list of str."""
+    names = names or {}
+    return [code for code in languages if not names.get(code)]
