@@ -101,7 +101,7 @@ def service_worker():
     return response
 
 
-SHELL_FILES = ("sw.js", "css/app.css", "js/app.js", "js/outbox-core.js", "js/outbox.js", "js/push.js", "js/clock.js",
+SHELL_FILES = ("sw.js", "css/app.css", "js/app.js", "js/outbox-core.js", "js/outbox.js", "js/push.js", "js/clock.js", "js/sja.js",
                "vendor/htmx-2.0.11/htmx.min.js", "icons/icon-any-192.png", "icons/icon-any-512.png")
 
 
