@@ -300,3 +300,17 @@ def test_the_pdf_is_a_real_pdf_with_the_hazards_scores_people_and_decision(as_ro
     for words in ("Load swings", "Tag lines", "Worker Person", "Foreman Person", "Go: the job may start"):
         assert words in text, words
     assert "4x5=20" in "".join(text.split())  # the score, however the narrow column wraps it
+
+
+def test_on_the_crew_phone_each_reads_it_in_their_own_language_and_the_signature_says_which(as_role, world):
+    worker = world.people["worker"]
+    worker.language = "en"
+    worker.save()
+    sja = add_sja(world, world.people["foreman"], [worker, world.people["foreman"]])
+    crew_phone = as_role("foreman")  # the foreman reads bokmål
+    assert "Høy risiko (rød)" in page(crew_phone, world, sja).get_data(as_text=True)
+    theirs = crew_phone.get(f"/s/{world.site.id}/sja/{sja.id}?reader={worker.id}").get_data(as_text=True)
+    assert "High risk (red)" in theirs and "Load swings" in theirs  # the app's words translated, the text as written
+    assert 'name="language" value="en"' in theirs
+    assert sign(crew_phone, world, sja, person=str(worker.id), pin=PIN, language="en").status_code == 303
+    assert SjaSignature.get().language == "en"
