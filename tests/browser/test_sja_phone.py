@@ -3,7 +3,7 @@ two with their own PINs on the crew's phone and one on their own phone; an SJA m
 exactly once when the signal returns."""
 import pytest
 
-from helpers import PIN, sign_in_ui, wait_until
+from helpers import PIN, add_sja, sign_in_ui, wait_until
 
 from fieldapp.models import Sja, SjaSignature
 
@@ -103,8 +103,15 @@ def test_an_sja_made_without_signal_is_saved_once_when_the_signal_returns(live, 
     world = live.world
     foreman, worker = world.people["foreman"], world.people["worker"]
     sign_in_ui(page, live.url, foreman.phone, PIN)
+    wait_until(page, "navigator.serviceWorker.controller !== null")
     open_form(page, live)
+    path = f"/s/{world.site.id}/sja/new"
+    wait_until(page, f"caches.open('pages-v1').then(c => c.match('{path}')).then(r => !!r)")
+    # In the basement: the form opens from the service worker's copy, with its script.
     context.set_offline(True)
+    page.goto(live.url + path)
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    assert page.locator("button.sja-add-step").is_visible()  # sja.js ran
     fill_form(page, world, [worker], measure="Brannvakt")
     page.click("button.send")
     wait_until(page, "!document.querySelector('.outbox-note').hidden")
@@ -115,3 +122,21 @@ def test_an_sja_made_without_signal_is_saved_once_when_the_signal_returns(live, 
     assert "Sveising på taket" in page.content()
     page.wait_for_timeout(500)
     assert Sja.select().count() == 1
+
+
+def test_a_signature_made_without_signal_is_sent_once_when_the_signal_returns(live, page, context):
+    world = live.world
+    worker = world.people["worker"]
+    sja = add_sja(world, world.people["foreman"], [worker, world.people["foreman"]])
+    sign_in_ui(page, live.url, worker.phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/sja/{sja.id}")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    context.set_offline(True)
+    page.click("button.sja-sign-own")
+    wait_until(page, "!document.querySelector('#sign .outbox-note').hidden")
+    assert SjaSignature.select().count() == 0
+    context.set_offline(False)
+    wait_until(page, f"document.querySelector('[data-person=\"{worker.id}\"] .signed') !== null", timeout=40)
+    page.wait_for_timeout(500)
+    signatures = list(SjaSignature.select())
+    assert [(s.user_id, s.method, s.revision) for s in signatures] == [(worker.id, "session", 1)]
