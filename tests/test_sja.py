@@ -232,6 +232,7 @@ def test_editing_after_the_go_is_refused_and_nothing_changes(as_role, world, cre
     decide(foreman, world, sja, "go")
     response = edit(foreman, world, sja, crew, title="Changed afterwards")
     assert response.status_code == 409
+    assert foreman.get(f"/s/{world.site.id}/sja/{sja.id}/edit").status_code == 409
     assert Sja.get_by_id(sja.id).title == "Welding on the roof"
     assert sign(as_role("worker"), world, sja).status_code == 409  # nor signed
     assert AuditEvent.select().where(AuditEvent.action == "sja.change").count() == 0
@@ -274,6 +275,10 @@ def test_an_organization_template_is_named_per_language_and_copied(as_role, worl
     assert "Løft med kran" in worker.get(f"/s/{world.site.id}/sja").get_data(as_text=True)
     form = worker.get(f"/s/{world.site.id}/sja/new?template={template.id}").get_data(as_text=True)
     assert "Load swings" in form
+    made = create(worker, world, sja_form([world.people["worker"]], world.people["foreman"],
+                                          copied_from=str(template.id)))
+    assert made.status_code == 303
+    assert Sja.get(Sja.site == world.site.id, Sja.id != sja.id).copied_from_id == template.id
     assert as_role("worker").post(f"/s/{world.site.id}/sja/{sja.id}/template",
                                   data={"name_nb": "x"}).status_code == 403
 

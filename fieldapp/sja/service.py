@@ -521,6 +521,29 @@ def equipment_labels(keys, organization_id):
             for item in equipment_catalogue.catalogue(organization_id) if item.key in chosen]
 
 
+def form_options(site):
+    """What the form offers on this site: {"people": [(id, name)], "equipment": [(key, name)] of the
+    organization's catalogue, "required": [keys] the site requires of everyone (ticked on a new SJA)}."""
+    catalogue = equipment_catalogue.catalogue(site.organization_id)
+    return {"people": site_people(site), "equipment": [(item.key, equipment_catalogue.label(item)) for item in catalogue],
+            "required": [item.key for item in equipment_catalogue.required_for(site)]}
+
+
+def copy_origin(membership, raw_id):
+    """The id to keep as `copied_from` for a new SJA: an SJA the member may see or a template of the site's
+    organization; None for anything else (a copy never names a record the person cannot read)."""
+    if raw_id is None:
+        return None
+    if visible(membership, raw_id) is not None:
+        return raw_id
+    return raw_id if copy_source(membership, template_id=raw_id)[1] is not None else None
+
+
+def may_still_change(sja):
+    """False after the go or the finish: the content is then what the crew signed and worked by."""
+    return sja.decision != "go" and sja.finished_at is None
+
+
 def site_people(site):
     """[(user id, name)] of the site's members by name: who can be responsible or take part."""
     return [(u.id, u.name) for u in User.select(User.id, User.name).join(Membership)

@@ -58,12 +58,10 @@ def _form_page(values, action, status=200, error=None, errors=None, sja=None, so
         values["starts_at"] = clock.now(g.site).strftime("%Y-%m-%dT%H:%M")
     values.setdefault("responsible", str(g.user.id))
     lessons = service.earlier_lessons(g.site, values.get("title"), values.get("place"), sja and sja.id)
+    options = service.form_options(g.site)
     return render_template(
         "sja/form.html", values=values, action=action, sja=sja, source=source, error=error, errors=errors or {},
-        hazard_slots=_slots(values), people=service.site_people(g.site), lessons=lessons,
-        equipment=service.equipment_labels([i.key for i in service.equipment_catalogue.catalogue(
-            g.site.organization_id)], g.site.organization_id),
-        required_equipment=[item.key for item in service.equipment_catalogue.required_for(g.site)],
+        hazard_slots=_slots(values), people=options["people"], lessons=lessons, equipment=options["equipment"],
         scale=list(service.SCALE), grade_names=labels.grades(), new_uuid=str(uuidlib.uuid4()),
         templates=service.templates_for(g.site.organization_id, str(get_locale())),
         green_max=service.GREEN_MAX, amber_max=service.AMBER_MAX), status
@@ -74,8 +72,7 @@ def _form_page(values, action, status=200, error=None, errors=None, sja=None, so
 def new_sja(site_id):
     source_id, template_id = request.args.get("copy", type=int), request.args.get("template", type=int)
     content, source = service.copy_source(g.membership, source_id, template_id)
-    values = service.flatten(content) if content else {"equipment": [item.key for item in
-                                                                     service.equipment_catalogue.required_for(g.site)]}
+    values = service.flatten(content) if content else {"equipment": service.form_options(g.site)["required"]}
     return _form_page(values, url_for("sja.create_sja", site_id=site_id), source=source)
 
 
@@ -87,10 +84,7 @@ def create_sja(site_id):
         sja_uuid = outbox.parse_uuid(request.form.get("uuid"))
         when = phone_time.from_request()
         content = service.clean(request.form, g.site)
-        copied = request.form.get("copied_from", type=int)
-        if copied is not None and service.visible(g.membership, copied) is None and not service.copy_source(
-                g.membership, template_id=copied)[1]:
-            copied = None
+        copied = service.copy_origin(g.membership, request.form.get("copied_from", type=int))
         sja, created = service.create(g.site, g.user, sja_uuid, when, content, copied_from=copied)
     except inputs.InputError as exc:
         status, message = inputs.problem(exc)
@@ -117,6 +111,9 @@ def by_uuid(site_id, sja_uuid):
 @requires("sja.create")
 def edit_sja(site_id, sja_id):
     sja = _visible(sja_id)
+    if not service.may_still_change(sja):
+        exc = SjaError("decided")
+        return _page(sja, inputs.problem(exc)[0], inputs.banner(exc))
     if request.method == "GET":
         values = service.flatten(service.content_of(sja))
         if sja.starts_at:
@@ -145,7 +142,7 @@ def _page(sja, status=200, error=None, errors=None, reader=None):
         names={p.id: p.name for p, _s in participants} | {sja.created_by_id: sja.created_by.name},
         responsible=sja.responsible, equipment=service.equipment_labels(sja.equipment, sja.organization_id),
         lessons=service.earlier_lessons(g.site, sja.title, sja.place, sja.id),
-        may_change=service.may_change(g.membership, sja) and sja.decision != "go" and not sja.finished_at,
+        may_change=service.may_change(g.membership, sja) and service.may_still_change(sja),
         levels=labels.levels(), decision_names=labels.decisions(), methods=labels.methods(),
         decision_choices=service.DECISIONS, error=error, errors=errors or {}, new_uuid=str(uuidlib.uuid4()),
         language_names=LANGUAGE_NAMES)
