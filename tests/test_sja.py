@@ -319,3 +319,22 @@ def test_on_the_crew_phone_each_reads_it_in_their_own_language_and_the_signature
     assert 'name="language" value="en"' in theirs
     assert sign(crew_phone, world, sja, person=str(worker.id), pin=PIN, language="en").status_code == 303
     assert SjaSignature.get().language == "en"
+
+
+def test_the_sja_page_and_pdf_cost_as_many_queries_with_one_signature_as_with_four(as_role, world, count_queries):
+    people = [world.people[r] for r in ("worker", "verneombud", "manager", "foreman")]
+    sja = add_sja(world, world.people["foreman"], people)
+    foreman = as_role("foreman")
+    sign(foreman, world, sja)
+
+    def cost():
+        page(foreman, world, sja)  # the device session's last_seen_at is written at most every 5 min: warm up
+        count_queries.queries.clear()
+        assert page(foreman, world, sja).status_code == 200
+        assert foreman.get(f"/s/{world.site.id}/sja/{sja.id}.pdf").status_code == 200
+        return len(count_queries.queries)
+
+    few = cost()
+    for role in ("worker", "verneombud", "manager"):
+        sign(as_role(role), world, sja)
+    assert cost() == few

@@ -344,8 +344,8 @@ def participant(sja, user_id):
 
 def signatures_of(sja):
     """Every signature of every revision, oldest first, with the signer and the phone's person."""
-    return list(SjaSignature.select().where(SjaSignature.sja == sja).order_by(SjaSignature.signed_at,
-                                                                              SjaSignature.id))
+    return list(SjaSignature.select(SjaSignature, User).join(User, on=(SjaSignature.user == User.id))
+                .where(SjaSignature.sja == sja).order_by(SjaSignature.signed_at, SjaSignature.id))
 
 
 def decisions_of(sja):

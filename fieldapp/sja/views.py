@@ -145,6 +145,7 @@ def _page(sja, status=200, error=None, errors=None, reader=None):
         may_change=service.may_change(g.membership, sja) and service.may_still_change(sja),
         levels=labels.levels(), decision_names=labels.decisions(), methods=labels.methods(),
         decision_choices=service.DECISIONS, error=error, errors=errors or {}, new_uuid=str(uuidlib.uuid4()),
+        pin_uuid=str(uuidlib.uuid4()), template_uuid=str(uuidlib.uuid4()),
         language_names=LANGUAGE_NAMES)
     if reader is not None:
         # The participant reads it in their own language on this phone: the app's words, not the free text.
