@@ -17,6 +17,7 @@ def sja_pdf(site, sja, steps, participants, signatures, decisions):
     """The PDF's bytes. steps: service.steps_of(sja); participants: service.participants_of(sja);
     signatures: service.signatures_of(sja); decisions: service.decisions_of(sja)."""
     levels, methods, names = labels.levels(), labels.methods(), labels.decisions()
+    measure_word, who_word, after_word = _("Measure"), _("Who does it"), _("After the measure")
     pdf = FPDF(orientation="P", format="A4")
     pdf.add_font("body", fname=FONT)
     pdf.add_font("body", style="B", fname=FONT_BOLD)
@@ -36,21 +37,24 @@ def sja_pdf(site, sja, steps, participants, signatures, decisions):
         if value:
             pdf.multi_cell(0, 5, f"{name}: {value}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    header = [_("Step"), _("Cause"), _("Consequence"), _("P x C"), _("Risk"), _("Measure"), _("Who"),
-              _("After")]
-    with pdf.table(col_widths=(22, 28, 24, 16, 22, 34, 18, 24), text_align="LEFT", line_height=4.5,
-                   first_row_as_headings=True) as table:
-        table.row(header)
-        for step in steps:
-            for n, hazard in enumerate(step.hazard_rows or [None]):
-                if hazard is None:
-                    table.row([step.title, "", "", "", "", "", "", ""])
-                    continue
-                after = (f"{hazard.probability_after}x{hazard.severity_after}={hazard.score_after} "
-                         f"{levels[hazard.level_after]}" if hazard.score_after else "")
-                table.row([step.title if n == 0 else "", hazard.cause, hazard.consequence,
-                           f"{hazard.probability}x{hazard.severity}={hazard.score}", levels[hazard.level],
-                           hazard.measure, hazard.measure_by, after])
+    # One block per hazard at full width: as readable on paper as a table, and the text is broken into lines
+    # once (an 8-column fpdf2 table measured each character several times: 4 s for the largest SJA).
+    for number, step in enumerate(steps, 1):
+        pdf.set_font("body", "B", size=11)
+        pdf.multi_cell(0, 6, f"{number}. {step.title}", new_x="LMARGIN", new_y="NEXT")
+        for hazard in step.hazard_rows:
+            pdf.set_font("body", "B", size=9)
+            risk = f"{hazard.probability}x{hazard.severity}={hazard.score} {levels[hazard.level]}"
+            pdf.multi_cell(0, 5, f"{risk}: {hazard.cause}" + (f" → {hazard.consequence}" if hazard.consequence else ""),
+                           new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font("body", size=9)
+            if hazard.measure:
+                who = f" ({who_word}: {hazard.measure_by})" if hazard.measure_by else ""
+                pdf.multi_cell(0, 5, f"{measure_word}: {hazard.measure}{who}", new_x="LMARGIN", new_y="NEXT")
+            if hazard.score_after:
+                pdf.multi_cell(0, 5, f"{after_word}: {hazard.probability_after}x{hazard.severity_after}="
+                                     f"{hazard.score_after} {levels[hazard.level_after]}", new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(1)
     pdf.ln(3)
     pdf.set_font("body", "B", size=11)
     pdf.cell(0, 6, _("Participants"), new_x="LMARGIN", new_y="NEXT")
