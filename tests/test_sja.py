@@ -137,29 +137,29 @@ def test_signing_for_someone_else_needs_their_own_pin(as_role, world):
     worker, verneombud = world.people["worker"], world.people["verneombud"]
     sja = add_sja(world, world.people["foreman"], [worker, verneombud, world.people["foreman"]])
     crew_phone = as_role("foreman")
-    without = sign(crew_phone, world, sja, person=str(worker.id))
+    without = sign(crew_phone, world, sja, signer=str(worker.id))
     assert without.status_code == 403
-    from_outbox = sign(crew_phone, world, sja, outbox=True, person=str(worker.id), pin=PIN)
+    from_outbox = sign(crew_phone, world, sja, outbox=True, signer=str(worker.id), pin=PIN)
     assert from_outbox.status_code == 403  # a PIN never waits on a phone
-    wrong = sign(crew_phone, world, sja, person=str(worker.id), pin="000000")
+    wrong = sign(crew_phone, world, sja, signer=str(worker.id), pin="000000")
     assert wrong.status_code == 422 and 'id="pin-error"' in wrong.get_data(as_text=True)
     assert SjaSignature.select().count() == 0
-    right = sign(crew_phone, world, sja, person=str(worker.id), pin=PIN)
+    right = sign(crew_phone, world, sja, signer=str(worker.id), pin=PIN)
     assert right.status_code == 303
     signature = SjaSignature.get()
     assert (signature.user_id, signature.device_user_id, signature.method) == (worker.id, world.people["foreman"].id, "pin")
     # The foreman's own PIN does not sign as the verneombud.
-    assert sign(crew_phone, world, sja, person=str(verneombud.id), pin="111111").status_code == 422
+    assert sign(crew_phone, world, sja, signer=str(verneombud.id), pin="111111").status_code == 422
 
 
 def test_wrong_pins_are_throttled_like_sign_in(app, as_role, world):
     worker = world.people["worker"]
     sja = add_sja(world, world.people["foreman"], [worker, world.people["foreman"]])
     crew_phone = as_role("foreman")
-    statuses = [sign(crew_phone, world, sja, person=str(worker.id), pin="000000").status_code
+    statuses = [sign(crew_phone, world, sja, signer=str(worker.id), pin="000000").status_code
                 for _ in range(app.config["LOGIN_MAX_FAILURES"] + 1)]
     assert statuses[:-1] == [422] * app.config["LOGIN_MAX_FAILURES"] and statuses[-1] == 429
-    assert sign(crew_phone, world, sja, person=str(worker.id), pin=PIN).status_code == 429  # even the right one
+    assert sign(crew_phone, world, sja, signer=str(worker.id), pin=PIN).status_code == 429  # even the right one
     assert LoginThrottle.select().where(LoginThrottle.key == f"phone:{worker.phone}").exists()
     assert SjaSignature.select().count() == 0
 
@@ -317,7 +317,7 @@ def test_on_the_crew_phone_each_reads_it_in_their_own_language_and_the_signature
     theirs = crew_phone.get(f"/s/{world.site.id}/sja/{sja.id}?reader={worker.id}").get_data(as_text=True)
     assert "High risk (red)" in theirs and "Load swings" in theirs  # the app's words translated, the text as written
     assert 'name="language" value="en"' in theirs
-    assert sign(crew_phone, world, sja, person=str(worker.id), pin=PIN, language="en").status_code == 303
+    assert sign(crew_phone, world, sja, signer=str(worker.id), pin=PIN, language="en").status_code == 303
     assert SjaSignature.get().language == "en"
 
 

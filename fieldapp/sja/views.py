@@ -178,7 +178,7 @@ def sign(site_id, sja_id):
     try:
         sign_uuid = outbox.parse_uuid(request.form.get("uuid"))
         when = phone_time.from_request()
-        person_id = request.form.get("person", type=int)
+        person_id = request.form.get("signer", type=int)
         language = request.form.get("language") or str(get_locale())
         if language not in current_app.config["LANGUAGES"]:
             language = str(get_locale())

@@ -66,7 +66,7 @@ def test_three_sign_two_with_pins_on_the_crew_phone_and_a_red_hazard_needs_a_mea
     for person in (worker, verneombud):
         if page.locator("details.sja-sign-pin").get_attribute("open") is None:
             page.click("details.sja-sign-pin summary")
-        page.select_option("#person", str(person.id))
+        page.select_option("#signer", str(person.id))
         page.fill("#pin", PIN)
         with page.expect_navigation():
             page.click("button.sja-sign-pin-button")
