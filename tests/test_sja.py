@@ -219,8 +219,10 @@ def test_a_no_go_is_revised_the_crew_signs_again_and_the_history_is_kept(as_role
     history = [(d.decision, d.revision, d.note) for d in SjaDecision.select().order_by(SjaDecision.id)]
     assert history == [("no_go", 1, "Too much wind"), ("go", 2, "")]
     assert SjaSignature.select().count() == 6
+    foreman.post("/me/language", data={"language": "en"})
     text = page(foreman, world, sja).get_data(as_text=True)
-    assert "Too much wind" in text
+    assert "Too much wind" in text and "(version 1)" in text and "(version 2)" in text
+    assert "Worker Person signed version 1 on" in text  # the earlier signatures stay on the page
 
 
 def test_editing_after_the_go_is_refused_and_nothing_changes(as_role, world, crew):
