@@ -47,6 +47,10 @@ PERMISSIONS = {
     "reports.read": EVERYONE,  # a report they may see (reports.service.can_see narrows it for workers)
     "reports.comment": EVERYONE,
     "alerts.read": EVERYONE,  # their own copy of an alert: read, acknowledge, mark received
+    "sja.create": EVERYONE,  # make an SJA for a job (and change it until the go), copy one
+    "sja.read": EVERYONE,  # the SJAs they take part in (sja.service.visible narrows it), its PDF
+    "sja.sign": EVERYONE,  # sign that they took part and understood (their own, or with their own PIN)
+    "sja.decide": EVERYONE,  # go / no-go and lessons learned: only the person named responsible (sja.service)
     # Staff.
     "checkin.list": STAFF,  # who is on site now
     "attendance.read": STAFF,  # the attendance list (byggherreforskriften § 15)
@@ -58,11 +62,13 @@ PERMISSIONS = {
     "reports.close": STAFF,  # close, and reopen
     "alerts.send": STAFF,  # compose and send an alert to the site
     "alerts.status": STAFF,  # the site's alerts and who has acknowledged them
+    "sja.read_all": STAFF,  # every SJA on the site, not only those they take part in
     # Foremen and managers.
     "people.add": LEADS,  # bring a person onto the site (which roles: ROLES_GRANTED_BY)
     "people.manage": LEADS,  # a new sign-in code, name and HMS card (and only whom may_manage_person allows)
     "checkin.settings": LEADS,  # the protective equipment the site requires, visitors, end of day, the poster
     "checkin.follow_up": LEADS,  # mark missing equipment as provided
+    "sja.template": LEADS,  # save an SJA as one of the organization's templates
     # Managers.
     "people.roles": MANAGER,  # change a person's role on the site
     "people.remove": MANAGER,  # take a person off the site

@@ -117,6 +117,38 @@ def messages():
         "already_member": (409, _("This person is already on the site.")),
         "already_invited": (409, _("This person is already invited to the site.")),
         "last_manager": (409, _("A site needs at least one manager. Give someone else the role first.")),
+        # Safe job analysis (fieldapp/sja/service.py)
+        "title_required": (422, _("Give the job a title.")),
+        "bad_starts_at": (422, _("Give the start as a date and time.")),
+        "bad_responsible": (422, _("Choose the responsible person from the people on this site.")),
+        "bad_participant": (422, _("Choose participants from the people on this site.")),
+        "too_many_participants": (422, _("At most %(n)s participants in one SJA.")),
+        "sja.bad_equipment": (422, _("The form lists equipment this organization does not have. Reload the page.")),
+        "step_title_required": (422, _("Give the step a name before its hazards.")),
+        "steps_required": (422, _("Describe at least one step of the job.")),
+        "cause_required": (422, _("Say what the hazard is (its cause).")),
+        "bad_grade": (422, _("Give probability and consequence as numbers from 1 to 5.")),
+        "measure_required": (422, _("This hazard is amber or red: write the measure that makes it safe, and who "
+                                    "does it.")),
+        "sja.uuid_conflict": (409, _("This SJA was already sent with other content. Make it again as a new SJA.")),
+        "not_allowed": (403, _("Only the person who made it, the responsible person and the site's staff can "
+                               "change this SJA.")),
+        "decided": (409, _("The go was given for this SJA: it can no longer be changed or signed.")),
+        "changed_since_read": (409, _("The SJA was changed after you opened it. Read it again, then try again.")),
+        "not_participant": (403, _("Only the participants of this SJA can sign it.")),
+        "already_signed": (409, _("This person has already signed this version of the SJA.")),
+        "sja.sign_for_other": (403, _("Each person signs for themselves: on their own phone, or here with their "
+                                      "own PIN.")),
+        "wrong_pin": (422, _("That PIN is not right for this person.")),
+        "pin_throttled": (429, _("Too many wrong PINs. Try again in %(n)s min.")),
+        "not_responsible": (403, _("Only the person responsible for the job can decide or finish it.")),
+        "bad_decision": (422, _("Choose go or no-go.")),
+        "no_go_reason": (422, _("Say why the job cannot start (no-go).")),
+        "unsigned": (409, _("Every participant must sign this version before the go.")),
+        "not_go": (409, _("Only a job that was given the go can be finished.")),
+        "finished": (409, _("This SJA is already finished.")),
+        "lessons_required": (422, _("Write what was learned, or that nothing new came up.")),
+        "template_name": (422, _("Give the template a name.")),
     }
 
 

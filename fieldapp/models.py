@@ -446,3 +446,106 @@ ALL_MODELS = [
     AlertRecipient,
     PushDelivery,
 ]
+
+
+# --- safe job analysis (SJA) ------------------------------------------------------------------------------
+# A crew about to do non-routine or dangerous work maps the job's steps and hazards together before starting
+# (internkontrollforskriften § 5 nr. 6: map dangers, assess risk, plan measures). Issue 18.
+
+SJA_DECISIONS = ("go", "no_go")
+
+
+class Sja(BaseModel):
+    """One SJA on a site, or an organization's template (site null, names per language in template_names).
+
+    The content (title ... equipment, and its SjaStep/SjaHazard rows) may be changed until the responsible
+    person decides "go"; each change raises `revision`, and a signature counts for the revision it was made on.
+    """
+
+    uuid = UUIDField(unique=True)  # made on the phone: a resend is a no-op
+    payload_hash = CharField(max_length=64)  # the same UUID with other content is a conflict (409)
+    organization = ForeignKeyField(Organization, backref="sjas", on_delete="CASCADE")
+    site = ForeignKeyField(Site, null=True, backref="sjas", on_delete="CASCADE")  # null: a template
+    template_names = JSONField(null=True)  # a template's name per language, {code: text} (i18n.localized)
+    title = CharField(max_length=200)
+    operation = TextField(default="")  # the work operation
+    place = CharField(max_length=200, default="")
+    starts_at = DateTimeField(null=True)  # when the job starts (naive UTC)
+    responsible = ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
+    links = TextField(default="")  # hot-work permit, procedure: URLs or text
+    equipment = JSONField(default=list)  # Equipment keys needed
+    revision = IntegerField(default=1)
+    created_by = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    created_at = DateTimeField(default=utcnow)  # the recorded time (fieldapp/phone_time.py)
+    received_at = DateTimeField(default=utcnow)
+    phone_at = DateTimeField(null=True)
+    copied_from = ForeignKeyField("self", null=True, backref="+", on_delete="SET NULL")
+    decision = CharField(max_length=10, null=True)  # the latest of SjaDecision: go, no_go
+    decided_at = DateTimeField(null=True)
+    lessons = TextField(default="")  # after the job: what was learned
+    finished_at = DateTimeField(null=True)
+    finished_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+
+class SjaStep(BaseModel):
+    sja = ForeignKeyField(Sja, backref="steps", on_delete="CASCADE")
+    position = IntegerField()
+    title = CharField(max_length=200)
+
+
+class SjaHazard(BaseModel):
+    """A hazard of a step: risk = probability x consequence (1-5 each); after: the same once the measure is in place."""
+
+    step = ForeignKeyField(SjaStep, backref="hazards", on_delete="CASCADE")
+    position = IntegerField()
+    cause = TextField()
+    consequence = TextField(default="")
+    probability = IntegerField()
+    severity = IntegerField()  # the consequence's size, 1-5
+    measure = TextField(default="")
+    measure_by = CharField(max_length=200, default="")  # who puts the measure in place
+    probability_after = IntegerField(null=True)
+    severity_after = IntegerField(null=True)
+
+
+class SjaParticipant(BaseModel):
+    """A person who takes part: they sign that they took part and understood."""
+
+    sja = ForeignKeyField(Sja, backref="participants", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    added_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("sja", "user"), True),)
+
+
+class SjaSignature(BaseModel):
+    """A participant's signature on one revision: on their own phone, or on another's with their own PIN."""
+
+    uuid = UUIDField(unique=True)  # made on the phone: a resend is a no-op
+    sja = ForeignKeyField(Sja, backref="signatures", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    revision = IntegerField()
+    method = CharField(max_length=10)  # "session": their own signed-in phone; "pin": their PIN on another's
+    language = CharField(max_length=5)  # the UI language they read the SJA in
+    device_user = ForeignKeyField(User, backref="+", on_delete="RESTRICT")  # who was signed in on the phone
+    signed_at = DateTimeField()  # the recorded time (fieldapp/phone_time.py)
+    received_at = DateTimeField(default=utcnow)
+    phone_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("sja", "user", "revision"), True),)
+
+
+class SjaDecision(BaseModel):
+    """The responsible person's go / no-go, every one kept: a no-go can be revised by a later decision."""
+
+    sja = ForeignKeyField(Sja, backref="decisions", on_delete="CASCADE")
+    decision = CharField(max_length=10)
+    revision = IntegerField()
+    note = TextField(default="")
+    decided_by = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    at = DateTimeField(default=utcnow)
+
+
+ALL_MODELS += [Sja, SjaStep, SjaHazard, SjaParticipant, SjaSignature, SjaDecision]

@@ -18,8 +18,8 @@ from playwright.sync_api import Error as PlaywrightError
 from fieldapp import audit, photos
 from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database, run_migrations
-from fieldapp.models import (Alert, AlertRecipient, FollowUp, Membership, Organization, Photo, Report, Site,
-                             User, utcnow)
+from fieldapp.models import (Alert, AlertRecipient, FollowUp, Membership, Organization, Photo, Report, Site, Sja,
+                             SjaHazard, SjaParticipant, SjaStep, User, utcnow)
 
 PIN = "482913"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
@@ -252,6 +252,17 @@ ACCESS = {
     "reports.close": ("POST", "/s/{site}/reports/{report}/close", "reports.close"),
     "reports.reopen": ("POST", "/s/{site}/reports/{report}/reopen", "reports.close"),
     "reports.notified": ("POST", "/s/{site}/reports/{report}/notified", "reports.notify"),
+    "sja.sja_list": ("GET", "/s/{site}/sja", "sja.read"),
+    "sja.new_sja": ("GET", "/s/{site}/sja/new", "sja.create"),
+    "sja.create_sja": ("POST", "/s/{site}/sja/new", "sja.create"),
+    "sja.by_uuid": ("GET", "/s/{site}/sja/u/{sja_uuid}", "sja.read"),
+    "sja.sja_page": ("GET", "/s/{site}/sja/{sja}", "sja.read"),
+    "sja.edit_sja": ("GET", "/s/{site}/sja/{sja}/edit", "sja.create"),
+    "sja.sign": ("POST", "/s/{site}/sja/{sja}/sign", "sja.sign"),
+    "sja.decide": ("POST", "/s/{site}/sja/{sja}/decide", "sja.decide"),
+    "sja.finish": ("POST", "/s/{site}/sja/{sja}/finish", "sja.decide"),
+    "sja.save_template": ("POST", "/s/{site}/sja/{sja}/template", "sja.template"),
+    "sja.sja_pdf": ("GET", "/s/{site}/sja/{sja}.pdf", "sja.read"),
 }
 
 
@@ -274,6 +285,36 @@ def add_photo_and_alert(app, world):
                                level="warning", template="crane_lift", area="Tower crane 2")
     for role, person in world.people.items():
         AlertRecipient.create(alert=world.alert, user=person, role=role)
+    # An SJA on site A led by the foreman, in which every role of site A takes part.
+    world.sja = add_sja(world, responsible=world.people["foreman"], participants=list(world.people.values()))
+
+
+def add_sja(world, responsible, participants, title="Lifting roof trusses", place="Roof", level="red",
+            measure="Tag lines, nobody under the load"):
+    """An SJA on World's site A saved straight to the database (one step, one hazard of `level`)."""
+    grades = {"green": (1, 2), "amber": (2, 4), "red": (4, 5)}[level]
+    sja = Sja.create(uuid=uuid.uuid4(), payload_hash="0" * 64, organization=world.org, site=world.site, title=title,
+                     place=place, responsible=responsible, equipment=["helmet"], created_by=responsible)
+    step = SjaStep.create(sja=sja, position=0, title="Lift with the tower crane")
+    SjaHazard.create(step=step, position=0, cause="Load swings", consequence="Crushed", probability=grades[0],
+                     severity=grades[1], measure=measure)
+    for person in participants:
+        SjaParticipant.create(sja=sja, user=person)
+    return sja
+
+
+def sja_form(people, lead, **overrides):
+    """The new-SJA form's fields: one step with a red hazard that has its measure; overrides replace fields."""
+    data = {"uuid": str(uuid.uuid4()), "title": "Welding on the roof", "operation": "Weld the steel beams",
+            "place": "Roof, axis C", "starts_at": "2026-12-01T07:00", "responsible": str(lead.id),
+            "participants": [str(p.id) for p in people], "links": "Hot-work permit 12", "equipment": ["helmet"],
+            "step-0-title": "Weld the beam", "step-0-hazard-0-cause": "Sparks near insulation",
+            "step-0-hazard-0-consequence": "Fire", "step-0-hazard-0-probability": "4",
+            "step-0-hazard-0-severity": "5", "step-0-hazard-0-measure": "Fire watch and extinguisher",
+            "step-0-hazard-0-measure_by": "Ola", "step-0-hazard-0-probability_after": "1",
+            "step-0-hazard-0-severity_after": "5"}
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
 
 
 def call(client, endpoint, world, **data):
@@ -281,7 +322,7 @@ def call(client, endpoint, world, **data):
     method, template, _who = ACCESS[endpoint]
     path = template.format(site=world.site.id, worker=world.people["worker"].id, token=world.site.qr_token,
                            follow_up=world.follow_up.id, report=world.report.id, photo=world.photo.digest,
-                           alert=world.alert.id)
+                           alert=world.alert.id, sja=world.sja.id, sja_uuid=world.sja.uuid)
     data = {"role": "foreman", "language": "en", "uuid": str(uuid.uuid4()), "all_worn": "y", "name_nb": "Sveisemaske",
             **data}
     return client.post(path, data=data) if method == "POST" else client.get(path)

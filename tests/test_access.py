@@ -32,6 +32,12 @@ ALLOWED_STATUS = {
     "reports.reopen": {409, 422},
     "reports.notified": {422},
     "alerts.send": {422},  # no title, text or template
+    "sja.create_sja": {422},  # no title or steps
+    "sja.sign": {409},  # no revision read: "read it again"
+    # Everyone may reach them; only the person named responsible (the foreman) decides: 403 for the others.
+    "sja.decide": {403, 422},
+    "sja.finish": {403, 422},
+    "sja.save_template": {422},  # no name
 }
 SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
 
@@ -145,8 +151,10 @@ def test_an_unknown_permission_fails_when_the_view_is_defined():
 
 def test_a_worker_has_only_their_own_duties_and_medical_details_are_the_managers():
     # AML § 2-3: the worker checks in, reports and reads their alerts; nothing about other people.
+    # Issue 18: anyone on the site makes and takes part in an SJA (and decides it when named responsible).
     worker = {name for name, roles in PERMISSIONS.items() if "worker" in roles}
-    assert worker == {"checkin.self", "reports.create", "reports.read", "reports.comment", "alerts.read"}
+    assert worker == {"checkin.self", "reports.create", "reports.read", "reports.comment", "alerts.read",
+                      "sja.create", "sja.read", "sja.sign", "sja.decide"}
     assert roles_with("reports.medical.read") == ("manager",)  # health data: the employer only
 
 

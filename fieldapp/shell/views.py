@@ -10,6 +10,7 @@ from .. import clock
 from ..authz import login_required, public
 from ..checkin import service as checkin
 from ..reports import service as reports
+from ..sja import service as sja
 from ..db import database
 from ..queue import huey
 from ..sites.service import memberships_of
@@ -28,6 +29,7 @@ def home():
     return render_template("shell/home.html", memberships=memberships,
                            report_counts=reports.counts_for_home(g.user.id),
                            closed_reports=reports.closed_untold(g.user),
+                           sja_waiting=sja.awaiting_signature(g.user),
                            open_check_in=open_row, new_uuid=str(uuid.uuid4()),
                            checked_in_since=open_row and clock.format_time(open_row.checked_in_at, site=open_row.site))
 
@@ -99,7 +101,7 @@ def service_worker():
     return response
 
 
-SHELL_FILES = ("sw.js", "css/app.css", "js/app.js", "js/outbox-core.js", "js/outbox.js", "js/push.js", "js/clock.js",
+SHELL_FILES = ("sw.js", "css/app.css", "js/app.js", "js/outbox-core.js", "js/outbox.js", "js/push.js", "js/clock.js", "js/sja.js",
                "vendor/htmx-2.0.11/htmx.min.js", "icons/icon-any-192.png", "icons/icon-any-512.png")
 
 
