@@ -32,6 +32,11 @@ ALLOWED_STATUS = {
     "reports.reopen": {409, 422},
     "reports.notified": {422},
     "alerts.send": {422},  # no title, text or template
+    "rounds.start_round": {422},  # no checklist version
+    "rounds.answer": {409},  # no version: "the checklist has changed"
+    "rounds.finish": {422},  # items not answered
+    "rounds.sign": {409},  # not finished
+    "rounds.add_note": {422},  # no text
 }
 SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
 

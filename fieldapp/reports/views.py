@@ -39,7 +39,7 @@ def choose_site():
 
 
 def _form_context(error=None, form=None, errors=None):
-    return dict(kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
+    return dict(kinds=labels.reported_kinds(), categories=labels.categories(), severities=labels.severities(),
                 new_uuid=str(uuidlib.uuid4()), error=error, errors=errors or {}, form=form or {},
                 grave=sorted(service.GRAVE_CATEGORIES), max_photos=service.MAX_PHOTOS,
                 photo_long_edge=photos.LONG_EDGE)

@@ -10,6 +10,7 @@ from .. import clock
 from ..authz import login_required, public
 from ..checkin import service as checkin
 from ..reports import service as reports
+from ..rounds import service as rounds
 from ..db import database
 from ..queue import huey
 from ..sites.service import memberships_of
@@ -29,6 +30,7 @@ def home():
                            report_counts=reports.counts_for_home(g.user.id),
                            closed_reports=reports.closed_untold(g.user),
                            open_check_in=open_row, new_uuid=str(uuid.uuid4()),
+                           round_card=rounds.home_card(g.user),
                            checked_in_since=open_row and clock.format_time(open_row.checked_in_at, site=open_row.site))
 
 
