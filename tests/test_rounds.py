@@ -8,7 +8,7 @@ import pypdf
 import pytest
 from helpers import PIN, jpeg
 
-from fieldapp.models import (AuditEvent, ChecklistVersion, Photo, Report, RoundAnswer, RoundPhoto, RoundSignature,
+from fieldapp.models import (Alert, AlertRecipient, AuditEvent, ChecklistVersion, Photo, Report, RoundAnswer, RoundPhoto, RoundSignature,
                              SafetyRound, User)
 from fieldapp import phone_time
 from fieldapp.rounds import service
@@ -305,3 +305,24 @@ def test_an_edited_checklist_is_a_new_version_and_old_rounds_keep_theirs(as_role
                                                f"{edit_url.split('/')[-2]}").get_data(as_text=True)
     assert as_role("foreman").get(f"/s/{world.site.id}/checklists").status_code == 403
 
+
+
+def test_a_due_round_is_reminded_once_by_push_and_inbox(app, as_role, world, version, frozen_clock):
+    frozen_clock(datetime(2026, 11, 30, 9, 0))
+    SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version, started_by=world.people["foreman"],
+                       started_at=datetime(2026, 11, 23, 8, 0))
+    with app.test_request_context():
+        assert service.remind_due() == 2  # site A's is due today; site B never had one
+        assert service.remind_due() == 0  # once per due date
+    assert {a.site_id for a in Alert.select().where(Alert.template == "round_due")} == {world.site.id,
+                                                                                        world.other_site.id}
+    alert = Alert.get((Alert.template == "round_due") & (Alert.site == world.site))
+    told = {r.user_id for r in AlertRecipient.select().where(AlertRecipient.alert == alert)}
+    assert told == {world.people[r].id for r in ("foreman", "verneombud", "manager")}
+    inbox = as_role("verneombud").get("/alerts").get_data(as_text=True)
+    assert "Safety walkaround due" in inbox
+    # A round started today moves the due date a week on: no reminder until then.
+    SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version, started_by=world.people["foreman"],
+                       started_at=datetime(2026, 11, 30, 8, 30))
+    with app.test_request_context():
+        assert service.remind_due() == 0

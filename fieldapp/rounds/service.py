@@ -15,12 +15,15 @@ Rules (issue 18):
 - Round interval: RoundSchedule.interval_days (default 7), counted from the last round's day on the site's clock.
 """
 import hashlib
+import uuid as uuidlib
 from datetime import timedelta
 
 from flask_babel import gettext
 from peewee import JOIN, IntegrityError, fn
 
 from .. import audit, clock, photos, signatures
+from ..alerts import service as alerts
+from ..alerts import tasks as alert_tasks
 from ..authz import roles_with
 from ..db import database
 from ..i18n import localized
@@ -602,3 +605,38 @@ def home_card(user):
     return out
 
 
+
+
+# --- reminders ---------------------------------------------------------------------------------------------
+
+MAX_SITES_PER_RUN = 5000  # a run reminds at most this many sites; the next run goes on
+
+
+def remind_due(now=None):
+    """A reminder (the alerts inbox and push, template "round_due") to the site's verneombud, foremen and
+    managers when its walkaround is due today or overdue, once per due date. Returns the number of sites reminded.
+
+    The alert's UUID is derived from the site and the due date, so a run repeated (or two consumers) makes
+    one reminder. Call from the periodic task; the alerts' own sender delivers the push messages.
+    """
+    sites = list(Site.select().where(Site.active == True).order_by(Site.id).limit(MAX_SITES_PER_RUN))  # noqa: E712
+    dates = due_dates([s.id for s in sites])
+    reminded = dict(RoundSchedule.select(RoundSchedule.site, RoundSchedule.reminded_for).tuples())
+    count = 0
+    for site in sites:
+        due, days = dates[site.id]
+        if due > clock.today(site) or reminded.get(site.id) == due:
+            continue
+        people = [(m.user_id, m.role) for m in Membership.select().where(
+            (Membership.site == site) & Membership.role.in_(roles_with("rounds.run")))]
+        fields = dict(template="round_due", level="info", title="", body="", area=site.name, audience="all",
+                      ack_required=False, ack_minutes=60)
+        key = uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"fieldapp:round-due:{site.id}:{due.isoformat()}")
+        with database.atomic():
+            alert, created = alerts.create(None, site, key, fields, recipients=people, send=False)
+            (RoundSchedule.insert(site=site, interval_days=days, reminded_for=due)
+             .on_conflict(conflict_target=[RoundSchedule.site], update={RoundSchedule.reminded_for: due}).execute())
+        if created:
+            alert_tasks.deliver_soon(alert.id)  # after commit; if this is lost, the minutely sweep sends it
+        count += 1
+    return count
