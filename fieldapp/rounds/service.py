@@ -520,14 +520,15 @@ def findings(safety_round):
     return sorted(out, key=lambda pair: order.get(pair[0].item_key, 0))
 
 
-def open_findings(site, before=None):
-    """[Report] of the site's walkaround findings not yet closed (from rounds other than `before`), oldest first."""
+def open_findings(site, before=None, limit=30):
+    """[Report] of the site's walkaround findings not yet closed (from rounds other than `before`), oldest
+    first, at most `limit` (the reports list has them all: kind "finding")."""
     query = (Report.select(Report).join(RoundAnswer, on=(RoundAnswer.finding == Report.id))
              .join(SafetyRound, on=(RoundAnswer.round == SafetyRound.id))
              .where((SafetyRound.site == site) & (Report.status != "closed")))
     if before is not None:
         query = query.where(SafetyRound.id != before.id)
-    return list(query.order_by(Report.happened_at))
+    return list(query.order_by(Report.happened_at).limit(limit))
 
 
 def round_photo(site, round_uuid, digest):

@@ -50,7 +50,7 @@ def _round_or_404(round_uuid):
 def rounds(site_id):
     due, days = service.due_dates([g.site.id])[g.site.id]
     return render_template("rounds/list.html", rounds=service.list_rounds(g.site), due=due, days=days,
-                           today=clock.today(g.site), open_findings=service.open_findings(g.site))
+                           today=clock.today(g.site))
 
 
 @bp.route("/s/<int:site_id>/rounds/schedule", methods=["GET", "POST"])
