@@ -132,6 +132,8 @@
     });
     var end = root.querySelector("[data-round-end]");
     if (end) end.href = start.dataset.roundUrl.replace(ZERO, state.uuid);
+    var finish = root.querySelector("form[data-round-finish]");
+    if (finish) finish.action = finish.dataset.finishUrl.replace(ZERO, state.uuid);
     start.hidden = true;
     root.hidden = false;
     showProgress(root);
@@ -152,6 +154,26 @@
       }).then(function () { askForBackgroundSync(); });
     });
   }
+
+  // The end of the round from the start page: participants and summary, queued after the answers (the outbox
+  // sends oldest first), so the server has every answer when it checks that none is missing.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute("data-round-finish") || !core || !window.indexedDB || !me()) return;
+    event.preventDefault();
+    if (!form.getAttribute("action")) return;
+    var fields = collect(form).map(function (f) { return f[0] === "uuid" ? ["uuid", newUuid()] : f; });
+    var line = form.querySelector(".answer-state");
+    queue(form.action, fields, form.dataset.label).then(function (item) {
+      say(form, line.dataset.saved, false);
+      return flush().then(function () { return core.get(item.uuid); }).then(function (mine) {
+        if (!mine) return;
+        if (mine.state === "sent") say(form, line.dataset.sent, false);
+        else if (mine.state === "failed") say(form, mine.message || "", true);
+        else askForBackgroundSync();
+      });
+    });
+  });
 
   // A finished round's page: the phone forgets it was walking this round (the answers have all arrived).
   function forgetFinished(page) {

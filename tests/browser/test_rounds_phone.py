@@ -75,19 +75,28 @@ def test_a_round_walked_offline_is_sent_once_with_its_findings_and_photos(live, 
     answer_ok(page)
     wait_until(page, f"document.querySelectorAll('.round-item.answered').length === {len(keys)}")
     assert page.evaluate("document.body.scrollWidth") <= PHONE_WIDTH  # nothing wider than the phone
+    # The end, still offline: participants and a summary, queued after the answers.
+    page.fill("form[data-round-finish] textarea[name=names]", "Kari Byggherre")
+    page.fill("form[data-round-finish] textarea[name=summary]", "Two findings, both followed up.")
+    page.click("form[data-round-finish] button[type=submit]")
+    wait_until(page, "!document.querySelector('form[data-round-finish] .answer-state').hidden")
     assert SafetyRound.select().count() == 0  # nothing has left the phone
     context.set_offline(False)
     poll(lambda: RoundAnswer.select().count() == len(keys), timeout=60)
+    poll(lambda: SafetyRound.get().finished_at is not None, timeout=30)
     assert SafetyRound.select().count() == 1
+    assert SafetyRound.get().summary == "Two findings, both followed up."
     findings = Report.select().where(Report.kind == "finding")
     assert sorted(r.description.split("\n")[-1] for r in findings) == ["Boards missing on the scaffold",
                                                                        "Gate left open"]
     assert RoundPhoto.select().count() == 2
     wait_until(page, "document.documentElement.dataset.outbox === '0'", timeout=20)
-    # The round's page: the two findings; finishing forgets the round on this phone.
+    # The round's page: the two findings, ready to sign; the phone forgets the finished round.
     round_uuid = SafetyRound.get().uuid
     page.goto(f"{live.url}/s/{world.site.id}/rounds/{round_uuid}")
     assert page.locator(".round-findings .finding").count() == 2
+    assert page.locator("form.sign-form").count() == 2
+    wait_until(page, f"localStorage.getItem('fieldapp-round-{world.site.id}') === null")
 
 
 def test_two_phones_answer_sections_of_one_round(live, page, browser, browser_context_args, tmp_path):
