@@ -126,6 +126,9 @@ def test_a_deviation_becomes_a_follow_up_report_with_its_photos(as_role, world, 
     assert assigned.status_code in (200, 303), assigned.get_data(as_text=True)
     worker_view = as_role("worker").get(f"/s/{world.site.id}/reports/{finding.id}")
     assert worker_view.status_code == 200 and "Gate left open" in worker_view.get_data(as_text=True)
+    # The report links back to the round and the item it came from.
+    staff_view = foreman.get(f"/s/{world.site.id}/reports/{finding.id}").get_data(as_text=True)
+    assert f"/rounds/{round_uuid}#item-{item}" in staff_view
     # The round page shows its findings; the worker may not open rounds.
     page = client.get(f"/s/{world.site.id}/rounds/{round_uuid}").get_data(as_text=True)
     assert "Gate left open" in page

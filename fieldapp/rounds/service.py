@@ -641,3 +641,9 @@ def remind_due(now=None):
             alert_tasks.deliver_soon(alert.id)  # after commit; if this is lost, the minutely sweep sends it
         count += 1
     return count
+
+
+def finding_origin(report):
+    """The walkaround a finding came from: an object with round_uuid, started_at and item_key, or None."""
+    return (RoundAnswer.select(SafetyRound.uuid.alias("round_uuid"), SafetyRound.started_at, RoundAnswer.item_key)
+            .join(SafetyRound).where(RoundAnswer.finding == report.id).objects().first())
