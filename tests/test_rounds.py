@@ -168,6 +168,14 @@ def test_the_later_answer_wins_whatever_order_they_arrive_in(app, as_role, world
     newest = answer(client, world, round_uuid, version, item, "ok", made_at=now + timedelta(minutes=35), issued=issued)
     assert newest.status_code == 200
     assert Report.get_by_id(row.finding_id).status == "closed"
+    assert service.findings(SafetyRound.get()) == []
+    # And a deviation again reopens the same finding: never a second one for one item.
+    frozen_clock(now + timedelta(minutes=50))
+    again = answer(client, world, round_uuid, version, item, "deviation", note="Still dark",
+                   made_at=now + timedelta(minutes=45), issued=issued)
+    assert again.status_code == 200
+    assert Report.get_by_id(row.finding_id).status == "open"
+    assert Report.select().where(Report.kind == "finding").count() == 1
 
 
 def test_an_answer_to_a_changed_version_is_refused(as_role, world, version):

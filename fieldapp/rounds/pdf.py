@@ -51,7 +51,7 @@ def round_pdf(site, context, root):
         status = context["statuses"].get(report.status, report.status)
         pdf.multi_cell(0, 5, f"{_('Responsible')}: {assignee} · {_('Deadline')}: {deadline} · {status}",
                        new_x="LMARGIN", new_y="NEXT")
-        if report.corrective_action and not report.corrective_action.startswith("#"):
+        if report.corrective_action:
             pdf.multi_cell(0, 5, f"{_('Corrective action')}: {report.corrective_action}", new_x="LMARGIN",
                            new_y="NEXT")
         shots = context["answers"][answer.item_key].photo_rows if answer.item_key in context["answers"] else []

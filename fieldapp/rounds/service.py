@@ -222,7 +222,10 @@ def start_round(site, user, round_uuid, version_id, when):
                          after={"site": site.id, "version": version.id, "uuid": str(round_uuid)})
         return row, True
     except IntegrityError:
-        return start_round(site, user, round_uuid, version_id, when)  # a resend won the race: one round
+        existing = SafetyRound.get_or_none(SafetyRound.uuid == round_uuid)  # a resend won the race: one round
+        if existing is None or existing.site_id != site.id or existing.version_id != version.id:
+            raise RoundError("uuid_conflict") from None
+        return existing, False
 
 
 def get_round(site, round_uuid):
@@ -286,7 +289,7 @@ def _process(uploads):
 
 
 def answer_item(root, safety_round, user, answer_uuid, version_id, item_key, answer, note, uploads, when,
-                language="nb"):
+                language="nb", attempt=0):
     """(RoundAnswer, status) with status "created", "updated", "same" (a resend) or "older" (a later answer
     was already there and stays; this one's photos are added). uploads: [reports.service.Upload].
 
@@ -327,9 +330,12 @@ def answer_item(root, safety_round, user, answer_uuid, version_id, item_key, ans
                          after={"round": safety_round.id, "item": item_key, "answer": answer, "note": note,
                                 "photos": [p.digest for p in processed], "kept": status})
     except IntegrityError:
-        # Another phone answered this item at the same moment: the first is saved, this one again decides.
+        # Another phone answered this item at the same moment: the first is saved, this one decides again
+        # (once more at most: a second clash is a real conflict, and the phone retries the item later).
+        if attempt >= 1:
+            raise
         return answer_item(root, safety_round, user, answer_uuid, version_id, item_key, answer, note, uploads,
-                           when, language)
+                           when, language, attempt + 1)
     row.dropped = dropped
     return row, status
 
@@ -344,9 +350,11 @@ def _upsert(safety_round, user, answer_uuid, item_key, answer, note, when, langu
     elif when.recorded < row.answered_at:
         return row, "older"
     else:
+        before = row.note
         RoundAnswer.update(uuid=answer_uuid, answer=answer, note=note, answered_by=user, answered_at=when.recorded,
                            phone_at=when.claimed, received_at=when.received).where(RoundAnswer.id == row.id).execute()
         row = RoundAnswer.get_by_id(row.id)
+        row.note_changed = note != before
         status = "updated"
     _follow_up(safety_round, row, user, language)
     return row, status
@@ -369,16 +377,25 @@ def _follow_up(safety_round, row, user, language):
             row.finding = finding
             audit.record(user, "report.create", "report", finding.id,
                          after={"kind": "finding", "round": safety_round.id, "item": row.item_key})
-        elif finding.status == "closed" and finding.closed_at and finding.corrective_action.startswith("#"):
-            Report.update(status="open", closed_at=None).where(Report.id == finding.id).execute()
+        elif finding.status == "closed" and _closed_by_round(finding):
+            Report.update(status="in_progress" if finding.assignee_id else "open", closed_at=None).where(
+                Report.id == finding.id).execute()
             ReportEvent.create(report=finding, actor=user, kind="reopened", text=row.note)
-        elif row.note:
+            audit.record(user, "report.reopen", "report", finding.id, after={"why": "round answer changed"})
+        elif row.note and getattr(row, "note_changed", False):
             ReportEvent.create(report=finding, actor=user, kind="comment", text=row.note)
     elif finding is not None and finding.status != "closed":
-        why = "# " + gettext("The walkaround answer was changed: not a deviation.")
-        Report.update(status="closed", closed_at=utcnow(), corrective_action=why).where(Report.id == finding.id).execute()
-        ReportEvent.create(report=finding, actor=user, kind="closed", text=why)
+        why = gettext("The walkaround answer was changed: not a deviation.")
+        Report.update(status="closed", closed_at=utcnow()).where(Report.id == finding.id).execute()
+        ReportEvent.create(report=finding, actor=user, kind="closed", text=why, data={"round_answer": row.id})
         audit.record(user, "report.close", "report", finding.id, after={"why": "round answer changed"})
+
+
+def _closed_by_round(finding):
+    """Whether the finding's latest closing was the round's (its answer changed), not a person's follow-up."""
+    last = (ReportEvent.select().where((ReportEvent.report == finding) & (ReportEvent.kind == "closed"))
+            .order_by(ReportEvent.id.desc()).first())
+    return last is not None and "round_answer" in (last.data or {})
 
 
 def progress(safety_round, answers):
@@ -515,7 +532,7 @@ def findings(safety_round):
     rows = (RoundAnswer.select(RoundAnswer, Report, Assignee)
             .join(Report, on=(RoundAnswer.finding == Report.id))
             .join(Assignee, JOIN.LEFT_OUTER, on=(Report.assignee == Assignee.id))
-            .where(RoundAnswer.round == safety_round))
+            .where((RoundAnswer.round == safety_round) & (RoundAnswer.answer == "deviation")))
     out = [(row, row.finding) for row in rows]
     return sorted(out, key=lambda pair: order.get(pair[0].item_key, 0))
 
@@ -525,7 +542,7 @@ def open_findings(site, before=None, limit=30):
     first, at most `limit` (the reports list has them all: kind "finding")."""
     query = (Report.select(Report).join(RoundAnswer, on=(RoundAnswer.finding == Report.id))
              .join(SafetyRound, on=(RoundAnswer.round == SafetyRound.id))
-             .where((SafetyRound.site == site) & (Report.status != "closed")))
+             .where((SafetyRound.site == site) & (Report.status != "closed") & (RoundAnswer.answer == "deviation")))
     if before is not None:
         query = query.where(SafetyRound.id != before.id)
     return list(query.order_by(Report.happened_at).limit(limit))
@@ -545,7 +562,7 @@ def list_rounds(site, limit=50):
     open_findings_q = (RoundAnswer.select(fn.COUNT(RoundAnswer.id)).join(Report, on=(RoundAnswer.finding == Report.id))
                        .where((RoundAnswer.round == SafetyRound.id) & (Report.status != "closed")))
     findings_q = (RoundAnswer.select(fn.COUNT(RoundAnswer.id))
-                  .where((RoundAnswer.round == SafetyRound.id) & RoundAnswer.finding.is_null(False)))
+                  .where((RoundAnswer.round == SafetyRound.id) & (RoundAnswer.answer == "deviation")))
     return list(SafetyRound.select(SafetyRound, User, findings_q.alias("n_findings"),
                                    open_findings_q.alias("n_open"))
                 .join(User, on=(SafetyRound.started_by == User.id))
