@@ -17,7 +17,8 @@
 
   function newUuid() { return crypto.randomUUID(); }
 
-  function storeKey(site) { return "fieldapp-round-" + site; }
+  // Per site and person: on a shared phone each person's round in progress is their own.
+  function storeKey(site) { var who = me(); return "fieldapp-round-" + site + "-" + (who ? who.user : ""); }
 
   function loadState(site) {
     try { return JSON.parse(localStorage.getItem(storeKey(site)) || "null"); } catch (e) { return null; }

@@ -93,10 +93,11 @@ def test_a_round_walked_offline_is_sent_once_with_its_findings_and_photos(live, 
     wait_until(page, "document.documentElement.dataset.outbox === '0'", timeout=20)
     # The round's page: the two findings, ready to sign; the phone forgets the finished round.
     round_uuid = SafetyRound.get().uuid
+    assert page.evaluate(f"localStorage.getItem('fieldapp-round-{world.site.id}-{world.people['verneombud'].id}')")
     page.goto(f"{live.url}/s/{world.site.id}/rounds/{round_uuid}")
     assert page.locator(".round-findings .finding").count() == 2
     assert page.locator("form.sign-form").count() == 2
-    wait_until(page, f"localStorage.getItem('fieldapp-round-{world.site.id}') === null")
+    wait_until(page, f"localStorage.getItem('fieldapp-round-{world.site.id}-{world.people['verneombud'].id}') === null")
 
 
 def test_two_phones_answer_sections_of_one_round(live, page, browser, browser_context_args, tmp_path):
