@@ -9,7 +9,7 @@ import pytest
 from helpers import PIN, jpeg
 
 from fieldapp.models import (Alert, AlertRecipient, AuditEvent, ChecklistVersion, Photo, Report, RoundAnswer, RoundPhoto, RoundSignature,
-                             SafetyRound, User)
+                             SafetyRound, Site, User)
 from fieldapp import phone_time
 from fieldapp.rounds import service
 
@@ -320,6 +320,7 @@ def test_an_edited_checklist_is_a_new_version_and_old_rounds_keep_theirs(as_role
 
 def test_a_due_round_is_reminded_once_by_push_and_inbox(app, as_role, world, version, frozen_clock):
     frozen_clock(datetime(2026, 11, 30, 9, 0))
+    Site.update(created_at=datetime(2026, 11, 2, 7, 0)).execute()  # whatever day the test runs
     SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version, started_by=world.people["foreman"],
                        started_at=datetime(2026, 11, 23, 8, 0))
     with app.test_request_context():
