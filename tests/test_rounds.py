@@ -338,3 +338,20 @@ def test_a_due_round_is_reminded_once_by_push_and_inbox(app, as_role, world, ver
                        started_at=datetime(2026, 11, 30, 8, 30))
     with app.test_request_context():
         assert service.remind_due() == 0
+
+
+def test_editing_a_copy_keeps_the_translations_of_what_did_not_change(as_role, world, version):
+    manager = as_role("manager")
+    edit_url = manager.post(f"/s/{world.site.id}/checklists/{version.template_id}/copy").headers["Location"]
+    outline = manager.get(edit_url).get_data(as_text=True)
+    assert "# Scaffolding" in outline and "- Guard rail at 1 m, with knee and toe boards" in outline
+    text = outline.split('name="outline" rows="20">')[1].split("</textarea>")[0]
+    text = text.replace("&#39;", "'").replace("&amp;", "&").replace("&#34;", '"')
+    text = text.replace("- A scaffold sign at each access", "- A scaffold sign with the inspection date at each access")
+    assert manager.post(edit_url, data={"name": "Our round", "outline": text}).status_code == 303
+    template_id = int(edit_url.split("/")[-2])
+    new = service.current_version(ChecklistVersion.get(ChecklistVersion.template == template_id).template)
+    items = {i["key"]: i["text"] for s in new.sections for i in s["items"]}
+    assert new.number == 2 and len(items) == len(keys(version))
+    assert {"msgid": "Guard rail at 1 m, with knee and toe boards"} in items.values()  # still translated
+    assert {"en": "A scaffold sign with the inspection date at each access"} in items.values()
