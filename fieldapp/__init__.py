@@ -58,6 +58,7 @@ def create_app(test_config=None):
     from .alerts.views import bp as alerts_bp
     from .checkin.views import bp as checkin_bp
     from .reports.views import bp as reports_bp
+    from .rounds.views import bp as rounds_bp
     from .shell.views import bp as shell_bp
     from .sites.views import bp as sites_bp
     from .sja.views import bp as sja_bp
@@ -69,6 +70,7 @@ def create_app(test_config=None):
     app.register_blueprint(reports_bp)
     app.register_blueprint(alerts_bp)
     app.register_blueprint(sja_bp)
+    app.register_blueprint(rounds_bp)
     errors.init_app(app)
     cli.init_app(app)
     return app

@@ -77,6 +77,12 @@ PERMISSIONS = {
     "checkin.poster.renew": MANAGER,  # a new poster (every old one stops working)
     "reports.medical.read": MANAGER,  # an injury's medical details
     "reports.notify": MANAGER,  # record when Arbeidstilsynet and the police were notified (AML § 5-2)
+    # Safety walkarounds (vernerunder, issue 18): the verneombud and the employer's side walk the site
+    # together (AML §§ 6-1, 6-2); a worker sees the findings assigned to them through reports.read.
+    "rounds.run": STAFF,  # start and answer a round, finish it, sign for their side, add notes
+    "rounds.read": STAFF,  # the site's rounds, a round's page and its PDF
+    "rounds.schedule": LEADS,  # how often the site's round is due
+    "templates.manage": MANAGER,  # the organization's own checklists: copy and edit
 }
 
 # Which roles a role may give when it adds a person: a foreman brings workers onto the site, a manager anyone.

@@ -149,6 +149,34 @@ def messages():
         "finished": (409, _("This SJA is already finished.")),
         "lessons_required": (422, _("Write what was learned, or that nothing new came up.")),
         "template_name": (422, _("Give the template a name.")),
+        # Safety walkarounds (fieldapp/rounds/service.py)
+        "round.bad_version": (422, _("This checklist is not available on this site. Reload the page.")),
+        "round.uuid_conflict": (409, _("This walkaround was already started with another checklist. "
+                                       "Start it again.")),
+        "round.finished": (409, _("The walkaround is finished: its answers cannot be changed. Add a note instead.")),
+        "round.signed": (409, _("The walkaround is signed: it cannot be changed. Add a note instead.")),
+        "round.version_changed": (409, _("The checklist has changed since this page was opened. Reload the page and "
+                                         "answer again.")),
+        "round.bad_item": (422, _("This item is not on the walkaround's checklist. Reload the page.")),
+        "round.bad_answer": (422, _("Choose OK, deviation or not applicable.")),
+        "round.note_required": (422, _("Describe the deviation in a note.")),
+        "round.too_many_photos": (422, _("At most %(n)s photos per item.")),
+        "round.answer_conflict": (409, _("This answer was already sent with other content. Answer the item again.")),
+        "round.unanswered": (422, _("Items not answered yet: %(n)s. Answer every item before you finish.")),
+        "round.bad_participant": (422, _("Choose participants among the people on this site, or type their names.")),
+        "round.not_finished": (409, _("Finish the walkaround before it is signed.")),
+        "round.bad_side": (422, _("Choose whom you sign for: the safety representative or the employer.")),
+        "round.bad_interval": (422, _("Give the interval as a number of days from 1 to %(n)s.")),
+        "round.outline_long": (422, _("The checklist is too long. Keep it under %(n)s lines.")),
+        "round.outline_empty": (422, _("Write at least one section (# Title) with items (- Item).")),
+        "round.outline_items": (422, _("Every section needs at least one item (- Item).")),
+        # Signatures (fieldapp/signatures.py)
+        "signature.bad_signer": (422, _("Choose the person who signs.")),
+        "signature.sign_for_other": (403, _("You cannot sign for someone else. They sign on their own phone, or type "
+                                            "their own PIN here.")),
+        "signature.wrong_pin": (422, _("Wrong PIN for this person.")),
+        "signature.throttled": (429, _("Too many wrong PINs. Try again in %(n)s minutes.")),
+        "signature.signed_twice": (409, _("Already signed. A person signs once, and each side once.")),
     }
 
 

@@ -549,3 +549,125 @@ class SjaDecision(BaseModel):
 
 
 ALL_MODELS += [Sja, SjaStep, SjaHazard, SjaParticipant, SjaSignature, SjaDecision]
+
+
+# --- safety walkarounds (vernerunder) -----------------------------------------------------------------------
+
+ROUND_ANSWERS = ("ok", "deviation", "na")
+ROUND_SIDES = ("verneombud", "employer")
+
+
+class ChecklistTemplate(BaseModel):
+    """A walkaround checklist: the built-in one (organization null, key "building_site") or an organization's
+    own copy. Its wording lives in versions; `current` is the version new rounds use."""
+
+    organization = ForeignKeyField(Organization, null=True, backref="checklists", on_delete="CASCADE")
+    key = CharField(max_length=40, null=True, unique=True)  # built-in templates only
+    names = JSONField(default=dict)  # {language code: name}; built-in: {"msgid": english}
+    current = IntegerField(default=1)  # the number of the version new rounds use
+    created_at = DateTimeField(default=utcnow)
+    archived_at = DateTimeField(null=True)
+
+
+class ChecklistVersion(BaseModel):
+    """One frozen wording of a template: [{"key", "title", "category", "items": [{"key", "text"}]}], each
+    title/text a {language code: text} dict or {"msgid": english} for the built-in wording (translated in code).
+    Never changed once made: a round keeps the version it was done with."""
+
+    template = ForeignKeyField(ChecklistTemplate, backref="versions", on_delete="CASCADE")
+    number = IntegerField()
+    sections = JSONField(default=list)
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("template", "number"), True),)
+
+
+class RoundSchedule(BaseModel):
+    """How often a site's walkaround is due (days) and the last reminder sent, one row per site (none: weekly)."""
+
+    site = ForeignKeyField(Site, unique=True, backref="+", on_delete="CASCADE")
+    interval_days = IntegerField(default=7)
+    reminded_for = DateField(null=True)  # the due date the last reminder was about
+
+
+class SafetyRound(BaseModel):
+    """A safety walkaround (vernerunde) on a site, made with a UUID on the phone: sent twice = saved once."""
+
+    uuid = UUIDField(unique=True)
+    site = ForeignKeyField(Site, backref="rounds", on_delete="CASCADE")
+    version = ForeignKeyField(ChecklistVersion, backref="rounds", on_delete="RESTRICT")
+    started_by = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    started_at = DateTimeField()  # the recorded time (fieldapp/phone_time.py)
+    phone_at = DateTimeField(null=True)
+    received_at = DateTimeField(default=utcnow)
+    summary = TextField(default="")
+    participants = JSONField(default=list)  # [{"user": id} or {"name": typed name}]
+    finished_at = DateTimeField(null=True)  # answers closed; signing may start
+    finished_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    signed_at = DateTimeField(null=True)  # both sides signed: frozen
+
+
+class RoundAnswer(BaseModel):
+    """One item's answer in a round: saved once per (round, item); the latest recorded time wins."""
+
+    uuid = UUIDField(unique=True)  # the latest outbox item that set it
+    round = ForeignKeyField(SafetyRound, backref="answers", on_delete="CASCADE")
+    item_key = CharField(max_length=40)
+    answer = CharField(max_length=12)
+    note = TextField(default="")
+    answered_by = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    answered_at = DateTimeField()  # the recorded time (fieldapp/phone_time.py)
+    phone_at = DateTimeField(null=True)
+    received_at = DateTimeField(default=utcnow)
+    finding = ForeignKeyField(Report, null=True, backref="+", on_delete="SET NULL")  # the deviation's follow-up
+
+    class Meta:
+        indexes = ((("round", "item_key"), True),)
+
+
+class RoundPhoto(BaseModel):
+    """A photo of an answer (the photo pipeline's stored file, named by its digest)."""
+
+    answer = ForeignKeyField(RoundAnswer, backref="photos", on_delete="CASCADE")
+    digest = CharField(max_length=64, index=True)
+    width = IntegerField()
+    height = IntegerField()
+    added_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("answer", "digest"), True),)
+
+
+class RoundSignature(BaseModel):
+    """A side's sign-off of a finished round: on the signer's own phone, or with their PIN on another's."""
+
+    uuid = UUIDField(unique=True)
+    round = ForeignKeyField(SafetyRound, backref="signatures", on_delete="CASCADE")
+    side = CharField(max_length=12)
+    signer = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    device_user = ForeignKeyField(User, backref="+", on_delete="RESTRICT")  # who was signed in on the phone
+    with_pin = BooleanField(default=False)
+    signed_at = DateTimeField()  # the recorded time
+    phone_at = DateTimeField(null=True)
+    received_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("round", "side"), True), (("round", "signer"), True))
+
+
+class RoundNote(BaseModel):
+    """A correction or remark added to a round after it was signed (the signed content never changes)."""
+
+    round = ForeignKeyField(SafetyRound, backref="notes", on_delete="CASCADE")
+    author = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    text = TextField()
+    created_at = DateTimeField(default=utcnow)
+
+
+SafetyRound.add_index(SafetyRound.index(SafetyRound.site, SafetyRound.started_at, name="safety_round_site_started"))
+
+ALL_MODELS.extend([ChecklistTemplate, ChecklistVersion, RoundSchedule, SafetyRound, RoundAnswer, RoundPhoto,
+                   RoundSignature, RoundNote])

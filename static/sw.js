@@ -21,6 +21,7 @@ const SHELL = [
   "/static/js/push.js",
   "/static/js/clock.js",
   "/static/js/sja.js",
+  "/static/js/rounds.js",
   "/static/vendor/htmx-2.0.11/htmx.min.js",
   "/static/icons/icon-any-192.png",
   "/static/icons/icon-any-512.png",
@@ -30,7 +31,7 @@ const SHELL = [
 // Check-in and report pages are kept (network first) so that a worker in a basement can still check in: the page
 // opens from here and its form waits in the outbox. Removed on sign-out.
 const PAGES = "pages-v1";
-const KEEP_PAGE = /^\/s\/\d+\/(checkin|reports\/new|sja\/new)$/;
+const KEEP_PAGE = /^\/s\/\d+\/(checkin|reports\/new|sja\/new|rounds\/new)$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(

@@ -18,8 +18,9 @@ from playwright.sync_api import Error as PlaywrightError
 from fieldapp import audit, photos
 from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database, run_migrations
-from fieldapp.models import (Alert, AlertRecipient, FollowUp, Membership, Organization, Photo, Report, Site, Sja,
-                             SjaHazard, SjaParticipant, SjaStep, User, utcnow)
+from fieldapp.models import (Alert, AlertRecipient, FollowUp, Membership, Organization, Photo, Report, RoundAnswer,
+                             RoundPhoto, SafetyRound, Site, Sja, SjaHazard, SjaParticipant, SjaStep, User, utcnow)
+from fieldapp.rounds import service as rounds
 
 PIN = "482913"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
@@ -263,6 +264,21 @@ ACCESS = {
     "sja.finish": ("POST", "/s/{site}/sja/{sja}/finish", "sja.decide"),
     "sja.save_template": ("POST", "/s/{site}/sja/{sja}/template", "sja.template"),
     "sja.sja_pdf": ("GET", "/s/{site}/sja/{sja}.pdf", "sja.read"),
+    "rounds.rounds": ("GET", "/s/{site}/rounds", "rounds.read"),
+    "rounds.schedule": ("GET", "/s/{site}/rounds/schedule", "rounds.schedule"),
+    "rounds.new_round": ("GET", "/s/{site}/rounds/new", "rounds.run"),
+    "rounds.start_round": ("POST", "/s/{site}/rounds/new", "rounds.run"),
+    "rounds.round_page": ("GET", "/s/{site}/rounds/{round}", "rounds.read"),
+    "rounds.answer": ("POST", "/s/{site}/rounds/{round}/answers", "rounds.run"),
+    "rounds.finish": ("POST", "/s/{site}/rounds/{round}/finish", "rounds.run"),
+    "rounds.sign": ("POST", "/s/{site}/rounds/{round}/sign", "rounds.run"),
+    "rounds.add_note": ("POST", "/s/{site}/rounds/{round}/notes", "rounds.run"),
+    "rounds.report_pdf": ("GET", "/s/{site}/rounds/{round}/report.pdf", "rounds.read"),
+    "rounds.photo": ("GET", "/s/{site}/rounds/{round}/photos/{photo}.jpg", "rounds.read"),
+    "rounds.thumbnail": ("GET", "/s/{site}/rounds/{round}/thumbs/{photo}.jpg", "rounds.read"),
+    "rounds.checklists": ("GET", "/s/{site}/checklists", "templates.manage"),
+    "rounds.copy_checklist": ("POST", "/s/{site}/checklists/{checklist}/copy", "templates.manage"),
+    "rounds.edit_checklist": ("GET", "/s/{site}/checklists/{checklist}/edit", "templates.manage"),
 }
 
 
@@ -287,6 +303,16 @@ def add_photo_and_alert(app, world):
         AlertRecipient.create(alert=world.alert, user=person, role=role)
     # An SJA on site A led by the foreman, in which every role of site A takes part.
     world.sja = add_sja(world, responsible=world.people["foreman"], participants=list(world.people.values()))
+    # A walkaround on site A with the same photo on its first item, and the organization's own checklist.
+    with app.test_request_context():
+        template = rounds.builtin_template()
+        version = rounds.current_version(template)
+        world.checklist = rounds.copy_template(world.people["manager"], world.site, template, "en")
+    world.round = SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version,
+                                     started_by=world.people["verneombud"], started_at=utcnow())
+    first = RoundAnswer.create(uuid=uuid.uuid4(), round=world.round, item_key=rounds.item_keys(version)[0],
+                               answer="ok", answered_by=world.people["verneombud"], answered_at=utcnow())
+    RoundPhoto.create(answer=first, digest=processed.digest, width=64, height=48)
 
 
 def add_sja(world, responsible, participants, title="Lifting roof trusses", place="Roof", level="red",
@@ -322,7 +348,8 @@ def call(client, endpoint, world, **data):
     method, template, _who = ACCESS[endpoint]
     path = template.format(site=world.site.id, worker=world.people["worker"].id, token=world.site.qr_token,
                            follow_up=world.follow_up.id, report=world.report.id, photo=world.photo.digest,
-                           alert=world.alert.id, sja=world.sja.id, sja_uuid=world.sja.uuid)
+                           alert=world.alert.id, sja=world.sja.id, sja_uuid=world.sja.uuid, round=world.round.uuid,
+                           checklist=world.checklist.id)
     data = {"role": "foreman", "language": "en", "uuid": str(uuid.uuid4()), "all_worn": "y", "name_nb": "Sveisemaske",
             **data}
     return client.post(path, data=data) if method == "POST" else client.get(path)

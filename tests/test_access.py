@@ -38,6 +38,11 @@ ALLOWED_STATUS = {
     "sja.decide": {403, 422},
     "sja.finish": {403, 422},
     "sja.save_template": {422},  # no name
+    "rounds.start_round": {422},  # no checklist version
+    "rounds.answer": {409},  # no version: "the checklist has changed"
+    "rounds.finish": {422},  # items not answered
+    "rounds.sign": {409},  # not finished
+    "rounds.add_note": {422},  # no text
 }
 SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
 

@@ -42,6 +42,10 @@ def templates():
                           lambda a: _("An injury was reported: %(area)s. Open it and follow it up.", area=a)),
         "report_closed": ("info", lambda a: _("Your report was closed"),
                           lambda a: _("Your report (%(area)s) has been dealt with. See what was done.", area=a)),
+        # The walkaround reminder (fieldapp/rounds/tasks.py); area: the site's name.
+        "round_due": ("info", lambda a: _("Safety walkaround due"),
+                      lambda a: _("The safety walkaround at %(area)s is due. Start it from the home screen.",
+                                  area=a)),
     }
 
 

@@ -2,7 +2,8 @@
 from flask_babel import gettext as _
 
 
-def kinds():
+def reported_kinds():
+    """The kinds a person picks on the report form."""
     return {
         "hazard": _("Hazardous condition"),
         "near_miss": _("Near miss"),
@@ -10,6 +11,11 @@ def kinds():
         "property_damage": _("Property damage"),
         "environment": _("Environment"),
     }
+
+
+def kinds():
+    """Every kind a report can have: the reported ones and a walkaround's finding (fieldapp/rounds)."""
+    return {**reported_kinds(), "finding": _("Walkaround finding")}
 
 
 def categories():

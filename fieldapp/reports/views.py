@@ -9,6 +9,7 @@ from .. import clock, inputs, outbox, phone_time, photos
 from ..authz import can, login_required, outbox_post, requires, upload_limit
 from ..checkin import service as checkin
 from ..htmx import render
+from ..rounds import service as rounds
 from ..sites.service import memberships_of
 from . import labels, service
 from .service import ReportError
@@ -39,7 +40,7 @@ def choose_site():
 
 
 def _form_context(error=None, form=None, errors=None):
-    return dict(kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
+    return dict(kinds=labels.reported_kinds(), categories=labels.categories(), severities=labels.severities(),
                 new_uuid=str(uuidlib.uuid4()), error=error, errors=errors or {}, form=form or {},
                 grave=sorted(service.GRAVE_CATEGORIES), max_photos=service.MAX_PHOTOS,
                 photo_long_edge=photos.LONG_EDGE)
@@ -119,7 +120,7 @@ def _report_page(report, error=None, status=200, errors=None):
         photo_notes=[photo_note(problem) for problem in service.dropped_photos(report)],
         events=service.timeline(report), injury=injury, error=error, errors=errors or {}, today=clock.today(g.site),
         kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
-        statuses=labels.statuses(),
+        statuses=labels.statuses(), from_round=rounds.finding_origin(report) if report.kind == "finding" else None,
         people=people if can("reports.assign") else [], names={person.id: person.name for person in people}), status
 
 

@@ -11,6 +11,7 @@ from ..authz import login_required, public
 from ..checkin import service as checkin
 from ..reports import service as reports
 from ..sja import service as sja
+from ..rounds import service as rounds
 from ..db import database
 from ..queue import huey
 from ..sites.service import memberships_of
@@ -31,6 +32,7 @@ def home():
                            closed_reports=reports.closed_untold(g.user),
                            sja_waiting=sja.awaiting_signature(g.user),
                            open_check_in=open_row, new_uuid=str(uuid.uuid4()),
+                           round_card=rounds.home_card(g.user),
                            checked_in_since=open_row and clock.format_time(open_row.checked_in_at, site=open_row.site))
 
 
@@ -101,7 +103,8 @@ def service_worker():
     return response
 
 
-SHELL_FILES = ("sw.js", "css/app.css", "js/app.js", "js/outbox-core.js", "js/outbox.js", "js/push.js", "js/clock.js", "js/sja.js",
+SHELL_FILES = ("sw.js", "css/app.css", "js/app.js", "js/outbox-core.js", "js/outbox.js", "js/push.js", "js/clock.js",
+               "js/sja.js", "js/rounds.js",
                "vendor/htmx-2.0.11/htmx.min.js", "icons/icon-any-192.png", "icons/icon-any-512.png")
 
 
