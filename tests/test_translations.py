@@ -76,8 +76,8 @@ def test_plural_forms_follow_the_language(language, extracted):
         assert len(message.string) == expected.num_plurals, (language, message.id, message.string)
         assert all(message.string), (language, message.id)
     for key, message in extracted.items():  # a plural in the code is a plural in the catalogue
-        if isinstance(message.id, tuple):
-            assert isinstance(catalog[key].id, tuple), (language, key)
+        if isinstance(message.id, tuple) and catalog.get(key) is not None:  # missing: the test above
+            assert isinstance(catalog.get(key).id, tuple), (language, key)
 
 
 @pytest.mark.parametrize("language", TRANSLATED)
