@@ -12,7 +12,10 @@ from peewee_migrate import Router
 from fieldapp.config import LANGUAGE_NAMES, PROJECT_ROOT
 from fieldapp.db import database
 from fieldapp.alerts import delivery
+from fieldapp.alerts.wording import templates as alert_templates
 from fieldapp.alerts.wording import wording
+from fieldapp.checkin.equipment import LABELS as equipment_labels
+from fieldapp.reports import labels
 from fieldapp.models import Alert, AuditEvent, Equipment, SiteEquipment, User
 from fieldapp.templating import plural_forms
 
@@ -250,3 +253,29 @@ def test_another_language_can_be_chosen_instead_and_the_profile_changes_it(app, 
     assert '<html lang="uk">' in client.get("/me").get_data(as_text=True)
     assert client.post("/welcome/language", data={"language": "xx"}).status_code == 400
     assert User.get_by_id(world.people["foreman"].id).language == "uk"
+
+
+# --- built-in content through the catalogues ----------------------------------------------------------------
+
+def builtin_texts():
+    """{(what, key): text} of the built-in content in the current language."""
+    texts = {("equipment", key): str(text) for key, text in equipment_labels.items()}
+    texts.update({("kind", key): str(text) for key, text in labels.kinds().items()})
+    texts.update({("category", key): str(text) for key, text in labels.categories().items()})
+    for key, (_level, title, text) in alert_templates().items():
+        texts[("alert title", key)] = str(title("X"))
+        texts[("alert text", key)] = str(text("X"))
+    return texts
+
+
+@pytest.mark.parametrize("language", ["nb", "pl", "lt", "uk"])
+def test_built_in_content_is_worded_in_every_language(app, language):
+    """Equipment, report kinds and categories and the alert templates come from the catalogues: each text in
+    `language` is the catalogue's own (never the English msgid, unless the catalogue says the same)."""
+    with app.test_request_context():
+        with force_locale("en"):
+            english = builtin_texts()
+        with force_locale(language):
+            translated = builtin_texts()
+    same = [key for key in english if translated[key] == english[key]]
+    assert not same, f"{language}: still in English: {same}"

@@ -100,7 +100,7 @@ def test_every_language_has_a_catalogue():
 # --- plurals built by hand --------------------------------------------------------------------------------
 
 # A count in a one-form message: Polish says "1 zgłoszenie, 2 zgłoszenia, 5 zgłoszeń"; only ngettext can.
-COUNT_NAMES = {"num", "n", "count", "number", "days", "hours", "minutes", "people", "reports"}
+COUNT_NAMES = {"num", "n", "count", "number", "days", "hours", "minutes", "people", "reports", "acked", "total"}
 HAND_PLURALS = [
     re.compile(r"\{%-?\s*if\s+[\w.()|]+\s*(==|!=|>|<=)\s*1\s*-?%\}"),  # {% if n == 1 %}...{% else %}
     re.compile(r"""["']s["']\s+if\b"""),  # "s" if n != 1

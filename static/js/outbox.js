@@ -56,7 +56,7 @@
     if (counts.waiting) parts.push(fill(plural(status.dataset.waiting, counts.waiting), { count: counts.waiting }));
     if (counts.signin) parts.push(fill(plural(status.dataset.signin, counts.signin), { count: counts.signin }));
     Object.keys(others).forEach(function (name) {
-      parts.push(others[name] + " " + fill(status.dataset.other, { name: name }));
+      parts.push(fill(plural(status.dataset.other, others[name]), { count: others[name], name: name }));
     });
     if (counts.failed) parts.push(fill(plural(status.dataset.failed, counts.failed), { count: counts.failed }));
     // The words link to the outbox page, where each item can be seen, resent, edited or discarded.
