@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 from flask_babel import force_locale, format_date, format_datetime, format_decimal, ngettext
-from helpers import PIN, subscribe
+from helpers import PIN, add_person, code_from, subscribe
 from peewee_migrate import Router
 
 from fieldapp.config import LANGUAGE_NAMES, PROJECT_ROOT
@@ -279,3 +279,18 @@ def test_built_in_content_is_worded_in_every_language(app, language):
             translated = builtin_texts()
     same = [key for key in english if translated[key] == english[key]]
     assert not same, f"{language}: still in English: {same}"
+
+
+def test_enrollment_follows_the_browser_and_proposes_its_language(app, as_role, world):
+    code = code_from(add_person(as_role("manager"), world.site, employer=str(world.org.id)))
+    phone = app.test_client()
+    ukrainian = {"Accept-Language": "uk-UA,uk;q=0.9"}
+    assert '<html lang="uk">' in phone.get("/enroll", headers=ukrainian).get_data(as_text=True)
+    step1 = phone.post("/enroll", data={"code": code}, headers=ukrainian)
+    assert '<html lang="uk">' in step1.get_data(as_text=True)
+    done = phone.post("/enroll/pin", data={"code": code, "secret": "584027", "confirm": "584027"}, headers=ukrainian)
+    assert done.headers["Location"].startswith("/welcome/language?lang=uk")
+    person = User.get(User.phone == "+4745000001")
+    assert person.language_confirmed_at is None  # proposed, not yet confirmed
+    assert phone.post("/welcome/language", data={"language": "uk", "next": "/?welcome=1"}).status_code == 303
+    assert User.get_by_id(person.id).language == "uk"
