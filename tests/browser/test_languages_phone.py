@@ -10,8 +10,8 @@ from helpers import PIN, sign_in_ui, wait_until
 from fieldapp.alerts.wording import wording
 from fieldapp.models import Alert, AlertRecipient, CheckIn, Equipment, Report, SiteEquipment, User
 
-# Every element with text of its own, visible, with a box: its text must fit (scrollWidth <= clientWidth), and
-# the page must not scroll sideways. Form fields hold what the person types, so they are left out.
+# Every element with text of its own, visible, with a box: its text must fit (scrollWidth <= clientWidth), the box
+# must be on the screen, and the page must not scroll sideways. Form fields hold what the person types, so they are left out.
 OVERFLOWS = """() => {
   const found = [];
   if (document.documentElement.scrollWidth > window.innerWidth) found.push({tag: 'html',
@@ -20,9 +20,14 @@ OVERFLOWS = """() => {
     if (['INPUT', 'TEXTAREA', 'SELECT', 'OPTION', 'SCRIPT', 'STYLE'].includes(el.tagName)) continue;
     if (el.closest('svg') || el.clientWidth === 0 || el.getClientRects().length === 0) continue;
     const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
-    if (own && el.scrollWidth > el.clientWidth + 1)
-      found.push({tag: el.tagName, cls: el.className, text: el.textContent.trim().slice(0, 60),
-                  sw: el.scrollWidth, cw: el.clientWidth});
+    // A box wider than its parent's (a table too wide for the card) is cut off or pushes the page sideways.
+    const box = el.getBoundingClientRect(), outer = el.parentElement.getBoundingClientRect();
+    const sticksOut = el.textContent.trim() && getComputedStyle(el).position === 'static'
+      && (box.right > outer.right + 1 || box.left < outer.left - 1);
+    if ((own && el.scrollWidth > el.clientWidth + 1) || sticksOut)
+      found.push({tag: el.tagName, cls: String(el.className), text: el.textContent.trim().slice(0, 60),
+                  sw: el.scrollWidth, cw: el.clientWidth, box: [Math.round(box.left), Math.round(box.right)],
+                  parent: [Math.round(outer.left), Math.round(outer.right)]});
   }
   return found;
 }"""
@@ -45,7 +50,8 @@ def photo(path):
 
 def no_overflow(page, where):
     assert page.evaluate("document.documentElement.lang") == where[0], where
-    assert page.evaluate(OVERFLOWS) == [], where
+    found = page.evaluate(OVERFLOWS)
+    assert found == [], (where, found)
 
 
 @pytest.mark.parametrize("language", ["pl", "uk"])
@@ -132,4 +138,4 @@ def test_the_forms_that_take_a_text_per_language_fit_at_360_px(live, page, langu
         page.goto(live.url + path)
         page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
         no_overflow(page, (language, path))
-    assert page.locator("#reader-languages tbody tr").count() == 3  # uk, nb and the manager's
+    assert page.locator("#reader-languages li[data-language]").count() == 3  # uk, nb and the manager's
