@@ -5,7 +5,7 @@ import uuid
 import pytest
 from PIL import Image
 
-from helpers import PIN, wait_until
+from helpers import PIN, sign_in_ui, wait_until
 
 from fieldapp.alerts.wording import wording
 from fieldapp.models import Alert, AlertRecipient, CheckIn, Equipment, Report, SiteEquipment, User
@@ -26,8 +26,8 @@ OVERFLOWS = """() => {
   }
   return found;
 }"""
-WORDS = {  # what the pages say, from the language's catalogue (checked through the app, not written here)
-    "pl": "pl-PL,pl;q=0.9", "uk": "uk-UA,uk;q=0.9",
+WORDS = {  # the browser's Accept-Language for each test language
+    "pl": "pl-PL,pl;q=0.9", "uk": "uk-UA,uk;q=0.9", "lt": "lt-LT,lt;q=0.9",
 }
 
 
@@ -115,3 +115,21 @@ def test_check_in_report_and_stop_work_at_360_px(live, page, tmp_path, csp_viola
         box.style.width = '60px'; box.style.whiteSpace = 'nowrap'; box.textContent = 'Niebezpieczeństwo';
         document.querySelector('main').append(box); }""")
     assert [found["text"] for found in page.evaluate(OVERFLOWS)] == ["Niebezpieczeństwo"]
+
+
+@pytest.mark.parametrize("language", ["lt", "pl"])
+def test_the_forms_that_take_a_text_per_language_fit_at_360_px(live, page, language):
+    """The manager's equipment names and the compose form's reader languages (a table of counts)."""
+    world = live.world
+    for role, code in (("worker", "uk"), ("foreman", "nb"), ("manager", language), ("verneombud", language)):
+        User.update(language=code).where(User.id == world.people[role].id).execute()
+    Equipment.create(key="custom-mask", organization=world.org, names={"nb": "Sveisemaske"})
+    for role, path in (("manager", f"/s/{world.site.id}/checkin-settings"),
+                       ("verneombud", f"/s/{world.site.id}/alerts/new")):
+        person = world.people[role]
+        page.context.clear_cookies()
+        sign_in_ui(page, live.url, person.phone, PIN)
+        page.goto(live.url + path)
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        no_overflow(page, (language, path))
+    assert page.locator("#reader-languages tbody tr").count() == 3  # uk, nb and the manager's
