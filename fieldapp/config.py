@@ -18,7 +18,7 @@ OLD_PREFIX = "FLASK_"
 OLD_NAMES = ("DATABASE_URL", "REDIS_URL", "PUSH_ALLOWED_HOSTS")
 # The interface's languages, each by its own name, in the order the language menus list them: the one list
 # (Defaults.LANGUAGES for i18n and the profile, the forms' choices).
-LANGUAGE_NAMES = {"nb": "Norsk bokmål", "en": "English"}
+LANGUAGE_NAMES = {"nb": "Norsk bokmål", "en": "English", "pl": "Polski", "lt": "Lietuvių", "uk": "Українська"}
 
 
 def _flag(value):

@@ -5,6 +5,17 @@ from flask import current_app, g, request, session
 ALIASES = {"no": "nb", "nn": "nb"}
 
 
+def browser_language():
+    """The first language of the browser's Accept-Language that the app speaks ("pl-PL" -> "pl"), or None."""
+    supported = current_app.config["LANGUAGES"]
+    for lang, _quality in request.accept_languages:
+        base = lang.split("-")[0].lower()
+        base = ALIASES.get(base, base)
+        if base in supported:
+            return base
+    return None
+
+
 def select_locale():
     supported = current_app.config["LANGUAGES"]
     user = g.get("user")
@@ -12,11 +23,17 @@ def select_locale():
         return user.language
     if session.get("lang") in supported:
         return session["lang"]
-    for lang, _quality in request.accept_languages:
-        base = lang.split("-")[0].lower()
-        base = ALIASES.get(base, base)
-        if base in supported:
-            return base
+    return browser_language() or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def proposed_language(chosen_on_phone, user):
+    """The language a first sign-in offers to confirm with one tap: the one picked on this phone before signing
+    in (the sign-in page's language links), else the browser's preference, else the person's (as their manager
+    registered it). Returns a code of LANGUAGES."""
+    supported = current_app.config["LANGUAGES"]
+    for code in (chosen_on_phone, browser_language(), user.language):
+        if code in supported:
+            return code
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

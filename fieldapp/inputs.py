@@ -13,6 +13,7 @@ language); the outbox reads the same status and text (fieldapp/outbox.py).
 This module imports no feature, so every feature may import it.
 """
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 UNKNOWN = "bad_request"
 
@@ -34,15 +35,21 @@ class InputError(Exception):
 
 
 def messages():
-    """reason -> (HTTP status, message template in the current language; %(name)s from the error's params)."""
+    """reason -> (HTTP status, message in the current language): a template (%(name)s from the error's params), or
+    a function of the params for a message with a count, so each language gets its plural form (ngettext)."""
     return {
         UNKNOWN: (400, _("Something in the request was wrong")),
         # Any form carrying a client-made UUID (check-in, report, alert).
         "bad_uuid": (400, _("The form was damaged. Reload the page and try again.")),
-        "too_long": (422, _("The text is too long. Keep it under %(n)s characters.")),
+        "too_long": (422, lambda n: ngettext("The text is too long. Keep it under %(num)s character.",
+                                             "The text is too long. Keep it under %(num)s characters.", n)),
         "text_required": (422, _("Write something first.")),
         # Check-in
         "bad_equipment": (422, _("The form lists equipment this site does not ask for. Reload the page.")),
+        "equipment_name_missing": (422, _("Give the equipment a name in at least one language.")),
+        "equipment_name_long": (422, lambda n: ngettext("A name has at most %(num)s character.",
+                                                        "A name has at most %(num)s characters.", n)),
+        "unknown_equipment": (404, _("This equipment is not on your organization's list.")),
         "equipment_unanswered": (422, _("Tick each item you are wearing, or mark it as missing.")),
         "already_checked_in": (409, _("You are already checked in.")),
         "checkin.uuid_conflict": (409, _("This check-in was already sent for another site or person.")),
@@ -55,9 +62,11 @@ def messages():
         "bad_kind": (422, _("Pick what happened.")),
         "no_category": (422, _("Pick what it is about.")),
         "bad_severity": (422, _("Pick a severity.")),
-        "place_too_long": (422, _("The place is too long. Keep it under %(n)s characters.")),
+        "place_too_long": (422, lambda n: ngettext("The place is too long. Keep it under %(num)s character.",
+                                                   "The place is too long. Keep it under %(num)s characters.", n)),
         "bad_absence_days": (422, _("Give the days of absence as a number from 0 to %(n)s.")),
-        "too_many_photos": (422, _("At most %(n)s photos per report.")),
+        "too_many_photos": (422, lambda n: ngettext("At most %(num)s photo per report.",
+                                                    "At most %(num)s photos per report.", n)),
         "empty": (422, _("Add a photo or a few words about what you saw.")),
         "report.uuid_conflict": (409, _("This report was already sent with other content. "
                                         "Make it again as a new report.")),
@@ -84,6 +93,7 @@ def messages():
         # Alerts
         "bad_template": (422, _("Choose one of the ready-made alerts, or write your own.")),
         "bad_level": (422, _("Choose the level: information, warning or stop work.")),
+        "translation_half": (422, _("Give both the title and the text in this language, or leave both empty.")),
         "alert.empty": (422, _("Give the alert a title and a text, or choose a ready-made alert.")),
         "bad_audience": (422, _("Choose who gets the alert.")),
         "bad_ack": (422, _("Choose whether it must be acknowledged.")),
@@ -189,6 +199,8 @@ def problem(exc):
     scoped = f"{exc.scope}.{exc.reason}" if getattr(exc, "scope", None) else None
     status, text = catalogue.get(scoped) or catalogue.get(exc.reason, catalogue[UNKNOWN])
     params = getattr(exc, "params", None) or {}
+    if callable(text):
+        return status, text(**params)
     return status, (text % params if params else text)
 
 

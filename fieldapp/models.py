@@ -61,6 +61,8 @@ class User(BaseModel):
     phone = CharField(max_length=20, unique=True)  # normalised, +47 for 8-digit numbers
     email = CharField(max_length=254, null=True)
     language = CharField(max_length=5, default="nb")
+    # When the person confirmed `language` (first sign-in or the profile); null: the next sign-in asks.
+    language_confirmed_at = DateTimeField(null=True)
     employer = ForeignKeyField(Organization, backref="employees", null=True, on_delete="RESTRICT")
     # The organization whose account this is: the one that created it (the site's, when a person is added
     # to a site). Only its managers may issue the person a sign-in code or change their name and card
@@ -184,8 +186,9 @@ class Equipment(BaseModel):
     key = CharField(max_length=40, unique=True)
     builtin = BooleanField(default=False)
     organization = ForeignKeyField(Organization, null=True, backref="equipment", on_delete="CASCADE")
-    name_nb = CharField(max_length=80, null=True)  # custom items only
-    name_en = CharField(max_length=80, null=True)
+    # Custom items only: {language code: name}, read with fieldapp/i18n.py localized() (built-in items are
+    # named in the catalogues). A new language needs no migration.
+    names = JSONField(default=dict, dumps=functools.partial(json.dumps, ensure_ascii=False))
     sort_order = IntegerField(default=100)
 
 
@@ -356,6 +359,10 @@ class Alert(BaseModel):
     area = CharField(max_length=200, default="")  # where (templates name it); report alerts: the report's codes
     title = CharField(max_length=120, default="")
     body = TextField(default="")
+    # A free-text alert: the language title and body are written in, and the sender's own texts in other
+    # languages, {code: {"title": ..., "body": ...}} (alerts.wording picks each reader's).
+    language = CharField(max_length=5, null=True)
+    texts = JSONField(null=True, dumps=functools.partial(json.dumps, ensure_ascii=False))
     audience = CharField(max_length=20, default="all")
     ack_required = BooleanField(default=True)
     ack_deadline = DateTimeField(null=True)

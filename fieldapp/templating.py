@@ -1,7 +1,13 @@
 """What templates may call: the current language and device names (dates: fieldapp/clock.py; role names:
 fieldapp/sites/views.py; the alert count: fieldapp/alerts/views.py, so this module imports no feature)."""
+import functools
+
+from babel import Locale
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from .config import LANGUAGE_NAMES
 
 
 def device_name(user_agent):
@@ -27,11 +33,56 @@ def device_name(user_agent):
     return device
 
 
+# Integers tried for a sample of each plural category: CLDR integer rules look at n % 100, so 0..199 has them all.
+PLURAL_SAMPLES = range(0, 200)
+
+
+@functools.lru_cache(maxsize=None)
+def plural_samples(locale):
+    """{CLDR plural category: the smallest integer of it} for a locale ("pl" -> {"many": 0, "one": 1, "few": 2}).
+
+    Pure CLDR data, so kept per locale: finding them costs ~10 ms for Polish (bench/languages.py), each page.
+    """
+    rule = Locale.parse(locale).plural_form
+    samples = {}
+    for n in PLURAL_SAMPLES:  # bounded
+        samples.setdefault(rule(n), n)
+    return samples
+
+
+def plural_forms(make):
+    """Every plural form of a counted text in the current language, for a script that counts on the phone:
+    {CLDR category ("one", "few", "many", "other"): make(n)} with a sample n of each category (Polish: 1, 2,
+    0). make(n) calls ngettext with count="{count}"; the page's script picks the form with Intl.PluralRules
+    (static/js/outbox.js plural()). A hand-built "one"/"other" pair is wrong for pl, lt and uk."""
+    return {category: make(n) for category, n in plural_samples(str(get_locale())).items()}
+
+
+def outbox_counts():
+    """The outbox bar's counted texts (templates/base.html), each as plural_forms()."""
+    return {
+        "waiting": plural_forms(lambda n: ngettext("%(count)s waiting to be sent", "%(count)s waiting to be sent",
+                                                   n, count="{count}")),
+        "failed": plural_forms(lambda n: ngettext("%(count)s needs attention", "%(count)s need attention",
+                                                  n, count="{count}")),
+        "signin": plural_forms(lambda n: ngettext("Sign in to send %(count)s waiting",
+                                                  "Sign in to send %(count)s waiting", n, count="{count}")),
+        "other": plural_forms(lambda n: ngettext("%(count)s waiting for %(name)s to sign in",
+                                                 "%(count)s waiting for %(name)s to sign in",
+                                                 n, count="{count}", name="{name}")),
+        "signout": plural_forms(lambda n: ngettext("%(count)s item not sent yet will wait on this phone.",
+                                                   "%(count)s items not sent yet will wait on this phone.",
+                                                   n, count="{count}")),
+    }
+
+
 def init_app(app):
     # Template indentation is for people reading the templates, not for phones downloading pages.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["device_name"] = device_name
+    # "pl" -> "Polski": a language by its own name (fieldapp/config.py LANGUAGE_NAMES).
+    app.jinja_env.filters["language_name"] = lambda code: LANGUAGE_NAMES.get(code, code)
     # Hours with one decimal in the reader's language ("7,5" in bokmål, "7.5" in English).
     app.jinja_env.filters["decimal1"] = lambda value: format_decimal(value, format="#,##0.0")
 
@@ -39,4 +90,7 @@ def init_app(app):
     def helpers():
         return {
             "current_lang": lambda: str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]),
+            # {code: the language's own name}, in menu order (fieldapp/config.py).
+            "language_names": LANGUAGE_NAMES,
+            "outbox_counts": outbox_counts,
         }

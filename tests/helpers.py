@@ -108,8 +108,9 @@ class World:
                                     happened_at=utcnow())
 
     def person(self, phone, name, role, site, org_admin=False, employer=None):
+        # language_confirmed_at: they have chosen their language, so signing in goes straight on (issue 17).
         user = User.create(name=name, phone=phone, employer=employer or self.org, is_org_admin=org_admin,
-                           password_hash=self.pin_hash, hms_card_number="HMS123")
+                           password_hash=self.pin_hash, hms_card_number="HMS123", language_confirmed_at=utcnow())
         Membership.create(user=user, site=site, role=role)
         return user
 
@@ -212,6 +213,7 @@ ACCESS = {
     "alerts.received": ("POST", "/s/{site}/alerts/{alert}/received", "alerts.read"),
     "accounts.profile": ("GET", "/me", SIGNED_IN),
     "accounts.change_language": ("POST", "/me/language", SIGNED_IN),
+    "accounts.first_language": ("GET", "/welcome/language", SIGNED_IN),
     "accounts.revoke_session": ("POST", "/me/sessions/999/revoke", SIGNED_IN),
     "accounts.sign_out": ("POST", "/sign-out", SIGNED_IN),
     "sites.new_site": ("GET", "/sites/new", ORG_ADMIN),
@@ -238,6 +240,7 @@ ACCESS = {
     "checkin.attendance_pdf": ("GET", "/s/{site}/attendance.pdf", "attendance.export"),
     "checkin.settings": ("GET", "/s/{site}/checkin-settings", "checkin.settings"),
     "checkin.add_equipment": ("POST", "/s/{site}/equipment", "checkin.equipment.add"),
+    "checkin.rename_equipment": ("POST", "/s/{site}/equipment/custom-unknown", "checkin.equipment.add"),
     "checkin.poster": ("GET", "/s/{site}/poster", "checkin.settings"),
     "checkin.renew_poster": ("POST", "/s/{site}/poster/renew", "checkin.poster.renew"),
     "reports.new_report": ("GET", "/s/{site}/reports/new", "reports.create"),

@@ -31,7 +31,12 @@ def test_person_enrolls_with_the_code_and_is_signed_in(app, as_role, world):
     assert step1.status_code == 200 and "Velkommen, Ny Arbeider" in step1.get_data(as_text=True)
     response = phone.post("/enroll/pin", data={"code": code, "secret": "584027", "confirm": "584027"})
     assert response.status_code == 303
-    home = phone.get(response.headers["Location"])
+    # First the language, confirmed with one tap (issue 17), then home.
+    assert response.headers["Location"].startswith("/welcome/language?lang=nb")
+    assert "Norsk bokmål" in phone.get(response.headers["Location"]).get_data(as_text=True)
+    confirmed = phone.post("/welcome/language", data={"language": "nb", "next": "/?welcome=1"})
+    assert confirmed.status_code == 303 and confirmed.headers["Location"] == "/?welcome=1"
+    home = phone.get(confirmed.headers["Location"])
     assert home.status_code == 200 and "Hei, Ny" in home.get_data(as_text=True)
     # From now on: phone number and PIN.
     other_phone = app.test_client()

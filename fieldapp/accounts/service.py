@@ -634,8 +634,15 @@ def redeem_enrollment(raw_code, secret):
     return user
 
 
-def set_language(user, language):
+def set_language(user, language, confirmed=True):
+    """The person's language (a code of LANGUAGES, checked by the caller). confirmed: the person chose it
+    themselves (first sign-in, the profile), so sign-in stops asking; False for a choice made for them."""
     with database.atomic():
         before = user.language
-        User.update(language=language).where(User.id == user.id).execute()
-        audit.record(user, "user.language", "user", user.id, {"language": before}, {"language": language})
+        changes = {User.language: language}
+        if confirmed:
+            changes[User.language_confirmed_at] = user.language_confirmed_at = utcnow()
+        User.update(changes).where(User.id == user.id).execute()
+        user.language = language
+        if before != language:
+            audit.record(user, "user.language", "user", user.id, {"language": before}, {"language": language})

@@ -3,10 +3,10 @@ from datetime import timedelta, timezone
 from urllib.parse import urlsplit
 
 from flask import abort, Blueprint, current_app, g, redirect, render_template, request, session, url_for
-from flask_babel import format_time, format_timedelta
+from flask_babel import force_locale, format_time, format_timedelta
 from flask_babel import gettext as _
 
-from .. import authz
+from .. import authz, i18n
 from ..alerts import service as alerts
 from ..authz import SESSION_KEY, login_required, public
 from ..clock import utcnow
@@ -85,8 +85,16 @@ def sign_in():
     except service.SignInError:
         form.form_errors.append(_("Wrong phone number or PIN/password."))
         return render_template("accounts/sign_in.html", form=form), 401
+    chosen_here = session.get("lang")  # begin_session starts a fresh session
     begin_session(user)
-    return remember_device(redirect(safe_next(form.next.data), 303), user)
+    return remember_device(redirect(_after_sign_in(user, chosen_here, safe_next(form.next.data)), 303), user)
+
+
+def _after_sign_in(user, chosen_here, target):
+    """Where a sign-in goes: first to confirm the language, until the person has (issue 17)."""
+    if user.language_confirmed_at is not None:
+        return target
+    return url_for("accounts.first_language", lang=i18n.proposed_language(chosen_here, user), next=target)
 
 
 @bp.post("/sign-out")
@@ -159,11 +167,11 @@ def enroll_secret():
     user = service.redeem_enrollment(code, form.secret.data)
     if user is None:  # used by a concurrent request between the check and now
         return _enrollment_or_error(code)[1] or abort(404)
-    chosen = session.get("lang")
-    if chosen in current_app.config["LANGUAGES"] and chosen != user.language:
-        service.set_language(user, chosen)  # the language picked on this phone before enrolling
+    chosen_here = session.get("lang")  # the language picked on this phone before enrolling, if any
+    if chosen_here in current_app.config["LANGUAGES"] and chosen_here != user.language:
+        service.set_language(user, chosen_here, confirmed=False)  # until the next page confirms it
     begin_session(user)
-    return remember_device(redirect(url_for("shell.home", welcome=1), 303), user)
+    return remember_device(redirect(_after_sign_in(user, chosen_here, url_for("shell.home", welcome=1)), 303), user)
 
 
 @bp.get("/enroll/<path:code>")
@@ -202,6 +210,27 @@ def change_language():
     session["lang"] = form.language.data  # the pages without a person, too (begin_session)
     # Every rendered region changes language: a whole new page, not a fragment.
     return redirect(url_for("accounts.profile"), 303)
+
+
+@bp.route("/welcome/language", methods=["GET", "POST"])
+@login_required
+def first_language():
+    """First sign-in: the proposed language (?lang=, from the browser) is confirmed with one tap, or another
+    chosen. The page is in the proposed language, so the person can read what they confirm."""
+    supported = current_app.config["LANGUAGES"]
+    target = safe_next(request.values.get("next"))
+    if request.method == "POST":
+        form = LanguageForm()
+        if not form.validate_on_submit():
+            abort(400)
+        service.set_language(g.user, form.language.data)
+        session["lang"] = form.language.data
+        return redirect(target, 303)
+    proposed = request.args.get("lang")
+    if proposed not in supported:
+        proposed = i18n.proposed_language(None, g.user)
+    with force_locale(proposed):
+        return render_template("accounts/first_language.html", proposed=proposed, next=target)
 
 
 @bp.post("/language")

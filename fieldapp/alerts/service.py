@@ -36,8 +36,13 @@ class AlertError(InputError):
 
 # --- composing ---------------------------------------------------------------------------------------
 
-def parse_form(form):
-    """The compose form -> dict for create(), or AlertError."""
+def parse_form(form, sender_language=None):
+    """The compose form -> dict for create(), or AlertError.
+
+    sender_language: the code the title and text are written in (the sender's). The form may add the text in
+    other languages as title_<code>/body_<code> (a free-text alert needs both, a ready-made one only the
+    added text); they go to fields["texts"] = {code: {"title": ..., "body": ...}}.
+    """
     template = (form.get("template") or "").strip() or None
     if template is not None and template not in COMPOSE_TEMPLATES:
         raise AlertError("bad_template", field="template")
@@ -66,8 +71,46 @@ def parse_form(form):
         raise AlertError("bad_minutes", field="ack_minutes", n=MAX_ACK_MINUTES) from None
     if not 1 <= minutes <= MAX_ACK_MINUTES:
         raise AlertError("bad_minutes", field="ack_minutes", n=MAX_ACK_MINUTES)
+    texts = _other_languages(form, template, sender_language)
     return dict(template=template, level=level, title=title, body=body, area=area, audience=audience,
-                ack_required=ack_required, ack_minutes=minutes)
+                ack_required=ack_required, ack_minutes=minutes, language=sender_language, texts=texts or None)
+
+
+def _other_languages(form, template, sender_language):
+    """{code: {"title", "body"}} of the texts given in languages other than the sender's; AlertError for a
+    half-given one (a free-text alert's title without text, or the other way round) or one too long."""
+    texts = {}
+    for code in Defaults.LANGUAGES:
+        if code == sender_language:
+            continue
+        title = (form.get(f"title_{code}") or "").strip()
+        body = (form.get(f"body_{code}") or "").strip().replace("\r\n", "\n")
+        if not (title or body):
+            continue
+        if template:
+            title = ""
+        elif not (title and body):
+            raise AlertError("translation_half", field=f"title_{code}" if not title else f"body_{code}")
+        for name, value, limit in ((f"title_{code}", title, MAX_TITLE), (f"body_{code}", body, MAX_BODY)):
+            if len(value) > limit:
+                raise AlertError("too_long", field=name, n=limit)
+        texts[code] = {"title": title, "body": body}
+    return texts
+
+
+def recipient_languages(site, sender):
+    """The languages the people an alert may reach read, with how many per audience, for the compose form:
+    [(code, {audience: count})], most readers first; the sender left out (they do not get their own alert)."""
+    languages = dict(User.select(User.id, User.language).join(Membership, on=(Membership.user == User.id))
+                     .where((Membership.site == site) & (User.active == True)).tuples())  # noqa: E712
+    counts = {}
+    for audience in AUDIENCES:
+        for user_id, _role in audience_members(site, audience):
+            if user_id == sender.id:
+                continue
+            code = languages.get(user_id) or Defaults.BABEL_DEFAULT_LOCALE
+            counts.setdefault(code, dict.fromkeys(AUDIENCES, 0))[audience] += 1
+    return sorted(counts.items(), key=lambda item: (-item[1].get("all", 0), item[0]))
 
 
 def audience_members(site, audience):
@@ -100,6 +143,7 @@ def create(actor, site, alert_uuid, fields, recipients=None, report=None, send=T
             alert = Alert.create(uuid=alert_uuid, site=site, sender=actor, level=fields["level"],
                                  template=fields["template"], area=fields["area"], title=fields["title"],
                                  body=fields["body"], audience=fields["audience"],
+                                 language=fields.get("language"), texts=fields.get("texts"),
                                  ack_required=fields["ack_required"], ack_deadline=deadline, report=report,
                                  created_at=now)
             if recipients:

@@ -3,6 +3,7 @@ and the device's push subscription."""
 import uuid as uuidlib
 
 from flask import abort, Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
@@ -56,7 +57,8 @@ def _compose_context(error=None, form=None, errors=None):
     titles = {key: wording.templates()[key] for key in wording.COMPOSE_TEMPLATES}
     return dict(error=error, errors=errors or {}, form=form or {}, new_uuid=str(uuidlib.uuid4()), levels=level_names(),
                 audiences=audience_names(), template_titles={k: str(v[1]("")) for k, v in titles.items()},
-                template_levels={k: v[0] for k, v in titles.items()}, ack_minutes=service.ACK_MINUTES)
+                template_levels={k: v[0] for k, v in titles.items()}, ack_minutes=service.ACK_MINUTES,
+                sender_language=str(get_locale()), reader_languages=service.recipient_languages(g.site, g.user))
 
 
 @bp.get("/s/<int:site_id>/alerts/new")
@@ -70,7 +72,7 @@ def compose(site_id):
 def send(site_id):
     try:
         alert_uuid = outbox.parse_uuid(request.form.get("uuid"))
-        fields = service.parse_form(request.form)
+        fields = service.parse_form(request.form, sender_language=str(get_locale()))
         alert, _created = service.create(g.user, g.site, alert_uuid, fields)
     except inputs.InputError as exc:  # AlertError, or a bad UUID (outbox.parse_uuid)
         status, _message = inputs.problem(exc)

@@ -3,8 +3,10 @@
 Ready-made alerts store only their key and the area; each recipient reads them in their own language, on the
 page and in the push message (fieldapp/alerts/delivery.py).
 """
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
+
+from ..config import LANGUAGE_NAMES, Defaults
 
 from ..reports.labels import categories, kinds
 
@@ -70,17 +72,33 @@ def report_words(codes):
     return f"{categories()[category]} ({kinds()[kind]})" if kind else str(categories()[category])
 
 
-def wording(alert, language=None):
-    """(title, text) of an alert in a language (the current one by default)."""
-    if alert.template:
-        def build():
-            level, title, text = templates()[alert.template]
-            area = report_words(alert.area) if alert.template in REPORT_TEMPLATES else alert.area
-            extra = f"\n\n{alert.body}" if alert.body else ""
-            return str(title(area)), str(text(area)) + extra
+def own_words(alert, language):
+    """(title, text) the sender wrote, in `language` if they gave it (alert.texts), else as written, with a note
+    in the reader's language naming the language it is written in (issue 17). Call in the reader's locale."""
+    given = (alert.texts or {}).get(language)
+    if given:
+        return given.get("title") or alert.title, given.get("body") or alert.body
+    if not alert.body or not alert.language or alert.language == language:
+        return alert.title, alert.body
+    note = _("Written in %(language)s: no text in your language was given.",
+             language=LANGUAGE_NAMES.get(alert.language, alert.language))
+    return alert.title, f"({note})\n\n{alert.body}"
 
-        if language:
-            with force_locale(language):
-                return build()
-        return build()
-    return alert.title, alert.body
+
+def wording(alert, language=None):
+    """(title, text) of an alert in a language (the current one by default): a ready-made alert in the
+    catalogue's words (with the sender's added text, as own_words), a free-text one as own_words."""
+    def build():
+        code = str(get_locale() or Defaults.BABEL_DEFAULT_LOCALE)
+        title, body = own_words(alert, code)
+        if not alert.template:
+            return title, body
+        level, title, text = templates()[alert.template]
+        area = report_words(alert.area) if alert.template in REPORT_TEMPLATES else alert.area
+        extra = f"\n\n{body}" if body else ""
+        return str(title(area)), str(text(area)) + extra
+
+    if language:
+        with force_locale(language):
+            return build()
+    return build()

@@ -2,6 +2,7 @@
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from ..i18n import localized
 from ..models import Equipment, SiteEquipment
 
 LABELS = {
@@ -30,11 +31,11 @@ ICONS = {
 
 
 def label(item):
-    """The item's name in the request's language."""
+    """The item's name in the request's language: built-in items from the catalogues, an organization's own
+    from its `names` (falling back to bokmål, then English: fieldapp/i18n.py localized())."""
     if item.builtin:
         return str(LABELS.get(item.key, item.key))
-    lang = str(get_locale() or "nb")
-    return (item.name_en if lang == "en" else item.name_nb) or item.name_nb or item.name_en or item.key
+    return localized(item.names, str(get_locale() or "nb")) or item.key
 
 
 def icon(item):

@@ -230,11 +230,48 @@ def renew_poster(actor, site):
     return Site.get_by_id(site.id)
 
 
-def add_custom_equipment(actor, organization_id, name_nb, name_en):
+MAX_EQUIPMENT_NAME = 80
+
+
+def equipment_names(form, languages):
+    """{language code: name} from a form's `name_<code>` fields, for each code in `languages`; blank ones left out.
+
+    Raises CheckInError "equipment_name_missing" when no language has a name, "equipment_name_long" (field
+    name_<code>) for a name over MAX_EQUIPMENT_NAME characters.
+    """
+    names = {}
+    for code in languages:
+        text = " ".join((form.get(f"name_{code}") or "").split())
+        if len(text) > MAX_EQUIPMENT_NAME:
+            raise CheckInError("equipment_name_long", field=f"name_{code}", n=MAX_EQUIPMENT_NAME)
+        if text:
+            names[code] = text
+    if not names:
+        raise CheckInError("equipment_name_missing")
+    return names
+
+
+def add_custom_equipment(actor, organization_id, names):
+    """An organization's own item, named {language code: name} (equipment_names)."""
     with database.atomic():
         item = Equipment.create(key=f"custom-{secrets.token_hex(6)}", organization=organization_id,
-                                name_nb=name_nb, name_en=name_en, sort_order=1000)
-        audit.record(actor, "equipment.create", "equipment", item.id, after={"name_nb": name_nb, "name_en": name_en})
+                                names=names, sort_order=1000)
+        audit.record(actor, "equipment.create", "equipment", item.id, after={"names": names})
+    return item
+
+
+def rename_custom_equipment(actor, organization_id, key, names):
+    """Replace the names of the organization's own item `key`; CheckInError "unknown_equipment" (404) if it
+    is not theirs (built-in items are named in the catalogues)."""
+    with database.atomic():
+        item = Equipment.get_or_none((Equipment.key == key) & (Equipment.organization == organization_id)
+                                     & ~Equipment.builtin)
+        if item is None:
+            raise CheckInError("unknown_equipment")
+        if item.names != names:
+            before = item.names
+            Equipment.update(names=names).where(Equipment.id == item.id).execute()
+            audit.record(actor, "equipment.rename", "equipment", item.id, {"names": before}, {"names": names})
     return item
 
 

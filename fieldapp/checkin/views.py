@@ -8,6 +8,8 @@ from flask_babel import gettext as _
 
 from .. import clock, downloads, inputs, outbox, phone_time
 from ..authz import outbox_post, public, requires
+from ..config import LANGUAGE_NAMES
+from ..i18n import missing_languages
 from ..inputs import InputError
 from ..htmx import render, render_polled
 from ..shell.errors import render_error
@@ -267,18 +269,42 @@ def settings(site_id):
             update_site(g.user, g.site, {"guests_allowed": request.form.get("guests_allowed") == "y",
                                          "day_ends_at": day_ends_at})
             return redirect(url_for("checkin.settings", site_id=site_id, saved=1), 303)
+    return _settings_page(error=error)
+
+
+def _settings_page(exc=None, editing=None, error=None):
+    """The settings page; exc: an InputError about the equipment names (editing: the item's key, None: new)."""
+    if exc is not None:
+        status, error = inputs.problem(exc)
+    else:
+        status = 422 if error else 200
+    catalogue = equipment.catalogue(g.site.organization_id)
     required = {item.key for item in equipment.required_for(g.site)}
     return render_template("checkin/settings.html", catalogue=catalogue, required=required, label=equipment.label,
-                           icon=equipment.icon, error=error), (422 if error else 200)
+                           icon=equipment.icon, error=error, editing=editing, names_form=request.form if exc else {},
+                           own_items=[item for item in catalogue if not item.builtin],
+                           missing_languages=missing_languages, languages=LANGUAGE_NAMES), status
 
 
 @bp.post("/s/<int:site_id>/equipment")
 @requires("checkin.equipment.add")
 def add_equipment(site_id):
-    name_nb = request.form.get("name_nb", "").strip()
-    name_en = request.form.get("name_en", "").strip() or name_nb
-    if not name_nb or len(name_nb) > 80 or len(name_en) > 80:
-        return render_error(422, _("Give the equipment a name"), _("A name in Norwegian of at most 80 characters."))
-    item = service.add_custom_equipment(g.user, g.site.organization_id, name_nb, name_en)
+    try:
+        names = service.equipment_names(request.form, LANGUAGE_NAMES)
+    except InputError as exc:
+        return _settings_page(exc)
+    item = service.add_custom_equipment(g.user, g.site.organization_id, names)
     return redirect(url_for("checkin.settings", site_id=site_id, added=item.key), 303)
+
+
+@bp.post("/s/<int:site_id>/equipment/<key>")
+@requires("checkin.equipment.add")
+def rename_equipment(site_id, key):
+    """The names of one of the organization's own items, in every language (to fill in the missing ones)."""
+    try:
+        service.rename_custom_equipment(g.user, g.site.organization_id, key,
+                                        service.equipment_names(request.form, LANGUAGE_NAMES))
+    except InputError as exc:
+        return _settings_page(exc, key)
+    return redirect(url_for("checkin.settings", site_id=site_id, saved=1), 303)
 

@@ -18,6 +18,15 @@
     return { user: parseInt(parts[0], 10), session: parseInt(parts[1], 10), name: meta.dataset.name || "" };
   }
 
+  // A text with a count: the page gives every plural form of the reader's language as JSON, {"one": ..,
+  // "few": .., "many": ..} (fieldapp/templating.py plural_forms); Intl.PluralRules picks the form for n.
+  function plural(forms, n) {
+    var texts;
+    try { texts = JSON.parse(forms || "{}"); } catch (e) { return forms || ""; }
+    var category = new Intl.PluralRules(document.documentElement.lang || undefined).select(n);
+    return texts[category] || texts.other || texts.many || "";
+  }
+
   function fill(template, values) {
     return (template || "").replace(/\{(\w+)\}/g, function (_m, key) { return values[key] !== undefined ? values[key] : ""; });
   }
@@ -44,12 +53,12 @@
       else if (state === "other") others[item.maker.name] = (others[item.maker.name] || 0) + 1;
     });
     var parts = [];
-    if (counts.waiting) parts.push(fill(status.dataset.waiting, { count: counts.waiting }));
-    if (counts.signin) parts.push(fill(status.dataset.signin, { count: counts.signin }));
+    if (counts.waiting) parts.push(fill(plural(status.dataset.waiting, counts.waiting), { count: counts.waiting }));
+    if (counts.signin) parts.push(fill(plural(status.dataset.signin, counts.signin), { count: counts.signin }));
     Object.keys(others).forEach(function (name) {
-      parts.push(others[name] + " " + fill(status.dataset.other, { name: name }));
+      parts.push(fill(plural(status.dataset.other, others[name]), { count: others[name], name: name }));
     });
-    if (counts.failed) parts.push(fill(status.dataset.failed, { count: counts.failed }));
+    if (counts.failed) parts.push(fill(plural(status.dataset.failed, counts.failed), { count: counts.failed }));
     // The words link to the outbox page, where each item can be seen, resent, edited or discarded.
     (status.querySelector("a") || status).textContent = parts.join(" · ");
     status.hidden = parts.length === 0;
@@ -389,7 +398,7 @@
         var status = document.getElementById("outbox-status");
         warning = document.createElement("p");
         warning.className = "warning sign-out-warning"; warning.setAttribute("role", "alert");
-        warning.textContent = fill(waiting === 1 ? status.dataset.signoutOne : status.dataset.signoutOther, { count: waiting });
+        warning.textContent = fill(plural(status.dataset.signout, waiting), { count: waiting });
         form.insertBefore(warning, form.firstChild);
         var submit = form.querySelector("button[type=submit]");
         if (submit && status.dataset.signoutAnyway) submit.textContent = status.dataset.signoutAnyway;

@@ -3,7 +3,7 @@ import re
 
 from helpers import PIN, sign_in_ui
 
-from fieldapp.models import Membership, Organization, User
+from fieldapp.models import Membership, Organization, User, utcnow
 
 NARROW = {"width": 360, "height": 740}
 
@@ -22,7 +22,7 @@ def test_person_of_another_company_accepts_an_invitation(live, browser, phone_pr
     world = live.world
     org_b = Organization.create(name="Bergen Betong AS", org_number="911111136")
     kari = User.create(name="Kari Betong", phone="+4793000001", employer=org_b, organization=org_b,
-                       password_hash=world.pin_hash, hms_card_number="HMS5")
+                       password_hash=world.pin_hash, hms_card_number="HMS5", language_confirmed_at=utcnow())
     # Org A's manager adds Kari's number to site A: an invitation, no code.
     manager = narrow_page(browser, phone_profile)
     sign_in_ui(manager, live.url, world.people["manager"].phone, PIN)
@@ -86,6 +86,8 @@ def test_qr_link_code_goes_after_the_hash_and_is_posted(live, browser, phone_pro
     page.fill("input[name=confirm]", "584027")
     with page.expect_navigation():
         page.click("button[type=submit].primary")
+    with page.expect_navigation():  # a first sign-in: the language, confirmed with one tap (issue 17)
+        page.click("#confirm-language")
     assert page.text_content("h1.greeting") == "Hei, Per"
     # The browser never sent the code in a URL: only in the posted forms.
     assert requested and not [url for url in requested if code in url], requested

@@ -30,6 +30,9 @@ def test_enrollment_sign_in_and_sign_out(live, page, browser, phone_profile, csp
     kari.fill("input[name=confirm]", "584027")
     with kari.expect_navigation():
         kari.click("button[type=submit].primary")
+    kari.wait_for_url("**/welcome/language?lang=nb**")  # a first sign-in: the phone's language (nb-NO) proposed
+    with kari.expect_navigation():
+        kari.click("#confirm-language")
     assert kari.text_content("h1.greeting") == "Hei, Kari"
     assert "Site A" in kari.text_content("main")
 
