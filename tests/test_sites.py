@@ -1,5 +1,9 @@
 """Managers create and edit sites and give people roles; every change leaves an audit event."""
-from fieldapp.models import AuditEvent, Membership, Site, User
+import pytest
+from flask_babel import force_locale
+
+from fieldapp.models import ROLES, AuditEvent, Membership, Site, User
+from fieldapp.sites.forms import role_label, role_names
 
 
 def test_org_admin_creates_a_site_and_becomes_its_manager(as_role, world):
@@ -145,3 +149,12 @@ def test_the_people_list_shows_changes_at_once_although_rows_are_cached(as_role,
     client.post("/me/language", data={"language": "en"})
     page = client.get(path).get_data(as_text=True)
     assert "Renamed Worker" in page and "HMS card: <span class=\"badge warn\">missing</span>" in page
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_the_list_s_role_names_are_the_role_labels(app, language):
+    """role_names (the people list, translated once per page) words each role as role_label does."""
+    with app.test_request_context(), force_locale(language):
+        names = role_names()
+        assert names == {role: str(role_label(role)) for role in ROLES}
+        assert language != "nb" or names["foreman"] == "Bas/formann"

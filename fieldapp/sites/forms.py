@@ -5,6 +5,7 @@ dict of clean values, or raises InputErrors with every field's problem (shown be
 are the columns' own (models.py), so a message states the limit the database keeps. CSRF is checked for
 every POST by Flask-WTF's CSRFProtect, not here.
 """
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 
@@ -26,14 +27,16 @@ def role_label(role):
     }[role]
 
 
+def role_names():
+    """{role: its name in the reader's language, escaped once}: a list of 50 rows pays for 4 lookups, not 50."""
+    names = {"worker": _("Worker"), "foreman": _("Foreman"),
+             "verneombud": _("Safety representative (verneombud)"), "manager": _("Manager")}
+    return {role: escape(names[role]) for role in ROLES}
+
+
 def role_helpers():
     """Every page's role names (a context processor: fieldapp/sites/views.py registers it for the app)."""
-    return {
-        "role_label": role_label,
-        # Plain strings, translated once per render: a list of 50 rows pays for 4 lookups, not 50.
-        "role_names": lambda: {role: escape(str(role_label(role))) for role in ROLES},
-        "roles": ROLES,
-    }
+    return {"role_label": role_label, "role_names": role_names, "roles": ROLES}
 
 
 def _optional(fields, name, max_length):
