@@ -35,7 +35,8 @@ def test_no_wtforms_form_class_is_left_in_the_app():
                     node.module.split(".")[0] == "wtforms" or
                     (node.module.split(".")[0] == "flask_wtf" and node.module != "flask_wtf.csrf")):
                 offenders.append(f"{path.name}: from {node.module} import ...")
-            if isinstance(node, ast.Import) and any(a.name.split(".")[0] in ("wtforms", "flask_wtf") for a in node.names):
+            if isinstance(node, ast.Import) and any(a.name.split(".")[0] in ("wtforms", "flask_wtf")
+                                                    for a in node.names):
                 offenders.append(f"{path.name}: import ...")
             if isinstance(node, ast.ClassDef):
                 bases = {ast.unparse(base).split(".")[-1] for base in node.bases}
