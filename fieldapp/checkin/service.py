@@ -1,7 +1,7 @@
 """Check-in, check-out and the attendance list (oversiktsliste) derived from them."""
 import secrets
 from collections import defaultdict, namedtuple
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 from peewee import IntegrityError
 
@@ -182,8 +182,6 @@ def hours_on_site(site, start_day, end_day, now=None):
 
 def hours_by_month(site, year):
     """{month: total hours} for a calendar year: what H1/H2/F divide by."""
-    from datetime import date
-
     out = {}
     for month in range(1, 13):
         first = date(year, month, 1)
