@@ -1,6 +1,7 @@
 """The database: a proxy bound at start-up, SQLite pragmas, one connection per request."""
 import logging
 
+from flask import request
 from peewee import DatabaseProxy, Field, SqliteDatabase
 from peewee_migrate import Router
 from playhouse import db_url
@@ -43,8 +44,6 @@ def init_app(app):
 
     @app.before_request
     def connect():
-        from flask import request
-
         if request.endpoint not in ("static", "shell.service_worker", "shell.healthz"):
             database.connect(reuse_if_open=True)
 

@@ -12,6 +12,8 @@ language); the outbox reads the same status and text (fieldapp/outbox.py).
 
 This module imports no feature, so every feature may import it.
 """
+from datetime import date
+
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -187,7 +189,103 @@ def messages():
         "signature.wrong_pin": (422, _("Wrong PIN for this person.")),
         "signature.throttled": (429, _("Too many wrong PINs. Try again in %(n)s minutes.")),
         "signature.signed_twice": (409, _("Already signed. A person signs once, and each side once.")),
+        "person_name_required": (422, _("Enter the person's name.")),
+        "mobile_required": (422, _("Enter a mobile number.")),
+        "bad_role": (422, _("Choose a role from the list.")),
+        "employer_required": (422, _("Choose the employer, or add a new one.")),
+        "new_employer_incomplete": (422, _("A new employer needs both a name and an organisation number.")),
+        "bad_date": (422, _("Give the date as year-month-day, for example 2027-03-31.")),
+        "bad_language": (422, _("Choose a language from the list.")),
+        # Sites
+        "site_name_required": (422, _("Give the site a name.")),
+        "site_address_required": (422, _("Enter the site's address.")),
+        # Sign-in and enrollment
+        "phone_required": (422, _("Enter your phone number.")),
+        "secret_required": (422, _("Enter your PIN or password.")),
+        "code_required": (422, _("Enter the code you were given.")),
+        "secret_choose": (422, _("Choose a PIN or password.")),
+        "secret_mismatch": (422, _("The two do not match.")),
     }
+
+
+class InputErrors(InputError):
+    """Every problem found in one posted form at once (a form with several fields): each beside its field.
+
+    problems: InputErrors' parts, at least one; the first gives `reason`, `field` and the HTTP status.
+    """
+
+    def __init__(self, problems):
+        first = problems[0]
+        super().__init__(first.reason, first.field, **first.params)
+        self.scope = first.scope
+        self.problems = list(problems)
+
+
+class FormReader:
+    """Reads one posted form (a MultiDict: request.form) into clean values, keeping each field's first problem.
+
+        fields = FormReader(request.form)
+        name = fields.text("name", MAX_NAME, required="site_name_required")
+        values = fields.done()  # {name: value}, or raises InputErrors with every field's problem
+
+    Lengths are the callers' constants (the model's max_length), so a message states the rule applied.
+    """
+
+    def __init__(self, form):
+        self.form = form
+        self.values = {}
+        self.problems = []
+
+    def fail(self, reason, field, **params):
+        """Note a problem with `field` (the first per field is kept: the one the person fixes first)."""
+        if field is None or all(p.field != field for p in self.problems):
+            self.problems.append(InputError(reason, field=field, **params))
+
+    def text(self, name, max_length, required=None, strip=True):
+        """The field's text ("" when absent), without surrounding space unless strip=False (a password).
+
+        Longer than max_length (None: the caller checks) -> "too_long" (n=max_length); empty with
+        `required` (a reason) -> that reason.
+        """
+        value = self.form.get(name) or ""
+        value = value.strip() if strip else value
+        if not value and required:
+            self.fail(required, name)
+        elif max_length is not None and len(value) > max_length:
+            self.fail("too_long", name, n=max_length)
+        self.values[name] = value
+        return value
+
+    def choice(self, name, options, reason, default=None):
+        """One of `options` (strings), or `default` when the field is absent or empty and a default is given;
+        anything else -> `reason`."""
+        value = self.form.get(name) or default
+        if value not in options:
+            self.fail(reason, name)
+            value = None
+        self.values[name] = value
+        return value
+
+    def date(self, name):
+        """An ISO date (YYYY-MM-DD, what <input type="date"> sends) as datetime.date, or None when empty;
+        anything else -> "bad_date"."""
+        raw = (self.form.get(name) or "").strip()
+        value = None
+        if raw:
+            try:
+                value = date.fromisoformat(raw) if len(raw) == 10 else None
+            except ValueError:
+                value = None
+            if value is None:
+                self.fail("bad_date", name)
+        self.values[name] = value
+        return value
+
+    def done(self):
+        """The values read, or InputErrors with every problem noted (nothing may be saved then)."""
+        if self.problems:
+            raise InputErrors(self.problems)
+        return self.values
 
 
 def problem(exc):
@@ -204,16 +302,15 @@ def problem(exc):
     return status, (text % params if params else text)
 
 
-def message(reason, **params):
-    """The message for a reason in the current language: for Flask-WTF validators (ValidationError(text))."""
-    return problem(InputError(reason, **params))[1]
-
-
 def errors_by_field(*excs):
     """{field name: message} for the errors that name a field; {} when none does."""
-    return {exc.field: problem(exc)[1] for exc in excs if getattr(exc, "field", None)}
+    parts = [part for exc in excs for part in getattr(exc, "problems", None) or [exc]]
+    return {exc.field: problem(exc)[1] for exc in parts if getattr(exc, "field", None)}
 
 
 def banner(exc):
-    """The message to show above the form: None when it is shown beside its field instead."""
-    return None if getattr(exc, "field", None) else problem(exc)[1]
+    """The message to show above the form: None when every problem is shown beside its field instead."""
+    for part in getattr(exc, "problems", None) or [exc]:
+        if not getattr(part, "field", None):
+            return problem(part)[1]
+    return None

@@ -3,7 +3,10 @@ fieldapp/sites/views.py; the alert count: fieldapp/alerts/views.py, so this modu
 import functools
 
 from babel import Locale
+from pathlib import Path
+
 from flask_babel import format_decimal, get_locale
+from jinja2 import FileSystemBytecodeCache
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -77,6 +80,15 @@ def outbox_counts():
 
 
 def init_app(app):
+    # As in production: templates are not re-read from disk on each render outside debug (Flask's default,
+    # said here so that no setting turns it on by accident), and their compiled code is kept in the
+    # instance folder, so a new worker (gunicorn restarts them) does not compile every template again
+    # on its first requests. Jinja keys the cache by the template's source: an edited template is recompiled.
+    app.jinja_env.auto_reload = app.debug
+    if not app.debug:
+        cache = Path(app.instance_path, "jinja-cache")
+        cache.mkdir(parents=True, exist_ok=True)
+        app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(cache))
     # Template indentation is for people reading the templates, not for phones downloading pages.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -124,8 +124,8 @@ def test_new_employer_with_valid_org_number_is_created(as_role, world):
     ({"employer": ""}, "Velg arbeidsgiver, eller legg til en ny."),
     ({"new_employer_name": "X AS", "new_employer_org_number": "923609017"}, "Ikke et gyldig organisasjonsnummer"),
     ({"new_employer_name": "X AS"}, "trenger både navn og organisasjonsnummer"),
-    ({"role": "emperor", "employer": "1"}, "Ikke et gyldig valg"),
-    ({"name": "x" * 201, "employer": "1"}, "Feltet kan ikke være lenger enn 200 tegn."),
+    ({"role": "emperor", "employer": "1"}, "Velg en rolle fra listen."),
+    ({"name": "x" * 201, "employer": "1"}, "Teksten er for lang. Hold den under 200 tegn."),
 ])
 def test_bad_person_input_is_explained_and_nothing_is_saved(as_role, world, overrides, message):
     users_before = User.select().count()

@@ -66,7 +66,8 @@ def edges_of(name, path, known):
                 continue
             if isinstance(child, (ast.Import, ast.ImportFrom)):
                 found = [m for m in resolve(name, is_package, child) if m and m.split(".")[0] == "fieldapp"]
-                if function and found and (name, function) not in ALLOWED_IN_FUNCTIONS:
+                # Any import, not only fieldapp's: a library imported in a function hides a dependency too.
+                if function and (name, function) not in ALLOWED_IN_FUNCTIONS:
                     hidden.append(f"{name}.{function}: line {child.lineno}")
                 for module in found if not function else ():
                     if isinstance(child, ast.ImportFrom):

@@ -1,5 +1,9 @@
 """Managers create and edit sites and give people roles; every change leaves an audit event."""
-from fieldapp.models import AuditEvent, Membership, Site, User
+import pytest
+from flask_babel import force_locale
+
+from fieldapp.models import ROLES, AuditEvent, Membership, Site, User
+from fieldapp.sites.forms import role_label, role_names
 
 
 def test_org_admin_creates_a_site_and_becomes_its_manager(as_role, world):
@@ -52,10 +56,10 @@ def test_role_change_without_javascript_redirects_back(as_role, world):
     assert response.headers["Location"] == f"/s/{world.site.id}/people/{worker.id}"
 
 
-def test_unknown_role_is_a_400_not_a_500(as_role, world):
+def test_unknown_role_is_explained_not_a_500(as_role, world):
     worker = world.people["worker"]
     response = as_role("manager").post(f"/s/{world.site.id}/people/{worker.id}/role", data={"role": "boss"})
-    assert response.status_code == 400
+    assert response.status_code == 422 and "Velg en rolle fra listen." in response.get_data(as_text=True)
     assert Membership.get(user=worker, site=world.site).role == "worker"
 
 
@@ -145,3 +149,12 @@ def test_the_people_list_shows_changes_at_once_although_rows_are_cached(as_role,
     client.post("/me/language", data={"language": "en"})
     page = client.get(path).get_data(as_text=True)
     assert "Renamed Worker" in page and "HMS card: <span class=\"badge warn\">missing</span>" in page
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_the_list_s_role_names_are_the_role_labels(app, language):
+    """role_names (the people list, translated once per page) words each role as role_label does."""
+    with app.test_request_context(), force_locale(language):
+        names = role_names()
+        assert names == {role: str(role_label(role)) for role in ROLES}
+        assert language != "nb" or names["foreman"] == "Bas/formann"

@@ -1,45 +1,60 @@
-"""Forms for sign-in, enrollment and the profile."""
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+"""Reading the sign-in, enrollment and language forms: clean values, or fieldapp.inputs.InputErrors.
 
-from .. import inputs
+One way to validate (issue 15): each reader takes the posted form (request.form) and returns a dict of clean
+values, or raises InputErrors naming every field's problem from fieldapp.inputs' one catalogue; the page shows
+each message beside its field (inputs.errors_by_field). CSRF is checked for every POST by Flask-WTF's
+CSRFProtect (fieldapp/extensions.py), not here.
+"""
 from ..config import LANGUAGE_NAMES
+from ..inputs import FormReader
 from . import service
 
-LANGUAGE_CHOICES = [SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()]
+MAX_PHONE = 40  # as typed: spaces, "tel:", invisible characters (service.mobile_number cleans them)
+MAX_SECRET = 200  # service.secret_problem: a password has at most 200 characters
+MAX_CODE = 20  # an enrollment code as typed, with dashes and spaces
 
 
-class SignInForm(FlaskForm):
-    phone = StringField(_l("Phone number"), validators=[DataRequired(_l("Enter your phone number.")),
-                                                        Length(max=40)])
-    secret = PasswordField(_l("PIN or password"), validators=[DataRequired(_l("Enter your PIN or password.")),
-                                                              Length(max=200)])
-    next = HiddenField()
+def read_sign_in(form):
+    """{"phone", "secret", "next"} from the sign-in form; InputErrors for an empty or too long field.
+
+    The secret is taken as typed (spaces count in a password); the phone number is cleaned by
+    service.authenticate, which forgives what iOS adds when copying from Contacts.
+    """
+    fields = FormReader(form)
+    fields.text("phone", MAX_PHONE, required="phone_required")
+    fields.text("secret", MAX_SECRET, required="secret_required", strip=False)
+    fields.values["next"] = form.get("next", "")
+    return fields.done()
 
 
-class NewSecretMixin:
-    # The person who chooses it (set by the view): their own phone number is refused as a PIN.
-    person = None
-
-    def validate_secret(self, field):
-        problem = service.secret_problem(field.data or "", getattr(self.person, "phone", None))
-        if problem:
-            raise ValidationError(inputs.message(problem))
-
-
-class EnrollCodeForm(FlaskForm):
-    code = StringField(_l("Enrollment code"), validators=[DataRequired(_l("Enter the code you were given.")),
-                                                          Length(max=20)])
+def read_enroll_code(form):
+    """{"code"}: the enrollment code, normalised (service.normalize_code); InputErrors if empty or too long."""
+    fields = FormReader(form)
+    code = fields.text("code", MAX_CODE, required="code_required")
+    values = fields.done()
+    values["code"] = service.normalize_code(code)
+    return values
 
 
-class ChooseSecretForm(NewSecretMixin, FlaskForm):
-    code = HiddenField()
-    secret = PasswordField(_l("Choose a PIN or password"), validators=[DataRequired(_l("Choose a PIN or password."))])
-    confirm = PasswordField(_l("Repeat it"), validators=[EqualTo("secret", _l("The two do not match."))])
+def read_new_secret(form, phone=None):
+    """{"secret"}: a new PIN or password, typed twice ("secret", "confirm").
+
+    phone: the person's number (refused inside a PIN). Reasons: "secret_choose" (empty), the ones of
+    service.secret_problem (too short, too easy to guess), "secret_mismatch" (on the "confirm" field).
+    """
+    fields = FormReader(form)
+    secret = fields.text("secret", None, required="secret_choose", strip=False)  # secret_problem: 200
+    if secret:
+        reason = service.secret_problem(secret, phone)
+        if reason:
+            fields.fail(reason, "secret")
+    if secret and form.get("confirm", "") != secret:
+        fields.fail("secret_mismatch", "confirm")
+    return {"secret": fields.done()["secret"]}
 
 
-class LanguageForm(FlaskForm):
-    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+def read_language(form):
+    """{"language"}: a code of config.LANGUAGE_NAMES; InputErrors("bad_language") otherwise."""
+    fields = FormReader(form)
+    fields.choice("language", LANGUAGE_NAMES, "bad_language")
+    return fields.done()

@@ -6,13 +6,14 @@ from flask import abort, Blueprint, current_app, g, redirect, render_template, r
 from flask_babel import force_locale, format_time, format_timedelta
 from flask_babel import gettext as _
 
-from .. import authz, i18n
+from .. import authz, i18n, inputs
 from ..alerts import service as alerts
 from ..authz import SESSION_KEY, login_required, public
 from ..clock import utcnow
+from ..config import LANGUAGE_NAMES
 from ..htmx import render
 from . import service
-from .forms import ChooseSecretForm, EnrollCodeForm, LanguageForm, SignInForm
+from . import forms
 
 bp = Blueprint("accounts", __name__)
 # Who is signed in is decided in authz for every request; the device sessions it reads are this feature's.
@@ -67,27 +68,29 @@ def when_to_retry(retry_after):
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
 def sign_in():
-    form = SignInForm()
     if request.method == "GET":
-        form.next.data = request.args.get("next", "")
-        return render_template("accounts/sign_in.html", form=form)
-    if not form.validate_on_submit():
-        return render_template("accounts/sign_in.html", form=form), 422
+        return render_template("accounts/sign_in.html", values={"next": request.args.get("next", "")}, errors={})
+    page = dict(values=request.form)  # the secret is never sent back (the template leaves it out)
     try:
-        user = service.authenticate(form.phone.data, form.secret.data, client_ip(),
+        form = forms.read_sign_in(request.form)
+    except inputs.InputError as exc:
+        return render_template("accounts/sign_in.html", **page, errors=inputs.errors_by_field(exc),
+                               error=inputs.banner(exc)), inputs.problem(exc)[0]
+    try:
+        user = service.authenticate(form["phone"], form["secret"], client_ip(),
                                     request.cookies.get(device_cookie_name()))
     except service.Throttled as exc:
-        form.form_errors.append(_(
-            "Too many failed attempts. Try again at %(time)s (in %(wait)s), or ask your foreman for a "
-            "new code. On a phone where you have signed in before you can sign in as usual.",
-            **when_to_retry(exc.retry_after)))
-        return render_template("accounts/sign_in.html", form=form), 429, {"Retry-After": str(exc.retry_after)}
+        error = _("Too many failed attempts. Try again at %(time)s (in %(wait)s), or ask your foreman for a "
+                  "new code. On a phone where you have signed in before you can sign in as usual.",
+                  **when_to_retry(exc.retry_after))
+        return (render_template("accounts/sign_in.html", **page, errors={}, error=error), 429,
+                {"Retry-After": str(exc.retry_after)})
     except service.SignInError:
-        form.form_errors.append(_("Wrong phone number or PIN/password."))
-        return render_template("accounts/sign_in.html", form=form), 401
+        return render_template("accounts/sign_in.html", **page, errors={},
+                               error=_("Wrong phone number or PIN/password.")), 401
     chosen_here = session.get("lang")  # begin_session starts a fresh session
     begin_session(user)
-    return remember_device(redirect(_after_sign_in(user, chosen_here, safe_next(form.next.data)), 303), user)
+    return remember_device(redirect(_after_sign_in(user, chosen_here, safe_next(form["next"])), 303), user)
 
 
 def _after_sign_in(user, chosen_here, target):
@@ -119,16 +122,17 @@ def enroll():
     The code is never in a path or query string: those end up in access logs, history and Referer
     headers (issue 14). A fragment is never sent to the server.
     """
-    form = EnrollCodeForm()
     if request.method == "GET":
-        return render_template("accounts/enroll.html", form=form)
-    if not form.validate_on_submit():
-        return render_template("accounts/enroll.html", form=form), 422
-    code = service.normalize_code(form.code.data)
+        return render_template("accounts/enroll.html", values={}, errors={})
+    try:
+        code = forms.read_enroll_code(request.form)["code"]
+    except inputs.InputError as exc:
+        return (render_template("accounts/enroll.html", values=request.form, errors=inputs.errors_by_field(exc)),
+                inputs.problem(exc)[0])
     enrollment, error = _enrollment_or_error(code)
     if error:
         return error
-    return render_template("accounts/choose_secret.html", form=ChooseSecretForm(code=code), person=enrollment.user)
+    return render_template("accounts/choose_secret.html", code=code, errors={}, person=enrollment.user)
 
 
 def _enrollment_or_error(code):
@@ -137,14 +141,14 @@ def _enrollment_or_error(code):
     try:
         service.check_throttle(limits)
     except service.Throttled as exc:
-        body = render_template("accounts/enroll.html", form=EnrollCodeForm(formdata=None),
+        body = render_template("accounts/enroll.html", values={}, errors={},
                                error=_("Too many wrong codes. Try again at %(time)s (in %(wait)s).",
                                        **when_to_retry(exc.retry_after)))
         return None, (body, 429, {"Retry-After": str(exc.retry_after)})
     enrollment = service.find_enrollment(code)
     if enrollment is None:
         service.note_failure(limits)
-        body = render_template("accounts/enroll.html", form=EnrollCodeForm(formdata=None),
+        body = render_template("accounts/enroll.html", values={}, errors={},
                                error=_("This code is not valid. It may be mistyped, used already or "
                                        "expired: ask your foreman for a new one."))
         return None, (body, 404)
@@ -156,15 +160,16 @@ def _enrollment_or_error(code):
 def enroll_secret():
     """Step 2: the chosen PIN or password, with the code in a hidden field; the code is used up and
     this phone is signed in (and remembered as the person's device)."""
-    form = ChooseSecretForm()
-    code = service.normalize_code(form.code.data)
+    code = service.normalize_code(request.form.get("code"))
     enrollment, error = _enrollment_or_error(code)
     if error:
         return error
-    form.person = enrollment.user  # their own phone number is no PIN
-    if not form.validate_on_submit():
-        return render_template("accounts/choose_secret.html", form=form, person=enrollment.user), 422
-    user = service.redeem_enrollment(code, form.secret.data)
+    try:
+        secret = forms.read_new_secret(request.form, enrollment.user.phone)["secret"]  # their number is no PIN
+    except inputs.InputError as exc:
+        return (render_template("accounts/choose_secret.html", code=code, errors=inputs.errors_by_field(exc),
+                                person=enrollment.user), inputs.problem(exc)[0])
+    user = service.redeem_enrollment(code, secret)
     if user is None:  # used by a concurrent request between the check and now
         return _enrollment_or_error(code)[1] or abort(404)
     chosen_here = session.get("lang")  # the language picked on this phone before enrolling, if any
@@ -191,9 +196,11 @@ def profile():
     return render_template("accounts/profile.html", **_profile_context())
 
 
-def _profile_context(language_form=None):
+def _profile_context(errors=None):
     return dict(
-        language_form=language_form or LanguageForm(language=g.user.language),
+        language=g.user.language,
+        language_names=LANGUAGE_NAMES,
+        errors=errors or {},
         sessions=service.live_sessions(g.user),
         current_session_id=g.device_session.id,
         push_subscriptions=alerts.push_subscriptions(g.user),
@@ -203,11 +210,13 @@ def _profile_context(language_form=None):
 @bp.post("/me/language")
 @login_required
 def change_language():
-    form = LanguageForm()
-    if not form.validate_on_submit():
-        return render_template("accounts/profile.html", **_profile_context(form)), 422
-    service.set_language(g.user, form.language.data)
-    session["lang"] = form.language.data  # the pages without a person, too (begin_session)
+    try:
+        language = forms.read_language(request.form)["language"]
+    except inputs.InputError as exc:
+        return (render_template("accounts/profile.html", **_profile_context(inputs.errors_by_field(exc))),
+                inputs.problem(exc)[0])
+    service.set_language(g.user, language)
+    session["lang"] = language  # the pages without a person, too (begin_session)
     # Every rendered region changes language: a whole new page, not a fragment.
     return redirect(url_for("accounts.profile"), 303)
 
@@ -220,11 +229,12 @@ def first_language():
     supported = current_app.config["LANGUAGES"]
     target = safe_next(request.values.get("next"))
     if request.method == "POST":
-        form = LanguageForm()
-        if not form.validate_on_submit():
-            abort(400)
-        service.set_language(g.user, form.language.data)
-        session["lang"] = form.language.data
+        try:
+            language = forms.read_language(request.form)["language"]
+        except inputs.InputError:
+            abort(400)  # the page offers only buttons of supported languages: a crafted post
+        service.set_language(g.user, language)
+        session["lang"] = language
         return redirect(target, 303)
     proposed = request.args.get("lang")
     if proposed not in supported:
@@ -237,11 +247,14 @@ def first_language():
 @public
 def choose_language():
     """Before sign-in: the choice lives in the cookie session until the person has a profile."""
-    form = LanguageForm()
-    if form.validate_on_submit():
-        session["lang"] = form.language.data
+    try:
+        language = forms.read_language(request.form)["language"]
+    except inputs.InputError:
+        language = None  # a stale or crafted choice: the page stays in its language
+    if language:
+        session["lang"] = language
         if g.user is not None:
-            service.set_language(g.user, form.language.data)
+            service.set_language(g.user, language)
     return redirect(safe_next(request.form.get("next")), 303)
 
 

@@ -6,6 +6,7 @@ action) and appends a ReportEvent for each change, with an audit event in the sa
 """
 import hashlib
 import json
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,7 +17,7 @@ from .. import audit, clock, photos
 from ..alerts import service as alerts
 from ..alerts import tasks as alert_tasks
 from ..authz import can, roles_with
-from ..db import database
+from ..db import ReusedSelect, database
 from ..inputs import InputError
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
                       ReportEvent, User, utcnow)
@@ -284,6 +285,35 @@ def _attach_first_photos(rows):
         row.first_photo = first.get(row.id)
 
 
+def _active_counts_query(user_id, today):
+    return (Report.select(Report.site, fn.COUNT(Report.id), fn.SUM((Report.deadline < today).cast("integer")))
+            .join(Membership, on=(Membership.site == Report.site))
+            .where((Membership.user == user_id) & Membership.role.in_(roles_with("reports.read_all"))
+                   & (Report.status != "closed"))
+            .group_by(Report.site))
+
+
+def _assigned_counts_query(user_id):
+    return (Report.select(Report.site, fn.COUNT(Report.id))
+            .where((Report.assignee == user_id) & (Report.status != "closed"))
+            .group_by(Report.site))
+
+
+def _closed_untold_query(user_id):
+    return (Report.select(Report.id, Report.site, Report.happened_at)
+            .where((Report.reporter == user_id) & (Report.status == "closed") & Report.reporter_told_at.is_null())
+            .order_by(Report.closed_at.desc(), Report.id.desc()))
+
+
+# Every home screen runs these three: their SQL is built once per process (db.ReusedSelect).
+_ACTIVE_COUNTS = ReusedSelect(_active_counts_query, [(Membership.user, -7_000_000_004),
+                                                     (Report.deadline, date(1901, 2, 3))])
+_ASSIGNED_COUNTS = ReusedSelect(_assigned_counts_query, [(Report.assignee, -7_000_000_005)])
+_CLOSED_UNTOLD = ReusedSelect(_closed_untold_query, [(Report.reporter, -7_000_000_006)])
+
+ClosedReport = namedtuple("ClosedReport", "id site_id happened_at")
+
+
 def counts_for_home(user_id, today=None):
     """{site id: {"active": n, "overdue": n, "assigned": n}} for the home screen, in two queries.
 
@@ -292,27 +322,17 @@ def counts_for_home(user_id, today=None):
     """
     today = today or clock.today()
     out = {}
-    active_counts = (Report.select(Report.site, fn.COUNT(Report.id),
-                                   fn.SUM((Report.deadline < today).cast("integer")))
-                     .join(Membership, on=(Membership.site == Report.site))
-                     .where((Membership.user == user_id) & Membership.role.in_(roles_with("reports.read_all")) & (Report.status != "closed"))
-                     .group_by(Report.site))
-    assigned_counts = (Report.select(Report.site, fn.COUNT(Report.id))
-                       .where((Report.assignee == user_id) & (Report.status != "closed"))
-                       .group_by(Report.site))
-    for site_id, active, late in active_counts.tuples():
+    for site_id, active, late in _ACTIVE_COUNTS.rows(user_id, today):
         out.setdefault(site_id, {"active": 0, "overdue": 0, "assigned": 0}).update(active=active, overdue=late or 0)
-    for site_id, assigned in assigned_counts.tuples():
+    for site_id, assigned in _ASSIGNED_COUNTS.rows(user_id):
         out.setdefault(site_id, {"active": 0, "overdue": 0, "assigned": 0})["assigned"] = assigned
     return out
 
 
 def closed_untold(user):
-    """The person's reports closed since they last looked: the home screen tells them."""
-    return list(Report.select(Report.id, Report.site, Report.happened_at)
-                .where((Report.reporter == user.id) & (Report.status == "closed")
-                       & Report.reporter_told_at.is_null())
-                .order_by(Report.closed_at.desc()))
+    """The person's reports closed since they last looked, as ClosedReport(id, site_id, happened_at), the
+    latest closed first: the home screen tells them."""
+    return [ClosedReport._make(row) for row in _CLOSED_UNTOLD.rows(user.id)]
 
 
 def mark_told(report, user):

@@ -1,16 +1,21 @@
-"""Forms for sites and for adding people to a site."""
+"""Reading the site, person, role and HMS card forms: clean values, or fieldapp.inputs.InputErrors; role names.
+
+One way to validate (issue 15), as fieldapp/accounts/forms.py: each reader takes request.form and returns a
+dict of clean values, or raises InputErrors with every field's problem (shown beside the field). Lengths
+are the columns' own (models.py), so a message states the limit the database keeps. CSRF is checked for
+every POST by Flask-WTF's CSRFProtect, not here.
+"""
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from .. import inputs
-from ..models import ROLES
-from ..accounts.forms import LANGUAGE_CHOICES
 from ..accounts.service import mobile_number
+from ..config import LANGUAGE_NAMES
+from ..inputs import FormReader
+from ..models import ROLES, Organization, Site, User
 from . import service
+
+MAX_PHONE = 40  # as typed, before mobile_number cleans it
 
 
 def role_label(role):
@@ -22,89 +27,88 @@ def role_label(role):
     }[role]
 
 
+def role_names():
+    """{role: its name in the reader's language, escaped once}: a list of 50 rows pays for 4 lookups, not 50."""
+    names = {"worker": _("Worker"), "foreman": _("Foreman"),
+             "verneombud": _("Safety representative (verneombud)"), "manager": _("Manager")}
+    return {role: escape(names[role]) for role in ROLES}
+
+
 def role_helpers():
     """Every page's role names (a context processor: fieldapp/sites/views.py registers it for the app)."""
-    return {
-        "role_label": role_label,
-        # Plain strings, translated once per render: a list of 50 rows pays for 4 lookups, not 50.
-        "role_names": lambda: {role: escape(str(role_label(role))) for role in ROLES},
-        "roles": ROLES,
-    }
+    return {"role_label": role_label, "role_names": role_names, "roles": ROLES}
 
 
-class SiteForm(FlaskForm):
-    name = StringField(_l("Site name"), validators=[DataRequired(_l("Give the site a name.")), Length(max=200)])
-    address = StringField(_l("Address"), validators=[DataRequired(_l("Enter the site's address.")),
-                                                     Length(max=300)])
-    project_number = StringField(_l("Project number"), validators=[Optional(), Length(max=50)])
-    client_name = StringField(_l("Client (byggherre)"), validators=[Optional(), Length(max=200)])
+def _optional(fields, name, max_length):
+    """An optional text field: None when left empty (the column is nullable)."""
+    return fields.text(name, max_length) or None
 
 
-class SiteEditForm(SiteForm):
-    active = BooleanField(_l("Site is active"))
+def read_site(form, with_active=False):
+    """{"name", "address", "project_number", "client_name"} (and "active", a checkbox, when editing).
+
+    Reasons: "site_name_required", "site_address_required", "too_long" (n = the column's max_length).
+    """
+    fields = FormReader(form)
+    fields.text("name", Site.name.max_length, required="site_name_required")
+    fields.text("address", Site.address.max_length, required="site_address_required")
+    fields.values["project_number"] = _optional(fields, "project_number", Site.project_number.max_length)
+    fields.values["client_name"] = _optional(fields, "client_name", Site.client_name.max_length)
+    if with_active:
+        fields.values["active"] = bool(form.get("active"))
+    return fields.done()
 
 
-class PersonForm(FlaskForm):
-    name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter the person's name.")),
-                                                    Length(max=200)])
-    phone = StringField(_l("Mobile number"), validators=[DataRequired(_l("Enter a mobile number.")),
-                                                         Length(max=40)])
-    role = SelectField(_l("Role on this site"))
-    employer = SelectField(_l("Employer"), coerce=str, validators=[Optional()])
-    new_employer_name = StringField(_l("Or a new employer: name"), validators=[Optional(), Length(max=200)])
-    new_employer_org_number = StringField(_l("Organisation number"), validators=[Optional(), Length(max=20)])
-    hms_card_number = StringField(_l("HMS card number"), validators=[Optional(), Length(max=40)])
-    hms_card_expiry = DateField(_l("HMS card expiry"), validators=[Optional()])
-    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+def read_person(form, grantable_roles, employer_ids):
+    """The add-a-person form: {"name", "phone" (E.164), "role", "employer" (an id or None), "new_employer"
+    ((name, organisation number) or None), "hms_card_number", "hms_card_expiry" (date or None), "language"}.
 
-    def __init__(self, *args, grantable_roles=(), organizations=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.role.choices = [SelectChoice(r, role_label(r)) for r in grantable_roles]
-        self.employer.choices = [SelectChoice("", _l("Choose…"))] + [
-            SelectChoice(str(o.id), f"{o.name} ({o.org_number})") for o in organizations]
-
-    def validate_phone(self, field):
-        phone, reason = mobile_number(field.data)
-        if phone is None:
-            raise ValidationError(inputs.message(reason))
-        field.data = phone
-
-    def validate_new_employer_org_number(self, field):
-        number = (field.data or "").replace(" ", "")
-        if not number:
-            return
-        if not service.org_number_valid(number):
-            raise ValidationError(inputs.message("bad_org_number"))
-        field.data = number
-
-    def validate(self, extra_validators=None):
-        ok = super().validate(extra_validators)
-        has_new = bool(self.new_employer_name.data or self.new_employer_org_number.data)
-        if not self.employer.data and not has_new:
-            self.employer.errors = list(self.employer.errors) + [_l("Choose the employer, or add a new one.")]
-            return False
-        if has_new and not (self.new_employer_name.data and self.new_employer_org_number.data):
-            self.new_employer_name.errors = list(self.new_employer_name.errors) + [
-                _l("A new employer needs both a name and an organisation number.")]
-            return False
-        return ok
+    grantable_roles: the roles the adding person may give; employer_ids: the organizations they may name
+    (service.own_organizations). The employer is one of them, or a new one with a name and a valid
+    organisation number (9 digits, mod-11). Phone numbers follow accounts.service.mobile_number
+    (libphonenumber's rules). Raises InputErrors with every field's problem.
+    """
+    fields = FormReader(form)
+    fields.text("name", User.name.max_length, required="person_name_required")
+    phone = fields.text("phone", MAX_PHONE, required="mobile_required")
+    if phone and len(phone) <= MAX_PHONE:
+        number, reason = mobile_number(phone)
+        if number is None:
+            fields.fail(reason, "phone")
+        fields.values["phone"] = number
+    fields.choice("role", list(grantable_roles), "bad_role")
+    employer = form.get("employer") or ""
+    new_name = fields.text("new_employer_name", Organization.name.max_length)
+    new_number = fields.text("new_employer_org_number", 20).replace(" ", "")
+    if new_number and not service.org_number_valid(new_number):
+        fields.fail("bad_org_number", "new_employer_org_number")
+    fields.values["new_employer"] = None
+    if new_name or new_number:
+        if not (new_name and new_number):
+            fields.fail("new_employer_incomplete", "new_employer_name")
+        fields.values["new_employer"] = (new_name, new_number)
+        fields.values["employer"] = None
+    elif employer not in {str(i) for i in employer_ids}:
+        fields.fail("employer_required", "employer")
+    else:
+        fields.values["employer"] = int(employer)
+    fields.values["hms_card_number"] = _optional(fields, "hms_card_number", User.hms_card_number.max_length)
+    fields.date("hms_card_expiry")
+    fields.choice("language", LANGUAGE_NAMES, "bad_language", default="nb")
+    return fields.done()
 
 
-class RoleForm(FlaskForm):
-    role = SelectField(_l("Role on this site"))
-
-    def __init__(self, *args, grantable_roles=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.role.choices = [SelectChoice(r, role_label(r)) for r in grantable_roles]
-
-
-class ConfirmForm(FlaskForm):
-    """A button that changes something: only its CSRF token."""
+def read_role(form, grantable_roles):
+    """{"role"}: one of grantable_roles; InputErrors("bad_role") otherwise."""
+    fields = FormReader(form)
+    fields.choice("role", list(grantable_roles), "bad_role")
+    return fields.done()
 
 
-class HmsCardForm(FlaskForm):
-    """The person's card and name; a name left empty is kept as it is."""
-
-    name = StringField(_l("Full name"), validators=[Optional(), Length(max=200)])
-    hms_card_number = StringField(_l("HMS card number"), validators=[Optional(), Length(max=40)])
-    hms_card_expiry = DateField(_l("HMS card expiry"), validators=[Optional()])
+def read_hms_card(form):
+    """{"name" (None keeps the person's), "hms_card_number" (None clears it), "hms_card_expiry" (date or None)}."""
+    fields = FormReader(form)
+    fields.values["name"] = _optional(fields, "name", User.name.max_length)
+    fields.values["hms_card_number"] = _optional(fields, "hms_card_number", User.hms_card_number.max_length)
+    fields.date("hms_card_expiry")
+    return fields.done()

@@ -5,9 +5,11 @@ from flask import abort, Blueprint, g, redirect, render_template, request, url_f
 from .. import inputs
 from ..accounts import service as accounts
 from ..authz import login_required, may_manage_person, requires
+from ..config import LANGUAGE_NAMES
 from ..htmx import render, wants_fragment
 from . import service
-from .forms import ConfirmForm, HmsCardForm, PersonForm, RoleForm, SiteEditForm, SiteForm, role_helpers
+from . import forms
+from .forms import role_helpers
 
 bp = Blueprint("sites", __name__)
 bp.app_context_processor(role_helpers)
@@ -18,20 +20,28 @@ bp.app_context_processor(role_helpers)
 def new_site():
     if not g.user.is_org_admin or g.user.employer_id is None:
         abort(403)
-    form = SiteForm()
-    if not form.validate_on_submit():
-        return render_template("sites/new.html", form=form), (422 if request.method == "POST" else 200)
-    site = service.create_site(g.user, g.user.employer, form.data)
+    if request.method == "GET":
+        return render_template("sites/new.html", values={}, errors={})
+    try:
+        values = forms.read_site(request.form)
+    except inputs.InputError as exc:
+        return (render_template("sites/new.html", values=request.form, errors=inputs.errors_by_field(exc)),
+                inputs.problem(exc)[0])
+    site = service.create_site(g.user, g.user.employer, values)
     return redirect(url_for("sites.people", site_id=site.id), 303)
 
 
 @bp.route("/s/<int:site_id>/edit", methods=["GET", "POST"])
 @requires("sites.settings")
 def edit_site(site_id):
-    form = SiteEditForm(obj=g.site)
-    if not form.validate_on_submit():
-        return render_template("sites/edit.html", form=form), (422 if request.method == "POST" else 200)
-    service.update_site(g.user, g.site, form.data)
+    if request.method == "GET":
+        return render_template("sites/edit.html", values=g.site, errors={})
+    try:
+        values = forms.read_site(request.form, with_active=True)
+    except inputs.InputError as exc:
+        return (render_template("sites/edit.html", values=request.form, errors=inputs.errors_by_field(exc)),
+                inputs.problem(exc)[0])
+    service.update_site(g.user, g.site, values)
     return redirect(url_for("sites.people", site_id=site_id), 303)
 
 
@@ -54,7 +64,7 @@ def _membership_or_404(user_id):
 def person(site_id, user_id):
     membership = _membership_or_404(user_id)
     return render("sites/person.html", "sites/_person.html", membership=membership,
-                  hms_form=HmsCardForm(obj=membership.user), may_manage=_may_manage(membership.user))
+                  hms_values=membership.user, errors={}, may_manage=_may_manage(membership.user))
 
 
 def _may_manage(person):
@@ -76,18 +86,18 @@ def _grantable():
 @bp.route("/s/<int:site_id>/people/new", methods=["GET", "POST"])
 @requires("people.add")
 def add_person(site_id):
-    form = PersonForm(grantable_roles=_grantable(), organizations=service.own_organizations(g.user))
-    if not form.validate_on_submit():
-        return render_template("sites/add_person.html", form=form), (422 if request.method == "POST" else 200)
-    new_employer = None
-    if form.new_employer_org_number.data:
-        new_employer = (form.new_employer_name.data, form.new_employer_org_number.data)
+    organizations = service.own_organizations(g.user)
+    page = dict(roles=_grantable(), organizations=organizations, language_names=LANGUAGE_NAMES)
+    if request.method == "GET":
+        return render_template("sites/add_person.html", **page, values={}, errors={})
     try:
-        added = service.add_person(g.user, g.site, form.role.data, dict(form.data), actor_role=g.membership.role,
-                                   new_employer=new_employer)
-    except service.Conflict as exc:
-        form.phone.errors = list(form.phone.errors) + [inputs.problem(exc)[1]]
-        return render_template("sites/add_person.html", form=form), 409
+        values = forms.read_person(request.form, _grantable(), [o.id for o in organizations])
+        added = service.add_person(g.user, g.site, values["role"], values, actor_role=g.membership.role,
+                                   new_employer=values["new_employer"])
+    except inputs.InputError as exc:  # the form's problems, or a Conflict (shown beside the phone number)
+        errors = inputs.errors_by_field(exc) or {"phone": inputs.problem(exc)[1]}
+        return (render_template("sites/add_person.html", **page, values=request.form, errors=errors),
+                inputs.problem(exc)[0])
     if added.code is None:  # on the site already enrolled, or invited (the list says "invited")
         return redirect(url_for("sites.people", site_id=site_id), 303)
     return _show_code(added.membership.user, added.code, status=201)
@@ -105,8 +115,6 @@ def _show_code(person, code, status=200):
 def new_code(site_id, user_id):
     """A fresh code for a lost or new phone: it replaces the person's PIN on the next enrollment."""
     membership = _manageable_or_403(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     code = accounts.issue_enrollment_code(g.user, membership.user)
     return _show_code(membership.user, code)
 
@@ -115,14 +123,12 @@ def new_code(site_id, user_id):
 @requires("people.roles")
 def change_role(site_id, user_id):
     membership = _membership_or_404(user_id)
-    form = RoleForm(grantable_roles=_grantable())
-    if not form.validate_on_submit():
-        abort(400)
     try:
-        service.change_role(g.user, membership, form.role.data)
-    except service.Conflict as exc:
-        return render("sites/person.html", "sites/_person.html", status=409, membership=membership,
-                      error=inputs.problem(exc)[1])
+        role = forms.read_role(request.form, _grantable())["role"]
+        service.change_role(g.user, membership, role)
+    except inputs.InputError as exc:  # a role this person may not give, or the site's last manager
+        return render("sites/person.html", "sites/_person.html", status=inputs.problem(exc)[0],
+                      membership=membership, error=inputs.problem(exc)[1])
     if wants_fragment():
         return render("sites/person.html", "sites/_person.html", membership=membership)
     return redirect(url_for("sites.person", site_id=site_id, user_id=user_id), 303)
@@ -132,8 +138,6 @@ def change_role(site_id, user_id):
 @requires("people.remove")
 def remove_person(site_id, user_id):
     membership = _membership_or_404(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     try:
         service.remove_member(g.user, membership)
     except service.Conflict as exc:
@@ -147,12 +151,14 @@ def remove_person(site_id, user_id):
 def update_hms_card(site_id, user_id):
     """The HMS card is shown to the foreman, who keeps its number and expiry (and the name) up to date."""
     membership = _manageable_or_403(user_id)
-    form = HmsCardForm()
-    if not form.validate_on_submit():
-        return render("sites/person.html", "sites/_person.html", status=422, membership=membership,
-                      hms_form=form, may_manage=True)
-    service.update_hms_card(g.user, membership.user, form.hms_card_number.data or None, form.hms_card_expiry.data,
-                            name=(form.name.data or "").strip() or None)
+    try:
+        card = forms.read_hms_card(request.form)
+    except inputs.InputError as exc:
+        return render("sites/person.html", "sites/_person.html", status=inputs.problem(exc)[0],
+                      membership=membership, hms_values=request.form, errors=inputs.errors_by_field(exc),
+                      may_manage=True)
+    service.update_hms_card(g.user, membership.user, card["hms_card_number"], card["hms_card_expiry"],
+                            name=card["name"])
     return redirect(url_for("sites.person", site_id=site_id, user_id=user_id), 303)
 
 
@@ -176,8 +182,6 @@ def org_people():
 @login_required
 def answer_invitation(invitation_id, answer):
     """The invited person, signed in as themselves, joins the site or says no."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     if service.answer_invitation(g.user, invitation_id, accept=(answer == "accept")) is None:
         abort(404)
     return redirect(url_for("shell.home"), 303)

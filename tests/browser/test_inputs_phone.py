@@ -42,3 +42,26 @@ def test_a_visitor_sees_each_mistake_beside_its_field(live, browser, phone_profi
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert page.input_value("input[name=employer]") == "Rådgiver AS"  # what was typed is kept
     assert page.csp == []
+
+
+def test_adding_a_person_shows_each_mistake_beside_its_field(live, browser, phone_profile):
+    """Sites read their forms with fieldapp.inputs too: every mistake at once, each under its own input."""
+    world = live.world
+    page = narrow_page(browser, phone_profile)
+    sign_in_ui(page, live.url, world.people["manager"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/people/new")
+    page.fill("input[name=phone]", "12")
+    page.fill("input[name=hms_card_number]", "HMS4242")
+    page.fill("input[name=hms_card_expiry]", "2028-01-31")
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")
+    assert page.locator("#name-error").text_content() == "Skriv inn navnet til personen."
+    assert "Ikke et telefonnummer" in page.locator("#phone-error").text_content()
+    assert page.locator("#employer-error").text_content() == "Velg arbeidsgiver, eller legg til en ny."
+    for field in ("name", "phone", "employer"):
+        assert page.evaluate(f"document.querySelector('#{field}-error').previousElementSibling.id") == field
+        assert page.get_attribute(f"#{field}", "aria-invalid") == "true"
+    assert page.input_value("input[name=hms_card_number]") == "HMS4242"  # what was typed is kept
+    assert page.input_value("input[name=hms_card_expiry]") == "2028-01-31"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page.csp == []
