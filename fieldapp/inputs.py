@@ -151,8 +151,6 @@ def messages():
         "already_signed": (409, _("This person has already signed this version of the SJA.")),
         "sja.sign_for_other": (403, _("Each person signs for themselves: on their own phone, or here with their "
                                       "own PIN.")),
-        "wrong_pin": (422, _("That PIN is not right for this person.")),
-        "pin_throttled": (429, _("Too many wrong PINs. Try again in %(n)s min.")),
         "not_responsible": (403, _("Only the person responsible for the job can decide or finish it.")),
         "bad_decision": (422, _("Choose go or no-go.")),
         "no_go_reason": (422, _("Say why the job cannot start (no-go).")),

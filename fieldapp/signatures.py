@@ -37,10 +37,11 @@ def parse_signer(raw, allowed_ids):
     return signer
 
 
-def confirm_signer(device_user, signer, pin, ip):
+def confirm_signer(device_user, signer, pin, ip, device_cookie=None):
     """Check that `signer` (User) may sign on the phone where `device_user` (User) is signed in.
 
-    pin: the PIN or password typed for the signer (str or None); ip: the client's address for throttling.
+    pin: the PIN or password typed for the signer (str or None); ip: the client's address for throttling;
+    device_cookie: the phone's device cookie (the per-device sign-in throttle, README "Sign-in throttling").
     Returns True when the PIN was used, False for the signer's own phone. Raises SignatureError:
     sign_for_other (no PIN for another person), wrong_pin, throttled (n = minutes to wait).
     """
@@ -50,7 +51,7 @@ def confirm_signer(device_user, signer, pin, ip):
     if not pin:
         raise SignatureError("sign_for_other", field="pin")
     try:
-        user = accounts.authenticate(signer.phone, pin, ip)
+        user = accounts.authenticate(signer.phone, pin, ip, device_cookie)
     except accounts.Throttled as exc:
         raise SignatureError("throttled", field="pin", n=max(1, (exc.retry_after + 59) // 60)) from None
     except accounts.SignInError:

@@ -7,7 +7,7 @@ plan measures):
 - the content can be changed until the responsible person decides "go" ("decided", 409); every change
   raises the revision, and a participant's signature counts for the revision it was made on;
 - a participant signs for themselves only: on their own signed-in phone, or with their own PIN on another
-  (fieldapp/sja/signing.py); once per revision ("already_signed", 409); a signature of an older revision
+  (fieldapp/signatures.py, shared with walkarounds); once per revision ("already_signed", 409); a signature of an older revision
   than the SJA now has is refused ("changed_since_read", 409): they must read it again;
 - go / no-go and lessons learned are for the person named responsible only ("not_responsible", 403); go
   needs every participant's signature on the current revision; a no-go can be revised, every decision kept.

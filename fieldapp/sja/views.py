@@ -4,11 +4,11 @@ import uuid as uuidlib
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale
 
-from .. import clock, downloads, inputs, outbox, phone_time
+from .. import clock, downloads, inputs, outbox, phone_time, signatures
 from ..accounts.views import client_ip, device_cookie_name
 from ..authz import outbox_post, requires
 from ..config import LANGUAGE_NAMES
-from . import exports, labels, service, signing
+from . import exports, labels, service
 from .service import SjaError
 
 bp = Blueprint("sja", __name__)
@@ -191,7 +191,8 @@ def sign(site_id, sja_id):
             signer = service.participant(sja, person_id)
             if signer is None:
                 raise SjaError("not_participant")
-            signing.verify_pin(signer, request.form.get("pin"), client_ip(), request.cookies.get(device_cookie_name()))
+            signatures.confirm_signer(g.user, signer, request.form.get("pin"), client_ip(),
+                                      request.cookies.get(device_cookie_name()))
             method = "pin"
         _signature, created = service.sign(sja, signer, g.user, sign_uuid, request.form.get("revision", type=int),
                                            when, method, language)
