@@ -71,6 +71,12 @@ PERMISSIONS = {
     "checkin.poster.renew": MANAGER,  # a new poster (every old one stops working)
     "reports.medical.read": MANAGER,  # an injury's medical details
     "reports.notify": MANAGER,  # record when Arbeidstilsynet and the police were notified (AML § 5-2)
+    # Competence (issue 19; AML § 2-1, § 3-2: the employer sees that everyone has the training the work needs).
+    "competence.read": STAFF,  # the site's competence matrix (certificate photos: competence.service.photo_for)
+    "competence.export": STAFF,  # ... as CSV and PDF
+    "competence.approve": LEADS,  # approve or reject a worker's own certificate (their organization's only)
+    "competence.tasks": LEADS,  # give people tasks on the site (crane operator, hot work...)
+    "competence.manage": MANAGER,  # the site's requirements, the organization's course types, CSV import
 }
 
 # Which roles a role may give when it adds a person: a foreman brings workers onto the site, a manager anyone.

@@ -18,8 +18,8 @@ from playwright.sync_api import Error as PlaywrightError
 from fieldapp import audit, photos
 from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database, run_migrations
-from fieldapp.models import (Alert, AlertRecipient, FollowUp, Membership, Organization, Photo, Report, Site,
-                             User, utcnow)
+from fieldapp.models import (Alert, AlertRecipient, CertificatePhoto, FollowUp, Membership, Organization, Photo,
+                             Report, Site, SiteRequirement, TrainingRecord, User, utcnow)
 
 PIN = "482913"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
@@ -252,6 +252,23 @@ ACCESS = {
     "reports.close": ("POST", "/s/{site}/reports/{report}/close", "reports.close"),
     "reports.reopen": ("POST", "/s/{site}/reports/{report}/reopen", "reports.close"),
     "reports.notified": ("POST", "/s/{site}/reports/{report}/notified", "reports.notify"),
+    "competence.mine": ("GET", "/me/competence", SIGNED_IN),
+    "competence.add_mine": ("POST", "/me/competence", SIGNED_IN),
+    "competence.my_photo": ("GET", "/me/competence/{certificate}/front.jpg", SIGNED_IN),
+    "competence.pending": ("GET", "/s/{site}/competence/pending", "competence.approve"),
+    "competence.approve": ("POST", "/s/{site}/competence/records/{certificate}/approve", "competence.approve"),
+    "competence.reject": ("POST", "/s/{site}/competence/records/{certificate}/reject", "competence.approve"),
+    "competence.photo": ("GET", "/s/{site}/competence/records/{certificate}/front.jpg", "competence.read"),
+    "competence.matrix": ("GET", "/s/{site}/competence", "competence.read"),
+    "competence.matrix_csv": ("GET", "/s/{site}/competence.csv", "competence.export"),
+    "competence.matrix_pdf": ("GET", "/s/{site}/competence.pdf", "competence.export"),
+    "competence.requirements": ("GET", "/s/{site}/competence/requirements", "competence.manage"),
+    "competence.add_requirement": ("POST", "/s/{site}/competence/requirements", "competence.manage"),
+    "competence.remove_requirement": ("POST", "/s/{site}/competence/requirements/{requirement}/remove",
+                                      "competence.manage"),
+    "competence.add_course_type": ("POST", "/s/{site}/competence/course-types", "competence.manage"),
+    "competence.set_tasks": ("POST", "/s/{site}/competence/people/{worker}/tasks", "competence.tasks"),
+    "competence.import_csv": ("GET", "/s/{site}/competence/import", "competence.manage"),
 }
 
 
@@ -274,6 +291,11 @@ def add_photo_and_alert(app, world):
                                level="warning", template="crane_lift", area="Tower crane 2")
     for role, person in world.people.items():
         AlertRecipient.create(alert=world.alert, user=person, role=role)
+    # The worker's own certificate, waiting for approval, with a photo of its front; and a site requirement.
+    world.certificate = TrainingRecord.create(uuid=uuid.uuid4(), payload_hash="0" * 64, user=world.people["worker"],
+                                              course="hot_work", taken_on=utcnow().date())
+    CertificatePhoto.create(record=world.certificate, side="front", digest=processed.digest, width=64, height=48)
+    world.requirement = SiteRequirement.create(site=world.site, course="hms_card")
 
 
 def call(client, endpoint, world, **data):
@@ -281,7 +303,8 @@ def call(client, endpoint, world, **data):
     method, template, _who = ACCESS[endpoint]
     path = template.format(site=world.site.id, worker=world.people["worker"].id, token=world.site.qr_token,
                            follow_up=world.follow_up.id, report=world.report.id, photo=world.photo.digest,
-                           alert=world.alert.id)
+                           alert=world.alert.id, certificate=world.certificate.id,
+                           requirement=world.requirement.id)
     data = {"role": "foreman", "language": "en", "uuid": str(uuid.uuid4()), "all_worn": "y", "name_nb": "Sveisemaske",
             **data}
     return client.post(path, data=data) if method == "POST" else client.get(path)

@@ -32,6 +32,9 @@ ALLOWED_STATUS = {
     "reports.reopen": {409, 422},
     "reports.notified": {422},
     "alerts.send": {422},  # no title, text or template
+    "competence.reject": {422},  # no reason given
+    "competence.photo": {404},  # the verneombud: the worker did not agree to show them the photos
+    "competence.add_requirement": {422},  # no course chosen
 }
 SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
 
@@ -159,7 +162,9 @@ def test_who_may_add_people_is_who_may_grant_a_role():
 # The main pages, and the site routes each offers (a link or a form) to whoever may use them.
 PAGES = {
     "/": ["reports.new_report", "reports.reports", "checkin.on_site", "checkin.attendance",
-          "checkin.settings", "sites.people", "sites.add_person", "sites.edit_site"],
+          "checkin.settings", "sites.people", "sites.add_person", "sites.edit_site", "competence.matrix"],
+    "/s/{site}/competence": ["competence.matrix_csv", "competence.matrix_pdf", "competence.pending",
+                             "competence.requirements", "competence.import_csv", "competence.set_tasks"],
     "/alerts": ["alerts.compose", "alerts.site_alerts", "alerts.alert"],
     "/s/{site}/people": ["sites.add_person", "sites.person"],
     "/s/{site}/people/{worker}": ["sites.update_hms_card", "sites.new_code", "sites.change_role",

@@ -6,6 +6,7 @@ from datetime import time, timedelta
 from peewee import IntegrityError
 
 from .. import audit, clock
+from ..competence.service import check_gate
 from ..db import database
 from ..inputs import InputError
 from ..sites.service import new_qr_token
@@ -79,6 +80,8 @@ def check_in(site, user, check_in_uuid, when, confirmed, missing, guest=None):
     existing = CheckIn.get_or_none(CheckIn.uuid == check_in_uuid)
     if existing is not None:
         return _same_or_conflict(existing, site, user), False
+    if user is not None:
+        check_gate(site, user)  # issue 19: a requirement set to block refuses the check-in (CompetenceError, 409)
     fields = dict(guest, is_guest=True) if guest else _person_fields(user)
     try:
         with database.atomic():

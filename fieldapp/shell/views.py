@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from .. import clock
 from ..authz import login_required, public
 from ..checkin import service as checkin
+from ..competence import service as competence
 from ..reports import service as reports
 from ..db import database
 from ..queue import huey
@@ -29,6 +30,7 @@ def home():
                            report_counts=reports.counts_for_home(g.user.id),
                            closed_reports=reports.closed_untold(g.user),
                            open_check_in=open_row, new_uuid=str(uuid.uuid4()),
+                           competence_expiring=competence.expiring_for_manager(g.user),
                            checked_in_since=open_row and clock.format_time(open_row.checked_in_at, site=open_row.site))
 
 
