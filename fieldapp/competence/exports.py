@@ -4,6 +4,7 @@ from fpdf import FPDF
 
 from .. import downloads
 from ..checkin.exports import FONT, FONT_BOLD
+from ..sites.forms import role_label
 from .labels import status_labels
 
 
@@ -13,7 +14,7 @@ def _header(m):
 
 def _cells(m, row):
     labels = status_labels()
-    return [row.user.name, row.role, *("" if cell is None else str(labels[cell]) for cell in row.cells)]
+    return [row.user.name, str(role_label(row.role)), *("" if cell is None else str(labels[cell]) for cell in row.cells)]
 
 
 def matrix_csv(m):
