@@ -488,7 +488,8 @@ class TrainingRecord(BaseModel):
     verneombud_may_see = BooleanField(default=False)
 
     class Meta:
-        indexes = ((("user", "course"), False),)
+        # Covers the matrix's and the gate's one query: a person's best record per course, by status.
+        indexes = ((("user", "course", "status", "expires_on"), False),)
 
 
 class CertificatePhoto(BaseModel):

@@ -44,7 +44,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
         class Meta:
             table_name = "training_record"
-            indexes = [(('user', 'course'), False)]
+            indexes = [(('user', 'course', 'status', 'expires_on'), False)]
 
     @migrator.create_model
     class CertificatePhoto(pw.Model):

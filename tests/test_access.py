@@ -164,7 +164,7 @@ PAGES = {
     "/": ["reports.new_report", "reports.reports", "checkin.on_site", "checkin.attendance",
           "checkin.settings", "sites.people", "sites.add_person", "sites.edit_site", "competence.matrix"],
     "/s/{site}/competence": ["competence.matrix_csv", "competence.matrix_pdf", "competence.pending",
-                             "competence.requirements", "competence.import_csv", "competence.set_tasks"],
+                             "competence.requirements", "competence.import_csv", "competence.tasks_form"],
     "/alerts": ["alerts.compose", "alerts.site_alerts", "alerts.alert"],
     "/s/{site}/people": ["sites.add_person", "sites.person"],
     "/s/{site}/people/{worker}": ["sites.update_hms_card", "sites.new_code", "sites.change_role",

@@ -363,3 +363,19 @@ def test_the_managers_home_shows_what_expires_within_30_days(as_role, world, fro
     section = home.split("Kursbevis som går ut innen 30 dager")[1]
     assert "Worker Person" in section and "Foreman Person" not in section
     assert "Kursbevis som går ut innen 30 dager" not in as_role("worker").get("/").get_data(as_text=True)
+
+
+def test_the_matrix_pages_through_many_people_and_the_file_holds_everyone(as_role, world):
+    SiteRequirement.create(site=world.site, course="first_aid")
+    User.insert_many([dict(name=f"Z{n:03d}", phone=f"+4793000{n:03d}", employer=world.org.id)
+                      for n in range(service.PAGE_SIZE)]).execute()
+    Membership.insert_many([dict(user=u.id, site=world.site.id, role="worker")
+                            for u in User.select().where(User.name.startswith("Z"))]).execute()
+    manager = as_role("manager")
+    first = manager.get(f"/s/{world.site.id}/competence").get_data(as_text=True)
+    last = manager.get(f"/s/{world.site.id}/competence?page=2").get_data(as_text=True)
+    assert "Side 1 av 2" in first and "Z000" in first and "Z199" not in first
+    assert "Z199" in last and "Z000" not in last
+    assert manager.get(f"/s/{world.site.id}/competence?page=x").status_code == 400
+    rows = manager.get(f"/s/{world.site.id}/competence.csv").get_data(as_text=True).strip().splitlines()
+    assert len(rows) == 1 + service.PAGE_SIZE + 4

@@ -25,6 +25,7 @@ STEPS = ("90", "30", "0", "after")
 # "Once after" reaches records that expired at most this many days ago: a record that expired long before
 # the feature was turned on is on the matrix, not in everyone's inbox on the first morning.
 AFTER_DAYS = 30
+CHUNK = 500
 NAMESPACE = uuidlib.UUID("0b6f3f0e-5a0c-4d8e-9e77-0c7d2b9b4a11")
 
 
@@ -110,25 +111,31 @@ def run(now=None):
     names_by_org = {}
     counts = {"sent": 0, "alerts": 0}
     made = []
-    for record_id, user_id, course, expires_on, step, site, days in due:
-        person = people[user_id]
-        readers = [(person, roles.get((user_id, site.id), "worker"))]
-        readers += [(lead, role) for lead, role in leads.get(site.id, [])
-                    if lead.id != person.id and org_of(lead) == org_of(person)]
-        try:
-            with database.atomic():
-                CompetenceReminder.create(record=record_id, step=step, expires_on=expires_on, sent_at=now)
-                for reader, role in readers:
-                    title, body = _wording(reader, person, course, site, expires_on, days, step, names_by_org)
-                    key = uuidlib.uuid5(NAMESPACE, f"{record_id}/{step}/{expires_on}/{reader.id}")
-                    alert = Alert.create(uuid=key, site=site, sender=None, level="info", title=title[:120],
-                                         body=body, audience="all", ack_required=False, created_at=now)
-                    AlertRecipient.create(alert=alert, user=reader, role=role)
-                    queue_deliveries(alert)
-                    made.append(alert.id)
-        except IntegrityError:
-            continue  # another run recorded this step first: it has been sent
-        counts["sent"] += 1
+    # Steps are committed CHUNK at a time (a commit per step cost 5 ms of fsync each on SQLite); each step is
+    # a savepoint of its own, so one that another run recorded first is skipped without losing the others.
+    for start in range(0, len(due), CHUNK):
+        with database.atomic():
+            for record_id, user_id, course, expires_on, step, site, days in due[start:start + CHUNK]:
+                person = people[user_id]
+                readers = [(person, roles.get((user_id, site.id), "worker"))]
+                readers += [(lead, role) for lead, role in leads.get(site.id, [])
+                            if lead.id != person.id and org_of(lead) == org_of(person)]
+                try:
+                    with database.atomic():
+                        CompetenceReminder.create(record=record_id, step=step, expires_on=expires_on, sent_at=now)
+                        for reader, role in readers:
+                            title, body = _wording(reader, person, course, site, expires_on, days, step,
+                                                   names_by_org)
+                            key = uuidlib.uuid5(NAMESPACE, f"{record_id}/{step}/{expires_on}/{reader.id}")
+                            alert = Alert.create(uuid=key, site=site, sender=None, level="info",
+                                                 title=title[:120], body=body, audience="all",
+                                                 ack_required=False, created_at=now)
+                            AlertRecipient.create(alert=alert, user=reader, role=role)
+                            queue_deliveries(alert)
+                            made.append(alert.id)
+                except IntegrityError:
+                    continue  # another run recorded this step first: it has been sent
+                counts["sent"] += 1
     counts["alerts"] = len(made)
     if counts["sent"]:
         audit.record(None, "competence.reminders.send", "competence_reminder", today.isoformat(),

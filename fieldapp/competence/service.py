@@ -339,6 +339,16 @@ def remove_requirement(actor, site, requirement_id):
     return True
 
 
+def tasks_of(site, user_id):
+    """(the member, {their tasks on the site}), or (None, set()) when the person is not on the site."""
+    person = (User.select().join(Membership, on=(Membership.user == User.id))
+              .where((Membership.site == site) & (User.id == user_id)).first())
+    if person is None:
+        return None, set()
+    return person, {t for (t,) in PersonTask.select(PersonTask.task)
+                    .where((PersonTask.site == site) & (PersonTask.user == user_id)).tuples()}
+
+
 def set_tasks(actor, site, user_id, tasks):
     """The tasks a member of the site is given there (replacing the earlier ones). False: not a member."""
     if any(task not in TASKS for task in tasks):
@@ -379,8 +389,9 @@ class Standing:
     pending: set = field(default_factory=set)  # {(user id, course)}
 
 
-def standing(user_ids_query, courses, hms_cards=None):
-    """Standing of the people (a subquery of user ids) for the course keys. One query.
+def standing(user_ids_query, courses, hms_cards=None, site=None):
+    """Standing of the people (a subquery of user ids; or, with `site`, the site's members) for the course
+    keys. One query.
 
     hms_cards: {user id: (card number, expiry)} from User: a card registered on the person counts as an
     approved HMS card record (the check-in has always read it there).
@@ -388,10 +399,15 @@ def standing(user_ids_query, courses, hms_cards=None):
     result = Standing()
     if not courses:
         return result
-    query = (TrainingRecord.select(TrainingRecord.user, TrainingRecord.course, TrainingRecord.status,
-                                   fn.MAX(fn.COALESCE(TrainingRecord.expires_on, date.max)))
-             .where(TrainingRecord.user.in_(user_ids_query) & TrainingRecord.course.in_(list(courses))
-                    & (TrainingRecord.status != "rejected"))
+    query = TrainingRecord.select(TrainingRecord.user, TrainingRecord.course, TrainingRecord.status,
+                                  fn.MAX(fn.COALESCE(TrainingRecord.expires_on, date.max)))
+    if site is not None:
+        # From the site's members to their records (the (user, course) index), never across every record.
+        query = (query.join(Membership, on=(Membership.user == TrainingRecord.user))
+                 .where(Membership.site == site))
+    else:
+        query = query.where(TrainingRecord.user.in_(user_ids_query))
+    query = (query.where(TrainingRecord.course.in_(list(courses)) & (TrainingRecord.status != "rejected"))
              .group_by(TrainingRecord.user, TrainingRecord.course, TrainingRecord.status).tuples())
     for user_id, course, status, expiry in query:
         if status == "pending":
@@ -493,12 +509,19 @@ class Matrix:
     rows: list
     today: date
     counts: dict
+    page: int = 1
+    pages: int = 1
 
 
-def matrix(site, status=None, task=None, user_ids=None):
+PAGE_SIZE = 200  # people per page of the matrix (the files hold everyone)
+
+
+def matrix(site, status=None, task=None, user_ids=None, page=None):
     """People of the site x its requirements: a status per cell (STATUSES), None where a requirement does not
     apply to the person. Filters: status (rows with at least one such cell), task (people given it).
-    A fixed number of queries whatever the number of people (members, tasks, records, course types)."""
+    page: 1-based page of PAGE_SIZE people (None: everyone, for the files); a page past the end is the last.
+    counts: cells per status of the people shown. A fixed number of queries whatever the number of
+    people (requirements, course types, members, tasks, records)."""
     reqs = requirements(site)
     names = course_names(site.organization_id)
     members = (Membership.select(Membership.role, User.id, User.name, User.hms_card_number, User.hms_card_expiry,
@@ -511,17 +534,29 @@ def matrix(site, status=None, task=None, user_ids=None):
     for user_id, name in (PersonTask.select(PersonTask.user, PersonTask.task)
                           .where(PersonTask.site == site).tuples()):
         tasks.setdefault(user_id, set()).add(name)
-    ids = Membership.select(Membership.user).where(Membership.site == site)
-    known = standing(ids, {r.course for r in reqs},
-                     {m.id: (m.hms_card_number, m.hms_card_expiry) for m in members})
+    if task:
+        members = [m for m in members if task in tasks.get(m.id, ())]
+    pages = max(1, -(-len(members) // PAGE_SIZE))
+    if page is not None:
+        page = min(max(1, page), pages)
+        if not status:  # the page's people only: their records are all the page needs
+            members = members[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+    cards = {m.id: (m.hms_card_number, m.hms_card_expiry) for m in members}
+    courses = {r.course for r in reqs}
+    if len(members) <= PAGE_SIZE:
+        known = standing(User.select(User.id).where(User.id.in_(list(cards))), courses, cards)
+    else:
+        known = standing(None, courses, cards, site=site)
     today = clock.today(site)
     rows = []
     counts = dict.fromkeys(STATUSES, 0)
+    everyone = [r for r in reqs if not r.task]
     for m in members:
         mine = tasks.get(m.id, set())
-        if task and task not in mine:
-            continue
-        cells = [person_status(known, m.id, r.course, today) if applies(r, mine) else None for r in reqs]
+        # Per person and course once (several requirements may name the same course for different tasks).
+        status_by_course = {r.course: person_status(known, m.id, r.course, today)
+                            for r in (reqs if mine else everyone)}
+        cells = [status_by_course[r.course] if (not r.task or r.task in mine) else None for r in reqs]
         if status and status not in cells:
             continue
         for cell in cells:
@@ -529,7 +564,13 @@ def matrix(site, status=None, task=None, user_ids=None):
                 counts[cell] += 1
         user = User(id=m.id, name=m.name, phone=m.phone)
         rows.append(MatrixRow(user, m.role, sorted(mine), cells))
-    return Matrix(reqs, names, rows, today, counts)
+    if page is None:
+        return Matrix(reqs, names, rows, today, counts)
+    if status:  # the filter is known only once every person's cells are: page after it
+        pages = max(1, -(-len(rows) // PAGE_SIZE))
+        page = min(page, pages)
+        rows = rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+    return Matrix(reqs, names, rows, today, counts, page, pages)
 
 
 def expiring_for_manager(user, days=30):

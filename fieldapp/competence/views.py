@@ -15,6 +15,9 @@ bp = Blueprint("competence", __name__)
 # Front and back, each a phone photo (the browser usually shrinks them to ~0.5 MB first).
 RECORD_MAX_BYTES = 2 * photos.MAX_BYTES + 1024 * 1024
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
+# The colour of each status on the matrix (static/css/app.css's badge classes).
+BADGE = {"valid": "ok", "expires_90": "warn", "expires_60": "warn", "expires_30": "warn", "waiting": "",
+         "expired": "danger", "missing": "danger"}
 
 
 def _root():
@@ -132,8 +135,13 @@ def _filters():
 @requires("competence.read")
 def matrix(site_id):
     status, task = _filters()
-    return render_template("competence/matrix.html", m=service.matrix(g.site, status=status, task=task),
-                           labels=status_labels(), tasks=TASKS, status=status, task=task)
+    page = request.args.get("page", "1")
+    if not page.isdigit():
+        abort(400)
+    return render_template("competence/matrix.html",
+                           m=service.matrix(g.site, status=status, task=task, page=int(page)),
+                           labels=status_labels(), badge=BADGE, tasks={k: str(v) for k, v in TASKS.items()},
+                           status=status, task=task)
 
 
 @bp.get("/s/<int:site_id>/competence.csv")
@@ -199,6 +207,15 @@ def add_course_type(site_id):
         status, _message = inputs.problem(exc)
         return _requirements_page(inputs.banner(exc), inputs.errors_by_field(exc), status)
     return redirect(url_for("competence.requirements", site_id=site_id), 303)
+
+
+@bp.get("/s/<int:site_id>/competence/people/<int:user_id>/tasks")
+@requires("competence.tasks")
+def tasks_form(site_id, user_id):
+    person, given = service.tasks_of(g.site, user_id)
+    if person is None:
+        abort(404)
+    return render_template("competence/tasks.html", person=person, given=given, tasks=TASKS)
 
 
 @bp.post("/s/<int:site_id>/competence/people/<int:user_id>/tasks")
