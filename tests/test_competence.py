@@ -2,7 +2,7 @@
 import csv
 import io
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from helpers import jpeg
