@@ -105,7 +105,8 @@ def test_a_file_that_is_no_photo_saves_nothing(as_role):
 def test_a_foreman_or_manager_of_the_employer_approves(as_role, world, role):
     row = record(world.people["worker"], status="pending")
     lead = as_role(role)
-    assert str(row.id) in lead.get(f"/s/{world.site.id}/competence/pending").get_data(as_text=True)
+    waiting = lead.get(f"/s/{world.site.id}/competence/pending").get_data(as_text=True)
+    assert f'data-record="{row.id}"' in waiting and f"/records/{row.id}/front.jpg" not in waiting  # no photo
     assert lead.post(f"/s/{world.site.id}/competence/records/{row.id}/approve").status_code == 303
     row = TrainingRecord.get_by_id(row.id)
     assert row.status == "approved" and row.decided_by_id == world.people[role].id
@@ -156,6 +157,7 @@ def test_photos_are_the_persons_their_leads_and_the_verneombud_only_if_agreed(as
     own = worker.get(f"/me/competence/{row.id}/front.jpg")
     assert own.status_code == 200 and own.mimetype == "image/jpeg"
     site_path = f"/s/{world.site.id}/competence/records/{row.id}/front.jpg"
+    assert site_path in as_role("foreman").get(f"/s/{world.site.id}/competence/pending").get_data(as_text=True)
     assert as_role("foreman").get(site_path).status_code == 200
     assert as_role("manager").get(site_path).status_code == 200
     assert as_role("verneombud").get(site_path).status_code == 404

@@ -238,11 +238,19 @@ def _site_record(site, record_id):
 def pending_for(actor, site):
     """Records waiting for approval of people on the site whose organization is the actor's own."""
     org = org_of(actor)
-    return list(TrainingRecord.select(TrainingRecord, User).join(User)
-                .where((TrainingRecord.status == "pending")
-                       & TrainingRecord.user.in_(Membership.select(Membership.user).where(Membership.site == site))
-                       & ((User.employer == org) | (User.employer.is_null() & (User.organization == org))))
-                .order_by(TrainingRecord.created_at))
+    records = list(TrainingRecord.select(TrainingRecord, User).join(User)
+                   .where((TrainingRecord.status == "pending")
+                          & TrainingRecord.user.in_(Membership.select(Membership.user)
+                                                    .where(Membership.site == site))
+                          & ((User.employer == org) | (User.employer.is_null() & (User.organization == org))))
+                   .order_by(TrainingRecord.created_at))
+    sides = {}
+    for record_id, side in (CertificatePhoto.select(CertificatePhoto.record, CertificatePhoto.side)
+                            .where(CertificatePhoto.record.in_([r.id for r in records])).tuples()):
+        sides.setdefault(record_id, []).append(side)
+    for r in records:
+        r.sides = sorted(sides.get(r.id, []), reverse=True)  # front first
+    return records
 
 
 def decide(actor, site, record_id, approve, reason=""):
