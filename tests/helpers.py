@@ -267,7 +267,7 @@ ACCESS = {
     "competence.remove_requirement": ("POST", "/s/{site}/competence/requirements/{requirement}/remove",
                                       "competence.manage"),
     "competence.add_course_type": ("POST", "/s/{site}/competence/course-types", "competence.manage"),
-    "competence.tasks_form": ("GET", "/s/{site}/competence/people/{worker}/tasks", "competence.tasks"),
+    "competence.person": ("GET", "/s/{site}/competence/people/{worker}", "competence.read"),
     "competence.set_tasks": ("POST", "/s/{site}/competence/people/{worker}/tasks", "competence.tasks"),
     "competence.import_csv": ("GET", "/s/{site}/competence/import", "competence.manage"),
 }

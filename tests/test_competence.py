@@ -381,3 +381,16 @@ def test_the_matrix_pages_through_many_people_and_the_file_holds_everyone(as_rol
     assert manager.get(f"/s/{world.site.id}/competence?page=x").status_code == 400
     rows = manager.get(f"/s/{world.site.id}/competence.csv").get_data(as_text=True).strip().splitlines()
     assert len(rows) == 1 + service.PAGE_SIZE + 4
+
+
+def test_a_persons_page_shows_their_certificates_and_the_photos_each_viewer_may_see(as_role, world):
+    assert add_cert(as_role("worker"), photo_front=photo()).status_code == 303
+    row = TrainingRecord.get()
+    path = f"/s/{world.site.id}/competence/people/{world.people['worker'].id}"
+    link = f"/records/{row.id}/front.jpg"
+    foreman_page = as_role("foreman").get(path).get_data(as_text=True)
+    assert "Sertifikat for varme arbeider" in foreman_page and link in foreman_page
+    verneombud_page = as_role("verneombud").get(path)
+    assert verneombud_page.status_code == 200 and link not in verneombud_page.get_data(as_text=True)
+    assert as_role("worker").get(path).status_code == 403
+    assert as_role("manager").get(f"/s/{world.site.id}/competence/people/{world.outsider.id}").status_code == 404

@@ -301,11 +301,29 @@ def photo_for(viewer, membership, record_id, side):
     if membership is None or not Membership.select().where(
             (Membership.site == membership.site_id) & (Membership.user == record.user_id)).exists():
         return None
-    if membership.role in ("foreman", "manager") and org_of(viewer) == org_of(record.user):
-        return photo
-    if membership.role == "verneombud" and record.verneombud_may_see:
-        return photo
-    return None
+    return photo if may_see_photos(viewer, membership, record.user, record) else None
+
+
+def may_see_photos(viewer, membership, person, record):
+    """The rule for a certificate's photos, for a viewer whose membership is on a site where `person` is."""
+    if person.id == viewer.id:
+        return True
+    if membership.role in ("foreman", "manager") and org_of(viewer) == org_of(person):
+        return True
+    return membership.role == "verneombud" and record.verneombud_may_see
+
+
+def person_competence(viewer, membership, user_id):
+    """A member's page on the site: (person, records with .sides (only the photos the viewer may see),
+    {tasks}), or (None, [], set()) when the person is not on the site."""
+    person, tasks = tasks_of(membership.site_id, user_id)
+    if person is None:
+        return None, [], set()
+    records = own_records(person)
+    for record in records:
+        if not may_see_photos(viewer, membership, person, record):
+            record.sides = []
+    return person, records, tasks
 
 
 # --- requirements and tasks ------------------------------------------------------------------------------------

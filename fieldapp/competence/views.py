@@ -209,13 +209,16 @@ def add_course_type(site_id):
     return redirect(url_for("competence.requirements", site_id=site_id), 303)
 
 
-@bp.get("/s/<int:site_id>/competence/people/<int:user_id>/tasks")
-@requires("competence.tasks")
-def tasks_form(site_id, user_id):
-    person, given = service.tasks_of(g.site, user_id)
+@bp.get("/s/<int:site_id>/competence/people/<int:user_id>")
+@requires("competence.read")
+def person(site_id, user_id):
+    """A member's certificates (photos as competence.service.may_see_photos allows) and tasks on the site."""
+    person, records, given = service.person_competence(g.user, g.membership, user_id)
     if person is None:
         abort(404)
-    return render_template("competence/tasks.html", person=person, given=given, tasks=TASKS)
+    organization = service.org_of(person)
+    return render_template("competence/person.html", person=person, records=records, given=given, tasks=TASKS,
+                           names=service.course_names(organization), labels=record_status_labels())
 
 
 @bp.post("/s/<int:site_id>/competence/people/<int:user_id>/tasks")
