@@ -83,6 +83,12 @@ PERMISSIONS = {
     "rounds.read": STAFF,  # the site's rounds, a round's page and its PDF
     "rounds.schedule": LEADS,  # how often the site's round is due
     "templates.manage": MANAGER,  # the organization's own checklists: copy and edit
+    # Competence (issue 19; AML § 2-1, § 3-2: the employer sees that everyone has the training the work needs).
+    "competence.read": STAFF,  # the site's competence matrix (certificate photos: competence.service.photo_for)
+    "competence.export": STAFF,  # ... as CSV and PDF
+    "competence.approve": LEADS,  # approve or reject a worker's own certificate (their organization's only)
+    "competence.tasks": LEADS,  # give people tasks on the site (crane operator, hot work...)
+    "competence.manage": MANAGER,  # the site's requirements, the organization's course types, CSV import
 }
 
 # Which roles a role may give when it adds a person: a foreman brings workers onto the site, a manager anyone.

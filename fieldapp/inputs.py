@@ -203,6 +203,31 @@ def messages():
         "code_required": (422, _("Enter the code you were given.")),
         "secret_choose": (422, _("Choose a PIN or password.")),
         "secret_mismatch": (422, _("The two do not match.")),
+        # Competence (fieldapp/competence)
+        "unknown_course": (422, _("Choose a course type from the list.")),
+        "date_required": (422, _("Give the date the course was taken.")),
+        "bad_date": (422, _("Give the date as YYYY-MM-DD or DD.MM.YYYY.")),
+        "taken_in_future": (422, _("The date taken cannot be in the future.")),
+        "expiry_before_taken": (422, _("The expiry date cannot be before the date the course was taken.")),
+        "competence.uuid_conflict": (409, _("This certificate was already sent with other content. "
+                                            "Add it again as a new one.")),
+        "not_your_org": (403, _("Only a foreman or manager of the person's own employer may approve or reject "
+                                "a certificate.")),
+        "not_pending": (409, _("This certificate has already been approved or rejected.")),
+        "reason_required": (422, _("Write why the certificate is rejected.")),
+        "bad_task": (422, _("Choose a task from the list.")),
+        "requirement_exists": (409, _("The site already has this requirement.")),
+        "bad_validity": (422, _("Give the validity as whole months from 1 to %(n)s, or leave it empty.")),
+        "course_name_required": (422, _("Give the course type a name of at most 120 characters.")),
+        "blocks_check_in": (409, _("You cannot check in: %(what)s is missing, expired or not yet approved. "
+                                   "Show your foreman a valid certificate.")),
+        "csv_unreadable": (422, _("The file is not a CSV text file. Save it as CSV (UTF-8) and try again.")),
+        "csv_columns": (422, _("The file's first row must name the columns: %(columns)s.")),
+        "csv_empty": (422, _("The file has no rows to import.")),
+        "csv_too_many": (413, _("The file has too many rows. Import at most %(n)s at a time.")),
+        "csv_unknown_person": (422, _("No person with this phone number works for your organization.")),
+        "csv_duplicate": (422, _("The same person, course and date are in the file more than once.")),
+        "csv_has_errors": (422, _("Nothing was imported: fix the rows with errors and try again.")),
     }
 
 

@@ -678,3 +678,101 @@ SafetyRound.add_index(SafetyRound.index(SafetyRound.site, SafetyRound.started_at
 
 ALL_MODELS.extend([ChecklistTemplate, ChecklistVersion, RoundSchedule, SafetyRound, RoundAnswer, RoundPhoto,
                    RoundSignature, RoundNote])
+
+
+# --- competence: course types, training records, site requirements, reminders (issue 19) -----------------
+
+RECORD_STATUSES = ("pending", "approved", "rejected")
+CERTIFICATE_SIDES = ("front", "back")
+
+
+class CourseType(BaseModel):
+    """An organization's own course type; the built-in ones live in code (fieldapp/competence/courses.py)."""
+
+    organization = ForeignKeyField(Organization, backref="course_types", on_delete="CASCADE")
+    key = CharField(max_length=40, unique=True)  # what records and requirements store ("org-<hex>")
+    names = JSONField()  # {language code: name}, shown with fieldapp.i18n.localized
+    validity_months = IntegerField(null=True)  # None: no expiry
+    created_at = DateTimeField(default=utcnow)
+
+
+class TrainingRecord(BaseModel):
+    """A person's course or certificate. A worker's own is "pending" until a foreman or manager of their
+    organization approves it; an import by a manager is approved at once."""
+
+    uuid = UUIDField(unique=True)  # made on the phone (or the import): a resend is a no-op
+    payload_hash = CharField(max_length=64)  # the same UUID with other content is a conflict (409)
+    user = ForeignKeyField(User, backref="training_records", on_delete="CASCADE")
+    course = CharField(max_length=40, index=True)  # a built-in key or CourseType.key
+    taken_on = DateField()
+    expires_on = DateField(null=True)  # the last day it is valid; None: no expiry
+    expiry_overridden = BooleanField(default=False)  # expires_on was given, not computed from the validity
+    issuer = CharField(max_length=200, default="")
+    certificate_number = CharField(max_length=80, default="")
+    status = CharField(max_length=10, default="pending", index=True)
+    reject_reason = TextField(default="")
+    decided_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    decided_at = DateTimeField(null=True)
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    phone_at = DateTimeField(null=True)  # what the phone's clock said (a claim)
+    # The person agreed that the verneombud of their site may see the certificate's photos (default no).
+    verneombud_may_see = BooleanField(default=False)
+
+    class Meta:
+        # Covers the matrix's and the gate's one query: a person's best record per course, by status.
+        indexes = ((("user", "course", "status", "expires_on"), False),)
+
+
+class CertificatePhoto(BaseModel):
+    """A photo of a certificate's front or back (the photo pipeline, fieldapp/photos.py)."""
+
+    record = ForeignKeyField(TrainingRecord, backref="photos", on_delete="CASCADE")
+    side = CharField(max_length=5)
+    digest = CharField(max_length=64)
+    width = IntegerField()
+    height = IntegerField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("record", "side"), True),)
+
+
+class PersonTask(BaseModel):
+    """A task a person is given on a site ("crane_operator", "hot_work"): its requirements apply to them."""
+
+    user = ForeignKeyField(User, backref="site_tasks", on_delete="CASCADE")
+    site = ForeignKeyField(Site, backref="person_tasks", on_delete="CASCADE")
+    task = CharField(max_length=40)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("site", "user", "task"), True),)
+
+
+class SiteRequirement(BaseModel):
+    """A course type a site requires of everyone (task "") or of those given a task; warns or blocks check-in."""
+
+    site = ForeignKeyField(Site, backref="competence_requirements", on_delete="CASCADE")
+    course = CharField(max_length=40)
+    task = CharField(max_length=40, default="")
+    blocks = BooleanField(default=False)  # True: check-in is refused while it is missing or expired
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("site", "course", "task"), True),)
+
+
+class CompetenceReminder(BaseModel):
+    """A reminder step sent for a record's expiry: the unique key makes a step go out once."""
+
+    record = ForeignKeyField(TrainingRecord, backref="reminders", on_delete="CASCADE")
+    step = CharField(max_length=5)  # "90", "30", "0" (days before expires_on) or "after"
+    expires_on = DateField()  # the expiry the step was for: a corrected expiry starts the steps again
+    sent_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("record", "step", "expires_on"), True),)
+
+
+ALL_MODELS.extend([CourseType, TrainingRecord, CertificatePhoto, PersonTask, SiteRequirement, CompetenceReminder])

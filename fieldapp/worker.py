@@ -4,6 +4,7 @@ from .accounts import tasks as accounts_tasks  # noqa: F401  (each feature's tas
 from .alerts import tasks as alerts_tasks  # noqa: F401
 from .checkin import tasks as checkin_tasks  # noqa: F401
 from .rounds import tasks as rounds_tasks  # noqa: F401
+from .competence import tasks as competence_tasks  # noqa: F401
 from .queue import context, huey  # noqa: F401
 
 app = create_app()  # binds the database proxy and the configuration the tasks use

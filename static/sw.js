@@ -29,9 +29,10 @@ const SHELL = [
 ];
 
 // Check-in and report pages are kept (network first) so that a worker in a basement can still check in: the page
-// opens from here and its form waits in the outbox. Removed on sign-out.
+// opens from here and its form waits in the outbox. Removed on sign-out. So is "My certificates" (issue 19): a
+// certificate is photographed where there is often no signal.
 const PAGES = "pages-v1";
-const KEEP_PAGE = /^\/s\/\d+\/(checkin|reports\/new|sja\/new|rounds\/new)$/;
+const KEEP_PAGE = /^(\/s\/\d+\/(checkin|reports\/new|sja\/new|rounds\/new)|\/me\/competence)$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(

@@ -18,8 +18,9 @@ from playwright.sync_api import Error as PlaywrightError
 from fieldapp import audit, photos
 from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database, run_migrations
-from fieldapp.models import (Alert, AlertRecipient, FollowUp, Membership, Organization, Photo, Report, RoundAnswer,
-                             RoundPhoto, SafetyRound, Site, Sja, SjaHazard, SjaParticipant, SjaStep, User, utcnow)
+from fieldapp.models import (Alert, AlertRecipient, CertificatePhoto, FollowUp, Membership, Organization, Photo,
+                             Report, RoundAnswer, RoundPhoto, SafetyRound, Site, SiteRequirement, Sja, SjaHazard,
+                             SjaParticipant, SjaStep, TrainingRecord, User, utcnow)
 from fieldapp.rounds import service as rounds
 
 PIN = "482913"
@@ -282,6 +283,24 @@ ACCESS = {
     "rounds.checklists": ("GET", "/s/{site}/checklists", "templates.manage"),
     "rounds.copy_checklist": ("POST", "/s/{site}/checklists/{checklist}/copy", "templates.manage"),
     "rounds.edit_checklist": ("GET", "/s/{site}/checklists/{checklist}/edit", "templates.manage"),
+    "competence.mine": ("GET", "/me/competence", SIGNED_IN),
+    "competence.add_mine": ("POST", "/me/competence", SIGNED_IN),
+    "competence.my_photo": ("GET", "/me/competence/{certificate}/front.jpg", SIGNED_IN),
+    "competence.pending": ("GET", "/s/{site}/competence/pending", "competence.approve"),
+    "competence.approve": ("POST", "/s/{site}/competence/records/{certificate}/approve", "competence.approve"),
+    "competence.reject": ("POST", "/s/{site}/competence/records/{certificate}/reject", "competence.approve"),
+    "competence.photo": ("GET", "/s/{site}/competence/records/{certificate}/front.jpg", "competence.read"),
+    "competence.matrix": ("GET", "/s/{site}/competence", "competence.read"),
+    "competence.matrix_csv": ("GET", "/s/{site}/competence.csv", "competence.export"),
+    "competence.matrix_pdf": ("GET", "/s/{site}/competence.pdf", "competence.export"),
+    "competence.requirements": ("GET", "/s/{site}/competence/requirements", "competence.manage"),
+    "competence.add_requirement": ("POST", "/s/{site}/competence/requirements", "competence.manage"),
+    "competence.remove_requirement": ("POST", "/s/{site}/competence/requirements/{requirement}/remove",
+                                      "competence.manage"),
+    "competence.add_course_type": ("POST", "/s/{site}/competence/course-types", "competence.manage"),
+    "competence.person": ("GET", "/s/{site}/competence/people/{worker}", "competence.read"),
+    "competence.set_tasks": ("POST", "/s/{site}/competence/people/{worker}/tasks", "competence.tasks"),
+    "competence.import_csv": ("GET", "/s/{site}/competence/import", "competence.manage"),
 }
 
 
@@ -316,6 +335,11 @@ def add_photo_and_alert(app, world):
     first = RoundAnswer.create(uuid=uuid.uuid4(), round=world.round, item_key=rounds.item_keys(version)[0],
                                answer="ok", answered_by=world.people["verneombud"], answered_at=utcnow())
     RoundPhoto.create(answer=first, digest=processed.digest, width=64, height=48)
+    # The worker's own certificate, waiting for approval, with a photo of its front; and a site requirement.
+    world.certificate = TrainingRecord.create(uuid=uuid.uuid4(), payload_hash="0" * 64, user=world.people["worker"],
+                                              course="hot_work", taken_on=utcnow().date())
+    CertificatePhoto.create(record=world.certificate, side="front", digest=processed.digest, width=64, height=48)
+    world.requirement = SiteRequirement.create(site=world.site, course="hms_card")
 
 
 def add_sja(world, responsible, participants, title="Lifting roof trusses", place="Roof", level="red",
@@ -352,7 +376,8 @@ def call(client, endpoint, world, **data):
     path = template.format(site=world.site.id, worker=world.people["worker"].id, token=world.site.qr_token,
                            follow_up=world.follow_up.id, report=world.report.id, photo=world.photo.digest,
                            alert=world.alert.id, sja=world.sja.id, sja_uuid=world.sja.uuid, round=world.round.uuid,
-                           checklist=world.checklist.id)
+                           checklist=world.checklist.id, certificate=world.certificate.id,
+                           requirement=world.requirement.id)
     data = {"role": "foreman", "language": "en", "uuid": str(uuid.uuid4()), "all_worn": "y", "name_nb": "Sveisemaske",
             **data}
     return client.post(path, data=data) if method == "POST" else client.get(path)

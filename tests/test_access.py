@@ -44,6 +44,9 @@ ALLOWED_STATUS = {
     "rounds.sign": {409},  # not finished
     "rounds.add_note": {422},  # no text
     "checkin.rename_equipment": {404},  # World has no equipment of its own: a clear 404 after the role check
+    "competence.reject": {422},  # no reason given
+    "competence.photo": {404},  # the verneombud: the worker did not agree to show them the photos
+    "competence.add_requirement": {422},  # no course chosen
 }
 SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
 
@@ -173,7 +176,10 @@ def test_who_may_add_people_is_who_may_grant_a_role():
 # The main pages, and the site routes each offers (a link or a form) to whoever may use them.
 PAGES = {
     "/": ["reports.new_report", "reports.reports", "checkin.on_site", "checkin.attendance",
-          "checkin.settings", "sites.people", "sites.add_person", "sites.edit_site"],
+          "checkin.settings", "sites.people", "sites.add_person", "sites.edit_site", "competence.matrix"],
+    "/s/{site}/competence": ["competence.matrix_csv", "competence.matrix_pdf", "competence.pending",
+                             "competence.requirements", "competence.import_csv", "competence.person"],
+    "/s/{site}/competence/people/{worker}": ["competence.set_tasks"],
     "/alerts": ["alerts.compose", "alerts.site_alerts", "alerts.alert"],
     "/s/{site}/people": ["sites.add_person", "sites.person"],
     "/s/{site}/people/{worker}": ["sites.update_hms_card", "sites.new_code", "sites.change_role",

@@ -6,6 +6,7 @@ from datetime import date, time, timedelta
 from peewee import IntegrityError
 
 from .. import audit, clock
+from ..competence.service import check_gate
 from ..db import ReusedSelect, database
 from ..inputs import InputError
 from ..sites.service import new_qr_token
@@ -79,6 +80,8 @@ def check_in(site, user, check_in_uuid, when, confirmed, missing, guest=None):
     existing = CheckIn.get_or_none(CheckIn.uuid == check_in_uuid)
     if existing is not None:
         return _same_or_conflict(existing, site, user), False
+    if user is not None:
+        check_gate(site, user)  # issue 19: a requirement set to block refuses the check-in (CompetenceError, 409)
     fields = dict(guest, is_guest=True) if guest else _person_fields(user)
     try:
         with database.atomic():
@@ -134,12 +137,12 @@ def check_out(site, user, checkout_uuid, when, check_in_id=None):
     return CheckIn.get_by_id(row.id)
 
 
-OnSiteRow = namedtuple("OnSiteRow", "id name employer_name checked_in_at hms_card_number hms_card_expiry is_guest "
-                                    "missing")
+OnSiteRow = namedtuple("OnSiteRow", "id user_id name employer_name checked_in_at hms_card_number hms_card_expiry "
+                                    "is_guest missing")
 
 
 def _on_site_query(site_id):
-    return (CheckIn.select(CheckIn.id, CheckIn.name, CheckIn.employer_name, CheckIn.checked_in_at,
+    return (CheckIn.select(CheckIn.id, CheckIn.user, CheckIn.name, CheckIn.employer_name, CheckIn.checked_in_at,
                            CheckIn.hms_card_number, CheckIn.hms_card_expiry, CheckIn.is_guest, CheckIn.missing)
             .where((CheckIn.site == site_id) & CheckIn.checked_out_at.is_null())
             .order_by(CheckIn.checked_in_at, CheckIn.id))

@@ -12,6 +12,7 @@ from ..config import LANGUAGE_NAMES
 from ..i18n import missing_languages
 from ..inputs import InputError
 from ..htmx import render, render_polled
+from ..competence import service as competence
 from ..shell.errors import render_error
 from ..sites.service import org_number_valid, update_site
 from . import equipment, exports, service
@@ -71,7 +72,7 @@ def _check_in_context(site, error=None, answered=None):
     open_row = service.open_check_in(user) if user else None
     return dict(site=site, required=equipment.required_for(site), label=equipment.label, icon=equipment.icon,
                 open_check_in=open_row, new_uuid=new_uuid(), error=error, answered=answered or {},
-                today=clock.today(site))
+                today=clock.today(site), competence_problems=competence.gate(site, user) if user else [])
 
 
 @bp.get("/s/<int:site_id>/checkin")
@@ -198,6 +199,7 @@ def on_site(site_id):
     rows = service.on_site_now(g.site)
     names = {item.key: equipment.label(item) for item in equipment.catalogue(g.site.organization_id)}
     return render_polled("checkin/on_site.html", "checkin/_on_site_rows.html", rows=rows, names=names,
+                         competence_flags=competence.flags_for(g.site, [r.user_id for r in rows]),
                          follow_ups=service.open_follow_ups(g.site),
                          today=clock.today(g.site))
 

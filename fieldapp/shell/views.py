@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from .. import clock
 from ..authz import login_required, public
 from ..checkin import service as checkin
+from ..competence import service as competence
 from ..reports import service as reports
 from ..sja import service as sja
 from ..rounds import service as rounds
@@ -33,6 +34,7 @@ def home():
                            sja_waiting=sja.awaiting_signature(g.user),
                            open_check_in=open_row, new_uuid=str(uuid.uuid4()),
                            round_card=rounds.home_card(g.user),
+                           competence_expiring=competence.expiring_for_manager(g.user),
                            checked_in_since=open_row and clock.format_time(open_row.checked_in_at, site=open_row.site))
 
 

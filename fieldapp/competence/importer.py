@@ -1,0 +1,142 @@
+"""CSV import of training records by a manager: a dry run lists every change and every row's error, and the
+import itself saves all rows in one transaction or none (never half an import)."""
+import csv
+import io
+import uuid as uuidlib
+from dataclasses import dataclass, field
+
+from .. import audit, clock, inputs
+from ..accounts.service import normalize_phone
+from ..db import database
+from ..models import TrainingRecord, User
+from .service import CompetenceError, _payload_hash, org_of, record_fields
+
+COLUMNS = ("phone", "course", "taken_on", "expires_on", "issuer", "certificate_number")
+REQUIRED = ("phone", "course", "taken_on")
+MAX_ROWS = 5000
+# Import rows are keyed by person, course and date: importing the same file again adds nothing.
+NAMESPACE = uuidlib.UUID("6c1e0c52-9a53-4f0b-8f4e-1b9a3c6d2e19")
+
+
+@dataclass
+class Row:
+    line: int
+    phone: str
+    name: str = ""
+    course: str = ""
+    taken_on: object = None
+    expires_on: object = None
+    action: str = ""  # "add", "unchanged" or "error"
+    error: str = ""
+
+
+@dataclass
+class Result:
+    rows: list = field(default_factory=list)
+    applied: bool = False
+    text: str = ""
+
+    @property
+    def errors(self):
+        return [r for r in self.rows if r.action == "error"]
+
+    @property
+    def added(self):
+        return [r for r in self.rows if r.action == "add"]
+
+
+def read_text(data):
+    """The upload's bytes as text (UTF-8, with or without BOM); CompetenceError csv_unreadable/csv_too_many."""
+    if len(data) > 2 * 1024 * 1024:
+        raise CompetenceError("csv_too_many", n=MAX_ROWS)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CompetenceError("csv_unreadable") from None
+    if "\x00" in text:
+        raise CompetenceError("csv_unreadable")
+    return text
+
+
+def parse(text):
+    """[(line number, {column: value})]; CompetenceError for wrong columns, no rows or too many.
+
+    Semicolons (Norwegian Excel) or commas; the first row names the columns, in any order.
+    """
+    first = text.splitlines()[0] if text.strip() else ""
+    delimiter = ";" if first.count(";") >= first.count(",") else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except StopIteration:
+        raise CompetenceError("csv_empty") from None
+    if (any(name not in COLUMNS for name in header) or any(name not in header for name in REQUIRED)
+            or len(set(header)) != len(header)):
+        raise CompetenceError("csv_columns", columns=", ".join(COLUMNS))
+    rows = []
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise CompetenceError("csv_too_many", n=MAX_ROWS)
+        rows.append((reader.line_num, dict(zip(header, (c.strip() for c in cells)))))
+    if not rows:
+        raise CompetenceError("csv_empty")
+    return rows
+
+
+def run(actor, site, text, dry_run=True):
+    """Check every row; unless dry_run and when no row has an error, save the new ones in one transaction.
+
+    Rows: the person (by phone) must work for the actor's organization; the course type must be the
+    organization's; dates ISO or DD.MM.YYYY, taken not in the future (the site's day), expiry not before it;
+    the same person, course and date twice in the file is an error. A record already saved is "unchanged".
+    Returns a Result; CompetenceError for a file that cannot be read as a whole.
+    """
+    parsed = parse(text)
+    organization = org_of(actor)
+    phones = {normalize_phone(values.get("phone")) for _line, values in parsed} - {None}
+    people = {u.phone: u for u in User.select().where(User.phone.in_(list(phones)))
+              if org_of(u) == organization}
+    today = clock.today(site)
+    result = Result(text=text)
+    seen = set()
+    planned = []
+    for line, values in parsed:
+        row = Row(line, values.get("phone", ""))
+        result.rows.append(row)
+        try:
+            person = people.get(normalize_phone(values.get("phone")))
+            if person is None:
+                raise CompetenceError("csv_unknown_person")
+            row.name = person.name
+            fields = record_fields(organization, values, today)
+            row.course, row.taken_on, row.expires_on = fields["course"], fields["taken_on"], fields["expires_on"]
+            key = (person.id, fields["course"], fields["taken_on"])
+            if key in seen:
+                raise CompetenceError("csv_duplicate")
+            seen.add(key)
+        except CompetenceError as exc:
+            row.action, row.error = "error", inputs.problem(exc)[1]
+            continue
+        record_uuid = uuidlib.uuid5(NAMESPACE, f"{person.id}/{fields['course']}/{fields['taken_on'].isoformat()}")
+        row.action = "add"
+        planned.append((row, person, record_uuid, fields))
+    existing = {u for (u,) in TrainingRecord.select(TrainingRecord.uuid)
+                .where(TrainingRecord.uuid.in_([p[2] for p in planned])).tuples()} if planned else set()
+    for row, _person, record_uuid, _fields in planned:
+        if record_uuid in existing:
+            row.action = "unchanged"
+    if dry_run or result.errors:
+        return result
+    with database.atomic():
+        for row, person, record_uuid, fields in planned:
+            if row.action != "add":
+                continue
+            record = TrainingRecord.create(uuid=record_uuid, payload_hash=_payload_hash(person, fields, {}),
+                                           user=person, status="approved", created_by=actor, decided_by=actor,
+                                           decided_at=clock.utcnow(), **fields)
+            audit.record(actor, "competence.record.import", "training_record", record.id,
+                         after=audit.snapshot(record, ("user", "course", "taken_on", "expires_on", "status")))
+    result.applied = True
+    return result

@@ -1,0 +1,89 @@
+"""A worker adds a certificate photo with no signal, the foreman approves it, and the check-in then passes the
+site's requirement (issue 19), on a 360 px phone."""
+import pytest
+from PIL import Image
+
+from helpers import PIN, sign_in_ui, wait_until
+
+from fieldapp.models import CertificatePhoto, CheckIn, SiteRequirement, TrainingRecord
+
+PHONE_WIDTH = 360
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": PHONE_WIDTH, "height": 780}}
+
+
+def sign_out_ui(page, live):
+    page.goto(live.url + "/me")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    with page.expect_navigation():
+        page.click("form.sign-out button[type=submit]")
+
+
+def fits_the_screen(page):
+    return page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
+
+
+def test_offline_certificate_approved_then_check_in_passes(live, page, context, tmp_path, csp_violations):
+    world = live.world
+    worker, foreman = world.people["worker"], world.people["foreman"]
+    SiteRequirement.create(site=world.site, course="first_aid", blocks=True)
+    photo = tmp_path / "certificate.jpg"
+    Image.new("RGB", (2400, 1600), (200, 30, 30)).save(photo, "JPEG", quality=90)
+
+    sign_in_ui(page, live.url, worker.phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/checkin")
+    assert "Førstehjelp mangler" in page.text_content(".competence-gate")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
+    page.goto(live.url + "/me/competence")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    assert fits_the_screen(page)
+    # Seen once with signal, the page then opens from the service worker's copy with none.
+    wait_until(page, "caches.open('pages-v1').then(c => c.match('/me/competence')).then(r => !!r)")
+    context.set_offline(True)
+    page.goto(live.url + "/me/competence")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    page.select_option("select[name=course]", "first_aid")
+    page.fill("input[name=taken_on]", "2025-09-15")
+    page.fill("input[name=issuer]", "Røde Kors")
+    page.set_input_files("input[name=photo_front]", str(photo))
+    page.click("button.send")
+    page.wait_for_selector(".outbox-note:not([hidden])")
+    assert TrainingRecord.select().count() == 0  # only on the phone so far
+    context.set_offline(False)  # the outbox sends it when the signal returns
+    for _ in range(100):
+        if TrainingRecord.select().count():
+            break
+        page.wait_for_timeout(100)
+    record = TrainingRecord.get()
+    assert (record.user_id, record.course, record.status, record.issuer) == (worker.id, "first_aid", "pending",
+                                                                             "Røde Kors")
+    stored = CertificatePhoto.get(CertificatePhoto.record == record)
+    assert stored.side == "front" and max(stored.width, stored.height) <= 1600  # shrunk, re-encoded
+    page.goto(f"{live.url}/s/{world.site.id}/checkin")
+    assert "Førstehjelp venter på godkjenning" in page.text_content(".competence-gate")
+
+    sign_out_ui(page, live)
+    sign_in_ui(page, live.url, foreman.phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/competence/pending")
+    assert fits_the_screen(page)
+    assert "Worker Person" in page.text_content("#pending")
+    with page.expect_navigation():
+        page.click(f"li[data-record='{record.id}'] button.approve")
+    assert "Ingenting venter på godkjenning" in page.text_content("#pending")
+    assert TrainingRecord.get_by_id(record.id).status == "approved"
+
+    sign_out_ui(page, live)
+    sign_in_ui(page, live.url, worker.phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/checkin")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    assert page.locator(".competence-gate").count() == 0
+    page.click("#check-in button[type=submit]")
+    for _ in range(100):
+        if CheckIn.select().count():
+            break
+        page.wait_for_timeout(100)
+    assert [row.user_id for row in CheckIn.select()] == [worker.id]
+    assert csp_violations == []

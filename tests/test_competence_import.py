@@ -1,0 +1,75 @@
+"""CSV import of certificates by a manager (issue 19): a dry run first, every row's error, never half an import."""
+import io
+from datetime import date
+
+from fieldapp.models import AuditEvent, TrainingRecord
+
+HEADER = "phone;course;taken_on;expires_on;issuer;certificate_number\n"
+
+
+def upload(client, site, text, **form):
+    data = {"file": (io.BytesIO(text.encode() if isinstance(text, str) else text), "records.csv"), **form}
+    return client.post(f"/s/{site.id}/competence/import", data=data, content_type="multipart/form-data")
+
+
+def test_a_dry_run_lists_the_changes_and_saves_nothing_then_the_import_saves_them(as_role, world):
+    manager = as_role("manager")
+    text = HEADER + "91000001;first_aid;2025-02-01;;Røde Kors;FA-1\n+4791000002;truck;01.03.2024;;;T-9\n"
+    dry = upload(manager, world.site, text)
+    page = dry.get_data(as_text=True)
+    assert dry.status_code == 200 and "Prøvekjøring: 2 kursbevis blir lagt til" in page
+    assert "Worker Person" in page and "Foreman Person" in page
+    assert TrainingRecord.select().count() == 0
+    done = manager.post(f"/s/{world.site.id}/competence/import", data={"confirm": "y", "text": text})
+    assert done.status_code == 200 and "2 kursbevis importert" in done.get_data(as_text=True)
+    rows = {r.course: r for r in TrainingRecord.select()}
+    assert rows["first_aid"].status == "approved" and rows["first_aid"].expires_on == date(2027, 2, 1)
+    assert rows["truck"].taken_on == date(2024, 3, 1) and rows["truck"].expires_on is None
+    assert AuditEvent.select().where(AuditEvent.action == "competence.record.import").count() == 2
+    # The same file again adds nothing (sent twice, saved once).
+    again = upload(manager, world.site, text, confirm="y")
+    assert "allerede lagret" in again.get_data(as_text=True)
+    assert TrainingRecord.select().count() == 2
+
+
+def test_every_rows_error_is_listed_and_nothing_is_imported(as_role, world):
+    text = HEADER + ("91000001;first_aid;2025-02-01;;;\n"  # fine
+                     "91000001;first_aid;2025-02-01;;;\n"  # the same again
+                     "91000002;first_aid;2025/02/01;;;\n"  # a wrong date format
+                     "91000003;welding;2025-02-01;;;\n"  # an unknown course type
+                     "99999999;first_aid;2025-02-01;;;\n"  # nobody of the organization
+                     "91000004;first_aid;2025-02-01;2024-01-01;;\n")  # expiry before taken
+    response = upload(as_role("manager"), world.site, text, confirm="y")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Ingenting ble importert: 5 rader har feil" in page
+    for words in ("mer enn én gang", "ÅÅÅÅ-MM-DD eller DD.MM.ÅÅÅÅ", "Velg en kurstype",
+                  "Ingen med dette telefonnummeret", "Utløpsdatoen kan ikke være før"):
+        assert words in page, words
+    assert TrainingRecord.select().count() == 0
+
+
+def test_wrong_columns_or_no_text_are_refused_as_a_whole(as_role, world):
+    manager = as_role("manager")
+    wrong = upload(manager, world.site, "name;course;date\nOla;truck;2024-01-01\n")
+    assert wrong.status_code == 422 and "Første rad i filen må navngi kolonnene" in wrong.get_data(as_text=True)
+    empty = upload(manager, world.site, HEADER)
+    assert empty.status_code == 422 and "ingen rader" in empty.get_data(as_text=True)
+    binary = upload(manager, world.site, b"\xff\xfe\x00\x00garbage")
+    assert binary.status_code == 422 and "ikke en CSV-tekstfil" in binary.get_data(as_text=True)
+    assert TrainingRecord.select().count() == 0
+
+
+def test_a_person_of_another_employer_is_not_imported(as_role, world):
+    world.people["worker"].employer = world.sub
+    world.people["worker"].organization = world.sub
+    world.people["worker"].save()
+    response = upload(as_role("manager"), world.site, HEADER + "91000001;first_aid;2025-02-01;;;\n")
+    assert response.status_code == 422 and "Ingen med dette telefonnummeret" in response.get_data(as_text=True)
+
+
+def test_only_a_manager_imports(as_role, world):
+    for role in ("worker", "foreman", "verneombud"):
+        assert upload(as_role(role), world.site, HEADER + "91000001;first_aid;2025-02-01;;;\n",
+                      confirm="y").status_code == 403
+    assert TrainingRecord.select().count() == 0
