@@ -209,6 +209,7 @@ ACCESS = {
     "alerts.status": ("GET", "/s/{site}/alerts/{alert}/status", "alerts.status"),
     "alerts.acknowledge": ("POST", "/s/{site}/alerts/{alert}/ack", "alerts.read"),
     "alerts.received": ("POST", "/s/{site}/alerts/{alert}/received", "alerts.read"),
+    "alerts.lift": ("POST", "/s/{site}/alerts/{alert}/lift", "alerts.lift"),
     "accounts.profile": ("GET", "/me", SIGNED_IN),
     "accounts.change_language": ("POST", "/me/language", SIGNED_IN),
     "accounts.revoke_session": ("POST", "/me/sessions/999/revoke", SIGNED_IN),

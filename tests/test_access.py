@@ -32,6 +32,7 @@ ALLOWED_STATUS = {
     "reports.reopen": {409, 422},
     "reports.notified": {422},
     "alerts.send": {422},  # no title, text or template
+    "alerts.lift": {409},  # the matrix's alert is a warning: only a stop-work order is lifted
 }
 SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
 

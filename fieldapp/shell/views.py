@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, g, jsonify, render_template, url_for
 from flask_babel import gettext as _
 
 from .. import clock
+from ..alerts import service as alerts
 from ..authz import login_required, public
 from ..checkin import service as checkin
 from ..reports import service as reports
@@ -28,6 +29,7 @@ def home():
     return render_template("shell/home.html", memberships=memberships,
                            report_counts=reports.counts_for_home(g.user.id),
                            closed_reports=reports.closed_untold(g.user),
+                           stop_orders=alerts.active_stop_orders([m.site_id for m in memberships]),
                            open_check_in=open_row, new_uuid=str(uuid.uuid4()),
                            checked_in_since=open_row and clock.format_time(open_row.checked_in_at, site=open_row.site))
 
