@@ -186,6 +186,7 @@ PUBLIC, SIGNED_IN, ORG_ADMIN = "public", "signed-in", "org-admin"
 ACCESS = {
     "static": ("GET", "/static/css/app.css", PUBLIC),
     "shell.service_worker": ("GET", "/sw.js", PUBLIC),
+    "shell.favicon": ("GET", "/favicon.ico", PUBLIC),
     "shell.manifest": ("GET", "/manifest.webmanifest", PUBLIC),
     "shell.healthz": ("GET", "/healthz", PUBLIC),
     "shell.offline": ("GET", "/offline", PUBLIC),

@@ -3,7 +3,7 @@ import hashlib
 import uuid
 from pathlib import Path
 
-from flask import Blueprint, current_app, g, jsonify, render_template, url_for
+from flask import Blueprint, current_app, g, jsonify, render_template, send_from_directory, url_for
 from flask_babel import gettext as _
 
 from .. import clock
@@ -88,6 +88,16 @@ def manifest():
     }
     response = jsonify(body)
     response.mimetype = "application/manifest+json"
+    return response
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon():
+    """Browsers ask for /favicon.ico where a page names no icon (the poster, a PDF, a JSON answer): a 404 on every
+    visit otherwise (issue 16). The app's icon, as PNG, which every browser reads under this name."""
+    response = send_from_directory(Path(current_app.static_folder, "icons"), "icon-any-192.png",
+                                   mimetype="image/png", max_age=7 * 24 * 3600)
     return response
 
 
