@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from .. import authz
 from ..alerts import service as alerts
 from ..authz import SESSION_KEY, login_required, public
+from ..checkin.service import site_for_sign_in
 from ..clock import utcnow
 from ..htmx import render
 from . import service
@@ -70,6 +71,9 @@ def sign_in():
     form = SignInForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
+    # Scanned a poster while signed out: the page names the site (issue 16).
+    g.poster_site = site_for_sign_in(form.next.data)
+    if request.method == "GET":
         return render_template("accounts/sign_in.html", form=form)
     if not form.validate_on_submit():
         return render_template("accounts/sign_in.html", form=form), 422

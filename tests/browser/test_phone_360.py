@@ -4,7 +4,7 @@ English, with Debian's default sans-serif (DejaVu Sans, wider than Android's Rob
 import uuid
 
 import pytest
-from helpers import PIN, sign_in_ui
+from helpers import PIN, sign_in_ui, wait_until
 
 from fieldapp.alerts import service as alerts
 from fieldapp.checkin import service as checkin
@@ -182,3 +182,44 @@ def test_poster_fits_the_phone_and_no_page_asks_for_a_missing_file(live, world, 
     back = box(page, ".no-print a")
     assert back["bottom"] - back["top"] >= 48
     assert missing == []
+
+
+def test_a_sent_report_is_confirmed_clearly_with_the_way_to_it(live, world, page):
+    sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/reports/new")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    assert page.is_hidden(".sent-confirmation")
+    page.click("label.choice:has(input[value=falling_objects])")
+    page.click("details.more summary")
+    page.fill("textarea[name=description]", "Loose planks on the scaffold")
+    page.click("button.send")
+    page.wait_for_selector(".sent-confirmation:not([hidden])")
+    done = box(page, ".sent-confirmation")
+    assert done["top"] >= box(page, ".topbar")["bottom"] and done["bottom"] <= nav_top(page)  # in view
+    text = page.text_content(".sent-confirmation")
+    assert "Rapporten din er sendt." in text and "Formannen og verneombudet" in text
+    with page.expect_navigation():
+        page.click(".sent-confirmation a")
+    assert page.url.endswith(f"/s/{world.site.id}/reports")
+    assert page.locator(".report-row").count() == 2  # World's report and this one
+
+
+def test_the_pin_field_gives_the_keypad_and_a_password_keyboard_on_request(live, world, page):
+    page.goto(live.url + "/sign-in")
+    secret = "input[name=secret]"
+    assert page.eval_on_selector(secret, "e => e.inputMode") == "numeric"
+    page.fill("input[name=phone]", world.people["worker"].phone)
+    page.fill(secret, "000000")
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")
+    # A wrong PIN: the cursor is back in the PIN field, not in the phone number.
+    assert page.evaluate("document.activeElement.name") == "secret"
+    page.click("button.secret-keyboard")
+    assert page.eval_on_selector(secret, "e => e.inputMode") == "text"
+    assert page.evaluate("document.activeElement.name") == "secret"
+    assert_in_view_above_nav_or_bottom(page, "button[type=submit].primary")
+
+
+def assert_in_view_above_nav_or_bottom(page, selector):
+    button = box(page, selector)
+    assert button["top"] >= 0 and button["bottom"] <= HEIGHT, button
