@@ -84,6 +84,9 @@ def test_each_forms_main_button_is_in_view_above_the_navigation(live, world, pag
 def test_nothing_is_cut_off_on_the_main_pages(live, world, page, language):
     User.update(language=language).execute()
     site = world.site.id
+    with live.app.test_request_context():  # the banner and the home card's stop-work notice are measured too
+        alerts.create(world.people["verneombud"], world.site, uuid.uuid4(), alerts.parse_form(
+            {"template": "gas_leak", "area": "Kjeller, trappehus B"}))
     pages = {
         "manager": ["/", f"/s/{site}/checkin", f"/s/{site}/reports/new", f"/s/{site}/reports",
                     f"/s/{site}/reports/{world.report.id}", "/alerts", f"/s/{site}/alerts/new", f"/s/{site}/alerts",
@@ -99,6 +102,8 @@ def test_nothing_is_cut_off_on_the_main_pages(live, world, page, language):
             response = page.goto(live.url + path)
             assert response.status == 200, path
             assert page.evaluate("document.documentElement.lang") == language
+            if role == "worker":
+                assert page.query_selector(".alert-banner.level-stop_work") is not None, path
             found = page.evaluate(CUT_OFF)
             if found:
                 problems[f"{role} {path}"] = found
