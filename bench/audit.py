@@ -67,10 +67,14 @@ def lighthouse(url, cookie, chromium):
                f"--chrome-path={chromium}", "--chrome-flags=--headless=new --no-sandbox --disable-gpu"]
     if cookie:
         command.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    if done.returncode != 0:
-        return None, done.stderr.strip().splitlines()[-1:] or ["lighthouse failed"]
-    report = json.loads(done.stdout)
+    for _attempt in range(2):  # a busy machine sometimes loses the trace (NO_NAVSTART): once more
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        report = json.loads(done.stdout) if done.returncode == 0 else None
+        if report is not None and not report.get("runtimeError"):
+            break
+    else:
+        error = (report or {}).get("runtimeError", {}).get("message")
+        return None, [error or (done.stderr.strip().splitlines() or ["lighthouse failed"])[-1]]
     scores = {key: round(100 * (category["score"] or 0)) for key, category in report["categories"].items()}
     scores["cls"] = report["audits"]["cumulative-layout-shift"]["numericValue"]
     def where(audit):

@@ -228,3 +228,17 @@ def test_the_pin_field_gives_the_keypad_and_a_password_keyboard_on_request(live,
 def assert_in_view_above_nav_or_bottom(page, selector):
     button = box(page, selector)
     assert button["top"] >= 0 and button["bottom"] <= HEIGHT, button
+
+
+def test_report_rows_keep_kind_and_badges_in_line(live, world, page):
+    sign_in_ui(page, live.url, world.people["manager"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/reports")
+    title = box(page, ".report-row .report-title")
+    category = box(page, ".report-row .report-title strong")
+    # "Fall · Farlig forhold" is one line: the kind follows the category instead of starting its own line.
+    assert abs(category["top"] - title["top"]) < 4 and title["bottom"] - title["top"] < 40
+    badges = page.eval_on_selector_all(".report-row .badge", "els => els.map(e => e.getBoundingClientRect())"
+                                                            ".map(r => ({top: r.top, width: r.width}))")
+    assert len(badges) >= 2
+    assert all(b["width"] < WIDTH / 2 for b in badges)  # not stretched across the row
+    assert len({round(b["top"]) for b in badges}) == 1  # side by side on one line
