@@ -98,7 +98,7 @@ def test_only_a_stop_work_order_is_lifted(world, phones):
     assert response.status_code == 303
     response = phones["verneombud"].post(f"/s/{world.site.id}/alerts/{alert.id}/lift")
     assert response.status_code == 409
-    assert "Bare en stans av arbeidet kan oppheves." in response.get_data(as_text=True)
+    assert "Bare en arbeidsstans kan oppheves." in response.get_data(as_text=True)
     assert Alert.get_by_id(alert.id).lifted_at is None
     assert Alert.select().where(Alert.template == "work_resumed").count() == 0
 
