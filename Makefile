@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CATALOGS := $(wildcard fieldapp/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: install run test test-fast system-test-deps messages bench clean
+.PHONY: install run test test-fast system-test-deps messages bench audit clean
 
 install: $(STAMP) $(COMPILED)
 
@@ -53,6 +53,18 @@ test-fast: install
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o fieldapp/translations/messages.pot .
 	$(BIN)/pybabel update -i fieldapp/translations/messages.pot -d fieldapp/translations --no-fuzzy-matching --ignore-obsolete
+
+# Lighthouse (mobile) and axe-core on the main pages with the demo data, against Debian's chromium; prints the
+# scores (issue 16). The npm packages go to .cache/audit (not committed). Slow (about 20 s a page): not in CI.
+# Uses the venv as it is (run `make install` first): AUDIT_PORT=5421 by default.
+AUDIT_TOOLS := .cache/audit/node_modules/.bin/lighthouse
+audit: $(AUDIT_TOOLS)
+	$(BIN)/python bench/audit.py $(if $(AUDIT_PORT),--port $(AUDIT_PORT))
+
+$(AUDIT_TOOLS):
+	mkdir -p .cache/audit
+	cd .cache/audit && echo '{"private": true}' > package.json && \
+	  npm install --no-audit --no-fund --silent lighthouse@12.8.2 axe-core@4.14.1
 
 bench: install
 	@command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null)

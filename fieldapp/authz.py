@@ -63,6 +63,7 @@ PERMISSIONS = {
     "alerts.send": STAFF,  # compose and send an alert to the site
     "alerts.status": STAFF,  # the site's alerts and who has acknowledged them
     "sja.read_all": STAFF,  # every SJA on the site, not only those they take part in
+    "alerts.lift": STAFF,  # lift a stop-work order: work may start again (AML § 6-3)
     # Foremen and managers.
     "people.add": LEADS,  # bring a person onto the site (which roles: ROLES_GRANTED_BY)
     "people.manage": LEADS,  # a new sign-in code, name and HMS card (and only whom may_manage_person allows)

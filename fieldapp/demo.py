@@ -40,13 +40,15 @@ def load():
         sub = sites.get_or_create_organization(None, *SUB)
         employers = {MAIN: main, SUB: sub}
         site_rows = []
-        for spec in SITES:
+        for index, spec in enumerate(SITES):
             site = Site.get_or_none((Site.name == spec["name"]) & (Site.organization == main))
             if site is None:
                 site = Site.create(organization=main, qr_token=sites.new_qr_token(), **spec)
-                # What a building site asks of everyone, so that check-in shows its tiles from the start.
+                # What a building site asks of everyone, so that check-in shows its tiles from the start;
+                # the office block's work at height also needs a harness (issue 16).
+                keys = DEMO_EQUIPMENT + (("fall_arrest",) if index == 0 else ())
                 checkin.set_required_equipment(None, site, list(Equipment.select().where(
-                    Equipment.key.in_(DEMO_EQUIPMENT)).order_by(Equipment.sort_order)))
+                    Equipment.key.in_(keys)).order_by(Equipment.sort_order)))
             site_rows.append(site)
         for phone, name, employer, admin, roles in PEOPLE:
             user = User.get_or_none(User.phone == phone)

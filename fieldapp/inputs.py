@@ -101,6 +101,7 @@ def messages():
         "bad_ack": (422, _("Choose whether it must be acknowledged.")),
         "bad_minutes": (422, _("Give the time to acknowledge in minutes, from 1 to %(n)s.")),
         "alert.uuid_conflict": (409, _("This was already sent. Reload the page.")),
+        "not_stop_work": (409, _("Only a stop-work order can be lifted.")),
         "bad_json": (400, _("The phone sent a subscription the app cannot read. Try again.")),
         "bad_endpoint": (422, _("This push service address is not allowed.")),
         "bad_keys": (422, _("The subscription's keys are not valid. Try again.")),
@@ -206,7 +207,7 @@ def messages():
         # Competence (fieldapp/competence)
         "unknown_course": (422, _("Choose a course type from the list.")),
         "date_required": (422, _("Give the date the course was taken.")),
-        "bad_date": (422, _("Give the date as YYYY-MM-DD or DD.MM.YYYY.")),
+        "competence.bad_date": (422, _("Give the date as YYYY-MM-DD or DD.MM.YYYY.")),
         "taken_in_future": (422, _("The date taken cannot be in the future.")),
         "expiry_before_taken": (422, _("The expiry date cannot be before the date the course was taken.")),
         "competence.uuid_conflict": (409, _("This certificate was already sent with other content. "

@@ -369,6 +369,9 @@ class Alert(BaseModel):
     report = ForeignKeyField(Report, null=True, backref="alerts", on_delete="SET NULL")  # automatic alerts
     created_at = DateTimeField(default=utcnow, index=True)
     escalated_at = DateTimeField(null=True)
+    # A stop-work order lifted ("arbeidet kan gjenopptas", AML § 6-3): who said work may start again, and when.
+    lifted_at = DateTimeField(null=True)
+    lifted_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
 
 
 class AlertRecipient(BaseModel):

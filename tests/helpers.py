@@ -189,6 +189,7 @@ PUBLIC, SIGNED_IN, ORG_ADMIN = "public", "signed-in", "org-admin"
 ACCESS = {
     "static": ("GET", "/static/css/app.css", PUBLIC),
     "shell.service_worker": ("GET", "/sw.js", PUBLIC),
+    "shell.favicon": ("GET", "/favicon.ico", PUBLIC),
     "shell.manifest": ("GET", "/manifest.webmanifest", PUBLIC),
     "shell.healthz": ("GET", "/healthz", PUBLIC),
     "shell.offline": ("GET", "/offline", PUBLIC),
@@ -212,6 +213,7 @@ ACCESS = {
     "alerts.status": ("GET", "/s/{site}/alerts/{alert}/status", "alerts.status"),
     "alerts.acknowledge": ("POST", "/s/{site}/alerts/{alert}/ack", "alerts.read"),
     "alerts.received": ("POST", "/s/{site}/alerts/{alert}/received", "alerts.read"),
+    "alerts.lift": ("POST", "/s/{site}/alerts/{alert}/lift", "alerts.lift"),
     "accounts.profile": ("GET", "/me", SIGNED_IN),
     "accounts.change_language": ("POST", "/me/language", SIGNED_IN),
     "accounts.first_language": ("GET", "/welcome/language", SIGNED_IN),

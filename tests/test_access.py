@@ -47,6 +47,7 @@ ALLOWED_STATUS = {
     "competence.reject": {422},  # no reason given
     "competence.photo": {404},  # the verneombud: the worker did not agree to show them the photos
     "competence.add_requirement": {422},  # no course chosen
+    "alerts.lift": {409},  # the matrix's alert is a warning: only a stop-work order is lifted
 }
 SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
 

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from .. import authz, i18n, inputs
 from ..alerts import service as alerts
 from ..authz import SESSION_KEY, login_required, public
+from ..checkin.service import site_for_sign_in
 from ..clock import utcnow
 from ..config import LANGUAGE_NAMES
 from ..htmx import render
@@ -68,6 +69,8 @@ def when_to_retry(retry_after):
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
 def sign_in():
+    # Scanned a poster while signed out: the page names the site (issue 16).
+    g.poster_site = site_for_sign_in(request.values.get("next", ""))
     if request.method == "GET":
         return render_template("accounts/sign_in.html", values={"next": request.args.get("next", "")}, errors={})
     page = dict(values=request.form)  # the secret is never sent back (the template leaves it out)

@@ -255,7 +255,7 @@ def escalate(now=None, then=None):
     are told. Each alert escalates once. then(alert id) is called after each escalation with messages to send
     has committed (alerts.tasks.escalate queues their delivery). Returns a list of (alert id, foremen, managers)."""
     now = now or utcnow()
-    due = list(Alert.select().where(Alert.ack_required & Alert.escalated_at.is_null()
+    due = list(Alert.select().where(Alert.ack_required & Alert.escalated_at.is_null() & Alert.lifted_at.is_null()
                                     & (Alert.ack_deadline <= now)))
     done = []
     for alert in due:

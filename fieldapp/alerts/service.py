@@ -9,7 +9,7 @@ import uuid as uuidlib
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from peewee import IntegrityError, OperationalError, fn
+from peewee import JOIN, IntegrityError, OperationalError, fn
 
 from .. import audit
 from ..config import Defaults
@@ -201,12 +201,54 @@ def report_closed(report):
     return alert
 
 
+def lift(actor, alert):
+    """Lift a stop-work order: work may start again ("arbeidet kan gjenopptas", AML § 6-3).
+
+    Records who and when on the alert (and in the audit chain), and tells everyone who got the order with a
+    new alert (template "work_resumed": push and inbox). Returns (alert, lifted now): lifting twice records
+    it once and tells people once. AlertError("not_stop_work") (409) for any other level; nothing saved.
+    """
+    if alert.level != "stop_work":
+        raise AlertError("not_stop_work")
+    if alert.lifted_at is not None:
+        return alert, False
+    now = utcnow()
+    fields = dict(template="work_resumed", level="info", title="", body="", area=alert.area, audience="all",
+                  ack_required=False, ack_minutes=60)
+    told = [(r.user_id, r.role) for r in AlertRecipient.select(AlertRecipient.user, AlertRecipient.role)
+            .where(AlertRecipient.alert == alert)]
+    sender = Membership.get_or_none((Membership.site == alert.site_id) & (Membership.user == alert.sender_id))
+    if sender is not None and sender.user_id != actor.id:
+        told.append((sender.user_id, sender.role))  # the verneombud who stopped the work hears it too
+    with database.atomic():
+        claimed = (Alert.update(lifted_at=now, lifted_by=actor)
+                   .where((Alert.id == alert.id) & Alert.lifted_at.is_null()).execute())
+        if not claimed:  # lifted by someone else a moment ago
+            return Alert.get_by_id(alert.id), False
+        audit.record(actor, "alert.lift", "alert", alert.id, after={"at": now.isoformat()})
+        notice, _created = create(actor, alert.site, uuidlib.uuid5(alert.uuid, "lifted"), fields, recipients=told,
+                                  send=False)
+    deliver_soon(notice.id)
+    return Alert.get_by_id(alert.id), True
+
+
+def active_stop_orders(site_ids):
+    """{site id: the newest stop-work order not lifted} for these sites: what their home card says first."""
+    if not site_ids:
+        return {}
+    orders = {}
+    for alert in (Alert.select().where(Alert.site.in_(list(site_ids)) & (Alert.level == "stop_work")
+                                       & Alert.lifted_at.is_null()).order_by(Alert.created_at)):
+        orders[alert.site_id] = alert
+    return orders
+
+
 # --- reading and acknowledging -----------------------------------------------------------------------------
 
 def _unacknowledged_query(user_id):
     return (AlertRecipient.select(fn.COUNT(AlertRecipient.id)).join(Alert)
             .where((AlertRecipient.user == user_id) & AlertRecipient.acked_at.is_null()
-                   & (Alert.ack_required | AlertRecipient.seen_at.is_null())))
+                   & ((Alert.ack_required & Alert.lifted_at.is_null()) | AlertRecipient.seen_at.is_null())))
 
 
 # Every signed-in page's bottom bar runs it: the SQL is built once per process (db.ReusedSelect).
@@ -216,6 +258,17 @@ _UNACKNOWLEDGED = ReusedSelect(_unacknowledged_query, [(AlertRecipient.user, -7_
 def unacknowledged_count(user_id):
     """Alerts the person has not acknowledged (or, when no acknowledgement is asked, not seen): the bottom bar."""
     return _UNACKNOWLEDGED.rows(user_id)[0][0]
+
+
+def banner(user_id, limit=3):
+    """The alerts the person must acknowledge and has not (stop-work orders first, newest first), not lifted:
+    [AlertRecipient with .alert, .alert.site and .alert.sender loaded]. Every page shows them at the top."""
+    Sender = User.alias()
+    return list(AlertRecipient.select(AlertRecipient, Alert, Site, Sender).join(Alert).join(Site)
+                .switch(Alert).join(Sender, JOIN.LEFT_OUTER, on=(Alert.sender == Sender.id)).switch(AlertRecipient)
+                .where((AlertRecipient.user == user_id) & AlertRecipient.acked_at.is_null() & Alert.ack_required
+                       & Alert.lifted_at.is_null())
+                .order_by(Alert.level != "stop_work", Alert.created_at.desc()).limit(limit))
 
 
 def inbox(user, limit=100):
@@ -275,13 +328,17 @@ def status_rows(alert):
 
     row.push_broken: a push service refused one of the person's phones (400/403): the sender tells them to
     turn notifications on again (the phone also re-subscribes by itself on its next visit).
+    row.no_push: the person has turned on notifications on no phone: only the app's inbox reaches them.
     """
     rows = list(AlertRecipient.select(AlertRecipient, User).join(User)
                 .where(AlertRecipient.alert == alert).order_by(User.name))
-    broken = {user_id for (user_id,) in PushSubscription.select(PushSubscription.user).where(
-        PushSubscription.user.in_([r.user_id for r in rows]) & PushSubscription.broken_at.is_null(False)).tuples()}
+    subscriptions = list(PushSubscription.select(PushSubscription.user, PushSubscription.broken_at).where(
+        PushSubscription.user.in_([r.user_id for r in rows])).tuples())
+    broken = {user_id for user_id, broken_at in subscriptions if broken_at is not None}
+    working = {user_id for user_id, broken_at in subscriptions if broken_at is None}
     for r in rows:
         r.push_broken = r.user_id in broken
+        r.no_push = r.user_id not in broken and r.user_id not in working  # only the inbox reaches them
     rows.sort(key=lambda r: (r.acked_at is not None, r.seen_at is not None, r.user.name))
     return rows
 

@@ -27,10 +27,19 @@ def alert_count():
     return service.unacknowledged_count(user.id) if user is not None else 0
 
 
+def alert_banner(skip=None):
+    """[(copy, title)]: the alerts the signed-in person must still acknowledge, for the banner on every page
+    (skip: the alert whose own page this is: its big button is there)."""
+    user = g.get("user")
+    if user is None:
+        return []
+    return [(copy, wording.wording(copy.alert)[0]) for copy in service.banner(user.id) if copy.alert_id != skip]
+
+
 @bp.app_context_processor
 def alert_helpers():
-    """For every page's bottom bar (fieldapp/templating.py has the helpers that are not a feature's)."""
-    return {"alert_count": alert_count}
+    """For every page's bottom bar and banner (fieldapp/templating.py has the helpers that are not a feature's)."""
+    return {"alert_count": alert_count, "alert_banner": alert_banner}
 
 
 def level_names():
@@ -137,6 +146,21 @@ def acknowledge(site_id, alert_id):
         return render_error(status_code, message)
     if outbox.from_outbox():
         return outbox.answer(201 if created else 200, "acknowledged")
+    return redirect(url_for("alerts.alert", site_id=site_id, alert_id=alert_id), 303)
+
+
+@bp.post("/s/<int:site_id>/alerts/<int:alert_id>/lift")
+@requires("alerts.lift")
+def lift(site_id, alert_id):
+    """Work may start again: the stop-work order is lifted and everyone who got it is told."""
+    alert = service.site_alert(g.site, alert_id)
+    if alert is None:
+        abort(404)
+    try:
+        service.lift(g.user, alert)
+    except inputs.InputError as exc:
+        status_code, message = inputs.problem(exc)
+        return render_error(status_code, message)
     return redirect(url_for("alerts.alert", site_id=site_id, alert_id=alert_id), 303)
 
 

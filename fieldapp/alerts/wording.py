@@ -37,6 +37,9 @@ def templates():
                         lambda a: _("%(area)s is closed until further notice. Do not enter.",
                                     area=where(a).capitalize())),
         # Made by the app itself:
+        "work_resumed": ("info", lambda a: _("Work may start again"),
+                         lambda a: _("The stop-work order at %(area)s is lifted. Work may start again; follow the "
+                                     "foreman's instructions.", area=where(a))),
         "report_high": ("warning", lambda a: _("New serious hazard reported"),
                         lambda a: _("A hazard with high severity was reported: %(area)s. Open it and follow "
                                     "it up.", area=a)),

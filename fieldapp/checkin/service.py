@@ -297,6 +297,15 @@ def site_for_poster(token):
     return Site.get_or_none((Site.qr_token == token) & (Site.active == True))  # noqa: E712
 
 
+def site_for_sign_in(next_path):
+    """The site whose poster sent a signed-out person to sign in (next_path "/p/<token>"), or None: the sign-in
+    page names it (issue 16)."""
+    token = (next_path or "").partition("?")[0].removeprefix("/p/")
+    if not next_path or not next_path.startswith("/p/") or not token or "/" in token:
+        return None
+    return site_for_poster(token)
+
+
 def open_follow_ups(site):
     return list(FollowUp.select(FollowUp, CheckIn).join(CheckIn)
                 .where((FollowUp.site == site) & FollowUp.resolved_at.is_null())

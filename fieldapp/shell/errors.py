@@ -1,5 +1,5 @@
 """Friendly error pages in the person's language, for pages and for htmx fragments."""
-from flask import render_template
+from flask import render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from peewee import OperationalError
@@ -40,6 +40,12 @@ def init_app(app):
     def http_error(error):
         if error.code is None or error.code < 400:
             return error
+        if error.code == 404 and request.args.get("outbox"):
+            # "Edit" on a waiting report of a site the person has left (issue 16): say so, not "not found".
+            return render_error(404, _("You are no longer on this site"),
+                                _("This report waits on this phone, but it can no longer be edited or sent for "
+                                  "this site. Discard it on the Waiting on this phone page, or ask your foreman "
+                                  "to add you to the site again."))
         return render_error(error.code)
 
     @app.errorhandler(OperationalError)

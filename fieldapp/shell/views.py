@@ -3,10 +3,11 @@ import hashlib
 import uuid
 from pathlib import Path
 
-from flask import Blueprint, current_app, g, jsonify, render_template, url_for
+from flask import Blueprint, current_app, g, jsonify, render_template, send_from_directory, url_for
 from flask_babel import gettext as _
 
 from .. import clock
+from ..alerts import service as alerts
 from ..authz import login_required, public
 from ..checkin import service as checkin
 from ..competence import service as competence
@@ -32,6 +33,7 @@ def home():
                            report_counts=reports.counts_for_home(g.user.id),
                            closed_reports=reports.closed_untold(g.user),
                            sja_waiting=sja.awaiting_signature(g.user),
+                           stop_orders=alerts.active_stop_orders([m.site_id for m in memberships]),
                            open_check_in=open_row, new_uuid=str(uuid.uuid4()),
                            round_card=rounds.home_card(g.user),
                            competence_expiring=competence.expiring_for_manager(g.user),
@@ -92,6 +94,16 @@ def manifest():
     }
     response = jsonify(body)
     response.mimetype = "application/manifest+json"
+    return response
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon():
+    """Browsers ask for /favicon.ico where a page names no icon (the poster, a PDF, a JSON answer): a 404 on every
+    visit otherwise (issue 16). The app's icon, as PNG, which every browser reads under this name."""
+    response = send_from_directory(Path(current_app.static_folder, "icons"), "icon-any-192.png",
+                                   mimetype="image/png", max_age=7 * 24 * 3600)
     return response
 
 

@@ -100,3 +100,19 @@ document.addEventListener("change", function (event) {
     if (event.target.classList.contains("report-form")) showPreviews(event.target);
   });
 })();
+
+// PIN fields bring up the digit keypad (inputmode="numeric"); this button switches them to the full keyboard
+// for a password, and back (issue 16).
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll(".secret-keyboard").forEach(function (button) {
+    var form = button.form || button.closest("form");
+    var fields = form ? form.querySelectorAll("input[type=password]") : [];
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var toText = fields.length && fields[0].inputMode === "numeric";
+      fields.forEach(function (input) { input.inputMode = toText ? "text" : "numeric"; });
+      button.textContent = toText ? button.dataset.numeric : button.dataset.text;
+      if (fields.length) fields[0].focus();
+    });
+  });
+});

@@ -188,6 +188,15 @@
     refresh();
   }
 
+  // A form cleared for the next one (a report): its box says what was sent, who is told and where it is.
+  function showSent(form) {
+    var box = form.parentNode.querySelector(".sent-confirmation");
+    if (!box) return;
+    box.hidden = false;
+    box.scrollIntoView({ block: "start" });
+    box.focus();
+  }
+
   function flush() {
     return core.flush(onChange).then(function (summary) { lastSummary = summary; return summary; })
       .finally(refresh);
@@ -269,6 +278,9 @@
       note.dataset.saved = note.dataset.saved || note.textContent;
       note.hidden = true; note.classList.remove("error"); note.removeAttribute("role");
     }
+    var cleared0 = form.hasAttribute("data-outbox-reset");
+    var sentBox = form.parentNode.querySelector(".sent-confirmation");
+    if (sentBox) sentBox.hidden = true;
     queue(form, maker).then(function (item) {
       if (form.hasAttribute("data-outbox-reset")) {
         // Ready for the next report at once: a new UUID, empty fields, no previews.
@@ -277,6 +289,7 @@
         if (button) button.disabled = false;
       }
       return flush().then(function () { return core.get(item.uuid); }).then(function (mine) {
+        if (mine && mine.state === "sent" && cleared0) showSent(form);  // a clear "sent" (issue 16)
         if (!mine || mine.state === "sent") return;  // onChange has reloaded the page where that is wanted
         if (mine.state === "failed") {
           // Refused while the person is looking at the form (e.g. equipment not ticked): say why right here,
