@@ -60,6 +60,7 @@ def create_app(test_config=None):
     from .reports.views import bp as reports_bp
     from .shell.views import bp as shell_bp
     from .sites.views import bp as sites_bp
+    from .stats.views import bp as stats_bp
 
     app.register_blueprint(shell_bp)
     app.register_blueprint(accounts_bp)
@@ -67,6 +68,7 @@ def create_app(test_config=None):
     app.register_blueprint(checkin_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(alerts_bp)
+    app.register_blueprint(stats_bp)
     errors.init_app(app)
     cli.init_app(app)
     return app

@@ -58,6 +58,8 @@ PERMISSIONS = {
     "reports.close": STAFF,  # close, and reopen
     "alerts.send": STAFF,  # compose and send an alert to the site
     "alerts.status": STAFF,  # the site's alerts and who has acknowledged them
+    "stats.read": STAFF,  # HMS statistics (H1, H2, F) of the site, and of the organization's sites they hold
+    "stats.export": STAFF,  # ... as the HMS report (PDF, CSV, XLSX) and the hours export
     # Foremen and managers.
     "people.add": LEADS,  # bring a person onto the site (which roles: ROLES_GRANTED_BY)
     "people.manage": LEADS,  # a new sign-in code, name and HMS card (and only whom may_manage_person allows)
@@ -71,6 +73,11 @@ PERMISSIONS = {
     "checkin.poster.renew": MANAGER,  # a new poster (every old one stops working)
     "reports.medical.read": MANAGER,  # an injury's medical details
     "reports.notify": MANAGER,  # record when Arbeidstilsynet and the police were notified (AML § 5-2)
+    "injuries.record": MANAGER,  # an injury's absence, return, alternative work, fatality (for H1, H2, F)
+    "hours.enter": MANAGER,  # hours worked per employer and month, by form or CSV import
+    # AML § 5-1: the register of injuries is open to the employer and the verneombud (and the AMU, a role this
+    # app does not have yet). Without medical details.
+    "injuries.register": ("verneombud", "manager"),
 }
 
 # Which roles a role may give when it adds a person: a foreman brings workers onto the site, a manager anyone.

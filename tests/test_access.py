@@ -32,6 +32,9 @@ ALLOWED_STATUS = {
     "reports.reopen": {409, 422},
     "reports.notified": {422},
     "alerts.send": {422},  # no title, text or template
+    "stats.enter_hours": {422},  # no organisation number or hours
+    "stats.import_hours": {422},  # no file
+    "stats.record_injury": {409},  # World.report is a hazard, not an injury
 }
 SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
 

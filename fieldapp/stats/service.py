@@ -13,10 +13,12 @@ from datetime import date
 from flask import current_app
 from peewee import JOIN, fn
 
-from .. import clock
+from .. import audit, clock
 from ..authz import roles_with
 from ..inputs import InputError
-from ..models import (Alert, AlertRecipient, FollowUp, InjuryDetails, Membership, Organization, Report, Site, User)
+from ..db import database
+from ..models import (Alert, AlertRecipient, CheckIn, FollowUp, InjuryDetails, Membership, Organization, Report,
+                      Site, User)
 from . import definitions
 from . import hours as hours_mod
 from .definitions import Injury, Period
@@ -251,3 +253,208 @@ def other_figures(sites, period, bounds, equipment):
         "ack_rate": len(minutes) / asked if asked else None,
         "median_minutes_to_ack": stats_lib.median(minutes) if minutes else None,
     }
+
+
+def sites_with(user, site, permission):
+    """The sites of `site`'s organization where the person's role grants `permission` (ordered by name)."""
+    return list(Site.select().join(Membership)
+                .where((Membership.user == user) & Membership.role.in_(roles_with(permission))
+                       & (Site.organization == site.organization_id))
+                .order_by(Site.name))
+
+
+# --- the injury register (AML § 5-1) ------------------------------------------------------------------------
+
+@dataclass
+class RegisterRow:
+    """One injury in the register: what happened, where and when, and what it cost; no medical details (the
+    injury's notes and whether it was treated are left out: AML § 5-1 keeps them out without consent)."""
+
+    report_id: int
+    site: str
+    happened_at: object  # naive UTC
+    site_obj: object
+    place: str
+    category: str
+    severity: str
+    description: str
+    employer: str
+    org_number: str
+    lost_time: bool
+    fatal: bool
+    serious: bool
+    absence_days: int | None
+    returned_on: date | None
+    alternative_work: bool
+    status: str
+    corrective_action: str
+
+
+def injury_register(sites, period):
+    """The injury reports of the sites in the period, oldest first, as RegisterRows."""
+    min_days, min_hours, _few = _settings()
+    by_id = {s.id: s for s in sites}
+    start, end = clock.day_bounds(period.start, period.end, sites[0])
+    query = (Report.select(Report, InjuryDetails, User.name, Organization.name, Organization.org_number)
+             .join(InjuryDetails, JOIN.LEFT_OUTER, on=(InjuryDetails.report == Report.id))
+             .switch(Report).join(User, on=(Report.reporter == User.id))
+             .join(Organization, JOIN.LEFT_OUTER, on=(User.employer == Organization.id))
+             .where(Report.site.in_(list(by_id)) & (Report.kind == "injury")
+                    & (Report.happened_at >= start) & (Report.happened_at < end))
+             .order_by(Report.happened_at, Report.id))
+    out = []
+    for report in query:
+        details = getattr(report, "injurydetails", None)
+        employer = getattr(report.reporter, "employer", None)
+        site = by_id[report.site_id]
+        injury = Injury(day=clock.local(report.happened_at, site).date(), fatal=bool(details and details.fatal),
+                        absence_beyond_day=bool(details and details.absence_beyond_day),
+                        absence_days=details.absence_days if details else None,
+                        absence_hours=details.absence_hours if details else None)
+        out.append(RegisterRow(report.id, site.name, report.happened_at, site, report.place, report.category,
+                               report.severity, report.description, employer.name if employer else "",
+                               employer.org_number if employer else "",
+                               definitions.is_lost_time(injury, min_days, min_hours), injury.fatal,
+                               bool(details and details.serious), injury.absence_days,
+                               details.returned_on if details else None,
+                               bool(details and details.alternative_work), report.status, report.corrective_action))
+    return out
+
+
+# --- the hours export: one line per check-in, read in batches ------------------------------------------------
+
+HOURS_BATCH = 2000
+
+
+def hours_lines(sites, period):
+    """Each closed check-in of the sites that began in the period, oldest first, as tuples (site name, local
+    date, name, employer, org number, in, out as naive UTC, hours). A generator that reads HOURS_BATCH rows
+    at a time by id (keyset), so memory stays flat on either database however long the export."""
+    by_id = {s.id: s for s in sites}
+    start, end = clock.day_bounds(period.start, period.end, sites[0])
+    last_id = 0
+    while True:
+        batch = list(CheckIn.select(CheckIn.id, CheckIn.site, CheckIn.name, CheckIn.employer_name,
+                                    CheckIn.employer_org_number, CheckIn.checked_in_at, CheckIn.checked_out_at)
+                     .where(CheckIn.site.in_(list(by_id)) & (CheckIn.checked_in_at >= start)
+                            & (CheckIn.checked_in_at < end) & CheckIn.checked_out_at.is_null(False)
+                            & (CheckIn.id > last_id))
+                     .order_by(CheckIn.id).limit(HOURS_BATCH).tuples())
+        if not batch:
+            return
+        for row_id, site_id, name, employer, org, checked_in, checked_out in batch:
+            site = by_id[site_id]
+            yield (site.name, clock.local(checked_in, site).date(), name, employer, org, checked_in, checked_out,
+                   (checked_out - checked_in).total_seconds() / 3600)
+        last_id = batch[-1][0]
+
+
+# --- a person's own data (GDPR art. 15) ----------------------------------------------------------------------
+
+def own_data(user):
+    """Everything stored about the person, as a JSON-ready dict: account, roles, check-ins, reports (with
+    injury details: they are the person's own), alert copies."""
+    def when(value):
+        return value.isoformat() + "Z" if value else None
+
+    employer = user.employer
+    data = {
+        "account": {"name": user.name, "phone": user.phone, "email": user.email, "language": user.language,
+                    "employer": employer.name if employer else None,
+                    "employer_org_number": employer.org_number if employer else None,
+                    "hms_card_number": user.hms_card_number,
+                    "hms_card_expiry": user.hms_card_expiry.isoformat() if user.hms_card_expiry else None,
+                    "created_at": when(user.created_at)},
+        "roles": [{"site": m.site.name, "role": m.role, "since": when(m.created_at)}
+                  for m in Membership.select(Membership, Site).join(Site).where(Membership.user == user)],
+        "check_ins": [{"site": c.site.name, "in": when(c.checked_in_at), "out": when(c.checked_out_at),
+                       "confirmed": c.confirmed, "missing": c.missing, "auto_closed": c.auto_closed}
+                      for c in CheckIn.select(CheckIn, Site).join(Site).where(CheckIn.user == user)
+                      .order_by(CheckIn.checked_in_at)],
+        "reports": [],
+        "alerts": [{"title": a.alert.title or a.alert.template, "site": a.alert.site.name,
+                    "sent": when(a.alert.created_at), "seen": when(a.seen_at), "acknowledged": when(a.acked_at)}
+                   for a in AlertRecipient.select(AlertRecipient, Alert, Site).join(Alert).join(Site)
+                   .where(AlertRecipient.user == user).order_by(Alert.created_at)],
+    }
+    for report in (Report.select(Report, Site).join(Site).where(Report.reporter == user).order_by(Report.happened_at)):
+        item = {"site": report.site.name, "kind": report.kind, "category": report.category,
+                "severity": report.severity, "description": report.description, "place": report.place,
+                "happened_at": when(report.happened_at), "status": report.status}
+        details = InjuryDetails.get_or_none(InjuryDetails.report == report)
+        if details:
+            item["injury"] = {"absence_beyond_day": details.absence_beyond_day, "absence_days": details.absence_days,
+                              "medical_treatment": details.medical_treatment, "notes": details.notes,
+                              "alternative_work": details.alternative_work, "fatal": details.fatal,
+                              "returned_on": details.returned_on.isoformat() if details.returned_on else None,
+                              "absence_hours": details.absence_hours}
+        data["reports"].append(item)
+    return data
+
+
+# --- an injury's cost, recorded by a manager -----------------------------------------------------------------
+
+MAX_ABSENCE_HOURS = 24 * 366
+
+
+def record_injury(actor, report, form):
+    """Record an injury's alternative work, fatality, return date, days and hours of absence (form fields:
+    alternative_work, fatal, returned_on YYYY-MM-DD or "", absence_days, absence_hours). Audited.
+    StatsError("injury.…") for a bad date or number; InputError("not_injury") for another kind of report."""
+    if report.kind != "injury":
+        raise InputError("not_injury")
+    details = InjuryDetails.get_or_none(InjuryDetails.report == report) or InjuryDetails(report=report)
+    day = clock.local(report.happened_at, report.site).date()
+    returned_text = (form.get("returned_on") or "").strip()
+    try:
+        returned = date.fromisoformat(returned_text) if returned_text else None
+    except ValueError:
+        raise InjuryError("bad_date", field="returned_on") from None
+    if returned is not None and (returned < day or returned > clock.today(report.site)):
+        raise InjuryError("bad_date", field="returned_on")
+    days_text = (form.get("absence_days") or "").strip()
+    try:
+        days = int(days_text) if days_text else None
+    except ValueError:
+        raise InputError("bad_absence_days", field="absence_days", n=366) from None
+    if days is not None and not 0 <= days <= 366:
+        raise InputError("bad_absence_days", field="absence_days", n=366)
+    hours_text = (form.get("absence_hours") or "").strip().replace(",", ".")
+    try:
+        absence_hours = float(hours_text) if hours_text else None
+    except ValueError:
+        raise InjuryError("bad_hours", field="absence_hours", n=MAX_ABSENCE_HOURS) from None
+    if absence_hours is not None and not 0 <= absence_hours <= MAX_ABSENCE_HOURS:
+        raise InjuryError("bad_hours", field="absence_hours", n=MAX_ABSENCE_HOURS)
+    if days is None and returned is not None:
+        days = max(0, (returned - day).days - 1)  # the days between the day of injury and the day back
+    yes = ("y", "yes", "on", "1", "true")
+    before = {"alternative_work": details.alternative_work, "fatal": details.fatal,
+              "returned_on": details.returned_on.isoformat() if details.returned_on else None,
+              "absence_days": details.absence_days, "absence_hours": details.absence_hours} if details.id else None
+    details.alternative_work = (form.get("alternative_work") or "").lower() in yes
+    details.fatal = (form.get("fatal") or "").lower() in yes
+    details.returned_on, details.absence_days, details.absence_hours = returned, days, absence_hours
+    details.absence_beyond_day = bool(days) or details.fatal
+    with database.atomic():
+        details.save()
+        audit.record(actor, "injury.record", "report", report.id, before,
+                     {"alternative_work": details.alternative_work, "fatal": details.fatal,
+                      "returned_on": returned.isoformat() if returned else None, "absence_days": days,
+                      "absence_hours": absence_hours})
+    return details
+
+
+class InjuryError(InputError):
+    scope = "injury"
+
+
+def may_read_register(user, site):
+    """AML § 5-1: the register of a site is open to its managers and its verneombud."""
+    return (Membership.select().where((Membership.user == user) & (Membership.site == site)
+                                      & Membership.role.in_(roles_with("injuries.register"))).exists())
+
+
+def site_report(site, report_id):
+    """The report with that id on the site, or None."""
+    return Report.get_or_none((Report.id == report_id) & (Report.site == site))
