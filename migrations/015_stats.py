@@ -33,7 +33,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
             table_name = "entered_hours"
             indexes = [(('site', 'employer_org_number', 'month'), True)]
 
-    migrator.sql("CREATE INDEX check_in_site_time ON check_in (site_id, checked_in_at)")
+    migrator.sql("CREATE INDEX check_in_site_time ON check_in (site_id, checked_in_at, checked_out_at, employer_org_number, missing)")
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
