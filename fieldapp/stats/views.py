@@ -4,6 +4,7 @@ from datetime import date
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from .. import clock, downloads, inputs
 from ..authz import login_required, requires
@@ -24,7 +25,9 @@ def _scope_and_period():
 
 
 def _scope_name(sites):
-    return g.site.name if len(sites) == 1 else _("%(org)s, %(n)s sites", org=g.site.organization.name, n=len(sites))
+    if len(sites) == 1:
+        return sites[0].name
+    return ngettext("%(org)s, %(num)s site", "%(org)s, %(num)s sites", len(sites), org=g.site.organization.name)
 
 
 def _refused(exc):
