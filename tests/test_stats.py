@@ -188,6 +188,9 @@ def test_other_figures(app, world, frozen_clock):
                       closed_at=datetime(2026, 6, 10 + n, 8) + (n + 1) * (datetime(2026, 1, 2) - datetime(2026, 1, 1)))
     other = figures_for(app, world, definitions.month(2026, 6)).other
     assert other["by_kind"] == {"injury": 1, "near_miss": 3}
+    assert other["by_month"] == [(date(2026, 6, 1), 4)]
+    two_months = figures_for(app, world, Period(date(2026, 5, 1), date(2026, 6, 30))).other
+    assert two_months["by_month"] == [(date(2026, 5, 1), 0), (date(2026, 6, 1), 4)]
     assert other["near_miss_per_injury"] == 3
     assert other["median_days_to_close"] == pytest.approx(2) and other["p90_days_to_close"] == pytest.approx(3)
     assert other["equipment_share"] == pytest.approx(0.5)

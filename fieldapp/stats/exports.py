@@ -219,11 +219,6 @@ def hours_header():
             _("Checked out"), _("Hours")]
 
 
-def hours_pieces(lines, site):
-    """The hours export as CSV pieces (downloads.csv_lines), each check-in's times in the site's zone."""
-    def cells():
-        for name, day, person, employer, org, checked_in, checked_out, hours in lines:
-            yield (name, day.isoformat(), person, employer, org,
-                   clock.local(checked_in, site).strftime("%Y-%m-%d %H:%M"),
-                   clock.local(checked_out, site).strftime("%Y-%m-%d %H:%M"), round(hours, 2))
-    return downloads.csv_lines(hours_header(), cells())
+def hours_pieces(lines):
+    """The hours export as CSV pieces (downloads.csv_lines): lines from service.hours_lines."""
+    return downloads.csv_lines(hours_header(), lines)

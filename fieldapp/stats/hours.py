@@ -89,6 +89,19 @@ def checkin_hours(site_ids, bounds):
     return dict(out)
 
 
+def count_by_month(table, column, site_ids, bounds):
+    """{month index: rows of `table` (a trusted name) whose `column` falls in that month}, one query."""
+    if not site_ids or not bounds:
+        return {}
+    p = database.param
+    ends = [b[3] for b in bounds]
+    bucket = "CASE " + " ".join(f"WHEN {column} < {p} THEN {i}" for i in range(len(ends))) + " END"
+    sql = (f"SELECT {bucket}, COUNT(*) FROM {table} WHERE site_id IN ({', '.join([p] * len(site_ids))}) "
+           f"AND {column} >= {p} AND {column} < {p} GROUP BY 1")
+    params = [_param(e) for e in ends] + list(site_ids) + [_param(bounds[0][2]), _param(bounds[-1][3])]
+    return {b: n for b, n in database.execute_sql(sql, params).fetchall()}
+
+
 def entered_hours(site_ids, bounds):
     """{(month index, site id, org number): hours} from EnteredHours, prorated by the days of a partial month."""
     if not site_ids or not bounds:

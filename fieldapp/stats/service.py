@@ -8,7 +8,7 @@ include subcontractors); each employer is also shown apart.
 import statistics as stats_lib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timezone
 
 from flask import current_app
 from peewee import JOIN, fn
@@ -84,7 +84,7 @@ def sites_in_scope(user, site, scope):
         return [site]
     if scope != "org":
         raise StatsError("bad_scope", field="scope")
-    return list(Site.select().join(Membership)
+    return list(Site.select(Site, Organization).join(Organization).switch(Site).join(Membership)
                 .where((Membership.user == user) & Membership.role.in_(roles_with("stats.read"))
                        & (Site.organization == site.organization_id))
                 .order_by(Site.name))
@@ -212,10 +212,7 @@ def other_figures(sites, period, bounds, equipment):
     by_kind = dict(Report.select(Report.kind, fn.COUNT(Report.id)).where(in_period).group_by(Report.kind).tuples())
     by_category = dict(Report.select(Report.category, fn.COUNT(Report.id)).where(in_period)
                        .group_by(Report.category).tuples())
-    by_month = [0] * len(bounds)
-    for i, (_f, _l, m_start, m_end) in enumerate(bounds):
-        by_month[i] = Report.select().where(Report.site.in_(site_ids) & (Report.happened_at >= m_start)
-                                            & (Report.happened_at < m_end)).count()
+    by_month = hours_mod.count_by_month("report", "happened_at", site_ids, bounds)
     closed = (Report.select(Report.happened_at, Report.closed_at)
               .where(in_period & Report.closed_at.is_null(False)).tuples())
     days_to_close = [(c - h).total_seconds() / 86400 for h, c in closed]
@@ -238,7 +235,7 @@ def other_figures(sites, period, bounds, equipment):
     return {
         "by_kind": by_kind,
         "by_category": by_category,
-        "by_month": [(bounds[i][0], n) for i, n in enumerate(by_month)],
+        "by_month": [(b[0], by_month.get(i, 0)) for i, b in enumerate(bounds)],
         "near_miss_per_injury": (kinds["near_miss"] / kinds["injury"]) if kinds["injury"] else None,
         "near_misses": kinds["near_miss"],
         "median_days_to_close": stats_lib.median(days_to_close) if days_to_close else None,
@@ -328,9 +325,11 @@ HOURS_BATCH = 2000
 
 def hours_lines(sites, period):
     """Each closed check-in of the sites that began in the period, oldest first, as tuples (site name, local
-    date, name, employer, org number, in, out as naive UTC, hours). A generator that reads HOURS_BATCH rows
-    at a time by id (keyset), so memory stays flat on either database however long the export."""
+    date, name, employer, org number, local in, local out as "YYYY-MM-DD HH:MM" on the site's clock, hours).
+    A generator that reads HOURS_BATCH rows at a time by id (keyset), so memory stays flat on either database
+    however long the export."""
     by_id = {s.id: s for s in sites}
+    zones = {s.id: clock.zone(s) for s in sites}
     start, end = clock.day_bounds(period.start, period.end, sites[0])
     last_id = 0
     while True:
@@ -343,9 +342,12 @@ def hours_lines(sites, period):
         if not batch:
             return
         for row_id, site_id, name, employer, org, checked_in, checked_out in batch:
-            site = by_id[site_id]
-            yield (site.name, clock.local(checked_in, site).date(), name, employer, org, checked_in, checked_out,
-                   (checked_out - checked_in).total_seconds() / 3600)
+            tz = zones[site_id]
+            local_in = checked_in.replace(tzinfo=timezone.utc).astimezone(tz)
+            local_out = checked_out.replace(tzinfo=timezone.utc).astimezone(tz)
+            yield (by_id[site_id].name, local_in.date().isoformat(), name, employer, org,
+                   local_in.isoformat(" ", "minutes")[:16], local_out.isoformat(" ", "minutes")[:16],
+                   round((checked_out - checked_in).total_seconds() / 3600, 2))
         last_id = batch[-1][0]
 
 

@@ -119,7 +119,7 @@ def hours_csv(site_id):
         sites, period, _own = _scope_and_period()
     except InputError as exc:
         return _refused(exc)
-    pieces = exports.hours_pieces(service.hours_lines(sites, period), g.site)
+    pieces = exports.hours_pieces(service.hours_lines(sites, period))
     return downloads.streamed_attachment(pieces, "text/csv", _file_name("timer", "csv"))
 
 
