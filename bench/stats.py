@@ -8,7 +8,8 @@ peak of Python's allocations while it streams (tracemalloc) beside the process's
 Targets (issue 20): page p99 under 300 ms on both databases; the export starts within a second and its
 memory does not grow with its length.
 Usage: python bench/stats.py [--database sqlite|postgres|both] [--checkins 1000000] [--requests 30]
-The data is made by bulk inserts in batches (bounded: --checkins rows, --reports rows); PostgreSQL is a
+The data is made by bulk inserts in batches (bounded: --checkins rows, --reports rows), then the day sums are
+made once (printed: what the periodic task keeps up afterwards, a few days at a time); PostgreSQL is a
 throwaway cluster on 127.0.0.1 (tests/pg_server.py).
 """
 import argparse
@@ -31,6 +32,7 @@ from fieldapp import clock, create_app  # noqa: E402
 from fieldapp.accounts import service as accounts  # noqa: E402
 from fieldapp.db import database, run_migrations  # noqa: E402
 from fieldapp.models import (CheckIn, InjuryDetails, Membership, Organization, Report, Site, User)  # noqa: E402
+from fieldapp.stats import hours  # noqa: E402
 
 SITES = 40
 PEOPLE_PER_SITE = 25
@@ -145,10 +147,12 @@ def run(kind, args):
             run_migrations()
         print(f"{kind}: making {args.checkins:,} check-ins and {args.reports:,} reports on {SITES} sites", flush=True)
         manager, sites = make_data(args.checkins, args.reports)
-        if kind == "postgres":
-            database.execute_sql("ANALYZE")
-        else:
-            database.execute_sql("ANALYZE")
+        database.execute_sql("ANALYZE")
+        t0 = time.perf_counter()
+        with app.app_context():
+            made = hours.refresh(sites)
+        print(f"  first summing of the check-in days (what the periodic task then keeps up): {made:,} day rows "
+              f"in {time.perf_counter() - t0:.1f} s")
         client = app.test_client()
         with app.test_request_context():
             token = accounts.start_device_session(manager, "bench")

@@ -449,11 +449,35 @@ class EnteredHours(BaseModel):
         indexes = ((("site", "employer_org_number", "month"), True),)
 
 
-# migrations/015_stats.py: a period's check-ins of the sites asked for, summed by the database from the index
-# alone (it covers every column the sum reads).
-CheckIn.add_index(CheckIn.index(CheckIn.site, CheckIn.checked_in_at, CheckIn.checked_out_at, CheckIn.employer_org_number,
-                                CheckIn.missing, name="check_in_site_time"))
+class HoursDay(BaseModel):
+    """Check-in hours of one site, employer and local day, kept by fieldapp/stats/hours.py (derived data).
 
+    hours: the check-ins that began that day, in to out; spill: the part of them after that day's end (local
+    midnight), which belongs to the next day; checkins / complete: how many began that day / with nothing missing.
+    """
+
+    site = ForeignKeyField(Site, backref="+", on_delete="CASCADE")
+    employer_org_number = CharField(max_length=9, null=True)
+    day = DateField()
+    hours = FloatField()
+    spill = FloatField()
+    checkins = IntegerField()
+    complete = IntegerField()
+
+    class Meta:
+        indexes = ((("site", "day"), False),)
+
+
+class HoursDirty(BaseModel):
+    """A check-in's day (its UTC date) that changed since HoursDay was summed: written by database triggers
+    (migrations/015_stats.py) on every insert, change and delete of a check-in."""
+
+    site_id = IntegerField(index=True)
+    utc_day = DateField()
+
+
+# migrations/015_stats.py: a site's check-ins of some days, read when their hours are summed again.
+CheckIn.add_index(CheckIn.index(CheckIn.site, CheckIn.checked_in_at, name="check_in_site_time"))
 
 ALL_MODELS = [
     Organization,
@@ -478,4 +502,6 @@ ALL_MODELS = [
     AlertRecipient,
     PushDelivery,
     EnteredHours,
+    HoursDay,
+    HoursDirty,
 ]

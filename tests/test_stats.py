@@ -5,8 +5,8 @@ from datetime import date, datetime
 import pytest
 
 from fieldapp import clock
-from fieldapp.models import CheckIn, EnteredHours, InjuryDetails, Report
-from fieldapp.stats import definitions, service
+from fieldapp.models import CheckIn, EnteredHours, HoursDay, HoursDirty, InjuryDetails, Report
+from fieldapp.stats import definitions, service, tasks
 from fieldapp.stats.definitions import Injury, Period
 
 DAY = date(2026, 5, 4)
@@ -195,3 +195,27 @@ def test_other_figures(app, world, frozen_clock):
     assert other["median_days_to_close"] == pytest.approx(2) and other["p90_days_to_close"] == pytest.approx(3)
     assert other["equipment_share"] == pytest.approx(0.5)
     assert other["open_follow_ups"] == 1  # World's
+
+
+def test_the_day_sums_follow_every_change_to_the_check_ins(app, world):
+    # The triggers mark each change, whoever makes it: a check-out, an edit, a deletion.
+    row = CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=None, name="Kari", employer_org_number="923609016",
+                         checked_in_at=clock.to_utc(datetime(2026, 3, 2, 7), world.site))
+    march = definitions.month(2026, 3)
+    assert figures_for(app, world, march).total.hours == 0
+    CheckIn.update(checked_out_at=clock.to_utc(datetime(2026, 3, 2, 15), world.site)).where(CheckIn.id == row.id).execute()
+    assert figures_for(app, world, march).total.hours == pytest.approx(8)
+    # Now from 23:00 on 28 February to 15:00 on 2 March: one hour in February, 39 in March.
+    CheckIn.update(checked_in_at=clock.to_utc(datetime(2026, 2, 28, 23), world.site)).where(CheckIn.id == row.id).execute()
+    assert [round(f.hours) for _first, f in figures_for(app, world, Period(date(2026, 2, 1), date(2026, 3, 31))).months] == [1, 39]
+    CheckIn.delete().where(CheckIn.id == row.id).execute()
+    assert figures_for(app, world, march).total.hours == 0
+
+
+def test_the_periodic_task_sums_the_changed_days(app, world):
+    check_in(world, datetime(2026, 3, 2, 7), datetime(2026, 3, 2, 15))
+    assert HoursDirty.select().count() == 1
+    with app.app_context():
+        assert tasks.refresh_hours.call_local() == 1
+    assert HoursDirty.select().count() == 0
+    assert [(d.day, d.hours) for d in HoursDay.select()] == [(date(2026, 3, 2), 8.0)]

@@ -148,6 +148,7 @@ def statistics(sites, period, own_only=False, other=True):
     site_ids = [s.id for s in sites]
     own_orgs = {s.id: s.organization.org_number for s in sites}
     bounds = hours_mod.month_bounds(sites, period)
+    hours_mod.refresh(sites)
     by_key, equipment, replaced = hours_mod.combined(site_ids, bounds)
     hurt = injuries(sites, period)
     if own_only:
@@ -460,3 +461,8 @@ def may_read_register(user, site):
 def site_report(site, report_id):
     """The report with that id on the site, or None."""
     return Report.get_or_none((Report.id == report_id) & (Report.site == site))
+
+
+def all_sites():
+    """Every site (the periodic refresh of the day sums)."""
+    return list(Site.select())
