@@ -216,3 +216,16 @@ def test_a_person_downloads_their_own_data(as_role, scene):
     assert set(reports) == {"Open edge on the 3rd floor", "Fell from a ladder"}
     assert reports["Fell from a ladder"]["injury"]["notes"] == "Fractured wrist"  # their own: in full
     assert data["roles"] == [{"site": "Site A", "role": "worker", "since": data["roles"][0]["since"]}]
+
+
+def test_the_hours_export_reads_in_batches_without_losing_or_repeating_a_row(as_role, scene, monkeypatch):
+    from fieldapp.stats import service
+
+    monkeypatch.setattr(service, "HOURS_BATCH", 2)
+    for n in range(5):  # two of them begin at the same moment: the keyset's id breaks the tie
+        begin = clock.to_utc(datetime(2026, 6, 3 + n // 2, 7), scene.site)
+        CheckIn.create(uuid=uuid.uuid4(), site=scene.site, user=None, name=f"P{n}", employer_org_number="923609016",
+                       checked_in_at=begin, checked_out_at=begin.replace(hour=begin.hour + 1))
+    body = as_role("manager").get(f"/s/{scene.site.id}/stats/hours.csv", query_string=month_args()).get_data(as_text=True)
+    names = [line.split(";")[2] for line in body.lstrip("\ufeff").splitlines()[1:]]
+    assert names == ["Ola", "P0", "P1", "P2", "P3", "P4"]

@@ -325,21 +325,22 @@ HOURS_BATCH = 2000
 
 
 def hours_lines(sites, period):
-    """Each closed check-in of the sites that began in the period, oldest first, as tuples (site name, local
+    """Each closed check-in of the sites that began in the period, in the order they began, as tuples (site name, local
     date, name, employer, org number, local in, local out as "YYYY-MM-DD HH:MM" on the site's clock, hours).
-    A generator that reads HOURS_BATCH rows at a time by id (keyset), so memory stays flat on either database
+    A generator that reads HOURS_BATCH rows at a time (keyset), so memory stays flat on either database
     however long the export."""
     by_id = {s.id: s for s in sites}
     zones = {s.id: clock.zone(s) for s in sites}
     start, end = clock.day_bounds(period.start, period.end, sites[0])
-    last_id = 0
+    last_at, last_id = start, 0
     while True:
+        # Keyset on (checked_in_at, id): each batch continues along the checked_in_at index where the last ended.
         batch = list(CheckIn.select(CheckIn.id, CheckIn.site, CheckIn.name, CheckIn.employer_name,
                                     CheckIn.employer_org_number, CheckIn.checked_in_at, CheckIn.checked_out_at)
-                     .where(CheckIn.site.in_(list(by_id)) & (CheckIn.checked_in_at >= start)
-                            & (CheckIn.checked_in_at < end) & CheckIn.checked_out_at.is_null(False)
-                            & (CheckIn.id > last_id))
-                     .order_by(CheckIn.id).limit(HOURS_BATCH).tuples())
+                     .where((CheckIn.checked_in_at >= last_at) & (CheckIn.checked_in_at < end)
+                            & ((CheckIn.checked_in_at > last_at) | (CheckIn.id > last_id))
+                            & CheckIn.site.in_(list(by_id)) & CheckIn.checked_out_at.is_null(False))
+                     .order_by(CheckIn.checked_in_at, CheckIn.id).limit(HOURS_BATCH).tuples())
         if not batch:
             return
         for row_id, site_id, name, employer, org, checked_in, checked_out in batch:
@@ -349,7 +350,7 @@ def hours_lines(sites, period):
             yield (by_id[site_id].name, local_in.date().isoformat(), name, employer, org,
                    local_in.isoformat(" ", "minutes")[:16], local_out.isoformat(" ", "minutes")[:16],
                    round((checked_out - checked_in).total_seconds() / 3600, 2))
-        last_id = batch[-1][0]
+        last_at, last_id = batch[-1][5], batch[-1][0]
 
 
 # --- a person's own data (GDPR art. 15) ----------------------------------------------------------------------
