@@ -47,6 +47,23 @@ def page(site_id):
     return _render(sites, period, own_only)
 
 
+# Number formats for the page (plain functions: a page of 40 sites calls them hundreds of times).
+def _h(value):
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _hours(value):
+    return f"{value:,.0f}".replace(",", "\u00a0")
+
+
+def _pct(value):
+    return "–" if value is None else f"{value * 100:.0f} %"
+
+
+def _one_decimal(value):
+    return "–" if value is None else f"{value:.1f}"
+
+
 def _render(sites, period, own_only, error=None):
     result = service.statistics(sites, period, own_only)
 
@@ -60,7 +77,7 @@ def _render(sites, period, own_only, error=None):
                                      lambda v: f"{v / 1000:.0f}k" if v >= 1000 else f"{v:.0f}"),
         reports_chart=charts.bar_chart([(first.strftime("%m"), n) for first, n in result.other["by_month"]]),
         definitions=exports.definitions_text(result.lost_time_days, result.few_hours),
-        categories=exports.labels.categories(), kind_labels=exports.labels.kinds(), scope_name=_scope_name(sites))
+        h=_h, hours=_hours, pct=_pct, days=_one_decimal, categories=exports.labels.categories(), kind_labels=exports.labels.kinds(), scope_name=_scope_name(sites))
 
 
 def _report_sections(sites, own_only):
