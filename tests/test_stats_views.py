@@ -194,7 +194,8 @@ def test_a_file_that_is_not_text_is_refused(as_role, scene):
 def test_a_manager_records_what_the_injury_cost(as_role, scene):
     client = as_role("manager")
     url = f"/s/{scene.site.id}/reports/{scene.injury.id}/injury"
-    assert client.post(url, data={"returned_on": "2026-06-09", "alternative_work": "y", "absence_hours": "30"}).status_code == 303
+    recorded = client.post(url, data={"returned_on": "2026-06-09", "alternative_work": "y", "absence_hours": "30"})
+    assert recorded.status_code == 303
     details = InjuryDetails.get(InjuryDetails.report == scene.injury)
     assert (details.returned_on, details.absence_days, details.alternative_work, details.absence_hours) == (
         date(2026, 6, 9), 6, True, 30.0)  # back on the 9th: the 3rd to the 8th away
@@ -226,6 +227,7 @@ def test_the_hours_export_reads_in_batches_without_losing_or_repeating_a_row(as_
         begin = clock.to_utc(datetime(2026, 6, 3 + n // 2, 7), scene.site)
         CheckIn.create(uuid=uuid.uuid4(), site=scene.site, user=None, name=f"P{n}", employer_org_number="923609016",
                        checked_in_at=begin, checked_out_at=begin.replace(hour=begin.hour + 1))
-    body = as_role("manager").get(f"/s/{scene.site.id}/stats/hours.csv", query_string=month_args()).get_data(as_text=True)
+    response = as_role("manager").get(f"/s/{scene.site.id}/stats/hours.csv", query_string=month_args())
+    body = response.get_data(as_text=True)
     names = [line.split(";")[2] for line in body.lstrip("\ufeff").splitlines()[1:]]
     assert names == ["Ola", "P0", "P1", "P2", "P3", "P4"]

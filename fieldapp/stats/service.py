@@ -135,8 +135,8 @@ def injuries(sites, period):
             .tuples())
     out = []
     for site_id, at, fatal, beyond, days, absence_hours, medical, alternative, org in rows:
-        out.append(Injury(day=clock.local(at, by_id[site_id]).date(), fatal=bool(fatal), absence_beyond_day=bool(beyond),
-                          absence_days=days, absence_hours=absence_hours, medical_treatment=bool(medical),
+        out.append(Injury(day=clock.local(at, by_id[site_id]).date(), fatal=bool(fatal),
+                          absence_beyond_day=bool(beyond), absence_days=days, absence_hours=absence_hours, medical_treatment=bool(medical),
                           alternative_work=bool(alternative), site_id=site_id, employer=org))
     return out
 

@@ -77,12 +77,14 @@ def _render(sites, period, own_only, error=None):
                                      lambda v: f"{v / 1000:.0f}k" if v >= 1000 else f"{v:.0f}"),
         reports_chart=charts.bar_chart([(first.strftime("%m"), n) for first, n in result.other["by_month"]]),
         definitions=exports.definitions_text(result.lost_time_days, result.few_hours),
-        h=_h, hours=_hours, pct=_pct, days=_one_decimal, categories=exports.labels.categories(), kind_labels=exports.labels.kinds(), scope_name=_scope_name(sites))
+        h=_h, hours=_hours, pct=_pct, days=_one_decimal, categories=exports.labels.categories(),
+        kind_labels=exports.labels.kinds(), scope_name=_scope_name(sites))
 
 
 def _report_sections(sites, own_only):
     today = clock.today(g.site)
-    sections = [(_("Rolling 12 months"), service.statistics(sites, definitions.rolling_12(today), own_only, other=False))]
+    rolling = service.statistics(sites, definitions.rolling_12(today), own_only, other=False)
+    sections = [(_("Rolling 12 months"), rolling)]
     for year in range(today.year - 3, today.year):
         sections.append((str(year), service.statistics(sites, definitions.year(year), own_only, other=False)))
     return sections
