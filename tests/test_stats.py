@@ -217,6 +217,7 @@ def test_the_day_sums_follow_every_change_to_the_check_ins(app, world):
 def test_the_periodic_task_sums_the_changed_days(app, world):
     check_in(world, datetime(2026, 3, 2, 7), datetime(2026, 3, 2, 15))
     assert HoursDirty.select().count() == 1
+    HoursDirty.create(site_id=987_654, utc_day=date(2026, 3, 2))  # a deleted site's
     with app.app_context():
         assert tasks.refresh_hours.call_local() == 1
     assert HoursDirty.select().count() == 0

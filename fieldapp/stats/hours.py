@@ -27,7 +27,7 @@ from peewee import fn
 
 from .. import clock
 from ..db import database, is_sqlite
-from ..models import CheckIn, EnteredHours, HoursDay, HoursDirty
+from ..models import CheckIn, EnteredHours, HoursDay, HoursDirty, Site
 
 def _param(value):
     # SQLite stores peewee's DateTimeField as text "YYYY-MM-DD HH:MM:SS[.ffffff]" (and dates as "YYYY-MM-DD"):
@@ -208,3 +208,8 @@ def combined(site_ids, bounds):
             replaced.append(key)
         hours[key] = value
     return hours, dict(equipment), sorted(replaced, key=lambda k: (k[0], k[1], k[2] or ""))
+
+
+def drop_orphan_marks():
+    """Delete the marks of sites that no longer exist (their check-ins went with them); returns how many."""
+    return HoursDirty.delete().where(HoursDirty.site_id.not_in(Site.select(Site.id))).execute()

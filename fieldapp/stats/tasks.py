@@ -7,5 +7,7 @@ from . import hours, service
 
 @periodic(crontab(minute="*/10"))
 def refresh_hours():
-    """Every site's changed check-in days summed again (hours.refresh); returns how many day sums were made."""
+    """Every site's changed check-in days summed again (hours.refresh), and the marks of deleted sites dropped;
+    returns how many day sums were made."""
+    hours.drop_orphan_marks()
     return hours.refresh(service.all_sites())
