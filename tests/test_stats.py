@@ -222,3 +222,14 @@ def test_the_periodic_task_sums_the_changed_days(app, world):
         assert tasks.refresh_hours.call_local() == 1
     assert HoursDirty.select().count() == 0
     assert [(d.day, d.hours) for d in HoursDay.select()] == [(date(2026, 3, 2), 8.0)]
+
+
+def test_the_chart_is_plain_svg_with_its_numbers():
+    from fieldapp.stats import charts
+
+    svg = str(charts.bar_chart([("01", 2.0), ("02", None), ("<b>", 4.0)], lambda v: f"{v:.1f}"))
+    assert svg.startswith("<svg") and "style" not in svg and "<script" not in svg
+    assert svg.count("<rect") == 2 and "&lt;b&gt;" in svg
+    assert ">2.0<" in svg and ">4.0<" in svg and ">–<" in svg
+    heights = [float(part.split('"')[0]) for part in svg.split('height="')[1:]]
+    assert heights[1] == pytest.approx(2 * heights[0])  # bars in proportion to their values
