@@ -63,6 +63,7 @@ def create_app(test_config=None):
     from .shell.views import bp as shell_bp
     from .sites.views import bp as sites_bp
     from .sja.views import bp as sja_bp
+    from .stats.views import bp as stats_bp
 
     app.register_blueprint(shell_bp)
     app.register_blueprint(accounts_bp)
@@ -73,6 +74,7 @@ def create_app(test_config=None):
     app.register_blueprint(sja_bp)
     app.register_blueprint(rounds_bp)
     app.register_blueprint(competence_bp)
+    app.register_blueprint(stats_bp)
     errors.init_app(app)
     cli.init_app(app)
     return app

@@ -64,6 +64,8 @@ PERMISSIONS = {
     "alerts.status": STAFF,  # the site's alerts and who has acknowledged them
     "sja.read_all": STAFF,  # every SJA on the site, not only those they take part in
     "alerts.lift": STAFF,  # lift a stop-work order: work may start again (AML § 6-3)
+    "stats.read": STAFF,  # HMS statistics (H1, H2, F) of the site, and of the organization's sites they hold
+    "stats.export": STAFF,  # ... as the HMS report (PDF, CSV, XLSX) and the hours export
     # Foremen and managers.
     "people.add": LEADS,  # bring a person onto the site (which roles: ROLES_GRANTED_BY)
     "people.manage": LEADS,  # a new sign-in code, name and HMS card (and only whom may_manage_person allows)
@@ -90,6 +92,11 @@ PERMISSIONS = {
     "competence.approve": LEADS,  # approve or reject a worker's own certificate (their organization's only)
     "competence.tasks": LEADS,  # give people tasks on the site (crane operator, hot work...)
     "competence.manage": MANAGER,  # the site's requirements, the organization's course types, CSV import
+    "injuries.record": MANAGER,  # an injury's absence, return, alternative work, fatality (for H1, H2, F)
+    "hours.enter": MANAGER,  # hours worked per employer and month, by form or CSV import
+    # AML § 5-1: the register of injuries is open to the employer and the verneombud (and the AMU, a role this
+    # app does not have yet). Without medical details.
+    "injuries.register": ("verneombud", "manager"),
 }
 
 # Which roles a role may give when it adds a person: a foreman brings workers onto the site, a manager anyone.

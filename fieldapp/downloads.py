@@ -9,7 +9,7 @@ import hashlib
 import io
 import logging
 
-from flask import current_app
+from flask import current_app, stream_with_context
 
 from . import anchors
 
@@ -60,5 +60,47 @@ def attachment(body, mimetype, filename):
     response = current_app.response_class(data, mimetype=None, content_type=mimetype + charset)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     # no-store: not kept in the browser's cache or any proxy; the file is the person's own copy only.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def csv_lines(header, rows):
+    """A CSV file as a generator of text pieces (one per row, the first with the BOM): csv_document's format,
+    for a file too long to hold in memory. rows: an iterable of sequences of cells (e.g. a peewee iterator)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    buffer.write("\ufeff")
+    writer.writerow([csv_cell(cell) for cell in header])
+    for row in rows:
+        writer.writerow([csv_cell(cell) for cell in row])
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def streamed_attachment(pieces, mimetype, filename):
+    """attachment() for a long export: the body is sent as `pieces` (str or bytes) are made, so the first bytes
+    leave at once and memory does not grow with the file's length.
+
+    The audit anchor with the file's SHA-256 is written when the last piece has been made (a download the
+    client breaks off leaves no anchor: nobody holds that file). The generator runs inside the request's
+    context (stream_with_context), so it may query the database and translate.
+    """
+    def body():
+        digest = hashlib.sha256()
+        for piece in pieces:
+            data = piece.encode() if isinstance(piece, str) else piece
+            digest.update(data)
+            yield data
+        try:
+            anchors.write("export", export={"name": filename, "sha256": digest.hexdigest()})
+        except OSError:
+            log.exception("could not anchor the audit log for the export %s", filename)
+
+    charset = "; charset=utf-8" if mimetype.startswith("text/") else ""
+    response = current_app.response_class(stream_with_context(body()), mimetype=None, content_type=mimetype + charset)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response

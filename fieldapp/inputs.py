@@ -123,6 +123,26 @@ def messages():
         "password_common": (422, _("That password is too easy to guess: it is one of the most used passwords. Choose a "
                                    "sentence or words of your own.")),
         "password_long": (422, _("A password has at most 200 characters.")),
+        # HMS statistics (fieldapp/stats)
+        "stats.bad_period": (400, _("Choose a period: a month, a quarter, a year or two dates.")),
+        "stats.reversed_range": (422, _("The end date is before the start date.")),
+        "stats.future_period": (422, _("That period has not started yet. Choose one up to today.")),
+        "stats.bad_scope": (400, _("Choose this site or all your sites.")),
+        "hours.bad_site": (422, _("No site of yours has that name.")),
+        "hours.bad_org_number": (422, _("Not a valid organisation number (9 digits with a check digit).")),
+        "hours.bad_month": (422, _("Give the month as YYYY-MM, for example 2026-03.")),
+        "hours.future_month": (422, _("Hours cannot be entered for a month that has not ended.")),
+        "hours.bad_hours": (422, _("Give the hours as a number from 0 up.")),
+        "hours.absurd_hours": (422, _("Over %(n)s hours per person in a month: check the figure.")),
+        "hours.bad_people": (422, _("Give the number of people as a whole number from 1 up.")),
+        "hours.columns": (422, _("Each line needs four columns: site, employer organisation number, month (YYYY-MM), "
+                                 "hours.")),
+        "hours.encoding": (422, _("The file could not be read as text. Save it as CSV (UTF-8) and try again.")),
+        "hours.empty_file": (422, _("The file has no lines with hours.")),
+        "hours.too_many_rows": (413, _("At most %(n)s lines per file.")),
+        "hours.duplicate": (422, _("The same site, employer and month is in the file twice.")),
+        "injury.bad_date": (422, _("Give the date the person returned, on or after the day of the injury.")),
+        "injury.bad_hours": (422, _("Give the hours of absence as a number from 0 to %(n)s.")),
         # Site people
         "not_phone": (422, _("Not a phone number. Use 8 digits, or + and the country code.")),
         "not_mobile": (422, _("Not a mobile number. Norwegian mobile numbers have 8 digits and start with 4 "

@@ -9,6 +9,7 @@ from peewee import (
     CharField,
     DateField,
     DateTimeField,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -291,6 +292,11 @@ class InjuryDetails(BaseModel):
     notes = TextField(default="")
     arbeidstilsynet_notified_at = DateTimeField(null=True)
     police_notified_at = DateTimeField(null=True)
+    # Issue 20 (HMS statistics, migrations/015_stats.py): what the injury cost, recorded by a manager.
+    alternative_work = BooleanField(default=False)  # moved to other work instead of absence (counts in H2)
+    fatal = BooleanField(default=False)  # counts as a lost-time injury
+    returned_on = DateField(null=True)  # the date the person was back at work
+    absence_hours = FloatField(null=True)  # absence in hours, for a lost-time threshold other than a day
 
 
 class Photo(BaseModel):
@@ -433,6 +439,56 @@ PushDelivery.add_index(PushDelivery.index(PushDelivery.alert, name="push_deliver
 PushDelivery.add_index(PushDelivery.index(PushDelivery.subscription, name="push_delivery_subscription"))
 
 
+# --- HMS statistics (issue 20) ------------------------------------------------------------------------------
+
+class EnteredHours(BaseModel):
+    """Hours worked on a site by one employer's people in one month, entered where they do not check in.
+
+    Where a row exists, it replaces the check-in hours of that site, employer and month (stats.hours).
+    month: the first day of the month. hours: 0..744 per person-month times the people (checked on entry).
+    """
+
+    site = ForeignKeyField(Site, backref="entered_hours", on_delete="CASCADE")
+    employer_org_number = CharField(max_length=9)
+    month = DateField()
+    hours = FloatField()
+    entered_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    entered_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("site", "employer_org_number", "month"), True),)
+
+
+class HoursDay(BaseModel):
+    """Check-in hours of one site, employer and local day, kept by fieldapp/stats/hours.py (derived data).
+
+    hours: the check-ins that began that day, in to out; spill: the part of them after that day's end (local
+    midnight), which belongs to the next day; checkins / complete: how many began that day / with nothing missing.
+    """
+
+    site = ForeignKeyField(Site, backref="+", on_delete="CASCADE")
+    employer_org_number = CharField(max_length=9, null=True)
+    day = DateField()
+    hours = FloatField()
+    spill = FloatField()
+    checkins = IntegerField()
+    complete = IntegerField()
+
+    class Meta:
+        indexes = ((("site", "day"), False),)
+
+
+class HoursDirty(BaseModel):
+    """A check-in's day (its UTC date) that changed since HoursDay was summed: written by database triggers
+    (migrations/015_stats.py) on every insert, change and delete of a check-in."""
+
+    site_id = IntegerField(index=True)
+    utc_day = DateField()
+
+
+# migrations/015_stats.py: a site's check-ins of some days, read when their hours are summed again.
+CheckIn.add_index(CheckIn.index(CheckIn.site, CheckIn.checked_in_at, name="check_in_site_time"))
+
 ALL_MODELS = [
     Organization,
     User,
@@ -455,6 +511,9 @@ ALL_MODELS = [
     Alert,
     AlertRecipient,
     PushDelivery,
+    EnteredHours,
+    HoursDay,
+    HoursDirty,
 ]
 
 

@@ -303,6 +303,18 @@ ACCESS = {
     "competence.person": ("GET", "/s/{site}/competence/people/{worker}", "competence.read"),
     "competence.set_tasks": ("POST", "/s/{site}/competence/people/{worker}/tasks", "competence.tasks"),
     "competence.import_csv": ("GET", "/s/{site}/competence/import", "competence.manage"),
+    "stats.page": ("GET", "/s/{site}/stats", "stats.read"),
+    "stats.report_pdf": ("GET", "/s/{site}/stats/report.pdf", "stats.export"),
+    "stats.report_csv": ("GET", "/s/{site}/stats/report.csv", "stats.export"),
+    "stats.report_xlsx": ("GET", "/s/{site}/stats/report.xlsx", "stats.export"),
+    "stats.hours_csv": ("GET", "/s/{site}/stats/hours.csv", "stats.export"),
+    "stats.register_csv": ("GET", "/s/{site}/injuries.csv", "injuries.register"),
+    "stats.register_pdf": ("GET", "/s/{site}/injuries.pdf", "injuries.register"),
+    "stats.hours": ("GET", "/s/{site}/hours", "hours.enter"),
+    "stats.enter_hours": ("POST", "/s/{site}/hours", "hours.enter"),
+    "stats.import_hours": ("POST", "/s/{site}/hours/import", "hours.enter"),
+    "stats.record_injury": ("POST", "/s/{site}/reports/{report}/injury", "injuries.record"),
+    "stats.own_data": ("GET", "/me/data.json", SIGNED_IN),
 }
 
 

@@ -48,6 +48,9 @@ ALLOWED_STATUS = {
     "competence.photo": {404},  # the verneombud: the worker did not agree to show them the photos
     "competence.add_requirement": {422},  # no course chosen
     "alerts.lift": {409},  # the matrix's alert is a warning: only a stop-work order is lifted
+    "stats.enter_hours": {422},  # no organisation number or hours
+    "stats.import_hours": {422},  # no file
+    "stats.record_injury": {409},  # World.report is a hazard, not an injury
 }
 SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
 

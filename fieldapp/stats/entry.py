@@ -1,0 +1,190 @@
+"""Hours entered by hand or imported from CSV, per site, employer (organisation number) and month.
+
+CSV columns: `site, employer org number, month (YYYY-MM), hours`, and optionally a fifth, the number of people
+(for the sanity check). A header line is recognised and skipped. Encodings read: UTF-8 (with or without a BOM),
+then cp1252 (a superset of latin-1 for text: what Norwegian Excel saves); the delimiter (; or ,) is detected
+from the first line. A decimal comma is read ("1 234,5" with ';' as delimiter).
+
+Rules (each broken rule names its line): the site is one of the person's sites where they may enter hours
+(by name, case-insensitive, or id); a valid organisation number; a month that has ended (the current month
+is refused: its hours are not all worked); hours a number >= 0 and at most MAX_PER_PERSON x people, where
+people is the fifth column, else the people of that employer on the site (at least one). Nothing is saved
+unless every line is good (one transaction); the dry run checks the same and saves nothing.
+A later entry for the same site, employer and month replaces the earlier one (audited with both values).
+"""
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+
+from .. import audit, clock
+from ..db import database
+from ..inputs import InputError
+from ..models import EnteredHours, Membership, Organization, User
+from ..sites.service import org_number_valid
+
+MAX_PER_PERSON = 744  # 31 days x 24 hours: more per person in a month cannot be true
+MAX_ROWS = 5000
+MAX_BYTES = 1024 * 1024
+
+
+class HoursError(InputError):
+    scope = "hours"
+
+
+@dataclass
+class Line:
+    """One good line: where and how many hours; number is the file's line number (1-based), 0 for the form."""
+
+    number: int
+    site: object
+    org_number: str
+    month: date
+    hours: float
+    replaces: float | None = None
+
+
+def decode(data):
+    """Bytes of a CSV file as text: UTF-8 (BOM dropped) or else cp1252. HoursError("encoding") for neither
+    (e.g. UTF-16 or a spreadsheet's binary file)."""
+    if len(data) > MAX_BYTES or b"\x00" in data:
+        raise HoursError("encoding")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _number(text):
+    text = text.strip().replace("\u00a0", "").replace(" ", "")
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")
+    return float(text)
+
+
+def _month(text, today):
+    try:
+        year, month = text.strip().split("-")
+        first = date(int(year), int(month), 1)
+    except ValueError:
+        raise HoursError("bad_month", field="month") from None
+    if first >= today.replace(day=1):
+        raise HoursError("future_month", field="month")
+    if first.year < 2000:
+        raise HoursError("bad_month", field="month")
+    return first
+
+
+def _people_of(site, org_number):
+    return (Membership.select().join(User).join(Organization, on=(User.employer == Organization.id))
+            .where((Membership.site == site) & (Organization.org_number == org_number)).count())
+
+
+def check_line(sites, site_text, org_text, month_text, hours_text, people_text="", number=0):
+    """One line (or the form) checked: a Line, or HoursError naming the field."""
+    by_name = {s.name.strip().lower(): s for s in sites}
+    by_id = {str(s.id): s for s in sites}
+    key = (site_text or "").strip()
+    site = by_id.get(key) or by_name.get(key.lower())
+    if site is None:
+        raise HoursError("bad_site", field="site")
+    org = (org_text or "").strip().replace(" ", "")
+    if not org_number_valid(org):
+        raise HoursError("bad_org_number", field="org_number")
+    month = _month(month_text or "", clock.today(site))
+    try:
+        hours = _number(hours_text or "")
+    except ValueError:
+        raise HoursError("bad_hours", field="hours") from None
+    if not hours >= 0 or hours == float("inf"):
+        raise HoursError("bad_hours", field="hours")
+    people_text = (people_text or "").strip()
+    if people_text:
+        try:
+            people = int(people_text)
+        except ValueError:
+            raise HoursError("bad_people", field="people") from None
+        if people < 1:
+            raise HoursError("bad_people", field="people")
+    else:
+        people = max(1, _people_of(site, org))
+    if hours > MAX_PER_PERSON * people:
+        raise HoursError("absurd_hours", field="hours", n=MAX_PER_PERSON)
+    return Line(number, site, org, month, hours)
+
+
+def parse_csv(sites, data):
+    """(good Lines, [(line number, HoursError)]) for a CSV file's bytes. HoursError for the whole file
+    (encoding, empty, too many lines)."""
+    text = decode(data)
+    lines = text.splitlines()
+    first = next((line for line in lines if line.strip()), "")
+    delimiter = ";" if first.count(";") >= first.count(",") and ";" in first else ","
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    if len(rows) > MAX_ROWS + 1:
+        raise HoursError("too_many_rows", n=MAX_ROWS)
+    good, bad, seen = [], [], set()
+    for number, row in enumerate(rows, start=1):
+        cells = [c.strip() for c in row]
+        if not any(cells):
+            continue
+        if number == 1 and not any(ch.isdigit() for ch in "".join(cells[1:3])):
+            continue  # a header line
+        if len(cells) not in (4, 5):
+            bad.append((number, HoursError("columns")))
+            continue
+        try:
+            line = check_line(sites, *cells, number=number)
+        except HoursError as exc:
+            bad.append((number, exc))
+            continue
+        key = (line.site.id, line.org_number, line.month)
+        if key in seen:
+            bad.append((number, HoursError("duplicate")))
+            continue
+        seen.add(key)
+        good.append(line)
+    if not good and not bad:
+        raise HoursError("empty_file")
+    _mark_replaced(good)
+    return good, bad
+
+
+def _mark_replaced(lines):
+    for line in lines:
+        existing = EnteredHours.get_or_none((EnteredHours.site == line.site) & (EnteredHours.employer_org_number
+                                                                                == line.org_number)
+                                            & (EnteredHours.month == line.month))
+        line.replaces = existing.hours if existing else None
+
+
+def save(actor, lines):
+    """Save every line in one transaction (all or none), each audited; returns how many."""
+    with database.atomic():
+        for line in lines:
+            row = EnteredHours.get_or_none((EnteredHours.site == line.site)
+                                           & (EnteredHours.employer_org_number == line.org_number)
+                                           & (EnteredHours.month == line.month))
+            before = {"hours": row.hours} if row else None
+            if row is None:
+                row = EnteredHours.create(site=line.site, employer_org_number=line.org_number, month=line.month,
+                                          hours=line.hours, entered_by=actor)
+            else:
+                row.hours, row.entered_by, row.entered_at = line.hours, actor, clock.utcnow()
+                row.save()
+            audit.record(actor, "hours.enter", "entered_hours", row.id, before,
+                         {"site": line.site.id, "employer": line.org_number, "month": line.month.isoformat()[:7],
+                          "hours": line.hours})
+    return len(lines)
+
+
+def recent(sites, limit=24):
+    """The latest entered hours of the sites, newest month first: [(EnteredHours, site)]."""
+    by_id = {s.id: s for s in sites}
+    rows = (EnteredHours.select().where(EnteredHours.site.in_(list(by_id)))
+            .order_by(EnteredHours.month.desc(), EnteredHours.id.desc()).limit(limit))
+    return [(row, by_id[row.site_id]) for row in rows]

@@ -1,0 +1,38 @@
+"""The statistics page on a 360 px phone: the figures, the charts, and the HMS report downloaded as PDF."""
+import uuid
+from datetime import timedelta
+
+from helpers import PIN, sign_in_ui
+
+from fieldapp import clock
+from fieldapp.models import CheckIn, InjuryDetails, Report, utcnow
+
+
+def test_a_manager_opens_the_statistics_and_downloads_the_pdf(live, page, csp_violations):
+    world = live.world
+    start = utcnow() - timedelta(days=3)
+    CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=None, name="Ola", employer_org_number="923609016",
+                   checked_in_at=start, checked_out_at=start + timedelta(hours=8))
+    injury = Report.create(uuid=uuid.uuid4(), payload_hash="0" * 64, site=world.site, reporter=world.people["worker"],
+                           kind="injury", category="falls", severity="high", happened_at=start + timedelta(hours=2))
+    InjuryDetails.create(report=injury, absence_beyond_day=True, absence_days=2)
+    page.set_viewport_size({"width": 360, "height": 780})
+    sign_in_ui(page, live.url, world.people["manager"].phone, PIN)
+    with page.expect_navigation():
+        page.click("text=HMS-statistikk")
+    assert page.text_content("h1") == "HMS-statistikk"
+    assert page.text_content("dd.hours-value") == "8"
+    assert page.text_content("dd.h1-value") == "125000.00"
+    assert page.locator("svg.chart").count() == 3
+    # Nothing wider than the phone but the tables, which scroll inside their own box.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    chart = page.locator("svg.chart").first.bounding_box()
+    assert 250 <= chart["width"] <= 360
+    with page.expect_download() as caught:
+        page.click("text=HMS-rapport (PDF)")
+    download = caught.value
+    assert download.suggested_filename.startswith(f"hms-rapport-{world.site.id}-")
+    with open(download.path(), "rb") as f:
+        assert f.read(5) == b"%PDF-"
+    assert csp_violations == []
+    assert clock.today(world.site)  # the site's clock, not the server's, named the file

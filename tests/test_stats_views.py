@@ -1,0 +1,233 @@
+"""The statistics page and its downloads, hours entry and import, an injury's cost, a person's own data."""
+import csv
+import io
+import json
+import re
+import uuid
+import zipfile
+from datetime import date, datetime
+
+import pytest
+
+from fieldapp import clock
+from fieldapp.models import AuditEvent, CheckIn, EnteredHours, InjuryDetails, Report
+
+NOW = datetime(2026, 6, 15, 10)  # UTC
+
+
+@pytest.fixture
+def scene(world, frozen_clock):
+    """June 2026 on site A: 8 hours checked in, a lost-time injury with medical notes, an injury with treatment."""
+    frozen_clock(NOW)
+    site = world.site
+    CheckIn.create(uuid=uuid.uuid4(), site=site, user=None, name="Ola", employer_org_number="923609016",
+                   checked_in_at=clock.to_utc(datetime(2026, 6, 1, 7), site),
+                   checked_out_at=clock.to_utc(datetime(2026, 6, 1, 15), site))
+    world.injury = Report.create(uuid=uuid.uuid4(), payload_hash="0" * 64, site=site, reporter=world.people["worker"],
+                                 kind="injury", category="falls", severity="high", description="Fell from a ladder",
+                                 happened_at=clock.to_utc(datetime(2026, 6, 2, 9), site))
+    InjuryDetails.create(report=world.injury, absence_beyond_day=True, absence_days=4, notes="Fractured wrist")
+    return world
+
+
+def month_args(**extra):
+    return {"period": "month", "month": "2026-06", **extra}
+
+
+def test_the_page_shows_the_figures_and_says_too_few_hours(as_role, scene):
+    page = as_role("foreman").get(f"/s/{scene.site.id}/stats", query_string=month_args())
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert '<dd class="h1-value">125000.00</dd>' in text  # 1 lost-time injury in 8 hours
+    assert '<dd class="f-value">500000.00</dd>' in text
+    assert 'class="warning too-few"' in text
+    assert "<svg class=\"chart\"" in text and "style=" not in text.split("<svg", 1)[1].split("</svg>")[0]
+    assert "Fractured wrist" not in text
+
+
+@pytest.mark.parametrize("args, status", [
+    ({"period": "range", "start": "2026-06-10", "end": "2026-06-01"}, 422),
+    ({"period": "year", "year": "2027"}, 422),
+    ({"period": "month", "month": "juni"}, 400),
+    ({"scope": "everything"}, 400),
+])
+def test_bad_periods_get_a_clear_4xx(as_role, scene, args, status):
+    client = as_role("manager")
+    client.post("/me/language", data={"language": "en"})
+    page = client.get(f"/s/{scene.site.id}/stats", query_string=args)
+    assert page.status_code == status
+    assert 'role="alert"' in page.get_data(as_text=True)
+    assert client.get(f"/s/{scene.site.id}/stats/report.pdf", query_string=args).status_code == status
+
+
+def test_another_sites_figures_are_not_shown(as_role, scene):
+    # The outsider manages site B only: site A is 404, and "all my sites" holds only B.
+    outsider = as_role("outsider")
+    assert outsider.get(f"/s/{scene.site.id}/stats").status_code == 404
+    page = outsider.get(f"/s/{scene.other_site.id}/stats", query_string=month_args(scope="org")).get_data(as_text=True)
+    assert '<dd class="hours-value">0</dd>' in page
+
+
+def test_the_hms_report_downloads(as_role, scene):
+    client = as_role("manager")
+    pdf = client.get(f"/s/{scene.site.id}/stats/report.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert pdf.headers["Cache-Control"] == "no-store"
+    report_csv = client.get(f"/s/{scene.site.id}/stats/report.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(report_csv.lstrip("\ufeff")), delimiter=";"))
+    rolling = rows[1]
+    assert rolling[1:6] == ["8", "1", "1", "1", "4"]
+    assert [r[0] for r in rows[1:] if ":" not in r[0]][1:] == ["2023", "2024", "2025"]
+    xlsx = client.get(f"/s/{scene.site.id}/stats/report.xlsx")
+    assert xlsx.status_code == 200
+    sheet = zipfile.ZipFile(io.BytesIO(xlsx.data)).read("xl/worksheets/sheet1.xml").decode()
+    assert re.search(r'<c r="B2"[^>]*><v>8</v></c>', sheet), sheet[:2000]
+
+
+def test_the_register_has_no_medical_details_and_follows_the_law(as_role, scene):
+    for role in ("manager", "verneombud"):
+        body = as_role(role).get(f"/s/{scene.site.id}/injuries.csv", query_string=month_args())
+        assert body.status_code == 200
+        text = body.get_data(as_text=True)
+        assert "Fell from a ladder" in text and "Fractured wrist" not in text
+    for role in ("foreman", "worker"):
+        assert as_role(role).get(f"/s/{scene.site.id}/injuries.csv").status_code == 403
+    pdf = as_role("verneombud").get(f"/s/{scene.site.id}/injuries.pdf", query_string=month_args())
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_the_hours_export_streams(as_role, scene, app):
+    response = as_role("manager").get(f"/s/{scene.site.id}/stats/hours.csv", query_string=month_args())
+    assert response.is_streamed
+    lines = response.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[1].split(";") == ["Site A", "2026-06-01", "Ola", "", "923609016", "2026-06-01 07:00",
+                                   "2026-06-01 15:00", "8.0"]
+
+
+# --- entered hours ------------------------------------------------------------------------------------------
+
+def test_entered_hours_by_form_replace_check_ins_and_the_page_says_so(as_role, scene):
+    client = as_role("manager")
+    saved = client.post(f"/s/{scene.site.id}/hours", data={"site": scene.site.id, "org_number": "923609016",
+                                                          "month": "2026-05", "hours": "1 500,5", "people": "10"})
+    assert saved.status_code == 303
+    assert EnteredHours.get().hours == 1500.5
+    assert AuditEvent.select().where(AuditEvent.action == "hours.enter").count() == 1
+    client.post(f"/s/{scene.site.id}/hours", data={"site": scene.site.id, "org_number": "923609016",
+                                                   "month": "2026-06", "hours": "100"})
+    # June has not ended: refused, nothing saved.
+    assert EnteredHours.select().count() == 1
+
+
+@pytest.mark.parametrize("field, value, reason_text", [
+    ("hours", "-5", "from 0 up"),
+    ("hours", "800", "Over 744 hours"),
+    ("people", "", "Over 744 hours"),  # then the site's four people of that employer: 3,000 > 4 x 744
+    ("month", "2026-06", "has not ended"),
+    ("month", "2026-13", "YYYY-MM"),
+    ("org_number", "123456789", "organisation number"),
+    ("site", "999999", "No site"),
+])
+def test_bad_entered_hours_are_refused(as_role, scene, field, value, reason_text):
+    client = as_role("manager")
+    client.post("/me/language", data={"language": "en"})
+    data = {"site": scene.site.id, "org_number": "923609016", "month": "2026-05", "hours": "100", "people": "1",
+            field: value}
+    if field == "people":
+        data["hours"] = "3000"
+    response = client.post(f"/s/{scene.site.id}/hours", data=data)
+    assert response.status_code == 422
+    assert reason_text in response.get_data(as_text=True)
+    assert EnteredHours.select().count() == 0
+
+
+def upload(client, site, data, commit=False):
+    form = {"file": (io.BytesIO(data), "hours.csv")}
+    return client.post(f"/s/{site.id}/hours/import", data=form, content_type="multipart/form-data")
+
+
+@pytest.mark.parametrize("encoding, delimiter", [("utf-8", ";"), ("utf-8-sig", ","), ("cp1252", ";"),
+                                                 ("latin-1", ",")])
+def test_a_csv_import_is_a_dry_run_first_in_any_usual_encoding(as_role, scene, encoding, delimiter):
+    scene.site.name = "Bjørvika Øst"
+    scene.site.save()
+    client = as_role("manager")
+    d = delimiter
+    text = f"site{d}employer{d}month{d}hours\nbjørvika øst{d}923609016{d}2026-04{d}1200\n" \
+           f"Bjørvika Øst{d}987654325{d}2026-05{d}{'640,5' if d == ';' else '640.5'}\n"
+    preview = upload(client, scene.site, text.encode(encoding))
+    assert preview.status_code == 200, preview.get_data(as_text=True)
+    assert "2 lines are ready to save" in preview.get_data(as_text=True) or "2 linjer" in preview.get_data(as_text=True)
+    assert EnteredHours.select().count() == 0  # a dry run saves nothing
+    confirm = client.post(f"/s/{scene.site.id}/hours/import", data={"commit": "1", "text": text})
+    assert confirm.status_code == 303
+    assert sorted((r.employer_org_number, r.hours) for r in EnteredHours.select()) == [
+        ("923609016", 1200.0), ("987654325", 640.5)]
+
+
+def test_a_csv_with_bad_lines_names_each_and_saves_nothing(as_role, scene):
+    client = as_role("manager")
+    client.post("/me/language", data={"language": "en"})
+    text = ("Site A;923609016;2026-04;100\n"
+            "Site A;923609016;2026-06;100\n"  # June has not ended
+            "Nowhere;923609016;2026-04;100\n"
+            "Site A;923609016;2026-03;-1\n"
+            "Site A;923609016;2026-03\n"
+            "Site A;923609016;2026-04;50\n")  # twice
+    response = client.post(f"/s/{scene.site.id}/hours/import", data={"commit": "1", "text": text})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    for line in (2, 3, 4, 5, 6):
+        assert f"Line {line}:" in body
+    assert "Line 1:" not in body
+    assert EnteredHours.select().count() == 0
+
+
+def test_a_file_that_is_not_text_is_refused(as_role, scene):
+    response = upload(as_role("manager"), scene.site, "site;org;month;hours\n".encode("utf-16"))
+    assert response.status_code == 422
+    assert EnteredHours.select().count() == 0
+
+
+# --- an injury's cost, and a person's own data ----------------------------------------------------------------
+
+def test_a_manager_records_what_the_injury_cost(as_role, scene):
+    client = as_role("manager")
+    url = f"/s/{scene.site.id}/reports/{scene.injury.id}/injury"
+    recorded = client.post(url, data={"returned_on": "2026-06-09", "alternative_work": "y", "absence_hours": "30"})
+    assert recorded.status_code == 303
+    details = InjuryDetails.get(InjuryDetails.report == scene.injury)
+    assert (details.returned_on, details.absence_days, details.alternative_work, details.absence_hours) == (
+        date(2026, 6, 9), 6, True, 30.0)  # back on the 9th: the 3rd to the 8th away
+    assert client.post(url, data={"returned_on": "2026-05-01"}).status_code == 422  # before the injury
+    assert client.post(url, data={"absence_hours": "-2"}).status_code == 422
+    assert InjuryDetails.get(InjuryDetails.report == scene.injury).absence_days == 6
+    page = client.get(f"/s/{scene.site.id}/reports/{scene.injury.id}").get_data(as_text=True)
+    assert 'class="injury-cost"' in page
+    assert 'class="injury-cost"' not in as_role("verneombud").get(
+        f"/s/{scene.site.id}/reports/{scene.injury.id}").get_data(as_text=True)
+
+
+def test_a_person_downloads_their_own_data(as_role, scene):
+    client = as_role("worker")
+    assert "/me/data.json" in client.get("/me").get_data(as_text=True)
+    data = json.loads(client.get("/me/data.json").get_data(as_text=True))
+    assert data["account"]["name"] == "Worker Person"
+    reports = {r["description"]: r for r in data["reports"]}
+    assert set(reports) == {"Open edge on the 3rd floor", "Fell from a ladder"}
+    assert reports["Fell from a ladder"]["injury"]["notes"] == "Fractured wrist"  # their own: in full
+    assert data["roles"] == [{"site": "Site A", "role": "worker", "since": data["roles"][0]["since"]}]
+
+
+def test_the_hours_export_reads_in_batches_without_losing_or_repeating_a_row(as_role, scene, monkeypatch):
+    from fieldapp.stats import service
+
+    monkeypatch.setattr(service, "HOURS_BATCH", 2)
+    for n in range(5):  # two of them begin at the same moment: the keyset's id breaks the tie
+        begin = clock.to_utc(datetime(2026, 6, 3 + n // 2, 7), scene.site)
+        CheckIn.create(uuid=uuid.uuid4(), site=scene.site, user=None, name=f"P{n}", employer_org_number="923609016",
+                       checked_in_at=begin, checked_out_at=begin.replace(hour=begin.hour + 1))
+    response = as_role("manager").get(f"/s/{scene.site.id}/stats/hours.csv", query_string=month_args())
+    body = response.get_data(as_text=True)
+    names = [line.split(";")[2] for line in body.lstrip("\ufeff").splitlines()[1:]]
+    assert names == ["Ola", "P0", "P1", "P2", "P3", "P4"]
