@@ -193,7 +193,7 @@ def test_finishing_with_unanswered_items_is_refused(as_role, world, version):
     answer(client, world, round_uuid, version, keys(version)[0])
     response = finish(client, world, round_uuid)
     assert response.status_code == 422
-    assert f"Items not answered yet: {len(keys(version)) - 1}" in response.get_data(as_text=True)
+    assert f"{len(keys(version)) - 1} items are not answered yet" in response.get_data(as_text=True)
     assert SafetyRound.get().finished_at is None
 
 

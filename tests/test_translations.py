@@ -114,12 +114,22 @@ def source_files():
         yield from (PROJECT_ROOT / folder).glob(pattern)
 
 
+# Comparisons with 1 that choose no word: the page's layout depends on how many there are, not a noun's form.
+NOT_HAND_PLURALS = {
+    # the checklist selector is shown only when there is a choice; its label is the same for any number
+    ("templates/rounds/new.html", "{% if templates|length > 1 %}"),
+}
+
+
 def test_no_plural_built_by_hand():
     found = []
     for path in source_files():
+        relative = str(path.relative_to(PROJECT_ROOT))
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if (relative, line.strip()) in NOT_HAND_PLURALS:
+                continue
             if any(pattern.search(line) for pattern in HAND_PLURALS):
-                found.append(f"{path.relative_to(PROJECT_ROOT)}:{number}: {line.strip()[:100]}")
+                found.append(f"{relative}:{number}: {line.strip()[:100]}")
     assert not found, "use ngettext for a number in a sentence:\n" + "\n".join(found)
 
 
@@ -133,6 +143,7 @@ def test_the_hand_plural_check_can_fail():
 NOT_COUNTS = {
     "Give the days of absence as a number from 0 to %(n)s.",
     "Give the time to acknowledge in minutes, from 1 to %(n)s.",
+    "Give the interval as a number of days from 1 to %(n)s.",
     "Photo %(n)s (%(name)s) could not be used: %(why)s",
     "The phone's clock is %(minutes)s min off.",
 }
