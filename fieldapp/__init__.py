@@ -57,6 +57,7 @@ def create_app(test_config=None):
     from .accounts.views import bp as accounts_bp
     from .alerts.views import bp as alerts_bp
     from .checkin.views import bp as checkin_bp
+    from .meetings.views import bp as meetings_bp
     from .reports.views import bp as reports_bp
     from .shell.views import bp as shell_bp
     from .sites.views import bp as sites_bp
@@ -67,6 +68,7 @@ def create_app(test_config=None):
     app.register_blueprint(checkin_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(alerts_bp)
+    app.register_blueprint(meetings_bp)
     errors.init_app(app)
     cli.init_app(app)
     return app

@@ -1,6 +1,10 @@
 """What the report's codes are called in the person's language."""
 from flask_babel import gettext as _
 
+from ..models import REPORT_KINDS
+
+REPORTABLE = REPORT_KINDS  # the kinds a person reports from the form ("decision" is made by meetings)
+
 
 def kinds():
     return {
@@ -9,6 +13,8 @@ def kinds():
         "injury": _("Injury"),
         "property_damage": _("Property damage"),
         "environment": _("Environment"),
+        # Not reported from the form: a meeting's decision followed up as a report (fieldapp/meetings).
+        "decision": _("Meeting decision"),
     }
 
 

@@ -39,7 +39,8 @@ def choose_site():
 
 
 def _form_context(error=None, form=None, errors=None):
-    return dict(kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
+    reportable = {key: name for key, name in labels.kinds().items() if key in labels.REPORTABLE}
+    return dict(kinds=reportable, categories=labels.categories(), severities=labels.severities(),
                 new_uuid=str(uuidlib.uuid4()), error=error, errors=errors or {}, form=form or {},
                 grave=sorted(service.GRAVE_CATEGORIES), max_photos=service.MAX_PHOTOS,
                 photo_long_edge=photos.LONG_EDGE)
