@@ -18,8 +18,8 @@ from playwright.sync_api import Error as PlaywrightError
 from fieldapp import audit, photos
 from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database, run_migrations
-from fieldapp.models import (Alert, AlertRecipient, FollowUp, Membership, Organization, Photo, Report, Site,
-                             User, utcnow)
+from fieldapp.models import (Alert, AlertRecipient, FollowUp, Meeting, MeetingProposal, Membership, Organization,
+                             Photo, Report, Site, User, utcnow)
 
 PIN = "482913"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
@@ -252,6 +252,22 @@ ACCESS = {
     "reports.close": ("POST", "/s/{site}/reports/{report}/close", "reports.close"),
     "reports.reopen": ("POST", "/s/{site}/reports/{report}/reopen", "reports.close"),
     "reports.notified": ("POST", "/s/{site}/reports/{report}/notified", "reports.notify"),
+    # HMS meetings (issue 21)
+    "meetings.index": ("GET", "/s/{site}/meetings", "meetings.read"),
+    "meetings.create": ("POST", "/s/{site}/meetings/new", "meetings.call"),
+    "meetings.meeting": ("GET", "/s/{site}/meetings/{meeting}", "meetings.read"),
+    "meetings.add_item": ("POST", "/s/{site}/meetings/{meeting}/items", "meetings.call"),
+    "meetings.note": ("POST", "/s/{site}/meetings/{meeting}/note", "meetings.run"),
+    "meetings.attend": ("POST", "/s/{site}/meetings/{meeting}/attendance", "meetings.run"),
+    "meetings.decide": ("POST", "/s/{site}/meetings/{meeting}/decisions", "meetings.run"),
+    "meetings.vote": ("POST", "/s/{site}/meetings/{meeting}/vote", "meetings.run"),
+    "meetings.approve": ("POST", "/s/{site}/meetings/{meeting}/approve", "meetings.run"),
+    "meetings.amend": ("POST", "/s/{site}/meetings/{meeting}/amend", "meetings.run"),
+    "meetings.minutes_pdf": ("GET", "/s/{site}/meetings/{meeting}/minutes.pdf", "meetings.read"),
+    "meetings.propose": ("POST", "/s/{site}/meetings/propose", "meetings.propose"),
+    "meetings.proposal_photo": ("GET", "/s/{site}/meetings/proposals/{photo}.jpg", "meetings.read"),
+    "meetings.morning": ("GET", "/s/{site}/meetings/morning", "meetings.run"),
+    "meetings.record_morning": ("POST", "/s/{site}/meetings/morning", "meetings.run"),
 }
 
 
@@ -274,6 +290,11 @@ def add_photo_and_alert(app, world):
                                level="warning", template="crane_lift", area="Tower crane 2")
     for role, person in world.people.items():
         AlertRecipient.create(alert=world.alert, user=person, role=role)
+    # A draft site HMS meeting chaired by the foreman, and a worker's proposal with the photo (issue 21).
+    world.meeting = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=utcnow().date(),
+                                   chair=world.people["foreman"], topics=[])
+    MeetingProposal.create(uuid=uuid.uuid4(), payload_hash="0" * 64, site=world.site, proposer=world.people["worker"],
+                           text="More light in stairwell B", photo_digest=world.photo.digest, created_at=utcnow())
 
 
 def call(client, endpoint, world, **data):
@@ -281,7 +302,7 @@ def call(client, endpoint, world, **data):
     method, template, _who = ACCESS[endpoint]
     path = template.format(site=world.site.id, worker=world.people["worker"].id, token=world.site.qr_token,
                            follow_up=world.follow_up.id, report=world.report.id, photo=world.photo.digest,
-                           alert=world.alert.id)
+                           alert=world.alert.id, meeting=world.meeting.id)
     data = {"role": "foreman", "language": "en", "uuid": str(uuid.uuid4()), "all_worn": "y", "name_nb": "Sveisemaske",
             **data}
     return client.post(path, data=data) if method == "POST" else client.get(path)

@@ -32,6 +32,17 @@ ALLOWED_STATUS = {
     "reports.reopen": {409, 422},
     "reports.notified": {422},
     "alerts.send": {422},  # no title, text or template
+    # Meetings: no kind, item, text, person or date in the matrix's request.
+    "meetings.create": {422},
+    "meetings.add_item": {422},
+    "meetings.note": {422},
+    "meetings.attend": {422},
+    "meetings.decide": {422},
+    "meetings.vote": {422},
+    "meetings.approve": {403},  # the manager is not World.meeting's chair (the foreman is): only the chair approves
+    "meetings.amend": {409},  # a draft is changed, not amended
+    "meetings.propose": {422},
+    "meetings.record_morning": {422},
 }
 SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
 
@@ -146,7 +157,9 @@ def test_an_unknown_permission_fails_when_the_view_is_defined():
 def test_a_worker_has_only_their_own_duties_and_medical_details_are_the_managers():
     # AML § 2-3: the worker checks in, reports and reads their alerts; nothing about other people.
     worker = {name for name, roles in PERMISSIONS.items() if "worker" in roles}
-    assert worker == {"checkin.self", "reports.create", "reports.read", "reports.comment", "alerts.read"}
+    # Issue 21: workers also propose meeting items and read their site's minutes.
+    assert worker == {"checkin.self", "reports.create", "reports.read", "reports.comment", "alerts.read",
+                      "meetings.propose", "meetings.read"}
     assert roles_with("reports.medical.read") == ("manager",)  # health data: the employer only
 
 

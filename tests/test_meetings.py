@@ -285,3 +285,11 @@ def test_due_meetings_follow_the_schedule(world):
     due = {kind: (day, overdue) for kind, day, overdue in service.due_meetings(world.site, TODAY)}
     assert due["hms"] == (TODAY - timedelta(days=2), True)
     assert utcnow() == NOW and clock.today(world.site) == TODAY
+
+
+def test_home_shows_overdue_meetings_to_those_who_run_them_only(as_role, world):
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=30),
+                   topics=[])
+    assert "Site HMS meeting is overdue since" in as_role("foreman").get("/").get_data(as_text=True)
+    worker_home = as_role("worker").get("/").get_data(as_text=True)
+    assert "is overdue since" not in worker_home and f"/s/{world.site.id}/meetings" in worker_home

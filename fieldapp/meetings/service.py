@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from .. import audit, clock, photos
 from ..alerts import service as alerts
+from ..authz import roles_with
 from ..db import database
 from ..inputs import InputError
 from ..models import (ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
@@ -465,6 +466,20 @@ def record_morning(actor, site, held_on_text, user_ids, topics, note_text):
 
 
 # --- schedules ------------------------------------------------------------------------------------------
+
+def due_for_home(memberships, language):
+    """{site id: [(kind name, due date, overdue)]} for the sites where the person runs meetings (the home card);
+    sites where they do not are left out. One query per such site and scheduled kind."""
+    out = {}
+    for membership in memberships:
+        if membership.role not in roles_with("meetings.run"):
+            continue
+        site = membership.site
+        names = kinds_for(site.organization_id, language)
+        out[site.id] = [(names.get(kind, (kind, ""))[0], due, overdue)
+                        for kind, due, overdue in due_meetings(site, clock.today(site))]
+    return out
+
 
 def due_meetings(site, today):
     """[(kind code, due date, overdue)] for the site: its schedules, else the built-in defaults."""

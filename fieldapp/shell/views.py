@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from .. import clock
 from ..authz import login_required, public
 from ..checkin import service as checkin
+from ..meetings import service as meetings
 from ..reports import service as reports
 from ..db import database
 from ..queue import huey
@@ -28,6 +29,7 @@ def home():
     return render_template("shell/home.html", memberships=memberships,
                            report_counts=reports.counts_for_home(g.user.id),
                            closed_reports=reports.closed_untold(g.user),
+                           meetings_due=meetings.due_for_home(memberships, g.user.language),
                            open_check_in=open_row, new_uuid=str(uuid.uuid4()),
                            checked_in_since=open_row and clock.format_time(open_row.checked_in_at, site=open_row.site))
 
