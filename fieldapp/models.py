@@ -488,7 +488,6 @@ class MeetingSchedule(BaseModel):
     site = ForeignKeyField(Site, null=True, backref="+", on_delete="CASCADE")
     kind = CharField(max_length=40)
     interval_days = IntegerField()
-    reminded_for = DateField(null=True)  # the due date the last reminder was sent for (one reminder each)
 
 
 class Meeting(BaseModel):

@@ -3,6 +3,7 @@ from . import audit_tasks, create_app  # noqa: F401  (audit_tasks registers the 
 from .accounts import tasks as accounts_tasks  # noqa: F401  (each feature's tasks.py registers its tasks)
 from .alerts import tasks as alerts_tasks  # noqa: F401
 from .checkin import tasks as checkin_tasks  # noqa: F401
+from .meetings import tasks as meetings_tasks  # noqa: F401
 from .queue import context, huey  # noqa: F401
 
 app = create_app()  # binds the database proxy and the configuration the tasks use

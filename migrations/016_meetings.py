@@ -42,7 +42,6 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
                                   on_delete='CASCADE')
         kind = pw.CharField(max_length=40)
         interval_days = pw.IntegerField()
-        reminded_for = pw.DateField(null=True)
 
         class Meta:
             table_name = "meeting_schedule"

@@ -11,7 +11,7 @@ from helpers import jpeg
 from fieldapp import clock
 from fieldapp.models import (AgendaItem, Alert, AlertRecipient, AmuMember, AuditEvent, CheckIn, Meeting,
                              MeetingDecision, MeetingProposal, Report, User, utcnow)
-from fieldapp.meetings import service
+from fieldapp.meetings import service, tasks
 
 NOW = datetime(2026, 3, 10, 9, 0)  # naive UTC; 10:00 in Oslo
 TODAY = date(2026, 3, 10)
@@ -293,3 +293,12 @@ def test_home_shows_overdue_meetings_to_those_who_run_them_only(as_role, world):
     assert "Site HMS meeting is overdue since" in as_role("foreman").get("/").get_data(as_text=True)
     worker_home = as_role("worker").get("/").get_data(as_text=True)
     assert "is overdue since" not in worker_home and f"/s/{world.site.id}/meetings" in worker_home
+
+
+def test_the_reminder_reaches_those_who_run_meetings_once(world):
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=30),
+                   topics=[])
+    assert tasks.remind_due_meetings.call_local() >= 1
+    assert tasks.remind_due_meetings.call_local() == 0  # the same due date: no second reminder
+    reminded = {c.user_id for c in AlertRecipient.select().join(Alert).where(Alert.title.contains("overdue"))}
+    assert reminded == {world.people["foreman"].id, world.people["manager"].id}

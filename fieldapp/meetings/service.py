@@ -16,7 +16,7 @@ from ..db import database
 from ..inputs import InputError
 from ..models import (ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
                       MeetingAttendance, MeetingDecision, MeetingKind, MeetingProposal, MeetingSchedule,
-                      Membership, Report, ReportEvent, User, utcnow)
+                      Membership, Report, ReportEvent, Site, User, utcnow)
 from . import kinds as kind_catalogue
 
 MAX_TEXT = 2000
@@ -479,6 +479,31 @@ def due_for_home(memberships, language):
         out[site.id] = [(names.get(kind, (kind, ""))[0], due, overdue)
                         for kind, due, overdue in due_meetings(site, clock.today(site))]
     return out
+
+
+def remind_due(language="nb", remind_days=3):
+    """Remind the foremen and managers of each active site of the meetings due within `remind_days` days or
+    overdue, through the alerts inbox and push (an information alert without acknowledgement). The alert's UUID
+    is made from the site, kind and due date, so a reminder is sent once however often this runs.
+    Returns the number of reminders made."""
+    made = 0
+    for site in Site.select().where(Site.active == True):  # noqa: E712
+        today = clock.today(site)
+        names = kinds_for(site.organization_id, language)
+        leads = list(Membership.select(Membership.user, Membership.role)
+                     .where((Membership.site == site) & Membership.role.in_(roles_with("meetings.run"))).tuples())
+        for kind, due, overdue in due_meetings(site, today):
+            if due > today + timedelta(days=remind_days) or not leads:
+                continue
+            name = names.get(kind, (kind, ""))[0]
+            fields = dict(template=None, level="info", area="", audience="all", ack_required=False, ack_minutes=0,
+                          title=(_("%(kind)s is overdue since %(date)s", kind=name, date=due.isoformat()) if overdue
+                                 else _("Next %(kind)s by %(date)s", kind=name, date=due.isoformat()))[:120],
+                          body=_("Open Meetings on the site to hold it; the agenda is ready."))
+            key = uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"fieldapp:meeting-due:{site.id}:{kind}:{due.isoformat()}")
+            _alert, created = alerts.create(None, site, key, fields, recipients=leads)
+            made += created
+    return made
 
 
 def due_meetings(site, today):
