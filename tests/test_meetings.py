@@ -9,7 +9,8 @@ import pytest
 from helpers import jpeg
 
 from fieldapp import clock
-from fieldapp.models import (AgendaItem, Alert, AlertRecipient, AmuMember, AuditEvent, CheckIn, Meeting,
+from fieldapp.models import (AgendaItem, Alert, AlertRecipient, AmuMember, AuditEvent, CheckIn, Meeting, MeetingKind,
+                             MeetingSchedule,
                              MeetingDecision, MeetingProposal, Report, User, utcnow)
 from fieldapp.meetings import service, tasks
 
@@ -302,3 +303,17 @@ def test_the_reminder_reaches_those_who_run_meetings_once(world):
     assert tasks.remind_due_meetings.call_local() == 0  # the same due date: no second reminder
     reminded = {c.user_id for c in AlertRecipient.select().join(Alert).where(Alert.title.contains("overdue"))}
     assert reminded == {world.people["foreman"].id, world.people["manager"].id}
+
+
+def test_an_organization_renames_a_kind_and_sets_its_schedule(as_role, world):
+    MeetingKind.create(organization=world.org, code="hms", names={"nb": "Vernemøte", "en": "Safety meeting"})
+    MeetingKind.create(organization=world.org, code="rigg", names={"nb": "Riggmøte"})
+    MeetingSchedule.create(organization=world.org, site=world.site, kind="hms", interval_days=14)
+    names = service.kinds_for(world.org.id, "en")
+    assert names["hms"] == ("Safety meeting", "site") and names["rigg"] == ("Riggmøte", "site")
+    page = as_role("foreman").get(f"/s/{world.site.id}/meetings").get_data(as_text=True)
+    assert "Safety meeting" in page and "Riggmøte" in page
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=10),
+                   topics=[])
+    due = {kind: day for kind, day, _overdue in service.due_meetings(world.site, TODAY)}
+    assert due["hms"] == TODAY + timedelta(days=4)
