@@ -268,6 +268,12 @@ ACCESS = {
     "meetings.proposal_photo": ("GET", "/s/{site}/meetings/proposals/{photo}.jpg", "meetings.read"),
     "meetings.morning": ("GET", "/s/{site}/meetings/morning", "meetings.run"),
     "meetings.record_morning": ("POST", "/s/{site}/meetings/morning", "meetings.run"),
+    # The AMU is the organization's: its members only (fieldapp.models.AmuMember), 404 for anyone else.
+    "meetings.amu": ("GET", "/amu", SIGNED_IN),
+    "meetings.amu_create": ("POST", "/amu/new", SIGNED_IN),
+    "meetings.amu_meeting": ("GET", "/amu/{amu}", SIGNED_IN),
+    "meetings.amu_change": ("POST", "/amu/{amu}/note", SIGNED_IN),
+    "meetings.amu_minutes_pdf": ("GET", "/amu/{amu}/minutes.pdf", SIGNED_IN),
 }
 
 
@@ -295,6 +301,8 @@ def add_photo_and_alert(app, world):
                                    chair=world.people["foreman"], topics=[])
     MeetingProposal.create(uuid=uuid.uuid4(), payload_hash="0" * 64, site=world.site, proposer=world.people["worker"],
                            text="More light in stairwell B", photo_digest=world.photo.digest, created_at=utcnow())
+    world.amu = Meeting.create(organization=world.org, site=None, kind="amu", held_on=utcnow().date(),
+                               chair=world.people["manager"], topics=[])
 
 
 def call(client, endpoint, world, **data):
@@ -302,7 +310,7 @@ def call(client, endpoint, world, **data):
     method, template, _who = ACCESS[endpoint]
     path = template.format(site=world.site.id, worker=world.people["worker"].id, token=world.site.qr_token,
                            follow_up=world.follow_up.id, report=world.report.id, photo=world.photo.digest,
-                           alert=world.alert.id, meeting=world.meeting.id)
+                           alert=world.alert.id, meeting=world.meeting.id, amu=world.amu.id)
     data = {"role": "foreman", "language": "en", "uuid": str(uuid.uuid4()), "all_worn": "y", "name_nb": "Sveisemaske",
             **data}
     return client.post(path, data=data) if method == "POST" else client.get(path)

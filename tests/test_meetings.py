@@ -317,3 +317,26 @@ def test_an_organization_renames_a_kind_and_sets_its_schedule(as_role, world):
                    topics=[])
     due = {kind: day for kind, day, _overdue in service.due_meetings(world.site, TODAY)}
     assert due["hms"] == TODAY + timedelta(days=4)
+
+
+def test_the_amu_is_for_its_members_and_records_the_minority(as_role, world):
+    AmuMember.create(organization=world.org, user=world.people["manager"], side="employer")
+    AmuMember.create(organization=world.org, user=world.people["verneombud"], side="workers")
+    assert as_role("foreman").get("/amu").status_code == 404  # not an AMU member
+    manager, verneombud = as_role("manager"), as_role("verneombud")
+    assert manager.post("/amu/new", data={"held_on": "2026-03-10"}).status_code == 303
+    meeting = Meeting.get((Meeting.kind == "amu") & Meeting.site.is_null())
+    assert manager.post(f"/amu/{meeting.id}/items", data={"title": "Noise in the workshop"}).status_code == 303
+    item = AgendaItem.get(AgendaItem.meeting == meeting)
+    refused = manager.post(f"/amu/{meeting.id}/vote", data={"item": item.id, "majority": "Buy ear defenders"})
+    assert refused.status_code == 422 and "minority" in refused.get_data(as_text=True)
+    assert manager.post(f"/amu/{meeting.id}/vote", data={"item": item.id, "majority": "Buy ear defenders",
+                                                         "minority": "Enclose the saw"}).status_code == 303
+    assert manager.post(f"/amu/{meeting.id}/approve").status_code == 303  # chair and employer's side
+    assert Meeting.get_by_id(meeting.id).status == "draft"
+    assert verneombud.post(f"/amu/{meeting.id}/approve").status_code == 303  # workers' side
+    assert Meeting.get_by_id(meeting.id).status == "approved"
+    assert manager.post(f"/amu/{meeting.id}/approve").status_code == 409
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(
+        verneombud.get(f"/amu/{meeting.id}/minutes.pdf").data)).pages)
+    assert "Enclose the saw" in text

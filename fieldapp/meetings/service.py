@@ -376,6 +376,43 @@ def approve_and_send(actor, meeting, language="nb"):
     return done
 
 
+# --- the AMU (organization level) ----------------------------------------------------------------------
+
+def amu_membership(user):
+    """The person's AmuMember row (their organization's AMU and their side), or None."""
+    return AmuMember.get_or_none(AmuMember.user == user)
+
+
+def amu_meetings(organization_id, limit=50):
+    return list(Meeting.select().where((Meeting.organization == organization_id) & Meeting.site.is_null()
+                                       & (Meeting.kind == "amu"))
+                .order_by(Meeting.held_on.desc(), Meeting.id.desc()).limit(limit))
+
+
+def amu_meeting(organization_id, meeting_id):
+    return Meeting.get_or_none((Meeting.id == meeting_id) & (Meeting.organization == organization_id)
+                               & Meeting.site.is_null())
+
+
+def create_amu_meeting(actor, organization_id, held_on_text):
+    """A draft AMU meeting chaired by `actor` (an AMU member); its agenda starts with the last one's carried
+    items. Decisions of the AMU are recorded with person and deadline; they are not site reports."""
+    held_on = _date(held_on_text)
+    previous = Meeting.select().where((Meeting.organization == organization_id) & Meeting.site.is_null()
+                                      & (Meeting.kind == "amu")).order_by(Meeting.held_on.desc()).first()
+    with database.atomic():
+        meeting = Meeting.create(organization=organization_id, site=None, kind="amu", held_on=held_on, chair=actor,
+                                 created_by=actor, topics=[])
+        if previous is not None:
+            for n, item in enumerate(AgendaItem.select().where((AgendaItem.meeting == previous)
+                                                               & AgendaItem.carry_over).order_by(AgendaItem.position)):
+                AgendaItem.create(meeting=meeting, position=n, source="carried", title=item.title,
+                                  carried_from=item)
+        audit.record(actor, "meeting.create", "meeting", meeting.id,
+                     after={"organization": organization_id, "kind": "amu", "held_on": held_on.isoformat()})
+    return meeting
+
+
 # --- proposals ------------------------------------------------------------------------------------------
 
 def _proposal_hash(site, user, text, photo_bytes):

@@ -204,3 +204,88 @@ def record_morning(site_id):
         return render_template("meetings/morning.html", **_morning_context(
             error=message, errors=inputs.errors_by_field(exc))), status
     return redirect(url_for("meetings.meeting", site_id=site_id, meeting_id=meeting.id), 303)
+
+
+# --- the AMU: the organization's committee, for its members ----------------------------------------------
+
+def _amu_or_404():
+    member = service.amu_membership(g.user)
+    if member is None:
+        abort(404)
+    return member
+
+
+def _amu_meeting_or_404(member, meeting_id):
+    meeting = service.amu_meeting(member.organization_id, meeting_id)
+    if meeting is None:
+        abort(404)
+    return meeting
+
+
+@bp.get("/amu")
+@login_required
+def amu(member=None, error=None, status=200):
+    member = member or _amu_or_404()
+    return render_template("meetings/amu.html", member=member, meetings=service.amu_meetings(member.organization_id),
+                           today=clock.today(), error=error), status
+
+
+@bp.post("/amu/new")
+@login_required
+def amu_create():
+    member = _amu_or_404()
+    try:
+        meeting = service.create_amu_meeting(g.user, member.organization_id, request.form.get("held_on"))
+    except BAD_INPUT as exc:
+        return amu(member, inputs.problem(exc)[1], inputs.problem(exc)[0])
+    return redirect(url_for("meetings.amu_meeting", meeting_id=meeting.id), 303)
+
+
+def _amu_page(member, meeting, error=None, status=200):
+    items, decisions = service.agenda(meeting)
+    return render_template("meetings/amu_meeting.html", member=member, meeting=meeting, items=items,
+                           decisions=decisions, attendance=service.attendance(meeting),
+                           people=service.people_for(meeting), amendments=service.amendments(meeting),
+                           today=clock.today(), error=error), status
+
+
+@bp.get("/amu/<int:meeting_id>")
+@login_required
+def amu_meeting(meeting_id):
+    member = _amu_or_404()
+    return _amu_page(member, _amu_meeting_or_404(member, meeting_id))
+
+
+AMU_CHANGES = {
+    "items": lambda m, f: service.add_item(g.user, m, f.get("title")),
+    "note": lambda m, f: service.set_note(g.user, m, f.get("item"), f.get("note"), bool(f.get("carry_over"))),
+    "attendance": lambda m, f: service.add_attendance(g.user, m, f.get("user"), f.get("name"), f.get("side")),
+    "decisions": lambda m, f: service.add_decision(g.user, m, f.get("item"), f.get("text"), f.get("person"),
+                                                   f.get("deadline")),
+    "vote": lambda m, f: service.record_vote(g.user, m, f.get("item"), bool(f.get("unanimous")), f.get("majority"),
+                                             f.get("minority")),
+    "approve": lambda m, f: service.approve(g.user, m),
+    "amend": lambda m, f: service.amend(g.user, m, f.get("text")),
+}
+
+
+@bp.post("/amu/<int:meeting_id>/<any(items, note, attendance, decisions, vote, approve, amend):change>")
+@login_required
+def amu_change(meeting_id, change):
+    """One change to an AMU meeting by one of its members (the AMU's members hold its meetings)."""
+    member = _amu_or_404()
+    meeting = _amu_meeting_or_404(member, meeting_id)
+    try:
+        AMU_CHANGES[change](meeting, request.form)
+    except BAD_INPUT as exc:
+        status, message = inputs.problem(exc)
+        return _amu_page(member, meeting, message, status)
+    return redirect(url_for("meetings.amu_meeting", meeting_id=meeting.id), 303)
+
+
+@bp.get("/amu/<int:meeting_id>/minutes.pdf")
+@login_required
+def amu_minutes_pdf(meeting_id):
+    meeting = _amu_meeting_or_404(_amu_or_404(), meeting_id)
+    return downloads.attachment(exports.minutes_pdf(meeting, _lang()), "application/pdf",
+                                f"amu-minutes-{meeting.held_on.isoformat()}-{meeting.id}.pdf")
