@@ -1,13 +1,14 @@
 """Issue 21 on a phone (360 px): a worker proposes an item without signal, the foreman holds the meeting with
 it on the agenda, decides and approves; the worker sees the answer and the follow-up; the PDF has the decision."""
 import io
+import uuid
 from datetime import timedelta
 
 import pypdf
 from helpers import PIN, poll, sign_in_ui, wait_until
 
 from fieldapp import clock
-from fieldapp.models import MeetingDecision, MeetingProposal, Report
+from fieldapp.models import CheckIn, Meeting, MeetingDecision, MeetingProposal, Report, utcnow
 
 
 def test_a_proposal_made_offline_is_decided_approved_and_answered(live, page, context, browser,
@@ -33,6 +34,7 @@ def test_a_proposal_made_offline_is_decided_approved_and_answered(live, page, co
     foreman.goto(f"{live.url}/s/{site}/meetings")
     with foreman.expect_navigation():
         foreman.click("button.start-meeting")
+    assert foreman.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling at 360 px
     item = foreman.locator("li.agenda-item.source-proposal")
     assert "Lys i trapperom B" in item.text_content()
     item.locator("summary").click()
@@ -56,5 +58,24 @@ def test_a_proposal_made_offline_is_decided_approved_and_answered(live, page, co
     page.goto(f"{live.url}/s/{site}/meetings")
     answer = page.text_content("#my-proposals")
     assert "Sett opp fire lyskastere" in answer and "Under arbeid" in answer
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert csp_violations == []
+
+
+def test_a_morning_meeting_is_a_few_taps(live, page, csp_violations):
+    world = live.world
+    worker = world.people["worker"]
+    CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=worker, checked_in_at=utcnow(), name=worker.name)
+    page.set_viewport_size({"width": 360, "height": 780})
+    sign_in_ui(page, live.url, world.people["foreman"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/meetings/morning")
+    assert page.is_checked(f"input[name=people][value='{worker.id}']")  # those checked in now, ticked already
+    page.check("input[name=topics][value=lifting]")
+    page.fill("#note", "Vind: ingen løft over 12 m/s")
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")
+    meeting = Meeting.get(Meeting.kind == "morning")
+    assert meeting.topics == ["lifting"] and [a.user_id for a in meeting.attendance] == [worker.id]
+    assert "Vind: ingen løft over 12 m/s" in page.text_content("main")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert csp_violations == []
