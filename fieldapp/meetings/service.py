@@ -5,7 +5,7 @@ import json
 import uuid as uuidlib
 from datetime import date, timedelta
 
-from peewee import JOIN, IntegrityError
+from peewee import JOIN, IntegrityError, fn
 
 from flask_babel import gettext as _
 
@@ -145,10 +145,11 @@ def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb"):
         meeting = Meeting.create(organization=site.organization_id, site=site, kind=kind, held_on=held_on,
                                  extra=extra, chair=actor, created_by=actor, topics=[])
         agenda = build_agenda(site, kind, clock.today(site), previous)
-        AgendaItem.insert_many([
-            {"meeting": meeting.id, "position": n, "source": source, "record_id": rid, "title": title,
-             "carried_from": carried, "proposal": proposal}
-            for n, (source, rid, title, carried, proposal) in enumerate(agenda)]).execute() if agenda else None
+        if agenda:
+            AgendaItem.insert_many([
+                {"meeting": meeting.id, "position": n, "source": source, "record_id": rid, "title": title,
+                 "carried_from": carried, "proposal": proposal}
+                for n, (source, rid, title, carried, proposal) in enumerate(agenda)]).execute()
         audit.record(actor, "meeting.create", "meeting", meeting.id,
                      after={"site": site.id, "kind": kind, "held_on": held_on.isoformat(), "extra": extra,
                             "items": len(agenda)})
@@ -506,15 +507,18 @@ def record_morning(actor, site, held_on_text, user_ids, topics, note_text):
 
 def due_for_home(memberships, language):
     """{site id: [(kind name, due date, overdue)]} for the sites where the person runs meetings (the home card);
-    sites where they do not are left out. One query per such site and scheduled kind."""
+    sites where they do not are left out. Three queries however many sites (tests/test_queries.py)."""
+    sites = [m.site for m in memberships if m.role in roles_with("meetings.run")]
+    if not sites:
+        return {}
+    names = {}
+    for row in MeetingKind.select().where(MeetingKind.organization.in_({s.organization_id for s in sites})):
+        names.setdefault(row.organization_id, []).append(row)
+    due = _due_by_site(sites)
     out = {}
-    for membership in memberships:
-        if membership.role not in roles_with("meetings.run"):
-            continue
-        site = membership.site
-        names = kinds_for(site.organization_id, language)
-        out[site.id] = [(names.get(kind, (kind, ""))[0], due, overdue)
-                        for kind, due, overdue in due_meetings(site, clock.today(site))]
+    for site in sites:
+        kinds = kind_catalogue.kind_names(names.get(site.organization_id, []), language)
+        out[site.id] = [(kinds.get(kind, (kind, ""))[0], day, overdue) for kind, day, overdue in due[site.id]]
     return out
 
 
@@ -543,15 +547,37 @@ def remind_due(language="nb", remind_days=3):
     return made
 
 
-def due_meetings(site, today):
-    """[(kind code, due date, overdue)] for the site: its schedules, else the built-in defaults."""
-    intervals = {kind: days for kind, (_n, level, days) in kind_catalogue.BUILTIN.items()
-                 if level == "site" and days}
-    for row in MeetingSchedule.select().where(MeetingSchedule.site == site):
-        intervals[row.kind] = row.interval_days
-    out = []
-    for kind, days in intervals.items():
-        last = last_meeting(site, kind)
-        due = (last.held_on + timedelta(days=days)) if last else today
-        out.append((kind, due, due < today))
+def _due_by_site(sites):
+    """{site id: [(kind code, due date, overdue)]}: each site's schedules, else the built-in defaults, from the
+    last meeting of each kind (today, the site's, when there was none). Two queries for any number of sites."""
+    ids = [s.id for s in sites]
+    defaults = {kind: days for kind, (_n, level, days) in kind_catalogue.BUILTIN.items() if level == "site" and days}
+    intervals = {site_id: dict(defaults) for site_id in ids}
+    for site_id, kind, days in (MeetingSchedule.select(MeetingSchedule.site, MeetingSchedule.kind,
+                                                       MeetingSchedule.interval_days)
+                                .where(MeetingSchedule.site.in_(ids)).tuples()):
+        intervals[site_id][kind] = days
+    last = {(site_id, kind): held_on for site_id, kind, held_on in
+            Meeting.select(Meeting.site, Meeting.kind, fn.MAX(Meeting.held_on))
+            .where(Meeting.site.in_(ids)).group_by(Meeting.site, Meeting.kind).tuples()}
+    out = {}
+    for site in sites:
+        today = clock.today(site)
+        rows = []
+        for kind, days in intervals[site.id].items():
+            held = last.get((site.id, kind))
+            if isinstance(held, str):  # SQLite gives MAX() of a date column back as text
+                held = date.fromisoformat(held)
+            day = held + timedelta(days=days) if held else today
+            rows.append((kind, day, day < today))
+        out[site.id] = rows
     return out
+
+
+def due_meetings(site, today=None):
+    """[(kind code, due date, overdue)] for the site: its schedules, else the built-in defaults (HMS meeting
+    every 4 weeks). Overdue is counted from `today` when given, else from the site's today (clock.today)."""
+    rows = _due_by_site([site])[site.id]
+    if today is None:
+        return rows
+    return [(kind, day, day < today) for kind, day, _overdue in rows]
