@@ -125,6 +125,7 @@ def messages():
         "not_chair": (403, _("Only the chair (and for the AMU, a member of each side) approves the minutes.")),
         "not_approved": (409, _("Amendments are added to approved minutes. Change the draft instead.")),
         "bad_item": (422, _("That item is not on this meeting's agenda. Reload the page.")),
+        "item_has_decisions": (409, _("This item has decisions, so it stays on the agenda.")),
         "vote_positions": (422, _("When the vote was not unanimous, write both the majority's and the minority's "
                                   "view.")),
         "decision_person": (422, _("Choose who carries out the decision: a person on this site.")),

@@ -257,6 +257,7 @@ ACCESS = {
     "meetings.create": ("POST", "/s/{site}/meetings/new", "meetings.call"),
     "meetings.meeting": ("GET", "/s/{site}/meetings/{meeting}", "meetings.read"),
     "meetings.add_item": ("POST", "/s/{site}/meetings/{meeting}/items", "meetings.call"),
+    "meetings.remove_item": ("POST", "/s/{site}/meetings/{meeting}/items/remove", "meetings.run"),
     "meetings.note": ("POST", "/s/{site}/meetings/{meeting}/note", "meetings.run"),
     "meetings.attend": ("POST", "/s/{site}/meetings/{meeting}/attendance", "meetings.run"),
     "meetings.decide": ("POST", "/s/{site}/meetings/{meeting}/decisions", "meetings.run"),

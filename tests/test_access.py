@@ -35,6 +35,7 @@ ALLOWED_STATUS = {
     # Meetings: no kind, item, text, person or date in the matrix's request.
     "meetings.create": {422},
     "meetings.add_item": {422},
+    "meetings.remove_item": {422},
     "meetings.note": {422},
     "meetings.attend": {422},
     "meetings.decide": {422},

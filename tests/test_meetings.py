@@ -340,3 +340,22 @@ def test_the_amu_is_for_its_members_and_records_the_minority(as_role, world):
     text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(
         verneombud.get(f"/amu/{meeting.id}/minutes.pdf").data)).pages)
     assert "Enclose the saw" in text
+
+
+def test_an_item_taken_off_the_agenda_returns_its_proposal_to_the_next_meeting(as_role, world):
+    propose(as_role("worker"), world, "Drinking water on floor 5", outbox=True)
+    foreman = as_role("foreman")
+    meeting = start(foreman, world)
+    item = AgendaItem.get(AgendaItem.source == "proposal")
+    assert foreman.post(url(world, meeting, "/items/remove"), data={"item": item.id}).status_code == 303
+    assert not AgendaItem.select().where(AgendaItem.id == item.id).exists()
+    assert [i.title for i in AgendaItem.select().where(AgendaItem.source == "proposal")] == []
+    later = start(foreman, world, held_on="2026-03-11")
+    assert AgendaItem.get((AgendaItem.meeting == later) & (AgendaItem.source == "proposal")).title == \
+        "Drinking water on floor 5"
+    kept = AgendaItem.select().where(AgendaItem.meeting == later).first()
+    foreman.post(url(world, later, "/decisions"), data={"item": kept.id, "text": "Water tank",
+                                                        "person": world.people["foreman"].id,
+                                                        "deadline": "2026-03-12"})
+    refused = foreman.post(url(world, later, "/items/remove"), data={"item": kept.id})
+    assert refused.status_code == 409 and AgendaItem.select().where(AgendaItem.id == kept.id).exists()

@@ -205,6 +205,19 @@ def _item(meeting, item_id):
     return item
 
 
+def remove_item(actor, meeting, item_id):
+    """Take an item off a draft agenda (a proposal on it goes back to the open proposals for the next meeting).
+    MeetingError: approved minutes, an item not on this agenda, an item with decisions."""
+    _check_draft(meeting)
+    item = _item(meeting, item_id)
+    if MeetingDecision.select().where(MeetingDecision.item == item).exists():
+        raise MeetingError("item_has_decisions")
+    with database.atomic():
+        audit.record(actor, "meeting.item.remove", "agenda_item", item.id,
+                     before={"meeting": meeting.id, "title": item.title, "source": item.source})
+        item.delete_instance()
+
+
 def set_note(actor, meeting, item_id, note_text, carry_over=False):
     _check_draft(meeting)
     item = _item(meeting, item_id)

@@ -89,6 +89,12 @@ def add_item(site_id, meeting_id):
     return _change(meeting_id, lambda m: service.add_item(g.user, m, request.form.get("title")))
 
 
+@bp.post("/s/<int:site_id>/meetings/<int:meeting_id>/items/remove")
+@requires("meetings.run")
+def remove_item(site_id, meeting_id):
+    return _change(meeting_id, lambda m: service.remove_item(g.user, m, request.form.get("item")))
+
+
 @bp.post("/s/<int:site_id>/meetings/<int:meeting_id>/note")
 @requires("meetings.run")
 def note(site_id, meeting_id):
