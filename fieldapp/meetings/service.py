@@ -233,7 +233,7 @@ def set_note(actor, meeting, item_id, note_text, carry_over=False):
 
 def record_vote(actor, meeting, item_id, unanimous, majority_text, minority_text):
     """The AMU's vote on an item: when it was not unanimous both the majority and the minority view are
-    recorded (AML § 7-2 (6): the minutes state the minority's view)."""
+    recorded (issue 21: the AMU's minutes keep both the majority's and the minority's view)."""
     _check_draft(meeting)
     item = _item(meeting, item_id)
     majority = _text(majority_text, "majority", required=True)
