@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from peewee import JOIN, IntegrityError, fn
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from .. import audit, clock, photos
@@ -370,7 +371,27 @@ def participants(meeting):
             .where((MeetingAttendance.meeting == meeting) & MeetingAttendance.user.is_null(False)).tuples()]
 
 
-def approve_and_send(actor, meeting, language="nb"):
+def _to_inboxes(actor, site, key, recipients, words):
+    """Information alerts (inbox and push, no acknowledgement) to `recipients` [(user id, role, language)], one
+    per language so that each person reads it in theirs: words(language) -> (title, body), called in that
+    locale. The alert's UUID is made from `key` and the language, so sending again makes nothing new.
+    Returns how many alerts were made."""
+    by_language = {}
+    for user_id, role, language in recipients:
+        by_language.setdefault(language or "nb", []).append((user_id, role))
+    made = 0
+    for language, people in sorted(by_language.items()):
+        with force_locale(language):
+            title, body = words(language)
+        fields = dict(template=None, level="info", area="", audience="all", ack_required=False, ack_minutes=0,
+                      title=title[:120], body=body)
+        _alert, created = alerts.create(actor, site, uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"{key}:{language}"),
+                                        fields, recipients=people)
+        made += created
+    return made
+
+
+def approve_and_send(actor, meeting):
     """approve(); once the minutes are approved they go to the inboxes (and phones) of those who attended and of
     those whose proposals were on the agenda, as an information alert that needs no acknowledgement."""
     done = approve(actor, meeting)
@@ -378,15 +399,15 @@ def approve_and_send(actor, meeting, language="nb"):
         proposers = [uid for (uid,) in MeetingProposal.select(MeetingProposal.proposer).join(
             AgendaItem, on=(AgendaItem.proposal == MeetingProposal.id)).where(AgendaItem.meeting == meeting).tuples()]
         wanted = set(participants(meeting)) | set(proposers)
-        recipients = list(Membership.select(Membership.user, Membership.role)
+        recipients = list(Membership.select(Membership.user, Membership.role, User.language).join(User)
                           .where((Membership.site == meeting.site_id) & Membership.user.in_(wanted)).tuples())
-        name = kinds_for(meeting.organization_id, language).get(meeting.kind, (meeting.kind, ""))[0]
-        fields = dict(template=None, level="info", area="", audience="all", ack_required=False, ack_minutes=0,
-                      title=_("Minutes approved: %(kind)s %(date)s", kind=name, date=meeting.held_on.isoformat())[:120],
-                      body=_("The minutes are on the site's meetings page, with the decisions and who follows "
-                             "them up."))
-        alerts.create(actor, meeting.site, uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"fieldapp:minutes:{meeting.id}"),
-                      fields, recipients=recipients)
+
+        def words(reader_language):
+            name = kinds_for(meeting.organization_id, reader_language).get(meeting.kind, (meeting.kind, ""))[0]
+            return (_("Minutes approved: %(kind)s %(date)s", kind=name, date=meeting.held_on.isoformat()),
+                    _("The minutes are on the site's meetings page, with the decisions and who follows them up."))
+
+        _to_inboxes(actor, meeting.site, f"fieldapp:minutes:{meeting.id}", recipients, words)
     return done
 
 
@@ -535,28 +556,37 @@ def due_for_home(memberships, language):
     return out
 
 
-def remind_due(language="nb", remind_days=3):
+def remind_due(remind_days=3):
     """Remind the foremen and managers of each active site of the meetings due within `remind_days` days or
-    overdue, through the alerts inbox and push (an information alert without acknowledgement). The alert's UUID
-    is made from the site, kind and due date, so a reminder is sent once however often this runs.
-    Returns the number of reminders made."""
+    overdue, through the alerts inbox and push, each in their own language (see _to_inboxes: one reminder per
+    site, kind and due date however often this runs). Returns the number of alerts made."""
+    sites = list(Site.select().where(Site.active == True))  # noqa: E712
+    if not sites:
+        return 0
+    leads = {}
+    for site_id, user_id, role, language in (Membership.select(Membership.site, Membership.user, Membership.role,
+                                                                User.language).join(User)
+                                             .where(Membership.site.in_([s.id for s in sites])
+                                                    & Membership.role.in_(roles_with("meetings.run"))).tuples()):
+        leads.setdefault(site_id, []).append((user_id, role, language))
+    due_by_site = _due_by_site(sites)
     made = 0
-    for site in Site.select().where(Site.active == True):  # noqa: E712
+    for site in sites:
+        if site.id not in leads:
+            continue
         today = clock.today(site)
-        names = kinds_for(site.organization_id, language)
-        leads = list(Membership.select(Membership.user, Membership.role)
-                     .where((Membership.site == site) & Membership.role.in_(roles_with("meetings.run"))).tuples())
-        for kind, due, overdue in due_meetings(site, today):
-            if due > today + timedelta(days=remind_days) or not leads:
+        for kind, due, overdue in due_by_site[site.id]:
+            if due > today + timedelta(days=remind_days):
                 continue
-            name = names.get(kind, (kind, ""))[0]
-            fields = dict(template=None, level="info", area="", audience="all", ack_required=False, ack_minutes=0,
-                          title=(_("%(kind)s is overdue since %(date)s", kind=name, date=due.isoformat()) if overdue
-                                 else _("Next %(kind)s by %(date)s", kind=name, date=due.isoformat()))[:120],
-                          body=_("Open Meetings on the site to hold it; the agenda is ready."))
-            key = uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"fieldapp:meeting-due:{site.id}:{kind}:{due.isoformat()}")
-            _alert, created = alerts.create(None, site, key, fields, recipients=leads)
-            made += created
+
+            def words(language, kind=kind, due=due, overdue=overdue, site=site):
+                name = kinds_for(site.organization_id, language).get(kind, (kind, ""))[0]
+                title = (_("%(kind)s is overdue since %(date)s", kind=name, date=due.isoformat()) if overdue
+                         else _("Next %(kind)s by %(date)s", kind=name, date=due.isoformat()))
+                return title, _("Open Meetings on the site to hold it; the agenda is ready.")
+
+            made += _to_inboxes(None, site, f"fieldapp:meeting-due:{site.id}:{kind}:{due.isoformat()}",
+                                leads[site.id], words)
     return made
 
 

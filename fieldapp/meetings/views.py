@@ -129,7 +129,7 @@ def vote(site_id, meeting_id):
 @bp.post("/s/<int:site_id>/meetings/<int:meeting_id>/approve")
 @requires("meetings.run")
 def approve(site_id, meeting_id):
-    return _change(meeting_id, lambda m: service.approve_and_send(g.user, m, _lang()))
+    return _change(meeting_id, lambda m: service.approve_and_send(g.user, m))
 
 
 @bp.post("/s/<int:site_id>/meetings/<int:meeting_id>/amend")
