@@ -46,6 +46,8 @@ PERMISSIONS = {
     "reports.create": EVERYONE,  # report a hazard, near miss or injury
     "reports.read": EVERYONE,  # a report they may see (reports.service.can_see narrows it for workers)
     "reports.comment": EVERYONE,
+    "meetings.read": EVERYONE,  # the minutes of their site's meetings
+    "meetings.propose": EVERYONE,  # propose an agenda item (issue 21: workers have their say)
     "alerts.read": EVERYONE,  # their own copy of an alert: read, acknowledge, mark received
     "sja.create": EVERYONE,  # make an SJA for a job (and change it until the go), copy one
     "sja.read": EVERYONE,  # the SJAs they take part in (sja.service.visible narrows it), its PDF
@@ -61,6 +63,7 @@ PERMISSIONS = {
     "reports.follow_up": STAFF,  # the corrective action and the photo after it was put right
     "reports.close": STAFF,  # close, and reopen
     "alerts.send": STAFF,  # compose and send an alert to the site
+    "meetings.call": STAFF,  # call a meeting (the verneombud: an extra one) and add items to its agenda
     "alerts.status": STAFF,  # the site's alerts and who has acknowledged them
     "sja.read_all": STAFF,  # every SJA on the site, not only those they take part in
     "alerts.lift": STAFF,  # lift a stop-work order: work may start again (AML § 6-3)
@@ -70,6 +73,7 @@ PERMISSIONS = {
     "people.add": LEADS,  # bring a person onto the site (which roles: ROLES_GRANTED_BY)
     "people.manage": LEADS,  # a new sign-in code, name and HMS card (and only whom may_manage_person allows)
     "checkin.settings": LEADS,  # the protective equipment the site requires, visitors, end of day, the poster
+    "meetings.run": LEADS,  # hold a site meeting: minutes, attendance, decisions, approval, morning meetings
     "checkin.follow_up": LEADS,  # mark missing equipment as provided
     "sja.template": LEADS,  # save an SJA as one of the organization's templates
     # Managers.

@@ -256,6 +256,23 @@ def messages():
         "csv_unknown_person": (422, _("No person with this phone number works for your organization.")),
         "csv_duplicate": (422, _("The same person, course and date are in the file more than once.")),
         "csv_has_errors": (422, _("Nothing was imported: fix the rows with errors and try again.")),
+        # Meetings (fieldapp/meetings)
+        "meeting.bad_kind": (422, _("Choose the kind of meeting.")),
+        "approved": (409, _("The minutes are approved and can no longer be changed. Add an amendment instead.")),
+        "already_approved": (409, _("The minutes are already approved.")),
+        "not_chair": (403, _("Only the chair (and for the AMU, a member of each side) approves the minutes.")),
+        "not_approved": (409, _("Amendments are added to approved minutes. Change the draft instead.")),
+        "bad_item": (422, _("That item is not on this meeting's agenda. Reload the page.")),
+        "item_has_decisions": (409, _("This item has decisions, so it stays on the agenda.")),
+        "vote_positions": (422, _("When the vote was not unanimous, write both the majority's and the minority's "
+                                  "view.")),
+        "decision_person": (422, _("Choose who carries out the decision: a person on this site.")),
+        "decision_deadline": (422, _("Give the decision a deadline from today on.")),
+        "bad_side": (422, _("Choose the side the person attends for.")),
+        "bad_topic": (422, _("Choose topics from the list.")),
+        "meeting.uuid_conflict": (409, _("This proposal was already sent with other content. "
+                                         "Write it again as a new proposal.")),
+        "not_on_site": (404, _("You are not on this site, so you cannot propose items for its meetings.")),
     }
 
 

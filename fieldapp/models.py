@@ -838,3 +838,132 @@ class CompetenceReminder(BaseModel):
 
 
 ALL_MODELS.extend([CourseType, TrainingRecord, CertificatePhoto, PersonTask, SiteRequirement, CompetenceReminder])
+
+
+# --- HMS meetings (issue 21) -------------------------------------------------------------------------------
+# Built-in kinds are codes in fieldapp/meetings/kinds.py; an organization renames them or adds its own here.
+
+MEETING_LEVELS = ("site", "organization")
+MEETING_STATUSES = ("draft", "approved")
+ATTENDANCE_SIDES = ("employer", "workers", "verneombud", "other")
+AMU_SIDES = ("employer", "workers")
+
+
+class MeetingKind(BaseModel):
+    """An organization's own meeting kind, or its name for a built-in one (same code)."""
+
+    organization = ForeignKeyField(Organization, backref="meeting_kinds", on_delete="CASCADE")
+    code = CharField(max_length=40)
+    names = JSONField()  # {language code: name}, read with fieldapp/i18n.py localized()
+    level = CharField(max_length=20, default="site")
+
+    class Meta:
+        indexes = ((("organization", "code"), True),)
+
+
+class AmuMember(BaseModel):
+    """A member of the organization's working environment committee (AMU, AML § 7-1) and the side they sit on.
+    The smallest thing that makes AMU a role on the organization: one row per member."""
+
+    organization = ForeignKeyField(Organization, backref="amu_members", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    side = CharField(max_length=20)  # AMU_SIDES
+
+    class Meta:
+        indexes = ((("organization", "user"), True),)
+
+
+class MeetingSchedule(BaseModel):
+    """How often a kind of meeting is held on a site (or, site null, in the organization)."""
+
+    organization = ForeignKeyField(Organization, backref="+", on_delete="CASCADE")
+    site = ForeignKeyField(Site, null=True, backref="+", on_delete="CASCADE")
+    kind = CharField(max_length=40)
+    interval_days = IntegerField()
+
+
+class Meeting(BaseModel):
+    """One meeting and its minutes: a draft until approved, then frozen (amendments only)."""
+
+    organization = ForeignKeyField(Organization, backref="+", on_delete="CASCADE")
+    site = ForeignKeyField(Site, null=True, backref="meetings", on_delete="CASCADE")  # null: AMU
+    kind = CharField(max_length=40)
+    held_on = DateField(index=True)
+    extra = BooleanField(default=False)  # called outside the schedule (e.g. by the verneombud)
+    chair = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    note = TextField(default="")
+    topics = JSONField(default=list)  # morning meeting: topic codes
+    status = CharField(max_length=20, default="draft")
+    approved_at = DateTimeField(null=True)
+    approved_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    employer_approved_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")  # AMU
+    workers_approved_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")  # AMU
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+class MeetingProposal(BaseModel):
+    """An agenda item proposed by anyone on the site, from the phone (an outbox item: the UUID is the phone's)."""
+
+    uuid = UUIDField(unique=True)
+    payload_hash = CharField(max_length=64)
+    site = ForeignKeyField(Site, backref="+", on_delete="CASCADE")
+    proposer = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    text = TextField()
+    language = CharField(max_length=5, default="nb")
+    photo_digest = CharField(max_length=64, null=True)
+    created_at = DateTimeField()  # the recorded time (fieldapp/phone_time.py)
+    received_at = DateTimeField(default=utcnow)
+
+
+class AgendaItem(BaseModel):
+    """One item on a meeting's agenda, with the meeting's note on it."""
+
+    meeting = ForeignKeyField(Meeting, backref="items", on_delete="CASCADE")
+    position = IntegerField(default=0)
+    source = CharField(max_length=30)  # carried, proposal, manual, report, injury, follow_up, alert, stop_work
+    record_id = IntegerField(null=True)  # the record the source names (a report, an alert...)
+    title = TextField()
+    note = TextField(default="")
+    proposal = ForeignKeyField(MeetingProposal, null=True, backref="items", on_delete="SET NULL")
+    carried_from = ForeignKeyField("self", null=True, backref="+", on_delete="SET NULL")
+    carry_over = BooleanField(default=False)  # to the next meeting of the kind
+    vote_unanimous = BooleanField(null=True)  # AMU vote record: null when no vote was taken
+    vote_majority = TextField(default="")
+    vote_minority = TextField(default="")
+
+
+class MeetingAttendance(BaseModel):
+    """Who was there, by side: a person on the site, or a name typed."""
+
+    meeting = ForeignKeyField(Meeting, backref="attendance", on_delete="CASCADE")
+    user = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    name = CharField(max_length=200)
+    side = CharField(max_length=20)  # ATTENDANCE_SIDES
+
+
+class MeetingDecision(BaseModel):
+    """A decision with a person and a deadline; its follow-up is a Report of kind "decision" (linked from here)."""
+
+    meeting = ForeignKeyField(Meeting, backref="decisions", on_delete="CASCADE")
+    item = ForeignKeyField(AgendaItem, null=True, backref="decisions", on_delete="SET NULL")
+    text = TextField()
+    person = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    deadline = DateField()
+    report = ForeignKeyField(Report, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+class MeetingAmendment(BaseModel):
+    """A note added to approved minutes: the minutes themselves never change after approval."""
+
+    meeting = ForeignKeyField(Meeting, backref="amendments", on_delete="CASCADE")
+    author = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    text = TextField()
+    created_at = DateTimeField(default=utcnow)
+
+
+Meeting.add_index(Meeting.index(Meeting.site, Meeting.kind, Meeting.held_on, name="meeting_site_kind"))
+
+ALL_MODELS += [MeetingKind, AmuMember, MeetingSchedule, Meeting, MeetingProposal, AgendaItem, MeetingAttendance,
+               MeetingDecision, MeetingAmendment]

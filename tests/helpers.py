@@ -18,9 +18,9 @@ from playwright.sync_api import Error as PlaywrightError
 from fieldapp import audit, photos
 from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database, run_migrations
-from fieldapp.models import (Alert, AlertRecipient, CertificatePhoto, FollowUp, Membership, Organization, Photo,
-                             Report, RoundAnswer, RoundPhoto, SafetyRound, Site, SiteRequirement, Sja, SjaHazard,
-                             SjaParticipant, SjaStep, TrainingRecord, User, utcnow)
+from fieldapp.models import (Alert, AlertRecipient, CertificatePhoto, FollowUp, Meeting, MeetingProposal, Membership,
+                             Organization, Photo, Report, RoundAnswer, RoundPhoto, SafetyRound, Site, SiteRequirement,
+                             Sja, SjaHazard, SjaParticipant, SjaStep, TrainingRecord, User, utcnow)
 from fieldapp.rounds import service as rounds
 
 PIN = "482913"
@@ -315,6 +315,29 @@ ACCESS = {
     "stats.import_hours": ("POST", "/s/{site}/hours/import", "hours.enter"),
     "stats.record_injury": ("POST", "/s/{site}/reports/{report}/injury", "injuries.record"),
     "stats.own_data": ("GET", "/me/data.json", SIGNED_IN),
+    # HMS meetings (issue 21)
+    "meetings.index": ("GET", "/s/{site}/meetings", "meetings.read"),
+    "meetings.create": ("POST", "/s/{site}/meetings/new", "meetings.call"),
+    "meetings.meeting": ("GET", "/s/{site}/meetings/{meeting}", "meetings.read"),
+    "meetings.add_item": ("POST", "/s/{site}/meetings/{meeting}/items", "meetings.call"),
+    "meetings.remove_item": ("POST", "/s/{site}/meetings/{meeting}/items/remove", "meetings.run"),
+    "meetings.note": ("POST", "/s/{site}/meetings/{meeting}/note", "meetings.run"),
+    "meetings.attend": ("POST", "/s/{site}/meetings/{meeting}/attendance", "meetings.run"),
+    "meetings.decide": ("POST", "/s/{site}/meetings/{meeting}/decisions", "meetings.run"),
+    "meetings.vote": ("POST", "/s/{site}/meetings/{meeting}/vote", "meetings.run"),
+    "meetings.approve": ("POST", "/s/{site}/meetings/{meeting}/approve", "meetings.run"),
+    "meetings.amend": ("POST", "/s/{site}/meetings/{meeting}/amend", "meetings.run"),
+    "meetings.minutes_pdf": ("GET", "/s/{site}/meetings/{meeting}/minutes.pdf", "meetings.read"),
+    "meetings.propose": ("POST", "/s/{site}/meetings/propose", "meetings.propose"),
+    "meetings.proposal_photo": ("GET", "/s/{site}/meetings/proposals/{photo}.jpg", "meetings.read"),
+    "meetings.morning": ("GET", "/s/{site}/meetings/morning", "meetings.run"),
+    "meetings.record_morning": ("POST", "/s/{site}/meetings/morning", "meetings.run"),
+    # The AMU is the organization's: its members only (fieldapp.models.AmuMember), 404 for anyone else.
+    "meetings.amu": ("GET", "/amu", SIGNED_IN),
+    "meetings.amu_create": ("POST", "/amu/new", SIGNED_IN),
+    "meetings.amu_meeting": ("GET", "/amu/{amu}", SIGNED_IN),
+    "meetings.amu_change": ("POST", "/amu/{amu}/note", SIGNED_IN),
+    "meetings.amu_minutes_pdf": ("GET", "/amu/{amu}/minutes.pdf", SIGNED_IN),
 }
 
 
@@ -354,6 +377,13 @@ def add_photo_and_alert(app, world):
                                               course="hot_work", taken_on=utcnow().date())
     CertificatePhoto.create(record=world.certificate, side="front", digest=processed.digest, width=64, height=48)
     world.requirement = SiteRequirement.create(site=world.site, course="hms_card")
+    # A draft site HMS meeting chaired by the foreman, and a worker's proposal with the photo (issue 21).
+    world.meeting = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=utcnow().date(),
+                                   chair=world.people["foreman"], topics=[])
+    MeetingProposal.create(uuid=uuid.uuid4(), payload_hash="0" * 64, site=world.site, proposer=world.people["worker"],
+                           text="More light in stairwell B", photo_digest=world.photo.digest, created_at=utcnow())
+    world.amu = Meeting.create(organization=world.org, site=None, kind="amu", held_on=utcnow().date(),
+                               chair=world.people["manager"], topics=[])
 
 
 def add_sja(world, responsible, participants, title="Lifting roof trusses", place="Roof", level="red",
@@ -391,7 +421,7 @@ def call(client, endpoint, world, **data):
                            follow_up=world.follow_up.id, report=world.report.id, photo=world.photo.digest,
                            alert=world.alert.id, sja=world.sja.id, sja_uuid=world.sja.uuid, round=world.round.uuid,
                            checklist=world.checklist.id, certificate=world.certificate.id,
-                           requirement=world.requirement.id)
+                           requirement=world.requirement.id, meeting=world.meeting.id, amu=world.amu.id)
     data = {"role": "foreman", "language": "en", "uuid": str(uuid.uuid4()), "all_worn": "y", "name_nb": "Sveisemaske",
             **data}
     return client.post(path, data=data) if method == "POST" else client.get(path)

@@ -51,6 +51,18 @@ ALLOWED_STATUS = {
     "stats.enter_hours": {422},  # no organisation number or hours
     "stats.import_hours": {422},  # no file
     "stats.record_injury": {409},  # World.report is a hazard, not an injury
+    # Meetings: no kind, item, text, person or date in the matrix's request.
+    "meetings.create": {422},
+    "meetings.add_item": {422},
+    "meetings.remove_item": {422},
+    "meetings.note": {422},
+    "meetings.attend": {422},
+    "meetings.decide": {422},
+    "meetings.vote": {422},
+    "meetings.approve": {403},  # the manager is not World.meeting's chair (the foreman is): only the chair approves
+    "meetings.amend": {409},  # a draft is changed, not amended
+    "meetings.propose": {422},
+    "meetings.record_morning": {422},
 }
 SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
 
@@ -166,8 +178,9 @@ def test_a_worker_has_only_their_own_duties_and_medical_details_are_the_managers
     # AML § 2-3: the worker checks in, reports and reads their alerts; nothing about other people.
     # Issue 18: anyone on the site makes and takes part in an SJA (and decides it when named responsible).
     worker = {name for name, roles in PERMISSIONS.items() if "worker" in roles}
+    # Issue 21: workers also propose meeting items and read their site's minutes.
     assert worker == {"checkin.self", "reports.create", "reports.read", "reports.comment", "alerts.read",
-                      "sja.create", "sja.read", "sja.sign", "sja.decide"}
+                      "sja.create", "sja.read", "sja.sign", "sja.decide", "meetings.propose", "meetings.read"}
     assert roles_with("reports.medical.read") == ("manager",)  # health data: the employer only
 
 

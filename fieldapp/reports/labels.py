@@ -14,8 +14,9 @@ def reported_kinds():
 
 
 def kinds():
-    """Every kind a report can have: the reported ones and a walkaround's finding (fieldapp/rounds)."""
-    return {**reported_kinds(), "finding": _("Walkaround finding")}
+    """Every kind a report can have: the reported ones, and those made by other records and followed up as
+    reports: a walkaround's finding (fieldapp/rounds) and a meeting's decision (fieldapp/meetings)."""
+    return {**reported_kinds(), "finding": _("Walkaround finding"), "decision": _("Meeting decision")}
 
 
 def categories():

@@ -11,6 +11,7 @@ from ..alerts import service as alerts
 from ..authz import login_required, public
 from ..checkin import service as checkin
 from ..competence import service as competence
+from ..meetings import service as meetings
 from ..reports import service as reports
 from ..sja import service as sja
 from ..rounds import service as rounds
@@ -34,6 +35,7 @@ def home():
                            closed_reports=reports.closed_untold(g.user),
                            sja_waiting=sja.awaiting_signature(g.user),
                            stop_orders=alerts.active_stop_orders([m.site_id for m in memberships]),
+                           meetings_due=meetings.due_for_home(memberships, g.user.language),
                            open_check_in=open_row, new_uuid=str(uuid.uuid4()),
                            round_card=rounds.home_card(g.user),
                            competence_expiring=competence.expiring_for_manager(g.user),

@@ -1,0 +1,92 @@
+"""The agenda of a busy site: how long a meeting's agenda takes to build from the records.
+
+    python bench/agenda.py [--reports 5000] [--follow-ups 2000] [--runs 20]
+
+A fresh SQLite database (migrated) gets one site with `reports` reports over the last year (a tenth of them
+injuries), `follow-ups` of them assigned with a deadline (half overdue), 500 alerts and 20 open proposals,
+and a previous HMS meeting 4 weeks ago with carried-over items. It times meetings.service.build_agenda (the
+query work: every agenda source) and create_meeting (the agenda written as rows, and the audit event).
+
+Target (issue 21): the agenda builds in under 200 ms.
+"""
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reports", type=int, default=5000)
+    parser.add_argument("--follow-ups", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as instance:
+        os.environ["FIELDAPP_INSTANCE"] = instance
+        os.environ["FIELDAPP_LOCAL_DEV"] = "1"
+        os.environ.pop("DATABASE_URL", None)
+        sys.path.insert(0, str(ROOT))
+        from fieldapp import clock, create_app
+        from fieldapp.db import database, run_migrations
+        from fieldapp.meetings import service
+        from fieldapp.models import (AgendaItem, Alert, Meeting, MeetingProposal, Membership, Organization, Report,
+                                     Site, User, utcnow)
+
+        app = create_app()
+        with app.test_request_context(), database.connection_context():
+            run_migrations()
+            now = utcnow()
+            org = Organization.create(name="Fjordbygg AS", org_number="923609016")
+            site = Site.create(organization=org, name="Bench site", address="Benkveien 1", qr_token="bench")
+            foreman = User.create(name="Frode Bas", phone="+4790000001", employer=org)
+            Membership.create(user=foreman, site=site, role="foreman")
+            rows = []
+            for n in range(args.reports):
+                follow = n < args.follow_ups
+                rows.append(dict(
+                    uuid=uuid.uuid4(), payload_hash="0" * 64, site=site.id, reporter=foreman.id,
+                    kind="injury" if n % 10 == 0 else "hazard", category="falls", severity="medium",
+                    description=f"Report {n}", happened_at=now - timedelta(hours=n * 1.7), received_at=now,
+                    status="in_progress" if follow else "open", assignee=foreman.id if follow else None,
+                    deadline=(clock.today(site) + timedelta(days=(-10 if n % 2 else 10))) if follow else None))
+            with database.atomic():
+                for start in range(0, len(rows), 500):
+                    Report.insert_many(rows[start:start + 500]).execute()
+                Alert.insert_many([dict(uuid=uuid.uuid4(), site=site.id, level=("warning", "stop_work", "info")[n % 3],
+                                        title=f"Alert {n}", created_at=now - timedelta(hours=n * 17))
+                                   for n in range(500)]).execute()
+                MeetingProposal.insert_many([dict(uuid=uuid.uuid4(), payload_hash="0" * 64, site=site.id,
+                                                  proposer=foreman.id, text=f"Proposal {n}", created_at=now,
+                                                  received_at=now) for n in range(20)]).execute()
+                previous = Meeting.create(organization=org, site=site, kind="hms", topics=[],
+                                          held_on=clock.today(site) - timedelta(days=28))
+                AgendaItem.insert_many([dict(meeting=previous.id, position=n, source="manual", title=f"Item {n}",
+                                             carry_over=n % 2 == 0) for n in range(20)]).execute()
+            today = clock.today(site)
+            timings, items = [], 0
+            for _run in range(args.runs):
+                started = time.perf_counter()
+                items = len(service.build_agenda(site, "hms", today, service.last_meeting(site, "hms")))
+                timings.append((time.perf_counter() - started) * 1000)
+            created = []
+            for n in range(5):
+                started = time.perf_counter()
+                service.create_meeting(foreman, site, "hms", (today + timedelta(days=n)).isoformat())
+                created.append((time.perf_counter() - started) * 1000)
+        print(f"site with {args.reports} reports ({args.follow_ups} followed up, half overdue), 500 alerts, "
+              f"20 proposals, 10 carried items")
+        print(f"build_agenda: {items} items, median {statistics.median(timings):.1f} ms, "
+              f"max {max(timings):.1f} ms over {args.runs} runs (target < 200 ms)")
+        print(f"create_meeting (agenda written, audited): median {statistics.median(created):.1f} ms, "
+              f"max {max(created):.1f} ms over 5 runs")
+
+
+if __name__ == "__main__":
+    main()

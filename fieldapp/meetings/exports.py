@@ -1,0 +1,72 @@
+"""The minutes as a PDF (fpdf2 with the bundled DejaVu fonts: Polish, Lithuanian and Ukrainian names too)."""
+from flask_babel import gettext as _
+from fpdf import FPDF
+
+from ..checkin.exports import FONT, FONT_BOLD
+from ..reports import labels
+from . import kinds as kind_catalogue
+from . import service
+
+
+def _sides():
+    return {"employer": _("Employer's side"), "workers": _("Workers"), "verneombud": _("Verneombud"),
+            "other": _("Others")}
+
+
+def minutes_pdf(meeting, language):
+    """bytes of a PDF: the meeting, who attended by side, each item with its note, vote and decisions (person,
+    deadline, follow-up status), approval and amendments."""
+    items, decisions = service.agenda(meeting)
+    name = service.kinds_for(meeting.organization_id, language).get(meeting.kind, (meeting.kind, ""))[0]
+    pdf = FPDF(format="A4")
+    pdf.add_font("DejaVu", "", str(FONT))
+    pdf.add_font("DejaVu", "B", str(FONT_BOLD))
+    pdf.set_title(_("Minutes"))
+    pdf.add_page()
+    width = pdf.epw
+
+    def heading(text, size=12):
+        pdf.set_font("DejaVu", "B", size)
+        pdf.multi_cell(width, 7, text, new_x="LMARGIN", new_y="NEXT")
+
+    def line(text):
+        pdf.set_font("DejaVu", "", 10)
+        pdf.multi_cell(width, 5, text, new_x="LMARGIN", new_y="NEXT")
+
+    heading(f"{_('Minutes')}: {name}", 15)
+    line(f"{meeting.site.name if meeting.site_id else ''} · {meeting.held_on.isoformat()}")
+    status = _("Approved") if meeting.status == "approved" else _("Draft, not approved")
+    line(status)
+    heading(_("Present"))
+    sides = _sides()
+    for row in service.attendance(meeting):
+        line(f"{row.name} ({sides.get(row.side, row.side)})")
+    if meeting.topics:
+        heading(_("Topics"))
+        line(", ".join(str(kind_catalogue.MORNING_TOPICS.get(t, t)) for t in meeting.topics))
+    if meeting.note:
+        line(meeting.note)
+    heading(_("Agenda"))
+    statuses = labels.statuses()
+    for number, item in enumerate(items, 1):
+        pdf.set_font("DejaVu", "B", 10)
+        pdf.multi_cell(width, 5, f"{number}. {item.title}", new_x="LMARGIN", new_y="NEXT")
+        if item.note:
+            line(item.note)
+        if item.vote_unanimous is not None:
+            line(_("Vote: unanimous") if item.vote_unanimous else _("Vote: not unanimous"))
+            line(f"{_('Majority')}: {item.vote_majority}")
+            if item.vote_minority:
+                line(f"{_('Minority')}: {item.vote_minority}")
+        for decision in decisions.get(item.id, []):
+            follow = statuses.get(decision.report.status, "") if decision.report_id else ""
+            line(f"{_('Decision')}: {decision.text} — {decision.person.name}, {decision.deadline.isoformat()}"
+                 + (f" ({follow})" if follow else ""))
+    for decision in decisions.get(None, []):
+        line(f"{_('Decision')}: {decision.text} — {decision.person.name}, {decision.deadline.isoformat()}")
+    amendments = service.amendments(meeting)
+    if amendments:
+        heading(_("Amendments"))
+        for row in amendments:
+            line(row.text)
+    return bytes(pdf.output())

@@ -1,0 +1,626 @@
+"""Meetings: the agenda built from the site's records, the minutes, decisions followed up as reports,
+approval (then frozen: amendments only), proposals from anyone on the site, and the morning meeting."""
+import hashlib
+import json
+import uuid as uuidlib
+from datetime import date, timedelta
+
+from peewee import JOIN, IntegrityError, fn
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from .. import audit, clock, photos
+from ..alerts import service as alerts
+from ..authz import roles_with
+from ..db import database
+from ..inputs import InputError
+from ..models import (ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
+                      MeetingAttendance, MeetingDecision, MeetingKind, MeetingProposal, MeetingSchedule,
+                      Membership, Report, ReportEvent, Site, User, utcnow)
+from . import kinds as kind_catalogue
+
+MAX_TEXT = 2000
+SOURCE_LIMIT = 50  # rows per agenda source: an agenda is read aloud, not a report archive
+LOOKBACK_DAYS = 28  # the first meeting of a kind looks this far back
+
+
+class MeetingError(InputError):
+    scope = "meeting"
+
+
+# --- kinds ----------------------------------------------------------------------------------------------
+
+def kinds_for(organization_id, language):
+    """{code: (name, level)}: the built-in kinds and the organization's own or renamed ones."""
+    own = MeetingKind.select().where(MeetingKind.organization == organization_id)
+    return kind_catalogue.kind_names(own, language)
+
+
+# --- the agenda's sources: one function each (site, since, today) -> [(source, record id, title)] -------
+# Walkarounds, SJAs, certificates and statistics join with one function each when they land.
+
+def _new_reports(site, since, today):
+    rows = (Report.select(Report.id, Report.description, Report.category)
+            .where((Report.site == site) & (Report.happened_at >= since)
+                   & Report.kind.not_in(("injury", "decision")))
+            .order_by(Report.happened_at.desc()).limit(SOURCE_LIMIT).tuples())
+    return [("report", rid, text or category) for rid, text, category in rows]
+
+
+def _injuries(site, since, today):
+    # Without medical details (AML § 5-1): only what the reporter wrote, never InjuryDetails.
+    rows = (Report.select(Report.id, Report.description, Report.category)
+            .where((Report.site == site) & (Report.happened_at >= since) & (Report.kind == "injury"))
+            .order_by(Report.happened_at.desc()).limit(SOURCE_LIMIT).tuples())
+    return [("injury", rid, text or category) for rid, text, category in rows]
+
+
+def _overdue_follow_ups(site, since, today):
+    rows = (Report.select(Report.id, Report.description)
+            .where((Report.site == site) & (Report.status != "closed") & (Report.deadline < today))
+            .order_by(Report.deadline).limit(SOURCE_LIMIT).tuples())
+    return [("follow_up", rid, text) for rid, text in rows]
+
+
+def _alerts(site, since, today):
+    rows = (Alert.select(Alert.id, Alert.level, Alert.title, Alert.area)
+            .where((Alert.site == site) & (Alert.created_at >= since) & (Alert.level != "info"))
+            .order_by(Alert.created_at.desc()).limit(SOURCE_LIMIT).tuples())
+    return [("stop_work" if level == "stop_work" else "alert", aid, title or area) for aid, level, title, area in rows]
+
+
+AGENDA_SOURCES = [_injuries, _new_reports, _overdue_follow_ups, _alerts]
+
+
+def last_meeting(site, kind, before=None):
+    query = Meeting.select().where((Meeting.site == site) & (Meeting.kind == kind))
+    if before is not None:
+        query = query.where(Meeting.id != before.id)
+    return query.order_by(Meeting.held_on.desc(), Meeting.id.desc()).first()
+
+
+def build_agenda(site, kind, today, previous=None):
+    """[(source, record id, title, carried_from item id, proposal id)]: carried-over items of the last meeting of
+    the kind first, then open proposals, then each source's records since that meeting (or LOOKBACK_DAYS)."""
+    rows = []
+    if previous is not None:
+        for item in (AgendaItem.select().where((AgendaItem.meeting == previous) & AgendaItem.carry_over)
+                     .order_by(AgendaItem.position)):
+            rows.append(("carried", item.record_id, item.title, item.id, item.proposal_id))
+    since_day = previous.held_on if previous is not None else today - timedelta(days=LOOKBACK_DAYS)
+    since = clock.day_bounds(since_day, since_day, site)[0]
+    handled = AgendaItem.select(AgendaItem.proposal).where(AgendaItem.proposal.is_null(False))
+    for pid, text in (MeetingProposal.select(MeetingProposal.id, MeetingProposal.text)
+                      .where((MeetingProposal.site == site) & MeetingProposal.id.not_in(handled))
+                      .order_by(MeetingProposal.created_at).tuples()):
+        rows.append(("proposal", None, text, None, pid))
+    for source in AGENDA_SOURCES:
+        rows.extend((name, rid, title, None, None) for name, rid, title in source(site, since, today))
+    return rows
+
+
+def previous_decisions(meeting):
+    """The last meeting of the kind's decisions with their follow-up's status: [(decision, report status)]."""
+    previous = last_meeting(meeting.site, meeting.kind, before=meeting) if meeting.site_id else None
+    if previous is None or previous.held_on > meeting.held_on:
+        return []
+    return list(MeetingDecision.select(MeetingDecision, User, Report)
+                .join(User, on=(MeetingDecision.person == User.id))
+                .switch(MeetingDecision).join(Report, JOIN.LEFT_OUTER, on=(MeetingDecision.report == Report.id))
+                .where(MeetingDecision.meeting == previous).order_by(MeetingDecision.id))
+
+
+# --- meetings -------------------------------------------------------------------------------------------
+
+def _text(raw, field, required=True):
+    text = (raw or "").strip().replace("\r\n", "\n")
+    if required and not text:
+        raise MeetingError("text_required", field=field)
+    if len(text) > MAX_TEXT:
+        raise MeetingError("too_long", field=field, n=MAX_TEXT)
+    return text
+
+
+def _date(raw, field="held_on"):
+    try:
+        return date.fromisoformat((raw or "").strip())
+    except ValueError:
+        raise MeetingError("bad_date", field=field) from None
+
+
+def _check_draft(meeting):
+    if meeting.status == "approved":
+        raise MeetingError("approved")
+
+
+def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb"):
+    """A new draft meeting on the site with its agenda built from the records. MeetingError: unknown or
+    organization-level kind (bad_kind), bad date."""
+    names = kinds_for(site.organization_id, language)
+    if kind not in names or names[kind][1] != "site":
+        raise MeetingError("bad_kind", field="kind")
+    held_on = _date(held_on_text)
+    previous = last_meeting(site, kind)
+    with database.atomic():
+        meeting = Meeting.create(organization=site.organization_id, site=site, kind=kind, held_on=held_on,
+                                 extra=extra, chair=actor, created_by=actor, topics=[])
+        agenda = build_agenda(site, kind, clock.today(site), previous)
+        if agenda:
+            AgendaItem.insert_many([
+                {"meeting": meeting.id, "position": n, "source": source, "record_id": rid, "title": title,
+                 "carried_from": carried, "proposal": proposal}
+                for n, (source, rid, title, carried, proposal) in enumerate(agenda)]).execute()
+        audit.record(actor, "meeting.create", "meeting", meeting.id,
+                     after={"site": site.id, "kind": kind, "held_on": held_on.isoformat(), "extra": extra,
+                            "items": len(agenda)})
+    return meeting
+
+
+def site_meeting(site, meeting_id):
+    return Meeting.get_or_none((Meeting.id == meeting_id) & (Meeting.site == site.id))
+
+
+def meetings_of(site, limit=50):
+    return list(Meeting.select().where(Meeting.site == site).order_by(Meeting.held_on.desc(), Meeting.id.desc())
+                .limit(limit))
+
+
+def agenda(meeting):
+    items = list(AgendaItem.select().where(AgendaItem.meeting == meeting).order_by(AgendaItem.position,
+                                                                                   AgendaItem.id))
+    decisions = {}
+    for decision in (MeetingDecision.select(MeetingDecision, User).join(User, on=(MeetingDecision.person == User.id))
+                     .where(MeetingDecision.meeting == meeting).order_by(MeetingDecision.id)):
+        decisions.setdefault(decision.item_id, []).append(decision)
+    return items, decisions
+
+
+def attendance(meeting):
+    return list(MeetingAttendance.select().where(MeetingAttendance.meeting == meeting)
+                .order_by(MeetingAttendance.side, MeetingAttendance.name))
+
+
+def amendments(meeting):
+    return list(MeetingAmendment.select().where(MeetingAmendment.meeting == meeting).order_by(MeetingAmendment.id))
+
+
+def add_item(actor, meeting, title_text):
+    _check_draft(meeting)
+    title = _text(title_text, "title")
+    with database.atomic():
+        position = (AgendaItem.select().where(AgendaItem.meeting == meeting).count())
+        item = AgendaItem.create(meeting=meeting, position=position, source="manual", title=title)
+        audit.record(actor, "meeting.item.add", "agenda_item", item.id, after={"meeting": meeting.id, "title": title})
+    return item
+
+
+def _item(meeting, item_id):
+    try:
+        item_id = int(item_id)
+    except (TypeError, ValueError):
+        raise MeetingError("bad_item") from None
+    item = AgendaItem.get_or_none((AgendaItem.id == item_id) & (AgendaItem.meeting == meeting))
+    if item is None:
+        raise MeetingError("bad_item")
+    return item
+
+
+def remove_item(actor, meeting, item_id):
+    """Take an item off a draft agenda (a proposal on it goes back to the open proposals for the next meeting).
+    MeetingError: approved minutes, an item not on this agenda, an item with decisions."""
+    _check_draft(meeting)
+    item = _item(meeting, item_id)
+    if MeetingDecision.select().where(MeetingDecision.item == item).exists():
+        raise MeetingError("item_has_decisions")
+    with database.atomic():
+        audit.record(actor, "meeting.item.remove", "agenda_item", item.id,
+                     before={"meeting": meeting.id, "title": item.title, "source": item.source})
+        item.delete_instance()
+
+
+def set_note(actor, meeting, item_id, note_text, carry_over=False):
+    _check_draft(meeting)
+    item = _item(meeting, item_id)
+    note = _text(note_text, "note", required=False)
+    before = audit.snapshot(item, ("note", "carry_over"))
+    with database.atomic():
+        item.note, item.carry_over = note, bool(carry_over)
+        item.save(only=[AgendaItem.note, AgendaItem.carry_over])
+        audit.record(actor, "meeting.item.note", "agenda_item", item.id, before,
+                     audit.snapshot(item, ("note", "carry_over")))
+    return item
+
+
+def record_vote(actor, meeting, item_id, unanimous, majority_text, minority_text):
+    """The AMU's vote on an item: when it was not unanimous both the majority and the minority view are
+    recorded (issue 21: the AMU's minutes keep both the majority's and the minority's view)."""
+    _check_draft(meeting)
+    item = _item(meeting, item_id)
+    majority = _text(majority_text, "majority", required=True)
+    minority = _text(minority_text, "minority", required=False)
+    if not unanimous and not minority:
+        raise MeetingError("vote_positions", field="minority")
+    with database.atomic():
+        item.vote_unanimous, item.vote_majority, item.vote_minority = bool(unanimous), majority, minority
+        item.save(only=[AgendaItem.vote_unanimous, AgendaItem.vote_majority, AgendaItem.vote_minority])
+        audit.record(actor, "meeting.vote", "agenda_item", item.id,
+                     after={"unanimous": bool(unanimous), "majority": majority, "minority": minority})
+    return item
+
+
+def people_for(meeting):
+    """The people who may attend or be named in a decision: the site's members (AMU: its members)."""
+    if meeting.site_id is None:
+        return list(User.select().join(AmuMember, on=(AmuMember.user == User.id))
+                    .where(AmuMember.organization == meeting.organization_id).order_by(User.name))
+    return list(User.select(User, Membership.role).join(Membership)
+                .where((Membership.site == meeting.site_id) & (User.active == True))  # noqa: E712
+                .order_by(User.name).objects())
+
+
+def _person(meeting, person_id, field):
+    try:
+        person_id = int(person_id)
+    except (TypeError, ValueError):
+        raise MeetingError("decision_person", field=field) from None
+    if person_id not in {p.id for p in people_for(meeting)}:
+        raise MeetingError("decision_person", field=field)
+    return person_id
+
+
+def add_attendance(actor, meeting, user_id, name_text, side):
+    _check_draft(meeting)
+    if side not in ATTENDANCE_SIDES:
+        raise MeetingError("bad_side", field="side")
+    if user_id:
+        user = User.get_by_id(_person(meeting, user_id, "user"))
+        name = user.name
+    else:
+        user, name = None, _text(name_text, "name")[:200]
+    with database.atomic():
+        row = MeetingAttendance.create(meeting=meeting, user=user, name=name, side=side)
+        audit.record(actor, "meeting.attendance", "meeting", meeting.id, after={"name": name, "side": side})
+    return row
+
+
+def add_decision(actor, meeting, item_id, text_raw, person_id, deadline_text):
+    """A decision with who carries it out and by when; it becomes a follow-up item: a Report of kind "decision"
+    assigned to the person with the deadline, followed up like any report. MeetingError: no person, no or
+    past deadline, approved minutes."""
+    _check_draft(meeting)
+    item = _item(meeting, item_id) if item_id else None
+    text = _text(text_raw, "text")
+    if not person_id:
+        raise MeetingError("decision_person", field="person")
+    person = _person(meeting, person_id, "person")
+    if not (deadline_text or "").strip():
+        raise MeetingError("decision_deadline", field="deadline")
+    deadline = _date(deadline_text, "deadline")
+    if meeting.site_id is not None and deadline < clock.today(meeting.site):
+        raise MeetingError("decision_deadline", field="deadline")
+    with database.atomic():
+        report = None
+        if meeting.site_id is not None:
+            now = utcnow()
+            report = Report.create(
+                uuid=uuidlib.uuid4(), payload_hash=hashlib.sha256(f"meeting-decision:{meeting.id}:{text}".encode())
+                .hexdigest(), site=meeting.site_id, reporter=actor, kind="decision", category="other",
+                severity="medium", description=text, happened_at=now, received_at=now, status="in_progress",
+                assignee=person, deadline=deadline)
+            ReportEvent.create(report=report, actor=actor, kind="created", at=now)
+            ReportEvent.create(report=report, actor=actor, kind="assigned", at=now,
+                               data={"assignee": person, "deadline": deadline, "meeting": meeting.id})
+        decision = MeetingDecision.create(meeting=meeting, item=item, text=text, person=person, deadline=deadline,
+                                          report=report)
+        audit.record(actor, "meeting.decision", "meeting_decision", decision.id,
+                     after={"meeting": meeting.id, "text": text, "person": person,
+                            "deadline": deadline.isoformat(), "report": report.id if report else None})
+    return decision
+
+
+def amu_side(user, organization_id):
+    row = AmuMember.get_or_none((AmuMember.user == user) & (AmuMember.organization == organization_id))
+    return row.side if row else None
+
+
+def approve(actor, meeting):
+    """Approve the minutes. A site meeting: its chair; then frozen. The AMU: the chair and one member of each
+    side (employer, workers); frozen once all three have approved. MeetingError: approved (twice), not_chair."""
+    if meeting.status == "approved":
+        raise MeetingError("already_approved")
+    with database.atomic():
+        changed = []
+        if meeting.site_id is None:
+            side = amu_side(actor, meeting.organization_id)
+            if side == "employer" and meeting.employer_approved_by_id is None:
+                meeting.employer_approved_by = actor
+                changed.append("employer")
+            elif side == "workers" and meeting.workers_approved_by_id is None:
+                meeting.workers_approved_by = actor
+                changed.append("workers")
+        if actor.id == meeting.chair_id and meeting.approved_by_id is None:
+            meeting.approved_by = actor
+            changed.append("chair")
+        if not changed:
+            raise MeetingError("not_chair" if meeting.approved_by_id is None else "already_approved")
+        done = meeting.approved_by_id is not None and (
+            meeting.site_id is not None
+            or (meeting.employer_approved_by_id is not None and meeting.workers_approved_by_id is not None))
+        if done:
+            meeting.status, meeting.approved_at = "approved", utcnow()
+        meeting.save()
+        audit.record(actor, "meeting.approve", "meeting", meeting.id, after={"as": changed, "status": meeting.status})
+    return done
+
+
+def amend(actor, meeting, text_raw):
+    """A note on approved minutes (they never change after approval)."""
+    if meeting.status != "approved":
+        raise MeetingError("not_approved")
+    text = _text(text_raw, "text")
+    with database.atomic():
+        row = MeetingAmendment.create(meeting=meeting, author=actor, text=text)
+        audit.record(actor, "meeting.amend", "meeting", meeting.id, after={"text": text})
+    return row
+
+
+def participants(meeting):
+    """User ids of those who attended (the minutes go to their inboxes)."""
+    return [uid for (uid,) in MeetingAttendance.select(MeetingAttendance.user)
+            .where((MeetingAttendance.meeting == meeting) & MeetingAttendance.user.is_null(False)).tuples()]
+
+
+def _to_inboxes(actor, site, key, recipients, words):
+    """Information alerts (inbox and push, no acknowledgement) to `recipients` [(user id, role, language)], one
+    per language so that each person reads it in theirs: words(language) -> (title, body), called in that
+    locale. The alert's UUID is made from `key` and the language, so sending again makes nothing new.
+    Returns how many alerts were made."""
+    by_language = {}
+    for user_id, role, language in recipients:
+        by_language.setdefault(language or "nb", []).append((user_id, role))
+    made = 0
+    for language, people in sorted(by_language.items()):
+        with force_locale(language):
+            title, body = words(language)
+        fields = dict(template=None, level="info", area="", audience="all", ack_required=False, ack_minutes=0,
+                      title=title[:120], body=body)
+        _alert, created = alerts.create(actor, site, uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"{key}:{language}"),
+                                        fields, recipients=people)
+        made += created
+    return made
+
+
+def approve_and_send(actor, meeting):
+    """approve(); once the minutes are approved they go to the inboxes (and phones) of those who attended and of
+    those whose proposals were on the agenda, as an information alert that needs no acknowledgement."""
+    done = approve(actor, meeting)
+    if done and meeting.site_id is not None:
+        proposers = [uid for (uid,) in MeetingProposal.select(MeetingProposal.proposer).join(
+            AgendaItem, on=(AgendaItem.proposal == MeetingProposal.id)).where(AgendaItem.meeting == meeting).tuples()]
+        wanted = set(participants(meeting)) | set(proposers)
+        recipients = list(Membership.select(Membership.user, Membership.role, User.language).join(User)
+                          .where((Membership.site == meeting.site_id) & Membership.user.in_(wanted)).tuples())
+
+        def words(reader_language):
+            name = kinds_for(meeting.organization_id, reader_language).get(meeting.kind, (meeting.kind, ""))[0]
+            return (_("Minutes approved: %(kind)s %(date)s", kind=name, date=meeting.held_on.isoformat()),
+                    _("The minutes are on the site's meetings page, with the decisions and who follows them up."))
+
+        _to_inboxes(actor, meeting.site, f"fieldapp:minutes:{meeting.id}", recipients, words)
+    return done
+
+
+# --- the AMU (organization level) ----------------------------------------------------------------------
+
+def amu_membership(user):
+    """The person's AmuMember row (their organization's AMU and their side), or None."""
+    return AmuMember.get_or_none(AmuMember.user == user)
+
+
+def amu_meetings(organization_id, limit=50):
+    return list(Meeting.select().where((Meeting.organization == organization_id) & Meeting.site.is_null()
+                                       & (Meeting.kind == "amu"))
+                .order_by(Meeting.held_on.desc(), Meeting.id.desc()).limit(limit))
+
+
+def amu_meeting(organization_id, meeting_id):
+    return Meeting.get_or_none((Meeting.id == meeting_id) & (Meeting.organization == organization_id)
+                               & Meeting.site.is_null())
+
+
+def create_amu_meeting(actor, organization_id, held_on_text):
+    """A draft AMU meeting chaired by `actor` (an AMU member); its agenda starts with the last one's carried
+    items. Decisions of the AMU are recorded with person and deadline; they are not site reports."""
+    held_on = _date(held_on_text)
+    previous = Meeting.select().where((Meeting.organization == organization_id) & Meeting.site.is_null()
+                                      & (Meeting.kind == "amu")).order_by(Meeting.held_on.desc()).first()
+    with database.atomic():
+        meeting = Meeting.create(organization=organization_id, site=None, kind="amu", held_on=held_on, chair=actor,
+                                 created_by=actor, topics=[])
+        if previous is not None:
+            for n, item in enumerate(AgendaItem.select().where((AgendaItem.meeting == previous)
+                                                               & AgendaItem.carry_over).order_by(AgendaItem.position)):
+                AgendaItem.create(meeting=meeting, position=n, source="carried", title=item.title,
+                                  carried_from=item)
+        audit.record(actor, "meeting.create", "meeting", meeting.id,
+                     after={"organization": organization_id, "kind": "amu", "held_on": held_on.isoformat()})
+    return meeting
+
+
+# --- proposals ------------------------------------------------------------------------------------------
+
+def _proposal_hash(site, user, text, photo_bytes):
+    body = json.dumps([site.id, user.id, text, hashlib.sha256(photo_bytes or b"").hexdigest()])
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def propose(root, site, user, proposal_uuid, when, text_raw, language, photo_bytes=None):
+    """(proposal, created). Anyone on the site proposes an agenda item, in their language, with an optional
+    photo (re-encoded by fieldapp/photos.py). Sent twice = saved once; the same UUID with other content is
+    a conflict (409). MeetingError / PhotoError for bad input; nothing is saved then."""
+    text = _text(text_raw, "text")
+    digest = _proposal_hash(site, user, text, photo_bytes)
+    existing = MeetingProposal.get_or_none(MeetingProposal.uuid == proposal_uuid)
+    if existing is not None:
+        if existing.payload_hash != digest:
+            raise MeetingError("uuid_conflict")
+        return existing, False
+    photo = photos.process(photo_bytes) if photo_bytes else None
+    if photo is not None:
+        photos.save(root, photo)
+    try:
+        with database.atomic():
+            row = MeetingProposal.create(uuid=proposal_uuid, payload_hash=digest, site=site, proposer=user, text=text,
+                                         language=language or "nb", photo_digest=photo.digest if photo else None,
+                                         created_at=when.recorded, received_at=when.received)
+            audit.record(user, "meeting.propose", "meeting_proposal", row.id,
+                         after={"site": site.id, "text": text, "photo": row.photo_digest})
+        return row, True
+    except IntegrityError:
+        existing = MeetingProposal.get_or_none(MeetingProposal.uuid == proposal_uuid)
+        if existing is None or existing.payload_hash != digest:
+            raise
+        return existing, False
+
+
+def my_proposals(site, user):
+    """[(proposal, agenda item or None, meeting or None, decisions)]: what the meetings did with them. The
+    answer shows once the minutes are approved."""
+    out = []
+    for proposal in (MeetingProposal.select().where((MeetingProposal.site == site) & (MeetingProposal.proposer == user))
+                     .order_by(MeetingProposal.created_at.desc()).limit(50)):
+        item = (AgendaItem.select(AgendaItem, Meeting).join(Meeting)
+                .where(AgendaItem.proposal == proposal).order_by(AgendaItem.id.desc()).first())
+        decisions = list(MeetingDecision.select().where(MeetingDecision.item == item)) if item else []
+        out.append((proposal, item, item.meeting if item else None, decisions))
+    return out
+
+
+def proposal_photo(site, digest):
+    return MeetingProposal.get_or_none((MeetingProposal.site == site) & (MeetingProposal.photo_digest == digest))
+
+
+# --- the morning meeting --------------------------------------------------------------------------------
+
+def checked_in_now(site):
+    return list(User.select().join(CheckIn, on=(CheckIn.user == User.id))
+                .where((CheckIn.site == site) & CheckIn.checked_out_at.is_null()).order_by(User.name))
+
+
+def record_morning(actor, site, held_on_text, user_ids, topics, note_text):
+    """A morning meeting (toolbox talk) in one post: who was there, topics from the short list, a note.
+    Approved at once by the one who held it."""
+    held_on = _date(held_on_text)
+    bad = [t for t in topics if t not in kind_catalogue.MORNING_TOPICS]
+    if bad:
+        raise MeetingError("bad_topic", field="topics")
+    note = _text(note_text, "note", required=False)
+    members = {p.id: p for p in people_for(Meeting(site=site, organization=site.organization_id))}
+    chosen = []
+    for raw in user_ids:
+        try:
+            chosen.append(members[int(raw)])
+        except (KeyError, ValueError):
+            raise MeetingError("decision_person", field="people") from None
+    with database.atomic():
+        now = utcnow()
+        meeting = Meeting.create(organization=site.organization_id, site=site, kind="morning", held_on=held_on,
+                                 chair=actor, created_by=actor, topics=sorted(set(topics)), note=note,
+                                 status="approved", approved_at=now, approved_by=actor)
+        for person in chosen:
+            MeetingAttendance.create(meeting=meeting, user=person, name=person.name,
+                                     side="employer" if person.role in ("manager", "foreman") else "workers")
+        audit.record(actor, "meeting.morning", "meeting", meeting.id,
+                     after={"held_on": held_on.isoformat(), "people": [p.id for p in chosen],
+                            "topics": meeting.topics, "note": note})
+    return meeting
+
+
+# --- schedules ------------------------------------------------------------------------------------------
+
+def due_for_home(memberships, language):
+    """{site id: [(kind name, due date, overdue)]} for the sites where the person runs meetings (the home card);
+    sites where they do not are left out. Three queries however many sites (tests/test_queries.py)."""
+    sites = [m.site for m in memberships if m.role in roles_with("meetings.run")]
+    if not sites:
+        return {}
+    names = {}
+    for row in MeetingKind.select().where(MeetingKind.organization.in_({s.organization_id for s in sites})):
+        names.setdefault(row.organization_id, []).append(row)
+    due = _due_by_site(sites)
+    out = {}
+    for site in sites:
+        kinds = kind_catalogue.kind_names(names.get(site.organization_id, []), language)
+        out[site.id] = [(kinds.get(kind, (kind, ""))[0], day, overdue) for kind, day, overdue in due[site.id]]
+    return out
+
+
+def remind_due(remind_days=3):
+    """Remind the foremen and managers of each active site of the meetings due within `remind_days` days or
+    overdue, through the alerts inbox and push, each in their own language (see _to_inboxes: one reminder per
+    site, kind and due date however often this runs). Returns the number of alerts made."""
+    sites = list(Site.select().where(Site.active == True))  # noqa: E712
+    if not sites:
+        return 0
+    leads = {}
+    for site_id, user_id, role, language in (Membership.select(Membership.site, Membership.user, Membership.role,
+                                                                User.language).join(User)
+                                             .where(Membership.site.in_([s.id for s in sites])
+                                                    & Membership.role.in_(roles_with("meetings.run"))).tuples()):
+        leads.setdefault(site_id, []).append((user_id, role, language))
+    due_by_site = _due_by_site(sites)
+    made = 0
+    for site in sites:
+        if site.id not in leads:
+            continue
+        today = clock.today(site)
+        for kind, due, overdue in due_by_site[site.id]:
+            if due > today + timedelta(days=remind_days):
+                continue
+
+            def words(language, kind=kind, due=due, overdue=overdue, site=site):
+                name = kinds_for(site.organization_id, language).get(kind, (kind, ""))[0]
+                title = (_("%(kind)s is overdue since %(date)s", kind=name, date=due.isoformat()) if overdue
+                         else _("Next %(kind)s by %(date)s", kind=name, date=due.isoformat()))
+                return title, _("Open Meetings on the site to hold it; the agenda is ready.")
+
+            made += _to_inboxes(None, site, f"fieldapp:meeting-due:{site.id}:{kind}:{due.isoformat()}",
+                                leads[site.id], words)
+    return made
+
+
+def _due_by_site(sites):
+    """{site id: [(kind code, due date, overdue)]}: each site's schedules, else the built-in defaults, from the
+    last meeting of each kind (today, the site's, when there was none). Two queries for any number of sites."""
+    ids = [s.id for s in sites]
+    defaults = {kind: days for kind, (_n, level, days) in kind_catalogue.BUILTIN.items() if level == "site" and days}
+    intervals = {site_id: dict(defaults) for site_id in ids}
+    for site_id, kind, days in (MeetingSchedule.select(MeetingSchedule.site, MeetingSchedule.kind,
+                                                       MeetingSchedule.interval_days)
+                                .where(MeetingSchedule.site.in_(ids)).tuples()):
+        intervals[site_id][kind] = days
+    last = {(site_id, kind): held_on for site_id, kind, held_on in
+            Meeting.select(Meeting.site, Meeting.kind, fn.MAX(Meeting.held_on))
+            .where(Meeting.site.in_(ids)).group_by(Meeting.site, Meeting.kind).tuples()}
+    out = {}
+    for site in sites:
+        today = clock.today(site)
+        rows = []
+        for kind, days in intervals[site.id].items():
+            held = last.get((site.id, kind))
+            if isinstance(held, str):  # SQLite gives MAX() of a date column back as text
+                held = date.fromisoformat(held)
+            day = held + timedelta(days=days) if held else today
+            rows.append((kind, day, day < today))
+        out[site.id] = rows
+    return out
+
+
+def due_meetings(site, today=None):
+    """[(kind code, due date, overdue)] for the site: its schedules, else the built-in defaults (HMS meeting
+    every 4 weeks). Overdue is counted from `today` when given, else from the site's today (clock.today)."""
+    rows = _due_by_site([site])[site.id]
+    if today is None:
+        return rows
+    return [(kind, day, day < today) for kind, day, _overdue in rows]

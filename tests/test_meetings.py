@@ -1,0 +1,366 @@
+"""Issue 21: HMS meetings. The agenda from the records, decisions that become follow-up reports, approval that
+freezes the minutes, proposals from anyone on the site (also from the outbox), the morning meeting, the PDF."""
+import io
+import uuid
+from datetime import date, datetime, timedelta
+
+import pypdf
+import pytest
+from helpers import jpeg
+
+from fieldapp import clock
+from fieldapp.models import (AgendaItem, Alert, AlertRecipient, AmuMember, AuditEvent, CheckIn, Meeting, MeetingKind,
+                             MeetingSchedule,
+                             MeetingDecision, MeetingProposal, Report, User, utcnow)
+from fieldapp.meetings import service, tasks
+
+NOW = datetime(2026, 3, 10, 9, 0)  # naive UTC; 10:00 in Oslo
+TODAY = date(2026, 3, 10)
+
+
+@pytest.fixture(autouse=True)
+def frozen(frozen_clock, world):
+    frozen_clock(NOW)
+    User.update(language="en").execute()  # the messages are checked in English; bokmål is test_translations
+
+
+def start(client, world, kind="hms", held_on="2026-03-10"):
+    response = client.post(f"/s/{world.site.id}/meetings/new", data={"kind": kind, "held_on": held_on})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return Meeting.select().order_by(Meeting.id.desc()).first()
+
+
+def url(world, meeting, tail=""):
+    return f"/s/{world.site.id}/meetings/{meeting.id}{tail}"
+
+
+def propose(client, world, text, outbox=False, proposal_uuid=None, photo=None):
+    data = {"uuid": proposal_uuid or str(uuid.uuid4()), "text": text}
+    if photo is not None:
+        data["photo"] = (io.BytesIO(photo), "p.jpg")
+    headers = {"X-Outbox": "1"} if outbox else {}
+    return client.post(f"/s/{world.site.id}/meetings/propose", data=data, headers=headers,
+                       content_type="multipart/form-data")
+
+
+# --- the agenda -------------------------------------------------------------------------------------------
+
+def test_the_agenda_is_built_from_the_records_since_the_last_meeting(as_role, world):
+    Report.create(uuid=uuid.uuid4(), payload_hash="1" * 64, site=world.site, reporter=world.people["worker"],
+                  kind="injury", category="falls", severity="high", description="Cut hand on rebar",
+                  happened_at=NOW - timedelta(days=2))
+    Report.create(uuid=uuid.uuid4(), payload_hash="2" * 64, site=world.site, reporter=world.people["worker"],
+                  kind="hazard", category="fire", severity="low", description="Old and overdue",
+                  happened_at=NOW - timedelta(days=90), status="in_progress", deadline=TODAY - timedelta(days=3))
+    Alert.create(uuid=uuid.uuid4(), site=world.site, level="stop_work", title="Stop: crane", created_at=NOW)
+    Report.create(uuid=uuid.uuid4(), payload_hash="3" * 64, site=world.other_site, reporter=world.outsider,
+                  kind="hazard", category="fire", severity="low", description="Another site's", happened_at=NOW)
+    meeting = start(as_role("foreman"), world)
+    titles = {item.source: item.title for item in AgendaItem.select().where(AgendaItem.meeting == meeting)}
+    assert titles["injury"] == "Cut hand on rebar"
+    assert titles["report"] == "Open edge on the 3rd floor"  # World's report, made just now
+    assert titles["follow_up"] == "Old and overdue"
+    assert titles["stop_work"] == "Stop: crane"
+    assert "Another site's" not in titles.values()
+    assert AuditEvent.select().where(AuditEvent.action == "meeting.create").count() == 1
+
+
+def test_carried_items_come_first_and_the_last_decisions_show_their_status(as_role, world):
+    foreman = as_role("foreman")
+    first = start(foreman, world, held_on="2026-02-10")
+    item = AgendaItem.select().where(AgendaItem.meeting == first).first()
+    assert foreman.post(url(world, first, "/note"), data={"item": item.id, "note": "Not settled",
+                                                          "carry_over": "1"}).status_code == 303
+    assert foreman.post(url(world, first, "/decisions"), data={
+        "item": item.id, "text": "Put up a railing", "person": world.people["foreman"].id,
+        "deadline": "2026-03-20"}).status_code == 303
+    second = start(foreman, world)
+    items = list(AgendaItem.select().where(AgendaItem.meeting == second).order_by(AgendaItem.position))
+    assert items[0].source == "carried" and items[0].title == item.title
+    page = foreman.get(url(world, second)).get_data(as_text=True)
+    assert "Put up a railing" in page and "In progress" in page
+
+
+# --- decisions become follow-up items -------------------------------------------------------------------
+
+def test_a_decision_becomes_a_report_assigned_with_the_deadline(as_role, world):
+    foreman = as_role("foreman")
+    meeting = start(foreman, world)
+    item = AgendaItem.select().where(AgendaItem.meeting == meeting).first()
+    response = foreman.post(url(world, meeting, "/decisions"), data={
+        "item": item.id, "text": "Railing on the 3rd floor", "person": world.people["worker"].id,
+        "deadline": "2026-03-17"})
+    assert response.status_code == 303
+    decision = MeetingDecision.get()
+    report = Report.get_by_id(decision.report_id)
+    assert (report.kind, report.assignee_id, report.deadline, report.status) == (
+        "decision", world.people["worker"].id, date(2026, 3, 17), "in_progress")
+    assert report.description == "Railing on the 3rd floor"
+    # The assignee sees it among their reports, worded as a meeting decision.
+    page = as_role("worker").get(f"/s/{world.site.id}/reports/{report.id}").get_data(as_text=True)
+    assert "Meeting decision" in page
+
+
+@pytest.mark.parametrize("data, field_message", [
+    ({"text": "Do it", "person": "", "deadline": "2026-03-17"}, "Choose who carries out the decision"),
+    ({"text": "Do it", "person": "PERSON", "deadline": ""}, "Give the decision a deadline"),
+    ({"text": "Do it", "person": "PERSON", "deadline": "2026-03-01"}, "Give the decision a deadline"),
+    ({"text": "Do it", "person": "OUTSIDER", "deadline": "2026-03-17"}, "Choose who carries out the decision"),
+])
+def test_a_decision_without_person_or_deadline_is_refused_and_nothing_saved(as_role, world, data, field_message):
+    foreman = as_role("foreman")
+    meeting = start(foreman, world)
+    person = {"PERSON": world.people["worker"].id, "OUTSIDER": world.outsider.id}
+    data = {**data, "person": person.get(data["person"], data["person"])}
+    response = foreman.post(url(world, meeting, "/decisions"), data=data)
+    assert response.status_code == 422
+    assert field_message in response.get_data(as_text=True)
+    assert MeetingDecision.select().count() == 0
+    assert Report.select().where(Report.kind == "decision").count() == 0
+
+
+# --- approval -------------------------------------------------------------------------------------------
+
+def test_approved_minutes_are_frozen_approving_twice_is_refused_and_amendments_are_notes(as_role, world):
+    foreman = as_role("foreman")
+    meeting = start(foreman, world)
+    item = AgendaItem.select().where(AgendaItem.meeting == meeting).first()
+    assert foreman.post(url(world, meeting, "/approve")).status_code == 303
+    assert Meeting.get_by_id(meeting.id).status == "approved"
+    again = foreman.post(url(world, meeting, "/approve"))
+    assert again.status_code == 409 and "already approved" in again.get_data(as_text=True)
+    edit = foreman.post(url(world, meeting, "/note"), data={"item": item.id, "note": "Changed later"})
+    assert edit.status_code == 409 and "Add an amendment" in edit.get_data(as_text=True)
+    assert AgendaItem.get_by_id(item.id).note == ""
+    assert foreman.post(url(world, meeting, "/amend"), data={"text": "Spelling of a name"}).status_code == 303
+    assert "Spelling of a name" in foreman.get(url(world, meeting)).get_data(as_text=True)
+
+
+def test_only_the_chair_approves_a_site_meeting(as_role, world):
+    meeting = start(as_role("foreman"), world)
+    response = as_role("manager").post(url(world, meeting, "/approve"))
+    assert response.status_code == 403 and "Only the chair" in response.get_data(as_text=True)
+    assert Meeting.get_by_id(meeting.id).status == "draft"
+
+
+def test_approved_minutes_reach_the_participants_inboxes(as_role, world):
+    foreman = as_role("foreman")
+    meeting = start(foreman, world)
+    assert foreman.post(url(world, meeting, "/attendance"), data={
+        "user": world.people["verneombud"].id, "side": "verneombud"}).status_code == 303
+    assert foreman.post(url(world, meeting, "/attendance"), data={
+        "user": "", "name": "Ola Byggherre", "side": "other"}).status_code == 303
+    foreman.post(url(world, meeting, "/approve"))
+    copies = AlertRecipient.select().join(Alert).where(Alert.title.startswith("Minutes approved"))
+    assert [c.user_id for c in copies] == [world.people["verneombud"].id]
+
+
+def test_the_amu_needs_the_chair_and_both_sides(world):
+    world.amu = Meeting.create(organization=world.org, site=None, kind="amu", held_on=TODAY,
+                               chair=world.people["manager"], topics=[])
+    AmuMember.create(organization=world.org, user=world.people["foreman"], side="employer")
+    AmuMember.create(organization=world.org, user=world.people["verneombud"], side="workers")
+    assert service.approve(world.people["manager"], world.amu) is False
+    assert service.approve(world.people["foreman"], world.amu) is False
+    assert service.approve(world.people["verneombud"], world.amu) is True
+    assert Meeting.get_by_id(world.amu.id).status == "approved"
+
+
+def test_a_vote_that_was_not_unanimous_needs_both_views(as_role, world):
+    foreman = as_role("foreman")
+    meeting = start(foreman, world)
+    item = AgendaItem.select().where(AgendaItem.meeting == meeting).first()
+    refused = foreman.post(url(world, meeting, "/vote"), data={"item": item.id, "majority": "Yes, buy it"})
+    assert refused.status_code == 422 and "minority" in refused.get_data(as_text=True)
+    assert AgendaItem.get_by_id(item.id).vote_unanimous is None
+    ok = foreman.post(url(world, meeting, "/vote"), data={"item": item.id, "majority": "Yes", "minority": "No"})
+    assert ok.status_code == 303
+    assert AgendaItem.get_by_id(item.id).vote_minority == "No"
+
+
+# --- who may do what ------------------------------------------------------------------------------------
+
+def test_the_verneombud_calls_an_extra_meeting_and_adds_items_but_does_not_hold_it(as_role, world):
+    verneombud = as_role("verneombud")
+    meeting = start(verneombud, world)
+    assert meeting.extra is True
+    assert verneombud.post(url(world, meeting, "/items"), data={"title": "Dust in the basement"}).status_code == 303
+    assert AgendaItem.select().where(AgendaItem.title == "Dust in the basement").exists()
+    assert verneombud.post(url(world, meeting, "/approve")).status_code == 403
+
+
+def test_workers_read_the_minutes_but_do_not_hold_meetings(as_role, world):
+    meeting = start(as_role("foreman"), world)
+    worker = as_role("worker")
+    assert worker.get(url(world, meeting)).status_code == 200
+    assert worker.post(f"/s/{world.site.id}/meetings/new", data={"kind": "hms", "held_on": "2026-03-10"}
+                       ).status_code == 403
+    assert worker.post(url(world, meeting, "/approve")).status_code == 403
+
+
+def test_an_amu_kind_cannot_be_held_as_a_site_meeting(as_role, world):
+    response = as_role("foreman").post(f"/s/{world.site.id}/meetings/new", data={"kind": "amu",
+                                                                                  "held_on": "2026-03-10"})
+    assert response.status_code == 422 and "Choose the kind of meeting" in response.get_data(as_text=True)
+    assert Meeting.select().count() == 0
+
+
+# --- proposals ------------------------------------------------------------------------------------------
+
+def test_a_worker_proposes_offline_sent_twice_saved_once_and_sees_the_answer(as_role, world):
+    worker = as_role("worker")
+    key = str(uuid.uuid4())
+    first = propose(worker, world, "Lights in stairwell B", outbox=True, proposal_uuid=key, photo=jpeg())
+    again = propose(worker, world, "Lights in stairwell B", outbox=True, proposal_uuid=key, photo=jpeg())
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert MeetingProposal.select().count() == 1
+    assert MeetingProposal.get().photo_digest is not None
+    other = propose(worker, world, "Something else", outbox=True, proposal_uuid=key)
+    assert other.status_code == 409 and "other content" in other.get_data(as_text=True)
+
+    foreman = as_role("foreman")
+    meeting = start(foreman, world)
+    item = AgendaItem.get(AgendaItem.source == "proposal")
+    assert item.title == "Lights in stairwell B"
+    foreman.post(url(world, meeting, "/note"), data={"item": item.id, "note": "Agreed: more lights"})
+    foreman.post(url(world, meeting, "/decisions"), data={"item": item.id, "text": "Mount 4 floodlights",
+                                                          "person": world.people["foreman"].id,
+                                                          "deadline": "2026-03-12"})
+    assert "Agreed: more lights" not in worker.get(f"/s/{world.site.id}/meetings").get_data(as_text=True)
+    foreman.post(url(world, meeting, "/approve"))
+    page = worker.get(f"/s/{world.site.id}/meetings").get_data(as_text=True)
+    assert "Agreed: more lights" in page and "Mount 4 floodlights" in page and "In progress" in page
+    # The proposer hears of the minutes in the inbox too.
+    assert AlertRecipient.select().where(AlertRecipient.user == world.people["worker"]).join(Alert).where(
+        Alert.title.startswith("Minutes approved")).exists()
+
+
+def test_a_proposal_on_a_site_the_person_is_not_on_is_refused_clearly(as_role, world):
+    outsider = as_role("outsider")
+    response = propose(outsider, world, "Not my site", outbox=True)
+    assert response.status_code == 404
+    assert "not on this site" in response.get_data(as_text=True)
+    assert MeetingProposal.select().count() == 0
+
+
+def test_an_empty_proposal_is_refused(as_role, world):
+    response = propose(as_role("worker"), world, "  ")
+    assert response.status_code == 422 and "Write something first" in response.get_data(as_text=True)
+    assert MeetingProposal.select().count() == 0
+
+
+# --- the morning meeting and the PDF --------------------------------------------------------------------
+
+def test_a_morning_meeting_in_one_post_with_the_people_checked_in(as_role, world):
+    worker = world.people["worker"]
+    CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=worker, checked_in_at=NOW, name=worker.name)
+    foreman = as_role("foreman")
+    page = foreman.get(f"/s/{world.site.id}/meetings/morning").get_data(as_text=True)
+    assert worker.name in page and world.people["manager"].name not in page
+    response = foreman.post(f"/s/{world.site.id}/meetings/morning", data={
+        "held_on": "2026-03-10", "people": [worker.id], "topics": ["lifting", "weather"], "note": "Windy"})
+    assert response.status_code == 303
+    meeting = Meeting.get(Meeting.kind == "morning")
+    assert meeting.topics == ["lifting", "weather"] and meeting.status == "approved"
+    assert [a.user_id for a in meeting.attendance] == [worker.id]
+    bad = foreman.post(f"/s/{world.site.id}/meetings/morning", data={"held_on": "2026-03-10", "topics": ["x"]})
+    assert bad.status_code == 422 and Meeting.select().count() == 1
+
+
+def test_the_minutes_pdf_is_a_pdf_with_the_decision_in_its_text(as_role, world):
+    foreman = as_role("foreman")
+    meeting = start(foreman, world)
+    item = AgendaItem.select().where(AgendaItem.meeting == meeting).first()
+    foreman.post(url(world, meeting, "/decisions"), data={"item": item.id, "text": "Sikre trappeløp før fredag",
+                                                          "person": world.people["foreman"].id,
+                                                          "deadline": "2026-03-13"})
+    response = as_role("worker").get(url(world, meeting, "/minutes.pdf"))
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(response.data)).pages)
+    assert "Sikre trappeløp før fredag" in text
+
+
+def test_due_meetings_follow_the_schedule(world):
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=30),
+                   topics=[])
+    due = {kind: (day, overdue) for kind, day, overdue in service.due_meetings(world.site, TODAY)}
+    assert due["hms"] == (TODAY - timedelta(days=2), True)
+    assert utcnow() == NOW and clock.today(world.site) == TODAY
+
+
+def test_home_shows_overdue_meetings_to_those_who_run_them_only(as_role, world):
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=30),
+                   topics=[])
+    assert "Site HMS meeting is overdue since" in as_role("foreman").get("/").get_data(as_text=True)
+    worker_home = as_role("worker").get("/").get_data(as_text=True)
+    assert "is overdue since" not in worker_home and f"/s/{world.site.id}/meetings" in worker_home
+
+
+def test_the_reminder_reaches_those_who_run_meetings_once(app, world):
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=30),
+                   topics=[])
+    User.update(language="nb").where(User.id == world.people["manager"].id).execute()
+    with app.app_context():  # what the worker's TaskContext gives a task
+        # Site A: one per language (the foreman's en, the manager's nb); site B: its first HMS meeting is due today.
+        assert tasks.remind_due_meetings.call_local() == 3
+        assert tasks.remind_due_meetings.call_local() == 0  # the same due date: no second reminder
+    titles = {c.user_id: c.alert.title for c in AlertRecipient.select(AlertRecipient, Alert).join(Alert)
+              .where(Alert.site == world.site)}
+    assert titles == {world.people["foreman"].id: "Site HMS meeting is overdue since 2026-03-08",
+                      world.people["manager"].id: "HMS-møte på byggeplassen er på overtid siden 2026-03-08"}
+
+
+def test_an_organization_renames_a_kind_and_sets_its_schedule(as_role, world):
+    MeetingKind.create(organization=world.org, code="hms", names={"nb": "Vernemøte", "en": "Safety meeting"})
+    MeetingKind.create(organization=world.org, code="rigg", names={"nb": "Riggmøte"})
+    MeetingSchedule.create(organization=world.org, site=world.site, kind="hms", interval_days=14)
+    names = service.kinds_for(world.org.id, "en")
+    assert names["hms"] == ("Safety meeting", "site") and names["rigg"] == ("Riggmøte", "site")
+    page = as_role("foreman").get(f"/s/{world.site.id}/meetings").get_data(as_text=True)
+    assert "Safety meeting" in page and "Riggmøte" in page
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=10),
+                   topics=[])
+    due = {kind: day for kind, day, _overdue in service.due_meetings(world.site, TODAY)}
+    assert due["hms"] == TODAY + timedelta(days=4)
+
+
+def test_the_amu_is_for_its_members_and_records_the_minority(as_role, world):
+    AmuMember.create(organization=world.org, user=world.people["manager"], side="employer")
+    AmuMember.create(organization=world.org, user=world.people["verneombud"], side="workers")
+    assert as_role("foreman").get("/amu").status_code == 404  # not an AMU member
+    manager, verneombud = as_role("manager"), as_role("verneombud")
+    assert manager.post("/amu/new", data={"held_on": "2026-03-10"}).status_code == 303
+    meeting = Meeting.get((Meeting.kind == "amu") & Meeting.site.is_null())
+    assert manager.post(f"/amu/{meeting.id}/items", data={"title": "Noise in the workshop"}).status_code == 303
+    item = AgendaItem.get(AgendaItem.meeting == meeting)
+    refused = manager.post(f"/amu/{meeting.id}/vote", data={"item": item.id, "majority": "Buy ear defenders"})
+    assert refused.status_code == 422 and "minority" in refused.get_data(as_text=True)
+    assert manager.post(f"/amu/{meeting.id}/vote", data={"item": item.id, "majority": "Buy ear defenders",
+                                                         "minority": "Enclose the saw"}).status_code == 303
+    assert manager.post(f"/amu/{meeting.id}/approve").status_code == 303  # chair and employer's side
+    assert Meeting.get_by_id(meeting.id).status == "draft"
+    assert verneombud.post(f"/amu/{meeting.id}/approve").status_code == 303  # workers' side
+    assert Meeting.get_by_id(meeting.id).status == "approved"
+    assert manager.post(f"/amu/{meeting.id}/approve").status_code == 409
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(
+        verneombud.get(f"/amu/{meeting.id}/minutes.pdf").data)).pages)
+    assert "Enclose the saw" in text
+
+
+def test_an_item_taken_off_the_agenda_returns_its_proposal_to_the_next_meeting(as_role, world):
+    propose(as_role("worker"), world, "Drinking water on floor 5", outbox=True)
+    foreman = as_role("foreman")
+    meeting = start(foreman, world)
+    item = AgendaItem.get(AgendaItem.source == "proposal")
+    assert foreman.post(url(world, meeting, "/items/remove"), data={"item": item.id}).status_code == 303
+    assert not AgendaItem.select().where(AgendaItem.id == item.id).exists()
+    assert [i.title for i in AgendaItem.select().where(AgendaItem.source == "proposal")] == []
+    later = start(foreman, world, held_on="2026-03-11")
+    assert AgendaItem.get((AgendaItem.meeting == later) & (AgendaItem.source == "proposal")).title == \
+        "Drinking water on floor 5"
+    kept = AgendaItem.select().where(AgendaItem.meeting == later).first()
+    foreman.post(url(world, later, "/decisions"), data={"item": kept.id, "text": "Water tank",
+                                                        "person": world.people["foreman"].id,
+                                                        "deadline": "2026-03-12"})
+    refused = foreman.post(url(world, later, "/items/remove"), data={"item": kept.id})
+    assert refused.status_code == 409 and AgendaItem.select().where(AgendaItem.id == kept.id).exists()
