@@ -118,6 +118,11 @@ def source_files():
 NOT_HAND_PLURALS = {
     # the checklist selector is shown only when there is a choice; its label is the same for any number
     ("templates/rounds/new.html", "{% if templates|length > 1 %}"),
+    # the per-site table is shown only when there are several sites; no word depends on the number
+    ("templates/stats/page.html", "{% if result.per_site|length > 1 %}"),
+    # paging links: shown when there is more than one page or a page before this one
+    ("templates/competence/matrix.html", "{% if m.pages > 1 %}"),
+    ("templates/competence/matrix.html", '{% if m.page > 1 %}<a class="button small" href="{{ url_for(\'competence.matrix\', site_id=g.site.id, status=status, task=task, page=m.page - 1) }}">{{ _("Previous") }}</a>{% endif %}'),
 }
 
 
@@ -144,6 +149,8 @@ NOT_COUNTS = {
     "Give the days of absence as a number from 0 to %(n)s.",
     "Give the time to acknowledge in minutes, from 1 to %(n)s.",
     "Give the interval as a number of days from 1 to %(n)s.",
+    "Give the hours of absence as a number from 0 to %(n)s.",
+    "Give the validity as whole months from 1 to %(n)s, or leave it empty.",
     "Photo %(n)s (%(name)s) could not be used: %(why)s",
     "The phone's clock is %(minutes)s min off.",
 }

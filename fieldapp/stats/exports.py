@@ -8,6 +8,7 @@ from pathlib import Path
 
 import xlsxwriter
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from fpdf import FPDF
 
 from .. import clock, downloads
@@ -79,8 +80,10 @@ def report_xlsx(sections, monthly):
 
 def definitions_text(lost_time_days, few_hours):
     return [
-        _("H1: lost-time injuries per million hours worked. A lost-time injury is an absence of at least "
-          "%(n)s full day(s) after the day of injury, or a fatality.", n=lost_time_days),
+        ngettext("H1: lost-time injuries per million hours worked. A lost-time injury is an absence of at least "
+                 "%(num)s full day after the day of injury, or a fatality.",
+                 "H1: lost-time injuries per million hours worked. A lost-time injury is an absence of at least "
+                 "%(num)s full days after the day of injury, or a fatality.", lost_time_days),
         _("H2: lost-time injuries and injuries with medical treatment or alternative work, per million hours "
           "worked. First aid alone is not counted."),
         _("F: days of absence per million hours worked. All of an injury's days of absence count in the period "
@@ -88,7 +91,9 @@ def definitions_text(lost_time_days, few_hours):
         _("Hours: from check-in to check-out, split at midnight on the site's clock; where hours were entered "
           "for a site, employer and month, they replace the check-in hours. Open check-ins are not counted."),
         _("Subcontractors' hours and injuries are included, and shown apart per employer."),
-        _("Below %(n)s hours the figures say little: they are marked.", n=f"{few_hours:,}".replace(",", " ")),
+        ngettext("Below %(hours)s hour the figures say little: they are marked.",
+                 "Below %(hours)s hours the figures say little: they are marked.", few_hours,
+                 hours=f"{few_hours:,}".replace(",", " ")),
     ]
 
 

@@ -1,6 +1,6 @@
 """HMS statistics: the page, the HMS report and register downloads, entered hours, an injury's cost, own data."""
 import json
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -177,7 +177,7 @@ def _hours_page(status=200, **ctx):
 
 
 def _previous_month(first):
-    return (date(first.year - 1, 12, 1) if first.month == 1 else date(first.year, first.month - 1, 1)).isoformat()[:7]
+    return (first.replace(day=1) - timedelta(days=1)).isoformat()[:7]  # the last day of the month before
 
 
 @bp.get("/s/<int:site_id>/hours")
