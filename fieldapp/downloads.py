@@ -9,7 +9,7 @@ import hashlib
 import io
 import logging
 
-from flask import current_app, stream_with_context
+from flask import current_app, send_file, stream_with_context
 
 from . import anchors
 
@@ -103,4 +103,16 @@ def streamed_attachment(pieces, mimetype, filename):
     response = current_app.response_class(stream_with_context(body()), mimetype=None, content_type=mimetype + charset)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def photo(path, etag):
+    """A stored photo (re-encoded JPEG, named by the hash of its bytes) for a person who may see it.
+
+    path: pathlib.Path of the file (the caller has checked the person's right and that it exists); etag: str,
+    the digest (plus a suffix for a thumbnail). Private and immutable: the name never changes, and no
+    shared cache keeps it. Certificates are stricter (no-store: fieldapp/competence/views.py).
+    """
+    response = send_file(path, mimetype="image/jpeg", conditional=True, etag=etag, max_age=365 * 24 * 3600)
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
     return response

@@ -200,6 +200,9 @@ ACCOUNT_ROUTES = [
     ("POST", "/s/{site}/people/{person}/role", lambda w: {"role": "manager"}),
     ("POST", "/s/{site}/people/{person}/remove", lambda w: {}),
     ("GET", "/s/{site}/people/{person}", None),
+    # Competence (issue 19): a person's records and the tasks they are given on the site.
+    ("GET", "/s/{site}/competence/people/{person}", None),
+    ("POST", "/s/{site}/competence/people/{person}/tasks", lambda w: {"tasks": ["crane_operator"]}),
 ]
 
 

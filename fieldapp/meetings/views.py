@@ -2,7 +2,7 @@
 from anyone on the site (also from the phone's outbox) and the one-minute morning meeting."""
 import uuid as uuidlib
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
 from .. import clock, downloads, inputs, outbox, phone_time, photos
 from ..authz import can, login_required, outbox_post, requires, upload_limit
@@ -180,9 +180,13 @@ def propose(site_id):
 @bp.get("/s/<int:site_id>/meetings/proposals/<digest>.jpg")
 @requires("meetings.read")
 def proposal_photo(site_id, digest):
-    if service.proposal_photo(g.site, digest) is None:
+    try:
+        path = photos.path_for(photos.folder(current_app), digest)
+    except ValueError:
         abort(404)
-    return send_file(photos.path_for(photos.folder(current_app), digest), mimetype="image/jpeg")
+    if service.proposal_photo(g.site, digest) is None or not path.exists():
+        abort(404)
+    return downloads.photo(path, digest)
 
 
 # --- the morning meeting --------------------------------------------------------------------------------

@@ -2,10 +2,10 @@
 import uuid as uuidlib
 from datetime import datetime
 
-from flask import abort, Blueprint, current_app, g, redirect, render_template, request, send_file, url_for
+from flask import abort, Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import clock, inputs, outbox, phone_time, photos
+from .. import clock, downloads, inputs, outbox, phone_time, photos
 from ..authz import can, login_required, outbox_post, requires, upload_limit
 from ..checkin import service as checkin
 from ..htmx import render
@@ -149,11 +149,7 @@ def _send_photo(report_id, digest, thumb):
         abort(404)
     if service.photo_for(g.membership, report_id, digest) is None or not path.exists():
         abort(404)
-    response = send_file(path, mimetype="image/jpeg", conditional=True, etag=digest + ("t" if thumb else ""),
-                         max_age=365 * 24 * 3600)
-    # Named by content, so it never changes; private: only for people on the site, never a shared cache.
-    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
-    return response
+    return downloads.photo(path, digest + ("t" if thumb else ""))
 
 
 # --- follow-up ----------------------------------------------------------------------------------------

@@ -3,10 +3,10 @@ answering items through the outbox, finishing, signing, notes, the report page a
 and the organization's checklists."""
 import uuid as uuidlib
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
-from .. import clock, inputs, outbox, phone_time, photos
+from .. import clock, downloads, inputs, outbox, phone_time, photos
 from ..accounts.views import client_ip
 from ..authz import outbox_post, requires, upload_limit
 from ..downloads import attachment
@@ -221,10 +221,7 @@ def _send_photo(round_uuid, digest, thumb):
         abort(404)
     if service.round_photo(g.site, round_uuid, digest) is None or not path.exists():
         abort(404)
-    response = send_file(path, mimetype="image/jpeg", conditional=True, etag=digest + ("t" if thumb else ""),
-                         max_age=365 * 24 * 3600)
-    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
-    return response
+    return downloads.photo(path, digest + ("t" if thumb else ""))
 
 
 # --- the organization's checklists -------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """HMS statistics: the page, the HMS report and register downloads, entered hours, an injury's cost, own data."""
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
