@@ -5,6 +5,7 @@ import tomllib
 from datetime import date
 from types import SimpleNamespace
 
+from fieldapp import pdf as pdfs
 from fieldapp.checkin import exports
 from fieldapp.config import PROJECT_ROOT
 
@@ -12,7 +13,7 @@ from fieldapp.config import PROJECT_ROOT
 def test_the_fonts_and_their_licence_ship_in_the_package():
     package = PROJECT_ROOT / "fieldapp"
     patterns = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    for path in (exports.FONT, exports.FONT_BOLD, package / "fonts" / "LICENSE"):
+    for path in (pdfs.FONT, pdfs.FONT_BOLD, package / "fonts" / "LICENSE"):
         assert path.is_file() and path.is_relative_to(package), path
         relative = str(path.relative_to(package))
         assert any(fnmatch.fnmatch(relative, p) for p in patterns["fieldapp"]), f"{relative} is not in package-data"

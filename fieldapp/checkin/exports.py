@@ -1,17 +1,12 @@
 """The attendance list as files: CSV for spreadsheets, PDF for Arbeidstilsynet and the client."""
-from pathlib import Path
 
 from flask_babel import gettext as _
-from fpdf import FPDF
 
-from .. import clock, downloads
+from .. import clock, downloads, pdf as pdfs
 from ..phone_time import note as phone_time_note
 
 # DejaVu Sans, bundled (fieldapp/fonts/LICENSE): covers Polish and Lithuanian names too, which the PDF
 # core fonts (Latin-1) cannot, and no system package has to provide it.
-FONTS = Path(__file__).resolve().parent.parent / "fonts"
-FONT = FONTS / "DejaVuSans.ttf"
-FONT_BOLD = FONTS / "DejaVuSans-Bold.ttf"
 
 
 def _columns():
@@ -47,9 +42,7 @@ def attendance_csv(site, rows):
 
 
 def attendance_pdf(site, rows, start, end):
-    pdf = FPDF(orientation="L", format="A4")
-    pdf.add_font("body", fname=FONT)
-    pdf.add_font("body", style="B", fname=FONT_BOLD)
+    pdf = pdfs.document("L")
     pdf.set_auto_page_break(True, margin=12)
     pdf.add_page()
     pdf.set_font("body", size=14)

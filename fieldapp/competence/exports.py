@@ -1,9 +1,7 @@
 """The competence matrix as files: CSV for spreadsheets, PDF for the client and Arbeidstilsynet."""
 from flask_babel import gettext as _
-from fpdf import FPDF
 
-from .. import downloads
-from ..checkin.exports import FONT, FONT_BOLD
+from .. import downloads, pdf as pdfs
 from ..sites.forms import role_label
 from .labels import status_labels
 
@@ -24,9 +22,7 @@ def matrix_csv(m):
 
 def matrix_pdf(site, m):
     """The matrix as an A4 landscape PDF with the bundled DejaVu fonts (Polish and Lithuanian names too)."""
-    pdf = FPDF(orientation="L", format="A4")
-    pdf.add_font("body", fname=FONT)
-    pdf.add_font("body", style="B", fname=FONT_BOLD)
+    pdf = pdfs.document("L")
     pdf.set_auto_page_break(True, margin=12)
     pdf.add_page()
     pdf.set_font("body", size=14)

@@ -1,8 +1,7 @@
 """The minutes as a PDF (fpdf2 with the bundled DejaVu fonts: Polish, Lithuanian and Ukrainian names too)."""
 from flask_babel import gettext as _
-from fpdf import FPDF
 
-from ..checkin.exports import FONT, FONT_BOLD
+from .. import pdf as pdfs
 from ..reports import labels
 from . import kinds as kind_catalogue
 from . import service
@@ -18,19 +17,17 @@ def minutes_pdf(meeting, language):
     deadline, follow-up status), approval and amendments."""
     items, decisions = service.agenda(meeting)
     name = service.kinds_for(meeting.organization_id, language).get(meeting.kind, (meeting.kind, ""))[0]
-    pdf = FPDF(format="A4")
-    pdf.add_font("DejaVu", "", str(FONT))
-    pdf.add_font("DejaVu", "B", str(FONT_BOLD))
+    pdf = pdfs.document("P")
     pdf.set_title(_("Minutes"))
     pdf.add_page()
     width = pdf.epw
 
     def heading(text, size=12):
-        pdf.set_font("DejaVu", "B", size)
+        pdf.set_font("body", "B", size)
         pdf.multi_cell(width, 7, text, new_x="LMARGIN", new_y="NEXT")
 
     def line(text):
-        pdf.set_font("DejaVu", "", 10)
+        pdf.set_font("body", "", 10)
         pdf.multi_cell(width, 5, text, new_x="LMARGIN", new_y="NEXT")
 
     heading(f"{_('Minutes')}: {name}", 15)
@@ -49,7 +46,7 @@ def minutes_pdf(meeting, language):
     heading(_("Agenda"))
     statuses = labels.statuses()
     for number, item in enumerate(items, 1):
-        pdf.set_font("DejaVu", "B", 10)
+        pdf.set_font("body", "B", 10)
         pdf.multi_cell(width, 5, f"{number}. {item.title}", new_x="LMARGIN", new_y="NEXT")
         if item.note:
             line(item.note)

@@ -1,10 +1,8 @@
 """The walkaround's report as a PDF for the client and Arbeidstilsynet: the round, people, findings with
 thumbnails, responsible people and deadlines, signatures and notes. fpdf2 with the bundled DejaVu fonts."""
 from flask_babel import gettext as _
-from fpdf import FPDF
 
-from .. import clock, photos
-from ..checkin.exports import FONT, FONT_BOLD
+from .. import clock, pdf as pdfs, photos
 
 THUMB_MM = 30
 
@@ -16,9 +14,7 @@ def _when(moment, site):
 def round_pdf(site, context, root):
     """PDF bytes of a round: context is the round page's (views._round_context); root the photo folder."""
     safety_round = context["safety_round"]
-    pdf = FPDF(format="A4")
-    pdf.add_font("body", fname=FONT)
-    pdf.add_font("body", style="B", fname=FONT_BOLD)
+    pdf = pdfs.document("P")
     pdf.set_auto_page_break(True, margin=14)
     pdf.add_page()
     pdf.set_font("body", "B", 15)

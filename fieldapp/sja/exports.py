@@ -1,10 +1,8 @@
 """An SJA as a PDF (fpdf2, the bundled DejaVu fonts): job, steps, hazards with scores, participants and their
 signatures, the decisions and lessons learned. For the site's records and the client."""
 from flask_babel import gettext as _
-from fpdf import FPDF
 
-from .. import clock
-from ..checkin.exports import FONT, FONT_BOLD
+from .. import clock, pdf as pdfs
 from . import labels
 from .service import equipment_labels
 
@@ -18,9 +16,7 @@ def sja_pdf(site, sja, steps, participants, signatures, decisions):
     signatures: service.signatures_of(sja); decisions: service.decisions_of(sja)."""
     levels, methods, names = labels.levels(), labels.methods(), labels.decisions()
     measure_word, who_word, after_word = _("Measure"), _("Who does it"), _("After the measure")
-    pdf = FPDF(orientation="P", format="A4")
-    pdf.add_font("body", fname=FONT)
-    pdf.add_font("body", style="B", fname=FONT_BOLD)
+    pdf = pdfs.document("P")
     pdf.set_auto_page_break(True, margin=12)
     pdf.add_page()
     pdf.set_font("body", "B", size=14)

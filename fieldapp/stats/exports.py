@@ -4,17 +4,14 @@ Numbers in files: H-values with two decimals, hours whole; dates ISO (files are 
 clients' tender teams, and sort as text).
 """
 import io
-from pathlib import Path
 
 import xlsxwriter
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from fpdf import FPDF
 
-from .. import clock, downloads
+from .. import clock, downloads, pdf as pdfs
 from ..reports import labels
 
-FONTS = Path(__file__).resolve().parent.parent / "fonts"
 
 
 def _value(number):
@@ -98,9 +95,7 @@ def definitions_text(lost_time_days, few_hours):
 
 
 def _pdf():
-    pdf = FPDF(orientation="P", format="A4")
-    pdf.add_font("body", fname=FONTS / "DejaVuSans.ttf")
-    pdf.add_font("body", style="B", fname=FONTS / "DejaVuSans-Bold.ttf")
+    pdf = pdfs.document("P")
     pdf.set_auto_page_break(True, margin=12)
     pdf.add_page()
     return pdf
@@ -191,9 +186,7 @@ def register_csv(rows):
 
 
 def register_pdf(scope_name, period, rows):
-    pdf = FPDF(orientation="L", format="A4")
-    pdf.add_font("body", fname=FONTS / "DejaVuSans.ttf")
-    pdf.add_font("body", style="B", fname=FONTS / "DejaVuSans-Bold.ttf")
+    pdf = pdfs.document("L")
     pdf.set_auto_page_break(True, margin=12)
     pdf.add_page()
     pdf.set_font("body", "B", 14)
