@@ -102,6 +102,9 @@ def messages():
         "bad_minutes": (422, _("Give the time to acknowledge in minutes, from 1 to %(n)s.")),
         "alert.uuid_conflict": (409, _("This was already sent. Reload the page.")),
         "not_stop_work": (409, _("Only a stop-work order can be lifted.")),
+        "not_yours_to_lift": (403, _("You cannot lift this order. The person who stopped the work lifts it; a "
+                                     "verneombud's stop may also be lifted by another verneombud of the site "
+                                     "(AML § 6-3).")),
         "bad_json": (400, _("The phone sent a subscription the app cannot read. Try again.")),
         "bad_endpoint": (422, _("This push service address is not allowed.")),
         "bad_keys": (422, _("The subscription's keys are not valid. Try again.")),

@@ -70,25 +70,43 @@ def test_lifting_is_recorded_and_everyone_is_told_once(world, phones, push_servi
     assert "lift-button" not in phones["worker"].get(f"/s/{world.site.id}/alerts/{alert.id}").get_data(as_text=True)
     assert phones["worker"].post(f"/s/{world.site.id}/alerts/{alert.id}/lift").status_code == 403
     for _ in range(2):  # sent twice: lifted once, told once
-        response = phones["foreman"].post(f"/s/{world.site.id}/alerts/{alert.id}/lift")
+        response = phones["verneombud"].post(f"/s/{world.site.id}/alerts/{alert.id}/lift")
         assert response.status_code == 303
     alert = Alert.get_by_id(alert.id)
-    assert alert.lifted_at is not None and alert.lifted_by_id == world.people["foreman"].id
+    assert alert.lifted_at is not None and alert.lifted_by_id == world.people["verneombud"].id
     events = list(AuditEvent.select().where((AuditEvent.action == "alert.lift") & (AuditEvent.record_id == str(alert.id))))
-    assert [e.actor_id for e in events] == [world.people["foreman"].id]
+    assert [e.actor_id for e in events] == [world.people["verneombud"].id]
     notice = Alert.get(Alert.template == "work_resumed")
     told = {r.user_id for r in AlertRecipient.select().where(AlertRecipient.alert == notice)}
-    # Everyone who got the order, and the verneombud who sent it; not the foreman who lifted it.
-    assert told == (got_order | {world.people["verneombud"].id}) - {world.people["foreman"].id}
+    # Everyone who got the order; not the verneombud who stopped the work and now lifted it.
+    assert told == got_order - {world.people["verneombud"].id} and world.people["foreman"].id in told
     titles = [m["payload"]["title"] for m in push_service.for_device("worker")]
     assert titles.count("Work may start again") == 1
-    assert [m["payload"]["title"] for m in push_service.for_device("verneombud")] == ["Arbeidet kan gjenopptas"]
+    assert [m["payload"]["title"] for m in push_service.for_device("foreman")].count("Arbeidet kan gjenopptas") == 1
     # Gone from the banner and the home card; in the inbox (the manager has no push: the inbox reaches them).
     assert "STANS ARBEIDET" not in banner(phones["manager"])
     assert "Arbeidet er stanset" not in phones["manager"].get("/").get_data(as_text=True)
     assert "Arbeidet kan gjenopptas" in phones["manager"].get("/alerts").get_data(as_text=True)
     page = phones["worker"].get(f"/s/{world.site.id}/alerts/{alert.id}").get_data(as_text=True)
-    assert "Lifted by Foreman Person" in page and "lift-button" not in page
+    assert f"Lifted by {world.people['verneombud'].name}" in page and "lift-button" not in page
+
+
+def test_the_employer_cannot_lift_a_verneombuds_stop_work_order(world, phones):
+    """AML § 6-3: the verneombud's stop is not the employer's to overrule (found by the attack test)."""
+    alert = stop_work(phones["verneombud"], world.site)
+    for role in ("foreman", "manager"):
+        assert "lift-button" not in phones[role].get(f"/s/{world.site.id}/alerts/{alert.id}").get_data(as_text=True)
+        response = phones[role].post(f"/s/{world.site.id}/alerts/{alert.id}/lift")
+        assert response.status_code == 403 and "§ 6-3" in response.get_data(as_text=True)
+    assert Alert.get_by_id(alert.id).lifted_at is None
+    assert not AuditEvent.select().where(AuditEvent.action == "alert.lift").exists()
+
+
+def test_a_foremans_stop_work_order_is_lifted_by_the_foreman_or_a_manager(world, phones):
+    alert = stop_work(phones["foreman"], world.site)
+    assert phones["verneombud"].post(f"/s/{world.site.id}/alerts/{alert.id}/lift").status_code == 403
+    assert phones["manager"].post(f"/s/{world.site.id}/alerts/{alert.id}/lift").status_code == 303
+    assert Alert.get_by_id(alert.id).lifted_by_id == world.people["manager"].id
 
 
 def test_only_a_stop_work_order_is_lifted(world, phones):

@@ -201,15 +201,37 @@ def report_closed(report):
     return alert
 
 
-def lift(actor, alert):
+def may_lift(membership, alert):
+    """Whether `membership` (the actor's Membership of the alert's site) may lift this stop-work order.
+
+    AML § 6-3: a verneombud's stop is not the employer's to overrule; work resumes when the verneombud finds
+    it safe (or Arbeidstilsynet decides). So the sender may lift their own order; an order from a verneombud
+    (or from a sender no longer on the site) may also be lifted by another verneombud of the site, and an
+    order from the employer's side by a manager of the site. Returns a bool.
+    """
+    if membership is None or alert.level != "stop_work":
+        return False
+    if alert.sender_id == membership.user_id:
+        return True
+    sender = Membership.get_or_none((Membership.site == alert.site_id) & (Membership.user == alert.sender_id))
+    if sender is None or sender.role == "verneombud":
+        return membership.role == "verneombud"
+    return membership.role == "manager"
+
+
+def lift(actor, alert, membership=None):
     """Lift a stop-work order: work may start again ("arbeidet kan gjenopptas", AML § 6-3).
 
     Records who and when on the alert (and in the audit chain), and tells everyone who got the order with a
     new alert (template "work_resumed": push and inbox). Returns (alert, lifted now): lifting twice records
-    it once and tells people once. AlertError("not_stop_work") (409) for any other level; nothing saved.
+    it once and tells people once. membership: the actor's Membership of the site (may_lift decides).
+    AlertError("not_stop_work") (409) for any other level, AlertError("not_yours_to_lift") (403) when
+    may_lift says no; nothing saved.
     """
     if alert.level != "stop_work":
         raise AlertError("not_stop_work")
+    if not may_lift(membership, alert):
+        raise AlertError("not_yours_to_lift")
     if alert.lifted_at is not None:
         return alert, False
     now = utcnow()

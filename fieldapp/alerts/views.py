@@ -117,7 +117,8 @@ def alert(site_id, alert_id):
     title, text = wording.wording(alert)
     return render_template("alerts/alert.html", alert=alert, copy=copy, title=title, text=text,
                            rows=service.status_rows(alert) if can("alerts.status") else [], levels=level_names(),
-                           audiences=audience_names(), new_uuid=str(uuidlib.uuid4()))
+                           audiences=audience_names(), new_uuid=str(uuidlib.uuid4()),
+                           may_lift=service.may_lift(g.membership, alert))
 
 
 @bp.get("/s/<int:site_id>/alerts/<int:alert_id>/status")
@@ -157,7 +158,7 @@ def lift(site_id, alert_id):
     if alert is None:
         abort(404)
     try:
-        service.lift(g.user, alert)
+        service.lift(g.user, alert, g.membership)
     except inputs.InputError as exc:
         status_code, message = inputs.problem(exc)
         return render_error(status_code, message)
