@@ -180,6 +180,18 @@ def sign(site_id, round_uuid):
     return redirect(url_for("rounds.round_page", site_id=site_id, round_uuid=round_uuid, _anchor="sign"), 303)
 
 
+@bp.post("/s/<int:site_id>/rounds/<uuid:round_uuid>/discard")
+@requires("rounds.run")
+def discard(site_id, round_uuid):
+    """Discard an unfinished round (service.discard); with answers only when the box "confirm" is ticked."""
+    safety_round = _round_or_404(round_uuid)
+    try:
+        service.discard(safety_round, g.user, request.form.get("confirm") == "yes")
+    except inputs.InputError as exc:
+        return _refused(exc, lambda **kw: _round_page(safety_round, **kw))
+    return redirect(url_for("rounds.rounds", site_id=site_id), 303)
+
+
 @bp.post("/s/<int:site_id>/rounds/<uuid:round_uuid>/notes")
 @requires("rounds.run")
 def add_note(site_id, round_uuid):
