@@ -586,6 +586,15 @@ def round_photo(site, round_uuid, digest):
 
 # --- the site's list and when the next round is due -------------------------------------------------------
 
+def finished_uuids(site, user, limit=20):
+    """[str]: UUIDs of the newest finished rounds this person started on the site (at most `limit`), so the
+    start page's script forgets a round the phone still thinks it is walking (finished from another phone)."""
+    rows = (SafetyRound.select(SafetyRound.uuid)
+            .where((SafetyRound.site == site) & (SafetyRound.started_by == user) & SafetyRound.finished_at.is_null(False))
+            .order_by(SafetyRound.started_at.desc()).limit(limit))
+    return [str(r.uuid) for r in rows]
+
+
 def list_rounds(site, limit=50):
     """The site's newest rounds with counts: [SafetyRound] with .n_answers, .n_findings, .n_open (one query)."""
     open_findings_q = (RoundAnswer.select(fn.COUNT(RoundAnswer.id)).join(Report, on=(RoundAnswer.finding == Report.id))

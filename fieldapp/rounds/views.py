@@ -83,7 +83,8 @@ def new_round(site_id):
                            sections=service.shown_sections(version, lang), names=service.text,
                            open_findings=service.open_findings(g.site), new_uuid=str(uuidlib.uuid4()),
                            people=service.site_people(g.site), lang=lang, today=clock.today(g.site),
-                           n_items=len(service.item_keys(version)))
+                           n_items=len(service.item_keys(version)),
+                           finished=service.finished_uuids(g.site, g.user))
 
 
 @bp.post("/s/<int:site_id>/rounds/new")

@@ -162,6 +162,10 @@
 
   function setUpStart(start) {
     var state = loadState(start.dataset.site);
+    if (state && (start.dataset.finished || "").split(" ").indexOf(state.uuid) >= 0) {
+      forget(start.dataset.site, state.uuid);  // finished meanwhile (another phone, the round's page)
+      state = null;
+    }
     if (state && state.version === start.dataset.version && state.uuid) useRound(start, state);
     start.addEventListener("submit", function (event) {
       if (!core || !window.indexedDB || !me()) return;  // the plain post, and the round's own page

@@ -131,3 +131,23 @@ def test_long_sja_details_wrap_inside_the_card(live, page):
     page.goto(f"{live.url}/s/{world.site.id}/sja/{sja.id}")
     assert "Fallsikringssele" in page.content()
     fits(page)
+
+
+def test_a_round_finished_elsewhere_is_forgotten_by_the_start_page(live, page):
+    world = live.world
+    person = world.people["verneombud"]
+    sign_in_ui(page, live.url, person.phone, PIN)
+    path = f"/s/{world.site.id}/rounds/new"
+    page.goto(live.url + path)
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    page.click("form[data-round-start] button[type=submit]")
+    poll(lambda: SafetyRound.select().count() == 1, timeout=30)
+    page.reload()
+    wait_until(page, "!document.querySelector('[data-round-checklist]').hidden")  # still walking it
+    # Finished from another phone: this phone's start page forgets it.
+    SafetyRound.update(finished_at=SafetyRound.started_at).execute()
+    page.reload()
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    wait_until(page, f"localStorage.getItem('fieldapp-round-{world.site.id}-{person.id}') === null")
+    assert page.locator("form[data-round-start]").is_visible()
+    assert page.locator("[data-round-checklist]").is_hidden()
