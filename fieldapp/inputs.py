@@ -192,6 +192,11 @@ def messages():
         "round.uuid_conflict": (409, _("This walkaround was already started with another checklist. "
                                        "Start it again.")),
         "round.finished": (409, _("The walkaround is finished: its answers cannot be changed. Add a note instead.")),
+        "round.discard_findings": (409, _("This walkaround has deviations that are already follow-up items. "
+                                          "Finish it instead of discarding it.")),
+        "round.discard_confirm": (409, lambda n: ngettext(
+            "This walkaround has %(num)s answer. Tick the box to discard it too.",
+            "This walkaround has %(num)s answers. Tick the box to discard them too.", n)),
         "round.signed": (409, _("The walkaround is signed: it cannot be changed. Add a note instead.")),
         "round.version_changed": (409, _("The checklist has changed since this page was opened. Reload the page and "
                                          "answer again.")),
@@ -218,6 +223,8 @@ def messages():
         "signature.sign_for_other": (403, _("You cannot sign for someone else. They sign on their own phone, or type "
                                             "their own PIN here.")),
         "signature.wrong_pin": (422, _("Wrong PIN for this person.")),
+        "signature.own_wrong_pin": (422, _("No PIN is needed on your own phone, and the PIN you typed is not yours. "
+                                           "Leave the PIN empty to sign.")),
         "signature.throttled": (429, lambda n: ngettext("Too many wrong PINs. Try again in %(num)s minute.",
                                                         "Too many wrong PINs. Try again in %(num)s minutes.", n)),
         "signature.signed_twice": (409, _("Already signed. A person signs once, and each side once.")),

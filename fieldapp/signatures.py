@@ -4,7 +4,7 @@ signature rows and calls these checks inside the transaction that writes them.
 
 Rules (issue 18, "Records, rules and bad input"):
 - On the signer's own phone (the signed-in person is the signer) no PIN is asked: their device session is
-  their proof, as for everything else they record.
+  their proof, as for everything else they record. A PIN typed there anyway is checked, never ignored.
 - For anyone else the signer's own PIN is checked by the accounts service's sign-in check
   (accounts.service.authenticate), so it is throttled exactly like sign-in: wrong PINs count against the
   signer's phone number and the client's address, and too many give "throttled" (429) with the wait.
@@ -17,7 +17,7 @@ from .models import User
 
 
 class SignatureError(InputError):
-    """A signature refused: reasons sign_for_other (403), wrong_pin (422), throttled (429, n=minutes),
+    """A signature refused: reasons sign_for_other (403), wrong_pin and own_wrong_pin (422), throttled (429, n=minutes),
     signed_twice (409), bad_signer (422). Nothing was saved."""
 
     scope = "signature"
@@ -43,22 +43,27 @@ def confirm_signer(device_user, signer, pin, ip, device_cookie=None):
     pin: the PIN or password typed for the signer (str or None); ip: the client's address for throttling;
     device_cookie: the phone's device cookie (the per-device sign-in throttle, README "Sign-in throttling").
     Returns True when the PIN was used, False for the signer's own phone. Raises SignatureError:
-    sign_for_other (no PIN for another person), wrong_pin, throttled (n = minutes to wait).
+    sign_for_other (no PIN for another person), wrong_pin, own_wrong_pin (a PIN typed on the signer's own
+    phone is checked too, and refused when it is not theirs), throttled (n = minutes to wait).
     """
-    if signer.id == device_user.id:
-        return False
+    own = signer.id == device_user.id
     pin = (pin or "").strip()
+    if own and not pin:
+        return False
     if not pin:
         raise SignatureError("sign_for_other", field="pin")
+    # A PIN typed on one's own phone is not needed, but it is never ignored: a wrong one is refused
+    # ("own_wrong_pin", issue 18: a new user's wrong PIN was silently accepted).
+    wrong = "own_wrong_pin" if own else "wrong_pin"
     try:
         user = accounts.authenticate(signer.phone, pin, ip, device_cookie)
     except accounts.Throttled as exc:
         raise SignatureError("throttled", field="pin", n=max(1, (exc.retry_after + 59) // 60)) from None
     except accounts.SignInError:
-        raise SignatureError("wrong_pin", field="pin") from None
+        raise SignatureError(wrong, field="pin") from None
     if user.id != signer.id:
-        raise SignatureError("wrong_pin", field="pin")
-    return True
+        raise SignatureError(wrong, field="pin")
+    return not own
 
 
 def refuse_twice(already_signed):

@@ -279,6 +279,7 @@ ACCESS = {
     "rounds.finish": ("POST", "/s/{site}/rounds/{round}/finish", "rounds.run"),
     "rounds.sign": ("POST", "/s/{site}/rounds/{round}/sign", "rounds.run"),
     "rounds.add_note": ("POST", "/s/{site}/rounds/{round}/notes", "rounds.run"),
+    "rounds.discard": ("POST", "/s/{site}/rounds/{round}/discard", "rounds.run"),
     "rounds.report_pdf": ("GET", "/s/{site}/rounds/{round}/report.pdf", "rounds.read"),
     "rounds.photo": ("GET", "/s/{site}/rounds/{round}/photos/{photo}.jpg", "rounds.read"),
     "rounds.thumbnail": ("GET", "/s/{site}/rounds/{round}/thumbs/{photo}.jpg", "rounds.read"),

@@ -33,6 +33,7 @@ ALLOWED_STATUS = {
     "reports.notified": {422},
     "alerts.send": {422},  # no title, text or template
     "sja.create_sja": {422},  # no title or steps
+    "rounds.discard": {409},  # the matrix round has answers: "tick the box" once the role check passed
     "sja.sign": {409},  # no revision read: "read it again"
     # Everyone may reach them; only the person named responsible (the foreman) decides: 403 for the others.
     "sja.decide": {403, 422},

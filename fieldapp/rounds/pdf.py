@@ -18,13 +18,13 @@ def round_pdf(site, context, root):
     pdf.set_auto_page_break(True, margin=14)
     pdf.add_page()
     pdf.set_font("body", "B", 15)
-    pdf.multi_cell(0, 8, f"{_('Safety walkaround')}: {site.name}", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 8, _("Safety walkaround") + ": " + site.name, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("body", size=9)
-    facts = [site.address, site.client_name and f"{_('Client (byggherre)')}: {site.client_name}",
-             f"{_('Started')}: {_when(safety_round.started_at, site)}",
-             safety_round.finished_at and f"{_('Finished')}: {_when(safety_round.finished_at, site)}"]
+    facts = [site.address, site.client_name and _("Client (byggherre)") + ": " + site.client_name,
+             _("Started") + ": " + _when(safety_round.started_at, site),
+             safety_round.finished_at and _("Finished") + ": " + _when(safety_round.finished_at, site)]
     pdf.multi_cell(0, 5, " · ".join(f for f in facts if f), new_x="LMARGIN", new_y="NEXT")
-    pdf.multi_cell(0, 5, f"{_('Participants')}: {', '.join(context['participants']) or '-'}",
+    pdf.multi_cell(0, 5, _("Participants") + ": " + (", ".join(context["participants"]) or "-"),
                    new_x="LMARGIN", new_y="NEXT")
     if safety_round.summary:
         pdf.ln(1)
@@ -34,7 +34,7 @@ def round_pdf(site, context, root):
         pdf.multi_cell(0, 5, safety_round.summary, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("body", "B", 12)
-    pdf.cell(0, 7, f"{_('Findings')} ({len(context['findings'])})", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 7, _("Findings") + f" ({len(context['findings'])})", new_x="LMARGIN", new_y="NEXT")
     texts = {i["key"]: (s["title"], i["text"]) for s in context["sections"] for i in s["items"]}
     for answer, report in context["findings"]:
         section, item = texts.get(answer.item_key, ("", answer.item_key))
@@ -45,10 +45,10 @@ def round_pdf(site, context, root):
         assignee = report.assignee.name if report.assignee_id else _("not assigned")
         deadline = report.deadline.isoformat() if report.deadline else "-"
         status = context["statuses"].get(report.status, report.status)
-        pdf.multi_cell(0, 5, f"{_('Responsible')}: {assignee} · {_('Deadline')}: {deadline} · {status}",
+        pdf.multi_cell(0, 5, _("Responsible") + f": {assignee} · " + _("Deadline") + f": {deadline} · {status}",
                        new_x="LMARGIN", new_y="NEXT")
         if report.corrective_action:
-            pdf.multi_cell(0, 5, f"{_('Corrective action')}: {report.corrective_action}", new_x="LMARGIN",
+            pdf.multi_cell(0, 5, _("Corrective action") + ": " + report.corrective_action, new_x="LMARGIN",
                            new_y="NEXT")
         shots = context["answers"][answer.item_key].photo_rows if answer.item_key in context["answers"] else []
         if shots:

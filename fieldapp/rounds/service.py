@@ -454,6 +454,35 @@ def finish(safety_round, user, participant_ids, typed_names, summary):
     return True
 
 
+def discard(safety_round, user, confirmed):
+    """Discard an unfinished round (a "Start the walkaround" tapped and then abandoned): the round, its answers
+    and their photo rows go; an audit event "round.discard" keeps what was there. Returns the number of answers
+    discarded.
+
+    confirmed: bool, the person confirmed discarding the answers (needed only when there are answers).
+    RoundError: finished (409; a finished round is kept, corrections are notes), discard_findings (409; its
+    deviations are already follow-up items), discard_confirm (409, n = answers; nothing is discarded unasked).
+    """
+    if safety_round.finished_at is not None:
+        raise RoundError("finished")
+    answers = list(RoundAnswer.select().where(RoundAnswer.round == safety_round))
+    if any(a.finding_id for a in answers):
+        raise RoundError("discard_findings")
+    if answers and not confirmed:
+        raise RoundError("discard_confirm", n=len(answers))
+    with database.atomic():
+        ids = [a.id for a in answers]
+        if ids:
+            RoundPhoto.delete().where(RoundPhoto.answer.in_(ids)).execute()
+            RoundAnswer.delete().where(RoundAnswer.id.in_(ids)).execute()
+        SafetyRound.delete().where(SafetyRound.id == safety_round.id).execute()
+        audit.record(user, "round.discard", "safety_round", safety_round.id,
+                     before={"uuid": str(safety_round.uuid), "site": safety_round.site_id,
+                             "started_by": safety_round.started_by_id,
+                             "answers": {a.item_key: a.answer for a in answers}})
+    return len(answers)
+
+
 def signers_for(safety_round):
     """{side: [User]}: who may sign for each side (people of the site with the side's roles)."""
     out = {side: [] for side in ROUND_SIDES}
@@ -556,6 +585,15 @@ def round_photo(site, round_uuid, digest):
 
 
 # --- the site's list and when the next round is due -------------------------------------------------------
+
+def finished_uuids(site, user, limit=20):
+    """[str]: UUIDs of the newest finished rounds this person started on the site (at most `limit`), so the
+    start page's script forgets a round the phone still thinks it is walking (finished from another phone)."""
+    rows = (SafetyRound.select(SafetyRound.uuid)
+            .where((SafetyRound.site == site) & (SafetyRound.started_by == user) & SafetyRound.finished_at.is_null(False))
+            .order_by(SafetyRound.started_at.desc()).limit(limit))
+    return [str(r.uuid) for r in rows]
+
 
 def list_rounds(site, limit=50):
     """The site's newest rounds with counts: [SafetyRound] with .n_answers, .n_findings, .n_open (one query)."""

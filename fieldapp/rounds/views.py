@@ -83,7 +83,8 @@ def new_round(site_id):
                            sections=service.shown_sections(version, lang), names=service.text,
                            open_findings=service.open_findings(g.site), new_uuid=str(uuidlib.uuid4()),
                            people=service.site_people(g.site), lang=lang, today=clock.today(g.site),
-                           n_items=len(service.item_keys(version)))
+                           n_items=len(service.item_keys(version)),
+                           finished=service.finished_uuids(g.site, g.user))
 
 
 @bp.post("/s/<int:site_id>/rounds/new")
@@ -178,6 +179,18 @@ def sign(site_id, round_uuid):
     if outbox.from_outbox():
         return outbox.answer(200, str(sig_uuid))
     return redirect(url_for("rounds.round_page", site_id=site_id, round_uuid=round_uuid, _anchor="sign"), 303)
+
+
+@bp.post("/s/<int:site_id>/rounds/<uuid:round_uuid>/discard")
+@requires("rounds.run")
+def discard(site_id, round_uuid):
+    """Discard an unfinished round (service.discard); with answers only when the box "confirm" is ticked."""
+    safety_round = _round_or_404(round_uuid)
+    try:
+        service.discard(safety_round, g.user, request.form.get("confirm") == "yes")
+    except inputs.InputError as exc:
+        return _refused(exc, lambda **kw: _round_page(safety_round, **kw))
+    return redirect(url_for("rounds.rounds", site_id=site_id), 303)
 
 
 @bp.post("/s/<int:site_id>/rounds/<uuid:round_uuid>/notes")

@@ -183,6 +183,9 @@ def sign(site_id, sja_id):
         if language not in current_app.config["LANGUAGES"]:
             language = str(get_locale())
         if person_id is None or person_id == g.user.id:
+            if request.form.get("pin"):  # not needed on one's own phone, but never ignored (issue 18)
+                signatures.confirm_signer(g.user, g.user, request.form.get("pin"), client_ip(),
+                                          request.cookies.get(device_cookie_name()))
             signer, method = g.user, "session"
         else:
             # On the crew's phone: never from the outbox (a PIN is not kept on a phone), always the person's PIN.

@@ -17,15 +17,35 @@
 
   function newUuid() { return crypto.randomUUID(); }
 
-  // Per site and person: on a shared phone each person's round in progress is their own.
+  // Per site and person: on a shared phone each person's round in progress is their own. The pointer names the
+  // round being walked ({uuid, version}); what was answered is kept under the round's own UUID, so a new round
+  // never shows another round's answers, and both are forgotten when the round is finished or discarded.
   function storeKey(site) { var who = me(); return "fieldapp-round-" + site + "-" + (who ? who.user : ""); }
+  function roundKey(uuid) { return "fieldapp-round-answers-" + uuid; }
+
+  function read(key) {
+    try { return JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { return null; }
+  }
 
   function loadState(site) {
-    try { return JSON.parse(localStorage.getItem(storeKey(site)) || "null"); } catch (e) { return null; }
+    var pointer = read(storeKey(site));
+    if (!pointer || !pointer.uuid) return null;
+    var kept = read(roundKey(pointer.uuid));
+    return { uuid: pointer.uuid, version: pointer.version, answered: (kept && kept.answered) || {} };
   }
 
   function saveState(site, state) {
-    try { localStorage.setItem(storeKey(site), JSON.stringify(state)); } catch (e) { /* full: the outbox still has the items */ }
+    try {
+      localStorage.setItem(storeKey(site), JSON.stringify({ uuid: state.uuid, version: state.version }));
+      localStorage.setItem(roundKey(state.uuid), JSON.stringify({ answered: state.answered || {} }));
+    } catch (e) { /* full: the outbox still has the items */ }
+  }
+
+  function forget(site, uuid) {
+    if (!uuid) return;
+    localStorage.removeItem(roundKey(uuid));
+    var pointer = read(storeKey(site));
+    if (pointer && pointer.uuid === uuid) localStorage.removeItem(storeKey(site));
   }
 
   function queue(url, fields, label) {
@@ -142,6 +162,10 @@
 
   function setUpStart(start) {
     var state = loadState(start.dataset.site);
+    if (state && (start.dataset.finished || "").split(" ").indexOf(state.uuid) >= 0) {
+      forget(start.dataset.site, state.uuid);  // finished meanwhile (another phone, the round's page)
+      state = null;
+    }
     if (state && state.version === start.dataset.version && state.uuid) useRound(start, state);
     start.addEventListener("submit", function (event) {
       if (!core || !window.indexedDB || !me()) return;  // the plain post, and the round's own page
@@ -165,7 +189,11 @@
     if (!form.getAttribute("action")) return;
     var fields = collect(form).map(function (f) { return f[0] === "uuid" ? ["uuid", newUuid()] : f; });
     var line = form.querySelector(".answer-state");
+    var start = document.querySelector("form[data-round-start]");
     queue(form.action, fields, form.dataset.label).then(function (item) {
+      // The finish is queued after every answer: the phone stops walking this round, so the next
+      // "New walkaround" starts clean (issue 18).
+      if (start) { var state = loadState(start.dataset.site); if (state) forget(start.dataset.site, state.uuid); }
       say(form, line.dataset.saved, false);
       return flush().then(function () { return core.get(item.uuid); }).then(function (mine) {
         if (!mine) return;
@@ -177,10 +205,13 @@
   });
 
   // A finished round's page: the phone forgets it was walking this round (the answers have all arrived).
-  function forgetFinished(page) {
-    var site = page.dataset.site, state = loadState(site);
-    if (state && state.uuid === page.dataset.round) localStorage.removeItem(storeKey(site));
-  }
+  function forgetFinished(page) { forget(page.dataset.site, page.dataset.round); }
+
+  // Discarding a round: the phone forgets it too (the form posts as usual).
+  document.addEventListener("submit", function (event) {
+    var form = event.target, page = document.querySelector("[data-round-checklist][data-round]");
+    if (form.hasAttribute("data-round-discard") && page) forget(page.dataset.site, page.dataset.round);
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     var start = document.querySelector("form[data-round-start]");

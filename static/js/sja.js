@@ -67,6 +67,28 @@
     }
   });
 
+  // A new SJA kept on the phone (no signal): the form gives way to a clear "saved on the phone" card with the
+  // SJA's title (issue 18: the person was left on an empty form). outbox.js shows the form's .outbox-note with
+  // the item's uuid once the item waits for signal; when it is sent, outbox.js reloads this page, whose address
+  // (/sja/u/<uuid>) then opens the saved SJA.
+  var saved = document.querySelector("[data-sja-saved]"), note = form.parentNode.querySelector(".outbox-note");
+  if (saved && note && window.MutationObserver) {
+    var title = form.querySelector("#title");
+    form.addEventListener("submit", function () { saved.dataset.title = title ? title.value.trim() : ""; });
+    new MutationObserver(function () {
+      if (!note.hidden && note.classList.contains("error")) {  // refused when sent: the form again, with why
+        saved.hidden = true;
+        form.closest("section").hidden = false;
+        return;
+      }
+      if (note.hidden || !note.dataset.uuid) return;
+      saved.querySelector(".sja-saved-title").textContent = saved.dataset.title || "";
+      form.closest("section").hidden = true;
+      saved.hidden = false;
+      window.scrollTo(0, 0);
+    }).observe(note, { attributes: true, attributeFilter: ["hidden", "data-uuid", "class"] });
+  }
+
   // Fold: in each step the hazards after its first empty one, and the steps after the first empty one.
   function fold(boxes, button) {
     var seenEmpty = false;
