@@ -46,9 +46,9 @@ def attendance_pdf(site, rows, start, end):
     pdf.set_auto_page_break(True, margin=12)
     pdf.add_page()
     pdf.set_font("body", size=14)
-    pdf.cell(0, 8, f"{_('Attendance list')}: {site.name}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, _("Attendance list") + f": {site.name}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("body", size=9)
-    details = [site.address, site.client_name and f"{_('Client (byggherre)')}: {site.client_name}",
+    details = [site.address, site.client_name and _("Client (byggherre)") + f": {site.client_name}",
                f"{start.isoformat()} – {end.isoformat()}"]
     pdf.cell(0, 6, " · ".join(d for d in details if d), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)

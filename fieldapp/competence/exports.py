@@ -26,7 +26,7 @@ def matrix_pdf(site, m):
     pdf.set_auto_page_break(True, margin=12)
     pdf.add_page()
     pdf.set_font("body", size=14)
-    pdf.cell(0, 8, f"{_('Competence')}: {site.name}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, _("Competence") + f": {site.name}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("body", size=9)
     pdf.cell(0, 6, f"{site.address} · {m.today.isoformat()}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)

@@ -30,7 +30,7 @@ def minutes_pdf(meeting, language):
         pdf.set_font("body", "", 10)
         pdf.multi_cell(width, 5, text, new_x="LMARGIN", new_y="NEXT")
 
-    heading(f"{_('Minutes')}: {name}", 15)
+    heading(_("Minutes") + f": {name}", 15)
     line(f"{meeting.site.name if meeting.site_id else ''} · {meeting.held_on.isoformat()}")
     status = _("Approved") if meeting.status == "approved" else _("Draft, not approved")
     line(status)
@@ -52,15 +52,15 @@ def minutes_pdf(meeting, language):
             line(item.note)
         if item.vote_unanimous is not None:
             line(_("Vote: unanimous") if item.vote_unanimous else _("Vote: not unanimous"))
-            line(f"{_('Majority')}: {item.vote_majority}")
+            line(_("Majority") + f": {item.vote_majority}")
             if item.vote_minority:
-                line(f"{_('Minority')}: {item.vote_minority}")
+                line(_("Minority") + f": {item.vote_minority}")
         for decision in decisions.get(item.id, []):
             follow = statuses.get(decision.report.status, "") if decision.report_id else ""
-            line(f"{_('Decision')}: {decision.text} — {decision.person.name}, {decision.deadline.isoformat()}"
+            line(_("Decision") + f": {decision.text} — {decision.person.name}, {decision.deadline.isoformat()}"
                  + (f" ({follow})" if follow else ""))
     for decision in decisions.get(None, []):
-        line(f"{_('Decision')}: {decision.text} — {decision.person.name}, {decision.deadline.isoformat()}")
+        line(_("Decision") + f": {decision.text} — {decision.person.name}, {decision.deadline.isoformat()}")
     amendments = service.amendments(meeting)
     if amendments:
         heading(_("Amendments"))

@@ -38,7 +38,7 @@ def report_rows(sections):
     for title, result in sections:
         rows.append(figure_row(title, result.total))
         for org, name, own, f in result.employers:
-            who = f"{name or org or _('Unknown employer')}" + ("" if own else f" ({_('subcontractor')})")
+            who = (name or org or _("Unknown employer")) + ("" if own else " (" + _("subcontractor") + ")")
             rows.append(figure_row(f"{title}: {who}", f))
     return rows
 
@@ -142,7 +142,7 @@ def report_pdf(scope_name, sections, monthly, settings):
             table.row([title, f"{round(f.hours):,}".replace(",", " "), str(f.lost_time), str(f.recordable),
                        str(f.absence_days), _text(f.h1) + mark, _text(f.h2) + mark, _text(f.f) + mark])
             for org, name, own, ef in result.employers:
-                who = (name or org or _("Unknown employer")) + ("" if own else f" ({_('subcontractor')})")
+                who = (name or org or _("Unknown employer")) + ("" if own else " (" + _("subcontractor") + ")")
                 table.row(["  " + who, f"{round(ef.hours):,}".replace(",", " "), str(ef.lost_time),
                            str(ef.recordable), str(ef.absence_days), _text(ef.h1), _text(ef.h2), _text(ef.f)])
     pdf.ln(3)
