@@ -967,3 +967,34 @@ Meeting.add_index(Meeting.index(Meeting.site, Meeting.kind, Meeting.held_on, nam
 
 ALL_MODELS += [MeetingKind, AmuMember, MeetingSchedule, Meeting, MeetingProposal, AgendaItem, MeetingAttendance,
                MeetingDecision, MeetingAmendment]
+
+
+# --- Who is responsible for what (issue 24): the verneombud register ------------------------------------------
+
+VERNEOMBUD_ROLES = ("verneombud", "deputy")
+# AML § 6-1 and forskrift om organisering, ledelse og medvirkning § 3-2: elected by the workers; a union may
+# appoint one under its agreement; the employer appoints one when the workers do not elect anyone.
+ELECTION_KINDS = ("election", "union", "employer")
+
+
+class VerneombudTerm(BaseModel):
+    """One verneombud's (or deputy's) term for a verneområde: a site, or (site null) the organization's sites;
+    `area` names part of a site or the sites covered. Exactly two years (elected_to = the day before the same
+    date two years on). AML § 6-1; forskrift om organisering, ledelse og medvirkning §§ 3-1 to 3-4."""
+
+    organization = ForeignKeyField(Organization, backref="+", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    site = ForeignKeyField(Site, null=True, backref="+", on_delete="CASCADE")
+    area = CharField(max_length=200, default="")
+    role = CharField(max_length=12)  # VERNEOMBUD_ROLES
+    elected_from = DateField()
+    elected_to = DateField(index=True)
+    how = CharField(max_length=12)  # ELECTION_KINDS
+    notice_on = DateField(null=True)  # when the employer got written notice of the election
+    regional = BooleanField(default=False)  # a regional verneombud (RVO, AML § 6-4) covering small firms
+    reminded_at = DateTimeField(null=True)  # the "term ends within 60 days" reminder went out (once per term)
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+ALL_MODELS += [VerneombudTerm]
