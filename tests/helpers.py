@@ -338,6 +338,11 @@ ACCESS = {
     "meetings.amu_meeting": ("GET", "/amu/{amu}", SIGNED_IN),
     "meetings.amu_change": ("POST", "/amu/{amu}/note", SIGNED_IN),
     "meetings.amu_minutes_pdf": ("GET", "/amu/{amu}/minutes.pdf", SIGNED_IN),
+    # Who is responsible for what (issue 24)
+    "duties.page": ("GET", "/s/{site}/duties", "duties.site"),
+    "duties.mine": ("GET", "/me/duties", SIGNED_IN),
+    "duties.register": ("GET", "/s/{site}/verneombud", "duties.site"),
+    "duties.add_term": ("POST", "/s/{site}/verneombud", "verneombud.manage"),
 }
 
 

@@ -63,6 +63,7 @@ ALLOWED_STATUS = {
     "meetings.amend": {409},  # a draft is changed, not amended
     "meetings.propose": {422},
     "meetings.record_morning": {422},
+    "duties.add_term": {422},  # no person, role or dates
 }
 SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
 

@@ -1,0 +1,179 @@
+"""Who is responsible for what (issue 24): the responsibilities page's statuses, each person's own duties and
+rights, and the verneombud register (AML §§ 6-1 to 6-5)."""
+from datetime import date, timedelta
+
+from peewee import JOIN
+
+from .. import audit, clock
+from ..authz import roles_with
+from ..db import database
+from ..inputs import FormReader, InputError
+from ..models import (ELECTION_KINDS, VERNEOMBUD_ROLES, Membership, Organization, Site, User, VerneombudTerm)
+from . import rules
+
+DEFAULT_DAYS = 90  # the period the statuses look back over, a setting on the page
+MAX_DAYS = 730
+MAX_AREA = 200
+
+
+class DutyError(InputError):
+    scope = "duties"
+
+
+def parse_days(raw):
+    """The period's length in days from the query (default DEFAULT_DAYS). DutyError("bad_period") unless
+    1..MAX_DAYS."""
+    if raw in (None, ""):
+        return DEFAULT_DAYS
+    try:
+        days = int(str(raw).strip())
+    except ValueError:
+        raise DutyError("bad_period", field="days", n=MAX_DAYS) from None
+    if not 1 <= days <= MAX_DAYS:
+        raise DutyError("bad_period", field="days", n=MAX_DAYS)
+    return days
+
+
+def scope_for(user, site, scope):
+    """rules.Scope: [site] for "site"; for "org", every site of the site's organization where the person's role
+    grants duties.site (a site they cannot see never counts). DutyError("bad_scope") for anything else."""
+    if scope in (None, "", "site"):
+        return rules.Scope(site.organization, [site], site.name)
+    if scope != "org":
+        raise DutyError("bad_scope", field="scope")
+    sites = list(Site.select().join(Membership)
+                 .where((Membership.user == user) & Membership.role.in_(roles_with("duties.site"))
+                        & (Site.organization == site.organization_id))
+                 .order_by(Site.name))
+    return rules.Scope(site.organization, sites or [site], site.organization.name)
+
+
+def period_ending(today, days):
+    """rules.Period of `days` local days ending today (inclusive)."""
+    return rules.Period(today - timedelta(days=days - 1), today)
+
+
+def responsibilities(scope, period, today):
+    """[(role, [rules.Duty])] for the roles in rules.SECTIONS order, each duty computed from the records."""
+    return [(role, [rule(scope, period, today) for rule in duty_rules]) for role, duty_rules in rules.SECTIONS]
+
+
+def summary(sections):
+    """{status: count} over every duty of the sections."""
+    out = dict.fromkeys(rules.STATUSES, 0)
+    for _role, duties in sections:
+        for duty in duties:
+            out[duty.status] += 1
+    return out
+
+
+# --- each person's own duties and rights ----------------------------------------------------------------------
+
+ROLE_ORDER = ("worker", "verneombud", "foreman", "manager")
+
+
+def own_roles(user):
+    """The person's distinct site roles, in ROLE_ORDER, plus "verneombud" when they hold a current term in the
+    register (a deputy too)."""
+    roles = {r for (r,) in Membership.select(Membership.role).where(Membership.user == user).tuples()}
+    today = clock.today()
+    if VerneombudTerm.select().where((VerneombudTerm.user == user) & (VerneombudTerm.elected_to >= today)).exists():
+        roles.add("verneombud")
+    return [r for r in ROLE_ORDER if r in roles] or ["worker"]
+
+
+# --- the verneombud register ------------------------------------------------------------------------------------
+
+def term_end(elected_from):
+    """The last day of a two-year term that starts on `elected_from` (AML § 6-1; forskrift om organisering,
+    ledelse og medvirkning § 3-3: elected for two years): the day before the same date two years on
+    (29 February: 28 February two years on)."""
+    try:
+        same = elected_from.replace(year=elected_from.year + 2)
+    except ValueError:  # 29 February
+        same = date(elected_from.year + 2, 3, 1)
+    return same - timedelta(days=1)
+
+
+def site_people(site):
+    """[User] of the site, by name: who may be recorded as its verneombud."""
+    return list(User.select().join(Membership).where(Membership.site == site).order_by(User.name))
+
+
+def register(site, today):
+    """[(VerneombudTerm, state)] for the site (terms of the site and the organization's, newest first); state
+    "current", "ending" (within rules.TERM_WARNING_DAYS), "ended" or "future"."""
+    terms = (VerneombudTerm.select(VerneombudTerm, User).join(User)
+             .where((VerneombudTerm.organization == site.organization_id)
+                    & (VerneombudTerm.site.is_null() | (VerneombudTerm.site == site)))
+             .order_by(VerneombudTerm.elected_to.desc(), VerneombudTerm.id))
+    out = []
+    for term in terms:
+        if term.elected_from > today:
+            state = "future"
+        elif term.elected_to < today:
+            state = "ended"
+        elif (term.elected_to - today).days <= rules.TERM_WARNING_DAYS:
+            state = "ending"
+        else:
+            state = "current"
+        out.append((term, state))
+    return out
+
+
+def read_term(form, site, today):
+    """Clean fields of a register form: {user, role, how, elected_from, elected_to, notice_on, area, whole_org,
+    regional}. InputErrors with every problem: a person not on the site, a term not exactly two years
+    (term_end), an end before the start, a written notice in the future."""
+    fields = FormReader(form)
+    people = {str(p.id): p for p in site_people(site)}
+    person_id = fields.choice("user", list(people), "duties.person")
+    role = fields.choice("role", VERNEOMBUD_ROLES, "duties.bad_role")
+    how = fields.choice("how", ELECTION_KINDS, "duties.bad_how")
+    start = fields.date("elected_from")
+    end = fields.date("elected_to")
+    notice = fields.date("notice_on")
+    area = fields.text("area", MAX_AREA)
+    if start is None and "elected_from" not in {p.field for p in fields.problems}:
+        fields.fail("duties.from_required", "elected_from")
+    if end is None and "elected_to" not in {p.field for p in fields.problems}:
+        fields.fail("duties.to_required", "elected_to")
+    if start and end:
+        if end < start:
+            fields.fail("duties.to_before_from", "elected_to")
+        elif end != term_end(start):
+            fields.fail("duties.not_two_years", "elected_to", date=term_end(start).isoformat())
+    if notice and notice > today:
+        fields.fail("duties.notice_future", "notice_on")
+    values = fields.done()
+    return {"user": people[person_id], "role": role, "how": how, "elected_from": values["elected_from"],
+            "elected_to": values["elected_to"], "notice_on": values["notice_on"], "area": area,
+            "whole_org": form.get("whole_org") == "1", "regional": form.get("regional") == "1"}
+
+
+def add_term(actor, site, form):
+    """Record a verneombud's (or deputy's) term from the register form; audited. InputErrors: see read_term."""
+    today = clock.today(site)
+    values = read_term(form, site, today)
+    with database.atomic():
+        term = VerneombudTerm.create(
+            organization=site.organization_id, user=values["user"], site=None if values["whole_org"] else site,
+            area=values["area"], role=values["role"], how=values["how"], elected_from=values["elected_from"],
+            elected_to=values["elected_to"], notice_on=values["notice_on"], regional=values["regional"],
+            created_by=actor)
+        audit.record(actor, "verneombud.term", "verneombud_term", term.id,
+                     after={"user": values["user"].id, "site": term.site_id, "role": term.role, "how": term.how,
+                            "from": term.elected_from.isoformat(), "to": term.elected_to.isoformat(),
+                            "notice_on": term.notice_on.isoformat() if term.notice_on else None,
+                            "area": term.area, "regional": term.regional})
+    return term
+
+
+def terms_ending(today, days=rules.TERM_WARNING_DAYS):
+    """Current terms that end within `days` and whose reminder has not gone out (once per term)."""
+    return list(VerneombudTerm.select(VerneombudTerm, User, Organization)
+                .join(User).switch(VerneombudTerm).join(Organization, JOIN.INNER)
+                .where(VerneombudTerm.reminded_at.is_null() & (VerneombudTerm.elected_to >= today)
+                       & (VerneombudTerm.elected_to <= today + timedelta(days=days))))
+
+

@@ -1,0 +1,58 @@
+"""The responsibilities page, a person's own duties and rights, and the verneombud register (issue 24)."""
+from flask import Blueprint, g, redirect, render_template, request, url_for
+
+from .. import clock, inputs
+from ..authz import login_required, requires
+from ..inputs import InputError
+from . import service, texts
+
+bp = Blueprint("duties", __name__)
+
+
+@bp.get("/s/<int:site_id>/duties")
+@requires("duties.site")
+def page(site_id):
+    today = clock.today(g.site)
+    error, status = None, 200
+    try:
+        days = service.parse_days(request.args.get("days"))
+        scope = service.scope_for(g.user, g.site, request.args.get("scope"))
+    except InputError as exc:
+        status, error = inputs.problem(exc)
+        days, scope = service.DEFAULT_DAYS, service.scope_for(g.user, g.site, "site")
+    period = service.period_ending(today, days)
+    sections = service.responsibilities(scope, period, today)
+    return render_template("duties/page.html", sections=sections, summary=service.summary(sections), scope=scope,
+                           period=period, days=days, error=error, texts=texts,
+                           scope_arg=request.args.get("scope") or "site"), status
+
+
+@bp.get("/me/duties")
+@login_required
+def mine():
+    roles = service.own_roles(g.user)
+    return render_template("duties/mine.html", roles=roles, texts=texts)
+
+
+@bp.get("/s/<int:site_id>/verneombud")
+@requires("duties.site")
+def register(site_id):
+    return _register_page({}, {})
+
+
+def _register_page(form, errors, status=200):
+    today = clock.today(g.site)
+    return render_template("duties/register.html", terms=service.register(g.site, today),
+                           people_options=[(p.id, p.name) for p in service.site_people(g.site)], form=form, errors=errors, texts=texts,
+                           today=today), status
+
+
+@bp.post("/s/<int:site_id>/verneombud")
+@requires("verneombud.manage")
+def add_term(site_id):
+    try:
+        service.add_term(g.user, g.site, request.form)
+    except InputError as exc:
+        status, _message = inputs.problem(exc)
+        return _register_page(request.form, inputs.errors_by_field(exc), status)
+    return redirect(url_for("duties.register", site_id=site_id), 303)

@@ -1,0 +1,235 @@
+"""Issue 24: each duty's status rule crossing its boundary, the responsibilities page, own duties, the register."""
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from fieldapp.duties import rules, service
+from fieldapp.models import (InjuryDetails, Meeting, MeetingAttendance, Membership, Report, SafetyRound, User,
+                             VerneombudTerm, utcnow)
+from fieldapp.rounds import service as rounds
+
+TODAY = date(2026, 6, 15)
+
+
+@pytest.fixture
+def at_noon(frozen_clock):
+    frozen_clock(datetime(2026, 6, 15, 10, 0))
+
+
+def scope_of(world):
+    return rules.Scope(world.org, [world.site], world.site.name)
+
+
+def period():
+    return rules.Period(TODAY - timedelta(days=89), TODAY)
+
+
+def term(world, user=None, start=date(2025, 1, 1), end=None, role="verneombud", site="site", notice=date(2025, 1, 2)):
+    return VerneombudTerm.create(organization=world.org, user=user or world.people["verneombud"],
+                                 site=world.site if site == "site" else None, role=role,
+                                 elected_from=start, elected_to=end or service.term_end(start), how="election",
+                                 notice_on=notice)
+
+
+def add_workers(world, n, first=0):
+    for i in range(first, first + n):
+        world.person(f"+4792{i:06d}", f"Worker {i}", "worker", world.site)
+
+
+# --- the rules ---------------------------------------------------------------------------------------------------
+
+def test_term_that_ended_yesterday_is_not_met(app, world, at_noon):
+    term(world, start=TODAY - timedelta(days=730), end=TODAY - timedelta(days=1))
+    with app.test_request_context():
+        duty = rules.verneombud_term(scope_of(world), period(), TODAY)
+    assert duty.status == rules.NOT_MET
+
+
+def test_term_ending_today_is_at_risk_and_far_off_is_met(app, world, at_noon):
+    t = term(world, start=TODAY - timedelta(days=729), end=TODAY)
+    with app.test_request_context():
+        assert rules.verneombud_term(scope_of(world), period(), TODAY).status == rules.AT_RISK
+        t.elected_to = TODAY + timedelta(days=61)
+        t.save()
+        assert rules.verneombud_term(scope_of(world), period(), TODAY).status == rules.MET
+        t.elected_to = TODAY + timedelta(days=60)
+        t.save()
+        assert rules.verneombud_term(scope_of(world), period(), TODAY).status == rules.AT_RISK
+
+
+def test_term_without_written_notice_is_at_risk(app, world, at_noon):
+    term(world, start=TODAY - timedelta(days=100), notice=None)
+    with app.test_request_context():
+        assert rules.verneombud_term(scope_of(world), period(), TODAY).status == rules.AT_RISK
+
+
+def test_sixth_worker_without_verneombud_is_not_met(app, world, at_noon):
+    # World has worker, foreman and verneombud on site A (the manager does not count): 3; two more make 5.
+    add_workers(world, 2)
+    with app.test_request_context():
+        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.MET
+        add_workers(world, 1, first=2)  # the sixth
+        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.NOT_MET
+        term(world, start=TODAY - timedelta(days=10))
+        assert rules.verneombud_in_place(rules.Scope(world.org, [world.site]), period(), TODAY).status == rules.MET
+
+
+def test_walkaround_one_day_overdue_is_not_met(app, world, at_noon):
+    with app.test_request_context():
+        rounds.set_interval(world.people["manager"], world.site, 14)
+        version = rounds.current_version(rounds.templates_for(world.site)[0])
+        SafetyRound.create(uuid="00000000-0000-4000-8000-000000000001", site=world.site, version=version,
+                           started_by=world.people["verneombud"], started_at=datetime(2026, 6, 1, 10, 0))
+        assert rules.walkarounds(scope_of(world), period(), TODAY).status == rules.AT_RISK  # due today
+        assert rules.walkarounds(scope_of(world), period(), TODAY + timedelta(days=1)).status == rules.NOT_MET
+        assert rules.walkarounds(scope_of(world), period(), TODAY - timedelta(days=1)).status == rules.MET
+
+
+def test_meeting_without_verneombud_is_not_met(app, world, at_noon):
+    meeting = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=3))
+    MeetingAttendance.create(meeting=meeting, user=world.people["foreman"], name="Foreman Person", side="employer")
+    with app.test_request_context():
+        duty = rules.meetings_held(scope_of(world), period(), TODAY)
+        assert duty.status == rules.NOT_MET and "verneombud" in duty.reason
+        MeetingAttendance.create(meeting=meeting, user=world.people["verneombud"], name="V", side="verneombud")
+        assert rules.meetings_held(scope_of(world), period(), TODAY).status == rules.MET
+
+
+def test_follow_up_past_deadline_is_not_met(app, world, at_noon):
+    report = world.report
+    with app.test_request_context():
+        assert rules.follow_ups(scope_of(world), period(), TODAY).status == rules.MET  # no deadline set
+        report.deadline = TODAY
+        report.save()
+        assert rules.follow_ups(scope_of(world), period(), TODAY).status == rules.AT_RISK
+        report.deadline = TODAY - timedelta(days=1)
+        report.save()
+        assert rules.follow_ups(scope_of(world), period(), TODAY).status == rules.NOT_MET
+        report.status = "closed"
+        report.save()
+        assert rules.follow_ups(scope_of(world), period(), TODAY).status == rules.MET
+
+
+def test_serious_injury_not_notified_is_not_met(app, world, at_noon):
+    report = world.report
+    report.kind = "injury"
+    report.happened_at = datetime(2026, 6, 10, 8, 0)
+    report.save()
+    with app.test_request_context():
+        assert rules.injuries(scope_of(world), period(), TODAY).status == rules.AT_RISK  # no details yet
+        details = InjuryDetails.create(report=report, serious=True)
+        assert rules.injuries(scope_of(world), period(), TODAY).status == rules.NOT_MET
+        details.arbeidstilsynet_notified_at = utcnow()
+        details.save()
+        assert rules.injuries(scope_of(world), period(), TODAY).status == rules.MET
+
+
+def test_verneombud_without_40_hours_is_not_met(app, world, at_noon):
+    with app.test_request_context():
+        assert rules.verneombud_training(scope_of(world), period(), TODAY).status == rules.NOT_MET  # none
+        term(world, start=TODAY - timedelta(days=10))
+        duty = rules.verneombud_training(scope_of(world), period(), TODAY)
+        assert duty.status == rules.NOT_MET and "40" in duty.reason
+
+
+def test_orders_are_not_yet_tracked(app, world, at_noon):
+    with app.test_request_context():
+        assert rules.orders(scope_of(world), period(), TODAY).status == rules.UNTRACKED
+
+
+# --- the register: a term is exactly two years -------------------------------------------------------------------
+
+def test_term_end_is_two_years_less_a_day():
+    assert service.term_end(date(2026, 1, 1)) == date(2027, 12, 31)
+    assert service.term_end(date(2024, 2, 29)) == date(2026, 2, 28)
+
+
+def form_for(world, **overrides):
+    data = {"user": str(world.people["verneombud"].id), "role": "verneombud", "how": "election",
+            "elected_from": "2026-01-01", "elected_to": "2027-12-31", "notice_on": "2026-01-05", "area": ""}
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize("overrides,field", [
+    ({"elected_to": "2028-01-01"}, "elected_to"),  # not exactly two years
+    ({"elected_to": "2025-12-01"}, "elected_to"),  # before the start
+    ({"notice_on": "2026-06-16"}, "notice_on"),  # in the future
+    ({"elected_from": ""}, "elected_from"),
+    ({"user": str(10 ** 6)}, "user"),
+])
+def test_bad_term_is_refused_and_nothing_saved(as_role, world, at_noon, overrides, field):
+    client = as_role("manager")
+    response = client.post(f"/s/{world.site.id}/verneombud", data=form_for(world, **overrides))
+    assert response.status_code == 422
+    assert f'id="{field}-error"' in response.get_data(as_text=True)
+    assert VerneombudTerm.select().count() == 0
+
+
+def test_manager_records_a_term_and_it_is_audited(as_role, world, at_noon):
+    client = as_role("manager")
+    response = client.post(f"/s/{world.site.id}/verneombud", data=form_for(world))
+    assert response.status_code == 303
+    saved = VerneombudTerm.get()
+    assert (saved.elected_from, saved.elected_to, saved.site_id) == (date(2026, 1, 1), date(2027, 12, 31),
+                                                                      world.site.id)
+    page = client.get(f"/s/{world.site.id}/verneombud").get_data(as_text=True)
+    assert "Verneombud Person" in page
+    from fieldapp.models import AuditEvent
+    assert AuditEvent.select().where(AuditEvent.action == "verneombud.term").count() == 1
+
+
+def test_verneombud_may_not_record_a_term(as_role, world, at_noon):
+    response = as_role("verneombud").post(f"/s/{world.site.id}/verneombud", data=form_for(world))
+    assert response.status_code == 403
+    assert VerneombudTerm.select().count() == 0
+
+
+# --- the pages in both languages ------------------------------------------------------------------------------
+
+def set_language(user, language):
+    User.update(language=language).where(User.id == user.id).execute()
+
+
+@pytest.mark.parametrize("language,heading,section", [("en", "Who is responsible for what", "The verneombud"),
+                                                      ("nb", "Hvem har ansvar for hva", "Verneombudet")])
+def test_responsibilities_page(as_role, world, at_noon, language, heading, section):
+    set_language(world.people["foreman"], language)
+    response = as_role("foreman").get(f"/s/{world.site.id}/duties?days=30")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert heading in html and section in html
+    assert 'data-duty="verneombud_term" data-status="not_met"' in html
+    assert 'data-duty="orders" data-status="untracked"' in html
+    assert f'href="/s/{world.site.id}/verneombud"' in html
+
+
+def test_organization_scope_and_bad_period(as_role, world, at_noon):
+    client = as_role("manager")
+    assert client.get(f"/s/{world.site.id}/duties?scope=org").status_code == 200
+    response = client.get(f"/s/{world.site.id}/duties?days=0")
+    assert response.status_code == 422
+
+
+def test_worker_may_not_see_the_responsibilities_page(as_role, world):
+    assert as_role("worker").get(f"/s/{world.site.id}/duties").status_code == 403
+
+
+@pytest.mark.parametrize("language,text", [("en", "You may stop work and leave"),
+                                           ("nb", "Du kan stanse arbeidet")])
+def test_worker_reads_own_duties_and_rights(as_role, world, language, text):
+    set_language(world.people["worker"], language)
+    client = as_role("worker")
+    assert "/me/duties" in client.get("/me").get_data(as_text=True)
+    html = client.get("/me/duties").get_data(as_text=True)
+    assert text in html and "AML § 2-3 (3)" in html
+    assert 'id="role-manager"' not in html
+
+
+def test_verneombud_sees_the_right_to_stop_work(as_role, world):
+    html = as_role("verneombud").get("/me/duties").get_data(as_text=True)
+    assert 'id="role-verneombud"' in html and "AML § 6-3" in html
+
+
+def test_membership_count_unchanged(world):
+    assert Membership.select().count() == 5 and Report.select().count() == 1
