@@ -3,8 +3,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from fieldapp.duties import rules, service
-from fieldapp.models import (InjuryDetails, Meeting, MeetingAttendance, Membership, Report, SafetyRound, User,
+from fieldapp.duties import reminders, rules, service
+from fieldapp.duties.tasks import remind_terms_ending
+from fieldapp.models import (Alert, AlertRecipient, AuditEvent, InjuryDetails, Meeting, MeetingAttendance, Membership, Report, SafetyRound, User,
                              VerneombudTerm, utcnow)
 from fieldapp.rounds import service as rounds
 
@@ -175,7 +176,6 @@ def test_manager_records_a_term_and_it_is_audited(as_role, world, at_noon):
                                                                       world.site.id)
     page = client.get(f"/s/{world.site.id}/verneombud").get_data(as_text=True)
     assert "Verneombud Person" in page
-    from fieldapp.models import AuditEvent
     assert AuditEvent.select().where(AuditEvent.action == "verneombud.term").count() == 1
 
 
@@ -233,3 +233,22 @@ def test_verneombud_sees_the_right_to_stop_work(as_role, world):
 
 def test_membership_count_unchanged(world):
     assert Membership.select().count() == 5 and Report.select().count() == 1
+
+
+# --- the reminder when a term ends within 60 days ----------------------------------------------------------------
+
+def test_term_reminder_is_sent_once_at_60_days(app, world, frozen_clock):
+    t = term(world, start=date(2024, 8, 15))  # ends 2026-08-14
+    assert t.elected_to == date(2026, 8, 14)
+    with app.app_context():
+        frozen_clock(datetime(2026, 6, 14, 6, 0))  # 61 days before: nothing yet
+        assert reminders.run() == {"terms": 0, "alerts": 0}
+        frozen_clock(datetime(2026, 6, 15, 6, 0))  # 60 days before
+        result = remind_terms_ending.call_local()
+        assert result == {"terms": 1, "alerts": 2}  # the verneombud and the site's manager
+        assert reminders.run() == {"terms": 0, "alerts": 0}  # once per term
+        frozen_clock(datetime(2026, 7, 1, 6, 0))
+        assert reminders.run() == {"terms": 0, "alerts": 0}
+    readers = {r.user_id for r in AlertRecipient.select()}
+    assert readers == {world.people["verneombud"].id, world.people["manager"].id}
+    assert all("Verneombud Person" in a.body for a in Alert.select())
