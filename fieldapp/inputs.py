@@ -289,6 +289,9 @@ def messages():
         "duties.to_before_from": (422, _("The term cannot end before it starts.")),
         "duties.not_two_years": (422, _("A term is exactly two years: it ends on %(date)s.")),
         "duties.notice_future": (422, _("The date of the written notice cannot be in the future.")),
+        "duties.born_future": (422, _("The date of birth cannot be in the future.")),
+        "duties.agency_number": (422, _("Give the staffing agency's organisation number: 9 digits.")),
+        "duties.agency_name": (422, _("Give the staffing agency's name.")),
     }
 
 

@@ -71,6 +71,10 @@ class User(BaseModel):
     organization = ForeignKeyField(Organization, backref="people", null=True, on_delete="RESTRICT")
     hms_card_number = CharField(max_length=40, null=True)
     hms_card_expiry = DateField(null=True)
+    # Byggherreforskriften § 15 (issue 24): shown only on the attendance list (page, CSV, PDF), never elsewhere.
+    date_of_birth = DateField(null=True)
+    # A hired-in worker's staffing agency (innleievirksomhet), beside the employer they work for.
+    staffing_agency = ForeignKeyField(Organization, null=True, backref="+", on_delete="SET NULL")
     # Null until the person has chosen a PIN or password through an enrollment code.
     password_hash = CharField(max_length=255, null=True)
     # The employer's HMS lead: may create sites for their organization.

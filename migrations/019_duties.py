@@ -1,4 +1,5 @@
-"""Who is responsible for what (issue 24): the verneombud register."""
+"""Who is responsible for what (issue 24): the verneombud register, and the two fields the attendance list
+lacked (byggherreforskriften § 15): a person's date of birth and a hired-in worker's staffing agency."""
 
 import peewee as pw
 from peewee_migrate import Migrator
@@ -31,5 +32,13 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
             table_name = "verneombud_term"
 
 
+    migrator.add_fields(
+        'user',
+        date_of_birth=pw.DateField(null=True),
+        staffing_agency=pw.ForeignKeyField(column_name='staffing_agency_id', field='id', model=orm['organization'],
+                                           null=True, on_delete='SET NULL'))
+
+
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
+    migrator.remove_fields('user', 'date_of_birth', 'staffing_agency')
     migrator.remove_model("verneombud_term")

@@ -343,6 +343,8 @@ ACCESS = {
     "duties.mine": ("GET", "/me/duties", SIGNED_IN),
     "duties.register": ("GET", "/s/{site}/verneombud", "duties.site"),
     "duties.add_term": ("POST", "/s/{site}/verneombud", "verneombud.manage"),
+    "duties.s15": ("GET", "/s/{site}/people/{worker}/attendance-details", "people.manage"),
+    "duties.save_s15": ("POST", "/s/{site}/people/{worker}/attendance-details", "people.manage"),
 }
 
 

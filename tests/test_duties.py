@@ -1,11 +1,14 @@
 """Issue 24: each duty's status rule crossing its boundary, the responsibilities page, own duties, the register."""
+import io
+import uuid
 from datetime import date, datetime, timedelta
 
 import pytest
+from pypdf import PdfReader
 
 from fieldapp.duties import reminders, rules, service
 from fieldapp.duties.tasks import remind_terms_ending
-from fieldapp.models import (Alert, AlertRecipient, AuditEvent, InjuryDetails, Meeting, MeetingAttendance, Membership, Report, SafetyRound, User,
+from fieldapp.models import (Alert, AlertRecipient, AuditEvent, CheckIn, InjuryDetails, Meeting, MeetingAttendance, Membership, Report, SafetyRound, User,
                              VerneombudTerm, utcnow)
 from fieldapp.rounds import service as rounds
 
@@ -252,3 +255,63 @@ def test_term_reminder_is_sent_once_at_60_days(app, world, frozen_clock):
     readers = {r.user_id for r in AlertRecipient.select()}
     assert readers == {world.people["verneombud"].id, world.people["manager"].id}
     assert all("Verneombud Person" in a.body for a in Alert.select())
+
+
+# --- the attendance list complete (byggherreforskriften § 15) ------------------------------------------------------
+
+def check_in(world, user, at=datetime(2026, 6, 10, 6, 0)):
+    return CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=user, name=user.name, employer_name="Fjordbygg AS",
+                          employer_org_number="923609016", checked_in_at=at, checked_out_at=at + timedelta(hours=8))
+
+
+def test_attendance_list_incomplete_while_someone_lacks_a_date_of_birth(app, world, at_noon):
+    with app.test_request_context():
+        assert rules.attendance_list(scope_of(world), period(), TODAY).status == rules.NOT_MET  # nobody checked in
+        check_in(world, world.people["worker"])
+        duty = rules.attendance_list(scope_of(world), period(), TODAY)
+        assert duty.status == rules.NOT_MET and "fødselsdato" in duty.reason  # the default language: nb
+        User.update(date_of_birth=date(1990, 5, 1)).where(User.id == world.people["worker"].id).execute()
+        assert rules.attendance_list(scope_of(world), period(), TODAY).status == rules.MET
+
+
+def test_date_of_birth_in_the_future_is_refused(as_role, world, at_noon):
+    worker = world.people["worker"]
+    response = as_role("foreman").post(f"/s/{world.site.id}/people/{worker.id}/attendance-details",
+                                       data={"date_of_birth": "2026-06-16", "agency_name": "Bemanning AS",
+                                             "agency_org_number": "974760673"})
+    assert response.status_code == 422
+    assert 'id="date_of_birth-error"' in response.get_data(as_text=True)
+    fresh = User.get_by_id(worker.id)
+    assert fresh.date_of_birth is None and fresh.staffing_agency_id is None
+
+
+def test_bad_agency_number_is_refused(as_role, world, at_noon):
+    worker = world.people["worker"]
+    response = as_role("foreman").post(f"/s/{world.site.id}/people/{worker.id}/attendance-details",
+                                       data={"date_of_birth": "1990-05-01", "agency_name": "Bemanning AS",
+                                             "agency_org_number": "974760674"})
+    assert response.status_code == 422
+    assert User.get_by_id(worker.id).date_of_birth is None
+
+
+def test_date_of_birth_and_agency_shown_on_the_attendance_list_only(as_role, world, at_noon):
+    worker = world.people["worker"]
+    foreman = as_role("foreman")
+    response = foreman.post(f"/s/{world.site.id}/people/{worker.id}/attendance-details",
+                            data={"date_of_birth": "1990-05-01", "agency_name": "Bemanning AS",
+                                  "agency_org_number": "974 760 673"})
+    assert response.status_code == 303
+    check_in(world, worker)
+    period_args = "?from=2026-06-10&to=2026-06-10"
+    page = foreman.get(f"/s/{world.site.id}/attendance{period_args}").get_data(as_text=True)
+    assert "1990-05-01" in page and "Bemanning AS (974760673)" in page
+    csv = foreman.get(f"/s/{world.site.id}/attendance.csv{period_args}").get_data(as_text=True)
+    assert "1990-05-01" in csv and "974760673" in csv
+    pdf = foreman.get(f"/s/{world.site.id}/attendance.pdf{period_args}").data
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "1990-05-01" in text and "Bemanning AS" in text
+    # Nowhere else: the person's page, the competence files.
+    assert "1990-05-01" not in foreman.get(f"/s/{world.site.id}/people/{worker.id}").get_data(as_text=True)
+    assert "1990-05-01" not in foreman.get(f"/s/{world.site.id}/competence.csv").get_data(as_text=True)
+    assert AuditEvent.select().where(AuditEvent.action == "person.s15").count() == 1
+    assert "1990" not in AuditEvent.get(AuditEvent.action == "person.s15").after

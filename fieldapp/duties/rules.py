@@ -24,7 +24,7 @@ from .. import clock
 from ..competence import service as competence
 from ..meetings import service as meetings
 from ..models import (AlertRecipient, Alert, CheckIn, FollowUp, InjuryDetails, Meeting, MeetingAttendance,
-                      Membership, Report, SafetyRound, RoundSignature, VerneombudTerm)
+                      Membership, Report, SafetyRound, RoundSignature, User, VerneombudTerm)
 from ..rounds import service as rounds
 
 MET, AT_RISK, NOT_MET, UNTRACKED = "met", "at_risk", "not_met", "untracked"
@@ -237,14 +237,16 @@ def injuries(scope, period, today):
 
 
 def attendance_list(scope, period, today):
-    """Byggherreforskriften § 15: a daily list of everyone working on the site. The list is kept by check-in;
-    its date of birth and staffing agency fields are not recorded yet -> not yet tracked while they are not;
-    no check-in at all in the period on a site with people -> not met."""
+    """Byggherreforskriften § 15: a daily list of everyone working on the site, with each person's date of
+    birth (and a hired-in worker's staffing agency). No check-in at all in the period on a site with workers
+    -> not met; anyone checked in during the period without a date of birth -> not met (the list is
+    incomplete). Visitors are not on the § 15 list's duty. Whether a person is hired in is known only when
+    their agency is recorded, so the agency cannot be checked as missing."""
     evidence = _site_link(scope, "checkin.attendance")
     law = "byggherreforskriften § 15"
     lo, hi = _bounds(scope, period)
-    checked = {s for (s,) in CheckIn.select(CheckIn.site).distinct()
-               .where(CheckIn.site.in_(scope.site_ids) & (CheckIn.checked_in_at >= lo) & (CheckIn.checked_in_at < hi)).tuples()}
+    in_period = CheckIn.site.in_(scope.site_ids) & (CheckIn.checked_in_at >= lo) & (CheckIn.checked_in_at < hi)
+    checked = {s for (s,) in CheckIn.select(CheckIn.site).distinct().where(in_period).tuples()}
     staffed = {s for (s,) in Membership.select(Membership.site).distinct()
                .where(Membership.site.in_(scope.site_ids) & (Membership.role == "worker")).tuples()}
     empty = len(staffed - checked)
@@ -253,8 +255,14 @@ def attendance_list(scope, period, today):
                                                     "%(num)s sites have nobody checked in during the period.",
                                                     empty),
                     evidence, law, _("Put up the check-in poster and have everyone check in."))
-    return Duty("attendance", UNTRACKED, _("Date of birth and staffing agency are not recorded yet."),
-                evidence, law, _("The list is kept by check-in; the two fields come in a later version."))
+    lacking = (User.select(User.id).join(CheckIn, on=(CheckIn.user == User.id))
+               .where(in_period & User.date_of_birth.is_null()).distinct().count())
+    if lacking:
+        return Duty("attendance", NOT_MET,
+                    ngettext("The list is incomplete: %(num)s person on it lacks a date of birth.",
+                             "The list is incomplete: %(num)s people on it lack a date of birth.", lacking),
+                    evidence, law, _("Record their date of birth from People on the site."))
+    return Duty("attendance", MET, _("The attendance list is kept and complete."), evidence, law)
 
 
 def _active_terms(scope, today):

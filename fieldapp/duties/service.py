@@ -9,6 +9,7 @@ from ..authz import roles_with
 from ..db import database
 from ..inputs import FormReader, InputError
 from ..models import (ELECTION_KINDS, VERNEOMBUD_ROLES, Membership, Organization, Site, User, VerneombudTerm)
+from ..sites.service import org_number_valid
 from . import rules
 
 DEFAULT_DAYS = 90  # the period the statuses look back over, a setting on the page
@@ -177,3 +178,52 @@ def terms_ending(today, days=rules.TERM_WARNING_DAYS):
                        & (VerneombudTerm.elected_to <= today + timedelta(days=days))))
 
 
+
+
+# --- the two fields the attendance list lacked (byggherreforskriften § 15) -----------------------------------------
+
+MAX_AGENCY_NAME = 200
+
+
+def person_on_site(site, user_id):
+    """The site's member `user_id` (a User, with their staffing agency), or None."""
+    return (User.select().join(Membership).where((Membership.site == site) & (User.id == user_id)).first())
+
+
+def agency_of(person):
+    """The person's staffing agency (an Organization) or None."""
+    if person.staffing_agency_id is None:
+        return None
+    return Organization.get_or_none(Organization.id == person.staffing_agency_id)
+
+
+def set_s15(actor, site, person, form):
+    """Record a person's date of birth and (for a hired-in worker) staffing agency: name and organisation
+    number, both or neither. InputErrors: a date of birth in the future ("duties.born_future"), a bad
+    organisation number ("duties.agency_number"), a number without a name or a name without a number.
+    An agency already known by its number is reused (its name is not changed). Audited without the date of
+    birth itself (personal data: the audit log records that it changed)."""
+    fields = FormReader(form)
+    born = fields.date("date_of_birth")
+    name = fields.text("agency_name", MAX_AGENCY_NAME)
+    number = "".join(fields.text("agency_org_number", 20).split())
+    if born and born > clock.today(site):
+        fields.fail("duties.born_future", "date_of_birth")
+    if number and not org_number_valid(number):
+        fields.fail("duties.agency_number", "agency_org_number")
+    elif number and not name and Organization.get_or_none(Organization.org_number == number) is None:
+        fields.fail("duties.agency_name", "agency_name")
+    elif name and not number:
+        fields.fail("duties.agency_number", "agency_org_number")
+    fields.done()
+    with database.atomic():
+        agency = None
+        if number:
+            agency = Organization.get_or_none(Organization.org_number == number)
+            if agency is None:
+                agency = Organization.create(name=name, org_number=number)
+        before = {"date_of_birth_set": person.date_of_birth is not None, "staffing_agency": person.staffing_agency_id}
+        User.update(date_of_birth=born, staffing_agency=agency).where(User.id == person.id).execute()
+        audit.record(actor, "person.s15", "user", person.id, before=before,
+                     after={"date_of_birth_set": born is not None, "staffing_agency": agency.id if agency else None})
+    return agency

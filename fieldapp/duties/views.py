@@ -1,8 +1,8 @@
 """The responsibilities page, a person's own duties and rights, and the verneombud register (issue 24)."""
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from .. import clock, inputs
-from ..authz import login_required, requires
+from ..authz import login_required, may_manage_person, requires
 from ..inputs import InputError
 from . import service, texts
 
@@ -56,3 +56,35 @@ def add_term(site_id):
         status, _message = inputs.problem(exc)
         return _register_page(request.form, inputs.errors_by_field(exc), status)
     return redirect(url_for("duties.register", site_id=site_id), 303)
+
+
+def _person_or_404(user_id):
+    person = service.person_on_site(g.site, user_id)
+    if person is None:
+        abort(404)
+    if not may_manage_person(g.user, person, g.membership.role):
+        abort(403)
+    return person
+
+
+@bp.get("/s/<int:site_id>/people/<int:user_id>/attendance-details")
+@requires("people.manage")
+def s15(site_id, user_id):
+    person = _person_or_404(user_id)
+    agency = service.agency_of(person)
+    values = {"date_of_birth": person.date_of_birth.isoformat() if person.date_of_birth else "",
+              "agency_name": agency.name if agency else "", "agency_org_number": agency.org_number if agency else ""}
+    return render_template("duties/s15.html", person=person, values=values, errors={})
+
+
+@bp.post("/s/<int:site_id>/people/<int:user_id>/attendance-details")
+@requires("people.manage")
+def save_s15(site_id, user_id):
+    person = _person_or_404(user_id)
+    try:
+        service.set_s15(g.user, g.site, person, request.form)
+    except InputError as exc:
+        status, _message = inputs.problem(exc)
+        return render_template("duties/s15.html", person=person, values=request.form,
+                               errors=inputs.errors_by_field(exc)), status
+    return redirect(url_for("sites.person", site_id=site_id, user_id=user_id), 303)
