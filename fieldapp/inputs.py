@@ -292,6 +292,15 @@ def messages():
         "duties.born_future": (422, _("The date of birth cannot be in the future.")),
         "duties.agency_number": (422, _("Give the staffing agency's organisation number: 9 digits.")),
         "duties.agency_name": (422, _("Give the staffing agency's name.")),
+        "duties.reference_required": (422, _("Give the inspector's reference.")),
+        "duties.bad_sanction": (422, _("Choose no sanction, a coercive fine or a stop order.")),
+        "duties.held_on_required": (422, _("Give the date of the inspection.")),
+        "duties.held_on_future": (422, _("The inspection cannot be in the future.")),
+        "duties.order_text": (422, _("Write what the order requires.")),
+        "duties.order_deadline": (422, _("Every order needs a deadline.")),
+        "duties.response_required": (422, _("Write the response that closes the order.")),
+        "duties.bad_report": (422, _("Choose a report of this site as evidence.")),
+        "duties.order_closed": (409, _("This order is already closed.")),
     }
 
 

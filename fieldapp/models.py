@@ -1001,4 +1001,37 @@ class VerneombudTerm(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
-ALL_MODELS += [VerneombudTerm]
+
+
+# Arbeidstilsynet's inspections (tilsyn) and orders (pålegg, AML § 18-6), coercive fines (tvangsmulkt, § 18-7) and
+# stop orders (stansing, § 18-8).
+INSPECTION_SANCTIONS = ("none", "fine", "stop")
+
+
+class Inspection(BaseModel):
+    """One inspection by Arbeidstilsynet of a site: the date, the inspector's reference (saksnummer) and any
+    fine or stop order given."""
+
+    site = ForeignKeyField(Site, backref="+", on_delete="CASCADE")
+    held_on = DateField()
+    reference = CharField(max_length=60)
+    sanction = CharField(max_length=8, default="none")  # INSPECTION_SANCTIONS
+    note = TextField(default="")
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+class InspectionOrder(BaseModel):
+    """An order (pålegg) from an inspection, its deadline, and the response and evidence that close it."""
+
+    inspection = ForeignKeyField(Inspection, backref="orders", on_delete="CASCADE")
+    text = TextField()
+    deadline = DateField(index=True)
+    response = TextField(default="")
+    report = ForeignKeyField(Report, null=True, backref="+", on_delete="SET NULL")  # a linked follow-up
+    closed_at = DateTimeField(null=True)
+    closed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    reminded_at = DateTimeField(null=True)  # the reminder before the deadline went out (once)
+
+
+ALL_MODELS += [VerneombudTerm, Inspection, InspectionOrder]

@@ -1,4 +1,4 @@
-"""Who is responsible for what (issue 24): the verneombud register, and the two fields the attendance list
+"""Who is responsible for what (issue 24): the verneombud register, Arbeidstilsynet's inspections and orders, and the two fields the attendance list
 lacked (byggherreforskriften § 15): a person's date of birth and a hired-in worker's staffing agency."""
 
 import peewee as pw
@@ -32,6 +32,39 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
             table_name = "verneombud_term"
 
 
+    @migrator.create_model
+    class Inspection(pw.Model):
+        id = pw.AutoField()
+        site = pw.ForeignKeyField(column_name='site_id', field='id', model=orm['site'], on_delete='CASCADE')
+        held_on = pw.DateField()
+        reference = pw.CharField(max_length=60)
+        sanction = pw.CharField(max_length=8, default='none')
+        note = pw.TextField(default='')
+        created_by = pw.ForeignKeyField(column_name='created_by_id', field='id', model=orm['user'], null=True,
+                                        on_delete='SET NULL')
+        created_at = pw.DateTimeField()
+
+        class Meta:
+            table_name = "inspection"
+
+    @migrator.create_model
+    class InspectionOrder(pw.Model):
+        id = pw.AutoField()
+        inspection = pw.ForeignKeyField(column_name='inspection_id', field='id', model=orm['inspection'],
+                                        on_delete='CASCADE')
+        text = pw.TextField()
+        deadline = pw.DateField(index=True)
+        response = pw.TextField(default='')
+        report = pw.ForeignKeyField(column_name='report_id', field='id', model=orm['report'], null=True,
+                                    on_delete='SET NULL')
+        closed_at = pw.DateTimeField(null=True)
+        closed_by = pw.ForeignKeyField(column_name='closed_by_id', field='id', model=orm['user'], null=True,
+                                       on_delete='SET NULL')
+        reminded_at = pw.DateTimeField(null=True)
+
+        class Meta:
+            table_name = "inspection_order"
+
     migrator.add_fields(
         'user',
         date_of_birth=pw.DateField(null=True),
@@ -41,4 +74,6 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.remove_fields('user', 'date_of_birth', 'staffing_agency')
+    migrator.remove_model("inspection_order")
+    migrator.remove_model("inspection")
     migrator.remove_model("verneombud_term")

@@ -345,6 +345,9 @@ ACCESS = {
     "duties.add_term": ("POST", "/s/{site}/verneombud", "verneombud.manage"),
     "duties.s15": ("GET", "/s/{site}/people/{worker}/attendance-details", "people.manage"),
     "duties.save_s15": ("POST", "/s/{site}/people/{worker}/attendance-details", "people.manage"),
+    "duties.inspections": ("GET", "/s/{site}/inspections", "duties.site"),
+    "duties.add_inspection": ("POST", "/s/{site}/inspections", "inspections.manage"),
+    "duties.close_order": ("POST", "/s/{site}/inspections/orders/1/close", "inspections.manage"),
 }
 
 

@@ -7,8 +7,8 @@ import pytest
 from pypdf import PdfReader
 
 from fieldapp.duties import reminders, rules, service
-from fieldapp.duties.tasks import remind_terms_ending
-from fieldapp.models import (Alert, AlertRecipient, AuditEvent, CheckIn, InjuryDetails, Meeting, MeetingAttendance, Membership, Report, SafetyRound, User,
+from fieldapp.duties.tasks import remind_orders_due, remind_terms_ending
+from fieldapp.models import (Alert, AlertRecipient, AuditEvent, CheckIn, InjuryDetails, Inspection, InspectionOrder, Meeting, MeetingAttendance, Membership, Report, SafetyRound, User,
                              VerneombudTerm, utcnow)
 from fieldapp.rounds import service as rounds
 
@@ -136,11 +136,6 @@ def test_verneombud_without_40_hours_is_not_met(app, world, at_noon):
         assert duty.status == rules.NOT_MET and "40" in duty.reason
 
 
-def test_orders_are_not_yet_tracked(app, world, at_noon):
-    with app.test_request_context():
-        assert rules.orders(scope_of(world), period(), TODAY).status == rules.UNTRACKED
-
-
 # --- the register: a term is exactly two years -------------------------------------------------------------------
 
 def test_term_end_is_two_years_less_a_day():
@@ -203,7 +198,7 @@ def test_responsibilities_page(as_role, world, at_noon, language, heading, secti
     html = response.get_data(as_text=True)
     assert heading in html and section in html
     assert 'data-duty="verneombud_term" data-status="not_met"' in html
-    assert 'data-duty="orders" data-status="untracked"' in html
+    assert 'data-duty="orders" data-status="met"' in html  # no orders recorded
     assert f'href="/s/{world.site.id}/verneombud"' in html
 
 
@@ -315,3 +310,74 @@ def test_date_of_birth_and_agency_shown_on_the_attendance_list_only(as_role, wor
     assert "1990-05-01" not in foreman.get(f"/s/{world.site.id}/competence.csv").get_data(as_text=True)
     assert AuditEvent.select().where(AuditEvent.action == "person.s15").count() == 1
     assert "1990" not in AuditEvent.get(AuditEvent.action == "person.s15").after
+
+
+# --- Arbeidstilsynet: inspections and orders ----------------------------------------------------------------------
+
+def inspection_form(**overrides):
+    data = {"held_on": "2026-06-01", "reference": "2026/12345", "sanction": "none", "note": "",
+            "order_text": ["Secure the open edges on floor 3", ""], "order_deadline": ["2026-06-20", ""]}
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize("overrides,field", [
+    ({"order_deadline": ["", ""]}, "order_deadline"),  # an order without a deadline
+    ({"held_on": "2026-06-16"}, "held_on"),  # in the future
+    ({"reference": ""}, "reference"),
+])
+def test_bad_inspection_is_refused_and_nothing_saved(as_role, world, at_noon, overrides, field):
+    response = as_role("manager").post(f"/s/{world.site.id}/inspections", data=inspection_form(**overrides))
+    assert response.status_code == 422
+    assert f'id="{field}-error"' in response.get_data(as_text=True)
+    assert Inspection.select().count() == 0 and InspectionOrder.select().count() == 0
+
+
+def test_order_status_crosses_its_deadline_and_closes(as_role, world, frozen_clock):
+    frozen_clock(datetime(2026, 6, 15, 10, 0))
+    client = as_role("manager")
+    assert client.post(f"/s/{world.site.id}/inspections", data=inspection_form()).status_code == 303
+    order = InspectionOrder.get()
+    assert order.deadline == date(2026, 6, 20)
+    scope = scope_of(world)
+    with client.application.test_request_context():
+        assert rules.orders(scope, period(), date(2026, 6, 12)).status == rules.MET  # 8 days left
+        assert rules.orders(scope, period(), date(2026, 6, 13)).status == rules.AT_RISK  # a week
+        assert rules.orders(scope, period(), date(2026, 6, 20)).status == rules.AT_RISK  # the deadline itself
+        assert rules.orders(scope, period(), date(2026, 6, 21)).status == rules.NOT_MET  # a day past
+    page = client.get(f"/s/{world.site.id}/duties").get_data(as_text=True)
+    assert "Secure the open edges on floor 3" in page
+    # Closing needs a response; a report of another site is refused.
+    close = f"/s/{world.site.id}/inspections/orders/{order.id}/close"
+    assert client.post(close, data={"response": ""}).status_code == 422
+    assert client.post(close, data={"response": "Done", "report": "999"}).status_code == 422
+    assert InspectionOrder.get().closed_at is None
+    assert client.post(close, data={"response": "Railings up", "report": str(world.report.id)}).status_code == 303
+    closed = InspectionOrder.get()
+    assert closed.closed_at is not None and closed.report_id == world.report.id
+    assert client.post(close, data={"response": "Again"}).status_code == 409
+    with client.application.test_request_context():
+        assert rules.orders(scope, period(), date(2026, 6, 21)).status == rules.MET
+    assert AuditEvent.select().where(AuditEvent.action.startswith("inspection.")).count() == 2
+
+
+def test_foreman_reads_inspections_but_may_not_record(as_role, world):
+    client = as_role("foreman")
+    assert client.get(f"/s/{world.site.id}/inspections").status_code == 200
+    assert client.post(f"/s/{world.site.id}/inspections", data=inspection_form()).status_code == 403
+
+
+def test_order_reminder_is_sent_once_a_week_before(as_role, world, frozen_clock):
+    frozen_clock(datetime(2026, 6, 10, 10, 0))
+    client = as_role("manager")
+    assert client.post(f"/s/{world.site.id}/inspections",
+                       data=inspection_form(held_on="2026-06-01")).status_code == 303  # due 2026-06-20
+    with client.application.app_context():
+        frozen_clock(datetime(2026, 6, 12, 6, 0))  # 8 days before
+        assert reminders.run_orders() == {"orders": 0, "alerts": 0}
+        frozen_clock(datetime(2026, 6, 13, 6, 0))  # 7 days before
+        assert remind_orders_due.call_local() == {"orders": 1, "alerts": 1}
+        assert reminders.run_orders() == {"orders": 0, "alerts": 0}
+    copy = AlertRecipient.get()
+    assert copy.user_id == world.people["manager"].id
+    assert "Secure the open edges" in Alert.get().body

@@ -16,7 +16,7 @@ from .. import audit, clock
 from ..alerts.delivery import queue_deliveries
 from ..alerts.tasks import deliver_soon
 from ..db import database
-from ..models import Alert, AlertRecipient, Membership, Site, User, VerneombudTerm
+from ..models import Alert, AlertRecipient, Inspection, InspectionOrder, Membership, Site, User, VerneombudTerm
 from . import rules
 
 NAMESPACE = uuidlib.UUID("5d0f1c62-3f1e-4c55-9a57-2f8f3b7f6e24")
@@ -76,6 +76,52 @@ def run(now=None):
             audit.record(None, "verneombud.term.reminded", "verneombud_term", term.id,
                          after={"elected_to": term.elected_to.isoformat()})
         counts["terms"] += 1
+    if counts["alerts"]:
+        deliver_soon(None)
+    return counts
+
+
+def _order_wording(reader, order, site):
+    with force_locale(reader.language or "nb"):
+        days = (order.deadline - clock.today(site)).days
+        title = _("Order from Arbeidstilsynet due soon")
+        text = flask_babel.ngettext(
+            "%(site)s: the order \"%(order)s\" is due in %(num)d day (%(date)s).",
+            "%(site)s: the order \"%(order)s\" is due in %(num)d days (%(date)s).", days,
+            site=site.name, order=order.text[:200], date=flask_babel.format_date(order.deadline, "medium"))
+        return str(title), str(text)
+
+
+def run_orders(now=None):
+    """Remind the site's managers once, rules.ORDER_WARNING_DAYS before an open order's deadline (AML § 18-6).
+    Returns {"orders": orders reminded, "alerts": alerts made}."""
+    now = now or clock.utcnow()
+    today = clock.today()
+    due = list(InspectionOrder.select(InspectionOrder, Inspection).join(Inspection)
+               .where(InspectionOrder.closed_at.is_null() & InspectionOrder.reminded_at.is_null()
+                      & (InspectionOrder.deadline <= today + timedelta(days=rules.ORDER_WARNING_DAYS)))
+               .limit(MAX_TERMS))
+    counts = {"orders": 0, "alerts": 0}
+    for order in due:
+        site = Site.get_by_id(order.inspection.site_id)
+        managers = list(User.select().join(Membership)
+                        .where((Membership.site == site) & (Membership.role == "manager") & (User.active == True)))  # noqa: E712
+        with database.atomic():
+            claimed = (InspectionOrder.update(reminded_at=now)
+                       .where((InspectionOrder.id == order.id) & InspectionOrder.reminded_at.is_null()).execute())
+            if claimed != 1:
+                continue
+            for reader in managers:
+                title, body = _order_wording(reader, order, site)
+                alert = Alert.create(uuid=uuidlib.uuid5(NAMESPACE, f"order/{order.id}/{reader.id}"), site=site,
+                                     sender=None, level="info", title=title[:120], body=body, audience="all",
+                                     ack_required=False, created_at=now)
+                AlertRecipient.create(alert=alert, user=reader, role="manager")
+                queue_deliveries(alert)
+                counts["alerts"] += 1
+            audit.record(None, "inspection.order.reminded", "inspection_order", order.id,
+                         after={"deadline": order.deadline.isoformat()})
+        counts["orders"] += 1
     if counts["alerts"]:
         deliver_soon(None)
     return counts

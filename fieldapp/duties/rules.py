@@ -23,8 +23,8 @@ from peewee import JOIN, fn
 from .. import clock
 from ..competence import service as competence
 from ..meetings import service as meetings
-from ..models import (AlertRecipient, Alert, CheckIn, FollowUp, InjuryDetails, Meeting, MeetingAttendance,
-                      Membership, Report, SafetyRound, RoundSignature, User, VerneombudTerm)
+from ..models import (AlertRecipient, Alert, CheckIn, FollowUp, InjuryDetails, Inspection, InspectionOrder, Meeting,
+                      MeetingAttendance, Membership, Report, SafetyRound, RoundSignature, User, VerneombudTerm)
 from ..rounds import service as rounds
 
 MET, AT_RISK, NOT_MET, UNTRACKED = "met", "at_risk", "not_met", "untracked"
@@ -33,6 +33,7 @@ STATUSES = (NOT_MET, AT_RISK, UNTRACKED, MET)  # worst first
 TERM_WARNING_DAYS = 60  # remind when a verneombud's term ends within this many days
 MORE_THAN = 5  # AML § 6-1 (1): a verneombud in every business with more than five employees
 DEADLINE_WARNING_DAYS = 3  # a follow-up whose deadline is this close is at risk
+ORDER_WARNING_DAYS = 7  # an order of Arbeidstilsynet whose deadline is this close is at risk; reminded then
 
 
 @dataclass
@@ -411,10 +412,29 @@ def alerts_acknowledged(scope, period, today):
 # --- Arbeidstilsynet ----------------------------------------------------------------------------------------
 
 def orders(scope, period, today):
-    """AML § 18-6: Arbeidstilsynet's orders (pålegg) met by their deadline. Inspections and orders are not
-    recorded yet -> not yet tracked."""
-    return Duty("orders", UNTRACKED, _("Inspections and orders are not recorded yet."), None, "AML § 18-6",
-                _("Keep the orders and their deadlines on paper for now."))
+    """AML § 18-6: Arbeidstilsynet's orders (pålegg) carried out by their deadline (§ 18-7: a coercive fine
+    otherwise). An open order past its deadline -> not met; one due within ORDER_WARNING_DAYS -> at risk;
+    open orders with time left, or none -> met."""
+    rows = (InspectionOrder.select(InspectionOrder.deadline).join(Inspection)
+            .where(Inspection.site.in_(scope.site_ids) & InspectionOrder.closed_at.is_null()).tuples())
+    deadlines = sorted(d for (d,) in rows)
+    evidence = _site_link(scope, "duties.inspections")
+    law = "AML § 18-6"
+    late = sum(1 for d in deadlines if d < today)
+    if late:
+        return Duty("orders", NOT_MET, ngettext("%(num)s order from Arbeidstilsynet is past its deadline.",
+                                                "%(num)s orders from Arbeidstilsynet are past their deadline.", late),
+                    evidence, law, _("Carry out the order and record the response, or ask Arbeidstilsynet for "
+                                     "more time."))
+    soon = sum(1 for d in deadlines if d <= today + timedelta(days=ORDER_WARNING_DAYS))
+    if soon:
+        return Duty("orders", AT_RISK, ngettext("%(num)s order is due within a week.",
+                                                "%(num)s orders are due within a week.", soon),
+                    evidence, law, _("Carry out the order and record the response."))
+    if deadlines:
+        return Duty("orders", MET, ngettext("%(num)s open order, on time.", "%(num)s open orders, on time.",
+                                            len(deadlines)), evidence, law)
+    return Duty("orders", MET, _("No open orders from Arbeidstilsynet."), evidence, law)
 
 
 SECTIONS = (

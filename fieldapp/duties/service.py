@@ -8,7 +8,8 @@ from .. import audit, clock
 from ..authz import roles_with
 from ..db import database
 from ..inputs import FormReader, InputError
-from ..models import (ELECTION_KINDS, VERNEOMBUD_ROLES, Membership, Organization, Site, User, VerneombudTerm)
+from ..models import (ELECTION_KINDS, INSPECTION_SANCTIONS, VERNEOMBUD_ROLES, Inspection, InspectionOrder,
+                      Membership, Organization, Report, Site, User, VerneombudTerm, utcnow)
 from ..sites.service import org_number_valid
 from . import rules
 
@@ -227,3 +228,108 @@ def set_s15(actor, site, person, form):
         audit.record(actor, "person.s15", "user", person.id, before=before,
                      after={"date_of_birth_set": born is not None, "staffing_agency": agency.id if agency else None})
     return agency
+
+
+# --- Arbeidstilsynet: inspections and orders (AML §§ 18-6 to 18-8) ---------------------------------------------------
+
+MAX_REFERENCE = 60
+MAX_TEXT = 4000
+MAX_ORDERS = 30  # orders recorded with one inspection
+
+
+def inspections_of(site):
+    """[(Inspection, [InspectionOrder])] of the site, newest first. Two queries."""
+    inspections = list(Inspection.select().where(Inspection.site == site)
+                       .order_by(Inspection.held_on.desc(), Inspection.id.desc()))
+    orders = {}
+    if inspections:
+        for order in (InspectionOrder.select().where(InspectionOrder.inspection.in_([i.id for i in inspections]))
+                      .order_by(InspectionOrder.deadline, InspectionOrder.id)):
+            orders.setdefault(order.inspection_id, []).append(order)
+    return [(i, orders.get(i.id, [])) for i in inspections]
+
+
+def open_orders(site_ids):
+    """[(InspectionOrder, Inspection)] not closed, on the sites, earliest deadline first."""
+    if not site_ids:
+        return []
+    rows = (InspectionOrder.select(InspectionOrder, Inspection).join(Inspection)
+            .where(Inspection.site.in_(list(site_ids)) & InspectionOrder.closed_at.is_null())
+            .order_by(InspectionOrder.deadline, InspectionOrder.id))
+    return [(order, order.inspection) for order in rows]
+
+
+def add_inspection(actor, site, form):
+    """Record an inspection and its orders from the form: held_on (not in the future), reference, sanction
+    (INSPECTION_SANCTIONS), note, and order_text / order_deadline lists (each order needs a deadline).
+    InputErrors with every problem; nothing is saved then. Audited."""
+    today = clock.today(site)
+    fields = FormReader(form)
+    held_on = fields.date("held_on")
+    reference = fields.text("reference", MAX_REFERENCE, required="duties.reference_required")
+    sanction = fields.choice("sanction", INSPECTION_SANCTIONS, "duties.bad_sanction", default="none")
+    note = fields.text("note", MAX_TEXT)
+    if held_on is None and "held_on" not in {p.field for p in fields.problems}:
+        fields.fail("duties.held_on_required", "held_on")
+    elif held_on and held_on > today:
+        fields.fail("duties.held_on_future", "held_on")
+    texts = [t.strip() for t in form.getlist("order_text")][:MAX_ORDERS]
+    deadlines = [d.strip() for d in form.getlist("order_deadline")][:MAX_ORDERS]
+    orders = []
+    for index, text in enumerate(texts):
+        raw = deadlines[index] if index < len(deadlines) else ""
+        if not text and not raw:
+            continue
+        if len(text) > MAX_TEXT:
+            fields.fail("too_long", "order_text", n=MAX_TEXT)
+            continue
+        if not text:
+            fields.fail("duties.order_text", "order_text")
+            continue
+        try:
+            deadline = date.fromisoformat(raw) if len(raw) == 10 else None
+        except ValueError:
+            deadline = None
+        if deadline is None:
+            fields.fail("duties.order_deadline", "order_deadline")
+            continue
+        orders.append((text, deadline))
+    fields.done()
+    with database.atomic():
+        inspection = Inspection.create(site=site, held_on=held_on, reference=reference, sanction=sanction, note=note,
+                                       created_by=actor)
+        for text, deadline in orders:
+            InspectionOrder.create(inspection=inspection, text=text, deadline=deadline)
+        audit.record(actor, "inspection.add", "inspection", inspection.id,
+                     after={"held_on": held_on.isoformat(), "reference": reference, "sanction": sanction,
+                            "orders": [{"text": t, "deadline": d.isoformat()} for t, d in orders]})
+    return inspection
+
+
+def close_order(actor, site, order_id, form):
+    """Close an open order of the site with the response (required) and optionally a linked report of the site
+    (its follow-up and photos are the evidence). None when the order is not the site's; DutyError
+    "response_required" (422), "bad_report" (422), "order_closed" (409). Audited."""
+    order = (InspectionOrder.select(InspectionOrder).join(Inspection)
+             .where((InspectionOrder.id == order_id) & (Inspection.site == site)).first())
+    if order is None:
+        return None
+    if order.closed_at is not None:
+        raise DutyError("order_closed")
+    fields = FormReader(form)
+    response = fields.text("response", MAX_TEXT, required="duties.response_required")
+    raw = (form.get("report") or "").strip()
+    report = None
+    if raw:
+        report = (Report.get_or_none((Report.id == int(raw)) & (Report.site == site)) if raw.isdigit() else None)
+        if report is None:
+            fields.fail("duties.bad_report", "report")
+    fields.done()
+    with database.atomic():
+        changed = (InspectionOrder.update(response=response, report=report, closed_at=utcnow(), closed_by=actor)
+                   .where((InspectionOrder.id == order.id) & InspectionOrder.closed_at.is_null()).execute())
+        if changed != 1:
+            raise DutyError("order_closed")
+        audit.record(actor, "inspection.order.close", "inspection_order", order.id,
+                     after={"response": response, "report": report.id if report else None})
+    return order

@@ -89,3 +89,6 @@ ELECTION_NAMES = {
 TERM_ROLE_NAMES = {"verneombud": _l("Verneombud"), "deputy": _l("Deputy")}
 
 TERM_STATES = {"current": _l("Current"), "ending": _l("Ends soon"), "ended": _l("Ended"), "future": _l("Starts later")}
+
+SANCTION_NAMES = {"none": _l("No sanction"), "fine": _l("Coercive fine (tvangsmulkt)"),
+                  "stop": _l("Stop order (stansing)")}

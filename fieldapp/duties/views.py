@@ -24,6 +24,7 @@ def page(site_id):
     sections = service.responsibilities(scope, period, today)
     return render_template("duties/page.html", sections=sections, summary=service.summary(sections), scope=scope,
                            period=period, days=days, error=error, texts=texts,
+                           open_orders=service.open_orders(scope.site_ids), today=today,
                            scope_arg=request.args.get("scope") or "site"), status
 
 
@@ -88,3 +89,42 @@ def save_s15(site_id, user_id):
         return render_template("duties/s15.html", person=person, values=request.form,
                                errors=inputs.errors_by_field(exc)), status
     return redirect(url_for("sites.person", site_id=site_id, user_id=user_id), 303)
+
+
+# --- Arbeidstilsynet: inspections and orders -----------------------------------------------------------------------
+
+def _inspections_page(form=None, errors=None, status=200, closing=None):
+    return render_template("duties/inspections.html", inspections=service.inspections_of(g.site),
+                           form=form or {}, errors=errors or {}, texts=texts, today=clock.today(g.site),
+                           closing=closing), status
+
+
+@bp.get("/s/<int:site_id>/inspections")
+@requires("duties.site")
+def inspections(site_id):
+    return _inspections_page()
+
+
+@bp.post("/s/<int:site_id>/inspections")
+@requires("inspections.manage")
+def add_inspection(site_id):
+    try:
+        service.add_inspection(g.user, g.site, request.form)
+    except InputError as exc:
+        status, _message = inputs.problem(exc)
+        return _inspections_page(request.form, inputs.errors_by_field(exc), status)
+    return redirect(url_for("duties.inspections", site_id=site_id), 303)
+
+
+@bp.post("/s/<int:site_id>/inspections/orders/<int:order_id>/close")
+@requires("inspections.manage")
+def close_order(site_id, order_id):
+    try:
+        order = service.close_order(g.user, g.site, order_id, request.form)
+    except InputError as exc:
+        status, message = inputs.problem(exc)
+        errors = inputs.errors_by_field(exc) or {"response": message}
+        return _inspections_page(request.form, errors, status, closing=order_id)
+    if order is None:
+        abort(404)
+    return redirect(url_for("duties.inspections", site_id=site_id), 303)
