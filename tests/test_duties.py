@@ -8,8 +8,9 @@ from pypdf import PdfReader
 
 from fieldapp.duties import reminders, rules, service
 from fieldapp.duties.tasks import remind_orders_due, remind_terms_ending
-from fieldapp.models import (Alert, AlertRecipient, AuditEvent, CheckIn, InjuryDetails, Inspection, InspectionOrder, Meeting, MeetingAttendance, Membership, Report, SafetyRound, User,
-                             VerneombudTerm, utcnow)
+from fieldapp.models import (Alert, AlertRecipient, AuditEvent, CheckIn, InjuryDetails, Inspection, InspectionOrder,
+                             Meeting, MeetingAttendance, Membership, Report, SafetyRound, User, VerneombudTerm,
+                             utcnow)
 from fieldapp.rounds import service as rounds
 
 TODAY = date(2026, 6, 15)
@@ -381,3 +382,27 @@ def test_order_reminder_is_sent_once_a_week_before(as_role, world, frozen_clock)
     copy = AlertRecipient.get()
     assert copy.user_id == world.people["manager"].id
     assert "Secure the open edges" in Alert.get().body
+
+
+# --- the inspector's pack ---------------------------------------------------------------------------------------
+
+def test_inspector_pack_is_a_real_pdf_without_medical_details(as_role, world, frozen_clock):
+    frozen_clock(datetime(2026, 6, 15, 10, 0))
+    report = world.report
+    report.kind, report.happened_at, report.place = "injury", datetime(2026, 6, 10, 8, 0), "Stair tower"
+    report.save()
+    InjuryDetails.create(report=report, serious=True, notes="Fractured wrist, treated at the A&E",
+                         absence_beyond_day=True, absence_days=3)
+    term(world, start=date(2026, 1, 1))
+    check_in(world, world.people["worker"])
+    client = as_role("manager")
+    assert client.post(f"/s/{world.site.id}/inspections", data=inspection_form()).status_code == 303
+    response = client.get(f"/s/{world.site.id}/duties/inspector-pack.pdf?days=30")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert "Site A" in text and "2026-05-17" in text  # the period: 30 days ending today
+    assert "Stair tower" in text  # the injury register
+    assert "Fractured wrist" not in text  # ... without medical details
+    assert "Secure the open edges on floor 3" in text and "2026/12345" in text  # open orders
+    assert "Verneombud Person" in text
+    assert as_role("foreman").get(f"/s/{world.site.id}/duties/inspector-pack.pdf").status_code == 403

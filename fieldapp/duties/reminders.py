@@ -58,7 +58,8 @@ def run(now=None):
             continue  # on no site: no inbox to tell them through; the responsibilities page shows it
         readers = {term.user_id: (term.user, "verneombud")}
         for m in (Membership.select(Membership.role, User).join(User)
-                  .where((Membership.site == site) & (Membership.role == "manager") & (User.active == True))):  # noqa: E712
+                  .where((Membership.site == site) & (Membership.role == "manager")
+                         & (User.active == True))):  # noqa: E712
             readers.setdefault(m.user.id, (m.user, "manager"))
         with database.atomic():
             claimed = (VerneombudTerm.update(reminded_at=now)
@@ -105,7 +106,8 @@ def run_orders(now=None):
     for order in due:
         site = Site.get_by_id(order.inspection.site_id)
         managers = list(User.select().join(Membership)
-                        .where((Membership.site == site) & (Membership.role == "manager") & (User.active == True)))  # noqa: E712
+                        .where((Membership.site == site) & (Membership.role == "manager")
+                               & (User.active == True)))  # noqa: E712
         with database.atomic():
             claimed = (InspectionOrder.update(reminded_at=now)
                        .where((InspectionOrder.id == order.id) & InspectionOrder.reminded_at.is_null()).execute())

@@ -346,8 +346,9 @@ def verneombud_walkarounds(scope, period, today):
     """AML § 6-2 (1): the verneombud takes part in the walkarounds. A round in the period not signed by the
     verneombud's side -> at risk; no round in the period -> not met."""
     lo, hi = _bounds(scope, period)
-    held = list(SafetyRound.select(SafetyRound.id).where(SafetyRound.site.in_(scope.site_ids)
-                                                         & (SafetyRound.started_at >= lo) & (SafetyRound.started_at < hi)).tuples())
+    held = list(SafetyRound.select(SafetyRound.id)
+                .where(SafetyRound.site.in_(scope.site_ids) & (SafetyRound.started_at >= lo)
+                       & (SafetyRound.started_at < hi)).tuples())
     evidence = _site_link(scope, "rounds.rounds")
     law = "AML § 6-2"
     if not held:
@@ -384,7 +385,8 @@ def reports_made(scope, period, today):
     """AML § 2-3 (2) b-d: workers report faults, dangers and injuries. No report in the period -> at risk
     (a site where nothing is reported is rarely a site where nothing happens)."""
     lo, hi = _bounds(scope, period)
-    count = Report.select().where(Report.site.in_(scope.site_ids) & (Report.happened_at >= lo) & (Report.happened_at < hi)
+    count = Report.select().where(Report.site.in_(scope.site_ids) & (Report.happened_at >= lo)
+                                  & (Report.happened_at < hi)
                                   & (Report.kind != "decision")).count()
     evidence = _site_link(scope, "reports.reports")
     if not count:

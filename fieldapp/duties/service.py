@@ -11,7 +11,13 @@ from ..inputs import FormReader, InputError
 from ..models import (ELECTION_KINDS, INSPECTION_SANCTIONS, VERNEOMBUD_ROLES, Inspection, InspectionOrder,
                       Membership, Organization, Report, Site, User, VerneombudTerm, utcnow)
 from ..sites.service import org_number_valid
-from . import rules
+from ..competence import service as competence
+from ..meetings import service as meetings
+from ..models import CheckIn, MeetingAttendance
+from ..rounds import service as rounds
+from ..stats import service as stats
+from ..stats.definitions import Period as StatsPeriod
+from . import pack, rules
 
 DEFAULT_DAYS = 90  # the period the statuses look back over, a setting on the page
 MAX_DAYS = 730
@@ -230,7 +236,7 @@ def set_s15(actor, site, person, form):
     return agency
 
 
-# --- Arbeidstilsynet: inspections and orders (AML §§ 18-6 to 18-8) ---------------------------------------------------
+# --- Arbeidstilsynet: inspections and orders (AML §§ 18-6 to 18-8) ---------------------------------------------
 
 MAX_REFERENCE = 60
 MAX_TEXT = 4000
@@ -333,3 +339,53 @@ def close_order(actor, site, order_id, form):
         audit.record(actor, "inspection.order.close", "inspection_order", order.id,
                      after={"response": response, "report": report.id if report else None})
     return order
+
+
+# --- the inspector's pack ------------------------------------------------------------------------------------------
+
+PACK_LIMIT = 500  # rounds and meetings read for the pack (bounded)
+
+
+def pack_data(site, period, today, language):
+    """Everything the inspector's pack shows for the site and period (rules.Period), read through the features'
+    services: {"site", "period", "attendance": {checkins, people, days, lacking}, "injuries": [stats
+    RegisterRow] (no medical details), "rounds", "next_round": (date, days), "meetings", "kind_names",
+    "with_verneombud": {meeting id}, "orders", "terms", "trained": {user id}, "competence": {status: cells},
+    "requirements": n}."""
+    lo, hi = clock.day_bounds(period.start, period.end, site)
+    checkins = list(CheckIn.select(CheckIn.user, CheckIn.name, CheckIn.checked_in_at)
+                    .where((CheckIn.site == site) & (CheckIn.checked_in_at >= lo) & (CheckIn.checked_in_at < hi))
+                    .tuples())
+    user_ids = {u for u, _n, _t in checkins if u is not None}
+    lacking = (User.select().where(User.id.in_(list(user_ids)) & User.date_of_birth.is_null()).count()
+               if user_ids else 0)
+    days = {clock.local(at, site).date() for _u, _n, at in checkins}
+    round_rows = [r for r in rounds.list_rounds(site, limit=PACK_LIMIT) if lo <= r.started_at < hi]
+    meeting_rows = [m for m in meetings.meetings_of(site, limit=PACK_LIMIT)
+                    if period.start <= m.held_on <= period.end]
+    with_vo = set()
+    if meeting_rows:
+        with_vo = {m for (m,) in MeetingAttendance.select(MeetingAttendance.meeting)
+                   .where(MeetingAttendance.meeting.in_([m.id for m in meeting_rows])
+                          & (MeetingAttendance.side == "verneombud")).tuples()}
+    terms = register(site, today)
+    term_users = [t.user_id for t, _state in terms]
+    known = competence.standing(term_users, ["verneombud_40h"]) if term_users else competence.Standing()
+    m = competence.matrix(site)
+    return {
+        "site": site, "period": period,
+        "attendance": {"checkins": len(checkins), "people": len({(u, n) for u, n, _t in checkins}),
+                       "days": len(days), "lacking": lacking},
+        "injuries": stats.injury_register([site], StatsPeriod(period.start, period.end)),
+        "rounds": round_rows, "next_round": rounds.due_dates([site.id])[site.id],
+        "meetings": meeting_rows, "with_verneombud": with_vo,
+        "kind_names": {code: names[0] for code, names in meetings.kinds_for(site.organization_id, language).items()},
+        "orders": open_orders([site.id]), "terms": terms,
+        "trained": {u for u in term_users if (u, "verneombud_40h") in known.best},
+        "competence": m.counts, "requirements": len(m.requirements),
+    }
+
+
+def inspector_pack(site, period, today, language):
+    """The inspector's pack as PDF bytes (fieldapp/duties/pack.py)."""
+    return pack.build(pack_data(site, period, today, language))

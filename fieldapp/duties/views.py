@@ -1,9 +1,12 @@
 """The responsibilities page, a person's own duties and rights, and the verneombud register (issue 24)."""
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
-from .. import clock, inputs
+from .. import clock, downloads, inputs
 from ..authz import login_required, may_manage_person, requires
 from ..inputs import InputError
+from ..shell.errors import render_error
 from . import service, texts
 
 bp = Blueprint("duties", __name__)
@@ -44,7 +47,8 @@ def register(site_id):
 def _register_page(form, errors, status=200):
     today = clock.today(g.site)
     return render_template("duties/register.html", terms=service.register(g.site, today),
-                           people_options=[(p.id, p.name) for p in service.site_people(g.site)], form=form, errors=errors, texts=texts,
+                           people_options=[(p.id, p.name) for p in service.site_people(g.site)], form=form,
+                           errors=errors, texts=texts,
                            today=today), status
 
 
@@ -128,3 +132,18 @@ def close_order(site_id, order_id):
     if order is None:
         abort(404)
     return redirect(url_for("duties.inspections", site_id=site_id), 303)
+
+
+# --- the inspector's pack ------------------------------------------------------------------------------------------
+
+@bp.get("/s/<int:site_id>/duties/inspector-pack.pdf")
+@requires("injuries.register")  # the pack holds the register of injuries (AML § 5-1: employer and verneombud)
+def inspector_pack(site_id):
+    today = clock.today(g.site)
+    try:
+        days = service.parse_days(request.args.get("days"))
+    except InputError as exc:
+        status, message = inputs.problem(exc)
+        return render_error(status, _("The pack cannot be made"), message)
+    body = service.inspector_pack(g.site, service.period_ending(today, days), today, str(get_locale()))
+    return downloads.attachment(body, "application/pdf", f"tilsynspakke-{g.site.id}-{today.isoformat()}.pdf")
