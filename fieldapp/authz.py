@@ -105,6 +105,7 @@ PERMISSIONS = {
     # verneombud register (AML §§ 2-1 to 7-1). A person's own duties and rights (/me/duties) need only sign-in.
     "duties.site": STAFF,  # the responsibilities page of the site and of the organization's sites they hold
     "verneombud.manage": MANAGER,  # the verneombud register: record a term (the employer is told, AML § 6-1)
+    "verneombud.hours": ("verneombud",),  # the verneombud records the hours spent on the role (AML § 6-5)
     "inspections.manage": MANAGER,  # Arbeidstilsynet's inspections and orders: record them, close an order
 }
 

@@ -301,6 +301,9 @@ def messages():
         "duties.response_required": (422, _("Write the response that closes the order.")),
         "duties.bad_report": (422, _("Choose a report of this site as evidence.")),
         "duties.order_closed": (409, _("This order is already closed.")),
+        "duties.worked_on": (422, _("Give the day the work was done, today or earlier.")),
+        "duties.bad_hours": (422, lambda n: ngettext("Give the hours as a number from 0.25 to %(num)s.",
+                                                     "Give the hours as a number from 0.25 to %(num)s.", n)),
     }
 
 

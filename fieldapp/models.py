@@ -1034,4 +1034,16 @@ class InspectionOrder(BaseModel):
     reminded_at = DateTimeField(null=True)  # the reminder before the deadline went out (once)
 
 
-ALL_MODELS += [VerneombudTerm, Inspection, InspectionOrder]
+class VerneombudHours(BaseModel):
+    """Time spent on verneombud work, recorded by the verneombud (AML § 6-5 (1): the time the role needs).
+    Walkarounds are counted from the rounds themselves, not recorded here."""
+
+    user = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    site = ForeignKeyField(Site, backref="+", on_delete="CASCADE")
+    worked_on = DateField()
+    hours = FloatField()
+    note = CharField(max_length=300, default="")
+    created_at = DateTimeField(default=utcnow)
+
+
+ALL_MODELS += [VerneombudTerm, Inspection, InspectionOrder, VerneombudHours]

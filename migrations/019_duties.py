@@ -65,6 +65,19 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         class Meta:
             table_name = "inspection_order"
 
+    @migrator.create_model
+    class VerneombudHours(pw.Model):
+        id = pw.AutoField()
+        user = pw.ForeignKeyField(column_name='user_id', field='id', model=orm['user'], on_delete='CASCADE')
+        site = pw.ForeignKeyField(column_name='site_id', field='id', model=orm['site'], on_delete='CASCADE')
+        worked_on = pw.DateField()
+        hours = pw.FloatField()
+        note = pw.CharField(max_length=300, default='')
+        created_at = pw.DateTimeField()
+
+        class Meta:
+            table_name = "verneombud_hours"
+
     migrator.add_fields(
         'user',
         date_of_birth=pw.DateField(null=True),
@@ -74,6 +87,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.remove_fields('user', 'date_of_birth', 'staffing_agency')
+    migrator.remove_model("verneombud_hours")
     migrator.remove_model("inspection_order")
     migrator.remove_model("inspection")
     migrator.remove_model("verneombud_term")

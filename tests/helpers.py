@@ -348,6 +348,7 @@ ACCESS = {
     "duties.inspections": ("GET", "/s/{site}/inspections", "duties.site"),
     "duties.add_inspection": ("POST", "/s/{site}/inspections", "inspections.manage"),
     "duties.close_order": ("POST", "/s/{site}/inspections/orders/1/close", "inspections.manage"),
+    "duties.record_hours": ("POST", "/s/{site}/verneombud/hours", "verneombud.hours"),
     "duties.inspector_pack": ("GET", "/s/{site}/duties/inspector-pack.pdf", "injuries.register"),
 }
 

@@ -64,6 +64,7 @@ ALLOWED_STATUS = {
     "meetings.propose": {422},
     "meetings.record_morning": {422},
     "duties.add_term": {422},  # no person, role or dates
+    "duties.record_hours": {422},  # no day or hours
     "duties.add_inspection": {422},  # no date or reference
     "duties.close_order": {404},  # World has no inspection order: a clear 404 after the role check
 }

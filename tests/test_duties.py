@@ -9,8 +9,8 @@ from pypdf import PdfReader
 from fieldapp.duties import reminders, rules, service
 from fieldapp.duties.tasks import remind_orders_due, remind_terms_ending
 from fieldapp.models import (Alert, AlertRecipient, AuditEvent, CheckIn, InjuryDetails, Inspection, InspectionOrder,
-                             Meeting, MeetingAttendance, Membership, Report, SafetyRound, User, VerneombudTerm,
-                             utcnow)
+                             Meeting, MeetingAttendance, Membership, Report, RoundSignature, SafetyRound, User,
+                             VerneombudHours, VerneombudTerm, utcnow)
 from fieldapp.rounds import service as rounds
 
 TODAY = date(2026, 6, 15)
@@ -406,3 +406,25 @@ def test_inspector_pack_is_a_real_pdf_without_medical_details(as_role, world, fr
     assert "Secure the open edges on floor 3" in text and "2026/12345" in text  # open orders
     assert "Verneombud Person" in text
     assert as_role("foreman").get(f"/s/{world.site.id}/duties/inspector-pack.pdf").status_code == 403
+
+
+# --- the verneombud's hours --------------------------------------------------------------------------------------
+
+def test_verneombud_records_hours_and_walkarounds_count_by_themselves(as_role, world, at_noon):
+    client = as_role("verneombud")
+    url = f"/s/{world.site.id}/verneombud/hours"
+    assert client.post(url, data={"worked_on": "2026-06-16", "hours": "2"}).status_code == 422  # future
+    assert client.post(url, data={"worked_on": "2026-06-14", "hours": "25"}).status_code == 422
+    assert VerneombudHours.select().count() == 0
+    assert client.post(url, data={"worked_on": "2026-06-14", "hours": "1,5", "note": "SJA review"}).status_code == 303
+    version = rounds.current_version(rounds.templates_for(world.site)[0])
+    walk = SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version,
+                              started_by=world.people["verneombud"], started_at=datetime(2026, 6, 12, 8, 0))
+    RoundSignature.create(uuid=uuid.uuid4(), round=walk, side="verneombud", signer=world.people["verneombud"],
+                          device_user=world.people["verneombud"], signed_at=datetime(2026, 6, 12, 9, 0))
+    with client.application.test_request_context():
+        rows = service.hours_summary(world.site, period())
+    assert [(u.id, h, w) for u, h, w in rows] == [(world.people["verneombud"].id, 1.5, 1)]
+    # The employer sees them; a worker may not record any.
+    assert "Verneombud Person" in as_role("manager").get(f"/s/{world.site.id}/verneombud").get_data(as_text=True)
+    assert as_role("worker").post(url, data={"worked_on": "2026-06-14", "hours": "1"}).status_code == 403

@@ -13,7 +13,7 @@ from ..models import (ELECTION_KINDS, INSPECTION_SANCTIONS, VERNEOMBUD_ROLES, In
 from ..sites.service import org_number_valid
 from ..competence import service as competence
 from ..meetings import service as meetings
-from ..models import CheckIn, MeetingAttendance
+from ..models import CheckIn, MeetingAttendance, RoundSignature, SafetyRound, VerneombudHours
 from ..rounds import service as rounds
 from ..stats import service as stats
 from ..stats.definitions import Period as StatsPeriod
@@ -389,3 +389,54 @@ def pack_data(site, period, today, language):
 def inspector_pack(site, period, today, language):
     """The inspector's pack as PDF bytes (fieldapp/duties/pack.py)."""
     return pack.build(pack_data(site, period, today, language))
+
+
+# --- the verneombud's hours (AML § 6-5 (1)) ------------------------------------------------------------------------
+
+MAX_HOURS = 24
+MAX_NOTE = 300
+
+
+def record_hours(actor, site, form):
+    """The signed-in verneombud records hours spent on the role: worked_on (today or earlier), hours (0.25 to
+    MAX_HOURS), note. InputErrors; nothing saved then. Audited."""
+    fields = FormReader(form)
+    worked_on = fields.date("worked_on")
+    note = fields.text("note", MAX_NOTE)
+    raw = (form.get("hours") or "").strip().replace(",", ".")
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = None
+    if hours is None or not 0.25 <= hours <= MAX_HOURS:
+        fields.fail("duties.bad_hours", "hours", n=MAX_HOURS)
+    if (worked_on is None or worked_on > clock.today(site)) and "worked_on" not in {p.field for p in fields.problems}:
+        fields.fail("duties.worked_on", "worked_on")
+    fields.done()
+    with database.atomic():
+        row = VerneombudHours.create(user=actor, site=site, worked_on=worked_on, hours=hours, note=note)
+        audit.record(actor, "verneombud.hours", "verneombud_hours", row.id,
+                     after={"worked_on": worked_on.isoformat(), "hours": hours, "note": note})
+    return row
+
+
+def hours_summary(site, period):
+    """[(User, recorded hours, walkarounds)] per verneombud of the site over the period: hours they recorded,
+    and the rounds they signed for the verneombud's side (counted from the rounds, never recorded by hand)."""
+    lo, hi = clock.day_bounds(period.start, period.end, site)
+    recorded = {}
+    for user_id, hours in (VerneombudHours.select(VerneombudHours.user, VerneombudHours.hours)
+                           .where((VerneombudHours.site == site) & (VerneombudHours.worked_on >= period.start)
+                                  & (VerneombudHours.worked_on <= period.end)).tuples()):
+        recorded[user_id] = recorded.get(user_id, 0) + hours
+    walked = {}
+    for (user_id,) in (RoundSignature.select(RoundSignature.signer).join(SafetyRound)
+                       .where((SafetyRound.site == site) & (RoundSignature.side == "verneombud")
+                              & (SafetyRound.started_at >= lo) & (SafetyRound.started_at < hi)).tuples()):
+        walked[user_id] = walked.get(user_id, 0) + 1
+    people = {u.id: u for u in User.select().join(Membership)
+              .where((Membership.site == site) & (Membership.role == "verneombud"))}
+    for user_id in set(recorded) | set(walked):
+        if user_id not in people:
+            people[user_id] = User.get_by_id(user_id)
+    return [(u, recorded.get(u.id, 0), walked.get(u.id, 0)) for u in sorted(people.values(), key=lambda u: u.name)]

@@ -44,9 +44,11 @@ def register(site_id):
     return _register_page({}, {})
 
 
-def _register_page(form, errors, status=200):
+def _register_page(form, errors, status=200, hours_form=None, hours_errors=None):
     today = clock.today(g.site)
     return render_template("duties/register.html", terms=service.register(g.site, today),
+                           hours=service.hours_summary(g.site, service.period_ending(today, service.DEFAULT_DAYS)),
+                           hours_form=hours_form or {}, hours_errors=hours_errors or {},
                            people_options=[(p.id, p.name) for p in service.site_people(g.site)], form=form,
                            errors=errors, texts=texts,
                            today=today), status
@@ -147,3 +149,14 @@ def inspector_pack(site_id):
         return render_error(status, _("The pack cannot be made"), message)
     body = service.inspector_pack(g.site, service.period_ending(today, days), today, str(get_locale()))
     return downloads.attachment(body, "application/pdf", f"tilsynspakke-{g.site.id}-{today.isoformat()}.pdf")
+
+
+@bp.post("/s/<int:site_id>/verneombud/hours")
+@requires("verneombud.hours")
+def record_hours(site_id):
+    try:
+        service.record_hours(g.user, g.site, request.form)
+    except InputError as exc:
+        status, _message = inputs.problem(exc)
+        return _register_page({}, {}, status, hours_form=request.form, hours_errors=inputs.errors_by_field(exc))
+    return redirect(url_for("duties.register", site_id=site_id), 303)
