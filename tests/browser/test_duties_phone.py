@@ -19,3 +19,21 @@ def test_a_worker_reads_their_duties_and_rights(live, page, csp_violations):
     assert page.locator("#role-manager").count() == 0
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert csp_violations == []
+
+
+def test_a_manager_reads_the_responsibilities_page_and_taps_the_evidence(live, page, csp_violations):
+    world = live.world
+    page.set_viewport_size({"width": 360, "height": 780})
+    sign_in_ui(page, live.url, world.people["manager"].phone, PIN)
+    with page.expect_navigation():
+        page.click("text=Hvem har ansvar for hva")
+    assert page.text_content("h1") == "Hvem har ansvar for hva"
+    row = page.locator('[data-duty="verneombud_term"]')
+    assert row.get_attribute("data-status") == "not_met"
+    assert "Ingen verneombud er registrert." in row.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    with page.expect_navigation():
+        row.locator("text=Dokumentasjon").click()
+    assert page.text_content("h1") == "Verneombudsregister"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert csp_violations == []
