@@ -58,6 +58,7 @@ def create_app(test_config=None):
     from .alerts.views import bp as alerts_bp
     from .checkin.views import bp as checkin_bp
     from .competence.views import bp as competence_bp
+    from .duties.views import bp as duties_bp
     from .meetings.views import bp as meetings_bp
     from .reports.views import bp as reports_bp
     from .rounds.views import bp as rounds_bp
@@ -77,6 +78,7 @@ def create_app(test_config=None):
     app.register_blueprint(competence_bp)
     app.register_blueprint(stats_bp)
     app.register_blueprint(meetings_bp)
+    app.register_blueprint(duties_bp)
     errors.init_app(app)
     cli.init_app(app)
     return app

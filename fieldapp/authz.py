@@ -101,6 +101,12 @@ PERMISSIONS = {
     # AML § 5-1: the register of injuries is open to the employer and the verneombud (and the AMU, a role this
     # app does not have yet). Without medical details.
     "injuries.register": ("verneombud", "manager"),
+    # Who is responsible for what (issue 24): the duties of each role with their status from the records, and the
+    # verneombud register (AML §§ 2-1 to 7-1). A person's own duties and rights (/me/duties) need only sign-in.
+    "duties.site": STAFF,  # the responsibilities page of the site and of the organization's sites they hold
+    "verneombud.manage": MANAGER,  # the verneombud register: record a term (the employer is told, AML § 6-1)
+    "verneombud.hours": ("verneombud",),  # the verneombud records the hours spent on the role (AML § 6-5)
+    "inspections.manage": MANAGER,  # Arbeidstilsynet's inspections and orders: record them, close an order
 }
 
 # Which roles a role may give when it adds a person: a foreman brings workers onto the site, a manager anyone.

@@ -287,6 +287,33 @@ def messages():
         "meeting.uuid_conflict": (409, _("This proposal was already sent with other content. "
                                          "Write it again as a new proposal.")),
         "not_on_site": (404, _("You are not on this site, so you cannot propose items for its meetings.")),
+        # Duties and the verneombud register (issue 24)
+        "duties.bad_period": (422, lambda n: ngettext("Choose a period from 1 to %(num)s day.",
+                                                      "Choose a period from 1 to %(num)s days.", n)),
+        "duties.bad_scope": (400, _("Choose this site or the whole organization.")),
+        "duties.person": (422, _("Choose the verneombud: a person on this site.")),
+        "duties.bad_role": (422, _("Choose verneombud or deputy.")),
+        "duties.bad_how": (422, _("Choose how the verneombud was elected.")),
+        "duties.from_required": (422, _("Give the date the term starts.")),
+        "duties.to_required": (422, _("Give the date the term ends.")),
+        "duties.to_before_from": (422, _("The term cannot end before it starts.")),
+        "duties.not_two_years": (422, _("A term is exactly two years: it ends on %(date)s.")),
+        "duties.notice_future": (422, _("The date of the written notice cannot be in the future.")),
+        "duties.born_future": (422, _("The date of birth cannot be in the future.")),
+        "duties.agency_number": (422, _("Give the staffing agency's organisation number: 9 digits.")),
+        "duties.agency_name": (422, _("Give the staffing agency's name.")),
+        "duties.reference_required": (422, _("Give the inspector's reference.")),
+        "duties.bad_sanction": (422, _("Choose no sanction, a coercive fine or a stop order.")),
+        "duties.held_on_required": (422, _("Give the date of the inspection.")),
+        "duties.held_on_future": (422, _("The inspection cannot be in the future.")),
+        "duties.order_text": (422, _("Write what the order requires.")),
+        "duties.order_deadline": (422, _("Every order needs a deadline.")),
+        "duties.response_required": (422, _("Write the response that closes the order.")),
+        "duties.bad_report": (422, _("Choose a report of this site as evidence.")),
+        "duties.order_closed": (409, _("This order is already closed.")),
+        "duties.worked_on": (422, _("Give the day the work was done, today or earlier.")),
+        "duties.bad_hours": (422, lambda n: ngettext("Give the hours as a number from 0.25 to %(num)s.",
+                                                     "Give the hours as a number from 0.25 to %(num)s.", n)),
     }
 
 

@@ -71,6 +71,10 @@ class User(BaseModel):
     organization = ForeignKeyField(Organization, backref="people", null=True, on_delete="RESTRICT")
     hms_card_number = CharField(max_length=40, null=True)
     hms_card_expiry = DateField(null=True)
+    # Byggherreforskriften § 15 (issue 24): shown only on the attendance list (page, CSV, PDF), never elsewhere.
+    date_of_birth = DateField(null=True)
+    # A hired-in worker's staffing agency (innleievirksomhet), beside the employer they work for.
+    staffing_agency = ForeignKeyField(Organization, null=True, backref="+", on_delete="SET NULL")
     # Null until the person has chosen a PIN or password through an enrollment code.
     password_hash = CharField(max_length=255, null=True)
     # The employer's HMS lead: may create sites for their organization.
@@ -967,3 +971,79 @@ Meeting.add_index(Meeting.index(Meeting.site, Meeting.kind, Meeting.held_on, nam
 
 ALL_MODELS += [MeetingKind, AmuMember, MeetingSchedule, Meeting, MeetingProposal, AgendaItem, MeetingAttendance,
                MeetingDecision, MeetingAmendment]
+
+
+# --- Who is responsible for what (issue 24): the verneombud register ------------------------------------------
+
+VERNEOMBUD_ROLES = ("verneombud", "deputy")
+# AML § 6-1 and forskrift om organisering, ledelse og medvirkning § 3-2: elected by the workers; a union may
+# appoint one under its agreement; the employer appoints one when the workers do not elect anyone.
+ELECTION_KINDS = ("election", "union", "employer")
+
+
+class VerneombudTerm(BaseModel):
+    """One verneombud's (or deputy's) term for a verneområde: a site, or (site null) the organization's sites;
+    `area` names part of a site or the sites covered. Exactly two years (elected_to = the day before the same
+    date two years on). AML § 6-1; forskrift om organisering, ledelse og medvirkning §§ 3-1 to 3-4."""
+
+    organization = ForeignKeyField(Organization, backref="+", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    site = ForeignKeyField(Site, null=True, backref="+", on_delete="CASCADE")
+    area = CharField(max_length=200, default="")
+    role = CharField(max_length=12)  # VERNEOMBUD_ROLES
+    elected_from = DateField()
+    elected_to = DateField(index=True)
+    how = CharField(max_length=12)  # ELECTION_KINDS
+    notice_on = DateField(null=True)  # when the employer got written notice of the election
+    regional = BooleanField(default=False)  # a regional verneombud (RVO, AML § 6-4) covering small firms
+    reminded_at = DateTimeField(null=True)  # the "term ends within 60 days" reminder went out (once per term)
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+
+
+# Arbeidstilsynet's inspections (tilsyn) and orders (pålegg, AML § 18-6), coercive fines (tvangsmulkt, § 18-7) and
+# stop orders (stansing, § 18-8).
+INSPECTION_SANCTIONS = ("none", "fine", "stop")
+
+
+class Inspection(BaseModel):
+    """One inspection by Arbeidstilsynet of a site: the date, the inspector's reference (saksnummer) and any
+    fine or stop order given."""
+
+    site = ForeignKeyField(Site, backref="+", on_delete="CASCADE")
+    held_on = DateField()
+    reference = CharField(max_length=60)
+    sanction = CharField(max_length=8, default="none")  # INSPECTION_SANCTIONS
+    note = TextField(default="")
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+class InspectionOrder(BaseModel):
+    """An order (pålegg) from an inspection, its deadline, and the response and evidence that close it."""
+
+    inspection = ForeignKeyField(Inspection, backref="orders", on_delete="CASCADE")
+    text = TextField()
+    deadline = DateField(index=True)
+    response = TextField(default="")
+    report = ForeignKeyField(Report, null=True, backref="+", on_delete="SET NULL")  # a linked follow-up
+    closed_at = DateTimeField(null=True)
+    closed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    reminded_at = DateTimeField(null=True)  # the reminder before the deadline went out (once)
+
+
+class VerneombudHours(BaseModel):
+    """Time spent on verneombud work, recorded by the verneombud (AML § 6-5 (1): the time the role needs).
+    Walkarounds are counted from the rounds themselves, not recorded here."""
+
+    user = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    site = ForeignKeyField(Site, backref="+", on_delete="CASCADE")
+    worked_on = DateField()
+    hours = FloatField()
+    note = CharField(max_length=300, default="")
+    created_at = DateTimeField(default=utcnow)
+
+
+ALL_MODELS += [VerneombudTerm, Inspection, InspectionOrder, VerneombudHours]

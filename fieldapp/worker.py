@@ -7,6 +7,7 @@ from .rounds import tasks as rounds_tasks  # noqa: F401
 from .competence import tasks as competence_tasks  # noqa: F401
 from .stats import tasks as stats_tasks  # noqa: F401
 from .meetings import tasks as meetings_tasks  # noqa: F401
+from .duties import tasks as duties_tasks  # noqa: F401
 from .queue import context, huey  # noqa: F401
 
 app = create_app()  # binds the database proxy and the configuration the tasks use

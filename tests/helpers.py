@@ -339,6 +339,18 @@ ACCESS = {
     "meetings.amu_meeting": ("GET", "/amu/{amu}", SIGNED_IN),
     "meetings.amu_change": ("POST", "/amu/{amu}/note", SIGNED_IN),
     "meetings.amu_minutes_pdf": ("GET", "/amu/{amu}/minutes.pdf", SIGNED_IN),
+    # Who is responsible for what (issue 24)
+    "duties.page": ("GET", "/s/{site}/duties", "duties.site"),
+    "duties.mine": ("GET", "/me/duties", SIGNED_IN),
+    "duties.register": ("GET", "/s/{site}/verneombud", "duties.site"),
+    "duties.add_term": ("POST", "/s/{site}/verneombud", "verneombud.manage"),
+    "duties.s15": ("GET", "/s/{site}/people/{worker}/attendance-details", "people.manage"),
+    "duties.save_s15": ("POST", "/s/{site}/people/{worker}/attendance-details", "people.manage"),
+    "duties.inspections": ("GET", "/s/{site}/inspections", "duties.site"),
+    "duties.add_inspection": ("POST", "/s/{site}/inspections", "inspections.manage"),
+    "duties.close_order": ("POST", "/s/{site}/inspections/orders/1/close", "inspections.manage"),
+    "duties.record_hours": ("POST", "/s/{site}/verneombud/hours", "verneombud.hours"),
+    "duties.inspector_pack": ("GET", "/s/{site}/duties/inspector-pack.pdf", "injuries.register"),
 }
 
 

@@ -64,6 +64,10 @@ ALLOWED_STATUS = {
     "meetings.amend": {409},  # a draft is changed, not amended
     "meetings.propose": {422},
     "meetings.record_morning": {422},
+    "duties.add_term": {422},  # no person, role or dates
+    "duties.record_hours": {422},  # no day or hours
+    "duties.add_inspection": {422},  # no date or reference
+    "duties.close_order": {404},  # World has no inspection order: a clear 404 after the role check
 }
 SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
 

@@ -258,8 +258,9 @@ def test_attendance_list_page_csv_and_pdf(as_role, world, site):
     csv_response = manager.get(f"/s/{site.id}/attendance.csv?from={today}&to={today}")
     assert csv_response.mimetype == "text/csv" and "attachment" in csv_response.headers["Content-Disposition"]
     text = csv_response.get_data(as_text=True)
-    assert text.startswith("\ufeffNavn;Arbeidsgiver;Organisasjonsnummer;HMS-kortnummer;Dato;Inn;Ut")
-    assert "Worker Person;Fjordbygg AS;923609016;HMS123;" in text
+    assert text.startswith("\ufeffNavn;Fødselsdato;Arbeidsgiver;Organisasjonsnummer;Bemanningsforetak;"
+                           "Bemanningsforetakets organisasjonsnummer;HMS-kortnummer;Dato;Inn;Ut")
+    assert "Worker Person;;Fjordbygg AS;923609016;;;HMS123;" in text
     assert "'=HYPERLINK(evil)" in text  # a spreadsheet formula is neutralised
     pdf = manager.get(f"/s/{site.id}/attendance.pdf?from={today}&to={today}")
     assert pdf.mimetype == "application/pdf" and pdf.get_data().startswith(b"%PDF")

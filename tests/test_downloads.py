@@ -87,7 +87,9 @@ def test_attendance_csv_neutralises_every_person_typed_field(as_role, world, sta
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
     visitor = rows[0].index("Besøkende")
     guest = [row for row in rows[1:] if row[visitor]][0]  # the visitor column is filled for the guest only
-    assert guest[:4] == ["'" + start + "cmd|' /C calc'!A0", "'" + start + 'HYPERLINK("x")',
-                         "'" + start + "1", "'" + start + "2"]
+    # By header (issue 24 put the date of birth and the staffing agency between them).
+    typed = [rows[0].index(name) for name in ("Navn", "Arbeidsgiver", "Organisasjonsnummer", "HMS-kortnummer")]
+    assert [guest[i] for i in typed] == ["'" + start + "cmd|' /C calc'!A0", "'" + start + 'HYPERLINK("x")',
+                                         "'" + start + "1", "'" + start + "2"]
     for row in rows:
         assert not any(cell.startswith(downloads.FORMULA_STARTS) for cell in row), row

@@ -10,8 +10,10 @@ from ..phone_time import note as phone_time_note
 
 
 def _columns():
-    # byggherreforskriften § 15: name, employer and its organisation number, HMS card; with date and times.
-    return [_("Name"), _("Employer"), _("Organisation number"), _("HMS card number"), _("Date"),
+    # byggherreforskriften § 15: name, date of birth, employer and its organisation number, a hired-in worker's
+    # staffing agency and its number, HMS card; with date and times.
+    return [_("Name"), _("Date of birth"), _("Employer"), _("Organisation number"), _("Staffing agency"),
+            _("Agency's organisation number"), _("HMS card number"), _("Date"),
             _("Checked in"), _("Checked out"), _("Visitor"), _("Time note")]
 
 
@@ -19,12 +21,16 @@ def _hhmm(moment):
     return moment.time().isoformat("minutes")
 
 
-def _cells(row, site):
+def _cells(row, site, s15):
     # ISO dates and 24-hour times in the site's zone whatever the reader's language: the files are read by
     # spreadsheets and by Arbeidstilsynet, and sort as text.
     start, end = clock.local(row.checked_in_at, site), clock.local(row.checked_out_at, site)
     out = _hhmm(end) + (" *" if row.auto_closed else "") if end else ""
-    return [row.name, row.employer_name or "", row.employer_org_number or "", row.hms_card_number or "",
+    person = s15.get(row.user_id)
+    born = person.date_of_birth.isoformat() if person and person.date_of_birth else ""
+    return [row.name, born, row.employer_name or "", row.employer_org_number or "",
+            person.agency_name if person else "", person.agency_org_number if person else "",
+            row.hms_card_number or "",
             start.date().isoformat(), _hhmm(start), out, _("yes") if row.is_guest else "",
             _time_note(row)]
 
@@ -36,12 +42,16 @@ def _time_note(row):
     return "; ".join(f"{which}: {text}" for which, text in notes if text)
 
 
-def attendance_csv(site, rows):
-    """The attendance list as CSV text (downloads.csv_document: BOM, semicolons, formula-safe cells)."""
-    return downloads.csv_document(_columns(), (_cells(row, site) for row in rows))
+def attendance_csv(site, rows, s15=None):
+    """The attendance list as CSV text (downloads.csv_document: BOM, semicolons, formula-safe cells).
+    s15: {user id: service.S15} (date of birth, staffing agency), from service.s15_details(rows)."""
+    s15 = s15 or {}
+    return downloads.csv_document(_columns(), (_cells(row, site, s15) for row in rows))
 
 
-def attendance_pdf(site, rows, start, end):
+def attendance_pdf(site, rows, start, end, s15=None):
+    """The attendance list as a landscape A4 PDF; s15 as for attendance_csv."""
+    s15 = s15 or {}
     pdf = pdfs.document("L")
     pdf.set_auto_page_break(True, margin=12)
     pdf.add_page()
@@ -52,11 +62,11 @@ def attendance_pdf(site, rows, start, end):
                f"{start.isoformat()} – {end.isoformat()}"]
     pdf.cell(0, 6, " · ".join(d for d in details if d), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    widths = (45, 45, 27, 30, 22, 17, 17, 16, 58)
+    widths = (30, 22, 30, 24, 28, 24, 22, 22, 13, 13, 13, 36)
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=5, first_row_as_headings=True) as table:
         table.row(_columns())
         for row in rows:
-            table.row(_cells(row, site))
+            table.row(_cells(row, site, s15))
     pdf.ln(2)
     pdf.cell(0, 5, _("* closed automatically at the end of the day"))
     return bytes(pdf.output())

@@ -3,14 +3,14 @@ import secrets
 from collections import defaultdict, namedtuple
 from datetime import date, time, timedelta
 
-from peewee import IntegrityError
+from peewee import JOIN, IntegrityError
 
 from .. import audit, clock
 from ..competence.service import check_gate
 from ..db import ReusedSelect, database
 from ..inputs import InputError
 from ..sites.service import new_qr_token
-from ..models import CheckIn, Equipment, FollowUp, Membership, Site, SiteEquipment, utcnow
+from ..models import CheckIn, Equipment, FollowUp, Membership, Organization, Site, SiteEquipment, User, utcnow
 from .equipment import required_for
 
 # How far ahead of the server a time typed by a manager may be (a notification time, not a phone's record:
@@ -171,6 +171,22 @@ def attendance(site, start_day, end_day):
     return list(CheckIn.select()
                 .where((CheckIn.site == site) & (CheckIn.checked_in_at >= start) & (CheckIn.checked_in_at < end))
                 .order_by(CheckIn.checked_in_at, CheckIn.name))
+
+
+S15 = namedtuple("S15", "date_of_birth agency_name agency_org_number")
+
+
+def s15_details(rows):
+    """{user id: S15} for the people on attendance rows (byggherreforskriften § 15: date of birth, and a hired-in
+    worker's staffing agency with its organisation number). One query. For the attendance list only: the date
+    of birth is personal data shown nowhere else. Visitors (no user) have none."""
+    ids = list({row.user_id for row in rows if row.user_id is not None})
+    if not ids:
+        return {}
+    query = (User.select(User.id, User.date_of_birth, Organization.name, Organization.org_number)
+             .join(Organization, JOIN.LEFT_OUTER, on=(User.staffing_agency == Organization.id))
+             .where(User.id.in_(ids)).tuples())
+    return {user_id: S15(born, name or "", number or "") for user_id, born, name, number in query}
 
 
 def hours_on_site(site, start_day, end_day, now=None):

@@ -231,7 +231,7 @@ def attendance(site_id):
     start, end = _date_range()
     rows = service.attendance(g.site, start, end)
     hours = service.hours_on_site(g.site, start, end)
-    return render_template("checkin/attendance.html", rows=rows, start=start, end=end,
+    return render_template("checkin/attendance.html", rows=rows, start=start, end=end, s15=service.s15_details(rows),
                            hours=sorted(hours.items(), key=lambda kv: kv[0][1]))
 
 
@@ -239,7 +239,8 @@ def attendance(site_id):
 @requires("attendance.export")
 def attendance_csv(site_id):
     start, end = _date_range()
-    body = exports.attendance_csv(g.site, service.attendance(g.site, start, end))
+    rows = service.attendance(g.site, start, end)
+    body = exports.attendance_csv(g.site, rows, service.s15_details(rows))
     return downloads.attachment(body, "text/csv", f"oversiktsliste-{g.site.id}-{start}-{end}.csv")
 
 
@@ -247,7 +248,8 @@ def attendance_csv(site_id):
 @requires("attendance.export")
 def attendance_pdf(site_id):
     start, end = _date_range()
-    body = exports.attendance_pdf(g.site, service.attendance(g.site, start, end), start, end)
+    rows = service.attendance(g.site, start, end)
+    body = exports.attendance_pdf(g.site, rows, start, end, service.s15_details(rows))
     return downloads.attachment(body, "application/pdf", f"oversiktsliste-{g.site.id}-{start}-{end}.pdf")
 
 

@@ -1,0 +1,110 @@
+"""The inspector's pack: one PDF for a site and a period, for Arbeidstilsynet's visit (issue 24).
+
+Sections: the attendance list summary (byggherreforskriften § 15), the register of injuries without medical
+details (AML § 5-1; fieldapp/stats), walkarounds and meetings held, open orders (AML § 18-6), the verneombud
+(AML § 6-1) and the competence matrix summary (AML § 3-2). fpdf2 with the bundled DejaVu fonts.
+"""
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from .. import pdf as pdfs
+from ..stats import exports as stats_exports
+from . import texts
+
+REGISTER_COLUMNS = (0, 3, 4, 5, 6, 7, 9, 10, 14, 15)  # of stats.exports.register_header(): no medical details
+
+
+def _heading(pdf, text):
+    pdf.ln(3)
+    pdf.set_font("body", "B", 12)
+    pdf.cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=9)
+
+
+def _line(pdf, text):
+    pdf.multi_cell(0, 5, text, new_x="LMARGIN", new_y="NEXT")
+
+
+def _table(pdf, widths, header, rows, empty):
+    if not rows:
+        _line(pdf, empty)
+        return
+    with pdf.table(col_widths=widths, text_align="LEFT", line_height=4.5, first_row_as_headings=True) as table:
+        table.row(header)
+        for row in rows:
+            table.row(["" if cell is None else str(cell) for cell in row])
+
+
+def _figures(pdf, pairs):
+    """A two-column table of (label, number)."""
+    with pdf.table(col_widths=(120, 40), width=160, align="LEFT", text_align="LEFT", line_height=5,
+                   first_row_as_headings=False) as table:
+        for label, value in pairs:
+            table.row([label, str(value)])
+
+
+def build(data):
+    """PDF bytes of the pack. data: service.pack_data(...) (a dict; see there)."""
+    site, period = data["site"], data["period"]
+    pdf = pdfs.document("P")
+    pdf.set_auto_page_break(True, margin=12)
+    pdf.add_page()
+    pdf.set_font("body", "B", 15)
+    pdf.cell(0, 8, _("Inspector's pack"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=9)
+    _line(pdf, f"{site.name} · {site.address} · {period.start.isoformat()} – {period.end.isoformat()}")
+    if site.client_name:
+        _line(pdf, _("Client (byggherre)") + f": {site.client_name}")
+
+    a = data["attendance"]
+    _heading(pdf, _("Attendance list (byggherreforskriften § 15)"))
+    _figures(pdf, [(_("Check-ins"), a["checkins"]), (_("People"), a["people"]), (_("Days with check-ins"), a["days"]),
+                   (_("People on the list without a date of birth"), a["lacking"])])
+
+    _heading(pdf, _("Register of injuries (AML § 5-1)"))
+    _line(pdf, _("Without medical details."))
+    header = stats_exports.register_header()
+    rows = []
+    for row in data["injuries"]:
+        cells = stats_exports.register_cells(row)
+        rows.append([cells[i] for i in REGISTER_COLUMNS])
+    pdf.set_font("body", size=7)
+    _table(pdf, (18, 20, 20, 14, 40, 22, 12, 12, 14, 18), [header[i] for i in REGISTER_COLUMNS], rows,
+           _("No injuries were reported in this period."))
+    pdf.set_font("body", size=9)
+
+    _heading(pdf, _("Safety walkarounds"))
+    _line(pdf, ngettext("Next walkaround due: %(date)s (every %(num)s day)",
+                        "Next walkaround due: %(date)s (every %(num)s days)", data["next_round"][1],
+                        date=data["next_round"][0].isoformat()))
+    _table(pdf, (35, 55, 50, 50), [_("Date"), _("Started by"), _("Findings (open)"), _("Signed by both sides")],
+           [[r.started_at.date().isoformat(), r.started_by.name, f"{r.n_findings} ({r.n_open})",
+             _("yes") if r.signed_at else _("no")] for r in data["rounds"]],
+           _("No walkaround in the period."))
+
+    _heading(pdf, _("Meetings"))
+    _table(pdf, (35, 75, 40, 40), [_("Date"), _("Meeting"), _("Status"), _("Verneombud present")],
+           [[m.held_on.isoformat(), data["kind_names"].get(m.kind, m.kind), m.status,
+             _("yes") if m.id in data["with_verneombud"] else _("no")] for m in data["meetings"]],
+           _("No meeting in the period."))
+
+    _heading(pdf, _("Open orders from Arbeidstilsynet"))
+    _table(pdf, (30, 120, 40), [_("Reference"), _("Order"), _("Deadline")],
+           [[i.reference, o.text, o.deadline.isoformat()] for o, i in data["orders"]],
+           _("No open orders from Arbeidstilsynet."))
+
+    _heading(pdf, _("Verneombud"))
+    _table(pdf, (50, 30, 50, 60), [_("Name"), _("Role"), _("Term"), _("40-hour course")],
+           [[t.user.name, str(texts.TERM_ROLE_NAMES[t.role]),
+             f"{t.elected_from.isoformat()} – {t.elected_to.isoformat()}",
+             _("yes") if t.user_id in data["trained"] else _("no")] for t, state in data["terms"]
+            if state in ("current", "ending")],
+           _("No verneombud is registered."))
+
+    _heading(pdf, _("Competence matrix"))
+    counts = data["competence"]
+    _figures(pdf, [(_("Required courses"), data["requirements"]), (_("Valid"), counts.get("valid", 0)),
+                   (_("Expiring"), sum(v for k, v in counts.items() if k.startswith("expires_"))),
+                   (_("Waiting for approval"), counts.get("waiting", 0)), (_("Expired"), counts.get("expired", 0)),
+                   (_("Missing"), counts.get("missing", 0))])
+    return bytes(pdf.output())

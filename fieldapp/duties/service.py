@@ -1,0 +1,442 @@
+"""Who is responsible for what (issue 24): the responsibilities page's statuses, each person's own duties and
+rights, and the verneombud register (AML §§ 6-1 to 6-5)."""
+from datetime import date, timedelta
+
+from peewee import JOIN
+
+from .. import audit, clock
+from ..authz import roles_with
+from ..db import database
+from ..inputs import FormReader, InputError
+from ..models import (ELECTION_KINDS, INSPECTION_SANCTIONS, VERNEOMBUD_ROLES, Inspection, InspectionOrder,
+                      Membership, Organization, Report, Site, User, VerneombudTerm, utcnow)
+from ..sites.service import org_number_valid
+from ..competence import service as competence
+from ..meetings import service as meetings
+from ..models import CheckIn, MeetingAttendance, RoundSignature, SafetyRound, VerneombudHours
+from ..rounds import service as rounds
+from ..stats import service as stats
+from ..stats.definitions import Period as StatsPeriod
+from . import pack, rules
+
+DEFAULT_DAYS = 90  # the period the statuses look back over, a setting on the page
+MAX_DAYS = 730
+MAX_AREA = 200
+
+
+class DutyError(InputError):
+    scope = "duties"
+
+
+def parse_days(raw):
+    """The period's length in days from the query (default DEFAULT_DAYS). DutyError("bad_period") unless
+    1..MAX_DAYS."""
+    if raw in (None, ""):
+        return DEFAULT_DAYS
+    try:
+        days = int(str(raw).strip())
+    except ValueError:
+        raise DutyError("bad_period", field="days", n=MAX_DAYS) from None
+    if not 1 <= days <= MAX_DAYS:
+        raise DutyError("bad_period", field="days", n=MAX_DAYS)
+    return days
+
+
+def scope_for(user, site, scope):
+    """rules.Scope: [site] for "site"; for "org", every site of the site's organization where the person's role
+    grants duties.site (a site they cannot see never counts). DutyError("bad_scope") for anything else."""
+    if scope in (None, "", "site"):
+        return rules.Scope(site.organization, [site], site.name)
+    if scope != "org":
+        raise DutyError("bad_scope", field="scope")
+    sites = list(Site.select().join(Membership)
+                 .where((Membership.user == user) & Membership.role.in_(roles_with("duties.site"))
+                        & (Site.organization == site.organization_id))
+                 .order_by(Site.name))
+    return rules.Scope(site.organization, sites or [site], site.organization.name)
+
+
+def period_ending(today, days):
+    """rules.Period of `days` local days ending today (inclusive)."""
+    return rules.Period(today - timedelta(days=days - 1), today)
+
+
+def responsibilities(scope, period, today):
+    """[(role, [rules.Duty])] for the roles in rules.SECTIONS order, each duty computed from the records."""
+    return [(role, [rule(scope, period, today) for rule in duty_rules]) for role, duty_rules in rules.SECTIONS]
+
+
+def summary(sections):
+    """{status: count} over every duty of the sections."""
+    out = dict.fromkeys(rules.STATUSES, 0)
+    for _role, duties in sections:
+        for duty in duties:
+            out[duty.status] += 1
+    return out
+
+
+# --- each person's own duties and rights ----------------------------------------------------------------------
+
+ROLE_ORDER = ("worker", "verneombud", "foreman", "manager")
+
+
+def own_roles(user):
+    """The person's distinct site roles, in ROLE_ORDER, plus "verneombud" when they hold a current term in the
+    register (a deputy too)."""
+    roles = {r for (r,) in Membership.select(Membership.role).where(Membership.user == user).tuples()}
+    today = clock.today()
+    if VerneombudTerm.select().where((VerneombudTerm.user == user) & (VerneombudTerm.elected_to >= today)).exists():
+        roles.add("verneombud")
+    return [r for r in ROLE_ORDER if r in roles] or ["worker"]
+
+
+# --- the verneombud register ------------------------------------------------------------------------------------
+
+def term_end(elected_from):
+    """The last day of a two-year term that starts on `elected_from` (AML § 6-1; forskrift om organisering,
+    ledelse og medvirkning § 3-3: elected for two years): the day before the same date two years on
+    (29 February: 28 February two years on)."""
+    try:
+        same = elected_from.replace(year=elected_from.year + 2)
+    except ValueError:  # 29 February
+        same = date(elected_from.year + 2, 3, 1)
+    return same - timedelta(days=1)
+
+
+def site_people(site):
+    """[User] of the site, by name: who may be recorded as its verneombud."""
+    return list(User.select().join(Membership).where(Membership.site == site).order_by(User.name))
+
+
+def register(site, today):
+    """[(VerneombudTerm, state)] for the site (terms of the site and the organization's, newest first); state
+    "current", "ending" (within rules.TERM_WARNING_DAYS), "ended" or "future"."""
+    terms = (VerneombudTerm.select(VerneombudTerm, User).join(User)
+             .where((VerneombudTerm.organization == site.organization_id)
+                    & (VerneombudTerm.site.is_null() | (VerneombudTerm.site == site)))
+             .order_by(VerneombudTerm.elected_to.desc(), VerneombudTerm.id))
+    out = []
+    for term in terms:
+        if term.elected_from > today:
+            state = "future"
+        elif term.elected_to < today:
+            state = "ended"
+        elif (term.elected_to - today).days <= rules.TERM_WARNING_DAYS:
+            state = "ending"
+        else:
+            state = "current"
+        out.append((term, state))
+    return out
+
+
+def read_term(form, site, today):
+    """Clean fields of a register form: {user, role, how, elected_from, elected_to, notice_on, area, whole_org,
+    regional}. InputErrors with every problem: a person not on the site, a term not exactly two years
+    (term_end), an end before the start, a written notice in the future."""
+    fields = FormReader(form)
+    people = {str(p.id): p for p in site_people(site)}
+    person_id = fields.choice("user", list(people), "duties.person")
+    role = fields.choice("role", VERNEOMBUD_ROLES, "duties.bad_role")
+    how = fields.choice("how", ELECTION_KINDS, "duties.bad_how")
+    start = fields.date("elected_from")
+    end = fields.date("elected_to")
+    notice = fields.date("notice_on")
+    area = fields.text("area", MAX_AREA)
+    if start is None and "elected_from" not in {p.field for p in fields.problems}:
+        fields.fail("duties.from_required", "elected_from")
+    if end is None and "elected_to" not in {p.field for p in fields.problems}:
+        fields.fail("duties.to_required", "elected_to")
+    if start and end:
+        if end < start:
+            fields.fail("duties.to_before_from", "elected_to")
+        elif end != term_end(start):
+            fields.fail("duties.not_two_years", "elected_to", date=term_end(start).isoformat())
+    if notice and notice > today:
+        fields.fail("duties.notice_future", "notice_on")
+    values = fields.done()
+    return {"user": people[person_id], "role": role, "how": how, "elected_from": values["elected_from"],
+            "elected_to": values["elected_to"], "notice_on": values["notice_on"], "area": area,
+            "whole_org": form.get("whole_org") == "1", "regional": form.get("regional") == "1"}
+
+
+def add_term(actor, site, form):
+    """Record a verneombud's (or deputy's) term from the register form; audited. InputErrors: see read_term."""
+    today = clock.today(site)
+    values = read_term(form, site, today)
+    with database.atomic():
+        term = VerneombudTerm.create(
+            organization=site.organization_id, user=values["user"], site=None if values["whole_org"] else site,
+            area=values["area"], role=values["role"], how=values["how"], elected_from=values["elected_from"],
+            elected_to=values["elected_to"], notice_on=values["notice_on"], regional=values["regional"],
+            created_by=actor)
+        audit.record(actor, "verneombud.term", "verneombud_term", term.id,
+                     after={"user": values["user"].id, "site": term.site_id, "role": term.role, "how": term.how,
+                            "from": term.elected_from.isoformat(), "to": term.elected_to.isoformat(),
+                            "notice_on": term.notice_on.isoformat() if term.notice_on else None,
+                            "area": term.area, "regional": term.regional})
+    return term
+
+
+def terms_ending(today, days=rules.TERM_WARNING_DAYS):
+    """Current terms that end within `days` and whose reminder has not gone out (once per term)."""
+    return list(VerneombudTerm.select(VerneombudTerm, User, Organization)
+                .join(User).switch(VerneombudTerm).join(Organization, JOIN.INNER)
+                .where(VerneombudTerm.reminded_at.is_null() & (VerneombudTerm.elected_to >= today)
+                       & (VerneombudTerm.elected_to <= today + timedelta(days=days))))
+
+
+
+
+# --- the two fields the attendance list lacked (byggherreforskriften § 15) -----------------------------------------
+
+MAX_AGENCY_NAME = 200
+
+
+def person_on_site(site, user_id):
+    """The site's member `user_id` (a User, with their staffing agency), or None."""
+    return (User.select().join(Membership).where((Membership.site == site) & (User.id == user_id)).first())
+
+
+def agency_of(person):
+    """The person's staffing agency (an Organization) or None."""
+    if person.staffing_agency_id is None:
+        return None
+    return Organization.get_or_none(Organization.id == person.staffing_agency_id)
+
+
+def set_s15(actor, site, person, form):
+    """Record a person's date of birth and (for a hired-in worker) staffing agency: name and organisation
+    number, both or neither. InputErrors: a date of birth in the future ("duties.born_future"), a bad
+    organisation number ("duties.agency_number"), a number without a name or a name without a number.
+    An agency already known by its number is reused (its name is not changed). Audited without the date of
+    birth itself (personal data: the audit log records that it changed)."""
+    fields = FormReader(form)
+    born = fields.date("date_of_birth")
+    name = fields.text("agency_name", MAX_AGENCY_NAME)
+    number = "".join(fields.text("agency_org_number", 20).split())
+    if born and born > clock.today(site):
+        fields.fail("duties.born_future", "date_of_birth")
+    if number and not org_number_valid(number):
+        fields.fail("duties.agency_number", "agency_org_number")
+    elif number and not name and Organization.get_or_none(Organization.org_number == number) is None:
+        fields.fail("duties.agency_name", "agency_name")
+    elif name and not number:
+        fields.fail("duties.agency_number", "agency_org_number")
+    fields.done()
+    with database.atomic():
+        agency = None
+        if number:
+            agency = Organization.get_or_none(Organization.org_number == number)
+            if agency is None:
+                agency = Organization.create(name=name, org_number=number)
+        before = {"date_of_birth_set": person.date_of_birth is not None, "staffing_agency": person.staffing_agency_id}
+        User.update(date_of_birth=born, staffing_agency=agency).where(User.id == person.id).execute()
+        audit.record(actor, "person.s15", "user", person.id, before=before,
+                     after={"date_of_birth_set": born is not None, "staffing_agency": agency.id if agency else None})
+    return agency
+
+
+# --- Arbeidstilsynet: inspections and orders (AML §§ 18-6 to 18-8) ---------------------------------------------
+
+MAX_REFERENCE = 60
+MAX_TEXT = 4000
+MAX_ORDERS = 30  # orders recorded with one inspection
+
+
+def inspections_of(site):
+    """[(Inspection, [InspectionOrder])] of the site, newest first. Two queries."""
+    inspections = list(Inspection.select().where(Inspection.site == site)
+                       .order_by(Inspection.held_on.desc(), Inspection.id.desc()))
+    orders = {}
+    if inspections:
+        for order in (InspectionOrder.select().where(InspectionOrder.inspection.in_([i.id for i in inspections]))
+                      .order_by(InspectionOrder.deadline, InspectionOrder.id)):
+            orders.setdefault(order.inspection_id, []).append(order)
+    return [(i, orders.get(i.id, [])) for i in inspections]
+
+
+def open_orders(site_ids):
+    """[(InspectionOrder, Inspection)] not closed, on the sites, earliest deadline first."""
+    if not site_ids:
+        return []
+    rows = (InspectionOrder.select(InspectionOrder, Inspection).join(Inspection)
+            .where(Inspection.site.in_(list(site_ids)) & InspectionOrder.closed_at.is_null())
+            .order_by(InspectionOrder.deadline, InspectionOrder.id))
+    return [(order, order.inspection) for order in rows]
+
+
+def add_inspection(actor, site, form):
+    """Record an inspection and its orders from the form: held_on (not in the future), reference, sanction
+    (INSPECTION_SANCTIONS), note, and order_text / order_deadline lists (each order needs a deadline).
+    InputErrors with every problem; nothing is saved then. Audited."""
+    today = clock.today(site)
+    fields = FormReader(form)
+    held_on = fields.date("held_on")
+    reference = fields.text("reference", MAX_REFERENCE, required="duties.reference_required")
+    sanction = fields.choice("sanction", INSPECTION_SANCTIONS, "duties.bad_sanction", default="none")
+    note = fields.text("note", MAX_TEXT)
+    if held_on is None and "held_on" not in {p.field for p in fields.problems}:
+        fields.fail("duties.held_on_required", "held_on")
+    elif held_on and held_on > today:
+        fields.fail("duties.held_on_future", "held_on")
+    texts = [t.strip() for t in form.getlist("order_text")][:MAX_ORDERS]
+    deadlines = [d.strip() for d in form.getlist("order_deadline")][:MAX_ORDERS]
+    orders = []
+    for index, text in enumerate(texts):
+        raw = deadlines[index] if index < len(deadlines) else ""
+        if not text and not raw:
+            continue
+        if len(text) > MAX_TEXT:
+            fields.fail("too_long", "order_text", n=MAX_TEXT)
+            continue
+        if not text:
+            fields.fail("duties.order_text", "order_text")
+            continue
+        try:
+            deadline = date.fromisoformat(raw) if len(raw) == 10 else None
+        except ValueError:
+            deadline = None
+        if deadline is None:
+            fields.fail("duties.order_deadline", "order_deadline")
+            continue
+        orders.append((text, deadline))
+    fields.done()
+    with database.atomic():
+        inspection = Inspection.create(site=site, held_on=held_on, reference=reference, sanction=sanction, note=note,
+                                       created_by=actor)
+        for text, deadline in orders:
+            InspectionOrder.create(inspection=inspection, text=text, deadline=deadline)
+        audit.record(actor, "inspection.add", "inspection", inspection.id,
+                     after={"held_on": held_on.isoformat(), "reference": reference, "sanction": sanction,
+                            "orders": [{"text": t, "deadline": d.isoformat()} for t, d in orders]})
+    return inspection
+
+
+def close_order(actor, site, order_id, form):
+    """Close an open order of the site with the response (required) and optionally a linked report of the site
+    (its follow-up and photos are the evidence). None when the order is not the site's; DutyError
+    "response_required" (422), "bad_report" (422), "order_closed" (409). Audited."""
+    order = (InspectionOrder.select(InspectionOrder).join(Inspection)
+             .where((InspectionOrder.id == order_id) & (Inspection.site == site)).first())
+    if order is None:
+        return None
+    if order.closed_at is not None:
+        raise DutyError("order_closed")
+    fields = FormReader(form)
+    response = fields.text("response", MAX_TEXT, required="duties.response_required")
+    raw = (form.get("report") or "").strip()
+    report = None
+    if raw:
+        report = (Report.get_or_none((Report.id == int(raw)) & (Report.site == site)) if raw.isdigit() else None)
+        if report is None:
+            fields.fail("duties.bad_report", "report")
+    fields.done()
+    with database.atomic():
+        changed = (InspectionOrder.update(response=response, report=report, closed_at=utcnow(), closed_by=actor)
+                   .where((InspectionOrder.id == order.id) & InspectionOrder.closed_at.is_null()).execute())
+        if changed != 1:
+            raise DutyError("order_closed")
+        audit.record(actor, "inspection.order.close", "inspection_order", order.id,
+                     after={"response": response, "report": report.id if report else None})
+    return order
+
+
+# --- the inspector's pack ------------------------------------------------------------------------------------------
+
+PACK_LIMIT = 500  # rounds and meetings read for the pack (bounded)
+
+
+def pack_data(site, period, today, language):
+    """Everything the inspector's pack shows for the site and period (rules.Period), read through the features'
+    services: {"site", "period", "attendance": {checkins, people, days, lacking}, "injuries": [stats
+    RegisterRow] (no medical details), "rounds", "next_round": (date, days), "meetings", "kind_names",
+    "with_verneombud": {meeting id}, "orders", "terms", "trained": {user id}, "competence": {status: cells},
+    "requirements": n}."""
+    lo, hi = clock.day_bounds(period.start, period.end, site)
+    checkins = list(CheckIn.select(CheckIn.user, CheckIn.name, CheckIn.checked_in_at)
+                    .where((CheckIn.site == site) & (CheckIn.checked_in_at >= lo) & (CheckIn.checked_in_at < hi))
+                    .tuples())
+    user_ids = {u for u, _n, _t in checkins if u is not None}
+    lacking = (User.select().where(User.id.in_(list(user_ids)) & User.date_of_birth.is_null()).count()
+               if user_ids else 0)
+    days = {clock.local(at, site).date() for _u, _n, at in checkins}
+    round_rows = [r for r in rounds.list_rounds(site, limit=PACK_LIMIT) if lo <= r.started_at < hi]
+    meeting_rows = [m for m in meetings.meetings_of(site, limit=PACK_LIMIT)
+                    if period.start <= m.held_on <= period.end]
+    with_vo = set()
+    if meeting_rows:
+        with_vo = {m for (m,) in MeetingAttendance.select(MeetingAttendance.meeting)
+                   .where(MeetingAttendance.meeting.in_([m.id for m in meeting_rows])
+                          & (MeetingAttendance.side == "verneombud")).tuples()}
+    terms = register(site, today)
+    term_users = [t.user_id for t, _state in terms]
+    known = competence.standing(term_users, ["verneombud_40h"]) if term_users else competence.Standing()
+    m = competence.matrix(site)
+    return {
+        "site": site, "period": period,
+        "attendance": {"checkins": len(checkins), "people": len({(u, n) for u, n, _t in checkins}),
+                       "days": len(days), "lacking": lacking},
+        "injuries": stats.injury_register([site], StatsPeriod(period.start, period.end)),
+        "rounds": round_rows, "next_round": rounds.due_dates([site.id])[site.id],
+        "meetings": meeting_rows, "with_verneombud": with_vo,
+        "kind_names": {code: names[0] for code, names in meetings.kinds_for(site.organization_id, language).items()},
+        "orders": open_orders([site.id]), "terms": terms,
+        "trained": {u for u in term_users if (u, "verneombud_40h") in known.best},
+        "competence": m.counts, "requirements": len(m.requirements),
+    }
+
+
+def inspector_pack(site, period, today, language):
+    """The inspector's pack as PDF bytes (fieldapp/duties/pack.py)."""
+    return pack.build(pack_data(site, period, today, language))
+
+
+# --- the verneombud's hours (AML § 6-5 (1)) ------------------------------------------------------------------------
+
+MAX_HOURS = 24
+MAX_NOTE = 300
+
+
+def record_hours(actor, site, form):
+    """The signed-in verneombud records hours spent on the role: worked_on (today or earlier), hours (0.25 to
+    MAX_HOURS), note. InputErrors; nothing saved then. Audited."""
+    fields = FormReader(form)
+    worked_on = fields.date("worked_on")
+    note = fields.text("note", MAX_NOTE)
+    raw = (form.get("hours") or "").strip().replace(",", ".")
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = None
+    if hours is None or not 0.25 <= hours <= MAX_HOURS:
+        fields.fail("duties.bad_hours", "hours", n=MAX_HOURS)
+    if (worked_on is None or worked_on > clock.today(site)) and "worked_on" not in {p.field for p in fields.problems}:
+        fields.fail("duties.worked_on", "worked_on")
+    fields.done()
+    with database.atomic():
+        row = VerneombudHours.create(user=actor, site=site, worked_on=worked_on, hours=hours, note=note)
+        audit.record(actor, "verneombud.hours", "verneombud_hours", row.id,
+                     after={"worked_on": worked_on.isoformat(), "hours": hours, "note": note})
+    return row
+
+
+def hours_summary(site, period):
+    """[(User, recorded hours, walkarounds)] per verneombud of the site over the period: hours they recorded,
+    and the rounds they signed for the verneombud's side (counted from the rounds, never recorded by hand)."""
+    lo, hi = clock.day_bounds(period.start, period.end, site)
+    recorded = {}
+    for user_id, hours in (VerneombudHours.select(VerneombudHours.user, VerneombudHours.hours)
+                           .where((VerneombudHours.site == site) & (VerneombudHours.worked_on >= period.start)
+                                  & (VerneombudHours.worked_on <= period.end)).tuples()):
+        recorded[user_id] = recorded.get(user_id, 0) + hours
+    walked = {}
+    for (user_id,) in (RoundSignature.select(RoundSignature.signer).join(SafetyRound)
+                       .where((SafetyRound.site == site) & (RoundSignature.side == "verneombud")
+                              & (SafetyRound.started_at >= lo) & (SafetyRound.started_at < hi)).tuples()):
+        walked[user_id] = walked.get(user_id, 0) + 1
+    people = {u.id: u for u in User.select().join(Membership)
+              .where((Membership.site == site) & (Membership.role == "verneombud"))}
+    for user_id in set(recorded) | set(walked):
+        if user_id not in people:
+            people[user_id] = User.get_by_id(user_id)
+    return [(u, recorded.get(u.id, 0), walked.get(u.id, 0)) for u in sorted(people.values(), key=lambda u: u.name)]

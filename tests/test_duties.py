@@ -1,0 +1,430 @@
+"""Issue 24: each duty's status rule crossing its boundary, the responsibilities page, own duties, the register."""
+import io
+import uuid
+from datetime import date, datetime, timedelta
+
+import pytest
+from pypdf import PdfReader
+
+from fieldapp.duties import reminders, rules, service
+from fieldapp.duties.tasks import remind_orders_due, remind_terms_ending
+from fieldapp.models import (Alert, AlertRecipient, AuditEvent, CheckIn, InjuryDetails, Inspection, InspectionOrder,
+                             Meeting, MeetingAttendance, Membership, Report, RoundSignature, SafetyRound, User,
+                             VerneombudHours, VerneombudTerm, utcnow)
+from fieldapp.rounds import service as rounds
+
+TODAY = date(2026, 6, 15)
+
+
+@pytest.fixture
+def at_noon(frozen_clock):
+    frozen_clock(datetime(2026, 6, 15, 10, 0))
+
+
+def scope_of(world):
+    return rules.Scope(world.org, [world.site], world.site.name)
+
+
+def period():
+    return rules.Period(TODAY - timedelta(days=89), TODAY)
+
+
+def term(world, user=None, start=date(2025, 1, 1), end=None, role="verneombud", site="site", notice=date(2025, 1, 2)):
+    return VerneombudTerm.create(organization=world.org, user=user or world.people["verneombud"],
+                                 site=world.site if site == "site" else None, role=role,
+                                 elected_from=start, elected_to=end or service.term_end(start), how="election",
+                                 notice_on=notice)
+
+
+def add_workers(world, n, first=0):
+    for i in range(first, first + n):
+        world.person(f"+4792{i:06d}", f"Worker {i}", "worker", world.site)
+
+
+# --- the rules ---------------------------------------------------------------------------------------------------
+
+def test_term_that_ended_yesterday_is_not_met(app, world, at_noon):
+    term(world, start=TODAY - timedelta(days=730), end=TODAY - timedelta(days=1))
+    with app.test_request_context():
+        duty = rules.verneombud_term(scope_of(world), period(), TODAY)
+    assert duty.status == rules.NOT_MET
+
+
+def test_term_ending_today_is_at_risk_and_far_off_is_met(app, world, at_noon):
+    t = term(world, start=TODAY - timedelta(days=729), end=TODAY)
+    with app.test_request_context():
+        assert rules.verneombud_term(scope_of(world), period(), TODAY).status == rules.AT_RISK
+        t.elected_to = TODAY + timedelta(days=61)
+        t.save()
+        assert rules.verneombud_term(scope_of(world), period(), TODAY).status == rules.MET
+        t.elected_to = TODAY + timedelta(days=60)
+        t.save()
+        assert rules.verneombud_term(scope_of(world), period(), TODAY).status == rules.AT_RISK
+
+
+def test_term_without_written_notice_is_at_risk(app, world, at_noon):
+    term(world, start=TODAY - timedelta(days=100), notice=None)
+    with app.test_request_context():
+        assert rules.verneombud_term(scope_of(world), period(), TODAY).status == rules.AT_RISK
+
+
+def test_sixth_worker_without_verneombud_is_not_met(app, world, at_noon):
+    # World has worker, foreman and verneombud on site A (the manager does not count): 3; two more make 5.
+    add_workers(world, 2)
+    with app.test_request_context():
+        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.MET
+        add_workers(world, 1, first=2)  # the sixth
+        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.NOT_MET
+        term(world, start=TODAY - timedelta(days=10))
+        assert rules.verneombud_in_place(rules.Scope(world.org, [world.site]), period(), TODAY).status == rules.MET
+
+
+def test_walkaround_one_day_overdue_is_not_met(app, world, at_noon):
+    with app.test_request_context():
+        rounds.set_interval(world.people["manager"], world.site, 14)
+        version = rounds.current_version(rounds.templates_for(world.site)[0])
+        SafetyRound.create(uuid="00000000-0000-4000-8000-000000000001", site=world.site, version=version,
+                           started_by=world.people["verneombud"], started_at=datetime(2026, 6, 1, 10, 0))
+        assert rules.walkarounds(scope_of(world), period(), TODAY).status == rules.AT_RISK  # due today
+        assert rules.walkarounds(scope_of(world), period(), TODAY + timedelta(days=1)).status == rules.NOT_MET
+        assert rules.walkarounds(scope_of(world), period(), TODAY - timedelta(days=1)).status == rules.MET
+
+
+def test_meeting_without_verneombud_is_not_met(app, world, at_noon):
+    meeting = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=3))
+    MeetingAttendance.create(meeting=meeting, user=world.people["foreman"], name="Foreman Person", side="employer")
+    with app.test_request_context():
+        duty = rules.meetings_held(scope_of(world), period(), TODAY)
+        assert duty.status == rules.NOT_MET and "verneombud" in duty.reason
+        MeetingAttendance.create(meeting=meeting, user=world.people["verneombud"], name="V", side="verneombud")
+        assert rules.meetings_held(scope_of(world), period(), TODAY).status == rules.MET
+
+
+def test_follow_up_past_deadline_is_not_met(app, world, at_noon):
+    report = world.report
+    with app.test_request_context():
+        assert rules.follow_ups(scope_of(world), period(), TODAY).status == rules.MET  # no deadline set
+        report.deadline = TODAY
+        report.save()
+        assert rules.follow_ups(scope_of(world), period(), TODAY).status == rules.AT_RISK
+        report.deadline = TODAY - timedelta(days=1)
+        report.save()
+        assert rules.follow_ups(scope_of(world), period(), TODAY).status == rules.NOT_MET
+        report.status = "closed"
+        report.save()
+        assert rules.follow_ups(scope_of(world), period(), TODAY).status == rules.MET
+
+
+def test_serious_injury_not_notified_is_not_met(app, world, at_noon):
+    report = world.report
+    report.kind = "injury"
+    report.happened_at = datetime(2026, 6, 10, 8, 0)
+    report.save()
+    with app.test_request_context():
+        assert rules.injuries(scope_of(world), period(), TODAY).status == rules.AT_RISK  # no details yet
+        details = InjuryDetails.create(report=report, serious=True)
+        assert rules.injuries(scope_of(world), period(), TODAY).status == rules.NOT_MET
+        details.arbeidstilsynet_notified_at = utcnow()
+        details.save()
+        assert rules.injuries(scope_of(world), period(), TODAY).status == rules.MET
+
+
+def test_verneombud_without_40_hours_is_not_met(app, world, at_noon):
+    with app.test_request_context():
+        assert rules.verneombud_training(scope_of(world), period(), TODAY).status == rules.NOT_MET  # none
+        term(world, start=TODAY - timedelta(days=10))
+        duty = rules.verneombud_training(scope_of(world), period(), TODAY)
+        assert duty.status == rules.NOT_MET and "40" in duty.reason
+
+
+# --- the register: a term is exactly two years -------------------------------------------------------------------
+
+def test_term_end_is_two_years_less_a_day():
+    assert service.term_end(date(2026, 1, 1)) == date(2027, 12, 31)
+    assert service.term_end(date(2024, 2, 29)) == date(2026, 2, 28)
+
+
+def form_for(world, **overrides):
+    data = {"user": str(world.people["verneombud"].id), "role": "verneombud", "how": "election",
+            "elected_from": "2026-01-01", "elected_to": "2027-12-31", "notice_on": "2026-01-05", "area": ""}
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize("overrides,field", [
+    ({"elected_to": "2028-01-01"}, "elected_to"),  # not exactly two years
+    ({"elected_to": "2025-12-01"}, "elected_to"),  # before the start
+    ({"notice_on": "2026-06-16"}, "notice_on"),  # in the future
+    ({"elected_from": ""}, "elected_from"),
+    ({"user": str(10 ** 6)}, "user"),
+])
+def test_bad_term_is_refused_and_nothing_saved(as_role, world, at_noon, overrides, field):
+    client = as_role("manager")
+    response = client.post(f"/s/{world.site.id}/verneombud", data=form_for(world, **overrides))
+    assert response.status_code == 422
+    assert f'id="{field}-error"' in response.get_data(as_text=True)
+    assert VerneombudTerm.select().count() == 0
+
+
+def test_manager_records_a_term_and_it_is_audited(as_role, world, at_noon):
+    client = as_role("manager")
+    response = client.post(f"/s/{world.site.id}/verneombud", data=form_for(world))
+    assert response.status_code == 303
+    saved = VerneombudTerm.get()
+    assert (saved.elected_from, saved.elected_to, saved.site_id) == (date(2026, 1, 1), date(2027, 12, 31),
+                                                                      world.site.id)
+    page = client.get(f"/s/{world.site.id}/verneombud").get_data(as_text=True)
+    assert "Verneombud Person" in page
+    assert AuditEvent.select().where(AuditEvent.action == "verneombud.term").count() == 1
+
+
+def test_verneombud_may_not_record_a_term(as_role, world, at_noon):
+    response = as_role("verneombud").post(f"/s/{world.site.id}/verneombud", data=form_for(world))
+    assert response.status_code == 403
+    assert VerneombudTerm.select().count() == 0
+
+
+# --- the pages in both languages ------------------------------------------------------------------------------
+
+def set_language(user, language):
+    User.update(language=language).where(User.id == user.id).execute()
+
+
+@pytest.mark.parametrize("language,heading,section", [("en", "Who is responsible for what", "The verneombud"),
+                                                      ("nb", "Hvem har ansvar for hva", "Verneombudet")])
+def test_responsibilities_page(as_role, world, at_noon, language, heading, section):
+    set_language(world.people["foreman"], language)
+    response = as_role("foreman").get(f"/s/{world.site.id}/duties?days=30")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert heading in html and section in html
+    assert 'data-duty="verneombud_term" data-status="not_met"' in html
+    assert 'data-duty="orders" data-status="met"' in html  # no orders recorded
+    assert f'href="/s/{world.site.id}/verneombud"' in html
+
+
+def test_organization_scope_and_bad_period(as_role, world, at_noon):
+    client = as_role("manager")
+    assert client.get(f"/s/{world.site.id}/duties?scope=org").status_code == 200
+    response = client.get(f"/s/{world.site.id}/duties?days=0")
+    assert response.status_code == 422
+
+
+def test_worker_may_not_see_the_responsibilities_page(as_role, world):
+    assert as_role("worker").get(f"/s/{world.site.id}/duties").status_code == 403
+
+
+@pytest.mark.parametrize("language,text", [("en", "You may stop work and leave"),
+                                           ("nb", "Du kan stanse arbeidet")])
+def test_worker_reads_own_duties_and_rights(as_role, world, language, text):
+    set_language(world.people["worker"], language)
+    client = as_role("worker")
+    assert "/me/duties" in client.get("/me").get_data(as_text=True)
+    html = client.get("/me/duties").get_data(as_text=True)
+    assert text in html and "AML § 2-3 (3)" in html
+    assert 'id="role-manager"' not in html
+
+
+def test_verneombud_sees_the_right_to_stop_work(as_role, world):
+    html = as_role("verneombud").get("/me/duties").get_data(as_text=True)
+    assert 'id="role-verneombud"' in html and "AML § 6-3" in html
+
+
+def test_membership_count_unchanged(world):
+    assert Membership.select().count() == 5 and Report.select().count() == 1
+
+
+# --- the reminder when a term ends within 60 days ----------------------------------------------------------------
+
+def test_term_reminder_is_sent_once_at_60_days(app, world, frozen_clock):
+    t = term(world, start=date(2024, 8, 15))  # ends 2026-08-14
+    assert t.elected_to == date(2026, 8, 14)
+    with app.app_context():
+        frozen_clock(datetime(2026, 6, 14, 6, 0))  # 61 days before: nothing yet
+        assert reminders.run() == {"terms": 0, "alerts": 0}
+        frozen_clock(datetime(2026, 6, 15, 6, 0))  # 60 days before
+        result = remind_terms_ending.call_local()
+        assert result == {"terms": 1, "alerts": 2}  # the verneombud and the site's manager
+        assert reminders.run() == {"terms": 0, "alerts": 0}  # once per term
+        frozen_clock(datetime(2026, 7, 1, 6, 0))
+        assert reminders.run() == {"terms": 0, "alerts": 0}
+    readers = {r.user_id for r in AlertRecipient.select()}
+    assert readers == {world.people["verneombud"].id, world.people["manager"].id}
+    assert all("Verneombud Person" in a.body for a in Alert.select())
+
+
+# --- the attendance list complete (byggherreforskriften § 15) ------------------------------------------------------
+
+def check_in(world, user, at=datetime(2026, 6, 10, 6, 0)):
+    return CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=user, name=user.name, employer_name="Fjordbygg AS",
+                          employer_org_number="923609016", checked_in_at=at, checked_out_at=at + timedelta(hours=8))
+
+
+def test_attendance_list_incomplete_while_someone_lacks_a_date_of_birth(app, world, at_noon):
+    with app.test_request_context():
+        assert rules.attendance_list(scope_of(world), period(), TODAY).status == rules.NOT_MET  # nobody checked in
+        check_in(world, world.people["worker"])
+        duty = rules.attendance_list(scope_of(world), period(), TODAY)
+        assert duty.status == rules.NOT_MET and "fødselsdato" in duty.reason  # the default language: nb
+        User.update(date_of_birth=date(1990, 5, 1)).where(User.id == world.people["worker"].id).execute()
+        assert rules.attendance_list(scope_of(world), period(), TODAY).status == rules.MET
+
+
+def test_date_of_birth_in_the_future_is_refused(as_role, world, at_noon):
+    worker = world.people["worker"]
+    response = as_role("foreman").post(f"/s/{world.site.id}/people/{worker.id}/attendance-details",
+                                       data={"date_of_birth": "2026-06-16", "agency_name": "Bemanning AS",
+                                             "agency_org_number": "974760673"})
+    assert response.status_code == 422
+    assert 'id="date_of_birth-error"' in response.get_data(as_text=True)
+    fresh = User.get_by_id(worker.id)
+    assert fresh.date_of_birth is None and fresh.staffing_agency_id is None
+
+
+def test_bad_agency_number_is_refused(as_role, world, at_noon):
+    worker = world.people["worker"]
+    response = as_role("foreman").post(f"/s/{world.site.id}/people/{worker.id}/attendance-details",
+                                       data={"date_of_birth": "1990-05-01", "agency_name": "Bemanning AS",
+                                             "agency_org_number": "974760674"})
+    assert response.status_code == 422
+    assert User.get_by_id(worker.id).date_of_birth is None
+
+
+def test_date_of_birth_and_agency_shown_on_the_attendance_list_only(as_role, world, at_noon):
+    worker = world.people["worker"]
+    foreman = as_role("foreman")
+    response = foreman.post(f"/s/{world.site.id}/people/{worker.id}/attendance-details",
+                            data={"date_of_birth": "1990-05-01", "agency_name": "Bemanning AS",
+                                  "agency_org_number": "974 760 673"})
+    assert response.status_code == 303
+    check_in(world, worker)
+    period_args = "?from=2026-06-10&to=2026-06-10"
+    page = foreman.get(f"/s/{world.site.id}/attendance{period_args}").get_data(as_text=True)
+    assert "1990-05-01" in page and "Bemanning AS (974760673)" in page
+    csv = foreman.get(f"/s/{world.site.id}/attendance.csv{period_args}").get_data(as_text=True)
+    assert "1990-05-01" in csv and "974760673" in csv
+    pdf = foreman.get(f"/s/{world.site.id}/attendance.pdf{period_args}").data
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "1990-05-01" in text and "Bemanning AS" in text
+    # Nowhere else: the person's page, the competence files.
+    assert "1990-05-01" not in foreman.get(f"/s/{world.site.id}/people/{worker.id}").get_data(as_text=True)
+    assert "1990-05-01" not in foreman.get(f"/s/{world.site.id}/competence.csv").get_data(as_text=True)
+    assert AuditEvent.select().where(AuditEvent.action == "person.s15").count() == 1
+    assert "1990" not in AuditEvent.get(AuditEvent.action == "person.s15").after
+
+
+# --- Arbeidstilsynet: inspections and orders ----------------------------------------------------------------------
+
+def inspection_form(**overrides):
+    data = {"held_on": "2026-06-01", "reference": "2026/12345", "sanction": "none", "note": "",
+            "order_text": ["Secure the open edges on floor 3", ""], "order_deadline": ["2026-06-20", ""]}
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize("overrides,field", [
+    ({"order_deadline": ["", ""]}, "order_deadline"),  # an order without a deadline
+    ({"held_on": "2026-06-16"}, "held_on"),  # in the future
+    ({"reference": ""}, "reference"),
+])
+def test_bad_inspection_is_refused_and_nothing_saved(as_role, world, at_noon, overrides, field):
+    response = as_role("manager").post(f"/s/{world.site.id}/inspections", data=inspection_form(**overrides))
+    assert response.status_code == 422
+    assert f'id="{field}-error"' in response.get_data(as_text=True)
+    assert Inspection.select().count() == 0 and InspectionOrder.select().count() == 0
+
+
+def test_order_status_crosses_its_deadline_and_closes(as_role, world, frozen_clock):
+    frozen_clock(datetime(2026, 6, 15, 10, 0))
+    client = as_role("manager")
+    assert client.post(f"/s/{world.site.id}/inspections", data=inspection_form()).status_code == 303
+    order = InspectionOrder.get()
+    assert order.deadline == date(2026, 6, 20)
+    scope = scope_of(world)
+    with client.application.test_request_context():
+        assert rules.orders(scope, period(), date(2026, 6, 12)).status == rules.MET  # 8 days left
+        assert rules.orders(scope, period(), date(2026, 6, 13)).status == rules.AT_RISK  # a week
+        assert rules.orders(scope, period(), date(2026, 6, 20)).status == rules.AT_RISK  # the deadline itself
+        assert rules.orders(scope, period(), date(2026, 6, 21)).status == rules.NOT_MET  # a day past
+    page = client.get(f"/s/{world.site.id}/duties").get_data(as_text=True)
+    assert "Secure the open edges on floor 3" in page
+    # Closing needs a response; a report of another site is refused.
+    close = f"/s/{world.site.id}/inspections/orders/{order.id}/close"
+    assert client.post(close, data={"response": ""}).status_code == 422
+    assert client.post(close, data={"response": "Done", "report": "999"}).status_code == 422
+    assert InspectionOrder.get().closed_at is None
+    assert client.post(close, data={"response": "Railings up", "report": str(world.report.id)}).status_code == 303
+    closed = InspectionOrder.get()
+    assert closed.closed_at is not None and closed.report_id == world.report.id
+    assert client.post(close, data={"response": "Again"}).status_code == 409
+    with client.application.test_request_context():
+        assert rules.orders(scope, period(), date(2026, 6, 21)).status == rules.MET
+    assert AuditEvent.select().where(AuditEvent.action.startswith("inspection.")).count() == 2
+
+
+def test_foreman_reads_inspections_but_may_not_record(as_role, world):
+    client = as_role("foreman")
+    assert client.get(f"/s/{world.site.id}/inspections").status_code == 200
+    assert client.post(f"/s/{world.site.id}/inspections", data=inspection_form()).status_code == 403
+
+
+def test_order_reminder_is_sent_once_a_week_before(as_role, world, frozen_clock):
+    frozen_clock(datetime(2026, 6, 10, 10, 0))
+    client = as_role("manager")
+    assert client.post(f"/s/{world.site.id}/inspections",
+                       data=inspection_form(held_on="2026-06-01")).status_code == 303  # due 2026-06-20
+    with client.application.app_context():
+        frozen_clock(datetime(2026, 6, 12, 6, 0))  # 8 days before
+        assert reminders.run_orders() == {"orders": 0, "alerts": 0}
+        frozen_clock(datetime(2026, 6, 13, 6, 0))  # 7 days before
+        assert remind_orders_due.call_local() == {"orders": 1, "alerts": 1}
+        assert reminders.run_orders() == {"orders": 0, "alerts": 0}
+    copy = AlertRecipient.get()
+    assert copy.user_id == world.people["manager"].id
+    assert "Secure the open edges" in Alert.get().body
+
+
+# --- the inspector's pack ---------------------------------------------------------------------------------------
+
+def test_inspector_pack_is_a_real_pdf_without_medical_details(as_role, world, frozen_clock):
+    frozen_clock(datetime(2026, 6, 15, 10, 0))
+    report = world.report
+    report.kind, report.happened_at, report.place = "injury", datetime(2026, 6, 10, 8, 0), "Stair tower"
+    report.save()
+    InjuryDetails.create(report=report, serious=True, notes="Fractured wrist, treated at the A&E",
+                         absence_beyond_day=True, absence_days=3)
+    term(world, start=date(2026, 1, 1))
+    check_in(world, world.people["worker"])
+    client = as_role("manager")
+    assert client.post(f"/s/{world.site.id}/inspections", data=inspection_form()).status_code == 303
+    response = client.get(f"/s/{world.site.id}/duties/inspector-pack.pdf?days=30")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert "Site A" in text and "2026-05-17" in text  # the period: 30 days ending today
+    assert "Stair tower" in text  # the injury register
+    assert "Fractured wrist" not in text  # ... without medical details
+    assert "Secure the open edges on floor 3" in text and "2026/12345" in text  # open orders
+    assert "Verneombud Person" in text
+    assert as_role("foreman").get(f"/s/{world.site.id}/duties/inspector-pack.pdf").status_code == 403
+
+
+# --- the verneombud's hours --------------------------------------------------------------------------------------
+
+def test_verneombud_records_hours_and_walkarounds_count_by_themselves(as_role, world, at_noon):
+    client = as_role("verneombud")
+    url = f"/s/{world.site.id}/verneombud/hours"
+    assert client.post(url, data={"worked_on": "2026-06-16", "hours": "2"}).status_code == 422  # future
+    assert client.post(url, data={"worked_on": "2026-06-14", "hours": "25"}).status_code == 422
+    assert VerneombudHours.select().count() == 0
+    assert client.post(url, data={"worked_on": "2026-06-14", "hours": "1,5", "note": "SJA review"}).status_code == 303
+    version = rounds.current_version(rounds.templates_for(world.site)[0])
+    walk = SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version,
+                              started_by=world.people["verneombud"], started_at=datetime(2026, 6, 12, 8, 0))
+    RoundSignature.create(uuid=uuid.uuid4(), round=walk, side="verneombud", signer=world.people["verneombud"],
+                          device_user=world.people["verneombud"], signed_at=datetime(2026, 6, 12, 9, 0))
+    with client.application.test_request_context():
+        rows = service.hours_summary(world.site, period())
+    assert [(u.id, h, w) for u, h, w in rows] == [(world.people["verneombud"].id, 1.5, 1)]
+    # The employer sees them; a worker may not record any.
+    assert "Verneombud Person" in as_role("manager").get(f"/s/{world.site.id}/verneombud").get_data(as_text=True)
+    assert as_role("worker").post(url, data={"worked_on": "2026-06-14", "hours": "1"}).status_code == 403
