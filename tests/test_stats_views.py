@@ -231,3 +231,42 @@ def test_the_hours_export_reads_in_batches_without_losing_or_repeating_a_row(as_
     body = response.get_data(as_text=True)
     names = [line.split(";")[2] for line in body.lstrip("\ufeff").splitlines()[1:]]
     assert names == ["Ola", "P0", "P1", "P2", "P3", "P4"]
+
+
+# --- a new user's findings (issue 20) -------------------------------------------------------------------------
+
+def test_a_four_column_import_of_realistic_hours_is_not_refused(as_role, scene):
+    """41,250 hours without a people column: the employer's people on the site are counted; where none are
+    known the per-person check is not applied and the dry run says so."""
+    client = as_role("manager")
+    client.post("/me/language", data={"language": "en"})
+    text = ("site;employer org number;month;hours\n"
+            f"{scene.site.name};987654325;2026-04;41250\n")  # no members, no check-ins of this employer
+    preview = client.post(f"/s/{scene.site.id}/hours/import", data={"text": text})
+    body = preview.get_data(as_text=True)
+    assert preview.status_code == 200, body
+    assert "Over 744" not in body
+    assert "Line 2: no people of that employer are known" in body
+    assert EnteredHours.select().count() == 0
+    saved = client.post(f"/s/{scene.site.id}/hours/import", data={"commit": "1", "text": text})
+    assert saved.status_code == 303
+    assert EnteredHours.get().hours == 41250.0
+
+
+def test_people_who_checked_in_that_month_count_for_the_per_person_check(as_role, scene):
+    client = as_role("manager")
+    client.post("/me/language", data={"language": "en"})
+    site = scene.site
+    for name in ("Per", "Pål"):  # two people of 987654325 checked in during April
+        CheckIn.create(uuid=uuid.uuid4(), site=site, user=None, name=name, employer_org_number="987654325",
+                       checked_in_at=clock.to_utc(datetime(2026, 4, 3, 7), site),
+                       checked_out_at=clock.to_utc(datetime(2026, 4, 3, 15), site))
+    ok = client.post(f"/s/{site.id}/hours/import", data={"text": f"{site.name};987654325;2026-04;1400\n"})
+    assert ok.status_code == 200
+    assert "no people of that employer" not in ok.get_data(as_text=True)
+    too_many = client.post(f"/s/{site.id}/hours/import", data={"text": f"{site.name};987654325;2026-04;1500\n"})
+    assert too_many.status_code == 422
+    assert "Line 1: Over 744 hours" in too_many.get_data(as_text=True)
+    # May: nobody of that employer checked in, so May's 1,500 hours cannot be checked and are not refused.
+    may = client.post(f"/s/{site.id}/hours/import", data={"text": f"{site.name};987654325;2026-05;1500\n"})
+    assert may.status_code == 200
