@@ -41,6 +41,10 @@ def attendance_csv(site, rows):
     return downloads.csv_document(_columns(), (_cells(row, site) for row in rows))
 
 
+# Wished-for relative column widths; pdf.column_widths makes room for the longest heading word.
+ATTENDANCE_WEIGHTS = (45, 45, 27, 30, 22, 17, 17, 16, 58)
+
+
 def attendance_pdf(site, rows, start, end):
     pdf = pdfs.document("L")
     pdf.set_auto_page_break(True, margin=12)
@@ -52,7 +56,7 @@ def attendance_pdf(site, rows, start, end):
                f"{start.isoformat()} – {end.isoformat()}"]
     pdf.cell(0, 6, " · ".join(d for d in details if d), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    widths = (45, 45, 27, 30, 22, 17, 17, 16, 58)
+    widths = pdfs.column_widths(pdf, _columns(), ATTENDANCE_WEIGHTS)
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=5, first_row_as_headings=True) as table:
         table.row(_columns())
         for row in rows:

@@ -14,6 +14,13 @@ from ..reports import labels
 
 
 
+# The PDF tables' wished-for relative column widths; pdf.column_widths widens a column whose heading has a
+# longer word (in the reader's language) at the others' expense.
+REPORT_WEIGHTS = (50, 22, 18, 18, 16, 12, 12, 12)
+REGISTER_WEIGHTS = (18, 10, 24, 22, 22, 60, 28, 12, 12, 17, 12, 10, 16)
+REGISTER_PDF_COLUMNS = (0, 1, 2, 3, 4, 6, 7, 9, 10, 11, 12, 13, 15)  # no severity, serious, corrective action
+
+
 def _value(number):
     return "" if number is None else round(number, 2)
 
@@ -138,7 +145,8 @@ def report_pdf(scope_name, sections, monthly, settings):
     header = [_("Period"), _("Hours worked"), _("Lost-time injuries"), _("Injuries counted in H2"),
               _("Days of absence"), "H1", "H2", "F"]
     pdf.set_font("body", size=7.5)
-    with pdf.table(col_widths=(50, 22, 18, 18, 16, 12, 12, 12), text_align="LEFT", line_height=4.5,
+    widths = pdfs.column_widths(pdf, header, REPORT_WEIGHTS)
+    with pdf.table(col_widths=widths, text_align="LEFT", line_height=4.5,
                    first_row_as_headings=True) as table:
         table.row(header)
         for title, result in sections:
@@ -204,11 +212,12 @@ def register_pdf(scope_name, period, rows):
     pdf.cell(0, 5, _("Without medical details."), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("body", size=7)
-    keep = (0, 1, 2, 3, 4, 6, 7, 9, 10, 11, 12, 13, 15)
+    keep = REGISTER_PDF_COLUMNS
     header = register_header()
-    with pdf.table(col_widths=(18, 10, 24, 22, 22, 60, 28, 12, 12, 17, 12, 10, 16), text_align="LEFT",
-                   line_height=4, first_row_as_headings=True) as table:
-        table.row([header[i] for i in keep])
+    titles = [header[i] for i in keep]
+    widths = pdfs.column_widths(pdf, titles, REGISTER_WEIGHTS)
+    with pdf.table(col_widths=widths, text_align="LEFT", line_height=4, first_row_as_headings=True) as table:
+        table.row(titles)
         for row in rows:
             cells = register_cells(row)
             table.row(["" if cells[i] is None else str(cells[i]) for i in keep])
