@@ -19,3 +19,46 @@ def document(orientation="P"):
     pdf.add_font("body", fname=FONT)
     pdf.add_font("body", style="B", fname=FONT_BOLD)
     return pdf
+
+
+MIN_FONT_SIZE = 5  # pt: below it a printed table is not readable; words may then break
+
+
+def column_widths(pdf, header, weights, style="B"):
+    """Column widths in mm for ``pdf.table(col_widths=...)`` that sum to the page's usable width (pdf.epw)
+    and give every word of ``header`` room on one line, so a heading wraps between words, never inside one
+    ("Fraværsskad/er", "Відвіду/вач" were the bug).
+
+    header: the column titles (text in the reader's language); weights: the columns' wished-for relative
+    widths; style: the headings' font style ("B", fpdf2's default headings). Columns whose longest word
+    needs more than their share get it, taken from the others in proportion to their spare room. When the
+    words cannot all fit at the current font size, the size is lowered in 0.5 pt steps (down to
+    MIN_FONT_SIZE) and left set on ``pdf``. Returns a tuple of floats."""
+    family, size, current_style = pdf.font_family, pdf.font_size_pt, pdf.font_style
+    room = 2 * pdf.c_margin + 0.6  # the cell's own margins and a hair for rounding
+    while True:
+        pdf.set_font(family, style, size)
+        need = [max((pdf.get_string_width(word) for word in str(title).split()), default=0) + room
+                for title in header]
+        if sum(need) <= pdf.epw or size <= MIN_FONT_SIZE:
+            break
+        size -= 0.5
+    pdf.set_font(family, current_style, size)
+    total = sum(weights)
+    widths = [pdf.epw * w / total for w in weights]
+    for _round in range(len(widths)):  # bounded: each round fixes at least one column at its need
+        short = [i for i, w in enumerate(widths) if w < need[i] - 1e-6]
+        if not short:
+            break
+        missing = sum(need[i] - widths[i] for i in short)
+        for i in short:
+            widths[i] = need[i]
+        spare = {i: widths[i] - need[i] for i in range(len(widths)) if i not in short and widths[i] > need[i]}
+        room_left = sum(spare.values())
+        if room_left <= 0:
+            break
+        take = min(missing, room_left)
+        for i, slack in spare.items():
+            widths[i] -= take * slack / room_left
+    scale = pdf.epw / sum(widths)
+    return tuple(w * scale for w in widths)

@@ -108,6 +108,8 @@ def init_app(app):
     app.jinja_env.filters["language_name"] = lambda code: LANGUAGE_NAMES.get(code, code)
     # Hours with one decimal in the reader's language ("7,5" in bokmål, "7.5" in English).
     app.jinja_env.filters["decimal1"] = lambda value: format_decimal(value, format="#,##0.0")
+    # Any figure in the reader's language, up to two decimals ("4 125" and "203,05" in bokmål).
+    app.jinja_env.filters["number"] = lambda value: format_decimal(value, format="#,##0.##")
 
     @app.context_processor
     def helpers():

@@ -9,8 +9,11 @@ from datetime import date, datetime
 
 import pytest
 
+from flask_babel import force_locale
+
 from fieldapp import clock
 from fieldapp.models import AuditEvent, CheckIn, EnteredHours, InjuryDetails, Report
+from fieldapp.stats import exports
 
 NOW = datetime(2026, 6, 15, 10)  # UTC
 
@@ -38,8 +41,9 @@ def test_the_page_shows_the_figures_and_says_too_few_hours(as_role, scene):
     page = as_role("foreman").get(f"/s/{scene.site.id}/stats", query_string=month_args())
     text = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert '<dd class="h1-value">125000.00</dd>' in text  # 1 lost-time injury in 8 hours
-    assert '<dd class="f-value">500000.00</dd>' in text
+    # 1 lost-time injury in 8 hours, in bokmål: decimal comma, a space between thousands.
+    assert '<dd class="h1-value">125\u00a0000,00</dd>' in text
+    assert '<dd class="f-value">500\u00a0000,00</dd>' in text
     assert 'class="warning too-few"' in text
     assert "<svg class=\"chart\"" in text and "style=" not in text.split("<svg", 1)[1].split("</svg>")[0]
     assert "Fractured wrist" not in text
@@ -231,3 +235,89 @@ def test_the_hours_export_reads_in_batches_without_losing_or_repeating_a_row(as_
     body = response.get_data(as_text=True)
     names = [line.split(";")[2] for line in body.lstrip("\ufeff").splitlines()[1:]]
     assert names == ["Ola", "P0", "P1", "P2", "P3", "P4"]
+
+
+# --- a new user's findings (issue 20) -------------------------------------------------------------------------
+
+def test_a_four_column_import_of_realistic_hours_is_not_refused(as_role, scene):
+    """41,250 hours without a people column: the employer's people on the site are counted; where none are
+    known the per-person check is not applied and the dry run says so."""
+    client = as_role("manager")
+    client.post("/me/language", data={"language": "en"})
+    text = ("site;employer org number;month;hours\n"
+            f"{scene.site.name};987654325;2026-04;41250\n")  # no members, no check-ins of this employer
+    preview = client.post(f"/s/{scene.site.id}/hours/import", data={"text": text})
+    body = preview.get_data(as_text=True)
+    assert preview.status_code == 200, body
+    assert "Over 744" not in body
+    assert "Line 2: no people of that employer are known" in body
+    assert EnteredHours.select().count() == 0
+    saved = client.post(f"/s/{scene.site.id}/hours/import", data={"commit": "1", "text": text})
+    assert saved.status_code == 303
+    assert EnteredHours.get().hours == 41250.0
+
+
+def test_people_who_checked_in_that_month_count_for_the_per_person_check(as_role, scene):
+    client = as_role("manager")
+    client.post("/me/language", data={"language": "en"})
+    site = scene.site
+    for name in ("Per", "Pål"):  # two people of 987654325 checked in during April
+        CheckIn.create(uuid=uuid.uuid4(), site=site, user=None, name=name, employer_org_number="987654325",
+                       checked_in_at=clock.to_utc(datetime(2026, 4, 3, 7), site),
+                       checked_out_at=clock.to_utc(datetime(2026, 4, 3, 15), site))
+    ok = client.post(f"/s/{site.id}/hours/import", data={"text": f"{site.name};987654325;2026-04;1400\n"})
+    assert ok.status_code == 200
+    assert "no people of that employer" not in ok.get_data(as_text=True)
+    too_many = client.post(f"/s/{site.id}/hours/import", data={"text": f"{site.name};987654325;2026-04;1500\n"})
+    assert too_many.status_code == 422
+    assert "Line 1: Over 744 hours" in too_many.get_data(as_text=True)
+    # May: nobody of that employer checked in, so May's 1,500 hours cannot be checked and are not refused.
+    may = client.post(f"/s/{site.id}/hours/import", data={"text": f"{site.name};987654325;2026-05;1500\n"})
+    assert may.status_code == 200
+
+
+@pytest.mark.parametrize("language, h1, share", [("nb", "125\u00a0000,00", "100\u00a0%"), ("en", "125,000.00", "100%"),
+                                                 ("uk", "125\u00a0000,00", "100\u00a0%")])
+def test_the_page_writes_numbers_in_the_readers_language(as_role, scene, language, h1, share):
+    client = as_role("foreman")
+    client.post("/me/language", data={"language": language})
+    text = client.get(f"/s/{scene.site.id}/stats", query_string=month_args()).get_data(as_text=True)
+    assert f'<dd class="h1-value">{h1}</dd>' in text
+    assert "125000.00" not in text and "4k" not in text
+
+
+def test_the_pdf_figures_use_the_readers_decimal_sign(scene, app):
+    with app.test_request_context():
+        with force_locale("nb"):
+            assert exports._text(203.05) == "203,05"
+            assert exports._whole(41250) == "41\u00a0250"
+        with force_locale("en"):
+            assert exports._text(203.05) == "203.05"
+
+
+def test_the_register_csv_shows_words_not_codes(as_role, scene):
+    client = as_role("manager")
+    client.post("/me/language", data={"language": "nb"})
+    text = client.get(f"/s/{scene.site.id}/injuries.csv", query_string=month_args()).get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";" if ";" in text.splitlines()[0] else ","))
+    row = rows[1]
+    assert "Høy" in row and "Åpen" in row
+    assert "high" not in row and "open" not in row
+
+
+def test_a_not_serious_injury_does_not_ask_to_notify_arbeidstilsynet(as_role, scene):
+    client = as_role("manager")
+    client.post("/me/language", data={"language": "en"})
+    page = client.get(f"/s/{scene.site.id}/reports/{scene.injury.id}").get_data(as_text=True)
+    assert "only of a serious injury or death" in page and '<details class="notify-anyway">' in page
+    InjuryDetails.update(serious=True).where(InjuryDetails.report == scene.injury).execute()
+    page = client.get(f"/s/{scene.site.id}/reports/{scene.injury.id}").get_data(as_text=True)
+    assert "only of a serious injury or death" not in page and "notify-anyway" not in page
+    assert "Record the notification to Arbeidstilsynet" in page
+
+
+def test_the_scrolling_tables_can_be_reached_by_keyboard(as_role, scene):
+    text = as_role("manager").get(f"/s/{scene.site.id}/stats", query_string=month_args()).get_data(as_text=True)
+    wraps = re.findall(r'<div class="table-wrap"[^>]*>', text)
+    assert len(wraps) >= 3
+    assert all('tabindex="0"' in w and 'aria-label="' in w for w in wraps)

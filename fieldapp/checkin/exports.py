@@ -49,6 +49,11 @@ def attendance_csv(site, rows, s15=None):
     return downloads.csv_document(_columns(), (_cells(row, site, s15) for row in rows))
 
 
+# Wished-for relative column widths (the 12 columns of _columns()); pdf.column_widths makes room for the longest
+# heading word.
+ATTENDANCE_WEIGHTS = (30, 22, 30, 24, 28, 24, 22, 22, 13, 13, 13, 36)
+
+
 def attendance_pdf(site, rows, start, end, s15=None):
     """The attendance list as a landscape A4 PDF; s15 as for attendance_csv."""
     s15 = s15 or {}
@@ -62,7 +67,7 @@ def attendance_pdf(site, rows, start, end, s15=None):
                f"{start.isoformat()} – {end.isoformat()}"]
     pdf.cell(0, 6, " · ".join(d for d in details if d), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    widths = (30, 22, 30, 24, 28, 24, 22, 22, 13, 13, 13, 36)
+    widths = pdfs.column_widths(pdf, _columns(), ATTENDANCE_WEIGHTS)
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=5, first_row_as_headings=True) as table:
         table.row(_columns())
         for row in rows:

@@ -8,19 +8,22 @@ from the first line. A decimal comma is read ("1 234,5" with ';' as delimiter).
 Rules (each broken rule names its line): the site is one of the person's sites where they may enter hours
 (by name, case-insensitive, or id); a valid organisation number; a month that has ended (the current month
 is refused: its hours are not all worked); hours a number >= 0 and at most MAX_PER_PERSON x people, where
-people is the fifth column, else the people of that employer on the site (at least one). Nothing is saved
+people is the fifth column, else the people known for that employer on the site in that month (its members
+there, or the distinct people who checked in that month, whichever is more). When no people are known the
+per-person check is not applied (a line is never refused for lack of a count): the Line says so
+(`people_known` False) and the dry run shows it. Nothing is saved
 unless every line is good (one transaction); the dry run checks the same and saves nothing.
 A later entry for the same site, employer and month replaces the earlier one (audited with both values).
 """
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from .. import audit, clock
 from ..db import database
 from ..inputs import InputError
-from ..models import EnteredHours, Membership, Organization, User
+from ..models import CheckIn, EnteredHours, Membership, Organization, User
 from ..sites.service import org_number_valid
 
 MAX_PER_PERSON = 744  # 31 days x 24 hours: more per person in a month cannot be true
@@ -42,6 +45,8 @@ class Line:
     month: date
     hours: float
     replaces: float | None = None
+    people: int | None = None  # the count the 744 h/person check used; None: not known, so not checked
+    people_known: bool = True
 
 
 def decode(data):
@@ -79,9 +84,19 @@ def _month(text, today):
     return first
 
 
-def _people_of(site, org_number):
-    return (Membership.select().join(User).join(Organization, on=(User.employer == Organization.id))
-            .where((Membership.site == site) & (Organization.org_number == org_number)).count())
+def _people_of(site, org_number, month):
+    """People of the employer on the site in the month: its members there, or the distinct people who
+    checked in during the month (by user, or by name for visitors), whichever is more; 0 if none known."""
+    members = (Membership.select(Membership.user).distinct().join(User)
+               .join(Organization, on=(User.employer == Organization.id))
+               .where((Membership.site == site) & (Organization.org_number == org_number)).count())
+    start = clock.to_utc(datetime.combine(month, time()), site)
+    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    end = clock.to_utc(datetime.combine(following, time()), site)
+    visitors = (CheckIn.select(CheckIn.user, CheckIn.name).distinct()
+                .where((CheckIn.site == site) & (CheckIn.employer_org_number == org_number)
+                       & (CheckIn.checked_in_at >= start) & (CheckIn.checked_in_at < end)).count())
+    return max(members, visitors)
 
 
 def check_line(sites, site_text, org_text, month_text, hours_text, people_text="", number=0):
@@ -111,10 +126,11 @@ def check_line(sites, site_text, org_text, month_text, hours_text, people_text="
         if people < 1:
             raise HoursError("bad_people", field="people")
     else:
-        people = max(1, _people_of(site, org))
-    if hours > MAX_PER_PERSON * people:
+        people = _people_of(site, org, month) or None
+    # 744 h per person-month; without a known count the figure cannot be checked, so it is not refused.
+    if people is not None and hours > MAX_PER_PERSON * people:
         raise HoursError("absurd_hours", field="hours", n=MAX_PER_PERSON)
-    return Line(number, site, org, month, hours)
+    return Line(number, site, org, month, hours, people=people, people_known=people is not None)
 
 
 def parse_csv(sites, data):

@@ -7,11 +7,18 @@ import io
 
 import xlsxwriter
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import format_decimal, ngettext
 
 from .. import clock, downloads, pdf as pdfs
 from ..reports import labels
 
+
+
+# The PDF tables' wished-for relative column widths; pdf.column_widths widens a column whose heading has a
+# longer word (in the reader's language) at the others' expense.
+REPORT_WEIGHTS = (50, 22, 18, 18, 16, 12, 12, 12)
+REGISTER_WEIGHTS = (18, 10, 24, 22, 22, 60, 28, 12, 12, 17, 12, 10, 16)
+REGISTER_PDF_COLUMNS = (0, 1, 2, 3, 4, 6, 7, 9, 10, 11, 12, 13, 15)  # no severity, serious, corrective action
 
 
 def _value(number):
@@ -19,7 +26,12 @@ def _value(number):
 
 
 def _text(number):
-    return "–" if number is None else f"{number:.2f}"
+    """A figure for the PDF in the reader's language: "203,05" in bokmål, "203.05" in English."""
+    return "–" if number is None else format_decimal(number, format="#,##0.00")
+
+
+def _whole(number):
+    return format_decimal(round(number), format="#,##0")
 
 
 def figure_header():
@@ -90,7 +102,7 @@ def definitions_text(lost_time_days, few_hours):
         _("Subcontractors' hours and injuries are included, and shown apart per employer."),
         ngettext("Below %(hours)s hour the figures say little: they are marked.",
                  "Below %(hours)s hours the figures say little: they are marked.", few_hours,
-                 hours=f"{few_hours:,}".replace(",", " ")),
+                 hours=_whole(few_hours)),
     ]
 
 
@@ -101,7 +113,7 @@ def _pdf():
     return pdf
 
 
-def _bars(pdf, bars, title):
+def _bars(pdf, bars, title, number_format=_text):
     """A bar chart drawn with the PDF's own rectangles (values: [(label, number or None)])."""
     pdf.set_font("body", "B", 10)
     pdf.cell(0, 6, title, new_x="LMARGIN", new_y="NEXT")
@@ -115,7 +127,7 @@ def _bars(pdf, bars, title):
         x = x0 + i * step + step * 0.15
         if value:
             pdf.rect(x, y0 + height - h, step * 0.7, h, style="F")
-        pdf.text(x, y0 + height - h - 1, _text(value) if value is not None else "–")
+        pdf.text(x, y0 + height - h - 1, number_format(value) if value is not None else "–")
         pdf.text(x, y0 + height + 4, label)
     pdf.line(x0, y0 + height, x0 + width, y0 + height)
     pdf.set_y(y0 + height + 8)
@@ -133,22 +145,24 @@ def report_pdf(scope_name, sections, monthly, settings):
     header = [_("Period"), _("Hours worked"), _("Lost-time injuries"), _("Injuries counted in H2"),
               _("Days of absence"), "H1", "H2", "F"]
     pdf.set_font("body", size=7.5)
-    with pdf.table(col_widths=(50, 22, 18, 18, 16, 12, 12, 12), text_align="LEFT", line_height=4.5,
+    widths = pdfs.column_widths(pdf, header, REPORT_WEIGHTS)
+    with pdf.table(col_widths=widths, text_align="LEFT", line_height=4.5,
                    first_row_as_headings=True) as table:
         table.row(header)
         for title, result in sections:
             f = result.total
             mark = " *" if f.too_few else ""
-            table.row([title, f"{round(f.hours):,}".replace(",", " "), str(f.lost_time), str(f.recordable),
+            table.row([title, _whole(f.hours), str(f.lost_time), str(f.recordable),
                        str(f.absence_days), _text(f.h1) + mark, _text(f.h2) + mark, _text(f.f) + mark])
             for org, name, own, ef in result.employers:
                 who = (name or org or _("Unknown employer")) + ("" if own else " (" + _("subcontractor") + ")")
-                table.row(["  " + who, f"{round(ef.hours):,}".replace(",", " "), str(ef.lost_time),
+                table.row(["  " + who, _whole(ef.hours), str(ef.lost_time),
                            str(ef.recordable), str(ef.absence_days), _text(ef.h1), _text(ef.h2), _text(ef.f)])
     pdf.ln(3)
     _bars(pdf, [(first.strftime("%m.%y"), f.h2) for first, f in monthly.months],
           _("H2 per month, rolling 12 months"))
-    _bars(pdf, [(first.strftime("%m.%y"), f.hours) for first, f in monthly.months], _("Hours worked per month"))
+    _bars(pdf, [(first.strftime("%m.%y"), f.hours) for first, f in monthly.months], _("Hours worked per month"),
+          _whole)
     pdf.set_font("body", "B", 10)
     pdf.cell(0, 6, _("Definitions"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("body", size=8)
@@ -175,10 +189,11 @@ def register_cells(row):
     local = clock.local(row.happened_at, row.site_obj)
     yes = _("yes")
     return [local.date().isoformat(), local.time().isoformat("minutes"), row.site, row.place,
-            labels.categories().get(row.category, row.category), row.severity, row.description, row.employer,
+            labels.categories().get(row.category, row.category), labels.severities().get(row.severity, row.severity),
+            row.description, row.employer,
             row.org_number, yes if row.lost_time else "", row.absence_days, row.returned_on.isoformat()
             if row.returned_on else "", yes if row.alternative_work else "", yes if row.fatal else "",
-            yes if row.serious else "", row.status, row.corrective_action]
+            yes if row.serious else "", labels.statuses().get(row.status, row.status), row.corrective_action]
 
 
 def register_csv(rows):
@@ -197,11 +212,12 @@ def register_pdf(scope_name, period, rows):
     pdf.cell(0, 5, _("Without medical details."), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("body", size=7)
-    keep = (0, 1, 2, 3, 4, 6, 7, 9, 10, 11, 12, 13, 15)
+    keep = REGISTER_PDF_COLUMNS
     header = register_header()
-    with pdf.table(col_widths=(18, 10, 24, 22, 22, 60, 28, 12, 12, 17, 12, 10, 16), text_align="LEFT",
-                   line_height=4, first_row_as_headings=True) as table:
-        table.row([header[i] for i in keep])
+    titles = [header[i] for i in keep]
+    widths = pdfs.column_widths(pdf, titles, REGISTER_WEIGHTS)
+    with pdf.table(col_widths=widths, text_align="LEFT", line_height=4, first_row_as_headings=True) as table:
+        table.row(titles)
         for row in rows:
             cells = register_cells(row)
             table.row(["" if cells[i] is None else str(cells[i]) for i in keep])

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import format_decimal, format_percent, ngettext
 
 from .. import clock, downloads, inputs
 from ..authz import login_required, requires
@@ -47,35 +47,40 @@ def page(site_id):
     return _render(sites, period, own_only)
 
 
-# Number formats for the page (plain functions: a page of 40 sites calls them hundreds of times).
+# Number formats for the page, in the reader's language ("203,05" and "4 125" in bokmål, "203.05" in English).
 def _h(value):
-    return "–" if value is None else f"{value:.2f}"
+    return "–" if value is None else format_decimal(value, format="#,##0.00")
 
 
 def _hours(value):
-    return f"{value:,.0f}".replace(",", "\u00a0")
+    return format_decimal(round(value), format="#,##0")
 
 
 def _pct(value):
-    return "–" if value is None else f"{value * 100:.0f} %"
+    return "–" if value is None else format_percent(value, format="#,##0 %")
 
 
 def _one_decimal(value):
-    return "–" if value is None else f"{value:.1f}"
+    return "–" if value is None else format_decimal(value, format="#,##0.0")
+
+
+def _thousands(value):
+    """A chart's short label for hours: "4k" reads as code in Norwegian; "4,1 k" / "4.1 k" in the reader's
+    language, whole numbers below a thousand."""
+    if value >= 1000:
+        return format_decimal(value / 1000, format="#,##0.#") + "\u00a0k"
+    return format_decimal(round(value), format="#,##0")
 
 
 def _render(sites, period, own_only, error=None):
     result = service.statistics(sites, period, own_only)
 
-    def h_text(value):
-        return f"{value:.1f}"
-
     return render_template(
         "stats/page.html", result=result, error=error, args=request.args, today=clock.today(g.site),
-        h2_chart=charts.bar_chart([(first.strftime("%m"), f.h2) for first, f in result.months], h_text),
-        hours_chart=charts.bar_chart([(first.strftime("%m"), f.hours) for first, f in result.months],
-                                     lambda v: f"{v / 1000:.0f}k" if v >= 1000 else f"{v:.0f}"),
-        reports_chart=charts.bar_chart([(first.strftime("%m"), n) for first, n in result.other["by_month"]]),
+        h2_chart=charts.bar_chart([(first.strftime("%m"), f.h2) for first, f in result.months], _one_decimal),
+        hours_chart=charts.bar_chart([(first.strftime("%m"), f.hours) for first, f in result.months], _thousands),
+        reports_chart=charts.bar_chart([(first.strftime("%m"), n) for first, n in result.other["by_month"]],
+                                       _hours),
         definitions=exports.definitions_text(result.lost_time_days, result.few_hours),
         h=_h, hours=_hours, pct=_pct, days=_one_decimal, categories=exports.labels.categories(),
         kind_labels=exports.labels.kinds(), scope_name=_scope_name(sites))

@@ -22,10 +22,17 @@ def test_a_manager_opens_the_statistics_and_downloads_the_pdf(live, page, csp_vi
         page.click("text=HMS-statistikk")
     assert page.text_content("h1") == "HMS-statistikk"
     assert page.text_content("dd.hours-value") == "8"
-    assert page.text_content("dd.h1-value") == "125000.00"
+    assert page.text_content("dd.h1-value") == "125\u00a0000,00"  # bokmål: decimal comma
     assert page.locator("svg.chart").count() == 3
     # Nothing wider than the phone but the tables, which scroll inside their own box.
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    # Each table that scrolls sideways takes keyboard focus and is named (axe scrollable-region-focusable).
+    wraps = page.locator("div.table-wrap")
+    assert wraps.count() >= 3
+    for i in range(wraps.count()):
+        wraps.nth(i).focus()
+        assert page.evaluate("document.activeElement.classList.contains('table-wrap')")
+        assert wraps.nth(i).get_attribute("aria-label")
     chart = page.locator("svg.chart").first.bounding_box()
     assert 250 <= chart["width"] <= 360
     with page.expect_download() as caught:
