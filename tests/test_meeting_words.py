@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pypdf
 import pytest
 
-from fieldapp.models import AgendaItem, Alert, CheckIn, Meeting, MeetingDecision, Report, User, utcnow
+from fieldapp.models import AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingDecision, Report, User, utcnow
 
 NOW = datetime(2026, 3, 10, 9, 0)  # naive UTC; 10:00 in Oslo
 TODAY = date(2026, 3, 10)
@@ -123,3 +123,19 @@ def test_a_morning_meeting_with_bad_input_keeps_the_ticks_and_the_note(as_role, 
     assert f'name="people" value="{foreman_user.id}">' in page  # unticked stays unticked
     assert 'name="topics" value="lifting" checked' in page and ">Vind i dag</textarea>" in page
     assert Meeting.select().where(Meeting.kind == "morning").count() == 0
+
+
+def test_an_amu_vote_and_decision_keep_what_was_typed(as_role, world):
+    AmuMember.create(organization=world.org, user=world.people["manager"], side="employer")
+    manager = as_role("manager")
+    assert manager.post("/amu/new", data={"held_on": "2026-03-10"}).status_code == 303
+    meeting = Meeting.get((Meeting.kind == "amu") & Meeting.site.is_null())
+    assert manager.post(f"/amu/{meeting.id}/items", data={"title": "Støy i verkstedet"}).status_code == 303
+    item = AgendaItem.get(AgendaItem.meeting == meeting)
+    refused = manager.post(f"/amu/{meeting.id}/vote", data={"item": item.id, "majority": "Kjøp hørselvern"})
+    assert refused.status_code == 422 and ">Kjøp hørselvern</textarea>" in refused.get_data(as_text=True)
+    refused = manager.post(f"/amu/{meeting.id}/decisions", data={"item": item.id, "text": "Mål støyen",
+                                                                 "person": "", "deadline": "2026-04-01"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and ">Mål støyen</textarea>" in page and 'value="2026-04-01"' in page
+    assert "Støy i verkstedet</strong>" in page
