@@ -19,6 +19,7 @@ from ..inputs import InputError
 from ..models import (ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
                       MeetingAttendance, MeetingDecision, MeetingKind, MeetingProposal, MeetingSchedule,
                       Membership, Report, ReportEvent, Site, User, utcnow)
+from ..reports import labels as report_labels
 from . import kinds as kind_catalogue
 
 MAX_TEXT = 2000
@@ -78,17 +79,19 @@ ALERT_SOURCES = ("alert", "stop_work")
 CARRY_DEPTH = 50  # carried-over items followed back at most this many meetings
 
 
-def _report_title(report):
-    """ "Electrical (Hazardous condition): loose cable" in the current language: the report's codes in words,
-    then what the reporter wrote (their own words, as written). Never medical details (AML § 5-1)."""
-    words = alert_wording.report_words(f"{report.category}/{report.kind}")
+def _report_title(report, categories, kinds):
+    """ "Electrical (Hazardous condition): loose cable": the report's codes in the words of fieldapp/reports/
+    labels.py (`categories`, `kinds`: its dicts in the reader's language), then what the reporter wrote (their
+    own words, as written). Never medical details (AML § 5-1). An unknown code is shown as stored."""
+    words = f"{categories.get(report.category, report.category)} ({kinds.get(report.kind, report.kind)})"
     return f"{words}: {report.description}" if report.description else words
 
 
-def _alert_title(alert, language):
+def _alert_title(alert):
     """ "STOP WORK: immediate danger · 3. etasje, sone B": the alert's title as fieldapp/alerts/wording.py words
-    it for the reader, then where (a report alert's codes in words, a place as the sender wrote it)."""
-    title = alert_wording.wording(alert, language)[0]
+    it for the reader (the current locale), then where (a report alert's codes in words, a place as the sender
+    wrote it)."""
+    title = alert_wording.wording(alert)[0]
     if not alert.template or not alert.area:
         return title
     area = (alert_wording.report_words(alert.area) if alert.template in alert_wording.REPORT_TEMPLATES
@@ -129,14 +132,15 @@ def item_titles(items, language):
     alerts_by_id = {a.id: a for a in Alert.select().where(Alert.id.in_(alert_ids))} if alert_ids else {}
     out = {}
     with force_locale(language):
+        categories, kinds = report_labels.categories(), report_labels.kinds()
         for item in items:
             source = origin[item.id]
             report = reports.get(source.record_id) if source.source in REPORT_SOURCES else None
             alert = alerts_by_id.get(source.record_id) if source.source in ALERT_SOURCES else None
             if report is not None:
-                out[item.id] = _report_title(report)
+                out[item.id] = _report_title(report, categories, kinds)
             elif alert is not None:
-                out[item.id] = _alert_title(alert, language)
+                out[item.id] = _alert_title(alert)
             else:
                 out[item.id] = item.title or source.title or _("A record that is no longer there")
     return out
