@@ -80,12 +80,20 @@ def main():
                 started = time.perf_counter()
                 service.create_meeting(foreman, site, "hms", (today + timedelta(days=n)).isoformat())
                 created.append((time.perf_counter() - started) * 1000)
+            shown, meeting = [], Meeting.select().where(Meeting.id != previous.id).order_by(Meeting.id).first()
+            agenda_items = list(AgendaItem.select().where(AgendaItem.meeting == meeting))
+            for language in ("nb", "pl") * 5:
+                started = time.perf_counter()
+                service.item_titles(agenda_items, language)
+                shown.append((time.perf_counter() - started) * 1000)
         print(f"site with {args.reports} reports ({args.follow_ups} followed up, half overdue), 500 alerts, "
               f"20 proposals, 10 carried items")
         print(f"build_agenda: {items} items, median {statistics.median(timings):.1f} ms, "
               f"max {max(timings):.1f} ms over {args.runs} runs (target < 200 ms)")
         print(f"create_meeting (agenda written, audited): median {statistics.median(created):.1f} ms, "
               f"max {max(created):.1f} ms over 5 runs")
+        print(f"item_titles (the agenda's {len(agenda_items)} items in words, nb and pl): median "
+              f"{statistics.median(shown):.1f} ms, max {max(shown):.1f} ms over {len(shown)} runs")
 
 
 if __name__ == "__main__":

@@ -56,10 +56,12 @@ def test_the_agenda_is_built_from_the_records_since_the_last_meeting(as_role, wo
     Report.create(uuid=uuid.uuid4(), payload_hash="3" * 64, site=world.other_site, reporter=world.outsider,
                   kind="hazard", category="fire", severity="low", description="Another site's", happened_at=NOW)
     meeting = start(as_role("foreman"), world)
-    titles = {item.source: item.title for item in AgendaItem.select().where(AgendaItem.meeting == meeting)}
-    assert titles["injury"] == "Cut hand on rebar"
-    assert titles["report"] == "Open edge on the 3rd floor"  # World's report, made just now
-    assert titles["follow_up"] == "Old and overdue"
+    items = list(AgendaItem.select().where(AgendaItem.meeting == meeting))
+    words = service.item_titles(items, "en")
+    titles = {item.source: words[item.id] for item in items}
+    assert titles["injury"] == "Falls (Injury): Cut hand on rebar"
+    assert titles["report"].endswith(": Open edge on the 3rd floor")  # World's report, made just now
+    assert titles["follow_up"] == "Fire (Hazardous condition): Old and overdue"
     assert titles["stop_work"] == "Stop: crane"
     assert "Another site's" not in titles.values()
     assert AuditEvent.select().where(AuditEvent.action == "meeting.create").count() == 1

@@ -16,6 +16,7 @@ def minutes_pdf(meeting, language):
     """bytes of a PDF: the meeting, who attended by side, each item with its note, vote and decisions (person,
     deadline, follow-up status), approval and amendments."""
     items, decisions = service.agenda(meeting)
+    titles = service.item_titles(items, language)
     name = service.kinds_for(meeting.organization_id, language).get(meeting.kind, (meeting.kind, ""))[0]
     pdf = pdfs.document("P")
     pdf.set_title(_("Minutes"))
@@ -47,7 +48,7 @@ def minutes_pdf(meeting, language):
     statuses = labels.statuses()
     for number, item in enumerate(items, 1):
         pdf.set_font("body", "B", 10)
-        pdf.multi_cell(width, 5, f"{number}. {item.title}", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, 5, f"{number}. {titles[item.id]}", new_x="LMARGIN", new_y="NEXT")
         if item.note:
             line(item.note)
         if item.vote_unanimous is not None:

@@ -12,12 +12,14 @@ from flask_babel import gettext as _
 
 from .. import audit, clock, photos
 from ..alerts import service as alerts
+from ..alerts import wording as alert_wording
 from ..authz import roles_with
 from ..db import database
 from ..inputs import InputError
 from ..models import (ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
                       MeetingAttendance, MeetingDecision, MeetingKind, MeetingProposal, MeetingSchedule,
                       Membership, Report, ReportEvent, Site, User, utcnow)
+from ..reports import labels as report_labels
 from . import kinds as kind_catalogue
 
 MAX_TEXT = 2000
@@ -39,35 +41,109 @@ def kinds_for(organization_id, language):
 
 # --- the agenda's sources: one function each (site, since, today) -> [(source, record id, title)] -------
 # Walkarounds, SJAs, certificates and statistics join with one function each when they land.
+# A source that names a record stores no words (title ""): the item is read from the record's codes in each
+# reader's language when shown (item_titles; issue 17). Free text (proposals, typed items) is stored as written.
 
 def _new_reports(site, since, today):
-    rows = (Report.select(Report.id, Report.description, Report.category)
+    rows = (Report.select(Report.id)
             .where((Report.site == site) & (Report.happened_at >= since)
                    & Report.kind.not_in(("injury", "decision")))
             .order_by(Report.happened_at.desc()).limit(SOURCE_LIMIT).tuples())
-    return [("report", rid, text or category) for rid, text, category in rows]
+    return [("report", rid, "") for (rid,) in rows]
 
 
 def _injuries(site, since, today):
     # Without medical details (AML § 5-1): only what the reporter wrote, never InjuryDetails.
-    rows = (Report.select(Report.id, Report.description, Report.category)
+    rows = (Report.select(Report.id)
             .where((Report.site == site) & (Report.happened_at >= since) & (Report.kind == "injury"))
             .order_by(Report.happened_at.desc()).limit(SOURCE_LIMIT).tuples())
-    return [("injury", rid, text or category) for rid, text, category in rows]
+    return [("injury", rid, "") for (rid,) in rows]
 
 
 def _overdue_follow_ups(site, since, today):
-    rows = (Report.select(Report.id, Report.description)
+    rows = (Report.select(Report.id)
             .where((Report.site == site) & (Report.status != "closed") & (Report.deadline < today))
             .order_by(Report.deadline).limit(SOURCE_LIMIT).tuples())
-    return [("follow_up", rid, text) for rid, text in rows]
+    return [("follow_up", rid, "") for (rid,) in rows]
 
 
 def _alerts(site, since, today):
-    rows = (Alert.select(Alert.id, Alert.level, Alert.title, Alert.area)
+    rows = (Alert.select(Alert.id, Alert.level)
             .where((Alert.site == site) & (Alert.created_at >= since) & (Alert.level != "info"))
             .order_by(Alert.created_at.desc()).limit(SOURCE_LIMIT).tuples())
-    return [("stop_work" if level == "stop_work" else "alert", aid, title or area) for aid, level, title, area in rows]
+    return [("stop_work" if level == "stop_work" else "alert", aid, "") for aid, level in rows]
+
+
+REPORT_SOURCES = ("report", "injury", "follow_up")
+ALERT_SOURCES = ("alert", "stop_work")
+CARRY_DEPTH = 50  # carried-over items followed back at most this many meetings
+
+
+def _report_title(report, categories, kinds):
+    """ "Electrical (Hazardous condition): loose cable": the report's codes in the words of fieldapp/reports/
+    labels.py (`categories`, `kinds`: its dicts in the reader's language), then what the reporter wrote (their
+    own words, as written). Never medical details (AML § 5-1). An unknown code is shown as stored."""
+    words = f"{categories.get(report.category, report.category)} ({kinds.get(report.kind, report.kind)})"
+    return f"{words}: {report.description}" if report.description else words
+
+
+def _alert_title(alert):
+    """ "STOP WORK: immediate danger · 3. etasje, sone B": the alert's title as fieldapp/alerts/wording.py words
+    it for the reader (the current locale), then where (a report alert's codes in words, a place as the sender
+    wrote it)."""
+    title = alert_wording.wording(alert)[0]
+    if not alert.template or not alert.area:
+        return title
+    area = (alert_wording.report_words(alert.area) if alert.template in alert_wording.REPORT_TEMPLATES
+            else alert.area)
+    return f"{title} · {area}"
+
+
+def _origins(items):
+    """{item id: the item it was first put on an agenda as}: carried items followed back through carried_from
+    (at most CARRY_DEPTH meetings), one query per step back."""
+    origin = {item.id: item for item in items}
+    pending = {item.id: item.carried_from_id for item in items if item.source == "carried" and item.carried_from_id}
+    for _step in range(CARRY_DEPTH):
+        if not pending:
+            break
+        found = {row.id: row for row in AgendaItem.select().where(AgendaItem.id.in_(set(pending.values())))}
+        following = {}
+        for item_id, parent_id in pending.items():
+            parent = found.get(parent_id)
+            if parent is None:
+                continue
+            origin[item_id] = parent
+            if parent.source == "carried" and parent.carried_from_id:
+                following[item_id] = parent.carried_from_id
+        pending = following
+    return origin
+
+
+def item_titles(items, language):
+    """{item id: title} in `language`: a report's kind and category from fieldapp/reports/labels.py (with the
+    reporter's words), an alert's title as fieldapp/alerts/wording.py words it for that reader, free text as
+    written. Carried items are read from the record they first named. Three queries plus one per meeting a
+    carried item goes back."""
+    origin = _origins(items)
+    report_ids = {o.record_id for o in origin.values() if o.source in REPORT_SOURCES and o.record_id}
+    alert_ids = {o.record_id for o in origin.values() if o.source in ALERT_SOURCES and o.record_id}
+    reports = {r.id: r for r in Report.select().where(Report.id.in_(report_ids))} if report_ids else {}
+    alerts_by_id = {a.id: a for a in Alert.select().where(Alert.id.in_(alert_ids))} if alert_ids else {}
+    out = {}
+    with force_locale(language):
+        categories, kinds = report_labels.categories(), report_labels.kinds()
+        for item in items:
+            source = origin[item.id]
+            report = reports.get(source.record_id) if source.source in REPORT_SOURCES else None
+            alert = alerts_by_id.get(source.record_id) if source.source in ALERT_SOURCES else None
+            if report is not None:
+                out[item.id] = _report_title(report, categories, kinds)
+            elif alert is not None:
+                out[item.id] = _alert_title(alert)
+            else:
+                out[item.id] = item.title or source.title or _("A record that is no longer there")
+    return out
 
 
 AGENDA_SOURCES = [_injuries, _new_reports, _overdue_follow_ups, _alerts]

@@ -57,9 +57,10 @@ def _index_error(exc):
         error=inputs.banner(exc), errors=inputs.errors_by_field(exc), form=request.form)), status
 
 
-def _meeting_context(meeting, error=None, errors=None):
+def _meeting_context(meeting, error=None, errors=None, form=None):
     items, decisions = service.agenda(meeting)
-    return dict(meeting=meeting, items=items, decisions=decisions, attendance=service.attendance(meeting),
+    return dict(meeting=meeting, items=items, decisions=decisions, titles=service.item_titles(items, _lang()),
+                form=form or {}, attendance=service.attendance(meeting),
                 amendments=service.amendments(meeting), previous=service.previous_decisions(meeting),
                 people=service.people_for(meeting), kinds=service.kinds_for(meeting.organization_id, _lang()),
                 topics=kinds.MORNING_TOPICS, error=error, errors=errors or {}, today=clock.today(g.site))
@@ -78,8 +79,9 @@ def _change(meeting_id, change):
         change(meeting)
     except BAD_INPUT as exc:
         status, _message = inputs.problem(exc)
+        # Every typed value comes back in its field (the form names the item it was about).
         return render_template("meetings/meeting.html", **_meeting_context(
-            meeting, error=inputs.problem(exc)[1], errors=inputs.errors_by_field(exc))), status
+            meeting, error=inputs.problem(exc)[1], errors=inputs.errors_by_field(exc), form=request.form)), status
     return redirect(url_for("meetings.meeting", site_id=g.site.id, meeting_id=meeting.id), 303)
 
 
@@ -191,9 +193,9 @@ def proposal_photo(site_id, digest):
 
 # --- the morning meeting --------------------------------------------------------------------------------
 
-def _morning_context(error=None, errors=None):
+def _morning_context(error=None, errors=None, form=None):
     return dict(people=service.checked_in_now(g.site), topics=kinds.MORNING_TOPICS, today=clock.today(g.site),
-                error=error, errors=errors or {})
+                error=error, errors=errors or {}, form=form or {})
 
 
 @bp.get("/s/<int:site_id>/meetings/morning")
@@ -212,7 +214,7 @@ def record_morning(site_id):
     except BAD_INPUT as exc:
         status, message = inputs.problem(exc)
         return render_template("meetings/morning.html", **_morning_context(
-            error=message, errors=inputs.errors_by_field(exc))), status
+            error=message, errors=inputs.errors_by_field(exc), form=form)), status
     return redirect(url_for("meetings.meeting", site_id=site_id, meeting_id=meeting.id), 303)
 
 
@@ -254,7 +256,8 @@ def amu_create():
 def _amu_page(member, meeting, error=None, status=200):
     items, decisions = service.agenda(meeting)
     return render_template("meetings/amu_meeting.html", member=member, meeting=meeting, items=items,
-                           decisions=decisions, attendance=service.attendance(meeting),
+                           decisions=decisions, titles=service.item_titles(items, _lang()),
+                           form=request.form if request.method == "POST" else {}, attendance=service.attendance(meeting),
                            people=service.people_for(meeting), amendments=service.amendments(meeting),
                            today=clock.today(), error=error), status
 
