@@ -87,3 +87,21 @@ def test_offline_certificate_approved_then_check_in_passes(live, page, context, 
         page.wait_for_timeout(100)
     assert [row.user_id for row in CheckIn.select()] == [worker.id]
     assert csp_violations == []
+
+
+def test_send_for_approval_is_in_view_without_scrolling(live, page, csp_violations):
+    """At 360 x 780 the form's main action sits above the bottom navigation, not at y 976 below the fold."""
+    sign_in_ui(page, live.url, live.world.people["worker"].phone, PIN)
+    page.goto(live.url + "/me/competence")
+    send = page.locator("button.send")
+    box = send.bounding_box()
+    nav = page.locator(".bottom-nav").bounding_box()
+    assert box is not None and nav is not None
+    assert box["y"] >= 0 and box["y"] + box["height"] <= nav["y"] <= 780
+    assert page.evaluate("window.scrollY") == 0
+    # Nothing to tap is hidden under it: the last field of the form scrolls clear of the bar.
+    page.locator("input[name=verneombud_may_see]").scroll_into_view_if_needed()
+    last = page.locator("input[name=verneombud_may_see]").bounding_box()
+    assert last["y"] + last["height"] <= send.bounding_box()["y"]
+    assert fits_the_screen(page)
+    assert csp_violations == []
