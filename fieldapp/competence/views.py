@@ -112,6 +112,8 @@ def _decide(record_id, approve_it):
                                names=service.course_names(g.site.organization_id), error=message), status
     if record is None:
         abort(404)
+    if request.form.get("back") == "person":  # decided on the person's page: back to it
+        return redirect(url_for("competence.person", site_id=g.site.id, user_id=record.user_id), 303)
     return redirect(url_for("competence.pending", site_id=g.site.id), 303)
 
 
