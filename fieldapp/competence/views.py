@@ -242,9 +242,12 @@ def set_tasks(site_id, user_id):
 @requires("competence.manage")
 @upload_limit(IMPORT_MAX_BYTES)
 def import_csv(site_id):
-    """A manager imports approved records: a dry run lists every change and every row's error; nothing is
-    saved until the file has no errors and the manager confirms."""
-    context = dict(result=None, error=None, columns=importer.COLUMNS)
+    """A manager imports records (approved for their own employer's people, waiting for approval for another
+    employer's people on the site: competence/importer.py): a dry run lists every change and every row's
+    errors; nothing is saved until the file has no errors and the manager confirms. The page lists the course
+    codes the file may use."""
+    context = dict(result=None, error=None, columns=importer.COLUMNS,
+                   courses=service.catalogue(service.org_of(g.user)))
     if request.method == "GET":
         return render_template("competence/import.html", **context)
     upload = request.files.get("file")
