@@ -169,11 +169,12 @@ def test_the_persons_page_shows_the_pending_record_and_approves_it_where_allowed
     done = as_role("foreman").post(f"/s/{world.site.id}/competence/records/{row.id}/approve", data={"back": "person"})
     assert done.status_code == 303 and done.headers["Location"].endswith(path)
     assert TrainingRecord.get_by_id(row.id).status == "approved"
-    rejected = record(world.people["worker"], course="truck", status="pending")
-    world.people["foreman"].employer = world.sub
+    waiting = record(world.people["worker"], course="truck", status="pending")
+    world.people["foreman"].employer = world.sub  # now a lead of another employer: sees who decides instead
     world.people["foreman"].save()
     other = as_role("foreman").get(path).get_data(as_text=True)
-    assert f"/records/{rejected.id}/approve" not in other and "Venter på en formann eller leder i Fjordbygg AS" in other
+    assert f'data-record="{waiting.id}"' in other and f"/records/{waiting.id}/approve" not in other
+    assert "Venter på en formann eller leder i Fjordbygg AS" in other
 
 
 def test_a_worker_or_verneombud_cannot_approve(as_role, world):
