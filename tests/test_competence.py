@@ -169,6 +169,12 @@ def test_the_persons_page_shows_the_pending_record_and_approves_it_where_allowed
     done = as_role("foreman").post(f"/s/{world.site.id}/competence/records/{row.id}/approve", data={"back": "person"})
     assert done.status_code == 303 and done.headers["Location"].endswith(path)
     assert TrainingRecord.get_by_id(row.id).status == "approved"
+    second = record(world.people["worker"], course="first_aid", status="pending")
+    empty = as_role("foreman").post(f"/s/{world.site.id}/competence/records/{second.id}/reject",
+                                    data={"back": "person", "user": world.people["worker"].id, "reason": ""})
+    page = empty.get_data(as_text=True)
+    assert empty.status_code == 422 and "Skriv hvorfor" in page and 'id="person-competence"' in page
+    assert TrainingRecord.get_by_id(second.id).status == "pending"
     waiting = record(world.people["worker"], course="truck", status="pending")
     world.people["foreman"].employer = world.sub  # now a lead of another employer: sees who decides instead
     world.people["foreman"].save()
