@@ -22,6 +22,8 @@ PEOPLE = [
     ("+4790000003", "Vera Vern", MAIN, False, {0: "verneombud", 1: "worker"}),
     ("+4790000004", "Ola Arbeider", SUB, False, {0: "worker", 1: "worker"}),
     ("+4790000005", "Piotr Nowak", SUB, False, {0: "worker"}),
+    # The subcontractor's own foreman: only their employer approves Piotr's and Ola's certificates (AML § 2-1).
+    ("+4790000006", "Nils Nordlys", SUB, False, {0: "foreman"}),
 ]
 SITES = [
     {"name": "Bjørvika kontorbygg", "address": "Dronning Eufemias gate 40, 0191 Oslo",

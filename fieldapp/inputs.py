@@ -267,7 +267,8 @@ def messages():
         "csv_empty": (422, _("The file has no rows to import.")),
         "csv_too_many": (413, lambda n: ngettext("The file has too many rows. Import at most %(num)s at a time.",
                                                  "The file has too many rows. Import at most %(num)s at a time.", n)),
-        "csv_unknown_person": (422, _("No person with this phone number works for your organization.")),
+        "csv_unknown_person": (422, _("No person with this phone number works for your organization or is on "
+                                      "this site.")),
         "csv_duplicate": (422, _("The same person, course and date are in the file more than once.")),
         "csv_has_errors": (422, _("Nothing was imported: fix the rows with errors and try again.")),
         # Meetings (fieldapp/meetings)

@@ -2,6 +2,7 @@
 import base64
 
 from fieldapp.accounts import service as accounts
+from fieldapp.competence import service as competence
 from fieldapp.models import Membership, Site, User
 
 
@@ -38,7 +39,7 @@ def test_create_user_refuses_bad_input(app, db):
 def test_demo_data_is_idempotent(app, db):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["demo-data"])
-    assert first.exit_code == 0 and "5 people created" in first.output and "+4790000001" in first.output
+    assert first.exit_code == 0 and "6 people created" in first.output and "+4790000001" in first.output
     counts = (User.select().count(), Site.select().count(), Membership.select().count())
     second = runner.invoke(args=["demo-data"])
     assert second.exit_code == 0 and "0 people created" in second.output
@@ -50,6 +51,18 @@ def test_demo_data_is_idempotent(app, db):
     required = {site.name: sorted(e.equipment.key for e in site.required_equipment) for site in Site.select()}
     assert required == {"Bjørvika kontorbygg": ["fall_arrest", "helmet", "hi_vis", "safety_shoes"],
                         "Lillestrøm skole": ["helmet", "hi_vis", "safety_shoes"]}  # a harness on one (issue 16)
+
+
+def test_every_demo_worker_has_someone_on_their_site_who_may_approve_their_certificates(app, db):
+    """The new-user test: Piotr (Nordlys Elektro) waited for approval for good, nobody of Nordlys being a lead."""
+    assert app.test_cli_runner().invoke(args=["demo-data"]).exit_code == 0
+    leads = [m for m in Membership.select() if m.role in ("foreman", "manager")]
+    for person in User.select().join(Membership).distinct():
+        sites = {m.site_id for m in person.memberships}
+        # A lead of the person's employer on one of the person's sites (its pending page lists them).
+        assert any(m.site_id in sites and competence.may_decide(m.user, person) for m in leads), person.name
+    nils = User.get(User.phone == "+4790000006")
+    assert [(m.site.name, m.role) for m in nils.memberships] == [("Bjørvika kontorbygg", "foreman")]
 
 
 def test_migrate_is_safe_to_run_again(app, db):

@@ -136,6 +136,53 @@ def test_a_foreman_of_another_employer_may_not_approve(as_role, world):
     assert TrainingRecord.get_by_id(row.id).status == "pending"
 
 
+def test_the_pending_page_lists_a_subcontractors_worker_and_says_who_approves(as_role, world):
+    """The new-user test: Piotr of Nordlys Elektro waited, and Fjordbygg's leads saw "nothing waits"."""
+    piotr = world.person("+4791000011", "Piotr Nowak", "worker", world.site, employer=world.sub)
+    theirs = record(piotr, status="pending")
+    ours = record(world.people["worker"], course="truck", status="pending")
+    page = as_role("foreman").get(f"/s/{world.site.id}/competence/pending").get_data(as_text=True)
+    assert "Ingenting venter på godkjenning" not in page
+    assert f'data-record="{theirs.id}"' in page and "Piotr Nowak" in page
+    assert "Venter på en formann eller leder i Nordlys Elektro AS" in page
+    assert f"/records/{theirs.id}/approve" not in page and f"/records/{ours.id}/approve" in page
+    # The rule is kept: only the employer's foreman or manager decides.
+    refused = as_role("foreman").post(f"/s/{world.site.id}/competence/records/{theirs.id}/approve")
+    assert refused.status_code == 403 and TrainingRecord.get_by_id(theirs.id).status == "pending"
+    world.people["sub_foreman"] = world.person("+4791000012", "Nordlys Formann", "foreman", world.site,
+                                               employer=world.sub)
+    sub_page = as_role("sub_foreman").get(f"/s/{world.site.id}/competence/pending").get_data(as_text=True)
+    assert f"/records/{theirs.id}/approve" in sub_page and f"/records/{ours.id}/approve" not in sub_page
+    assert sub_page.index(f'data-record="{theirs.id}"') < sub_page.index(f'data-record="{ours.id}"')  # theirs first
+    assert "Venter på en formann eller leder i Fjordbygg AS" in sub_page
+    assert as_role("sub_foreman").post(f"/s/{world.site.id}/competence/records/{theirs.id}/approve").status_code == 303
+    assert TrainingRecord.get_by_id(theirs.id).status == "approved"
+
+
+def test_the_persons_page_shows_the_pending_record_and_approves_it_where_allowed(as_role, world):
+    row = record(world.people["worker"], status="pending")
+    path = f"/s/{world.site.id}/competence/people/{world.people['worker'].id}"
+    foreman_page = as_role("foreman").get(path).get_data(as_text=True)
+    assert f'data-record="{row.id}"' in foreman_page and f"/records/{row.id}/approve" in foreman_page
+    verneombud_page = as_role("verneombud").get(path).get_data(as_text=True)
+    assert f'data-record="{row.id}"' in verneombud_page and f"/records/{row.id}/approve" not in verneombud_page
+    done = as_role("foreman").post(f"/s/{world.site.id}/competence/records/{row.id}/approve", data={"back": "person"})
+    assert done.status_code == 303 and done.headers["Location"].endswith(path)
+    assert TrainingRecord.get_by_id(row.id).status == "approved"
+    second = record(world.people["worker"], course="first_aid", status="pending")
+    empty = as_role("foreman").post(f"/s/{world.site.id}/competence/records/{second.id}/reject",
+                                    data={"back": "person", "user": world.people["worker"].id, "reason": ""})
+    page = empty.get_data(as_text=True)
+    assert empty.status_code == 422 and "Skriv hvorfor" in page and 'id="person-competence"' in page
+    assert TrainingRecord.get_by_id(second.id).status == "pending"
+    waiting = record(world.people["worker"], course="truck", status="pending")
+    world.people["foreman"].employer = world.sub  # now a lead of another employer: sees who decides instead
+    world.people["foreman"].save()
+    other = as_role("foreman").get(path).get_data(as_text=True)
+    assert f'data-record="{waiting.id}"' in other and f"/records/{waiting.id}/approve" not in other
+    assert "Venter på en formann eller leder i Fjordbygg AS" in other
+
+
 def test_a_worker_or_verneombud_cannot_approve(as_role, world):
     row = record(world.people["worker"], status="pending")
     for role in ("worker", "verneombud"):

@@ -37,7 +37,7 @@ def test_every_rows_error_is_listed_and_nothing_is_imported(as_role, world):
                      "91000001;first_aid;2025-02-01;;;\n"  # the same again
                      "91000002;first_aid;2025/02/01;;;\n"  # a wrong date format
                      "91000003;welding;2025-02-01;;;\n"  # an unknown course type
-                     "99999999;first_aid;2025-02-01;;;\n"  # nobody of the organization
+                     "99999999;first_aid;2025-02-01;;;\n"  # nobody of the organization or the site
                      "91000004;first_aid;2025-02-01;2024-01-01;;\n")  # expiry before taken
     response = upload(as_role("manager"), world.site, text, confirm="y")
     page = response.get_data(as_text=True)
@@ -60,12 +60,45 @@ def test_wrong_columns_or_no_text_are_refused_as_a_whole(as_role, world):
     assert TrainingRecord.select().count() == 0
 
 
-def test_a_person_of_another_employer_is_not_imported(as_role, world):
-    world.people["worker"].employer = world.sub
-    world.people["worker"].organization = world.sub
-    world.people["worker"].save()
-    response = upload(as_role("manager"), world.site, HEADER + "91000001;first_aid;2025-02-01;;;\n")
+def test_a_subcontractors_worker_on_the_site_is_imported_waiting_for_their_employer(as_role, world):
+    """The new-user test: Piotr of Nordlys Elektro, on the site, was refused. The import is an approval only
+    for the manager's own employer's people; his record waits for a foreman or manager of Nordlys."""
+    piotr = world.person("+4791000011", "Piotr Nowak", "worker", world.site, employer=world.sub)
+    text = HEADER + "91000011;first_aid;2025-02-01;;;\n91000001;truck;2024-03-01;;;\n"
+    manager = as_role("manager")
+    dry = upload(manager, world.site, text).get_data(as_text=True)
+    assert "Piotr Nowak" in dry and "venter på godkjenning fra en formann eller leder i Nordlys Elektro AS" in dry
+    assert manager.post(f"/s/{world.site.id}/competence/import",
+                        data={"confirm": "y", "text": text}).status_code == 200
+    rows = {r.user_id: r for r in TrainingRecord.select()}
+    assert rows[piotr.id].status == "pending" and rows[piotr.id].decided_by_id is None
+    assert rows[world.people["worker"].id].status == "approved"
+    pending = as_role("foreman").get(f"/s/{world.site.id}/competence/pending").get_data(as_text=True)
+    assert f'data-record="{rows[piotr.id].id}"' in pending
+
+
+def test_a_person_neither_employed_nor_on_the_site_is_refused(as_role, world):
+    outsider_of_site = world.person("+4791000013", "Elsewhere Worker", "worker", world.other_site,
+                                    employer=world.sub)
+    assert outsider_of_site.phone == "+4791000013"
+    response = upload(as_role("manager"), world.site, HEADER + "91000013;first_aid;2025-02-01;;;\n")
     assert response.status_code == 422 and "Ingen med dette telefonnummeret" in response.get_data(as_text=True)
+    assert TrainingRecord.select().count() == 0
+
+
+def test_a_row_lists_both_an_unknown_person_and_an_unknown_course(as_role, world):
+    response = upload(as_role("manager"), world.site, HEADER + "99999999;welding;2025-02-01;;;\n")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    row = page[page.index('class="import-error"'):]
+    row = row[:row.index("</tr>")]
+    assert "Ingen med dette telefonnummeret" in row and "Velg en kurstype" in row
+
+
+def test_the_import_page_lists_the_course_codes_in_the_readers_language(as_role, world):
+    page = as_role("manager").get(f"/s/{world.site.id}/competence/import").get_data(as_text=True)
+    assert "<code>first_aid</code>" in page and "Førstehjelp" in page
+    assert "<code>hot_work</code>" in page and "Sertifikat for varme arbeider" in page
 
 
 def test_only_a_manager_imports(as_role, world):

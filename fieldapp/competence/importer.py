@@ -1,5 +1,11 @@
 """CSV import of training records by a manager: a dry run lists every change and every row's error, and the
-import itself saves all rows in one transaction or none (never half an import)."""
+import itself saves all rows in one transaction or none (never half an import).
+
+Who imports for whom (the rule of approval, competence.service.may_decide; AML § 2-1): a manager on the site
+imports for the people their own organization employs, and those records are saved approved. For a person on
+the site employed by another organization (a subcontractor's worker) the record is saved waiting for approval
+by a foreman or manager of that employer, as if the person had sent it: the import never approves for another
+employer. Anyone else's phone number is an error of the row."""
 import csv
 import io
 import uuid as uuidlib
@@ -8,8 +14,8 @@ from dataclasses import dataclass, field
 from .. import audit, clock, inputs
 from ..accounts.service import normalize_phone
 from ..db import database
-from ..models import TrainingRecord, User
-from .service import CompetenceError, _payload_hash, org_of, record_fields
+from ..models import Membership, Organization, TrainingRecord, User
+from .service import CompetenceError, _payload_hash, may_decide, org_of, record_fields
 
 COLUMNS = ("phone", "course", "taken_on", "expires_on", "issuer", "certificate_number")
 REQUIRED = ("phone", "course", "taken_on")
@@ -27,7 +33,12 @@ class Row:
     taken_on: object = None
     expires_on: object = None
     action: str = ""  # "add", "unchanged" or "error"
-    error: str = ""
+    errors: list = field(default_factory=list)  # every problem of the row (the person's and the record's)
+    waits_for: str = ""  # the employer whose foreman or manager approves it ("": saved approved)
+
+    @property
+    def error(self):
+        return " ".join(self.errors)
 
 
 @dataclass
@@ -88,16 +99,23 @@ def parse(text):
 def run(actor, site, text, dry_run=True):
     """Check every row; unless dry_run and when no row has an error, save the new ones in one transaction.
 
-    Rows: the person (by phone) must work for the actor's organization; the course type must be the
-    organization's; dates ISO or DD.MM.YYYY, taken not in the future (the site's day), expiry not before it;
-    the same person, course and date twice in the file is an error. A record already saved is "unchanged".
+    Rows: the person (by phone) must work for the actor's organization, or be on the site (then the record
+    waits for their employer's approval: see the module's docstring); the course type must be in the actor's
+    organization's catalogue; dates ISO or DD.MM.YYYY, taken not in the future (the site's day), expiry not
+    before it; the same person, course and date twice in the file is an error. Each row lists all its errors
+    (an unknown person and an unknown course both). A record already saved is "unchanged".
     Returns a Result; CompetenceError for a file that cannot be read as a whole.
     """
     parsed = parse(text)
     organization = org_of(actor)
     phones = {normalize_phone(values.get("phone")) for _line, values in parsed} - {None}
+    on_site = {user_id for (user_id,) in Membership.select(Membership.user)
+               .where(Membership.site == site).tuples()}
     people = {u.phone: u for u in User.select().where(User.phone.in_(list(phones)))
-              if org_of(u) == organization}
+              if org_of(u) == organization or u.id in on_site}
+    employers = dict(Organization.select(Organization.id, Organization.name)
+                     .where(Organization.id.in_({org_of(u) for u in people.values()} - {None})).tuples()
+                     ) if people else {}
     today = clock.today(site)
     result = Result(text=text)
     seen = set()
@@ -105,19 +123,26 @@ def run(actor, site, text, dry_run=True):
     for line, values in parsed:
         row = Row(line, values.get("phone", ""))
         result.rows.append(row)
-        try:
-            person = people.get(normalize_phone(values.get("phone")))
-            if person is None:
-                raise CompetenceError("csv_unknown_person")
+        person = people.get(normalize_phone(values.get("phone")))
+        fields = None
+        if person is None:
+            row.errors.append(inputs.problem(CompetenceError("csv_unknown_person"))[1])
+        else:
             row.name = person.name
+            if not may_decide(actor, person):
+                row.waits_for = employers.get(org_of(person), "")
+        try:
             fields = record_fields(organization, values, today)
             row.course, row.taken_on, row.expires_on = fields["course"], fields["taken_on"], fields["expires_on"]
+        except CompetenceError as exc:
+            row.errors.append(inputs.problem(exc)[1])
+        if person is not None and fields is not None:
             key = (person.id, fields["course"], fields["taken_on"])
             if key in seen:
-                raise CompetenceError("csv_duplicate")
+                row.errors.append(inputs.problem(CompetenceError("csv_duplicate"))[1])
             seen.add(key)
-        except CompetenceError as exc:
-            row.action, row.error = "error", inputs.problem(exc)[1]
+        if row.errors:
+            row.action = "error"
             continue
         record_uuid = uuidlib.uuid5(NAMESPACE, f"{person.id}/{fields['course']}/{fields['taken_on'].isoformat()}")
         row.action = "add"
@@ -133,9 +158,11 @@ def run(actor, site, text, dry_run=True):
         for row, person, record_uuid, fields in planned:
             if row.action != "add":
                 continue
+            decided = dict(status="pending")  # another employer's person: their foreman or manager approves
+            if may_decide(actor, person):
+                decided = dict(status="approved", decided_by=actor, decided_at=clock.utcnow())
             record = TrainingRecord.create(uuid=record_uuid, payload_hash=_payload_hash(person, fields, {}),
-                                           user=person, status="approved", created_by=actor, decided_by=actor,
-                                           decided_at=clock.utcnow(), **fields)
+                                           user=person, created_by=actor, **decided, **fields)
             audit.record(actor, "competence.record.import", "training_record", record.id,
                          after=audit.snapshot(record, ("user", "course", "taken_on", "expires_on", "status")))
     result.applied = True

@@ -17,8 +17,8 @@ from .. import audit, clock, photos
 from ..db import database
 from ..i18n import localized
 from ..inputs import InputError
-from ..models import (CertificatePhoto, CourseType, Membership, PersonTask, Site, SiteRequirement, TrainingRecord,
-                      User, utcnow)
+from ..models import (CertificatePhoto, CourseType, Membership, Organization, PersonTask, Site, SiteRequirement,
+                      TrainingRecord, User, utcnow)
 from .courses import BUILTIN, BY_KEY, TASKS, builtin_validity
 
 MAX_ISSUER = 200
@@ -235,18 +235,38 @@ def _site_record(site, record_id):
             .first())
 
 
+def may_decide(actor, person):
+    """Whether `actor` may approve or reject `person`'s records, given a foreman or manager role on a site where
+    the person is (the view checks it): only their own employer's (AML § 2-1: the employer checks the
+    competence of its own workers)."""
+    return org_of(actor) is not None and org_of(actor) == org_of(person)
+
+
+def _mark_approvers(actor, records):
+    """Set on each record .may_decide (bool, see may_decide) and .approver (the name of the organization whose
+    foreman or manager may decide it). One query for the organizations' names."""
+    orgs = {org_of(r.user) for r in records} - {None}
+    names = dict(Organization.select(Organization.id, Organization.name)
+                 .where(Organization.id.in_(list(orgs))).tuples()) if orgs else {}
+    for r in records:
+        r.may_decide = may_decide(actor, r.user)
+        r.approver = names.get(org_of(r.user), "")
+
+
 def pending_for(actor, site):
-    """Records waiting for approval of people on the site whose organization is the actor's own."""
-    org = org_of(actor)
+    """Every record waiting for approval of the site's people, those the actor may decide first, then the
+    oldest first. Each has .sides (photo sides the actor may see, front first), .may_decide and .approver
+    (_mark_approvers): the others are listed so that everyone sees who must approve them."""
     records = list(TrainingRecord.select(TrainingRecord, User).join(User)
                    .where((TrainingRecord.status == "pending")
                           & TrainingRecord.user.in_(Membership.select(Membership.user)
-                                                    .where(Membership.site == site))
-                          & ((User.employer == org) | (User.employer.is_null() & (User.organization == org))))
-                   .order_by(TrainingRecord.created_at))
+                                                    .where(Membership.site == site)))
+                   .order_by(TrainingRecord.created_at, TrainingRecord.id))
+    _mark_approvers(actor, records)
+    records.sort(key=lambda r: not r.may_decide)  # stable: the oldest first within each group
     sides = {}
     for record_id, side in (CertificatePhoto.select(CertificatePhoto.record, CertificatePhoto.side)
-                            .where(CertificatePhoto.record.in_([r.id for r in records])).tuples()):
+                            .where(CertificatePhoto.record.in_([r.id for r in records if r.may_decide])).tuples()):
         sides.setdefault(record_id, []).append(side)
     for r in records:
         r.sides = sorted(sides.get(r.id, []), reverse=True)  # front first
@@ -263,7 +283,7 @@ def decide(actor, site, record_id, approve, reason=""):
     record = _site_record(site, record_id)
     if record is None:
         return None
-    if org_of(actor) is None or org_of(actor) != org_of(record.user):
+    if not may_decide(actor, record.user):
         raise CompetenceError("not_your_org")
     reason = (reason or "").strip()
     if not approve and not reason:
@@ -315,14 +335,17 @@ def may_see_photos(viewer, membership, person, record):
 
 def person_competence(viewer, membership, user_id):
     """A member's page on the site: (person, records with .sides (only the photos the viewer may see),
-    {tasks}), or (None, [], set()) when the person is not on the site."""
+    .may_decide and .approver (_mark_approvers), {tasks}), or (None, [], set()) when the person is not on
+    the site."""
     person, tasks = tasks_of(membership.site_id, user_id)
     if person is None:
         return None, [], set()
     records = own_records(person)
     for record in records:
+        record.user = person
         if not may_see_photos(viewer, membership, person, record):
             record.sides = []
+    _mark_approvers(viewer, records)  # .may_decide: the template also asks can("competence.approve")
     return person, records, tasks
 
 

@@ -108,10 +108,15 @@ def _decide(record_id, approve_it):
         record = service.decide(g.user, g.site, record_id, approve_it, request.form.get("reason", ""))
     except InputError as exc:
         status, message = inputs.problem(exc)
+        person_id = request.form.get("user", "")
+        if request.form.get("back") == "person" and person_id.isdigit():  # the message on the page it came from
+            return _person_page(int(person_id), error=message, status=status)
         return render_template("competence/pending.html", records=service.pending_for(g.user, g.site),
                                names=service.course_names(g.site.organization_id), error=message), status
     if record is None:
         abort(404)
+    if request.form.get("back") == "person":  # decided on the person's page: back to it
+        return redirect(url_for("competence.person", site_id=g.site.id, user_id=record.user_id), 303)
     return redirect(url_for("competence.pending", site_id=g.site.id), 303)
 
 
@@ -212,13 +217,19 @@ def add_course_type(site_id):
 @bp.get("/s/<int:site_id>/competence/people/<int:user_id>")
 @requires("competence.read")
 def person(site_id, user_id):
-    """A member's certificates (photos as competence.service.may_see_photos allows) and tasks on the site."""
+    """A member's certificates (photos as competence.service.may_see_photos allows), the pending ones with
+    approve and reject where the viewer may, and their tasks on the site."""
+    return _person_page(user_id)
+
+
+def _person_page(user_id, error=None, status=200):
     person, records, given = service.person_competence(g.user, g.membership, user_id)
     if person is None:
         abort(404)
     organization = service.org_of(person)
     return render_template("competence/person.html", person=person, records=records, given=given, tasks=TASKS,
-                           names=service.course_names(organization), labels=record_status_labels())
+                           names=service.course_names(organization), labels=record_status_labels(),
+                           error=error), status
 
 
 @bp.post("/s/<int:site_id>/competence/people/<int:user_id>/tasks")
@@ -240,9 +251,12 @@ def set_tasks(site_id, user_id):
 @requires("competence.manage")
 @upload_limit(IMPORT_MAX_BYTES)
 def import_csv(site_id):
-    """A manager imports approved records: a dry run lists every change and every row's error; nothing is
-    saved until the file has no errors and the manager confirms."""
-    context = dict(result=None, error=None, columns=importer.COLUMNS)
+    """A manager imports records (approved for their own employer's people, waiting for approval for another
+    employer's people on the site: competence/importer.py): a dry run lists every change and every row's
+    errors; nothing is saved until the file has no errors and the manager confirms. The page lists the course
+    codes the file may use."""
+    context = dict(result=None, error=None, columns=importer.COLUMNS,
+                   courses=service.catalogue(service.org_of(g.user)))
     if request.method == "GET":
         return render_template("competence/import.html", **context)
     upload = request.files.get("file")

@@ -1,5 +1,8 @@
 """A worker adds a certificate photo with no signal, the foreman approves it, and the check-in then passes the
 site's requirement (issue 19), on a 360 px phone."""
+import uuid
+from datetime import date
+
 import pytest
 from PIL import Image
 
@@ -86,4 +89,45 @@ def test_offline_certificate_approved_then_check_in_passes(live, page, context, 
             break
         page.wait_for_timeout(100)
     assert [row.user_id for row in CheckIn.select()] == [worker.id]
+    assert csp_violations == []
+
+
+def test_send_for_approval_is_in_view_without_scrolling(live, page, csp_violations):
+    """At 360 x 780 the form's main action sits above the bottom navigation, not at y 976 below the fold."""
+    sign_in_ui(page, live.url, live.world.people["worker"].phone, PIN)
+    page.goto(live.url + "/me/competence")
+    send = page.locator("button.send")
+    box = send.bounding_box()
+    nav = page.locator(".bottom-nav").bounding_box()
+    assert box is not None and nav is not None
+    assert box["y"] >= 0 and box["y"] + box["height"] <= nav["y"] <= 780
+    assert page.evaluate("window.scrollY") == 0
+    # Nothing to tap is hidden under it: the last field of the form scrolls clear of the bar.
+    page.locator("input[name=verneombud_may_see]").scroll_into_view_if_needed()
+    last = page.locator("input[name=verneombud_may_see]").bounding_box()
+    assert last["y"] + last["height"] <= send.bounding_box()["y"]
+    assert fits_the_screen(page)
+    assert csp_violations == []
+
+
+def test_a_subcontractors_pending_certificate_says_who_approves_and_the_import_lists_codes(live, page,
+                                                                                          csp_violations):
+    """The new-user test at 360 px: the main contractor's foreman sees Piotr's waiting certificate and who may
+    approve it; the manager's import page lists the course codes. Both fit the phone's width."""
+    world = live.world
+    piotr = world.person("+4791000011", "Piotr Nowak", "worker", world.site, employer=world.sub)
+    TrainingRecord.create(uuid=uuid.uuid4(), payload_hash="0" * 64, user=piotr, course="first_aid",
+                          status="pending", taken_on=date(2025, 9, 15))
+    sign_in_ui(page, live.url, world.people["foreman"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/competence/pending")
+    text = page.text_content("#pending")
+    assert "Piotr Nowak" in text and "Venter på en formann eller leder i Nordlys Elektro AS" in text
+    assert page.locator("button.approve").count() == 0
+    assert fits_the_screen(page)
+    sign_out_ui(page, live)
+    sign_in_ui(page, live.url, world.people["manager"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/competence/import")
+    page.click("details.course-codes summary")
+    assert page.locator("details.course-codes code", has_text="first_aid").is_visible()
+    assert fits_the_screen(page)
     assert csp_violations == []
