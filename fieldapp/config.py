@@ -79,6 +79,13 @@ class Defaults:
     # The cookie only carries the device-session token, which expires server-side: re-signing it
     # on every response would cost every page for nothing.
     SESSION_REFRESH_EACH_REQUEST = False
+    # Pages and JSON compressed (Flask-Compress; static files are compressed once at startup by
+    # fieldapp/static_files.py). Not images, PDFs or spreadsheets: they are compressed already.
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_BR_LEVEL = 5
+    COMPRESS_MIMETYPES = ["text/html", "text/plain", "text/css", "text/javascript", "application/javascript",
+                          "application/json", "application/manifest+json", "text/csv", "image/svg+xml"]
+    COMPRESS_STREAMS = False
     # A device session (server-side, revocable) lasts this long, and ends sooner when unused.
     DEVICE_SESSION_DAYS = 180
     DEVICE_SESSION_IDLE_DAYS = 45
