@@ -2,10 +2,11 @@
 // Pages with personal data are never cached here (shared phones are common on sites).
 "use strict";
 
-// The outbox's storage and sending, shared with the pages: Background Sync sends what they queued.
 // The server fills in the placeholders from fieldapp/static_files.py (the pages' own list and hashed names),
-// so any change to a shell file installs anew and no file is fetched under two names.
-importScripts(__OUTBOX_CORE__);
+// so any change to a shell file installs anew and no file is fetched twice.
+// The outbox's storage and sending, shared with the pages (static/js/outbox-core.js, put here by the server
+// instead of importScripts, which Chrome fetches again on a first install): Background Sync sends what they queued.
+/* __OUTBOX_CORE__ */
 
 const SHELL_VERSION = "shell-__SHELL_HASH__";
 const OFFLINE_URL = "/offline";

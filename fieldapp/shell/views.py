@@ -129,7 +129,7 @@ def _service_worker_source():
         source = (Path(current_app.static_folder) / "sw.js").read_text()
         source = (source.replace("__SHELL_HASH__", version)
                   .replace("__SHELL_STATIC__", json.dumps(urls))
-                  .replace("__OUTBOX_CORE__", json.dumps(url_for("static", filename="js/outbox-core.js"))))
+                  .replace("/* __OUTBOX_CORE__ */", files.by_name["js/outbox-core.js"].raw.decode()))
         cached = current_app.extensions["fieldapp.sw"] = source
     return cached
 
