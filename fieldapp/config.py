@@ -124,6 +124,11 @@ class Defaults:
     PUSH_ALLOWED_HOSTS = ()
     # byggherreforskriften § 15: the attendance list is kept six months after the work ends.
     ATTENDANCE_RETENTION_DAYS = 183
+    # `flask backup` and the worker's daily backup (fieldapp/backup.py): where (default <instance>/backups;
+    # better another disk), at what hour (UTC), and how many archives are kept.
+    BACKUP_DIR = None
+    BACKUP_KEEP = 7
+    BACKUP_HOUR = 2
     # Lists and exports mark a record whose phone time and receipt differ by more than this (fieldapp/phone_time.py).
     PHONE_CLOCK_MARK_MINUTES = 5
     # Set to serve the Strict-Transport-Security header (only behind HTTPS).
