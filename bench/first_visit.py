@@ -22,12 +22,30 @@ sys.path.insert(0, str(ROOT))
 from bench.pages import GUNICORN, stop, wait_up  # noqa: E402
 
 
+def spki_pin(base_url):
+    """base64 SHA-256 of the server certificate's public key: Chrome then trusts it (and caches over it)."""
+    import base64
+    import hashlib
+    import ssl
+    import urllib.parse
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    parts = urllib.parse.urlsplit(base_url)
+    pem = ssl.get_server_certificate((parts.hostname, parts.port))
+    key = x509.load_pem_x509_certificate(pem.encode()).public_key()
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
 def measure(base_url, log_path=None):
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    args = [f"--ignore-certificate-errors-spki-list={spki_pin(base_url)}"] if base_url.startswith("https") else []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--ignore-certificate-errors"])
+        browser = p.chromium.launch(executable_path=chromium, args=args)
         context = browser.new_context(viewport={"width": 360, "height": 780}, ignore_https_errors=True,
                                       service_workers="allow")
         seen = []  # (url, transferred bytes, from the service worker)
@@ -54,6 +72,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=5510)
     parser.add_argument("--url", help="measure an already running server (e.g. behind the proxy)")
+    parser.add_argument("--proxy", action="store_true", help="Caddy (deploy/Caddyfile.pilot) in front, port+10")
     args = parser.parse_args()
     server = instance = None
     log_path = None
@@ -72,11 +91,18 @@ def main():
                                   cwd=ROOT, env=env, start_new_session=True)
         base_url = f"http://127.0.0.1:{args.port}"
         wait_up(base_url + "/healthz")
+    proxy = None
+    if args.proxy:
+        from bench.proxy import caddy
+
+        proxy, base_url = caddy(args.port, args.port + 10, instance)
     try:
         started = time.perf_counter()
         seen = measure(base_url, log_path)
         elapsed = time.perf_counter() - started
     finally:
+        if proxy:
+            stop(proxy)
         if server:
             stop(server)
     # Answered by the network: not by the worker's cache, nor by the HTTP cache (0 bytes transferred).

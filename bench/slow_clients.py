@@ -87,7 +87,8 @@ def slow_upload(url, cookie, site_id, token, blob, results):
              "Content-Type: image/jpeg\r\n\r\n").encode() + blob + f"\r\n--{boundary}--\r\n".encode()
     started = time.monotonic()
     status, _ = request(url, f"/s/{site_id}/reports/new", cookie, "POST", body,
-                        [f"Content-Type: multipart/form-data; boundary={boundary}", f"X-CSRFToken: {token}"],
+                        [f"Content-Type: multipart/form-data; boundary={boundary}", f"X-CSRFToken: {token}",
+                         f"Referer: {url}/s/{site_id}/reports/new", f"Origin: {url}"],
                         rate=RATE)
     results.append((status, time.monotonic() - started))
 
@@ -115,6 +116,7 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--port", type=int, default=5511)
     parser.add_argument("--url", help="a running server (the instance must be FIELDAPP_INSTANCE)")
+    parser.add_argument("--proxy", action="store_true", help="Caddy (deploy/Caddyfile.pilot) in front, port+10")
     args = parser.parse_args()
     instance = os.environ.get("FIELDAPP_INSTANCE") if args.url else tempfile.mkdtemp(prefix="fieldapp-slow-")
     cookie, site_id = prepare(instance)
@@ -128,6 +130,11 @@ def main():
                                   cwd=ROOT, env=env, start_new_session=True)
         url = f"http://127.0.0.1:{args.port}"
         wait_up(url + "/healthz")
+    proxy = None
+    if args.proxy:
+        from bench.proxy import caddy
+
+        proxy, url = caddy(args.port, args.port + 10, instance)
     try:
         _, page = request(url, f"/s/{site_id}/reports/new", cookie)
         token = re.search(rb'name="csrf-token" content="([^"]+)"', page)
@@ -144,11 +151,13 @@ def main():
         for t in uploads:
             t.join(timeout=120)
     finally:
+        if proxy:
+            stop(proxy)
         if server:
             stop(server)
         if not args.url:
             shutil.rmtree(instance, ignore_errors=True)
-    label = args.url or f"gunicorn {args.workers} workers x {args.threads} threads"
+    label = args.url or ("Caddy in front of " if proxy else "") + f"gunicorn {args.workers} workers x {args.threads} threads"
     print(f"{label}, {os.cpu_count()} cores, loopback")
     print(f"  home page, no uploads:               {summary(quiet)}")
     print(f"  home page, {UPLOADS} uploads at 64 KB/s:   {summary(busy)}")
