@@ -4,9 +4,9 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import authz, cli, clock, config, db, headers, htmx, i18n, instance, phone_time, templating
+from . import authz, cli, clock, config, db, headers, htmx, i18n, instance, phone_time, static_files, templating
 from .config import PROJECT_ROOT
-from .extensions import babel, csrf
+from .extensions import babel, compress, csrf
 from .shell import errors
 
 
@@ -50,6 +50,8 @@ def create_app(test_config=None):
     htmx.init_app(app)
     headers.init_app(app)
     templating.init_app(app)
+    static_files.init_app(app)
+    compress.init_app(app)
     clock.init_app(app)
     phone_time.init_app(app)
 

@@ -1,10 +1,10 @@
 """Flask commands: migrate, create-user, demo-data, verify-audit, audit-anchor, audit-public-key,
-vapid-public-key."""
+vapid-public-key, backup, restore."""
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import anchors, audit, demo
+from . import anchors, audit, backup, demo
 from .accounts import service as accounts
 from .db import database, run_migrations
 from .models import Membership, ROLES, Site, User
@@ -150,7 +150,46 @@ def vapid_public_key_command():
     click.echo(current_app.config["VAPID_PUBLIC_KEY"])
 
 
+@click.command("backup")
+@with_appcontext
+@click.option("--to", "target", type=click.Path(file_okay=False), help="Folder for the archive (default BACKUP_DIR).")
+@click.option("--keep", type=int, help="Archives kept in that folder, newest first (default BACKUP_KEEP).")
+def backup_command(target, keep):
+    """Back up the SQLite database, uploads and instance keys into one archive, while the app runs."""
+    try:
+        path = backup.make(current_app, target, keep)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"backup written: {path} ({path.stat().st_size} bytes)")
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+def restore_command(archive):
+    """Restore an archive of `flask backup` onto this empty instance, then verify the audit log.
+
+    Exit 1 when the archive is damaged, the instance is not empty, or the audit chain does not verify.
+    """
+    try:
+        found = backup.restore(current_app, archive)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"restored {archive}")
+    if found.chain_broken_at is not None:
+        raise click.ClickException(f"audit chain broken at event {found.chain_broken_at}")
+    problems = found.truncated + found.rewritten + found.bad_signatures
+    for message in problems[:20]:
+        click.echo(f"AUDIT: {message}", err=True)
+    for message in found.stale[:1]:
+        click.echo(f"note: {message} (normal for an older backup)")
+    if problems:
+        raise click.ClickException("the audit anchors do not match the restored log")
+    click.echo(f"audit chain intact: {found.count} events")
+
+
 def init_app(app):
     for command in (migrate_command, demo_data_command, create_user_command, verify_audit_command,
-                    audit_anchor_command, audit_public_key_command, vapid_public_key_command):
+                    audit_anchor_command, audit_public_key_command, vapid_public_key_command,
+                    backup_command, restore_command):
         app.cli.add_command(command)

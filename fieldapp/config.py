@@ -79,6 +79,13 @@ class Defaults:
     # The cookie only carries the device-session token, which expires server-side: re-signing it
     # on every response would cost every page for nothing.
     SESSION_REFRESH_EACH_REQUEST = False
+    # Pages and JSON compressed (Flask-Compress; static files are compressed once at startup by
+    # fieldapp/static_files.py). Not images, PDFs or spreadsheets: they are compressed already.
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_BR_LEVEL = 5
+    COMPRESS_MIMETYPES = ["text/html", "text/plain", "text/css", "text/javascript", "application/javascript",
+                          "application/json", "application/manifest+json", "text/csv", "image/svg+xml"]
+    COMPRESS_STREAMS = False
     # A device session (server-side, revocable) lasts this long, and ends sooner when unused.
     DEVICE_SESSION_DAYS = 180
     DEVICE_SESSION_IDLE_DAYS = 45
@@ -117,6 +124,11 @@ class Defaults:
     PUSH_ALLOWED_HOSTS = ()
     # byggherreforskriften § 15: the attendance list is kept six months after the work ends.
     ATTENDANCE_RETENTION_DAYS = 183
+    # `flask backup` and the worker's daily backup (fieldapp/backup.py): where (default <instance>/backups;
+    # better another disk), at what hour (UTC), and how many archives are kept.
+    BACKUP_DIR = None
+    BACKUP_KEEP = 7
+    BACKUP_HOUR = 2
     # Lists and exports mark a record whose phone time and receipt differ by more than this (fieldapp/phone_time.py).
     PHONE_CLOCK_MARK_MINUTES = 5
     # Set to serve the Strict-Transport-Security header (only behind HTTPS).

@@ -4,7 +4,9 @@ Their own module so that a view or a decorator can use them (csrf.protect()) wit
 factory's module, which imports the views.
 """
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 
 babel = Babel()
+compress = Compress()
 csrf = CSRFProtect()

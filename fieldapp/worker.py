@@ -1,5 +1,5 @@
 """The huey consumer's entry point (Procfile: worker): the app, its database and every task module."""
-from . import audit_tasks, create_app  # noqa: F401  (audit_tasks registers the audit anchor task)
+from . import audit_tasks, backup_tasks, create_app  # noqa: F401  (they register the audit anchor and backup tasks)
 from .accounts import tasks as accounts_tasks  # noqa: F401  (each feature's tasks.py registers its tasks)
 from .alerts import tasks as alerts_tasks  # noqa: F401
 from .checkin import tasks as checkin_tasks  # noqa: F401

@@ -2,31 +2,19 @@
 // Pages with personal data are never cached here (shared phones are common on sites).
 "use strict";
 
-// The outbox's storage and sending, shared with the pages: Background Sync sends what they queued.
-importScripts("/static/js/outbox-core.js");
+// The server fills in the placeholders from fieldapp/static_files.py (the pages' own list and hashed names),
+// so any change to a shell file installs anew and no file is fetched twice.
+// The outbox's storage and sending, shared with the pages (static/js/outbox-core.js, put here by the server
+// instead of importScripts, which Chrome fetches again on a first install): Background Sync sends what they queued.
+/* __OUTBOX_CORE__ */
 
-// The server replaces the placeholder with a hash of the shell files, so any change installs anew.
 const SHELL_VERSION = "shell-__SHELL_HASH__";
 const OFFLINE_URL = "/offline";
 // The outbox page holds no person's data (its list comes from IndexedDB): kept like the offline page.
 const OUTBOX_URL = "/outbox";
 const SHELL_PAGES = [OFFLINE_URL, OUTBOX_URL];
-const SHELL = [
-  OFFLINE_URL,
-  OUTBOX_URL,
-  "/static/css/app.css",
-  "/static/js/app.js",
-  "/static/js/outbox-core.js",
-  "/static/js/outbox.js",
-  "/static/js/push.js",
-  "/static/js/clock.js",
-  "/static/js/sja.js",
-  "/static/js/rounds.js",
-  "/static/vendor/htmx-2.0.11/htmx.min.js",
-  "/static/icons/icon-any-192.png",
-  "/static/icons/icon-any-512.png",
-  "/manifest.webmanifest",
-];
+// Hashed static files are immutable: taken from the HTTP cache when the page has just loaded them.
+const SHELL_STATIC = __SHELL_STATIC__;
 
 // Check-in and report pages are kept (network first) so that a worker in a basement can still check in: the page
 // opens from here and its form waits in the outbox. Removed on sign-out. So is "My certificates" (issue 19): a
@@ -37,7 +25,8 @@ const KEEP_PAGE = /^(\/s\/\d+\/(checkin|reports\/new|sja\/new|rounds\/new)|\/me\
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches.open(SHELL_VERSION)
-      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" }))))
+      .then((cache) => cache.addAll(SHELL_PAGES.map((url) => new Request(url, { cache: "reload" }))
+        .concat(SHELL_STATIC.map((url) => new Request(url)))))
       .then(() => self.skipWaiting())
   );
 });
@@ -139,9 +128,16 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   if (url.pathname.startsWith("/static/") || url.pathname === "/manifest.webmanifest") {
-    // The shell: from the cache when there, else the network.
+    // The shell: from the cache when there, else the network, kept for next time (a page's own scripts,
+    // htmx, the manifest: so that a kept page opens without signal).
     event.respondWith(
-      caches.match(request, { ignoreSearch: true, ignoreVary: true }).then((hit) => hit || fetch(request))
+      caches.match(request, { ignoreSearch: true, ignoreVary: true }).then((hit) => hit || fetch(request).then((response) => {
+        if (response.ok) {
+          const copy = response.clone();
+          event.waitUntil(caches.open(SHELL_VERSION).then((cache) => cache.put(request, copy)));
+        }
+        return response;
+      }))
     );
   }
 });

@@ -1,4 +1,5 @@
 """Friendly error pages in the person's language, for pages and for htmx fragments."""
+import errno
 import re
 
 from flask import render_template, request
@@ -90,6 +91,18 @@ def init_app(app):
         app.logger.error("database unavailable: %s", error)
         body, code, *headers = render_error(503)
         return body, code, {**(headers[0] if headers else {}), "Retry-After": "30"}
+
+    @app.errorhandler(OSError)
+    def disk_full(error):
+        # Disk (or quota) full while writing a photo or a file (issue 22): nothing was saved (photos are
+        # written to a temporary file and renamed; the row's transaction rolls back), so the phone keeps the
+        # item and tries again later. Any other OSError is a bug: a plain 500.
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            app.logger.exception("unexpected OSError")
+            return render_error(500)
+        app.logger.error("disk full: %s", error)
+        body, code, *headers = render_error(503)
+        return body, code, {**(headers[0] if headers else {}), "Retry-After": "120"}
 
     @app.errorhandler(InternalServerError)
     def server_error(error):

@@ -1,12 +1,12 @@
 """Home screen, the installable-app files, the offline page and the health check."""
-import hashlib
+import json
 import uuid
 from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, render_template, send_from_directory, url_for
 from flask_babel import gettext as _
 
-from .. import clock
+from .. import clock, static_files
 from ..alerts import service as alerts
 from ..authz import login_required, public
 from ..checkin import service as checkin
@@ -119,19 +119,17 @@ def service_worker():
     return response
 
 
-SHELL_FILES = ("sw.js", "css/app.css", "js/app.js", "js/outbox-core.js", "js/outbox.js", "js/push.js", "js/clock.js",
-               "js/sja.js", "js/rounds.js",
-               "vendor/htmx-2.0.11/htmx.min.js", "icons/icon-any-192.png", "icons/icon-any-512.png")
-
-
 def _service_worker_source():
+    """static/sw.js with its shell list and version filled in from fieldapp/static_files.py (the pages' source)."""
     cached = current_app.extensions.get("fieldapp.sw")
     if cached is None:
-        static = Path(current_app.static_folder)
-        digest = hashlib.sha256()
-        for name in SHELL_FILES:
-            digest.update((static / name).read_bytes())
-        source = (static / "sw.js").read_text().replace("__SHELL_HASH__", digest.hexdigest()[:12])
+        files = static_files.manifest(current_app)
+        urls = [url_for("static", filename=name) for name in static_files.SHELL_FILES]
+        version = files.version(("sw.js",) + static_files.SHELL_FILES)
+        source = (Path(current_app.static_folder) / "sw.js").read_text()
+        source = (source.replace("__SHELL_HASH__", version)
+                  .replace("__SHELL_STATIC__", json.dumps(urls))
+                  .replace("/* __OUTBOX_CORE__ */", files.by_name["js/outbox-core.js"].raw.decode()))
         cached = current_app.extensions["fieldapp.sw"] = source
     return cached
 

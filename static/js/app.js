@@ -11,12 +11,25 @@
   document.addEventListener("DOMContentLoaded", showNetworkState);
 
   if (!("serviceWorker" in navigator)) return;
-  navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
-    return navigator.serviceWorker.ready;
-  }).then(function (registration) {
-    // The cached offline page speaks the language of the page the person last saw.
+  // After the page's own files (issue 22): the worker's install then takes them from the HTTP cache (their names
+  // are hashed and immutable) instead of downloading them a second time on a first visit.
+  var installingNow = false;
+  function register() {
+    return navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function (registration) {
+      installingNow = Boolean(registration.installing);
+      return navigator.serviceWorker.ready;
+    });
+  }
+  var registered = document.readyState === "complete" ? register() : new Promise(function (resolve) {
+    window.addEventListener("load", function () { resolve(register()); }, { once: true });
+  });
+  registered.then(function (registration) {
+    // The cached offline page speaks the language of the page the person last saw. A worker installed just now
+    // fetched it in this page's language already.
     var lang = document.documentElement.lang;
-    if (registration.active && localStorage.getItem("fieldapp.offlineLang") !== lang) {
+    if (installingNow && !localStorage.getItem("fieldapp.offlineLang")) {
+      localStorage.setItem("fieldapp.offlineLang", lang);
+    } else if (registration.active && localStorage.getItem("fieldapp.offlineLang") !== lang) {
       registration.active.postMessage({ type: "refresh-offline-page" });
       localStorage.setItem("fieldapp.offlineLang", lang);
     }
