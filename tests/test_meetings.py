@@ -11,8 +11,10 @@ from helpers import jpeg
 from fieldapp import clock
 from fieldapp.models import (AgendaItem, Alert, AlertRecipient, AmuMember, AuditEvent, CheckIn, Meeting, MeetingKind,
                              MeetingSchedule,
-                             MeetingDecision, MeetingProposal, Report, User, utcnow)
+                             MeetingDecision, MeetingProposal, Report, RoundAnswer, SafetyRound, Sja, TrainingRecord,
+                             User, utcnow)
 from fieldapp.meetings import service, tasks
+from fieldapp.rounds import service as rounds_service
 
 NOW = datetime(2026, 3, 10, 9, 0)  # naive UTC; 10:00 in Oslo
 TODAY = date(2026, 3, 10)
@@ -63,6 +65,61 @@ def test_the_agenda_is_built_from_the_records_since_the_last_meeting(as_role, wo
     assert titles["stop_work"] == "Stop: crane"
     assert "Another site's" not in titles.values()
     assert AuditEvent.select().where(AuditEvent.action == "meeting.create").count() == 1
+
+
+def test_the_agenda_has_walkarounds_sjas_certificates_and_the_statistics_since_the_last_meeting(as_role, world):
+    worker, foreman = world.people["worker"], world.people["foreman"]
+    version = rounds_service.current_version(rounds_service.builtin_template())
+    done = SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version, started_by=foreman,
+                              started_at=NOW - timedelta(days=3), finished_at=NOW - timedelta(days=3))
+    SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version, started_by=foreman,
+                       started_at=NOW - timedelta(days=60))  # before the last meeting's lookback
+    finding = Report.create(uuid=uuid.uuid4(), payload_hash="4" * 64, site=world.site, reporter=foreman,
+                            kind="finding", category="falls", severity="medium", description="Railing missing",
+                            happened_at=NOW - timedelta(days=70))  # old but still open
+    Report.create(uuid=uuid.uuid4(), payload_hash="5" * 64, site=world.site, reporter=foreman, kind="finding",
+                  category="falls", severity="medium", description="Closed finding", happened_at=NOW,
+                  status="closed")
+    RoundAnswer.create(uuid=uuid.uuid4(), round=done, item_key="a", answer="deviation", answered_by=foreman,
+                       answered_at=NOW - timedelta(days=3), finding=finding)
+    RoundAnswer.create(uuid=uuid.uuid4(), round=done, item_key="b", answer="ok", answered_by=foreman,
+                       answered_at=NOW - timedelta(days=3))
+    sja = Sja.create(uuid=uuid.uuid4(), payload_hash="6" * 64, organization=world.org, site=world.site,
+                     title="Lift the roof trusses", created_by=foreman, created_at=NOW - timedelta(days=1),
+                     decision="go")
+    Sja.create(uuid=uuid.uuid4(), payload_hash="7" * 64, organization=world.org, site=world.other_site,
+               title="Another site's SJA", created_by=world.outsider, created_at=NOW)
+
+    def record(user, course, expires_on, status="approved"):
+        return TrainingRecord.create(uuid=uuid.uuid4(), payload_hash="8" * 64, user=user, course=course,
+                                     taken_on=TODAY - timedelta(days=700), expires_on=expires_on, status=status)
+    soon = record(worker, "truck", TODAY + timedelta(days=12))
+    gone = record(foreman, "scaffold_user", TODAY - timedelta(days=5))
+    record(foreman, "truck", TODAY - timedelta(days=400))
+    record(foreman, "truck", TODAY + timedelta(days=300))  # renewed: the old expired record is not listed
+    record(worker, "scaffold_user", TODAY + timedelta(days=90))  # not yet
+    record(worker, "hot_work", TODAY + timedelta(days=3), status="pending")
+    record(world.outsider, "truck", TODAY + timedelta(days=2))  # not on this site
+    CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=worker, name=worker.name, employer_org_number="923609016",
+                   checked_in_at=NOW - timedelta(days=2, hours=8),
+                   checked_out_at=NOW - timedelta(days=2))
+
+    meeting = start(as_role("foreman"), world)
+    items = list(AgendaItem.select().where(AgendaItem.meeting == meeting))
+    by_source = {}
+    for item in items:
+        by_source.setdefault(item.source, []).append(item)
+    assert [(i.record_id, i.title) for i in by_source["finding"]] == [(finding.id, "Railing missing")]
+    assert [(i.record_id, i.title) for i in by_source["round"]] == [(done.id, "Walkaround 2026-03-07: 1 deviation")]
+    assert [(i.record_id, i.title) for i in by_source["sja"]] == [(sja.id, "Lift the roof trusses (Go)")]
+    assert [i.record_id for i in by_source["certificate"]] == [gone.id, soon.id]
+    assert "expired 2026-03-05" in by_source["certificate"][0].title
+    assert "expires 2026-03-22" in by_source["certificate"][1].title
+    [statistics] = by_source["statistics"]
+    assert statistics.title.startswith("Statistics since 2026-02-10: 8 hours, 0 injuries")
+    assert "Closed finding" not in {i.title for i in items}
+    page = as_role("foreman").get(url(world, meeting)).get_data(as_text=True)
+    assert f"/s/{world.site.id}/sja/{sja.id}" in page and "Lift the roof trusses" in page
 
 
 def test_carried_items_come_first_and_the_last_decisions_show_their_status(as_role, world):

@@ -7,17 +7,22 @@ from datetime import date, timedelta
 
 from peewee import JOIN, IntegrityError, fn
 
-from flask_babel import force_locale
+from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from .. import audit, clock, photos
 from ..alerts import service as alerts
 from ..authz import roles_with
+from ..competence import service as competence
 from ..db import database
 from ..inputs import InputError
 from ..models import (ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
                       MeetingAttendance, MeetingDecision, MeetingKind, MeetingProposal, MeetingSchedule,
-                      Membership, Report, ReportEvent, Site, User, utcnow)
+                      Membership, Report, ReportEvent, RoundAnswer, SafetyRound, Site, Sja, TrainingRecord, User,
+                      utcnow)
+from ..stats import service as stats
+from ..stats.definitions import Period
 from . import kinds as kind_catalogue
 
 MAX_TEXT = 2000
@@ -38,12 +43,31 @@ def kinds_for(organization_id, language):
 
 
 # --- the agenda's sources: one function each (site, since, today) -> [(source, record id, title)] -------
-# Walkarounds, SJAs, certificates and statistics join with one function each when they land.
+# Titles are written in the language of the one who makes the meeting (the minutes' language).
+
+CERTIFICATE_DAYS = 30  # certificates expiring within this many days join the agenda (issue 19)
+
+
+def _statistics(site, since, today):
+    """One item: hours, injuries, H1 and H2 of the site from the day of the last meeting to today (issue 20)."""
+    since_day = clock.local(since, site).date()
+    if since_day > today:
+        return []
+    total = stats.statistics([site], Period(since_day, today), other=False).total
+
+    def rate(value):
+        return "–" if value is None else format_decimal(value, format="0.0")
+    title = ngettext("Statistics since %(date)s: %(hours)s hours, %(num)d injury, H1 %(h1)s, H2 %(h2)s",
+                     "Statistics since %(date)s: %(hours)s hours, %(num)d injuries, H1 %(h1)s, H2 %(h2)s",
+                     total.injuries, date=since_day.isoformat(), hours=format_decimal(round(total.hours)),
+                     h1=rate(total.h1), h2=rate(total.h2))
+    return [("statistics", None, title)]
+
 
 def _new_reports(site, since, today):
     rows = (Report.select(Report.id, Report.description, Report.category)
             .where((Report.site == site) & (Report.happened_at >= since)
-                   & Report.kind.not_in(("injury", "decision")))
+                   & Report.kind.not_in(("injury", "decision", "finding")))
             .order_by(Report.happened_at.desc()).limit(SOURCE_LIMIT).tuples())
     return [("report", rid, text or category) for rid, text, category in rows]
 
@@ -70,7 +94,77 @@ def _alerts(site, since, today):
     return [("stop_work" if level == "stop_work" else "alert", aid, title or area) for aid, level, title, area in rows]
 
 
-AGENDA_SOURCES = [_injuries, _new_reports, _overdue_follow_ups, _alerts]
+def _open_findings(site, since, today):
+    """Walkaround findings (deviations) still open, however old (issue 18)."""
+    rows = (Report.select(Report.id, Report.description)
+            .where((Report.site == site) & (Report.kind == "finding") & (Report.status != "closed"))
+            .order_by(Report.happened_at).limit(SOURCE_LIMIT).tuples())
+    return [("finding", rid, text) for rid, text in rows]
+
+
+def _rounds(site, since, today):
+    """The walkarounds started since the last meeting, with their number of deviations."""
+    deviations = fn.COUNT(RoundAnswer.id)
+    rows = (SafetyRound.select(SafetyRound.id, SafetyRound.started_at, SafetyRound.finished_at, deviations)
+            .join(RoundAnswer, JOIN.LEFT_OUTER, on=((RoundAnswer.round == SafetyRound.id)
+                                                    & (RoundAnswer.answer == "deviation")))
+            .where((SafetyRound.site == site) & (SafetyRound.started_at >= since))
+            .group_by(SafetyRound.id, SafetyRound.started_at, SafetyRound.finished_at)
+            .order_by(SafetyRound.started_at.desc()).limit(SOURCE_LIMIT).tuples())
+    out = []
+    for rid, started, finished, count in rows:
+        day = clock.local(started, site).date().isoformat()
+        title = (ngettext("Walkaround %(date)s: %(num)d deviation", "Walkaround %(date)s: %(num)d deviations",
+                          count, date=day) if finished
+                 else _("Walkaround %(date)s (not finished)", date=day))
+        out.append(("round", rid, title))
+    return out
+
+
+def _sjas(site, since, today):
+    """The SJAs (safe job analyses) made on the site since the last meeting, with their go / no-go."""
+    rows = (Sja.select(Sja.id, Sja.title, Sja.decision)
+            .where((Sja.site == site) & (Sja.created_at >= since))
+            .order_by(Sja.created_at.desc()).limit(SOURCE_LIMIT).tuples())
+    words = {"go": _("Go"), "no_go": _("No-go")}
+    return [("sja", rid, f"{title} ({words[decision]})" if decision in words else title)
+            for rid, title, decision in rows]
+
+
+def _certificates(site, since, today):
+    """Certificates of the site's people that expired or expire within CERTIFICATE_DAYS (approved records; a
+    course renewed by a later record, or one without expiry, is not listed). AML § 2-1 / issue 19."""
+    members = Membership.select(Membership.user).where(Membership.site == site)
+    latest = {}
+    for rid, user_id, name, course, expires_on in (
+            TrainingRecord.select(TrainingRecord.id, TrainingRecord.user, User.name, TrainingRecord.course,
+                                  TrainingRecord.expires_on).join(User)
+            .where(TrainingRecord.user.in_(members) & (TrainingRecord.status == "approved")
+                   & (User.active == True)).tuples()):  # noqa: E712
+        if isinstance(expires_on, str):
+            expires_on = date.fromisoformat(expires_on)
+        key = (user_id, course)
+        known = latest.get(key)
+        if key in latest and (known[3] is None or (expires_on is not None and expires_on <= known[3])):
+            continue
+        latest[key] = (rid, name, course, expires_on)
+    limit = today + timedelta(days=CERTIFICATE_DAYS)
+    due = sorted((row for row in latest.values() if row[3] is not None and row[3] <= limit), key=lambda r: r[3])
+    if not due:
+        return []
+    names = competence.course_names(site.organization_id)
+    out = []
+    for rid, name, course, expires_on in due[:SOURCE_LIMIT]:
+        course_name = names.get(course, course)
+        title = (_("%(name)s: %(course)s expired %(date)s", name=name, course=course_name, date=expires_on.isoformat())
+                 if expires_on < today else
+                 _("%(name)s: %(course)s expires %(date)s", name=name, course=course_name, date=expires_on.isoformat()))
+        out.append(("certificate", rid, title))
+    return out
+
+
+AGENDA_SOURCES = [_statistics, _injuries, _new_reports, _open_findings, _rounds, _sjas, _overdue_follow_ups,
+                  _certificates, _alerts]
 
 
 def last_meeting(site, kind, before=None):
