@@ -10,7 +10,9 @@ from datetime import date, datetime
 import pytest
 
 from fieldapp import clock
-from fieldapp.models import AuditEvent, CheckIn, EnteredHours, InjuryDetails, Report
+from fieldapp.models import (AmuMember, AuditEvent, CheckIn, EnteredHours, InjuryDetails, Report, RoundSchedule, SafetyRound,
+                             Site)
+from fieldapp.rounds import service as rounds_service
 
 NOW = datetime(2026, 6, 15, 10)  # UTC
 
@@ -43,6 +45,25 @@ def test_the_page_shows_the_figures_and_says_too_few_hours(as_role, scene):
     assert 'class="warning too-few"' in text
     assert "<svg class=\"chart\"" in text and "style=" not in text.split("<svg", 1)[1].split("</svg>")[0]
     assert "Fractured wrist" not in text
+
+
+def test_the_page_shows_walkarounds_done_versus_due(as_role, scene):
+    site, foreman = scene.site, scene.people["foreman"]
+    Site.update(created_at=datetime(2025, 1, 1)).where(Site.id == site.id).execute()
+    RoundSchedule.create(site=site, interval_days=5)
+    version = rounds_service.current_version(rounds_service.builtin_template())
+    for started, finished in ((datetime(2026, 6, 10, 8), datetime(2026, 6, 10, 9)),
+                              (datetime(2026, 5, 30, 8), datetime(2026, 5, 30, 9)),  # the month before
+                              (datetime(2026, 6, 12, 8), None)):  # not finished
+        SafetyRound.create(uuid=uuid.uuid4(), site=site, version=version, started_by=foreman, started_at=started,
+                           finished_at=finished)
+    SafetyRound.create(uuid=uuid.uuid4(), site=scene.other_site, version=version, started_by=scene.outsider,
+                       started_at=datetime(2026, 6, 11, 8), finished_at=datetime(2026, 6, 11, 9))
+    client = as_role("foreman")
+    client.post("/me/language", data={"language": "en"})
+    text = client.get(f"/s/{site.id}/stats", query_string=month_args()).get_data(as_text=True)
+    # June 1-15 (today): 15 days at one walkaround every 5 days = 3 due; 1 finished on this site.
+    assert '<dd class="rounds-done">1 of 3</dd>' in text
 
 
 @pytest.mark.parametrize("args, status", [
@@ -94,6 +115,21 @@ def test_the_register_has_no_medical_details_and_follows_the_law(as_role, scene)
         assert as_role(role).get(f"/s/{scene.site.id}/injuries.csv").status_code == 403
     pdf = as_role("verneombud").get(f"/s/{scene.site.id}/injuries.pdf", query_string=month_args())
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_the_amu_members_read_their_organizations_register(as_role, scene):
+    worker = as_role("worker")
+    assert worker.get("/amu/injuries.csv").status_code == 404  # not (yet) an AMU member
+    AmuMember.create(organization=scene.org, user=scene.people["worker"], side="workers")
+    body = worker.get("/amu/injuries.csv", query_string=month_args())
+    assert body.status_code == 200
+    text = body.get_data(as_text=True)
+    assert "Fell from a ladder" in text and "Fractured wrist" not in text
+    pdf = worker.get("/amu/injuries.pdf", query_string=month_args())
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert worker.get("/amu/injuries.csv", query_string={"period": "month", "month": "juni"}).status_code == 400
+    assert "/amu/injuries.pdf" in worker.get("/amu").get_data(as_text=True)
+    assert worker.get(f"/s/{scene.site.id}/injuries.csv").status_code == 403  # the site's register: its roles
 
 
 def test_the_hours_export_streams(as_role, scene, app):

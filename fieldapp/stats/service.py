@@ -17,8 +17,9 @@ from .. import audit, clock
 from ..authz import roles_with
 from ..inputs import InputError
 from ..db import database
-from ..models import (Alert, AlertRecipient, CheckIn, FollowUp, InjuryDetails, Membership, Organization, Report,
-                      Site, User)
+from ..models import (Alert, AlertRecipient, AmuMember, CheckIn, FollowUp, InjuryDetails, Membership, Organization, Report,
+                      RoundSchedule, SafetyRound, Site, User)
+from ..rounds.service import DEFAULT_INTERVAL as ROUND_INTERVAL
 from . import definitions
 from . import hours as hours_mod
 from .definitions import Injury, Period
@@ -233,6 +234,7 @@ def other_figures(sites, period, bounds, equipment):
     checkins = sum(v[0] for v in equipment.values())
     complete = sum(v[1] for v in equipment.values())
     kinds = Counter(by_kind)
+    rounds_done, rounds_due = rounds_done_and_due(sites, period)
     return {
         "by_kind": by_kind,
         "by_category": by_category,
@@ -248,9 +250,33 @@ def other_figures(sites, period, bounds, equipment):
         "checkins": checkins,
         "equipment_share": complete / checkins if checkins else None,
         "alerts_asked": asked,
+        "rounds_done": rounds_done,
+        "rounds_due": rounds_due,
         "ack_rate": len(minutes) / asked if asked else None,
         "median_minutes_to_ack": stats_lib.median(minutes) if minutes else None,
     }
+
+
+def rounds_done_and_due(sites, period):
+    """(done, due): walkarounds (vernerunder) finished in the period on the sites, and how many their schedules
+    (RoundSchedule.interval_days, else the rounds' default of 7) asked for: per site, the whole intervals between
+    the later of the period's start and the site's creation (its local date) and the period's end. Two queries."""
+    site_ids = [s.id for s in sites]
+    if not site_ids:
+        return 0, 0
+    start, end = clock.day_bounds(period.start, period.end, sites[0])
+    done = (SafetyRound.select().where(SafetyRound.site.in_(site_ids) & SafetyRound.finished_at.is_null(False)
+                                       & (SafetyRound.finished_at >= start) & (SafetyRound.finished_at < end))
+            .count())
+    intervals = dict(RoundSchedule.select(RoundSchedule.site, RoundSchedule.interval_days)
+                     .where(RoundSchedule.site.in_(site_ids)).tuples())
+    due = 0
+    for site in sites:
+        first = max(period.start, clock.local(site.created_at, site).date())
+        days = (period.end - first).days + 1
+        if days > 0:
+            due += days // intervals.get(site.id, ROUND_INTERVAL)
+    return done, due
 
 
 def sites_with(user, site, permission):
@@ -457,6 +483,17 @@ def may_read_register(user, site):
     """AML § 5-1: the register of a site is open to its managers and its verneombud."""
     return (Membership.select().where((Membership.user == user) & (Membership.site == site)
                                       & Membership.role.in_(roles_with("injuries.register"))).exists())
+
+
+def amu_register_sites(user):
+    """AML § 5-1 and § 7-2: the AMU (working environment committee) reads the injury register of its
+    organization. [Site]: every site of the organization where the person is an AMU member (AmuMember),
+    ordered by name; [] when they are not one (the view answers 404)."""
+    member = AmuMember.get_or_none(AmuMember.user == user)
+    if member is None:
+        return []
+    return list(Site.select(Site, Organization).join(Organization)
+                .where(Site.organization == member.organization_id).order_by(Site.name))
 
 
 def site_report(site, report_id):
