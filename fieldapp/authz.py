@@ -98,8 +98,9 @@ PERMISSIONS = {
     "competence.manage": MANAGER,  # the site's requirements, the organization's course types, CSV import
     "injuries.record": MANAGER,  # an injury's absence, return, alternative work, fatality (for H1, H2, F)
     "hours.enter": MANAGER,  # hours worked per employer and month, by form or CSV import
-    # AML § 5-1: the register of injuries is open to the employer and the verneombud (and the AMU, a role this
-    # app does not have yet). Without medical details.
+    # AML § 5-1: the register of injuries is open to the employer and the verneombud, without medical details.
+    # The AMU is a role on the organization, not on a site: its members read their organization's register at
+    # /amu/injuries.* (the rule: stats.service.amu_register_sites).
     "injuries.register": ("verneombud", "manager"),
 }
 

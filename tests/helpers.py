@@ -310,6 +310,8 @@ ACCESS = {
     "stats.hours_csv": ("GET", "/s/{site}/stats/hours.csv", "stats.export"),
     "stats.register_csv": ("GET", "/s/{site}/injuries.csv", "injuries.register"),
     "stats.register_pdf": ("GET", "/s/{site}/injuries.pdf", "injuries.register"),
+    "stats.amu_register_csv": ("GET", "/amu/injuries.csv", SIGNED_IN),
+    "stats.amu_register_pdf": ("GET", "/amu/injuries.pdf", SIGNED_IN),
     "stats.hours": ("GET", "/s/{site}/hours", "hours.enter"),
     "stats.enter_hours": ("POST", "/s/{site}/hours", "hours.enter"),
     "stats.import_hours": ("POST", "/s/{site}/hours/import", "hours.enter"),
