@@ -10,8 +10,9 @@ from datetime import date, datetime
 import pytest
 
 from fieldapp import clock
-from fieldapp.models import (AmuMember, AuditEvent, CheckIn, EnteredHours, InjuryDetails, Report, RoundSchedule, SafetyRound,
-                             Site)
+from fieldapp.models import (AmuMember, AuditEvent, CertificatePhoto, CheckIn, EnteredHours, InjuryDetails, Meeting,
+                             MeetingAttendance, MeetingProposal, Report, RoundAnswer, RoundSchedule, RoundSignature,
+                             SafetyRound, Site, Sja, SjaParticipant, SjaSignature, TrainingRecord)
 from fieldapp.rounds import service as rounds_service
 
 NOW = datetime(2026, 6, 15, 10)  # UTC
@@ -253,6 +254,46 @@ def test_a_person_downloads_their_own_data(as_role, scene):
     assert set(reports) == {"Open edge on the 3rd floor", "Fell from a ladder"}
     assert reports["Fell from a ladder"]["injury"]["notes"] == "Fractured wrist"  # their own: in full
     assert data["roles"] == [{"site": "Site A", "role": "worker", "since": data["roles"][0]["since"]}]
+
+
+def test_own_data_holds_walkarounds_sjas_training_and_meetings_without_photo_bytes(as_role, scene):
+    worker, foreman = scene.people["worker"], scene.people["foreman"]
+    version = rounds_service.current_version(rounds_service.builtin_template())
+    walk = SafetyRound.create(uuid=uuid.uuid4(), site=scene.site, version=version, started_by=foreman,
+                              started_at=NOW)
+    RoundAnswer.create(uuid=uuid.uuid4(), round=walk, item_key="edges", answer="deviation", note="No railing",
+                       answered_by=worker, answered_at=NOW)
+    RoundAnswer.create(uuid=uuid.uuid4(), round=walk, item_key="fire", answer="ok", answered_by=foreman,
+                       answered_at=NOW)  # someone else's
+    RoundSignature.create(uuid=uuid.uuid4(), round=walk, side="workers", signer=worker, device_user=worker,
+                          signed_at=NOW)
+    sja = Sja.create(uuid=uuid.uuid4(), payload_hash="0" * 64, organization=scene.org, site=scene.site,
+                     title="Lift trusses", created_by=foreman)
+    SjaParticipant.create(sja=sja, user=worker)
+    SjaSignature.create(uuid=uuid.uuid4(), sja=sja, user=worker, revision=1, method="pin", language="pl",
+                        device_user=foreman, signed_at=NOW)
+    record = TrainingRecord.create(uuid=uuid.uuid4(), payload_hash="0" * 64, user=worker, course="truck",
+                                   taken_on=date(2025, 1, 5), expires_on=date(2030, 1, 4), status="approved")
+    CertificatePhoto.create(record=record, side="front", digest="ab" * 32, width=800, height=600)
+    MeetingProposal.create(uuid=uuid.uuid4(), payload_hash="0" * 64, site=scene.site, proposer=worker,
+                           text="More light in the stairs", created_at=NOW)
+    meeting = Meeting.create(organization=scene.org, site=scene.site, kind="hms", held_on=date(2026, 6, 10),
+                             topics=[])
+    MeetingAttendance.create(meeting=meeting, user=worker, name=worker.name, side="workers")
+    data = json.loads(as_role("worker").get("/me/data.json").get_data(as_text=True))
+    assert [(a["item"], a["answer"], a["note"]) for a in data["walkaround_answers"]] == [
+        ("edges", "deviation", "No railing")]
+    assert [(s["round"], s["side"]) for s in data["walkaround_signatures"]] == [(str(walk.uuid), "workers")]
+    assert [p["sja"] for p in data["sja_participation"]] == ["Lift trusses"]
+    assert [(s["sja"], s["method"], s["language"]) for s in data["sja_signatures"]] == [("Lift trusses", "pin", "pl")]
+    [training] = data["training_records"]
+    assert (training["course"], training["expires_on"]) == ("truck", "2030-01-04")
+    assert training["photos"] == [{"side": "front", "width": 800, "height": 600, "digest": "ab" * 32}]
+    assert [p["text"] for p in data["meeting_proposals"]] == ["More light in the stairs"]
+    assert [(a["meeting"], a["held_on"], a["side"]) for a in data["meeting_attendance"]] == [
+        ("hms", "2026-06-10", "workers")]
+    foreman_data = json.loads(as_role("foreman").get("/me/data.json").get_data(as_text=True))
+    assert foreman_data["training_records"] == [] and foreman_data["sja_signatures"] == []
 
 
 def test_the_hours_export_reads_in_batches_without_losing_or_repeating_a_row(as_role, scene, monkeypatch):

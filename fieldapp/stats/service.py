@@ -17,8 +17,9 @@ from .. import audit, clock
 from ..authz import roles_with
 from ..inputs import InputError
 from ..db import database
-from ..models import (Alert, AlertRecipient, AmuMember, CheckIn, FollowUp, InjuryDetails, Membership, Organization, Report,
-                      RoundSchedule, SafetyRound, Site, User)
+from ..models import (Alert, AlertRecipient, AmuMember, CertificatePhoto, CheckIn, FollowUp, InjuryDetails, Meeting,
+                      MeetingAttendance, MeetingProposal, Membership, Organization, Report, RoundAnswer, RoundSchedule,
+                      RoundSignature, SafetyRound, Site, Sja, SjaParticipant, SjaSignature, TrainingRecord, User)
 from ..rounds.service import DEFAULT_INTERVAL as ROUND_INTERVAL
 from . import definitions
 from . import hours as hours_mod
@@ -382,8 +383,10 @@ def hours_lines(sites, period):
 # --- a person's own data (GDPR art. 15) ----------------------------------------------------------------------
 
 def own_data(user):
-    """Everything stored about the person, as a JSON-ready dict: account, roles, check-ins, reports (with
-    injury details: they are the person's own), alert copies."""
+    """Everything stored about the person (GDPR art. 15), as a JSON-ready dict: account, roles, check-ins,
+    reports (with injury details: they are the person's own), alert copies, walkaround answers and signatures,
+    SJA participation and signatures, training records (each certificate photo's side, size and digest; not
+    its bytes), meeting proposals and attendance. Times are UTC ("...Z"), dates ISO."""
     def when(value):
         return value.isoformat() + "Z" if value else None
 
@@ -419,7 +422,57 @@ def own_data(user):
                               "returned_on": details.returned_on.isoformat() if details.returned_on else None,
                               "absence_hours": details.absence_hours}
         data["reports"].append(item)
+    data.update(_own_feature_data(user, when))
     return data
+
+
+def _own_feature_data(user, when):
+    """own_data's walkarounds, SJAs, training records and meetings (issues 18, 19, 21)."""
+    def day(value):
+        return value.isoformat() if value else None
+
+    photos = {}
+    for record_id, side, width, height, digest in (
+            CertificatePhoto.select(CertificatePhoto.record, CertificatePhoto.side, CertificatePhoto.width,
+                                    CertificatePhoto.height, CertificatePhoto.digest)
+            .join(TrainingRecord).where(TrainingRecord.user == user).tuples()):
+        photos.setdefault(record_id, []).append({"side": side, "width": width, "height": height, "digest": digest})
+    return {
+        "walkaround_answers": [
+            {"site": a.round.site.name, "round": str(a.round.uuid), "item": a.item_key, "answer": a.answer,
+             "note": a.note, "answered_at": when(a.answered_at)}
+            for a in RoundAnswer.select(RoundAnswer, SafetyRound, Site).join(SafetyRound).join(Site)
+            .where(RoundAnswer.answered_by == user).order_by(RoundAnswer.answered_at)],
+        "walkaround_signatures": [
+            {"site": r.round.site.name, "round": str(r.round.uuid), "side": r.side, "with_pin": r.with_pin,
+             "signed_at": when(r.signed_at)}
+            for r in RoundSignature.select(RoundSignature, SafetyRound, Site).join(SafetyRound).join(Site)
+            .where(RoundSignature.signer == user).order_by(RoundSignature.signed_at)],
+        "sja_participation": [
+            {"sja": p.sja.title, "site": p.sja.site.name if p.sja.site else None, "added_at": when(p.added_at)}
+            for p in SjaParticipant.select(SjaParticipant, Sja).join(Sja)
+            .where(SjaParticipant.user == user).order_by(SjaParticipant.added_at)],
+        "sja_signatures": [
+            {"sja": s.sja.title, "revision": s.revision, "method": s.method, "language": s.language,
+             "signed_at": when(s.signed_at)}
+            for s in SjaSignature.select(SjaSignature, Sja).join(Sja)
+            .where(SjaSignature.user == user).order_by(SjaSignature.signed_at)],
+        "training_records": [
+            {"course": t.course, "taken_on": day(t.taken_on), "expires_on": day(t.expires_on), "issuer": t.issuer,
+             "certificate_number": t.certificate_number, "status": t.status, "reject_reason": t.reject_reason,
+             "verneombud_may_see": t.verneombud_may_see, "created_at": when(t.created_at),
+             "photos": photos.get(t.id, [])}
+            for t in TrainingRecord.select().where(TrainingRecord.user == user).order_by(TrainingRecord.taken_on)],
+        "meeting_proposals": [
+            {"site": m.site.name, "text": m.text, "language": m.language, "photo_digest": m.photo_digest,
+             "created_at": when(m.created_at)}
+            for m in MeetingProposal.select(MeetingProposal, Site).join(Site)
+            .where(MeetingProposal.proposer == user).order_by(MeetingProposal.created_at)],
+        "meeting_attendance": [
+            {"meeting": a.meeting.kind, "held_on": day(a.meeting.held_on), "side": a.side, "name": a.name}
+            for a in MeetingAttendance.select(MeetingAttendance, Meeting).join(Meeting)
+            .where(MeetingAttendance.user == user).order_by(Meeting.held_on)],
+    }
 
 
 # --- an injury's cost, recorded by a manager -----------------------------------------------------------------
