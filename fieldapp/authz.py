@@ -74,6 +74,7 @@ PERMISSIONS = {
     "people.manage": LEADS,  # a new sign-in code, name and HMS card (and only whom may_manage_person allows)
     "checkin.settings": LEADS,  # the protective equipment the site requires, visitors, end of day, the poster
     "meetings.run": LEADS,  # hold a site meeting: minutes, attendance, decisions, approval, morning meetings
+    "meetings.manage": MANAGER,  # the organization's meeting kinds and AMU members, the site's meeting schedule
     "checkin.follow_up": LEADS,  # mark missing equipment as provided
     "sja.template": LEADS,  # save an SJA as one of the organization's templates
     # Managers.

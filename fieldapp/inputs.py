@@ -277,6 +277,13 @@ def messages():
         "meeting.uuid_conflict": (409, _("This proposal was already sent with other content. "
                                          "Write it again as a new proposal.")),
         "not_on_site": (404, _("You are not on this site, so you cannot propose items for its meetings.")),
+        "meeting.kind_name": (422, lambda n: ngettext(
+            "Give the kind a name (at most %(num)s character) in at least one language.",
+            "Give the kind a name (at most %(num)s characters) in at least one language.", n)),
+        "meeting.bad_interval": (422, lambda n: ngettext(
+            "Give the interval as whole days, from 1 to %(num)s day.",
+            "Give the interval as whole days, from 1 to %(num)s days.", n)),
+        "meeting.amu_person": (422, _("Choose a person on the organization's sites who is not in another AMU.")),
     }
 
 

@@ -335,6 +335,11 @@ ACCESS = {
     "meetings.morning": ("GET", "/s/{site}/meetings/morning", "meetings.run"),
     "meetings.record_morning": ("POST", "/s/{site}/meetings/morning", "meetings.run"),
     # The AMU is the organization's: its members only (fieldapp.models.AmuMember), 404 for anyone else.
+    "meetings.settings": ("GET", "/s/{site}/meetings/settings", "meetings.manage"),
+    "meetings.save_kind": ("POST", "/s/{site}/meetings/kinds", "meetings.manage"),
+    "meetings.set_schedule": ("POST", "/s/{site}/meetings/schedule", "meetings.manage"),
+    "meetings.add_amu_member": ("POST", "/s/{site}/meetings/amu-members", "meetings.manage"),
+    "meetings.remove_amu_member": ("POST", "/s/{site}/meetings/amu-members/999/remove", "meetings.manage"),
     "meetings.amu": ("GET", "/amu", SIGNED_IN),
     "meetings.amu_create": ("POST", "/amu/new", SIGNED_IN),
     "meetings.amu_meeting": ("GET", "/amu/{amu}", SIGNED_IN),

@@ -62,6 +62,10 @@ ALLOWED_STATUS = {
     "meetings.approve": {403},  # the manager is not World.meeting's chair (the foreman is): only the chair approves
     "meetings.amend": {409},  # a draft is changed, not amended
     "meetings.propose": {422},
+    "meetings.save_kind": {422},  # no name given
+    "meetings.set_schedule": {422},  # no kind given
+    "meetings.add_amu_member": {422},  # no person given
+    "meetings.remove_amu_member": {404},  # no such member
     "meetings.record_morning": {422},
 }
 SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
@@ -210,6 +214,7 @@ PAGES = {
     "/s/{site}/checkin-settings": ["checkin.add_equipment", "checkin.poster"],
     "/s/{site}/poster": ["checkin.renew_poster", "checkin.settings"],
     "/s/{site}/attendance": ["checkin.attendance"],
+    "/s/{site}/meetings": ["meetings.settings"],
 }
 URL_IN_PAGE = re.compile(r'\b(href|action|formaction|hx-get|hx-post)="(/s/[^"?#]*)')
 

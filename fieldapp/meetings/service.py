@@ -2,6 +2,7 @@
 approval (then frozen: amendments only), proposals from anyone on the site, and the morning meeting."""
 import hashlib
 import json
+import secrets
 import uuid as uuidlib
 from datetime import date, timedelta
 
@@ -11,13 +12,13 @@ from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from .. import audit, clock, photos
+from .. import audit, clock, i18n, photos
 from ..alerts import service as alerts
 from ..authz import roles_with
 from ..competence import service as competence
 from ..db import database
 from ..inputs import InputError
-from ..models import (ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
+from ..models import (AMU_SIDES, ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
                       MeetingAttendance, MeetingDecision, MeetingKind, MeetingProposal, MeetingSchedule,
                       Membership, Report, ReportEvent, RoundAnswer, SafetyRound, Site, Sja, TrainingRecord, User,
                       utcnow)
@@ -718,3 +719,144 @@ def due_meetings(site, today=None):
     if today is None:
         return rows
     return [(kind, day, day < today) for kind, day, _overdue in rows]
+
+
+# --- the organization's settings: kinds, schedules, AMU members (a manager's page) ---------------------------
+
+MAX_KIND_NAME = 120
+MAX_INTERVAL_DAYS = 366
+
+
+def kind_settings(organization_id, languages):
+    """[(code, {language: name} given by the organization, level, built-in?, [languages without a name])] for
+    the manager's page: the built-in kinds (their translated name stands where the organization gave none),
+    then the organization's own."""
+    own = {row.code: row for row in MeetingKind.select().where(MeetingKind.organization == organization_id)
+           .order_by(MeetingKind.id)}
+    out = []
+    for code, (_name, level, _days) in kind_catalogue.BUILTIN.items():
+        names = own[code].names if code in own else {}
+        out.append((code, names, level, True, i18n.missing_languages(names, languages) if names else []))
+    for code, row in own.items():
+        if code not in kind_catalogue.BUILTIN:
+            out.append((code, row.names, row.level, False, i18n.missing_languages(row.names, languages)))
+    return out
+
+
+def save_kind(actor, organization_id, code, names):
+    """Rename a built-in kind or one of the organization's own (code given), or add a new site-level kind (code
+    ""). names: {language code: text}; empty texts are dropped; for a built-in kind no text at all gives the
+    built-in name back. MeetingError: kind_name (no name for a new kind, or one over MAX_KIND_NAME), bad_kind
+    (a code that is neither built-in nor the organization's). Audited. Returns the code."""
+    names = {lang: text.strip() for lang, text in names.items() if text and text.strip()}
+    if any(len(text) > MAX_KIND_NAME for text in names.values()):
+        raise MeetingError("kind_name", field="name_nb", n=MAX_KIND_NAME)
+    row = MeetingKind.get_or_none((MeetingKind.organization == organization_id) & (MeetingKind.code == code)) \
+        if code else None
+    if code and row is None and code not in kind_catalogue.BUILTIN:
+        raise MeetingError("bad_kind", field="kind")
+    if not names and (not code or code not in kind_catalogue.BUILTIN):
+        raise MeetingError("kind_name", field="name_nb", n=MAX_KIND_NAME)
+    with database.atomic():
+        if row is None and not names:
+            return code  # a built-in kind with no name of its own: nothing to store
+        before = {"names": row.names} if row is not None else None
+        if row is None:
+            code = code or "org-" + secrets.token_hex(4)
+            level = kind_catalogue.BUILTIN[code][1] if code in kind_catalogue.BUILTIN else "site"
+            row = MeetingKind.create(organization=organization_id, code=code, names=names, level=level)
+        elif names:
+            row.names = names
+            row.save(only=[MeetingKind.names])
+        else:
+            row.delete_instance()
+        audit.record(actor, "meeting.kind", "organization", organization_id, before,
+                     {"code": code, "names": names})
+    return code
+
+
+def schedules(site, language):
+    """[(kind code, kind name, interval days or None for the default, default interval or None)] of the site's
+    site-level kinds except the morning meeting (held every day work goes on)."""
+    own = dict(MeetingSchedule.select(MeetingSchedule.kind, MeetingSchedule.interval_days)
+               .where(MeetingSchedule.site == site).tuples())
+    return [(code, name, own.get(code), kind_catalogue.default_interval(code))
+            for code, (name, level) in kinds_for(site.organization_id, language).items()
+            if level == "site" and code != "morning"]
+
+
+def set_schedule(actor, site, kind, days_text, language="nb"):
+    """How often `kind` is due on the site: whole days 1..MAX_INTERVAL_DAYS, or "" for the default again.
+    MeetingError: bad_kind, bad_interval. Audited."""
+    names = kinds_for(site.organization_id, language)
+    if kind not in names or names[kind][1] != "site" or kind == "morning":
+        raise MeetingError("bad_kind", field="kind")
+    text = (days_text or "").strip()
+    try:
+        days = int(text) if text else None
+    except ValueError:
+        raise MeetingError("bad_interval", field="interval_days", n=MAX_INTERVAL_DAYS) from None
+    if days is not None and not 1 <= days <= MAX_INTERVAL_DAYS:
+        raise MeetingError("bad_interval", field="interval_days", n=MAX_INTERVAL_DAYS)
+    with database.atomic():
+        query = MeetingSchedule.select().where((MeetingSchedule.site == site) & (MeetingSchedule.kind == kind))
+        before = [row.interval_days for row in query]
+        MeetingSchedule.delete().where((MeetingSchedule.site == site) & (MeetingSchedule.kind == kind)).execute()
+        if days is not None:
+            MeetingSchedule.create(organization=site.organization_id, site=site, kind=kind, interval_days=days)
+        audit.record(actor, "meeting.schedule", "site", site.id, {"kind": kind, "interval_days": before[:1]},
+                     {"kind": kind, "interval_days": days})
+    return days
+
+
+def amu_members(organization_id):
+    """[AmuMember with .user] of the organization's AMU, by side, then name."""
+    return list(AmuMember.select(AmuMember, User).join(User).where(AmuMember.organization == organization_id)
+                .order_by(AmuMember.side, User.name))
+
+
+def amu_candidates(organization_id):
+    """[User]: the active people on the organization's sites or employed by it, by name (who may sit in its AMU)."""
+    on_sites = (Membership.select(Membership.user).join(Site).where(Site.organization == organization_id))
+    return list(User.select().where((User.active == True)  # noqa: E712
+                                    & (User.id.in_(on_sites) | (User.employer == organization_id)))
+                .order_by(User.name))
+
+
+def set_amu_member(actor, organization_id, user_id, side):
+    """Put a person in the organization's AMU on a side (AMU_SIDES: employer, workers), or move them to the
+    other side (AML § 7-1: the AMU has the employer's and the employees' representatives). MeetingError:
+    bad_side, amu_person (not one of amu_candidates, or in another organization's AMU). Audited."""
+    if side not in AMU_SIDES:
+        raise MeetingError("bad_side", field="side")
+    try:
+        user_id = int(user_id)
+    except (TypeError, ValueError):
+        raise MeetingError("amu_person", field="user") from None
+    if user_id not in {u.id for u in amu_candidates(organization_id)}:
+        raise MeetingError("amu_person", field="user")
+    existing = AmuMember.get_or_none(AmuMember.user == user_id)
+    if existing is not None and existing.organization_id != organization_id:
+        raise MeetingError("amu_person", field="user")
+    with database.atomic():
+        if existing is None:
+            existing = AmuMember.create(organization=organization_id, user=user_id, side=side)
+            before = None
+        else:
+            before = {"side": existing.side}
+            existing.side = side
+            existing.save(only=[AmuMember.side])
+        audit.record(actor, "meeting.amu_member", "amu_member", existing.id, before, {"user": user_id, "side": side})
+    return existing
+
+
+def remove_amu_member(actor, organization_id, member_id):
+    """Take a member out of the organization's AMU. False when there is no such member (the view: 404)."""
+    row = AmuMember.get_or_none((AmuMember.id == member_id) & (AmuMember.organization == organization_id))
+    if row is None:
+        return False
+    with database.atomic():
+        audit.record(actor, "meeting.amu_member.remove", "amu_member", row.id, {"user": row.user_id,
+                                                                                 "side": row.side}, None)
+        row.delete_instance()
+    return True
