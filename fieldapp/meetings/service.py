@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from peewee import JOIN, IntegrityError, fn
 
-from flask_babel import force_locale, format_decimal
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -466,24 +466,7 @@ def participants(meeting):
             .where((MeetingAttendance.meeting == meeting) & MeetingAttendance.user.is_null(False)).tuples()]
 
 
-def _to_inboxes(actor, site, key, recipients, words):
-    """Information alerts (inbox and push, no acknowledgement) to `recipients` [(user id, role, language)], one
-    per language so that each person reads it in theirs: words(language) -> (title, body), called in that
-    locale. The alert's UUID is made from `key` and the language, so sending again makes nothing new.
-    Returns how many alerts were made."""
-    by_language = {}
-    for user_id, role, language in recipients:
-        by_language.setdefault(language or "nb", []).append((user_id, role))
-    made = 0
-    for language, people in sorted(by_language.items()):
-        with force_locale(language):
-            title, body = words(language)
-        fields = dict(template=None, level="info", area="", audience="all", ack_required=False, ack_minutes=0,
-                      title=title[:120], body=body)
-        _alert, created = alerts.create(actor, site, uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"{key}:{language}"),
-                                        fields, recipients=people)
-        made += created
-    return made
+_to_inboxes = alerts.inform  # one alert per reader's language, once per key (alerts.service.inform)
 
 
 def approve_and_send(actor, meeting):
