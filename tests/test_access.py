@@ -47,6 +47,7 @@ ALLOWED_STATUS = {
     "competence.reject": {422},  # no reason given
     "competence.photo": {404},  # the verneombud: the worker did not agree to show them the photos
     "competence.add_requirement": {422},  # no course chosen
+    "competence.add_record": {422},  # no course chosen
     "alerts.lift": {409},  # the matrix's alert is a warning: only a stop-work order is lifted
     "stats.enter_hours": {422},  # no organisation number or hours
     "stats.import_hours": {422},  # no file
@@ -200,7 +201,7 @@ PAGES = {
           "checkin.settings", "sites.people", "sites.add_person", "sites.edit_site", "competence.matrix"],
     "/s/{site}/competence": ["competence.matrix_csv", "competence.matrix_pdf", "competence.pending",
                              "competence.requirements", "competence.import_csv", "competence.person"],
-    "/s/{site}/competence/people/{worker}": ["competence.set_tasks"],
+    "/s/{site}/competence/people/{worker}": ["competence.set_tasks", "competence.add_record"],
     "/alerts": ["alerts.compose", "alerts.site_alerts", "alerts.alert"],
     "/s/{site}/people": ["sites.add_person", "sites.person"],
     "/s/{site}/people/{worker}": ["sites.update_hms_card", "sites.new_code", "sites.change_role",
