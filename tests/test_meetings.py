@@ -431,7 +431,8 @@ def test_a_manager_renames_a_kind_adds_one_and_sets_the_schedule(as_role, world)
         as_text=True)
     assert manager.post(f"/s/{world.site.id}/meetings/kinds",
                         data={"code": "hms", "name_en": "Safety meeting", "name_nb": "Vernemøte"}).status_code == 303
-    assert manager.post(f"/s/{world.site.id}/meetings/kinds", data={"code": "", "name_nb": "Riggmøte"}).status_code == 303
+    assert manager.post(f"/s/{world.site.id}/meetings/kinds",
+                        data={"code": "", "name_nb": "Riggmøte"}).status_code == 303
     names = service.kinds_for(world.org.id, "en")
     assert names["hms"] == ("Safety meeting", "site")
     [new_code] = [code for code, (name, _level) in names.items() if name == "Riggmøte"]
