@@ -4,7 +4,8 @@
 
 A fresh SQLite database (migrated) gets one site with `reports` reports over the last year (a tenth of them
 injuries), `follow-ups` of them assigned with a deadline (half overdue), 500 alerts and 20 open proposals,
-and a previous HMS meeting 4 weeks ago with carried-over items. It times meetings.service.build_agenda (the
+a previous HMS meeting 4 weeks ago with carried-over items, and the records of the features that joined the
+agenda (certificates, check-ins for the statistics, walkarounds, SJAs). It times meetings.service.build_agenda (the
 query work: every agenda source) and create_meeting (the agenda written as rows, and the audit event).
 
 Target (issue 21): the agenda builds in under 200 ms.
@@ -36,8 +37,9 @@ def main():
         from fieldapp import clock, create_app
         from fieldapp.db import database, run_migrations
         from fieldapp.meetings import service
-        from fieldapp.models import (AgendaItem, Alert, Meeting, MeetingProposal, Membership, Organization, Report,
-                                     Site, User, utcnow)
+        from fieldapp.models import (AgendaItem, Alert, CheckIn, Meeting, MeetingProposal, Membership, Organization,
+                                     Report, RoundAnswer, SafetyRound, Site, Sja, TrainingRecord, User, utcnow)
+        from fieldapp.rounds import service as rounds_service
 
         app = create_app()
         with app.test_request_context(), database.connection_context():
@@ -69,6 +71,31 @@ def main():
                                           held_on=clock.today(site) - timedelta(days=28))
                 AgendaItem.insert_many([dict(meeting=previous.id, position=n, source="manual", title=f"Item {n}",
                                              carry_over=n % 2 == 0) for n in range(20)]).execute()
+                # The features that joined the agenda: 300 people with 3 certificates each, 3000 check-ins,
+                # 50 walkarounds with 1000 answers (200 deviations), 100 SJAs.
+                people = [User.create(name=f"Person {n}", phone=f"+4791{n:06d}", employer=org) for n in range(300)]
+                Membership.insert_many([dict(user=p.id, site=site.id, role="worker") for p in people]).execute()
+                TrainingRecord.insert_many([dict(
+                    uuid=uuid.uuid4(), payload_hash="0" * 64, user=p.id, course=course, status="approved",
+                    taken_on=clock.today(site) - timedelta(days=700),
+                    expires_on=clock.today(site) + timedelta(days=(n * 7) % 400 - 60))
+                    for n, p in enumerate(people) for course in ("truck", "hot_work", "first_aid")]).execute()
+                for start in range(0, 3000, 500):
+                    CheckIn.insert_many([dict(uuid=uuid.uuid4(), site=site.id, name=f"Person {n}",
+                                              employer_org_number=org.org_number,
+                                              checked_in_at=now - timedelta(hours=n * 0.25 + 8),
+                                              checked_out_at=now - timedelta(hours=n * 0.25))
+                                         for n in range(start, start + 500)]).execute()
+                version = rounds_service.current_version(rounds_service.builtin_template())
+                for n in range(50):
+                    safety_round = SafetyRound.create(uuid=uuid.uuid4(), site=site, version=version, started_by=foreman,
+                                                      started_at=now - timedelta(days=n), finished_at=now)
+                    RoundAnswer.insert_many([dict(uuid=uuid.uuid4(), round=safety_round.id, item_key=f"i{k}",
+                                                  answer="deviation" if k < 4 else "ok", answered_by=foreman.id,
+                                                  answered_at=now) for k in range(20)]).execute()
+                Sja.insert_many([dict(uuid=uuid.uuid4(), payload_hash="0" * 64, organization=org.id, site=site.id,
+                                      title=f"SJA {n}", created_by=foreman.id, created_at=now - timedelta(days=n))
+                                 for n in range(100)]).execute()
             today = clock.today(site)
             timings, items = [], 0
             for _run in range(args.runs):
@@ -87,7 +114,8 @@ def main():
                 service.item_titles(agenda_items, language)
                 shown.append((time.perf_counter() - started) * 1000)
         print(f"site with {args.reports} reports ({args.follow_ups} followed up, half overdue), 500 alerts, "
-              f"20 proposals, 10 carried items")
+              f"20 proposals, 10 carried items, 300 people with 900 certificates, 3000 check-ins, 50 walkarounds, "
+              f"100 SJAs")
         print(f"build_agenda: {items} items, median {statistics.median(timings):.1f} ms, "
               f"max {max(timings):.1f} ms over {args.runs} runs (target < 200 ms)")
         print(f"create_meeting (agenda written, audited): median {statistics.median(created):.1f} ms, "

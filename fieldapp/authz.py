@@ -74,6 +74,7 @@ PERMISSIONS = {
     "people.manage": LEADS,  # a new sign-in code, name and HMS card (and only whom may_manage_person allows)
     "checkin.settings": LEADS,  # the protective equipment the site requires, visitors, end of day, the poster
     "meetings.run": LEADS,  # hold a site meeting: minutes, attendance, decisions, approval, morning meetings
+    "meetings.manage": MANAGER,  # the organization's meeting kinds and AMU members, the site's meeting schedule
     "checkin.follow_up": LEADS,  # mark missing equipment as provided
     "sja.template": LEADS,  # save an SJA as one of the organization's templates
     # Managers.
@@ -98,8 +99,9 @@ PERMISSIONS = {
     "competence.manage": MANAGER,  # the site's requirements, the organization's course types, CSV import
     "injuries.record": MANAGER,  # an injury's absence, return, alternative work, fatality (for H1, H2, F)
     "hours.enter": MANAGER,  # hours worked per employer and month, by form or CSV import
-    # AML § 5-1: the register of injuries is open to the employer and the verneombud (and the AMU, a role this
-    # app does not have yet). Without medical details.
+    # AML § 5-1: the register of injuries is open to the employer and the verneombud, without medical details.
+    # The AMU is a role on the organization, not on a site: its members read their organization's register at
+    # /amu/injuries.* (the rule: stats.service.amu_register_sites).
     "injuries.register": ("verneombud", "manager"),
     # Who is responsible for what (issue 24): the duties of each role with their status from the records, and the
     # verneombud register (AML §§ 2-1 to 7-1). A person's own duties and rights (/me/duties) need only sign-in.

@@ -315,6 +315,13 @@ def messages():
         "duties.worked_on": (422, _("Give the day the work was done, today or earlier.")),
         "duties.bad_hours": (422, lambda n: ngettext("Give the hours as a number from 0.25 to %(num)s.",
                                                      "Give the hours as a number from 0.25 to %(num)s.", n)),
+        "meeting.kind_name": (422, lambda n: ngettext(
+            "Give the kind a name (at most %(num)s character) in at least one language.",
+            "Give the kind a name (at most %(num)s characters) in at least one language.", n)),
+        "meeting.bad_interval": (422, lambda n: ngettext(
+            "Give the interval as whole days, from 1 to %(num)s day.",
+            "Give the interval as whole days, from 1 to %(num)s days.", n)),
+        "meeting.amu_person": (422, _("Choose a person on the organization's sites who is not in another AMU.")),
     }
 
 

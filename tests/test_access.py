@@ -48,6 +48,7 @@ ALLOWED_STATUS = {
     "competence.reject": {422},  # no reason given
     "competence.photo": {404},  # the verneombud: the worker did not agree to show them the photos
     "competence.add_requirement": {422},  # no course chosen
+    "competence.add_record": {422},  # no course chosen
     "alerts.lift": {409},  # the matrix's alert is a warning: only a stop-work order is lifted
     "stats.enter_hours": {422},  # no organisation number or hours
     "stats.import_hours": {422},  # no file
@@ -63,6 +64,10 @@ ALLOWED_STATUS = {
     "meetings.approve": {403},  # the manager is not World.meeting's chair (the foreman is): only the chair approves
     "meetings.amend": {409},  # a draft is changed, not amended
     "meetings.propose": {422},
+    "meetings.save_kind": {422},  # no name given
+    "meetings.set_schedule": {422},  # no kind given
+    "meetings.add_amu_member": {422},  # no person given
+    "meetings.remove_amu_member": {404},  # no such member
     "meetings.record_morning": {422},
     "duties.add_term": {422},  # no person, role or dates
     "duties.record_hours": {422},  # no day or hours
@@ -201,7 +206,7 @@ PAGES = {
           "checkin.settings", "sites.people", "sites.add_person", "sites.edit_site", "competence.matrix"],
     "/s/{site}/competence": ["competence.matrix_csv", "competence.matrix_pdf", "competence.pending",
                              "competence.requirements", "competence.import_csv", "competence.person"],
-    "/s/{site}/competence/people/{worker}": ["competence.set_tasks"],
+    "/s/{site}/competence/people/{worker}": ["competence.set_tasks", "competence.add_record"],
     "/alerts": ["alerts.compose", "alerts.site_alerts", "alerts.alert"],
     "/s/{site}/people": ["sites.add_person", "sites.person"],
     "/s/{site}/people/{worker}": ["sites.update_hms_card", "sites.new_code", "sites.change_role",
@@ -215,6 +220,7 @@ PAGES = {
     "/s/{site}/checkin-settings": ["checkin.add_equipment", "checkin.poster"],
     "/s/{site}/poster": ["checkin.renew_poster", "checkin.settings"],
     "/s/{site}/attendance": ["checkin.attendance"],
+    "/s/{site}/meetings": ["meetings.settings"],
 }
 URL_IN_PAGE = re.compile(r'\b(href|action|formaction|hx-get|hx-post)="(/s/[^"?#]*)')
 

@@ -221,6 +221,65 @@ def test_a_lead_of_another_employer_does_not_see_the_photos(as_role, world):
     assert as_role("foreman").get(f"/s/{world.site.id}/competence/records/{row.id}/front.jpg").status_code == 404
 
 
+def test_the_person_changes_their_consent_for_the_verneombud_later(as_role, world):
+    worker = as_role("worker")
+    assert add_cert(worker, photo_front=photo()).status_code == 303
+    row = TrainingRecord.get()
+    site_path = f"/s/{world.site.id}/competence/records/{row.id}/front.jpg"
+    assert as_role("verneombud").get(site_path).status_code == 404
+    assert f"/me/competence/{row.id}/consent" in worker.get("/me/competence").get_data(as_text=True)
+    assert worker.post(f"/me/competence/{row.id}/consent", data={"verneombud_may_see": "y"}).status_code == 303
+    assert as_role("verneombud").get(site_path).status_code == 200
+    assert worker.post(f"/me/competence/{row.id}/consent", data={"verneombud_may_see": "n"}).status_code == 303
+    assert as_role("verneombud").get(site_path).status_code == 404
+    changes = [e.after for e in AuditEvent.select().where(AuditEvent.action == "competence.record.consent")
+               .order_by(AuditEvent.id)]
+    assert len(changes) == 2 and '"verneombud_may_see": true' in changes[0] and "false" in changes[1]
+    # Nobody else changes it: another person's record is 404 and unchanged.
+    TrainingRecord.update(verneombud_may_see=False).execute()
+    assert as_role("foreman").post(f"/me/competence/{row.id}/consent",
+                                   data={"verneombud_may_see": "y"}).status_code == 404
+    assert TrainingRecord.get_by_id(row.id).verneombud_may_see is False
+
+
+# --- a lead enters a record for a person ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ["foreman", "manager"])
+def test_a_foreman_or_manager_enters_a_record_approved_at_once_and_audited(as_role, world, role):
+    client, worker = as_role(role), world.people["worker"]
+    path = f"/s/{world.site.id}/competence/people/{worker.id}"
+    assert f"{path}/records" in client.get(path).get_data(as_text=True)
+    data = {"uuid": str(uuid.uuid4()), "course": "truck", "taken_on": "2024-05-02", "issuer": "AKA",
+            "certificate_number": "T-9", "verneombud_may_see": "y"}
+    assert client.post(f"{path}/records", data=data).status_code == 303
+    assert client.post(f"{path}/records", data=data).status_code == 303  # sent twice: saved once
+    row = TrainingRecord.get()
+    assert (row.user_id, row.course, row.status, row.decided_by_id, row.created_by_id) == (
+        worker.id, "truck", "approved", world.people[role].id, world.people[role].id)
+    assert row.verneombud_may_see is False  # the person's own choice, not the lead's
+    assert AuditEvent.select().where(AuditEvent.action == "competence.record.enter").count() == 1
+    assert client.post(f"{path}/records", data={**data, "issuer": "Other"}).status_code == 409
+
+
+def test_entering_a_record_is_refused_clearly_for_bad_input_other_employers_and_other_roles(as_role, world):
+    worker = world.people["worker"]
+    path = f"/s/{world.site.id}/competence/people/{worker.id}/records"
+    manager = as_role("manager")
+    manager.post("/me/language", data={"language": "en"})
+    bad = manager.post(path, data={"uuid": str(uuid.uuid4()), "course": "truck", "taken_on": "2099-01-01"})
+    assert bad.status_code == 422 and 'id="enter-record"' in bad.get_data(as_text=True)
+    assert as_role("verneombud").post(path, data={"uuid": str(uuid.uuid4()), "course": "truck",
+                                                   "taken_on": "2024-01-01"}).status_code == 403
+    outsider = manager.post(f"/s/{world.site.id}/competence/people/{world.outsider.id}/records",
+                            data={"uuid": str(uuid.uuid4()), "course": "truck", "taken_on": "2024-01-01"})
+    assert outsider.status_code == 404  # not on this site: not admitted to exist
+    world.people["foreman"].employer = world.sub
+    world.people["foreman"].save()
+    assert as_role("foreman").post(path, data={"uuid": str(uuid.uuid4()), "course": "truck",
+                                               "taken_on": "2024-01-01"}).status_code == 403
+    assert TrainingRecord.select().count() == 0
+
+
 # --- requirements at the gate -------------------------------------------------------------------------------
 
 def test_a_blocking_requirement_refuses_check_in_until_approved(as_role, world):

@@ -11,8 +11,10 @@ from helpers import jpeg
 from fieldapp import clock
 from fieldapp.models import (AgendaItem, Alert, AlertRecipient, AmuMember, AuditEvent, CheckIn, Meeting, MeetingKind,
                              MeetingSchedule,
-                             MeetingDecision, MeetingProposal, Report, User, utcnow)
+                             MeetingDecision, MeetingProposal, Report, RoundAnswer, SafetyRound, Sja, TrainingRecord,
+                             User, utcnow)
 from fieldapp.meetings import service, tasks
+from fieldapp.rounds import service as rounds_service
 
 NOW = datetime(2026, 3, 10, 9, 0)  # naive UTC; 10:00 in Oslo
 TODAY = date(2026, 3, 10)
@@ -65,6 +67,61 @@ def test_the_agenda_is_built_from_the_records_since_the_last_meeting(as_role, wo
     assert titles["stop_work"] == "Stop: crane"
     assert "Another site's" not in titles.values()
     assert AuditEvent.select().where(AuditEvent.action == "meeting.create").count() == 1
+
+
+def test_the_agenda_has_walkarounds_sjas_certificates_and_the_statistics_since_the_last_meeting(as_role, world):
+    worker, foreman = world.people["worker"], world.people["foreman"]
+    version = rounds_service.current_version(rounds_service.builtin_template())
+    done = SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version, started_by=foreman,
+                              started_at=NOW - timedelta(days=3), finished_at=NOW - timedelta(days=3))
+    SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version, started_by=foreman,
+                       started_at=NOW - timedelta(days=60))  # before the last meeting's lookback
+    finding = Report.create(uuid=uuid.uuid4(), payload_hash="4" * 64, site=world.site, reporter=foreman,
+                            kind="finding", category="falls", severity="medium", description="Railing missing",
+                            happened_at=NOW - timedelta(days=70))  # old but still open
+    Report.create(uuid=uuid.uuid4(), payload_hash="5" * 64, site=world.site, reporter=foreman, kind="finding",
+                  category="falls", severity="medium", description="Closed finding", happened_at=NOW,
+                  status="closed")
+    RoundAnswer.create(uuid=uuid.uuid4(), round=done, item_key="a", answer="deviation", answered_by=foreman,
+                       answered_at=NOW - timedelta(days=3), finding=finding)
+    RoundAnswer.create(uuid=uuid.uuid4(), round=done, item_key="b", answer="ok", answered_by=foreman,
+                       answered_at=NOW - timedelta(days=3))
+    sja = Sja.create(uuid=uuid.uuid4(), payload_hash="6" * 64, organization=world.org, site=world.site,
+                     title="Lift the roof trusses", created_by=foreman, created_at=NOW - timedelta(days=1),
+                     decision="go")
+    Sja.create(uuid=uuid.uuid4(), payload_hash="7" * 64, organization=world.org, site=world.other_site,
+               title="Another site's SJA", created_by=world.outsider, created_at=NOW)
+
+    def record(user, course, expires_on, status="approved"):
+        return TrainingRecord.create(uuid=uuid.uuid4(), payload_hash="8" * 64, user=user, course=course,
+                                     taken_on=TODAY - timedelta(days=700), expires_on=expires_on, status=status)
+    soon = record(worker, "truck", TODAY + timedelta(days=12))
+    gone = record(foreman, "scaffold_user", TODAY - timedelta(days=5))
+    record(foreman, "truck", TODAY - timedelta(days=400))
+    record(foreman, "truck", TODAY + timedelta(days=300))  # renewed: the old expired record is not listed
+    record(worker, "scaffold_user", TODAY + timedelta(days=90))  # not yet
+    record(worker, "hot_work", TODAY + timedelta(days=3), status="pending")
+    record(world.outsider, "truck", TODAY + timedelta(days=2))  # not on this site
+    CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=worker, name=worker.name, employer_org_number="923609016",
+                   checked_in_at=NOW - timedelta(days=2, hours=8),
+                   checked_out_at=NOW - timedelta(days=2))
+
+    meeting = start(as_role("foreman"), world)
+    items = list(AgendaItem.select().where(AgendaItem.meeting == meeting))
+    by_source = {}
+    for item in items:
+        by_source.setdefault(item.source, []).append(item)
+    assert [(i.record_id, i.title) for i in by_source["finding"]] == [(finding.id, "Railing missing")]
+    assert [(i.record_id, i.title) for i in by_source["round"]] == [(done.id, "Walkaround 2026-03-07: 1 deviation")]
+    assert [(i.record_id, i.title) for i in by_source["sja"]] == [(sja.id, "Lift the roof trusses (Go)")]
+    assert [i.record_id for i in by_source["certificate"]] == [gone.id, soon.id]
+    assert "expired 2026-03-05" in by_source["certificate"][0].title
+    assert "expires 2026-03-22" in by_source["certificate"][1].title
+    [statistics] = by_source["statistics"]
+    assert statistics.title.startswith("Statistics since 2026-02-10: 8 hours, 0 injuries")
+    assert "Closed finding" not in {i.title for i in items}
+    page = as_role("foreman").get(url(world, meeting)).get_data(as_text=True)
+    assert f"/s/{world.site.id}/sja/{sja.id}" in page and "Lift the roof trusses" in page
 
 
 def test_carried_items_come_first_and_the_last_decisions_show_their_status(as_role, world):
@@ -366,3 +423,87 @@ def test_an_item_taken_off_the_agenda_returns_its_proposal_to_the_next_meeting(a
                                                         "deadline": "2026-03-12"})
     refused = foreman.post(url(world, later, "/items/remove"), data={"item": kept.id})
     assert refused.status_code == 409 and AgendaItem.select().where(AgendaItem.id == kept.id).exists()
+
+
+# --- the manager's settings: kinds, schedules, AMU members --------------------------------------------------
+
+def test_a_manager_renames_a_kind_adds_one_and_sets_the_schedule(as_role, world):
+    manager = as_role("manager")
+    assert 'href="/s/%d/meetings/settings"' % world.site.id in manager.get(f"/s/{world.site.id}/meetings").get_data(
+        as_text=True)
+    assert manager.post(f"/s/{world.site.id}/meetings/kinds",
+                        data={"code": "hms", "name_en": "Safety meeting", "name_nb": "Vernemøte"}).status_code == 303
+    assert manager.post(f"/s/{world.site.id}/meetings/kinds",
+                        data={"code": "", "name_nb": "Riggmøte"}).status_code == 303
+    names = service.kinds_for(world.org.id, "en")
+    assert names["hms"] == ("Safety meeting", "site")
+    [new_code] = [code for code, (name, _level) in names.items() if name == "Riggmøte"]
+    page = manager.get(f"/s/{world.site.id}/meetings/settings").get_data(as_text=True)
+    assert "Safety meeting" in page and "Riggmøte" in page
+    assert page.count("No name yet in: en, pl, lt, uk") == 1  # Riggmøte (localized() shows it to everyone)
+    assert "No name yet in: pl, lt, uk" in page  # the renamed HMS meeting
+    assert manager.post(f"/s/{world.site.id}/meetings/schedule",
+                        data={"kind": new_code, "interval_days": "14"}).status_code == 303
+    due = {kind: day for kind, day, _overdue in service.due_meetings(world.site, TODAY)}
+    assert due[new_code] == TODAY  # none held yet: due now
+    Meeting.create(organization=world.org, site=world.site, kind=new_code, held_on=TODAY - timedelta(days=10),
+                   topics=[])
+    due = {kind: day for kind, day, _overdue in service.due_meetings(world.site, TODAY)}
+    assert due[new_code] == TODAY + timedelta(days=4)
+    # The built-in name comes back when every name is emptied; the audit holds each change.
+    assert manager.post(f"/s/{world.site.id}/meetings/kinds", data={"code": "hms"}).status_code == 303
+    assert service.kinds_for(world.org.id, "en")["hms"][0] == "Site HMS meeting"
+    assert AuditEvent.select().where(AuditEvent.action == "meeting.kind").count() == 3
+    assert AuditEvent.select().where(AuditEvent.action == "meeting.schedule").count() == 1
+
+
+@pytest.mark.parametrize("path, data, field_text", [
+    ("kinds", {"code": "", "name_nb": " "}, "Give the kind a name"),
+    ("kinds", {"code": "", "name_nb": "x" * 121}, "Give the kind a name"),
+    ("kinds", {"code": "nope", "name_nb": "Nope"}, "Choose the kind of meeting."),
+    ("schedule", {"kind": "hms", "interval_days": "0"}, "from 1 to 366 days"),
+    ("schedule", {"kind": "hms", "interval_days": "two weeks"}, "from 1 to 366 days"),
+    ("schedule", {"kind": "amu", "interval_days": "14"}, "Choose the kind of meeting."),
+    ("amu-members", {"user": "", "side": "workers"}, "Choose a person on the organization"),
+    ("amu-members", {"user": "1", "side": "middle"}, "Choose the side"),
+])
+def test_bad_settings_are_refused_clearly_and_nothing_saved(as_role, world, path, data, field_text):
+    manager = as_role("manager")
+    response = manager.post(f"/s/{world.site.id}/meetings/{path}", data=data)
+    assert response.status_code == 422
+    assert field_text in response.get_data(as_text=True)
+    assert MeetingKind.select().count() == 0 and MeetingSchedule.select().count() == 0
+    assert AmuMember.select().count() == 0
+
+
+def test_only_managers_change_the_settings(as_role, world):
+    for role in ("foreman", "verneombud", "worker"):
+        client = as_role(role)
+        assert client.get(f"/s/{world.site.id}/meetings/settings").status_code == 403
+        assert client.post(f"/s/{world.site.id}/meetings/kinds", data={"name_nb": "X"}).status_code == 403
+        assert "/meetings/settings" not in client.get(f"/s/{world.site.id}/meetings").get_data(as_text=True)
+
+
+def test_a_manager_manages_the_amu_members_and_they_find_the_amu_from_home(as_role, world):
+    manager, worker = as_role("manager"), world.people["worker"]
+    assert "/amu" not in as_role("worker").get("/").get_data(as_text=True)
+    assert manager.post(f"/s/{world.site.id}/meetings/amu-members",
+                        data={"user": worker.id, "side": "workers"}).status_code == 303
+    assert manager.post(f"/s/{world.site.id}/meetings/amu-members",
+                        data={"user": world.people["manager"].id, "side": "employer"}).status_code == 303
+    assert {(m.user_id, m.side) for m in AmuMember.select()} == {(worker.id, "workers"),
+                                                                  (world.people["manager"].id, "employer")}
+    home = as_role("worker").get("/").get_data(as_text=True)
+    assert 'href="/amu"' in home
+    assert as_role("worker").get("/amu").status_code == 200
+    # Moving a member to the other side changes the row, not adds one; removing takes them out.
+    assert manager.post(f"/s/{world.site.id}/meetings/amu-members",
+                        data={"user": worker.id, "side": "employer"}).status_code == 303
+    row = AmuMember.get(AmuMember.user == worker)
+    assert row.side == "employer" and AmuMember.select().count() == 2
+    assert manager.post(f"/s/{world.site.id}/meetings/amu-members/{row.id}/remove").status_code == 303
+    assert AmuMember.get_or_none(AmuMember.user == worker) is None
+    assert 'href="/amu"' not in as_role("worker").get("/").get_data(as_text=True)
+    assert manager.post(f"/s/{world.site.id}/meetings/amu-members/{row.id}/remove").status_code == 404
+    actions = [e.action for e in AuditEvent.select().where(AuditEvent.action.startswith("meeting.amu_member"))]
+    assert actions.count("meeting.amu_member") == 3 and actions.count("meeting.amu_member.remove") == 1

@@ -6,7 +6,9 @@ import pytest
 from pypdf import PdfReader
 from helpers import PIN, add_sja, sja_form
 
-from fieldapp.models import AuditEvent, LoginThrottle, Sja, SjaDecision, SjaHazard, SjaSignature
+from fieldapp.models import (Alert, AlertRecipient, AuditEvent, LoginThrottle, Sja, SjaDecision, SjaHazard,
+                             SjaSignature, User)
+from fieldapp.sja import service
 
 
 @pytest.fixture
@@ -186,6 +188,34 @@ def decide(client, world, sja, decision, note=""):
 def edit(client, world, sja, crew, **overrides):
     data = sja_form(crew, world.people["foreman"], revision=str(Sja.get_by_id(sja.id).revision), **overrides)
     return client.post(f"/s/{world.site.id}/sja/{sja.id}/edit", data=data)
+
+
+def test_participants_are_told_in_their_language_once_per_revision(as_role, world, crew):
+    worker, verneombud = world.people["worker"], world.people["verneombud"]
+    User.update(language="nb").where(User.id == worker.id).execute()
+    User.update(language="en").where(User.id == verneombud.id).execute()
+    foreman = as_role("foreman")
+    data = sja_form(crew, world.people["foreman"])
+    assert create(foreman, world, data).status_code == 303
+    assert create(foreman, world, data, outbox=True).status_code in (200, 201, 303)  # sent twice: told once
+    sja = Sja.get()
+
+    def told():
+        return sorted((r.user_id, a.title) for r, a in
+                      ((r, r.alert) for r in AlertRecipient.select().join(Alert).where(Alert.site == world.site)))
+    first = told()
+    # The worker (bokmål) and the verneombud (English) are told; the foreman made it and is not.
+    assert [user for user, _title in first] == sorted([worker.id, verneombud.id])
+    assert dict(first)[verneombud.id] == "SJA to sign: Welding on the roof"
+    assert dict(first)[worker.id] == "SJA til signering: Welding on the roof"
+    assert Alert.select().where(Alert.site == world.site).count() == 2  # one per language
+    assert AlertRecipient.select().join(Alert).where(Alert.ack_required == True).count() == 0  # noqa: E712
+    # Signing does not tell anyone again; a new revision asks everyone again, once.
+    assert sign(as_role("worker"), world, sja).status_code == 303
+    assert len(told()) == 2
+    assert edit(foreman, world, sja, crew, title="Welding on the roof, east").status_code == 303
+    assert len(told()) == 4
+    assert service.ask_to_sign(world.people["foreman"], Sja.get_by_id(sja.id)) == 0  # the same revision: nothing new
 
 
 def test_only_the_responsible_person_decides_and_go_needs_every_signature(as_role, world):

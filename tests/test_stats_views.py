@@ -12,7 +12,10 @@ import pytest
 from flask_babel import force_locale
 
 from fieldapp import clock
-from fieldapp.models import AuditEvent, CheckIn, EnteredHours, InjuryDetails, Report
+from fieldapp.models import (AmuMember, AuditEvent, CertificatePhoto, CheckIn, EnteredHours, InjuryDetails, Meeting,
+                             MeetingAttendance, MeetingProposal, Report, RoundAnswer, RoundSchedule, RoundSignature,
+                             SafetyRound, Site, Sja, SjaParticipant, SjaSignature, TrainingRecord)
+from fieldapp.rounds import service as rounds_service
 from fieldapp.stats import exports
 
 NOW = datetime(2026, 6, 15, 10)  # UTC
@@ -47,6 +50,25 @@ def test_the_page_shows_the_figures_and_says_too_few_hours(as_role, scene):
     assert 'class="warning too-few"' in text
     assert "<svg class=\"chart\"" in text and "style=" not in text.split("<svg", 1)[1].split("</svg>")[0]
     assert "Fractured wrist" not in text
+
+
+def test_the_page_shows_walkarounds_done_versus_due(as_role, scene):
+    site, foreman = scene.site, scene.people["foreman"]
+    Site.update(created_at=datetime(2025, 1, 1)).where(Site.id == site.id).execute()
+    RoundSchedule.create(site=site, interval_days=5)
+    version = rounds_service.current_version(rounds_service.builtin_template())
+    for started, finished in ((datetime(2026, 6, 10, 8), datetime(2026, 6, 10, 9)),
+                              (datetime(2026, 5, 30, 8), datetime(2026, 5, 30, 9)),  # the month before
+                              (datetime(2026, 6, 12, 8), None)):  # not finished
+        SafetyRound.create(uuid=uuid.uuid4(), site=site, version=version, started_by=foreman, started_at=started,
+                           finished_at=finished)
+    SafetyRound.create(uuid=uuid.uuid4(), site=scene.other_site, version=version, started_by=scene.outsider,
+                       started_at=datetime(2026, 6, 11, 8), finished_at=datetime(2026, 6, 11, 9))
+    client = as_role("foreman")
+    client.post("/me/language", data={"language": "en"})
+    text = client.get(f"/s/{site.id}/stats", query_string=month_args()).get_data(as_text=True)
+    # June 1-15 (today): 15 days at one walkaround every 5 days = 3 due; 1 finished on this site.
+    assert '<dd class="rounds-done">1 of 3</dd>' in text
 
 
 @pytest.mark.parametrize("args, status", [
@@ -98,6 +120,21 @@ def test_the_register_has_no_medical_details_and_follows_the_law(as_role, scene)
         assert as_role(role).get(f"/s/{scene.site.id}/injuries.csv").status_code == 403
     pdf = as_role("verneombud").get(f"/s/{scene.site.id}/injuries.pdf", query_string=month_args())
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_the_amu_members_read_their_organizations_register(as_role, scene):
+    worker = as_role("worker")
+    assert worker.get("/amu/injuries.csv").status_code == 404  # not (yet) an AMU member
+    AmuMember.create(organization=scene.org, user=scene.people["worker"], side="workers")
+    body = worker.get("/amu/injuries.csv", query_string=month_args())
+    assert body.status_code == 200
+    text = body.get_data(as_text=True)
+    assert "Fell from a ladder" in text and "Fractured wrist" not in text
+    pdf = worker.get("/amu/injuries.pdf", query_string=month_args())
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert worker.get("/amu/injuries.csv", query_string={"period": "month", "month": "juni"}).status_code == 400
+    assert "/amu/injuries.pdf" in worker.get("/amu").get_data(as_text=True)
+    assert worker.get(f"/s/{scene.site.id}/injuries.csv").status_code == 403  # the site's register: its roles
 
 
 def test_the_hours_export_streams(as_role, scene, app):
@@ -221,6 +258,46 @@ def test_a_person_downloads_their_own_data(as_role, scene):
     assert set(reports) == {"Open edge on the 3rd floor", "Fell from a ladder"}
     assert reports["Fell from a ladder"]["injury"]["notes"] == "Fractured wrist"  # their own: in full
     assert data["roles"] == [{"site": "Site A", "role": "worker", "since": data["roles"][0]["since"]}]
+
+
+def test_own_data_holds_walkarounds_sjas_training_and_meetings_without_photo_bytes(as_role, scene):
+    worker, foreman = scene.people["worker"], scene.people["foreman"]
+    version = rounds_service.current_version(rounds_service.builtin_template())
+    walk = SafetyRound.create(uuid=uuid.uuid4(), site=scene.site, version=version, started_by=foreman,
+                              started_at=NOW)
+    RoundAnswer.create(uuid=uuid.uuid4(), round=walk, item_key="edges", answer="deviation", note="No railing",
+                       answered_by=worker, answered_at=NOW)
+    RoundAnswer.create(uuid=uuid.uuid4(), round=walk, item_key="fire", answer="ok", answered_by=foreman,
+                       answered_at=NOW)  # someone else's
+    RoundSignature.create(uuid=uuid.uuid4(), round=walk, side="workers", signer=worker, device_user=worker,
+                          signed_at=NOW)
+    sja = Sja.create(uuid=uuid.uuid4(), payload_hash="0" * 64, organization=scene.org, site=scene.site,
+                     title="Lift trusses", created_by=foreman)
+    SjaParticipant.create(sja=sja, user=worker)
+    SjaSignature.create(uuid=uuid.uuid4(), sja=sja, user=worker, revision=1, method="pin", language="pl",
+                        device_user=foreman, signed_at=NOW)
+    record = TrainingRecord.create(uuid=uuid.uuid4(), payload_hash="0" * 64, user=worker, course="truck",
+                                   taken_on=date(2025, 1, 5), expires_on=date(2030, 1, 4), status="approved")
+    CertificatePhoto.create(record=record, side="front", digest="ab" * 32, width=800, height=600)
+    MeetingProposal.create(uuid=uuid.uuid4(), payload_hash="0" * 64, site=scene.site, proposer=worker,
+                           text="More light in the stairs", created_at=NOW)
+    meeting = Meeting.create(organization=scene.org, site=scene.site, kind="hms", held_on=date(2026, 6, 10),
+                             topics=[])
+    MeetingAttendance.create(meeting=meeting, user=worker, name=worker.name, side="workers")
+    data = json.loads(as_role("worker").get("/me/data.json").get_data(as_text=True))
+    assert [(a["item"], a["answer"], a["note"]) for a in data["walkaround_answers"]] == [
+        ("edges", "deviation", "No railing")]
+    assert [(s["round"], s["side"]) for s in data["walkaround_signatures"]] == [(str(walk.uuid), "workers")]
+    assert [p["sja"] for p in data["sja_participation"]] == ["Lift trusses"]
+    assert [(s["sja"], s["method"], s["language"]) for s in data["sja_signatures"]] == [("Lift trusses", "pin", "pl")]
+    [training] = data["training_records"]
+    assert (training["course"], training["expires_on"]) == ("truck", "2030-01-04")
+    assert training["photos"] == [{"side": "front", "width": 800, "height": 600, "digest": "ab" * 32}]
+    assert [p["text"] for p in data["meeting_proposals"]] == ["More light in the stairs"]
+    assert [(a["meeting"], a["held_on"], a["side"]) for a in data["meeting_attendance"]] == [
+        ("hms", "2026-06-10", "workers")]
+    foreman_data = json.loads(as_role("foreman").get("/me/data.json").get_data(as_text=True))
+    assert foreman_data["training_records"] == [] and foreman_data["sja_signatures"] == []
 
 
 def test_the_hours_export_reads_in_batches_without_losing_or_repeating_a_row(as_role, scene, monkeypatch):

@@ -9,6 +9,7 @@ import uuid as uuidlib
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
+from flask_babel import force_locale
 from peewee import JOIN, IntegrityError, OperationalError, fn
 
 from .. import audit
@@ -162,6 +163,26 @@ def create(actor, site, alert_uuid, fields, recipients=None, report=None, send=T
     if send:
         deliver_soon(alert.id)
     return alert, True
+
+
+def inform(actor, site, key, recipients, words):
+    """Information alerts (inbox and push, no acknowledgement) to `recipients` [(user id, role, language)], one
+    per language so that each person reads it in theirs: words(language) -> (title, body), called in that
+    locale. The alert's UUID is made from `key` and the language, so sending again makes nothing new.
+    Returns how many alerts were made."""
+    by_language = {}
+    for user_id, role, language in recipients:
+        by_language.setdefault(language or "nb", []).append((user_id, role))
+    made = 0
+    for language, people in sorted(by_language.items()):
+        with force_locale(language):
+            title, body = words(language)
+        fields = dict(template=None, level="info", area="", audience="all", ack_required=False, ack_minutes=0,
+                      title=title[:120], body=body)
+        _alert, created = create(actor, site, uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"{key}:{language}"), fields,
+                                 recipients=people)
+        made += created
+    return made
 
 
 def report_created(report):

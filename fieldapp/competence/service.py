@@ -225,6 +225,59 @@ def own_records(user):
     return records
 
 
+def set_photo_consent(user, record_id, allowed):
+    """The person changes whether the verneombud of their sites may see the photos of their own certificate
+    (issue 19: their consent, default no, changed whenever they like). Returns the record, or None when it is
+    not theirs (the view answers 404). Audited when it changes."""
+    record = TrainingRecord.get_or_none((TrainingRecord.id == record_id) & (TrainingRecord.user == user))
+    if record is None:
+        return None
+    allowed = bool(allowed)
+    if record.verneombud_may_see != allowed:
+        with database.atomic():
+            TrainingRecord.update(verneombud_may_see=allowed).where(TrainingRecord.id == record.id).execute()
+            audit.record(user, "competence.record.consent", "training_record", record.id,
+                         {"verneombud_may_see": record.verneombud_may_see}, {"verneombud_may_see": allowed})
+        record.verneombud_may_see = allowed
+    return record
+
+
+# --- a foreman or manager enters a record for a person -----------------------------------------------------------
+
+def add_record_for(actor, site, user_id, record_uuid, fields):
+    """A foreman or manager enters a certificate they have checked for a person on the site of their own
+    organization: approved at once (AML § 2-1: the employer checks the competence), audited. Returns
+    (record, created); a resend of the same UUID and content is (the first record, False).
+    fields: record_fields(); the verneombud's view of photos stays the person's choice (no photos here).
+    CompetenceError: not_your_org (403) for a person of another organization or not on the site,
+    uuid_conflict (409)."""
+    person = (User.select().join(Membership, on=(Membership.user == User.id))
+              .where((Membership.site == site) & (User.id == user_id)).first())
+    if person is None or org_of(person) != org_of(actor):
+        raise CompetenceError("not_your_org")
+    fields = {**fields, "verneombud_may_see": False}
+    digest = _payload_hash(person, fields, {})
+    existing = TrainingRecord.get_or_none(TrainingRecord.uuid == record_uuid)
+    if existing is not None:
+        if existing.user_id != person.id or existing.payload_hash != digest:
+            raise CompetenceError("uuid_conflict")
+        return existing, False
+    try:
+        with database.atomic():
+            now = utcnow()
+            record = TrainingRecord.create(uuid=record_uuid, payload_hash=digest, user=person, status="approved",
+                                           decided_by=actor, decided_at=now, created_by=actor, **fields)
+            audit.record(actor, "competence.record.enter", "training_record", record.id,
+                         after=audit.snapshot(record, ("course", "taken_on", "expires_on", "status"))
+                         | {"user": person.id, "site": site.id})
+    except IntegrityError:
+        existing = TrainingRecord.get_or_none(TrainingRecord.uuid == record_uuid)
+        if existing is None or existing.user_id != person.id or existing.payload_hash != digest:
+            raise CompetenceError("uuid_conflict") from None
+        return existing, False
+    return record, True
+
+
 # --- approval ------------------------------------------------------------------------------------------------
 
 def _site_record(site, record_id):

@@ -222,14 +222,39 @@ def person(site_id, user_id):
     return _person_page(user_id)
 
 
-def _person_page(user_id, error=None, status=200):
+def _person_page(user_id, error=None, status=200, errors=None, form=None):
     person, records, given = service.person_competence(g.user, g.membership, user_id)
     if person is None:
         abort(404)
     organization = service.org_of(person)
     return render_template("competence/person.html", person=person, records=records, given=given, tasks=TASKS,
                            names=service.course_names(organization), labels=record_status_labels(),
-                           error=error), status
+                           courses=service.catalogue(organization), new_uuid=str(uuidlib.uuid4()),
+                           may_enter=organization == service.org_of(g.user), today=clock.today(g.site),
+                           error=error, errors=errors or {}, form=form or {}), status
+
+
+@bp.post("/s/<int:site_id>/competence/people/<int:user_id>/records")
+@requires("competence.approve")
+def add_record(site_id, user_id):
+    """A foreman or manager enters a person's certificate: approved at once (competence.service.add_record_for)."""
+    try:
+        record_uuid = outbox.parse_uuid(request.form.get("uuid"))
+        fields = service.record_fields(service.org_of(g.user), request.form, clock.today(g.site))
+        service.add_record_for(g.user, g.site, user_id, record_uuid, fields)
+    except InputError as exc:
+        status, _message = inputs.problem(exc)
+        return _person_page(user_id, inputs.banner(exc), status, inputs.errors_by_field(exc), request.form.to_dict())
+    return redirect(url_for("competence.person", site_id=site_id, user_id=user_id), 303)
+
+
+@bp.post("/me/competence/<int:record_id>/consent")
+@login_required
+def consent(record_id):
+    """The person changes whether the verneombud may see the photos of their own certificate."""
+    if service.set_photo_consent(g.user, record_id, request.form.get("verneombud_may_see") == "y") is None:
+        abort(404)
+    return redirect(url_for("competence.mine"), 303)
 
 
 @bp.post("/s/<int:site_id>/competence/people/<int:user_id>/tasks")

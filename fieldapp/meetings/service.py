@@ -2,24 +2,30 @@
 approval (then frozen: amendments only), proposals from anyone on the site, and the morning meeting."""
 import hashlib
 import json
+import secrets
 import uuid as uuidlib
 from datetime import date, timedelta
 
 from peewee import JOIN, IntegrityError, fn
 
-from flask_babel import force_locale
+from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
-from .. import audit, clock, photos
+from .. import audit, clock, i18n, photos
 from ..alerts import service as alerts
 from ..alerts import wording as alert_wording
 from ..authz import roles_with
+from ..competence import service as competence
 from ..db import database
 from ..inputs import InputError
-from ..models import (ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
+from ..models import (AMU_SIDES, ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
                       MeetingAttendance, MeetingDecision, MeetingKind, MeetingProposal, MeetingSchedule,
-                      Membership, Report, ReportEvent, Site, User, utcnow)
+                      Membership, Report, ReportEvent, RoundAnswer, SafetyRound, Site, Sja, TrainingRecord, User,
+                      utcnow)
 from ..reports import labels as report_labels
+from ..stats import service as stats
+from ..stats.definitions import Period
 from . import kinds as kind_catalogue
 
 MAX_TEXT = 2000
@@ -40,14 +46,33 @@ def kinds_for(organization_id, language):
 
 
 # --- the agenda's sources: one function each (site, since, today) -> [(source, record id, title)] -------
-# Walkarounds, SJAs, certificates and statistics join with one function each when they land.
 # A source that names a record stores no words (title ""): the item is read from the record's codes in each
 # reader's language when shown (item_titles; issue 17). Free text (proposals, typed items) is stored as written.
+# The walkaround, SJA, certificate and statistics sources below still store their title in the language of the
+# one who makes the meeting (the minutes' language); item_titles shows a stored title as it is.
+CERTIFICATE_DAYS = 30  # certificates expiring within this many days join the agenda (issue 19)
+
+
+def _statistics(site, since, today):
+    """One item: hours, injuries, H1 and H2 of the site from the day of the last meeting to today (issue 20)."""
+    since_day = clock.local(since, site).date()
+    if since_day > today:
+        return []
+    total = stats.statistics([site], Period(since_day, today), other=False).total
+
+    def rate(value):
+        return "–" if value is None else format_decimal(value, format="0.0")
+    title = ngettext("Statistics since %(date)s: %(hours)s hours, %(num)d injury, H1 %(h1)s, H2 %(h2)s",
+                     "Statistics since %(date)s: %(hours)s hours, %(num)d injuries, H1 %(h1)s, H2 %(h2)s",
+                     total.injuries, date=since_day.isoformat(), hours=format_decimal(round(total.hours)),
+                     h1=rate(total.h1), h2=rate(total.h2))
+    return [("statistics", None, title)]
+
 
 def _new_reports(site, since, today):
     rows = (Report.select(Report.id)
             .where((Report.site == site) & (Report.happened_at >= since)
-                   & Report.kind.not_in(("injury", "decision")))
+                   & Report.kind.not_in(("injury", "decision", "finding")))
             .order_by(Report.happened_at.desc()).limit(SOURCE_LIMIT).tuples())
     return [("report", rid, "") for (rid,) in rows]
 
@@ -146,7 +171,77 @@ def item_titles(items, language):
     return out
 
 
-AGENDA_SOURCES = [_injuries, _new_reports, _overdue_follow_ups, _alerts]
+def _open_findings(site, since, today):
+    """Walkaround findings (deviations) still open, however old (issue 18)."""
+    rows = (Report.select(Report.id, Report.description)
+            .where((Report.site == site) & (Report.kind == "finding") & (Report.status != "closed"))
+            .order_by(Report.happened_at).limit(SOURCE_LIMIT).tuples())
+    return [("finding", rid, text) for rid, text in rows]
+
+
+def _rounds(site, since, today):
+    """The walkarounds started since the last meeting, with their number of deviations."""
+    deviations = fn.COUNT(RoundAnswer.id)
+    rows = (SafetyRound.select(SafetyRound.id, SafetyRound.started_at, SafetyRound.finished_at, deviations)
+            .join(RoundAnswer, JOIN.LEFT_OUTER, on=((RoundAnswer.round == SafetyRound.id)
+                                                    & (RoundAnswer.answer == "deviation")))
+            .where((SafetyRound.site == site) & (SafetyRound.started_at >= since))
+            .group_by(SafetyRound.id, SafetyRound.started_at, SafetyRound.finished_at)
+            .order_by(SafetyRound.started_at.desc()).limit(SOURCE_LIMIT).tuples())
+    out = []
+    for rid, started, finished, count in rows:
+        day = clock.local(started, site).date().isoformat()
+        title = (ngettext("Walkaround %(date)s: %(num)d deviation", "Walkaround %(date)s: %(num)d deviations",
+                          count, date=day) if finished
+                 else _("Walkaround %(date)s (not finished)", date=day))
+        out.append(("round", rid, title))
+    return out
+
+
+def _sjas(site, since, today):
+    """The SJAs (safe job analyses) made on the site since the last meeting, with their go / no-go."""
+    rows = (Sja.select(Sja.id, Sja.title, Sja.decision)
+            .where((Sja.site == site) & (Sja.created_at >= since))
+            .order_by(Sja.created_at.desc()).limit(SOURCE_LIMIT).tuples())
+    words = {"go": _("Go"), "no_go": _("No-go")}
+    return [("sja", rid, f"{title} ({words[decision]})" if decision in words else title)
+            for rid, title, decision in rows]
+
+
+def _certificates(site, since, today):
+    """Certificates of the site's people that expired or expire within CERTIFICATE_DAYS (approved records; a
+    course renewed by a later record, or one without expiry, is not listed). AML § 2-1 / issue 19."""
+    members = Membership.select(Membership.user).where(Membership.site == site)
+    latest = {}
+    for rid, user_id, name, course, expires_on in (
+            TrainingRecord.select(TrainingRecord.id, TrainingRecord.user, User.name, TrainingRecord.course,
+                                  TrainingRecord.expires_on).join(User)
+            .where(TrainingRecord.user.in_(members) & (TrainingRecord.status == "approved")
+                   & (User.active == True)).tuples()):  # noqa: E712
+        if isinstance(expires_on, str):
+            expires_on = date.fromisoformat(expires_on)
+        key = (user_id, course)
+        known = latest.get(key)
+        if key in latest and (known[3] is None or (expires_on is not None and expires_on <= known[3])):
+            continue
+        latest[key] = (rid, name, course, expires_on)
+    limit = today + timedelta(days=CERTIFICATE_DAYS)
+    due = sorted((row for row in latest.values() if row[3] is not None and row[3] <= limit), key=lambda r: r[3])
+    if not due:
+        return []
+    names = competence.course_names(site.organization_id)
+    out = []
+    for rid, name, course, expires_on in due[:SOURCE_LIMIT]:
+        course_name = names.get(course, course)
+        title = (_("%(name)s: %(course)s expired %(date)s", name=name, course=course_name, date=expires_on.isoformat())
+                 if expires_on < today else
+                 _("%(name)s: %(course)s expires %(date)s", name=name, course=course_name, date=expires_on.isoformat()))
+        out.append(("certificate", rid, title))
+    return out
+
+
+AGENDA_SOURCES = [_statistics, _injuries, _new_reports, _open_findings, _rounds, _sjas, _overdue_follow_ups,
+                  _certificates, _alerts]
 
 
 def last_meeting(site, kind, before=None):
@@ -447,24 +542,7 @@ def participants(meeting):
             .where((MeetingAttendance.meeting == meeting) & MeetingAttendance.user.is_null(False)).tuples()]
 
 
-def _to_inboxes(actor, site, key, recipients, words):
-    """Information alerts (inbox and push, no acknowledgement) to `recipients` [(user id, role, language)], one
-    per language so that each person reads it in theirs: words(language) -> (title, body), called in that
-    locale. The alert's UUID is made from `key` and the language, so sending again makes nothing new.
-    Returns how many alerts were made."""
-    by_language = {}
-    for user_id, role, language in recipients:
-        by_language.setdefault(language or "nb", []).append((user_id, role))
-    made = 0
-    for language, people in sorted(by_language.items()):
-        with force_locale(language):
-            title, body = words(language)
-        fields = dict(template=None, level="info", area="", audience="all", ack_required=False, ack_minutes=0,
-                      title=title[:120], body=body)
-        _alert, created = alerts.create(actor, site, uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"{key}:{language}"),
-                                        fields, recipients=people)
-        made += created
-    return made
+_to_inboxes = alerts.inform  # one alert per reader's language, once per key (alerts.service.inform)
 
 
 def approve_and_send(actor, meeting):
@@ -700,3 +778,144 @@ def due_meetings(site, today=None):
     if today is None:
         return rows
     return [(kind, day, day < today) for kind, day, _overdue in rows]
+
+
+# --- the organization's settings: kinds, schedules, AMU members (a manager's page) ---------------------------
+
+MAX_KIND_NAME = 120
+MAX_INTERVAL_DAYS = 366
+
+
+def kind_settings(organization_id, languages):
+    """[(code, {language: name} given by the organization, level, built-in?, [languages without a name])] for
+    the manager's page: the built-in kinds (their translated name stands where the organization gave none),
+    then the organization's own."""
+    own = {row.code: row for row in MeetingKind.select().where(MeetingKind.organization == organization_id)
+           .order_by(MeetingKind.id)}
+    out = []
+    for code, (_name, level, _days) in kind_catalogue.BUILTIN.items():
+        names = own[code].names if code in own else {}
+        out.append((code, names, level, True, i18n.missing_languages(names, languages) if names else []))
+    for code, row in own.items():
+        if code not in kind_catalogue.BUILTIN:
+            out.append((code, row.names, row.level, False, i18n.missing_languages(row.names, languages)))
+    return out
+
+
+def save_kind(actor, organization_id, code, names):
+    """Rename a built-in kind or one of the organization's own (code given), or add a new site-level kind (code
+    ""). names: {language code: text}; empty texts are dropped; for a built-in kind no text at all gives the
+    built-in name back. MeetingError: kind_name (no name for a new kind, or one over MAX_KIND_NAME), bad_kind
+    (a code that is neither built-in nor the organization's). Audited. Returns the code."""
+    names = {lang: text.strip() for lang, text in names.items() if text and text.strip()}
+    if any(len(text) > MAX_KIND_NAME for text in names.values()):
+        raise MeetingError("kind_name", field="name_nb", n=MAX_KIND_NAME)
+    row = MeetingKind.get_or_none((MeetingKind.organization == organization_id) & (MeetingKind.code == code)) \
+        if code else None
+    if code and row is None and code not in kind_catalogue.BUILTIN:
+        raise MeetingError("bad_kind", field="kind")
+    if not names and (not code or code not in kind_catalogue.BUILTIN):
+        raise MeetingError("kind_name", field="name_nb", n=MAX_KIND_NAME)
+    with database.atomic():
+        if row is None and not names:
+            return code  # a built-in kind with no name of its own: nothing to store
+        before = {"names": row.names} if row is not None else None
+        if row is None:
+            code = code or "org-" + secrets.token_hex(4)
+            level = kind_catalogue.BUILTIN[code][1] if code in kind_catalogue.BUILTIN else "site"
+            row = MeetingKind.create(organization=organization_id, code=code, names=names, level=level)
+        elif names:
+            row.names = names
+            row.save(only=[MeetingKind.names])
+        else:
+            row.delete_instance()
+        audit.record(actor, "meeting.kind", "organization", organization_id, before,
+                     {"code": code, "names": names})
+    return code
+
+
+def schedules(site, language):
+    """[(kind code, kind name, interval days or None for the default, default interval or None)] of the site's
+    site-level kinds except the morning meeting (held every day work goes on)."""
+    own = dict(MeetingSchedule.select(MeetingSchedule.kind, MeetingSchedule.interval_days)
+               .where(MeetingSchedule.site == site).tuples())
+    return [(code, name, own.get(code), kind_catalogue.default_interval(code))
+            for code, (name, level) in kinds_for(site.organization_id, language).items()
+            if level == "site" and code != "morning"]
+
+
+def set_schedule(actor, site, kind, days_text, language="nb"):
+    """How often `kind` is due on the site: whole days 1..MAX_INTERVAL_DAYS, or "" for the default again.
+    MeetingError: bad_kind, bad_interval. Audited."""
+    names = kinds_for(site.organization_id, language)
+    if kind not in names or names[kind][1] != "site" or kind == "morning":
+        raise MeetingError("bad_kind", field="kind")
+    text = (days_text or "").strip()
+    try:
+        days = int(text) if text else None
+    except ValueError:
+        raise MeetingError("bad_interval", field="interval_days", n=MAX_INTERVAL_DAYS) from None
+    if days is not None and not 1 <= days <= MAX_INTERVAL_DAYS:
+        raise MeetingError("bad_interval", field="interval_days", n=MAX_INTERVAL_DAYS)
+    with database.atomic():
+        query = MeetingSchedule.select().where((MeetingSchedule.site == site) & (MeetingSchedule.kind == kind))
+        before = [row.interval_days for row in query]
+        MeetingSchedule.delete().where((MeetingSchedule.site == site) & (MeetingSchedule.kind == kind)).execute()
+        if days is not None:
+            MeetingSchedule.create(organization=site.organization_id, site=site, kind=kind, interval_days=days)
+        audit.record(actor, "meeting.schedule", "site", site.id, {"kind": kind, "interval_days": before[:1]},
+                     {"kind": kind, "interval_days": days})
+    return days
+
+
+def amu_members(organization_id):
+    """[AmuMember with .user] of the organization's AMU, by side, then name."""
+    return list(AmuMember.select(AmuMember, User).join(User).where(AmuMember.organization == organization_id)
+                .order_by(AmuMember.side, User.name))
+
+
+def amu_candidates(organization_id):
+    """[User]: the active people on the organization's sites or employed by it, by name (who may sit in its AMU)."""
+    on_sites = (Membership.select(Membership.user).join(Site).where(Site.organization == organization_id))
+    return list(User.select().where((User.active == True)  # noqa: E712
+                                    & (User.id.in_(on_sites) | (User.employer == organization_id)))
+                .order_by(User.name))
+
+
+def set_amu_member(actor, organization_id, user_id, side):
+    """Put a person in the organization's AMU on a side (AMU_SIDES: employer, workers), or move them to the
+    other side (AML § 7-1: the AMU has the employer's and the employees' representatives). MeetingError:
+    bad_side, amu_person (not one of amu_candidates, or in another organization's AMU). Audited."""
+    if side not in AMU_SIDES:
+        raise MeetingError("bad_side", field="side")
+    try:
+        user_id = int(user_id)
+    except (TypeError, ValueError):
+        raise MeetingError("amu_person", field="user") from None
+    if user_id not in {u.id for u in amu_candidates(organization_id)}:
+        raise MeetingError("amu_person", field="user")
+    existing = AmuMember.get_or_none(AmuMember.user == user_id)
+    if existing is not None and existing.organization_id != organization_id:
+        raise MeetingError("amu_person", field="user")
+    with database.atomic():
+        if existing is None:
+            existing = AmuMember.create(organization=organization_id, user=user_id, side=side)
+            before = None
+        else:
+            before = {"side": existing.side}
+            existing.side = side
+            existing.save(only=[AmuMember.side])
+        audit.record(actor, "meeting.amu_member", "amu_member", existing.id, before, {"user": user_id, "side": side})
+    return existing
+
+
+def remove_amu_member(actor, organization_id, member_id):
+    """Take a member out of the organization's AMU. False when there is no such member (the view: 404)."""
+    row = AmuMember.get_or_none((AmuMember.id == member_id) & (AmuMember.organization == organization_id))
+    if row is None:
+        return False
+    with database.atomic():
+        audit.record(actor, "meeting.amu_member.remove", "amu_member", row.id, {"user": row.user_id,
+                                                                                 "side": row.side}, None)
+        row.delete_instance()
+    return True

@@ -302,3 +302,68 @@ def amu_minutes_pdf(meeting_id):
     meeting = _amu_meeting_or_404(_amu_or_404(), meeting_id)
     return downloads.attachment(exports.minutes_pdf(meeting, _lang()), "application/pdf",
                                 f"amu-minutes-{meeting.held_on.isoformat()}-{meeting.id}.pdf")
+
+
+# --- the organization's settings: kinds, the site's schedule, AMU members (managers) ------------------------
+
+def _settings_page(error=None, errors=None, status=200):
+    organization_id = g.site.organization_id
+    languages = current_app.config["LANGUAGES"]
+    return render_template("meetings/settings.html", languages=languages,
+                           kinds=service.kind_settings(organization_id, languages),
+                           names=service.kinds_for(organization_id, _lang()),
+                           schedules=service.schedules(g.site, _lang()),
+                           members=service.amu_members(organization_id),
+                           candidates=service.amu_candidates(organization_id),
+                           error=error, errors=errors or {}), status
+
+
+def _settings_refused(exc):
+    status, _message = inputs.problem(exc)
+    return _settings_page(inputs.banner(exc), inputs.errors_by_field(exc), status)
+
+
+@bp.get("/s/<int:site_id>/meetings/settings")
+@requires("meetings.manage")
+def settings(site_id):
+    return _settings_page()
+
+
+@bp.post("/s/<int:site_id>/meetings/kinds")
+@requires("meetings.manage")
+def save_kind(site_id):
+    names = {code: request.form.get("name_" + code, "") for code in current_app.config["LANGUAGES"]}
+    try:
+        service.save_kind(g.user, g.site.organization_id, request.form.get("code", "").strip(), names)
+    except BAD_INPUT as exc:
+        return _settings_refused(exc)
+    return redirect(url_for("meetings.settings", site_id=site_id), 303)
+
+
+@bp.post("/s/<int:site_id>/meetings/schedule")
+@requires("meetings.manage")
+def set_schedule(site_id):
+    try:
+        service.set_schedule(g.user, g.site, request.form.get("kind", ""), request.form.get("interval_days", ""),
+                             _lang())
+    except BAD_INPUT as exc:
+        return _settings_refused(exc)
+    return redirect(url_for("meetings.settings", site_id=site_id), 303)
+
+
+@bp.post("/s/<int:site_id>/meetings/amu-members")
+@requires("meetings.manage")
+def add_amu_member(site_id):
+    try:
+        service.set_amu_member(g.user, g.site.organization_id, request.form.get("user"), request.form.get("side"))
+    except BAD_INPUT as exc:
+        return _settings_refused(exc)
+    return redirect(url_for("meetings.settings", site_id=site_id), 303)
+
+
+@bp.post("/s/<int:site_id>/meetings/amu-members/<int:member_id>/remove")
+@requires("meetings.manage")
+def remove_amu_member(site_id, member_id):
+    if not service.remove_amu_member(g.user, g.site.organization_id, member_id):
+        abort(404)
+    return redirect(url_for("meetings.settings", site_id=site_id), 303)

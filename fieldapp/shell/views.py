@@ -36,6 +36,7 @@ def home():
                            sja_waiting=sja.awaiting_signature(g.user),
                            stop_orders=alerts.active_stop_orders([m.site_id for m in memberships]),
                            meetings_due=meetings.due_for_home(memberships, g.user.language),
+                           amu_member=meetings.amu_membership(g.user),
                            open_check_in=open_row, new_uuid=str(uuid.uuid4()),
                            round_card=rounds.home_card(g.user),
                            competence_expiring=competence.expiring_for_manager(g.user),

@@ -19,7 +19,10 @@ from datetime import datetime
 
 from peewee import JOIN, IntegrityError, fn
 
+from flask_babel import gettext as _
+
 from .. import audit, clock
+from ..alerts import service as alerts
 from ..authz import can
 from ..checkin import equipment as equipment_catalogue
 from ..db import database, is_sqlite
@@ -224,7 +227,6 @@ def create(site, user, sja_uuid, when, content, copied_from=None):
                 SjaParticipant.create(sja=sja, user=person)
             audit.record(user, "sja.create", "sja", sja.id,
                          after={**_audit_view(content), "site": site.id, "copied_from": copied_from})
-        return sja, True
     except IntegrityError:
         existing = Sja.get_or_none(Sja.uuid == sja_uuid)  # the same UUID won a race: answer as for a resend
         if existing is None:
@@ -232,6 +234,28 @@ def create(site, user, sja_uuid, when, content, copied_from=None):
         if existing.payload_hash != digest:
             raise SjaError("uuid_conflict") from None
         return existing, False
+    ask_to_sign(user, sja)
+    return sja, True
+
+
+def ask_to_sign(actor, sja):
+    """Tell the participants who have not signed the SJA's current revision (the actor aside), by inbox and
+    push, each in their own language, that it awaits their signature. Once per revision: the alert's UUID is
+    made from the SJA, its revision and the language (alerts.service.inform). Returns the alerts made."""
+    signed = SjaSignature.select(SjaSignature.user).where((SjaSignature.sja == sja.id)
+                                                          & (SjaSignature.revision == sja.revision))
+    recipients = list(User.select(User.id, Membership.role, User.language)
+                      .join(SjaParticipant, on=(SjaParticipant.user == User.id))
+                      .join(Membership, on=((Membership.user == User.id) & (Membership.site == sja.site_id)))
+                      .where((SjaParticipant.sja == sja.id) & User.id.not_in(signed)).tuples())
+    if not recipients or sja.site_id is None:
+        return 0
+
+    def words(_language):
+        return (_("SJA to sign: %(title)s", title=sja.title),
+                _("Read the safe job analysis on the site's SJA page, then sign that you took part and understood "
+                  "it."))
+    return alerts.inform(actor, sja.site, f"fieldapp:sja-sign:{sja.id}:{sja.revision}", recipients, words)
 
 
 def _locked(sja_id):
@@ -278,7 +302,9 @@ def update(membership, sja, content, revision):
          .where(Sja.id == fresh.id).execute())
         audit.record(user, "sja.change", "sja", fresh.id, before=before,
                      after={**_audit_view(content), "revision": fresh.revision + 1})
-    return Sja.get_by_id(sja.id)
+    changed = Sja.get_by_id(sja.id)
+    ask_to_sign(user, changed)
+    return changed
 
 
 # --- reading ---------------------------------------------------------------------------------------------

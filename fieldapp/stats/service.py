@@ -17,8 +17,10 @@ from .. import audit, clock
 from ..authz import roles_with
 from ..inputs import InputError
 from ..db import database
-from ..models import (Alert, AlertRecipient, CheckIn, FollowUp, InjuryDetails, Membership, Organization, Report,
-                      Site, User)
+from ..models import (Alert, AlertRecipient, AmuMember, CertificatePhoto, CheckIn, FollowUp, InjuryDetails, Meeting,
+                      MeetingAttendance, MeetingProposal, Membership, Organization, Report, RoundAnswer, RoundSchedule,
+                      RoundSignature, SafetyRound, Site, Sja, SjaParticipant, SjaSignature, TrainingRecord, User)
+from ..rounds.service import DEFAULT_INTERVAL as ROUND_INTERVAL
 from . import definitions
 from . import hours as hours_mod
 from .definitions import Injury, Period
@@ -233,6 +235,7 @@ def other_figures(sites, period, bounds, equipment):
     checkins = sum(v[0] for v in equipment.values())
     complete = sum(v[1] for v in equipment.values())
     kinds = Counter(by_kind)
+    rounds_done, rounds_due = rounds_done_and_due(sites, period)
     return {
         "by_kind": by_kind,
         "by_category": by_category,
@@ -248,9 +251,33 @@ def other_figures(sites, period, bounds, equipment):
         "checkins": checkins,
         "equipment_share": complete / checkins if checkins else None,
         "alerts_asked": asked,
+        "rounds_done": rounds_done,
+        "rounds_due": rounds_due,
         "ack_rate": len(minutes) / asked if asked else None,
         "median_minutes_to_ack": stats_lib.median(minutes) if minutes else None,
     }
+
+
+def rounds_done_and_due(sites, period):
+    """(done, due): walkarounds (vernerunder) finished in the period on the sites, and how many their schedules
+    (RoundSchedule.interval_days, else the rounds' default of 7) asked for: per site, the whole intervals between
+    the later of the period's start and the site's creation (its local date) and the period's end. Two queries."""
+    site_ids = [s.id for s in sites]
+    if not site_ids:
+        return 0, 0
+    start, end = clock.day_bounds(period.start, period.end, sites[0])
+    done = (SafetyRound.select().where(SafetyRound.site.in_(site_ids) & SafetyRound.finished_at.is_null(False)
+                                       & (SafetyRound.finished_at >= start) & (SafetyRound.finished_at < end))
+            .count())
+    intervals = dict(RoundSchedule.select(RoundSchedule.site, RoundSchedule.interval_days)
+                     .where(RoundSchedule.site.in_(site_ids)).tuples())
+    due = 0
+    for site in sites:
+        first = max(period.start, clock.local(site.created_at, site).date())
+        days = (period.end - first).days + 1
+        if days > 0:
+            due += days // intervals.get(site.id, ROUND_INTERVAL)
+    return done, due
 
 
 def sites_with(user, site, permission):
@@ -356,8 +383,10 @@ def hours_lines(sites, period):
 # --- a person's own data (GDPR art. 15) ----------------------------------------------------------------------
 
 def own_data(user):
-    """Everything stored about the person, as a JSON-ready dict: account, roles, check-ins, reports (with
-    injury details: they are the person's own), alert copies."""
+    """Everything stored about the person (GDPR art. 15), as a JSON-ready dict: account, roles, check-ins,
+    reports (with injury details: they are the person's own), alert copies, walkaround answers and signatures,
+    SJA participation and signatures, training records (each certificate photo's side, size and digest; not
+    its bytes), meeting proposals and attendance. Times are UTC ("...Z"), dates ISO."""
     def when(value):
         return value.isoformat() + "Z" if value else None
 
@@ -393,7 +422,57 @@ def own_data(user):
                               "returned_on": details.returned_on.isoformat() if details.returned_on else None,
                               "absence_hours": details.absence_hours}
         data["reports"].append(item)
+    data.update(_own_feature_data(user, when))
     return data
+
+
+def _own_feature_data(user, when):
+    """own_data's walkarounds, SJAs, training records and meetings (issues 18, 19, 21)."""
+    def day(value):
+        return value.isoformat() if value else None
+
+    photos = {}
+    for record_id, side, width, height, digest in (
+            CertificatePhoto.select(CertificatePhoto.record, CertificatePhoto.side, CertificatePhoto.width,
+                                    CertificatePhoto.height, CertificatePhoto.digest)
+            .join(TrainingRecord).where(TrainingRecord.user == user).tuples()):
+        photos.setdefault(record_id, []).append({"side": side, "width": width, "height": height, "digest": digest})
+    return {
+        "walkaround_answers": [
+            {"site": a.round.site.name, "round": str(a.round.uuid), "item": a.item_key, "answer": a.answer,
+             "note": a.note, "answered_at": when(a.answered_at)}
+            for a in RoundAnswer.select(RoundAnswer, SafetyRound, Site).join(SafetyRound).join(Site)
+            .where(RoundAnswer.answered_by == user).order_by(RoundAnswer.answered_at)],
+        "walkaround_signatures": [
+            {"site": r.round.site.name, "round": str(r.round.uuid), "side": r.side, "with_pin": r.with_pin,
+             "signed_at": when(r.signed_at)}
+            for r in RoundSignature.select(RoundSignature, SafetyRound, Site).join(SafetyRound).join(Site)
+            .where(RoundSignature.signer == user).order_by(RoundSignature.signed_at)],
+        "sja_participation": [
+            {"sja": p.sja.title, "site": p.sja.site.name if p.sja.site else None, "added_at": when(p.added_at)}
+            for p in SjaParticipant.select(SjaParticipant, Sja).join(Sja)
+            .where(SjaParticipant.user == user).order_by(SjaParticipant.added_at)],
+        "sja_signatures": [
+            {"sja": s.sja.title, "revision": s.revision, "method": s.method, "language": s.language,
+             "signed_at": when(s.signed_at)}
+            for s in SjaSignature.select(SjaSignature, Sja).join(Sja)
+            .where(SjaSignature.user == user).order_by(SjaSignature.signed_at)],
+        "training_records": [
+            {"course": t.course, "taken_on": day(t.taken_on), "expires_on": day(t.expires_on), "issuer": t.issuer,
+             "certificate_number": t.certificate_number, "status": t.status, "reject_reason": t.reject_reason,
+             "verneombud_may_see": t.verneombud_may_see, "created_at": when(t.created_at),
+             "photos": photos.get(t.id, [])}
+            for t in TrainingRecord.select().where(TrainingRecord.user == user).order_by(TrainingRecord.taken_on)],
+        "meeting_proposals": [
+            {"site": m.site.name, "text": m.text, "language": m.language, "photo_digest": m.photo_digest,
+             "created_at": when(m.created_at)}
+            for m in MeetingProposal.select(MeetingProposal, Site).join(Site)
+            .where(MeetingProposal.proposer == user).order_by(MeetingProposal.created_at)],
+        "meeting_attendance": [
+            {"meeting": a.meeting.kind, "held_on": day(a.meeting.held_on), "side": a.side, "name": a.name}
+            for a in MeetingAttendance.select(MeetingAttendance, Meeting).join(Meeting)
+            .where(MeetingAttendance.user == user).order_by(Meeting.held_on)],
+    }
 
 
 # --- an injury's cost, recorded by a manager -----------------------------------------------------------------
@@ -457,6 +536,17 @@ def may_read_register(user, site):
     """AML § 5-1: the register of a site is open to its managers and its verneombud."""
     return (Membership.select().where((Membership.user == user) & (Membership.site == site)
                                       & Membership.role.in_(roles_with("injuries.register"))).exists())
+
+
+def amu_register_sites(user):
+    """AML § 5-1 and § 7-2: the AMU (working environment committee) reads the injury register of its
+    organization. [Site]: every site of the organization where the person is an AMU member (AmuMember),
+    ordered by name; [] when they are not one (the view answers 404)."""
+    member = AmuMember.get_or_none(AmuMember.user == user)
+    if member is None:
+        return []
+    return list(Site.select(Site, Organization).join(Organization)
+                .where(Site.organization == member.organization_id).order_by(Site.name))
 
 
 def site_report(site, report_id):

@@ -171,6 +171,36 @@ def register_pdf(site_id):
     return downloads.attachment(body, "application/pdf", _file_name("skaderegister", "pdf"))
 
 
+def _amu_register():
+    """(sites, period) of the AMU member's organization; 404 when the person is not an AMU member."""
+    sites = service.amu_register_sites(g.user)
+    if not sites:
+        abort(404)
+    return sites, service.parse_period(request.args, clock.today(sites[0]))
+
+
+@bp.get("/amu/injuries.csv")
+@login_required
+def amu_register_csv():
+    try:
+        sites, period = _amu_register()
+    except InputError as exc:
+        return _refused(exc)
+    return downloads.attachment(exports.register_csv(service.injury_register(sites, period)), "text/csv",
+                                f"skaderegister-amu-{period.end.isoformat()}.csv")
+
+
+@bp.get("/amu/injuries.pdf")
+@login_required
+def amu_register_pdf():
+    try:
+        sites, period = _amu_register()
+    except InputError as exc:
+        return _refused(exc)
+    body = exports.register_pdf(sites[0].organization.name, period, service.injury_register(sites, period))
+    return downloads.attachment(body, "application/pdf", f"skaderegister-amu-{period.end.isoformat()}.pdf")
+
+
 # --- entered hours ------------------------------------------------------------------------------------------
 
 def _hours_page(status=200, **ctx):

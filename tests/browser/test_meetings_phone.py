@@ -79,3 +79,29 @@ def test_a_morning_meeting_is_a_few_taps(live, page, csp_violations):
     assert "Vind: ingen løft over 12 m/s" in page.text_content("main")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert csp_violations == []
+
+
+def test_a_manager_names_a_kind_and_seats_an_amu_member_at_360_px(live, page, csp_violations):
+    from fieldapp.models import AmuMember, MeetingKind
+
+    world = live.world
+    site = world.site.id
+    page.set_viewport_size({"width": 360, "height": 780})
+    sign_in_ui(page, live.url, world.people["manager"].phone, PIN)
+    page.goto(f"{live.url}/s/{site}/meetings")
+    with page.expect_navigation():
+        page.click("a.meeting-settings")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling at 360 px
+    page.fill("#new-kind-nb", "Riggmøte")
+    with page.expect_navigation():
+        page.click("form.new-kind button[type=submit]")
+    assert [row.names for row in MeetingKind.select()] == [{"nb": "Riggmøte"}]
+    assert "Riggmøte" in page.text_content("#kinds")
+    page.select_option("#amu-members select[name=user]", str(world.people["worker"].id))
+    page.select_option("#amu-members select[name=side]", "workers")
+    with page.expect_navigation():
+        page.click("#amu-members form:last-of-type button[type=submit]")
+    assert [(m.user_id, m.side) for m in AmuMember.select()] == [(world.people["worker"].id, "workers")]
+    assert world.people["worker"].name in page.text_content("#amu-members")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert csp_violations == []
