@@ -1,4 +1,5 @@
 """Check-in with protective equipment, the poster, check-out, and what the foreman sees."""
+import re
 import json
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
@@ -50,7 +51,16 @@ def test_renewed_poster_stops_the_old_one(as_role, site):
 def test_poster_page_has_the_qr_code_and_prints(as_role, site):
     page = as_role("foreman").get(f"/s/{site.id}/poster").get_data(as_text=True)
     assert 'src="data:image/svg+xml' in page and f"/p/{site.qr_token}" in page
-    assert "poster.css" in page and "Hjelm" in page
+    assert re.search(r"css/poster\.[0-9a-f]+\.css", page) and "Hjelm" in page  # hashed, immutable (issue 22)
+
+
+def test_the_poster_says_check_in_in_every_interface_language(as_role, site):
+    """The poster hangs for every crew: Norwegian, English, Polish, Lithuanian and Ukrainian (new-user test:
+    Ukrainian was missing), from the one list of languages."""
+    page = as_role("foreman").get(f"/s/{site.id}/poster").get_data(as_text=True)
+    for code, words in (("nb", "Sjekk inn"), ("en", "Check in"), ("pl", "Zamelduj się"), ("uk", "Відмітити прихід")):
+        assert f'<span lang="{code}">{words}</span>' in page, code
+    assert '<span lang="lt">' in page
 
 
 def test_non_member_is_told_why(as_role, site):

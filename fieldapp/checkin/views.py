@@ -4,6 +4,7 @@ from datetime import date, datetime
 
 import segno
 from flask import abort, Blueprint, g, redirect, render_template, request, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from .. import clock, downloads, inputs, outbox, phone_time
@@ -51,7 +52,18 @@ def poster(site_id):
     url = url_for("checkin.poster_scan", token=g.site.qr_token, _external=True)
     qr = segno.make(url, error="q")
     return render_template("checkin/poster.html", url=url, qr_svg=qr.svg_data_uri(scale=10, border=2),
-                           required=equipment.required_for(g.site), label=equipment.label, icon=equipment.icon)
+                           required=equipment.required_for(g.site), label=equipment.label, icon=equipment.icon,
+                           check_in_words=poster_words())
+
+
+def poster_words():
+    """[(language code, "Check in" in that language)] for every interface language (config.LANGUAGE_NAMES), in
+    menu order: the poster hangs for every crew, whatever the language of the one who prints it."""
+    words = []
+    for code in LANGUAGE_NAMES:
+        with force_locale(code):
+            words.append((code, _("Check in")))
+    return words
 
 
 @bp.post("/s/<int:site_id>/poster/renew")
