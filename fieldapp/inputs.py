@@ -247,6 +247,8 @@ def messages():
                                             "Add it again as a new one.")),
         "not_your_org": (403, _("Only a foreman or manager of the person's own employer may approve or reject "
                                 "a certificate.")),
+        "own_record": (403, _("Nobody approves or rejects their own certificate. Ask another foreman or manager "
+                              "of your employer.")),
         "not_pending": (409, _("This certificate has already been approved or rejected.")),
         "reason_required": (422, _("Write why the certificate is rejected.")),
         "bad_task": (422, _("Choose a task from the list.")),
@@ -281,6 +283,18 @@ def messages():
                                          "Write it again as a new proposal.")),
         "not_on_site": (404, _("You are not on this site, so you cannot propose items for its meetings.")),
     }
+
+
+def whole_number(raw):
+    """A non-negative int from text made of ASCII digits 0-9 only (surrounding space allowed), else None.
+
+    str.isdigit() also accepts "²" or "٣", which int() then refuses or reads (a 500 or a surprise): every
+    number from a form or header goes through here instead.
+    """
+    text = str(raw if raw is not None else "").strip()
+    if not text or len(text) > 18 or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
 
 
 class InputErrors(InputError):

@@ -16,7 +16,7 @@ from peewee import IntegrityError, fn
 from .. import audit, clock, photos
 from ..db import database
 from ..i18n import localized
-from ..inputs import InputError
+from ..inputs import InputError, whole_number
 from ..models import (CertificatePhoto, CourseType, Membership, PersonTask, Site, SiteRequirement, TrainingRecord,
                       User, utcnow)
 from .courses import BUILTIN, BY_KEY, TASKS, builtin_validity
@@ -87,9 +87,10 @@ def _months(text):
     text = (text or "").strip()
     if not text:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= MAX_VALIDITY_MONTHS:
+    months = whole_number(text)
+    if months is None or not 1 <= months <= MAX_VALIDITY_MONTHS:
         raise CompetenceError("bad_validity", field="validity_months", n=MAX_VALIDITY_MONTHS)
-    return int(text)
+    return months
 
 
 def add_months(day, months):
@@ -257,12 +258,14 @@ def decide(actor, site, record_id, approve, reason=""):
     """Approve or reject a pending record (AML § 2-1: the employer checks the competence).
 
     Only a foreman or manager of the person's own organization (the view checks the role on the site):
-    CompetenceError("not_your_org") 403. Rejection needs a reason ("reason_required"); a decided record is
+    CompetenceError("not_your_org") 403; nobody decides their own record: "own_record" 403. Rejection needs a reason ("reason_required"); a decided record is
     "not_pending" (409). Returns the record; None when it is not a record of someone on the site (404).
     """
     record = _site_record(site, record_id)
     if record is None:
         return None
+    if record.user_id == actor.id:
+        raise CompetenceError("own_record")
     if org_of(actor) is None or org_of(actor) != org_of(record.user):
         raise CompetenceError("not_your_org")
     reason = (reason or "").strip()

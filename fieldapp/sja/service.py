@@ -24,7 +24,7 @@ from ..authz import can
 from ..checkin import equipment as equipment_catalogue
 from ..db import database, is_sqlite
 from ..i18n import localized
-from ..inputs import InputError
+from ..inputs import InputError, whole_number
 from ..models import (SJA_DECISIONS, Membership, Sja, SjaDecision, SjaHazard, SjaParticipant, SjaSignature,
                       SjaStep, User, utcnow)
 
@@ -74,9 +74,10 @@ def _grade(form, name, required):
         if required:
             raise SjaError("bad_grade", field=name)
         return None
-    if not raw.isdigit() or int(raw) not in SCALE:
+    grade = whole_number(raw)
+    if grade not in SCALE:
         raise SjaError("bad_grade", field=name)
-    return int(raw)
+    return grade
 
 
 def _hazard(form, prefix):
@@ -121,15 +122,16 @@ def clean(form, site):
     except ValueError:
         raise SjaError("bad_starts_at", field="starts_at") from None
     members = {m.user_id for m in Membership.select(Membership.user).where(Membership.site == site)}
-    raw_responsible = (form.get("responsible") or "").strip()
-    if not raw_responsible.isdigit() or int(raw_responsible) not in members:
+    responsible = whole_number(form.get("responsible"))
+    if responsible not in members:
         raise SjaError("bad_responsible", field="responsible")
-    content["responsible"] = int(raw_responsible)
+    content["responsible"] = responsible
     participants = set()
     for raw in form.getlist("participants")[:MAX_PARTICIPANTS + 1]:
-        if not str(raw).isdigit() or int(raw) not in members:
+        person = whole_number(raw)
+        if person not in members:
             raise SjaError("bad_participant", field="participants")
-        participants.add(int(raw))
+        participants.add(person)
     participants.add(content["responsible"])
     if len(participants) > MAX_PARTICIPANTS:
         raise SjaError("too_many_participants", field="participants", n=MAX_PARTICIPANTS)
