@@ -367,7 +367,9 @@ def _follow_up(safety_round, row, user, language):
         if finding is None:
             section, description = _finding_text(safety_round, row.item_key, row.note, language)
             category = section.get("category") if section.get("category") in REPORT_CATEGORIES else "other"
-            finding = Report.create(uuid=row.uuid, payload_hash=hashlib.sha256(description.encode()).hexdigest(),
+            # The finding gets its own server-made UUID: the answer's UUID is the phone's and may equal a
+            # report's (sent by mistake or on purpose), which would clash with report.uuid (a 500, issue 21).
+            finding = Report.create(uuid=uuidlib.uuid4(), payload_hash=hashlib.sha256(description.encode()).hexdigest(),
                                     site=safety_round.site_id, reporter=user, kind="finding", category=category,
                                     severity="medium", description=description[:1000],
                                     happened_at=row.answered_at, phone_at=row.phone_at, received_at=row.received_at)
