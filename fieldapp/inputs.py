@@ -12,7 +12,7 @@ language); the outbox reads the same status and text (fieldapp/outbox.py).
 
 This module imports no feature, so every feature may import it.
 """
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -105,6 +105,7 @@ def messages():
         "not_yours_to_lift": (403, _("You cannot lift this order. The person who stopped the work lifts it; a "
                                      "verneombud's stop may also be lifted by another verneombud of the site "
                                      "(AML § 6-3).")),
+        "implausible_date": (422, _("Give a date from %(first)s to %(last)s.")),
         "bad_json": (400, _("The phone sent a subscription the app cannot read. Try again.")),
         "bad_endpoint": (422, _("This push service address is not allowed.")),
         "bad_keys": (422, _("The subscription's keys are not valid. Try again.")),
@@ -283,6 +284,26 @@ def messages():
                                          "Write it again as a new proposal.")),
         "not_on_site": (404, _("You are not on this site, so you cannot propose items for its meetings.")),
     }
+
+
+def plausible_date(value, today, field, years_back, years_ahead, error=InputError):
+    """`value` (a date, or a datetime: its date counts; None passes) when it lies from `years_back` years before
+    to `years_ahead` years after `today` (the site's day: clock.today(site)), both ends included.
+
+    Otherwise raises `error`("implausible_date", field=field, first=..., last=...) -> 422 naming the range.
+    Each feature gives the range its field can mean (a meeting held within a few years, an SJA starting soon):
+    an absurd date (0001-01-01, 9999-12-31) then never reaches the database, where date arithmetic on it
+    overflows and breaks every later page that reads it. Returns value unchanged.
+    """
+    if value is None:
+        return None
+    day = value.date() if isinstance(value, datetime) else value
+    first = today - timedelta(days=round(365.25 * years_back))
+    last = today + timedelta(days=round(365.25 * years_ahead))
+    if not first <= day <= last:
+        raise error("implausible_date", field=field, first=first.strftime("%d.%m.%Y"),
+                    last=last.strftime("%d.%m.%Y"))
+    return value
 
 
 def whole_number(raw):

@@ -1,12 +1,14 @@
 """What an attacker found in issues 18-21, each refused with a clear message instead of a 500 or a wrong save."""
 import io
 import uuid
+from datetime import date, datetime
 
 import pytest
 from helpers import jpeg, sja_form
 
 from fieldapp import inputs
-from fieldapp.models import Report, RoundAnswer, Sja, TrainingRecord
+from fieldapp.meetings import tasks as meeting_tasks
+from fieldapp.models import Alert, Meeting, MeetingDecision, Report, RoundAnswer, Sja, TrainingRecord
 from fieldapp.rounds import service as rounds
 
 
@@ -75,3 +77,67 @@ def test_a_deviation_whose_uuid_is_a_reports_uuid_gets_its_own_finding(as_role, 
     data["photos"] = [(io.BytesIO(jpeg(colour="red")), "p.jpg")]
     again = client.post(url, data=data, headers={"X-Outbox": "1"}, content_type="multipart/form-data")
     assert again.status_code in (200, 201) and Report.select().where(Report.kind == "finding").count() == 1
+
+
+# --- 2. absurd dates are refused, and one already stored breaks nothing ---------------------------------------
+
+NOW = datetime(2026, 3, 10, 9, 0)  # naive UTC; 10:00 in Oslo
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "2031-03-10"])
+def test_an_absurd_meeting_date_is_a_422_with_the_range(as_role, world, frozen_clock, day):
+    frozen_clock(NOW)
+    verneombud = as_role("verneombud")
+    response = verneombud.post(f"/s/{world.site.id}/meetings/new", data={"kind": "hms", "held_on": day})
+    assert response.status_code == 422
+    assert "Oppgi en dato fra" in response.get_data(as_text=True)
+    morning = as_role("foreman").post(f"/s/{world.site.id}/meetings/morning",
+                                      data={"held_on": day, "topics": ["weather"], "note": "x"})
+    assert morning.status_code == 422
+    assert Meeting.select().count() == 0
+    assert verneombud.get(f"/s/{world.site.id}/meetings").status_code == 200
+
+
+def test_an_absurd_decision_deadline_is_a_422(as_role, world, frozen_clock):
+    frozen_clock(NOW)
+    foreman = as_role("foreman")
+    assert foreman.post(f"/s/{world.site.id}/meetings/new", data={"kind": "hms", "held_on": "2026-03-10"}
+                        ).status_code == 303
+    meeting = Meeting.get()
+    response = foreman.post(f"/s/{world.site.id}/meetings/{meeting.id}/decisions", data={
+        "text": "Railing", "person": world.people["worker"].id, "deadline": "9999-12-31"})
+    assert response.status_code == 422 and MeetingDecision.select().count() == 0
+
+
+def test_a_meeting_stored_in_year_9999_breaks_no_page_and_no_other_sites_reminder(app, as_role, world, frozen_clock):
+    frozen_clock(NOW)
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=date(9999, 12, 31), topics=[])
+    Meeting.create(organization=world.org, site=world.other_site, kind="hms", held_on=date(2026, 2, 1), topics=[])
+    foreman = as_role("foreman")
+    assert foreman.get(f"/s/{world.site.id}/meetings").status_code == 200
+    assert foreman.get("/").status_code == 200 and as_role("manager").get("/").status_code == 200
+    assert foreman.post(f"/s/{world.site.id}/meetings/new", data={"kind": "hms", "held_on": "2026-03-10"}
+                        ).status_code == 303
+    with app.app_context():
+        assert meeting_tasks.remind_due_meetings.call_local() >= 1  # site B's overdue meeting is still reminded
+    assert Alert.select().where(Alert.site == world.other_site).count() == 1
+
+
+@pytest.mark.parametrize("starts_at", ["0001-01-01T00:00", "9999-12-31T23:59", "2026-03-11T07:00+05:00"])
+def test_an_absurd_or_zoned_sja_start_is_a_422(as_role, world, frozen_clock, starts_at):
+    frozen_clock(NOW)
+    crew = [world.people["worker"], world.people["foreman"]]
+    response = as_role("worker").post(f"/s/{world.site.id}/sja/new",
+                                      data=sja_form(crew, world.people["foreman"], starts_at=starts_at))
+    assert response.status_code == 422
+    assert 'id="starts_at-error"' in response.get_data(as_text=True)
+    assert Sja.select().count() == 0
+
+
+@pytest.mark.parametrize("fields", [{"taken_on": "0001-01-01"}, {"expires_on": "9999-12-31"}])
+def test_an_absurd_certificate_date_is_a_422(as_role, world, frozen_clock, fields):
+    frozen_clock(NOW)
+    data = {"uuid": str(uuid.uuid4()), "course": "hot_work", "taken_on": "2024-05-02", "issuer": "NBF", **fields}
+    response = as_role("worker").post("/me/competence", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422 and "Oppgi en dato fra" in response.get_data(as_text=True)
+    assert TrainingRecord.select().count() == 0

@@ -16,13 +16,15 @@ from peewee import IntegrityError, fn
 from .. import audit, clock, photos
 from ..db import database
 from ..i18n import localized
-from ..inputs import InputError, whole_number
+from ..inputs import InputError, plausible_date, whole_number
 from ..models import (CertificatePhoto, CourseType, Membership, PersonTask, Site, SiteRequirement, TrainingRecord,
                       User, utcnow)
 from .courses import BUILTIN, BY_KEY, TASKS, builtin_validity
 
 MAX_ISSUER = 200
 MAX_NUMBER = 80
+MAX_YEARS_TAKEN = 60  # a course taken longer ago than a working life is a typing error
+MAX_YEARS_VALID = 50  # an expiry further ahead than this is too
 MAX_REASON = 1000
 MAX_VALIDITY_MONTHS = 600
 MAX_NAME = 120
@@ -142,8 +144,11 @@ def record_fields(organization_id, form, today):
     taken_on = parse_date(form.get("taken_on"), "taken_on")
     if taken_on > today:
         raise CompetenceError("taken_in_future", field="taken_on")
+    plausible_date(taken_on, today, "taken_on", MAX_YEARS_TAKEN, 0, CompetenceError)
     given = (form.get("expires_on") or "").strip()
     expires_on = parse_date(given, "expires_on") if given else computed_expiry(course, taken_on)
+    if given:
+        plausible_date(expires_on, today, "expires_on", MAX_YEARS_TAKEN, MAX_YEARS_VALID, CompetenceError)
     if expires_on is not None and expires_on < taken_on:
         raise CompetenceError("expiry_before_taken", field="expires_on")
     issuer = (form.get("issuer") or "").strip()

@@ -14,7 +14,7 @@ from .. import audit, clock, photos
 from ..alerts import service as alerts
 from ..authz import roles_with
 from ..db import database
-from ..inputs import InputError
+from ..inputs import InputError, plausible_date
 from ..models import (ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
                       MeetingAttendance, MeetingDecision, MeetingKind, MeetingProposal, MeetingSchedule,
                       Membership, Report, ReportEvent, Site, User, utcnow)
@@ -23,6 +23,8 @@ from . import kinds as kind_catalogue
 MAX_TEXT = 2000
 SOURCE_LIMIT = 50  # rows per agenda source: an agenda is read aloud, not a report archive
 LOOKBACK_DAYS = 28  # the first meeting of a kind looks this far back
+MAX_YEARS_BACK = 5  # a meeting is recorded at most this long after it was held
+MAX_YEARS_AHEAD = 2  # and planned at most this far ahead; a decision deadline too
 
 
 class MeetingError(InputError):
@@ -88,7 +90,7 @@ def build_agenda(site, kind, today, previous=None):
         for item in (AgendaItem.select().where((AgendaItem.meeting == previous) & AgendaItem.carry_over)
                      .order_by(AgendaItem.position)):
             rows.append(("carried", item.record_id, item.title, item.id, item.proposal_id))
-    since_day = previous.held_on if previous is not None else today - timedelta(days=LOOKBACK_DAYS)
+    since_day = min(previous.held_on, today) if previous is not None else today - timedelta(days=LOOKBACK_DAYS)
     since = clock.day_bounds(since_day, since_day, site)[0]
     handled = AgendaItem.select(AgendaItem.proposal).where(AgendaItem.proposal.is_null(False))
     for pid, text in (MeetingProposal.select(MeetingProposal.id, MeetingProposal.text)
@@ -122,11 +124,13 @@ def _text(raw, field, required=True):
     return text
 
 
-def _date(raw, field="held_on"):
+def _date(raw, today, field="held_on"):
+    """A date within MAX_YEARS_BACK before to MAX_YEARS_AHEAD after `today`: "bad_date" or "implausible_date"."""
     try:
-        return date.fromisoformat((raw or "").strip())
+        day = date.fromisoformat((raw or "").strip())
     except ValueError:
         raise MeetingError("bad_date", field=field) from None
+    return plausible_date(day, today, field, MAX_YEARS_BACK, MAX_YEARS_AHEAD, MeetingError)
 
 
 def _check_draft(meeting):
@@ -140,7 +144,7 @@ def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb"):
     names = kinds_for(site.organization_id, language)
     if kind not in names or names[kind][1] != "site":
         raise MeetingError("bad_kind", field="kind")
-    held_on = _date(held_on_text)
+    held_on = _date(held_on_text, clock.today(site))
     previous = last_meeting(site, kind)
     with database.atomic():
         meeting = Meeting.create(organization=site.organization_id, site=site, kind=kind, held_on=held_on,
@@ -296,7 +300,7 @@ def add_decision(actor, meeting, item_id, text_raw, person_id, deadline_text):
     person = _person(meeting, person_id, "person")
     if not (deadline_text or "").strip():
         raise MeetingError("decision_deadline", field="deadline")
-    deadline = _date(deadline_text, "deadline")
+    deadline = _date(deadline_text, clock.today(meeting.site if meeting.site_id else None), "deadline")
     if meeting.site_id is not None and deadline < clock.today(meeting.site):
         raise MeetingError("decision_deadline", field="deadline")
     with database.atomic():
@@ -432,7 +436,7 @@ def amu_meeting(organization_id, meeting_id):
 def create_amu_meeting(actor, organization_id, held_on_text):
     """A draft AMU meeting chaired by `actor` (an AMU member); its agenda starts with the last one's carried
     items. Decisions of the AMU are recorded with person and deadline; they are not site reports."""
-    held_on = _date(held_on_text)
+    held_on = _date(held_on_text, clock.today())
     previous = Meeting.select().where((Meeting.organization == organization_id) & Meeting.site.is_null()
                                       & (Meeting.kind == "amu")).order_by(Meeting.held_on.desc()).first()
     with database.atomic():
@@ -511,7 +515,7 @@ def checked_in_now(site):
 def record_morning(actor, site, held_on_text, user_ids, topics, note_text):
     """A morning meeting (toolbox talk) in one post: who was there, topics from the short list, a note.
     Approved at once by the one who held it."""
-    held_on = _date(held_on_text)
+    held_on = _date(held_on_text, clock.today(site))
     bad = [t for t in topics if t not in kind_catalogue.MORNING_TOPICS]
     if bad:
         raise MeetingError("bad_topic", field="topics")
@@ -611,7 +615,10 @@ def _due_by_site(sites):
             held = last.get((site.id, kind))
             if isinstance(held, str):  # SQLite gives MAX() of a date column back as text
                 held = date.fromisoformat(held)
-            day = held + timedelta(days=days) if held else today
+            try:
+                day = held + timedelta(days=days) if held else today
+            except OverflowError:  # a date near 9999-12-31 saved before plausible_date: due far away, never overdue
+                day = date.max
             rows.append((kind, day, day < today))
         out[site.id] = rows
     return out

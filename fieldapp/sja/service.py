@@ -24,7 +24,7 @@ from ..authz import can
 from ..checkin import equipment as equipment_catalogue
 from ..db import database, is_sqlite
 from ..i18n import localized
-from ..inputs import InputError, whole_number
+from ..inputs import InputError, plausible_date, whole_number
 from ..models import (SJA_DECISIONS, Membership, Sja, SjaDecision, SjaHazard, SjaParticipant, SjaSignature,
                       SjaStep, User, utcnow)
 
@@ -35,6 +35,9 @@ MAX_LINKS = 1000
 MAX_STEPS = 20
 MAX_HAZARDS = 10  # per step
 MAX_PARTICIPANTS = 60
+MAX_YEARS_BACK = 1  # an SJA is written before the job; one started within the last year may be recorded late
+MAX_YEARS_AHEAD = 2
+
 SCALE = range(1, 6)
 GREEN_MAX, AMBER_MAX = 6, 13  # 1-6 green, 7-13 amber, 14-25 red
 DECISIONS = SJA_DECISIONS
@@ -118,9 +121,13 @@ def clean(form, site):
                    links=_text(form, "links", MAX_LINKS))
     raw_start = (form.get("starts_at") or "").strip()
     try:
-        content["starts_at"] = clock.to_utc(datetime.fromisoformat(raw_start), site) if raw_start else None
+        start = datetime.fromisoformat(raw_start) if raw_start else None
     except ValueError:
         raise SjaError("bad_starts_at", field="starts_at") from None
+    if start is not None and start.tzinfo is not None:  # the form sends the site's wall-clock time, no zone
+        raise SjaError("bad_starts_at", field="starts_at")
+    plausible_date(start, clock.today(site), "starts_at", MAX_YEARS_BACK, MAX_YEARS_AHEAD, SjaError)
+    content["starts_at"] = clock.to_utc(start, site) if start is not None else None
     members = {m.user_id for m in Membership.select(Membership.user).where(Membership.site == site)}
     responsible = whole_number(form.get("responsible"))
     if responsible not in members:
