@@ -141,3 +141,26 @@ def test_an_absurd_certificate_date_is_a_422(as_role, world, frozen_clock, field
     response = as_role("worker").post("/me/competence", data=data, content_type="multipart/form-data")
     assert response.status_code == 422 and "Oppgi en dato fra" in response.get_data(as_text=True)
     assert TrainingRecord.select().count() == 0
+
+
+# --- 5. workers read approved minutes only; the agenda never quotes an injury ------------------------------
+
+def test_a_worker_reads_only_approved_minutes_and_no_injury_text(as_role, world, frozen_clock):
+    frozen_clock(NOW)
+    Report.create(uuid=uuid.uuid4(), payload_hash="0" * 64, site=world.site, reporter=world.people["worker"],
+                  kind="injury", category="falls", severity="high", description="Kari Nordmann broke her wrist",
+                  happened_at=datetime(2026, 3, 9, 8, 0))
+    foreman = as_role("foreman")
+    assert foreman.post(f"/s/{world.site.id}/meetings/new", data={"kind": "hms", "held_on": "2026-03-10"}
+                        ).status_code == 303
+    meeting = Meeting.get()
+    draft = foreman.get(f"/s/{world.site.id}/meetings/{meeting.id}").get_data(as_text=True)
+    assert "Kari Nordmann" not in draft and "09.03.2026" in draft  # the category and day, not the words
+    worker = as_role("worker")
+    assert worker.get(f"/s/{world.site.id}/meetings/{meeting.id}").status_code == 404
+    assert worker.get(f"/s/{world.site.id}/meetings/{meeting.id}/minutes.pdf").status_code == 404
+    assert f"/meetings/{meeting.id}" not in worker.get(f"/s/{world.site.id}/meetings").get_data(as_text=True)
+    Meeting.update(status="approved").where(Meeting.id == meeting.id).execute()
+    assert worker.get(f"/s/{world.site.id}/meetings/{meeting.id}").status_code == 200
+    assert worker.get(f"/s/{world.site.id}/meetings/{meeting.id}/minutes.pdf").status_code == 200
+    assert f"/meetings/{meeting.id}" in worker.get(f"/s/{world.site.id}/meetings").get_data(as_text=True)

@@ -15,6 +15,7 @@ from ..alerts import service as alerts
 from ..authz import roles_with
 from ..db import database
 from ..inputs import InputError, plausible_date
+from ..reports import labels as report_labels
 from ..models import (ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
                       MeetingAttendance, MeetingDecision, MeetingKind, MeetingProposal, MeetingSchedule,
                       Membership, Report, ReportEvent, Site, User, utcnow)
@@ -51,11 +52,14 @@ def _new_reports(site, since, today):
 
 
 def _injuries(site, since, today):
-    # Without medical details (AML § 5-1): only what the reporter wrote, never InjuryDetails.
-    rows = (Report.select(Report.id, Report.description, Report.category)
+    # Without medical or personal details (AML § 5-1, GDPR art. 9): the category and the day only, never the
+    # reporter's words, which often name the injured person; the agenda is read by everyone on the site.
+    labels = report_labels.categories()
+    rows = (Report.select(Report.id, Report.category, Report.happened_at)
             .where((Report.site == site) & (Report.happened_at >= since) & (Report.kind == "injury"))
             .order_by(Report.happened_at.desc()).limit(SOURCE_LIMIT).tuples())
-    return [("injury", rid, text or category) for rid, text, category in rows]
+    return [("injury", rid, f"{labels.get(category, category)}, {clock.local(at, site).strftime('%d.%m.%Y')}")
+            for rid, category, at in rows]
 
 
 def _overdue_follow_ups(site, since, today):
@@ -161,13 +165,21 @@ def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb"):
     return meeting
 
 
-def site_meeting(site, meeting_id):
-    return Meeting.get_or_none((Meeting.id == meeting_id) & (Meeting.site == site.id))
+def site_meeting(site, meeting_id, drafts=True):
+    """The site's meeting, or None. drafts=False (a worker): approved minutes only; a draft is not theirs to read
+    (its agenda lists the site's reports before anyone has decided what the minutes say)."""
+    query = (Meeting.id == meeting_id) & (Meeting.site == site.id)
+    if not drafts:
+        query &= Meeting.status == "approved"
+    return Meeting.get_or_none(query)
 
 
-def meetings_of(site, limit=50):
-    return list(Meeting.select().where(Meeting.site == site).order_by(Meeting.held_on.desc(), Meeting.id.desc())
-                .limit(limit))
+def meetings_of(site, limit=50, drafts=True):
+    """The site's latest meetings, newest first; drafts=False: approved minutes only (see site_meeting)."""
+    query = Meeting.site == site
+    if not drafts:
+        query &= Meeting.status == "approved"
+    return list(Meeting.select().where(query).order_by(Meeting.held_on.desc(), Meeting.id.desc()).limit(limit))
 
 
 def agenda(meeting):
