@@ -8,7 +8,7 @@ from helpers import jpeg, sja_form
 
 from fieldapp import inputs
 from fieldapp.meetings import tasks as meeting_tasks
-from fieldapp.models import Alert, Meeting, MeetingDecision, Report, RoundAnswer, Sja, TrainingRecord
+from fieldapp.models import Alert, Meeting, MeetingAttendance, MeetingDecision, Report, RoundAnswer, Sja, TrainingRecord
 from fieldapp.rounds import service as rounds
 
 
@@ -164,3 +164,22 @@ def test_a_worker_reads_only_approved_minutes_and_no_injury_text(as_role, world,
     assert worker.get(f"/s/{world.site.id}/meetings/{meeting.id}").status_code == 200
     assert worker.get(f"/s/{world.site.id}/meetings/{meeting.id}/minutes.pdf").status_code == 200
     assert f"/meetings/{meeting.id}" in worker.get(f"/s/{world.site.id}/meetings").get_data(as_text=True)
+
+
+# --- 6. attendance: one line per person, its own message ---------------------------------------------------
+
+def test_attendance_refuses_the_same_person_twice_a_bad_id_and_a_long_name(as_role, world, frozen_clock):
+    frozen_clock(NOW)
+    foreman = as_role("foreman")
+    assert foreman.post(f"/s/{world.site.id}/meetings/new", data={"kind": "hms", "held_on": "2026-03-10"}
+                        ).status_code == 303
+    url = f"/s/{world.site.id}/meetings/{Meeting.get().id}/attendance"
+    person = world.people["worker"].id
+    assert foreman.post(url, data={"user": person, "side": "workers"}).status_code == 303
+    twice = foreman.post(url, data={"user": person, "side": "workers"})
+    assert twice.status_code == 409 and "allerede på deltakerlisten" in twice.get_data(as_text=True)
+    bad = foreman.post(url, data={"user": "²", "side": "workers"})
+    assert bad.status_code == 422 and "skriv navnet" in bad.get_data(as_text=True)
+    long = foreman.post(url, data={"name": "x" * 201, "side": "workers"})
+    assert long.status_code == 422
+    assert MeetingAttendance.select().count() == 1

@@ -14,7 +14,7 @@ from .. import audit, clock, photos
 from ..alerts import service as alerts
 from ..authz import roles_with
 from ..db import database
-from ..inputs import InputError, plausible_date
+from ..inputs import InputError, plausible_date, whole_number
 from ..reports import labels as report_labels
 from ..models import (ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
                       MeetingAttendance, MeetingDecision, MeetingKind, MeetingProposal, MeetingSchedule,
@@ -22,6 +22,7 @@ from ..models import (ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, M
 from . import kinds as kind_catalogue
 
 MAX_TEXT = 2000
+MAX_NAME = 200  # an attendee typed by name (MeetingAttendance.name)
 SOURCE_LIMIT = 50  # rows per agenda source: an agenda is read aloud, not a report archive
 LOOKBACK_DAYS = 28  # the first meeting of a kind looks this far back
 MAX_YEARS_BACK = 5  # a meeting is recorded at most this long after it was held
@@ -275,13 +276,10 @@ def people_for(meeting):
                 .order_by(User.name).objects())
 
 
-def _person(meeting, person_id, field):
-    try:
-        person_id = int(person_id)
-    except (TypeError, ValueError):
-        raise MeetingError("decision_person", field=field) from None
-    if person_id not in {p.id for p in people_for(meeting)}:
-        raise MeetingError("decision_person", field=field)
+def _person(meeting, person_id, field, reason="decision_person"):
+    person_id = whole_number(person_id)
+    if person_id is None or person_id not in {p.id for p in people_for(meeting)}:
+        raise MeetingError(reason, field=field)
     return person_id
 
 
@@ -290,10 +288,15 @@ def add_attendance(actor, meeting, user_id, name_text, side):
     if side not in ATTENDANCE_SIDES:
         raise MeetingError("bad_side", field="side")
     if user_id:
-        user = User.get_by_id(_person(meeting, user_id, "user"))
+        user = User.get_by_id(_person(meeting, user_id, "user", "attendance_person"))
         name = user.name
+        if MeetingAttendance.select().where((MeetingAttendance.meeting == meeting)
+                                            & (MeetingAttendance.user == user)).exists():
+            raise MeetingError("already_attending", field="user")
     else:
-        user, name = None, _text(name_text, "name")[:200]
+        user, name = None, _text(name_text, "name")
+        if len(name) > MAX_NAME:
+            raise MeetingError("too_long", field="name", n=MAX_NAME)
     with database.atomic():
         row = MeetingAttendance.create(meeting=meeting, user=user, name=name, side=side)
         audit.record(actor, "meeting.attendance", "meeting", meeting.id, after={"name": name, "side": side})
