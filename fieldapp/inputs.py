@@ -278,6 +278,7 @@ def messages():
                                   "view.")),
         "decision_person": (422, _("Choose who carries out the decision: a person on this site.")),
         "decision_deadline": (422, _("Give the decision a deadline from today on.")),
+        "too_many_names": (422, lambda n: ngettext("Type at most %(num)s name.", "Type at most %(num)s names.", n)),
         "attendance_person": (422, _("Choose a person on this site, or type the name of someone from outside.")),
         "already_attending": (409, _("This person is already on the attendance list.")),
         "bad_side": (422, _("Choose the side the person attends for.")),

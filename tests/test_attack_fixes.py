@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 
 import pytest
-from helpers import jpeg, sja_form
+from helpers import add_sja, jpeg, sja_form
 
 from fieldapp import inputs
 from fieldapp.meetings import tasks as meeting_tasks
@@ -183,3 +183,35 @@ def test_attendance_refuses_the_same_person_twice_a_bad_id_and_a_long_name(as_ro
     long = foreman.post(url, data={"name": "x" * 201, "side": "workers"})
     assert long.status_code == 422
     assert MeetingAttendance.select().count() == 1
+
+
+# --- 6. nothing typed is cut silently ---------------------------------------------------------------------
+
+def test_a_long_sja_template_name_is_refused_not_cut(as_role, world):
+    sja = add_sja(world, responsible=world.people["foreman"], participants=[world.people["foreman"]])
+    response = as_role("foreman").post(f"/s/{world.site.id}/sja/{sja.id}/template",
+                                       data={"uuid": str(uuid.uuid4()), "name_nb": "x" * 201})
+    assert response.status_code == 422
+    assert Sja.select().where(Sja.site.is_null()).count() == 0
+
+
+def test_a_long_checklist_line_is_refused_not_cut(as_role, world):
+    manager = as_role("manager")
+    with manager.application.app_context():
+        template_id = rounds.builtin_template().id
+    edit_url = manager.post(f"/s/{world.site.id}/checklists/{template_id}/copy").headers["Location"]
+    response = manager.post(edit_url, data={"name": "Our round", "outline": "# Gate\n- " + "x" * 2001 + "\n"})
+    assert response.status_code == 422
+
+
+def test_more_typed_round_participants_than_allowed_are_refused(as_role, world, app):
+    with app.app_context():
+        version = rounds.current_version(rounds.builtin_template())
+    client = as_role("verneombud")
+    round_uuid = str(uuid.uuid4())
+    client.post(f"/s/{world.site.id}/rounds/new", data={"uuid": round_uuid, "version": version.id},
+                headers={"X-Outbox": "1"})
+    names = "\n".join(f"Guest {n}" for n in range(rounds.MAX_NAMES + 1))
+    response = client.post(f"/s/{world.site.id}/rounds/{round_uuid}/finish", data={"names": names})
+    assert response.status_code == 422
+    assert "Skriv inn høyst 20 navn" in response.get_data(as_text=True)

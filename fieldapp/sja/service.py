@@ -504,7 +504,10 @@ def templates_for(organization_id, language):
 def save_template(sja, user, names, template_uuid):
     """A copy of the SJA's job, steps, hazards and measures as an organization template (no site, people or
     signatures). names: {language code: text}; at least one. SjaError("template_name", 422)."""
-    names = {code: text.strip()[:MAX_TITLE] for code, text in names.items() if text and text.strip()}
+    names = {code: text.strip() for code, text in names.items() if text and text.strip()}
+    for code, text in names.items():
+        if len(text) > MAX_TITLE:
+            raise SjaError("too_long", field=f"name_{code}", n=MAX_TITLE)
     if not names:
         raise SjaError("template_name", field="name_nb")
     content = content_of(sja)
