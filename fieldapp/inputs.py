@@ -12,7 +12,7 @@ language); the outbox reads the same status and text (fieldapp/outbox.py).
 
 This module imports no feature, so every feature may import it.
 """
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -105,6 +105,7 @@ def messages():
         "not_yours_to_lift": (403, _("You cannot lift this order. The person who stopped the work lifts it; a "
                                      "verneombud's stop may also be lifted by another verneombud of the site "
                                      "(AML § 6-3).")),
+        "implausible_date": (422, _("Give a date from %(first)s to %(last)s.")),
         "bad_json": (400, _("The phone sent a subscription the app cannot read. Try again.")),
         "bad_endpoint": (422, _("This push service address is not allowed.")),
         "bad_keys": (422, _("The subscription's keys are not valid. Try again.")),
@@ -254,6 +255,8 @@ def messages():
                                             "Add it again as a new one.")),
         "not_your_org": (403, _("Only a foreman or manager of the person's own employer may approve or reject "
                                 "a certificate.")),
+        "own_record": (403, _("Nobody approves or rejects their own certificate. Ask another foreman or manager "
+                              "of your employer.")),
         "not_pending": (409, _("This certificate has already been approved or rejected.")),
         "reason_required": (422, _("Write why the certificate is rejected.")),
         "bad_task": (422, _("Choose a task from the list.")),
@@ -283,6 +286,9 @@ def messages():
                                   "view.")),
         "decision_person": (422, _("Choose who carries out the decision: a person on this site.")),
         "decision_deadline": (422, _("Give the decision a deadline from today on.")),
+        "too_many_names": (422, lambda n: ngettext("Type at most %(num)s name.", "Type at most %(num)s names.", n)),
+        "attendance_person": (422, _("Choose a person on this site, or type the name of someone from outside.")),
+        "already_attending": (409, _("This person is already on the attendance list.")),
         "bad_side": (422, _("Choose the side the person attends for.")),
         "bad_topic": (422, _("Choose topics from the list.")),
         "meeting.uuid_conflict": (409, _("This proposal was already sent with other content. "
@@ -323,6 +329,38 @@ def messages():
             "Give the interval as whole days, from 1 to %(num)s days.", n)),
         "meeting.amu_person": (422, _("Choose a person on the organization's sites who is not in another AMU.")),
     }
+
+
+def plausible_date(value, today, field, years_back, years_ahead, error=InputError):
+    """`value` (a date, or a datetime: its date counts; None passes) when it lies from `years_back` years before
+    to `years_ahead` years after `today` (the site's day: clock.today(site)), both ends included.
+
+    Otherwise raises `error`("implausible_date", field=field, first=..., last=...) -> 422 naming the range.
+    Each feature gives the range its field can mean (a meeting held within a few years, an SJA starting soon):
+    an absurd date (0001-01-01, 9999-12-31) then never reaches the database, where date arithmetic on it
+    overflows and breaks every later page that reads it. Returns value unchanged.
+    """
+    if value is None:
+        return None
+    day = value.date() if isinstance(value, datetime) else value
+    first = today - timedelta(days=round(365.25 * years_back))
+    last = today + timedelta(days=round(365.25 * years_ahead))
+    if not first <= day <= last:
+        raise error("implausible_date", field=field, first=first.strftime("%d.%m.%Y"),
+                    last=last.strftime("%d.%m.%Y"))
+    return value
+
+
+def whole_number(raw):
+    """A non-negative int from text made of ASCII digits 0-9 only (surrounding space allowed), else None.
+
+    str.isdigit() also accepts "²" or "٣", which int() then refuses or reads (a 500 or a surprise): every
+    number from a form or header goes through here instead.
+    """
+    text = str(raw if raw is not None else "").strip()
+    if not text or len(text) > 18 or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
 
 
 class InputErrors(InputError):

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from flask import request
 
-from .inputs import InputError
+from .inputs import InputError, whole_number
 
 MAKER_HEADER = "X-Outbox-Maker"
 
@@ -45,9 +45,10 @@ def maker():
     """(user id, device session id) from the X-Outbox-Maker header, or None if absent or garbled."""
     raw = request.headers.get(MAKER_HEADER, "")
     user_id, _dot, session_id = raw.partition(".")
-    if not (user_id.isdigit() and session_id.isdigit()):
+    user_id, session_id = whole_number(user_id), whole_number(session_id)
+    if user_id is None or session_id is None:
         return None
-    return int(user_id), int(session_id)
+    return user_id, session_id
 
 
 def same_origin():

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
 from pywebpush import WebPusher
 
-from .inputs import InputError
+from .inputs import InputError, whole_number
 
 WORKERS = 64
 TIMEOUT = (3.05, 10)  # connect, read (seconds)
@@ -262,7 +262,7 @@ class Sender:
             return Result(message.key, None)
         retry_after = response.headers.get("Retry-After")
         return Result(message.key, response.status_code,
-                      int(retry_after) if retry_after and retry_after.isdigit() else None)
+                      whole_number(retry_after))
 
     def submit(self, message):
         """A Future of the message's Result (sent by one of `workers` threads)."""

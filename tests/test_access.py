@@ -22,6 +22,9 @@ from fieldapp.models import ROLES, Site
 # What an allowed role gets where the request itself is refused for another reason than access.
 ALLOWED_STATUS = {
     "checkin.check_out": {409},  # nobody is checked in: a clear 409, after the role check passed
+    # World's meeting is a draft: a worker reads approved minutes only (a clear 404 after the role check).
+    "meetings.meeting": {404},
+    "meetings.minutes_pdf": {404},
     # The matrix sends no report fields, text or photo: a clear 422 once access was granted.
     "reports.create_report": {422},
     "reports.assign": {422},

@@ -1,6 +1,6 @@
 """Check-in with protective equipment, the poster, check-out, and what the foreman sees."""
-import re
 import json
+import re
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 

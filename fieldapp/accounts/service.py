@@ -249,7 +249,7 @@ def secret_problem(secret, phone=None):
     A PIN has 6 to 12 digits and no pattern (pin_pattern; phone: the person's own number, refused in
     it); a password 10 to 200 characters and no pattern (password_pattern).
     """
-    if secret.isdigit():
+    if secret.isascii() and secret.isdigit():
         if not 6 <= len(secret) <= 12:
             return "pin_length"
         return pin_pattern(secret, phone)

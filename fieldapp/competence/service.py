@@ -16,13 +16,15 @@ from peewee import IntegrityError, fn
 from .. import audit, clock, photos
 from ..db import database
 from ..i18n import localized
-from ..inputs import InputError
+from ..inputs import InputError, plausible_date, whole_number
 from ..models import (CertificatePhoto, CourseType, Membership, Organization, PersonTask, Site, SiteRequirement,
                       TrainingRecord, User, utcnow)
 from .courses import BUILTIN, BY_KEY, TASKS, builtin_validity
 
 MAX_ISSUER = 200
 MAX_NUMBER = 80
+MAX_YEARS_TAKEN = 60  # a course taken longer ago than a working life is a typing error
+MAX_YEARS_VALID = 50  # an expiry further ahead than this is too
 MAX_REASON = 1000
 MAX_VALIDITY_MONTHS = 600
 MAX_NAME = 120
@@ -87,9 +89,10 @@ def _months(text):
     text = (text or "").strip()
     if not text:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= MAX_VALIDITY_MONTHS:
+    months = whole_number(text)
+    if months is None or not 1 <= months <= MAX_VALIDITY_MONTHS:
         raise CompetenceError("bad_validity", field="validity_months", n=MAX_VALIDITY_MONTHS)
-    return int(text)
+    return months
 
 
 def add_months(day, months):
@@ -141,8 +144,11 @@ def record_fields(organization_id, form, today):
     taken_on = parse_date(form.get("taken_on"), "taken_on")
     if taken_on > today:
         raise CompetenceError("taken_in_future", field="taken_on")
+    plausible_date(taken_on, today, "taken_on", MAX_YEARS_TAKEN, 0, CompetenceError)
     given = (form.get("expires_on") or "").strip()
     expires_on = parse_date(given, "expires_on") if given else computed_expiry(course, taken_on)
+    if given:
+        plausible_date(expires_on, today, "expires_on", MAX_YEARS_TAKEN, MAX_YEARS_VALID, CompetenceError)
     if expires_on is not None and expires_on < taken_on:
         raise CompetenceError("expiry_before_taken", field="expires_on")
     issuer = (form.get("issuer") or "").strip()
@@ -330,12 +336,14 @@ def decide(actor, site, record_id, approve, reason=""):
     """Approve or reject a pending record (AML § 2-1: the employer checks the competence).
 
     Only a foreman or manager of the person's own organization (the view checks the role on the site):
-    CompetenceError("not_your_org") 403. Rejection needs a reason ("reason_required"); a decided record is
+    CompetenceError("not_your_org") 403; nobody decides their own record: "own_record" 403. Rejection needs a reason ("reason_required"); a decided record is
     "not_pending" (409). Returns the record; None when it is not a record of someone on the site (404).
     """
     record = _site_record(site, record_id)
     if record is None:
         return None
+    if record.user_id == actor.id:
+        raise CompetenceError("own_record")
     if not may_decide(actor, record.user):
         raise CompetenceError("not_your_org")
     reason = (reason or "").strip()

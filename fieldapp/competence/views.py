@@ -140,11 +140,11 @@ def _filters():
 @requires("competence.read")
 def matrix(site_id):
     status, task = _filters()
-    page = request.args.get("page", "1")
-    if not page.isdigit():
+    page = inputs.whole_number(request.args.get("page", "1"))
+    if page is None:
         abort(400)
     return render_template("competence/matrix.html",
-                           m=service.matrix(g.site, status=status, task=task, page=int(page)),
+                           m=service.matrix(g.site, status=status, task=task, page=page),
                            labels=status_labels(), badge=BADGE, tasks={k: str(v) for k, v in TASKS.items()},
                            status=status, task=task)
 

@@ -18,7 +18,7 @@ from ..alerts import wording as alert_wording
 from ..authz import roles_with
 from ..competence import service as competence
 from ..db import database
-from ..inputs import InputError
+from ..inputs import InputError, plausible_date, whole_number
 from ..models import (AMU_SIDES, ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
                       MeetingAttendance, MeetingDecision, MeetingKind, MeetingProposal, MeetingSchedule,
                       Membership, Report, ReportEvent, RoundAnswer, SafetyRound, Site, Sja, TrainingRecord, User,
@@ -29,8 +29,11 @@ from ..stats.definitions import Period
 from . import kinds as kind_catalogue
 
 MAX_TEXT = 2000
+MAX_NAME = 200  # an attendee typed by name (MeetingAttendance.name)
 SOURCE_LIMIT = 50  # rows per agenda source: an agenda is read aloud, not a report archive
 LOOKBACK_DAYS = 28  # the first meeting of a kind looks this far back
+MAX_YEARS_BACK = 5  # a meeting is recorded at most this long after it was held
+MAX_YEARS_AHEAD = 2  # and planned at most this far ahead; a decision deadline too
 
 
 class MeetingError(InputError):
@@ -78,7 +81,9 @@ def _new_reports(site, since, today):
 
 
 def _injuries(site, since, today):
-    # Without medical details (AML § 5-1): only what the reporter wrote, never InjuryDetails.
+    # Without medical or personal details (AML § 5-1, GDPR art. 9): the category and the day only, never the
+    # reporter's words, which often name the injured person; the agenda is read by everyone on the site
+    # (item_titles words it in each reader's language).
     rows = (Report.select(Report.id)
             .where((Report.site == site) & (Report.happened_at >= since) & (Report.kind == "injury"))
             .order_by(Report.happened_at.desc()).limit(SOURCE_LIMIT).tuples())
@@ -110,6 +115,13 @@ def _report_title(report, categories, kinds):
     own words, as written). Never medical details (AML § 5-1). An unknown code is shown as stored."""
     words = f"{categories.get(report.category, report.category)} ({kinds.get(report.kind, report.kind)})"
     return f"{words}: {report.description}" if report.description else words
+
+
+def _injury_title(report, categories):
+    """ "Falls, 2026-03-08": an injury on the agenda is its category (in the reader's words) and day, never what
+    the reporter wrote (it often names the injured person) nor medical details (AML § 5-1; attack test)."""
+    day = clock.local(report.happened_at, report.site).date().isoformat()
+    return f"{categories.get(report.category, report.category)}, {day}"
 
 
 def _alert_title(alert):
@@ -162,7 +174,9 @@ def item_titles(items, language):
             source = origin[item.id]
             report = reports.get(source.record_id) if source.source in REPORT_SOURCES else None
             alert = alerts_by_id.get(source.record_id) if source.source in ALERT_SOURCES else None
-            if report is not None:
+            if report is not None and source.source == "injury":
+                out[item.id] = _injury_title(report, categories)
+            elif report is not None:
                 out[item.id] = _report_title(report, categories, kinds)
             elif alert is not None:
                 out[item.id] = _alert_title(alert)
@@ -259,7 +273,7 @@ def build_agenda(site, kind, today, previous=None):
         for item in (AgendaItem.select().where((AgendaItem.meeting == previous) & AgendaItem.carry_over)
                      .order_by(AgendaItem.position)):
             rows.append(("carried", item.record_id, item.title, item.id, item.proposal_id))
-    since_day = previous.held_on if previous is not None else today - timedelta(days=LOOKBACK_DAYS)
+    since_day = min(previous.held_on, today) if previous is not None else today - timedelta(days=LOOKBACK_DAYS)
     since = clock.day_bounds(since_day, since_day, site)[0]
     handled = AgendaItem.select(AgendaItem.proposal).where(AgendaItem.proposal.is_null(False))
     for pid, text in (MeetingProposal.select(MeetingProposal.id, MeetingProposal.text)
@@ -293,11 +307,13 @@ def _text(raw, field, required=True):
     return text
 
 
-def _date(raw, field="held_on"):
+def _date(raw, today, field="held_on"):
+    """A date within MAX_YEARS_BACK before to MAX_YEARS_AHEAD after `today`: "bad_date" or "implausible_date"."""
     try:
-        return date.fromisoformat((raw or "").strip())
+        day = date.fromisoformat((raw or "").strip())
     except ValueError:
         raise MeetingError("bad_date", field=field) from None
+    return plausible_date(day, today, field, MAX_YEARS_BACK, MAX_YEARS_AHEAD, MeetingError)
 
 
 def _check_draft(meeting):
@@ -311,7 +327,7 @@ def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb"):
     names = kinds_for(site.organization_id, language)
     if kind not in names or names[kind][1] != "site":
         raise MeetingError("bad_kind", field="kind")
-    held_on = _date(held_on_text)
+    held_on = _date(held_on_text, clock.today(site))
     previous = last_meeting(site, kind)
     with database.atomic():
         meeting = Meeting.create(organization=site.organization_id, site=site, kind=kind, held_on=held_on,
@@ -328,13 +344,21 @@ def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb"):
     return meeting
 
 
-def site_meeting(site, meeting_id):
-    return Meeting.get_or_none((Meeting.id == meeting_id) & (Meeting.site == site.id))
+def site_meeting(site, meeting_id, drafts=True):
+    """The site's meeting, or None. drafts=False (a worker): approved minutes only; a draft is not theirs to read
+    (its agenda lists the site's reports before anyone has decided what the minutes say)."""
+    query = (Meeting.id == meeting_id) & (Meeting.site == site.id)
+    if not drafts:
+        query &= Meeting.status == "approved"
+    return Meeting.get_or_none(query)
 
 
-def meetings_of(site, limit=50):
-    return list(Meeting.select().where(Meeting.site == site).order_by(Meeting.held_on.desc(), Meeting.id.desc())
-                .limit(limit))
+def meetings_of(site, limit=50, drafts=True):
+    """The site's latest meetings, newest first; drafts=False: approved minutes only (see site_meeting)."""
+    query = Meeting.site == site
+    if not drafts:
+        query &= Meeting.status == "approved"
+    return list(Meeting.select().where(query).order_by(Meeting.held_on.desc(), Meeting.id.desc()).limit(limit))
 
 
 def agenda(meeting):
@@ -430,13 +454,10 @@ def people_for(meeting):
                 .order_by(User.name).objects())
 
 
-def _person(meeting, person_id, field):
-    try:
-        person_id = int(person_id)
-    except (TypeError, ValueError):
-        raise MeetingError("decision_person", field=field) from None
-    if person_id not in {p.id for p in people_for(meeting)}:
-        raise MeetingError("decision_person", field=field)
+def _person(meeting, person_id, field, reason="decision_person"):
+    person_id = whole_number(person_id)
+    if person_id is None or person_id not in {p.id for p in people_for(meeting)}:
+        raise MeetingError(reason, field=field)
     return person_id
 
 
@@ -445,10 +466,15 @@ def add_attendance(actor, meeting, user_id, name_text, side):
     if side not in ATTENDANCE_SIDES:
         raise MeetingError("bad_side", field="side")
     if user_id:
-        user = User.get_by_id(_person(meeting, user_id, "user"))
+        user = User.get_by_id(_person(meeting, user_id, "user", "attendance_person"))
         name = user.name
+        if MeetingAttendance.select().where((MeetingAttendance.meeting == meeting)
+                                            & (MeetingAttendance.user == user)).exists():
+            raise MeetingError("already_attending", field="user")
     else:
-        user, name = None, _text(name_text, "name")[:200]
+        user, name = None, _text(name_text, "name")
+        if len(name) > MAX_NAME:
+            raise MeetingError("too_long", field="name", n=MAX_NAME)
     with database.atomic():
         row = MeetingAttendance.create(meeting=meeting, user=user, name=name, side=side)
         audit.record(actor, "meeting.attendance", "meeting", meeting.id, after={"name": name, "side": side})
@@ -467,7 +493,7 @@ def add_decision(actor, meeting, item_id, text_raw, person_id, deadline_text):
     person = _person(meeting, person_id, "person")
     if not (deadline_text or "").strip():
         raise MeetingError("decision_deadline", field="deadline")
-    deadline = _date(deadline_text, "deadline")
+    deadline = _date(deadline_text, clock.today(meeting.site if meeting.site_id else None), "deadline")
     if meeting.site_id is not None and deadline < clock.today(meeting.site):
         raise MeetingError("decision_deadline", field="deadline")
     with database.atomic():
@@ -586,7 +612,7 @@ def amu_meeting(organization_id, meeting_id):
 def create_amu_meeting(actor, organization_id, held_on_text):
     """A draft AMU meeting chaired by `actor` (an AMU member); its agenda starts with the last one's carried
     items. Decisions of the AMU are recorded with person and deadline; they are not site reports."""
-    held_on = _date(held_on_text)
+    held_on = _date(held_on_text, clock.today())
     previous = Meeting.select().where((Meeting.organization == organization_id) & Meeting.site.is_null()
                                       & (Meeting.kind == "amu")).order_by(Meeting.held_on.desc()).first()
     with database.atomic():
@@ -665,7 +691,7 @@ def checked_in_now(site):
 def record_morning(actor, site, held_on_text, user_ids, topics, note_text):
     """A morning meeting (toolbox talk) in one post: who was there, topics from the short list, a note.
     Approved at once by the one who held it."""
-    held_on = _date(held_on_text)
+    held_on = _date(held_on_text, clock.today(site))
     bad = [t for t in topics if t not in kind_catalogue.MORNING_TOPICS]
     if bad:
         raise MeetingError("bad_topic", field="topics")
@@ -765,7 +791,10 @@ def _due_by_site(sites):
             held = last.get((site.id, kind))
             if isinstance(held, str):  # SQLite gives MAX() of a date column back as text
                 held = date.fromisoformat(held)
-            day = held + timedelta(days=days) if held else today
+            try:
+                day = held + timedelta(days=days) if held else today
+            except OverflowError:  # a date near 9999-12-31 saved before plausible_date: due far away, never overdue
+                day = date.max
             rows.append((kind, day, day < today))
         out[site.id] = rows
     return out

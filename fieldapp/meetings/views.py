@@ -19,14 +19,14 @@ def _lang():
 
 
 def _meeting_or_404(meeting_id):
-    meeting = service.site_meeting(g.site, meeting_id)
+    meeting = service.site_meeting(g.site, meeting_id, drafts=can("meetings.call"))
     if meeting is None:
         abort(404)
     return meeting
 
 
 def _index_context(error=None, errors=None, form=None):
-    return dict(meetings=service.meetings_of(g.site), kinds=service.kinds_for(g.site.organization_id, _lang()),
+    return dict(meetings=service.meetings_of(g.site, drafts=can("meetings.call")), kinds=service.kinds_for(g.site.organization_id, _lang()),
                 proposals=service.my_proposals(g.site, g.user), new_uuid=str(uuidlib.uuid4()),
                 today=clock.today(g.site), error=error, errors=errors or {}, form=form or {},
                 due=service.due_meetings(g.site, clock.today(g.site)))

@@ -27,7 +27,7 @@ from ..alerts import tasks as alert_tasks
 from ..authz import roles_with
 from ..db import database
 from ..i18n import localized
-from ..inputs import InputError
+from ..inputs import InputError, whole_number
 from ..models import (REPORT_CATEGORIES, ROUND_ANSWERS, ROUND_SIDES, ChecklistTemplate, ChecklistVersion,
                       Membership, Photo, Report, ReportEvent, RoundAnswer, RoundNote, RoundPhoto, RoundSchedule,
                       RoundSignature, SafetyRound, Site, User, utcnow)
@@ -165,7 +165,9 @@ def edit_template(actor, template, name, outline, language):
     new words (the old translations no longer say the same). Rounds keep the version they were done with.
     Raises RoundError: outline_empty, outline_items (a section without items), too_long.
     """
-    name = (name or "").strip()[:MAX_NAME]
+    name = (name or "").strip()
+    if len(name) > MAX_NAME:
+        raise RoundError("too_long", field="name", n=MAX_NAME)
     lines = [line.strip() for line in (outline or "").replace("\r\n", "\n").split("\n") if line.strip()]
     if len(lines) > MAX_TEMPLATE_LINES:
         raise RoundError("outline_long", field="outline", n=MAX_TEMPLATE_LINES)
@@ -176,7 +178,9 @@ def edit_template(actor, template, name, outline, language):
             old[("i", text(item["text"], language))] = item["text"]
     sections = []
     for line in lines:
-        words = line.lstrip("#-* ").strip()[:MAX_NOTE]
+        words = line.lstrip("#-* ").strip()
+        if len(words) > MAX_NOTE:
+            raise RoundError("too_long", field="outline", n=MAX_NOTE)
         if not words:
             continue
         if line.startswith("#"):
@@ -367,7 +371,9 @@ def _follow_up(safety_round, row, user, language):
         if finding is None:
             section, description = _finding_text(safety_round, row.item_key, row.note, language)
             category = section.get("category") if section.get("category") in REPORT_CATEGORIES else "other"
-            finding = Report.create(uuid=row.uuid, payload_hash=hashlib.sha256(description.encode()).hexdigest(),
+            # The finding gets its own server-made UUID: the answer's UUID is the phone's and may equal a
+            # report's (sent by mistake or on purpose), which would clash with report.uuid (a 500, issue 21).
+            finding = Report.create(uuid=uuidlib.uuid4(), payload_hash=hashlib.sha256(description.encode()).hexdigest(),
                                     site=safety_round.site_id, reporter=user, kind="finding", category=category,
                                     severity="medium", description=description[:1000],
                                     happened_at=row.answered_at, phone_at=row.phone_at, received_at=row.received_at)
@@ -427,15 +433,16 @@ def finish(safety_round, user, participant_ids, typed_names, summary):
     members = {p.id: p for p in site_people(safety_round.site)}
     people = []
     for raw in participant_ids:
-        try:
-            person_id = int(raw)
-        except (TypeError, ValueError):
-            raise RoundError("bad_participant", field="participants") from None
-        if person_id not in members:
+        person_id = whole_number(raw)
+        if person_id is None or person_id not in members:
             raise RoundError("bad_participant", field="participants")
         if {"user": person_id} not in people:
             people.append({"user": person_id})
-    names = [n.strip()[:MAX_NAME] for n in (typed_names or "").splitlines() if n.strip()][:MAX_NAMES]
+    names = [n.strip() for n in (typed_names or "").splitlines() if n.strip()]
+    if len(names) > MAX_NAMES:
+        raise RoundError("too_many_names", field="names", n=MAX_NAMES)
+    if any(len(n) > MAX_NAME for n in names):
+        raise RoundError("too_long", field="names", n=MAX_NAME)
     people.extend({"name": n} for n in names)
     if safety_round.finished_at is not None:
         if safety_round.participants == people and safety_round.summary == summary:

@@ -22,7 +22,7 @@ class Conflict(InputError):
 
 def org_number_valid(number):
     """Norwegian organisation number: 9 digits, the last a mod-11 check digit (weights 3,2,7,6,5,4,3,2)."""
-    if not (isinstance(number, str) and len(number) == 9 and number.isdigit()):
+    if not (isinstance(number, str) and len(number) == 9 and number.isascii() and number.isdigit()):
         return False
     total = sum(int(d) * w for d, w in zip(number[:8], (3, 2, 7, 6, 5, 4, 3, 2)))
     check = 11 - total % 11

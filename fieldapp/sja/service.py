@@ -27,7 +27,7 @@ from ..authz import can
 from ..checkin import equipment as equipment_catalogue
 from ..db import database, is_sqlite
 from ..i18n import localized
-from ..inputs import InputError
+from ..inputs import InputError, plausible_date, whole_number
 from ..models import (SJA_DECISIONS, Membership, Sja, SjaDecision, SjaHazard, SjaParticipant, SjaSignature,
                       SjaStep, User, utcnow)
 
@@ -38,6 +38,9 @@ MAX_LINKS = 1000
 MAX_STEPS = 20
 MAX_HAZARDS = 10  # per step
 MAX_PARTICIPANTS = 60
+MAX_YEARS_BACK = 1  # an SJA is written before the job; one started within the last year may be recorded late
+MAX_YEARS_AHEAD = 2
+
 SCALE = range(1, 6)
 GREEN_MAX, AMBER_MAX = 6, 13  # 1-6 green, 7-13 amber, 14-25 red
 DECISIONS = SJA_DECISIONS
@@ -77,9 +80,10 @@ def _grade(form, name, required):
         if required:
             raise SjaError("bad_grade", field=name)
         return None
-    if not raw.isdigit() or int(raw) not in SCALE:
+    grade = whole_number(raw)
+    if grade not in SCALE:
         raise SjaError("bad_grade", field=name)
-    return int(raw)
+    return grade
 
 
 def _hazard(form, prefix):
@@ -120,19 +124,24 @@ def clean(form, site):
                    links=_text(form, "links", MAX_LINKS))
     raw_start = (form.get("starts_at") or "").strip()
     try:
-        content["starts_at"] = clock.to_utc(datetime.fromisoformat(raw_start), site) if raw_start else None
+        start = datetime.fromisoformat(raw_start) if raw_start else None
     except ValueError:
         raise SjaError("bad_starts_at", field="starts_at") from None
+    if start is not None and start.tzinfo is not None:  # the form sends the site's wall-clock time, no zone
+        raise SjaError("bad_starts_at", field="starts_at")
+    plausible_date(start, clock.today(site), "starts_at", MAX_YEARS_BACK, MAX_YEARS_AHEAD, SjaError)
+    content["starts_at"] = clock.to_utc(start, site) if start is not None else None
     members = {m.user_id for m in Membership.select(Membership.user).where(Membership.site == site)}
-    raw_responsible = (form.get("responsible") or "").strip()
-    if not raw_responsible.isdigit() or int(raw_responsible) not in members:
+    responsible = whole_number(form.get("responsible"))
+    if responsible not in members:
         raise SjaError("bad_responsible", field="responsible")
-    content["responsible"] = int(raw_responsible)
+    content["responsible"] = responsible
     participants = set()
     for raw in form.getlist("participants")[:MAX_PARTICIPANTS + 1]:
-        if not str(raw).isdigit() or int(raw) not in members:
+        person = whole_number(raw)
+        if person not in members:
             raise SjaError("bad_participant", field="participants")
-        participants.add(int(raw))
+        participants.add(person)
     participants.add(content["responsible"])
     if len(participants) > MAX_PARTICIPANTS:
         raise SjaError("too_many_participants", field="participants", n=MAX_PARTICIPANTS)
@@ -521,7 +530,10 @@ def templates_for(organization_id, language):
 def save_template(sja, user, names, template_uuid):
     """A copy of the SJA's job, steps, hazards and measures as an organization template (no site, people or
     signatures). names: {language code: text}; at least one. SjaError("template_name", 422)."""
-    names = {code: text.strip()[:MAX_TITLE] for code, text in names.items() if text and text.strip()}
+    names = {code: text.strip() for code, text in names.items() if text and text.strip()}
+    for code, text in names.items():
+        if len(text) > MAX_TITLE:
+            raise SjaError("too_long", field=f"name_{code}", n=MAX_TITLE)
     if not names:
         raise SjaError("template_name", field="name_nb")
     content = content_of(sja)
