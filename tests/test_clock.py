@@ -120,8 +120,9 @@ def test_a_check_in_across_the_start_of_summer_time_counts_real_hours(app, as_ro
     assert "Worker Person" in page and "29.03.2026" in page
     assert "01:30" in page and "03:30" in page
     text = as_role("foreman").get(f"/s/{site.id}/attendance.csv").get_data(as_text=True)
-    mine = [r for r in csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";") if r[0] == "Worker Person"][0]
-    assert mine[4:7] == ["2026-03-29", "01:30", "03:30"]
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    mine = dict(zip(rows[0], [r for r in rows if r[0] == "Worker Person"][0]))  # columns by their heading
+    assert [mine["Dato"], mine["Inn"], mine["Ut"]] == ["2026-03-29", "01:30", "03:30"]
 
 
 def test_a_check_in_across_the_end_of_summer_time_counts_real_hours(app, as_role, world, frozen_clock):

@@ -203,6 +203,10 @@ ACCOUNT_ROUTES = [
     # Competence (issue 19): a person's records and the tasks they are given on the site.
     ("GET", "/s/{site}/competence/people/{person}", None),
     ("POST", "/s/{site}/competence/people/{person}/tasks", lambda w: {"tasks": ["crane_operator"]}),
+    ("POST", "/s/{site}/competence/people/{person}/records",
+     lambda w: {"uuid": "6f1c1f7e-8d1c-4d55-9a55-2f4d6b1b7a01", "course": "hot_work", "taken_on": "2025-06-01"}),
+    # The attendance list's § 15 details (date of birth, staffing agency: issue 24).
+    ("POST", "/s/{site}/people/{person}/attendance-details", lambda w: {"date_of_birth": "1990-01-01"}),
 ]
 
 
