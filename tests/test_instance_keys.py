@@ -3,6 +3,8 @@ by the first start, and a node with another key refusing to start with one clear
 import logging
 import os
 import secrets
+import subprocess
+import sys
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -10,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from py_vapid import Vapid02
 
 from fieldapp import config, create_app, instance, keys
+from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database, make_database
 from fieldapp.models import InstanceKey
 from helpers import test_config
@@ -169,3 +172,22 @@ def test_a_database_not_yet_migrated_is_checked_after_migrating(tmp_path, shared
     result = runner.invoke(args=["migrate"])
     assert result.exit_code == 0, result.output
     assert recorded(url) == keys.fingerprints(app.config)
+
+
+def test_a_consumer_with_other_keys_refuses_to_start(tmp_path, database_url, shared):
+    """The worker (fieldapp/worker.py, what huey_consumer imports) runs the same check as a web node."""
+    node(tmp_path, database_url, "a", **shared)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FIELDAPP_", "FLASK_"))}
+    env.update(FIELDAPP_INSTANCE=str(tmp_path / "own-keys"), FIELDAPP_DATABASE_URL=database_url,
+               PYTHONPATH=str(PROJECT_ROOT), FIELDAPP_LOCAL_DEV="1")
+    started = subprocess.run([sys.executable, "-c", "import fieldapp.worker"], cwd=PROJECT_ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert started.returncode != 0
+    assert "refusing to start: the secret_key key differs" in started.stderr
+    assert "FIELDAPP_SECRET_KEY or FIELDAPP_SECRET_KEY_FILE" in started.stderr
+    env.update(FIELDAPP_SECRET_KEY_FILE=shared["SECRET_KEY_FILE"],
+               FIELDAPP_VAPID_PRIVATE_KEY_FILE=shared["VAPID_PRIVATE_KEY_FILE"],
+               FIELDAPP_AUDIT_SIGNING_KEY_FILE=shared["AUDIT_SIGNING_KEY_FILE"])
+    started = subprocess.run([sys.executable, "-c", "import fieldapp.worker"], cwd=PROJECT_ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
