@@ -132,10 +132,14 @@ def test_with_redis_down_an_alert_is_still_stored_and_the_sweep_sends_it_when_re
     assert PushDelivery.select().where(PushDelivery.alert == alert).count() == 1
     assert "periodic sweep will send it" in caplog.text
     assert push_service.received == []
+    health = client.get("/healthz")  # the node still stores records: a proxy keeps it in rotation
+    assert health.status_code == 200
+    assert health.get_json()["status"] == "degraded" and health.get_json()["queue"].startswith("error")
     redis.start()
     with app.app_context():
         assert tasks.sweep_push_deliveries.call_local()["sent"] == 1  # the minutely sweep, on the periodic consumer
     assert [m["device"] for m in push_service.received] == ["foreman"]
+    assert client.get("/healthz").get_json()["status"] == "ok"
     assert push_service.for_device("foreman")[0]["payload"]["alert"] == alert.id
 
 
