@@ -5,6 +5,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -191,3 +192,38 @@ def test_a_consumer_with_other_keys_refuses_to_start(tmp_path, database_url, sha
     started = subprocess.run([sys.executable, "-c", "import fieldapp.worker"], cwd=PROJECT_ROOT, env=env,
                              capture_output=True, text=True, timeout=120)
     assert started.returncode == 0, started.stderr
+
+
+def test_two_nodes_starting_together_agree_on_one_record(tmp_path, database_url, shared):
+    """The first start of two nodes at once: one records, the other matches it; with other keys, one of the two
+    refuses (whichever lost the insert), never both recorded."""
+    same = [node(tmp_path, database_url, name, **shared) for name in ("a", "b")]
+    other = node(tmp_path, database_url, "c", **dict(shared, VAPID_PRIVATE_KEY_FILE=write(
+        tmp_path / "other.pem", vapid_pem())), ACCEPT_NEW_KEYS="vapid")
+
+    def race(apps):
+        with same[0].app_context():
+            InstanceKey.delete().execute()
+        barrier, outcomes = threading.Barrier(len(apps)), []
+
+        def start(app):
+            barrier.wait(timeout=30)
+            try:
+                outcomes.append(keys.check(app))
+            except keys.KeyMismatch as exc:
+                outcomes.append(exc)
+
+        threads = [threading.Thread(target=start, args=(app,)) for app in apps]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        return outcomes
+
+    outcomes = race(same)
+    assert sorted(len(o["recorded"]) for o in outcomes) == [0, 3]
+    assert recorded(database_url) == keys.fingerprints(same[0].config)
+    other.config["ACCEPT_NEW_KEYS"] = ""
+    outcomes = race([same[0], other])
+    assert sum(isinstance(o, keys.KeyMismatch) for o in outcomes) == 1
+    assert recorded(database_url)["vapid"] in {keys.fingerprints(a.config)["vapid"] for a in (same[0], other)}
