@@ -34,9 +34,9 @@ run: install
 # Caddy for the proxy test (tests/test_deploy_caddy.py runs deploy/Caddyfile.pilot).
 # (The PDF exports use the DejaVu fonts bundled in fieldapp/fonts/, not a system package.)
 system-test-deps:
-	@if ! command -v chromium >/dev/null || ! command -v caddy >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null || ! command -v caddy >/dev/null || ! command -v redis-server >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium postgresql caddy >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium postgresql caddy redis-server >/dev/null; \
 	fi
 
 # The whole suite on SQLite, then everything but the browser on PostgreSQL. The non-browser tests run on

@@ -5,6 +5,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from . import anchors, audit, backup, demo
+from . import keys as instance_keys
 from .accounts import service as accounts
 from .db import database, run_migrations
 from .models import Membership, ROLES, Site, User
@@ -18,6 +19,7 @@ def migrate_command():
     with database.connection_context():
         done = run_migrations()
     click.echo(f"migrations applied: {len(done or [])}")
+    instance_keys.check(current_app)  # the first start records the keys' fingerprints; a node with others stops here
 
 
 @click.command("demo-data")

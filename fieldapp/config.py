@@ -60,7 +60,9 @@ def settings(environ=None):
         text = found.pop("TRUSTED_PROXIES").strip()
         if text:
             values["TRUSTED_PROXIES"] = int(text)
-    for name in ("DATABASE_URL", "REDIS_URL", "VAPID_SUBJECT"):
+    # Taken as text, never parsed as JSON: a secret key of digits stays a string (fieldapp/instance.py).
+    for name in ("DATABASE_URL", "REDIS_URL", "VAPID_SUBJECT", "SECRET_KEY", "SECRET_KEY_FILE",
+                 "VAPID_PRIVATE_KEY_FILE", "AUDIT_SIGNING_KEY", "AUDIT_SIGNING_KEY_FILE", "ACCEPT_NEW_KEYS"):
         if name in found:
             values[name] = found.pop(name)
     values.update({name: _value(text) for name, text in found.items()})
@@ -68,8 +70,12 @@ def settings(environ=None):
 
 
 class Defaults:
-    # Set per installation: FLASK_SECRET_KEY, or the instance/secret_key file made on first run.
+    # Set per installation: FIELDAPP_SECRET_KEY or FIELDAPP_SECRET_KEY_FILE (every node the same), or the
+    # instance/secret_key file made on first run (one node).
     SECRET_KEY = None
+    # Names of instance keys (secret_key, vapid, audit_signing) whose new fingerprint this start records in
+    # place of the old one, after a deliberate change (fieldapp/keys.py). Empty: a changed key stops the start.
+    ACCEPT_NEW_KEYS = ""
     DEBUG = False
     # Local development over plain http (make run) turns this off; production is behind HTTPS.
     SESSION_COOKIE_SECURE = True

@@ -1047,3 +1047,22 @@ class VerneombudHours(BaseModel):
 
 
 ALL_MODELS += [VerneombudTerm, Inspection, InspectionOrder, VerneombudHours]
+
+
+# --- Instance keys (issue 23): what every node must share ------------------------------------------------
+
+
+class InstanceKey(BaseModel):
+    """The fingerprint of one instance secret as the first node to start recorded it (fieldapp/keys.py).
+
+    name: "secret_key", "vapid" or "audit_signing". fingerprint: 64 hex digits, SHA-256 of the public half
+    (VAPID, audit signing) or HMAC-SHA-256 keyed by the secret key: never the secret itself.
+    """
+
+    name = CharField(max_length=20, primary_key=True)
+    fingerprint = CharField(max_length=64)
+    recorded_at = DateTimeField(default=utcnow)
+    recorded_by = CharField(max_length=200, default="")  # host name and pid of the node that recorded it
+
+
+ALL_MODELS += [InstanceKey]

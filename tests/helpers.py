@@ -3,14 +3,19 @@
 The fixtures that use them are in conftest.py; the route table is here because test_access.py and
 test_downloads.py both walk it.
 """
+import contextlib
 import importlib.util
 import io
 import re
+import shutil
+import signal
 import struct
+import subprocess
 import time
 import uuid
 import zlib
 
+import redis
 from flask.testing import FlaskClient
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
@@ -503,3 +508,66 @@ def service_worker_registration(context, page):
             break
         page.wait_for_timeout(50)
     return cdp, [r for r in seen if not r["isDeleted"]][0]["registrationId"]
+
+
+class RedisServer:
+    """Debian's redis-server on 127.0.0.1:port, data in `folder`, no persistence. url: redis://127.0.0.1:port/0.
+
+    start() waits (at most 10 s) until it answers PING; stop() ends it by its pid (SIGTERM, then SIGKILL after
+    5 s). Started and stopped again in a test for "Redis down".
+    """
+
+    def __init__(self, folder, port):
+        self.folder, self.port = folder, port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process = None
+
+    @property
+    def pid(self):
+        return self.process.pid if self.process else None
+
+    def start(self):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.log = open(self.folder / "redis.log", "ab")
+        self.process = subprocess.Popen(
+            [shutil.which("redis-server") or "/usr/bin/redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
+             "--dir", str(self.folder), "--save", "", "--appendonly", "no", "--daemonize", "no",
+             "--protected-mode", "yes"], stdout=self.log, stderr=subprocess.STDOUT)
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if client.ping():
+                    client.close()
+                    return self
+            except redis.ConnectionError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"redis-server on port {self.port} did not start: see {self.folder}/redis.log")
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.send_signal(signal.SIGKILL)
+                self.process.wait(timeout=5)
+        self.process = None
+        self.log.close()
+
+
+@contextlib.contextmanager
+def redis_server(tmp_path, port):
+    """A running RedisServer (redis-server from Debian's package: `make system-test-deps`) for the block; its
+    .url for FIELDAPP_REDIS_URL. Stopped by its pid at the end, whatever happened."""
+    server = RedisServer(tmp_path / f"redis-{port}", port)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
