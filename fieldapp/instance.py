@@ -1,4 +1,5 @@
-"""The instance folder: secret key, VAPID key pair, audit signing key and uploads, made once on first start."""
+"""The instance folder: secret key, VAPID key pair and audit signing key, made once on first start (the
+uploads folder of local photo storage: fieldapp/storage.py)."""
 import os
 import secrets
 from pathlib import Path
@@ -67,8 +68,6 @@ def audit_signing_key_path(instance):
 def prepare(app):
     instance = app.instance_path
     os.makedirs(instance, exist_ok=True)
-    os.makedirs(os.path.join(instance, "uploads"), exist_ok=True)
-    app.config.setdefault("UPLOAD_FOLDER", os.path.join(instance, "uploads"))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(instance)
     app.config.setdefault("VAPID_PRIVATE_KEY_PATH", vapid_private_key_path(instance))
