@@ -150,9 +150,8 @@ def photo(store, digest, thumb=False, private_copy=False):
                 body.close()
 
         response = current_app.response_class(pieces(), mimetype="image/jpeg", direct_passthrough=True)
-        length = getattr(body, "_content_length", None)
-        if length is not None:
-            response.content_length = int(length)
+        if body.size is not None:
+            response.content_length = int(body.size)
     response.set_etag(etag)
     response.headers["Cache-Control"] = cache_control
     return response
