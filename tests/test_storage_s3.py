@@ -154,3 +154,19 @@ def test_a_local_backup_restores_into_s3(tmp_path, database_url, seaweedfs, s3):
     result = new.test_cli_runner().invoke(args=["restore", str(archive)])
     assert result.exit_code == 0, result.output
     assert storage.for_app(new).read(digest) == b"photo" and storage.for_app(new).read(digest, thumb=True) == b"thumb"
+
+
+def test_a_photo_is_streamed_from_the_store_in_pieces(app, world, worker, as_role):
+    noise = io.BytesIO()
+    Image.effect_noise((1600, 1200), 40).convert("RGB").save(noise, "JPEG", quality=90)
+    assert send(worker, world.site, [noise.getvalue()]).status_code == 303
+    photo = Photo.get(Photo.report == new_reports(world).get())
+    stored = storage.for_app(app).read(photo.digest)
+    assert len(stored) > 4 * storage.CHUNK
+    response = as_role("foreman").get(f"/s/{world.site.id}/reports/{photo.report_id}/photos/{photo.digest}.jpg",
+                                      buffered=False)
+    assert response.is_streamed
+    pieces = list(response.response)
+    response.close()
+    assert len(pieces) > 1 and max(len(p) for p in pieces) <= storage.CHUNK
+    assert b"".join(pieces) == stored
