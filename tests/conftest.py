@@ -17,7 +17,8 @@ os.environ.setdefault("FIELDAPP_INSTANCE", tempfile.mkdtemp(prefix="fieldapp-tes
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("DATABASE_URL", None)
 
-from helpers import PIN, CsrfClient, World, migrate_fresh, s3_config, seaweedfs_server, test_config  # noqa: E402
+from helpers import (PIN, CsrfClient, World, free_port_block, migrate_fresh, s3_config, seaweedfs_server,  # noqa: E402
+                     test_config)
 
 from fieldapp import clock, create_app  # noqa: E402
 from fieldapp.accounts import service as accounts  # noqa: E402
@@ -37,9 +38,9 @@ def pytest_addoption(parser):
 @pytest.fixture(scope="session")
 def seaweedfs(tmp_path_factory, worker_id):
     """A SeaweedFS S3 server for the whole session (started on first use): seaweedfs_server()'s dict.
-    Ports 5610 + 10 * the xdist worker's number (5610-5617 alone)."""
+    Ports from 5610 + 10 * the xdist worker's number (5610-5617 alone), or 100 higher while those are taken."""
     number = int(worker_id[2:]) if worker_id.startswith("gw") else 0
-    with seaweedfs_server(tmp_path_factory.mktemp("seaweedfs"), 5610 + 10 * number) as server:
+    with seaweedfs_server(tmp_path_factory.mktemp("seaweedfs"), free_port_block(5610 + 10 * number)) as server:
         yield server
 
 

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -577,6 +578,22 @@ def seaweedfs_server(tmp_path, port, bucket=SEAWEEDFS_BUCKET, timeout=90.0):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
         log.close()
+
+
+def free_port_block(start, count=8, tries=50, step=100):
+    """The first base port from `start` (then start + step, ...) whose `count` ports all bind on 127.0.0.1 now."""
+    for base in range(start, start + tries * step, step):
+        free = True
+        for port in range(base, base + count):
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    free = False
+                    break
+        if free:
+            return base
+    raise RuntimeError(f"no {count} free ports from {start}")
 
 
 def s3_config(server, prefix=None):
