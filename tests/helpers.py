@@ -573,7 +573,7 @@ def seaweedfs_server(tmp_path, port, bucket=SEAWEEDFS_BUCKET, timeout=90.0):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=5)  # test data: no need to wait for a slow graceful stop
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
