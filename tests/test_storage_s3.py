@@ -87,6 +87,16 @@ def broken(seaweedfs, fault):
     return config
 
 
+def test_presigned_serving_lets_the_store_through_the_content_security_policy(tmp_path, database_url, s3,
+                                                                           seaweedfs):
+    default = create_app({**test_config(tmp_path / "a", database_url), **s3})
+    assert "img-src 'self' data: blob:;" in default.test_client().get("/sign-in").headers["Content-Security-Policy"]
+    node = create_app({**test_config(tmp_path / "b", database_url), **s3, "PHOTO_SERVING": "presigned"})
+    csp = node.test_client().get("/sign-in").headers["Content-Security-Policy"]
+    assert f"img-src 'self' data: blob: {seaweedfs['endpoint_url']};" in csp
+    assert "connect-src 'self';" in csp  # only images may come from the store
+
+
 @pytest.mark.parametrize("fault", ["no_bucket", "credentials", "down"])
 @pytest.mark.parametrize("outbox", [False, True])
 def test_an_unusable_store_is_503_with_retry_after_and_saves_nothing(app, world, worker, seaweedfs, fault, outbox):
