@@ -34,7 +34,7 @@ its thumbnail, medians of 3 runs):
     presigned: the GET          774      8.7     43.5   0 (the store's)
 The redirect saves the app 0.5 ms (thumbnail) to 1.8 ms (photo) of CPU per view: most of the cost is the
 signed-in request and the permission check, which both ways pay. But each photo is then two requests for the
-phone, its URL is on another origin (the Content-Security-Policy's img-src must name the store), and a URL
+phone, its URL is on another origin (fieldapp/headers.py then adds the store to img-src), and a URL
 that changes every time is never found in the phone's cache, so thumbnails seen once would not show offline;
 a URL handed on works for anyone until it expires. Chosen: through the app (PHOTO_SERVING = "app", the
 default): streamed from the store in 64 KB pieces after the permission check (never whole in memory), with
