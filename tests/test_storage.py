@@ -123,3 +123,11 @@ def test_s3_restore_takes_only_photo_names(seaweedfs, tmp_path):
     with pytest.raises(ValueError):
         made.restore_file("ab/../../other.jpg", source)
     assert io.BytesIO(made.read(DIGEST, thumb=True)).read() == b"photo bytes"
+
+
+def test_storage_check_on_the_local_folder(app):
+    if storage.for_app(app).kind != "local":
+        pytest.skip("the local folder's check")
+    result = app.test_cli_runner().invoke(args=["storage-check"])
+    assert result.exit_code == 0 and "photo storage ok: local folder" in result.output
+    assert str(storage.for_app(app).root).startswith(app.instance_path)
