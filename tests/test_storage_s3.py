@@ -180,3 +180,12 @@ def test_a_photo_is_streamed_from_the_store_in_pieces(app, world, worker, as_rol
     response.close()
     assert len(pieces) > 1 and max(len(p) for p in pieces) <= storage.CHUNK
     assert b"".join(pieces) == stored
+
+
+@pytest.mark.parametrize("fault", ["credentials", "down"])
+def test_viewing_a_photo_while_the_store_is_down_is_503_not_404(app, world, worker, as_role, seaweedfs, fault):
+    assert send(worker, world.site, [jpeg()]).status_code == 303
+    photo = Photo.get(Photo.report == new_reports(world).get())
+    app.extensions[storage.EXTENSION] = storage.from_config(broken(seaweedfs, fault), app.instance_path)
+    response = as_role("foreman").get(f"/s/{world.site.id}/reports/{photo.report_id}/thumbs/{photo.digest}.jpg")
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
