@@ -1,4 +1,5 @@
-"""The instance folder: secret key, VAPID key pair, audit signing key and uploads, made once on first start.
+"""The instance folder: secret key, VAPID key pair, audit signing key, made once on first start (the
+uploads folder of local photo storage: fieldapp/storage.py).
 
 Several nodes (issue 23) share their keys instead: FIELDAPP_SECRET_KEY (text) or FIELDAPP_SECRET_KEY_FILE,
 FIELDAPP_VAPID_PRIVATE_KEY_FILE (PEM) and FIELDAPP_AUDIT_SIGNING_KEY_FILE (PEM) name the same secrets on every
@@ -110,8 +111,6 @@ def audit_signing_key_path(instance):
 def prepare(app):
     instance = app.instance_path
     os.makedirs(instance, exist_ok=True)
-    os.makedirs(os.path.join(instance, "uploads"), exist_ok=True)
-    app.config.setdefault("UPLOAD_FOLDER", os.path.join(instance, "uploads"))
     config = app.config
     if config.get("SECRET_KEY") and config.get("SECRET_KEY_FILE"):
         raise KeyFileError("FIELDAPP_SECRET_KEY and FIELDAPP_SECRET_KEY_FILE are both set: keep one")

