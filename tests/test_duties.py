@@ -6,11 +6,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from pypdf import PdfReader
 
+from fieldapp.competence import service as competence
 from fieldapp.duties import reminders, rules, service
 from fieldapp.duties.tasks import remind_orders_due, remind_terms_ending
 from fieldapp.models import (Alert, AlertRecipient, AuditEvent, CheckIn, InjuryDetails, Inspection, InspectionOrder,
-                             Meeting, MeetingAttendance, Membership, Report, RoundSignature, SafetyRound, User,
-                             VerneombudHours, VerneombudTerm, utcnow)
+                             Meeting, MeetingAttendance, Membership, PersonTask, Report, RoundSignature, SafetyRound,
+                             Site, SiteRequirement, TrainingRecord, User, VerneombudHours, VerneombudTerm, utcnow)
 from fieldapp.rounds import service as rounds
 
 TODAY = date(2026, 6, 15)
@@ -428,3 +429,35 @@ def test_verneombud_records_hours_and_walkarounds_count_by_themselves(as_role, w
     # The employer sees them; a worker may not record any.
     assert "Verneombud Person" in as_role("manager").get(f"/s/{world.site.id}/verneombud").get_data(as_text=True)
     assert as_role("worker").post(url, data={"worked_on": "2026-06-14", "hours": "1"}).status_code == 403
+
+
+# --- the organization's page in a fixed number of queries (bench/duties.py times it) ---------------------------------
+
+def test_org_matrix_counts_match_each_sites_matrix(app, world, at_noon):
+    SiteRequirement.create(site=world.site, course="first_aid")
+    SiteRequirement.create(site=world.site, course="truck", task="truck_driver")
+    SiteRequirement.create(site=world.other_site, course="first_aid")
+    PersonTask.create(site=world.site, user=world.people["worker"], task="truck_driver")
+    TrainingRecord.create(uuid=uuid.uuid4(), payload_hash="0" * 64, user=world.people["foreman"], course="first_aid", taken_on=date(2025, 1, 1),
+                          expires_on=date(2026, 7, 1), status="approved")
+    with app.test_request_context():
+        counts = competence.matrix_counts([world.site, world.other_site])
+        for site in (world.site, world.other_site):
+            assert counts[site.id] == competence.matrix(site).counts
+    assert counts[world.site.id]["missing"] == 4  # three without first aid, the driver without a truck licence
+    assert counts[world.site.id]["expires_30"] == 1
+
+
+def test_org_page_queries_do_not_grow_with_sites(as_role, world, at_noon, count_queries):
+    client = as_role("manager")
+    url = f"/s/{world.site.id}/duties?scope=org"
+    client.get(url)
+    count_queries.queries.clear()
+    assert client.get(url).status_code == 200
+    few = len(count_queries.queries)
+    for i in range(5):
+        site = Site.create(organization=world.org, name=f"Extra {i}", address="Gate", qr_token=f"extra-{i}")
+        Membership.create(user=world.people["manager"], site=site, role="manager")
+    count_queries.queries.clear()
+    assert client.get(url).status_code == 200
+    assert len(count_queries.queries) == few

@@ -122,8 +122,7 @@ def competence_present(scope, period, today):
     """AML § 2-1 and § 3-2 (1) a: every worker has the training the site requires (the competence matrix).
     A missing or expired required course -> not met; one waiting or about to expire -> at risk."""
     missing = risky = 0
-    for site in scope.sites:
-        counts = competence.matrix(site).counts
+    for counts in competence.matrix_counts(scope.sites).values():  # four queries for the whole organization
         missing += counts.get("missing", 0) + counts.get("expired", 0)
         risky += sum(n for status, n in counts.items() if status not in ("missing", "expired", "valid"))
     evidence = _site_link(scope, "competence.matrix")
@@ -169,9 +168,8 @@ def meetings_held(scope, period, today):
     """AML § 3-1 (2) and § 6-2 (2): HMS meetings held on their schedules (meetings.service.due_meetings), and
     the verneombud present (taking part in planning). Overdue -> not met; held without the verneombud -> not met."""
     evidence = _site_link(scope, "meetings.index")
-    overdue = 0
-    for site in scope.sites:
-        overdue += sum(1 for _kind, _day, late in meetings.due_meetings(site, today) if late)
+    overdue = sum(1 for rows in meetings.due_meetings_of(scope.sites, today).values()  # two queries in all
+                  for _kind, _day, late in rows if late)
     held = _meetings_in(scope, period)
     ids = [m for m, _s, _d in held]
     with_vo = set()
