@@ -4,13 +4,15 @@ import uuid
 from datetime import date, datetime, timedelta
 
 import pytest
+from helpers import add_person, jpeg, png_header_only
+from PIL import Image
 from pypdf import PdfReader
 
 from fieldapp.competence import service as competence
-from fieldapp.duties import reminders, rules, service
+from fieldapp.duties import evidence, reminders, rules, service
 from fieldapp.duties.tasks import remind_orders_due, remind_terms_ending
 from fieldapp.models import (Alert, AlertRecipient, AuditEvent, CheckIn, InjuryDetails, Inspection, InspectionOrder,
-                             Meeting, MeetingAttendance, Membership, PersonTask, Report, RoundSignature, SafetyRound,
+                             Meeting, MeetingAttendance, Membership, OrderEvidence, PersonTask, Report, RoundSignature, SafetyRound,
                              Site, SiteRequirement, TrainingRecord, User, VerneombudHours, VerneombudTerm, utcnow)
 from fieldapp.rounds import service as rounds
 
@@ -461,3 +463,198 @@ def test_org_page_queries_do_not_grow_with_sites(as_role, world, at_noon, count_
     count_queries.queries.clear()
     assert client.get(url).status_code == 200
     assert len(count_queries.queries) == few
+
+
+# --- hired-in workers and their staffing agency (byggherreforskriften § 15) ------------------------------------------
+
+def test_hired_in_worker_without_agency_makes_the_list_incomplete(app, world, at_noon):
+    worker = world.people["worker"]
+    User.update(date_of_birth=date(1990, 5, 1)).where(User.id == worker.id).execute()
+    check_in(world, worker)
+    with app.test_request_context():
+        assert rules.attendance_list(scope_of(world), period(), TODAY).status == rules.MET  # not hired in
+        User.update(hired_in=True).where(User.id == worker.id).execute()
+        duty = rules.attendance_list(scope_of(world), period(), TODAY)
+        assert duty.status == rules.NOT_MET and "bemanningsforetak" in duty.reason
+        assert "fødselsdato" not in duty.reason
+        User.update(staffing_agency=world.sub).where(User.id == worker.id).execute()
+        assert rules.attendance_list(scope_of(world), period(), TODAY).status == rules.MET
+
+
+def test_responsibilities_page_shows_the_list_incomplete_for_a_hired_in_worker(as_role, world, at_noon):
+    worker = world.people["worker"]
+    User.update(date_of_birth=date(1990, 5, 1), hired_in=True).where(User.id == worker.id).execute()
+    check_in(world, worker)
+    page = as_role("manager").get(f"/s/{world.site.id}/duties").get_data(as_text=True)
+    assert "innleid arbeidstaker på den mangler bemanningsforetaket" in page
+    english = as_role("manager").get(f"/s/{world.site.id}/duties", headers={"Accept-Language": "en"})
+    assert english.status_code == 200
+
+
+def test_hired_in_and_agency_recorded_where_a_person_is_added(as_role, world, at_noon):
+    manager = as_role("manager")
+    # A bad agency number: nothing is saved, the person is not created.
+    bad = add_person(manager, world.site, employer=str(world.org.id), hired_in="1", agency_name="Bemanning AS",
+                     agency_org_number="974760674")
+    assert bad.status_code == 422 and 'id="agency_org_number-error"' in bad.get_data(as_text=True)
+    assert User.get_or_none(User.name == "Ny Arbeider") is None
+    # A name without a number is refused too.
+    assert add_person(manager, world.site, employer=str(world.org.id), agency_name="Bemanning AS").status_code == 422
+    ok = add_person(manager, world.site, employer=str(world.org.id), hired_in="1", agency_name="Bemanning AS",
+                    agency_org_number="974 760 673")
+    assert ok.status_code == 201
+    person = User.get(User.name == "Ny Arbeider")
+    assert person.hired_in and person.staffing_agency.org_number == "974760673"
+    # Hired in, agency not known yet: saved, and the list will show itself incomplete.
+    later = add_person(manager, world.site, employer=str(world.org.id), phone="45 00 00 02", name="Innleid Uten",
+                       hired_in="1")
+    assert later.status_code == 201
+    other = User.get(User.name == "Innleid Uten")
+    assert other.hired_in and other.staffing_agency_id is None
+    # Not hired in: nothing recorded.
+    add_person(manager, world.site, employer=str(world.org.id), phone="45 00 00 03", name="Egen Ansatt")
+    assert not User.get(User.name == "Egen Ansatt").hired_in
+
+
+def test_hired_in_without_agency_is_flagged_on_the_attendance_list(as_role, world, at_noon):
+    worker = world.people["worker"]
+    foreman = as_role("foreman")
+    url = f"/s/{world.site.id}/people/{worker.id}/attendance-details"
+    assert foreman.post(url, data={"date_of_birth": "1990-05-01", "hired_in": "1"}).status_code == 303
+    assert User.get_by_id(worker.id).hired_in
+    assert 'name="hired_in" value="1" checked' in foreman.get(url).get_data(as_text=True)
+    check_in(world, worker)
+    period_args = "?from=2026-06-10&to=2026-06-10"
+    page = foreman.get(f"/s/{world.site.id}/attendance{period_args}").get_data(as_text=True)
+    assert "Mangler (innleid)" in page
+    csv = foreman.get(f"/s/{world.site.id}/attendance.csv{period_args}").get_data(as_text=True)
+    assert "Mangler (innleid)" in csv
+    # An agency given means hired in, and the flag goes.
+    assert foreman.post(url, data={"date_of_birth": "1990-05-01", "agency_name": "Bemanning AS",
+                                   "agency_org_number": "974760673"}).status_code == 303
+    assert User.get_by_id(worker.id).hired_in
+    page = foreman.get(f"/s/{world.site.id}/attendance{period_args}").get_data(as_text=True)
+    assert "Mangler (innleid)" not in page and "Bemanning AS (974760673)" in page
+
+
+# --- the evidence that closes an order: photos and documents -------------------------------------------------------
+
+PDF_DOC = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def upload(*files):
+    return {"evidence": [(io.BytesIO(data), name) for data, name in files]}
+
+
+def order_on_site(as_role, world):
+    assert as_role("manager").post(f"/s/{world.site.id}/inspections", data=inspection_form()).status_code == 303
+    return InspectionOrder.get()
+
+
+def test_photos_and_documents_are_evidence_on_the_order(as_role, world, at_noon):
+    order = order_on_site(as_role, world)
+    client = as_role("manager")
+    url = f"/s/{world.site.id}/inspections/orders/{order.id}/evidence"
+    files = upload((jpeg(gps=True), "railing.jpg"), (PDF_DOC, "invoice-railings.pdf"))
+    response = client.post(url, data=files, content_type="multipart/form-data")
+    assert response.status_code == 303
+    rows = {e.kind: e for e in OrderEvidence.select()}
+    assert set(rows) == {"photo", "document"} and rows["document"].name == "invoice-railings.pdf"
+    # Sent twice = saved once.
+    again = upload((jpeg(gps=True), "railing.jpg"), (PDF_DOC, "invoice-railings.pdf"))
+    assert client.post(url, data=again, content_type="multipart/form-data").status_code == 303
+    assert OrderEvidence.select().count() == 2
+    # Shown on the order, one tap away; the photo re-encoded without its metadata.
+    page = client.get(f"/s/{world.site.id}/inspections").get_data(as_text=True)
+    photo_url = f"/s/{world.site.id}/inspections/orders/{order.id}/evidence/{rows['photo'].digest}.jpg"
+    doc_url = f"/s/{world.site.id}/inspections/orders/{order.id}/evidence/{rows['document'].digest}.pdf"
+    assert photo_url in page and doc_url in page and "invoice-railings.pdf" in page
+    foreman = as_role("foreman")  # reads the inspections page: sees the evidence
+    photo = foreman.get(photo_url)
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+    image = Image.open(io.BytesIO(photo.data))
+    assert 0x8825 not in image.getexif() and 0x010F not in image.getexif()
+    thumb = foreman.get(f"/s/{world.site.id}/inspections/orders/{order.id}/evidence/{rows['photo'].digest}/thumb.jpg")
+    assert thumb.status_code == 200
+    document = foreman.get(doc_url)
+    assert document.status_code == 200 and document.data == PDF_DOC
+    assert document.headers["Content-Disposition"].startswith("attachment")
+    # Not on another site, not for a worker, not as the other kind.
+    assert as_role("outsider").get(photo_url.replace(f"/s/{world.site.id}/", f"/s/{world.other_site.id}/")
+                                   ).status_code == 404
+    assert as_role("worker").get(photo_url).status_code == 403
+    assert foreman.get(doc_url.replace(".pdf", ".jpg")).status_code == 404
+    assert AuditEvent.select().where(AuditEvent.action == "inspection.order.evidence").count() == 1
+
+
+@pytest.mark.parametrize("files,status,reason", [
+    ([(b"just some text", "note.txt")], 415, "verken et bilde eller en PDF"),
+    ([(b"", "empty.jpg")], 422, "tom"),
+    ([], 422, "Velg et bilde eller et PDF-dokument"),
+    ([(jpeg(), f"{i}.jpg") for i in range(7)], 422, "filer"),
+    ([(png_header_only(20000, 20000), "bomb.png")], 413, "piksler"),
+    ([(jpeg(), "ok.jpg"), (b"GIF89a....", "x.gif")], 415, "verken et bilde eller en PDF"),
+])
+def test_bad_evidence_is_refused_and_nothing_saved(as_role, world, at_noon, files, status, reason):
+    order = order_on_site(as_role, world)
+    response = as_role("manager").post(f"/s/{world.site.id}/inspections/orders/{order.id}/evidence",
+                                       data=upload(*files), content_type="multipart/form-data")
+    assert response.status_code == status
+    body = response.get_data(as_text=True)
+    assert reason in body and 'id="evidence-error"' in body
+    assert OrderEvidence.select().count() == 0
+
+
+def test_document_over_the_cap_is_refused(as_role, world, at_noon, monkeypatch):
+    monkeypatch.setattr(evidence, "MAX_DOCUMENT_BYTES", len(PDF_DOC) - 1)
+    order = order_on_site(as_role, world)
+    response = as_role("manager").post(f"/s/{world.site.id}/inspections/orders/{order.id}/evidence",
+                                       data=upload((PDF_DOC, "big.pdf")), content_type="multipart/form-data")
+    assert response.status_code == 413 and OrderEvidence.select().count() == 0
+
+
+def test_evidence_needs_the_manager_and_the_sites_order(as_role, world, at_noon):
+    order = order_on_site(as_role, world)
+    url = f"/s/{world.site.id}/inspections/orders/{order.id}/evidence"
+    assert as_role("foreman").post(url, data=upload((jpeg(), "a.jpg")),
+                                   content_type="multipart/form-data").status_code == 403
+    other = as_role("outsider").post(f"/s/{world.other_site.id}/inspections/orders/{order.id}/evidence",
+                                     data=upload((jpeg(), "a.jpg")), content_type="multipart/form-data")
+    assert other.status_code == 404 and OrderEvidence.select().count() == 0
+
+
+def test_closing_with_evidence_and_a_bad_file_closes_nothing(as_role, world, at_noon):
+    order = order_on_site(as_role, world)
+    client = as_role("manager")
+    close = f"/s/{world.site.id}/inspections/orders/{order.id}/close"
+    bad = client.post(close, data={"response": "Railings up", **upload((b"plain text", "a.txt"))},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 415
+    assert InspectionOrder.get().closed_at is None and OrderEvidence.select().count() == 0
+    ok = client.post(close, data={"response": "Railings up", "report": str(world.report.id),
+                                  **upload((jpeg(), "done.jpg"))}, content_type="multipart/form-data")
+    assert ok.status_code == 303
+    closed = InspectionOrder.get()
+    assert closed.closed_at is not None and [e.kind for e in closed.evidence] == ["photo"]
+    page = client.get(f"/s/{world.site.id}/inspections").get_data(as_text=True)
+    assert f"/s/{world.site.id}/reports/{world.report.id}" in page
+
+
+def test_inspector_pack_lists_each_orders_evidence(as_role, world, frozen_clock):
+    frozen_clock(datetime(2026, 6, 15, 10, 0))
+    order = order_on_site(as_role, world)
+    client = as_role("manager")
+    assert client.post(f"/s/{world.site.id}/inspections/orders/{order.id}/evidence",
+                       data=upload((jpeg(), "railing-north.jpg"), (PDF_DOC, "invoice-railings.pdf")),
+                       content_type="multipart/form-data").status_code == 303
+    response = client.get(f"/s/{world.site.id}/duties/inspector-pack.pdf?days=30")
+    reader = PdfReader(io.BytesIO(response.data))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "railing-north.jpg" in text and "invoice-railings.pdf" in text
+    assert sum(len(page.images) for page in reader.pages) == 1  # the photo's thumbnail
+    # Closed in the period: still in the pack, with its response.
+    assert client.post(f"/s/{world.site.id}/inspections/orders/{order.id}/close",
+                       data={"response": "Railings mounted on all floors"}).status_code == 303
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(
+        client.get(f"/s/{world.site.id}/duties/inspector-pack.pdf?days=30").data)).pages)
+    assert "Railings mounted on all floors" in text and "invoice-railings.pdf" in text

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from .. import pdf as pdfs
+from .. import photos
 from ..stats import exports as stats_exports
 from . import texts
 
@@ -41,6 +42,43 @@ def _figures(pdf, pairs):
                    first_row_as_headings=False) as table:
         for label, value in pairs:
             table.row([label, str(value)])
+
+
+THUMB_MM = 30  # width of an evidence photo's thumbnail in the pack
+THUMBS_PER_ORDER = 5
+THUMB_RATIO = 1.5  # the tallest a thumbnail is drawn, as a share of its width
+
+
+def _evidence(pdf, data, orders):
+    """Under each order with evidence: the linked report, a line per photo and document, and the first photos'
+    thumbnails (the stored 320 px thumbnails, so the pack stays small)."""
+    for order, inspection in orders:
+        items = data["evidence"].get(order.id, [])
+        if not items and not order.report_id:
+            continue
+        pdf.set_font("body", "B", 9)
+        _line(pdf, _("Evidence for the order: %(order)s", order=order.text[:80]))
+        pdf.set_font("body", size=9)
+        if order.report_id:
+            _line(pdf, "· " + _("Report %(num)s and its follow-up", num=order.report_id))
+        for item in items:
+            kind = _("Photo") if item.kind == "photo" else _("Document")
+            _line(pdf, f"· {kind}: {item.name or item.digest[:12]} ({item.created_at.date().isoformat()})")
+        shots = [i for i in items if i.kind == "photo"][:THUMBS_PER_ORDER]
+        paths = [photos.path_for(data["root"], i.digest, thumb=True) for i in shots] if data["root"] else []
+        paths = [p for p in paths if p.exists()]
+        if paths:
+            x, y = pdf.l_margin, pdf.get_y() + 1
+            if y + THUMB_MM * THUMB_RATIO > pdf.h - pdf.b_margin:
+                pdf.add_page()
+                y = pdf.get_y()
+            tallest = 0
+            for path in paths:
+                # Inside a box of THUMB_MM x THUMB_MM * THUMB_RATIO: a tall panorama cannot run off the page.
+                info = pdf.image(str(path), x=x, y=y, w=THUMB_MM, h=THUMB_MM * THUMB_RATIO, keep_aspect_ratio=True)
+                tallest = max(tallest, min(info.rendered_height, THUMB_MM * THUMB_RATIO))
+                x += THUMB_MM + 3
+            pdf.set_y(y + tallest + 2)
 
 
 def build(data):
@@ -92,6 +130,12 @@ def build(data):
     _table(pdf, (30, 120, 40), [_("Reference"), _("Order"), _("Deadline")],
            [[i.reference, o.text, o.deadline.isoformat()] for o, i in data["orders"]],
            _("No open orders from Arbeidstilsynet."))
+    _evidence(pdf, data, data["orders"])
+    if data["closed_orders"]:
+        _heading(pdf, _("Orders closed in the period"))
+        _table(pdf, (30, 70, 25, 65), [_("Reference"), _("Order"), _("Deadline"), _("Response")],
+               [[i.reference, o.text, o.deadline.isoformat(), o.response] for o, i in data["closed_orders"]], "")
+        _evidence(pdf, data, data["closed_orders"])
 
     _heading(pdf, _("Verneombud"))
     _table(pdf, (50, 30, 50, 60), [_("Name"), _("Role"), _("Term"), _("40-hour course")],

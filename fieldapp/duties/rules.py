@@ -235,12 +235,17 @@ def injuries(scope, period, today):
     return Duty("injuries", MET, _("Injuries are registered and notified."), evidence, law)
 
 
+def s15_lacking():
+    """The peewee condition on User for a person the § 15 list lacks a required field of: no date of birth, or
+    hired in (User.hired_in) without the staffing agency (innleievirksomhet, with its organisation number)."""
+    return User.date_of_birth.is_null() | ((User.hired_in == True) & User.staffing_agency.is_null())  # noqa: E712
+
+
 def attendance_list(scope, period, today):
     """Byggherreforskriften § 15: a daily list of everyone working on the site, with each person's date of
-    birth (and a hired-in worker's staffing agency). No check-in at all in the period on a site with workers
-    -> not met; anyone checked in during the period without a date of birth -> not met (the list is
-    incomplete). Visitors are not on the § 15 list's duty. Whether a person is hired in is known only when
-    their agency is recorded, so the agency cannot be checked as missing."""
+    birth and, for a hired-in worker, the staffing agency with its organisation number. No check-in at all in
+    the period on a site with workers -> not met; anyone checked in during the period who lacks a required
+    field (s15_lacking) -> not met (the list is incomplete). Visitors are not on the § 15 list's duty."""
     evidence = _site_link(scope, "checkin.attendance")
     law = "byggherreforskriften § 15"
     lo, hi = _bounds(scope, period)
@@ -254,13 +259,21 @@ def attendance_list(scope, period, today):
                                                     "%(num)s sites have nobody checked in during the period.",
                                                     empty),
                     evidence, law, _("Put up the check-in poster and have everyone check in."))
-    lacking = (User.select(User.id).join(CheckIn, on=(CheckIn.user == User.id))
-               .where(in_period & User.date_of_birth.is_null()).distinct().count())
+    lacking = list(User.select(User.id, User.date_of_birth, User.hired_in, User.staffing_agency)
+                   .join(CheckIn, on=(CheckIn.user == User.id)).where(in_period & s15_lacking()).distinct().tuples())
     if lacking:
-        return Duty("attendance", NOT_MET,
-                    ngettext("The list is incomplete: %(num)s person on it lacks a date of birth.",
-                             "The list is incomplete: %(num)s people on it lack a date of birth.", lacking),
-                    evidence, law, _("Record their date of birth from People on the site."))
+        born = sum(1 for _id, birth, _hired, _agency in lacking if birth is None)
+        agency = sum(1 for _id, _birth, hired, agency_id in lacking if hired and agency_id is None)
+        reason = (ngettext("The list is incomplete: %(num)s person on it lacks a date of birth.",
+                           "The list is incomplete: %(num)s people on it lack a date of birth.", born)
+                  if born else "")
+        if agency:
+            reason = (reason + " " if reason else "") + ngettext(
+                "The list is incomplete: %(num)s hired-in worker on it lacks the staffing agency.",
+                "The list is incomplete: %(num)s hired-in workers on it lack the staffing agency.", agency)
+        return Duty("attendance", NOT_MET, reason, evidence, law,
+                    _("Record their date of birth and, for the hired in, the staffing agency, from People on "
+                      "the site."))
     return Duty("attendance", MET, _("The attendance list is kept and complete."), evidence, law)
 
 
