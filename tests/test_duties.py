@@ -481,14 +481,31 @@ def test_hired_in_worker_without_agency_makes_the_list_incomplete(app, world, at
         assert rules.attendance_list(scope_of(world), period(), TODAY).status == rules.MET
 
 
-def test_responsibilities_page_shows_the_list_incomplete_for_a_hired_in_worker(as_role, world, at_noon):
+@pytest.mark.parametrize("language,text", [
+    ("nb", "Listen er ufullstendig: 1 innleid arbeidstaker på den mangler bemanningsforetaket."),
+    ("en", "The list is incomplete: 1 hired-in worker on it lacks the staffing agency.")])
+def test_responsibilities_page_shows_the_list_incomplete_for_a_hired_in_worker(as_role, world, at_noon, language,
+                                                                               text):
     worker = world.people["worker"]
     User.update(date_of_birth=date(1990, 5, 1), hired_in=True).where(User.id == worker.id).execute()
     check_in(world, worker)
+    set_language(world.people["manager"], language)
     page = as_role("manager").get(f"/s/{world.site.id}/duties").get_data(as_text=True)
-    assert "innleid arbeidstaker på den mangler bemanningsforetaket" in page
-    english = as_role("manager").get(f"/s/{world.site.id}/duties", headers={"Accept-Language": "en"})
-    assert english.status_code == 200
+    assert text in page and 'data-duty="attendance" data-status="not_met"' in page
+
+
+@pytest.mark.parametrize("language,words", [
+    ("nb", ("Legg til bilder eller dokumenter", "Melding", "Bilde som dokumentasjon")),
+    ("en", ("Add photos or documents", "and its follow-up", "Photo of the evidence"))])
+def test_order_with_evidence_in_both_languages(as_role, world, at_noon, language, words):
+    order = order_on_site(as_role, world)
+    client = as_role("manager")
+    client.post(f"/s/{world.site.id}/inspections/orders/{order.id}/evidence", data=upload((jpeg(), "a.jpg")),
+                content_type="multipart/form-data")
+    InspectionOrder.update(report=world.report).execute()
+    set_language(world.people["manager"], language)
+    page = client.get(f"/s/{world.site.id}/inspections").get_data(as_text=True)
+    assert all(word in page for word in words)
 
 
 def test_hired_in_and_agency_recorded_where_a_person_is_added(as_role, world, at_noon):
