@@ -60,7 +60,7 @@ def _evidence(pdf, data, orders):
         _line(pdf, _("Evidence for the order: %(order)s", order=order.text[:80]))
         pdf.set_font("body", size=9)
         if order.report_id:
-            _line(pdf, "· " + _("Report %(num)s and its follow-up", num=order.report_id))
+            _line(pdf, "· " + _("Report no. %(report_id)s and its follow-up", report_id=order.report_id))
         for item in items:
             kind = _("Photo") if item.kind == "photo" else _("Document")
             _line(pdf, f"· {kind}: {item.name or item.digest[:12]} ({item.created_at.date().isoformat()})")
