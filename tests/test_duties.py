@@ -82,6 +82,22 @@ def test_sixth_worker_without_verneombud_is_not_met(app, world, at_noon):
         assert rules.verneombud_in_place(rules.Scope(world.org, [world.site]), period(), TODAY).status == rules.MET
 
 
+def test_sixth_worker_of_the_organization_over_two_sites_needs_a_verneombud(app, world, at_noon):
+    # Site A has three workers (worker, foreman, verneombud); two on site B make five, the third the sixth.
+    for i in range(2):
+        world.person(f"+4793{i:06d}", f"B Worker {i}", "worker", world.other_site)
+    with app.test_request_context():
+        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.MET
+        world.person("+4793999999", "B Worker 2", "worker", world.other_site)
+        duty = rules.verneombud_in_place(scope_of(world), period(), TODAY)
+        assert duty.status == rules.NOT_MET and "6" in duty.reason
+        # A verneombud elected on site B covers the business.
+        VerneombudTerm.create(organization=world.org, user=world.outsider, site=world.other_site,
+                              role="verneombud", how="election", elected_from=TODAY - timedelta(days=10),
+                              elected_to=service.term_end(TODAY - timedelta(days=10)))
+        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.MET
+
+
 def test_walkaround_one_day_overdue_is_not_met(app, world, at_noon):
     with app.test_request_context():
         rounds.set_interval(world.people["manager"], world.site, 14)

@@ -24,7 +24,8 @@ from .. import clock
 from ..competence import service as competence
 from ..meetings import service as meetings
 from ..models import (AlertRecipient, Alert, CheckIn, FollowUp, InjuryDetails, Inspection, InspectionOrder, Meeting,
-                      MeetingAttendance, Membership, Report, SafetyRound, RoundSignature, User, VerneombudTerm)
+                      MeetingAttendance, Membership, Report, SafetyRound, RoundSignature, Site, User,
+                      VerneombudTerm)
 from ..rounds import service as rounds
 
 MET, AT_RISK, NOT_MET, UNTRACKED = "met", "at_risk", "not_met", "untracked"
@@ -289,7 +290,9 @@ def _active_terms(scope, today):
 
 def verneombud_in_place(scope, period, today):
     """AML § 6-1 (1): every business with more than five employees has a verneombud. Per site: more than five
-    workers (members of any role but manager) and no verneombud term covering the site today -> not met."""
+    workers (members of any role but manager) and no verneombud term covering the site today -> not met. For
+    the organization: more than five distinct workers over all its sites (each site may have five or fewer) and
+    no current verneombud anywhere in it -> not met."""
     workers = dict(Membership.select(Membership.site, fn.COUNT(Membership.id))
                    .where(Membership.site.in_(scope.site_ids) & (Membership.role != "manager"))
                    .group_by(Membership.site).tuples())
@@ -298,6 +301,18 @@ def verneombud_in_place(scope, period, today):
     covered = {t.site_id for t in terms}
     missing = [s for s in scope.sites if workers.get(s.id, 0) > MORE_THAN and not org_wide and s.id not in covered]
     evidence = _site_link(scope, "duties.register")
+    if not missing and not terms:
+        org_sites = Site.select(Site.id).where(Site.organization == scope.organization)
+        everyone = (Membership.select(Membership.user).distinct()
+                    .where(Membership.site.in_(org_sites) & (Membership.role != "manager")).count())
+        anywhere = VerneombudTerm.select().where(
+            (VerneombudTerm.organization == scope.organization) & (VerneombudTerm.role == "verneombud")
+            & (VerneombudTerm.elected_from <= today) & (VerneombudTerm.elected_to >= today)).exists()
+        if everyone > MORE_THAN and not anywhere:
+            return Duty("verneombud_in_place", NOT_MET,
+                        ngettext("The organization has %(num)s worker on its sites and no verneombud.",
+                                 "The organization has %(num)s workers on its sites and no verneombud.", everyone),
+                        evidence, "AML § 6-1", _("Hold an election and record the verneombud in the register."))
     if missing:
         return Duty("verneombud_in_place", NOT_MET,
                     ngettext("%(num)s site with more than five workers has no verneombud.",
