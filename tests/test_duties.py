@@ -12,8 +12,9 @@ from fieldapp.competence import service as competence
 from fieldapp.duties import evidence, reminders, rules, service
 from fieldapp.duties.tasks import remind_orders_due, remind_terms_ending
 from fieldapp.models import (Alert, AlertRecipient, AuditEvent, CheckIn, InjuryDetails, Inspection, InspectionOrder,
-                             Meeting, MeetingAttendance, Membership, OrderEvidence, PersonTask, Report, RoundSignature, SafetyRound,
-                             Site, SiteRequirement, TrainingRecord, User, VerneombudHours, VerneombudTerm, utcnow)
+                             Meeting, MeetingAttendance, Membership, OrderEvidence, PersonTask, Report, RoundSignature,
+                             SafetyRound, Site, SiteRequirement, TrainingRecord, User, VerneombudHours, VerneombudTerm,
+                             utcnow)
 from fieldapp.rounds import service as rounds
 
 TODAY = date(2026, 6, 15)
@@ -456,7 +457,8 @@ def test_org_matrix_counts_match_each_sites_matrix(app, world, at_noon):
     SiteRequirement.create(site=world.site, course="truck", task="truck_driver")
     SiteRequirement.create(site=world.other_site, course="first_aid")
     PersonTask.create(site=world.site, user=world.people["worker"], task="truck_driver")
-    TrainingRecord.create(uuid=uuid.uuid4(), payload_hash="0" * 64, user=world.people["foreman"], course="first_aid", taken_on=date(2025, 1, 1),
+    TrainingRecord.create(uuid=uuid.uuid4(), payload_hash="0" * 64, user=world.people["foreman"], course="first_aid",
+                          taken_on=date(2025, 1, 1),
                           expires_on=date(2026, 7, 1), status="approved")
     with app.test_request_context():
         counts = competence.matrix_counts([world.site, world.other_site])

@@ -97,7 +97,7 @@ def build(data):
     a = data["attendance"]
     _heading(pdf, _("Attendance list (byggherreforskriften § 15)"))
     _figures(pdf, [(_("Check-ins"), a["checkins"]), (_("People"), a["people"]), (_("Days with check-ins"), a["days"]),
-                   (_("People on the list without a date of birth"), a["lacking"])])
+                   (_("People on the list lacking a date of birth, or hired in without the agency"), a["lacking"])])
 
     _heading(pdf, _("Register of injuries (AML § 5-1)"))
     _line(pdf, _("Without medical details."))
