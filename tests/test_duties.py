@@ -693,3 +693,22 @@ def test_inspector_pack_lists_each_orders_evidence(as_role, world, frozen_clock)
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(
         client.get(f"/s/{world.site.id}/duties/inspector-pack.pdf?days=30").data)).pages)
     assert "Railings mounted on all floors" in text and "invoice-railings.pdf" in text
+
+
+def test_adding_a_known_person_as_hired_in_records_it_once(as_role, world, at_noon):
+    manager = as_role("manager")
+    # The outsider is a person of the organization on site B: added to site A, marked hired in with an agency.
+    response = add_person(manager, world.site, employer=str(world.org.id), phone=world.outsider.phone,
+                          name=world.outsider.name, hired_in="1", agency_name="Bemanning AS",
+                          agency_org_number="974760673")
+    assert response.status_code in (201, 303)
+    person = User.get_by_id(world.outsider.id)
+    assert person.hired_in and person.staffing_agency.org_number == "974760673"
+    assert AuditEvent.select().where((AuditEvent.action == "person.s15")
+                                     & (AuditEvent.record_id == person.id)).count() == 1
+    # Already on the site: refused, and nothing about the agency changes.
+    again = add_person(manager, world.site, employer=str(world.org.id), phone=world.outsider.phone,
+                       name=world.outsider.name, hired_in="1", agency_name="Annet Byrå AS",
+                       agency_org_number="923609016")
+    assert again.status_code == 409
+    assert User.get_by_id(world.outsider.id).staffing_agency.org_number == "974760673"
