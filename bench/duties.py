@@ -136,6 +136,7 @@ def count_queries(client, url, show):
             print(f"    {n:4} x {sql[:110]}")
         for ms, sql in sorted(timings, reverse=True)[:6]:
             print(f"    {ms:6.1f} ms {sql}")
+        print(f"    {sum(ms for ms, _sql in timings):6.1f} ms in all {len(timings)} statements")
     return sum(counter.counts.values())
 
 

@@ -133,6 +133,44 @@ def test_follow_up_past_deadline_is_not_met(app, world, at_noon):
         report.status = "closed"
         report.save()
         assert rules.follow_ups(scope_of(world), period(), TODAY).status == rules.MET
+        # Three days ahead is at risk, four is not yet.
+        report.status, report.deadline = "open", TODAY + timedelta(days=3)
+        report.save()
+        assert rules.follow_ups(scope_of(world), period(), TODAY).status == rules.AT_RISK
+        report.deadline = TODAY + timedelta(days=4)
+        report.save()
+        assert rules.follow_ups(scope_of(world), period(), TODAY).status == rules.MET
+
+
+def test_verneombud_walkarounds_need_the_verneombuds_signature(app, world, at_noon):
+    version = rounds.current_version(rounds.templates_for(world.site)[0])
+    verneombud, manager = world.people["verneombud"], world.people["manager"]
+
+    def walk(day):
+        return SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version, started_by=manager,
+                                  started_at=datetime(2026, 6, day, 8, 0))
+
+    def sign(walk_, side, who):
+        RoundSignature.create(uuid=uuid.uuid4(), round=walk_, side=side, signer=who, device_user=who,
+                              signed_at=walk_.started_at + timedelta(hours=1))
+
+    with app.test_request_context():
+        assert rules.verneombud_walkarounds(scope_of(world), period(), TODAY).status == rules.NOT_MET  # none
+        first = walk(10)
+        sign(first, "employer", manager)  # only the employer's side
+        duty = rules.verneombud_walkarounds(scope_of(world), period(), TODAY)
+        assert duty.status == rules.AT_RISK and "1" in duty.reason
+        sign(first, "verneombud", verneombud)
+        assert rules.verneombud_walkarounds(scope_of(world), period(), TODAY).status == rules.MET
+        second = walk(12)
+        duty = rules.verneombud_walkarounds(scope_of(world), period(), TODAY)
+        assert duty.status == rules.AT_RISK and "1" in duty.reason
+        sign(second, "verneombud", verneombud)
+        assert rules.verneombud_walkarounds(scope_of(world), period(), TODAY).status == rules.MET
+        # A walkaround before the period does not count.
+        RoundSignature.delete().where(RoundSignature.round == second.id).execute()
+        SafetyRound.update(started_at=datetime(2026, 3, 1, 8, 0)).where(SafetyRound.id == second.id).execute()
+        assert rules.verneombud_walkarounds(scope_of(world), period(), TODAY).status == rules.MET
 
 
 def test_serious_injury_not_notified_is_not_met(app, world, at_noon):

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from peewee import JOIN, fn
+from peewee import JOIN, Case, fn
 
 from .. import clock
 from ..competence import service as competence
@@ -193,11 +193,13 @@ def meetings_held(scope, period, today):
 def follow_ups(scope, period, today):
     """Internkontrollforskriften § 5 (2) nr. 7 and AML § 3-1 (2) c: reported deviations put right by their
     deadline. An open report past its deadline -> not met; one due within 3 days -> at risk."""
-    base = Report.select().where(Report.site.in_(scope.site_ids) & (Report.status != "closed")
-                                 & Report.deadline.is_null(False))
-    late = base.where(Report.deadline < today).count()
-    soon = base.where((Report.deadline >= today)
-                      & (Report.deadline <= today + timedelta(days=DEADLINE_WARNING_DAYS))).count()
+    # One query for both counts (the page runs every rule on each view).
+    late, soon = (Report.select(fn.SUM(Case(None, [(Report.deadline < today, 1)], 0)),
+                                fn.SUM(Case(None, [(Report.deadline >= today, 1)], 0)))
+                  .where(Report.site.in_(scope.site_ids) & (Report.status != "closed")
+                         & Report.deadline.is_null(False)
+                         & (Report.deadline <= today + timedelta(days=DEADLINE_WARNING_DAYS))).tuples().get())
+    late, soon = int(late or 0), int(soon or 0)  # NULL when no row; PostgreSQL sums to Decimal
     evidence = _site_link(scope, "reports.reports")
     law = "AML § 3-1, internkontrollforskriften § 5"
     if late:
@@ -372,21 +374,22 @@ def verneombud_walkarounds(scope, period, today):
     """AML § 6-2 (1): the verneombud takes part in the walkarounds. A round in the period not signed by the
     verneombud's side -> at risk; no round in the period -> not met."""
     lo, hi = _bounds(scope, period)
-    held = list(SafetyRound.select(SafetyRound.id)
-                .where(SafetyRound.site.in_(scope.site_ids) & (SafetyRound.started_at >= lo)
-                       & (SafetyRound.started_at < hi)).tuples())
+    # The rounds held and those the verneombud's side signed, in one query.
+    held, signed = (SafetyRound.select(fn.COUNT(SafetyRound.id.distinct()),
+                                       fn.COUNT(RoundSignature.round.distinct()))
+                    .join(RoundSignature, JOIN.LEFT_OUTER,
+                          on=((RoundSignature.round == SafetyRound.id) & (RoundSignature.side == "verneombud")))
+                    .where(SafetyRound.site.in_(scope.site_ids) & (SafetyRound.started_at >= lo)
+                           & (SafetyRound.started_at < hi)).tuples().get())
     evidence = _site_link(scope, "rounds.rounds")
     law = "AML § 6-2"
     if not held:
         return Duty("verneombud_walkarounds", NOT_MET, _("No walkaround in the period."), evidence, law,
                     _("Walk the site together with the employer's side."))
-    ids = [r for (r,) in held]
-    signed = RoundSignature.select().where(RoundSignature.round.in_(ids)
-                                           & (RoundSignature.side == "verneombud")).count()
-    if signed < len(ids):
+    if signed < held:
         return Duty("verneombud_walkarounds", AT_RISK,
                     ngettext("%(num)s walkaround is not signed by the verneombud.",
-                             "%(num)s walkarounds are not signed by the verneombud.", len(ids) - signed),
+                             "%(num)s walkarounds are not signed by the verneombud.", held - signed),
                     evidence, law, _("Sign the round for the verneombud's side."))
     return Duty("verneombud_walkarounds", MET, _("The verneombud took part in every walkaround."), evidence, law)
 
