@@ -75,6 +75,8 @@ class User(BaseModel):
     date_of_birth = DateField(null=True)
     # A hired-in worker's staffing agency (innleievirksomhet), beside the employer they work for.
     staffing_agency = ForeignKeyField(Organization, null=True, backref="+", on_delete="SET NULL")
+    # Hired in through a staffing agency (ticked where the person is added): the § 15 list then needs the agency.
+    hired_in = BooleanField(default=False)
     # Null until the person has chosen a PIN or password through an enrollment code.
     password_hash = CharField(max_length=255, null=True)
     # The employer's HMS lead: may create sites for their organization.
@@ -1066,3 +1068,27 @@ class InstanceKey(BaseModel):
 
 
 ALL_MODELS += [InstanceKey]
+
+
+# --- issue 24: the evidence that closes an order of Arbeidstilsynet ---------------------------------------------
+
+EVIDENCE_KINDS = ("photo", "document")
+
+
+class OrderEvidence(BaseModel):
+    """A photo (through fieldapp/photos.py, re-encoded without metadata) or a document (a PDF, kept as sent)
+    that shows an order (pålegg) carried out; named by the SHA-256 of the stored bytes, once per order."""
+
+    order = ForeignKeyField(InspectionOrder, backref="evidence", on_delete="CASCADE")
+    kind = CharField(max_length=8)  # EVIDENCE_KINDS
+    digest = CharField(max_length=64)
+    name = CharField(max_length=120, default="")  # the file's name as sent
+    size = IntegerField(default=0)  # bytes stored
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("order", "digest"), True),)
+
+
+ALL_MODELS += [OrderEvidence]

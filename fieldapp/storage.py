@@ -71,11 +71,19 @@ class StorageUnavailable(Exception):
         self.detail = detail
 
 
-def name_for(digest, thumb=False):
-    """"ab/<digest>.jpg" (or "_t.jpg" for the thumbnail). ValueError when digest is not 64 lowercase hex."""
+# What is stored, by file extension: photos (JPEG, with a thumbnail) and documents kept as sent (PDF evidence
+# on Arbeidstilsynet's orders, fieldapp/duties/evidence.py). Documents have no thumbnail.
+CONTENT_TYPES = {"jpg": "image/jpeg", "pdf": "application/pdf"}
+
+
+def name_for(digest, thumb=False, ext="jpg"):
+    """"ab/<digest>.jpg" (or "_t.jpg" for the thumbnail; ".pdf" for a document). ValueError when digest is not
+    64 lowercase hex or ext is not one of CONTENT_TYPES."""
     if not isinstance(digest, str) or len(digest) != 64 or not set(digest) <= HEX:
         raise ValueError("not a photo name")
-    return f"{digest[:2]}/{digest}{'_t' if thumb else ''}.jpg"
+    if ext not in CONTENT_TYPES or (thumb and ext != "jpg"):
+        raise ValueError("not a stored kind")
+    return f"{digest[:2]}/{digest}{'_t' if thumb else ''}.{ext}"
 
 
 class LocalStorage:
@@ -89,12 +97,12 @@ class LocalStorage:
     def describe(self):
         return f"local folder {self.root}"
 
-    def path(self, digest, thumb=False):
-        return self.root / name_for(digest, thumb)
+    def path(self, digest, thumb=False, ext="jpg"):
+        return self.root / name_for(digest, thumb, ext)
 
-    def put(self, digest, data, thumb=False):
+    def put(self, digest, data, thumb=False, ext="jpg"):
         """Write `data` (bytes) once under the digest's name: True if written, False if already there."""
-        path = self.path(digest, thumb)
+        path = self.path(digest, thumb, ext)
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             return False  # named by content: the same photo is already there
@@ -113,15 +121,15 @@ class LocalStorage:
             raise
         return True
 
-    def exists(self, digest, thumb=False):
-        return self.path(digest, thumb).exists()
+    def exists(self, digest, thumb=False, ext="jpg"):
+        return self.path(digest, thumb, ext).exists()
 
-    def open(self, digest, thumb=False):
+    def open(self, digest, thumb=False, ext="jpg"):
         """A binary file object of the stored photo (the caller closes it); FileNotFoundError when missing."""
-        return open(self.path(digest, thumb), "rb")
+        return open(self.path(digest, thumb, ext), "rb")
 
-    def read(self, digest, thumb=False):
-        with self.open(digest, thumb) as f:
+    def read(self, digest, thumb=False, ext="jpg"):
+        with self.open(digest, thumb, ext) as f:
             return f.read()
 
     def delete(self, digest):
@@ -196,8 +204,8 @@ class S3Storage:
     def describe(self):
         return f"S3 bucket {self.bucket} at {self.endpoint_url or 'AWS'}"
 
-    def key(self, digest, thumb=False):
-        return self.prefix + name_for(digest, thumb)
+    def key(self, digest, thumb=False, ext="jpg"):
+        return self.prefix + name_for(digest, thumb, ext)
 
     def _call(self, method, **kwargs):
         try:
@@ -205,31 +213,31 @@ class S3Storage:
         except (ClientError, BotoCoreError) as exc:
             raise _reason(exc) from exc
 
-    def exists(self, digest, thumb=False):
+    def exists(self, digest, thumb=False, ext="jpg"):
         try:
-            self._call("head_object", Key=self.key(digest, thumb))
+            self._call("head_object", Key=self.key(digest, thumb, ext))
         except FileNotFoundError:
             return False
         return True
 
-    def put(self, digest, data, thumb=False):
+    def put(self, digest, data, thumb=False, ext="jpg"):
         """Write `data` once under the digest's name: True if written, False if already there.
         StorageUnavailable when the store refuses or cannot be reached (nothing is then stored)."""
-        if self.exists(digest, thumb):
+        if self.exists(digest, thumb, ext):
             return False
-        self._call("put_object", Key=self.key(digest, thumb), Body=data, ContentType="image/jpeg")
+        self._call("put_object", Key=self.key(digest, thumb, ext), Body=data, ContentType=CONTENT_TYPES[ext])
         return True
 
-    def open(self, digest, thumb=False):
+    def open(self, digest, thumb=False, ext="jpg"):
         """The object's streaming body (read(n), iter_chunks(), close(); .size: its length in bytes);
         FileNotFoundError when missing."""
-        answer = self._call("get_object", Key=self.key(digest, thumb))
+        answer = self._call("get_object", Key=self.key(digest, thumb, ext))
         body = answer["Body"]
         body.size = answer.get("ContentLength")
         return body
 
-    def read(self, digest, thumb=False):
-        body = self.open(digest, thumb)
+    def read(self, digest, thumb=False, ext="jpg"):
+        body = self.open(digest, thumb, ext)
         try:
             return body.read()
         finally:
@@ -260,12 +268,13 @@ class S3Storage:
     def restore_file(self, name, source):
         """Put a backed-up file of local storage ("ab/<digest>[_t].jpg") into the bucket, once: the way from
         a local folder to S3 is `flask backup` on the old node, `flask restore` on the new one."""
-        digest, _, rest = Path(name).name.partition(".")[0].partition("_")
+        stem, _, ext = Path(name).name.partition(".")
+        digest, _, rest = stem.partition("_")
         thumb = rest == "t"
-        if name != name_for(digest, thumb):
+        if ext not in CONTENT_TYPES or name != name_for(digest, thumb, ext):
             raise ValueError(f"not a photo name: {name}")
         with open(source, "rb") as f:
-            self.put(digest, f.read(), thumb)
+            self.put(digest, f.read(), thumb, ext)
 
     def is_empty(self):
         return True  # the bucket may hold other instances' photos (a prefix each); files are put once by name

@@ -28,9 +28,11 @@ from playwright.sync_api import Error as PlaywrightError
 from fieldapp import audit, photos, storage
 from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database, run_migrations
-from fieldapp.models import (Alert, AlertRecipient, CertificatePhoto, FollowUp, Meeting, MeetingProposal, Membership,
-                             Organization, Photo, Report, RoundAnswer, RoundPhoto, SafetyRound, Site, SiteRequirement,
-                             Sja, SjaHazard, SjaParticipant, SjaStep, TrainingRecord, User, utcnow)
+from fieldapp.duties import evidence
+from fieldapp.models import (Alert, AlertRecipient, CertificatePhoto, FollowUp, Inspection, InspectionOrder, Meeting,
+                             MeetingProposal, Membership, OrderEvidence, Organization, Photo, Report, RoundAnswer,
+                             RoundPhoto, SafetyRound, Site, SiteRequirement, Sja, SjaHazard, SjaParticipant, SjaStep,
+                             TrainingRecord, User, utcnow)
 from fieldapp.rounds import service as rounds
 
 PIN = "482913"
@@ -367,7 +369,13 @@ ACCESS = {
     "duties.save_s15": ("POST", "/s/{site}/people/{worker}/attendance-details", "people.manage"),
     "duties.inspections": ("GET", "/s/{site}/inspections", "duties.site"),
     "duties.add_inspection": ("POST", "/s/{site}/inspections", "inspections.manage"),
-    "duties.close_order": ("POST", "/s/{site}/inspections/orders/1/close", "inspections.manage"),
+    "duties.close_order": ("POST", "/s/{site}/inspections/orders/{order}/close", "inspections.manage"),
+    "duties.add_evidence": ("POST", "/s/{site}/inspections/orders/{order}/evidence", "inspections.manage"),
+    "duties.evidence_photo": ("GET", "/s/{site}/inspections/orders/{order}/evidence/{photo}.jpg", "duties.site"),
+    "duties.evidence_thumb": ("GET", "/s/{site}/inspections/orders/{order}/evidence/{photo}/thumb.jpg",
+                              "duties.site"),
+    "duties.evidence_document": ("GET", "/s/{site}/inspections/orders/{order}/evidence/{document}.pdf",
+                                 "duties.site"),
     "duties.record_hours": ("POST", "/s/{site}/verneombud/hours", "verneombud.hours"),
     "duties.inspector_pack": ("GET", "/s/{site}/duties/inspector-pack.pdf", "injuries.register"),
 }
@@ -416,6 +424,12 @@ def add_photo_and_alert(app, world):
                            text="More light in stairwell B", photo_digest=world.photo.digest, created_at=utcnow())
     world.amu = Meeting.create(organization=world.org, site=None, kind="amu", held_on=utcnow().date(),
                                chair=world.people["manager"], topics=[])
+    # An order of Arbeidstilsynet on site A with the photo and a PDF as its evidence (issue 24).
+    inspection = Inspection.create(site=world.site, held_on=utcnow().date(), reference="2026/1")
+    world.order = InspectionOrder.create(inspection=inspection, text="Secure the edges", deadline=utcnow().date())
+    world.document = evidence.save(storage.for_app(app), b"%PDF-1.4\n%%EOF\n")
+    OrderEvidence.create(order=world.order, kind="photo", digest=processed.digest, name="edge.jpg")
+    OrderEvidence.create(order=world.order, kind="document", digest=world.document, name="receipt.pdf")
 
 
 def add_sja(world, responsible, participants, title="Lifting roof trusses", place="Roof", level="red",
@@ -453,7 +467,8 @@ def call(client, endpoint, world, **data):
                            follow_up=world.follow_up.id, report=world.report.id, photo=world.photo.digest,
                            alert=world.alert.id, sja=world.sja.id, sja_uuid=world.sja.uuid, round=world.round.uuid,
                            checklist=world.checklist.id, certificate=world.certificate.id,
-                           requirement=world.requirement.id, meeting=world.meeting.id, amu=world.amu.id)
+                           requirement=world.requirement.id, meeting=world.meeting.id, amu=world.amu.id,
+                           order=world.order.id, document=world.document)
     data = {"role": "foreman", "language": "en", "uuid": str(uuid.uuid4()), "all_worn": "y", "name_nb": "Sveisemaske",
             **data}
     return client.post(path, data=data) if method == "POST" else client.get(path)

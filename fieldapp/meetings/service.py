@@ -948,3 +948,12 @@ def remove_amu_member(actor, organization_id, member_id):
                                                                                  "side": row.side}, None)
         row.delete_instance()
     return True
+
+
+def due_meetings_of(sites, today=None):
+    """{site id: [(kind code, due date, overdue)]} for many sites, as due_meetings gives for one (overdue from
+    `today` when given, else from each site's today). Two queries whatever the number of sites."""
+    due = _due_by_site(sites)
+    if today is None:
+        return due
+    return {site_id: [(kind, day, day < today) for kind, day, _overdue in rows] for site_id, rows in due.items()}
