@@ -152,7 +152,7 @@ def _wording(reader, person, course, site, expires_on, days, step, names):
         if key not in names:
             names[key] = course_names(site.organization_id, language)
         course_name = names[key].get(course, course)
-        when = flask_babel.format_date(expires_on, "medium")
+        when = clock.format_date(expires_on, "medium")
         if step == "after":
             title = _("Certificate has expired")
             text = _("%(name)s: %(course)s expired on %(date)s.", name=person.name, course=course_name, date=when)

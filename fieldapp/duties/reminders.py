@@ -38,7 +38,7 @@ def _wording(reader, term):
         text = flask_babel.ngettext(
             "%(name)s's term as verneombud ends in %(num)d day (%(date)s). Hold the next election.",
             "%(name)s's term as verneombud ends in %(num)d days (%(date)s). Hold the next election.", days,
-            name=term.user.name, date=flask_babel.format_date(term.elected_to, "medium"))
+            name=term.user.name, date=clock.format_date(term.elected_to, "medium"))
         return str(title), str(text)
 
 
@@ -89,7 +89,7 @@ def _order_wording(reader, order, site):
         text = flask_babel.ngettext(
             "%(site)s: the order \"%(order)s\" is due in %(num)d day (%(date)s).",
             "%(site)s: the order \"%(order)s\" is due in %(num)d days (%(date)s).", days,
-            site=site.name, order=order.text[:200], date=flask_babel.format_date(order.deadline, "medium"))
+            site=site.name, order=order.text[:200], date=clock.format_date(order.deadline, "medium"))
         return str(title), str(text)
 
 
