@@ -16,6 +16,7 @@ from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 
 from fieldapp import audit, photos
+from fieldapp.accounts import service as accounts
 from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database, run_migrations
 from fieldapp.models import (Alert, AlertRecipient, CertificatePhoto, FollowUp, Meeting, MeetingProposal, Membership,
@@ -503,3 +504,13 @@ def service_worker_registration(context, page):
             break
         page.wait_for_timeout(50)
     return cdp, [r for r in seen if not r["isDeleted"]][0]["registrationId"]
+
+
+def client_for(app, user):
+    """A test client signed in as `user` (a real device session, without argon2: as conftest's as_role)."""
+    client = app.test_client()
+    with app.test_request_context():
+        token = accounts.start_device_session(user, "pytest")
+    with client.session_transaction() as flask_session:
+        flask_session["sid"] = token
+    return client

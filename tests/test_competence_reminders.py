@@ -77,5 +77,5 @@ def test_the_periodic_task_runs_the_reminders(app, world, frozen_clock):
     frozen_clock(datetime(2026, 1, 1, 6, 0, tzinfo=timezone.utc))
     with app.app_context():
         result = send_expiry_reminders.call_local()
-    assert result == {"sent": 1, "alerts": 3}
+    assert result == {"sent": 1, "alerts": 3, "failed": 0}
     assert CompetenceReminder.get().step == "0"
