@@ -368,8 +368,8 @@ def test_the_reminder_reaches_those_who_run_meetings_once(app, world):
         assert tasks.remind_due_meetings.call_local() == 0  # the same due date: no second reminder
     titles = {c.user_id: c.alert.title for c in AlertRecipient.select(AlertRecipient, Alert).join(Alert)
               .where(Alert.site == world.site)}
-    assert titles == {world.people["foreman"].id: "Site HMS meeting is overdue since 2026-03-08",
-                      world.people["manager"].id: "HMS-møte på byggeplassen er på overtid siden 2026-03-08"}
+    assert titles == {world.people["foreman"].id: "Site HMS meeting is overdue since 08/03/2026",
+                      world.people["manager"].id: "HMS-møte på byggeplassen er på overtid siden 08.03.2026"}
 
 
 def test_an_organization_renames_a_kind_and_sets_its_schedule(as_role, world):

@@ -12,7 +12,7 @@ from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from .. import audit, clock, i18n, photos
+from .. import audit, clock, i18n, isolate, photos
 from ..alerts import service as alerts
 from ..alerts import wording as alert_wording
 from ..authz import roles_with
@@ -749,31 +749,41 @@ def remind_due(remind_days=3):
                                              .where(Membership.site.in_([s.id for s in sites])
                                                     & Membership.role.in_(roles_with("meetings.run"))).tuples()):
         leads.setdefault(site_id, []).append((user_id, role, language))
-    due_by_site = _due_by_site(sites)
-    made = 0
-    for site in sites:
-        if site.id not in leads:
-            continue
+    intervals, last = _due_inputs([s.id for s in sites])
+
+    def remind_site(site):
+        made = 0
         today = clock.today(site)
-        for kind, due, overdue in due_by_site[site.id]:
+        for kind, due, overdue in _due_rows(site, intervals, last):
             if due > today + timedelta(days=remind_days):
                 continue
 
             def words(language, kind=kind, due=due, overdue=overdue, site=site):
                 name = kinds_for(site.organization_id, language).get(kind, (kind, ""))[0]
-                title = (_("%(kind)s is overdue since %(date)s", kind=name, date=due.isoformat()) if overdue
-                         else _("Next %(kind)s by %(date)s", kind=name, date=due.isoformat()))
+                title = (_("%(kind)s is overdue since %(date)s", kind=name, date=clock.format_date(due)) if overdue
+                         else _("Next %(kind)s by %(date)s", kind=name, date=clock.format_date(due)))
                 return title, _("Open Meetings on the site to hold it; the agenda is ready.")
 
             made += _to_inboxes(None, site, f"fieldapp:meeting-due:{site.id}:{kind}:{due.isoformat()}",
                                 leads[site.id], words)
-    return made
+        return made
+
+    # One site's unexpected error is logged and the others are still reminded (fieldapp/isolate.py); each
+    # reminder is keyed, so what that site did make is not made again when the next run tries it.
+    made, _failed = isolate.each("meeting reminders", [s for s in sites if s.id in leads], remind_site,
+                                 atomic=False)
+    return sum(made)
 
 
 def _due_by_site(sites):
     """{site id: [(kind code, due date, overdue)]}: each site's schedules, else the built-in defaults, from the
     last meeting of each kind (today, the site's, when there was none). Two queries for any number of sites."""
-    ids = [s.id for s in sites]
+    intervals, last = _due_inputs([s.id for s in sites])
+    return {site.id: _due_rows(site, intervals, last) for site in sites}
+
+
+def _due_inputs(ids):
+    """({site id: {kind: interval days}}, {(site id, kind): last held_on}) for the sites `ids`. Two queries."""
     defaults = {kind: days for kind, (_n, level, days) in kind_catalogue.BUILTIN.items() if level == "site" and days}
     intervals = {site_id: dict(defaults) for site_id in ids}
     for site_id, kind, days in (MeetingSchedule.select(MeetingSchedule.site, MeetingSchedule.kind,
@@ -783,21 +793,23 @@ def _due_by_site(sites):
     last = {(site_id, kind): held_on for site_id, kind, held_on in
             Meeting.select(Meeting.site, Meeting.kind, fn.MAX(Meeting.held_on))
             .where(Meeting.site.in_(ids)).group_by(Meeting.site, Meeting.kind).tuples()}
-    out = {}
-    for site in sites:
-        today = clock.today(site)
-        rows = []
-        for kind, days in intervals[site.id].items():
-            held = last.get((site.id, kind))
-            if isinstance(held, str):  # SQLite gives MAX() of a date column back as text
-                held = date.fromisoformat(held)
-            try:
-                day = held + timedelta(days=days) if held else today
-            except OverflowError:  # a date near 9999-12-31 saved before plausible_date: due far away, never overdue
-                day = date.max
-            rows.append((kind, day, day < today))
-        out[site.id] = rows
-    return out
+    return intervals, last
+
+
+def _due_rows(site, intervals, last):
+    """[(kind code, due date, overdue)] of one site from _due_inputs' answer, on the site's clock."""
+    today = clock.today(site)
+    rows = []
+    for kind, days in intervals[site.id].items():
+        held = last.get((site.id, kind))
+        if isinstance(held, str):  # SQLite gives MAX() of a date column back as text
+            held = date.fromisoformat(held)
+        try:
+            day = held + timedelta(days=days) if held else today
+        except OverflowError:  # a date near 9999-12-31 saved before plausible_date: due far away, never overdue
+            day = date.max
+        rows.append((kind, day, day < today))
+    return rows
 
 
 def due_meetings(site, today=None):
