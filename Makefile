@@ -28,7 +28,7 @@ run: install
 	@echo ""
 	@echo "  Fieldapp HMS: http://$(HOST):$(PORT)/   (Ctrl-C stops the app and its worker)"
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" FIELDAPP_LOCAL_DEV=1 HOST=$(HOST) $(BIN)/honcho start -f Procfile -p $(PORT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" FIELDAPP_LOCAL_DEV=1 HOST=$(HOST) $(BIN)/honcho start -f Procfile.dev -p $(PORT)
 
 # Debian's chromium for the browser tests, PostgreSQL's server binaries for the PostgreSQL tests,
 # Caddy for the proxy test (tests/test_deploy_caddy.py runs deploy/Caddyfile.pilot).

@@ -26,6 +26,7 @@ from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 
 from fieldapp import audit, photos, storage
+from fieldapp.accounts import service as accounts
 from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database, run_migrations
 from fieldapp.duties import evidence
@@ -685,3 +686,13 @@ def s3_config(server, prefix=None):
 def stored_names(app):
     """Sorted names of everything in the app's photo store ("ab/<digest>[_t].jpg")."""
     return storage.for_app(app).names()
+
+
+def client_for(app, user):
+    """A test client signed in as `user` (a real device session, without argon2: as conftest's as_role)."""
+    client = app.test_client()
+    with app.test_request_context():
+        token = accounts.start_device_session(user, "pytest")
+    with client.session_transaction() as flask_session:
+        flask_session["sid"] = token
+    return client
