@@ -18,9 +18,9 @@ os.environ.setdefault("FIELDAPP_INSTANCE", tempfile.mkdtemp(prefix="fieldapp-tes
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("DATABASE_URL", None)
 
-from helpers import PIN, CsrfClient, World, migrate_fresh, test_config  # noqa: E402
+from helpers import PIN, CsrfClient, World, WorldTemplate, add_photo_and_alert, migrate_fresh, test_config  # noqa: E402,E501
 
-from fieldapp import clock, create_app, instance  # noqa: E402
+from fieldapp import clock, create_app, instance, photos  # noqa: E402
 from fieldapp.accounts import service as accounts  # noqa: E402
 from fieldapp.db import database, make_database  # noqa: E402
 from fieldapp.queue import huey  # noqa: E402
@@ -87,13 +87,58 @@ def scratch_path(tmp_path):
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture
-def database_url(scratch_path, postgres_server, migrated_template):
-    """A migrated database of this test's own, copied from the template."""
+@pytest.fixture(scope="session")
+def world_templates(tmp_path_factory, postgres_server, migrated_template, pin_hash):
+    """Built once per run (per xdist worker): {"world": Template, "records": Template}.
+
+    "world" holds helpers.World's rows, "records" also those of helpers.add_photo_and_alert (with the photo
+    file in Template.uploads). The `world` and `world_with_records` fixtures copy one of them instead of
+    inserting ~20 or ~45 rows per test.
+    """
+    folder = tmp_path_factory.mktemp("world-templates")
+    templates = {}
+    for kind in ("world", "records"):
+        if postgres_server is None:
+            target = folder / f"{kind}.db"
+            shutil.copyfile(migrated_template, target)
+            url = f"sqlite:///{target}"
+        else:
+            target = postgres_server.copy_of(migrated_template, name=f"fieldapp_{kind}")
+            url = postgres_server.url(target)
+        builder = create_app(test_config(folder / kind, url))
+        with builder.app_context():
+            world = World(pin_hash)
+            if kind == "records":
+                add_photo_and_alert(builder, world)
+        templates[kind] = WorldTemplate(target, world.ids(), photos.folder(builder))
+        database.close()
+        if hasattr(database.obj, "close_all"):
+            database.obj.close_all()
     if postgres_server is None:
-        shutil.copyfile(migrated_template, scratch_path / "fieldapp.db")
+        for template in templates.values():  # one self-contained file each, as migrated_template
+            conn = sqlite3.connect(template.database)
+            try:
+                conn.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                conn.close()
+    return templates
+
+
+@pytest.fixture
+def database_url(request, scratch_path, postgres_server, migrated_template):
+    """A migrated database of this test's own, copied from the template.
+
+    With the world in it when the test uses `world` (or `world_with_records`): see world_templates.
+    """
+    template = migrated_template
+    for fixture, kind in (("world_with_records", "records"), ("world", "world")):
+        if fixture in request.fixturenames:
+            template = request.getfixturevalue("world_templates")[kind].database
+            break
+    if postgres_server is None:
+        shutil.copyfile(template, scratch_path / "fieldapp.db")
         return f"sqlite:///{scratch_path}/fieldapp.db"
-    return postgres_server.url(postgres_server.copy_of(migrated_template))
+    return postgres_server.url(postgres_server.copy_of(template))
 
 
 @pytest.fixture(scope="session")
@@ -185,8 +230,17 @@ def db(app):
 
 
 @pytest.fixture
-def world(db, pin_hash):
-    return World(pin_hash)
+def world(request, db, pin_hash, world_templates):
+    """helpers.World: its rows come with the database copy (world_templates), loaded here by id."""
+    kind = "records" if "world_with_records" in request.fixturenames else "world"
+    return World.load(pin_hash, world_templates[kind].ids)
+
+
+@pytest.fixture
+def world_with_records(app, world, world_templates):
+    """World after helpers.add_photo_and_alert(app, world), made once per run: the same rows, ids and photo."""
+    shutil.copytree(world_templates["records"].uploads, photos.folder(app), dirs_exist_ok=True)
+    return world
 
 
 @pytest.fixture
