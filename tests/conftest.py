@@ -28,6 +28,23 @@ from fieldapp.queue import huey  # noqa: E402
 huey.immediate = True
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """tmp_path in memory (/dev/shm) unless --basetemp is given: the instance folders' key files are fsynced.
+
+    A folder of this run's own (each xdist worker makes its own), removed when the run ends.
+    """
+    if config.option.basetemp or not os.access("/dev/shm", os.W_OK):
+        return
+    config.option.basetemp = config._fieldapp_basetemp = tempfile.mkdtemp(prefix="fieldapp-pytest-", dir="/dev/shm")
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_fieldapp_basetemp", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def pytest_addoption(parser):
     parser.addoption("--database", choices=("sqlite", "postgres"), default="sqlite",
                      help="run the suite against SQLite (default) or a PostgreSQL server it starts")
