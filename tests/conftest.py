@@ -6,6 +6,7 @@ database) and each test gets a copy of it. The helpers tests call are in helpers
 """
 import logging
 import os
+import pickle
 import shutil
 import sqlite3
 import tempfile
@@ -127,7 +128,7 @@ def world_templates(tmp_path_factory, postgres_server, migrated_template, pin_ha
             world = World(pin_hash)
             if kind == "records":
                 add_photo_and_alert(builder, world)
-        templates[kind] = WorldTemplate(target, world.ids(), photos.folder(builder))
+        templates[kind] = WorldTemplate(target, pickle.dumps(world), photos.folder(builder))
         database.close()
         if hasattr(database.obj, "close_all"):
             database.obj.close_all()
@@ -247,10 +248,11 @@ def db(app):
 
 
 @pytest.fixture
-def world(request, db, pin_hash, world_templates):
-    """helpers.World: its rows come with the database copy (world_templates), loaded here by id."""
+def world(request, db, world_templates):
+    """helpers.World: its rows come with the database copy (world_templates); the model instances that made
+    them are unpickled here, as World(pin_hash) would have returned them."""
     kind = "records" if "world_with_records" in request.fixturenames else "world"
-    return World.load(pin_hash, world_templates[kind].ids)
+    return pickle.loads(world_templates[kind].world)
 
 
 @pytest.fixture

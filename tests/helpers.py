@@ -21,8 +21,6 @@ from playwright.sync_api import Error as PlaywrightError
 from fieldapp import audit, photos
 from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database, run_migrations
-from peewee import Model
-
 from fieldapp.models import (Alert, AlertRecipient, CertificatePhoto, FollowUp, Meeting, MeetingProposal, Membership,
                              Organization, Photo, Report, RoundAnswer, RoundPhoto, SafetyRound, Site, SiteRequirement,
                              Sja, SjaHazard, SjaParticipant, SjaStep, TrainingRecord, User, utcnow)
@@ -124,25 +122,6 @@ class World:
                                     severity="high", description="Open edge on the 3rd floor",
                                     happened_at=utcnow())
 
-    def ids(self):
-        """{attribute: (model class, id)} of the records made so far, and {"people": {role: id}}: for load()."""
-        found = {name: (type(value), value.get_id()) for name, value in vars(self).items() if isinstance(value, Model)}
-        found["people"] = {role: user.id for role, user in self.people.items()}
-        return found
-
-    @classmethod
-    def load(cls, pin_hash, ids):
-        """The World whose rows are already in the database (copied from a template): ids from World.ids()."""
-        world = cls.__new__(cls)
-        world.pin_hash = pin_hash
-        for name, record in ids.items():
-            if name != "people":
-                model, key = record
-                setattr(world, name, model.get_by_id(key))
-        people = {user.id: user for user in User.select().where(User.id.in_(list(ids["people"].values())))}
-        world.people = {role: people[key] for role, key in ids["people"].items()}
-        return world
-
     def person(self, phone, name, role, site, org_admin=False, employer=None):
         # language_confirmed_at: they have chosen their language, so signing in goes straight on (issue 17).
         user = User.create(name=name, phone=phone, employer=employer or self.org, is_org_admin=org_admin,
@@ -152,8 +131,9 @@ class World:
 
 
 # A database with a World in it (tests/conftest.py world_templates): the file or PostgreSQL template database,
-# World.ids() of what it holds, and the folder of the photo files its records point to.
-WorldTemplate = namedtuple("WorldTemplate", "database ids uploads")
+# the World that made its rows (pickled: each test unpickles a World of its own), and the folder of the photo
+# files its records point to.
+WorldTemplate = namedtuple("WorldTemplate", "database world uploads")
 
 
 def sign_in(client, user, pin=PIN):
