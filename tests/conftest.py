@@ -1,8 +1,16 @@
-"""Fixtures as flaskr's: a fresh app and database per test, a client that sends the CSRF token,
+"""Fixtures as flaskr's: an app and database per test, a client that sends the CSRF token,
 and a person of each role on a site (plus another site they are not on).
 
-The schema is migrated once per run into a template (a SQLite file, or a PostgreSQL template
-database) and each test gets a copy of it. The helpers tests call are in helpers.py.
+What keeps the suite fast (issue 15), and the pattern for new tests:
+- The schema is migrated once per run into a template (a SQLite file, or a PostgreSQL template
+  database) and each test gets a copy of it, in /dev/shm where there is one.
+- `app` is one Flask app per test process, reset for each test to what create_app(test_config(tmp_path))
+  makes (config, instance folder and keys, database, Jinja loader). Ask for `app`/`client`/`db`; call
+  create_app yourself only when the test is about what create_app does with other settings.
+- `world` (helpers.World) and `world_with_records` (World after helpers.add_photo_and_alert) come with the
+  database copy, built once per run: ask for the fixture instead of building them in the test.
+- `as_role(role)` signs in without argon2; `frozen_clock` stops the clock; wait with helpers.poll, never sleep.
+The helpers tests call are in helpers.py.
 """
 import logging
 import os
