@@ -28,11 +28,11 @@ def test_a_test_may_change_the_apps_config_and_templates(app, world):
     world.site.name = "Renamed in memory only"
 
 
-def test_the_next_test_gets_the_app_and_world_as_made(app, client, world):
+def test_the_next_test_gets_the_app_and_world_as_made(app, client, world, database_url, tmp_path):
     # Runs after the test above in file order (and alone in random order).
     from fieldapp.config import Defaults
 
     assert app.config["DEVICE_SESSION_IDLE_DAYS"] == Defaults.DEVICE_SESSION_IDLE_DAYS != 1
     assert "<!doctype html>" in client.get("/sign-in").get_data(as_text=True)
     assert world.site.name == "Site A" and Site.get_by_id(world.site.id).name == "Site A"
-    assert app.config["DATABASE_URL"].endswith("/fieldapp.db") and app.instance_path.endswith("instance")
+    assert app.config["DATABASE_URL"] == database_url and app.instance_path == str(tmp_path / "instance")
