@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from helpers import ACCESS, ORG_ADMIN, PUBLIC, add_photo_and_alert, call
+from helpers import ACCESS, ORG_ADMIN, PUBLIC, call
 from werkzeug.exceptions import MethodNotAllowed
 
 from fieldapp.accounts import service as accounts
@@ -87,8 +87,8 @@ def test_every_route_is_in_the_matrix(app):
 
 
 @pytest.fixture(autouse=True)
-def photo_and_alert(app, world):
-    add_photo_and_alert(app, world)
+def photo_and_alert(world_with_records):
+    """World with helpers.add_photo_and_alert's records, copied with the database (tests/conftest.py)."""
 
 
 # What a signed-out phone gets from each public route (200 unless listed here); the test reaches each
