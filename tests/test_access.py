@@ -305,3 +305,16 @@ def test_a_site_page_costs_one_query_for_the_person_and_their_role(as_role, worl
     assert client.get(f"/s/{world.site.id}/checkin").status_code == 200
     loads = [q for q in count_queries.queries if "device_session" in q.lower()]
     assert len(loads) == 1 and "membership" in loads[0].lower(), loads
+
+
+@pytest.mark.parametrize("endpoint", sorted(e for e, (m, _p, _w) in ACCESS.items() if m == "GET"))
+def test_head_answers_as_get_does(client, as_role, world, endpoint):
+    # Uptime checkers and proxies send HEAD: a view that takes GET and POST must not treat it as a form post
+    # (HEAD /sign-in answered 422 "fill in the form").
+    _method, template, who = ACCESS[endpoint]
+    person = client if who == PUBLIC else as_role("manager")
+    got = call(person, endpoint, world)
+    query = got.request.query_string.decode()
+    head = person.head(got.request.path + (f"?{query}" if query else ""))
+    assert head.status_code == got.status_code, (head.status_code, got.status_code)
+    assert head.get_data() == b""
