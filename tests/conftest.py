@@ -180,8 +180,10 @@ def database_url(request, scratch_path, postgres_server, migrated_template):
     With the world in it when the test uses `world` (or `world_with_records`): see world_templates.
     """
     template = migrated_template
+    # The browser tests' `live` server makes its own World (tests/browser/conftest.py), and a browser test may
+    # name its own fixture `world` on top of it: its database starts migrated and empty.
     for fixture, kind in (("world_with_records", "records"), ("world", "world")):
-        if fixture in request.fixturenames:
+        if fixture in request.fixturenames and "live" not in request.fixturenames:
             template = request.getfixturevalue("world_templates")[kind].database
             break
     if postgres_server is None:
