@@ -36,6 +36,7 @@ FORMAT = 1
 PREFIX = "fieldapp-backup-"
 KEY_FILES = ("secret_key", "vapid_private.pem", "audit_signing_key.pem")
 DB_NAME = "database/fieldapp.db"
+PRIVATE_FILE_MODE = 0o600  # restored keys and database: the owner only
 
 
 class BackupError(Exception):
@@ -185,8 +186,12 @@ def restore(app, archive):
                 raise BackupError(f"unsafe entry in the archive: {name}")
             out = Path(work, *parts)
             out.parent.mkdir(parents=True, exist_ok=True)
-            with tar.extractfile(member) as src, open(out, "wb") as dst:
+            # Owner-only, whatever the archive or the umask says: the keys and the database are secrets (a
+            # restored secret_key readable by every local user would let them sign sessions).
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+            with tar.extractfile(member) as src, os.fdopen(fd, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
+            os.chmod(out, PRIVATE_FILE_MODE)  # an existing file keeps its mode through O_CREAT
             if _sha256(out) != expected[name]["sha256"]:
                 raise BackupError(f"checksum mismatch: {name}")
         # Every file is good: put them in place.

@@ -84,6 +84,10 @@ def test_backup_during_uploads_restores_every_acknowledged_report_with_photos(ap
     assert result.exit_code == 0, result.output
     assert "audit chain intact" in result.output
     assert Path(fresh, "instance", "secret_key").read_text() == Path(app.instance_path, "secret_key").read_text()
+    # The restored keys and database are the owner's only (a new-user test found them 0644 after a restore).
+    for name in ("secret_key", "vapid_private.pem", "audit_signing_key.pem"):
+        assert Path(fresh, "instance", name).stat().st_mode & 0o077 == 0, name
+    assert Path(fresh, "restored.db").stat().st_mode & 0o077 == 0
     with restored.app_context(), database.connection_context():
         stored = {r.uuid: r for r in Report.select()}
         for report_uuid in before:
