@@ -199,8 +199,9 @@ class Cluster:
         (self.folder / "pids.json").write_text(json.dumps(pids))
 
     def _run(self, args, env=None, prefix=()):
-        subprocess.run([*prefix, *args], check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, timeout=300)
+        done = subprocess.run([*prefix, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
 
     def flask(self, *args, name="setup"):
         """Run a `flask` command with the cluster's settings; returns its output."""
@@ -215,6 +216,8 @@ class Cluster:
         folder.mkdir(parents=True, exist_ok=True)
         if self.as_postgres:
             shutil.chown(folder, "postgres")
+            # The postgres account must pass through the cluster's folder (a mkdtemp folder is 0700).
+            os.chmod(self.folder, self.folder.stat().st_mode | 0o111)
         if not (data / "PG_VERSION").exists():
             self._run([pg_bin("initdb"), "-D", str(data), "-U", DB_USER, "--auth=trust", "--encoding=UTF8",
                        "--locale=C.UTF-8"], prefix=self.as_postgres)
