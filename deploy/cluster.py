@@ -194,6 +194,14 @@ class Cluster:
         self._save_pids()
         return process
 
+    def alive(self, name):
+        """True while the process `name` runs; RuntimeError with the end of its log once it has exited."""
+        process = self.processes[name]
+        if process.poll() is None:
+            return True
+        tail = (self.folder / "logs" / f"{name}.log").read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"{name} exited with {process.returncode}:\n{tail}")
+
     def _save_pids(self):
         pids = {name: p.pid for name, p in self.processes.items() if p.poll() is None}
         (self.folder / "pids.json").write_text(json.dumps(pids))
@@ -249,7 +257,7 @@ class Cluster:
         self._spawn("redis", [need("redis-server"), "--bind", "127.0.0.1", "--port", str(self.ports["redis"]),
                               "--dir", str(folder), "--appendonly", "yes", "--appendfsync", "always", "--save", "",
                               "--protected-mode", "yes", "--daemonize", "no"])
-        wait_until(lambda: port_open(self.ports["redis"]), 30, "Redis")
+        wait_until(lambda: self.alive("redis") and port_open(self.ports["redis"]), 30, "Redis")
 
     def start_weed(self):
         folder = self.folder / "weed"
@@ -277,6 +285,7 @@ class Cluster:
                               config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10))
 
         def bucket():
+            self.alive("weed")
             try:
                 client.head_bucket(Bucket=BUCKET)
             except ClientError:
@@ -294,7 +303,7 @@ class Cluster:
                            "--worker-class", "gthread", "--graceful-timeout", "5", "fieldapp:create_app()"], env)
 
     def wait_node(self, name, seconds=60):
-        wait_until(lambda: http_ok(self.node_urls[name] + "/healthz"), seconds, name)
+        wait_until(lambda: self.alive(name) and http_ok(self.node_urls[name] + "/healthz"), seconds, name)
 
     def start_worker(self, name):
         consumer = str(Path(sys.executable).with_name("huey_consumer"))
@@ -315,7 +324,7 @@ class Cluster:
         self._spawn(name, [need("caddy"), "run", "--config", "deploy/Caddyfile.cluster", "--adapter", "caddyfile"],
                     env)
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: http_ok(url + "/healthz"), 60, name)
+        wait_until(lambda: self.alive(name) and http_ok(url + "/healthz"), 60, name)
         return url
 
     def start(self):
