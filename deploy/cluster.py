@@ -300,7 +300,8 @@ class Cluster:
         env = self.env(name)
         self._spawn(name, [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.ports[name]}",
                            "--workers", str(self.web_workers), "--threads", str(self.web_threads),
-                           "--worker-class", "gthread", "--graceful-timeout", "5", "fieldapp:create_app()"], env)
+                           "--worker-class", "gthread", "--graceful-timeout", "5", "--access-logfile", "-",
+                           "fieldapp:create_app()"], env)
 
     def wait_node(self, name, seconds=60):
         wait_until(lambda: self.alive(name) and http_ok(self.node_urls[name] + "/healthz"), seconds, name)

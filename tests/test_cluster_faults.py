@@ -247,6 +247,8 @@ def test_phones_lose_nothing_while_nodes_consumers_and_redis_fail(cluster):
     cluster.kill(NODES[0])  # SIGKILL to the node's master and workers
     events.append(f"{time.monotonic() - began:.0f} s: {NODES[0]} killed")
     at(14)
+    node_log = cluster.folder / "logs" / f"{NODES[0]}.log"
+    restarted_at = node_log.stat().st_size
     cluster.restart(NODES[0])
     events.append(f"{time.monotonic() - began:.0f} s: {NODES[0]} back")
     at(20)
@@ -279,6 +281,13 @@ def test_phones_lose_nothing_while_nodes_consumers_and_redis_fail(cluster):
     assert not any(thread.is_alive() for thread in threads)
     refused = [r for phone in phones for r in phone.refused]
     assert refused == [], refused[:5]
+
+    # Caddy sent the phones' items to both nodes, and to the killed one again once it was back.
+    for node in NODES:
+        assert "POST /s/" in (cluster.folder / "logs" / f"{node}.log").read_text(errors="replace"), node
+    with open(node_log, "rb") as log:
+        log.seek(restarted_at)
+        assert b"POST /s/" in log.read(), "no item reached the restarted node"
 
     # Every 2xx: stored exactly once, under its UUID, as its maker.
     saved = {kind: [] for kind in ("checkin", "report", "ack", "checkout")}
