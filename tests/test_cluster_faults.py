@@ -80,6 +80,7 @@ class Phone:
         self.http = requests.Session()
         self.saved = []  # (kind, uuid, extra) for every 2xx
         self.retries = 0
+        self.server_errors = []  # (status, Retry-After) of each 5xx answer: retried, but a 500 is a bug
         self.refused = []  # (kind, status, text) for anything else: the test fails on any
 
     def until_2xx(self, method, path, **kwargs):
@@ -90,6 +91,7 @@ class Phone:
                 response = self.http.request(method, self.base + path, timeout=30, **kwargs)
                 if response.status_code < 500:
                     return response
+                self.server_errors.append((response.status_code, response.headers.get("Retry-After")))
             except requests.RequestException:
                 pass
             self.retries += 1
@@ -281,6 +283,9 @@ def test_phones_lose_nothing_while_nodes_consumers_and_redis_fail(cluster):
     assert not any(thread.is_alive() for thread in threads)
     refused = [r for phone in phones for r in phone.refused]
     assert refused == [], refused[:5]
+    # A fault shows as a 502 from the proxy (a node gone mid-request) or a 503, never as an app error.
+    server_errors = [e for phone in phones for e in phone.server_errors]
+    assert not [e for e in server_errors if e[0] == 500], server_errors
 
     # Caddy sent the phones' items to both nodes, and to the killed one again once it was back.
     for node in NODES:
@@ -335,7 +340,8 @@ def test_phones_lose_nothing_while_nodes_consumers_and_redis_fail(cluster):
     cluster.flask("audit-anchor", name=WORKERS[0])
     cluster.flask("verify-audit", name=WORKERS[0])
     print(f"\n{len(saved['checkin'])} check-ins, {len(saved['report'])} reports, {len(saved['ack'])} acks, "
-          f"{len(saved['checkout'])} check-outs saved; {sum(p.retries for p in phones)} retries; "
+          f"{len(saved['checkout'])} check-outs saved; {sum(p.retries for p in phones)} retries "
+          f"({len(server_errors)} 5xx: {sorted(set(e[0] for e in server_errors))}); "
           + "; ".join(events))
 
     # Every photo through both nodes (no shared filesystem: the bucket is the one copy).
