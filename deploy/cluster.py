@@ -161,14 +161,11 @@ class Cluster:
             "FIELDAPP_INSTANCE": str(self.folder / name),
             "FIELDAPP_DATABASE_URL": self.database_url,
             "FIELDAPP_REDIS_URL": self.redis_url,
-            # The contract's names (issue 23: secrets from files, the same on every node) ...
+            # The same keys on every node, from files (fieldapp/instance.py; the database keeps their
+            # fingerprints and a node with other keys refuses to start).
             "FIELDAPP_SECRET_KEY_FILE": str(keys["secret_key"]),
             "FIELDAPP_VAPID_PRIVATE_KEY_FILE": str(keys["vapid"]),
             "FIELDAPP_AUDIT_SIGNING_KEY_FILE": str(keys["audit"]),
-            # ... and the settings the app reads today (fieldapp/instance.py takes them before its own files).
-            "FIELDAPP_SECRET_KEY": keys["secret_key"].read_text().strip(),
-            "FIELDAPP_VAPID_PRIVATE_KEY_PATH": str(keys["vapid"]),
-            "FIELDAPP_AUDIT_SIGNING_KEY_PATH": str(keys["audit"]),
             # The anchors of the audit log live with the node that runs the periodic tasks (it writes them).
             "FIELDAPP_AUDIT_ANCHOR_DIR": str(self.folder / WORKERS[0]),
             "FIELDAPP_S3_BUCKET": BUCKET,
@@ -342,6 +339,7 @@ class Cluster:
             self.log("migrations and demo data ...")
             self.flask("migrate")
             self.flask("demo-data")
+            self.flask("storage-check")  # the bucket exists and takes the credentials
             for name in NODES:
                 self.start_node(name)
             for name in WORKERS:

@@ -4,7 +4,8 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import authz, cli, clock, config, db, headers, htmx, i18n, instance, phone_time, static_files, templating
+from . import (authz, cli, clock, config, db, headers, htmx, i18n, instance, keys, phone_time, static_files,
+               storage, templating)
 from .config import PROJECT_ROOT
 from .extensions import babel, compress, csrf
 from .shell import errors
@@ -39,6 +40,7 @@ def create_app(test_config=None):
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     db.init_app(app)
+    keys.check(app)  # the same keys as every other node, or refuse to start (issue 23)
     authz.init_app(app)
     babel.init_app(
         app,
@@ -54,6 +56,7 @@ def create_app(test_config=None):
     compress.init_app(app)
     clock.init_app(app)
     phone_time.init_app(app)
+    storage.init_app(app)
 
     # Here, not at the top: `import fieldapp` (the worker, the CLI's helpers) does not import every view.
     from .accounts.views import bp as accounts_bp

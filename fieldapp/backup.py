@@ -2,10 +2,13 @@
 
 `make(app, folder)` -> Path of `fieldapp-backup-<UTC time>.tar`, made while the app runs:
 1. the database, copied with SQLite's online backup API (a consistent snapshot; writers keep writing);
-2. then the uploads (photos are written and fsynced before their row commits, so every photo a row in the
-   snapshot names is already on disk; temporary `.upload-*.tmp` files are left out);
+2. then the uploads of local photo storage (photos are written and fsynced before their row commits, so
+   every photo a row in the snapshot names is already on disk; temporary `.upload-*.tmp` files are left out).
+   With S3 storage (fieldapp/storage.py) the bucket is not copied: the store's own tools back it up (README,
+   "Photo storage"), and the manifest says which bucket the photos are in ("photos");
 3. the instance keys (secret_key, vapid_private.pem, audit_signing_key.pem) and the audit anchors file;
-4. `manifest.json`: {"format": 1, "created_at": ISO UTC, "files": {name: {"sha256": hex, "bytes": n}}}.
+4. `manifest.json`: {"format": 1, "created_at": ISO UTC, "photos": where the photos are,
+   "files": {name: {"sha256": hex, "bytes": n}}}.
 The archive is written beside its final name and renamed (never half an archive under the final name), and
 only the newest `keep` archives in the folder are kept.
 
@@ -26,7 +29,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import anchors
+from . import anchors, storage
 from .db import database
 
 FORMAT = 1
@@ -95,11 +98,9 @@ def make(app, target_folder=None, keep=None, now=None):
         snapshot = Path(work, "fieldapp.db")
         _snapshot(source, snapshot)
         files[DB_NAME] = snapshot
-        uploads = Path(app.config["UPLOAD_FOLDER"])
-        if uploads.exists():
-            for path in sorted(uploads.rglob("*")):
-                if path.is_file() and not path.name.startswith(".upload-"):
-                    files["uploads/" + path.relative_to(uploads).as_posix()] = path
+        store = storage.for_app(app)
+        for name, path in store.local_files():
+            files["uploads/" + name] = path
         for name in KEY_FILES:
             path = Path(app.instance_path, name)
             if path.exists():
@@ -107,7 +108,7 @@ def make(app, target_folder=None, keep=None, now=None):
         anchor_file = Path(anchors.anchor_path(app.config))
         if anchor_file.exists():
             files["anchors/" + anchors.FILE_NAME] = anchor_file
-        manifest = {"format": FORMAT, "created_at": started.isoformat(), "files": {}}
+        manifest = {"format": FORMAT, "created_at": started.isoformat(), "photos": store.describe(), "files": {}}
         partial = Path(work, "archive.tar")
         with tarfile.open(partial, "w") as tar:
             for name, path in files.items():
@@ -150,8 +151,7 @@ def _instance_is_empty(app, db_path):
             con.close()
         if tables:
             return False
-    uploads = Path(app.config["UPLOAD_FOLDER"])
-    return not uploads.exists() or not any(p.is_file() for p in uploads.rglob("*"))
+    return storage.for_app(app).is_empty()
 
 
 def restore(app, archive):
@@ -195,11 +195,12 @@ def restore(app, archive):
         for suffix in ("", "-wal", "-shm"):
             Path(str(db_path) + suffix).unlink(missing_ok=True)
         os.replace(Path(work, DB_NAME), db_path)
-        uploads = Path(app.config["UPLOAD_FOLDER"])
+        store = storage.for_app(app)
         for name in members:
             src = Path(work, name)
             if name.startswith("uploads/"):
-                dst = uploads / name[len("uploads/"):]
+                store.restore_file(name[len("uploads/"):], src)
+                continue
             elif name.startswith("keys/"):
                 dst = Path(app.instance_path, name[len("keys/"):])
             elif name.startswith("anchors/"):

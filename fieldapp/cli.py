@@ -1,10 +1,11 @@
 """Flask commands: migrate, create-user, demo-data, verify-audit, audit-anchor, audit-public-key,
-vapid-public-key, backup, restore."""
+vapid-public-key, backup, restore, storage-check."""
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import anchors, audit, backup, demo
+from . import anchors, audit, backup, demo, storage
+from . import keys as instance_keys
 from .accounts import service as accounts
 from .db import database, run_migrations
 from .models import Membership, ROLES, Site, User
@@ -18,6 +19,7 @@ def migrate_command():
     with database.connection_context():
         done = run_migrations()
     click.echo(f"migrations applied: {len(done or [])}")
+    instance_keys.check(current_app)  # the first start records the keys' fingerprints; a node with others stops here
 
 
 @click.command("demo-data")
@@ -155,7 +157,7 @@ def vapid_public_key_command():
 @click.option("--to", "target", type=click.Path(file_okay=False), help="Folder for the archive (default BACKUP_DIR).")
 @click.option("--keep", type=int, help="Archives kept in that folder, newest first (default BACKUP_KEEP).")
 def backup_command(target, keep):
-    """Back up the SQLite database, uploads and instance keys into one archive, while the app runs."""
+    """Back up the SQLite database, uploads (local photo storage) and instance keys into one archive."""
     try:
         path = backup.make(current_app, target, keep)
     except backup.BackupError as exc:
@@ -188,8 +190,20 @@ def restore_command(archive):
     click.echo(f"audit chain intact: {found.count} events")
 
 
+@click.command("storage-check")
+@with_appcontext
+def storage_check_command():
+    """Check that the photo store can be used (the bucket exists, the credentials work); exit 1 when not.
+
+    Run it before starting a node: a node with a wrong bucket or key would answer every photo with 503."""
+    ok, message = storage.check(current_app)
+    if not ok:
+        raise click.ClickException(message)
+    click.echo(message)
+
+
 def init_app(app):
     for command in (migrate_command, demo_data_command, create_user_command, verify_audit_command,
                     audit_anchor_command, audit_public_key_command, vapid_public_key_command,
-                    backup_command, restore_command):
+                    backup_command, restore_command, storage_check_command):
         app.cli.add_command(command)

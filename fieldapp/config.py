@@ -60,7 +60,10 @@ def settings(environ=None):
         text = found.pop("TRUSTED_PROXIES").strip()
         if text:
             values["TRUSTED_PROXIES"] = int(text)
-    for name in ("DATABASE_URL", "REDIS_URL", "VAPID_SUBJECT"):
+    # Taken as text, never parsed as JSON: a secret key of digits, or a bucket name, stays a string.
+    for name in ("DATABASE_URL", "REDIS_URL", "VAPID_SUBJECT", "SECRET_KEY", "SECRET_KEY_FILE",
+                 "VAPID_PRIVATE_KEY_FILE", "AUDIT_SIGNING_KEY", "AUDIT_SIGNING_KEY_FILE", "ACCEPT_NEW_KEYS",
+                 "S3_BUCKET", "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_REGION", "S3_PREFIX"):
         if name in found:
             values[name] = found.pop(name)
     values.update({name: _value(text) for name, text in found.items()})
@@ -68,8 +71,12 @@ def settings(environ=None):
 
 
 class Defaults:
-    # Set per installation: FLASK_SECRET_KEY, or the instance/secret_key file made on first run.
+    # Set per installation: FIELDAPP_SECRET_KEY or FIELDAPP_SECRET_KEY_FILE (every node the same), or the
+    # instance/secret_key file made on first run (one node).
     SECRET_KEY = None
+    # Names of instance keys (secret_key, vapid, audit_signing) whose new fingerprint this start records in
+    # place of the old one, after a deliberate change (fieldapp/keys.py). Empty: a changed key stops the start.
+    ACCEPT_NEW_KEYS = ""
     DEBUG = False
     # Local development over plain http (make run) turns this off; production is behind HTTPS.
     SESSION_COOKIE_SECURE = True
@@ -133,3 +140,15 @@ class Defaults:
     PHONE_CLOCK_MARK_MINUTES = 5
     # Set to serve the Strict-Transport-Security header (only behind HTTPS).
     HSTS = False
+    # Photo storage (fieldapp/storage.py): the local folder UPLOAD_FOLDER (default <instance>/uploads), or an
+    # S3-compatible bucket when FIELDAPP_S3_BUCKET is set. PHOTO_SERVING: "app" (streamed through the app after
+    # the permission check) or "presigned" (a 302 to a URL valid PHOTO_URL_SECONDS); README "Photo storage".
+    UPLOAD_FOLDER = None
+    S3_BUCKET = None
+    S3_ENDPOINT_URL = None
+    S3_ACCESS_KEY_ID = None
+    S3_SECRET_ACCESS_KEY = None
+    S3_REGION = "us-east-1"
+    S3_PREFIX = ""
+    PHOTO_SERVING = "app"
+    PHOTO_URL_SECONDS = 300

@@ -9,9 +9,11 @@ import hashlib
 import io
 import logging
 
-from flask import current_app, send_file, stream_with_context
+from flask import current_app, redirect, request, send_file, stream_with_context
+from werkzeug.exceptions import NotFound
 
 from . import anchors
+from .storage import CHUNK, LocalStorage
 
 # OWASP "CSV Injection": a cell starting with one of these is read as a formula by Excel, LibreOffice or
 # Google Sheets (tab and carriage return too: some spreadsheets skip them and then see the formula).
@@ -106,13 +108,50 @@ def streamed_attachment(pieces, mimetype, filename):
     return response
 
 
-def photo(path, etag):
+def photo(store, digest, thumb=False, private_copy=False):
     """A stored photo (re-encoded JPEG, named by the hash of its bytes) for a person who may see it.
 
-    path: pathlib.Path of the file (the caller has checked the person's right and that it exists); etag: str,
-    the digest (plus a suffix for a thumbnail). Private and immutable: the name never changes, and no
-    shared cache keeps it. Certificates are stricter (no-store: fieldapp/competence/views.py).
+    store: the app's photo store (fieldapp/storage.py); digest: 64 hex (ValueError otherwise); thumb: the
+    thumbnail. The caller has checked the person's right. Private and immutable: the name never changes, and
+    no shared cache keeps it; private_copy=True (certificates) is no-store instead: a shared phone keeps none.
+    Through the app (PHOTO_SERVING "app", the default): an If-None-Match with the ETag is answered 304 without
+    asking the store; a local file is sent by send_file, an S3 object streamed in 64 KB pieces (never whole in
+    memory). PHOTO_SERVING "presigned" and a store with URLs: a 302 to a URL valid PHOTO_URL_SECONDS.
+    NotFound (404) when the store has no such photo; StorageUnavailable (503) when it cannot be reached.
     """
-    response = send_file(path, mimetype="image/jpeg", conditional=True, etag=etag, max_age=365 * 24 * 3600)
-    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    etag = digest + ("t" if thumb else "")
+    cache_control = "private, no-store" if private_copy else "private, max-age=31536000, immutable"
+    config = current_app.config
+    if config.get("PHOTO_SERVING") == "presigned" and not private_copy:
+        url = store.url(digest, thumb, seconds=config.get("PHOTO_URL_SECONDS", 300))
+        if url:
+            response = redirect(url, 302)
+            response.headers["Cache-Control"] = "private, no-store"  # the URL expires; the photo does not
+            return response
+    if isinstance(store, LocalStorage):
+        path = store.path(digest, thumb)
+        if not path.exists():
+            raise NotFound()
+        response = send_file(path, mimetype="image/jpeg", conditional=True, etag=etag, max_age=365 * 24 * 3600)
+        response.headers["Cache-Control"] = cache_control
+        return response
+    if etag in request.if_none_match and not private_copy:
+        response = current_app.response_class(status=304)
+    else:
+        try:
+            body = store.open(digest, thumb)
+        except FileNotFoundError:
+            raise NotFound()
+
+        def pieces():
+            try:
+                yield from body.iter_chunks(CHUNK)
+            finally:
+                body.close()
+
+        response = current_app.response_class(pieces(), mimetype="image/jpeg", direct_passthrough=True)
+        if body.size is not None:
+            response.content_length = int(body.size)
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = cache_control
     return response

@@ -318,6 +318,15 @@ def messages():
         "duties.response_required": (422, _("Write the response that closes the order.")),
         "duties.bad_report": (422, _("Choose a report of this site as evidence.")),
         "duties.order_closed": (409, _("This order is already closed.")),
+        "duties.evidence_none": (422, _("Choose a photo or a PDF document.")),
+        "duties.evidence_empty": (422, _("The file is empty. Choose it again.")),
+        "duties.evidence_type": (415, _("That file is neither a photo nor a PDF. Use JPEG, PNG, WebP or PDF.")),
+        "duties.evidence_too_big": (413, lambda n: ngettext("The document is too large. Use a file of at most "
+                                                            "%(num)s MB.",
+                                                            "The document is too large. Use a file of at most "
+                                                            "%(num)s MB.", n)),
+        "duties.too_much_evidence": (422, lambda n: ngettext("At most %(num)s file of evidence per order.",
+                                                             "At most %(num)s files of evidence per order.", n)),
         "duties.worked_on": (422, _("Give the day the work was done, today or earlier.")),
         "duties.bad_hours": (422, lambda n: ngettext("Give the hours as a number from 0.25 to %(num)s.",
                                                      "Give the hours as a number from 0.25 to %(num)s.", n)),

@@ -75,6 +75,8 @@ class User(BaseModel):
     date_of_birth = DateField(null=True)
     # A hired-in worker's staffing agency (innleievirksomhet), beside the employer they work for.
     staffing_agency = ForeignKeyField(Organization, null=True, backref="+", on_delete="SET NULL")
+    # Hired in through a staffing agency (ticked where the person is added): the § 15 list then needs the agency.
+    hired_in = BooleanField(default=False)
     # Null until the person has chosen a PIN or password through an enrollment code.
     password_hash = CharField(max_length=255, null=True)
     # The employer's HMS lead: may create sites for their organization.
@@ -1047,3 +1049,46 @@ class VerneombudHours(BaseModel):
 
 
 ALL_MODELS += [VerneombudTerm, Inspection, InspectionOrder, VerneombudHours]
+
+
+# --- Instance keys (issue 23): what every node must share ------------------------------------------------
+
+
+class InstanceKey(BaseModel):
+    """The fingerprint of one instance secret as the first node to start recorded it (fieldapp/keys.py).
+
+    name: "secret_key", "vapid" or "audit_signing". fingerprint: 64 hex digits, SHA-256 of the public half
+    (VAPID, audit signing) or HMAC-SHA-256 keyed by the secret key: never the secret itself.
+    """
+
+    name = CharField(max_length=20, primary_key=True)
+    fingerprint = CharField(max_length=64)
+    recorded_at = DateTimeField(default=utcnow)
+    recorded_by = CharField(max_length=200, default="")  # host name and pid of the node that recorded it
+
+
+ALL_MODELS += [InstanceKey]
+
+
+# --- issue 24: the evidence that closes an order of Arbeidstilsynet ---------------------------------------------
+
+EVIDENCE_KINDS = ("photo", "document")
+
+
+class OrderEvidence(BaseModel):
+    """A photo (through fieldapp/photos.py, re-encoded without metadata) or a document (a PDF, kept as sent)
+    that shows an order (pålegg) carried out; named by the SHA-256 of the stored bytes, once per order."""
+
+    order = ForeignKeyField(InspectionOrder, backref="evidence", on_delete="CASCADE")
+    kind = CharField(max_length=8)  # EVIDENCE_KINDS
+    digest = CharField(max_length=64)
+    name = CharField(max_length=120, default="")  # the file's name as sent
+    size = IntegerField(default=0)  # bytes stored
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("order", "digest"), True),)
+
+
+ALL_MODELS += [OrderEvidence]

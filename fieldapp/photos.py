@@ -1,8 +1,8 @@
 """Photos from phones: sniffed, bounded, shrunk while decoding, turned upright, made sRGB, stripped, stored by hash.
 
 Every feature that takes photos goes through `store()` (or `read_limited()` + `process()` + `save()`). The
-stored files live in the instance folder (never under static/) and are served by views that check the
-person's role on the record's site.
+stored files live in the photo store (fieldapp/storage.py: the instance folder or an S3 bucket, never under
+static/) and are served by views that check the person's role on the record's site.
 
 Cost bound (issue 14): no upload within MAX_BYTES and MAX_PIXELS costs a worker more than 2 s of CPU or
 300 MB of memory (`python bench/photos.py --attacks-only` prints the worst files). What keeps it there,
@@ -35,14 +35,11 @@ Built transforms are cached by the SHA-256 of the profile, never by its bytes.
 import hashlib
 import io
 import math
-import os
 import re
 import struct
-import tempfile
 import threading
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 from PIL import Image, ImageChops, ImageCms, ImageFile, UnidentifiedImageError
 
@@ -498,47 +495,18 @@ def _jpeg(image, quality):
     return out.getvalue()
 
 
-# --- storage --------------------------------------------------------------------------------------
+# --- storage (fieldapp/storage.py: a local folder or an S3 bucket) -------------------------------------
 
-def folder(app):
-    return Path(app.instance_path) / "uploads"
-
-
-def path_for(root, digest, thumb=False):
-    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-        raise ValueError("not a photo name")
-    return Path(root) / digest[:2] / (digest + ("_t" if thumb else "") + ".jpg")
-
-
-def _write_atomically(path, data):
-    """Write to a temporary file beside the target, flush it to disk, then rename: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        return  # named by content: the same photo is already there
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".upload-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def save(root, processed):
-    """Store the photo and its thumbnail under the instance folder; returns the digest."""
-    _write_atomically(path_for(root, processed.digest, thumb=True), processed.thumb)
-    _write_atomically(path_for(root, processed.digest), processed.photo)
+def save(store, processed):
+    """Store the photo and its thumbnail (the thumbnail first: a photo never exists without it) in `store`
+    (a fieldapp.storage store); returns the digest. StorageUnavailable / OSError(ENOSPC) pass through."""
+    store.put(processed.digest, processed.thumb, thumb=True)
+    store.put(processed.digest, processed.photo)
     return processed.digest
 
 
-def store(root, stream):
+def store(target, stream):
     """An uploaded file stream -> the stored photo's Processed record (PhotoError for bad input)."""
     processed = process(read_limited(stream))
-    save(root, processed)
+    save(target, processed)
     return processed

@@ -17,7 +17,8 @@ os.environ.setdefault("FIELDAPP_INSTANCE", tempfile.mkdtemp(prefix="fieldapp-tes
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("DATABASE_URL", None)
 
-from helpers import PIN, CsrfClient, World, migrate_fresh, test_config  # noqa: E402
+from helpers import (PIN, CsrfClient, World, free_port_block, migrate_fresh, s3_config, seaweedfs_server,  # noqa: E402
+                     test_config)
 
 from fieldapp import clock, create_app  # noqa: E402
 from fieldapp.accounts import service as accounts  # noqa: E402
@@ -30,6 +31,25 @@ huey.immediate = True
 def pytest_addoption(parser):
     parser.addoption("--database", choices=("sqlite", "postgres"), default="sqlite",
                      help="run the suite against SQLite (default) or a PostgreSQL server it starts")
+    parser.addoption("--storage", choices=("local", "s3"), default="local",
+                     help="photos in the instance folder (default) or in a SeaweedFS S3 bucket it starts")
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory, worker_id):
+    """A SeaweedFS S3 server for the whole session (started on first use): seaweedfs_server()'s dict.
+    Ports from 5610 + 10 * the xdist worker's number (5610-5617 alone), or 100 higher while those are taken."""
+    number = int(worker_id[2:]) if worker_id.startswith("gw") else 0
+    with seaweedfs_server(tmp_path_factory.mktemp("seaweedfs"), free_port_block(5610 + 10 * number)) as server:
+        yield server
+
+
+@pytest.fixture
+def photo_store_config(request):
+    """{} for the local folder, or --storage=s3's settings: the session's bucket under a prefix of this test."""
+    if request.config.getoption("--storage") != "s3":
+        return {}
+    return s3_config(request.getfixturevalue("seaweedfs"))
 
 
 @pytest.fixture(scope="session")
@@ -104,8 +124,8 @@ def frozen_clock():
 
 
 @pytest.fixture
-def app(tmp_path, database_url):
-    app = create_app(test_config(tmp_path, database_url))
+def app(tmp_path, database_url, photo_store_config):
+    app = create_app({**test_config(tmp_path, database_url), **photo_store_config})
     app.test_client_class = CsrfClient
     yield app
     if not database.is_closed():

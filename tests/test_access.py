@@ -75,7 +75,8 @@ ALLOWED_STATUS = {
     "duties.add_term": {422},  # no person, role or dates
     "duties.record_hours": {422},  # no day or hours
     "duties.add_inspection": {422},  # no date or reference
-    "duties.close_order": {404},  # World has no inspection order: a clear 404 after the role check
+    "duties.close_order": {422},  # no response written
+    "duties.add_evidence": {422},  # no file sent
 }
 SITE_ROUTES = [e for e, (_m, path, _w) in ACCESS.items() if "{site}" in path]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fieldapp import anchors, backup, backup_tasks, create_app, photos
+from fieldapp import anchors, backup, backup_tasks, create_app, storage
 from fieldapp.db import database
 from fieldapp.models import Photo, Report
 
@@ -28,7 +28,8 @@ def send(client, site, blob, report_uuid):
     return client.post(f"/s/{site.id}/reports/new", data=data, content_type="multipart/form-data")
 
 
-def test_backup_during_uploads_restores_every_acknowledged_report_with_photos(app, world, as_role, tmp_path):
+def test_backup_during_uploads_restores_every_acknowledged_report_with_photos(app, world, as_role, tmp_path,
+                                                                             photo_store_config):
     with app.app_context():
         anchors.write("manual")  # the anchors file goes into the archive and is checked after restore
     acknowledged = []  # (monotonic time of the answer, uuid)
@@ -76,7 +77,8 @@ def test_backup_during_uploads_restores_every_acknowledged_report_with_photos(ap
     # A fresh instance, through the command.
     fresh = tmp_path / "fresh"
     fresh.mkdir()
-    config = test_config(fresh, f"sqlite:///{fresh}/restored.db")
+    # The same photo store: with S3 (--storage=s3) the bucket is not in the archive but stays where it is.
+    config = {**test_config(fresh, f"sqlite:///{fresh}/restored.db"), **photo_store_config}
     restored = create_app(config)
     result = restored.test_cli_runner().invoke(args=["restore", str(archive)])
     assert result.exit_code == 0, result.output
@@ -90,11 +92,11 @@ def test_backup_during_uploads_restores_every_acknowledged_report_with_photos(ap
             digests = [p.digest for p in Photo.select().where(Photo.report == report)]
             assert len(digests) == 1
             for digest in digests:
-                assert photos.path_for(photos.folder(restored), digest).stat().st_size > 0
-                assert photos.path_for(photos.folder(restored), digest, thumb=True).exists()
+                assert len(storage.for_app(restored).read(digest)) > 0
+                assert storage.for_app(restored).exists(digest, thumb=True)
         # Every photo any restored row names is there (not only those acknowledged before).
         for photo in Photo.select():
-            assert photos.path_for(photos.folder(restored), photo.digest).exists()
+            assert storage.for_app(restored).exists(photo.digest)
 
 
 def test_restore_refuses_a_non_empty_instance_and_a_damaged_archive(app, world, tmp_path):

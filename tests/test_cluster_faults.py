@@ -12,7 +12,6 @@ Runs once in `make test` (pytest -m cluster), on ports FIELDAPP_CLUSTER_TEST_POR
 processes the cluster started are killed, by their pid. Every wait is bounded.
 """
 import hashlib
-import importlib.util
 import io
 import os
 import random
@@ -43,8 +42,6 @@ FANOUT_EXTRA = 1000  # recipients beyond the phones, so that the fanout lasts lo
 RETRY_FOR = 120  # seconds a phone keeps retrying one item before the test gives up on it
 VERNEOMBUD = "+4790000003"  # demo data: Vera Vern, verneombud on the first site
 SITE = "Bjørvika kontorbygg"
-# Photos in the bucket (issue 23, the storage part): until then each node keeps the photos it received.
-S3_STORAGE = importlib.util.find_spec("fieldapp.storage") is not None
 
 pytestmark = [
     pytest.mark.cluster,
@@ -345,8 +342,6 @@ def test_phones_lose_nothing_while_nodes_consumers_and_redis_fail(cluster):
           + "; ".join(events))
 
     # Every photo through both nodes (no shared filesystem: the bucket is the one copy).
-    if not S3_STORAGE:
-        pytest.xfail("photos stay on the node that took them until fieldapp/storage.py (branch storage) is merged")
     for phone, report_id, digest in reports:
         for node in NODES:
             response = phone.http.get(f"{cluster.node_urls[node]}/s/{site_id}/reports/{report_id}/photos/{digest}.jpg",

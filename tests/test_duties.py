@@ -4,13 +4,17 @@ import uuid
 from datetime import date, datetime, timedelta
 
 import pytest
+from helpers import add_person, jpeg, png_header_only
+from PIL import Image
 from pypdf import PdfReader
 
-from fieldapp.duties import reminders, rules, service
+from fieldapp.competence import service as competence
+from fieldapp.duties import evidence, reminders, rules, service
 from fieldapp.duties.tasks import remind_orders_due, remind_terms_ending
 from fieldapp.models import (Alert, AlertRecipient, AuditEvent, CheckIn, InjuryDetails, Inspection, InspectionOrder,
-                             Meeting, MeetingAttendance, Membership, Report, RoundSignature, SafetyRound, User,
-                             VerneombudHours, VerneombudTerm, utcnow)
+                             Meeting, MeetingAttendance, Membership, OrderEvidence, PersonTask, Report, RoundSignature,
+                             SafetyRound, Site, SiteRequirement, TrainingRecord, User, VerneombudHours, VerneombudTerm,
+                             utcnow)
 from fieldapp.rounds import service as rounds
 
 TODAY = date(2026, 6, 15)
@@ -79,6 +83,22 @@ def test_sixth_worker_without_verneombud_is_not_met(app, world, at_noon):
         assert rules.verneombud_in_place(rules.Scope(world.org, [world.site]), period(), TODAY).status == rules.MET
 
 
+def test_sixth_worker_of_the_organization_over_two_sites_needs_a_verneombud(app, world, at_noon):
+    # Site A has three workers (worker, foreman, verneombud); two on site B make five, the third the sixth.
+    for i in range(2):
+        world.person(f"+4793{i:06d}", f"B Worker {i}", "worker", world.other_site)
+    with app.test_request_context():
+        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.MET
+        world.person("+4793999999", "B Worker 2", "worker", world.other_site)
+        duty = rules.verneombud_in_place(scope_of(world), period(), TODAY)
+        assert duty.status == rules.NOT_MET and "6" in duty.reason
+        # A verneombud elected on site B covers the business.
+        VerneombudTerm.create(organization=world.org, user=world.outsider, site=world.other_site,
+                              role="verneombud", how="election", elected_from=TODAY - timedelta(days=10),
+                              elected_to=service.term_end(TODAY - timedelta(days=10)))
+        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.MET
+
+
 def test_walkaround_one_day_overdue_is_not_met(app, world, at_noon):
     with app.test_request_context():
         rounds.set_interval(world.people["manager"], world.site, 14)
@@ -113,6 +133,44 @@ def test_follow_up_past_deadline_is_not_met(app, world, at_noon):
         report.status = "closed"
         report.save()
         assert rules.follow_ups(scope_of(world), period(), TODAY).status == rules.MET
+        # Three days ahead is at risk, four is not yet.
+        report.status, report.deadline = "open", TODAY + timedelta(days=3)
+        report.save()
+        assert rules.follow_ups(scope_of(world), period(), TODAY).status == rules.AT_RISK
+        report.deadline = TODAY + timedelta(days=4)
+        report.save()
+        assert rules.follow_ups(scope_of(world), period(), TODAY).status == rules.MET
+
+
+def test_verneombud_walkarounds_need_the_verneombuds_signature(app, world, at_noon):
+    version = rounds.current_version(rounds.templates_for(world.site)[0])
+    verneombud, manager = world.people["verneombud"], world.people["manager"]
+
+    def walk(day):
+        return SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version, started_by=manager,
+                                  started_at=datetime(2026, 6, day, 8, 0))
+
+    def sign(walk_, side, who):
+        RoundSignature.create(uuid=uuid.uuid4(), round=walk_, side=side, signer=who, device_user=who,
+                              signed_at=walk_.started_at + timedelta(hours=1))
+
+    with app.test_request_context():
+        assert rules.verneombud_walkarounds(scope_of(world), period(), TODAY).status == rules.NOT_MET  # none
+        first = walk(10)
+        sign(first, "employer", manager)  # only the employer's side
+        duty = rules.verneombud_walkarounds(scope_of(world), period(), TODAY)
+        assert duty.status == rules.AT_RISK and "1" in duty.reason
+        sign(first, "verneombud", verneombud)
+        assert rules.verneombud_walkarounds(scope_of(world), period(), TODAY).status == rules.MET
+        second = walk(12)
+        duty = rules.verneombud_walkarounds(scope_of(world), period(), TODAY)
+        assert duty.status == rules.AT_RISK and "1" in duty.reason
+        sign(second, "verneombud", verneombud)
+        assert rules.verneombud_walkarounds(scope_of(world), period(), TODAY).status == rules.MET
+        # A walkaround before the period does not count.
+        RoundSignature.delete().where(RoundSignature.round == second.id).execute()
+        SafetyRound.update(started_at=datetime(2026, 3, 1, 8, 0)).where(SafetyRound.id == second.id).execute()
+        assert rules.verneombud_walkarounds(scope_of(world), period(), TODAY).status == rules.MET
 
 
 def test_serious_injury_not_notified_is_not_met(app, world, at_noon):
@@ -428,3 +486,267 @@ def test_verneombud_records_hours_and_walkarounds_count_by_themselves(as_role, w
     # The employer sees them; a worker may not record any.
     assert "Verneombud Person" in as_role("manager").get(f"/s/{world.site.id}/verneombud").get_data(as_text=True)
     assert as_role("worker").post(url, data={"worked_on": "2026-06-14", "hours": "1"}).status_code == 403
+
+
+# --- the organization's page in a fixed number of queries (bench/duties.py times it) ---------------------------------
+
+def test_org_matrix_counts_match_each_sites_matrix(app, world, at_noon):
+    SiteRequirement.create(site=world.site, course="first_aid")
+    SiteRequirement.create(site=world.site, course="truck", task="truck_driver")
+    SiteRequirement.create(site=world.other_site, course="first_aid")
+    PersonTask.create(site=world.site, user=world.people["worker"], task="truck_driver")
+    TrainingRecord.create(uuid=uuid.uuid4(), payload_hash="0" * 64, user=world.people["foreman"], course="first_aid",
+                          taken_on=date(2025, 1, 1),
+                          expires_on=date(2026, 7, 1), status="approved")
+    with app.test_request_context():
+        counts = competence.matrix_counts([world.site, world.other_site])
+        for site in (world.site, world.other_site):
+            assert counts[site.id] == competence.matrix(site).counts
+    assert counts[world.site.id]["missing"] == 4  # three without first aid, the driver without a truck licence
+    assert counts[world.site.id]["expires_30"] == 1
+
+
+def test_org_page_queries_do_not_grow_with_sites(as_role, world, at_noon, count_queries):
+    client = as_role("manager")
+    url = f"/s/{world.site.id}/duties?scope=org"
+    client.get(url)
+    count_queries.queries.clear()
+    assert client.get(url).status_code == 200
+    few = len(count_queries.queries)
+    for i in range(5):
+        site = Site.create(organization=world.org, name=f"Extra {i}", address="Gate", qr_token=f"extra-{i}")
+        Membership.create(user=world.people["manager"], site=site, role="manager")
+    count_queries.queries.clear()
+    assert client.get(url).status_code == 200
+    assert len(count_queries.queries) == few
+
+
+# --- hired-in workers and their staffing agency (byggherreforskriften § 15) ------------------------------------------
+
+def test_hired_in_worker_without_agency_makes_the_list_incomplete(app, world, at_noon):
+    worker = world.people["worker"]
+    User.update(date_of_birth=date(1990, 5, 1)).where(User.id == worker.id).execute()
+    check_in(world, worker)
+    with app.test_request_context():
+        assert rules.attendance_list(scope_of(world), period(), TODAY).status == rules.MET  # not hired in
+        User.update(hired_in=True).where(User.id == worker.id).execute()
+        duty = rules.attendance_list(scope_of(world), period(), TODAY)
+        assert duty.status == rules.NOT_MET and "bemanningsforetak" in duty.reason
+        assert "fødselsdato" not in duty.reason
+        User.update(staffing_agency=world.sub).where(User.id == worker.id).execute()
+        assert rules.attendance_list(scope_of(world), period(), TODAY).status == rules.MET
+
+
+@pytest.mark.parametrize("language,text", [
+    ("nb", "Listen er ufullstendig: 1 innleid arbeidstaker på den mangler bemanningsforetaket."),
+    ("en", "The list is incomplete: 1 hired-in worker on it lacks the staffing agency.")])
+def test_responsibilities_page_shows_the_list_incomplete_for_a_hired_in_worker(as_role, world, at_noon, language,
+                                                                               text):
+    worker = world.people["worker"]
+    User.update(date_of_birth=date(1990, 5, 1), hired_in=True).where(User.id == worker.id).execute()
+    check_in(world, worker)
+    set_language(world.people["manager"], language)
+    page = as_role("manager").get(f"/s/{world.site.id}/duties").get_data(as_text=True)
+    assert text in page and 'data-duty="attendance" data-status="not_met"' in page
+
+
+@pytest.mark.parametrize("language,words", [
+    ("nb", ("Legg til bilder eller dokumenter", "Melding", "Bilde som dokumentasjon")),
+    ("en", ("Add photos or documents", "and its follow-up", "Photo of the evidence"))])
+def test_order_with_evidence_in_both_languages(as_role, world, at_noon, language, words):
+    order = order_on_site(as_role, world)
+    client = as_role("manager")
+    client.post(f"/s/{world.site.id}/inspections/orders/{order.id}/evidence", data=upload((jpeg(), "a.jpg")),
+                content_type="multipart/form-data")
+    InspectionOrder.update(report=world.report).execute()
+    set_language(world.people["manager"], language)
+    page = client.get(f"/s/{world.site.id}/inspections").get_data(as_text=True)
+    assert all(word in page for word in words)
+
+
+def test_hired_in_and_agency_recorded_where_a_person_is_added(as_role, world, at_noon):
+    manager = as_role("manager")
+    # A bad agency number: nothing is saved, the person is not created.
+    bad = add_person(manager, world.site, employer=str(world.org.id), hired_in="1", agency_name="Bemanning AS",
+                     agency_org_number="974760674")
+    assert bad.status_code == 422 and 'id="agency_org_number-error"' in bad.get_data(as_text=True)
+    assert User.get_or_none(User.name == "Ny Arbeider") is None
+    # A name without a number is refused too.
+    assert add_person(manager, world.site, employer=str(world.org.id), agency_name="Bemanning AS").status_code == 422
+    ok = add_person(manager, world.site, employer=str(world.org.id), hired_in="1", agency_name="Bemanning AS",
+                    agency_org_number="974 760 673")
+    assert ok.status_code == 201
+    person = User.get(User.name == "Ny Arbeider")
+    assert person.hired_in and person.staffing_agency.org_number == "974760673"
+    # Hired in, agency not known yet: saved, and the list will show itself incomplete.
+    later = add_person(manager, world.site, employer=str(world.org.id), phone="45 00 00 02", name="Innleid Uten",
+                       hired_in="1")
+    assert later.status_code == 201
+    other = User.get(User.name == "Innleid Uten")
+    assert other.hired_in and other.staffing_agency_id is None
+    # Not hired in: nothing recorded.
+    add_person(manager, world.site, employer=str(world.org.id), phone="45 00 00 03", name="Egen Ansatt")
+    assert not User.get(User.name == "Egen Ansatt").hired_in
+
+
+def test_hired_in_without_agency_is_flagged_on_the_attendance_list(as_role, world, at_noon):
+    worker = world.people["worker"]
+    foreman = as_role("foreman")
+    url = f"/s/{world.site.id}/people/{worker.id}/attendance-details"
+    assert foreman.post(url, data={"date_of_birth": "1990-05-01", "hired_in": "1"}).status_code == 303
+    assert User.get_by_id(worker.id).hired_in
+    assert 'name="hired_in" value="1" checked' in foreman.get(url).get_data(as_text=True)
+    check_in(world, worker)
+    period_args = "?from=2026-06-10&to=2026-06-10"
+    page = foreman.get(f"/s/{world.site.id}/attendance{period_args}").get_data(as_text=True)
+    assert "Mangler (innleid)" in page
+    csv = foreman.get(f"/s/{world.site.id}/attendance.csv{period_args}").get_data(as_text=True)
+    assert "Mangler (innleid)" in csv
+    # An agency given means hired in, and the flag goes.
+    assert foreman.post(url, data={"date_of_birth": "1990-05-01", "agency_name": "Bemanning AS",
+                                   "agency_org_number": "974760673"}).status_code == 303
+    assert User.get_by_id(worker.id).hired_in
+    page = foreman.get(f"/s/{world.site.id}/attendance{period_args}").get_data(as_text=True)
+    assert "Mangler (innleid)" not in page and "Bemanning AS (974760673)" in page
+
+
+# --- the evidence that closes an order: photos and documents -------------------------------------------------------
+
+PDF_DOC = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def upload(*files):
+    return {"evidence": [(io.BytesIO(data), name) for data, name in files]}
+
+
+def order_on_site(as_role, world):
+    assert as_role("manager").post(f"/s/{world.site.id}/inspections", data=inspection_form()).status_code == 303
+    return InspectionOrder.get()
+
+
+def test_photos_and_documents_are_evidence_on_the_order(as_role, world, at_noon):
+    order = order_on_site(as_role, world)
+    client = as_role("manager")
+    url = f"/s/{world.site.id}/inspections/orders/{order.id}/evidence"
+    files = upload((jpeg(gps=True), "railing.jpg"), (PDF_DOC, "invoice-railings.pdf"))
+    response = client.post(url, data=files, content_type="multipart/form-data")
+    assert response.status_code == 303
+    rows = {e.kind: e for e in OrderEvidence.select()}
+    assert set(rows) == {"photo", "document"} and rows["document"].name == "invoice-railings.pdf"
+    # Sent twice = saved once.
+    again = upload((jpeg(gps=True), "railing.jpg"), (PDF_DOC, "invoice-railings.pdf"))
+    assert client.post(url, data=again, content_type="multipart/form-data").status_code == 303
+    assert OrderEvidence.select().count() == 2
+    # Shown on the order, one tap away; the photo re-encoded without its metadata.
+    page = client.get(f"/s/{world.site.id}/inspections").get_data(as_text=True)
+    photo_url = f"/s/{world.site.id}/inspections/orders/{order.id}/evidence/{rows['photo'].digest}.jpg"
+    doc_url = f"/s/{world.site.id}/inspections/orders/{order.id}/evidence/{rows['document'].digest}.pdf"
+    assert photo_url in page and doc_url in page and "invoice-railings.pdf" in page
+    foreman = as_role("foreman")  # reads the inspections page: sees the evidence
+    photo = foreman.get(photo_url)
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+    image = Image.open(io.BytesIO(photo.data))
+    assert 0x8825 not in image.getexif() and 0x010F not in image.getexif()
+    thumb = foreman.get(f"/s/{world.site.id}/inspections/orders/{order.id}/evidence/{rows['photo'].digest}/thumb.jpg")
+    assert thumb.status_code == 200
+    document = foreman.get(doc_url)
+    assert document.status_code == 200 and document.data == PDF_DOC
+    assert document.headers["Content-Disposition"].startswith("attachment")
+    # Not on another site, not for a worker, not as the other kind.
+    assert as_role("outsider").get(photo_url.replace(f"/s/{world.site.id}/", f"/s/{world.other_site.id}/")
+                                   ).status_code == 404
+    assert as_role("worker").get(photo_url).status_code == 403
+    assert foreman.get(doc_url.replace(".pdf", ".jpg")).status_code == 404
+    assert AuditEvent.select().where(AuditEvent.action == "inspection.order.evidence").count() == 1
+
+
+@pytest.mark.parametrize("files,status,reason", [
+    ([(b"just some text", "note.txt")], 415, "verken et bilde eller en PDF"),
+    ([(b"", "empty.jpg")], 422, "tom"),
+    ([], 422, "Velg et bilde eller et PDF-dokument"),
+    ([(jpeg(), f"{i}.jpg") for i in range(7)], 422, "filer"),
+    ([(png_header_only(20000, 20000), "bomb.png")], 413, "piksler"),
+    ([(jpeg(), "ok.jpg"), (b"GIF89a....", "x.gif")], 415, "verken et bilde eller en PDF"),
+])
+def test_bad_evidence_is_refused_and_nothing_saved(as_role, world, at_noon, files, status, reason):
+    order = order_on_site(as_role, world)
+    response = as_role("manager").post(f"/s/{world.site.id}/inspections/orders/{order.id}/evidence",
+                                       data=upload(*files), content_type="multipart/form-data")
+    assert response.status_code == status
+    body = response.get_data(as_text=True)
+    assert reason in body and 'id="evidence-error"' in body
+    assert OrderEvidence.select().count() == 0
+
+
+def test_document_over_the_cap_is_refused(as_role, world, at_noon, monkeypatch):
+    monkeypatch.setattr(evidence, "MAX_DOCUMENT_BYTES", len(PDF_DOC) - 1)
+    order = order_on_site(as_role, world)
+    response = as_role("manager").post(f"/s/{world.site.id}/inspections/orders/{order.id}/evidence",
+                                       data=upload((PDF_DOC, "big.pdf")), content_type="multipart/form-data")
+    assert response.status_code == 413 and OrderEvidence.select().count() == 0
+
+
+def test_evidence_needs_the_manager_and_the_sites_order(as_role, world, at_noon):
+    order = order_on_site(as_role, world)
+    url = f"/s/{world.site.id}/inspections/orders/{order.id}/evidence"
+    assert as_role("foreman").post(url, data=upload((jpeg(), "a.jpg")),
+                                   content_type="multipart/form-data").status_code == 403
+    other = as_role("outsider").post(f"/s/{world.other_site.id}/inspections/orders/{order.id}/evidence",
+                                     data=upload((jpeg(), "a.jpg")), content_type="multipart/form-data")
+    assert other.status_code == 404 and OrderEvidence.select().count() == 0
+
+
+def test_closing_with_evidence_and_a_bad_file_closes_nothing(as_role, world, at_noon):
+    order = order_on_site(as_role, world)
+    client = as_role("manager")
+    close = f"/s/{world.site.id}/inspections/orders/{order.id}/close"
+    bad = client.post(close, data={"response": "Railings up", **upload((b"plain text", "a.txt"))},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 415
+    assert InspectionOrder.get().closed_at is None and OrderEvidence.select().count() == 0
+    ok = client.post(close, data={"response": "Railings up", "report": str(world.report.id),
+                                  **upload((jpeg(), "done.jpg"))}, content_type="multipart/form-data")
+    assert ok.status_code == 303
+    closed = InspectionOrder.get()
+    assert closed.closed_at is not None and [e.kind for e in closed.evidence] == ["photo"]
+    page = client.get(f"/s/{world.site.id}/inspections").get_data(as_text=True)
+    assert f"/s/{world.site.id}/reports/{world.report.id}" in page
+
+
+def test_inspector_pack_lists_each_orders_evidence(as_role, world, frozen_clock):
+    frozen_clock(datetime(2026, 6, 15, 10, 0))
+    order = order_on_site(as_role, world)
+    client = as_role("manager")
+    assert client.post(f"/s/{world.site.id}/inspections/orders/{order.id}/evidence",
+                       data=upload((jpeg(), "railing-north.jpg"), (PDF_DOC, "invoice-railings.pdf")),
+                       content_type="multipart/form-data").status_code == 303
+    response = client.get(f"/s/{world.site.id}/duties/inspector-pack.pdf?days=30")
+    reader = PdfReader(io.BytesIO(response.data))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "railing-north.jpg" in text and "invoice-railings.pdf" in text
+    assert sum(len(page.images) for page in reader.pages) == 1  # the photo's thumbnail
+    # Closed in the period: still in the pack, with its response.
+    assert client.post(f"/s/{world.site.id}/inspections/orders/{order.id}/close",
+                       data={"response": "Railings mounted on all floors"}).status_code == 303
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(
+        client.get(f"/s/{world.site.id}/duties/inspector-pack.pdf?days=30").data)).pages)
+    assert "Railings mounted on all floors" in text and "invoice-railings.pdf" in text
+
+
+def test_adding_a_known_person_as_hired_in_records_it_once(as_role, world, at_noon):
+    manager = as_role("manager")
+    # The outsider is a person of the organization on site B: added to site A, marked hired in with an agency.
+    response = add_person(manager, world.site, employer=str(world.org.id), phone=world.outsider.phone,
+                          name=world.outsider.name, hired_in="1", agency_name="Bemanning AS",
+                          agency_org_number="974760673")
+    assert response.status_code in (201, 303)
+    person = User.get_by_id(world.outsider.id)
+    assert person.hired_in and person.staffing_agency.org_number == "974760673"
+    assert AuditEvent.select().where((AuditEvent.action == "person.s15")
+                                     & (AuditEvent.record_id == person.id)).count() == 1
+    # Already on the site: refused, and nothing about the agency changes.
+    again = add_person(manager, world.site, employer=str(world.org.id), phone=world.outsider.phone,
+                       name=world.outsider.name, hired_in="1", agency_name="Annet Byrå AS",
+                       agency_org_number="923609016")
+    assert again.status_code == 409
+    assert User.get_by_id(world.outsider.id).staffing_agency.org_number == "974760673"

@@ -9,7 +9,7 @@ import pytest
 from helpers import jpeg, png_header_only
 from PIL import Image, ImageFile
 
-from fieldapp import photos
+from fieldapp import photos, storage
 
 
 def reason(data):
@@ -111,18 +111,19 @@ def test_a_file_over_the_cap_is_refused_without_reading_it_all():
 
 
 def test_stored_files_are_named_by_content_and_written_whole(tmp_path):
-    out = photos.store(tmp_path, io.BytesIO(jpeg()))
-    path = photos.path_for(tmp_path, out.digest)
+    store = storage.LocalStorage(tmp_path)
+    out = photos.store(store, io.BytesIO(jpeg()))
+    path = store.path(out.digest)
     import hashlib
 
     assert hashlib.sha256(path.read_bytes()).hexdigest() == out.digest
-    assert photos.path_for(tmp_path, out.digest, thumb=True).exists()
+    assert store.path(out.digest, thumb=True).exists()
     # No temporary files left behind, and storing the same photo again changes nothing.
-    photos.store(tmp_path, io.BytesIO(jpeg()))
+    photos.store(store, io.BytesIO(jpeg()))
     leftovers = [name for _root, _dirs, files in os.walk(tmp_path) for name in files if name.startswith(".upload-")]
     assert leftovers == []
     with pytest.raises(ValueError):
-        photos.path_for(tmp_path, "../../etc/passwd")
+        store.path("../../etc/passwd")
 
 
 # --- issue 14: damaged pixels, metadata, colour, modes, shapes ------------------------------------

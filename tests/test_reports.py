@@ -1,7 +1,6 @@
 """Hazard and incident reports: sent once with all their photos or not at all, seen by the right people,
 followed up to the end with a timeline and an audit trail."""
 import io
-import os
 import time
 import uuid
 from datetime import timedelta
@@ -9,15 +8,14 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 
-from fieldapp import audit, clock, photos
+from fieldapp import audit, clock, photos, storage
 from fieldapp.models import AuditEvent, InjuryDetails, Photo, Report, ReportEvent
 
-from helpers import jpeg, png_header_only
+from helpers import jpeg, png_header_only, stored_names
 
 
 def uploads(app):
-    root = photos.folder(app)
-    return sorted(name for _r, _d, files in os.walk(root) for name in files) if root.exists() else []
+    return stored_names(app)
 
 
 def send(client, site, photo_blobs=(), outbox=False, report_uuid=None, **fields):
@@ -47,7 +45,7 @@ def test_a_report_with_two_photos_is_saved_with_its_timeline_and_audit(app, worl
     stored = list(Photo.select().where(Photo.report == report).order_by(Photo.position))
     assert [(p.width, p.height) for p in stored] == [(1200, 1600), (640, 480)]
     for p in stored:
-        image = Image.open(photos.path_for(photos.folder(app), p.digest))
+        image = Image.open(io.BytesIO(storage.for_app(app).read(p.digest)))
         assert dict(image.getexif()) == {} and max(image.size) <= 1600
     assert [e.kind for e in ReportEvent.select().where(ReportEvent.report == report)] == ["created"]
     assert AuditEvent.select().where((AuditEvent.action == "report.create")

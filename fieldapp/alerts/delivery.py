@@ -94,12 +94,22 @@ def _available(now):
             & (PushDelivery.claimed_until.is_null() | (PushDelivery.claimed_until < now)))
 
 
-def _claim(run_id, limit, lease, alert_id, now):
-    """Up to `limit` due, unclaimed rows, now claimed by run_id until now + lease."""
+def chunks(alert_id, size):
+    """The alert's due deliveries' subscription ids in lists of at most `size` (one delivery task each)."""
+    ids = [sid for (sid,) in PushDelivery.select(PushDelivery.subscription).distinct()
+           .where((PushDelivery.alert == alert_id) & PushDelivery.sent_at.is_null() & PushDelivery.gave_up_at.is_null())
+           .order_by(PushDelivery.subscription).tuples()]
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def _claim(run_id, limit, lease, alert_id, now, subscription_ids=None):
+    """Up to `limit` due, unclaimed rows (of subscription_ids, when given), now claimed by run_id until now + lease."""
     with database.atomic():
         due = PushDelivery.select(PushDelivery.id).where(_available(now))
         if alert_id is not None:
             due = due.where(PushDelivery.alert == alert_id)
+        if subscription_ids is not None:
+            due = due.where(PushDelivery.subscription.in_(list(subscription_ids)))
         due = due.order_by(PushDelivery.next_attempt_at, PushDelivery.id).limit(limit)
         if not is_sqlite():
             due = due.for_update(skip_locked=True)  # PostgreSQL: consumers take different rows, not turns
@@ -174,8 +184,9 @@ def _record(results, now, counts):
     counts["failed"] += len(failed)
 
 
-def deliver(alert_id=None, now=None, seconds=RUN_SECONDS):
-    """Send the due deliveries of one alert (or of every alert: the sweep) and record each answer.
+def deliver(alert_id=None, now=None, seconds=RUN_SECONDS, subscription_ids=None):
+    """Send the due deliveries of one alert (or of every alert: the sweep), only those to subscription_ids
+    when given (a fanout chunk), and record each answer.
 
     Holds at most twice the sender's threads in claims at a time, so a killed run strands few rows; records
     every RECORD_EVERY answers or RECORD_SECONDS. `now` stands for the clock in tests (claims and times).
@@ -214,7 +225,8 @@ def deliver(alert_id=None, now=None, seconds=RUN_SECONDS):
         # Keep every thread busy (a full window queued behind them) while holding few claims: at most two
         # windows are claimed and unrecorded, which is what a killed run leaves for the lease to free.
         if running and not drained and len(in_flight) <= sender.workers:
-            claimed_rows = _claim(run_id, 2 * sender.workers - len(in_flight), lease, alert_id, clock())
+            claimed_rows = _claim(run_id, 2 * sender.workers - len(in_flight), lease, alert_id, clock(),
+                                  subscription_ids)
             drained = not claimed_rows
             for claimed in claimed_rows:
                 if not push.endpoint_allowed(claimed.endpoint, hosts, allow_local):

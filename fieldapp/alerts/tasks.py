@@ -5,18 +5,22 @@ it, the minutely sweep and escalation, each inside fieldapp.queue.context.
 """
 import logging
 
+from flask import current_app, has_app_context
 from huey import crontab
 
 from ..queue import context, huey, periodic
 from . import delivery
 
 log = logging.getLogger(__name__)
+# Subscriptions per delivery task: 10,000 phones are 20 tasks that the consumers share. A consumer sends about
+# PUSH_WORKERS / (push service answer time) messages a second (64 / 50 ms: 1,280), so a chunk takes ~0.4 s.
+CHUNK = 500
 
 
-def deliver(alert_id=None, now=None, seconds=delivery.RUN_SECONDS):
+def deliver(alert_id=None, now=None, seconds=delivery.RUN_SECONDS, subscription_ids=None):
     """One delivery run (delivery.deliver: same arguments and counts); with retries, a run is scheduled for
     when the first is due (the sweep would find it too, up to a minute later)."""
-    counts = delivery.deliver(alert_id, now=now, seconds=seconds)
+    counts = delivery.deliver(alert_id, now=now, seconds=seconds, subscription_ids=subscription_ids)
     if counts["retry_in"] is not None:
         deliver_alert.schedule((alert_id,), delay=counts["retry_in"])
     return counts
@@ -24,24 +28,33 @@ def deliver(alert_id=None, now=None, seconds=delivery.RUN_SECONDS):
 
 @huey.context_task(context)
 def deliver_alert(alert_id=None, subscription_ids=None, attempt=0):
-    """Send an alert's due push deliveries now (alert_id None: every alert's).
+    """Send an alert's due push deliveries now (alert_id None: every alert's), only those to subscription_ids
+    when given (one chunk of a fanout, see deliver_soon).
 
-    subscription_ids and attempt are what tasks queued before migration 006 carry; the rows in push_delivery
-    now say what is left to send, so they are not needed.
+    attempt is what tasks queued before migration 006 carry; the rows in push_delivery say what is left to send.
     """
-    return deliver(alert_id)
+    return deliver(alert_id, subscription_ids=subscription_ids)
 
 
 def deliver_soon(alert_id):
-    """Ask a consumer to send the alert's deliveries now. Call after the alert's transaction has committed.
+    """Ask the consumers to send the alert's deliveries now. Call after the alert's transaction has committed.
 
-    The rows are already durable, so a failed enqueue (queue down, process killed) only delays them until the
-    next sweep (every minute): it is logged and not raised, so the person's report or alert still succeeds.
+    A large alert (a stop-work order to a whole site) is queued as one task per CHUNK subscriptions, so that
+    every consumer takes a share (issue 23); a chunk that a killed consumer lost is sent by the sweep once its
+    claims' lease has run out. The rows are already durable, so a failed enqueue (Redis down, process killed)
+    only delays them until the next sweep (every minute): it is logged and not raised, so the person's report
+    or alert still succeeds. Returns the number of tasks queued.
     """
+    queued = 0
     try:
-        deliver_alert(alert_id)
+        size = current_app.config.get("PUSH_CHUNK", CHUNK) if has_app_context() else CHUNK
+        chunks = delivery.chunks(alert_id, size) if alert_id is not None else [None]
+        for subscription_ids in chunks:
+            deliver_alert(alert_id, subscription_ids)
+            queued += 1
     except Exception:  # noqa: BLE001 - any queue failure; the sweep sends the rows, the log shows why it waited
         log.exception("could not queue push delivery of alert %s; the periodic sweep will send it", alert_id)
+    return queued
 
 
 @periodic(crontab(minute="*"))

@@ -28,8 +28,11 @@ def _cells(row, site, s15):
     out = _hhmm(end) + (" *" if row.auto_closed else "") if end else ""
     person = s15.get(row.user_id)
     born = person.date_of_birth.isoformat() if person and person.date_of_birth else ""
+    agency = person.agency_name if person else ""
+    if person and person.hired_in and not agency:  # § 15: the list is incomplete without it
+        agency = _("Missing (hired in)")
     return [row.name, born, row.employer_name or "", row.employer_org_number or "",
-            person.agency_name if person else "", person.agency_org_number if person else "",
+            agency, person.agency_org_number if person else "",
             row.hms_card_number or "",
             start.date().isoformat(), _hhmm(start), out, _("yes") if row.is_guest else "",
             _time_note(row)]

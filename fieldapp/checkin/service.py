@@ -173,20 +173,22 @@ def attendance(site, start_day, end_day):
                 .order_by(CheckIn.checked_in_at, CheckIn.name))
 
 
-S15 = namedtuple("S15", "date_of_birth agency_name agency_org_number")
+S15 = namedtuple("S15", "date_of_birth agency_name agency_org_number hired_in")
 
 
 def s15_details(rows):
     """{user id: S15} for the people on attendance rows (byggherreforskriften § 15: date of birth, and a hired-in
-    worker's staffing agency with its organisation number). One query. For the attendance list only: the date
-    of birth is personal data shown nowhere else. Visitors (no user) have none."""
+    worker's staffing agency with its organisation number; hired_in: the person is hired in, so the agency is
+    required). One query. For the attendance list only: the date of birth is personal data shown nowhere else.
+    Visitors (no user) have none."""
     ids = list({row.user_id for row in rows if row.user_id is not None})
     if not ids:
         return {}
-    query = (User.select(User.id, User.date_of_birth, Organization.name, Organization.org_number)
+    query = (User.select(User.id, User.date_of_birth, Organization.name, Organization.org_number, User.hired_in)
              .join(Organization, JOIN.LEFT_OUTER, on=(User.staffing_agency == Organization.id))
              .where(User.id.in_(ids)).tuples())
-    return {user_id: S15(born, name or "", number or "") for user_id, born, name, number in query}
+    return {user_id: S15(born, name or "", number or "", bool(hired))
+            for user_id, born, name, number, hired in query}
 
 
 def hours_on_site(site, start_day, end_day, now=None):

@@ -181,7 +181,7 @@ def read_photos(files):
 
 # --- a worker's own records ----------------------------------------------------------------------------------
 
-def add_own_record(user, record_uuid, fields, blobs, root, phone_at=None):
+def add_own_record(user, record_uuid, fields, blobs, store, phone_at=None):
     """A person adds their own certificate from the phone: "pending" until approved. Returns (record, created).
 
     record_uuid: made on the phone (a resend returns the first record, created False; the same UUID with other
@@ -197,7 +197,7 @@ def add_own_record(user, record_uuid, fields, blobs, root, phone_at=None):
     budget = photos.Budget()
     processed = {side: photos.process(data, budget=budget) for side, data in blobs.items()}
     for item in processed.values():
-        photos.save(root, item)
+        photos.save(store, item)
     try:
         with database.atomic():
             record = TrainingRecord.create(uuid=record_uuid, payload_hash=digest, user=user, status="pending",
@@ -710,4 +710,39 @@ def expiring_for_manager(user, days=30):
         today = clock.today(sites[site_id])
         if today <= expires_on <= today + timedelta(days=days):
             out.append((sites[site_id], name, names.get(course, course), expires_on))
+    return out
+
+
+def matrix_counts(sites):
+    """{site id: {status: cells}} for many sites: the same counts as matrix(site).counts for each (everyone on
+    the site, no filter), in four queries whatever the number of sites (requirements, members, tasks,
+    records), for pages that sum the matrix over an organization (fieldapp/duties)."""
+    ids = [s.id for s in sites]
+    out = {site_id: dict.fromkeys(STATUSES, 0) for site_id in ids}
+    reqs = {}
+    for row in (SiteRequirement.select().where(SiteRequirement.site.in_(ids))
+                .order_by(SiteRequirement.task, SiteRequirement.id)):
+        reqs.setdefault(row.site_id, []).append(row)
+    if not reqs:
+        return out
+    members = list(Membership.select(Membership.site, User.id, User.hms_card_number, User.hms_card_expiry)
+                   .join(User).where(Membership.site.in_(list(reqs))).tuples())
+    tasks = {}
+    for site_id, user_id, name in (PersonTask.select(PersonTask.site, PersonTask.user, PersonTask.task)
+                                   .where(PersonTask.site.in_(list(reqs))).tuples()):
+        tasks.setdefault((site_id, user_id), set()).add(name)
+    cards = {user_id: (number, expiry) for _s, user_id, number, expiry in members}
+    courses = {r.course for rows in reqs.values() for r in rows}
+    known = standing(User.select(User.id).where(User.id.in_(list(cards))), courses, cards)
+    today = {site.id: clock.today(site) for site in sites}
+    for site_id, user_id, _number, _expiry in members:
+        mine = tasks.get((site_id, user_id), set())
+        counts = out[site_id]
+        seen = {}
+        for r in reqs[site_id]:
+            if r.task and r.task not in mine:
+                continue
+            if r.course not in seen:
+                seen[r.course] = person_status(known, user_id, r.course, today[site_id])
+            counts[seen[r.course]] += 1
     return out

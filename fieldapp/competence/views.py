@@ -1,9 +1,9 @@
 """Competence views: a person's own certificates (also offline), approval, requirements, tasks, the matrix."""
 import uuid as uuidlib
 
-from flask import abort, Blueprint, current_app, g, redirect, render_template, request, send_file, url_for
+from flask import abort, Blueprint, current_app, g, redirect, render_template, request, url_for
 
-from .. import clock, downloads, inputs, outbox, phone_time, photos
+from .. import clock, downloads, inputs, outbox, phone_time, photos, storage
 from ..authz import login_required, outbox_post, requires, upload_limit
 from ..inputs import InputError
 from . import exports, importer, service
@@ -20,8 +20,8 @@ BADGE = {"valid": "ok", "expires_90": "warn", "expires_60": "warn", "expires_30"
          "expired": "danger", "missing": "danger"}
 
 
-def _root():
-    return photos.folder(current_app)
+def _store():
+    return storage.for_app(current_app)
 
 
 # --- a person's own certificates --------------------------------------------------------------------------
@@ -51,7 +51,7 @@ def add_mine():
         when = phone_time.from_request()
         fields = service.record_fields(service.org_of(g.user), request.form, clock.today())
         blobs = service.read_photos(request.files)
-        _record, created = service.add_own_record(g.user, record_uuid, fields, blobs, _root(),
+        _record, created = service.add_own_record(g.user, record_uuid, fields, blobs, _store(),
                                                   phone_at=when.claimed)
     except InputError as exc:  # CompetenceError, PhotoError or a bad UUID
         status, message = inputs.problem(exc)
@@ -74,12 +74,8 @@ def my_photo(record_id, side):
 def _send_photo(photo):
     if photo is None:
         abort(404)
-    path = photos.path_for(_root(), photo.digest)
-    if not path.exists():
-        abort(404)
-    response = send_file(path, mimetype="image/jpeg", conditional=True, etag=photo.digest)
-    response.headers["Cache-Control"] = "private, no-store"  # a certificate: never kept by a shared phone
-    return response
+    # A certificate: never kept by a shared phone (no-store).
+    return downloads.photo(_store(), photo.digest, private_copy=True)
 
 
 # --- approval -------------------------------------------------------------------------------------------------

@@ -4,10 +4,13 @@ Sections: the attendance list summary (byggherreforskriften § 15), the register
 details (AML § 5-1; fieldapp/stats), walkarounds and meetings held, open orders (AML § 18-6), the verneombud
 (AML § 6-1) and the competence matrix summary (AML § 3-2). fpdf2 with the bundled DejaVu fonts.
 """
+import io
+
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from .. import pdf as pdfs
+from ..storage import StorageUnavailable
 from ..stats import exports as stats_exports
 from . import texts
 
@@ -43,6 +46,43 @@ def _figures(pdf, pairs):
             table.row([label, str(value)])
 
 
+THUMB_MM = 30  # width of an evidence photo's thumbnail in the pack
+THUMBS_PER_ORDER = 5
+THUMB_RATIO = 1.5  # the tallest a thumbnail is drawn, as a share of its width
+
+
+def _evidence(pdf, data, orders):
+    """Under each order with evidence: the linked report, a line per photo and document, and the first photos'
+    thumbnails (the stored 320 px thumbnails, so the pack stays small)."""
+    for order, inspection in orders:
+        items = data["evidence"].get(order.id, [])
+        if not items and not order.report_id:
+            continue
+        pdf.set_font("body", "B", 9)
+        _line(pdf, _("Evidence for the order: %(order)s", order=order.text[:80]))
+        pdf.set_font("body", size=9)
+        if order.report_id:
+            _line(pdf, "· " + _("Report no. %(report_id)s and its follow-up", report_id=order.report_id))
+        for item in items:
+            kind = _("Photo") if item.kind == "photo" else _("Document")
+            _line(pdf, f"· {kind}: {item.name or item.digest[:12]} ({item.created_at.date().isoformat()})")
+        shots = [i for i in items if i.kind == "photo"][:THUMBS_PER_ORDER]
+        paths = [_thumbnail(data["store"], i.digest) for i in shots] if data["store"] else []
+        paths = [p for p in paths if p is not None]
+        if paths:
+            x, y = pdf.l_margin, pdf.get_y() + 1
+            if y + THUMB_MM * THUMB_RATIO > pdf.h - pdf.b_margin:
+                pdf.add_page()
+                y = pdf.get_y()
+            tallest = 0
+            for path in paths:
+                # Inside a box of THUMB_MM x THUMB_MM * THUMB_RATIO: a tall panorama cannot run off the page.
+                info = pdf.image(path, x=x, y=y, w=THUMB_MM, h=THUMB_MM * THUMB_RATIO, keep_aspect_ratio=True)
+                tallest = max(tallest, min(info.rendered_height, THUMB_MM * THUMB_RATIO))
+                x += THUMB_MM + 3
+            pdf.set_y(y + tallest + 2)
+
+
 def build(data):
     """PDF bytes of the pack. data: service.pack_data(...) (a dict; see there)."""
     site, period = data["site"], data["period"]
@@ -59,7 +99,7 @@ def build(data):
     a = data["attendance"]
     _heading(pdf, _("Attendance list (byggherreforskriften § 15)"))
     _figures(pdf, [(_("Check-ins"), a["checkins"]), (_("People"), a["people"]), (_("Days with check-ins"), a["days"]),
-                   (_("People on the list without a date of birth"), a["lacking"])])
+                   (_("People on the list lacking a date of birth, or hired in without the agency"), a["lacking"])])
 
     _heading(pdf, _("Register of injuries (AML § 5-1)"))
     _line(pdf, _("Without medical details."))
@@ -92,6 +132,12 @@ def build(data):
     _table(pdf, (30, 120, 40), [_("Reference"), _("Order"), _("Deadline")],
            [[i.reference, o.text, o.deadline.isoformat()] for o, i in data["orders"]],
            _("No open orders from Arbeidstilsynet."))
+    _evidence(pdf, data, data["orders"])
+    if data["closed_orders"]:
+        _heading(pdf, _("Orders closed in the period"))
+        _table(pdf, (30, 70, 25, 65), [_("Reference"), _("Order"), _("Deadline"), _("Response")],
+               [[i.reference, o.text, o.deadline.isoformat(), o.response] for o, i in data["closed_orders"]], "")
+        _evidence(pdf, data, data["closed_orders"])
 
     _heading(pdf, _("Verneombud"))
     _table(pdf, (50, 30, 50, 60), [_("Name"), _("Role"), _("Term"), _("40-hour course")],
@@ -108,3 +154,12 @@ def build(data):
                    (_("Waiting for approval"), counts.get("waiting", 0)), (_("Expired"), counts.get("expired", 0)),
                    (_("Missing"), counts.get("missing", 0))])
     return bytes(pdf.output())
+
+
+def _thumbnail(store, digest):
+    """The stored thumbnail of an evidence photo as a file object for fpdf2, or None when the store has none or
+    cannot be reached now (the pack still lists the photo by name)."""
+    try:
+        return io.BytesIO(store.read(digest, thumb=True))
+    except (FileNotFoundError, StorageUnavailable):
+        return None

@@ -18,13 +18,14 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from peewee import JOIN, fn
+from peewee import JOIN, Case, fn
 
 from .. import clock
 from ..competence import service as competence
 from ..meetings import service as meetings
 from ..models import (AlertRecipient, Alert, CheckIn, FollowUp, InjuryDetails, Inspection, InspectionOrder, Meeting,
-                      MeetingAttendance, Membership, Report, SafetyRound, RoundSignature, User, VerneombudTerm)
+                      MeetingAttendance, Membership, Report, SafetyRound, RoundSignature, Site, User,
+                      VerneombudTerm)
 from ..rounds import service as rounds
 
 MET, AT_RISK, NOT_MET, UNTRACKED = "met", "at_risk", "not_met", "untracked"
@@ -122,8 +123,7 @@ def competence_present(scope, period, today):
     """AML § 2-1 and § 3-2 (1) a: every worker has the training the site requires (the competence matrix).
     A missing or expired required course -> not met; one waiting or about to expire -> at risk."""
     missing = risky = 0
-    for site in scope.sites:
-        counts = competence.matrix(site).counts
+    for counts in competence.matrix_counts(scope.sites).values():  # four queries for the whole organization
         missing += counts.get("missing", 0) + counts.get("expired", 0)
         risky += sum(n for status, n in counts.items() if status not in ("missing", "expired", "valid"))
     evidence = _site_link(scope, "competence.matrix")
@@ -169,9 +169,8 @@ def meetings_held(scope, period, today):
     """AML § 3-1 (2) and § 6-2 (2): HMS meetings held on their schedules (meetings.service.due_meetings), and
     the verneombud present (taking part in planning). Overdue -> not met; held without the verneombud -> not met."""
     evidence = _site_link(scope, "meetings.index")
-    overdue = 0
-    for site in scope.sites:
-        overdue += sum(1 for _kind, _day, late in meetings.due_meetings(site, today) if late)
+    overdue = sum(1 for rows in meetings.due_meetings_of(scope.sites, today).values()  # two queries in all
+                  for _kind, _day, late in rows if late)
     held = _meetings_in(scope, period)
     ids = [m for m, _s, _d in held]
     with_vo = set()
@@ -194,11 +193,13 @@ def meetings_held(scope, period, today):
 def follow_ups(scope, period, today):
     """Internkontrollforskriften § 5 (2) nr. 7 and AML § 3-1 (2) c: reported deviations put right by their
     deadline. An open report past its deadline -> not met; one due within 3 days -> at risk."""
-    base = Report.select().where(Report.site.in_(scope.site_ids) & (Report.status != "closed")
-                                 & Report.deadline.is_null(False))
-    late = base.where(Report.deadline < today).count()
-    soon = base.where((Report.deadline >= today)
-                      & (Report.deadline <= today + timedelta(days=DEADLINE_WARNING_DAYS))).count()
+    # One query for both counts (the page runs every rule on each view).
+    late, soon = (Report.select(fn.SUM(Case(None, [(Report.deadline < today, 1)], 0)),
+                                fn.SUM(Case(None, [(Report.deadline >= today, 1)], 0)))
+                  .where(Report.site.in_(scope.site_ids) & (Report.status != "closed")
+                         & Report.deadline.is_null(False)
+                         & (Report.deadline <= today + timedelta(days=DEADLINE_WARNING_DAYS))).tuples().get())
+    late, soon = int(late or 0), int(soon or 0)  # NULL when no row; PostgreSQL sums to Decimal
     evidence = _site_link(scope, "reports.reports")
     law = "AML § 3-1, internkontrollforskriften § 5"
     if late:
@@ -237,12 +238,17 @@ def injuries(scope, period, today):
     return Duty("injuries", MET, _("Injuries are registered and notified."), evidence, law)
 
 
+def s15_lacking():
+    """The peewee condition on User for a person the § 15 list lacks a required field of: no date of birth, or
+    hired in (User.hired_in) without the staffing agency (innleievirksomhet, with its organisation number)."""
+    return User.date_of_birth.is_null() | ((User.hired_in == True) & User.staffing_agency.is_null())  # noqa: E712
+
+
 def attendance_list(scope, period, today):
     """Byggherreforskriften § 15: a daily list of everyone working on the site, with each person's date of
-    birth (and a hired-in worker's staffing agency). No check-in at all in the period on a site with workers
-    -> not met; anyone checked in during the period without a date of birth -> not met (the list is
-    incomplete). Visitors are not on the § 15 list's duty. Whether a person is hired in is known only when
-    their agency is recorded, so the agency cannot be checked as missing."""
+    birth and, for a hired-in worker, the staffing agency with its organisation number. No check-in at all in
+    the period on a site with workers -> not met; anyone checked in during the period who lacks a required
+    field (s15_lacking) -> not met (the list is incomplete). Visitors are not on the § 15 list's duty."""
     evidence = _site_link(scope, "checkin.attendance")
     law = "byggherreforskriften § 15"
     lo, hi = _bounds(scope, period)
@@ -256,13 +262,21 @@ def attendance_list(scope, period, today):
                                                     "%(num)s sites have nobody checked in during the period.",
                                                     empty),
                     evidence, law, _("Put up the check-in poster and have everyone check in."))
-    lacking = (User.select(User.id).join(CheckIn, on=(CheckIn.user == User.id))
-               .where(in_period & User.date_of_birth.is_null()).distinct().count())
+    lacking = list(User.select(User.id, User.date_of_birth, User.hired_in, User.staffing_agency)
+                   .join(CheckIn, on=(CheckIn.user == User.id)).where(in_period & s15_lacking()).distinct().tuples())
     if lacking:
-        return Duty("attendance", NOT_MET,
-                    ngettext("The list is incomplete: %(num)s person on it lacks a date of birth.",
-                             "The list is incomplete: %(num)s people on it lack a date of birth.", lacking),
-                    evidence, law, _("Record their date of birth from People on the site."))
+        born = sum(1 for _id, birth, _hired, _agency in lacking if birth is None)
+        agency = sum(1 for _id, _birth, hired, agency_id in lacking if hired and agency_id is None)
+        reason = (ngettext("The list is incomplete: %(num)s person on it lacks a date of birth.",
+                           "The list is incomplete: %(num)s people on it lack a date of birth.", born)
+                  if born else "")
+        if agency:
+            reason = (reason + " " if reason else "") + ngettext(
+                "The list is incomplete: %(num)s hired-in worker on it lacks the staffing agency.",
+                "The list is incomplete: %(num)s hired-in workers on it lack the staffing agency.", agency)
+        return Duty("attendance", NOT_MET, reason, evidence, law,
+                    _("Record their date of birth and, for the hired in, the staffing agency, from People on "
+                      "the site."))
     return Duty("attendance", MET, _("The attendance list is kept and complete."), evidence, law)
 
 
@@ -278,7 +292,9 @@ def _active_terms(scope, today):
 
 def verneombud_in_place(scope, period, today):
     """AML § 6-1 (1): every business with more than five employees has a verneombud. Per site: more than five
-    workers (members of any role but manager) and no verneombud term covering the site today -> not met."""
+    workers (members of any role but manager) and no verneombud term covering the site today -> not met. For
+    the organization: more than five distinct workers over all its sites (each site may have five or fewer) and
+    no current verneombud anywhere in it -> not met."""
     workers = dict(Membership.select(Membership.site, fn.COUNT(Membership.id))
                    .where(Membership.site.in_(scope.site_ids) & (Membership.role != "manager"))
                    .group_by(Membership.site).tuples())
@@ -287,6 +303,18 @@ def verneombud_in_place(scope, period, today):
     covered = {t.site_id for t in terms}
     missing = [s for s in scope.sites if workers.get(s.id, 0) > MORE_THAN and not org_wide and s.id not in covered]
     evidence = _site_link(scope, "duties.register")
+    if not missing and not terms:
+        org_sites = Site.select(Site.id).where(Site.organization == scope.organization)
+        everyone = (Membership.select(Membership.user).distinct()
+                    .where(Membership.site.in_(org_sites) & (Membership.role != "manager")).count())
+        anywhere = VerneombudTerm.select().where(
+            (VerneombudTerm.organization == scope.organization) & (VerneombudTerm.role == "verneombud")
+            & (VerneombudTerm.elected_from <= today) & (VerneombudTerm.elected_to >= today)).exists()
+        if everyone > MORE_THAN and not anywhere:
+            return Duty("verneombud_in_place", NOT_MET,
+                        ngettext("The organization has %(num)s worker on its sites and no verneombud.",
+                                 "The organization has %(num)s workers on its sites and no verneombud.", everyone),
+                        evidence, "AML § 6-1", _("Hold an election and record the verneombud in the register."))
     if missing:
         return Duty("verneombud_in_place", NOT_MET,
                     ngettext("%(num)s site with more than five workers has no verneombud.",
@@ -346,21 +374,22 @@ def verneombud_walkarounds(scope, period, today):
     """AML § 6-2 (1): the verneombud takes part in the walkarounds. A round in the period not signed by the
     verneombud's side -> at risk; no round in the period -> not met."""
     lo, hi = _bounds(scope, period)
-    held = list(SafetyRound.select(SafetyRound.id)
-                .where(SafetyRound.site.in_(scope.site_ids) & (SafetyRound.started_at >= lo)
-                       & (SafetyRound.started_at < hi)).tuples())
+    # The rounds held and those the verneombud's side signed, in one query.
+    held, signed = (SafetyRound.select(fn.COUNT(SafetyRound.id.distinct()),
+                                       fn.COUNT(RoundSignature.round.distinct()))
+                    .join(RoundSignature, JOIN.LEFT_OUTER,
+                          on=((RoundSignature.round == SafetyRound.id) & (RoundSignature.side == "verneombud")))
+                    .where(SafetyRound.site.in_(scope.site_ids) & (SafetyRound.started_at >= lo)
+                           & (SafetyRound.started_at < hi)).tuples().get())
     evidence = _site_link(scope, "rounds.rounds")
     law = "AML § 6-2"
     if not held:
         return Duty("verneombud_walkarounds", NOT_MET, _("No walkaround in the period."), evidence, law,
                     _("Walk the site together with the employer's side."))
-    ids = [r for (r,) in held]
-    signed = RoundSignature.select().where(RoundSignature.round.in_(ids)
-                                           & (RoundSignature.side == "verneombud")).count()
-    if signed < len(ids):
+    if signed < held:
         return Duty("verneombud_walkarounds", AT_RISK,
                     ngettext("%(num)s walkaround is not signed by the verneombud.",
-                             "%(num)s walkarounds are not signed by the verneombud.", len(ids) - signed),
+                             "%(num)s walkarounds are not signed by the verneombud.", held - signed),
                     evidence, law, _("Sign the round for the verneombud's side."))
     return Duty("verneombud_walkarounds", MET, _("The verneombud took part in every walkaround."), evidence, law)
 

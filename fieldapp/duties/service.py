@@ -4,12 +4,13 @@ from datetime import date, timedelta
 
 from peewee import JOIN
 
-from .. import audit, clock
+from .. import audit, clock, photos
 from ..authz import roles_with
 from ..db import database
 from ..inputs import FormReader, InputError
 from ..models import (ELECTION_KINDS, INSPECTION_SANCTIONS, VERNEOMBUD_ROLES, Inspection, InspectionOrder,
-                      Membership, Organization, Report, Site, User, VerneombudTerm, utcnow)
+                      Membership, OrderEvidence, Organization, Report, Site, User, VerneombudTerm,
+                      utcnow)
 from ..sites.service import org_number_valid
 from ..competence import service as competence
 from ..meetings import service as meetings
@@ -17,7 +18,7 @@ from ..models import CheckIn, MeetingAttendance, RoundSignature, SafetyRound, Ve
 from ..rounds import service as rounds
 from ..stats import service as stats
 from ..stats.definitions import Period as StatsPeriod
-from . import pack, rules
+from . import evidence, pack, rules
 
 DEFAULT_DAYS = 90  # the period the statuses look back over, a setting on the page
 MAX_DAYS = 730
@@ -205,11 +206,13 @@ def agency_of(person):
 
 
 def set_s15(actor, site, person, form):
-    """Record a person's date of birth and (for a hired-in worker) staffing agency: name and organisation
-    number, both or neither. InputErrors: a date of birth in the future ("duties.born_future"), a bad
-    organisation number ("duties.agency_number"), a number without a name or a name without a number.
-    An agency already known by its number is reused (its name is not changed). Audited without the date of
-    birth itself (personal data: the audit log records that it changed)."""
+    """Record a person's date of birth, whether they are hired in (checkbox "hired_in"; an agency given implies
+    it) and a hired-in worker's staffing agency: name and organisation number, both or neither. Hired in
+    without the agency is saved (the § 15 list then shows itself incomplete: rules.s15_lacking).
+    InputErrors: a date of birth in the future ("duties.born_future"), a bad organisation number
+    ("duties.agency_number"), a number without a name or a name without a number. An agency already known by
+    its number is reused (its name is not changed). Audited without the date of birth itself (personal data:
+    the audit log records that it changed)."""
     fields = FormReader(form)
     born = fields.date("date_of_birth")
     name = fields.text("agency_name", MAX_AGENCY_NAME)
@@ -229,10 +232,13 @@ def set_s15(actor, site, person, form):
             agency = Organization.get_or_none(Organization.org_number == number)
             if agency is None:
                 agency = Organization.create(name=name, org_number=number)
-        before = {"date_of_birth_set": person.date_of_birth is not None, "staffing_agency": person.staffing_agency_id}
-        User.update(date_of_birth=born, staffing_agency=agency).where(User.id == person.id).execute()
+        hired_in = form.get("hired_in") == "1" or agency is not None
+        before = {"date_of_birth_set": person.date_of_birth is not None, "hired_in": person.hired_in,
+                  "staffing_agency": person.staffing_agency_id}
+        User.update(date_of_birth=born, staffing_agency=agency, hired_in=hired_in).where(User.id == person.id).execute()
         audit.record(actor, "person.s15", "user", person.id, before=before,
-                     after={"date_of_birth_set": born is not None, "staffing_agency": agency.id if agency else None})
+                     after={"date_of_birth_set": born is not None, "hired_in": hired_in,
+                            "staffing_agency": agency.id if agency else None})
     return agency
 
 
@@ -244,7 +250,8 @@ MAX_ORDERS = 30  # orders recorded with one inspection
 
 
 def inspections_of(site):
-    """[(Inspection, [InspectionOrder])] of the site, newest first. Two queries."""
+    """[(Inspection, [InspectionOrder])] of the site, newest first; each order's `evidence_items` holds its
+    [OrderEvidence]. Three queries."""
     inspections = list(Inspection.select().where(Inspection.site == site)
                        .order_by(Inspection.held_on.desc(), Inspection.id.desc()))
     orders = {}
@@ -252,6 +259,10 @@ def inspections_of(site):
         for order in (InspectionOrder.select().where(InspectionOrder.inspection.in_([i.id for i in inspections]))
                       .order_by(InspectionOrder.deadline, InspectionOrder.id)):
             orders.setdefault(order.inspection_id, []).append(order)
+    items = evidence_of([o.id for rows in orders.values() for o in rows])
+    for rows in orders.values():
+        for order in rows:
+            order.evidence_items = items.get(order.id, [])
     return [(i, orders.get(i.id, [])) for i in inspections]
 
 
@@ -312,12 +323,12 @@ def add_inspection(actor, site, form):
     return inspection
 
 
-def close_order(actor, site, order_id, form):
-    """Close an open order of the site with the response (required) and optionally a linked report of the site
-    (its follow-up and photos are the evidence). None when the order is not the site's; DutyError
-    "response_required" (422), "bad_report" (422), "order_closed" (409). Audited."""
-    order = (InspectionOrder.select(InspectionOrder).join(Inspection)
-             .where((InspectionOrder.id == order_id) & (Inspection.site == site)).first())
+def close_order(actor, site, order_id, form, files=(), store=None):
+    """Close an open order of the site with the response (required), optionally a linked report of the site
+    (its follow-up and photos are evidence) and photos or PDF documents (files, store: as for add_evidence).
+    None when the order is not the site's; DutyError "response_required" (422), "bad_report" (422),
+    "order_closed" (409), and the evidence's errors (see add_evidence). Nothing is saved on any error. Audited."""
+    order = _order_of(site, order_id)
     if order is None:
         return None
     if order.closed_at is not None:
@@ -331,6 +342,7 @@ def close_order(actor, site, order_id, form):
         if report is None:
             fields.fail("duties.bad_report", "report")
     fields.done()
+    items = _prepare_evidence(order, files, store) if files else []
     with database.atomic():
         changed = (InspectionOrder.update(response=response, report=report, closed_at=utcnow(), closed_by=actor)
                    .where((InspectionOrder.id == order.id) & InspectionOrder.closed_at.is_null()).execute())
@@ -338,6 +350,7 @@ def close_order(actor, site, order_id, form):
             raise DutyError("order_closed")
         audit.record(actor, "inspection.order.close", "inspection_order", order.id,
                      after={"response": response, "report": report.id if report else None})
+        _record_evidence(actor, order, items)
     return order
 
 
@@ -346,19 +359,19 @@ def close_order(actor, site, order_id, form):
 PACK_LIMIT = 500  # rounds and meetings read for the pack (bounded)
 
 
-def pack_data(site, period, today, language):
+def pack_data(site, period, today, language, store=None):
     """Everything the inspector's pack shows for the site and period (rules.Period), read through the features'
     services: {"site", "period", "attendance": {checkins, people, days, lacking}, "injuries": [stats
     RegisterRow] (no medical details), "rounds", "next_round": (date, days), "meetings", "kind_names",
-    "with_verneombud": {meeting id}, "orders", "terms", "trained": {user id}, "competence": {status: cells},
-    "requirements": n}."""
+    "with_verneombud": {meeting id}, "orders" (open), "closed_orders" (closed in the period), "evidence":
+    {order id: [OrderEvidence]}, "store" (the app's store, fieldapp/storage.py, for thumbnails; None: no thumbnails), "terms",
+    "trained": {user id}, "competence": {status: cells}, "requirements": n}."""
     lo, hi = clock.day_bounds(period.start, period.end, site)
     checkins = list(CheckIn.select(CheckIn.user, CheckIn.name, CheckIn.checked_in_at)
                     .where((CheckIn.site == site) & (CheckIn.checked_in_at >= lo) & (CheckIn.checked_in_at < hi))
                     .tuples())
     user_ids = {u for u, _n, _t in checkins if u is not None}
-    lacking = (User.select().where(User.id.in_(list(user_ids)) & User.date_of_birth.is_null()).count()
-               if user_ids else 0)
+    lacking = (User.select().where(User.id.in_(list(user_ids)) & rules.s15_lacking()).count() if user_ids else 0)
     days = {clock.local(at, site).date() for _u, _n, at in checkins}
     round_rows = [r for r in rounds.list_rounds(site, limit=PACK_LIMIT) if lo <= r.started_at < hi]
     meeting_rows = [m for m in meetings.meetings_of(site, limit=PACK_LIMIT)
@@ -372,6 +385,10 @@ def pack_data(site, period, today, language):
     term_users = [t.user_id for t, _state in terms]
     known = competence.standing(term_users, ["verneombud_40h"]) if term_users else competence.Standing()
     m = competence.matrix(site)
+    orders = open_orders([site.id])
+    closed = [(o, o.inspection) for o in InspectionOrder.select(InspectionOrder, Inspection).join(Inspection)
+              .where((Inspection.site == site) & (InspectionOrder.closed_at >= lo) & (InspectionOrder.closed_at < hi))
+              .order_by(InspectionOrder.closed_at, InspectionOrder.id)]
     return {
         "site": site, "period": period,
         "attendance": {"checkins": len(checkins), "people": len({(u, n) for u, n, _t in checkins}),
@@ -380,15 +397,17 @@ def pack_data(site, period, today, language):
         "rounds": round_rows, "next_round": rounds.due_dates([site.id])[site.id],
         "meetings": meeting_rows, "with_verneombud": with_vo,
         "kind_names": {code: names[0] for code, names in meetings.kinds_for(site.organization_id, language).items()},
-        "orders": open_orders([site.id]), "terms": terms,
+        "orders": orders, "closed_orders": closed, "store": store,
+        "evidence": evidence_of([o.id for o, _i in orders + closed]), "terms": terms,
         "trained": {u for u in term_users if (u, "verneombud_40h") in known.best},
         "competence": m.counts, "requirements": len(m.requirements),
     }
 
 
-def inspector_pack(site, period, today, language):
-    """The inspector's pack as PDF bytes (fieldapp/duties/pack.py)."""
-    return pack.build(pack_data(site, period, today, language))
+def inspector_pack(site, period, today, language, store=None):
+    """The inspector's pack as PDF bytes (fieldapp/duties/pack.py); store: the app's store (thumbnails of the
+    orders' evidence), or None."""
+    return pack.build(pack_data(site, period, today, language, store))
 
 
 # --- the verneombud's hours (AML § 6-5 (1)) ------------------------------------------------------------------------
@@ -440,3 +459,99 @@ def hours_summary(site, period):
         if user_id not in people:
             people[user_id] = User.get_by_id(user_id)
     return [(u, recorded.get(u.id, 0), walked.get(u.id, 0)) for u in sorted(people.values(), key=lambda u: u.name)]
+
+
+# --- the evidence that closes an order (photos and documents) ------------------------------------------------------
+
+MAX_EVIDENCE = 12  # files of evidence per order
+MAX_EVIDENCE_UPLOAD = 6  # files in one request (their photos share one photos.Budget)
+
+
+def _order_of(site, order_id):
+    return (InspectionOrder.select(InspectionOrder).join(Inspection)
+            .where((InspectionOrder.id == order_id) & (Inspection.site == site)).first())
+
+
+def _prepare_evidence(order, files, store):
+    """Read, check and store the uploaded files: [(kind, digest, name, size)], photos through the photo pipeline
+    (re-encoded without metadata, one photos.Budget for the request), PDFs as sent (fieldapp/duties/evidence.py).
+    Anything else, or a file over its cap, raises (DutyError, DocumentError or PhotoError, field "evidence") and
+    no row is written (a stored file, named by its content, is harmless). Empty file inputs are skipped."""
+    uploads = [f for f in files if f and (f.filename or f.content_length)]
+    if len(uploads) > MAX_EVIDENCE_UPLOAD:
+        raise DutyError("too_much_evidence", field="evidence", n=MAX_EVIDENCE_UPLOAD)
+    have = OrderEvidence.select().where(OrderEvidence.order == order.id).count() if order else 0
+    if have + len(uploads) > MAX_EVIDENCE:
+        raise DutyError("too_much_evidence", field="evidence", n=MAX_EVIDENCE)
+    budget = photos.Budget()
+    items = []
+    for upload in uploads:
+        name = (upload.filename or "")[:120]
+        try:
+            data = photos.read_limited(upload.stream)
+            if evidence.is_pdf(data):
+                evidence.check_document(data)
+                items.append(("document", evidence.save(store, data), name, len(data)))
+                continue
+            try:
+                processed = photos.process(data, budget=budget)
+            except photos.PhotoError as exc:
+                if exc.reason == "not_image":
+                    raise DutyError("evidence_type", field="evidence") from None
+                raise
+            photos.save(store, processed)
+            items.append(("photo", processed.digest, name, len(processed.photo)))
+        except InputError as exc:
+            exc.field = "evidence"
+            raise
+    return items
+
+
+def _record_evidence(actor, order, items):
+    """OrderEvidence rows for the stored items (inside the caller's transaction); a file the order already has
+    is not added twice (sent twice = saved once). Returns the digests added."""
+    known = {d for (d,) in OrderEvidence.select(OrderEvidence.digest).where(OrderEvidence.order == order.id).tuples()}
+    added = []
+    for kind, digest, name, size in items:
+        if digest in known:
+            continue
+        known.add(digest)
+        OrderEvidence.create(order=order.id, kind=kind, digest=digest, name=name, size=size, created_by=actor)
+        added.append({"kind": kind, "digest": digest, "name": name})
+    if added:
+        audit.record(actor, "inspection.order.evidence", "inspection_order", order.id, after={"added": added})
+    return added
+
+
+def add_evidence(actor, site, order_id, files, store):
+    """Attach photos and PDF documents (request.files.getlist("evidence")) to an order of the site, open or
+    closed: the evidence that it was carried out (AML § 18-6). store: the app's store (storage.for_app(app)),
+    which keeps photos and documents alike. Returns the digests added, or None when the order is not the site's.
+    DutyError "evidence_none" (422) for no file, "too_much_evidence" (422: MAX_EVIDENCE_UPLOAD a request,
+    MAX_EVIDENCE an order), "evidence_type" (415); evidence.DocumentError (413); photos.PhotoError (413/415/422).
+    Nothing is recorded on any error. Audited."""
+    order = _order_of(site, order_id)
+    if order is None:
+        return None
+    items = _prepare_evidence(order, files, store)
+    if not items:
+        raise DutyError("evidence_none", field="evidence")
+    with database.atomic():
+        return _record_evidence(actor, order, items)
+
+
+def evidence_item(site, order_id, digest):
+    """The OrderEvidence `digest` of an order of the site, or None (so a file is only served on its site)."""
+    return (OrderEvidence.select(OrderEvidence).join(InspectionOrder).join(Inspection)
+            .where((OrderEvidence.order == order_id) & (OrderEvidence.digest == digest)
+                   & (Inspection.site == site)).first())
+
+
+def evidence_of(order_ids):
+    """{order id: [OrderEvidence]} in the order they were added. One query."""
+    out = {}
+    if order_ids:
+        for row in (OrderEvidence.select().where(OrderEvidence.order.in_(list(order_ids)))
+                    .order_by(OrderEvidence.id)):
+            out.setdefault(row.order_id, []).append(row)
+    return out

@@ -1,13 +1,13 @@
 """The responsibilities page, a person's own duties and rights, and the verneombud register (issue 24)."""
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from .. import clock, downloads, inputs
+from .. import clock, downloads, inputs, storage
 from ..authz import login_required, may_manage_person, requires
 from ..inputs import InputError
 from ..shell.errors import render_error
-from . import service, texts
+from . import evidence, service, texts
 
 bp = Blueprint("duties", __name__)
 
@@ -80,6 +80,7 @@ def s15(site_id, user_id):
     person = _person_or_404(user_id)
     agency = service.agency_of(person)
     values = {"date_of_birth": person.date_of_birth.isoformat() if person.date_of_birth else "",
+              "hired_in": "1" if person.hired_in else "",
               "agency_name": agency.name if agency else "", "agency_org_number": agency.org_number if agency else ""}
     return render_template("duties/s15.html", person=person, values=values, errors={})
 
@@ -99,10 +100,11 @@ def save_s15(site_id, user_id):
 
 # --- Arbeidstilsynet: inspections and orders -----------------------------------------------------------------------
 
-def _inspections_page(form=None, errors=None, status=200, closing=None):
+def _inspections_page(form=None, errors=None, status=200, closing=None, evidence_for=None):
     return render_template("duties/inspections.html", inspections=service.inspections_of(g.site),
                            form=form or {}, errors=errors or {}, texts=texts, today=clock.today(g.site),
-                           closing=closing), status
+                           closing=closing, evidence_for=evidence_for,
+                           max_files=service.MAX_EVIDENCE_UPLOAD), status
 
 
 @bp.get("/s/<int:site_id>/inspections")
@@ -126,7 +128,8 @@ def add_inspection(site_id):
 @requires("inspections.manage")
 def close_order(site_id, order_id):
     try:
-        order = service.close_order(g.user, g.site, order_id, request.form)
+        order = service.close_order(g.user, g.site, order_id, request.form, request.files.getlist("evidence"),
+                                    storage.for_app(current_app))
     except InputError as exc:
         status, message = inputs.problem(exc)
         errors = inputs.errors_by_field(exc) or {"response": message}
@@ -134,6 +137,52 @@ def close_order(site_id, order_id):
     if order is None:
         abort(404)
     return redirect(url_for("duties.inspections", site_id=site_id), 303)
+
+
+@bp.post("/s/<int:site_id>/inspections/orders/<int:order_id>/evidence")
+@requires("inspections.manage")
+def add_evidence(site_id, order_id):
+    try:
+        added = service.add_evidence(g.user, g.site, order_id, request.files.getlist("evidence"),
+                                     storage.for_app(current_app))
+    except InputError as exc:
+        status, message = inputs.problem(exc)
+        return _inspections_page({}, {"evidence": message}, status, evidence_for=order_id)
+    if added is None:
+        abort(404)
+    return redirect(url_for("duties.inspections", site_id=site_id, _anchor=f"order-{order_id}"), 303)
+
+
+@bp.get("/s/<int:site_id>/inspections/orders/<int:order_id>/evidence/<digest>.jpg")
+@requires("duties.site")
+def evidence_photo(site_id, order_id, digest):
+    return _evidence_photo(order_id, digest, thumb=False)
+
+
+@bp.get("/s/<int:site_id>/inspections/orders/<int:order_id>/evidence/<digest>/thumb.jpg")
+@requires("duties.site")
+def evidence_thumb(site_id, order_id, digest):
+    return _evidence_photo(order_id, digest, thumb=True)
+
+
+def _evidence_photo(order_id, digest, thumb):
+    item = service.evidence_item(g.site, order_id, digest)
+    if item is None or item.kind != "photo":
+        abort(404)
+    return downloads.photo(storage.for_app(current_app), digest, thumb)
+
+
+@bp.get("/s/<int:site_id>/inspections/orders/<int:order_id>/evidence/<digest>.pdf")
+@requires("duties.site")
+def evidence_document(site_id, order_id, digest):
+    item = service.evidence_item(g.site, order_id, digest)
+    if item is None or item.kind != "document":
+        abort(404)
+    try:
+        body = storage.for_app(current_app).read(digest, ext="pdf")
+    except FileNotFoundError:
+        abort(404)
+    return downloads.attachment(body, "application/pdf", f"evidence-{order_id}-{digest[:12]}.pdf")
 
 
 # --- the inspector's pack ------------------------------------------------------------------------------------------
@@ -147,7 +196,8 @@ def inspector_pack(site_id):
     except InputError as exc:
         status, message = inputs.problem(exc)
         return render_error(status, _("The pack cannot be made"), message)
-    body = service.inspector_pack(g.site, service.period_ending(today, days), today, str(get_locale()))
+    body = service.inspector_pack(g.site, service.period_ending(today, days), today, str(get_locale()),
+                                  storage.for_app(current_app))
     return downloads.attachment(body, "application/pdf", f"tilsynspakke-{g.site.id}-{today.isoformat()}.pdf")
 
 

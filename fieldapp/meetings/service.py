@@ -635,7 +635,7 @@ def _proposal_hash(site, user, text, photo_bytes):
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def propose(root, site, user, proposal_uuid, when, text_raw, language, photo_bytes=None):
+def propose(store, site, user, proposal_uuid, when, text_raw, language, photo_bytes=None):
     """(proposal, created). Anyone on the site proposes an agenda item, in their language, with an optional
     photo (re-encoded by fieldapp/photos.py). Sent twice = saved once; the same UUID with other content is
     a conflict (409). MeetingError / PhotoError for bad input; nothing is saved then."""
@@ -648,7 +648,7 @@ def propose(root, site, user, proposal_uuid, when, text_raw, language, photo_byt
         return existing, False
     photo = photos.process(photo_bytes) if photo_bytes else None
     if photo is not None:
-        photos.save(root, photo)
+        photos.save(store, photo)
     try:
         with database.atomic():
             row = MeetingProposal.create(uuid=proposal_uuid, payload_hash=digest, site=site, proposer=user, text=text,
@@ -948,3 +948,12 @@ def remove_amu_member(actor, organization_id, member_id):
                                                                                  "side": row.side}, None)
         row.delete_instance()
     return True
+
+
+def due_meetings_of(sites, today=None):
+    """{site id: [(kind code, due date, overdue)]} for many sites, as due_meetings gives for one (overdue from
+    `today` when given, else from each site's today). Two queries whatever the number of sites."""
+    due = _due_by_site(sites)
+    if today is None:
+        return due
+    return {site_id: [(kind, day, day < today) for kind, day, _overdue in rows] for site_id, rows in due.items()}

@@ -4,7 +4,7 @@ import uuid as uuidlib
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
-from .. import clock, downloads, inputs, outbox, phone_time, photos
+from .. import clock, downloads, inputs, outbox, phone_time, photos, storage
 from ..authz import can, login_required, outbox_post, requires, upload_limit
 from . import exports, kinds, service
 from .service import MeetingError
@@ -165,7 +165,7 @@ def propose(site_id):
         when = phone_time.from_request()
         upload = request.files.get("photo")
         photo_bytes = photos.read_limited(upload.stream) if upload and upload.filename else None
-        proposal, created = service.propose(photos.folder(current_app), g.site, g.user, proposal_uuid, when,
+        proposal, created = service.propose(storage.for_app(current_app), g.site, g.user, proposal_uuid, when,
                                             request.form.get("text"), _lang(), photo_bytes)
     except BAD_INPUT as exc:
         status, message = inputs.problem(exc)
@@ -182,13 +182,9 @@ def propose(site_id):
 @bp.get("/s/<int:site_id>/meetings/proposals/<digest>.jpg")
 @requires("meetings.read")
 def proposal_photo(site_id, digest):
-    try:
-        path = photos.path_for(photos.folder(current_app), digest)
-    except ValueError:
+    if service.proposal_photo(g.site, digest) is None:
         abort(404)
-    if service.proposal_photo(g.site, digest) is None or not path.exists():
-        abort(404)
-    return downloads.photo(path, digest)
+    return downloads.photo(storage.for_app(current_app), digest)
 
 
 # --- the morning meeting --------------------------------------------------------------------------------

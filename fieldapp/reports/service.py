@@ -6,12 +6,12 @@ action) and appends a ReportEvent for each change, with an audit event in the sa
 """
 import hashlib
 import json
+import logging
 from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date
 
 from peewee import JOIN, IntegrityError, fn
-
 
 from .. import audit, clock, photos
 from ..alerts import service as alerts
@@ -21,7 +21,9 @@ from ..db import ReusedSelect, database
 from ..inputs import InputError
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
                       ReportEvent, User, utcnow)
+from ..storage import StorageUnavailable
 
+log = logging.getLogger(__name__)
 MAX_PHOTOS = 6
 MAX_DESCRIPTION = 1000
 MAX_PLACE = 200
@@ -139,7 +141,7 @@ def _existing(report_uuid, digest):
     return existing
 
 
-def create_report(root, site, user, report_uuid, when, fields, injury, blobs):
+def create_report(store, site, user, report_uuid, when, fields, injury, blobs):
     """(report, created). `blobs`: [Upload] or [bytes]. Photos are processed before the transaction;
     rows are written in one.
 
@@ -165,10 +167,10 @@ def create_report(root, site, user, report_uuid, when, fields, injury, blobs):
             processed.append(photos.process(upload.data, budget=budget))
         except photos.PhotoError as exc:
             dropped.append({"n": number, "name": upload.name, "reason": exc.reason})
-    written = [p.digest for p in processed if not photos.path_for(root, p.digest).exists()]
+    written = [p.digest for p in processed if not store.exists(p.digest)]
     try:
         for item in processed:
-            photos.save(root, item)
+            photos.save(store, item)
         with database.atomic():
             report = Report.create(uuid=report_uuid, payload_hash=digest, site=site, reporter=user,
                                    happened_at=when.recorded, phone_at=when.claimed, received_at=when.received,
@@ -196,13 +198,13 @@ def create_report(root, site, user, report_uuid, when, fields, injury, blobs):
         return report, True
     except IntegrityError:
         # Another request with the same UUID won the race: answer as for a resend.
-        _forget_unused(root, written)
+        _forget_unused(store, written)
         existing = _existing(report_uuid, digest)
         if existing is None:
             raise
         return existing, False
     except BaseException:
-        _forget_unused(root, written)
+        _forget_unused(store, written)
         raise
 
 
@@ -214,15 +216,14 @@ def dropped_photos(report):
     return [e.data for e in events]
 
 
-def _forget_unused(root, digests):
-    """Remove photo files this request wrote when no saved row refers to them."""
+def _forget_unused(store, digests):
+    """Remove photos (and thumbnails) this request wrote to `store` when no saved row refers to them."""
     for digest in digests:
         if not Photo.select().where(Photo.digest == digest).exists():
-            for thumb in (False, True):
-                try:
-                    photos.path_for(root, digest, thumb).unlink()
-                except FileNotFoundError:
-                    pass
+            try:
+                store.delete(digest)
+            except StorageUnavailable as exc:  # an unused file left behind harms nobody; the error goes on
+                log.warning("could not remove the unused photo %s: %s", digest, exc)
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -433,12 +434,12 @@ def set_action(actor, report, text):
         audit.record(actor, "report.action", "report", report.id, before, {"corrective_action": text})
 
 
-def add_after_photo(root, actor, report, upload):
+def add_after_photo(store, actor, report, upload):
     if upload is None or not (upload.filename or upload.content_length):
         raise ReportError("no_photo")
     processed = photos.process(photos.read_limited(upload.stream))
-    new_file = not photos.path_for(root, processed.digest).exists()
-    photos.save(root, processed)
+    new_file = not store.exists(processed.digest)
+    photos.save(store, processed)
     try:
         with database.atomic():
             position = Photo.select().where(Photo.report == report).count()
@@ -450,7 +451,7 @@ def add_after_photo(root, actor, report, upload):
                 audit.record(actor, "report.after_photo", "report", report.id, after={"photo": processed.digest})
     except BaseException:
         if new_file:
-            _forget_unused(root, [processed.digest])
+            _forget_unused(store, [processed.digest])
         raise
     return photo
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from flask import abort, Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import clock, downloads, inputs, outbox, phone_time, photos
+from .. import clock, downloads, inputs, outbox, phone_time, photos, storage
 from ..authz import can, login_required, outbox_post, requires, upload_limit
 from ..checkin import service as checkin
 from ..htmx import render
@@ -20,8 +20,8 @@ bp = Blueprint("reports", __name__)
 REPORT_MAX_BYTES = service.MAX_PHOTOS * photos.MAX_BYTES + 1024 * 1024
 
 
-def _root():
-    return photos.folder(current_app)
+def _store():
+    return storage.for_app(current_app)
 
 
 # --- reporting ------------------------------------------------------------------------------------------
@@ -62,7 +62,7 @@ def create_report(site_id):
         when = phone_time.from_request()
         fields, injury = service.clean_fields(request.form)
         blobs = service.read_uploads(request.files.getlist("photos"))
-        report, created = service.create_report(_root(), g.site, g.user, report_uuid, when, fields, injury,
+        report, created = service.create_report(_store(), g.site, g.user, report_uuid, when, fields, injury,
                                                 blobs)
     except (ReportError, inputs.InputError, photos.PhotoError) as exc:
         status, message = inputs.problem(exc)
@@ -143,13 +143,9 @@ def thumbnail(site_id, report_id, digest):
 
 
 def _send_photo(report_id, digest, thumb):
-    try:
-        path = photos.path_for(_root(), digest, thumb)
-    except ValueError:
+    if service.photo_for(g.membership, report_id, digest) is None:
         abort(404)
-    if service.photo_for(g.membership, report_id, digest) is None or not path.exists():
-        abort(404)
-    return downloads.photo(path, digest + ("t" if thumb else ""))
+    return downloads.photo(_store(), digest, thumb)
 
 
 # --- follow-up ----------------------------------------------------------------------------------------
@@ -187,7 +183,7 @@ def action(site_id, report_id):
 @upload_limit(lambda: photos.MAX_BYTES + 1024 * 1024)
 @requires("reports.follow_up")
 def after_photo(site_id, report_id):
-    return _follow_up(report_id, lambda r: service.add_after_photo(_root(), g.user, r, request.files.get("photo")))
+    return _follow_up(report_id, lambda r: service.add_after_photo(_store(), g.user, r, request.files.get("photo")))
 
 
 @bp.post("/s/<int:site_id>/reports/<int:report_id>/close")

@@ -1,8 +1,10 @@
 """The walkaround's report as a PDF for the client and Arbeidstilsynet: the round, people, findings with
 thumbnails, responsible people and deadlines, signatures and notes. fpdf2 with the bundled DejaVu fonts."""
+import io
+
 from flask_babel import gettext as _
 
-from .. import clock, pdf as pdfs, photos
+from .. import clock, pdf as pdfs
 
 THUMB_MM = 30
 
@@ -11,8 +13,8 @@ def _when(moment, site):
     return clock.local(moment, site).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def round_pdf(site, context, root):
-    """PDF bytes of a round: context is the round page's (views._round_context); root the photo folder."""
+def round_pdf(site, context, store):
+    """PDF bytes of a round: context is the round page's (views._round_context); store the photo store (fieldapp/storage.py)."""
     safety_round = context["safety_round"]
     pdf = pdfs.document("P")
     pdf.set_auto_page_break(True, margin=14)
@@ -58,10 +60,12 @@ def round_pdf(site, context, root):
                 pdf.add_page()
                 y = pdf.get_y()
             for shot in shots[:5]:
-                path = photos.path_for(root, shot.digest, thumb=True)
-                if path.exists():
-                    pdf.image(str(path), x=x, y=y, w=THUMB_MM)
-                    x += THUMB_MM + 3
+                try:
+                    thumbnail = store.read(shot.digest, thumb=True)
+                except FileNotFoundError:
+                    continue
+                pdf.image(io.BytesIO(thumbnail), x=x, y=y, w=THUMB_MM)
+                x += THUMB_MM + 3
             pdf.set_y(y + tallest + 2)
         pdf.ln(2)
     pdf.set_font("body", "B", 12)

@@ -292,7 +292,7 @@ def _process(uploads):
     return processed, dropped
 
 
-def answer_item(root, safety_round, user, answer_uuid, version_id, item_key, answer, note, uploads, when,
+def answer_item(store, safety_round, user, answer_uuid, version_id, item_key, answer, note, uploads, when,
                 language="nb", attempt=0):
     """(RoundAnswer, status) with status "created", "updated", "same" (a resend) or "older" (a later answer
     was already there and stays; this one's photos are added). uploads: [reports.service.Upload].
@@ -320,7 +320,7 @@ def answer_item(root, safety_round, user, answer_uuid, version_id, item_key, ans
     _refuse_if_closed(safety_round)
     processed, dropped = _process(uploads)
     for item in processed:
-        photos.save(root, item)
+        photos.save(store, item)
     try:
         with database.atomic():
             row, status = _upsert(safety_round, user, answer_uuid, item_key, answer, note, when, language)
@@ -338,7 +338,7 @@ def answer_item(root, safety_round, user, answer_uuid, version_id, item_key, ans
         # (once more at most: a second clash is a real conflict, and the phone retries the item later).
         if attempt >= 1:
             raise
-        return answer_item(root, safety_round, user, answer_uuid, version_id, item_key, answer, note, uploads,
+        return answer_item(store, safety_round, user, answer_uuid, version_id, item_key, answer, note, uploads,
                            when, language, attempt + 1)
     row.dropped = dropped
     return row, status

@@ -6,7 +6,7 @@ import uuid as uuidlib
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
-from .. import clock, downloads, inputs, outbox, phone_time, photos
+from .. import clock, downloads, inputs, outbox, phone_time, photos, storage
 from ..accounts.views import client_ip
 from ..authz import outbox_post, requires, upload_limit
 from ..downloads import attachment
@@ -20,8 +20,8 @@ bp = Blueprint("rounds", __name__)
 ANSWER_MAX_BYTES = service.MAX_PHOTOS * photos.MAX_BYTES + 1024 * 1024
 
 
-def _root():
-    return photos.folder(current_app)
+def _store():
+    return storage.for_app(current_app)
 
 
 def _language():
@@ -136,7 +136,7 @@ def answer(site_id, round_uuid):
     try:
         answer_uuid = outbox.parse_uuid(form.get("uuid"))
         uploads = read_uploads(request.files.getlist("photos"))
-        row, status = service.answer_item(_root(), safety_round, g.user, answer_uuid, form.get("version"),
+        row, status = service.answer_item(_store(), safety_round, g.user, answer_uuid, form.get("version"),
                                           form.get("item", ""), form.get("answer", ""), form.get("note", ""),
                                           uploads, phone_time.from_request(safety_round.started_at),
                                           language=_language())
@@ -210,7 +210,7 @@ def add_note(site_id, round_uuid):
 @requires("rounds.read")
 def report_pdf(site_id, round_uuid):
     context = _round_context(_round_or_404(round_uuid))
-    body = pdf.round_pdf(g.site, context, _root())
+    body = pdf.round_pdf(g.site, context, _store())
     day = clock.local(context["safety_round"].started_at, g.site).date().isoformat()
     return attachment(body, "application/pdf", f"vernerunde-{day}.pdf")
 
@@ -228,13 +228,9 @@ def thumbnail(site_id, round_uuid, digest):
 
 
 def _send_photo(round_uuid, digest, thumb):
-    try:
-        path = photos.path_for(_root(), digest, thumb)
-    except ValueError:
+    if service.round_photo(g.site, round_uuid, digest) is None:
         abort(404)
-    if service.round_photo(g.site, round_uuid, digest) is None or not path.exists():
-        abort(404)
-    return downloads.photo(path, digest + ("t" if thumb else ""))
+    return downloads.photo(_store(), digest, thumb)
 
 
 # --- the organization's checklists -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from peewee import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..outbox import from_outbox
+from ..storage import StorageUnavailable
 
 
 def _messages():
@@ -103,6 +104,16 @@ def init_app(app):
         app.logger.error("disk full: %s", error)
         body, code, *headers = render_error(503)
         return body, code, {**(headers[0] if headers else {}), "Retry-After": "120"}
+
+    @app.errorhandler(StorageUnavailable)
+    def storage_unavailable(error):
+        # The photo store (S3) is down, refuses the credentials or has no bucket (issue 23): the photo was not
+        # stored, so no row was written either; the phone's outbox keeps the item and sends it again.
+        app.logger.error("%s", error)
+        body, code, *headers = render_error(503, _("Photos cannot be saved right now"),
+                                            _("The photo storage cannot be reached. Nothing was saved. "
+                                              "Try again in a minute."))
+        return body, code, {**(headers[0] if headers else {}), "Retry-After": "60"}
 
     @app.errorhandler(InternalServerError)
     def server_error(error):

@@ -61,7 +61,8 @@ def read_site(form, with_active=False):
 
 def read_person(form, grantable_roles, employer_ids):
     """The add-a-person form: {"name", "phone" (E.164), "role", "employer" (an id or None), "new_employer"
-    ((name, organisation number) or None), "hms_card_number", "hms_card_expiry" (date or None), "language"}.
+    ((name, organisation number) or None), "hms_card_number", "hms_card_expiry" (date or None), "language",
+    "hired_in" (bool), "agency" ((name, organisation number) of the staffing agency, or None)}.
 
     grantable_roles: the roles the adding person may give; employer_ids: the organizations they may name
     (service.own_organizations). The employer is one of them, or a new one with a name and a valid
@@ -95,7 +96,26 @@ def read_person(form, grantable_roles, employer_ids):
     fields.values["hms_card_number"] = _optional(fields, "hms_card_number", User.hms_card_number.max_length)
     fields.date("hms_card_expiry")
     fields.choice("language", LANGUAGE_NAMES, "bad_language", default="nb")
+    _read_hired_in(form, fields)
     return fields.done()
+
+
+def _read_hired_in(form, fields):
+    """Byggherreforskriften § 15 (issue 24): "hired_in" (bool) and "agency" ((name, organisation number) of the
+    staffing agency, or None). A name or number given needs the other; the number is checked (mod-11).
+    Ticking "hired in" without the agency is allowed: the attendance list then shows itself incomplete."""
+    name = fields.text("agency_name", Organization.name.max_length)
+    number = "".join(fields.text("agency_org_number", 20).split())
+    fields.values["agency"] = None
+    if number and not service.org_number_valid(number):
+        fields.fail("bad_org_number", "agency_org_number")
+    elif number and not name:
+        fields.fail("duties.agency_name", "agency_name")
+    elif name and not number:
+        fields.fail("duties.agency_number", "agency_org_number")
+    elif name and number:
+        fields.values["agency"] = (name, number)
+    fields.values["hired_in"] = form.get("hired_in") == "1" or fields.values["agency"] is not None
 
 
 def read_role(form, grantable_roles):

@@ -149,14 +149,24 @@ def add_person(actor, site, role, data, actor_role=None, new_employer=None):
             data = dict(data, employer=get_or_create_organization(actor, *new_employer))
         elif not isinstance(data.get("employer"), Organization):
             data = dict(data, employer=Organization.get_by_id(int(data["employer"])))
+        # Byggherreforskriften § 15: a hired-in worker's staffing agency (issue 24).
+        agency = get_or_create_organization(actor, *data["agency"]) if data.get("agency") else None
+        hired = {"hired_in": bool(data.get("hired_in")), "staffing_agency": agency}
         user = User.get_or_none(User.phone == phone)
         if user is None:
             user = User.create(**{k: data.get(k) for k in USER_FIELDS}, organization=site.organization_id,
-                               language=data.get("language") or "nb")
+                               language=data.get("language") or "nb", **hired)
             audit.record(actor, "user.create", "user", user.id,
-                         after=audit.snapshot(user, USER_FIELDS + ("organization",)))
+                         after=audit.snapshot(user, USER_FIELDS + ("organization", "hired_in", "staffing_agency")))
         elif user.organization_id != site.organization_id:
             return AddResult(None, None, _invite(actor, site, role, user))
+        elif hired["hired_in"] and (not user.hired_in or (agency and user.staffing_agency_id != agency.id)):
+            before = audit.snapshot(user, ("hired_in", "staffing_agency"))
+            User.update(hired_in=True, staffing_agency=agency or user.staffing_agency_id).where(
+                User.id == user.id).execute()
+            user = User.get_by_id(user.id)
+            audit.record(actor, "person.s15", "user", user.id, before=before,
+                         after=audit.snapshot(user, ("hired_in", "staffing_agency")))
         try:
             with database.atomic():
                 membership = Membership.create(user=user, site=site, role=role)

@@ -64,8 +64,8 @@ class LiveServer:
 
 
 @pytest.fixture
-def live(tmp_path, database_url, pin_hash):
-    app = create_app(test_config(tmp_path, database_url))
+def live(tmp_path, database_url, pin_hash, photo_store_config):
+    app = create_app({**test_config(tmp_path, database_url), **photo_store_config})
     world = World(pin_hash)
     with LiveServer(app) as server:
         server.world = world

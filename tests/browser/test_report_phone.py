@@ -1,9 +1,11 @@
 """Reporting a hazard on a phone: four taps with a real photo, and the same with no signal at all."""
+import io
+
 from PIL import Image
 
 from helpers import PIN, fire_background_sync, sign_in_ui, wait_until
 
-from fieldapp import photos
+from fieldapp import storage
 from fieldapp.models import Photo, Report
 
 
@@ -46,7 +48,7 @@ def test_from_home_to_a_sent_report_with_a_photo_in_four_taps(live, page, tmp_pa
     report = new_reports(world).get()
     assert (report.kind, report.category, report.severity) == ("hazard", "falling_objects", "high")
     stored = Photo.get(Photo.report == report)
-    image = Image.open(photos.path_for(photos.folder(live.app), stored.digest))
+    image = Image.open(io.BytesIO(storage.for_app(live.app).read(stored.digest)))
     # Upright (3000x2000 turned by EXIF), long edge 1600 (rounding differs by a pixel), no EXIF.
     assert image.height == 1600 and image.width in (1066, 1067) and dict(image.getexif()) == {}
     assert image.getpixel((image.width - 20, 20))[0] > 200  # the red corner is top right now
