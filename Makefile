@@ -28,15 +28,16 @@ run: install
 	@echo ""
 	@echo "  Fieldapp HMS: http://$(HOST):$(PORT)/   (Ctrl-C stops the app and its worker)"
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" FIELDAPP_LOCAL_DEV=1 HOST=$(HOST) $(BIN)/honcho start -f Procfile -p $(PORT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" FIELDAPP_LOCAL_DEV=1 HOST=$(HOST) $(BIN)/honcho start -f Procfile.dev -p $(PORT)
 
 # Debian's chromium for the browser tests, PostgreSQL's server binaries for the PostgreSQL tests,
-# Caddy for the proxy test (tests/test_deploy_caddy.py runs deploy/Caddyfile.pilot), Redis for the cluster.
+# Caddy for the proxy tests (deploy/Caddyfile.pilot), certutil to make the browser trust its CA like a phone,
+# redis-server for the queue tests (tests/test_queue_redis.py) and the cluster (make cluster).
 # (The PDF exports use the DejaVu fonts bundled in fieldapp/fonts/, not a system package.)
 system-test-deps:
-	@if ! command -v chromium >/dev/null || ! command -v caddy >/dev/null || ! command -v redis-server >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null || ! command -v caddy >/dev/null || ! command -v certutil >/dev/null || ! command -v redis-server >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium postgresql caddy redis-server >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium postgresql caddy libnss3-tools redis-server >/dev/null; \
 	fi
 
 # The whole suite on SQLite, then everything but the browser on PostgreSQL. The non-browser tests run on

@@ -56,8 +56,14 @@ def measure(base_url, log_path=None):
                 return
             sizes = request.sizes()
             from_cache = response.from_service_worker
-            seen.append((request.url, sizes["responseHeadersSize"] + sizes["responseBodySize"],
-                         request.service_worker is not None, from_cache))
+            body = sizes["responseBodySize"]
+            if request.url.endswith("/sw.js") and body <= 0 < sizes["responseHeadersSize"]:
+                # The worker's own script is reported with its headers but no body (it was 0.8 KB in all,
+                # the log said 6.4 KB of body): its Content-Length is the compressed body (the app's; Caddy
+                # passes it on). Not for the rest: an HTTP cache hit has headers and no body, rightly.
+                body = int(response.headers.get("content-length") or 0)
+            seen.append((request.url, sizes["responseHeadersSize"] + body, request.service_worker is not None,
+                         from_cache))
 
         context.on("requestfinished", finished)
         page = context.new_page()

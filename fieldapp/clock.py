@@ -8,14 +8,18 @@ server on UTC does not show yesterday between 23:00 and 24:00 UTC (00:00-01:00 i
 Tests control time in one place: ``freeze(moment)`` makes ``utcnow`` (and so every default, "now" and
 "today") return that moment until ``freeze(None)``.
 
-Templates format with the filters ``|date``, ``|time`` and ``|datetime`` (Flask-Babel's formatting in the
-reader's language, after converting to the site's time zone), never with ``strftime``.
+Templates format with the filters ``|date``, ``|time`` and ``|datetime`` (Babel's formatting in the
+reader's language, after converting to the site's time zone), never with ``strftime``; Python code calls
+``format_date`` and friends here, never Flask-Babel's, so that English reads day-month-year
+(``i18n.formatting_locale``: en_GB, "30/11/2026", "30 Nov 2026", "14:05").
 """
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import flask_babel
+from babel import dates as babel_dates
 from flask import current_app, g, has_app_context, has_request_context
+
+from .i18n import formatting_locale
 
 DEFAULT_ZONE = "Europe/Oslo"
 
@@ -97,7 +101,7 @@ def day_bounds(start_day, end_day, site=None):
 
 def format_date(value, format="short", site=None):
     """A date (or ISO date text), or a stored moment's local date, in the reader's language ("05.03.2026" /
-    "3/5/26"); "" for None. Raises TypeError for anything else, ValueError for text that is no ISO date."""
+    "05/03/2026"); "" for None. Raises TypeError for anything else, ValueError for text that is no ISO date."""
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -106,21 +110,21 @@ def format_date(value, format="short", site=None):
         value = date.fromisoformat(value)  # a date kept as ISO text in a record's JSON (a timeline entry)
     elif not isinstance(value, date):
         raise TypeError(f"not a date: {value!r}")
-    return flask_babel.format_date(value, format)
+    return babel_dates.format_date(value, format, locale=formatting_locale())
 
 
 def format_time(value, format="short", site=None):
-    """A stored moment's local time of day in the reader's language ("14:05" / "2:05 PM"); "" for None."""
+    """A stored moment's local time of day in the reader's language ("14:05" in nb and en); "" for None."""
     if value is None:
         return ""
-    return flask_babel.format_time(local(value, site), format, rebase=False)
+    return babel_dates.format_time(local(value, site), format, locale=formatting_locale())
 
 
 def format_datetime(value, format="short", site=None):
     """A stored moment's local date and time in the reader's language ("05.03.2026, 14:05"); "" for None."""
     if value is None:
         return ""
-    return flask_babel.format_datetime(local(value, site), format, rebase=False)
+    return babel_dates.format_datetime(local(value, site), format, locale=formatting_locale())
 
 
 def init_app(app):

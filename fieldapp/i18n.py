@@ -1,5 +1,6 @@
 """Which language a request is answered in: the person's choice first, Norwegian bokmål by default."""
 from flask import current_app, g, request, session
+from flask_babel import get_locale
 
 # Many Norwegian phones send 'no' or 'nn'; Werkzeug's best_match would then pick English.
 ALIASES = {"no": "nb", "nn": "nb"}
@@ -35,6 +36,21 @@ def proposed_language(chosen_on_phone, user):
         if code in supported:
             return code
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+# The locale dates and times are written in, per language code, where it is not the language's own default:
+# Babel's "en" is American (11/30/26, 2:05 PM); workers on Norwegian sites who read English expect the day
+# first and a 24-hour clock (30/11/2026, 30 Nov 2026, 14:05). The code a person chooses stays "en".
+FORMAT_LOCALES = {"en": "en_GB"}
+
+
+def formatting_locale(language=None):
+    """The Babel locale name dates and times are formatted in for `language` (default: the request's, or the
+    one force_locale set): "en" -> "en_GB", any other code itself. Returns a str such as "nb" or "en_GB"."""
+    if language is None:
+        current = get_locale()
+        language = str(current) if current is not None else "nb"
+    return FORMAT_LOCALES.get(language, language)
 
 
 # The order in which content an organization names itself falls back when the reader's language is missing.

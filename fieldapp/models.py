@@ -937,6 +937,9 @@ class AgendaItem(BaseModel):
     vote_unanimous = BooleanField(null=True)  # AMU vote record: null when no vote was taken
     vote_majority = TextField(default="")
     vote_minority = TextField(default="")
+    # What a walkaround, SJA, certificate or statistics item found, as codes and numbers (migrations/022), worded
+    # in each reader's language when shown (meetings.service._worded_title); null for the other sources.
+    params = JSONField(null=True, dumps=functools.partial(json.dumps, ensure_ascii=False))
 
 
 class MeetingAttendance(BaseModel):

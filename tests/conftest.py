@@ -1,14 +1,24 @@
-"""Fixtures as flaskr's: a fresh app and database per test, a client that sends the CSRF token,
+"""Fixtures as flaskr's: an app and database per test, a client that sends the CSRF token,
 and a person of each role on a site (plus another site they are not on).
 
-The schema is migrated once per run into a template (a SQLite file, or a PostgreSQL template
-database) and each test gets a copy of it. The helpers tests call are in helpers.py.
+What keeps the suite fast (issue 15), and the pattern for new tests:
+- The schema is migrated once per run into a template (a SQLite file, or a PostgreSQL template
+  database) and each test gets a copy of it, in /dev/shm where there is one.
+- `app` is one Flask app per test process, reset for each test to what create_app(test_config(tmp_path))
+  makes (config, instance folder and keys, database, Jinja loader). Ask for `app`/`client`/`db`; call
+  create_app yourself only when the test is about what create_app does with other settings.
+- `world` (helpers.World) and `world_with_records` (World after helpers.add_photo_and_alert) come with the
+  database copy, built once per run: ask for the fixture instead of building them in the test.
+- `as_role(role)` signs in without argon2; `frozen_clock` stops the clock; wait with helpers.poll, never sleep.
+The helpers tests call are in helpers.py.
 """
 import logging
 import os
+import pickle
 import shutil
 import sqlite3
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -17,15 +27,33 @@ os.environ.setdefault("FIELDAPP_INSTANCE", tempfile.mkdtemp(prefix="fieldapp-tes
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("DATABASE_URL", None)
 
-from helpers import (PIN, CsrfClient, World, free_port_block, migrate_fresh, s3_config, seaweedfs_server,  # noqa: E402
-                     test_config)
+from helpers import (PIN, CsrfClient, World, WorldTemplate, add_photo_and_alert, free_port_block,  # noqa: E402
+                     migrate_fresh, s3_config, seaweedfs_server, test_config)
 
-from fieldapp import clock, create_app  # noqa: E402
+from fieldapp import clock, create_app, instance, storage  # noqa: E402
 from fieldapp.accounts import service as accounts  # noqa: E402
-from fieldapp.db import database  # noqa: E402
+from fieldapp.db import database, make_database  # noqa: E402
+from fieldapp.models import InstanceKey  # noqa: E402
 from fieldapp.queue import huey  # noqa: E402
 
 huey.immediate = True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """tmp_path in memory (/dev/shm) unless --basetemp is given: the instance folders' key files are fsynced.
+
+    A folder of this run's own (each xdist worker makes its own), removed when the run ends.
+    """
+    if config.option.basetemp or not os.access("/dev/shm", os.W_OK):
+        return
+    config.option.basetemp = config._fieldapp_basetemp = tempfile.mkdtemp(prefix="fieldapp-pytest-", dir="/dev/shm")
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_fieldapp_basetemp", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_addoption(parser):
@@ -92,12 +120,74 @@ def migrated_template(tmp_path_factory, postgres_server):
 
 
 @pytest.fixture
-def database_url(tmp_path, postgres_server, migrated_template):
-    """A migrated database of this test's own, copied from the template."""
+def scratch_path(tmp_path):
+    """A folder of this test's own in memory (/dev/shm) where there is one, else tmp_path.
+
+    The database copy lives here: SQLite's fsync on every commit (synchronous=FULL) costs nothing in RAM,
+    and what the tests check does not depend on a disk.
+    """
+    if not os.path.isdir("/dev/shm") or not os.access("/dev/shm", os.W_OK):
+        yield tmp_path
+        return
+    folder = tempfile.mkdtemp(prefix="fieldapp-test-", dir="/dev/shm")
+    yield Path(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def world_templates(tmp_path_factory, postgres_server, migrated_template, pin_hash):
+    """Built once per run (per xdist worker): {"world": Template, "records": Template}.
+
+    "world" holds helpers.World's rows, "records" also those of helpers.add_photo_and_alert (with the photo
+    file in Template.uploads). The `world` and `world_with_records` fixtures copy one of them instead of
+    inserting ~20 or ~45 rows per test.
+    """
+    folder = tmp_path_factory.mktemp("world-templates")
+    templates = {}
+    for kind in ("world", "records"):
+        if postgres_server is None:
+            target = folder / f"{kind}.db"
+            shutil.copyfile(migrated_template, target)
+            url = f"sqlite:///{target}"
+        else:
+            target = postgres_server.copy_of(migrated_template, name=f"fieldapp_{kind}")
+            url = postgres_server.url(target)
+        builder = create_app(test_config(folder / kind, url))
+        with builder.app_context():
+            world = World(pin_hash)
+            if kind == "records":
+                add_photo_and_alert(builder, world)
+            # The builder's key fingerprints (fieldapp/keys.py) go: a test's own create_app on a copy has others.
+            InstanceKey.delete().execute()
+        templates[kind] = WorldTemplate(target, pickle.dumps(world), storage.for_app(builder).root)
+        database.close()
+        if hasattr(database.obj, "close_all"):
+            database.obj.close_all()
     if postgres_server is None:
-        shutil.copyfile(migrated_template, tmp_path / "fieldapp.db")
-        return f"sqlite:///{tmp_path}/fieldapp.db"
-    return postgres_server.url(postgres_server.copy_of(migrated_template))
+        for template in templates.values():  # one self-contained file each, as migrated_template
+            conn = sqlite3.connect(template.database)
+            try:
+                conn.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                conn.close()
+    return templates
+
+
+@pytest.fixture
+def database_url(request, scratch_path, postgres_server, migrated_template):
+    """A migrated database of this test's own, copied from the template.
+
+    With the world in it when the test uses `world` (or `world_with_records`): see world_templates.
+    """
+    template = migrated_template
+    for fixture, kind in (("world_with_records", "records"), ("world", "world")):
+        if fixture in request.fixturenames:
+            template = request.getfixturevalue("world_templates")[kind].database
+            break
+    if postgres_server is None:
+        shutil.copyfile(template, scratch_path / "fieldapp.db")
+        return f"sqlite:///{scratch_path}/fieldapp.db"
+    return postgres_server.url(postgres_server.copy_of(template))
 
 
 @pytest.fixture(scope="session")
@@ -123,13 +213,53 @@ def frozen_clock():
     return clock.freeze
 
 
-@pytest.fixture
-def app(tmp_path, database_url, photo_store_config):
-    app = create_app({**test_config(tmp_path, database_url), **photo_store_config})
+# What create_app derives from the instance folder and the database URL: set again for each test.
+PER_TEST_CONFIG = ("DATABASE_URL", "INSTANCE_PATH", "SECRET_KEY", "UPLOAD_FOLDER", "VAPID_PRIVATE_KEY_PATH",
+                   "VAPID_PUBLIC_KEY", "AUDIT_ANCHOR_DIR", "AUDIT_SIGNING_KEY_PATH")
+
+
+@pytest.fixture(scope="session")
+def _worker_app(tmp_path_factory):
+    """One app per test process, made by create_app with test_config.
+
+    Making an app costs ~60 ms (werkzeug compiles ~170 URL rules) and a fresh app compiles every template
+    again; the `app` fixture gives each test this app reset to what create_app would have made for it.
+    """
+    folder = tmp_path_factory.mktemp("worker-app")
+    app = create_app(test_config(folder, f"sqlite:///{folder}/unused.db"))
     app.test_client_class = CsrfClient
+    config = {k: v for k, v in app.config.items() if k not in PER_TEST_CONFIG}
+    return app, config, app.jinja_env.loader, app.jinja_env.auto_reload
+
+
+@pytest.fixture
+def app(tmp_path, database_url, photo_store_config, _worker_app):
+    """The app as create_app(test_config(...)) makes it, with this test's own database and instance folder.
+
+    The same Flask object serves every test of a process (see _worker_app): its configuration, instance
+    folder (keys, uploads), database and Jinja loader are set afresh here and put back after the test, so
+    what one test changes in app.config is not seen by the next. A test that changes what create_app does
+    (other settings at creation, blueprints) makes its own app with create_app.
+    """
+    app, config, loader, auto_reload = _worker_app
+    app.config.clear()
+    app.config.update(config)
+    app.instance_path = str(tmp_path / "instance")  # where create_app(test_config(tmp_path)) puts it
+    app.config["DATABASE_URL"] = database_url
+    app.config.update(photo_store_config)  # the local folder, or the session's SeaweedFS with --storage=s3
+    app.extensions.pop(storage.EXTENSION, None)  # made again from this test's configuration on first use
+    instance.prepare(app)  # the keys and uploads folder, as create_app makes them
+    app.config.setdefault("VAPID_PUBLIC_KEY", instance.vapid_public_key(app.config["VAPID_PRIVATE_KEY_PATH"]))
+    database.initialize(make_database(database_url))
+    app.extensions.pop("fieldapp.sw", None)
     yield app
     if not database.is_closed():
         database.close()
+    if hasattr(database.obj, "close_all"):
+        database.obj.close_all()  # the pool's idle connections: the file is removed after the test
+    if app.jinja_env.loader is not loader or app.jinja_env.auto_reload != auto_reload:
+        app.jinja_env.loader, app.jinja_env.auto_reload = loader, auto_reload
+        app.jinja_env.cache.clear()  # templates compiled from the test's own loader
 
 
 @pytest.fixture
@@ -151,8 +281,23 @@ def db(app):
 
 
 @pytest.fixture
-def world(db, pin_hash):
-    return World(pin_hash)
+def world(request, db, world_templates):
+    """helpers.World: its rows come with the database copy (world_templates); the model instances that made
+    them are unpickled here, as World(pin_hash) would have returned them."""
+    kind = "records" if "world_with_records" in request.fixturenames else "world"
+    return pickle.loads(world_templates[kind].world)
+
+
+@pytest.fixture
+def world_with_records(app, world, world_templates):
+    """World after helpers.add_photo_and_alert(app, world), made once per run: the same rows, ids and photo."""
+    store, photos_folder = storage.for_app(app), world_templates["records"].uploads
+    if isinstance(store, storage.LocalStorage):
+        shutil.copytree(photos_folder, store.root, dirs_exist_ok=True)
+    else:  # --storage=s3: put into this test's bucket prefix (S3Storage.restore_file copies, never moves)
+        for name, path in storage.LocalStorage(photos_folder).local_files():
+            store.restore_file(name, path)
+    return world
 
 
 @pytest.fixture

@@ -19,13 +19,17 @@ import time
 import uuid
 import zlib
 from pathlib import Path
+from collections import namedtuple
 
 import redis
-from flask.testing import FlaskClient
+from flask.ctx import RequestContext
+from flask.testing import EnvironBuilder, FlaskClient
+from flask_wtf.csrf import generate_csrf
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 
 from fieldapp import audit, photos, storage
+from fieldapp.accounts import service as accounts
 from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database, run_migrations
 from fieldapp.duties import evidence
@@ -79,9 +83,20 @@ class CsrfClient(FlaskClient):
     """A test client that sends the CSRF token in the header, as htmx does, unless told not to."""
 
     def csrf_token(self):
-        page = self.get("/sign-in").get_data(as_text=True)
-        match = CSRF_RE.search(page)
-        return match.group(1) or match.group(2)
+        """The signed CSRF token a page would give this client's session now (flask_wtf's generate_csrf).
+
+        Made in a request context holding the client's own session, as a page render does, without paying
+        for the page: a new session gets its raw token stored and sent back in the cookie, as from a page.
+        """
+        app = self.application
+        with self.session_transaction() as session:
+            builder = EnvironBuilder(app, "/sign-in")
+            try:
+                environ = builder.get_environ()
+            finally:
+                builder.close()
+            with RequestContext(app, environ, session=session):
+                return generate_csrf()
 
     def outbox_maker(self):
         """X-Outbox-Maker for the person signed in on this client ("<user id>.<device session id>")."""
@@ -126,6 +141,12 @@ class World:
                            password_hash=self.pin_hash, hms_card_number="HMS123", language_confirmed_at=utcnow())
         Membership.create(user=user, site=site, role=role)
         return user
+
+
+# A database with a World in it (tests/conftest.py world_templates): the file or PostgreSQL template database,
+# the World that made its rows (pickled: each test unpickles a World of its own), and the folder of the photo
+# files its records point to.
+WorldTemplate = namedtuple("WorldTemplate", "database world uploads")
 
 
 def sign_in(client, user, pin=PIN):
@@ -685,3 +706,13 @@ def s3_config(server, prefix=None):
 def stored_names(app):
     """Sorted names of everything in the app's photo store ("ab/<digest>[_t].jpg")."""
     return storage.for_app(app).names()
+
+
+def client_for(app, user):
+    """A test client signed in as `user` (a real device session, without argon2: as conftest's as_role)."""
+    client = app.test_client()
+    with app.test_request_context():
+        token = accounts.start_device_session(user, "pytest")
+    with client.session_transaction() as flask_session:
+        flask_session["sid"] = token
+    return client

@@ -70,14 +70,15 @@ class PostgresServer:
         self._admin(f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
         return name
 
-    def copy_of(self, template):
-        """The test database, replaced by a copy of the template database (faster than migrating); its name.
+    def copy_of(self, template, name=None):
+        """A database (the test database unless `name` is given), replaced by a copy of the template database
+        (faster than migrating); its name.
 
         WITH (FORCE) (PostgreSQL 13+) ends connections a previous test left open to the old copy.
         """
-        self._admin(f"DROP DATABASE IF EXISTS {self.dbname} WITH (FORCE)",
-                    f"CREATE DATABASE {self.dbname} TEMPLATE {template}")
-        return self.dbname
+        name = name or self.dbname
+        self._admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name} TEMPLATE {template}")
+        return name
 
     def stop(self):
         try:

@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from helpers import ACCESS, ORG_ADMIN, PUBLIC, add_photo_and_alert, call
+from helpers import ACCESS, ORG_ADMIN, PUBLIC, call
 from werkzeug.exceptions import MethodNotAllowed
 
 from fieldapp.accounts import service as accounts
@@ -87,8 +87,8 @@ def test_every_route_is_in_the_matrix(app):
 
 
 @pytest.fixture(autouse=True)
-def photo_and_alert(app, world):
-    add_photo_and_alert(app, world)
+def photo_and_alert(world_with_records):
+    """World with helpers.add_photo_and_alert's records, copied with the database (tests/conftest.py)."""
 
 
 # What a signed-out phone gets from each public route (200 unless listed here); the test reaches each
@@ -305,3 +305,16 @@ def test_a_site_page_costs_one_query_for_the_person_and_their_role(as_role, worl
     assert client.get(f"/s/{world.site.id}/checkin").status_code == 200
     loads = [q for q in count_queries.queries if "device_session" in q.lower()]
     assert len(loads) == 1 and "membership" in loads[0].lower(), loads
+
+
+@pytest.mark.parametrize("endpoint", sorted(e for e, (m, _p, _w) in ACCESS.items() if m == "GET"))
+def test_head_answers_as_get_does(client, as_role, world, endpoint):
+    # Uptime checkers and proxies send HEAD: a view that takes GET and POST must not treat it as a form post
+    # (HEAD /sign-in answered 422 "fill in the form").
+    _method, template, who = ACCESS[endpoint]
+    person = client if who == PUBLIC else as_role("manager")
+    got = call(person, endpoint, world)
+    query = got.request.query_string.decode()
+    head = person.head(got.request.path + (f"?{query}" if query else ""))
+    assert head.status_code == got.status_code, (head.status_code, got.status_code)
+    assert head.get_data() == b""

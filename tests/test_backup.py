@@ -13,7 +13,7 @@ from fieldapp import anchors, backup, backup_tasks, create_app, storage
 from fieldapp.db import database
 from fieldapp.models import Photo, Report
 
-from helpers import jpeg, test_config
+from helpers import jpeg, poll, test_config
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +57,7 @@ def test_backup_during_uploads_restores_every_acknowledged_report_with_photos(ap
     began = time.monotonic()
     with app.app_context():
         archive = backup.make(app, tmp_path / "backups")
-    time.sleep(0.3)  # uploads go on after the backup too
+    poll(lambda: any(at >= began for at, _u in list(acknowledged)), timeout=20)  # uploads go on after the backup too
     stop.set()
     for t in threads:
         t.join(timeout=60)

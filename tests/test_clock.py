@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 from flask import render_template_string
+from flask_babel import get_locale
 
 from fieldapp import clock, phone_time
 from fieldapp.checkin import service as checkin
@@ -89,7 +90,7 @@ def test_frozen_clock_stops_stored_defaults_too(db, world, frozen_clock):
 
 @pytest.mark.parametrize("language, expected", [
     ("nb", "05.03.2026 | 14:05 | 05.03.2026, 14:05 | 5. mars 2026"),
-    ("en", "3/5/26 | 2:05\u202fPM | 3/5/26, 2:05\u202fPM | Mar 5, 2026"),
+    ("en", "05/03/2026 | 14:05 | 05/03/2026, 14:05 | 5 Mar 2026"),  # day first on Norwegian sites (en_GB)
 ])
 def test_template_filters_format_in_the_readers_language_and_the_sites_zone(app, language, expected):
     moment = utc(2026, 3, 5, 13, 5)  # 14:05 in Oslo
@@ -207,3 +208,16 @@ def test_a_phone_time_without_a_zone_is_the_sites_wall_clock(app):
         assert phone_time.parse_claim("2026-03-29T03:30") == utc(2026, 3, 29, 1, 30)
         assert phone_time.parse_claim("2026-01-05T08:00") == utc(2026, 1, 5, 7, 0)
         assert phone_time.local_hhmm(utc(2026, 10, 25, 1, 30)) == "02:30"
+
+
+def test_english_dates_are_day_first_while_the_language_stays_english(app):
+    """Workers on Norwegian sites who read English expect 30/11/2026, not 11/30/26: English is formatted as
+    en_GB, but the language code everything else reads (translations, <html lang>, content names) stays "en"."""
+    day = date(2026, 11, 30)
+    with app.test_request_context(headers={"Accept-Language": "en-US,en;q=0.9"}):
+        assert str(get_locale()) == "en"
+        assert render_template_string("{{ d|date }} | {{ d|date('medium') }} | {{ current_lang() }}", d=day) \
+            == "30/11/2026 | 30 Nov 2026 | en"
+        assert clock.format_time(utc(2026, 11, 30, 13, 5)) == "14:05"
+    with app.test_request_context(headers={"Accept-Language": "pl"}):
+        assert render_template_string("{{ d|date }}", d=day) == "30.11.2026"  # other languages: their own

@@ -106,3 +106,40 @@ def test_only_a_manager_imports(as_role, world):
         assert upload(as_role(role), world.site, HEADER + "91000001;first_aid;2025-02-01;;;\n",
                       confirm="y").status_code == 403
     assert TrainingRecord.select().count() == 0
+
+
+def test_excel_files_in_cp1252_or_utf8_with_semicolons_or_commas_keep_their_letters(as_role, world):
+    """Excel on a Norwegian Windows saves "CSV (semikolonseparert)" as cp1252; others save UTF-8, with or
+    without BOM, and some with commas. Every one is read, and æøå arrive as written."""
+    manager = as_role("manager")
+    files = [
+        ("cp1252", ";", b"", "Brannvern Sør"),
+        ("cp1252", ",", b"", "Førstehjelp Ås"),
+        ("utf-8", ";", b"\xef\xbb\xbf", "Blåbærskogen kurs"),
+        ("utf-8", ",", b"", "Ærlige Øvelser"),
+    ]
+    for n, (encoding, sep, bom, issuer) in enumerate(files):
+        header = sep.join(("phone", "course", "taken_on", "expires_on", "issuer", "certificate_number"))
+        line = sep.join(("91000001", "first_aid", f"2025-02-0{n + 1}", "", issuer, f"FÅ-{n}"))
+        data = bom + f"{header}\r\n{line}\r\n".encode(encoding)
+        if encoding == "cp1252":
+            with_error = None
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                with_error = e
+            assert with_error is not None  # the case the import used to refuse
+        response = upload(manager, world.site, data, confirm="y")
+        assert response.status_code == 200, (encoding, sep, response.get_data(as_text=True)[:500])
+        assert "1 kursbevis importert" in response.get_data(as_text=True)
+    saved = {r.issuer: r.certificate_number for r in TrainingRecord.select()}
+    assert saved == {issuer: f"FÅ-{n}" for n, (_e, _s, _b, issuer) in enumerate(files)}
+
+
+def test_bytes_that_are_no_text_in_either_encoding_are_refused(as_role, world):
+    # 0x81 and 0x8d are undefined in cp1252 and invalid UTF-8; a NUL or a form feed is no CSV text either.
+    for data in (HEADER.encode() + b"91000001;first_aid;2025-02-01;;\x81\x8d;\n",
+                 HEADER.encode() + b"91000001;first_aid;2025-02-01;;\x0c;\n"):
+        response = upload(as_role("manager"), world.site, data, confirm="y")
+        assert response.status_code == 422 and "ikke en CSV-tekstfil" in response.get_data(as_text=True)
+    assert TrainingRecord.select().count() == 0

@@ -12,9 +12,16 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
+from base64 import urlsafe_b64encode
+from io import BytesIO
 from pathlib import Path
 
 import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from PIL import Image
 
 from fieldapp.config import PROJECT_ROOT
 
@@ -84,7 +91,7 @@ def stack(tmp_path, database_url):
     app_port, https_port, http_port, admin_port = free_port(), free_port(), free_port(), free_port()
     instance = tmp_path / "instance"
     env = {**os.environ, "FIELDAPP_INSTANCE": str(instance), "FIELDAPP_DATABASE_URL": database_url,
-           "FIELDAPP_TRUSTED_PROXIES": "1", "FIELDAPP_ARGON2_PROFILE": "test"}
+           "FIELDAPP_TRUSTED_PROXIES": "1"}
     logs = open(tmp_path / "stack.log", "wb")
     # One worker of one thread: anything that holds it shows at once.
     app = started([sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "1", "--worker-class", "gthread",
@@ -102,7 +109,7 @@ def stack(tmp_path, database_url):
         context = ssl.create_default_context(cafile=str(root))  # what the phone must trust
         wait_for(lambda: get(f"https://127.0.0.1:{https_port}/healthz", context))
         yield {"https": f"https://127.0.0.1:{https_port}", "https_port": https_port, "app_port": app_port,
-               "context": context}
+               "context": context, "root": str(root), "env": env}
     finally:
         ended(caddy)
         ended(app)
@@ -149,3 +156,112 @@ def test_a_slow_upload_does_not_hold_the_app(stack, through):
         assert waited < 1.0, waited
     else:
         assert waited > 1.0, waited  # the check can fail: without the proxy one slow body holds the thread
+
+
+def flask_command(env, *args):
+    """`flask --app fieldapp <args>` on the stack's instance, as an operator runs it; returns its output."""
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "fieldapp", *args], cwd=PROJECT_ROOT,
+                          env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def browser_session(root):
+    """A client that trusts only Caddy's root (as the phone does) and sends what a browser sends."""
+    session = requests.Session()
+    session.trust_env = False  # REQUESTS_CA_BUNDLE would replace the phone's trust store
+    session.verify = root
+    session.headers["User-Agent"] = "Mozilla/5.0 (Linux; Android 14; Pixel 7) Chrome/120 Mobile"
+    return session
+
+
+def token_in(page):
+    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+
+
+def form_post(session, base, page_path, action, data, files=None, referer=None):
+    """A form on `page_path` posted to `action` with its CSRF token and the Referer/Origin a browser sends."""
+    page = session.get(base + page_path)
+    assert page.status_code == 200, (page_path, page.status_code)
+    data = {"csrf_token": token_in(page.text), **data}
+    headers = {"Referer": referer or page.url, "Origin": base}
+    return session.post(base + action, data=data, files=files, headers=headers, allow_redirects=False)
+
+
+def jpeg_bytes():
+    out = BytesIO()
+    Image.effect_noise((1600, 1200), 40).convert("RGB").save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def test_a_signed_in_phone_posts_forms_photos_and_push_through_https(stack):
+    """WTF_CSRF_SSL_STRICT: over HTTPS the app compares the Referer with its own https://host/. Behind Caddy it
+    must see the scheme and host the phone used (X-Forwarded-Proto, Host kept): else every form fails."""
+    base, env = stack["https"], stack["env"]
+    flask_command(env, "migrate")
+    flask_command(env, "create-user", "--name", "Ola Arbeider", "--phone", "90000004", "--password", "482913",
+                  "--organization", "Fjordbygg AS", "--org-number", "923609016", "--site", "Bjørvika",
+                  "--site-address", "Dronning Eufemias gate 1", "--role", "worker")
+    phone = browser_session(stack["root"])
+    signed_in = form_post(phone, base, "/sign-in", "/sign-in", {"next": "", "phone": "90000004", "secret": "482913"})
+    assert signed_in.status_code == 303, signed_in.text[:500]
+    assert signed_in.headers["Location"].startswith("/welcome/language")
+    assert any(c.name == "__Host-fieldapp" and c.secure for c in phone.cookies)
+    chosen = form_post(phone, base, signed_in.headers["Location"], "/welcome/language",
+                       {"language": "en", "next": "/"})
+    assert chosen.status_code == 303, chosen.text[:500]
+    home = phone.get(base + "/")
+    assert home.status_code == 200 and "Ola Arbeider" in home.text
+    site_id = int(re.search(r'/s/(\d+)/reports/new', home.text).group(1))
+
+    # A form from another origin is refused: the check runs (the app knows it is HTTPS) and nothing is saved.
+    forged = form_post(phone, base, f"/s/{site_id}/reports/new", f"/s/{site_id}/reports/new",
+                       {"uuid": str(uuid.uuid4()), "kind": "hazard", "category": "falls"},
+                       referer="https://evil.example/form")
+    assert forged.status_code == 400
+
+    # A report with a photo, as the form posts it without JavaScript.
+    report_uuid = str(uuid.uuid4())
+    sent = form_post(phone, base, f"/s/{site_id}/reports/new", f"/s/{site_id}/reports/new",
+                     {"uuid": report_uuid, "kind": "hazard", "category": "falls", "description": "Loose rail"},
+                     files={"photos": ("IMG_0001.jpg", jpeg_bytes(), "image/jpeg")})
+    assert sent.status_code == 303, sent.text[:500]
+    report = phone.get(base + sent.headers["Location"])
+    assert report.status_code == 200 and "Loose rail" in report.text
+    photo_url = re.search(r'<div class="photos">\s*<[^<]*<a href="([^"]+)"', report.text).group(1)
+    photo = phone.get(base + photo_url)
+    assert photo.status_code == 200 and photo.content[:2] == b"\xff\xd8"
+
+    # The same report from the outbox (X-Outbox, no form token): once, then again = the same one.
+    blob = jpeg_bytes()
+    maker = re.search(r'name="fieldapp-maker" content="([^"]+)"', home.text).group(1)
+    for expected in (201, 200):
+        again = phone.post(base + f"/s/{site_id}/reports/new", headers={
+            "X-Outbox": "1", "X-Outbox-Maker": maker, "Origin": base, "Sec-Fetch-Site": "same-origin", "Referer": base + "/sw.js"},
+            data={"uuid": str(uuid.UUID(int=7)), "kind": "hazard", "category": "falls"},
+            files={"photos": ("IMG_0002.jpg", blob, "image/jpeg")}, allow_redirects=False)
+        assert again.status_code == expected, again.text[:300]
+
+    # A check-in.
+    checked_in = form_post(phone, base, f"/s/{site_id}/checkin", f"/s/{site_id}/checkin",
+                           {"uuid": str(uuid.uuid4())})
+    assert checked_in.status_code == 303, checked_in.text[:500]
+
+    # The push subscription (push.js: JSON with X-CSRFToken, from a page).
+    key = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    subscription = {"endpoint": "https://fcm.googleapis.com/fcm/send/deploy-test",
+                    "keys": {"p256dh": urlsafe_b64encode(key).decode().rstrip("="),
+                             "auth": urlsafe_b64encode(b"0123456789abcdef").decode().rstrip("=")}}
+    subscribed = phone.post(base + "/me/push", json=subscription, headers={
+        "X-CSRFToken": token_in(home.text), "Referer": base + "/", "Origin": base})
+    assert subscribed.status_code == 201, subscribed.text[:300]
+
+    # The service worker and every file of its shell, through the proxy.
+    worker = phone.get(base + "/sw.js")
+    assert worker.status_code == 200 and worker.headers["Service-Worker-Allowed"] == "/"
+    shell = re.findall(r'"(/static/[^"]+)"', worker.text)
+    assert shell, worker.text[:300]
+    for path in shell:
+        assert phone.get(base + path).status_code == 200, path

@@ -4,7 +4,7 @@ import io
 import uuid
 
 import pytest
-from helpers import ACCESS, PUBLIC, SIGNED_IN, add_photo_and_alert, call
+from helpers import ACCESS, PUBLIC, SIGNED_IN, call
 
 from fieldapp import clock, downloads
 from fieldapp.authz import roles_with
@@ -17,8 +17,8 @@ NOT_FILES = {"text/html", "text/javascript", "application/javascript", "applicat
 
 
 @pytest.fixture(autouse=True)
-def photo_and_alert(app, world):
-    add_photo_and_alert(app, world)
+def photo_and_alert(world_with_records):
+    """World with helpers.add_photo_and_alert's records, copied with the database (tests/conftest.py)."""
 
 
 def caller(as_role, client, who):

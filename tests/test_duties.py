@@ -299,13 +299,13 @@ def test_term_reminder_is_sent_once_at_60_days(app, world, frozen_clock):
     assert t.elected_to == date(2026, 8, 14)
     with app.app_context():
         frozen_clock(datetime(2026, 6, 14, 6, 0))  # 61 days before: nothing yet
-        assert reminders.run() == {"terms": 0, "alerts": 0}
+        assert reminders.run() == {"terms": 0, "alerts": 0, "failed": 0}
         frozen_clock(datetime(2026, 6, 15, 6, 0))  # 60 days before
         result = remind_terms_ending.call_local()
-        assert result == {"terms": 1, "alerts": 2}  # the verneombud and the site's manager
-        assert reminders.run() == {"terms": 0, "alerts": 0}  # once per term
+        assert result == {"terms": 1, "alerts": 2, "failed": 0}  # the verneombud and the site's manager
+        assert reminders.run() == {"terms": 0, "alerts": 0, "failed": 0}  # once per term
         frozen_clock(datetime(2026, 7, 1, 6, 0))
-        assert reminders.run() == {"terms": 0, "alerts": 0}
+        assert reminders.run() == {"terms": 0, "alerts": 0, "failed": 0}
     readers = {r.user_id for r in AlertRecipient.select()}
     assert readers == {world.people["verneombud"].id, world.people["manager"].id}
     assert all("Verneombud Person" in a.body for a in Alert.select())
@@ -433,10 +433,10 @@ def test_order_reminder_is_sent_once_a_week_before(as_role, world, frozen_clock)
                        data=inspection_form(held_on="2026-06-01")).status_code == 303  # due 2026-06-20
     with client.application.app_context():
         frozen_clock(datetime(2026, 6, 12, 6, 0))  # 8 days before
-        assert reminders.run_orders() == {"orders": 0, "alerts": 0}
+        assert reminders.run_orders() == {"orders": 0, "alerts": 0, "failed": 0}
         frozen_clock(datetime(2026, 6, 13, 6, 0))  # 7 days before
-        assert remind_orders_due.call_local() == {"orders": 1, "alerts": 1}
-        assert reminders.run_orders() == {"orders": 0, "alerts": 0}
+        assert remind_orders_due.call_local() == {"orders": 1, "alerts": 1, "failed": 0}
+        assert reminders.run_orders() == {"orders": 0, "alerts": 0, "failed": 0}
     copy = AlertRecipient.get()
     assert copy.user_id == world.people["manager"].id
     assert "Secure the open edges" in Alert.get().body

@@ -8,7 +8,10 @@ from jinja2 import FileSystemBytecodeCache
 from fieldapp import create_app
 
 
-def test_templates_are_compiled_once_and_kept_for_the_next_worker(app, client):
+def test_templates_are_compiled_once_and_kept_for_the_next_worker(tmp_path, database_url):
+    # An app of its own: the `app` fixture's is shared by the tests of a process, its templates long compiled.
+    app = create_app(test_config(tmp_path, database_url))
+    client = app.test_client()
     assert app.jinja_env.auto_reload is False
     assert isinstance(app.jinja_env.bytecode_cache, FileSystemBytecodeCache)
     cache = Path(app.instance_path, "jinja-cache")

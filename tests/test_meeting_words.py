@@ -2,12 +2,14 @@
 every typed value kept when a meeting form comes back with a 4xx."""
 import io
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pypdf
 import pytest
 
-from fieldapp.models import AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingDecision, Report, User, utcnow
+from fieldapp.models import (AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingDecision, Report, SafetyRound,
+                             Sja, TrainingRecord, User, utcnow)
+from fieldapp.rounds import service as rounds_service
 
 NOW = datetime(2026, 3, 10, 9, 0)  # naive UTC; 10:00 in Oslo
 TODAY = date(2026, 3, 10)
@@ -139,3 +141,34 @@ def test_an_amu_vote_and_decision_keep_what_was_typed(as_role, world):
     page = refused.get_data(as_text=True)
     assert refused.status_code == 422 and ">Mål støyen</textarea>" in page and 'value="2026-04-01"' in page
     assert "Støy i verkstedet</strong>" in page
+
+
+
+def test_walkaround_sja_certificate_and_statistics_items_follow_the_reader_not_the_maker(app, as_role, world):
+    """A bokmål-speaking foreman makes the meeting; an English-speaking manager reads the agenda (page and PDF) in
+    English, and the foreman still reads bokmål: these items keep codes and numbers, not the maker's words."""
+    foreman, worker = world.people["foreman"], world.people["worker"]
+    User.update(language="nb").where(User.id == foreman.id).execute()
+    User.update(language="en").where(User.id == world.people["manager"].id).execute()
+    with app.app_context():
+        version = rounds_service.current_version(rounds_service.builtin_template())
+    SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version, started_by=foreman,
+                       started_at=NOW - timedelta(days=3), finished_at=NOW - timedelta(days=3))
+    Sja.create(uuid=uuid.uuid4(), payload_hash="6" * 64, organization=world.org, site=world.site,
+               title="Løfte takstoler", created_by=foreman, created_at=NOW - timedelta(days=1), decision="no_go")
+    TrainingRecord.create(uuid=uuid.uuid4(), payload_hash="8" * 64, user=worker, course="truck", status="approved",
+                          taken_on=TODAY - timedelta(days=700), expires_on=TODAY + timedelta(days=12))
+    meeting = start(as_role("foreman"), world)
+    stored = {i.source: i.title for i in AgendaItem.select().where(AgendaItem.meeting == meeting)}
+    assert stored["round"].startswith("Vernerunde")  # the maker's words, kept beside the codes
+    english = ["Walkaround 07/03/2026: 0 deviations", "Løfte takstoler (No-go)",
+               "Worker Person: Truck (certified) expires 22/03/2026", "Statistics since 10/02/2026"]
+    manager = as_role("manager")
+    page = manager.get(f"/s/{world.site.id}/meetings/{meeting.id}").get_data(as_text=True)
+    pdf = pdf_text(manager.get(f"/s/{world.site.id}/meetings/{meeting.id}/minutes.pdf"))
+    for shown in (page, pdf):
+        for words in english:
+            assert words in shown, words
+        assert "Vernerunde" not in shown and "Statistikk" not in shown
+    mine = as_role("foreman").get(f"/s/{world.site.id}/meetings/{meeting.id}").get_data(as_text=True)
+    assert "Vernerunde 07.03.2026" in mine and "Walkaround" not in mine

@@ -69,7 +69,7 @@ def test_the_agenda_is_built_from_the_records_since_the_last_meeting(as_role, wo
     assert AuditEvent.select().where(AuditEvent.action == "meeting.create").count() == 1
 
 
-def test_the_agenda_has_walkarounds_sjas_certificates_and_the_statistics_since_the_last_meeting(as_role, world):
+def test_the_agenda_has_walkarounds_sjas_certificates_and_the_statistics_since_the_last_meeting(app, as_role, world):
     worker, foreman = world.people["worker"], world.people["foreman"]
     version = rounds_service.current_version(rounds_service.builtin_template())
     done = SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version, started_by=foreman,
@@ -112,13 +112,16 @@ def test_the_agenda_has_walkarounds_sjas_certificates_and_the_statistics_since_t
     for item in items:
         by_source.setdefault(item.source, []).append(item)
     assert [(i.record_id, i.title) for i in by_source["finding"]] == [(finding.id, "Railing missing")]
-    assert [(i.record_id, i.title) for i in by_source["round"]] == [(done.id, "Walkaround 2026-03-07: 1 deviation")]
-    assert [(i.record_id, i.title) for i in by_source["sja"]] == [(sja.id, "Lift the roof trusses (Go)")]
+    with app.test_request_context():
+        titles = service.item_titles(items, "en")
+    assert [(i.record_id, titles[i.id]) for i in by_source["round"]] == [
+        (done.id, "Walkaround 07/03/2026: 1 deviation")]
+    assert [(i.record_id, titles[i.id]) for i in by_source["sja"]] == [(sja.id, "Lift the roof trusses (Go)")]
     assert [i.record_id for i in by_source["certificate"]] == [gone.id, soon.id]
-    assert "expired 2026-03-05" in by_source["certificate"][0].title
-    assert "expires 2026-03-22" in by_source["certificate"][1].title
+    assert "expired 05/03/2026" in titles[by_source["certificate"][0].id]
+    assert "expires 22/03/2026" in titles[by_source["certificate"][1].id]
     [statistics] = by_source["statistics"]
-    assert statistics.title.startswith("Statistics since 2026-02-10: 8 hours, 0 injuries")
+    assert titles[statistics.id].startswith("Statistics since 10/02/2026: 8 hours, 0 injuries")
     assert "Closed finding" not in {i.title for i in items}
     page = as_role("foreman").get(url(world, meeting)).get_data(as_text=True)
     assert f"/s/{world.site.id}/sja/{sja.id}" in page and "Lift the roof trusses" in page
@@ -368,8 +371,8 @@ def test_the_reminder_reaches_those_who_run_meetings_once(app, world):
         assert tasks.remind_due_meetings.call_local() == 0  # the same due date: no second reminder
     titles = {c.user_id: c.alert.title for c in AlertRecipient.select(AlertRecipient, Alert).join(Alert)
               .where(Alert.site == world.site)}
-    assert titles == {world.people["foreman"].id: "Site HMS meeting is overdue since 2026-03-08",
-                      world.people["manager"].id: "HMS-møte på byggeplassen er på overtid siden 2026-03-08"}
+    assert titles == {world.people["foreman"].id: "Site HMS meeting is overdue since 08/03/2026",
+                      world.people["manager"].id: "HMS-møte på byggeplassen er på overtid siden 08.03.2026"}
 
 
 def test_an_organization_renames_a_kind_and_sets_its_schedule(as_role, world):

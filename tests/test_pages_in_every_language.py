@@ -9,7 +9,6 @@ from html.parser import HTMLParser
 
 import pytest
 from babel.messages.pofile import read_po
-from helpers import add_photo_and_alert
 
 from fieldapp.config import LANGUAGE_NAMES, PROJECT_ROOT
 from fieldapp.models import CheckIn, User, utcnow
@@ -134,9 +133,9 @@ def every_catalogue():
 
 
 @pytest.fixture
-def busy_site(app, world):
-    """Something on every page: a photo and an alert (helpers), someone checked in."""
-    add_photo_and_alert(app, world)
+def busy_site(world_with_records):
+    """Something on every page: a photo and an alert (helpers.add_photo_and_alert's records), someone checked in."""
+    world = world_with_records
     CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=world.people["foreman"], checked_in_at=utcnow(),
                    name="Foreman Person", confirmed=["helmet"])
     return world

@@ -179,4 +179,4 @@ def test_hours_and_dates_kept_as_text_follow_the_readers_language(app):
         with force_locale("nb"):
             assert render_template_string(page) == "7,5 t, 03.12.2026"
         with force_locale("en"):
-            assert render_template_string(page) == "7.5 t, 12/3/26"
+            assert render_template_string(page) == "7.5 t, 03/12/2026"

@@ -71,7 +71,7 @@ def when_to_retry(retry_after):
 def sign_in():
     # Scanned a poster while signed out: the page names the site (issue 16).
     g.poster_site = site_for_sign_in(request.values.get("next", ""))
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return render_template("accounts/sign_in.html", values={"next": request.args.get("next", "")}, errors={})
     page = dict(values=request.form)  # the secret is never sent back (the template leaves it out)
     try:
@@ -125,7 +125,7 @@ def enroll():
     The code is never in a path or query string: those end up in access logs, history and Referer
     headers (issue 14). A fragment is never sent to the server.
     """
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return render_template("accounts/enroll.html", values={}, errors={})
     try:
         code = forms.read_enroll_code(request.form)["code"]

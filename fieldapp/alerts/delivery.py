@@ -14,7 +14,7 @@ from datetime import timedelta
 from flask import current_app
 from peewee import JOIN, chunked
 
-from .. import audit, push
+from .. import audit, isolate, push
 from ..db import database, is_sqlite
 from ..models import (Alert, AlertRecipient, DeviceSession, Membership, PushDelivery, PushSubscription,
                       User, utcnow)
@@ -271,36 +271,47 @@ def escalate(now=None, then=None):
                                     & (Alert.ack_deadline <= now)))
     done = []
     for alert in due:
-        late = list(AlertRecipient.select(AlertRecipient, User).join(User)
-                    .where((AlertRecipient.alert == alert) & (AlertRecipient.role == "foreman")
-                           & AlertRecipient.acked_at.is_null()))
-        managers = [m.user_id for m in Membership.select().where((Membership.site == alert.site_id)
-                                                                  & (Membership.role == "manager"))]
-        with database.atomic():
-            claimed = (Alert.update(escalated_at=now)
-                       .where((Alert.id == alert.id) & Alert.escalated_at.is_null()).execute())
-            if not claimed:
-                continue  # another worker did it
-            if late:
-                AlertRecipient.update(escalated_at=now).where(
-                    AlertRecipient.id.in_([r.id for r in late])).execute()
-                existing = {r.user_id for r in AlertRecipient.select(AlertRecipient.user)
-                            .where(AlertRecipient.alert == alert)}
-                new = [m for m in managers if m not in existing]
-                if new:
-                    AlertRecipient.insert_many([{"alert": alert.id, "user": m, "role": "manager",
-                                                 "added_by_escalation": True} for m in new]).execute()
-                # The late foremen again, and the managers with the names of those who have not acknowledged.
-                names = ", ".join(r.user.name for r in late)
-                late_ids = {r.id for r in late}
-                told = [r.id for r in AlertRecipient.select(AlertRecipient.id).where(
-                    (AlertRecipient.alert == alert) & AlertRecipient.user.in_(managers))]
-                queue_deliveries(alert, recipient_ids=list(late_ids) + told, round=1,
-                                 prefix_for=lambda rid: "" if rid in late_ids else f"{names}: ")
-            audit.record(None, "alert.escalate", "alert", alert.id,
-                         after={"foremen": [r.user_id for r in late], "managers": managers if late else []})
+        # One alert's unexpected error is logged and rolled back, and the others still escalate
+        # (fieldapp/isolate.py); it is tried again on the next run.
+        ok, result = isolate.attempt("escalation", alert.id, _escalate_one, alert, now)
+        if not ok or result is None:
+            continue
+        late, managers = result
         if late and then is not None:
             then(alert.id)
-        done.append((alert.id, [r.user_id for r in late], managers if late else []))
+        done.append((alert.id, late, managers if late else []))
     return done
+
+
+def _escalate_one(alert, now):
+    """One alert's escalation in the caller's transaction: ([late foremen's ids], [managers' ids]), or None
+    when another worker did it."""
+    late = list(AlertRecipient.select(AlertRecipient, User).join(User)
+                .where((AlertRecipient.alert == alert) & (AlertRecipient.role == "foreman")
+                       & AlertRecipient.acked_at.is_null()))
+    managers = [m.user_id for m in Membership.select().where((Membership.site == alert.site_id)
+                                                              & (Membership.role == "manager"))]
+    claimed = (Alert.update(escalated_at=now)
+               .where((Alert.id == alert.id) & Alert.escalated_at.is_null()).execute())
+    if not claimed:
+        return None  # another worker did it
+    if late:
+        AlertRecipient.update(escalated_at=now).where(
+            AlertRecipient.id.in_([r.id for r in late])).execute()
+        existing = {r.user_id for r in AlertRecipient.select(AlertRecipient.user)
+                    .where(AlertRecipient.alert == alert)}
+        new = [m for m in managers if m not in existing]
+        if new:
+            AlertRecipient.insert_many([{"alert": alert.id, "user": m, "role": "manager",
+                                         "added_by_escalation": True} for m in new]).execute()
+        # The late foremen again, and the managers with the names of those who have not acknowledged.
+        names = ", ".join(r.user.name for r in late)
+        late_ids = {r.id for r in late}
+        told = [r.id for r in AlertRecipient.select(AlertRecipient.id).where(
+            (AlertRecipient.alert == alert) & AlertRecipient.user.in_(managers))]
+        queue_deliveries(alert, recipient_ids=list(late_ids) + told, round=1,
+                         prefix_for=lambda rid: "" if rid in late_ids else f"{names}: ")
+    audit.record(None, "alert.escalate", "alert", alert.id,
+                 after={"foremen": [r.user_id for r in late], "managers": managers if late else []})
+    return [r.user_id for r in late], managers
 

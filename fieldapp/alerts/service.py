@@ -320,9 +320,19 @@ def inbox(user, limit=100):
                 .order_by(AlertRecipient.acked_at.is_null(False), Alert.created_at.desc()).limit(limit))
 
 
-def site_alert(site, alert_id):
-    """The site's alert with this id, or None (another site's alert is None too: the view answers 404)."""
-    return Alert.get_or_none((Alert.id == alert_id) & (Alert.site == site.id))
+# The audience of an alert about one person (their certificate expiring, their term as verneombud ending): it
+# rides on a site only to reach an inbox, and only its recipients see it; the site's alert list and status pages
+# never show it, so another organization's staff on that site do not read about someone they do not employ.
+PERSONAL = "personal"
+
+
+def site_alert(site, alert_id, user=None):
+    """The site's alert with this id, or None (another site's alert is None too: the view answers 404). A
+    PERSONAL alert is None unless `user` (a User or None) is one of its recipients."""
+    alert = Alert.get_or_none((Alert.id == alert_id) & (Alert.site == site.id))
+    if alert is not None and alert.audience == PERSONAL and (user is None or copy_for(alert, user) is None):
+        return None
+    return alert
 
 
 def copy_for(alert, user):
@@ -387,10 +397,12 @@ def status_rows(alert):
 
 
 def site_alerts(site, limit=50):
+    """The site's latest alerts (not PERSONAL ones) with .total and .acked recipient counts."""
     counts = (AlertRecipient.select(AlertRecipient.alert, fn.COUNT(AlertRecipient.id).alias("total"),
                                     fn.COUNT(AlertRecipient.acked_at).alias("acked"))
               .group_by(AlertRecipient.alert))
-    alerts = list(Alert.select().where(Alert.site == site).order_by(Alert.created_at.desc()).limit(limit))
+    alerts = list(Alert.select().where((Alert.site == site) & (Alert.audience != PERSONAL))
+                  .order_by(Alert.created_at.desc()).limit(limit))
     if alerts:
         totals = {row.alert_id: (row.total, row.acked) for row in
                   counts.where(AlertRecipient.alert.in_([a.id for a in alerts]))}

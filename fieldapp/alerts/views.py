@@ -100,7 +100,7 @@ def site_alerts(site_id):
 # --- one alert ------------------------------------------------------------------------------------------
 
 def _alert_and_copy(alert_id):
-    alert = service.site_alert(g.site, alert_id)
+    alert = service.site_alert(g.site, alert_id, g.user)
     if alert is None:
         abort(404)
     copy = service.copy_for(alert, g.user)
@@ -154,7 +154,7 @@ def acknowledge(site_id, alert_id):
 @requires("alerts.lift")
 def lift(site_id, alert_id):
     """Work may start again: the stop-work order is lifted and everyone who got it is told."""
-    alert = service.site_alert(g.site, alert_id)
+    alert = service.site_alert(g.site, alert_id, g.user)
     if alert is None:
         abort(404)
     try:

@@ -5,7 +5,7 @@ from datetime import date, time, timedelta
 
 from peewee import JOIN, IntegrityError
 
-from .. import audit, clock
+from .. import audit, clock, isolate
 from ..competence.service import check_gate
 from ..db import ReusedSelect, database
 from ..inputs import InputError
@@ -214,21 +214,26 @@ def hours_by_month(site, year):
 def close_open_check_ins(now=None):
     """Close check-ins still open after their site's end of day (at that time, marked automatic)."""
     now = now or utcnow()
-    closed = 0
-    rows = (CheckIn.select(CheckIn, Site).join(Site).where(CheckIn.checked_out_at.is_null()))
-    for row in rows:
-        day = clock.local(row.checked_in_at, row.site).date()
-        ends = clock.at(day, row.site.day_ends_at, row.site)
-        if ends <= row.checked_in_at:  # checked in after the end of the day: close at midnight
-            ends = clock.at(day + timedelta(days=1), time(0), row.site)
-        if now >= ends:
-            with database.atomic():
-                changed = (CheckIn.update(checked_out_at=ends, auto_closed=True)
-                           .where((CheckIn.id == row.id) & CheckIn.checked_out_at.is_null()).execute())
-                if changed:
-                    audit.record(None, "checkin.auto_close", "check_in", row.id, after={"at": ends.isoformat()})
-                    closed += changed
-    return closed
+    rows = list(CheckIn.select(CheckIn, Site).join(Site).where(CheckIn.checked_out_at.is_null()))
+    # One check-in's (or one site's) unexpected error is logged and the others are still closed
+    # (fieldapp/isolate.py); it stays open for the next run.
+    closed, _failed = isolate.each("closing check-ins", rows, lambda row: _close_if_over(row, now))
+    return sum(closed)
+
+
+def _close_if_over(row, now):
+    """Close one open check-in if its site's day is over (in the caller's transaction). Returns 0 or 1."""
+    day = clock.local(row.checked_in_at, row.site).date()
+    ends = clock.at(day, row.site.day_ends_at, row.site)
+    if ends <= row.checked_in_at:  # checked in after the end of the day: close at midnight
+        ends = clock.at(day + timedelta(days=1), time(0), row.site)
+    if now < ends:
+        return 0
+    changed = (CheckIn.update(checked_out_at=ends, auto_closed=True)
+               .where((CheckIn.id == row.id) & CheckIn.checked_out_at.is_null()).execute())
+    if changed:
+        audit.record(None, "checkin.auto_close", "check_in", row.id, after={"at": ends.isoformat()})
+    return changed
 
 
 def purge_old_attendance(retention_days, today=None):

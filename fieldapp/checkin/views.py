@@ -156,7 +156,7 @@ def guest(token):
     context = dict(site=site, token=token, required=equipment.required_for(site), label=equipment.label,
                    icon=equipment.icon, form=form, open_check_in=open_row, new_uuid=new_uuid(), error=None,
                    errors={}, answered={})
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return render_template("checkin/guest.html", **context)
     have, missing, all_worn = _equipment_from_form()
     # Every field's problem at once, each beside its field.

@@ -57,14 +57,23 @@ class Result:
 
 
 def read_text(data):
-    """The upload's bytes as text (UTF-8, with or without BOM); CompetenceError csv_unreadable/csv_too_many."""
+    """The upload's bytes as text; CompetenceError csv_unreadable/csv_too_many.
+
+    UTF-8 with or without BOM, else Windows-1252 (what Excel on a Norwegian Windows saves as "CSV (semicolon
+    separated)": æ, ø and å are single bytes there that are not valid UTF-8). Bytes that are neither, or
+    control characters other than tab and line breaks, are not a text file: csv_unreadable.
+    """
     if len(data) > 2 * 1024 * 1024:
         raise CompetenceError("csv_too_many", n=MAX_ROWS)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise CompetenceError("csv_unreadable") from None
-    if "\x00" in text:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise CompetenceError("csv_unreadable")
+    if any(ord(c) < 32 and c not in "\t\r\n" for c in text):
         raise CompetenceError("csv_unreadable")
     return text
 

@@ -278,7 +278,7 @@ def import_csv(site_id):
     codes the file may use."""
     context = dict(result=None, error=None, columns=importer.COLUMNS,
                    courses=service.catalogue(service.org_of(g.user)))
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return render_template("competence/import.html", **context)
     upload = request.files.get("file")
     try:

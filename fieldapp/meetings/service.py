@@ -12,7 +12,7 @@ from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from .. import audit, clock, i18n, photos
+from .. import audit, clock, i18n, isolate, photos
 from ..alerts import service as alerts
 from ..alerts import wording as alert_wording
 from ..authz import roles_with
@@ -48,11 +48,12 @@ def kinds_for(organization_id, language):
     return kind_catalogue.kind_names(own, language)
 
 
-# --- the agenda's sources: one function each (site, since, today) -> [(source, record id, title)] -------
+# --- the agenda's sources: one function each (site, since, today) -> [(source, record id, title[, params])] ---
 # A source that names a record stores no words (title ""): the item is read from the record's codes in each
 # reader's language when shown (item_titles; issue 17). Free text (proposals, typed items) is stored as written.
-# The walkaround, SJA, certificate and statistics sources below still store their title in the language of the
-# one who makes the meeting (the minutes' language); item_titles shows a stored title as it is.
+# The walkaround, SJA, certificate and statistics sources store what they found as codes and numbers
+# (AgendaItem.params, a snapshot at the meeting's making) and item_titles words them in each reader's language
+# (_worded_title); the title stored beside them is the maker's wording, kept for the audit trail only.
 CERTIFICATE_DAYS = 30  # certificates expiring within this many days join the agenda (issue 19)
 
 
@@ -63,13 +64,9 @@ def _statistics(site, since, today):
         return []
     total = stats.statistics([site], Period(since_day, today), other=False).total
 
-    def rate(value):
-        return "–" if value is None else format_decimal(value, format="0.0")
-    title = ngettext("Statistics since %(date)s: %(hours)s hours, %(num)d injury, H1 %(h1)s, H2 %(h2)s",
-                     "Statistics since %(date)s: %(hours)s hours, %(num)d injuries, H1 %(h1)s, H2 %(h2)s",
-                     total.injuries, date=since_day.isoformat(), hours=format_decimal(round(total.hours)),
-                     h1=rate(total.h1), h2=rate(total.h2))
-    return [("statistics", None, title)]
+    params = {"since": since_day.isoformat(), "hours": float(total.hours), "injuries": int(total.injuries),
+              "h1": None if total.h1 is None else float(total.h1), "h2": None if total.h2 is None else float(total.h2)}
+    return [("statistics", None, _worded_title("statistics", params, {}), params)]
 
 
 def _new_reports(site, since, today):
@@ -159,14 +156,18 @@ def _origins(items):
 
 def item_titles(items, language):
     """{item id: title} in `language`: a report's kind and category from fieldapp/reports/labels.py (with the
-    reporter's words), an alert's title as fieldapp/alerts/wording.py words it for that reader, free text as
-    written. Carried items are read from the record they first named. Three queries plus one per meeting a
-    carried item goes back."""
+    reporter's words), an alert's title as fieldapp/alerts/wording.py words it for that reader, a walkaround,
+    SJA, certificate or statistics item from its params (_worded_title), free text as written. Carried items
+    are read from the item they first named. Up to five queries plus one per meeting a carried item goes back."""
     origin = _origins(items)
     report_ids = {o.record_id for o in origin.values() if o.source in REPORT_SOURCES and o.record_id}
     alert_ids = {o.record_id for o in origin.values() if o.source in ALERT_SOURCES and o.record_id}
     reports = {r.id: r for r in Report.select().where(Report.id.in_(report_ids))} if report_ids else {}
     alerts_by_id = {a.id: a for a in Alert.select().where(Alert.id.in_(alert_ids))} if alert_ids else {}
+    worded = [o for o in origin.values() if o.source in WORDED_SOURCES and o.params]
+    organizations = ({m.id: m.organization_id for m in Meeting.select(Meeting.id, Meeting.organization)
+                      .where(Meeting.id.in_({o.meeting_id for o in worded}))} if worded else {})
+    course_names = {}
     out = {}
     with force_locale(language):
         categories, kinds = report_labels.categories(), report_labels.kinds()
@@ -180,6 +181,14 @@ def item_titles(items, language):
                 out[item.id] = _report_title(report, categories, kinds)
             elif alert is not None:
                 out[item.id] = _alert_title(alert)
+            elif source.source in WORDED_SOURCES and source.params:
+                organization = organizations.get(source.meeting_id)
+                if source.source == "certificate" and organization not in course_names:
+                    course_names[organization] = competence.course_names(organization, language)
+                try:
+                    out[item.id] = _worded_title(source.source, source.params, course_names.get(organization, {}))
+                except (KeyError, TypeError, ValueError):  # params of another shape: the stored words
+                    out[item.id] = source.title
             else:
                 out[item.id] = item.title or source.title or _("A record that is no longer there")
     return out
@@ -204,11 +213,9 @@ def _rounds(site, since, today):
             .order_by(SafetyRound.started_at.desc()).limit(SOURCE_LIMIT).tuples())
     out = []
     for rid, started, finished, count in rows:
-        day = clock.local(started, site).date().isoformat()
-        title = (ngettext("Walkaround %(date)s: %(num)d deviation", "Walkaround %(date)s: %(num)d deviations",
-                          count, date=day) if finished
-                 else _("Walkaround %(date)s (not finished)", date=day))
-        out.append(("round", rid, title))
+        params = {"date": clock.local(started, site).date().isoformat(), "finished": finished is not None,
+                  "deviations": int(count)}
+        out.append(("round", rid, _worded_title("round", params, {}), params))
     return out
 
 
@@ -217,9 +224,11 @@ def _sjas(site, since, today):
     rows = (Sja.select(Sja.id, Sja.title, Sja.decision)
             .where((Sja.site == site) & (Sja.created_at >= since))
             .order_by(Sja.created_at.desc()).limit(SOURCE_LIMIT).tuples())
-    words = {"go": _("Go"), "no_go": _("No-go")}
-    return [("sja", rid, f"{title} ({words[decision]})" if decision in words else title)
-            for rid, title, decision in rows]
+    out = []
+    for rid, title, decision in rows:
+        params = {"title": title, "decision": decision}
+        out.append(("sja", rid, _worded_title("sja", params, {}), params))
+    return out
 
 
 def _certificates(site, since, today):
@@ -246,12 +255,41 @@ def _certificates(site, since, today):
     names = competence.course_names(site.organization_id)
     out = []
     for rid, name, course, expires_on in due[:SOURCE_LIMIT]:
-        course_name = names.get(course, course)
-        title = (_("%(name)s: %(course)s expired %(date)s", name=name, course=course_name, date=expires_on.isoformat())
-                 if expires_on < today else
-                 _("%(name)s: %(course)s expires %(date)s", name=name, course=course_name, date=expires_on.isoformat()))
-        out.append(("certificate", rid, title))
+        params = {"name": name, "course": course, "expires_on": expires_on.isoformat(),
+                  "expired": expires_on < today}
+        out.append(("certificate", rid, _worded_title("certificate", params, names), params))
     return out
+
+
+WORDED_SOURCES = ("statistics", "round", "sja", "certificate")
+
+
+def _worded_title(source, params, course_names):
+    """The title of a statistics, walkaround, SJA or certificate item from its params (see the sources above)
+    in the current locale; dates as clock.format_date writes them. course_names: {code: name} in that language
+    (certificates only). Raises KeyError for params that lack a key the source stores."""
+    if source == "statistics":
+        def rate(value):
+            return "–" if value is None else format_decimal(value, format="0.0")
+        return ngettext("Statistics since %(date)s: %(hours)s hours, %(num)d injury, H1 %(h1)s, H2 %(h2)s",
+                        "Statistics since %(date)s: %(hours)s hours, %(num)d injuries, H1 %(h1)s, H2 %(h2)s",
+                        params["injuries"], date=clock.format_date(params["since"]),
+                        hours=format_decimal(round(params["hours"])), h1=rate(params["h1"]), h2=rate(params["h2"]))
+    if source == "round":
+        day = clock.format_date(params["date"])
+        if params["finished"]:
+            return ngettext("Walkaround %(date)s: %(num)d deviation", "Walkaround %(date)s: %(num)d deviations",
+                            params["deviations"], date=day)
+        return _("Walkaround %(date)s (not finished)", date=day)
+    if source == "sja":
+        words = {"go": _("Go"), "no_go": _("No-go")}
+        decision = params.get("decision")
+        return f"{params['title']} ({words[decision]})" if decision in words else params["title"]
+    course = course_names.get(params["course"], params["course"])
+    day = clock.format_date(params["expires_on"])
+    if params["expired"]:
+        return _("%(name)s: %(course)s expired %(date)s", name=params["name"], course=course, date=day)
+    return _("%(name)s: %(course)s expires %(date)s", name=params["name"], course=course, date=day)
 
 
 AGENDA_SOURCES = [_statistics, _injuries, _new_reports, _open_findings, _rounds, _sjas, _overdue_follow_ups,
@@ -266,8 +304,9 @@ def last_meeting(site, kind, before=None):
 
 
 def build_agenda(site, kind, today, previous=None):
-    """[(source, record id, title, carried_from item id, proposal id)]: carried-over items of the last meeting of
-    the kind first, then open proposals, then each source's records since that meeting (or LOOKBACK_DAYS)."""
+    """[(source, record id, title, carried_from item id, proposal id[, params])]: carried-over items of the last
+    meeting of the kind first, then open proposals, then each source's records since that meeting (or
+    LOOKBACK_DAYS). params (a dict) only for WORDED_SOURCES."""
     rows = []
     if previous is not None:
         for item in (AgendaItem.select().where((AgendaItem.meeting == previous) & AgendaItem.carry_over)
@@ -281,7 +320,7 @@ def build_agenda(site, kind, today, previous=None):
                       .order_by(MeetingProposal.created_at).tuples()):
         rows.append(("proposal", None, text, None, pid))
     for source in AGENDA_SOURCES:
-        rows.extend((name, rid, title, None, None) for name, rid, title in source(site, since, today))
+        rows.extend((name, rid, title, None, None, *params) for name, rid, title, *params in source(site, since, today))
     return rows
 
 
@@ -336,8 +375,8 @@ def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb"):
         if agenda:
             AgendaItem.insert_many([
                 {"meeting": meeting.id, "position": n, "source": source, "record_id": rid, "title": title,
-                 "carried_from": carried, "proposal": proposal}
-                for n, (source, rid, title, carried, proposal) in enumerate(agenda)]).execute()
+                 "carried_from": carried, "proposal": proposal, "params": params[0] if params else None}
+                for n, (source, rid, title, carried, proposal, *params) in enumerate(agenda)]).execute()
         audit.record(actor, "meeting.create", "meeting", meeting.id,
                      after={"site": site.id, "kind": kind, "held_on": held_on.isoformat(), "extra": extra,
                             "items": len(agenda)})
@@ -749,31 +788,41 @@ def remind_due(remind_days=3):
                                              .where(Membership.site.in_([s.id for s in sites])
                                                     & Membership.role.in_(roles_with("meetings.run"))).tuples()):
         leads.setdefault(site_id, []).append((user_id, role, language))
-    due_by_site = _due_by_site(sites)
-    made = 0
-    for site in sites:
-        if site.id not in leads:
-            continue
+    intervals, last = _due_inputs([s.id for s in sites])
+
+    def remind_site(site):
+        made = 0
         today = clock.today(site)
-        for kind, due, overdue in due_by_site[site.id]:
+        for kind, due, overdue in _due_rows(site, intervals, last):
             if due > today + timedelta(days=remind_days):
                 continue
 
             def words(language, kind=kind, due=due, overdue=overdue, site=site):
                 name = kinds_for(site.organization_id, language).get(kind, (kind, ""))[0]
-                title = (_("%(kind)s is overdue since %(date)s", kind=name, date=due.isoformat()) if overdue
-                         else _("Next %(kind)s by %(date)s", kind=name, date=due.isoformat()))
+                title = (_("%(kind)s is overdue since %(date)s", kind=name, date=clock.format_date(due)) if overdue
+                         else _("Next %(kind)s by %(date)s", kind=name, date=clock.format_date(due)))
                 return title, _("Open Meetings on the site to hold it; the agenda is ready.")
 
             made += _to_inboxes(None, site, f"fieldapp:meeting-due:{site.id}:{kind}:{due.isoformat()}",
                                 leads[site.id], words)
-    return made
+        return made
+
+    # One site's unexpected error is logged and the others are still reminded (fieldapp/isolate.py); each
+    # reminder is keyed, so what that site did make is not made again when the next run tries it.
+    made, _failed = isolate.each("meeting reminders", [s for s in sites if s.id in leads], remind_site,
+                                 atomic=False)
+    return sum(made)
 
 
 def _due_by_site(sites):
     """{site id: [(kind code, due date, overdue)]}: each site's schedules, else the built-in defaults, from the
     last meeting of each kind (today, the site's, when there was none). Two queries for any number of sites."""
-    ids = [s.id for s in sites]
+    intervals, last = _due_inputs([s.id for s in sites])
+    return {site.id: _due_rows(site, intervals, last) for site in sites}
+
+
+def _due_inputs(ids):
+    """({site id: {kind: interval days}}, {(site id, kind): last held_on}) for the sites `ids`. Two queries."""
     defaults = {kind: days for kind, (_n, level, days) in kind_catalogue.BUILTIN.items() if level == "site" and days}
     intervals = {site_id: dict(defaults) for site_id in ids}
     for site_id, kind, days in (MeetingSchedule.select(MeetingSchedule.site, MeetingSchedule.kind,
@@ -783,21 +832,23 @@ def _due_by_site(sites):
     last = {(site_id, kind): held_on for site_id, kind, held_on in
             Meeting.select(Meeting.site, Meeting.kind, fn.MAX(Meeting.held_on))
             .where(Meeting.site.in_(ids)).group_by(Meeting.site, Meeting.kind).tuples()}
-    out = {}
-    for site in sites:
-        today = clock.today(site)
-        rows = []
-        for kind, days in intervals[site.id].items():
-            held = last.get((site.id, kind))
-            if isinstance(held, str):  # SQLite gives MAX() of a date column back as text
-                held = date.fromisoformat(held)
-            try:
-                day = held + timedelta(days=days) if held else today
-            except OverflowError:  # a date near 9999-12-31 saved before plausible_date: due far away, never overdue
-                day = date.max
-            rows.append((kind, day, day < today))
-        out[site.id] = rows
-    return out
+    return intervals, last
+
+
+def _due_rows(site, intervals, last):
+    """[(kind code, due date, overdue)] of one site from _due_inputs' answer, on the site's clock."""
+    today = clock.today(site)
+    rows = []
+    for kind, days in intervals[site.id].items():
+        held = last.get((site.id, kind))
+        if isinstance(held, str):  # SQLite gives MAX() of a date column back as text
+            held = date.fromisoformat(held)
+        try:
+            day = held + timedelta(days=days) if held else today
+        except OverflowError:  # a date near 9999-12-31 saved before plausible_date: due far away, never overdue
+            day = date.max
+        rows.append((kind, day, day < today))
+    return rows
 
 
 def due_meetings(site, today=None):

@@ -21,7 +21,7 @@ from datetime import timedelta
 from flask_babel import gettext
 from peewee import JOIN, IntegrityError, fn
 
-from .. import audit, clock, photos, signatures
+from .. import audit, clock, isolate, photos, signatures
 from ..alerts import service as alerts
 from ..alerts import tasks as alert_tasks
 from ..authz import roles_with
@@ -637,21 +637,27 @@ def set_interval(actor, site, raw):
 
 def due_dates(site_ids):
     """{site id: (next due date, interval days)} in each site's time zone (two queries)."""
+    sites, last, intervals = _due_inputs(site_ids)
+    return {site_id: _due_for(site, last, intervals) for site_id, site in sites.items()}
+
+
+def _due_inputs(site_ids):
+    """({site id: Site}, {site id: last round's start}, {site id: interval days}): three queries."""
     sites = {s.id: s for s in Site.select().where(Site.id.in_(list(site_ids)))} if site_ids else {}
     last = dict(SafetyRound.select(SafetyRound.site, fn.MAX(SafetyRound.started_at))
                 .where(SafetyRound.site.in_(list(sites))).group_by(SafetyRound.site).tuples()) if sites else {}
     intervals = dict(RoundSchedule.select(RoundSchedule.site, RoundSchedule.interval_days)
                      .where(RoundSchedule.site.in_(list(sites))).tuples()) if sites else {}
-    out = {}
-    for site_id, site in sites.items():
-        days = intervals.get(site_id, DEFAULT_INTERVAL)
-        started = last.get(site_id)
-        if started is None:
-            due = clock.local(site.created_at, site).date()
-        else:
-            due = clock.local(started, site).date() + timedelta(days=days)
-        out[site_id] = (due, days)
-    return out
+    return sites, last, intervals
+
+
+def _due_for(site, last, intervals):
+    """(next due date, interval days) of one site from _due_inputs' answer, on the site's clock."""
+    days = intervals.get(site.id, DEFAULT_INTERVAL)
+    started = last.get(site.id)
+    if started is None:
+        return clock.local(site.created_at, site).date(), days
+    return clock.local(started, site).date() + timedelta(days=days), days
 
 
 def home_card(user):
@@ -683,26 +689,36 @@ def remind_due(now=None):
     one reminder. Call from the periodic task; the alerts' own sender delivers the push messages.
     """
     sites = list(Site.select().where(Site.active == True).order_by(Site.id).limit(MAX_SITES_PER_RUN))  # noqa: E712
-    dates = due_dates([s.id for s in sites])
+    _sites, last, intervals = _due_inputs([s.id for s in sites])
     reminded = dict(RoundSchedule.select(RoundSchedule.site, RoundSchedule.reminded_for).tuples())
     count = 0
     for site in sites:
-        due, days = dates[site.id]
-        if due > clock.today(site) or reminded.get(site.id) == due:
+        # One site's unexpected error is logged and rolled back (its reminder and its reminded_for mark
+        # together), and the other sites are still reminded (fieldapp/isolate.py).
+        ok, result = isolate.attempt("round reminders", site.id, _remind_site, site, last, intervals, reminded)
+        if not ok or result is None:
             continue
-        people = [(m.user_id, m.role) for m in Membership.select().where(
-            (Membership.site == site) & Membership.role.in_(roles_with("rounds.run")))]
-        fields = dict(template="round_due", level="info", title="", body="", area=site.name, audience="all",
-                      ack_required=False, ack_minutes=60)
-        key = uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"fieldapp:round-due:{site.id}:{due.isoformat()}")
-        with database.atomic():
-            alert, created = alerts.create(None, site, key, fields, recipients=people, send=False)
-            (RoundSchedule.insert(site=site, interval_days=days, reminded_for=due)
-             .on_conflict(conflict_target=[RoundSchedule.site], update={RoundSchedule.reminded_for: due}).execute())
+        alert, created = result
         if created:
             alert_tasks.deliver_soon(alert.id)  # after commit; if this is lost, the minutely sweep sends it
         count += 1
     return count
+
+
+def _remind_site(site, last, intervals, reminded):
+    """One site's round reminder, inside the caller's transaction: (alert, created), or None when not due."""
+    due, days = _due_for(site, last, intervals)
+    if due > clock.today(site) or reminded.get(site.id) == due:
+        return None
+    people = [(m.user_id, m.role) for m in Membership.select().where(
+        (Membership.site == site) & Membership.role.in_(roles_with("rounds.run")))]
+    fields = dict(template="round_due", level="info", title="", body="", area=site.name, audience="all",
+                  ack_required=False, ack_minutes=60)
+    key = uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"fieldapp:round-due:{site.id}:{due.isoformat()}")
+    alert, created = alerts.create(None, site, key, fields, recipients=people, send=False)
+    (RoundSchedule.insert(site=site, interval_days=days, reminded_for=due)
+     .on_conflict(conflict_target=[RoundSchedule.site], update={RoundSchedule.reminded_for: due}).execute())
+    return alert, created
 
 
 def finding_origin(report):

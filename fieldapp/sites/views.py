@@ -20,7 +20,7 @@ bp.app_context_processor(role_helpers)
 def new_site():
     if not g.user.is_org_admin or g.user.employer_id is None:
         abort(403)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return render_template("sites/new.html", values={}, errors={})
     try:
         values = forms.read_site(request.form)
@@ -34,7 +34,7 @@ def new_site():
 @bp.route("/s/<int:site_id>/edit", methods=["GET", "POST"])
 @requires("sites.settings")
 def edit_site(site_id):
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return render_template("sites/edit.html", values=g.site, errors={})
     try:
         values = forms.read_site(request.form, with_active=True)
@@ -88,7 +88,7 @@ def _grantable():
 def add_person(site_id):
     organizations = service.own_organizations(g.user)
     page = dict(roles=_grantable(), organizations=organizations, language_names=LANGUAGE_NAMES)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return render_template("sites/add_person.html", **page, values={}, errors={})
     try:
         values = forms.read_person(request.form, _grantable(), [o.id for o in organizations])

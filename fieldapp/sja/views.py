@@ -114,7 +114,7 @@ def edit_sja(site_id, sja_id):
     if not service.may_still_change(sja):
         exc = SjaError("decided")
         return _page(sja, inputs.problem(exc)[0], inputs.banner(exc))
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         values = service.flatten(service.content_of(sja))
         if sja.starts_at:
             values["starts_at"] = clock.local(sja.starts_at, g.site).strftime("%Y-%m-%dT%H:%M")

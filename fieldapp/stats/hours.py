@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 
 from peewee import fn
 
-from .. import clock
+from .. import clock, isolate
 from ..db import database, is_sqlite
 from ..models import CheckIn, EnteredHours, HoursDay, HoursDirty, Site
 
@@ -72,13 +72,24 @@ def refresh(sites):
             top = max(top, mark_id)
             for shift in (-1, 0, 1):
                 days[site_id].add(utc_day + timedelta(days=shift))
-        made = 0
+        made, failed = 0, set()
         for site_id, wanted in days.items():
-            for run in _runs(sorted(wanted)):
-                made += _sum_days(by_id[site_id], run[0], run[-1])
+            # One site's unexpected error is logged and rolled back to its savepoint; its marks are kept for
+            # the next refresh, and the other sites are summed (fieldapp/isolate.py).
+            ok, n = isolate.attempt("hours refresh", site_id, _sum_site, by_id[site_id], wanted)
+            if ok:
+                made += n
+            else:
+                failed.add(site_id)
         if top:
-            HoursDirty.delete().where(HoursDirty.site_id.in_(list(by_id)) & (HoursDirty.id <= top)).execute()
+            HoursDirty.delete().where(HoursDirty.site_id.in_([i for i in by_id if i not in failed])
+                                      & (HoursDirty.id <= top)).execute()
     return made
+
+
+def _sum_site(site, wanted):
+    """Sum again one site's local days `wanted` (a set of dates), run by consecutive run. Returns rows written."""
+    return sum(_sum_days(site, run[0], run[-1]) for run in _runs(sorted(wanted)))
 
 
 def _runs(days):
