@@ -316,7 +316,7 @@ class Cluster:
         state = self.folder / name
         env = {**os.environ, "HOME": str(state), "XDG_DATA_HOME": str(state / "data"),
                "XDG_CONFIG_HOME": str(state / "config"),
-               "FIELDAPP_SITE": f"http://127.0.0.1:{port}",
+               "FIELDAPP_SITE": f"http://127.0.0.1:{port}", "FIELDAPP_BIND": "127.0.0.1",
                "FIELDAPP_UPSTREAMS": " ".join(f"127.0.0.1:{self.ports[n]}" for n in nodes),
                "FIELDAPP_STATIC": str(ROOT / "static"), "FIELDAPP_CADDY_ADMIN": f"127.0.0.1:{admin_port}"}
         self._spawn(name, [need("caddy"), "run", "--config", "deploy/Caddyfile.cluster", "--adapter", "caddyfile"],

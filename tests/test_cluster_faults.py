@@ -211,7 +211,24 @@ def seed(cluster):
     return site.id
 
 
+def listening_addresses(ports):
+    """{(address, port)} of the sockets listening on any of `ports`, from /proc/net/tcp and tcp6 (hex fields)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, _, port = local.partition(":")
+                if state == "0A" and int(port, 16) in ports:  # 0A: LISTEN
+                    found.add((address, int(port, 16)))
+    return found
+
+
 def test_phones_lose_nothing_while_nodes_consumers_and_redis_fail(cluster):
+    # Every server of the demo cluster listens on 127.0.0.1 only: its demo data has a published PIN (a
+    # new-user test found Caddy on all interfaces).
+    listening = listening_addresses(set(cluster.ports.values()))
+    assert listening and all(address == "0100007F" for address, _port in listening), listening
     site_id = seed(cluster)
     phones = [Phone(cluster.url, f"+479100{i:04d}", f"phone-{i:02d}") for i in range(PHONES)]
     for phone in phones:
