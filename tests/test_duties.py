@@ -12,9 +12,9 @@ from fieldapp.competence import service as competence
 from fieldapp.duties import evidence, reminders, rules, service
 from fieldapp.duties.tasks import remind_orders_due, remind_terms_ending
 from fieldapp.models import (Alert, AlertRecipient, AuditEvent, CheckIn, InjuryDetails, Inspection, InspectionOrder,
-                             Meeting, MeetingAttendance, Membership, OrderEvidence, PersonTask, Report, RoundSignature,
-                             SafetyRound, Site, SiteRequirement, TrainingRecord, User, VerneombudHours, VerneombudTerm,
-                             utcnow)
+                             Meeting, MeetingAttendance, Membership, OrderEvidence, Organization, PersonTask, Report,
+                             RoundSignature, SafetyRound, Site, SiteRequirement, TrainingRecord, User, VerneombudHours,
+                             VerneombudTerm, utcnow)
 from fieldapp.rounds import service as rounds
 
 TODAY = date(2026, 6, 15)
@@ -747,6 +747,88 @@ def test_adding_a_known_person_as_hired_in_records_it_once(as_role, world, at_no
     # Already on the site: refused, and nothing about the agency changes.
     again = add_person(manager, world.site, employer=str(world.org.id), phone=world.outsider.phone,
                        name=world.outsider.name, hired_in="1", agency_name="Annet Byrå AS",
-                       agency_org_number="923609016")
+                       agency_org_number="914778204")
     assert again.status_code == 409
     assert User.get_by_id(world.outsider.id).staffing_agency.org_number == "974760673"
+
+
+# --- the typed staffing agency is never swapped, renamed or made from the employer (new-user test) ----------------
+
+AGENCY_MESSAGES = {
+    "nb": {"employer": "Innleievirksomheten kan ikke være personens egen arbeidsgiver",
+           "differs": "Organisasjonsnummer 987654325 tilhører Nordlys Elektro AS"},
+    "en": {"employer": "The staffing agency cannot be the person's own employer",
+           "differs": "Organisation number 987654325 belongs to Nordlys Elektro AS"},
+}
+
+
+def organizations():
+    return sorted((o.name, o.org_number) for o in Organization.select())
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_agency_with_the_employers_number_is_refused_where_a_person_is_added(as_role, world, at_noon, language):
+    set_language(world.people["manager"], language)
+    manager = as_role("manager")
+    before = organizations()
+    response = add_person(manager, world.site, employer=str(world.org.id), name="Jonas Innleid", hired_in="1",
+                          agency_name="Bemanning Øst AS", agency_org_number="923609016")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="agency_org_number-error"' in page
+    assert AGENCY_MESSAGES[language]["employer"] in page.replace("&#39;", "'")
+    assert User.get_or_none(User.name == "Jonas Innleid") is None and organizations() == before
+    # A new employer with the same number as the agency: refused too, neither organization made.
+    response = add_person(manager, world.site, name="Jonas Innleid", hired_in="1", new_employer_name="Ny AS",
+                          new_employer_org_number="914778204", agency_name="Bemanning Øst AS",
+                          agency_org_number="914778204")
+    assert response.status_code == 422 and organizations() == before
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_known_number_under_another_name_is_not_swapped_in(as_role, world, at_noon, language):
+    set_language(world.people["manager"], language)
+    manager = as_role("manager")
+    before = organizations()
+    # 987654325 is Nordlys Elektro AS (known, not the employer): the typed name is not swapped for it.
+    response = add_person(manager, world.site, employer=str(world.org.id), name="Jonas Innleid", hired_in="1",
+                          agency_name="Bemanning Øst AS", agency_org_number="987654325")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and AGENCY_MESSAGES[language]["differs"] in page
+    assert User.get_or_none(User.name == "Jonas Innleid") is None and organizations() == before
+    # The same name typed as registered is taken (case and spaces aside).
+    ok = add_person(manager, world.site, employer=str(world.org.id), name="Jonas Innleid", hired_in="1",
+                    agency_name="nordlys  elektro as", agency_org_number="987 654 325")
+    assert ok.status_code == 201
+    assert User.get(User.name == "Jonas Innleid").staffing_agency_id == world.sub.id
+    assert organizations() == before
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_editing_the_agency_replaces_the_link_and_renames_nothing(as_role, world, at_noon, language):
+    worker = world.people["worker"]  # employed by Fjordbygg AS
+    set_language(world.people["foreman"], language)
+    foreman = as_role("foreman")
+    url = f"/s/{world.site.id}/people/{worker.id}/attendance-details"
+    before = organizations()
+    # The employer's own number as the agency: refused beside the field, nothing saved.
+    response = foreman.post(url, data={"date_of_birth": "1990-05-01", "agency_name": "Bemanning Øst AS",
+                                       "agency_org_number": "923609016"})
+    assert response.status_code == 422
+    assert AGENCY_MESSAGES[language]["employer"] in response.get_data(as_text=True).replace("&#39;", "'")
+    fresh = User.get_by_id(worker.id)
+    assert fresh.staffing_agency_id is None and fresh.date_of_birth is None and organizations() == before
+    # Only the number changed while the employer's name is still typed: no "Fjordbygg AS" with another number.
+    response = foreman.post(url, data={"date_of_birth": "1990-05-01", "agency_name": "Fjordbygg AS",
+                                       "agency_org_number": "914778204"})
+    assert response.status_code == 422 and organizations() == before
+    assert User.get_by_id(worker.id).staffing_agency_id is None
+    # The right name and number: a new agency with exactly that name, linked to the person.
+    assert foreman.post(url, data={"date_of_birth": "1990-05-01", "agency_name": "Bemanning Øst AS",
+                                   "agency_org_number": "914778204"}).status_code == 303
+    agency = User.get_by_id(worker.id).staffing_agency
+    assert (agency.name, agency.org_number) == ("Bemanning Øst AS", "914778204")
+    # Changing to another known agency replaces the link; neither organization is renamed.
+    assert foreman.post(url, data={"date_of_birth": "1990-05-01", "agency_name": "Nordlys Elektro AS",
+                                   "agency_org_number": "987654325"}).status_code == 303
+    assert User.get_by_id(worker.id).staffing_agency_id == world.sub.id
+    assert organizations() == sorted(before + [("Bemanning Øst AS", "914778204")])
