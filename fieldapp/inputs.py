@@ -311,9 +311,9 @@ def messages():
         "duties.agency_name": (422, _("Give the staffing agency's name.")),
         "duties.agency_is_employer": (422, _("The staffing agency cannot be the person's own employer. "
                                              "Give the agency's organisation number.")),
-        "duties.agency_name_differs": (422, _("Organisation number %(number)s belongs to %(name)s. Check the "
+        "duties.agency_name_differs": (422, _("Organisation number %(org_number)s belongs to %(name)s. Check the "
                                               "number, or type that name if it is the agency.")),
-        "duties.agency_number_differs": (422, _("%(name)s has organisation number %(number)s. Check the number "
+        "duties.agency_number_differs": (422, _("%(name)s has organisation number %(org_number)s. Check the number "
                                                 "and the name.")),
         "duties.reference_required": (422, _("Give the inspector's reference.")),
         "duties.bad_sanction": (422, _("Choose no sanction, a coercive fine or a stop order.")),

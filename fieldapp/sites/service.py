@@ -66,7 +66,7 @@ def staffing_agency(actor, name, org_number, employer_ids):
         if org.id in employer_ids:
             raise InputError("duties.agency_is_employer", field="agency_org_number")
         if name and not _same_name(org.name, name):
-            raise InputError("duties.agency_name_differs", field="agency_org_number", number=org_number,
+            raise InputError("duties.agency_name_differs", field="agency_org_number", org_number=org_number,
                              name=org.name)
         return org
     named = [o for o in Organization.select().where(
@@ -75,7 +75,7 @@ def staffing_agency(actor, name, org_number, employer_ids):
         raise InputError("duties.agency_is_employer", field="agency_org_number")
     if named:
         raise InputError("duties.agency_number_differs", field="agency_org_number", name=named[0].name,
-                         number=named[0].org_number or "")
+                         org_number=named[0].org_number or "")
     return get_or_create_organization(actor, name, org_number)
 
 
