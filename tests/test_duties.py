@@ -11,10 +11,10 @@ from pypdf import PdfReader
 from fieldapp.competence import service as competence
 from fieldapp.duties import evidence, reminders, rules, service
 from fieldapp.duties.tasks import remind_orders_due, remind_terms_ending
-from fieldapp.models import (Alert, AlertRecipient, AuditEvent, CheckIn, InjuryDetails, Inspection, InspectionOrder,
-                             Meeting, MeetingAttendance, Membership, OrderEvidence, Organization, PersonTask, Report,
-                             RoundSignature, SafetyRound, Site, SiteRequirement, TrainingRecord, User, VerneombudHours,
-                             VerneombudTerm, utcnow)
+from fieldapp.models import (Alert, AlertRecipient, AuditEvent, CheckIn, Equipment, FollowUp, InjuryDetails,
+                             Inspection, InspectionOrder, Meeting, MeetingAttendance, MeetingSchedule, Membership, OrderEvidence,
+                             Organization, PersonTask, Report, RoundSignature, SafetyRound, Site, SiteEquipment,
+                             SiteRequirement, TrainingRecord, User, VerneombudHours, VerneombudTerm, utcnow)
 from fieldapp.rounds import service as rounds
 
 TODAY = date(2026, 6, 15)
@@ -832,3 +832,66 @@ def test_editing_the_agency_replaces_the_link_and_renames_nothing(as_role, world
                                    "agency_org_number": "987654325"}).status_code == 303
     assert User.get_by_id(worker.id).staffing_agency_id == world.sub.id
     assert organizations() == sorted(before + [("Bemanning Øst AS", "914778204")])
+
+
+# --- a duty with nothing to measure against is never "met" (new-user test) ----------------------------------------
+
+def test_no_meeting_and_no_schedule_is_at_risk_with_the_schedule_as_fix(app, world, at_noon):
+    with app.test_request_context():
+        duty = rules.meetings_held(scope_of(world), period(), TODAY)
+        assert duty.status == rules.AT_RISK
+        assert duty.fix_link == ("meetings.settings", {"site_id": world.site.id})
+        # A schedule of its own, still no meeting: at risk, and the fix is to call it.
+        MeetingSchedule.create(organization=world.org, site=world.site, kind="hms", interval_days=28)
+        duty = rules.meetings_held(scope_of(world), period(), TODAY)
+        assert duty.status == rules.AT_RISK and duty.fix_link is None
+        # One meeting held with the verneombud: met.
+        meeting = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY)
+        MeetingAttendance.create(meeting=meeting, user=world.people["verneombud"], name="V", side="verneombud")
+        assert rules.meetings_held(scope_of(world), period(), TODAY).status == rules.MET
+
+
+@pytest.mark.parametrize("language,words", [("nb", "Sett opp en møteplan"), ("en", "Set a meeting schedule")])
+def test_page_links_the_meeting_schedule_fix(as_role, world, at_noon, language, words):
+    set_language(world.people["manager"], language)
+    page = as_role("manager").get(f"/s/{world.site.id}/duties").get_data(as_text=True)
+    row = page[page.index('data-duty="meetings"'):]
+    row = row[:row.index("</li>")]
+    assert 'data-status="at_risk"' in page[page.index('data-duty="meetings"') - 5:][:80]
+    assert f'href="/s/{world.site.id}/meetings/settings">{words}' in row
+
+
+def test_competence_with_no_required_course_is_at_risk(app, world, at_noon):
+    SiteRequirement.delete().where(SiteRequirement.site == world.site).execute()
+    with app.test_request_context():
+        duty = rules.competence_present(scope_of(world), period(), TODAY)
+        assert duty.status == rules.AT_RISK
+        assert duty.fix_link == ("competence.requirements", {"site_id": world.site.id})
+        SiteRequirement.create(site=world.site, course="first_aid", task="no-one-has-this-task")
+        assert rules.competence_present(scope_of(world), period(), TODAY).status == rules.MET
+
+
+def test_equipment_with_nothing_asked_for_is_at_risk(app, world, at_noon):
+    SiteEquipment.delete().where(SiteEquipment.site == world.site).execute()
+    FollowUp.delete().execute()  # the world's missing helmet, put right
+    with app.test_request_context():
+        duty = rules.equipment_confirmed(scope_of(world), period(), TODAY)
+        assert duty.status == rules.AT_RISK and duty.fix_link == ("checkin.settings", {"site_id": world.site.id})
+        helmet = Equipment.get_or_create(key="helmet", defaults={"builtin": True})[0]
+        SiteEquipment.create(site=world.site, equipment=helmet)
+        assert rules.equipment_confirmed(scope_of(world), period(), TODAY).status == rules.MET
+
+
+def test_empty_attendance_list_without_workers_is_at_risk(app, world, at_noon):
+    Membership.delete().where((Membership.site == world.site) & (Membership.role == "worker")).execute()
+    with app.test_request_context():
+        assert rules.attendance_list(scope_of(world), period(), TODAY).status == rules.AT_RISK
+        User.update(date_of_birth=date(1990, 5, 1)).where(User.id == world.people["foreman"].id).execute()
+        check_in(world, world.people["foreman"])
+        assert rules.attendance_list(scope_of(world), period(), TODAY).status == rules.MET
+
+
+def test_no_alert_is_met_but_not_worded_as_acknowledged(app, world, at_noon):
+    with app.test_request_context():
+        duty = rules.alerts_acknowledged(scope_of(world), period(), TODAY)
+    assert duty.status == rules.MET and duty.reason != rules._("Alerts are acknowledged.")
