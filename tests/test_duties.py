@@ -9,7 +9,8 @@ from PIL import Image
 from pypdf import PdfReader
 
 from fieldapp.competence import service as competence
-from fieldapp.duties import evidence, reminders, rules, service
+from fieldapp import pdf as pdfs
+from fieldapp.duties import evidence, pack, reminders, rules, service
 from fieldapp.duties.tasks import remind_orders_due, remind_terms_ending
 from fieldapp.models import (Alert, AlertRecipient, AuditEvent, CheckIn, Equipment, FollowUp, InjuryDetails,
                              Inspection, InspectionOrder, Meeting, MeetingAttendance, MeetingSchedule, Membership, OrderEvidence,
@@ -895,3 +896,52 @@ def test_no_alert_is_met_but_not_worded_as_acknowledged(app, world, at_noon):
     with app.test_request_context():
         duty = rules.alerts_acknowledged(scope_of(world), period(), TODAY)
     assert duty.status == rules.MET and duty.reason != rules._("Alerts are acknowledged.")
+
+
+def pdf_boxes(data):
+    """[(page number, kind, text, bottom, top)] in pt from the page's foot: each text run and each image."""
+    boxes = []
+    for number, page in enumerate(PdfReader(io.BytesIO(data)).pages):
+        def on_text(text, cm, tm, _font, size, number=number):
+            if text.strip():
+                y = tm[5] * cm[3] + cm[5]
+                boxes.append((number, "text", text.strip(), y - 0.25 * size, y + 0.75 * size))
+
+        def on_op(op, _args, cm, _tm, number=number):
+            if op == b"Do":
+                boxes.append((number, "image", "", cm[5], cm[5] + cm[3]))
+        page.extract_text(visitor_text=on_text, visitor_operand_before=on_op)
+    return boxes
+
+
+@pytest.mark.parametrize("size", [(1600, 600), (400, 300), (300, 900)])
+def test_pack_photo_overlaps_no_text_and_sits_under_its_line(as_role, world, frozen_clock, size):
+    frozen_clock(datetime(2026, 6, 15, 10, 0))
+    order = order_on_site(as_role, world)
+    term(world)
+    client = as_role("manager")
+    assert client.post(f"/s/{world.site.id}/inspections/orders/{order.id}/evidence",
+                       data=upload((jpeg(size=size), "railing.jpg")),
+                       content_type="multipart/form-data").status_code == 303
+    boxes = pdf_boxes(client.get(f"/s/{world.site.id}/duties/inspector-pack.pdf?days=30").data)
+    images = [b for b in boxes if b[1] == "image"]
+    assert len(images) == 1
+    page, _kind, _text, bottom, top = images[0]
+    texts = [b for b in boxes if b[1] == "text" and b[0] == page]
+    overlapping = [t for t in texts if t[4] > bottom + 0.5 and t[3] < top - 0.5]
+    assert not overlapping
+    # The line naming the photo is just above it (no gap), and the next heading comes below it.
+    above = min((t[3] - top for t in texts if t[3] >= top - 0.5), default=None)
+    assert above is not None and above < 4 * 72 / 25.4
+    assert any(t[2].startswith("Verneombud") and t[4] <= bottom for t in texts)
+
+
+def test_pack_thumbnails_start_a_page_when_the_row_does_not_fit():
+    doc = pdfs.document("P")
+    doc.set_auto_page_break(True, margin=12)
+    doc.add_page()
+    doc.set_y(doc.h - 30)
+    thumb = io.BytesIO(jpeg(size=(320, 480)))
+    boxes = pack._thumbnails(doc, [(thumb, *pack._fit(320, 480))])
+    (page, _x, y, _w, h), = boxes
+    assert page == 2 and y + h <= doc.h - doc.b_margin and doc.get_y() >= y + h
