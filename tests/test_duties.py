@@ -460,7 +460,7 @@ def test_inspector_pack_is_a_real_pdf_without_medical_details(as_role, world, fr
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
     assert "Site A" in text and "2026-05-17" in text  # the period: 30 days ending today
-    assert "Stair tower" in text  # the injury register
+    assert "Stair tower" in " ".join(text.split())  # the injury register (may wrap between words)
     assert "Fractured wrist" not in text  # ... without medical details
     assert "Secure the open edges on floor 3" in text and "2026/12345" in text  # open orders
     assert "Verneombud Person" in text

@@ -33,10 +33,13 @@ def _table(pdf, widths, header, rows, empty):
     if not rows:
         _line(pdf, empty)
         return
+    rows = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    # widths are wished-for shares: a date, a time or a word of a name never breaks inside (pdf.column_widths).
+    widths = pdfs.column_widths(pdf, header, widths, rows=rows)
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=4.5, first_row_as_headings=True) as table:
         table.row(header)
         for row in rows:
-            table.row(["" if cell is None else str(cell) for cell in row])
+            table.row(row)
 
 
 def _figures(pdf, pairs):
