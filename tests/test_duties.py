@@ -945,3 +945,36 @@ def test_pack_thumbnails_start_a_page_when_the_row_does_not_fit():
     boxes = pack._thumbnails(doc, [(thumb, *pack._fit(320, 480))])
     (page, _x, y, _w, h), = boxes
     assert page == 2 and y + h <= doc.h - doc.b_margin and doc.get_y() >= y + h
+
+
+# --- the register's smaller faults (new-user test) ----------------------------------------------------------------
+
+@pytest.mark.parametrize("language,shown,not_shown", [("en", "2.5 h", "2.5 t"), ("nb", "2,5 t", "2.5")])
+def test_verneombud_hours_read_in_the_readers_language(as_role, world, at_noon, language, shown, not_shown):
+    term(world)
+    VerneombudHours.create(user=world.people["verneombud"], site=world.site, worked_on=TODAY, hours=2.5, note="")
+    set_language(world.people["manager"], language)
+    page = as_role("manager").get(f"/s/{world.site.id}/verneombud").get_data(as_text=True)
+    row = page[page.index('class="card verneombud-hours"'):]
+    row = row[:row.index("</ul>")]
+    assert shown in row and not_shown not in row
+
+
+@pytest.mark.parametrize("language,done,missing", [("en", "Done", "Not recorded"), ("nb", "Ferdig", "Ikke registrert")])
+def test_register_shows_each_verneombuds_40_hour_course(as_role, world, at_noon, language, done, missing):
+    term(world)
+    term(world, user=world.people["worker"], role="deputy")
+    TrainingRecord.create(uuid=uuid.uuid4(), payload_hash="0" * 64, user=world.people["verneombud"],
+                          course="verneombud_40h", taken_on=date(2025, 3, 1), status="approved")
+    set_language(world.people["manager"], language)
+    page = as_role("manager").get(f"/s/{world.site.id}/verneombud").get_data(as_text=True)
+    assert f'course-done">{done}</dd>' in page and f'course-missing">{missing}</dd>' in page
+
+
+@pytest.mark.parametrize("language,shown", [("nb", "31. des. 2027"), ("en", "31 Dec 2027")])
+def test_term_length_error_gives_the_date_in_the_readers_format(as_role, world, at_noon, language, shown):
+    set_language(world.people["manager"], language)
+    response = as_role("manager").post(f"/s/{world.site.id}/verneombud",
+                                       data=form_for(world, elected_to="2028-01-01"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and shown in page and "2027-12-31" not in page

@@ -130,6 +130,16 @@ def register(site, today):
     return out
 
 
+def course_40h(terms):
+    """{user id: "done" | "waiting" | "missing"}: the 40-hour verneombud course (AML § 6-5; competence course
+    "verneombud_40h") of each person with one of `terms` ([(VerneombudTerm, state)], as register gives). One
+    query."""
+    ids = list({term.user_id for term, _state in terms})
+    known = competence.standing(ids, ["verneombud_40h"])
+    return {u: "done" if (u, "verneombud_40h") in known.best
+            else "waiting" if (u, "verneombud_40h") in known.pending else "missing" for u in ids}
+
+
 def read_term(form, site, today):
     """Clean fields of a register form: {user, role, how, elected_from, elected_to, notice_on, area, whole_org,
     regional}. InputErrors with every problem: a person not on the site, a term not exactly two years
@@ -151,7 +161,8 @@ def read_term(form, site, today):
         if end < start:
             fields.fail("duties.to_before_from", "elected_to")
         elif end != term_end(start):
-            fields.fail("duties.not_two_years", "elected_to", date=term_end(start).isoformat())
+            # The date in the reader's own format ("14.06.2028" in nb), not ISO.
+            fields.fail("duties.not_two_years", "elected_to", date=clock.format_date(term_end(start), "medium"))
     if notice and notice > today:
         fields.fail("duties.notice_future", "notice_on")
     values = fields.done()
