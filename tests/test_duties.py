@@ -756,7 +756,7 @@ def test_adding_a_known_person_as_hired_in_records_it_once(as_role, world, at_no
 # --- the typed staffing agency is never swapped, renamed or made from the employer (new-user test) ----------------
 
 AGENCY_MESSAGES = {
-    "nb": {"employer": "Innleievirksomheten kan ikke være personens egen arbeidsgiver",
+    "nb": {"employer": "Bemanningsforetaket kan ikke være personens egen arbeidsgiver",
            "differs": "Organisasjonsnummer 987654325 tilhører Nordlys Elektro AS"},
     "en": {"employer": "The staffing agency cannot be the person's own employer",
            "differs": "Organisation number 987654325 belongs to Nordlys Elektro AS"},

@@ -125,7 +125,7 @@ def test_an_agency_with_the_employers_number_is_refused_beside_the_field(live, p
     with page.expect_navigation():
         page.locator("form button[type=submit]").last.click()
     error = page.locator("#agency_org_number-error")
-    assert "Innleievirksomheten kan ikke være personens egen arbeidsgiver" in error.inner_text()
+    assert "Bemanningsforetaket kan ikke være personens egen arbeidsgiver" in error.inner_text()
     assert page.input_value("#agency_name") == "Bemanning Øst AS"  # what was typed is kept to correct
     assert User.get_or_none(User.name == "Jonas Innleid") is None
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
