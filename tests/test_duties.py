@@ -13,9 +13,10 @@ from fieldapp import pdf as pdfs
 from fieldapp.duties import evidence, pack, reminders, rules, service
 from fieldapp.duties.tasks import remind_orders_due, remind_terms_ending
 from fieldapp.models import (Alert, AlertRecipient, AuditEvent, CheckIn, Equipment, FollowUp, InjuryDetails,
-                             Inspection, InspectionOrder, Meeting, MeetingAttendance, MeetingSchedule, Membership, OrderEvidence,
-                             Organization, PersonTask, Report, RoundSignature, SafetyRound, Site, SiteEquipment,
-                             SiteRequirement, TrainingRecord, User, VerneombudHours, VerneombudTerm, utcnow)
+                             Inspection, InspectionOrder, Meeting, MeetingAttendance, MeetingSchedule, Membership,
+                             OrderEvidence, Organization, PersonTask, Report, RoundSignature, SafetyRound, Site,
+                             SiteEquipment, SiteRequirement, TrainingRecord, User, VerneombudHours, VerneombudTerm,
+                             utcnow)
 from fieldapp.rounds import service as rounds
 
 TODAY = date(2026, 6, 15)
@@ -978,3 +979,13 @@ def test_term_length_error_gives_the_date_in_the_readers_format(as_role, world, 
                                        data=form_for(world, elected_to="2028-01-01"))
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and shown in page and "2027-12-31" not in page
+
+
+def test_inviting_a_person_of_another_organization_makes_no_agency(as_role, world, at_noon):
+    other = User.create(name="Elektriker Nordlys", phone="+4745000077", employer=world.sub, organization=world.sub)
+    before = organizations()
+    response = add_person(as_role("manager"), world.site, employer=str(world.org.id), phone="45 00 00 77",
+                          name=other.name, hired_in="1", agency_name="Bemanning Øst AS",
+                          agency_org_number="914778204")
+    assert response.status_code == 303
+    assert organizations() == before and User.get_by_id(other.id).staffing_agency_id is None

@@ -185,6 +185,8 @@ def add_person(actor, site, role, data, actor_role=None, new_employer=None):
             data = dict(data, employer=Organization.get_by_id(int(data["employer"])))
         # Byggherreforskriften § 15: a hired-in worker's staffing agency (issue 24).
         user = User.get_or_none(User.phone == phone)
+        if user is not None and user.organization_id != site.organization_id:
+            return AddResult(None, None, _invite(actor, site, role, user))  # their own organization records them
         employers = {data["employer"].id} | ({user.employer_id} if user is not None else set())
         agency = staffing_agency(actor, *data["agency"], employers) if data.get("agency") else None
         hired = {"hired_in": bool(data.get("hired_in")), "staffing_agency": agency}
@@ -193,8 +195,6 @@ def add_person(actor, site, role, data, actor_role=None, new_employer=None):
                                language=data.get("language") or "nb", **hired)
             audit.record(actor, "user.create", "user", user.id,
                          after=audit.snapshot(user, USER_FIELDS + ("organization", "hired_in", "staffing_agency")))
-        elif user.organization_id != site.organization_id:
-            return AddResult(None, None, _invite(actor, site, role, user))
         elif hired["hired_in"] and (not user.hired_in or (agency and user.staffing_agency_id != agency.id)):
             before = audit.snapshot(user, ("hired_in", "staffing_agency"))
             User.update(hired_in=True, staffing_agency=agency or user.staffing_agency_id).where(
