@@ -223,14 +223,19 @@ def meetings_held(scope, period, today):
 
 def follow_ups(scope, period, today):
     """Internkontrollforskriften § 5 (2) nr. 7 and AML § 3-1 (2) c: reported deviations put right by their
-    deadline. An open report past its deadline -> not met; one due within 3 days -> at risk."""
-    # One query for both counts (the page runs every rule on each view).
-    late, soon = (Report.select(fn.SUM(Case(None, [(Report.deadline < today, 1)], 0)),
-                                fn.SUM(Case(None, [(Report.deadline >= today, 1)], 0)))
-                  .where(Report.site.in_(scope.site_ids) & (Report.status != "closed")
-                         & Report.deadline.is_null(False)
-                         & (Report.deadline <= today + timedelta(days=DEADLINE_WARNING_DAYS))).tuples().get())
-    late, soon = int(late or 0), int(soon or 0)  # NULL when no row; PostgreSQL sums to Decimal
+    deadline. An open report past its deadline -> not met; one due within 3 days -> at risk; an open report
+    with no deadline at all -> at risk (it can never be late, so nothing shows it is followed up)."""
+    # One query for the three counts (the page runs every rule on each view).
+    soon_day = today + timedelta(days=DEADLINE_WARNING_DAYS)
+    late, soon, undated = (Report.select(fn.SUM(Case(None, [(Report.deadline < today, 1)], 0)),
+                                         fn.SUM(Case(None, [((Report.deadline >= today) & (Report.deadline <= soon_day),
+                                                             1)], 0)),
+                                         fn.SUM(Case(None, [(Report.deadline.is_null(), 1)], 0)))
+                           .where(Report.site.in_(scope.site_ids) & (Report.status != "closed")
+                                  & (Report.kind != "decision")
+                                  & (Report.deadline.is_null() | (Report.deadline <= soon_day))).tuples().get())
+    # NULL when no row; PostgreSQL sums to Decimal
+    late, soon, undated = int(late or 0), int(soon or 0), int(undated or 0)
     evidence = _site_link(scope, "reports.reports")
     law = "AML § 3-1, internkontrollforskriften § 5"
     if late:
@@ -241,6 +246,10 @@ def follow_ups(scope, period, today):
         return Duty("follow_ups", AT_RISK, ngettext("%(num)s report is due within days.",
                                                     "%(num)s reports are due within days.", soon),
                     evidence, law, _("Put it right before the deadline."))
+    if undated:
+        return Duty("follow_ups", AT_RISK, ngettext("%(num)s open report has no deadline.",
+                                                    "%(num)s open reports have no deadline.", undated),
+                    evidence, law, _("Give each open report a person and a deadline."))
     return Duty("follow_ups", MET, _("Reports are followed up by their deadline."), evidence, law)
 
 
