@@ -309,6 +309,12 @@ def messages():
         "duties.born_future": (422, _("The date of birth cannot be in the future.")),
         "duties.agency_number": (422, _("Give the staffing agency's organisation number: 9 digits.")),
         "duties.agency_name": (422, _("Give the staffing agency's name.")),
+        "duties.agency_is_employer": (422, _("The staffing agency cannot be the person's own employer. "
+                                             "Give the agency's organisation number.")),
+        "duties.agency_name_differs": (422, _("Organisation number %(org_number)s belongs to %(name)s. Check the "
+                                              "number, or type that name if it is the agency.")),
+        "duties.agency_number_differs": (422, _("%(name)s has organisation number %(org_number)s. Check the number "
+                                                "and the name.")),
         "duties.reference_required": (422, _("Give the inspector's reference.")),
         "duties.bad_sanction": (422, _("Choose no sanction, a coercive fine or a stop order.")),
         "duties.held_on_required": (422, _("Give the date of the inspection.")),

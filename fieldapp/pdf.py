@@ -24,22 +24,31 @@ def document(orientation="P"):
 MIN_FONT_SIZE = 5  # pt: below it a printed table is not readable; words may then break
 
 
-def column_widths(pdf, header, weights, style="B"):
+def column_widths(pdf, header, weights, style="B", rows=()):
     """Column widths in mm for ``pdf.table(col_widths=...)`` that sum to the page's usable width (pdf.epw)
-    and give every word of ``header`` room on one line, so a heading wraps between words, never inside one
-    ("Fraværsskad/er", "Відвіду/вач" were the bug).
+    and give every word of ``header`` and of the body ``rows`` room on one line, so a heading or a cell wraps
+    between words, never inside one ("Fraværsskad/er", "Відвіду/вач", "Ola Arbeid/er", "2026-/11-30",
+    "09:/58" were the bugs).
 
     header: the column titles (text in the reader's language); weights: the columns' wished-for relative
-    widths; style: the headings' font style ("B", fpdf2's default headings). Columns whose longest word
-    needs more than their share get it, taken from the others in proportion to their spare room. When the
-    words cannot all fit at the current font size, the size is lowered in 0.5 pt steps (down to
-    MIN_FONT_SIZE) and left set on ``pdf``. Returns a tuple of floats."""
+    widths; style: the headings' font style ("B", fpdf2's default headings); rows: the body's cells (lists of
+    text, in the current style), whose words (a date, a time, an organisation number, each part of a name)
+    are measured too. Columns whose longest word needs more than their share get it, taken from the others in
+    proportion to their spare room. When the words cannot all fit at the current font size, the size is
+    lowered in 0.5 pt steps (down to MIN_FONT_SIZE) and left set on ``pdf``. Returns a tuple of floats."""
     family, size, current_style = pdf.font_family, pdf.font_size_pt, pdf.font_style
     room = 2 * pdf.c_margin + 0.6  # the cell's own margins and a hair for rounding
+    body_words = [set() for _title in header]
+    for row in rows:
+        for i, cell in enumerate(list(row)[:len(header)]):
+            body_words[i].update(str(cell or "").split())
     while True:
         pdf.set_font(family, style, size)
         need = [max((pdf.get_string_width(word) for word in str(title).split()), default=0) + room
                 for title in header]
+        pdf.set_font(family, current_style, size)
+        need = [max(n, max((pdf.get_string_width(word) for word in words), default=0) + room)
+                for n, words in zip(need, body_words)]
         if sum(need) <= pdf.epw or size <= MIN_FONT_SIZE:
             break
         size -= 0.5

@@ -1,7 +1,7 @@
 """PDF tables give every heading word room on one line, in every language (issue 20: "Fraværsskad/er",
 "Klokk/eslett", "Відвіду/вач")."""
 import io
-from datetime import date
+from datetime import date, datetime
 from types import SimpleNamespace
 
 import pypdf
@@ -56,3 +56,26 @@ def test_the_ukrainian_attendance_pdf_prints_visitor_whole(app):
         visitor = checkin_exports._columns()[7]
     text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(body)).pages)
     assert visitor in text.replace("\n", " ")
+
+
+def _row(name, when, **extra):
+    fields = dict(name=name, user_id=None, employer_name="Fjordbygg Entreprenør Vest AS",
+                  employer_org_number="923609016", hms_card_number="HMS-0012345678", checked_in_at=when,
+                  checked_out_at=when.replace(hour=16, minute=58), auto_closed=True, is_guest=False,
+                  phone_in_at=None, received_at=None, phone_out_at=None, out_received_at=None)
+    fields.update(extra)
+    return SimpleNamespace(**fields)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_attendance_pdf_never_breaks_a_date_a_time_or_a_name(app, language):
+    """The new-user test found "Ola Arbeid/er", "2026-/11-30" and "09:/58" with room to spare in other columns."""
+    site = SimpleNamespace(name="Site A", address="Gate 1, Oslo", client_name="Byggherre AS", time_zone="Europe/Oslo")
+    rows = [_row("Ola Arbeider", datetime(2026, 11, 30, 8, 58)),
+            _row("Kristoffersen-Johannessen Bartholomeus", datetime(2026, 11, 30, 8, 58))]
+    with app.test_request_context(), force_locale(language):
+        body = checkin_exports.attendance_pdf(site, rows, date(2026, 11, 30), date(2026, 11, 30))
+    lines = [line for page in pypdf.PdfReader(io.BytesIO(body)).pages for line in page.extract_text().split("\n")]
+    words = {word for line in lines for word in line.split()}
+    assert {"2026-11-30", "09:58", "17:58", "Ola", "Arbeider", "Kristoffersen-Johannessen", "Bartholomeus",
+            "923609016", "HMS-0012345678"} <= words

@@ -8,6 +8,7 @@ import io
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from PIL import Image, UnidentifiedImageError
 
 from .. import pdf as pdfs
 from ..storage import StorageUnavailable
@@ -32,10 +33,13 @@ def _table(pdf, widths, header, rows, empty):
     if not rows:
         _line(pdf, empty)
         return
+    rows = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    # widths are wished-for shares: a date, a time or a word of a name never breaks inside (pdf.column_widths).
+    widths = pdfs.column_widths(pdf, header, widths, rows=rows)
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=4.5, first_row_as_headings=True) as table:
         table.row(header)
         for row in rows:
-            table.row(["" if cell is None else str(cell) for cell in row])
+            table.row(row)
 
 
 def _figures(pdf, pairs):
@@ -67,20 +71,31 @@ def _evidence(pdf, data, orders):
             kind = _("Photo") if item.kind == "photo" else _("Document")
             _line(pdf, f"· {kind}: {item.name or item.digest[:12]} ({item.created_at.date().isoformat()})")
         shots = [i for i in items if i.kind == "photo"][:THUMBS_PER_ORDER]
-        paths = [_thumbnail(data["store"], i.digest) for i in shots] if data["store"] else []
-        paths = [p for p in paths if p is not None]
-        if paths:
-            x, y = pdf.l_margin, pdf.get_y() + 1
-            if y + THUMB_MM * THUMB_RATIO > pdf.h - pdf.b_margin:
-                pdf.add_page()
-                y = pdf.get_y()
-            tallest = 0
-            for path in paths:
-                # Inside a box of THUMB_MM x THUMB_MM * THUMB_RATIO: a tall panorama cannot run off the page.
-                info = pdf.image(path, x=x, y=y, w=THUMB_MM, h=THUMB_MM * THUMB_RATIO, keep_aspect_ratio=True)
-                tallest = max(tallest, min(info.rendered_height, THUMB_MM * THUMB_RATIO))
-                x += THUMB_MM + 3
-            pdf.set_y(y + tallest + 2)
+        thumbs = [_thumbnail(data["store"], i.digest) for i in shots] if data["store"] else []
+        thumbs = [t for t in thumbs if t is not None]
+        if thumbs:
+            _thumbnails(pdf, thumbs)
+
+
+def _thumbnails(pdf, thumbs):
+    """Draw (file object, width mm, height mm) thumbnails in a row from the top of the space below the text,
+    each exactly its own size (no centring inside a box, which left a gap above a wide photo and let the next
+    heading run into it), and leave pdf's y under the tallest: a new page first when the row does not fit.
+    Returns the boxes drawn as (page, x, y, w, h) in mm from the page's top left (for tests)."""
+    tallest = max(h for _f, _w, h in thumbs)
+    y = pdf.get_y() + 1
+    if y + tallest > pdf.h - pdf.b_margin:
+        pdf.add_page()
+        y = pdf.get_y()
+    x, boxes = pdf.l_margin, []
+    for file, w, h in thumbs:
+        if x + w > pdf.w - pdf.r_margin:  # bounded by THUMBS_PER_ORDER; never past the right margin
+            break
+        pdf.image(file, x=x, y=y, w=w, h=h)
+        boxes.append((pdf.page, x, y, w, h))
+        x += THUMB_MM + 3
+    pdf.set_xy(pdf.l_margin, y + tallest + 2)
+    return boxes
 
 
 def build(data):
@@ -157,9 +172,25 @@ def build(data):
 
 
 def _thumbnail(store, digest):
-    """The stored thumbnail of an evidence photo as a file object for fpdf2, or None when the store has none or
-    cannot be reached now (the pack still lists the photo by name)."""
+    """(file object for fpdf2, width mm, height mm) of an evidence photo's stored thumbnail, fitted inside
+    THUMB_MM x THUMB_MM * THUMB_RATIO with its aspect kept; None when the store has none, cannot be reached
+    now, or the file is not an image (the pack still lists the photo by name)."""
     try:
-        return io.BytesIO(store.read(digest, thumb=True))
+        file = io.BytesIO(store.read(digest, thumb=True))
     except (FileNotFoundError, StorageUnavailable):
         return None
+    try:
+        with Image.open(file) as image:  # reads the header only: the size
+            px_w, px_h = image.size
+    except (UnidentifiedImageError, OSError):
+        return None
+    file.seek(0)
+    return (file, *_fit(px_w, px_h))
+
+
+def _fit(px_w, px_h):
+    """(width, height) in mm of a px_w x px_h image inside THUMB_MM x THUMB_MM * THUMB_RATIO, aspect kept."""
+    w, h = THUMB_MM, THUMB_MM * px_h / max(px_w, 1)
+    if h > THUMB_MM * THUMB_RATIO:
+        w, h = w * THUMB_MM * THUMB_RATIO / h, THUMB_MM * THUMB_RATIO
+    return w, h

@@ -10,8 +10,11 @@ competence, check-in, alerts, the verneombud register); nothing is ticked by han
 
 `scope` is a Scope (the sites looked at, all of one organization); `period` a Period (first and last local day,
 inclusive); `today` the site's local date (fieldapp.clock.today). Every rule returns
-Duty(key, status, reason, evidence, law, fix): reason and fix in the current language, evidence
-(endpoint, url kwargs) of the page that shows the records, or None.
+Duty(key, status, reason, evidence, law, fix, fix_link): reason and fix in the current language, evidence and
+fix_link (endpoint, url kwargs) of the page that shows the records and of the page where the fix is made, or None.
+
+A duty with nothing to measure against (no meeting schedule and no meeting held, no required course, no
+equipment asked for, nobody on the list) is never "met": it is at risk, with the fix that sets it up.
 """
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -24,8 +27,8 @@ from .. import clock
 from ..competence import service as competence
 from ..meetings import service as meetings
 from ..models import (AlertRecipient, Alert, CheckIn, FollowUp, InjuryDetails, Inspection, InspectionOrder, Meeting,
-                      MeetingAttendance, Membership, Report, SafetyRound, RoundSignature, Site, User,
-                      VerneombudTerm)
+                      MeetingAttendance, MeetingSchedule, Membership, Report, SafetyRound, RoundSignature, Site,
+                      SiteEquipment, SiteRequirement, User, VerneombudTerm)
 from ..rounds import service as rounds
 
 MET, AT_RISK, NOT_MET, UNTRACKED = "met", "at_risk", "not_met", "untracked"
@@ -71,6 +74,7 @@ class Duty:
     evidence: tuple | None
     law: str
     fix: str = ""
+    fix_link: tuple | None = None
 
 
 def worst(statuses):
@@ -121,7 +125,10 @@ def employer_training(scope, period, today):
 
 def competence_present(scope, period, today):
     """AML § 2-1 and § 3-2 (1) a: every worker has the training the site requires (the competence matrix).
-    A missing or expired required course -> not met; one waiting or about to expire -> at risk."""
+    A missing or expired required course -> not met; one waiting or about to expire -> at risk; a site that
+    requires no course at all -> at risk (nothing to measure against: set the requirements)."""
+    unset = len(set(scope.site_ids) - {s for (s,) in SiteRequirement.select(SiteRequirement.site).distinct()
+                                       .where(SiteRequirement.site.in_(scope.site_ids)).tuples()})
     missing = risky = 0
     for counts in competence.matrix_counts(scope.sites).values():  # four queries for the whole organization
         missing += counts.get("missing", 0) + counts.get("expired", 0)
@@ -137,6 +144,13 @@ def competence_present(scope, period, today):
                     ngettext("%(num)s required course expires soon or waits for approval.",
                              "%(num)s required courses expire soon or wait for approval.", risky),
                     evidence, "AML § 2-1, § 3-2", _("Renew or approve them in the competence matrix."))
+    if unset:
+        return Duty("competence", AT_RISK,
+                    ngettext("%(num)s site requires no course, so nothing shows the competence is in place.",
+                             "%(num)s sites require no course, so nothing shows the competence is in place.",
+                             unset),
+                    evidence, "AML § 2-1, § 3-2", _("Choose the courses the site requires."),
+                    _site_link(scope, "competence.requirements"))
     return Duty("competence", MET, _("The required competence is in place."), evidence, "AML § 2-1, § 3-2")
 
 
@@ -167,7 +181,9 @@ def _meetings_in(scope, period):
 
 def meetings_held(scope, period, today):
     """AML § 3-1 (2) and § 6-2 (2): HMS meetings held on their schedules (meetings.service.due_meetings), and
-    the verneombud present (taking part in planning). Overdue -> not met; held without the verneombud -> not met."""
+    the verneombud present (taking part in planning). Overdue -> not met; held without the verneombud -> not met;
+    a site that has never held a meeting -> at risk (its first is "due today" for ever, so it is never overdue),
+    with the fix "set a meeting schedule" when the site has none of its own, else "call the meeting"."""
     evidence = _site_link(scope, "meetings.index")
     overdue = sum(1 for rows in meetings.due_meetings_of(scope.sites, today).values()  # two queries in all
                   for _kind, _day, late in rows if late)
@@ -187,19 +203,39 @@ def meetings_held(scope, period, today):
                     ngettext("%(num)s meeting was held without the verneombud.",
                              "%(num)s meetings were held without the verneombud.", without),
                     evidence, law, _("Invite the verneombud and record their attendance."))
+    ever = {s for (s,) in Meeting.select(Meeting.site).distinct()
+            .where(Meeting.site.in_(scope.site_ids) & (Meeting.kind != "morning")).tuples()}
+    never = [i for i in scope.site_ids if i not in ever]
+    if never:
+        scheduled = {s for (s,) in MeetingSchedule.select(MeetingSchedule.site).distinct()
+                     .where(MeetingSchedule.site.in_(never)).tuples()}
+        if len(scheduled) < len(never):
+            return Duty("meetings", AT_RISK,
+                        ngettext("%(num)s site has no meeting schedule and has held no meeting.",
+                                 "%(num)s sites have no meeting schedule and have held no meeting.",
+                                 len(never) - len(scheduled)),
+                        evidence, law, _("Set a meeting schedule."), _site_link(scope, "meetings.settings"))
+        return Duty("meetings", AT_RISK, ngettext("%(num)s site has held no meeting yet.",
+                                                  "%(num)s sites have held no meeting yet.", len(never)),
+                    evidence, law, _("Call the meeting."))
     return Duty("meetings", MET, _("Meetings are held on schedule with the verneombud."), evidence, law)
 
 
 def follow_ups(scope, period, today):
     """Internkontrollforskriften § 5 (2) nr. 7 and AML § 3-1 (2) c: reported deviations put right by their
-    deadline. An open report past its deadline -> not met; one due within 3 days -> at risk."""
-    # One query for both counts (the page runs every rule on each view).
-    late, soon = (Report.select(fn.SUM(Case(None, [(Report.deadline < today, 1)], 0)),
-                                fn.SUM(Case(None, [(Report.deadline >= today, 1)], 0)))
-                  .where(Report.site.in_(scope.site_ids) & (Report.status != "closed")
-                         & Report.deadline.is_null(False)
-                         & (Report.deadline <= today + timedelta(days=DEADLINE_WARNING_DAYS))).tuples().get())
-    late, soon = int(late or 0), int(soon or 0)  # NULL when no row; PostgreSQL sums to Decimal
+    deadline. An open report past its deadline -> not met; one due within 3 days -> at risk; an open report
+    with no deadline at all -> at risk (it can never be late, so nothing shows it is followed up)."""
+    # One query for the three counts (the page runs every rule on each view).
+    soon_day = today + timedelta(days=DEADLINE_WARNING_DAYS)
+    late, soon, undated = (Report.select(fn.SUM(Case(None, [(Report.deadline < today, 1)], 0)),
+                                         fn.SUM(Case(None, [((Report.deadline >= today) & (Report.deadline <= soon_day),
+                                                             1)], 0)),
+                                         fn.SUM(Case(None, [(Report.deadline.is_null(), 1)], 0)))
+                           .where(Report.site.in_(scope.site_ids) & (Report.status != "closed")
+                                  & (Report.kind != "decision")
+                                  & (Report.deadline.is_null() | (Report.deadline <= soon_day))).tuples().get())
+    # NULL when no row; PostgreSQL sums to Decimal
+    late, soon, undated = int(late or 0), int(soon or 0), int(undated or 0)
     evidence = _site_link(scope, "reports.reports")
     law = "AML § 3-1, internkontrollforskriften § 5"
     if late:
@@ -210,6 +246,10 @@ def follow_ups(scope, period, today):
         return Duty("follow_ups", AT_RISK, ngettext("%(num)s report is due within days.",
                                                     "%(num)s reports are due within days.", soon),
                     evidence, law, _("Put it right before the deadline."))
+    if undated:
+        return Duty("follow_ups", AT_RISK, ngettext("%(num)s open report has no deadline.",
+                                                    "%(num)s open reports have no deadline.", undated),
+                    evidence, law, _("Give each open report a person and a deadline."))
     return Duty("follow_ups", MET, _("Reports are followed up by their deadline."), evidence, law)
 
 
@@ -248,7 +288,8 @@ def attendance_list(scope, period, today):
     """Byggherreforskriften § 15: a daily list of everyone working on the site, with each person's date of
     birth and, for a hired-in worker, the staffing agency with its organisation number. No check-in at all in
     the period on a site with workers -> not met; anyone checked in during the period who lacks a required
-    field (s15_lacking) -> not met (the list is incomplete). Visitors are not on the § 15 list's duty."""
+    field (s15_lacking) -> not met (the list is incomplete); nobody checked in at all on a site without
+    workers -> at risk (an empty list shows nothing kept). Visitors are not on the § 15 list's duty."""
     evidence = _site_link(scope, "checkin.attendance")
     law = "byggherreforskriften § 15"
     lo, hi = _bounds(scope, period)
@@ -277,6 +318,9 @@ def attendance_list(scope, period, today):
         return Duty("attendance", NOT_MET, reason, evidence, law,
                     _("Record their date of birth and, for the hired in, the staffing agency, from People on "
                       "the site."))
+    if not checked:
+        return Duty("attendance", AT_RISK, _("Nobody checked in during the period, so the list is empty."),
+                    evidence, law, _("Put up the check-in poster and have everyone check in."))
     return Duty("attendance", MET, _("The attendance list is kept and complete."), evidence, law)
 
 
@@ -398,7 +442,8 @@ def verneombud_walkarounds(scope, period, today):
 
 def equipment_confirmed(scope, period, today):
     """AML § 2-3 (2) a: workers use the protective equipment the employer requires; they confirm it at
-    check-in. Missing equipment not yet provided (an open follow-up) -> not met; none -> met."""
+    check-in. Missing equipment not yet provided (an open follow-up) -> not met; a site that asks for no
+    equipment at check-in -> at risk (nothing is confirmed: choose it); otherwise met."""
     open_ = FollowUp.select().where(FollowUp.site.in_(scope.site_ids) & (FollowUp.kind == "missing_equipment")
                                     & FollowUp.resolved_at.is_null()).count()
     evidence = _site_link(scope, "checkin.on_site")
@@ -407,6 +452,15 @@ def equipment_confirmed(scope, period, today):
         return Duty("equipment", NOT_MET, ngettext("%(num)s person lacks required equipment.",
                                                    "%(num)s people lack required equipment.", open_),
                     evidence, law, _("Provide the equipment and mark it as provided."))
+    asking = {s for (s,) in SiteEquipment.select(SiteEquipment.site).distinct()
+              .where(SiteEquipment.site.in_(scope.site_ids)).tuples()}
+    unset = len(set(scope.site_ids) - asking)
+    if unset:
+        return Duty("equipment", AT_RISK,
+                    ngettext("%(num)s site asks for no protective equipment at check-in.",
+                             "%(num)s sites ask for no protective equipment at check-in.", unset),
+                    evidence, law, _("Choose the equipment the site requires."),
+                    _site_link(scope, "checkin.settings"))
     return Duty("equipment", MET, _("Equipment is confirmed at check-in."), evidence, law)
 
 
@@ -433,6 +487,10 @@ def alerts_acknowledged(scope, period, today):
                .where(Alert.site.in_(scope.site_ids) & AlertRecipient.acked_at.is_null()
                       & (Alert.created_at >= lo) & (Alert.created_at < hi)).count())
     evidence = _site_link(scope, "alerts.site_alerts")
+    sent = (Alert.select().where(Alert.site.in_(scope.site_ids) & (Alert.created_at >= lo)
+                                 & (Alert.created_at < hi)).exists())
+    if not sent:  # nothing to acknowledge: met, but not worded as if someone had
+        return Duty("alerts", MET, _("No alert was sent in the period."), evidence, "AML § 2-3")
     if unacked:
         return Duty("alerts", AT_RISK, ngettext("%(num)s alert copy is not acknowledged.",
                                                 "%(num)s alert copies are not acknowledged.", unacked),

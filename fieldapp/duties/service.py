@@ -11,7 +11,7 @@ from ..inputs import FormReader, InputError
 from ..models import (ELECTION_KINDS, INSPECTION_SANCTIONS, VERNEOMBUD_ROLES, Inspection, InspectionOrder,
                       Membership, OrderEvidence, Organization, Report, Site, User, VerneombudTerm,
                       utcnow)
-from ..sites.service import org_number_valid
+from ..sites.service import org_number_valid, staffing_agency
 from ..competence import service as competence
 from ..meetings import service as meetings
 from ..models import CheckIn, MeetingAttendance, RoundSignature, SafetyRound, VerneombudHours
@@ -130,6 +130,16 @@ def register(site, today):
     return out
 
 
+def course_40h(terms):
+    """{user id: "done" | "waiting" | "missing"}: the 40-hour verneombud course (AML § 6-5; competence course
+    "verneombud_40h") of each person with one of `terms` ([(VerneombudTerm, state)], as register gives). One
+    query."""
+    ids = list({term.user_id for term, _state in terms})
+    known = competence.standing(ids, ["verneombud_40h"])
+    return {u: "done" if (u, "verneombud_40h") in known.best
+            else "waiting" if (u, "verneombud_40h") in known.pending else "missing" for u in ids}
+
+
 def read_term(form, site, today):
     """Clean fields of a register form: {user, role, how, elected_from, elected_to, notice_on, area, whole_org,
     regional}. InputErrors with every problem: a person not on the site, a term not exactly two years
@@ -151,7 +161,8 @@ def read_term(form, site, today):
         if end < start:
             fields.fail("duties.to_before_from", "elected_to")
         elif end != term_end(start):
-            fields.fail("duties.not_two_years", "elected_to", date=term_end(start).isoformat())
+            # The date in the reader's own format ("14.06.2028" in nb), not ISO.
+            fields.fail("duties.not_two_years", "elected_to", date=clock.format_date(term_end(start), "medium"))
     if notice and notice > today:
         fields.fail("duties.notice_future", "notice_on")
     values = fields.done()
@@ -210,8 +221,9 @@ def set_s15(actor, site, person, form):
     it) and a hired-in worker's staffing agency: name and organisation number, both or neither. Hired in
     without the agency is saved (the § 15 list then shows itself incomplete: rules.s15_lacking).
     InputErrors: a date of birth in the future ("duties.born_future"), a bad organisation number
-    ("duties.agency_number"), a number without a name or a name without a number. An agency already known by
-    its number is reused (its name is not changed). Audited without the date of birth itself (personal data:
+    ("duties.agency_number"), a number without a name or a name without a number, and those of
+    sites.service.staffing_agency (the person's own employer; a number registered under another name). The
+    person's link is replaced; no organization is renamed. Audited without the date of birth itself (personal data:
     the audit log records that it changed)."""
     fields = FormReader(form)
     born = fields.date("date_of_birth")
@@ -227,11 +239,7 @@ def set_s15(actor, site, person, form):
         fields.fail("duties.agency_number", "agency_org_number")
     fields.done()
     with database.atomic():
-        agency = None
-        if number:
-            agency = Organization.get_or_none(Organization.org_number == number)
-            if agency is None:
-                agency = Organization.create(name=name, org_number=number)
+        agency = staffing_agency(actor, name, number, {person.employer_id}) if number else None
         hired_in = form.get("hired_in") == "1" or agency is not None
         before = {"date_of_birth_set": person.date_of_birth is not None, "hired_in": person.hired_in,
                   "staffing_agency": person.staffing_agency_id}

@@ -92,3 +92,6 @@ TERM_STATES = {"current": _l("Current"), "ending": _l("Ends soon"), "ended": _l(
 
 SANCTION_NAMES = {"none": _l("No sanction"), "fine": _l("Coercive fine (tvangsmulkt)"),
                   "stop": _l("Stop order (stansing)")}
+
+# The 40-hour verneombud course (AML § 6-5), from the competence records, as the register shows it.
+COURSE_STATES = {"done": _l("Done"), "waiting": _l("Waiting for approval"), "missing": _l("Not recorded")}

@@ -97,6 +97,9 @@ def read_person(form, grantable_roles, employer_ids):
     fields.date("hms_card_expiry")
     fields.choice("language", LANGUAGE_NAMES, "bad_language", default="nb")
     _read_hired_in(form, fields)
+    agency, new_employer = fields.values["agency"], fields.values["new_employer"]
+    if agency and new_employer and agency[1] == new_employer[1]:
+        fields.fail("duties.agency_is_employer", "agency_org_number")
     return fields.done()
 
 

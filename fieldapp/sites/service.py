@@ -45,6 +45,40 @@ def get_or_create_organization(actor, name, org_number):
         return Organization.get(Organization.org_number == org_number)
 
 
+def _same_name(a, b):
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def staffing_agency(actor, name, org_number, employer_ids):
+    """The Organization a hired-in worker's staffing agency is (byggherreforskriften § 15), found by its
+    organisation number or created with the typed name; never renamed, never swapped for another silently.
+
+    name: the typed name ("" when only the number is given: a known number is then taken as it is);
+    org_number: 9 valid digits; employer_ids: the person's employer(s), which cannot be their own agency.
+    Raises InputError, beside "agency_org_number": "duties.agency_is_employer" (the number or name is the
+    employer's), "duties.agency_name_differs" (the number is registered under another name: the message names
+    it), "duties.agency_number_differs" (the typed name is a known organization with another number).
+    Writes only when it creates the agency (audited); call it inside the caller's transaction.
+    """
+    employer_ids = {i for i in employer_ids if i is not None}
+    org = Organization.get_or_none(Organization.org_number == org_number)
+    if org is not None:
+        if org.id in employer_ids:
+            raise InputError("duties.agency_is_employer", field="agency_org_number")
+        if name and not _same_name(org.name, name):
+            raise InputError("duties.agency_name_differs", field="agency_org_number", org_number=org_number,
+                             name=org.name)
+        return org
+    named = [o for o in Organization.select().where(
+        (Organization.name == name) | (fn.LOWER(Organization.name) == name.lower())) if _same_name(o.name, name)]
+    if any(o.id in employer_ids for o in named):
+        raise InputError("duties.agency_is_employer", field="agency_org_number")
+    if named:
+        raise InputError("duties.agency_number_differs", field="agency_org_number", name=named[0].name,
+                         org_number=named[0].org_number or "")
+    return get_or_create_organization(actor, name, org_number)
+
+
 def new_qr_token():
     return secrets.token_urlsafe(18)
 
@@ -150,16 +184,17 @@ def add_person(actor, site, role, data, actor_role=None, new_employer=None):
         elif not isinstance(data.get("employer"), Organization):
             data = dict(data, employer=Organization.get_by_id(int(data["employer"])))
         # Byggherreforskriften § 15: a hired-in worker's staffing agency (issue 24).
-        agency = get_or_create_organization(actor, *data["agency"]) if data.get("agency") else None
-        hired = {"hired_in": bool(data.get("hired_in")), "staffing_agency": agency}
         user = User.get_or_none(User.phone == phone)
+        if user is not None and user.organization_id != site.organization_id:
+            return AddResult(None, None, _invite(actor, site, role, user))  # their own organization records them
+        employers = {data["employer"].id} | ({user.employer_id} if user is not None else set())
+        agency = staffing_agency(actor, *data["agency"], employers) if data.get("agency") else None
+        hired = {"hired_in": bool(data.get("hired_in")), "staffing_agency": agency}
         if user is None:
             user = User.create(**{k: data.get(k) for k in USER_FIELDS}, organization=site.organization_id,
                                language=data.get("language") or "nb", **hired)
             audit.record(actor, "user.create", "user", user.id,
                          after=audit.snapshot(user, USER_FIELDS + ("organization", "hired_in", "staffing_agency")))
-        elif user.organization_id != site.organization_id:
-            return AddResult(None, None, _invite(actor, site, role, user))
         elif hired["hired_in"] and (not user.hired_in or (agency and user.staffing_agency_id != agency.id)):
             before = audit.snapshot(user, ("hired_in", "staffing_agency"))
             User.update(hired_in=True, staffing_agency=agency or user.staffing_agency_id).where(

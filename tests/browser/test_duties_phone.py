@@ -63,6 +63,10 @@ def test_a_manager_adds_evidence_to_an_order_and_opens_it_in_one_tap(live, page,
     row = page.locator(f"#order-{order.id}")
     assert row.locator("img.thumb").count() == 1
     assert "invoice.pdf (PDF)" in row.inner_text()
+    # Styled like the other lists: no browser bullets, no indent.
+    style = page.evaluate("(() => { const s = getComputedStyle(document.querySelector('.evidence-files'));"
+                          " return [s.listStyleType, s.paddingLeft]; })()")
+    assert style == ["none", "0px"]
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     # In English too, still 360 px wide.
     User.update(language="en").where(User.id == world.people["manager"].id).execute()
@@ -78,4 +82,51 @@ def test_a_manager_adds_evidence_to_an_order_and_opens_it_in_one_tap(live, page,
     href = page.locator(f"#order-{order.id} img.thumb").locator("xpath=..").get_attribute("href")
     photo_response = page.request.get(live.url + href)
     assert photo_response.status == 200 and photo_response.headers["content-type"] == "image/jpeg"
+    assert csp_violations == []
+
+
+SCOPE_FITS = """(() => {
+  const select = document.querySelector('#scope'), style = getComputedStyle(select);
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = style.font;
+  const widest = Math.max(...[...select.options].map(o => ctx.measureText(o.text).width));
+  const inner = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return [widest, inner];
+})()"""
+
+
+def test_the_scope_choice_is_whole_and_a_meeting_schedule_is_one_tap_away(live, page, csp_violations):
+    world = live.world
+    page.set_viewport_size({"width": 360, "height": 780})
+    sign_in_ui(page, live.url, world.people["manager"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/duties")
+    widest, inner = page.evaluate(SCOPE_FITS)
+    assert widest + 20 <= inner  # the longest choice and the select's arrow fit: "Denne bygg" was the bug
+    row = page.locator('[data-duty="meetings"]')
+    assert row.get_attribute("data-status") == "at_risk"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    with page.expect_navigation():
+        row.locator("text=Sett opp en møteplan.").click()
+    assert page.url.endswith(f"/s/{world.site.id}/meetings/settings")
+    assert csp_violations == []
+
+
+def test_an_agency_with_the_employers_number_is_refused_beside_the_field(live, page, csp_violations):
+    world = live.world
+    page.set_viewport_size({"width": 360, "height": 780})
+    sign_in_ui(page, live.url, world.people["manager"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/people/new")
+    page.fill("#name", "Jonas Innleid")
+    page.fill("#phone", "45 00 00 09")
+    page.select_option("#employer", str(world.org.id))
+    page.check("input[name=hired_in]")
+    page.fill("#agency_name", "Bemanning Øst AS")
+    page.fill("#agency_org_number", "923609016")
+    with page.expect_navigation():
+        page.locator("form button[type=submit]").last.click()
+    error = page.locator("#agency_org_number-error")
+    assert "Bemanningsforetaket kan ikke være personens egen arbeidsgiver" in error.inner_text()
+    assert page.input_value("#agency_name") == "Bemanning Øst AS"  # what was typed is kept to correct
+    assert User.get_or_none(User.name == "Jonas Innleid") is None
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert csp_violations == []
