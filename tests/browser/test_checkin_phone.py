@@ -57,7 +57,7 @@ def test_check_in_without_signal_is_sent_once_when_the_signal_returns(live, page
         page.evaluate("window.fieldappOutbox.flush()")
     assert CheckIn.select().count() == 0
     context.set_offline(False)
-    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, "window.dispatchEvent(new Event('online'))")  # the page may reload itself meanwhile
     wait_until(page, "document.documentElement.dataset.outbox === '0'", timeout=10)
     assert CheckIn.select().count() == 1
     row = CheckIn.get()
@@ -101,7 +101,7 @@ def test_check_in_page_opens_without_signal_and_the_check_in_waits(live, page, c
     page.wait_for_selector(".outbox-note:not([hidden])")
     assert CheckIn.select().count() == 0
     context.set_offline(False)
-    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, "window.dispatchEvent(new Event('online'))")  # the page may reload itself meanwhile
     wait_until(page, "document.documentElement.dataset.outbox === '0'")
     assert CheckIn.select().count() == 1
     # Signing out forgets the kept page.

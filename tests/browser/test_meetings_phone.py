@@ -25,7 +25,7 @@ def test_a_proposal_made_offline_is_decided_approved_and_answered(live, page, co
     wait_until(page, "!document.querySelector('#propose .outbox-note').hidden")
     assert MeetingProposal.select().count() == 0
     context.set_offline(False)
-    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, "window.dispatchEvent(new Event('online'))")  # the page may reload itself meanwhile
     poll(lambda: MeetingProposal.select().count() == 1, timeout=15)
 
     foreman_context = browser.new_context(**{**browser_context_args, "viewport": {"width": 360, "height": 780}})

@@ -236,7 +236,7 @@ def test_a_revoked_session_then_sign_in_sends_the_waiting_item_as_its_maker(live
     with live.app.test_request_context():
         assert accounts.revoke_session(worker, session.id, worker)
     context.set_offline(False)
-    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, "window.dispatchEvent(new Event('online'))")  # the page may reload itself meanwhile
     wait_until(page, "document.getElementById('outbox-status').textContent.startsWith('Logg inn')")
     assert status_text(page) == "Logg inn for å sende 1 som venter"
     assert page.text_content(".outbox-item .outbox-state") == "Logg inn for å sende"

@@ -86,7 +86,7 @@ def test_a_report_made_offline_is_sent_once_when_the_signal_returns(live, page, 
                            "i.state, i.fields.filter(f => f[1] instanceof Blob).map(f => f[1].size)]))")
     assert len(stored) == 1 and stored[0][0] == "pending" and stored[0][1][0] > 10_000  # the photo is kept
     context.set_offline(False)
-    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, "window.dispatchEvent(new Event('online'))")  # the page may reload itself meanwhile
     page.wait_for_selector(".outbox-item.state-sent", timeout=15000)
     wait_until(page, "document.documentElement.dataset.outbox === '0'")
     # Once more for good measure: nothing is sent twice.
