@@ -195,10 +195,17 @@ def good_archive(app, world, tmp_path):
 
 
 @pytest.fixture
-def fresh(tmp_path):
+def fresh(tmp_path, photo_store_config):
+    """A new instance on the same photo store as `app` (with --storage=s3, restore puts photos in the bucket)."""
     folder = tmp_path / "fresh"
     folder.mkdir()
-    return create_app(test_config(folder, f"sqlite:///{folder}/restored.db"))
+    return create_app({**test_config(folder, f"sqlite:///{folder}/restored.db"), **photo_store_config})
+
+
+@pytest.fixture
+def local_photos(photo_store_config):
+    if photo_store_config:
+        pytest.skip("the archive holds photos only with local photo storage (S3 is backed up by its own tools)")
 
 
 def restore(app, archive):
@@ -238,7 +245,7 @@ def test_restore_accepts_only_the_names_backup_writes(good_archive, fresh, tmp_p
     assert result.exit_code == 0 and "audit chain intact" in result.output, result.output
 
 
-def test_allowed_names_are_exactly_what_backup_writes(good_archive):
+def test_allowed_names_are_exactly_what_backup_writes(good_archive, local_photos):
     with tarfile.open(good_archive) as tar:
         names = [n for n in tar.getnames() if n != "manifest.json"]
     assert any(n.startswith("uploads/") for n in names)
@@ -338,7 +345,8 @@ def test_a_malformed_archive_is_a_clear_error_and_the_restore_can_be_retried(goo
     assert result.exit_code == 0 and "audit chain intact" in result.output, result.output
 
 
-def test_a_failure_while_putting_files_in_place_undoes_it_and_a_retry_works(good_archive, fresh, monkeypatch):
+def test_a_failure_while_putting_files_in_place_undoes_it_and_a_retry_works(good_archive, fresh, monkeypatch,
+                                                                          local_photos):
     first_keys = {n: Path(fresh.instance_path, n).read_bytes() for n in backup.KEY_FILES}
     real = storage.LocalStorage.restore_file
     calls = []
