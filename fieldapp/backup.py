@@ -30,7 +30,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import anchors, storage
+from . import anchors, instance, storage
 from .db import database
 
 FORMAT = 1
@@ -325,11 +325,37 @@ def restore(app, archive):
             if got != digest:
                 raise BackupError(f"checksum mismatch: {name}")
             checked[name] = out
+        _check_contents(checked)
         # Every file is good: put them in place, the database last (it makes the instance "not empty").
         _put_in_place(app, db_path, checked, work)
     key = anchors.signing_key(app.config)
     with database.connection_context():
         return anchors.verify([anchors.anchor_path(app.config)], [key.public_key()])
+
+
+def _check_contents(files):
+    """BackupError unless the database is a sound SQLite file with tables and each key is a key of its kind
+    (fieldapp/instance.py's checks): a bad one would otherwise be found only after it was put in place."""
+    con = sqlite3.connect(f"file:{files[DB_NAME]}?mode=ro", uri=True)
+    try:
+        sound = con.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        tables = con.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{DB_NAME} in the archive is not a SQLite database: {exc}") from None
+    finally:
+        con.close()
+    if not sound or not tables:
+        raise BackupError(f"{DB_NAME} in the archive is damaged or empty")
+    try:
+        if "keys/secret_key" in files:
+            instance.check_secret_key(files["keys/secret_key"].read_bytes(), "keys/secret_key in the archive")
+        if "keys/vapid_private.pem" in files:
+            instance.check_vapid_key(files["keys/vapid_private.pem"], "keys/vapid_private.pem in the archive")
+        if "keys/audit_signing_key.pem" in files:
+            instance.check_audit_signing_key(files["keys/audit_signing_key.pem"].read_bytes(),
+                                             "keys/audit_signing_key.pem in the archive")
+    except instance.KeyFileError as exc:
+        raise BackupError(str(exc)) from None
 
 
 def _put_in_place(app, db_path, files, work):

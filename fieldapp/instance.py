@@ -113,6 +113,14 @@ def _check_secret_length(text, what):
                            f"`python -c 'import secrets; print(secrets.token_hex(32))'`")
 
 
+def check_secret_key(data, what):
+    """The secret key text of `data` (bytes); KeyFileError naming `what` when it is not text of at least
+    MIN_SECRET_KEY characters."""
+    text = _text(data, what)
+    _check_secret_length(text, what)
+    return text
+
+
 def check_vapid_key(path, variable):
     """KeyFileError naming `variable` unless the file at `path` is a P-256 (prime256v1) EC private key, the only
     curve Web Push (RFC 8292) accepts: a P-384 or Ed25519 key would start and fail at the first push."""
@@ -191,8 +199,7 @@ def prepare(app):
     if config.get("SECRET_KEY_FILE"):
         path = config["SECRET_KEY_FILE"]
         what = f"FIELDAPP_SECRET_KEY_FILE: {path}"
-        config["SECRET_KEY"] = _text(read_key_file(path, "FIELDAPP_SECRET_KEY_FILE"), what)
-        _check_secret_length(config["SECRET_KEY"], what)
+        config["SECRET_KEY"] = check_secret_key(read_key_file(path, "FIELDAPP_SECRET_KEY_FILE"), what)
     elif config.get("SECRET_KEY"):
         # FIELDAPP_SECRET_KEY: the same minimum as the file ("a" or " " would sign guessable cookies).
         key = config["SECRET_KEY"]
