@@ -317,11 +317,12 @@ def restore(app, archive):
             # Owner-only, whatever the archive or the umask says: the keys and the database are secrets (a
             # restored secret_key readable by every local user would let them sign sessions).
             fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
-            try:
-                with tar.extractfile(member) as src, os.fdopen(fd, "wb") as dst:
-                    got = _copy_bounded(src, dst, size)
-            except (tarfile.TarError, OSError, EOFError) as exc:
-                raise BackupError(f"the archive is damaged at {name}: {exc}") from None
+            with os.fdopen(fd, "wb") as dst:
+                try:
+                    with tar.extractfile(member) as src:
+                        got = _copy_bounded(src, dst, size)
+                except (tarfile.TarError, OSError, EOFError) as exc:
+                    raise BackupError(f"the archive is damaged at {name}: {exc}") from None
             if got != digest:
                 raise BackupError(f"checksum mismatch: {name}")
             checked[name] = out
