@@ -200,8 +200,9 @@ def prepare(app):
         path = config["SECRET_KEY_FILE"]
         what = f"FIELDAPP_SECRET_KEY_FILE: {path}"
         config["SECRET_KEY"] = check_secret_key(read_key_file(path, "FIELDAPP_SECRET_KEY_FILE"), what)
-    elif config.get("SECRET_KEY"):
-        # FIELDAPP_SECRET_KEY: the same minimum as the file ("a" or " " would sign guessable cookies).
+    elif config.get("SECRET_KEY") and not config.get("TESTING"):
+        # FIELDAPP_SECRET_KEY: the same minimum as the file ("a" or " " would sign guessable cookies). Tests may
+        # set any key in their configuration.
         key = config["SECRET_KEY"]
         _check_secret_length(key.strip() if isinstance(key, str) else key, "FIELDAPP_SECRET_KEY")
     if not config.get("SECRET_KEY"):

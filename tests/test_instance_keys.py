@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import Flask
 from py_vapid import Vapid02
 
 from fieldapp import config, create_app, instance, keys
@@ -238,9 +239,12 @@ def test_two_nodes_starting_together_agree_on_one_record(tmp_path, database_url,
 def test_a_weak_secret_key_in_the_environment_is_refused(tmp_path, database_url, monkeypatch, weak):
     monkeypatch.setenv("FIELDAPP_SECRET_KEY", weak)
     with pytest.raises(instance.KeyFileError, match="^FIELDAPP_SECRET_KEY holds fewer than 32 characters"):
-        node(tmp_path, database_url, "weak")
+        node(tmp_path, database_url, "weak", TESTING=False)  # as deployed
     monkeypatch.setenv("FIELDAPP_SECRET_KEY", "k" * 32)
-    assert node(tmp_path, database_url, "strong").config["SECRET_KEY"] == "k" * 32
+    strong = Flask("strong", instance_path=str(tmp_path / "strong"))
+    strong.config.update(config.settings(), TESTING=False)
+    instance.prepare(strong)
+    assert strong.config["SECRET_KEY"] == "k" * 32
 
 
 def p384_pem():
