@@ -6,6 +6,7 @@ import os
 import shutil
 import ssl
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -14,7 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def caddy(app_port, https_port, folder):
+    # The release's hashed static names, as deploy/static_export.py writes them for Caddy after a deploy.
+    subprocess.run([sys.executable, "deploy/static_export.py", f"{folder}/static-hashed"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
     env = {**os.environ, "HOME": str(folder), "XDG_DATA_HOME": f"{folder}/data", "XDG_CONFIG_HOME": f"{folder}/config",
+           "FIELDAPP_STATIC_HASHED": f"{folder}/static-hashed",
            "FIELDAPP_SITE": f"https://127.0.0.1:{https_port}", "FIELDAPP_UPSTREAM": f"127.0.0.1:{app_port}",
            "FIELDAPP_STATIC": str(ROOT / "static"), "FIELDAPP_HTTP_PORT": str(https_port + 1),
            "FIELDAPP_HTTPS_PORT": str(https_port), "FIELDAPP_CADDY_ADMIN": f"127.0.0.1:{https_port + 2}",

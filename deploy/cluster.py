@@ -314,7 +314,10 @@ class Cluster:
         port = port or self.ports["caddy"]
         admin_port = admin_port or self.ports["caddy_admin"]
         state = self.folder / name
-        env = {**os.environ, "HOME": str(state), "XDG_DATA_HOME": str(state / "data"),
+        # The release's hashed static names (deploy/static_export.py): served by Caddy, cached for a year.
+        subprocess.run([sys.executable, str(ROOT / "deploy/static_export.py"), str(state / "static-hashed")],
+                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        env = {**os.environ, "HOME": str(state), "FIELDAPP_STATIC_HASHED": str(state / "static-hashed"), "XDG_DATA_HOME": str(state / "data"),
                "XDG_CONFIG_HOME": str(state / "config"),
                "FIELDAPP_SITE": f"http://127.0.0.1:{port}", "FIELDAPP_BIND": "127.0.0.1",
                "FIELDAPP_UPSTREAMS": " ".join(f"127.0.0.1:{self.ports[n]}" for n in nodes),

@@ -8,9 +8,11 @@ node; fieldapp/keys.py then checks that they are the ones the database has seen.
 import os
 import secrets
 import stat
+import tempfile
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from py_vapid import Vapid02
 from py_vapid.utils import b64urlencode
@@ -54,21 +56,99 @@ def read_key_file(path, variable):
 
 
 def _create_once(path, make_bytes):
-    """Write the file only if it does not exist; two processes starting together agree on one."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return Path(path).read_bytes()
-    data = make_bytes()
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    """The file's bytes, made by make_bytes() only if it does not exist; two processes starting together agree
+    on one, and a reader never sees a partial file.
+
+    The bytes are written to a temporary file beside `path`, fsynced, then linked to `path` with os.link, which
+    fails if `path` exists (create-if-absent, atomic): the name appears only with its whole content. The loser
+    of a race reads the winner's file. KeyFileError when an existing file is empty (left by an older version).
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        data = make_bytes()
+        handle, temp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".key-", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as f:  # mkstemp: mode 0600
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(temp, path)
+                _fsync_folder(os.path.dirname(path) or ".")
+                return data
+            except FileExistsError:
+                pass  # another process won: read its key below
+        finally:
+            os.unlink(temp)
+    data = Path(path).read_bytes()
+    if not data.strip():
+        raise KeyFileError(f"{path} is empty: it was left half-made by an earlier start; if this instance never "
+                           f"ran with it, remove it and start again (a new key is made)")
     return data
 
 
+def _fsync_folder(folder):
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _text(data, what):
+    """`data` (bytes) as text; KeyFileError naming `what` when it is not UTF-8 text (a binary file)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise KeyFileError(f"{what} is not text (UTF-8): a secret key is text; make one with `python -c "
+                           f"'import secrets; print(secrets.token_hex(32))'`") from None
+    if not text.strip().isprintable():
+        raise KeyFileError(f"{what} holds control characters: a secret key is one line of text")
+    return text.strip()
+
+
+def _check_secret_length(text, what):
+    if len(text) < MIN_SECRET_KEY:
+        raise KeyFileError(f"{what} holds fewer than {MIN_SECRET_KEY} characters: make one with "
+                           f"`python -c 'import secrets; print(secrets.token_hex(32))'`")
+
+
+def check_secret_key(data, what):
+    """The secret key text of `data` (bytes); KeyFileError naming `what` when it is not text of at least
+    MIN_SECRET_KEY characters."""
+    text = _text(data, what)
+    _check_secret_length(text, what)
+    return text
+
+
+def check_vapid_key(path, variable):
+    """KeyFileError naming `variable` unless the file at `path` is a P-256 (prime256v1) EC private key, the only
+    curve Web Push (RFC 8292) accepts: a P-384 or Ed25519 key would start and fail at the first push."""
+    try:
+        vapid = Vapid02.from_file(path)
+        key = vapid.private_key
+    except Exception:  # noqa: BLE001 - py_vapid raises several kinds for a file that is not a key
+        key = None
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+        raise KeyFileError(f"{variable}: {path} is not a P-256 private key (PEM); make one with "
+                           f"`openssl ecparam -name prime256v1 -genkey -noout`")
+
+
+def check_audit_signing_key(pem, what):
+    """KeyFileError naming `what` unless `pem` (bytes) is an Ed25519 private key, PEM PKCS#8."""
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyFileError(f"{what} is not an Ed25519 private key (PEM, PKCS#8); make one with "
+                           f"`openssl genpkey -algorithm ed25519`")
+
+
 def secret_key(instance):
-    return _create_once(os.path.join(instance, "secret_key"), lambda: secrets.token_hex(32).encode()).decode()
+    """The instance's own secret key (text), made once in <instance>/secret_key."""
+    path = os.path.join(instance, "secret_key")
+    return _text(_create_once(path, lambda: secrets.token_hex(32).encode()), path)
 
 
 def _new_vapid_pem():
@@ -117,22 +197,20 @@ def prepare(app):
     if config.get("AUDIT_SIGNING_KEY") and config.get("AUDIT_SIGNING_KEY_FILE"):
         raise KeyFileError("FIELDAPP_AUDIT_SIGNING_KEY and FIELDAPP_AUDIT_SIGNING_KEY_FILE are both set: keep one")
     if config.get("SECRET_KEY_FILE"):
-        text = read_key_file(config["SECRET_KEY_FILE"], "FIELDAPP_SECRET_KEY_FILE").decode("utf-8", "replace")
-        config["SECRET_KEY"] = text.strip()
-        if len(config["SECRET_KEY"]) < MIN_SECRET_KEY:
-            raise KeyFileError(f"FIELDAPP_SECRET_KEY_FILE: {config['SECRET_KEY_FILE']} holds fewer than "
-                               f"{MIN_SECRET_KEY} characters: make one with `python -c 'import secrets; "
-                               f"print(secrets.token_hex(32))'`")
+        path = config["SECRET_KEY_FILE"]
+        what = f"FIELDAPP_SECRET_KEY_FILE: {path}"
+        config["SECRET_KEY"] = check_secret_key(read_key_file(path, "FIELDAPP_SECRET_KEY_FILE"), what)
+    elif config.get("SECRET_KEY") and not config.get("TESTING"):
+        # FIELDAPP_SECRET_KEY: the same minimum as the file ("a" or " " would sign guessable cookies). Tests may
+        # set any key in their configuration.
+        key = config["SECRET_KEY"]
+        _check_secret_length(key.strip() if isinstance(key, str) else key, "FIELDAPP_SECRET_KEY")
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = secret_key(instance)
     if config.get("VAPID_PRIVATE_KEY_FILE"):
         path = config["VAPID_PRIVATE_KEY_FILE"]
         read_key_file(path, "FIELDAPP_VAPID_PRIVATE_KEY_FILE")
-        try:
-            Vapid02.from_file(path)
-        except Exception:  # noqa: BLE001 - py_vapid raises several kinds for a file that is not a key
-            raise KeyFileError(f"FIELDAPP_VAPID_PRIVATE_KEY_FILE: {path} is not a P-256 private key (PEM); "
-                               f"make one with `openssl ecparam -name prime256v1 -genkey -noout`") from None
+        check_vapid_key(path, "FIELDAPP_VAPID_PRIVATE_KEY_FILE")
         config["VAPID_PRIVATE_KEY_PATH"] = path
     config.setdefault("VAPID_PRIVATE_KEY_PATH", vapid_private_key_path(instance))
     # Anchors go next to the keys unless FLASK_AUDIT_ANCHOR_DIR names another folder (ideally another disk
@@ -141,13 +219,10 @@ def prepare(app):
     if config.get("AUDIT_SIGNING_KEY_FILE"):
         path = config["AUDIT_SIGNING_KEY_FILE"]
         data = read_key_file(path, "FIELDAPP_AUDIT_SIGNING_KEY_FILE")
-        try:
-            key = serialization.load_pem_private_key(data, password=None)
-        except (ValueError, TypeError):
-            key = None
-        if not isinstance(key, Ed25519PrivateKey):
-            raise KeyFileError(f"FIELDAPP_AUDIT_SIGNING_KEY_FILE: {path} is not an Ed25519 private key (PEM, "
-                               f"PKCS#8); make one with `openssl genpkey -algorithm ed25519`")
+        check_audit_signing_key(data, f"FIELDAPP_AUDIT_SIGNING_KEY_FILE: {path}")
         config["AUDIT_SIGNING_KEY_PATH"] = path
-    if not config.get("AUDIT_SIGNING_KEY"):
+    if config.get("AUDIT_SIGNING_KEY"):
+        pem = config["AUDIT_SIGNING_KEY"]
+        check_audit_signing_key(pem.encode() if isinstance(pem, str) else pem, "FIELDAPP_AUDIT_SIGNING_KEY")
+    else:
         config.setdefault("AUDIT_SIGNING_KEY_PATH", audit_signing_key_path(instance))

@@ -84,6 +84,28 @@ class Manifest:
         return digest.hexdigest()[:12]
 
 
+def export_hashed(source, target):
+    """Write every file of `source` (the static/ folder) under its hashed name into `target`/static/, the
+    folder mirroring the URLs: `target`/static/css/app.<10 hex>.css. What a proxy serves as immutable
+    (deploy/fieldapp-edge.caddy): only names that exist there, so a made-up hash is never answered with the
+    current file. Files already there are kept (a phone on the previous release still gets its files);
+    each is written beside its name and renamed, mode 0644. Returns the number of files written.
+    """
+    written = 0
+    root = Path(target, "static")
+    for item in Manifest(source).by_hashed.values():
+        path = root / item.hashed
+        if path.exists():
+            continue  # named by content: the same bytes
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_bytes(item.raw)
+        partial.chmod(0o644)
+        partial.replace(path)
+        written += 1
+    return written
+
+
 def manifest(app):
     return app.extensions["fieldapp.static"]
 

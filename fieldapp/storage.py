@@ -86,6 +86,23 @@ def name_for(digest, thumb=False, ext="jpg"):
     return f"{digest[:2]}/{digest}{'_t' if thumb else ''}.{ext}"
 
 
+def parse_name(name):
+    """(digest, thumb, ext) of a stored name exactly as `name_for` gives it ("ab/<digest>[_t].jpg",
+    "ab/<digest>.pdf"). ValueError for anything else: another folder, "..", an absolute path, upper case,
+    another extension. What `flask restore` accepts under uploads/ (fieldapp/backup.py)."""
+    if not isinstance(name, str) or name.count("/") != 1:
+        raise ValueError(f"not a stored name: {name!r}")
+    stem, _, ext = name.split("/")[1].partition(".")
+    digest, _, rest = stem.partition("_")
+    thumb = rest == "t"
+    try:
+        if name_for(digest, thumb, ext) == name:
+            return digest, thumb, ext
+    except ValueError:
+        pass
+    raise ValueError(f"not a stored name: {name!r}")
+
+
 class LocalStorage:
     """Photos in a folder of this machine (one node only: several nodes need S3Storage)."""
 
@@ -152,13 +169,12 @@ class LocalStorage:
                 if p.is_file() and not p.name.startswith(".upload-")]
 
     def restore_file(self, name, source):
-        """Put a backed-up file (relative `name` as local_files gives it) back: renamed from `source`."""
-        parts = Path(name).parts
-        if Path(name).is_absolute() or ".." in parts:
-            raise ValueError(f"unsafe name {name}")
-        target = self.root.joinpath(*parts)
+        """Put a backed-up file back, renamed from `source`: returns its Path. ValueError unless `name` is
+        exactly what `name_for` gives (`parse_name`): nothing outside the folder can be written."""
+        target = self.path(*parse_name(name))
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)
+        return target
 
     def is_empty(self):
         return not self.local_files()
@@ -268,11 +284,7 @@ class S3Storage:
     def restore_file(self, name, source):
         """Put a backed-up file of local storage ("ab/<digest>[_t].jpg") into the bucket, once: the way from
         a local folder to S3 is `flask backup` on the old node, `flask restore` on the new one."""
-        stem, _, ext = Path(name).name.partition(".")
-        digest, _, rest = stem.partition("_")
-        thumb = rest == "t"
-        if ext not in CONTENT_TYPES or name != name_for(digest, thumb, ext):
-            raise ValueError(f"not a photo name: {name}")
+        digest, thumb, ext = parse_name(name)
         with open(source, "rb") as f:
             self.put(digest, f.read(), thumb, ext)
 

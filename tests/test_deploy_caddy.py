@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from PIL import Image
 
 from fieldapp.config import PROJECT_ROOT
+from fieldapp.static_files import Manifest, export_hashed
 
 CADDY = shutil.which("caddy")
 pytestmark = pytest.mark.skipif(CADDY is None, reason="caddy is installed by `make system-test-deps`")
@@ -96,7 +97,9 @@ def stack(tmp_path, database_url):
     # One worker of one thread: anything that holds it shows at once.
     app = started([sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "1", "--worker-class", "gthread",
                    "--bind", f"127.0.0.1:{app_port}", "fieldapp:create_app()"], env, logs)
-    caddy_env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
+    hashed = tmp_path / "static-hashed"
+    export_hashed(PROJECT_ROOT / "static", hashed)  # as deploy/static_export.py after a release
+    caddy_env = {**os.environ, "HOME": str(tmp_path), "FIELDAPP_STATIC_HASHED": str(hashed), "XDG_DATA_HOME": str(tmp_path / "data"),
                  "XDG_CONFIG_HOME": str(tmp_path / "config"), "FIELDAPP_SITE": f"https://127.0.0.1:{https_port}",
                  "FIELDAPP_UPSTREAM": f"127.0.0.1:{app_port}", "FIELDAPP_STATIC": str(PROJECT_ROOT / "static"),
                  "FIELDAPP_HTTP_PORT": str(http_port), "FIELDAPP_HTTPS_PORT": str(https_port),
@@ -109,11 +112,91 @@ def stack(tmp_path, database_url):
         context = ssl.create_default_context(cafile=str(root))  # what the phone must trust
         wait_for(lambda: get(f"https://127.0.0.1:{https_port}/healthz", context))
         yield {"https": f"https://127.0.0.1:{https_port}", "https_port": https_port, "app_port": app_port,
-               "context": context, "root": str(root), "env": env}
+               "context": context, "root": str(root), "env": env, "hashed": hashed}
     finally:
         ended(caddy)
         ended(app)
         logs.close()
+
+
+def get_status(url, context):
+    """(status, headers) also for an error answer."""
+    try:
+        status, headers, _ = get(url, context)
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers)
+    return status, headers
+
+
+def test_only_the_exact_hashed_names_are_cached_for_a_year(stack):
+    """A made-up hash must not be answered with the current file cached immutably for a year (a phone would
+    keep it across releases): Caddy serves only names deploy/static_export.py wrote; others go to the app."""
+    base, context = stack["https"], stack["context"]
+    real = Manifest(PROJECT_ROOT / "static").by_name["css/app.css"].hashed
+    assert re.fullmatch(r"css/app\.[0-9a-f]{10}\.css", real)
+    for made_up in ("css/app.0123456789.css", "css/app.aaaaaaaaaa.css", "js/app.ffffffffff.js", "css/app.css.0123456789"):
+        if made_up == real:
+            continue
+        status, headers = get_status(f"{base}/static/{made_up}", context)
+        assert status == 404, (made_up, status)
+        assert "immutable" not in headers.get("Cache-Control", ""), made_up
+    status, headers, body = get(f"{base}/static/{real}", context)
+    assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert body == (PROJECT_ROOT / "static/css/app.css").read_bytes()
+    assert "Content-Security-Policy" not in headers  # from disk (the app sets one on every answer)
+    # A release not exported yet: the true hashed name is still right, from the app.
+    (stack["hashed"] / "static" / real).unlink()
+    status, headers, body = get(f"{base}/static/{real}", context)
+    assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert body == (PROJECT_ROOT / "static/css/app.css").read_bytes()
+    assert "Content-Security-Policy" in headers  # from the app
+    # Nothing outside the folders, whatever the path says.
+    for path in ("/static/../fieldapp/config.py", "/static/%2e%2e/fieldapp/config.0123456789.py"):
+        status, _ = get_status(base + path, context)
+        assert status == 404, path
+
+
+def caddy_variables(path):
+    return set(re.findall(r"\{\$([A-Z_]+)", path.read_text()))
+
+
+def env_names(path):
+    return {line.split("=", 1)[0] for line in path.read_text().splitlines() if line and not line.startswith("#")}
+
+
+def test_caddy_gets_only_its_own_small_environment():
+    """deploy/caddy-override.conf gave Caddy the whole fieldapp.env (secret key, database and S3 credentials):
+    now it reads caddy.env, which names only what the Caddyfiles use, and fieldapp.env is not read by Caddy."""
+    deploy = PROJECT_ROOT / "deploy"
+    override = (deploy / "caddy-override.conf").read_text()
+    files = [line.split("=", 1)[1] for line in override.splitlines() if line.startswith("EnvironmentFile=")]
+    assert files == ["/etc/fieldapp/caddy.env"]
+    used = set().union(*(caddy_variables(deploy / name) for name in
+                         ("Caddyfile", "Caddyfile.pilot", "fieldapp.caddy", "fieldapp-edge.caddy")))
+    given = env_names(deploy / "caddy.env")
+    assert given <= used, given - used
+    assert {"FIELDAPP_SITE", "FIELDAPP_UPSTREAM", "FIELDAPP_STATIC", "FIELDAPP_STATIC_HASHED"} <= given
+    assert not any(word in name for name in given for word in ("SECRET", "KEY", "PASSWORD", "DATABASE", "S3"))
+    # The app's file keeps what the app needs and drops what only Caddy used.
+    app_env = env_names(deploy / "fieldapp.env")
+    assert not {"FIELDAPP_SITE", "FIELDAPP_STATIC", "FIELDAPP_STATIC_HASHED"} & app_env
+    assert "FIELDAPP_UPSTREAM" in app_env  # gunicorn's --bind in fieldapp-web.service
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert "deploy/caddy.env /etc/fieldapp/caddy.env" in readme and "deploy/fieldapp-edge.caddy /etc/caddy/" in readme
+
+
+def test_static_export_writes_every_hashed_name_once(tmp_path):
+    manifest = Manifest(PROJECT_ROOT / "static")
+    done = subprocess.run([sys.executable, "deploy/static_export.py", str(tmp_path / "out")], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    written = sorted(p.relative_to(tmp_path / "out/static").as_posix()
+                     for p in (tmp_path / "out/static").rglob("*") if p.is_file())
+    assert written == sorted(manifest.by_hashed)
+    for name, item in manifest.by_hashed.items():
+        assert (tmp_path / "out/static" / name).read_bytes() == item.raw
+    assert export_hashed(PROJECT_ROOT / "static", tmp_path / "out") == 0  # already there: nothing rewritten
+    assert not list((tmp_path / "out").rglob(".*.partial"))
 
 
 def test_https_from_the_internal_ca_compression_and_caching(stack):

@@ -6,10 +6,13 @@ import secrets
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import Flask
 from py_vapid import Vapid02
 
 from fieldapp import config, create_app, instance, keys
@@ -227,3 +230,110 @@ def test_two_nodes_starting_together_agree_on_one_record(tmp_path, database_url,
     outcomes = race([same[0], other])
     assert sum(isinstance(o, keys.KeyMismatch) for o in outcomes) == 1
     assert recorded(database_url)["vapid"] in {keys.fingerprints(a.config)["vapid"] for a in (same[0], other)}
+
+
+# What an attack found: weak or ill-fitting keys accepted or failing with a raw ValueError, and a key file read
+# half-made by a second process starting at the same time.
+
+@pytest.mark.parametrize("weak", ["a", " ", " " * 40, "x" * 31])
+def test_a_weak_secret_key_in_the_environment_is_refused(tmp_path, database_url, monkeypatch, weak):
+    monkeypatch.setenv("FIELDAPP_SECRET_KEY", weak)
+    with pytest.raises(instance.KeyFileError, match="^FIELDAPP_SECRET_KEY holds fewer than 32 characters"):
+        node(tmp_path, database_url, "weak", TESTING=False)  # as deployed
+    monkeypatch.setenv("FIELDAPP_SECRET_KEY", "k" * 32)
+    strong = Flask("strong", instance_path=str(tmp_path / "strong"))
+    strong.config.update(config.settings(), TESTING=False)
+    instance.prepare(strong)
+    assert strong.config["SECRET_KEY"] == "k" * 32
+
+
+def p384_pem():
+    return ec.generate_private_key(ec.SECP384R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def test_keys_that_do_not_fit_are_refused_naming_the_variable(tmp_path, database_url, shared, monkeypatch):
+    cases = [
+        ({"VAPID_PRIVATE_KEY_FILE": write(tmp_path / "p384.pem", p384_pem())},
+         "FIELDAPP_VAPID_PRIVATE_KEY_FILE: .*p384.pem is not a P-256 private key"),
+        ({"VAPID_PRIVATE_KEY_FILE": write(tmp_path / "ed.pem", signing_pem())},
+         "FIELDAPP_VAPID_PRIVATE_KEY_FILE: .*ed.pem is not a P-256 private key"),
+        ({"SECRET_KEY_FILE": write(tmp_path / "binary", b"\xff\xfe" * 40)},
+         "FIELDAPP_SECRET_KEY_FILE: .*binary is not text"),
+        ({"SECRET_KEY_FILE": write(tmp_path / "control", "\x00" * 40)},
+         "FIELDAPP_SECRET_KEY_FILE: .*control holds control characters"),
+        ({"AUDIT_SIGNING_KEY_FILE": None, "AUDIT_SIGNING_KEY": "garbage"},
+         "^FIELDAPP_AUDIT_SIGNING_KEY is not an Ed25519 private key"),
+        ({"AUDIT_SIGNING_KEY_FILE": None, "AUDIT_SIGNING_KEY": p384_pem().decode()},
+         "^FIELDAPP_AUDIT_SIGNING_KEY is not an Ed25519 private key"),
+    ]
+    for change, message in cases:
+        settings = dict(shared, **change)
+        settings = {k: v for k, v in settings.items() if v is not None}
+        with pytest.raises(instance.KeyFileError, match=message) as refused:
+            node(tmp_path, database_url, "bad", **settings)
+        assert "\n" not in str(refused.value)
+    # The same garbage from the environment: the error names the variable, not a raw ValueError.
+    monkeypatch.setenv("FIELDAPP_AUDIT_SIGNING_KEY", "garbage")
+    with pytest.raises(instance.KeyFileError, match="^FIELDAPP_AUDIT_SIGNING_KEY is not an Ed25519"):
+        node(tmp_path, database_url, "env")
+    assert recorded(database_url) == {}
+
+
+def test_readers_never_see_a_half_made_key_file(tmp_path):
+    """Threads racing on one new file: every one gets the same whole key, even when making it is slow (the old
+    create-then-write left a window where a reader got b"")."""
+    for round_ in range(30):  # bounded
+        path = tmp_path / f"key-{round_}"
+        barrier, got = threading.Barrier(6), []
+
+        def make():
+            time.sleep(0.002)  # the window between creating the name and writing the key
+            return secrets.token_hex(32).encode()
+
+        def start():
+            barrier.wait(timeout=30)
+            try:
+                got.append(instance._create_once(path, make))
+            except Exception as exc:  # noqa: BLE001 - recorded and asserted below
+                got.append(exc)
+
+        threads = [threading.Thread(target=start) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert len(set(got)) == 1 and len(got[0]) == 64, got
+        assert path.read_bytes() == got[0] and os.stat(path).st_mode & 0o077 == 0
+    assert not list(tmp_path.glob(".key-*"))
+
+
+RACE = """
+import importlib.util, sys, time
+spec = importlib.util.spec_from_file_location("instance", sys.argv[3])  # the module alone: starts in ms
+instance = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(instance)
+start = float(sys.argv[2])
+while time.time() < start:
+    time.sleep(0.0005)
+print(instance.secret_key(sys.argv[1]))
+"""
+
+
+def test_processes_starting_together_read_the_same_secret_key(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    for round_ in range(5):  # bounded
+        folder = tmp_path / f"instance-{round_}"
+        folder.mkdir()
+        start = time.time() + 1.0
+        procs = [subprocess.Popen([sys.executable, "-c", RACE, str(folder), str(start), instance.__file__], env=env, cwd=PROJECT_ROOT,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        outputs = [p.communicate(timeout=60) for p in procs]
+        keys_read = {out.strip() for out, _err in outputs}
+        assert len(keys_read) == 1 and len(keys_read.pop()) == 64, outputs
+
+
+def test_an_empty_key_file_left_by_an_older_start_is_a_clear_error(tmp_path):
+    (tmp_path / "secret_key").write_bytes(b"")
+    with pytest.raises(instance.KeyFileError, match="secret_key is empty"):
+        instance.secret_key(str(tmp_path))
