@@ -3,6 +3,7 @@ under the family name "body", regular and bold, so that every export reads the s
 and Ukrainian text (Latin Extended, Cyrillic) prints without a system font package."""
 from pathlib import Path
 
+from flask_babel import ngettext
 from fpdf import FPDF
 
 FONTS = Path(__file__).resolve().parent / "fonts"
@@ -19,6 +20,23 @@ def document(orientation="P"):
     pdf.add_font("body", fname=FONT)
     pdf.add_font("body", style="B", fname=FONT_BOLD)
     return pdf
+
+
+# A table row cannot continue on the next page in fpdf2 ("row too high to be rendered on a single page": a 500
+# for the whole PDF). A cell of free text is cut to CELL_CHARS, with a note; the page in the app keeps all of it.
+CELL_CHARS = 600
+
+
+def cell_text(value, limit=CELL_CHARS):
+    """Text for one table cell: "" for None, else str(value), cut after `limit` characters with a note in the
+    current language saying how many more the app shows. Text printed with multi_cell (which continues on the
+    next page) needs no cut."""
+    text = "" if value is None else str(value)
+    if len(text) <= limit:
+        return text
+    more = len(text) - limit
+    return text[:limit] + " … " + ngettext("(%(num)s more character in the app)",
+                                          "(%(num)s more characters in the app)", more)
 
 
 MIN_FONT_SIZE = 5  # pt: below it a printed table is not readable; words may then break

@@ -5,6 +5,8 @@ details (AML § 5-1; fieldapp/stats), walkarounds and meetings held, open orders
 (AML § 6-1) and the competence matrix summary (AML § 3-2). fpdf2 with the bundled DejaVu fonts.
 """
 import io
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -35,7 +37,7 @@ def _table(pdf, widths, header, rows, empty):
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=4.5, first_row_as_headings=True) as table:
         table.row(header)
         for row in rows:
-            table.row(["" if cell is None else str(cell) for cell in row])
+            table.row([pdfs.cell_text(cell) for cell in row])  # a long order or response: cut, never a 500
 
 
 def _figures(pdf, pairs):
@@ -67,8 +69,7 @@ def _evidence(pdf, data, orders):
             kind = _("Photo") if item.kind == "photo" else _("Document")
             _line(pdf, f"· {kind}: {item.name or item.digest[:12]} ({item.created_at.date().isoformat()})")
         shots = [i for i in items if i.kind == "photo"][:THUMBS_PER_ORDER]
-        paths = [_thumbnail(data["store"], i.digest) for i in shots] if data["store"] else []
-        paths = [p for p in paths if p is not None]
+        paths = [io.BytesIO(data["thumbs"][i.digest]) for i in shots if i.digest in data.get("thumbs", {})]
         if paths:
             x, y = pdf.l_margin, pdf.get_y() + 1
             if y + THUMB_MM * THUMB_RATIO > pdf.h - pdf.b_margin:
@@ -86,6 +87,7 @@ def _evidence(pdf, data, orders):
 def build(data):
     """PDF bytes of the pack. data: service.pack_data(...) (a dict; see there)."""
     site, period = data["site"], data["period"]
+    data = dict(data, thumbs=fetch_thumbnails(data["store"], _thumb_digests(data)))
     pdf = pdfs.document("P")
     pdf.set_auto_page_break(True, margin=12)
     pdf.add_page()
@@ -156,10 +158,50 @@ def build(data):
     return bytes(pdf.output())
 
 
-def _thumbnail(store, digest):
-    """The stored thumbnail of an evidence photo as a file object for fpdf2, or None when the store has none or
-    cannot be reached now (the pack still lists the photo by name)."""
+THUMB_BUDGET_SECONDS = 5.0  # all the pack's thumbnails together: a hanging store cannot hold the pack longer
+THUMB_WORKERS = 4
+
+
+def _thumb_digests(data):
+    """The photos whose thumbnails the pack draws: the first THUMBS_PER_ORDER of each order listed, in order."""
+    out = []
+    for order, _inspection in data["orders"] + data["closed_orders"]:
+        shots = [i for i in data["evidence"].get(order.id, []) if i.kind == "photo"][:THUMBS_PER_ORDER]
+        out += [i.digest for i in shots if i.digest not in out]
+    return out
+
+
+def fetch_thumbnails(store, digests, budget=None):
+    """{digest: thumbnail bytes} for the digests read from `store` within `budget` seconds in all (default
+    THUMB_BUDGET_SECONDS), THUMB_WORKERS at a time. A thumbnail missing, unreachable or not read in time is left
+    out (the pack still lists the photo by name); reads still running are abandoned (they end at the store
+    client's own timeouts, fieldapp/storage.py). {} without a store or digests."""
+    if store is None or not digests:
+        return {}
+    budget = THUMB_BUDGET_SECONDS if budget is None else budget
+    deadline = time.monotonic() + budget
+    pool = ThreadPoolExecutor(max_workers=THUMB_WORKERS, thread_name_prefix="pack-thumb")
+    futures = {pool.submit(_thumbnail, store, digest): digest for digest in digests}
+    out = {}
+    pending = set(futures)
     try:
-        return io.BytesIO(store.read(digest, thumb=True))
+        while pending:  # bounded: each pass waits until a read ends or the deadline passes
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            done, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
+            for future in done:
+                if future.exception() is None and future.result() is not None:  # a failed read: left out
+                    out[futures[future]] = future.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return out
+
+
+def _thumbnail(store, digest):
+    """The stored thumbnail of an evidence photo (bytes), or None when the store has none or cannot be reached
+    now (the pack still lists the photo by name)."""
+    try:
+        return store.read(digest, thumb=True)
     except (FileNotFoundError, StorageUnavailable):
         return None

@@ -220,7 +220,7 @@ def register_pdf(scope_name, period, rows):
         table.row(titles)
         for row in rows:
             cells = register_cells(row)
-            table.row(["" if cells[i] is None else str(cells[i]) for i in keep])
+            table.row([pdfs.cell_text(cells[i]) for i in keep])
     if not rows:
         pdf.cell(0, 6, _("No injuries were reported in this period."))
     return bytes(pdf.output())
