@@ -266,6 +266,8 @@ def messages():
         "blocks_check_in": (409, _("You cannot check in: %(what)s is missing, expired or not yet approved. "
                                    "Show your foreman a valid certificate.")),
         "csv_unreadable": (422, _("The file is not a CSV text file. Save it as CSV (UTF-8) and try again.")),
+        "csv_invisible": (422, _("Line %(line)s of the file holds an invisible control character that can hide or "
+                                 "reorder text. Remove it and try again.")),
         "csv_columns": (422, _("The file's first row must name the columns: %(columns)s.")),
         "csv_empty": (422, _("The file has no rows to import.")),
         "csv_too_many": (413, lambda n: ngettext("The file has too many rows. Import at most %(num)s at a time.",
