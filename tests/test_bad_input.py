@@ -15,8 +15,8 @@ from fieldapp import pdf as pdfs
 from fieldapp.competence import importer
 from fieldapp.competence.service import CompetenceError
 from fieldapp.duties import pack, reminders, rules, service
-from fieldapp.models import (Alert, AlertRecipient, Inspection, InspectionOrder, OrderEvidence, TrainingRecord, User,
-                             VerneombudHours, VerneombudTerm)
+from fieldapp.models import (Alert, AlertRecipient, Inspection, InspectionOrder, OrderEvidence, Report, TrainingRecord,
+                             User, VerneombudHours, VerneombudTerm)
 
 HUGE = "99999999999999999999999"  # over 2**64: int() reads it, the database cannot
 JUST_OVER = str(2**63)  # one over the largest 64-bit id
@@ -352,3 +352,16 @@ def test_imported_text_with_c1_or_bidi_controls_is_refused_with_its_line(as_role
         importer.read_text(data)
     assert caught.value.reason == "csv_invisible" and caught.value.params == {"line": 2}
     assert TrainingRecord.select().count() == 0
+
+
+@pytest.mark.parametrize("text", [LONG_TEXT, LONG_WORD])
+def test_the_injury_register_pdf_builds_with_4000_characters(as_role, world, frozen_clock, text):
+    frozen_clock(datetime(2026, 6, 15, 10, 0))
+    Report.create(uuid=uuid.uuid4(), payload_hash="0" * 64, site=world.site, reporter=world.people["worker"],
+                  kind="injury", category="falls", severity="high", description=text, corrective_action=text,
+                  place="Stair tower", happened_at=datetime(2026, 6, 2, 7, 0))
+    response = as_role("manager").get(f"/s/{world.site.id}/injuries.pdf",
+                                      query_string={"period": "month", "month": "2026-06"})
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    pdf_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert "Stair tower" in pdf_text
