@@ -24,8 +24,8 @@ from .. import clock
 from ..competence import service as competence
 from ..meetings import service as meetings
 from ..models import (AUDIENCES, AlertRecipient, Alert, CheckIn, FollowUp, InjuryDetails, Inspection,
-                      InspectionOrder, Meeting, MeetingAttendance, Membership, Report, SafetyRound, RoundSignature, Site, User,
-                      VerneombudTerm)
+                      InspectionOrder, Meeting, MeetingAttendance, Membership, Report, SafetyRound, RoundSignature,
+                      Site, User, VerneombudTerm)
 from ..rounds import service as rounds
 
 MET, AT_RISK, NOT_MET, UNTRACKED = "met", "at_risk", "not_met", "untracked"
