@@ -365,3 +365,11 @@ def test_the_injury_register_pdf_builds_with_4000_characters(as_role, world, fro
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     pdf_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
     assert "Stair tower" in pdf_text
+
+
+@pytest.mark.parametrize("user", ["²", HUGE])
+def test_an_odd_person_number_on_a_refused_decision_is_no_500(as_role, world_with_records, user):
+    world = world_with_records
+    response = as_role("manager").post(f"/s/{world.site.id}/competence/records/{world.certificate.id}/reject",
+                                       data={"back": "person", "user": user})
+    assert response.status_code == 422

@@ -737,10 +737,10 @@ def record_morning(actor, site, held_on_text, user_ids, topics, note_text):
     members = {p.id: p for p in people_for(Meeting(site=site, organization=site.organization_id))}
     chosen = []
     for raw in user_ids:
-        try:
-            chosen.append(members[int(raw)])
-        except (KeyError, ValueError):
-            raise MeetingError("decision_person", field="people") from None
+        person = members.get(whole_number(raw))
+        if person is None:
+            raise MeetingError("decision_person", field="people")
+        chosen.append(person)
     with database.atomic():
         now = utcnow()
         meeting = Meeting.create(organization=site.organization_id, site=site, kind="morning", held_on=held_on,
