@@ -5,7 +5,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import (authz, cli, clock, config, db, headers, htmx, i18n, instance, keys, phone_time, static_files,
-               storage, templating)
+               storage, templating, urls)
 from .config import PROJECT_ROOT
 from .extensions import babel, compress, csrf
 from .shell import errors
@@ -39,6 +39,7 @@ def create_app(test_config=None):
         # and https links need them. Only as many hops as configured are believed.
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    urls.init_app(app)  # before any route: ids bounded to the database's integers
     db.init_app(app)
     keys.check(app)  # the same keys as every other node, or refuse to start (issue 23)
     authz.init_app(app)

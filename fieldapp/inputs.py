@@ -266,6 +266,8 @@ def messages():
         "blocks_check_in": (409, _("You cannot check in: %(what)s is missing, expired or not yet approved. "
                                    "Show your foreman a valid certificate.")),
         "csv_unreadable": (422, _("The file is not a CSV text file. Save it as CSV (UTF-8) and try again.")),
+        "csv_invisible": (422, _("Line %(line)s of the file holds an invisible control character that can hide or "
+                                 "reorder text. Remove it and try again.")),
         "csv_columns": (422, _("The file's first row must name the columns: %(columns)s.")),
         "csv_empty": (422, _("The file has no rows to import.")),
         "csv_too_many": (413, lambda n: ngettext("The file has too many rows. Import at most %(num)s at a time.",
@@ -321,6 +323,12 @@ def messages():
         "duties.held_on_future": (422, _("The inspection cannot be in the future.")),
         "duties.order_text": (422, _("Write what the order requires.")),
         "duties.order_deadline": (422, _("Every order needs a deadline.")),
+        "duties.too_many_orders": (422, lambda n: ngettext(
+            "At most %(num)s order per inspection. Record the rest as a second inspection.",
+            "At most %(num)s orders per inspection. Record the rest as a second inspection.", n)),
+        "duties.day_full": (422, lambda n, have: ngettext(
+            "At most %(num)s hour in one day. %(have)s are already recorded for that day.",
+            "At most %(num)s hours in one day. %(have)s are already recorded for that day.", n, have=have)),
         "duties.response_required": (422, _("Write the response that closes the order.")),
         "duties.bad_report": (422, _("Choose a report of this site as evidence.")),
         "duties.order_closed": (409, _("This order is already closed.")),

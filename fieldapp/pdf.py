@@ -3,6 +3,7 @@ under the family name "body", regular and bold, so that every export reads the s
 and Ukrainian text (Latin Extended, Cyrillic) prints without a system font package."""
 from pathlib import Path
 
+from flask_babel import ngettext
 from fpdf import FPDF
 
 FONTS = Path(__file__).resolve().parent / "fonts"
@@ -21,6 +22,24 @@ def document(orientation="P"):
     return pdf
 
 
+# A table row cannot continue on the next page in fpdf2 ("row too high to be rendered on a single page": a 500
+# for the whole PDF). A cell of free text is cut to CELL_CHARS, with a note; the page in the app keeps all of it.
+CELL_CHARS = 600
+
+
+def cell_text(value, limit=CELL_CHARS):
+    """Text for one table cell: "" for None, else str(value), cut after `limit` characters with a note in the
+    current language saying how many more the app shows. Text printed with multi_cell (which continues on the
+    next page) needs no cut."""
+    text = "" if value is None else str(value)
+    if len(text) <= limit:
+        return text
+    more = len(text) - limit
+    return text[:limit] + " … " + ngettext("(%(num)s more character in the app)",
+                                          "(%(num)s more characters in the app)", more)
+
+
+MAX_WORD_SHARE = 1 / 3  # of the usable width: the most one unbroken word may claim for its column
 MIN_FONT_SIZE = 5  # pt: below it a printed table is not readable; words may then break
 
 
@@ -47,7 +66,10 @@ def column_widths(pdf, header, weights, style="B", rows=()):
         need = [max((pdf.get_string_width(word) for word in str(title).split()), default=0) + room
                 for title in header]
         pdf.set_font(family, current_style, size)
-        need = [max(n, max((pdf.get_string_width(word) for word in words), default=0) + room)
+        # A word wider than a third of the page (a pasted URL, 4,000 characters with no space) breaks inside
+        # anyway: it may not squeeze the other columns to nothing ("not enough horizontal space").
+        longest = pdf.epw * MAX_WORD_SHARE
+        need = [max(n, min(longest, max((pdf.get_string_width(word) for word in words), default=0)) + room)
                 for n, words in zip(need, body_words)]
         if sum(need) <= pdf.epw or size <= MIN_FONT_SIZE:
             break

@@ -15,7 +15,7 @@ from peewee import JOIN, IntegrityError, OperationalError, fn
 from .. import audit
 from ..config import Defaults
 from ..db import ReusedSelect, database
-from ..inputs import InputError
+from ..inputs import InputError, whole_number
 from ..models import (ALERT_LEVELS, AUDIENCES, Alert, AlertRecipient, CheckIn, DeviceSession, Membership,
                       PushDelivery, PushSubscription, Site, User, utcnow)
 from .delivery import queue_deliveries
@@ -66,11 +66,8 @@ def parse_form(form, sender_language=None):
         raise AlertError("bad_ack", field="ack")
     ack_required = level in ("warning", "stop_work") if ack == "default" else ack == "yes"
     minutes = (form.get("ack_minutes") or "").strip()
-    try:
-        minutes = int(minutes) if minutes else ACK_MINUTES[level]
-    except ValueError:
-        raise AlertError("bad_minutes", field="ack_minutes", n=MAX_ACK_MINUTES) from None
-    if not 1 <= minutes <= MAX_ACK_MINUTES:
+    minutes = whole_number(minutes) if minutes else ACK_MINUTES[level]
+    if minutes is None or not 1 <= minutes <= MAX_ACK_MINUTES:
         raise AlertError("bad_minutes", field="ack_minutes", n=MAX_ACK_MINUTES)
     texts = _other_languages(form, template, sender_language)
     return dict(template=template, level=level, title=title, body=body, area=area, audience=audience,

@@ -59,23 +59,36 @@ class Result:
 def read_text(data):
     """The upload's bytes as text; CompetenceError csv_unreadable/csv_too_many.
 
-    UTF-8 with or without BOM, else Windows-1252 (what Excel on a Norwegian Windows saves as "CSV (semicolon
-    separated)": æ, ø and å are single bytes there that are not valid UTF-8). Bytes that are neither, or
-    control characters other than tab and line breaks, are not a text file: csv_unreadable.
+    Each line is read on its own: UTF-8 (a BOM allowed at the start), else Windows-1252 (what Excel on a
+    Norwegian Windows saves as "CSV (semicolon separated)": æ, ø and å are single bytes there that are not
+    valid UTF-8). A file mixing the two (a line pasted from another program) is read right line by line,
+    never turned whole into "FÃ¸rstehjelp". Bytes that are neither, or C0 control characters other than tab
+    and line breaks, are not a text file: csv_unreadable. C1 controls (U+0080 to U+009F) and the bidi controls
+    that reorder text on screen (U+202A-E, U+2066-9, U+200E/F, U+061C) are refused with the line:
+    csv_invisible.
     """
     if len(data) > 2 * 1024 * 1024:
         raise CompetenceError("csv_too_many", n=MAX_ROWS)
-    for encoding in ("utf-8-sig", "cp1252"):
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lines = []
+    for raw in data.split(b"\n"):  # bounded by the size cap; "\n" is one byte in both encodings
         try:
-            text = data.decode(encoding)
-            break
+            lines.append(raw.decode("utf-8"))
         except UnicodeDecodeError:
-            continue
-    else:
-        raise CompetenceError("csv_unreadable")
-    if any(ord(c) < 32 and c not in "\t\r\n" for c in text):
-        raise CompetenceError("csv_unreadable")
-    return text
+            try:
+                lines.append(raw.decode("cp1252"))
+            except UnicodeDecodeError:
+                raise CompetenceError("csv_unreadable") from None
+    for number, line in enumerate(lines, start=1):
+        if any(ord(c) < 32 and c not in "\t\r" for c in line):
+            raise CompetenceError("csv_unreadable")
+        if any(0x80 <= ord(c) <= 0x9F or c in _BIDI for c in line):
+            raise CompetenceError("csv_invisible", line=number)
+    return "\n".join(lines)
+
+
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def parse(text):

@@ -104,9 +104,9 @@ def _decide(record_id, approve_it):
         record = service.decide(g.user, g.site, record_id, approve_it, request.form.get("reason", ""))
     except InputError as exc:
         status, message = inputs.problem(exc)
-        person_id = request.form.get("user", "")
-        if request.form.get("back") == "person" and person_id.isdigit():  # the message on the page it came from
-            return _person_page(int(person_id), error=message, status=status)
+        person_id = inputs.whole_number(request.form.get("user"))
+        if request.form.get("back") == "person" and person_id is not None:  # the message on the page it came from
+            return _person_page(person_id, error=message, status=status)
         return render_template("competence/pending.html", records=service.pending_for(g.user, g.site),
                                names=service.course_names(g.site.organization_id), error=message), status
     if record is None:

@@ -5,6 +5,8 @@ details (AML § 5-1; fieldapp/stats), walkarounds and meetings held, open orders
 (AML § 6-1) and the competence matrix summary (AML § 3-2). fpdf2 with the bundled DejaVu fonts.
 """
 import io
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -33,7 +35,7 @@ def _table(pdf, widths, header, rows, empty):
     if not rows:
         _line(pdf, empty)
         return
-    rows = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    rows = [[pdfs.cell_text(cell) for cell in row] for row in rows]  # a long order or response: cut, never a 500
     # widths are wished-for shares: a date, a time or a word of a name never breaks inside (pdf.column_widths).
     widths = pdfs.column_widths(pdf, header, widths, rows=rows)
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=4.5, first_row_as_headings=True) as table:
@@ -71,7 +73,8 @@ def _evidence(pdf, data, orders):
             kind = _("Photo") if item.kind == "photo" else _("Document")
             _line(pdf, f"· {kind}: {item.name or item.digest[:12]} ({item.created_at.date().isoformat()})")
         shots = [i for i in items if i.kind == "photo"][:THUMBS_PER_ORDER]
-        thumbs = [_thumbnail(data["store"], i.digest) for i in shots] if data["store"] else []
+        fetched = data.get("thumbs", {})  # read once for the whole pack, within its time budget
+        thumbs = [_sized(fetched[i.digest]) for i in shots if i.digest in fetched]
         thumbs = [t for t in thumbs if t is not None]
         if thumbs:
             _thumbnails(pdf, thumbs)
@@ -101,6 +104,7 @@ def _thumbnails(pdf, thumbs):
 def build(data):
     """PDF bytes of the pack. data: service.pack_data(...) (a dict; see there)."""
     site, period = data["site"], data["period"]
+    data = dict(data, thumbs=fetch_thumbnails(data["store"], _thumb_digests(data)))
     pdf = pdfs.document("P")
     pdf.set_auto_page_break(True, margin=12)
     pdf.add_page()
@@ -171,14 +175,59 @@ def build(data):
     return bytes(pdf.output())
 
 
-def _thumbnail(store, digest):
-    """(file object for fpdf2, width mm, height mm) of an evidence photo's stored thumbnail, fitted inside
-    THUMB_MM x THUMB_MM * THUMB_RATIO with its aspect kept; None when the store has none, cannot be reached
-    now, or the file is not an image (the pack still lists the photo by name)."""
+THUMB_BUDGET_SECONDS = 5.0  # all the pack's thumbnails together: a hanging store cannot hold the pack longer
+THUMB_WORKERS = 4
+
+
+def _thumb_digests(data):
+    """The photos whose thumbnails the pack draws: the first THUMBS_PER_ORDER of each order listed, in order."""
+    out = []
+    for order, _inspection in data["orders"] + data["closed_orders"]:
+        shots = [i for i in data["evidence"].get(order.id, []) if i.kind == "photo"][:THUMBS_PER_ORDER]
+        out += [i.digest for i in shots if i.digest not in out]
+    return out
+
+
+def fetch_thumbnails(store, digests, budget=None):
+    """{digest: thumbnail bytes} for the digests read from `store` within `budget` seconds in all (default
+    THUMB_BUDGET_SECONDS), THUMB_WORKERS at a time. A thumbnail missing, unreachable or not read in time is left
+    out (the pack still lists the photo by name); reads still running are abandoned (they end at the store
+    client's own timeouts, fieldapp/storage.py). {} without a store or digests."""
+    if store is None or not digests:
+        return {}
+    budget = THUMB_BUDGET_SECONDS if budget is None else budget
+    deadline = time.monotonic() + budget
+    pool = ThreadPoolExecutor(max_workers=THUMB_WORKERS, thread_name_prefix="pack-thumb")
+    futures = {pool.submit(_thumbnail, store, digest): digest for digest in digests}
+    out = {}
+    pending = set(futures)
     try:
-        file = io.BytesIO(store.read(digest, thumb=True))
+        while pending:  # bounded: each pass waits until a read ends or the deadline passes
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            done, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
+            for future in done:
+                if future.exception() is None and future.result() is not None:  # a failed read: left out
+                    out[futures[future]] = future.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return out
+
+
+def _thumbnail(store, digest):
+    """The stored thumbnail of an evidence photo (bytes), or None when the store has none or cannot be reached
+    now (the pack still lists the photo by name)."""
+    try:
+        return store.read(digest, thumb=True)
     except (FileNotFoundError, StorageUnavailable):
         return None
+
+
+def _sized(data):
+    """(file object for fpdf2, width mm, height mm) of a thumbnail's bytes, fitted inside
+    THUMB_MM x THUMB_MM * THUMB_RATIO with its aspect kept; None when the bytes are not an image."""
+    file = io.BytesIO(data)
     try:
         with Image.open(file) as image:  # reads the header only: the size
             px_w, px_h = image.size

@@ -34,7 +34,7 @@ def _site_for(term):
 
 def _wording(reader, term):
     with force_locale(reader.language or "nb"):
-        days = (term.elected_to - clock.today()).days
+        days = max(0, (term.elected_to - clock.today()).days)  # never "in -3 days"
         title = _("Verneombud's term ends soon")
         text = flask_babel.ngettext(
             "%(name)s's term as verneombud ends in %(num)d day (%(date)s). Hold the next election.",
@@ -100,6 +100,10 @@ def _order_wording(reader, order, site):
     with force_locale(reader.language or "nb"):
         days = (order.deadline - clock.today(site)).days
         title = _("Order from Arbeidstilsynet due soon")
+        if days < 0:  # recorded after its deadline had passed: no "due in -3 days"
+            text = _("%(site)s: the order \"%(order)s\" was due on %(date)s.", site=site.name,
+                     order=order.text[:200], date=clock.format_date(order.deadline, "medium"))
+            return str(title), str(text)
         text = flask_babel.ngettext(
             "%(site)s: the order \"%(order)s\" is due in %(num)d day (%(date)s).",
             "%(site)s: the order \"%(order)s\" is due in %(num)d days (%(date)s).", days,

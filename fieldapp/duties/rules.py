@@ -26,9 +26,9 @@ from peewee import JOIN, Case, fn
 from .. import clock
 from ..competence import service as competence
 from ..meetings import service as meetings
-from ..models import (AlertRecipient, Alert, CheckIn, FollowUp, InjuryDetails, Inspection, InspectionOrder, Meeting,
-                      MeetingAttendance, MeetingSchedule, Membership, Report, SafetyRound, RoundSignature, Site,
-                      SiteEquipment, SiteRequirement, User, VerneombudTerm)
+from ..models import (AUDIENCES, AlertRecipient, Alert, CheckIn, FollowUp, InjuryDetails, Inspection,
+                      InspectionOrder, Meeting, MeetingAttendance, MeetingSchedule, Membership, Report, SafetyRound,
+                      RoundSignature, Site, SiteEquipment, SiteRequirement, User, VerneombudTerm)
 from ..rounds import service as rounds
 
 MET, AT_RISK, NOT_MET, UNTRACKED = "met", "at_risk", "not_met", "untracked"
@@ -480,11 +480,15 @@ def reports_made(scope, period, today):
 
 
 def alerts_acknowledged(scope, period, today):
-    """AML § 2-3 (2) a: workers follow the safety instructions given; an alert's copy not acknowledged -> at
-    risk."""
+    """AML § 2-3 (2) a: workers follow the safety instructions given; a worker's copy of an alert that asked to be
+    acknowledged, not acknowledged -> at risk. Only alerts sent to the site's people count (audience in
+    AUDIENCES): the app's personal reminders (a term ending, an order due: audience "personal", sent to
+    managers and verneombud) and alerts that ask no acknowledgement are no duty of the workers."""
     lo, hi = _bounds(scope, period)
     unacked = (AlertRecipient.select().join(Alert)
                .where(Alert.site.in_(scope.site_ids) & AlertRecipient.acked_at.is_null()
+                      & (AlertRecipient.role == "worker") & (Alert.ack_required == True)  # noqa: E712
+                      & Alert.audience.in_(AUDIENCES)
                       & (Alert.created_at >= lo) & (Alert.created_at < hi)).count())
     evidence = _site_link(scope, "alerts.site_alerts")
     sent = (Alert.select().where(Alert.site.in_(scope.site_ids) & (Alert.created_at >= lo)

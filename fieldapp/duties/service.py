@@ -2,12 +2,12 @@
 rights, and the verneombud register (AML §§ 6-1 to 6-5)."""
 from datetime import date, timedelta
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from .. import audit, clock, photos
 from ..authz import roles_with
-from ..db import database
-from ..inputs import FormReader, InputError
+from ..db import database, is_sqlite
+from ..inputs import FormReader, InputError, plausible_date, whole_number
 from ..models import (ELECTION_KINDS, INSPECTION_SANCTIONS, VERNEOMBUD_ROLES, Inspection, InspectionOrder,
                       Membership, OrderEvidence, Organization, Report, Site, User, VerneombudTerm,
                       utcnow)
@@ -29,16 +29,48 @@ class DutyError(InputError):
     scope = "duties"
 
 
+# How far from the site's today each date the feature takes may lie (years back, years ahead): an absurd date
+# (9999-12-31) never reaches the database, where date arithmetic on it overflows ("year 10000 is out of range").
+TERM_YEARS = (10, 2)  # a term's start (its end is two years on: term_end)
+NOTICE_YEARS = (10, 0)  # the employer's written notice
+HELD_YEARS = (5, 0)  # an inspection
+DEADLINE_YEARS = (5, 5)  # an order's deadline
+WORKED_YEARS = (1, 0)  # a verneombud's hours
+FIRST_BIRTH = date(1900, 1, 1)  # a date of birth: from this day, never in the future
+
+
+REPLAY_SECONDS = 60  # the same form sent again by the same person within this is the same record (a double tap)
+
+
+def _lock(model, row_id):
+    """Lock one row for the rest of the caller's transaction: PostgreSQL SELECT ... FOR UPDATE; SQLite
+    transactions here begin IMMEDIATE, which already serializes writers. Two requests that check, then write
+    (a replay, a daily cap) under the same lock see each other's rows."""
+    query = model.select(model.id).where(model.id == row_id)
+    return (query if is_sqlite() else query.for_update()).get()
+
+
+def _recent(model):
+    """model's rows created in the last REPLAY_SECONDS (a query to narrow down to an exact twin)."""
+    return model.select().where(model.created_at >= utcnow() - timedelta(seconds=REPLAY_SECONDS))
+
+
+def _plausible(fields, name, value, today, years):
+    """value, or None after noting "implausible_date" on `fields` (a FormReader) when outside `years` of today."""
+    try:
+        return plausible_date(value, today, name, years[0], years[1])
+    except InputError as exc:
+        fields.fail(exc.reason, name, **exc.params)
+        return None
+
+
 def parse_days(raw):
     """The period's length in days from the query (default DEFAULT_DAYS). DutyError("bad_period") unless
     1..MAX_DAYS."""
     if raw in (None, ""):
         return DEFAULT_DAYS
-    try:
-        days = int(str(raw).strip())
-    except ValueError:
-        raise DutyError("bad_period", field="days", n=MAX_DAYS) from None
-    if not 1 <= days <= MAX_DAYS:
+    days = whole_number(raw)
+    if days is None or not 1 <= days <= MAX_DAYS:
         raise DutyError("bad_period", field="days", n=MAX_DAYS)
     return days
 
@@ -153,11 +185,14 @@ def read_term(form, site, today):
     end = fields.date("elected_to")
     notice = fields.date("notice_on")
     area = fields.text("area", MAX_AREA)
+    start = _plausible(fields, "elected_from", start, today, TERM_YEARS)
+    end = _plausible(fields, "elected_to", end, today, (TERM_YEARS[0], TERM_YEARS[1] + 2))
+    notice = _plausible(fields, "notice_on", notice, today, NOTICE_YEARS)
     if start is None and "elected_from" not in {p.field for p in fields.problems}:
         fields.fail("duties.from_required", "elected_from")
     if end is None and "elected_to" not in {p.field for p in fields.problems}:
         fields.fail("duties.to_required", "elected_to")
-    if start and end:
+    if start and end and not {"elected_from", "elected_to"} & {p.field for p in fields.problems}:
         if end < start:
             fields.fail("duties.to_before_from", "elected_to")
         elif end != term_end(start):
@@ -176,6 +211,14 @@ def add_term(actor, site, form):
     today = clock.today(site)
     values = read_term(form, site, today)
     with database.atomic():
+        _lock(Organization, site.organization_id)
+        twin = _recent(VerneombudTerm).where(
+            (VerneombudTerm.organization == site.organization_id) & (VerneombudTerm.user == values["user"])
+            & (VerneombudTerm.site.is_null() if values["whole_org"] else VerneombudTerm.site == site)
+            & (VerneombudTerm.role == values["role"]) & (VerneombudTerm.elected_from == values["elected_from"])
+            & (VerneombudTerm.created_by == actor)).first()
+        if twin is not None:  # the same form sent twice (a double tap): saved once
+            return twin
         term = VerneombudTerm.create(
             organization=site.organization_id, user=values["user"], site=None if values["whole_org"] else site,
             area=values["area"], role=values["role"], how=values["how"], elected_from=values["elected_from"],
@@ -231,6 +274,9 @@ def set_s15(actor, site, person, form):
     number = "".join(fields.text("agency_org_number", 20).split())
     if born and born > clock.today(site):
         fields.fail("duties.born_future", "date_of_birth")
+    elif born and born < FIRST_BIRTH:
+        fields.fail("implausible_date", "date_of_birth", first=FIRST_BIRTH.strftime("%d.%m.%Y"),
+                    last=clock.today(site).strftime("%d.%m.%Y"))
     if number and not org_number_valid(number):
         fields.fail("duties.agency_number", "agency_org_number")
     elif number and not name and Organization.get_or_none(Organization.org_number == number) is None:
@@ -298,8 +344,13 @@ def add_inspection(actor, site, form):
         fields.fail("duties.held_on_required", "held_on")
     elif held_on and held_on > today:
         fields.fail("duties.held_on_future", "held_on")
-    texts = [t.strip() for t in form.getlist("order_text")][:MAX_ORDERS]
-    deadlines = [d.strip() for d in form.getlist("order_deadline")][:MAX_ORDERS]
+    else:
+        held_on = _plausible(fields, "held_on", held_on, today, HELD_YEARS)
+    texts = [t.strip() for t in form.getlist("order_text")]
+    deadlines = [d.strip() for d in form.getlist("order_deadline")]
+    if sum(1 for i, t in enumerate(texts) if t or (i < len(deadlines) and deadlines[i])) > MAX_ORDERS:
+        fields.fail("duties.too_many_orders", "order_text", n=MAX_ORDERS)  # refused whole: never some saved
+        texts = []
     orders = []
     for index, text in enumerate(texts):
         raw = deadlines[index] if index < len(deadlines) else ""
@@ -318,9 +369,17 @@ def add_inspection(actor, site, form):
         if deadline is None:
             fields.fail("duties.order_deadline", "order_deadline")
             continue
+        if _plausible(fields, "order_deadline", deadline, today, DEADLINE_YEARS) is None:
+            continue
         orders.append((text, deadline))
     fields.done()
     with database.atomic():
+        _lock(Site, site.id)
+        twin = _recent(Inspection).where((Inspection.site == site) & (Inspection.held_on == held_on)
+                                         & (Inspection.reference == reference)
+                                         & (Inspection.created_by == actor)).first()
+        if twin is not None:  # the same form sent twice (a double tap): saved once
+            return twin
         inspection = Inspection.create(site=site, held_on=held_on, reference=reference, sanction=sanction, note=note,
                                        created_by=actor)
         for text, deadline in orders:
@@ -346,7 +405,9 @@ def close_order(actor, site, order_id, form, files=(), store=None):
     raw = (form.get("report") or "").strip()
     report = None
     if raw:
-        report = (Report.get_or_none((Report.id == int(raw)) & (Report.site == site)) if raw.isdigit() else None)
+        report_id = whole_number(raw)
+        report = (Report.get_or_none((Report.id == report_id) & (Report.site == site))
+                  if report_id is not None else None)
         if report is None:
             fields.fail("duties.bad_report", "report")
     fields.done()
@@ -425,8 +486,10 @@ MAX_NOTE = 300
 
 
 def record_hours(actor, site, form):
-    """The signed-in verneombud records hours spent on the role: worked_on (today or earlier), hours (0.25 to
-    MAX_HOURS), note. InputErrors; nothing saved then. Audited."""
+    """The signed-in verneombud records hours spent on the role: worked_on (today or up to WORKED_YEARS back),
+    hours (0.25 to MAX_HOURS, and at most MAX_HOURS in one day over all the person's sites: DutyError
+    "day_full"), note. The same entry sent again within REPLAY_SECONDS is the one saved (returned, not added).
+    InputErrors; nothing saved then. Audited."""
     fields = FormReader(form)
     worked_on = fields.date("worked_on")
     note = fields.text("note", MAX_NOTE)
@@ -439,8 +502,20 @@ def record_hours(actor, site, form):
         fields.fail("duties.bad_hours", "hours", n=MAX_HOURS)
     if (worked_on is None or worked_on > clock.today(site)) and "worked_on" not in {p.field for p in fields.problems}:
         fields.fail("duties.worked_on", "worked_on")
+    else:
+        worked_on = _plausible(fields, "worked_on", worked_on, clock.today(site), WORKED_YEARS)
     fields.done()
     with database.atomic():
+        _lock(User, actor.id)
+        twin = _recent(VerneombudHours).where(
+            (VerneombudHours.user == actor) & (VerneombudHours.site == site) & (VerneombudHours.worked_on == worked_on)
+            & (VerneombudHours.hours == hours) & (VerneombudHours.note == note)).first()
+        if twin is not None:  # the same form sent twice (a double tap): saved once
+            return twin
+        have = (VerneombudHours.select(fn.SUM(VerneombudHours.hours))
+                .where((VerneombudHours.user == actor) & (VerneombudHours.worked_on == worked_on)).scalar() or 0)
+        if have + hours > MAX_HOURS:
+            raise DutyError("day_full", field="hours", n=MAX_HOURS, have=f"{float(have):g}")
         row = VerneombudHours.create(user=actor, site=site, worked_on=worked_on, hours=hours, note=note)
         audit.record(actor, "verneombud.hours", "verneombud_hours", row.id,
                      after={"worked_on": worked_on.isoformat(), "hours": hours, "note": note})
@@ -480,11 +555,25 @@ def _order_of(site, order_id):
             .where((InspectionOrder.id == order_id) & (Inspection.site == site)).first())
 
 
+# Control characters (C0, DEL, C1) and the bidi controls that reorder text on screen (U+202A-E, U+2066-9, the
+# marks U+200E/F, U+061C): a file's name "photo\u202Egpj.exe" would show as "photoexe.jpg".
+_UNSAFE_NAME = dict.fromkeys([*range(0x00, 0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F,
+                              *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def clean_name(raw):
+    """A file's name as sent, fit to store and show: control and bidi characters removed, space-trimmed, at most
+    120 characters (OrderEvidence.name)."""
+    return (raw or "").translate(_UNSAFE_NAME).strip()[:120]
+
+
 def _prepare_evidence(order, files, store):
-    """Read, check and store the uploaded files: [(kind, digest, name, size)], photos through the photo pipeline
-    (re-encoded without metadata, one photos.Budget for the request), PDFs as sent (fieldapp/duties/evidence.py).
-    Anything else, or a file over its cap, raises (DutyError, DocumentError or PhotoError, field "evidence") and
-    no row is written (a stored file, named by its content, is harmless). Empty file inputs are skipped."""
+    """Read and check every uploaded file, then store them: [(kind, digest, name, size)], photos through the
+    photo pipeline (re-encoded without metadata, one photos.Budget for the request), PDFs as sent
+    (fieldapp/duties/evidence.py). Nothing is stored unless every file passed: anything else, an empty file
+    (DutyError "evidence_empty"), or a file over its cap, raises (DutyError, DocumentError or PhotoError, field
+    "evidence") before any file is written. Empty file inputs are skipped. The per-order cap is checked here
+    and again, with the order locked, where the rows are written (_record_evidence)."""
     uploads = [f for f in files if f and (f.filename or f.content_length)]
     if len(uploads) > MAX_EVIDENCE_UPLOAD:
         raise DutyError("too_much_evidence", field="evidence", n=MAX_EVIDENCE_UPLOAD)
@@ -492,14 +581,19 @@ def _prepare_evidence(order, files, store):
     if have + len(uploads) > MAX_EVIDENCE:
         raise DutyError("too_much_evidence", field="evidence", n=MAX_EVIDENCE)
     budget = photos.Budget()
-    items = []
+    checked = []
     for upload in uploads:
-        name = (upload.filename or "")[:120]
+        name = clean_name(upload.filename)
         try:
-            data = photos.read_limited(upload.stream)
+            try:
+                data = photos.read_limited(upload.stream)
+            except photos.PhotoError as exc:
+                if exc.reason == "empty_file":  # a document as much as a photo: "the file is empty"
+                    raise DutyError("evidence_empty") from None
+                raise
             if evidence.is_pdf(data):
                 evidence.check_document(data)
-                items.append(("document", evidence.save(store, data), name, len(data)))
+                checked.append(("document", data, name))
                 continue
             try:
                 processed = photos.process(data, budget=budget)
@@ -507,23 +601,43 @@ def _prepare_evidence(order, files, store):
                 if exc.reason == "not_image":
                     raise DutyError("evidence_type", field="evidence") from None
                 raise
-            photos.save(store, processed)
-            items.append(("photo", processed.digest, name, len(processed.photo)))
+            checked.append(("photo", processed, name))
         except InputError as exc:
             exc.field = "evidence"
             raise
+    items = []
+    for kind, content, name in checked:
+        if kind == "document":
+            items.append(("document", evidence.save(store, content), name, len(content)))
+        else:
+            photos.save(store, content)
+            items.append(("photo", content.digest, name, len(content.photo)))
     return items
 
 
+def _lock_order(order):
+    """Lock the order's row for the rest of the caller's transaction (PostgreSQL: SELECT ... FOR UPDATE; SQLite
+    transactions here begin IMMEDIATE, which already serializes writers), so its evidence is counted and added
+    by one request at a time."""
+    query = InspectionOrder.select(InspectionOrder.id).where(InspectionOrder.id == order.id)
+    return (query if is_sqlite() else query.for_update()).get()
+
+
 def _record_evidence(actor, order, items):
-    """OrderEvidence rows for the stored items (inside the caller's transaction); a file the order already has
-    is not added twice (sent twice = saved once). Returns the digests added."""
+    """OrderEvidence rows for the stored items (inside the caller's transaction, the order locked); a file the
+    order already has is not added twice (sent twice = saved once). DutyError "too_much_evidence" when the new
+    ones would take the order over MAX_EVIDENCE (parallel uploads counted together). Returns the digests
+    added."""
+    _lock_order(order)
     known = {d for (d,) in OrderEvidence.select(OrderEvidence.digest).where(OrderEvidence.order == order.id).tuples()}
-    added = []
+    new = []
     for kind, digest, name, size in items:
-        if digest in known:
-            continue
-        known.add(digest)
+        if digest not in known and digest not in {d for _k, d, _n, _s in new}:
+            new.append((kind, digest, name, size))
+    if len(known) + len(new) > MAX_EVIDENCE:
+        raise DutyError("too_much_evidence", field="evidence", n=MAX_EVIDENCE)
+    added = []
+    for kind, digest, name, size in new:
         OrderEvidence.create(order=order.id, kind=kind, digest=digest, name=name, size=size, created_by=actor)
         added.append({"kind": kind, "digest": digest, "name": name})
     if added:

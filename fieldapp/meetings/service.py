@@ -430,10 +430,9 @@ def add_item(actor, meeting, title_text):
 
 
 def _item(meeting, item_id):
-    try:
-        item_id = int(item_id)
-    except (TypeError, ValueError):
-        raise MeetingError("bad_item") from None
+    item_id = whole_number(item_id)
+    if item_id is None:
+        raise MeetingError("bad_item")
     item = AgendaItem.get_or_none((AgendaItem.id == item_id) & (AgendaItem.meeting == meeting))
     if item is None:
         raise MeetingError("bad_item")
@@ -738,10 +737,10 @@ def record_morning(actor, site, held_on_text, user_ids, topics, note_text):
     members = {p.id: p for p in people_for(Meeting(site=site, organization=site.organization_id))}
     chosen = []
     for raw in user_ids:
-        try:
-            chosen.append(members[int(raw)])
-        except (KeyError, ValueError):
-            raise MeetingError("decision_person", field="people") from None
+        person = members.get(whole_number(raw))
+        if person is None:
+            raise MeetingError("decision_person", field="people")
+        chosen.append(person)
     with database.atomic():
         now = utcnow()
         meeting = Meeting.create(organization=site.organization_id, site=site, kind="morning", held_on=held_on,
@@ -931,10 +930,9 @@ def set_schedule(actor, site, kind, days_text, language="nb"):
     if kind not in names or names[kind][1] != "site" or kind == "morning":
         raise MeetingError("bad_kind", field="kind")
     text = (days_text or "").strip()
-    try:
-        days = int(text) if text else None
-    except ValueError:
-        raise MeetingError("bad_interval", field="interval_days", n=MAX_INTERVAL_DAYS) from None
+    days = whole_number(text) if text else None
+    if text and days is None:
+        raise MeetingError("bad_interval", field="interval_days", n=MAX_INTERVAL_DAYS)
     if days is not None and not 1 <= days <= MAX_INTERVAL_DAYS:
         raise MeetingError("bad_interval", field="interval_days", n=MAX_INTERVAL_DAYS)
     with database.atomic():

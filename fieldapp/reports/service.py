@@ -18,7 +18,7 @@ from ..alerts import service as alerts
 from ..alerts import tasks as alert_tasks
 from ..authz import can, roles_with
 from ..db import ReusedSelect, database
-from ..inputs import InputError
+from ..inputs import InputError, whole_number
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
                       ReportEvent, User, utcnow)
 from ..storage import StorageUnavailable
@@ -76,10 +76,9 @@ def clean_fields(form):
     injury = None
     if kind == "injury":
         raw_days = (form.get("absence_days") or "").strip()
-        try:
-            days = int(raw_days) if raw_days else None
-        except ValueError:
-            raise ReportError("bad_absence_days", field="absence_days", n=MAX_ABSENCE_DAYS) from None
+        days = whole_number(raw_days) if raw_days else None
+        if raw_days and days is None:
+            raise ReportError("bad_absence_days", field="absence_days", n=MAX_ABSENCE_DAYS)
         if days is not None and not 0 <= days <= MAX_ABSENCE_DAYS:
             raise ReportError("bad_absence_days", field="absence_days", n=MAX_ABSENCE_DAYS)
         notes = (form.get("injury_notes") or "").strip()
@@ -388,10 +387,9 @@ def _clean_text(text, required=True):
 
 def assign(actor, report, assignee_id, deadline_text, today=None):
     today = today or clock.today(report.site)
-    try:
-        assignee_id = int(assignee_id)
-    except (TypeError, ValueError):
-        raise ReportError("bad_assignee", field="assignee") from None
+    assignee_id = whole_number(assignee_id)
+    if assignee_id is None:
+        raise ReportError("bad_assignee", field="assignee")
     if not Membership.select().where((Membership.site == report.site_id) & (Membership.user == assignee_id)).exists():
         raise ReportError("bad_assignee", field="assignee")
     deadline = None

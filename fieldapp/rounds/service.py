@@ -114,9 +114,8 @@ def template_for(site, template_id):
 
 def version_for(site, version_id):
     """A ChecklistVersion of a template the site may use, else None."""
-    try:
-        version_id = int(version_id)
-    except (TypeError, ValueError):
+    version_id = whole_number(version_id)
+    if version_id is None:
         return None
     version = ChecklistVersion.get_or_none(ChecklistVersion.id == version_id)
     if version is None:
@@ -622,11 +621,8 @@ def interval_days(site):
 
 def set_interval(actor, site, raw):
     """RoundError("bad_interval", n=MAX_INTERVAL) unless 1..MAX_INTERVAL days."""
-    try:
-        days = int(str(raw).strip())
-    except ValueError:
-        raise RoundError("bad_interval", field="interval_days", n=MAX_INTERVAL) from None
-    if not 1 <= days <= MAX_INTERVAL:
+    days = whole_number(raw)
+    if days is None or not 1 <= days <= MAX_INTERVAL:
         raise RoundError("bad_interval", field="interval_days", n=MAX_INTERVAL)
     with database.atomic():
         (RoundSchedule.insert(site=site, interval_days=days)

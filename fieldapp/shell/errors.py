@@ -50,7 +50,7 @@ def has_control_characters():
             if CONTROL_CHARACTERS.search(key) or CONTROL_CHARACTERS.search(value):
                 return True
     if request.method in ("POST", "PUT", "PATCH"):
-        for upload in request.files.values():
+        for _key, upload in request.files.items(multi=True):  # every file of a field, not only its first
             if upload.filename and CONTROL_CHARACTERS.search(upload.filename):
                 return True
     return False

@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta
 
 from .. import audit, clock
 from ..db import database
-from ..inputs import InputError
+from ..inputs import InputError, whole_number
 from ..models import CheckIn, EnteredHours, Membership, Organization, User
 from ..sites.service import org_number_valid
 
@@ -119,11 +119,8 @@ def check_line(sites, site_text, org_text, month_text, hours_text, people_text="
         raise HoursError("bad_hours", field="hours")
     people_text = (people_text or "").strip()
     if people_text:
-        try:
-            people = int(people_text)
-        except ValueError:
-            raise HoursError("bad_people", field="people") from None
-        if people < 1:
+        people = whole_number(people_text)
+        if people is None or people < 1:
             raise HoursError("bad_people", field="people")
     else:
         people = _people_of(site, org, month) or None

@@ -215,7 +215,7 @@ def register_pdf(scope_name, period, rows):
     keep = REGISTER_PDF_COLUMNS
     header = register_header()
     titles = [header[i] for i in keep]
-    body = [["" if cells[i] is None else str(cells[i]) for i in keep] for cells in map(register_cells, rows)]
+    body = [[pdfs.cell_text(cells[i]) for i in keep] for cells in map(register_cells, rows)]
     widths = pdfs.column_widths(pdf, titles, REGISTER_WEIGHTS, rows=body)
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=4, first_row_as_headings=True) as table:
         table.row(titles)

@@ -15,7 +15,7 @@ from peewee import JOIN, fn
 
 from .. import audit, clock
 from ..authz import roles_with
-from ..inputs import InputError
+from ..inputs import InputError, whole_number
 from ..db import database
 from ..models import (Alert, AlertRecipient, AmuMember, CertificatePhoto, CheckIn, FollowUp, InjuryDetails, Meeting,
                       MeetingAttendance, MeetingProposal, Membership, Organization, Report, RoundAnswer, RoundSchedule,
@@ -496,10 +496,9 @@ def record_injury(actor, report, form):
     if returned is not None and (returned < day or returned > clock.today(report.site)):
         raise InjuryError("bad_date", field="returned_on")
     days_text = (form.get("absence_days") or "").strip()
-    try:
-        days = int(days_text) if days_text else None
-    except ValueError:
-        raise InputError("bad_absence_days", field="absence_days", n=366) from None
+    days = whole_number(days_text) if days_text else None
+    if days_text and days is None:
+        raise InputError("bad_absence_days", field="absence_days", n=366)
     if days is not None and not 0 <= days <= 366:
         raise InputError("bad_absence_days", field="absence_days", n=366)
     hours_text = (form.get("absence_hours") or "").strip().replace(",", ".")
