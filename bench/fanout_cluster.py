@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+from bench.push_fanout import ask  # noqa: E402  the fake push service's commands, as that bench sends them
 REDIS_PORT = 5640
 
 
@@ -39,14 +40,6 @@ def cpu_seconds(pid):
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def ask(process, command):
-    process.stdin.write(command + "\n")
-    process.stdin.flush()
-    if command in ("count", "reset"):
-        return json.loads(process.stdout.readline())
-    return None
 
 
 def main():
