@@ -129,3 +129,12 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// A form sent back with errors (a 4xx page): the first field in error gets the focus and comes into view, so a
+// person on a phone sees why nothing was saved even when it is below the fold (autofocus kept the first field).
+document.addEventListener("DOMContentLoaded", function () {
+  var invalid = document.querySelector("main [aria-invalid=true]");
+  if (!invalid) return;
+  invalid.focus({ preventScroll: true });
+  invalid.scrollIntoView({ block: "center" });
+});

@@ -1,7 +1,7 @@
 """A worker reads their own duties and rights on a 360 px phone, from the profile (issue 24)."""
 from datetime import date
 
-from helpers import PIN, jpeg, sign_in_ui
+from helpers import PIN, jpeg, sign_in_ui, wait_until
 
 from fieldapp.models import Inspection, InspectionOrder, User
 
@@ -126,6 +126,11 @@ def test_an_agency_with_the_employers_number_is_refused_beside_the_field(live, p
         page.locator("form button[type=submit]").last.click()
     error = page.locator("#agency_org_number-error")
     assert "Bemanningsforetaket kan ikke være personens egen arbeidsgiver" in error.inner_text()
+    # The field in error has the focus and is in view, not the name field at the top (a new-user check found
+    # the message below the fold with nothing pointing to it).
+    assert wait_until(page, "document.activeElement && document.activeElement.id === 'agency_org_number'")
+    box = page.locator("#agency_org_number").bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= 780
     assert page.input_value("#agency_name") == "Bemanning Øst AS"  # what was typed is kept to correct
     assert User.get_or_none(User.name == "Jonas Innleid") is None
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
