@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import logging
 import os
+import secrets
 import socket
 
 from cryptography.hazmat.primitives import serialization
@@ -80,7 +81,8 @@ def check(app):
     db = database.obj
     if is_sqlite(db) and db.database != ":memory:" and not os.path.exists(db.database):
         return None  # a new instance: connecting would make the file (`flask restore` wants none)
-    node = f"{socket.gethostname()} pid {os.getpid()}"[:200]
+    # This start's own mark: two starts in one process (threads, a test) must not both think they recorded.
+    node = f"{socket.gethostname()} pid {os.getpid()} start {secrets.token_hex(4)}"[:200]
     result = {"recorded": [], "matched": [], "replaced": []}
     try:
         with db.connection_context():
