@@ -437,6 +437,9 @@ class PushDelivery(BaseModel):
 Report.add_index(Report.index(Report.site, Report.status, Report.happened_at, name="report_site_status"))
 # migrations/004_alerts.py: the escalation sweep looks only at alerts not yet escalated.
 Alert.add_index(Alert.index(Alert.ack_deadline, where=Alert.escalated_at.is_null(), name="alert_pending_escalation"))
+# migrations/023_claim_token.py: a delivery claim reads back its rows by its token.
+PushDelivery.add_index(PushDelivery.index(PushDelivery.claimed_by, where=PushDelivery.claimed_by.is_null(False),
+                                          name="push_delivery_claim"))
 # migrations/006_push_delivery.py: what the sender looks for, rows still to send by when they are due.
 PushDelivery.add_index(PushDelivery.index(
     PushDelivery.next_attempt_at, where=PushDelivery.sent_at.is_null() & PushDelivery.gave_up_at.is_null(),

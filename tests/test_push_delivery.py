@@ -68,6 +68,21 @@ def test_push_endpoints_outside_the_known_push_services_are_refused(production, 
     assert PushSubscription.select().count() == len(ACCEPTED)
 
 
+def test_a_delivery_runs_endpoint_check_answers_as_endpoint_allowed_for_each_endpoint():
+    """push.EndpointCheck keeps answers per push service origin: in any order, with origins shared between
+    refused and accepted endpoints, each answer is endpoint_allowed's."""
+    extra = ["https://fcm.googleapis.com/fcm/send/a\\b", "https://fcm.googleapis.com/x y", "https://fcm.googleapis.com/é",
+             "https://fcm.googleapis.com?x=1", "https://fcm.googleapis.com#@evil.example/", "http://127.0.0.1:9/p",
+             "http://localhost/p?q", "https://", "fcm.googleapis.com/x", "HTTPS://FCM.googleapis.com/x"]
+    endpoints = BYPASSES + ACCEPTED + extra
+    for allow_local in (False, True):
+        for order in (endpoints, endpoints[::-1]):
+            check = push.EndpointCheck(push.DEFAULT_ALLOWED_HOSTS, allow_local)
+            for endpoint in order:
+                assert check(endpoint) == push.endpoint_allowed(endpoint, push.DEFAULT_ALLOWED_HOSTS, allow_local), endpoint
+    assert push.EndpointCheck(push.DEFAULT_ALLOWED_HOSTS)("https://fcm.googleapis.com/fcm/send/1")
+
+
 def test_loopback_is_refused_in_production_even_for_the_fake_service(production, as_role, push_service):
     info = push_service.subscribe("phone")
     assert info["endpoint"].startswith("http://127.0.0.1:")
@@ -341,11 +356,37 @@ def test_a_second_run_does_not_send_what_another_has_claimed(app, world, as_role
             template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
             ack_minutes=60), send=False)
         now = utcnow()
-        claimed = delivery._claim("other-consumer", 10, timedelta(seconds=60), alert.id, now)
+        claimed = delivery._claim(10, timedelta(seconds=60), alert.id, now)
         assert len(claimed) == 1
         assert alert_tasks.deliver(alert.id)["sent"] == 0  # the other consumer holds it
         assert alert_tasks.deliver(alert.id, now=now + timedelta(seconds=61))["sent"] == 1  # its lease ran out
     assert len(push_service.for_device("worker")) == 1
+
+
+def test_a_fanout_splits_into_spans_that_hold_every_delivery_once_and_old_chunks_still_send(
+        app, world, push_service):
+    from fieldapp.models import User
+
+    with app.app_context():
+        people = []
+        for i in range(7):
+            user = User.create(name=f"Worker {i}", phone=f"+47400011{i:02d}")
+            info = push_service.subscribe(f"s{i}")
+            PushSubscription.create(user=user, endpoint=info["endpoint"], **info["keys"])
+            people.append((user.id, "worker"))
+        alert, _created = service.create(None, world.site, uuid.uuid4(), dict(
+            template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
+            ack_minutes=60), recipients=people, send=False)
+        due = sorted(sid for (sid,) in PushDelivery.select(PushDelivery.subscription)
+                     .where(PushDelivery.alert == alert).tuples())
+        spans = delivery.chunks(alert.id, 3)
+        assert spans == [(due[0], due[2]), (due[3], due[5]), (due[6], due[6])]
+        assert alert_tasks.deliver_alert.call_local(alert.id, spans[1])["sent"] == 3
+        # A chunk queued before migration 023 carries its sorted ids: the same subscriptions are sent.
+        assert alert_tasks.deliver_alert.call_local(alert.id, due[:3])["sent"] == 3
+        assert alert_tasks.deliver_alert.call_local(alert.id, spans[0])["sent"] == 0  # already sent
+        assert alert_tasks.deliver_alert.call_local(alert.id, spans[2])["sent"] == 1
+    assert sorted(len(push_service.for_device(f"s{i}")) for i in range(7)) == [1] * 7
 
 
 # --- start-up warnings ---------------------------------------------------------------------------------------------

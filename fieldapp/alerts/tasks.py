@@ -17,23 +17,27 @@ log = logging.getLogger(__name__)
 CHUNK = 500
 
 
-def deliver(alert_id=None, now=None, seconds=delivery.RUN_SECONDS, subscription_ids=None):
+def deliver(alert_id=None, now=None, seconds=delivery.RUN_SECONDS, span=None):
     """One delivery run (delivery.deliver: same arguments and counts); with retries, a run is scheduled for
     when the first is due (the sweep would find it too, up to a minute later)."""
-    counts = delivery.deliver(alert_id, now=now, seconds=seconds, subscription_ids=subscription_ids)
+    counts = delivery.deliver(alert_id, now=now, seconds=seconds, span=span)
     if counts["retry_in"] is not None:
         deliver_alert.schedule((alert_id,), delay=counts["retry_in"])
     return counts
 
 
 @huey.context_task(context)
-def deliver_alert(alert_id=None, subscription_ids=None, attempt=0):
-    """Send an alert's due push deliveries now (alert_id None: every alert's), only those to subscription_ids
-    when given (one chunk of a fanout, see deliver_soon).
+def deliver_alert(alert_id=None, span=None, attempt=0):
+    """Send an alert's due push deliveries now (alert_id None: every alert's), only those to the subscriptions
+    span=(first id, last id) when given (one chunk of a fanout, see deliver_soon).
 
-    attempt is what tasks queued before migration 006 carry; the rows in push_delivery say what is left to send.
+    attempt is what tasks queued before migration 006 carry. Chunks queued before migration 023 carry the
+    chunk's sorted subscription ids in place of span: their first..last is the same chunk. The rows in
+    push_delivery say what is left to send.
     """
-    return deliver(alert_id, subscription_ids=subscription_ids)
+    if span:
+        span = (min(span), max(span))
+    return deliver(alert_id, span=span)
 
 
 def deliver_soon(alert_id):
@@ -49,8 +53,8 @@ def deliver_soon(alert_id):
     try:
         size = current_app.config.get("PUSH_CHUNK", CHUNK) if has_app_context() else CHUNK
         chunks = delivery.chunks(alert_id, size) if alert_id is not None else [None]
-        for subscription_ids in chunks:
-            deliver_alert(alert_id, subscription_ids)
+        for span in chunks:
+            deliver_alert(alert_id, span)
             queued += 1
     except Exception:  # noqa: BLE001 - any queue failure; the sweep sends the rows, the log shows why it waited
         log.exception("could not queue push delivery of alert %s; the periodic sweep will send it", alert_id)
