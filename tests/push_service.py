@@ -231,16 +231,22 @@ class EventLoopServer:
                 location = f"Location: {service.origin}/message/{len(service.received)}\r\n" if status == 201 else ""
                 writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n{location}\r\n".encode())
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
-            pass  # the sender closed or reset the connection (a killed consumer), or sent something else
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError, asyncio.CancelledError):
+            pass  # the sender closed or reset the connection (a killed consumer), sent something else, or we stop
         finally:
             writer.close()
 
     async def _serve(self):
         server = await asyncio.start_server(self.client, sock=self.socket)
-        async with server:
-            while not self.stopped.is_set():
-                await asyncio.sleep(0.01)
+        while not self.stopped.is_set():
+            await asyncio.sleep(0.01)
+        server.close()
+        # Connections the sender keeps alive end here, inside the loop, rather than when it is closed.
+        clients = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in clients:
+            task.cancel()
+        await asyncio.gather(*clients, return_exceptions=True)
+        await server.wait_closed()
 
     def serve_forever(self):
         self.loop.run_until_complete(self._serve())
