@@ -170,15 +170,22 @@ def _record(results, now, counts):
               if not (r.ok or r.gone or r.retry or r.status in BROKEN + (REFUSED_HERE,))]
     with database.atomic():
         if ok:
+            # The common case, every few dozen answers: three statements written here rather than built by peewee
+            # (~0.4 ms of CPU each with their lists of ids), with the time as DateTimeField passes it.
+            p, at = database.param, PushDelivery.sent_at.db_value(now)
             ids = [c.id for c in ok]
-            (PushDelivery.update(sent_at=now, last_status=201, attempts=PushDelivery.attempts + 1,
-                                 claimed_by=None, claimed_until=None)
-             .where(PushDelivery.id.in_(ids)).execute())
-            (AlertRecipient.update(delivered_at=now)
-             .where(AlertRecipient.id.in_(list({c.recipient_id for c in ok}))
-                    & AlertRecipient.delivered_at.is_null()).execute())
-            (PushSubscription.update(last_success_at=now)
-             .where(PushSubscription.id.in_(list({c.subscription_id for c in ok}))).execute())
+            recipients = list({c.recipient_id for c in ok})
+            subscriptions = list({c.subscription_id for c in ok})
+            database.execute_sql(
+                f'UPDATE "push_delivery" SET "sent_at" = {p}, "last_status" = 201, "attempts" = "attempts" + 1, '
+                f'"claimed_by" = NULL, "claimed_until" = NULL WHERE "id" IN ({", ".join([p] * len(ids))})',
+                [at, *ids])
+            database.execute_sql(
+                f'UPDATE "alert_recipient" SET "delivered_at" = {p} '
+                f'WHERE "delivered_at" IS NULL AND "id" IN ({", ".join([p] * len(recipients))})', [at, *recipients])
+            database.execute_sql(
+                f'UPDATE "push_subscription" SET "last_success_at" = {p} '
+                f'WHERE "id" IN ({", ".join([p] * len(subscriptions))})', [at, *subscriptions])
         if gone:  # 404/410: the browser dropped it; its deliveries go with it (ON DELETE CASCADE)
             PushSubscription.delete().where(PushSubscription.id.in_(list(gone))).execute()
         for subscription_id, status in broken.items():
