@@ -821,13 +821,15 @@ def _due_by_site(sites):
 
 
 def _due_inputs(ids):
-    """({site id: {kind: interval days}}, {(site id, kind): last held_on}) for the sites `ids`. Two queries."""
-    defaults = {kind: days for kind, (_n, level, days) in kind_catalogue.BUILTIN.items() if level == "site" and days}
+    """({site id: {kind: (interval days, the site's own schedule?)}}, {(site id, kind): last held_on}) for the
+    sites `ids`. Two queries."""
+    defaults = {kind: (days, False) for kind, (_n, level, days) in kind_catalogue.BUILTIN.items()
+                if level == "site" and days}
     intervals = {site_id: dict(defaults) for site_id in ids}
     for site_id, kind, days in (MeetingSchedule.select(MeetingSchedule.site, MeetingSchedule.kind,
                                                        MeetingSchedule.interval_days)
                                 .where(MeetingSchedule.site.in_(ids)).tuples()):
-        intervals[site_id][kind] = days
+        intervals[site_id][kind] = (days, True)
     last = {(site_id, kind): held_on for site_id, kind, held_on in
             Meeting.select(Meeting.site, Meeting.kind, fn.MAX(Meeting.held_on))
             .where(Meeting.site.in_(ids)).group_by(Meeting.site, Meeting.kind).tuples()}
@@ -835,13 +837,17 @@ def _due_inputs(ids):
 
 
 def _due_rows(site, intervals, last):
-    """[(kind code, due date, overdue)] of one site from _due_inputs' answer, on the site's clock."""
+    """[(kind code, due date, overdue)] of one site from _due_inputs' answer, on the site's clock. A kind with
+    neither a schedule of the site's own nor a meeting held has no due date (unscheduled), so it has no row:
+    a date counted from nothing would be invented (and reminded anew every day)."""
     today = clock.today(site)
     rows = []
-    for kind, days in intervals[site.id].items():
+    for kind, (days, own) in intervals[site.id].items():
         held = last.get((site.id, kind))
         if isinstance(held, str):  # SQLite gives MAX() of a date column back as text
             held = date.fromisoformat(held)
+        if held is None and not own:
+            continue
         try:
             day = held + timedelta(days=days) if held else today
         except OverflowError:  # a date near 9999-12-31 saved before plausible_date: due far away, never overdue
@@ -852,11 +858,19 @@ def _due_rows(site, intervals, last):
 
 def due_meetings(site, today=None):
     """[(kind code, due date, overdue)] for the site: its schedules, else the built-in defaults (HMS meeting
-    every 4 weeks). Overdue is counted from `today` when given, else from the site's today (clock.today)."""
+    every 4 weeks) counted from the last meeting of the kind; a kind with neither has no row (see unscheduled).
+    Overdue is counted from `today` when given, else from the site's today (clock.today)."""
     rows = _due_by_site([site])[site.id]
     if today is None:
         return rows
     return [(kind, day, day < today) for kind, day, _overdue in rows]
+
+
+def unscheduled(site):
+    """[kind code] of the site's regular kinds (those with a built-in rhythm) that have no schedule of the site's
+    own and have never been held there: no date is due, and the page says so. Two queries."""
+    intervals, last = _due_inputs([site.id])
+    return [kind for kind, (_days, own) in intervals[site.id].items() if not own and (site.id, kind) not in last]
 
 
 # --- the organization's settings: kinds, schedules, AMU members (a manager's page) ---------------------------
