@@ -232,15 +232,18 @@ def _sjas(site, since, today):
 
 
 def _certificates(site, since, today):
-    """Certificates of the site's people that expired or expire within CERTIFICATE_DAYS (approved records; a
-    course renewed by a later record, or one without expiry, is not listed). AML § 2-1 / issue 19."""
+    """Certificates of the site's people that had expired or expired within CERTIFICATE_DAYS as of `today`, the
+    meeting's day (build_agenda passes held_on: minutes record the meeting, so a certificate is read as it stood
+    on that day, whether the minutes are typed in afterwards or the meeting is planned ahead). Approved records
+    taken by that day; a course renewed by a later such record, or one without expiry, is not listed. Each item's
+    params carry "as_of" (ISO date) and its title says so. AML § 2-1 / issue 19."""
     members = Membership.select(Membership.user).where(Membership.site == site)
     latest = {}
     for rid, user_id, name, course, expires_on in (
             TrainingRecord.select(TrainingRecord.id, TrainingRecord.user, User.name, TrainingRecord.course,
                                   TrainingRecord.expires_on).join(User)
             .where(TrainingRecord.user.in_(members) & (TrainingRecord.status == "approved")
-                   & (User.active == True)).tuples()):  # noqa: E712
+                   & (TrainingRecord.taken_on <= today) & (User.active == True)).tuples()):  # noqa: E712
         if isinstance(expires_on, str):
             expires_on = date.fromisoformat(expires_on)
         key = (user_id, course)
@@ -256,7 +259,7 @@ def _certificates(site, since, today):
     out = []
     for rid, name, course, expires_on in due[:SOURCE_LIMIT]:
         params = {"name": name, "course": course, "expires_on": expires_on.isoformat(),
-                  "expired": expires_on < today}
+                  "expired": expires_on < today, "as_of": today.isoformat()}
         out.append(("certificate", rid, _worded_title("certificate", params, names), params))
     return out
 
@@ -287,6 +290,13 @@ def _worded_title(source, params, course_names):
         return f"{params['title']} ({words[decision]})" if decision in words else params["title"]
     course = course_names.get(params["course"], params["course"])
     day = clock.format_date(params["expires_on"])
+    if params.get("as_of"):  # made as of the meeting's day (items made before that was stored have no label)
+        as_of = clock.format_date(params["as_of"])
+        if params["expired"]:
+            return _("%(name)s: %(course)s expired %(date)s (as of the meeting on %(day)s)", name=params["name"],
+                     course=course, date=day, day=as_of)
+        return _("%(name)s: %(course)s expires %(date)s (as of the meeting on %(day)s)", name=params["name"],
+                 course=course, date=day, day=as_of)
     if params["expired"]:
         return _("%(name)s: %(course)s expired %(date)s", name=params["name"], course=course, date=day)
     return _("%(name)s: %(course)s expires %(date)s", name=params["name"], course=course, date=day)
@@ -303,10 +313,14 @@ def last_meeting(site, kind, before=None):
     return query.order_by(Meeting.held_on.desc(), Meeting.id.desc()).first()
 
 
-def build_agenda(site, kind, today, previous=None):
+AS_OF_MEETING = (_certificates,)  # sources read as of the meeting's day, not the day the agenda is made
+
+
+def build_agenda(site, kind, today, previous=None, held_on=None):
     """[(source, record id, title, carried_from item id, proposal id[, params])]: carried-over items of the last
     meeting of the kind first, then open proposals, then each source's records since that meeting (or
-    LOOKBACK_DAYS). params (a dict) only for WORDED_SOURCES."""
+    LOOKBACK_DAYS). params (a dict) only for WORDED_SOURCES. The AS_OF_MEETING sources are read as of `held_on`
+    (the meeting's day; `today` when not given)."""
     rows = []
     if previous is not None:
         for item in (AgendaItem.select().where((AgendaItem.meeting == previous) & AgendaItem.carry_over)
@@ -320,7 +334,8 @@ def build_agenda(site, kind, today, previous=None):
                       .order_by(MeetingProposal.created_at).tuples()):
         rows.append(("proposal", None, text, None, pid))
     for source in AGENDA_SOURCES:
-        rows.extend((name, rid, title, None, None, *params) for name, rid, title, *params in source(site, since, today))
+        day = (held_on or today) if source in AS_OF_MEETING else today
+        rows.extend((name, rid, title, None, None, *params) for name, rid, title, *params in source(site, since, day))
     return rows
 
 
@@ -371,7 +386,7 @@ def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb"):
     with database.atomic():
         meeting = Meeting.create(organization=site.organization_id, site=site, kind=kind, held_on=held_on,
                                  extra=extra, chair=actor, created_by=actor, topics=[])
-        agenda = build_agenda(site, kind, clock.today(site), previous)
+        agenda = build_agenda(site, kind, clock.today(site), previous, held_on)
         if agenda:
             AgendaItem.insert_many([
                 {"meeting": meeting.id, "position": n, "source": source, "record_id": rid, "title": title,
