@@ -53,3 +53,14 @@ def test_no_daily_reminder_for_a_site_without_a_schedule(app, world, frozen_cloc
         with app.app_context():
             service.remind_due()
     assert Alert.select().count() == 0
+
+
+def test_a_first_meeting_on_a_new_schedule_is_reminded_once_not_every_day(app, world, frozen_clock):
+    # Never held: the first is due "today" on every day until it is held; the reminder must not come anew daily.
+    MeetingSchedule.create(organization=world.org, site=world.site, kind="hms", interval_days=28)
+    counts = []
+    for day in range(3):
+        frozen_clock(NOW + timedelta(days=day))
+        with app.app_context():
+            counts.append(service.remind_due())
+    assert counts[0] >= 1 and counts[1:] == [0, 0]

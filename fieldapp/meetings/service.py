@@ -817,8 +817,10 @@ def remind_due(remind_days=3):
                          else _("Next %(kind)s by %(date)s", kind=name, date=clock.format_date(due)))
                 return title, _("Open Meetings on the site to hold it; the agenda is ready.")
 
-            made += _to_inboxes(None, site, f"fieldapp:meeting-due:{site.id}:{kind}:{due.isoformat()}",
-                                leads[site.id], words)
+            # Keyed by the due date, which moves with today while the first meeting on a schedule is not held:
+            # that one is keyed "first", so it is reminded once, not every day.
+            when = due.isoformat() if (site.id, kind) in last else "first"
+            made += _to_inboxes(None, site, f"fieldapp:meeting-due:{site.id}:{kind}:{when}", leads[site.id], words)
         return made
 
     # One site's unexpected error is logged and the others are still reminded (fieldapp/isolate.py); each
