@@ -11,7 +11,7 @@ import pypdf
 import pytest
 
 from fieldapp.meetings import service
-from fieldapp.models import AgendaItem, Meeting, TrainingRecord, User
+from fieldapp.models import AgendaItem, Meeting, Report, Sja, TrainingRecord, User
 
 NOW = datetime(2026, 3, 10, 9, 0)  # naive UTC; 10:00 in Oslo
 TODAY = date(2026, 3, 10)
@@ -72,3 +72,22 @@ def test_approved_minutes_pdf_labels_the_certificates_with_the_meeting_day(app, 
     text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(response.data)).pages)
     assert "expired 06/03/2026" in " ".join(text.split())
     assert "as of the meeting on 08/03/2026" in " ".join(text.split())
+
+
+def test_minutes_typed_in_later_list_only_what_was_there_by_the_meeting_day(app, as_role, world):
+    # The same kind: the agenda's other records stop at the end of the meeting's day.
+    foreman = world.people["foreman"]
+    held = TODAY - timedelta(days=10)
+
+    def report(days_ago, text):
+        return Report.create(uuid=uuid.uuid4(), payload_hash=(str(days_ago) * 64)[:64], site=world.site,
+                             reporter=foreman, kind="hazard", category="falls", severity="low", description=text,
+                             happened_at=NOW - timedelta(days=days_ago))
+    before = report(12, "Before the meeting")
+    after = report(2, "After the meeting")
+    sja = Sja.create(uuid=uuid.uuid4(), payload_hash="6" * 64, organization=world.org, site=world.site,
+                     title="Made after the meeting", created_by=foreman, created_at=NOW - timedelta(days=1))
+    meeting = start(as_role("foreman"), world, held)
+    items = {(i.source, i.record_id) for i in AgendaItem.select().where(AgendaItem.meeting == meeting)}
+    assert ("report", before.id) in items
+    assert ("report", after.id) not in items and ("sja", sja.id) not in items

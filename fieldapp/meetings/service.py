@@ -4,7 +4,7 @@ import hashlib
 import json
 import secrets
 import uuid as uuidlib
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from peewee import JOIN, IntegrityError, fn
 
@@ -49,12 +49,22 @@ def kinds_for(organization_id, language):
 
 
 # --- the agenda's sources: one function each (site, since, today) -> [(source, record id, title[, params])] ---
+# `today` is the day the agenda is read as of: the meeting's day when the minutes are typed in afterwards (a
+# meeting records what was there by its day, nothing made after it), else today (build_agenda).
 # A source that names a record stores no words (title ""): the item is read from the record's codes in each
 # reader's language when shown (item_titles; issue 17). Free text (proposals, typed items) is stored as written.
 # The walkaround, SJA, certificate and statistics sources store what they found as codes and numbers
 # (AgendaItem.params, a snapshot at the meeting's making) and item_titles words them in each reader's language
 # (_worded_title); the title stored beside them is the maker's wording, kept for the audit trail only.
 CERTIFICATE_DAYS = 30  # certificates expiring within this many days join the agenda (issue 19)
+
+
+def _until(site, day):
+    """Where the agenda's records stop (naive UTC): the end of a past local `day` on the site's clock; no end for
+    today (a record's time may be a phone's claim a little ahead of the server's clock, fieldapp/phone_time.py)."""
+    if day >= clock.today(site):
+        return datetime.max
+    return clock.day_bounds(day, day, site)[1]
 
 
 def _statistics(site, since, today):
@@ -71,7 +81,7 @@ def _statistics(site, since, today):
 
 def _new_reports(site, since, today):
     rows = (Report.select(Report.id)
-            .where((Report.site == site) & (Report.happened_at >= since)
+            .where((Report.site == site) & (Report.happened_at >= since) & (Report.happened_at < _until(site, today))
                    & Report.kind.not_in(("injury", "decision", "finding")))
             .order_by(Report.happened_at.desc()).limit(SOURCE_LIMIT).tuples())
     return [("report", rid, "") for (rid,) in rows]
@@ -82,7 +92,8 @@ def _injuries(site, since, today):
     # reporter's words, which often name the injured person; the agenda is read by everyone on the site
     # (item_titles words it in each reader's language).
     rows = (Report.select(Report.id)
-            .where((Report.site == site) & (Report.happened_at >= since) & (Report.kind == "injury"))
+            .where((Report.site == site) & (Report.happened_at >= since) & (Report.happened_at < _until(site, today))
+                   & (Report.kind == "injury"))
             .order_by(Report.happened_at.desc()).limit(SOURCE_LIMIT).tuples())
     return [("injury", rid, "") for (rid,) in rows]
 
@@ -96,7 +107,8 @@ def _overdue_follow_ups(site, since, today):
 
 def _alerts(site, since, today):
     rows = (Alert.select(Alert.id, Alert.level)
-            .where((Alert.site == site) & (Alert.created_at >= since) & (Alert.level != "info"))
+            .where((Alert.site == site) & (Alert.created_at >= since) & (Alert.created_at < _until(site, today))
+                   & (Alert.level != "info"))
             .order_by(Alert.created_at.desc()).limit(SOURCE_LIMIT).tuples())
     return [("stop_work" if level == "stop_work" else "alert", aid, "") for aid, level in rows]
 
@@ -197,7 +209,8 @@ def item_titles(items, language):
 def _open_findings(site, since, today):
     """Walkaround findings (deviations) still open, however old (issue 18)."""
     rows = (Report.select(Report.id, Report.description)
-            .where((Report.site == site) & (Report.kind == "finding") & (Report.status != "closed"))
+            .where((Report.site == site) & (Report.kind == "finding") & (Report.status != "closed")
+                   & (Report.happened_at < _until(site, today)))
             .order_by(Report.happened_at).limit(SOURCE_LIMIT).tuples())
     return [("finding", rid, text) for rid, text in rows]
 
@@ -208,7 +221,8 @@ def _rounds(site, since, today):
     rows = (SafetyRound.select(SafetyRound.id, SafetyRound.started_at, SafetyRound.finished_at, deviations)
             .join(RoundAnswer, JOIN.LEFT_OUTER, on=((RoundAnswer.round == SafetyRound.id)
                                                     & (RoundAnswer.answer == "deviation")))
-            .where((SafetyRound.site == site) & (SafetyRound.started_at >= since))
+            .where((SafetyRound.site == site) & (SafetyRound.started_at >= since)
+                   & (SafetyRound.started_at < _until(site, today)))
             .group_by(SafetyRound.id, SafetyRound.started_at, SafetyRound.finished_at)
             .order_by(SafetyRound.started_at.desc()).limit(SOURCE_LIMIT).tuples())
     out = []
@@ -222,7 +236,7 @@ def _rounds(site, since, today):
 def _sjas(site, since, today):
     """The SJAs (safe job analyses) made on the site since the last meeting, with their go / no-go."""
     rows = (Sja.select(Sja.id, Sja.title, Sja.decision)
-            .where((Sja.site == site) & (Sja.created_at >= since))
+            .where((Sja.site == site) & (Sja.created_at >= since) & (Sja.created_at < _until(site, today)))
             .order_by(Sja.created_at.desc()).limit(SOURCE_LIMIT).tuples())
     out = []
     for rid, title, decision in rows:
@@ -319,8 +333,9 @@ AS_OF_MEETING = (_certificates,)  # sources read as of the meeting's day, not th
 def build_agenda(site, kind, today, previous=None, held_on=None):
     """[(source, record id, title, carried_from item id, proposal id[, params])]: carried-over items of the last
     meeting of the kind first, then open proposals, then each source's records since that meeting (or
-    LOOKBACK_DAYS). params (a dict) only for WORDED_SOURCES. The AS_OF_MEETING sources are read as of `held_on`
-    (the meeting's day; `today` when not given)."""
+    LOOKBACK_DAYS). params (a dict) only for WORDED_SOURCES. The sources are read as of the meeting's day
+    (`held_on`) when it is past, else as of `today`; the AS_OF_MEETING sources as of `held_on` also when it is
+    ahead (what will have expired by the day)."""
     rows = []
     if previous is not None:
         for item in (AgendaItem.select().where((AgendaItem.meeting == previous) & AgendaItem.carry_over)
@@ -334,7 +349,7 @@ def build_agenda(site, kind, today, previous=None, held_on=None):
                       .order_by(MeetingProposal.created_at).tuples()):
         rows.append(("proposal", None, text, None, pid))
     for source in AGENDA_SOURCES:
-        day = (held_on or today) if source in AS_OF_MEETING else today
+        day = (held_on or today) if source in AS_OF_MEETING else min(held_on or today, today)
         rows.extend((name, rid, title, None, None, *params) for name, rid, title, *params in source(site, since, day))
     return rows
 
