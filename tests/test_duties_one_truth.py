@@ -111,3 +111,17 @@ def test_hours_list_the_registered_verneombud(app, world, at_noon):
     with app.test_request_context():
         people = [u.id for u, _hours, _walks in service.hours_summary(world.site, period())]
     assert people == [deputy.id]  # not the member whose site role is "verneombud"
+
+
+def test_the_registered_verneombud_may_sign_the_verneombuds_side(app, world, at_noon):
+    # A worker elected verneombud keeps the site role "worker": the register makes them a signer all the same,
+    # so the walkaround rule's fix ("sign the round for the verneombud's side") can be carried out.
+    version = rounds.current_version(rounds.templates_for(world.site)[0])
+    elected = world.people["worker"]
+    walk = SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version, started_by=world.people["manager"],
+                              started_at=datetime(2026, 6, 10, 8, 0))
+    assert elected.id not in [p.id for p in rounds.signers_for(walk)["verneombud"]]
+    register_term(world, elected)
+    signers = rounds.signers_for(walk)
+    assert elected.id in [p.id for p in signers["verneombud"]]
+    assert world.people["verneombud"].id in [p.id for p in signers["verneombud"]]  # the site role still may
