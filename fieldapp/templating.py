@@ -10,6 +10,7 @@ from jinja2 import FileSystemBytecodeCache
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from . import clock
 from .config import LANGUAGE_NAMES
 
 
@@ -115,6 +116,9 @@ def init_app(app):
     def helpers():
         return {
             "current_lang": lambda: str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]),
+            # The IANA zone the page's times are in (the site's on a site page, else the setting): base.html
+            # puts it in <meta name="fieldapp-time-zone">, for times written by JavaScript (the outbox list).
+            "time_zone": clock.zone_name,
             # {code: the language's own name}, in menu order (fieldapp/config.py).
             "language_names": LANGUAGE_NAMES,
             "outbox_counts": outbox_counts,

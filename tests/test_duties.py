@@ -74,31 +74,35 @@ def test_term_without_written_notice_is_at_risk(app, world, at_noon):
         assert rules.verneombud_term(scope_of(world), period(), TODAY).status == rules.AT_RISK
 
 
-def test_sixth_worker_without_verneombud_is_not_met(app, world, at_noon):
-    # World has worker, foreman and verneombud on site A (the manager does not count): 3; two more make 5.
-    add_workers(world, 2)
+def test_fifth_worker_without_verneombud_is_not_met(app, world, at_noon):
+    # World has worker, foreman and verneombud (a site role, not in the register) on site A; the manager does not
+    # count: 3. AML § 6-1 (1) since 2024: five or more need a verneombud; fewer may agree otherwise in writing.
+    add_workers(world, 1)
     with app.test_request_context():
-        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.MET
-        add_workers(world, 1, first=2)  # the sixth
+        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.AT_RISK
+        add_workers(world, 1, first=1)  # the fifth
         assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.NOT_MET
         term(world, start=TODAY - timedelta(days=10))
         assert rules.verneombud_in_place(rules.Scope(world.org, [world.site]), period(), TODAY).status == rules.MET
 
 
-def test_sixth_worker_of_the_organization_over_two_sites_needs_a_verneombud(app, world, at_noon):
-    # Site A has three workers (worker, foreman, verneombud); two on site B make five, the third the sixth.
-    for i in range(2):
-        world.person(f"+4793{i:06d}", f"B Worker {i}", "worker", world.other_site)
+def test_fifth_worker_of_the_organization_over_two_sites_needs_a_verneombud(app, world, at_noon):
+    # Site A has three workers (worker, foreman, verneombud); one on site B makes four, the next the fifth.
+    world.person("+4793000000", "B Worker 0", "worker", world.other_site)
     with app.test_request_context():
-        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.MET
+        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.AT_RISK
         world.person("+4793999999", "B Worker 2", "worker", world.other_site)
         duty = rules.verneombud_in_place(scope_of(world), period(), TODAY)
-        assert duty.status == rules.NOT_MET and "6" in duty.reason
-        # A verneombud elected on site B covers the business.
+        assert duty.status == rules.NOT_MET and "5" in duty.reason
+        # A verneombud elected on site B: the business has one, but site A's register still shows none.
         VerneombudTerm.create(organization=world.org, user=world.outsider, site=world.other_site,
                               role="verneombud", how="election", elected_from=TODAY - timedelta(days=10),
                               elected_to=service.term_end(TODAY - timedelta(days=10)))
-        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.MET
+        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.AT_RISK
+        both = [world.site, world.other_site]
+        assert rules.verneombud_in_place(rules.Scope(world.org, both), period(), TODAY).status == rules.AT_RISK
+        term(world, site=None, start=TODAY - timedelta(days=10))  # one for the whole organization
+        assert rules.verneombud_in_place(rules.Scope(world.org, both), period(), TODAY).status == rules.MET
 
 
 def test_walkaround_one_day_overdue_is_not_met(app, world, at_noon):
@@ -119,6 +123,7 @@ def test_meeting_without_verneombud_is_not_met(app, world, at_noon):
         duty = rules.meetings_held(scope_of(world), period(), TODAY)
         assert duty.status == rules.NOT_MET and "verneombud" in duty.reason
         MeetingAttendance.create(meeting=meeting, user=world.people["verneombud"], name="V", side="verneombud")
+        term(world, start=TODAY - timedelta(days=100))  # the register, not the site role, says who it is
         assert rules.meetings_held(scope_of(world), period(), TODAY).status == rules.MET
 
 
@@ -157,6 +162,7 @@ def test_verneombud_walkarounds_need_the_verneombuds_signature(app, world, at_no
         RoundSignature.create(uuid=uuid.uuid4(), round=walk_, side=side, signer=who, device_user=who,
                               signed_at=walk_.started_at + timedelta(hours=1))
 
+    term(world, start=TODAY - timedelta(days=200))  # registered before the walkarounds
     with app.test_request_context():
         assert rules.verneombud_walkarounds(scope_of(world), period(), TODAY).status == rules.NOT_MET  # none
         first = walk(10)
@@ -851,6 +857,7 @@ def test_no_meeting_and_no_schedule_is_at_risk_with_the_schedule_as_fix(app, wor
         # One meeting held with the verneombud: met.
         meeting = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY)
         MeetingAttendance.create(meeting=meeting, user=world.people["verneombud"], name="V", side="verneombud")
+        term(world, start=TODAY - timedelta(days=100))  # the register, not the site role, says who it is
         assert rules.meetings_held(scope_of(world), period(), TODAY).status == rules.MET
 
 

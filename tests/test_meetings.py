@@ -365,8 +365,10 @@ def test_the_reminder_reaches_those_who_run_meetings_once(app, world):
     Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=30),
                    topics=[])
     User.update(language="nb").where(User.id == world.people["manager"].id).execute()
+    MeetingSchedule.create(organization=world.org, site=world.other_site, kind="hms", interval_days=28)
     with app.app_context():  # what the worker's TaskContext gives a task
-        # Site A: one per language (the foreman's en, the manager's nb); site B: its first HMS meeting is due today.
+        # Site A: one per language (the foreman's en, the manager's nb); site B: its schedule makes the first HMS
+        # meeting due today.
         assert tasks.remind_due_meetings.call_local() == 3
         assert tasks.remind_due_meetings.call_local() == 0  # the same due date: no second reminder
     titles = {c.user_id: c.alert.title for c in AlertRecipient.select(AlertRecipient, Alert).join(Alert)

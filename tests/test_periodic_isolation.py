@@ -15,8 +15,8 @@ from fieldapp.checkin import service as checkin
 from fieldapp.competence import reminders as competence
 from fieldapp.duties import reminders as duties
 from fieldapp.meetings import service as meetings
-from fieldapp.models import (Alert, AlertRecipient, CheckIn, CompetenceReminder, HoursDay, HoursDirty, Site,
-                             TrainingRecord, VerneombudTerm, utcnow)
+from fieldapp.models import (Alert, AlertRecipient, CheckIn, CompetenceReminder, HoursDay, HoursDirty, MeetingSchedule,
+                             Site, TrainingRecord, VerneombudTerm, utcnow)
 from fieldapp.rounds import service as rounds
 from fieldapp.stats import hours
 
@@ -90,6 +90,8 @@ def test_a_failing_reminder_step_is_rolled_back_and_the_others_sent(app, world, 
 
 def test_meeting_reminders_go_on_past_a_broken_site(app, world, frozen_clock, broken):
     frozen_clock(NOW)
+    for site in (world.site, world.other_site):  # a schedule each, no meeting yet: the first is due
+        MeetingSchedule.create(organization=world.org, site=site, kind="hms", interval_days=28)
     broken.break_()
     with app.app_context():
         assert meetings.remind_due() >= 1

@@ -23,6 +23,7 @@ from fieldapp.db import database, is_sqlite
 from fieldapp.duties import tasks as duties_tasks  # noqa: F401
 from fieldapp.meetings import tasks as meetings_tasks  # noqa: F401
 from fieldapp.models import (ALL_MODELS, Alert, AlertRecipient, AuditEvent, CheckIn, Inspection, InspectionOrder,
+                             MeetingSchedule,
                              TrainingRecord, VerneombudTerm, utcnow)
 from fieldapp.queue import huey
 from fieldapp.rounds import tasks as rounds_tasks  # noqa: F401
@@ -65,6 +66,8 @@ def busy_site(app, world, as_role, push_service):
                               elected_to=today + timedelta(days=30), how="election")
         inspection = Inspection.create(site=world.site, held_on=today - timedelta(days=20), reference="2026/1")
         InspectionOrder.create(inspection=inspection, text="Guard rails", deadline=today + timedelta(days=3))
+        # A schedule of the site's own, no meeting yet: the first is due (no schedule: no date, no reminder).
+        MeetingSchedule.create(organization=world.org, site=world.site, kind="hms", interval_days=28)
         CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=world.people["worker"],
                        checked_in_at=utcnow() - timedelta(days=1, hours=2), name="Worker Person")
     app.config["BACKUP_HOUR"] = backup.now_hour()

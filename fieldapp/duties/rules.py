@@ -35,7 +35,8 @@ MET, AT_RISK, NOT_MET, UNTRACKED = "met", "at_risk", "not_met", "untracked"
 STATUSES = (NOT_MET, AT_RISK, UNTRACKED, MET)  # worst first
 
 TERM_WARNING_DAYS = 60  # remind when a verneombud's term ends within this many days
-MORE_THAN = 5  # AML § 6-1 (1): a verneombud in every business with more than five employees
+REQUIRED_FROM = 5  # AML § 6-1 (1) since 1 January 2024: five or more employees must have a verneombud (fewer:
+# the parties may agree another arrangement in writing, which the app does not record)
 DEADLINE_WARNING_DAYS = 3  # a follow-up whose deadline is this close is at risk
 ORDER_WARNING_DAYS = 7  # an order of Arbeidstilsynet whose deadline is this close is at risk; reminded then
 
@@ -181,19 +182,15 @@ def _meetings_in(scope, period):
 
 def meetings_held(scope, period, today):
     """AML § 3-1 (2) and § 6-2 (2): HMS meetings held on their schedules (meetings.service.due_meetings), and
-    the verneombud present (taking part in planning). Overdue -> not met; held without the verneombud -> not met;
+    the verneombud present (taking part in planning): an attendee registered as verneombud or deputy for the site
+    on the meeting's day (meetings_with_verneombud). Overdue -> not met; held without the verneombud -> not met;
     a site that has never held a meeting -> at risk (its first is "due today" for ever, so it is never overdue),
     with the fix "set a meeting schedule" when the site has none of its own, else "call the meeting"."""
     evidence = _site_link(scope, "meetings.index")
     overdue = sum(1 for rows in meetings.due_meetings_of(scope.sites, today).values()  # two queries in all
                   for _kind, _day, late in rows if late)
     held = _meetings_in(scope, period)
-    ids = [m for m, _s, _d in held]
-    with_vo = set()
-    if ids:
-        with_vo = {m for (m,) in MeetingAttendance.select(MeetingAttendance.meeting).distinct()
-                   .where(MeetingAttendance.meeting.in_(ids) & (MeetingAttendance.side == "verneombud")).tuples()}
-    without = len(ids) - len(with_vo)
+    without = len(held) - len(meetings_with_verneombud(scope.organization, held))
     law = "AML § 3-1, § 6-2"
     if overdue:
         return Duty("meetings", NOT_MET, ngettext("%(num)s meeting is overdue.", "%(num)s meetings are overdue.",
@@ -324,6 +321,44 @@ def attendance_list(scope, period, today):
     return Duty("attendance", MET, _("The attendance list is kept and complete."), evidence, law)
 
 
+# --- the verneombud register: the one record of who the verneombud is ---------------------------------------------
+# AML § 6-1 and forskrift om organisering, ledelse og medvirkning §§ 3-1 to 3-4: the verneombud is chosen by the
+# employees and the employer is told in writing; the register (VerneombudTerm) records exactly that. A site role
+# "verneombud" (Membership) only grants the app's permissions, so no rule reads it to decide who the verneombud is.
+
+def register_terms(organization, start, end):
+    """[VerneombudTerm] of the organization (verneombud and deputies, on any of its sites or the whole of it)
+    whose term overlaps the local days start..end (inclusive). One query."""
+    return list(VerneombudTerm.select().where((VerneombudTerm.organization == organization)
+                                              & (VerneombudTerm.elected_from <= end)
+                                              & (VerneombudTerm.elected_to >= start)))
+
+
+def registered(terms, user_id, site_id, day):
+    """True when `user_id` holds one of `terms` (register_terms) covering site `site_id` on local date `day`."""
+    return any(t.user_id == user_id and (t.site_id is None or t.site_id == site_id)
+               and t.elected_from <= day <= t.elected_to for t in terms)
+
+
+def meetings_with_verneombud(organization, meetings):
+    """{meeting id} of `meetings` ([(id, site id, held_on)]) attended by someone registered as verneombud or
+    deputy for the meeting's site on its day (whatever side the attendance row names). Two queries."""
+    meetings = list(meetings)
+    if not meetings:
+        return set()
+    days = [d for _m, _s, d in meetings]
+    terms = register_terms(organization, min(days), max(days))
+    where = {m: (s, d) for m, s, d in meetings}
+    out = set()
+    for meeting, user in (MeetingAttendance.select(MeetingAttendance.meeting, MeetingAttendance.user)
+                          .where(MeetingAttendance.meeting.in_(list(where)) & MeetingAttendance.user.is_null(False))
+                          .tuples()):
+        site_id, day = where[meeting]
+        if registered(terms, user, site_id, day):
+            out.add(meeting)
+    return out
+
+
 def _active_terms(scope, today):
     key = ("terms", today)
     if key not in scope.cache:
@@ -335,18 +370,24 @@ def _active_terms(scope, today):
 
 
 def verneombud_in_place(scope, period, today):
-    """AML § 6-1 (1): every business with more than five employees has a verneombud. Per site: more than five
-    workers (members of any role but manager) and no verneombud term covering the site today -> not met. For
-    the organization: more than five distinct workers over all its sites (each site may have five or fewer) and
-    no current verneombud anywhere in it -> not met."""
+    """AML § 6-1 (1) (since 1 January 2024): an undertaking with five or more employees has a verneombud; with
+    fewer the parties may agree another arrangement in writing. Read from the register only (register_terms;
+    the site role "verneombud" is a permission, not an election). Per site: workers (members of any role but
+    manager) and no registered verneombud covering the site today (a term of the site or of the whole
+    organization): five or more -> not met, fewer -> at risk (the written agreement is not recorded). For the
+    organization: five or more distinct workers over its sites and no current verneombud anywhere -> not met.
+    Met only when every site with workers is covered by a registered term."""
     workers = dict(Membership.select(Membership.site, fn.COUNT(Membership.id))
                    .where(Membership.site.in_(scope.site_ids) & (Membership.role != "manager"))
                    .group_by(Membership.site).tuples())
     terms = [t for t in _active_terms(scope, today) if t.role == "verneombud" and t.elected_to >= today]
     org_wide = any(t.site_id is None for t in terms)
     covered = {t.site_id for t in terms}
-    missing = [s for s in scope.sites if workers.get(s.id, 0) > MORE_THAN and not org_wide and s.id not in covered]
+    uncovered = [s for s in scope.sites if workers.get(s.id, 0) and not org_wide and s.id not in covered]
+    missing = [s for s in uncovered if workers[s.id] >= REQUIRED_FROM]
     evidence = _site_link(scope, "duties.register")
+    law = "AML § 6-1"
+    fix = _("Hold an election and record the verneombud in the register.")
     if not missing and not terms:
         org_sites = Site.select(Site.id).where(Site.organization == scope.organization)
         everyone = (Membership.select(Membership.user).distinct()
@@ -354,18 +395,25 @@ def verneombud_in_place(scope, period, today):
         anywhere = VerneombudTerm.select().where(
             (VerneombudTerm.organization == scope.organization) & (VerneombudTerm.role == "verneombud")
             & (VerneombudTerm.elected_from <= today) & (VerneombudTerm.elected_to >= today)).exists()
-        if everyone > MORE_THAN and not anywhere:
+        if everyone >= REQUIRED_FROM and not anywhere:
             return Duty("verneombud_in_place", NOT_MET,
                         ngettext("The organization has %(num)s worker on its sites and no verneombud.",
                                  "The organization has %(num)s workers on its sites and no verneombud.", everyone),
-                        evidence, "AML § 6-1", _("Hold an election and record the verneombud in the register."))
+                        evidence, law, fix)
     if missing:
         return Duty("verneombud_in_place", NOT_MET,
-                    ngettext("%(num)s site with more than five workers has no verneombud.",
-                             "%(num)s sites with more than five workers have no verneombud.", len(missing)),
-                    evidence, "AML § 6-1", _("Hold an election and record the verneombud in the register."))
-    return Duty("verneombud_in_place", MET, _("There is a verneombud where the law requires one."), evidence,
-                "AML § 6-1")
+                    ngettext("%(num)s site with five or more workers has no registered verneombud.",
+                             "%(num)s sites with five or more workers have no registered verneombud.", len(missing)),
+                    evidence, law, fix)
+    if uncovered:
+        return Duty("verneombud_in_place", AT_RISK,
+                    ngettext("%(num)s site has no registered verneombud. With fewer than five workers that needs "
+                             "a written agreement on another arrangement.",
+                             "%(num)s sites have no registered verneombud. With fewer than five workers that needs "
+                             "a written agreement on another arrangement.", len(uncovered)),
+                    evidence, law, fix)
+    return Duty("verneombud_in_place", MET, _("A registered verneombud covers every site with workers."), evidence,
+                law)
 
 
 # --- the verneombud -----------------------------------------------------------------------------------------
@@ -415,16 +463,21 @@ def verneombud_training(scope, period, today):
 
 
 def verneombud_walkarounds(scope, period, today):
-    """AML § 6-2 (1): the verneombud takes part in the walkarounds. A round in the period not signed by the
-    verneombud's side -> at risk; no round in the period -> not met."""
+    """AML § 6-2 (1): the verneombud takes part in the walkarounds. A round in the period not signed for the
+    verneombud's side by someone registered as verneombud or deputy for the site on the round's day -> at risk;
+    no round in the period -> not met."""
     lo, hi = _bounds(scope, period)
-    # The rounds held and those the verneombud's side signed, in one query.
-    held, signed = (SafetyRound.select(fn.COUNT(SafetyRound.id.distinct()),
-                                       fn.COUNT(RoundSignature.round.distinct()))
-                    .join(RoundSignature, JOIN.LEFT_OUTER,
-                          on=((RoundSignature.round == SafetyRound.id) & (RoundSignature.side == "verneombud")))
-                    .where(SafetyRound.site.in_(scope.site_ids) & (SafetyRound.started_at >= lo)
-                           & (SafetyRound.started_at < hi)).tuples().get())
+    # The rounds held with the signers of the verneombud's side, in one query; the register in one more.
+    rows = list(SafetyRound.select(SafetyRound.id, SafetyRound.site, SafetyRound.started_at, RoundSignature.signer)
+                .join(RoundSignature, JOIN.LEFT_OUTER,
+                      on=((RoundSignature.round == SafetyRound.id) & (RoundSignature.side == "verneombud")))
+                .where(SafetyRound.site.in_(scope.site_ids) & (SafetyRound.started_at >= lo)
+                       & (SafetyRound.started_at < hi)).tuples())
+    sites = {s.id: s for s in scope.sites}
+    terms = register_terms(scope.organization, period.start, period.end) if rows else []
+    held = len({r for r, _s, _at, _signer in rows})
+    signed = len({r for r, site, at, signer in rows
+                  if signer is not None and registered(terms, signer, site, clock.local(at, sites[site]).date())})
     evidence = _site_link(scope, "rounds.rounds")
     law = "AML § 6-2"
     if not held:

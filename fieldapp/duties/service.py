@@ -445,11 +445,8 @@ def pack_data(site, period, today, language, store=None):
     round_rows = [r for r in rounds.list_rounds(site, limit=PACK_LIMIT) if lo <= r.started_at < hi]
     meeting_rows = [m for m in meetings.meetings_of(site, limit=PACK_LIMIT)
                     if period.start <= m.held_on <= period.end]
-    with_vo = set()
-    if meeting_rows:
-        with_vo = {m for (m,) in MeetingAttendance.select(MeetingAttendance.meeting)
-                   .where(MeetingAttendance.meeting.in_([m.id for m in meeting_rows])
-                          & (MeetingAttendance.side == "verneombud")).tuples()}
+    with_vo = rules.meetings_with_verneombud(site.organization_id,
+                                             [(m.id, m.site_id, m.held_on) for m in meeting_rows])
     terms = register(site, today)
     term_users = [t.user_id for t, _state in terms]
     known = competence.standing(term_users, ["verneombud_40h"]) if term_users else competence.Standing()
@@ -523,7 +520,8 @@ def record_hours(actor, site, form):
 
 
 def hours_summary(site, period):
-    """[(User, recorded hours, walkarounds)] per verneombud of the site over the period: hours they recorded,
+    """[(User, recorded hours, walkarounds)] per verneombud or deputy of the site in the register over the period
+    (and anyone else who recorded hours or signed for the verneombud's side): hours they recorded,
     and the rounds they signed for the verneombud's side (counted from the rounds, never recorded by hand)."""
     lo, hi = clock.day_bounds(period.start, period.end, site)
     recorded = {}
@@ -536,8 +534,10 @@ def hours_summary(site, period):
                        .where((SafetyRound.site == site) & (RoundSignature.side == "verneombud")
                               & (SafetyRound.started_at >= lo) & (SafetyRound.started_at < hi)).tuples()):
         walked[user_id] = walked.get(user_id, 0) + 1
-    people = {u.id: u for u in User.select().join(Membership)
-              .where((Membership.site == site) & (Membership.role == "verneombud"))}
+    # The register says who the verneombud are (rules.register_terms), not the site role.
+    people = {u.id: u for u in User.select().where(User.id.in_(
+        [t.user_id for t in rules.register_terms(site.organization_id, period.start, period.end)
+         if t.site_id in (None, site.id)]))}
     for user_id in set(recorded) | set(walked):
         if user_id not in people:
             people[user_id] = User.get_by_id(user_id)

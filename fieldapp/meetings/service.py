@@ -4,7 +4,7 @@ import hashlib
 import json
 import secrets
 import uuid as uuidlib
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from peewee import JOIN, IntegrityError, fn
 
@@ -49,12 +49,22 @@ def kinds_for(organization_id, language):
 
 
 # --- the agenda's sources: one function each (site, since, today) -> [(source, record id, title[, params])] ---
+# `today` is the day the agenda is read as of: the meeting's day when the minutes are typed in afterwards (a
+# meeting records what was there by its day, nothing made after it), else today (build_agenda).
 # A source that names a record stores no words (title ""): the item is read from the record's codes in each
 # reader's language when shown (item_titles; issue 17). Free text (proposals, typed items) is stored as written.
 # The walkaround, SJA, certificate and statistics sources store what they found as codes and numbers
 # (AgendaItem.params, a snapshot at the meeting's making) and item_titles words them in each reader's language
 # (_worded_title); the title stored beside them is the maker's wording, kept for the audit trail only.
 CERTIFICATE_DAYS = 30  # certificates expiring within this many days join the agenda (issue 19)
+
+
+def _until(site, day):
+    """Where the agenda's records stop (naive UTC): the end of a past local `day` on the site's clock; no end for
+    today (a record's time may be a phone's claim a little ahead of the server's clock, fieldapp/phone_time.py)."""
+    if day >= clock.today(site):
+        return datetime.max
+    return clock.day_bounds(day, day, site)[1]
 
 
 def _statistics(site, since, today):
@@ -71,7 +81,7 @@ def _statistics(site, since, today):
 
 def _new_reports(site, since, today):
     rows = (Report.select(Report.id)
-            .where((Report.site == site) & (Report.happened_at >= since)
+            .where((Report.site == site) & (Report.happened_at >= since) & (Report.happened_at < _until(site, today))
                    & Report.kind.not_in(("injury", "decision", "finding")))
             .order_by(Report.happened_at.desc()).limit(SOURCE_LIMIT).tuples())
     return [("report", rid, "") for (rid,) in rows]
@@ -82,7 +92,8 @@ def _injuries(site, since, today):
     # reporter's words, which often name the injured person; the agenda is read by everyone on the site
     # (item_titles words it in each reader's language).
     rows = (Report.select(Report.id)
-            .where((Report.site == site) & (Report.happened_at >= since) & (Report.kind == "injury"))
+            .where((Report.site == site) & (Report.happened_at >= since) & (Report.happened_at < _until(site, today))
+                   & (Report.kind == "injury"))
             .order_by(Report.happened_at.desc()).limit(SOURCE_LIMIT).tuples())
     return [("injury", rid, "") for (rid,) in rows]
 
@@ -96,7 +107,8 @@ def _overdue_follow_ups(site, since, today):
 
 def _alerts(site, since, today):
     rows = (Alert.select(Alert.id, Alert.level)
-            .where((Alert.site == site) & (Alert.created_at >= since) & (Alert.level != "info"))
+            .where((Alert.site == site) & (Alert.created_at >= since) & (Alert.created_at < _until(site, today))
+                   & (Alert.level != "info"))
             .order_by(Alert.created_at.desc()).limit(SOURCE_LIMIT).tuples())
     return [("stop_work" if level == "stop_work" else "alert", aid, "") for aid, level in rows]
 
@@ -197,7 +209,8 @@ def item_titles(items, language):
 def _open_findings(site, since, today):
     """Walkaround findings (deviations) still open, however old (issue 18)."""
     rows = (Report.select(Report.id, Report.description)
-            .where((Report.site == site) & (Report.kind == "finding") & (Report.status != "closed"))
+            .where((Report.site == site) & (Report.kind == "finding") & (Report.status != "closed")
+                   & (Report.happened_at < _until(site, today)))
             .order_by(Report.happened_at).limit(SOURCE_LIMIT).tuples())
     return [("finding", rid, text) for rid, text in rows]
 
@@ -208,7 +221,8 @@ def _rounds(site, since, today):
     rows = (SafetyRound.select(SafetyRound.id, SafetyRound.started_at, SafetyRound.finished_at, deviations)
             .join(RoundAnswer, JOIN.LEFT_OUTER, on=((RoundAnswer.round == SafetyRound.id)
                                                     & (RoundAnswer.answer == "deviation")))
-            .where((SafetyRound.site == site) & (SafetyRound.started_at >= since))
+            .where((SafetyRound.site == site) & (SafetyRound.started_at >= since)
+                   & (SafetyRound.started_at < _until(site, today)))
             .group_by(SafetyRound.id, SafetyRound.started_at, SafetyRound.finished_at)
             .order_by(SafetyRound.started_at.desc()).limit(SOURCE_LIMIT).tuples())
     out = []
@@ -222,7 +236,7 @@ def _rounds(site, since, today):
 def _sjas(site, since, today):
     """The SJAs (safe job analyses) made on the site since the last meeting, with their go / no-go."""
     rows = (Sja.select(Sja.id, Sja.title, Sja.decision)
-            .where((Sja.site == site) & (Sja.created_at >= since))
+            .where((Sja.site == site) & (Sja.created_at >= since) & (Sja.created_at < _until(site, today)))
             .order_by(Sja.created_at.desc()).limit(SOURCE_LIMIT).tuples())
     out = []
     for rid, title, decision in rows:
@@ -232,15 +246,18 @@ def _sjas(site, since, today):
 
 
 def _certificates(site, since, today):
-    """Certificates of the site's people that expired or expire within CERTIFICATE_DAYS (approved records; a
-    course renewed by a later record, or one without expiry, is not listed). AML § 2-1 / issue 19."""
+    """Certificates of the site's people that had expired or expired within CERTIFICATE_DAYS as of `today`, the
+    meeting's day (build_agenda passes held_on: minutes record the meeting, so a certificate is read as it stood
+    on that day, whether the minutes are typed in afterwards or the meeting is planned ahead). Approved records
+    taken by that day; a course renewed by a later such record, or one without expiry, is not listed. Each item's
+    params carry "as_of" (ISO date) and its title says so. AML § 2-1 / issue 19."""
     members = Membership.select(Membership.user).where(Membership.site == site)
     latest = {}
     for rid, user_id, name, course, expires_on in (
             TrainingRecord.select(TrainingRecord.id, TrainingRecord.user, User.name, TrainingRecord.course,
                                   TrainingRecord.expires_on).join(User)
             .where(TrainingRecord.user.in_(members) & (TrainingRecord.status == "approved")
-                   & (User.active == True)).tuples()):  # noqa: E712
+                   & (TrainingRecord.taken_on <= today) & (User.active == True)).tuples()):  # noqa: E712
         if isinstance(expires_on, str):
             expires_on = date.fromisoformat(expires_on)
         key = (user_id, course)
@@ -256,7 +273,7 @@ def _certificates(site, since, today):
     out = []
     for rid, name, course, expires_on in due[:SOURCE_LIMIT]:
         params = {"name": name, "course": course, "expires_on": expires_on.isoformat(),
-                  "expired": expires_on < today}
+                  "expired": expires_on < today, "as_of": today.isoformat()}
         out.append(("certificate", rid, _worded_title("certificate", params, names), params))
     return out
 
@@ -287,6 +304,13 @@ def _worded_title(source, params, course_names):
         return f"{params['title']} ({words[decision]})" if decision in words else params["title"]
     course = course_names.get(params["course"], params["course"])
     day = clock.format_date(params["expires_on"])
+    if params.get("as_of"):  # made as of the meeting's day (items made before that was stored have no label)
+        as_of = clock.format_date(params["as_of"])
+        if params["expired"]:
+            return _("%(name)s: %(course)s expired %(date)s (as of the meeting on %(day)s)", name=params["name"],
+                     course=course, date=day, day=as_of)
+        return _("%(name)s: %(course)s expires %(date)s (as of the meeting on %(day)s)", name=params["name"],
+                 course=course, date=day, day=as_of)
     if params["expired"]:
         return _("%(name)s: %(course)s expired %(date)s", name=params["name"], course=course, date=day)
     return _("%(name)s: %(course)s expires %(date)s", name=params["name"], course=course, date=day)
@@ -303,10 +327,15 @@ def last_meeting(site, kind, before=None):
     return query.order_by(Meeting.held_on.desc(), Meeting.id.desc()).first()
 
 
-def build_agenda(site, kind, today, previous=None):
+AS_OF_MEETING = (_certificates,)  # sources read as of the meeting's day, not the day the agenda is made
+
+
+def build_agenda(site, kind, today, previous=None, held_on=None):
     """[(source, record id, title, carried_from item id, proposal id[, params])]: carried-over items of the last
     meeting of the kind first, then open proposals, then each source's records since that meeting (or
-    LOOKBACK_DAYS). params (a dict) only for WORDED_SOURCES."""
+    LOOKBACK_DAYS). params (a dict) only for WORDED_SOURCES. The sources are read as of the meeting's day
+    (`held_on`) when it is past, else as of `today`; the AS_OF_MEETING sources as of `held_on` also when it is
+    ahead (what will have expired by the day)."""
     rows = []
     if previous is not None:
         for item in (AgendaItem.select().where((AgendaItem.meeting == previous) & AgendaItem.carry_over)
@@ -320,7 +349,8 @@ def build_agenda(site, kind, today, previous=None):
                       .order_by(MeetingProposal.created_at).tuples()):
         rows.append(("proposal", None, text, None, pid))
     for source in AGENDA_SOURCES:
-        rows.extend((name, rid, title, None, None, *params) for name, rid, title, *params in source(site, since, today))
+        day = (held_on or today) if source in AS_OF_MEETING else min(held_on or today, today)
+        rows.extend((name, rid, title, None, None, *params) for name, rid, title, *params in source(site, since, day))
     return rows
 
 
@@ -371,7 +401,7 @@ def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb"):
     with database.atomic():
         meeting = Meeting.create(organization=site.organization_id, site=site, kind=kind, held_on=held_on,
                                  extra=extra, chair=actor, created_by=actor, topics=[])
-        agenda = build_agenda(site, kind, clock.today(site), previous)
+        agenda = build_agenda(site, kind, clock.today(site), previous, held_on)
         if agenda:
             AgendaItem.insert_many([
                 {"meeting": meeting.id, "position": n, "source": source, "record_id": rid, "title": title,
@@ -802,8 +832,10 @@ def remind_due(remind_days=3):
                          else _("Next %(kind)s by %(date)s", kind=name, date=clock.format_date(due)))
                 return title, _("Open Meetings on the site to hold it; the agenda is ready.")
 
-            made += _to_inboxes(None, site, f"fieldapp:meeting-due:{site.id}:{kind}:{due.isoformat()}",
-                                leads[site.id], words)
+            # Keyed by the due date, which moves with today while the first meeting on a schedule is not held:
+            # that one is keyed "first", so it is reminded once, not every day.
+            when = due.isoformat() if (site.id, kind) in last else "first"
+            made += _to_inboxes(None, site, f"fieldapp:meeting-due:{site.id}:{kind}:{when}", leads[site.id], words)
         return made
 
     # One site's unexpected error is logged and the others are still reminded (fieldapp/isolate.py); each
@@ -821,13 +853,15 @@ def _due_by_site(sites):
 
 
 def _due_inputs(ids):
-    """({site id: {kind: interval days}}, {(site id, kind): last held_on}) for the sites `ids`. Two queries."""
-    defaults = {kind: days for kind, (_n, level, days) in kind_catalogue.BUILTIN.items() if level == "site" and days}
+    """({site id: {kind: (interval days, the site's own schedule?)}}, {(site id, kind): last held_on}) for the
+    sites `ids`. Two queries."""
+    defaults = {kind: (days, False) for kind, (_n, level, days) in kind_catalogue.BUILTIN.items()
+                if level == "site" and days}
     intervals = {site_id: dict(defaults) for site_id in ids}
     for site_id, kind, days in (MeetingSchedule.select(MeetingSchedule.site, MeetingSchedule.kind,
                                                        MeetingSchedule.interval_days)
                                 .where(MeetingSchedule.site.in_(ids)).tuples()):
-        intervals[site_id][kind] = days
+        intervals[site_id][kind] = (days, True)
     last = {(site_id, kind): held_on for site_id, kind, held_on in
             Meeting.select(Meeting.site, Meeting.kind, fn.MAX(Meeting.held_on))
             .where(Meeting.site.in_(ids)).group_by(Meeting.site, Meeting.kind).tuples()}
@@ -835,13 +869,17 @@ def _due_inputs(ids):
 
 
 def _due_rows(site, intervals, last):
-    """[(kind code, due date, overdue)] of one site from _due_inputs' answer, on the site's clock."""
+    """[(kind code, due date, overdue)] of one site from _due_inputs' answer, on the site's clock. A kind with
+    neither a schedule of the site's own nor a meeting held has no due date (unscheduled), so it has no row:
+    a date counted from nothing would be invented (and reminded anew every day)."""
     today = clock.today(site)
     rows = []
-    for kind, days in intervals[site.id].items():
+    for kind, (days, own) in intervals[site.id].items():
         held = last.get((site.id, kind))
         if isinstance(held, str):  # SQLite gives MAX() of a date column back as text
             held = date.fromisoformat(held)
+        if held is None and not own:
+            continue
         try:
             day = held + timedelta(days=days) if held else today
         except OverflowError:  # a date near 9999-12-31 saved before plausible_date: due far away, never overdue
@@ -852,11 +890,19 @@ def _due_rows(site, intervals, last):
 
 def due_meetings(site, today=None):
     """[(kind code, due date, overdue)] for the site: its schedules, else the built-in defaults (HMS meeting
-    every 4 weeks). Overdue is counted from `today` when given, else from the site's today (clock.today)."""
+    every 4 weeks) counted from the last meeting of the kind; a kind with neither has no row (see unscheduled).
+    Overdue is counted from `today` when given, else from the site's today (clock.today)."""
     rows = _due_by_site([site])[site.id]
     if today is None:
         return rows
     return [(kind, day, day < today) for kind, day, _overdue in rows]
+
+
+def unscheduled(site):
+    """[kind code] of the site's regular kinds (those with a built-in rhythm) that have no schedule of the site's
+    own and have never been held there: no date is due, and the page says so. Two queries."""
+    intervals, last = _due_inputs([site.id])
+    return [kind for kind, (_days, own) in intervals[site.id].items() if not own and (site.id, kind) not in last]
 
 
 # --- the organization's settings: kinds, schedules, AMU members (a manager's page) ---------------------------

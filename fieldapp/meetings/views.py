@@ -29,7 +29,7 @@ def _index_context(error=None, errors=None, form=None):
     return dict(meetings=service.meetings_of(g.site, drafts=can("meetings.call")), kinds=service.kinds_for(g.site.organization_id, _lang()),
                 proposals=service.my_proposals(g.site, g.user), new_uuid=str(uuidlib.uuid4()),
                 today=clock.today(g.site), error=error, errors=errors or {}, form=form or {},
-                due=service.due_meetings(g.site, clock.today(g.site)))
+                due=service.due_meetings(g.site, clock.today(g.site)), unscheduled=service.unscheduled(g.site))
 
 
 @bp.get("/s/<int:site_id>/meetings")

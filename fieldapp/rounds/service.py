@@ -30,7 +30,7 @@ from ..i18n import localized
 from ..inputs import InputError, whole_number
 from ..models import (REPORT_CATEGORIES, ROUND_ANSWERS, ROUND_SIDES, ChecklistTemplate, ChecklistVersion,
                       Membership, Photo, Report, ReportEvent, RoundAnswer, RoundNote, RoundPhoto, RoundSchedule,
-                      RoundSignature, SafetyRound, Site, User, utcnow)
+                      RoundSignature, SafetyRound, Site, User, VerneombudTerm, utcnow)
 from . import builtin
 
 MAX_NOTE = 2000
@@ -490,12 +490,22 @@ def discard(safety_round, user, confirmed):
 
 
 def signers_for(safety_round):
-    """{side: [User]}: who may sign for each side (people of the site with the side's roles)."""
+    """{side: [User]}: who may sign for each side: people of the site with the side's roles, and for the
+    verneombud's side also whoever the verneombud register (VerneombudTerm, AML § 6-1) names as verneombud or
+    deputy for the site on the round's day, whatever their site role (the register is the law's record of who
+    the verneombud is; fieldapp/duties/rules.py counts only their signatures)."""
+    site = safety_round.site
+    day = clock.local(safety_round.started_at, site).date()
+    registered = {u for (u,) in VerneombudTerm.select(VerneombudTerm.user).where(
+        (VerneombudTerm.organization == site.organization_id)
+        & (VerneombudTerm.site.is_null() | (VerneombudTerm.site == site.id))
+        & (VerneombudTerm.elected_from <= day) & (VerneombudTerm.elected_to >= day)).tuples()}
     out = {side: [] for side in ROUND_SIDES}
-    for person in site_people(safety_round.site):
+    for person in site_people(site):
         for side, roles in SIDE_ROLES.items():
-            if person.role in roles:
-                out[side].append(person)
+            if person.role in roles or (side == "verneombud" and person.id in registered):
+                if person not in out[side]:
+                    out[side].append(person)
     return out
 
 

@@ -93,6 +93,26 @@
     return b;
   }
 
+  // The IANA time zone the page's times are in (the site's on a site page, else the app's; fieldapp/clock.py).
+  function pageZone() {
+    var meta = document.querySelector('meta[name="fieldapp-time-zone"]');
+    return meta && meta.content ? meta.content : null;
+  }
+
+  // When the item was made, "14:05", in the app's language (the page's lang, not the phone's locale) and in the
+  // time zone of the page it was made on (its site's), else this page's.
+  function timeOf(item) {
+    var when = new Date(item.createdAt);
+    var options = { hour: "2-digit", minute: "2-digit" };
+    var zone = item.timeZone || pageZone();
+    var lang = document.documentElement.lang || undefined;
+    try {
+      return when.toLocaleTimeString(lang, zone ? Object.assign({ timeZone: zone }, options) : options);
+    } catch (e) {  // a zone or language this browser does not know: the language alone, then the phone's
+      try { return when.toLocaleTimeString(lang, options); } catch (e2) { return when.toLocaleTimeString([], options); }
+    }
+  }
+
   // One row: what it is, when, its state; failed ones say why and offer try again / edit / discard.
   function row(list, item, who, withActions) {
     var state = shownState(item, who);
@@ -100,9 +120,7 @@
     li.className = "row outbox-item state-" + state;
     li.dataset.uuid = item.uuid;
     var name = document.createElement("span");
-    var when = new Date(item.createdAt);
-    name.textContent = (item.label || labelFor(list, item.url)) + " " +
-      when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    name.textContent = (item.label || labelFor(list, item.url)) + " " + timeOf(item);
 
     var badge = document.createElement("span");
     badge.className = "badge outbox-state";
@@ -248,6 +266,7 @@
       var uuid = (fields.filter(function (f) { return f[0] === "uuid"; })[0] || [])[1];
       var item = { uuid: uuid, url: form.action, fields: fields, createdAt: madeAt, state: "pending",
                    label: form.dataset.outboxLabel || "", maker: maker,
+                   timeZone: pageZone(),
                    editUrl: form.hasAttribute("data-outbox-edit") ? location.pathname : null };
       var replaces = form.dataset.outboxReplaces;
       delete form.dataset.outboxReplaces;
