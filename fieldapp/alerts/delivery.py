@@ -12,7 +12,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from datetime import timedelta
 
 from flask import current_app
-from peewee import JOIN, chunked
+from peewee import JOIN, Value, chunked
 
 from .. import audit, isolate, push
 from ..db import database, is_sqlite
@@ -75,9 +75,20 @@ def queue_deliveries(alert, recipient_ids=None, round=0, prefix_for=None):
     if recipient_ids is not None:
         query = query.where(AlertRecipient.id.in_(list(recipient_ids)))
     now = utcnow()
+    if prefix_for is None:
+        # One INSERT ... SELECT: a stop-work order to 10,000 phones writes its rows inside the database instead
+        # of building 10,000 rows in Python (about 0.3 s of the order's request).
+        at = PushDelivery.created_at.db_value(now)
+        # Every NOT NULL column given (Python defaults do not apply here, and OR IGNORE would skip the row).
+        rows = query.select(Value(alert.id), AlertRecipient.id, PushSubscription.id, Value(round), Value(""),
+                            Value(at), Value(at), Value(0))
+        return (PushDelivery.insert_from(rows, [PushDelivery.alert, PushDelivery.recipient,
+                                                PushDelivery.subscription, PushDelivery.round, PushDelivery.prefix,
+                                                PushDelivery.created_at, PushDelivery.next_attempt_at,
+                                                PushDelivery.attempts])
+                .on_conflict_ignore().as_rowcount().execute())
     rows = [{"alert": alert.id, "recipient": recipient_id, "subscription": subscription_id, "round": round,
-             "prefix": (prefix_for(recipient_id) if prefix_for else "")[:300], "created_at": now,
-             "next_attempt_at": now}
+             "prefix": prefix_for(recipient_id)[:300], "created_at": now, "next_attempt_at": now}
             for recipient_id, subscription_id in query.tuples()]
     for batch in chunked(rows, 500):
         PushDelivery.insert_many(batch).on_conflict_ignore().execute()
