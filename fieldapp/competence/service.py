@@ -592,7 +592,10 @@ def flags_for(site, user_ids):
     user_ids = [u for u in user_ids if u is not None]
     if not user_ids:
         return {}
-    m = matrix(site, user_ids=user_ids)
+    reqs = requirements(site)
+    if not reqs:  # nothing is required on the site, so nobody lacks anything: one query, not five
+        return {}
+    m = matrix(site, user_ids=user_ids, reqs=reqs)
     out = {}
     for row in m.rows:
         lacking = [m.names[r.course] for r, status in zip(m.requirements, row.cells)
@@ -626,13 +629,14 @@ class Matrix:
 PAGE_SIZE = 200  # people per page of the matrix (the files hold everyone)
 
 
-def matrix(site, status=None, task=None, user_ids=None, page=None):
+def matrix(site, status=None, task=None, user_ids=None, page=None, reqs=None):
     """People of the site x its requirements: a status per cell (STATUSES), None where a requirement does not
     apply to the person. Filters: status (rows with at least one such cell), task (people given it).
     page: 1-based page of PAGE_SIZE people (None: everyone, for the files); a page past the end is the last.
     counts: cells per status of the people shown. A fixed number of queries whatever the number of
-    people (requirements, course types, members, tasks, records)."""
-    reqs = requirements(site)
+    people (requirements, course types, members, tasks, records). reqs: requirements(site) if the caller
+    has them already."""
+    reqs = requirements(site) if reqs is None else reqs
     names = course_names(site.organization_id)
     members = (Membership.select(Membership.role, User.id, User.name, User.hms_card_number, User.hms_card_expiry,
                                  User.phone)
