@@ -125,8 +125,8 @@ def alert(site_id, alert_id):
 @requires("alerts.status")
 def status(site_id, alert_id):
     alert, _copy = _alert_and_copy(alert_id)
-    return render_polled("alerts/alert_status.html", "alerts/_status.html", alert=alert,
-                         rows=service.status_rows(alert))
+    head, rows = service.status_of(alert)
+    return render_polled("alerts/alert_status.html", "alerts/_status.html", alert=head, rows=rows)
 
 
 @bp.post("/s/<int:site_id>/alerts/<int:alert_id>/ack")

@@ -329,10 +329,17 @@ def site_for_sign_in(next_path):
     return site_for_poster(token)
 
 
+FollowUpRow = namedtuple("FollowUpRow", "id name detail")
+
+
 def open_follow_ups(site):
-    return list(FollowUp.select(FollowUp, CheckIn).join(CheckIn)
-                .where((FollowUp.site == site) & FollowUp.resolved_at.is_null())
-                .order_by(FollowUp.created_at.desc()))
+    """The site's unresolved follow-ups of a check-in, newest first, as flat FollowUpRows (id, the check-in's
+    name, detail: the missing equipment keys or None): plain data, so the polled on-site list can take its
+    ETag from them (htmx.render_polled)."""
+    query = (FollowUp.select(FollowUp.id, CheckIn.name, FollowUp.detail).join(CheckIn)
+             .where((FollowUp.site == site) & FollowUp.resolved_at.is_null())
+             .order_by(FollowUp.created_at.desc()).tuples())
+    return [FollowUpRow._make(row) for row in query]
 
 
 def resolve_follow_up(actor, site, follow_up_id):
