@@ -71,6 +71,27 @@ def test_templates_translate_through_flask_babel_in_the_language_of_the_moment(a
     assert norwegian.startswith("Hjem|")
 
 
+
+def test_each_render_reads_flask_babels_translations_of_its_own_moment(app):
+    """Templates ask Flask-Babel for the translations once per render (templating.translations_of), never
+    once per request: a render made while another runs, under force_locale (as a push message's text is
+    made), is in its own language and the outer page goes on in its own; a template rendered without the
+    context processors (a bare Template.render) asks Flask-Babel at each call."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    def in_english():
+        with force_locale("en"):
+            return render_template_string("{{ _('Home') }}")
+
+    with app.test_request_context("/", headers={"Accept-Language": "nb"}):
+        page = render_template_string("{{ _('Home') }}|{{ inner() }}|{{ _('Home') }}", inner=in_english)
+        assert page == "Hjem|Home|Hjem"
+        bare = app.jinja_env.from_string("{{ _('Home') }}|{{ ngettext('%(num)s person', '%(num)s people', 2) }}")
+        with force_locale("en"):
+            assert bare.render() == "Home|2 people"
+        assert bare.render().startswith("Hjem|")
+
 def poll(client, path, etag=None):
     headers = {"HX-Request": "true", "HX-Target": "x"}
     if etag:
