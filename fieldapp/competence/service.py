@@ -14,7 +14,7 @@ from flask_babel import get_locale
 from peewee import IntegrityError, fn
 
 from .. import audit, clock, photos
-from ..db import database
+from ..db import ReusedSelect, database
 from ..i18n import localized
 from ..inputs import InputError, plausible_date, whole_number
 from ..models import (CertificatePhoto, CourseType, Membership, Organization, PersonTask, Site, SiteRequirement,
@@ -587,15 +587,20 @@ def check_gate(site, user):
     return problems
 
 
+# Whether the site requires any course: asked by every poll of the on-site list, SQL built once (db.ReusedSelect).
+_ANY_REQUIREMENT = ReusedSelect(
+    lambda site_id: SiteRequirement.select(SiteRequirement.id).where(SiteRequirement.site == site_id).limit(1),
+    [(SiteRequirement.site, -7_000_000_006)])
+
+
 def flags_for(site, user_ids):
     """{user id: [course name]} of what each listed person lacks on the site (the foreman's on-site list)."""
     user_ids = [u for u in user_ids if u is not None]
     if not user_ids:
         return {}
-    reqs = requirements(site)
-    if not reqs:  # nothing is required on the site, so nobody lacks anything: one query, not five
+    if not _ANY_REQUIREMENT.rows(site.id):  # nothing is required on the site, so nobody lacks anything
         return {}
-    m = matrix(site, user_ids=user_ids, reqs=reqs)
+    m = matrix(site, user_ids=user_ids)
     out = {}
     for row in m.rows:
         lacking = [m.names[r.course] for r, status in zip(m.requirements, row.cells)
@@ -629,14 +634,13 @@ class Matrix:
 PAGE_SIZE = 200  # people per page of the matrix (the files hold everyone)
 
 
-def matrix(site, status=None, task=None, user_ids=None, page=None, reqs=None):
+def matrix(site, status=None, task=None, user_ids=None, page=None):
     """People of the site x its requirements: a status per cell (STATUSES), None where a requirement does not
     apply to the person. Filters: status (rows with at least one such cell), task (people given it).
     page: 1-based page of PAGE_SIZE people (None: everyone, for the files); a page past the end is the last.
     counts: cells per status of the people shown. A fixed number of queries whatever the number of
-    people (requirements, course types, members, tasks, records). reqs: requirements(site) if the caller
-    has them already."""
-    reqs = requirements(site) if reqs is None else reqs
+    people (requirements, course types, members, tasks, records)."""
+    reqs = requirements(site)
     names = course_names(site.organization_id)
     members = (Membership.select(Membership.role, User.id, User.name, User.hms_card_number, User.hms_card_expiry,
                                  User.phone)
