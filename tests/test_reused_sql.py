@@ -132,3 +132,27 @@ def test_the_on_site_lists_rows_match_peewees_tuples_column_by_column(app, world
     assert competence._ANY_REQUIREMENT.rows(world.site.id) == []
     SiteRequirement.create(site=world.site, course="hms_card", task="", blocks=False)
     assert len(competence._ANY_REQUIREMENT.rows(world.site.id)) == 1
+
+
+def test_the_alert_status_rows_match_peewees_tuples_column_by_column(world):
+    """The sender's status poll reads the recipients and their phones' subscriptions through SQL built once."""
+    import uuid
+
+    from fieldapp.alerts import service as alerts
+    from fieldapp.models import Alert, AlertRecipient, PushSubscription
+
+    alert = Alert.create(uuid=uuid.uuid4(), site=world.site, sender=world.people["foreman"], level="warning",
+                         title="Crane lift", body="Keep clear")
+    for role in ("worker", "verneombud", "manager"):
+        AlertRecipient.create(alert=alert, user=world.people[role], role=role,
+                              acked_at=utcnow() if role == "worker" else None)
+    PushSubscription.create(user=world.people["worker"], endpoint="https://push.example/1", p256dh="k", auth="a")
+    PushSubscription.create(user=world.people["verneombud"], endpoint="https://push.example/2", p256dh="k",
+                            auth="a", broken_at=utcnow())
+    same_rows(alerts._RECIPIENTS.rows(alert.id), list(alerts._recipients_query(alert.id).tuples()))
+    same_rows(alerts._SUBSCRIPTIONS.rows(alert.id), list(alerts._subscriptions_query(alert.id).tuples()))
+    rows = {r.role: r for r in alerts.status_rows(alert)}
+    assert not rows["worker"].push_broken and not rows["worker"].no_push and rows["worker"].acked_at
+    assert rows["verneombud"].push_broken and not rows["verneombud"].no_push
+    assert rows["manager"].no_push and not rows["manager"].push_broken
+    assert [r.role for r in alerts.status_rows(alert)][-1] == "worker"  # those who acknowledged come last

@@ -378,6 +378,24 @@ StatusRow = namedtuple("StatusRow", "user_id name role escalated_at delivered_at
                                      "ack_phone_at ack_received_at push_broken no_push")
 
 
+def _recipients_query(alert_id):
+    return (AlertRecipient.select(AlertRecipient.user, User.name, AlertRecipient.role, AlertRecipient.escalated_at,
+                                  AlertRecipient.delivered_at, AlertRecipient.received_at, AlertRecipient.seen_at,
+                                  AlertRecipient.acked_at, AlertRecipient.ack_phone_at, AlertRecipient.ack_received_at)
+            .join(User).where(AlertRecipient.alert == alert_id).order_by(User.name))
+
+
+def _subscriptions_query(alert_id):
+    recipients = AlertRecipient.select(AlertRecipient.user).where(AlertRecipient.alert == alert_id)
+    return PushSubscription.select(PushSubscription.user, PushSubscription.broken_at).where(
+        PushSubscription.user.in_(recipients))
+
+
+# The sender's status polls every 5 s while anyone has not acknowledged: SQL built once (db.ReusedSelect).
+_RECIPIENTS = ReusedSelect(_recipients_query, [(AlertRecipient.alert, -7_000_000_007)])
+_SUBSCRIPTIONS = ReusedSelect(_subscriptions_query, [(AlertRecipient.alert, -7_000_000_008)])
+
+
 def status_rows(alert):
     """Every recipient as a flat StatusRow (name, role and times), those who have not acknowledged first.
 
@@ -386,13 +404,8 @@ def status_rows(alert):
     turn notifications on again (the phone also re-subscribes by itself on its next visit).
     row.no_push: the person has turned on notifications on no phone: only the app's inbox reaches them.
     """
-    rows = list(AlertRecipient.select(AlertRecipient.user, User.name, AlertRecipient.role,
-                                      AlertRecipient.escalated_at, AlertRecipient.delivered_at,
-                                      AlertRecipient.received_at, AlertRecipient.seen_at, AlertRecipient.acked_at,
-                                      AlertRecipient.ack_phone_at, AlertRecipient.ack_received_at)
-                .join(User).where(AlertRecipient.alert == alert).order_by(User.name).tuples())
-    subscriptions = list(PushSubscription.select(PushSubscription.user, PushSubscription.broken_at).where(
-        PushSubscription.user.in_([row[0] for row in rows])).tuples())
+    rows = _RECIPIENTS.rows(alert.id)
+    subscriptions = _SUBSCRIPTIONS.rows(alert.id)
     broken = {user_id for user_id, broken_at in subscriptions if broken_at is not None}
     working = {user_id for user_id, broken_at in subscriptions if broken_at is None}
     # no_push: only the inbox reaches them
@@ -404,8 +417,12 @@ def status_rows(alert):
 AlertHead = namedtuple("AlertHead", "id escalated_at")
 
 
-def status_of(alert):
-    """(AlertHead, [StatusRow]): what the sender's live status of an alert shows, as plain data."""
+def status_of(site, alert_id, user):
+    """What the sender's live status of the site's alert `alert_id` shows, as plain data: (AlertHead,
+    [StatusRow]), or None when the site has no such alert for `user` (site_alert)."""
+    alert = site_alert(site, alert_id, user)
+    if alert is None:
+        return None
     return AlertHead(alert.id, alert.escalated_at), status_rows(alert)
 
 
