@@ -4,7 +4,9 @@ beside a hello-world Flask app in the same run. Prints requests/s, p50/p99 laten
 Target: the list page reaches at least 15% of hello-world's requests/s, with p99 under 60 ms.
 A bare peewee + Jinja page of 50 rows (bench/bare.py) runs beside them as the floor to compare with.
 The on-site list's 15-second poll (htmx fragment, ON_SITE people checked in) is measured twice: sent
-whole, and answered 304 to the If-None-Match of the body the phone already has.
+whole, and answered 304 to the If-None-Match of the fragment the phone already has (the ETag is made
+before rendering, from what the fragment shows: fieldapp/htmx.py render_polled). So is the sender's
+5-second poll of an alert's status (RECIPIENTS people, none has acknowledged yet).
 Usage: python bench/pages.py [--seconds 5] [--rounds 3] [--connections 16]
 """
 import argparse
@@ -27,6 +29,7 @@ GUNICORN = [sys.executable, "-m", "gunicorn", "--workers", os.environ.get("BENCH
             "--log-level", "warning"]
 ROWS = 50
 ON_SITE = 20
+RECIPIENTS = 30
 
 
 def free_port():
@@ -84,6 +87,26 @@ def prepare(instance):
     assert client.get("/").status_code == 200
     cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
     return f"{cookie.key}={cookie.value}", site_id
+
+
+def prepare_alert(site_id):
+    """After prepare(): an alert from the site's manager to RECIPIENTS of its people, none acknowledged yet
+    (so the sender's status page polls). Returns the alert's id."""
+    from fieldapp import create_app
+    from fieldapp.db import database
+    import uuid
+
+    from fieldapp.models import Alert, AlertRecipient, Membership, User
+
+    with create_app().app_context(), database.connection_context():
+        manager = Membership.get((Membership.site == site_id) & (Membership.role == "manager")).user
+        alert = Alert.create(uuid=uuid.uuid4(), site=site_id, sender=manager, level="warning", title="Kranløft",
+                             body="Hold avstand fra kranen")
+        for user in (User.select().join(Membership, on=(Membership.user == User.id))
+                     .where((Membership.site == site_id) & (Membership.role == "worker"))
+                     .order_by(User.id).limit(RECIPIENTS)):
+            AlertRecipient.create(alert=alert, user=user, role="worker")
+        return alert.id
 
 
 def serve(target, port, env):
@@ -170,6 +193,7 @@ def main():
 
     instance = tempfile.mkdtemp(prefix="fieldapp-bench-")
     cookie, site_id = prepare(instance)
+    alert_id = prepare_alert(site_id)
     env = {**os.environ, "FIELDAPP_INSTANCE": instance, "FIELDAPP_LOCAL_DEV": "1",
            "PYTHONPATH": str(ROOT)}
     app_port, hello_port, bare_port = free_port(), free_port(), free_port()
@@ -186,6 +210,9 @@ def main():
         on_site = f"{base}/s/{site_id}/on-site"
         poll = {**signed_in, "HX-Request": "true", "HX-Target": "on-site"}
         etag = fetch(on_site, poll)[1]["ETag"]
+        alert_status = f"{base}/s/{site_id}/alerts/{alert_id}/status"
+        status_poll = {**signed_in, "HX-Request": "true", "HX-Target": "alert-status"}
+        status_etag = fetch(alert_status, status_poll)[1]["ETag"]
         targets = {
             "hello world": (f"http://127.0.0.1:{hello_port}/", None, None, hello_server),
             "bare 50 rows": (f"http://127.0.0.1:{bare_port}/", None,
@@ -198,6 +225,11 @@ def main():
                                               app_server),
             "on-site poll 304": (on_site, {**poll, "If-None-Match": etag}, lambda s, b: s == 304 and not b,
                                  app_server),
+            f"alert status ({RECIPIENTS}) 200": (alert_status, status_poll,
+                                                 lambda s, b: s == 200 and b.count('class="recipient') == RECIPIENTS,
+                                                 app_server),
+            "alert status 304": (alert_status, {**status_poll, "If-None-Match": status_etag},
+                                 lambda s, b: s == 304 and not b, app_server),
         }
         for url, jar, _check, _server in targets.values():  # warm every worker up
             load(url, args.warmup, args.connections, jar)

@@ -5,8 +5,10 @@ import functools
 from babel import Locale
 from pathlib import Path
 
-from flask_babel import format_decimal, get_locale
-from jinja2 import FileSystemBytecodeCache
+from flask import current_app
+from flask_babel import format_decimal, get_locale, get_translations
+from jinja2 import FileSystemBytecodeCache, pass_context
+from jinja2.utils import htmlsafe_json_dumps
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -71,6 +73,20 @@ def outbox_counts():
     return _outbox_counts_in(str(get_locale()))
 
 
+def outbox_counts_json():
+    """outbox_counts() as base.html's data- attributes hold it: {name: the JSON text of its forms}, as the
+    tojson filter writes it (Flask's JSON, sorted keys, HTML-safe). Made once per language too: five JSON
+    dumps on every page cost 2% of a list page's CPU (bench/pages.py)."""
+    return _outbox_counts_json_in(str(get_locale()))
+
+
+@functools.lru_cache(maxsize=16)  # bounded: one entry per interface language
+def _outbox_counts_json_in(locale):
+    """outbox_counts_json() for `locale`, in a context whose locale is `locale` (see _outbox_counts_in)."""
+    return {name: htmlsafe_json_dumps(forms, dumps=current_app.json.dumps, sort_keys=True)
+            for name, forms in _outbox_counts_in(locale).items()}
+
+
 @functools.lru_cache(maxsize=16)  # bounded: one entry per interface language
 def _outbox_counts_in(locale):
     """outbox_counts() for `locale` (a code of config.LANGUAGE_NAMES): {name: {category: text}}. The caller is
@@ -91,7 +107,36 @@ def _outbox_counts_in(locale):
     }
 
 
+# The render context's key for Flask-Babel's translations of the render (see translations_of).
+TRANSLATIONS = "fieldapp_translations"
+
+
+def translations_of(context):
+    """The gettext catalogue a template's _(), ngettext() and {% trans %} read: Flask-Babel's own
+    get_translations(), asked once per render_template (the context processor below puts it in the render's
+    context) rather than at each of a page's 15-40 calls, each of which looked up the request context, the
+    domain and the locale again (~7% of a list page's CPU, bench/pages.py). Still Flask-Babel's translations
+    for the locale of the moment: a render cannot change the locale while it runs, and each render (after a
+    force_locale, or a new language chosen mid-request) asks again. A template rendered without the context
+    processors (a bare Template.render, a macro imported without context) asks Flask-Babel at each call."""
+    translations = context.get(TRANSLATIONS)
+    return translations if translations is not None else get_translations()
+
+
+def install_gettext(env):
+    """The templates' gettext callables (new-style, as Flask-Babel installs them), reading translations_of()."""
+    env.install_gettext_callables(
+        gettext=pass_context(lambda context, s: translations_of(context).ugettext(s)),
+        ngettext=pass_context(lambda context, s, p, n: translations_of(context).ungettext(s, p, n)),
+        pgettext=pass_context(lambda context, c, s: translations_of(context).upgettext(c, s)),
+        npgettext=pass_context(lambda context, c, s, p, n: translations_of(context).unpgettext(c, s, p, n)),
+        newstyle=True,
+    )
+
+
 def init_app(app):
+    # After Flask-Babel's init_app, whose callables these replace (the same catalogue, looked up once a render).
+    install_gettext(app.jinja_env)
     # As in production: templates are not re-read from disk on each render outside debug (Flask's default,
     # said here so that no setting turns it on by accident), and their compiled code is kept in the
     # instance folder, so a new worker (gunicorn restarts them) does not compile every template again
@@ -115,11 +160,12 @@ def init_app(app):
     @app.context_processor
     def helpers():
         return {
+            TRANSLATIONS: get_translations(),
             "current_lang": lambda: str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]),
             # The IANA zone the page's times are in (the site's on a site page, else the setting): base.html
             # puts it in <meta name="fieldapp-time-zone">, for times written by JavaScript (the outbox list).
             "time_zone": clock.zone_name,
             # {code: the language's own name}, in menu order (fieldapp/config.py).
             "language_names": LANGUAGE_NAMES,
-            "outbox_counts": outbox_counts,
+            "outbox_counts": outbox_counts_json,
         }

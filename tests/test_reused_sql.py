@@ -101,3 +101,58 @@ def test_each_people_row_shows_its_own_fields_in_their_places(as_role, world):
     assert (f'<li class="row person"><a class="person-link" href="{people}/{foreman.id}"><strong>Foreman Person'
             '</strong> <span class="badge role-foreman">Foreman</span>\n<br>\n<span class="muted">Fjordbygg AS · '
             'HMS card: <span class="badge warn">missing</span></span></a></li>') in page
+
+
+def test_the_on_site_lists_rows_match_peewees_tuples_column_by_column(app, world):
+    """The on-site list's poll reads the equipment names, the open follow-ups and whether anything is
+    required through SQL built once: the same rows and types as peewee's own queries (JSON lists and dicts)."""
+    import uuid
+
+    from fieldapp.checkin import equipment
+    from fieldapp.checkin import service as checkin
+    from fieldapp.competence import service as competence
+    from fieldapp.models import CheckIn, Equipment, FollowUp, SiteRequirement
+
+    org = world.site.organization_id
+    Equipment.create(key="custom_apron", builtin=False, organization=org, names={"nb": "Forkle", "en": "Apron"},
+                     sort_order=99)
+    check_in = CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=world.people["worker"], checked_in_at=utcnow(),
+                              name="Worker Person", missing=["helmet"])
+    FollowUp.create(site=world.site, kind="missing_equipment", check_in=check_in, detail=["helmet", "custom_apron"])
+    FollowUp.create(site=world.site, kind="missing_equipment", check_in=check_in, detail="")
+    same_rows(equipment._NAMES.rows(org), list(equipment._names_query(org).tuples()))
+    same_rows(checkin._OPEN_FOLLOW_UPS.rows(world.site.id),
+              list(checkin._open_follow_ups_query(world.site.id).tuples()))
+    with app.test_request_context(headers={"Accept-Language": "nb"}):
+        labels = equipment.names(org)
+        assert labels == {item.key: equipment.label(item) for item in equipment.catalogue(org)}
+        assert labels["custom_apron"] == "Forkle" and labels["helmet"] == "Hjelm"
+    follow_ups = checkin.open_follow_ups(world.site)
+    assert {tuple(f.detail or ()) for f in follow_ups} == {("helmet", "custom_apron"), ()}
+    assert competence._ANY_REQUIREMENT.rows(world.site.id) == []
+    SiteRequirement.create(site=world.site, course="hms_card", task="", blocks=False)
+    assert len(competence._ANY_REQUIREMENT.rows(world.site.id)) == 1
+
+
+def test_the_alert_status_rows_match_peewees_tuples_column_by_column(world):
+    """The sender's status poll reads the recipients and their phones' subscriptions through SQL built once."""
+    import uuid
+
+    from fieldapp.alerts import service as alerts
+    from fieldapp.models import Alert, AlertRecipient, PushSubscription
+
+    alert = Alert.create(uuid=uuid.uuid4(), site=world.site, sender=world.people["foreman"], level="warning",
+                         title="Crane lift", body="Keep clear")
+    for role in ("worker", "verneombud", "manager"):
+        AlertRecipient.create(alert=alert, user=world.people[role], role=role,
+                              acked_at=utcnow() if role == "worker" else None)
+    PushSubscription.create(user=world.people["worker"], endpoint="https://push.example/1", p256dh="k", auth="a")
+    PushSubscription.create(user=world.people["verneombud"], endpoint="https://push.example/2", p256dh="k",
+                            auth="a", broken_at=utcnow())
+    same_rows(alerts._RECIPIENTS.rows(alert.id), list(alerts._recipients_query(alert.id).tuples()))
+    same_rows(alerts._SUBSCRIPTIONS.rows(alert.id), list(alerts._subscriptions_query(alert.id).tuples()))
+    rows = {r.role: r for r in alerts.status_rows(alert)}
+    assert not rows["worker"].push_broken and not rows["worker"].no_push and rows["worker"].acked_at
+    assert rows["verneombud"].push_broken and not rows["verneombud"].no_push
+    assert rows["manager"].no_push and not rows["manager"].push_broken
+    assert [r.role for r in alerts.status_rows(alert)][-1] == "worker"  # those who acknowledged come last

@@ -6,6 +6,7 @@ the report's codes in `area` ("category/kind", or "category"), never words: they
 """
 import os
 import uuid as uuidlib
+from collections import namedtuple
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
@@ -375,24 +376,56 @@ def acknowledge(user, copy, ack_uuid, when):
     return bool(updated)
 
 
-def status_rows(alert):
-    """Every recipient with name, role and times, those who have not acknowledged first.
+StatusRow = namedtuple("StatusRow", "user_id name role escalated_at delivered_at received_at seen_at acked_at "
+                                     "ack_phone_at ack_received_at push_broken no_push")
 
+
+def _recipients_query(alert_id):
+    return (AlertRecipient.select(AlertRecipient.user, User.name, AlertRecipient.role, AlertRecipient.escalated_at,
+                                  AlertRecipient.delivered_at, AlertRecipient.received_at, AlertRecipient.seen_at,
+                                  AlertRecipient.acked_at, AlertRecipient.ack_phone_at, AlertRecipient.ack_received_at)
+            .join(User).where(AlertRecipient.alert == alert_id).order_by(User.name))
+
+
+def _subscriptions_query(alert_id):
+    recipients = AlertRecipient.select(AlertRecipient.user).where(AlertRecipient.alert == alert_id)
+    return PushSubscription.select(PushSubscription.user, PushSubscription.broken_at).where(
+        PushSubscription.user.in_(recipients))
+
+
+# The sender's status polls every 5 s while anyone has not acknowledged: SQL built once (db.ReusedSelect).
+_RECIPIENTS = ReusedSelect(_recipients_query, [(AlertRecipient.alert, -7_000_000_007)])
+_SUBSCRIPTIONS = ReusedSelect(_subscriptions_query, [(AlertRecipient.alert, -7_000_000_008)])
+
+
+def status_rows(alert):
+    """Every recipient as a flat StatusRow (name, role and times), those who have not acknowledged first.
+
+    Plain data, so the sender's polled status can take its ETag from it (htmx.render_polled). Two queries.
     row.push_broken: a push service refused one of the person's phones (400/403): the sender tells them to
     turn notifications on again (the phone also re-subscribes by itself on its next visit).
     row.no_push: the person has turned on notifications on no phone: only the app's inbox reaches them.
     """
-    rows = list(AlertRecipient.select(AlertRecipient, User).join(User)
-                .where(AlertRecipient.alert == alert).order_by(User.name))
-    subscriptions = list(PushSubscription.select(PushSubscription.user, PushSubscription.broken_at).where(
-        PushSubscription.user.in_([r.user_id for r in rows])).tuples())
+    rows = _RECIPIENTS.rows(alert.id)
+    subscriptions = _SUBSCRIPTIONS.rows(alert.id)
     broken = {user_id for user_id, broken_at in subscriptions if broken_at is not None}
     working = {user_id for user_id, broken_at in subscriptions if broken_at is None}
-    for r in rows:
-        r.push_broken = r.user_id in broken
-        r.no_push = r.user_id not in broken and r.user_id not in working  # only the inbox reaches them
-    rows.sort(key=lambda r: (r.acked_at is not None, r.seen_at is not None, r.user.name))
-    return rows
+    # no_push: only the inbox reaches them
+    out = [StatusRow(*row, row[0] in broken, row[0] not in broken and row[0] not in working) for row in rows]
+    out.sort(key=lambda r: (r.acked_at is not None, r.seen_at is not None, r.name))
+    return out
+
+
+AlertHead = namedtuple("AlertHead", "id escalated_at")
+
+
+def status_of(site, alert_id, user):
+    """What the sender's live status of the site's alert `alert_id` shows, as plain data: (AlertHead,
+    [StatusRow]), or None when the site has no such alert for `user` (site_alert)."""
+    alert = site_alert(site, alert_id, user)
+    if alert is None:
+        return None
+    return AlertHead(alert.id, alert.escalated_at), status_rows(alert)
 
 
 def site_alerts(site, limit=50):

@@ -124,9 +124,11 @@ def alert(site_id, alert_id):
 @bp.get("/s/<int:site_id>/alerts/<int:alert_id>/status")
 @requires("alerts.status")
 def status(site_id, alert_id):
-    alert, _copy = _alert_and_copy(alert_id)
-    return render_polled("alerts/alert_status.html", "alerts/_status.html", alert=alert,
-                         rows=service.status_rows(alert))
+    status = service.status_of(g.site, alert_id, g.user)  # alerts.status: whether or not they got a copy
+    if status is None:
+        abort(404)
+    head, rows = status
+    return render_polled("alerts/alert_status.html", "alerts/_status.html", alert=head, rows=rows)
 
 
 @bp.post("/s/<int:site_id>/alerts/<int:alert_id>/ack")

@@ -6,11 +6,12 @@ from datetime import date, time, timedelta
 from peewee import JOIN, IntegrityError
 
 from .. import audit, clock, isolate
-from ..competence.service import check_gate
+from ..competence.service import check_gate, flags_for
 from ..db import ReusedSelect, database
 from ..inputs import InputError
 from ..sites.service import new_qr_token
 from ..models import CheckIn, Equipment, FollowUp, Membership, Organization, Site, SiteEquipment, User, utcnow
+from .equipment import names as equipment_labels
 from .equipment import required_for
 
 # How far ahead of the server a time typed by a manager may be (a notification time, not a phone's record:
@@ -329,10 +330,34 @@ def site_for_sign_in(next_path):
     return site_for_poster(token)
 
 
+FollowUpRow = namedtuple("FollowUpRow", "id name detail")
+
+
+def _open_follow_ups_query(site_id):
+    return (FollowUp.select(FollowUp.id, CheckIn.name, FollowUp.detail).join(CheckIn)
+            .where((FollowUp.site == site_id) & FollowUp.resolved_at.is_null())
+            .order_by(FollowUp.created_at.desc()))
+
+
+# Read by every poll of the on-site list: SQL built once (db.ReusedSelect).
+_OPEN_FOLLOW_UPS = ReusedSelect(_open_follow_ups_query, [(FollowUp.site, -7_000_000_004)])
+
+
 def open_follow_ups(site):
-    return list(FollowUp.select(FollowUp, CheckIn).join(CheckIn)
-                .where((FollowUp.site == site) & FollowUp.resolved_at.is_null())
-                .order_by(FollowUp.created_at.desc()))
+    """The site's unresolved follow-ups of a check-in, newest first, as flat FollowUpRows (id, the check-in's
+    name, detail: the missing equipment keys or None): plain data, so the polled on-site list can take its
+    ETag from them (htmx.render_polled)."""
+    return [FollowUpRow._make(row) for row in _OPEN_FOLLOW_UPS.rows(site.id)]
+
+
+def on_site_list(site):
+    """What the on-site list (and its 15-second poll) shows, all plain data: {"rows": on_site_now(site),
+    "names": {equipment key: label}, "competence_flags": {user id: [course name]}, "follow_ups":
+    open_follow_ups(site), "today": the site's date}. Four queries where the site requires no course."""
+    rows = on_site_now(site)
+    return {"rows": rows, "names": equipment_labels(site.organization_id),
+            "competence_flags": flags_for(site, [r.user_id for r in rows]),
+            "follow_ups": open_follow_ups(site), "today": clock.today(site)}
 
 
 def resolve_follow_up(actor, site, follow_up_id):

@@ -208,12 +208,7 @@ def guest_check_out(token):
 @bp.get("/s/<int:site_id>/on-site")
 @requires("checkin.list")
 def on_site(site_id):
-    rows = service.on_site_now(g.site)
-    names = {item.key: equipment.label(item) for item in equipment.catalogue(g.site.organization_id)}
-    return render_polled("checkin/on_site.html", "checkin/_on_site_rows.html", rows=rows, names=names,
-                         competence_flags=competence.flags_for(g.site, [r.user_id for r in rows]),
-                         follow_ups=service.open_follow_ups(g.site),
-                         today=clock.today(g.site))
+    return render_polled("checkin/on_site.html", "checkin/_on_site_rows.html", **service.on_site_list(g.site))
 
 
 @bp.post("/s/<int:site_id>/follow-ups/<int:follow_up_id>/resolve")

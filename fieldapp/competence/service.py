@@ -14,7 +14,7 @@ from flask_babel import get_locale
 from peewee import IntegrityError, fn
 
 from .. import audit, clock, photos
-from ..db import database
+from ..db import ReusedSelect, database
 from ..i18n import localized
 from ..inputs import InputError, plausible_date, whole_number
 from ..models import (CertificatePhoto, CourseType, Membership, Organization, PersonTask, Site, SiteRequirement,
@@ -587,10 +587,18 @@ def check_gate(site, user):
     return problems
 
 
+# Whether the site requires any course: asked by every poll of the on-site list, SQL built once (db.ReusedSelect).
+_ANY_REQUIREMENT = ReusedSelect(
+    lambda site_id: SiteRequirement.select(SiteRequirement.id).where(SiteRequirement.site == site_id).limit(1),
+    [(SiteRequirement.site, -7_000_000_006)])
+
+
 def flags_for(site, user_ids):
     """{user id: [course name]} of what each listed person lacks on the site (the foreman's on-site list)."""
     user_ids = [u for u in user_ids if u is not None]
     if not user_ids:
+        return {}
+    if not _ANY_REQUIREMENT.rows(site.id):  # nothing is required on the site, so nobody lacks anything
         return {}
     m = matrix(site, user_ids=user_ids)
     out = {}
