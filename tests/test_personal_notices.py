@@ -15,8 +15,8 @@ from helpers import add_sja, client_for
 from fieldapp.competence import reminders as competence
 from fieldapp.duties import reminders as duties
 from fieldapp.meetings import service as meetings
-from fieldapp.models import (Alert, AlertRecipient, Inspection, InspectionOrder, Membership, Site, TrainingRecord,
-                             VerneombudTerm)
+from fieldapp.models import (Alert, AlertRecipient, Inspection, InspectionOrder, MeetingSchedule, Membership, Site,
+                             TrainingRecord, VerneombudTerm)
 from fieldapp.rounds import service as rounds
 from fieldapp.sja import service as sja_service
 
@@ -120,6 +120,8 @@ def site_a_alerts(world):
 def test_meeting_reminders_stay_on_their_site(app, world, elsewhere, frozen_clock):
     frozen_clock(NOW)
     with app.app_context():
+        # A schedule of the site's own and no meeting yet: the first is due (no schedule: no date, no reminder).
+        MeetingSchedule.create(organization=world.org, site=world.site, kind="hms", interval_days=28)
         assert meetings.remind_due() >= 1
     assert_hidden_from(app, elsewhere, world.site, site_a_alerts(world))
 
