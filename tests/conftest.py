@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 # Before fieldapp is imported: huey's SQLite file and the instance folder go to a scratch folder.
 os.environ.setdefault("FIELDAPP_INSTANCE", tempfile.mkdtemp(prefix="fieldapp-test-instance-"))
@@ -48,6 +49,35 @@ def pytest_configure(config):
     if config.option.basetemp or not os.access("/dev/shm", os.W_OK):
         return
     config.option.basetemp = config._fieldapp_basetemp = tempfile.mkdtemp(prefix="fieldapp-pytest-", dir="/dev/shm")
+
+
+# Modules whose tests share a server that each test process starts once for itself (about 5 s each):
+# under -n their tests all go to one worker, so the server starts once per run, not once on each worker.
+ONE_WORKER_MODULES = {
+    "tests/test_deploy_caddy.py": "caddy",  # gunicorn behind Caddy (its module-scoped `stack` fixture)
+    "tests/test_storage.py": "seaweedfs",  # the session's SeaweedFS (the `seaweedfs` fixture)
+    "tests/test_storage_s3.py": "seaweedfs",
+}
+
+
+class GroupedLoadScheduling(LoadScopeScheduling):
+    """xdist's load scheduling with the tests of ONE_WORKER_MODULES kept together (one unit per server).
+
+    Each other test is a unit of its own, handed to whichever worker runs short; the groups go first (xdist
+    orders units largest first). xdist's own `--dist loadgroup` does not group here: pytest 9 keeps the node id
+    in Node._id, and xdist 3.8 renames Node._nodeid.
+    """
+
+    def _split_scope(self, nodeid):
+        return ONE_WORKER_MODULES.get(nodeid.split("::", 1)[0], nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """-n's default scheduling (`--dist load`) is GroupedLoadScheduling; any other --dist is xdist's own."""
+    if config.getvalue("dist") == "load":
+        return GroupedLoadScheduling(config, log)
+    return None
 
 
 def pytest_unconfigure(config):
@@ -348,3 +378,4 @@ def count_queries():
     yield handler
     logger.removeHandler(handler)
     logger.setLevel(old_level)
+

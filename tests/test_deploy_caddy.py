@@ -27,9 +27,9 @@ from fieldapp.config import PROJECT_ROOT
 from fieldapp.static_files import Manifest, export_hashed
 
 CADDY = shutil.which("caddy")
-# One gunicorn and one Caddy serve the module's tests (the `stack` fixture), on one xdist worker.
-pytestmark = [pytest.mark.skipif(CADDY is None, reason="caddy is installed by `make system-test-deps`"),
-              pytest.mark.xdist_group("caddy")]
+# One gunicorn and one Caddy serve the module's tests (the `stack` fixture), on one xdist worker
+# (conftest.ONE_WORKER_MODULES).
+pytestmark = pytest.mark.skipif(CADDY is None, reason="caddy is installed by `make system-test-deps`")
 
 
 def free_port():
