@@ -51,12 +51,15 @@ def pytest_configure(config):
     config.option.basetemp = config._fieldapp_basetemp = tempfile.mkdtemp(prefix="fieldapp-pytest-", dir="/dev/shm")
 
 
-# Modules whose tests share a server that each test process starts once for itself (about 5 s each):
-# under -n their tests all go to one worker, so the server starts once per run, not once on each worker.
+# Modules whose tests share something costly that each test process makes once for them (a server, a
+# module-scoped fixture): under -n their tests all go to one worker, so it is made once per run, not once on
+# each worker.
 ONE_WORKER_MODULES = {
-    "tests/test_deploy_caddy.py": "caddy",  # gunicorn behind Caddy (its module-scoped `stack` fixture)
-    "tests/test_storage.py": "seaweedfs",  # the session's SeaweedFS (the `seaweedfs` fixture)
+    "tests/test_deploy_caddy.py": "caddy",  # gunicorn behind Caddy (its `stack`), ~5 s
+    "tests/test_storage.py": "seaweedfs",  # the session's SeaweedFS (the `seaweedfs` fixture), ~4-6 s
     "tests/test_storage_s3.py": "seaweedfs",
+    "tests/test_translations.py": "translations",  # `extracted`: pybabel extract over the project, ~1.5 s
+    "tests/test_pages_in_every_language.py": "languages",  # `every_catalogue`: every .po file read, ~0.5 s
 }
 
 
