@@ -75,6 +75,18 @@ class GroupedLoadScheduling(LoadScopeScheduling):
         return ONE_WORKER_MODULES.get(nodeid.split("::", 1)[0], nodeid)
 
 
+# Modules whose tests mostly wait on processes they start (huey consumers, Redis, gunicorn, 4-13 s each):
+# collected first, so that under -n none of them starts near the end of the run while the other worker has
+# nothing left to do.
+WAITING_MODULES = ("test_push_kill.py", "test_queue_redis.py", "test_make_run.py", "test_instance_keys.py",
+                   "test_photo_costs.py")
+
+
+def pytest_collection_modifyitems(items):
+    """WAITING_MODULES first, each module's tests in their own order (a stable sort)."""
+    items.sort(key=lambda item: item.path.name not in WAITING_MODULES)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """-n's default scheduling (`--dist load`) is GroupedLoadScheduling; any other --dist is xdist's own."""
