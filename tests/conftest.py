@@ -10,6 +10,9 @@ What keeps the suite fast (issue 15), and the pattern for new tests:
 - `world` (helpers.World) and `world_with_records` (World after helpers.add_photo_and_alert) come with the
   database copy, built once per run: ask for the fixture instead of building them in the test.
 - `as_role(role)` signs in without argon2; `frozen_clock` stops the clock; wait with helpers.poll, never sleep.
+- Under -n: a module whose tests share a costly server or module fixture goes in ONE_WORKER_MODULES (one
+  worker runs it, so it is made once per run); a module that mostly waits on its own processes goes in
+  WAITING_MODULES (collected first, so no long wait starts at the end). bench/suite.py times the suite.
 The helpers tests call are in helpers.py.
 """
 import logging
