@@ -10,6 +10,9 @@ What keeps the suite fast (issue 15), and the pattern for new tests:
 - `world` (helpers.World) and `world_with_records` (World after helpers.add_photo_and_alert) come with the
   database copy, built once per run: ask for the fixture instead of building them in the test.
 - `as_role(role)` signs in without argon2; `frozen_clock` stops the clock; wait with helpers.poll, never sleep.
+- Under -n: a module whose tests share a costly server or module fixture goes in ONE_WORKER_MODULES (one
+  worker runs it, so it is made once per run); a module that mostly waits on its own processes goes in
+  WAITING_MODULES (collected first, so no long wait starts at the end). bench/suite.py times the suite.
 The helpers tests call are in helpers.py.
 """
 import logging
@@ -21,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 # Before fieldapp is imported: huey's SQLite file and the instance folder go to a scratch folder.
 os.environ.setdefault("FIELDAPP_INSTANCE", tempfile.mkdtemp(prefix="fieldapp-test-instance-"))
@@ -48,6 +52,50 @@ def pytest_configure(config):
     if config.option.basetemp or not os.access("/dev/shm", os.W_OK):
         return
     config.option.basetemp = config._fieldapp_basetemp = tempfile.mkdtemp(prefix="fieldapp-pytest-", dir="/dev/shm")
+
+
+# Modules whose tests share something costly that each test process makes once for them (a server, a
+# module-scoped fixture): under -n their tests all go to one worker, so it is made once per run, not once on
+# each worker.
+ONE_WORKER_MODULES = {
+    "tests/test_deploy_caddy.py": "caddy",  # gunicorn behind Caddy (its `stack`), ~5 s
+    "tests/test_storage.py": "seaweedfs",  # the session's SeaweedFS (the `seaweedfs` fixture), ~4-6 s
+    "tests/test_storage_s3.py": "seaweedfs",
+    "tests/test_translations.py": "translations",  # `extracted`: pybabel extract over the project, ~1.5 s
+    "tests/test_pages_in_every_language.py": "languages",  # `every_catalogue`: every .po file read, ~0.5 s
+}
+
+
+class GroupedLoadScheduling(LoadScopeScheduling):
+    """xdist's load scheduling with the tests of ONE_WORKER_MODULES kept together (one unit per server).
+
+    Each other test is a unit of its own, handed to whichever worker runs short; the groups go first (xdist
+    orders units largest first). xdist's own `--dist loadgroup` does not group here: pytest 9 keeps the node id
+    in Node._id, and xdist 3.8 renames Node._nodeid.
+    """
+
+    def _split_scope(self, nodeid):
+        return ONE_WORKER_MODULES.get(nodeid.split("::", 1)[0], nodeid)
+
+
+# Modules whose tests mostly wait on processes they start (huey consumers, Redis, gunicorn, 4-13 s each):
+# collected first, so that under -n none of them starts near the end of the run while the other worker has
+# nothing left to do.
+WAITING_MODULES = ("test_push_kill.py", "test_queue_redis.py", "test_make_run.py", "test_instance_keys.py",
+                   "test_photo_costs.py")
+
+
+def pytest_collection_modifyitems(items):
+    """WAITING_MODULES first, each module's tests in their own order (a stable sort)."""
+    items.sort(key=lambda item: item.path.name not in WAITING_MODULES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """-n's default scheduling (`--dist load`) is GroupedLoadScheduling; any other --dist is xdist's own."""
+    if config.getvalue("dist") == "load":
+        return GroupedLoadScheduling(config, log)
+    return None
 
 
 def pytest_unconfigure(config):
@@ -348,3 +396,4 @@ def count_queries():
     yield handler
     logger.removeHandler(handler)
     logger.setLevel(old_level)
+

@@ -27,6 +27,8 @@ from fieldapp.config import PROJECT_ROOT
 from fieldapp.static_files import Manifest, export_hashed
 
 CADDY = shutil.which("caddy")
+# One gunicorn and one Caddy serve the module's tests (the `stack` fixture), on one xdist worker
+# (conftest.ONE_WORKER_MODULES).
 pytestmark = pytest.mark.skipif(CADDY is None, reason="caddy is installed by `make system-test-deps`")
 
 
@@ -85,10 +87,15 @@ def slow_post(host, port, path, total, rate, context=None):
         return sock.recv(200).split(b"\r\n")[0]
 
 
-@pytest.fixture
-def stack(tmp_path, database_url):
-    if not database_url.startswith("sqlite:///"):
+@pytest.fixture(scope="module")
+def stack(request, tmp_path_factory, database_kind):
+    """gunicorn (one worker, one thread) behind Caddy with deploy/Caddyfile.pilot, started once for the module
+    (about 3 s to start and 2 s to stop each): a test that changes what they serve puts it back."""
+    if database_kind != "sqlite":
         pytest.skip("one run is enough: the proxy does not depend on the database")
+    tmp_path = tmp_path_factory.mktemp("stack")
+    shutil.copyfile(request.getfixturevalue("migrated_template"), tmp_path / "fieldapp.db")
+    database_url = f"sqlite:///{tmp_path}/fieldapp.db"
     app_port, https_port, http_port, admin_port = free_port(), free_port(), free_port(), free_port()
     instance = tmp_path / "instance"
     env = {**os.environ, "FIELDAPP_INSTANCE": str(instance), "FIELDAPP_DATABASE_URL": database_url,
@@ -145,8 +152,13 @@ def test_only_the_exact_hashed_names_are_cached_for_a_year(stack):
     assert body == (PROJECT_ROOT / "static/css/app.css").read_bytes()
     assert "Content-Security-Policy" not in headers  # from disk (the app sets one on every answer)
     # A release not exported yet: the true hashed name is still right, from the app.
-    (stack["hashed"] / "static" / real).unlink()
-    status, headers, body = get(f"{base}/static/{real}", context)
+    exported = stack["hashed"] / "static" / real
+    kept = exported.read_bytes()
+    exported.unlink()
+    try:
+        status, headers, body = get(f"{base}/static/{real}", context)
+    finally:
+        exported.write_bytes(kept)  # the module's other tests share the stack
     assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert body == (PROJECT_ROOT / "static/css/app.css").read_bytes()
     assert "Content-Security-Policy" in headers  # from the app
