@@ -48,6 +48,11 @@ system-test-deps:
 # Caddy; about 3 minutes).
 PHOTO_TESTS := tests/test_reports.py tests/test_photos.py tests/test_backup.py tests/test_rounds.py \
 	tests/test_meetings.py tests/test_competence.py tests/test_downloads.py
+# Compiled bytecode and pytest's rewritten test modules are kept under .cache/pycache: where the environment sets
+# PYTHONDONTWRITEBYTECODE (this machine's does), every test process compiled everything again (collection 4.9 s
+# instead of 1.6 s per process, and the suite runs some fifteen of them).
+test test-fast: export PYTHONDONTWRITEBYTECODE :=
+test test-fast: export PYTHONPYCACHEPREFIX := $(CURDIR)/.cache/pycache
 test: install system-test-deps
 	$(BIN)/pytest -n 2 -m "not browser and not cluster"
 	$(BIN)/pytest -m browser
