@@ -182,6 +182,28 @@ def test_a_row_without_a_session_moves_only_when_its_owner_has_no_live_session(w
     assert worker.get("/alerts").status_code == 302  # (the worker's session there had ended too)
 
 
+def test_a_phone_signed_out_long_ago_gets_no_alerts_after_its_session_is_purged(app, world, as_role, push_service,
+                                                                                frozen_clock):
+    """Attack (session 6): purging a revoked session set the subscription's session to NULL, and a row without a
+    session passed the signed-out check, so a shared phone got its old owner's alerts again after 91 days."""
+    from datetime import timedelta
+
+    from fieldapp.accounts import tasks as account_tasks
+
+    worker = as_role("worker")
+    assert worker.post("/me/push", json=push_service.subscribe("shared-phone")).status_code == 201
+    assert worker.post("/sign-out").status_code == 303
+    frozen_clock(utcnow() + timedelta(days=91))
+    with app.app_context():
+        assert account_tasks.purge_stale_sign_in_data.call_local()["push_subscriptions"] == 1
+        alert, _created = service.create(world.people["verneombud"], world.site, uuid.uuid4(), dict(
+            template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
+            ack_minutes=60), send=False)
+        alert_tasks.deliver(alert.id)
+    assert push_service.for_device("shared-phone") == []
+    assert PushSubscription.select().count() == 0
+
+
 @pytest.mark.parametrize("spelling", [
     "https://FCM.googleapis.com/fcm/send/OLA-DEVICE-1", "https://fcm.googleapis.com./fcm/send/OLA-DEVICE-1",
     "https://fcm.googleapis.com:443/fcm/send/OLA-DEVICE-1", "HTTPS://fcm.googleapis.com/fcm/send/OLA-DEVICE-1"])
@@ -387,6 +409,84 @@ def test_a_fanout_splits_into_spans_that_hold_every_delivery_once_and_old_chunks
         assert alert_tasks.deliver_alert.call_local(alert.id, spans[0])["sent"] == 0  # already sent
         assert alert_tasks.deliver_alert.call_local(alert.id, spans[2])["sent"] == 1
     assert sorted(len(push_service.for_device(f"s{i}")) for i in range(7)) == [1] * 7
+
+
+def test_an_alert_of_four_byte_characters_within_the_forms_limits_reaches_every_phone(app, world, as_role,
+                                                                                      push_service):
+    """The form's limits in four-byte characters: 120 of title and 600 of text come to 2,976 bytes, at the edge
+    of the payload's limit; the message goes whole (the next test passes the limit with an escalation's prefix)."""
+    assert as_role("worker").post("/me/push", json=push_service.subscribe("worker")).status_code == 201
+    with app.app_context():
+        heavy, _created = service.create(world.people["manager"], world.site, uuid.uuid4(), dict(
+            template=None, level="warning", title="🚧" * 120, body="🚧" * 2000, area="", audience="all",
+            ack_required=False, ack_minutes=60), send=False)
+        plain, _created = service.create(world.people["manager"], world.site, uuid.uuid4(), dict(
+            template="weather", level="warning", title="", body="", area="", audience="all",
+            ack_required=False, ack_minutes=60), send=False)
+        assert alert_tasks.deliver(None)["sent"] == 2  # the sweep
+    got = {m["payload"]["alert"]: m for m in push_service.for_device("worker")}
+    assert set(got) == {heavy.id, plain.id}
+    assert got[heavy.id]["payload"]["body"].endswith("…") and got[heavy.id]["payload"]["body"].startswith("🚧")
+    assert got[heavy.id]["payload"]["title"] == "🚧" * 120
+
+
+def test_an_escalation_whose_prefix_makes_the_message_too_long_does_not_stop_the_sweep(app, world, as_role,
+                                                                                        push_service):
+    """Attack (session 6): the managers' copy of an escalation carries the late foremen's names before the title;
+    with a long text that made the payload fail inside the sweep, every minute, for every alert behind it."""
+    from collections import Counter
+    from datetime import timedelta
+
+    from fieldapp.models import User
+
+    User.update(name="Kristoffer Andersen-Johansen").where(User.id == world.people["foreman"].id).execute()
+    for role in ("foreman", "worker", "manager"):
+        assert as_role(role).post("/me/push", json=push_service.subscribe(role)).status_code == 201
+    with app.app_context():
+        heavy, _created = service.create(world.people["verneombud"], world.site, uuid.uuid4(), dict(
+            template=None, level="warning", title="🚧" * 120, body="🚧" * 2000, area="", audience="all",
+            ack_required=True, ack_minutes=1), send=False)
+        assert alert_tasks.deliver(None)["sent"] == 3
+        later = utcnow() + timedelta(minutes=5)
+        delivery.escalate(now=later)
+        plain, _created = service.create(world.people["verneombud"], world.site, uuid.uuid4(), dict(
+            template="weather", level="warning", title="", body="", area="", audience="all",
+            ack_required=False, ack_minutes=60), send=False)
+        for minute in range(3):  # three sweeps, each after the last one's lease
+            alert_tasks.deliver(None, now=later + timedelta(minutes=2 * minute))
+    got = Counter((m["device"], m["payload"]["alert"]) for m in push_service.received)
+    assert got[("worker", plain.id)] == 1 and got[("foreman", plain.id)] == 1
+    assert got[("manager", heavy.id)] == 2  # the alert, then the escalation with the foreman's name
+    told = [m["payload"] for m in push_service.for_device("manager") if m["headers"].get("topic") == f"alert{heavy.id}"]
+    assert any(p["title"].startswith("Kristoffer Andersen-Johansen: ") for p in told)
+    with app.app_context():
+        assert PushDelivery.select().where(PushDelivery.sent_at.is_null()).count() == 0
+
+
+def test_a_message_that_cannot_be_made_is_a_failed_attempt_not_the_end_of_the_run(app, world, as_role,
+                                                                                  push_service, monkeypatch):
+    for role in ("worker", "foreman"):
+        assert as_role(role).post("/me/push", json=push_service.subscribe(role)).status_code == 201
+    real = delivery.payload
+
+    def broken_for_english(alert, language, prefix=""):
+        if language == "en":
+            raise RuntimeError("simulated bug in one message")
+        return real(alert, language, prefix)
+
+    monkeypatch.setattr(delivery, "payload", broken_for_english)
+    with app.app_context():
+        from fieldapp.models import User
+
+        User.update(language="en").where(User.id == world.people["worker"].id).execute()
+        User.update(language="nb").where(User.id == world.people["foreman"].id).execute()
+        alert, _created = service.create(world.people["verneombud"], world.site, uuid.uuid4(), dict(
+            template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
+            ack_minutes=60), send=False)
+        counts = alert_tasks.deliver(alert.id)
+        assert counts["sent"] == 1 and counts["retry"] == 1
+        row = PushDelivery.get((PushDelivery.alert == alert) & PushDelivery.sent_at.is_null())
+        assert row.attempts == 1 and row.gave_up_at is None and row.claimed_by is None
 
 
 # --- start-up warnings ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ..models import (Alert, AlertRecipient, DeviceSession, Membership, PushDeli
 from .wording import wording
 
 PAYLOAD_BODY = 600  # characters of the text in the push message; the whole text is in the app
+PAYLOAD_BYTES = 3000  # bytes of the JSON at most, before encryption
 TTL = {"stop_work": 4 * 3600, "warning": 12 * 3600, "info": 24 * 3600}  # seconds a push service keeps it
 MAX_ATTEMPTS = 5
 
@@ -47,15 +48,26 @@ def link(alert):
 
 
 def payload(alert, language, prefix=""):
-    """The push message: small JSON (well under the 4 KB a push service takes)."""
+    """The push message: JSON bytes, fewer than PAYLOAD_BYTES (a push service takes 4 KB once encrypted).
+
+    The text is cut at PAYLOAD_BODY characters, then, while the JSON is still too long in bytes (characters of
+    three or four bytes in UTF-8, or an escalation's prefix of names), the text and then the title are cut
+    further, each with "…". The whole text is in the app.
+    """
     title, text = wording(alert, language)
     if len(text) > PAYLOAD_BODY:
         text = text[:PAYLOAD_BODY - 1] + "…"
     body = {"title": prefix + title, "body": text, "level": alert.level, "url": link(alert),
             "tag": f"alert-{alert.id}", "alert": alert.id, "site": alert.site_id}
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    assert len(data) < 3000, "push payload too large"
-    return data
+    for _ in range(16):  # bounded: each pass frees at least the bytes that were over, and by then it fits
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        over = len(data) - PAYLOAD_BYTES + 1
+        if over <= 0:
+            return data
+        field = "body" if body["body"] else "title"
+        words = body[field]
+        body[field] = words[:max(0, len(words) - over - 1)] + "…" if len(words) > over + 1 else ""
+    raise ValueError("push payload too large")  # not reached: title and text empty are ~200 bytes
 
 
 def queue_deliveries(alert, recipient_ids=None, round=0, prefix_for=None):
@@ -274,7 +286,13 @@ def deliver(alert_id=None, now=None, seconds=RUN_SECONDS, span=None):
                     # Stored before the allowlist (issue 14), or the list changed: never connect there.
                     answered.append((claimed, push.Result(claimed, REFUSED_HERE)))
                     continue
-                in_flight[sender.submit(message(claimed))] = claimed
+                try:
+                    prepared = message(claimed)
+                except Exception:  # noqa: BLE001 - one message's bug must not end the run and strand the others
+                    log.exception("push message for delivery %s could not be made", claimed.id)
+                    answered.append((claimed, push.Result(claimed, None)))  # a failed attempt: retried, then given up
+                    continue
+                in_flight[sender.submit(prepared)] = claimed
         if in_flight:
             finished, _pending = wait(list(in_flight), timeout=RECORD_SECONDS, return_when=FIRST_COMPLETED)
             for future in finished:
