@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import current_app, g, make_response, render_template, request, session
 from flask_babel import get_locale
 from flask_htmx import HTMX
+from flask_wtf.csrf import generate_csrf
 
 from . import clock
 from .config import PROJECT_ROOT
@@ -40,17 +41,23 @@ def render_polled(page, fragment, **ctx):
     The fragment is 'private, no-cache' so the browser keeps the last one and revalidates each poll with
     If-None-Match (htmx's XHR gets the kept body back as a 200); whole pages stay no-store (headers.py)
     and carry the body's hash. Not htmx's 286: that stops the polling for good.
+    The fragment carries its own ETag as data-etag (poll_etag), in the page and in each answer: static/js/app.js
+    does not swap an answer with the ETag the page shows already (the browser hands htmx the kept body as a 200
+    after the server's 304), so an unchanged poll leaves focus, a half-typed field and a tap in progress alone.
     Returns a Response: 200 with ETag, or 304 without a body.
     """
+    # The page makes the session's CSRF secret as it renders its first form; made first here, the page's
+    # data-etag and the polls' ETags are taken from the same secret.
+    generate_csrf()
+    etag = None if current_app.jinja_env.auto_reload else context_etag(fragment, ctx)
     if not wants_fragment():
-        response = make_response(render(page, fragment, **ctx))
+        response = make_response(render(page, fragment, poll_etag=etag, **ctx))
         response.add_etag()
         return response.make_conditional(request)
-    etag = None if current_app.jinja_env.auto_reload else context_etag(fragment, ctx)
     if etag is not None and etag in request.if_none_match:
         response = current_app.response_class(status=304)
     else:
-        response = make_response(render_template(fragment, **ctx))
+        response = make_response(render_template(fragment, poll_etag=etag, **ctx))
     response.headers["Cache-Control"] = "private, no-cache"
     if etag is None:
         response.add_etag()

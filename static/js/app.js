@@ -10,6 +10,20 @@
   window.addEventListener("offline", showNetworkState);
   document.addEventListener("DOMContentLoaded", showNetworkState);
 
+  // A poll (the on-site list, an alert's status) whose answer has the ETag of what the page shows already: no
+  // swap. The server answers 304 and the browser hands htmx its kept copy as a 200, which htmx would put in
+  // place again, taking the focus, a half-typed field or a tap in progress with it (htmx.render_polled).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr, target = event.detail.target;
+    if (xhr.status === 304) {
+      event.detail.shouldSwap = false;
+      return;
+    }
+    // Flask-Compress marks a compressed answer's ETag with its encoding ("<tag>:br").
+    var tag = (xhr.getResponseHeader("ETag") || "").replace(/^W\//, "").replace(/"/g, "").split(":")[0];
+    if (tag && target && target.getAttribute("data-etag") === tag) event.detail.shouldSwap = false;
+  });
+
   if (!("serviceWorker" in navigator)) return;
   // After the page's own files (issue 22): the worker's install then takes them from the HTTP cache (their names
   // are hashed and immutable) instead of downloading them a second time on a first visit.
