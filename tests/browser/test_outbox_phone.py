@@ -181,7 +181,7 @@ def test_shared_phone_a_check_in_is_recorded_for_its_maker_only(live, page, cont
     sign_in_ui(page, live.url, foreman.phone, PIN)
     page.goto(live.url + "/outbox")
     page.wait_for_selector(".outbox-item.state-other")
-    assert page.text_content(".outbox-item span").startswith("Sjekk inn ")
+    assert page.text_content(".outbox-item span").startswith("Innsjekking ")
     assert CheckIn.select().count() == 0
     sign_out_ui(page, live)
     page.wait_for_url("**/sign-in")
