@@ -74,6 +74,7 @@ def main():
     from fieldapp.db import database, run_migrations
     from fieldapp.models import Membership, Organization, PushSubscription, Site, User
     from fieldapp.queue import huey, make_huey
+    from peewee import chunked
 
     huey.storage = make_huey({"REDIS_URL": redis.url}).storage  # this process enqueues on the bench's Redis
     app = create_app({"PUSH_ALLOW_LOCAL_ENDPOINTS": True, "VAPID_SUBJECT": "mailto:bench@fieldapp.invalid",
@@ -94,12 +95,16 @@ def main():
             org = Organization.create(name="Bench AS", org_number="923609016")
             site = Site.create(organization=org, name="Bench", address="x", qr_token="bench")
             sender = User.create(name="Verneombud", phone="+4799999999")
-            User.insert_many([dict(name=f"Worker {i}", phone=f"+4740{i:06d}", language="nb" if i % 3 else "en")
-                              for i in range(args.subscriptions)]).execute()
+            # In batches: PostgreSQL takes at most 65,535 parameters a statement (SQLite 32,766).
+            for batch in chunked([dict(name=f"Worker {i}", phone=f"+4740{i:06d}", language="nb" if i % 3 else "en")
+                                  for i in range(args.subscriptions)], 1000):
+                User.insert_many(batch).execute()
             people = [uid for (uid,) in User.select(User.id).where(User.phone.startswith("+4740")).tuples()]
-            Membership.insert_many([{"user": uid, "site": site.id, "role": "worker"} for uid in people]).execute()
-            PushSubscription.insert_many([dict(user=uid, endpoint=info["endpoint"], **info["keys"])
-                                          for uid, info in zip(people, subscriptions)]).execute()
+            for batch in chunked([{"user": uid, "site": site.id, "role": "worker"} for uid in people], 1000):
+                Membership.insert_many(batch).execute()
+            for batch in chunked([dict(user=uid, endpoint=info["endpoint"], **info["keys"])
+                                  for uid, info in zip(people, subscriptions)], 1000):
+                PushSubscription.insert_many(batch).execute()
         from fieldapp import keys
         keys.check(app)  # the consumers' create_app compares their keys with these (the same instance folder)
 
