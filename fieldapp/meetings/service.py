@@ -1,10 +1,13 @@
 """Meetings: the agenda built from the site's records, the minutes, decisions followed up as reports,
 approval (then frozen: amendments only), proposals from anyone on the site, and the morning meeting."""
+import functools
 import hashlib
 import json
+import operator
 import secrets
 import uuid as uuidlib
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfoNotFoundError
 
 from peewee import JOIN, IntegrityError, fn
 
@@ -318,6 +321,16 @@ def _worded_title(source, params, course_names):
 
 AGENDA_SOURCES = [_statistics, _injuries, _new_reports, _open_findings, _rounds, _sjas, _overdue_follow_ups,
                   _certificates, _alerts]
+
+
+def held(today):
+    """The peewee condition for a meeting that counts as held by `today` (a date on the site's clock): its minutes
+    are approved (status "approved") and its day is not after `today`. The one rule for "held", used by the due
+    dates (the home card, the duties page, remind_due) and the duties rules (meetings held with the verneombud, AML
+    § 3-1 (2), § 6-2 (2)). A draft is not held: until its minutes are
+    approved nothing shows the meeting took place (AML § 7-2 (AMU): the minutes are the record of the meeting), and
+    a meeting dated ahead is planned, not held."""
+    return (Meeting.status == "approved") & (Meeting.held_on <= today)
 
 
 def last_meeting(site, kind, before=None):
@@ -817,7 +830,7 @@ def remind_due(remind_days=3):
                                              .where(Membership.site.in_([s.id for s in sites])
                                                     & Membership.role.in_(roles_with("meetings.run"))).tuples()):
         leads.setdefault(site_id, []).append((user_id, role, language))
-    intervals, last = _due_inputs([s.id for s in sites])
+    intervals, last = _due_inputs(sites)
 
     def remind_site(site):
         made = 0
@@ -848,13 +861,15 @@ def remind_due(remind_days=3):
 def _due_by_site(sites):
     """{site id: [(kind code, due date, overdue)]}: each site's schedules, else the built-in defaults, from the
     last meeting of each kind (today, the site's, when there was none). Two queries for any number of sites."""
-    intervals, last = _due_inputs([s.id for s in sites])
+    intervals, last = _due_inputs(sites)
     return {site.id: _due_rows(site, intervals, last) for site in sites}
 
 
-def _due_inputs(ids):
+def _due_inputs(sites):
     """({site id: {kind: (interval days, the site's own schedule?)}}, {(site id, kind): last held_on}) for the
-    sites `ids`. Two queries."""
+    sites, the last held_on counting only meetings held (see held) by each site's today: a draft, or a meeting
+    dated ahead, moves no due date. Two queries."""
+    ids = [s.id for s in sites]
     defaults = {kind: (days, False) for kind, (_n, level, days) in kind_catalogue.BUILTIN.items()
                 if level == "site" and days}
     intervals = {site_id: dict(defaults) for site_id in ids}
@@ -862,9 +877,20 @@ def _due_inputs(ids):
                                                        MeetingSchedule.interval_days)
                                 .where(MeetingSchedule.site.in_(ids)).tuples()):
         intervals[site_id][kind] = (days, True)
+    by_day = {}
+    for site in sites:  # a few distinct days at most (the sites' time zones), so a short OR
+        try:
+            day = clock.today(site)
+        except (ZoneInfoNotFoundError, ValueError):  # a site's broken zone: _due_rows fails for that site alone, so
+            continue  # remind_due goes on with the others (fieldapp/isolate.py)
+        by_day.setdefault(day, []).append(site.id)
+    if not by_day:
+        return intervals, {}
+    counted = functools.reduce(operator.or_, (Meeting.site.in_(day_ids) & held(day)
+                                              for day, day_ids in by_day.items()))
     last = {(site_id, kind): held_on for site_id, kind, held_on in
             Meeting.select(Meeting.site, Meeting.kind, fn.MAX(Meeting.held_on))
-            .where(Meeting.site.in_(ids)).group_by(Meeting.site, Meeting.kind).tuples()}
+            .where(counted).group_by(Meeting.site, Meeting.kind).tuples()}
     return intervals, last
 
 
@@ -901,7 +927,7 @@ def due_meetings(site, today=None):
 def unscheduled(site):
     """[kind code] of the site's regular kinds (those with a built-in rhythm) that have no schedule of the site's
     own and have never been held there: no date is due, and the page says so. Two queries."""
-    intervals, last = _due_inputs([site.id])
+    intervals, last = _due_inputs([site])
     return [kind for kind, (_days, own) in intervals[site.id].items() if not own and (site.id, kind) not in last]
 
 

@@ -1,0 +1,107 @@
+"""Only meetings held count: approved minutes dated no later than today (meetings.service.held). A draft, or a
+meeting planned ahead, neither moves the next due date nor counts as held with the verneombud."""
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from fieldapp.duties import rules
+from fieldapp.duties.service import term_end
+from fieldapp.meetings import service
+from fieldapp.models import Meeting, MeetingAttendance, MeetingSchedule, User, VerneombudTerm
+
+NOW = datetime(2026, 3, 10, 9, 0)
+TODAY = date(2026, 3, 10)
+
+
+def test_a_site_overdue_for_its_meeting_stays_overdue_when_one_is_planned_far_ahead(app, world, as_role,
+                                                                                      frozen_clock):
+    frozen_clock(NOW)
+    MeetingSchedule.create(organization=world.org, site=world.site, kind="hms", interval_days=14)
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=60), topics=[],
+                   status="approved")
+    assert service.due_meetings(world.site, TODAY)[0][2] is True  # overdue
+    manager = as_role("manager")
+    r = manager.post(f"/s/{world.site.id}/meetings/new", data={"kind": "hms",
+                                                              "held_on": (TODAY + timedelta(days=700)).isoformat()})
+    assert r.status_code == 303, r.status_code
+    # A draft planned two years ahead: is the site still overdue?
+    assert service.due_meetings(world.site, TODAY)[0][2] is True, service.due_meetings(world.site, TODAY)
+
+
+@pytest.mark.parametrize("held_on", ["0001-01-01", "9999-12-31", "2026-02-30", "20260301", "2026-W10-2",
+                                     "２０２６-０３-０１", "2021-03-11", "2028-03-09", "2028-03-10", "2021-03-10",
+                                     " 2026-03-01 ", "2026-03-01T00:00", ""])
+def test_a_manager_typing_any_meeting_date_gets_a_page_or_a_clear_refusal(app, world, as_role, frozen_clock,
+                                                                            held_on):
+    frozen_clock(NOW)
+    manager = as_role("manager")
+    r = manager.post(f"/s/{world.site.id}/meetings/new", data={"kind": "hms", "held_on": held_on})
+    assert r.status_code in (303, 422, 400), (held_on, r.status_code)
+    if r.status_code == 303:
+        page = manager.get(r.headers["Location"])
+        assert page.status_code == 200
+        assert manager.get(f"/s/{world.site.id}/meetings").status_code == 200
+        for days in ("1", "730", "90"):
+            for scope in ("site", "org"):
+                assert manager.get(f"/s/{world.site.id}/duties?days={days}&scope={scope}").status_code == 200
+        assert manager.get(f"/s/{world.site.id}/verneombud").status_code == 200
+        assert manager.get(f"/s/{world.site.id}/duties/inspector-pack.pdf").status_code == 200
+
+
+@pytest.mark.parametrize("start", [TODAY - timedelta(days=365 * 10), TODAY, TODAY + timedelta(days=700),
+                                   date(2024, 2, 29)])
+def test_a_manager_registering_far_or_overlapping_terms_still_sees_the_duties(app, world, as_role, frozen_clock, start):
+    frozen_clock(NOW)
+    manager = as_role("manager")
+    for person, whole in ((world.people["worker"], "0"), (world.people["worker"], "1"), (world.people["foreman"], "0")):
+        data = {"user": str(person.id), "role": "verneombud", "how": "election",
+                "elected_from": start.isoformat(), "elected_to": term_end(start).isoformat(),
+                "notice_on": min(start, TODAY).isoformat(), "area": "", "whole_org": whole}
+        r = manager.post(f"/s/{world.site.id}/verneombud", data=data)
+        assert r.status_code in (303, 422, 200), r.status_code
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=3), topics=[],
+                   status="approved")
+    for days in ("1", "730"):
+        for scope in ("site", "org"):
+            assert manager.get(f"/s/{world.site.id}/duties?days={days}&scope={scope}").status_code == 200
+    assert manager.get(f"/s/{world.site.id}/verneombud").status_code == 200
+    assert manager.get(f"/s/{world.site.id}/duties/inspector-pack.pdf").status_code == 200
+
+
+def test_an_unapproved_draft_is_not_a_meeting_held_with_the_verneombud(app, world, as_role, frozen_clock):
+    """Duties: a draft meeting (minutes not approved) whose draft lists a registered verneombud as attending does
+    not make "HMS meetings held" met while the last meeting held is overdue."""
+    frozen_clock(NOW)
+    vo = world.people["verneombud"]
+    start = TODAY - timedelta(days=30)
+    VerneombudTerm.create(organization=world.org, user=vo, site=world.site, role="verneombud", how="election",
+                          elected_from=start, elected_to=term_end(start), notice_on=start)
+    MeetingSchedule.create(organization=world.org, site=world.site, kind="hms", interval_days=28)
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=100),
+                   topics=[], status="approved")
+    r = as_role("manager").post(f"/s/{world.site.id}/meetings/new", data={"kind": "hms", "held_on": TODAY.isoformat()})
+    assert r.status_code == 303
+    draft = Meeting.select().order_by(Meeting.id.desc()).first()
+    assert draft.status == "draft"
+    MeetingAttendance.create(meeting=draft, user=vo, name=vo.name, side="verneombud")
+    scope = rules.Scope(world.org, [world.site], world.site.name)
+    duty = rules.meetings_held(scope, rules.Period(TODAY - timedelta(days=89), TODAY), TODAY)
+    assert duty.status != rules.MET
+
+
+def test_a_draft_or_a_meeting_dated_ahead_moves_no_due_date_on_the_home_card_or_the_reminder(app, as_role, world,
+                                                                                            frozen_clock):
+    """The home card and remind_due read the same due dates: an approved meeting dated ahead (approval does not
+    check the date) and a draft dated today leave the site overdue from the last meeting held."""
+    frozen_clock(NOW)
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=40),
+                   topics=[], status="approved")
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY, topics=[])
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY + timedelta(days=3),
+                   topics=[], status="approved")
+    due = {kind: (day, late) for kind, day, late in service.due_meetings(world.site)}
+    assert due["hms"] == (TODAY - timedelta(days=12), True)
+    User.update(language="en").where(User.id == world.people["foreman"].id).execute()
+    assert "Site HMS meeting is overdue since 26 Feb 2026" in as_role("foreman").get("/").get_data(as_text=True)
+    with app.app_context():
+        assert service.remind_due() >= 1
