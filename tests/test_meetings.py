@@ -136,6 +136,7 @@ def test_carried_items_come_first_and_the_last_decisions_show_their_status(as_ro
     assert foreman.post(url(world, first, "/decisions"), data={
         "item": item.id, "text": "Put up a railing", "person": world.people["foreman"].id,
         "deadline": "2026-03-20"}).status_code == 303
+    assert foreman.post(url(world, first, "/approve")).status_code == 303  # held: its minutes approved
     second = start(foreman, world)
     items = list(AgendaItem.select().where(AgendaItem.meeting == second).order_by(AgendaItem.position))
     assert items[0].source == "carried" and items[0].title == item.title

@@ -1,5 +1,7 @@
 """Only meetings held count: approved minutes dated no later than today (meetings.service.held). A draft, or a
-meeting planned ahead, neither moves the next due date nor counts as held with the verneombud."""
+meeting planned ahead, neither moves the next due date nor counts as held with the verneombud, and the agenda of
+minutes typed in late reads its own period, from the last meeting held before it."""
+import uuid as uuidlib
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -7,7 +9,8 @@ import pytest
 from fieldapp.duties import rules
 from fieldapp.duties.service import term_end
 from fieldapp.meetings import service
-from fieldapp.models import Meeting, MeetingAttendance, MeetingSchedule, User, VerneombudTerm
+from fieldapp.models import (AgendaItem, Meeting, MeetingAttendance, MeetingSchedule, Report, User,
+                             VerneombudTerm)
 
 NOW = datetime(2026, 3, 10, 9, 0)
 TODAY = date(2026, 3, 10)
@@ -68,6 +71,27 @@ def test_a_manager_registering_far_or_overlapping_terms_still_sees_the_duties(ap
     assert manager.get(f"/s/{world.site.id}/duties/inspector-pack.pdf").status_code == 200
 
 
+def test_minutes_typed_in_for_an_earlier_meeting_list_the_records_of_its_own_period(app, as_role, world, frozen_clock):
+    """Minutes of an earlier meeting typed in after a later one was recorded: the agenda is read from the last
+    meeting held before the earlier one's day (here none: LOOKBACK_DAYS before it), not from the later meeting
+    onwards (since > until, an empty agenda)."""
+    frozen_clock(NOW)
+    foreman = world.people["foreman"]
+    client = as_role("foreman")
+    r = client.post(f"/s/{world.site.id}/meetings/new",
+                    data={"kind": "hms", "held_on": (TODAY - timedelta(days=5)).isoformat()})
+    assert r.status_code == 303
+    early = Report.create(uuid=uuidlib.uuid4(), payload_hash="1" * 64, site=world.site, reporter=foreman,
+                          kind="hazard", category="falls", severity="low", description="Before the early meeting",
+                          happened_at=NOW - timedelta(days=40))
+    r = client.post(f"/s/{world.site.id}/meetings/new",
+                    data={"kind": "hms", "held_on": (TODAY - timedelta(days=30)).isoformat()})
+    assert r.status_code == 303
+    meeting = Meeting.select().order_by(Meeting.id.desc()).first()
+    items = {(i.source, i.record_id) for i in AgendaItem.select().where(AgendaItem.meeting == meeting)}
+    assert ("report", early.id) in items, items
+
+
 def test_an_unapproved_draft_is_not_a_meeting_held_with_the_verneombud(app, world, as_role, frozen_clock):
     """Duties: a draft meeting (minutes not approved) whose draft lists a registered verneombud as attending does
     not make "HMS meetings held" met while the last meeting held is overdue."""
@@ -87,6 +111,36 @@ def test_an_unapproved_draft_is_not_a_meeting_held_with_the_verneombud(app, worl
     scope = rules.Scope(world.org, [world.site], world.site.name)
     duty = rules.meetings_held(scope, rules.Period(TODAY - timedelta(days=89), TODAY), TODAY)
     assert duty.status != rules.MET
+
+
+def test_minutes_typed_in_before_an_approved_later_meeting_read_from_the_meeting_held_before_them(app, as_role, world,
+                                                                                                 frozen_clock):
+    """The later meeting is held (approved): the earlier one's agenda still reads its own period, from the last
+    meeting held before its day, carries that meeting's items, not the later one's, and shows its decisions."""
+    frozen_clock(NOW)
+    foreman = world.people["foreman"]
+    first = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=60),
+                           topics=[], status="approved", chair=foreman)
+    AgendaItem.create(meeting=first, position=0, source="manual", title="From the first", carry_over=True)
+    later = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=5),
+                           topics=[], status="approved", chair=foreman)
+    AgendaItem.create(meeting=later, position=0, source="manual", title="From the later", carry_over=True)
+    early = Report.create(uuid=uuidlib.uuid4(), payload_hash="2" * 64, site=world.site, reporter=foreman,
+                          kind="hazard", category="falls", severity="low", description="Between first and typed",
+                          happened_at=NOW - timedelta(days=40))
+    client = as_role("foreman")
+    r = client.post(f"/s/{world.site.id}/meetings/new",
+                    data={"kind": "hms", "held_on": (TODAY - timedelta(days=30)).isoformat()})
+    assert r.status_code == 303
+    typed = Meeting.select().order_by(Meeting.id.desc()).first()
+    items = list(AgendaItem.select().where(AgendaItem.meeting == typed))
+    assert ("report", early.id) in {(i.source, i.record_id) for i in items}
+    assert [i.title for i in items if i.source == "carried"] == ["From the first"]
+    # The later meeting's previous is the typed-in one only once that is held; until then it is the first.
+    assert service.previous_meeting(world.site, "hms", later.held_on, TODAY, later) == first
+    Meeting.update(status="approved").where(Meeting.id == typed.id).execute()
+    assert service.previous_meeting(world.site, "hms", later.held_on, TODAY, later) == typed
+    assert service.previous_meeting(world.site, "hms", typed.held_on, TODAY, typed) == first
 
 
 def test_a_draft_or_a_meeting_dated_ahead_moves_no_due_date_on_the_home_card_or_the_reminder(app, as_role, world,
