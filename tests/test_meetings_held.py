@@ -1,10 +1,12 @@
 """Only meetings held count: approved minutes dated no later than today (meetings.service.held). A draft, or a
 meeting planned ahead, neither moves the next due date nor counts as held with the verneombud, and the agenda of
 minutes typed in late reads its own period, from the last meeting held before it."""
+import io
 import uuid as uuidlib
 from datetime import date, datetime, timedelta
 
 import pytest
+from pypdf import PdfReader
 
 from fieldapp.duties import rules
 from fieldapp.duties.service import term_end
@@ -159,3 +161,21 @@ def test_a_draft_or_a_meeting_dated_ahead_moves_no_due_date_on_the_home_card_or_
     assert "Site HMS meeting is overdue since 26 Feb 2026" in as_role("foreman").get("/").get_data(as_text=True)
     with app.app_context():
         assert service.remind_due() >= 1
+
+
+def test_the_inspectors_pack_lists_the_meetings_held_with_the_day_their_minutes_were_approved(app, as_role, world,
+                                                                                             frozen_clock):
+    """The pack's meetings are those held: not a draft (however dated), not approved minutes dated ahead."""
+    frozen_clock(NOW)
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=3),
+                   topics=[], status="approved", approved_at=datetime(2026, 3, 8, 23, 30))  # 8 March UTC: 9th in Oslo
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=4), topics=[])
+    Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY + timedelta(days=2),
+                   topics=[], status="approved", approved_at=NOW)
+    User.update(language="en").where(User.id == world.people["manager"].id).execute()
+    response = as_role("manager").get(f"/s/{world.site.id}/duties/inspector-pack.pdf?days=30")
+    assert response.status_code == 200
+    text = " ".join("".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages).split())
+    meetings = text.split("Verneombud present", 1)[1].split("Open orders", 1)[0]
+    assert "2026-03-07" in meetings and "2026-03-09" in meetings  # held, and approved on the site's 9 March
+    assert "2026-03-06" not in meetings and "2026-03-12" not in meetings and "2026-03-10" not in meetings

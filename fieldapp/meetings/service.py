@@ -443,6 +443,14 @@ def site_meeting(site, meeting_id, drafts=True):
     return Meeting.get_or_none(query)
 
 
+def held_meetings(site, start, end, today, limit=50):
+    """The site's meetings held (see held: approved minutes, not dated after `today`) from `start` to `end`
+    (dates, inclusive), newest first, at most `limit`: what an inspector is shown as the meetings held."""
+    return list(Meeting.select().where((Meeting.site == site) & (Meeting.held_on >= start) & (Meeting.held_on <= end)
+                                       & held(today))
+                .order_by(Meeting.held_on.desc(), Meeting.id.desc()).limit(limit))
+
+
 def meetings_of(site, limit=50, drafts=True):
     """The site's latest meetings, newest first; drafts=False: approved minutes only (see site_meeting)."""
     query = Meeting.site == site
