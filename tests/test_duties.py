@@ -117,7 +117,8 @@ def test_walkaround_one_day_overdue_is_not_met(app, world, at_noon):
 
 
 def test_meeting_without_verneombud_is_not_met(app, world, at_noon):
-    meeting = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=3))
+    meeting = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=3),
+                             status="approved")
     MeetingAttendance.create(meeting=meeting, user=world.people["foreman"], name="Foreman Person", side="employer")
     with app.test_request_context():
         duty = rules.meetings_held(scope_of(world), period(), TODAY)
@@ -855,7 +856,7 @@ def test_no_meeting_and_no_schedule_is_at_risk_with_the_schedule_as_fix(app, wor
         duty = rules.meetings_held(scope_of(world), period(), TODAY)
         assert duty.status == rules.AT_RISK and duty.fix_link is None
         # One meeting held with the verneombud: met.
-        meeting = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY)
+        meeting = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY, status="approved")
         MeetingAttendance.create(meeting=meeting, user=world.people["verneombud"], name="V", side="verneombud")
         term(world, start=TODAY - timedelta(days=100))  # the register, not the site role, says who it is
         assert rules.meetings_held(scope_of(world), period(), TODAY).status == rules.MET

@@ -94,7 +94,8 @@ def test_walkaround_before_the_signers_term_does_not_count(app, world, at_noon):
 
 
 def test_meeting_attended_by_an_unregistered_verneombud_is_without_the_verneombud(app, world, at_noon):
-    meeting = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=3))
+    meeting = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=3),
+                             status="approved")
     MeetingAttendance.create(meeting=meeting, user=world.people["verneombud"], name="V", side="verneombud")
     with app.test_request_context():
         duty = rules.meetings_held(scope_of(world), period(), TODAY)

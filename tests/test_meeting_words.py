@@ -71,6 +71,7 @@ def test_a_carried_item_is_read_from_the_record_it_first_named(as_role, world):
                           & (AgendaItem.record_id != world.report.id))
     assert foreman.post(f"/s/{world.site.id}/meetings/{first.id}/note",
                         data={"item": item.id, "note": "", "carry_over": "1"}).status_code == 303
+    assert foreman.post(f"/s/{world.site.id}/meetings/{first.id}/approve").status_code == 303  # held
     second = start(foreman, world)
     carried = AgendaItem.get((AgendaItem.meeting == second) & (AgendaItem.source == "carried"))
     User.update(language="en").where(User.id == world.people["foreman"].id).execute()

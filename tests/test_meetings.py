@@ -136,6 +136,7 @@ def test_carried_items_come_first_and_the_last_decisions_show_their_status(as_ro
     assert foreman.post(url(world, first, "/decisions"), data={
         "item": item.id, "text": "Put up a railing", "person": world.people["foreman"].id,
         "deadline": "2026-03-20"}).status_code == 303
+    assert foreman.post(url(world, first, "/approve")).status_code == 303  # held: its minutes approved
     second = start(foreman, world)
     items = list(AgendaItem.select().where(AgendaItem.meeting == second).order_by(AgendaItem.position))
     assert items[0].source == "carried" and items[0].title == item.title
@@ -347,7 +348,7 @@ def test_the_minutes_pdf_is_a_pdf_with_the_decision_in_its_text(as_role, world):
 
 def test_due_meetings_follow_the_schedule(world):
     Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=30),
-                   topics=[])
+                   topics=[], status="approved")
     due = {kind: (day, overdue) for kind, day, overdue in service.due_meetings(world.site, TODAY)}
     assert due["hms"] == (TODAY - timedelta(days=2), True)
     assert utcnow() == NOW and clock.today(world.site) == TODAY
@@ -355,7 +356,7 @@ def test_due_meetings_follow_the_schedule(world):
 
 def test_home_shows_overdue_meetings_to_those_who_run_them_only(as_role, world):
     Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=30),
-                   topics=[])
+                   topics=[], status="approved")
     assert "Site HMS meeting is overdue since" in as_role("foreman").get("/").get_data(as_text=True)
     worker_home = as_role("worker").get("/").get_data(as_text=True)
     assert "is overdue since" not in worker_home and f"/s/{world.site.id}/meetings" in worker_home
@@ -363,7 +364,7 @@ def test_home_shows_overdue_meetings_to_those_who_run_them_only(as_role, world):
 
 def test_the_reminder_reaches_those_who_run_meetings_once(app, world):
     Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=30),
-                   topics=[])
+                   topics=[], status="approved")
     User.update(language="nb").where(User.id == world.people["manager"].id).execute()
     MeetingSchedule.create(organization=world.org, site=world.other_site, kind="hms", interval_days=28)
     with app.app_context():  # what the worker's TaskContext gives a task
@@ -386,7 +387,7 @@ def test_an_organization_renames_a_kind_and_sets_its_schedule(as_role, world):
     page = as_role("foreman").get(f"/s/{world.site.id}/meetings").get_data(as_text=True)
     assert "Safety meeting" in page and "Riggmøte" in page
     Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=10),
-                   topics=[])
+                   topics=[], status="approved")
     due = {kind: day for kind, day, _overdue in service.due_meetings(world.site, TODAY)}
     assert due["hms"] == TODAY + timedelta(days=4)
 
@@ -455,7 +456,7 @@ def test_a_manager_renames_a_kind_adds_one_and_sets_the_schedule(as_role, world)
     due = {kind: day for kind, day, _overdue in service.due_meetings(world.site, TODAY)}
     assert due[new_code] == TODAY  # none held yet: due now
     Meeting.create(organization=world.org, site=world.site, kind=new_code, held_on=TODAY - timedelta(days=10),
-                   topics=[])
+                   topics=[], status="approved")
     due = {kind: day for kind, day, _overdue in service.due_meetings(world.site, TODAY)}
     assert due[new_code] == TODAY + timedelta(days=4)
     # The built-in name comes back when every name is emptied; the audit holds each change.

@@ -42,7 +42,7 @@ def test_a_schedule_or_a_past_meeting_gives_the_date(as_role, world, frozen_cloc
     assert [k for k, _d, _o in service.due_meetings(world.site, TODAY)] == ["hms"]
     assert "No meeting schedule is set" not in page(as_role, world, "foreman")
     Meeting.create(organization=world.org, site=world.other_site, kind="hms", held_on=TODAY - timedelta(days=10),
-                   topics=[])
+                   topics=[], status="approved")
     due = service.due_meetings(world.other_site, TODAY)  # the built-in four weeks, counted from a real meeting
     assert due == [("hms", TODAY + timedelta(days=18), False)]
 

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from PIL import Image, UnidentifiedImageError
 
+from .. import clock
 from .. import pdf as pdfs
 from ..storage import StorageUnavailable
 from ..stats import exports as stats_exports
@@ -142,8 +143,9 @@ def build(data):
            _("No walkaround in the period."))
 
     _heading(pdf, _("Meetings"))
-    _table(pdf, (35, 75, 40, 40), [_("Date"), _("Meeting"), _("Status"), _("Verneombud present")],
-           [[m.held_on.isoformat(), data["kind_names"].get(m.kind, m.kind), m.status,
+    _table(pdf, (35, 75, 40, 40), [_("Date"), _("Meeting"), _("Approved"), _("Verneombud present")],
+           [[m.held_on.isoformat(), data["kind_names"].get(m.kind, m.kind),
+             clock.local(m.approved_at, data["site"]).date().isoformat() if m.approved_at else "",
              _("yes") if m.id in data["with_verneombud"] else _("no")] for m in data["meetings"]],
            _("No meeting in the period."))
 

@@ -174,22 +174,27 @@ def walkarounds(scope, period, today):
                 "AML § 3-1, internkontrollforskriften § 5")
 
 
-def _meetings_in(scope, period):
+def _meetings_in(scope, period, today):
+    """[(meeting id, site id, held_on)] of the scope's meetings (not morning meetings) held in the period: held as
+    meetings.service.held decides (approved minutes, dated no later than `today`)."""
     return list(Meeting.select(Meeting.id, Meeting.site, Meeting.held_on)
                 .where(Meeting.site.in_(scope.site_ids) & (Meeting.held_on >= period.start)
-                       & (Meeting.held_on <= period.end) & (Meeting.kind != "morning")).tuples())
+                       & (Meeting.held_on <= period.end) & (Meeting.kind != "morning")
+                       & meetings.held(today)).tuples())
 
 
 def meetings_held(scope, period, today):
     """AML § 3-1 (2) and § 6-2 (2): HMS meetings held on their schedules (meetings.service.due_meetings), and
     the verneombud present (taking part in planning): an attendee registered as verneombud or deputy for the site
-    on the meeting's day (meetings_with_verneombud). Overdue -> not met; held without the verneombud -> not met;
-    a site that has never held a meeting -> at risk (its first is "due today" for ever, so it is never overdue),
-    with the fix "set a meeting schedule" when the site has none of its own, else "call the meeting"."""
+    on the meeting's day (meetings_with_verneombud). Only meetings held count, as meetings.service.held decides
+    (approved minutes dated no later than `today`): a draft, or a meeting planned ahead, is not held. Overdue ->
+    not met; held without the verneombud -> not met; a site that has never held a meeting -> at risk (its first is
+    "due today" for ever, so it is never overdue), with the fix "set a meeting schedule" when the site has none of
+    its own, else "call the meeting"."""
     evidence = _site_link(scope, "meetings.index")
     overdue = sum(1 for rows in meetings.due_meetings_of(scope.sites, today).values()  # two queries in all
                   for _kind, _day, late in rows if late)
-    held = _meetings_in(scope, period)
+    held = _meetings_in(scope, period, today)
     without = len(held) - len(meetings_with_verneombud(scope.organization, held))
     law = "AML § 3-1, § 6-2"
     if overdue:
@@ -201,7 +206,8 @@ def meetings_held(scope, period, today):
                              "%(num)s meetings were held without the verneombud.", without),
                     evidence, law, _("Invite the verneombud and record their attendance."))
     ever = {s for (s,) in Meeting.select(Meeting.site).distinct()
-            .where(Meeting.site.in_(scope.site_ids) & (Meeting.kind != "morning")).tuples()}
+            .where(Meeting.site.in_(scope.site_ids) & (Meeting.kind != "morning")
+                   & meetings.held(today)).tuples()}
     never = [i for i in scope.site_ids if i not in ever]
     if never:
         scheduled = {s for (s,) in MeetingSchedule.select(MeetingSchedule.site).distinct()

@@ -431,7 +431,7 @@ PACK_LIMIT = 500  # rounds and meetings read for the pack (bounded)
 def pack_data(site, period, today, language, store=None):
     """Everything the inspector's pack shows for the site and period (rules.Period), read through the features'
     services: {"site", "period", "attendance": {checkins, people, days, lacking}, "injuries": [stats
-    RegisterRow] (no medical details), "rounds", "next_round": (date, days), "meetings", "kind_names",
+    RegisterRow] (no medical details), "rounds", "next_round": (date, days), "meetings" (held), "kind_names",
     "with_verneombud": {meeting id}, "orders" (open), "closed_orders" (closed in the period), "evidence":
     {order id: [OrderEvidence]}, "store" (the app's store, fieldapp/storage.py, for thumbnails; None: no thumbnails), "terms",
     "trained": {user id}, "competence": {status: cells}, "requirements": n}."""
@@ -443,8 +443,7 @@ def pack_data(site, period, today, language, store=None):
     lacking = (User.select().where(User.id.in_(list(user_ids)) & rules.s15_lacking()).count() if user_ids else 0)
     days = {clock.local(at, site).date() for _u, _n, at in checkins}
     round_rows = [r for r in rounds.list_rounds(site, limit=PACK_LIMIT) if lo <= r.started_at < hi]
-    meeting_rows = [m for m in meetings.meetings_of(site, limit=PACK_LIMIT)
-                    if period.start <= m.held_on <= period.end]
+    meeting_rows = meetings.held_meetings(site, period.start, period.end, today, limit=PACK_LIMIT)
     with_vo = rules.meetings_with_verneombud(site.organization_id,
                                              [(m.id, m.site_id, m.held_on) for m in meeting_rows])
     terms = register(site, today)

@@ -1,10 +1,13 @@
 """Meetings: the agenda built from the site's records, the minutes, decisions followed up as reports,
 approval (then frozen: amendments only), proposals from anyone on the site, and the morning meeting."""
+import functools
 import hashlib
 import json
+import operator
 import secrets
 import uuid as uuidlib
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfoNotFoundError
 
 from peewee import JOIN, IntegrityError, fn
 
@@ -320,10 +323,24 @@ AGENDA_SOURCES = [_statistics, _injuries, _new_reports, _open_findings, _rounds,
                   _certificates, _alerts]
 
 
-def last_meeting(site, kind, before=None):
-    query = Meeting.select().where((Meeting.site == site) & (Meeting.kind == kind))
+def held(today):
+    """The peewee condition for a meeting that counts as held by `today` (a date on the site's clock): its minutes
+    are approved (status "approved") and its day is not after `today`. The one rule for "held", used by the due
+    dates (the home card, the duties page, remind_due), the duties rules (meetings held with the verneombud, AML
+    § 3-1 (2), § 6-2 (2)) and the previous meeting of an agenda. A draft is not held: until its minutes are
+    approved nothing shows the meeting took place (AML § 7-2 (AMU): the minutes are the record of the meeting), and
+    a meeting dated ahead is planned, not held."""
+    return (Meeting.status == "approved") & (Meeting.held_on <= today)
+
+
+def previous_meeting(site, kind, day, today, before=None):
+    """The last meeting of `kind` on `site` held (see held) on or before `day` (a date), the
+    day of the meeting it precedes; `before` (that meeting, when saved) and meetings of the same day recorded after
+    it are left out. None when there is none."""
+    query = Meeting.select().where((Meeting.site == site) & (Meeting.kind == kind) & held(min(day, today)))
     if before is not None:
-        query = query.where(Meeting.id != before.id)
+        query = query.where((Meeting.id != before.id)
+                            & ((Meeting.held_on < day) | (Meeting.id < before.id)))
     return query.order_by(Meeting.held_on.desc(), Meeting.id.desc()).first()
 
 
@@ -331,17 +348,20 @@ AS_OF_MEETING = (_certificates,)  # sources read as of the meeting's day, not th
 
 
 def build_agenda(site, kind, today, previous=None, held_on=None):
-    """[(source, record id, title, carried_from item id, proposal id[, params])]: carried-over items of the last
-    meeting of the kind first, then open proposals, then each source's records since that meeting (or
-    LOOKBACK_DAYS). params (a dict) only for WORDED_SOURCES. The sources are read as of the meeting's day
-    (`held_on`) when it is past, else as of `today`; the AS_OF_MEETING sources as of `held_on` also when it is
-    ahead (what will have expired by the day)."""
+    """[(source, record id, title, carried_from item id, proposal id[, params])]: carried-over items of `previous`
+    (the last meeting of the kind held before this one's day, previous_meeting) first, then open proposals, then
+    each source's records since that meeting (or LOOKBACK_DAYS before this meeting's day, or today if earlier).
+    params (a dict) only for WORDED_SOURCES. The sources are read as of the meeting's day (`held_on`) when it is
+    past, else as of `today`; the AS_OF_MEETING sources as of `held_on` also when it is ahead (what will have
+    expired by the day)."""
     rows = []
     if previous is not None:
         for item in (AgendaItem.select().where((AgendaItem.meeting == previous) & AgendaItem.carry_over)
                      .order_by(AgendaItem.position)):
             rows.append(("carried", item.record_id, item.title, item.id, item.proposal_id))
-    since_day = min(previous.held_on, today) if previous is not None else today - timedelta(days=LOOKBACK_DAYS)
+    until_day = min(held_on or today, today)
+    since_day = (min(previous.held_on, until_day) if previous is not None
+                 else until_day - timedelta(days=LOOKBACK_DAYS))
     since = clock.day_bounds(since_day, since_day, site)[0]
     handled = AgendaItem.select(AgendaItem.proposal).where(AgendaItem.proposal.is_null(False))
     for pid, text in (MeetingProposal.select(MeetingProposal.id, MeetingProposal.text)
@@ -356,8 +376,9 @@ def build_agenda(site, kind, today, previous=None, held_on=None):
 
 def previous_decisions(meeting):
     """The last meeting of the kind's decisions with their follow-up's status: [(decision, report status)]."""
-    previous = last_meeting(meeting.site, meeting.kind, before=meeting) if meeting.site_id else None
-    if previous is None or previous.held_on > meeting.held_on:
+    previous = (previous_meeting(meeting.site, meeting.kind, meeting.held_on, clock.today(meeting.site), meeting)
+                if meeting.site_id else None)
+    if previous is None:
         return []
     return list(MeetingDecision.select(MeetingDecision, User, Report)
                 .join(User, on=(MeetingDecision.person == User.id))
@@ -397,7 +418,7 @@ def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb"):
     if kind not in names or names[kind][1] != "site":
         raise MeetingError("bad_kind", field="kind")
     held_on = _date(held_on_text, clock.today(site))
-    previous = last_meeting(site, kind)
+    previous = previous_meeting(site, kind, held_on, clock.today(site))
     with database.atomic():
         meeting = Meeting.create(organization=site.organization_id, site=site, kind=kind, held_on=held_on,
                                  extra=extra, chair=actor, created_by=actor, topics=[])
@@ -420,6 +441,14 @@ def site_meeting(site, meeting_id, drafts=True):
     if not drafts:
         query &= Meeting.status == "approved"
     return Meeting.get_or_none(query)
+
+
+def held_meetings(site, start, end, today, limit=50):
+    """The site's meetings held (see held: approved minutes, not dated after `today`) from `start` to `end`
+    (dates, inclusive), newest first, at most `limit`: what an inspector is shown as the meetings held."""
+    return list(Meeting.select().where((Meeting.site == site) & (Meeting.held_on >= start) & (Meeting.held_on <= end)
+                                       & held(today))
+                .order_by(Meeting.held_on.desc(), Meeting.id.desc()).limit(limit))
 
 
 def meetings_of(site, limit=50, drafts=True):
@@ -681,8 +710,9 @@ def create_amu_meeting(actor, organization_id, held_on_text):
     """A draft AMU meeting chaired by `actor` (an AMU member); its agenda starts with the last one's carried
     items. Decisions of the AMU are recorded with person and deadline; they are not site reports."""
     held_on = _date(held_on_text, clock.today())
-    previous = Meeting.select().where((Meeting.organization == organization_id) & Meeting.site.is_null()
-                                      & (Meeting.kind == "amu")).order_by(Meeting.held_on.desc()).first()
+    previous = (Meeting.select().where((Meeting.organization == organization_id) & Meeting.site.is_null()
+                                       & (Meeting.kind == "amu") & held(min(held_on, clock.today())))
+                .order_by(Meeting.held_on.desc(), Meeting.id.desc()).first())
     with database.atomic():
         meeting = Meeting.create(organization=organization_id, site=None, kind="amu", held_on=held_on, chair=actor,
                                  created_by=actor, topics=[])
@@ -817,7 +847,7 @@ def remind_due(remind_days=3):
                                              .where(Membership.site.in_([s.id for s in sites])
                                                     & Membership.role.in_(roles_with("meetings.run"))).tuples()):
         leads.setdefault(site_id, []).append((user_id, role, language))
-    intervals, last = _due_inputs([s.id for s in sites])
+    intervals, last = _due_inputs(sites)
 
     def remind_site(site):
         made = 0
@@ -848,13 +878,15 @@ def remind_due(remind_days=3):
 def _due_by_site(sites):
     """{site id: [(kind code, due date, overdue)]}: each site's schedules, else the built-in defaults, from the
     last meeting of each kind (today, the site's, when there was none). Two queries for any number of sites."""
-    intervals, last = _due_inputs([s.id for s in sites])
+    intervals, last = _due_inputs(sites)
     return {site.id: _due_rows(site, intervals, last) for site in sites}
 
 
-def _due_inputs(ids):
+def _due_inputs(sites):
     """({site id: {kind: (interval days, the site's own schedule?)}}, {(site id, kind): last held_on}) for the
-    sites `ids`. Two queries."""
+    sites, the last held_on counting only meetings held (see held) by each site's today: a draft, or a meeting
+    dated ahead, moves no due date. Two queries."""
+    ids = [s.id for s in sites]
     defaults = {kind: (days, False) for kind, (_n, level, days) in kind_catalogue.BUILTIN.items()
                 if level == "site" and days}
     intervals = {site_id: dict(defaults) for site_id in ids}
@@ -862,9 +894,20 @@ def _due_inputs(ids):
                                                        MeetingSchedule.interval_days)
                                 .where(MeetingSchedule.site.in_(ids)).tuples()):
         intervals[site_id][kind] = (days, True)
+    by_day = {}
+    for site in sites:  # a few distinct days at most (the sites' time zones), so a short OR
+        try:
+            day = clock.today(site)
+        except (ZoneInfoNotFoundError, ValueError):  # a site's broken zone: _due_rows fails for that site alone, so
+            continue  # remind_due goes on with the others (fieldapp/isolate.py)
+        by_day.setdefault(day, []).append(site.id)
+    if not by_day:
+        return intervals, {}
+    counted = functools.reduce(operator.or_, (Meeting.site.in_(day_ids) & held(day)
+                                              for day, day_ids in by_day.items()))
     last = {(site_id, kind): held_on for site_id, kind, held_on in
             Meeting.select(Meeting.site, Meeting.kind, fn.MAX(Meeting.held_on))
-            .where(Meeting.site.in_(ids)).group_by(Meeting.site, Meeting.kind).tuples()}
+            .where(counted).group_by(Meeting.site, Meeting.kind).tuples()}
     return intervals, last
 
 
@@ -901,7 +944,7 @@ def due_meetings(site, today=None):
 def unscheduled(site):
     """[kind code] of the site's regular kinds (those with a built-in rhythm) that have no schedule of the site's
     own and have never been held there: no date is due, and the page says so. Two queries."""
-    intervals, last = _due_inputs([site.id])
+    intervals, last = _due_inputs([site])
     return [kind for kind, (_days, own) in intervals[site.id].items() if not own and (site.id, kind) not in last]
 
 
