@@ -52,6 +52,11 @@ def add_workers(world, n, first=0):
 def test_term_that_ended_yesterday_is_not_met(app, world, at_noon):
     term(world, start=TODAY - timedelta(days=730), end=TODAY - timedelta(days=1))
     with app.test_request_context():
+        # The world's site has three workers: fewer than five may agree another arrangement (AML § 6-1 (1)).
+        duty = rules.verneombud_term(scope_of(world), period(), TODAY)
+        assert duty.status == rules.AT_RISK and "valgperiode er over" in duty.reason  # nb: the test language
+        for i in range(2):
+            world.person(f"+4796{i:06d}", f"Worker {i}", "worker", world.site)
         duty = rules.verneombud_term(scope_of(world), period(), TODAY)
     assert duty.status == rules.NOT_MET
 
@@ -198,7 +203,10 @@ def test_serious_injury_not_notified_is_not_met(app, world, at_noon):
 
 def test_verneombud_without_40_hours_is_not_met(app, world, at_noon):
     with app.test_request_context():
-        assert rules.verneombud_training(scope_of(world), period(), TODAY).status == rules.NOT_MET  # none
+        assert rules.verneombud_training(scope_of(world), period(), TODAY).status == rules.AT_RISK  # none, 3 workers
+        for i in range(2):
+            world.person(f"+4796{i:06d}", f"Worker {i}", "worker", world.site)
+        assert rules.verneombud_training(scope_of(world), period(), TODAY).status == rules.NOT_MET  # none, 5
         term(world, start=TODAY - timedelta(days=10))
         duty = rules.verneombud_training(scope_of(world), period(), TODAY)
         assert duty.status == rules.NOT_MET and "40" in duty.reason
@@ -265,7 +273,7 @@ def test_responsibilities_page(as_role, world, at_noon, language, heading, secti
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert heading in html and section in html
-    assert 'data-duty="verneombud_term" data-status="not_met"' in html
+    assert 'data-duty="verneombud_term" data-status="at_risk"' in html  # three workers, none registered
     assert 'data-duty="orders" data-status="met"' in html  # no orders recorded
     assert f'href="/s/{world.site.id}/verneombud"' in html
 
