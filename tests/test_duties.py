@@ -857,7 +857,7 @@ def test_no_meeting_and_no_schedule_is_at_risk_with_the_schedule_as_fix(app, wor
     with app.test_request_context():
         duty = rules.meetings_held(scope_of(world), period(), TODAY)
         assert duty.status == rules.AT_RISK
-        assert duty.fix_link == ("meetings.settings", {"site_id": world.site.id})
+        assert duty.fix_link == ("meetings.settings", {"site_id": world.site.id, "_anchor": "schedule"})
         # A schedule of its own, still no meeting: at risk, and the fix is to call it.
         MeetingSchedule.create(organization=world.org, site=world.site, kind="hms", interval_days=28)
         duty = rules.meetings_held(scope_of(world), period(), TODAY)
@@ -876,7 +876,7 @@ def test_page_links_the_meeting_schedule_fix(as_role, world, at_noon, language, 
     row = page[page.index('data-duty="meetings"'):]
     row = row[:row.index("</li>")]
     assert 'data-status="at_risk"' in page[page.index('data-duty="meetings"') - 5:][:80]
-    assert f'href="/s/{world.site.id}/meetings/settings">{words}' in row
+    assert f'href="/s/{world.site.id}/meetings/settings#schedule">{words}' in row
 
 
 def test_competence_with_no_required_course_is_at_risk(app, world, at_noon):

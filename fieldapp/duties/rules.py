@@ -211,7 +211,8 @@ def meetings_held(scope, period, today):
                         ngettext("%(num)s site has no meeting schedule and has held no meeting.",
                                  "%(num)s sites have no meeting schedule and have held no meeting.",
                                  len(never) - len(scheduled)),
-                        evidence, law, _("Set a meeting schedule."), _site_link(scope, "meetings.settings"))
+                        evidence, law, _("Set a meeting schedule."),
+                        ("meetings.settings", {"site_id": scope.first.id, "_anchor": "schedule"}))
         return Duty("meetings", AT_RISK, ngettext("%(num)s site has held no meeting yet.",
                                                   "%(num)s sites have held no meeting yet.", len(never)),
                     evidence, law, _("Call the meeting."))
