@@ -93,3 +93,65 @@ def test_a_foreman_reads_who_sets_the_meeting_schedule(app, world, at_noon, as_r
     assert fix in foreman and settings not in foreman
     assert who in foreman and fix in manager
     assert f'href="{settings}' in manager
+
+
+# --- 4. a registered verneombud without the site role ---------------------------------------------------------
+
+@pytest.mark.parametrize("language,warning,button", [
+    ("en", "does not have the verneombud role on this site", "Give the verneombud role"),
+    ("nb", "har ikke rollen verneombud på denne byggeplassen", "Gi rollen verneombud")])
+def test_register_warns_of_a_verneombud_without_the_site_role(app, world, at_noon, as_role, language, warning,
+                                                              button):
+    User.update(language=language).where(User.id == world.people["manager"].id).execute()
+    elected, member = world.people["worker"], world.people["verneombud"]
+    register_term(world, elected)
+    register_term(world, member, role="deputy")
+    page = as_role("manager").get(f"/s/{world.site.id}/verneombud").get_data(as_text=True)
+    warnings = re.findall(r'<div class="warning role-missing"[^>]*data-user="(\d+)"[^>]*>(.*?)</div>', page, re.S)
+    assert [int(u) for u, _text in warnings] == [elected.id]  # not the one whose site role is "verneombud"
+    text = warnings[0][1]
+    assert warning in text and elected.name in text
+    assert f'action="/s/{world.site.id}/people/{elected.id}/role"' in text and button in text
+
+
+def test_the_one_click_gives_the_role_and_the_warning_goes(app, world, at_noon, as_role):
+    elected = world.people["worker"]
+    register_term(world, elected)
+    manager = as_role("manager")
+    response = manager.post(f"/s/{world.site.id}/people/{elected.id}/role", data={"role": "verneombud"})
+    assert response.status_code == 303
+    assert Membership.get(Membership.user == elected, Membership.site == world.site).role == "verneombud"
+    assert 'class="warning role-missing"' not in manager.get(f"/s/{world.site.id}/verneombud").get_data(as_text=True)
+    assert as_role("worker").get(f"/s/{world.site.id}/duties").status_code == 200  # the worker is now verneombud
+
+
+def test_a_foreman_reads_who_gives_the_role(app, world, at_noon, as_role):
+    # A foreman may open the register but not change roles: the warning, without the button.
+    elected = world.people["worker"]
+    register_term(world, elected)
+    User.update(language="en").where(User.id == world.people["foreman"].id).execute()
+    page = as_role("foreman").get(f"/s/{world.site.id}/verneombud").get_data(as_text=True)
+    assert "does not have the verneombud role on this site" in page
+    assert f"/people/{elected.id}/role" not in page and "A manager does this." in page
+
+
+def finished_round(world):
+    version = rounds.current_version(rounds.templates_for(world.site)[0])
+    return SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version, started_by=world.people["manager"],
+                              started_at=datetime(2026, 6, 15, 8, 0), finished_at=datetime(2026, 6, 15, 9, 0),
+                              finished_by=world.people["manager"])
+
+
+@pytest.mark.parametrize("language,mark", [("en", "registered"), ("nb", "registrert")])
+def test_the_registered_verneombud_comes_first_and_marked_in_who_signs(app, world, at_noon, as_role, language, mark):
+    walk = finished_round(world)
+    elected = world.people["worker"]
+    register_term(world, elected)
+    assert rounds.signers_for(walk)["verneombud"][0].id == elected.id
+    User.update(language=language).where(User.id == world.people["manager"].id).execute()
+    page = as_role("manager").get(f"/s/{world.site.id}/rounds/{walk.uuid}").get_data(as_text=True)
+    select = page[page.index('id="signer-verneombud"'):]
+    select = select[:select.index("</select>")]
+    options = re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', select)
+    assert int(options[0][0]) == elected.id and f"({mark})" in options[0][1]
+    assert all(f"({mark})" not in text for _id, text in options[1:])
