@@ -5,7 +5,9 @@ badge breaks or sticks out of the screen."""
 import pytest
 from helpers import PIN, sign_in_ui
 
-from fieldapp.models import MeetingSchedule
+from fieldapp import clock
+from fieldapp.duties import service as duties
+from fieldapp.models import MeetingSchedule, VerneombudTerm
 
 WIDTH, HEIGHT = 360, 780
 
@@ -47,7 +49,12 @@ def test_schedule_link_lands_on_the_form_and_saving_confirms_there(live, page, c
     assert page.evaluate("window.scrollY") > 0 and in_view(page, "#schedule [role=status]")
     assert MeetingSchedule.select().where(MeetingSchedule.site == world.site).count() == 1
 
+    start = clock.today(world.site)  # a worker registered as verneombud: the register page warns (point 4)
+    VerneombudTerm.create(organization=world.org, user=world.people["worker"], site=world.site, role="verneombud",
+                          how="election", elected_from=start, elected_to=duties.term_end(start), notice_on=start)
     for path in ("duties", "meetings", "reports", "verneombud"):  # other pages with badges
         page.goto(f"{live.url}/s/{site}/{path}")
         assert page.evaluate(BROKEN_BADGES) == [], path
+        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH, path
+    assert page.locator(".role-missing button").is_visible()
     assert csp_violations == []
