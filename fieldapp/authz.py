@@ -234,6 +234,7 @@ def requires(permission):
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapped.required_permission = permission  # read by may_open: a link shown only to whom it opens for
         return wrapped
 
     return decorator
@@ -253,11 +254,26 @@ def use_session_lookup(app, lookup):
     app.extensions[SESSION_LOOKUP] = lookup
 
 
+def required_permission(endpoint):
+    """The permission (a key of PERMISSIONS) the view of `endpoint` requires (`@requires`), or None for a view
+    without one (open to anyone signed in, or checked otherwise). KeyError for an unknown endpoint."""
+    return getattr(current_app.view_functions[endpoint], "required_permission", None)
+
+
+def may_open(endpoint):
+    """Whether the signed-in person's role on the URL's site lets them open `endpoint`'s page: so a page shows a
+    link only to those it opens for (the rest read who does it, e.g. duties.texts.who_does)."""
+    permission = required_permission(endpoint)
+    return permission is None or can(permission)
+
+
 def init_app(app):
-    """The before_request hooks (ahead of CSRF protection, which reads the form) and the templates' `can`."""
+    """The before_request hooks (ahead of CSRF protection, which reads the form), the templates' `can` and
+    `may_open`."""
     app.before_request(apply_upload_limit)
     app.before_request(load_signed_in_person)
     app.jinja_env.globals["can"] = can
+    app.jinja_env.globals["may_open"] = may_open
 
 
 def may_manage_person(actor, person, site_role):

@@ -52,6 +52,11 @@ def add_workers(world, n, first=0):
 def test_term_that_ended_yesterday_is_not_met(app, world, at_noon):
     term(world, start=TODAY - timedelta(days=730), end=TODAY - timedelta(days=1))
     with app.test_request_context():
+        # The world's site has three workers: fewer than five may agree another arrangement (AML § 6-1 (1)).
+        duty = rules.verneombud_term(scope_of(world), period(), TODAY)
+        assert duty.status == rules.AT_RISK and "valgperiode er over" in duty.reason  # nb: the test language
+        for i in range(2):
+            world.person(f"+4796{i:06d}", f"Worker {i}", "worker", world.site)
         duty = rules.verneombud_term(scope_of(world), period(), TODAY)
     assert duty.status == rules.NOT_MET
 
@@ -199,7 +204,10 @@ def test_serious_injury_not_notified_is_not_met(app, world, at_noon):
 
 def test_verneombud_without_40_hours_is_not_met(app, world, at_noon):
     with app.test_request_context():
-        assert rules.verneombud_training(scope_of(world), period(), TODAY).status == rules.NOT_MET  # none
+        assert rules.verneombud_training(scope_of(world), period(), TODAY).status == rules.AT_RISK  # none, 3 workers
+        for i in range(2):
+            world.person(f"+4796{i:06d}", f"Worker {i}", "worker", world.site)
+        assert rules.verneombud_training(scope_of(world), period(), TODAY).status == rules.NOT_MET  # none, 5
         term(world, start=TODAY - timedelta(days=10))
         duty = rules.verneombud_training(scope_of(world), period(), TODAY)
         assert duty.status == rules.NOT_MET and "40" in duty.reason
@@ -266,7 +274,7 @@ def test_responsibilities_page(as_role, world, at_noon, language, heading, secti
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert heading in html and section in html
-    assert 'data-duty="verneombud_term" data-status="not_met"' in html
+    assert 'data-duty="verneombud_term" data-status="at_risk"' in html  # three workers, none registered
     assert 'data-duty="orders" data-status="met"' in html  # no orders recorded
     assert f'href="/s/{world.site.id}/verneombud"' in html
 
@@ -850,7 +858,7 @@ def test_no_meeting_and_no_schedule_is_at_risk_with_the_schedule_as_fix(app, wor
     with app.test_request_context():
         duty = rules.meetings_held(scope_of(world), period(), TODAY)
         assert duty.status == rules.AT_RISK
-        assert duty.fix_link == ("meetings.settings", {"site_id": world.site.id})
+        assert duty.fix_link == ("meetings.settings", {"site_id": world.site.id, "_anchor": "schedule"})
         # A schedule of its own, still no meeting: at risk, and the fix is to call it.
         MeetingSchedule.create(organization=world.org, site=world.site, kind="hms", interval_days=28)
         duty = rules.meetings_held(scope_of(world), period(), TODAY)
@@ -869,7 +877,7 @@ def test_page_links_the_meeting_schedule_fix(as_role, world, at_noon, language, 
     row = page[page.index('data-duty="meetings"'):]
     row = row[:row.index("</li>")]
     assert 'data-status="at_risk"' in page[page.index('data-duty="meetings"') - 5:][:80]
-    assert f'href="/s/{world.site.id}/meetings/settings">{words}' in row
+    assert f'href="/s/{world.site.id}/meetings/settings#schedule">{words}' in row
 
 
 def test_competence_with_no_required_course_is_at_risk(app, world, at_noon):

@@ -217,7 +217,8 @@ def meetings_held(scope, period, today):
                         ngettext("%(num)s site has no meeting schedule and has held no meeting.",
                                  "%(num)s sites have no meeting schedule and have held no meeting.",
                                  len(never) - len(scheduled)),
-                        evidence, law, _("Set a meeting schedule."), _site_link(scope, "meetings.settings"))
+                        evidence, law, _("Set a meeting schedule."),
+                        ("meetings.settings", {"site_id": scope.first.id, "_anchor": "schedule"}))
         return Duty("meetings", AT_RISK, ngettext("%(num)s site has held no meeting yet.",
                                                   "%(num)s sites have held no meeting yet.", len(never)),
                     evidence, law, _("Call the meeting."))
@@ -426,14 +427,21 @@ def verneombud_in_place(scope, period, today):
 
 def verneombud_term(scope, period, today):
     """AML § 6-1 and forskrift om organisering, ledelse og medvirkning § 3-2: elected for two years, the employer
-    told in writing. A term that ended (yesterday or before) with none after it -> not met; one ending within
-    60 days -> at risk; no written notice recorded -> at risk; no term at all -> not met."""
+    told in writing. No current term: the verdict of verneombud_in_place (AML § 6-1 (1): five or more workers
+    -> not met, fewer -> at risk, none -> met), so one rule gives one verdict on the page; when that is "not
+    met", the reason says whether the term ended or none was registered. One ending within 60 days -> at risk;
+    no written notice recorded -> at risk."""
     terms = [t for t in _active_terms(scope, today) if t.role == "verneombud"]
     current = [t for t in terms if t.elected_to >= today]
     evidence = _site_link(scope, "duties.register")
     law = "AML § 6-1"
     if not current:
+        # No verneombud today: the same count and threshold as verneombud_in_place (one rule, one verdict).
+        place = verneombud_in_place(scope, period, today)
         reason = _("The verneombud's term has ended.") if terms else _("No verneombud is registered.")
+        if place.status != NOT_MET:
+            return Duty("verneombud_term", place.status, f"{reason} {place.reason}" if terms else place.reason,
+                        evidence, law, place.fix)
         return Duty("verneombud_term", NOT_MET, reason, evidence, law,
                     _("Hold an election and record the verneombud in the register."))
     ending = [t for t in current if (t.elected_to - today).days <= TERM_WARNING_DAYS]
@@ -450,11 +458,16 @@ def verneombud_term(scope, period, today):
 
 def verneombud_training(scope, period, today):
     """AML § 6-5 (1): the verneombud has at least 40 hours of training (competence course "verneombud_40h").
-    A current verneombud without it -> not met; waiting for approval -> at risk; no verneombud -> not met."""
+    A current verneombud without it -> not met; waiting for approval -> at risk; no verneombud -> the verdict
+    of verneombud_in_place (five or more workers -> not met, fewer -> at risk)."""
     ids = list({t.user_id for t in _active_terms(scope, today) if t.elected_to >= today})
     evidence = _site_link(scope, "competence.matrix")
     law = "AML § 6-5"
     if not ids:
+        # No verneombud to train: the same verdict as verneombud_in_place (fewer than five workers: at risk).
+        place = verneombud_in_place(scope, period, today)
+        if place.status != NOT_MET:
+            return Duty("verneombud_training", place.status, place.reason, evidence, law, place.fix)
         return Duty("verneombud_training", NOT_MET, _("No verneombud is registered."), evidence, law,
                     _("Record the verneombud in the register."))
     known = competence.standing(ids, ["verneombud_40h"])

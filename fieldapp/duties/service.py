@@ -162,6 +162,16 @@ def register(site, today):
     return out
 
 
+def site_roles(site, terms):
+    """{user id: site role or None (not a member)} on `site` of the people of `terms` ([(VerneombudTerm, state)],
+    as register gives). The register says who the verneombud is (AML § 6-1); the site role "verneombud" gives the
+    app's permissions (walkarounds, this page), so the register page warns when they differ. One query."""
+    ids = list({term.user_id for term, _state in terms})
+    roles = dict(Membership.select(Membership.user, Membership.role)
+                 .where((Membership.site == site) & Membership.user.in_(ids)).tuples()) if ids else {}
+    return {u: roles.get(u) for u in ids}
+
+
 def course_40h(terms):
     """{user id: "done" | "waiting" | "missing"}: the 40-hour verneombud course (AML § 6-5; competence course
     "verneombud_40h") of each person with one of `terms` ([(VerneombudTerm, state)], as register gives). One

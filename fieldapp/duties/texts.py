@@ -3,7 +3,10 @@
 [(text, paragraph)] per role; texts are lazy (flask_babel.lazy_gettext) so each person reads them in their
 language. Sources: arbeidsmiljøloven (AML) §§ 2-1, 2-3, 3-1, 3-2, 3-5, 5-1, 5-2, 6-1 to 6-3, 6-5.
 """
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from ..authz import MANAGER, LEADS, STAFF, required_permission, roles_with
 
 DUTIES = {
     "worker": [
@@ -95,3 +98,19 @@ SANCTION_NAMES = {"none": _l("No sanction"), "fine": _l("Coercive fine (tvangsmu
 
 # The 40-hour verneombud course (AML § 6-5), from the competence records, as the register shows it.
 COURSE_STATES = {"done": _l("Done"), "waiting": _l("Waiting for approval"), "missing": _l("Not recorded")}
+
+
+def who_does(endpoint):
+    """Who does the fix made on `endpoint`'s page, in the current language, for a person whose role may not open
+    it (authz.may_open): from the roles its permission grants (authz.PERMISSIONS). "" when anyone may."""
+    permission = required_permission(endpoint)
+    if permission is None:
+        return ""
+    roles = set(roles_with(permission))
+    if roles == set(MANAGER):
+        return _("A manager does this.")
+    if roles == set(LEADS):
+        return _("A foreman or a manager does this.")
+    if roles == set(STAFF):
+        return _("A foreman, the verneombud or a manager does this.")
+    return _("Someone with another role on the site does this.")

@@ -48,6 +48,7 @@ def _register_page(form, errors, status=200, hours_form=None, hours_errors=None)
     today = clock.today(g.site)
     terms = service.register(g.site, today)
     return render_template("duties/register.html", terms=terms, course=service.course_40h(terms),
+                           roles=service.site_roles(g.site, terms),
                            hours=service.hours_summary(g.site, service.period_ending(today, service.DEFAULT_DAYS)),
                            hours_form=hours_form or {}, hours_errors=hours_errors or {},
                            people_options=[(p.id, p.name) for p in service.site_people(g.site)], form=form,

@@ -344,7 +344,8 @@ def set_schedule(site_id):
                              _lang())
     except BAD_INPUT as exc:
         return _settings_refused(exc)
-    return redirect(url_for("meetings.settings", site_id=site_id), 303)
+    # Back at the schedule form, with the confirmation there (not at the top of a long page).
+    return redirect(url_for("meetings.settings", site_id=site_id, saved="schedule", _anchor="schedule"), 303)
 
 
 @bp.post("/s/<int:site_id>/meetings/amu-members")

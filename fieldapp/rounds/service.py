@@ -489,23 +489,33 @@ def discard(safety_round, user, confirmed):
     return len(answers)
 
 
-def signers_for(safety_round):
-    """{side: [User]}: who may sign for each side: people of the site with the side's roles, and for the
-    verneombud's side also whoever the verneombud register (VerneombudTerm, AML § 6-1) names as verneombud or
-    deputy for the site on the round's day, whatever their site role (the register is the law's record of who
-    the verneombud is; fieldapp/duties/rules.py counts only their signatures)."""
+def registered_signers(safety_round):
+    """{user id} the verneombud register (VerneombudTerm, AML § 6-1) names as verneombud or deputy for the
+    round's site on the round's (local) day. One query."""
     site = safety_round.site
     day = clock.local(safety_round.started_at, site).date()
-    registered = {u for (u,) in VerneombudTerm.select(VerneombudTerm.user).where(
+    return {u for (u,) in VerneombudTerm.select(VerneombudTerm.user).where(
         (VerneombudTerm.organization == site.organization_id)
         & (VerneombudTerm.site.is_null() | (VerneombudTerm.site == site.id))
         & (VerneombudTerm.elected_from <= day) & (VerneombudTerm.elected_to >= day)).tuples()}
+
+
+def signers_for(safety_round, registered=None):
+    """{side: [User]}: who may sign for each side: people of the site with the side's roles, and for the
+    verneombud's side also whoever the verneombud register (VerneombudTerm, AML § 6-1) names as verneombud or
+    deputy for the site on the round's day, whatever their site role (the register is the law's record of who
+    the verneombud is; fieldapp/duties/rules.py counts only their signatures). The verneombud's side lists the
+    registered first (then by name). `registered`: registered_signers(safety_round), when already read."""
+    site = safety_round.site
+    if registered is None:
+        registered = registered_signers(safety_round)
     out = {side: [] for side in ROUND_SIDES}
     for person in site_people(site):
         for side, roles in SIDE_ROLES.items():
             if person.role in roles or (side == "verneombud" and person.id in registered):
                 if person not in out[side]:
                     out[side].append(person)
+    out["verneombud"].sort(key=lambda person: person.id not in registered)  # stable: by name within each
     return out
 
 

@@ -106,10 +106,12 @@ def _round_context(safety_round):
     lang = _language()
     answers = service.answers_of(safety_round)
     done, total = service.progress(safety_round, answers)
+    registered = service.registered_signers(safety_round)
     return dict(safety_round=safety_round, sections=service.shown_sections(safety_round.version, lang),
                 answers=answers, done=done, total=total, findings=service.findings(safety_round),
                 earlier_findings=service.open_findings(g.site, before=safety_round),
-                people=service.site_people(g.site), signers=service.signers_for(safety_round),
+                people=service.site_people(g.site), registered=registered,
+                signers=service.signers_for(safety_round, registered),
                 signatures=service.signatures_of(safety_round), notes=service.notes_of(safety_round),
                 participants=service.participants_shown(safety_round), statuses=labels.statuses(),
                 new_uuid=str(uuidlib.uuid4()), today=clock.today(g.site),

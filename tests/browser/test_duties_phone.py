@@ -33,8 +33,9 @@ def test_a_manager_reads_the_responsibilities_page_and_taps_the_evidence(live, p
         page.click("text=Hvem har ansvar for hva")
     assert page.text_content("h1") == "Hvem har ansvar for hva"
     row = page.locator('[data-duty="verneombud_term"]')
-    assert row.get_attribute("data-status") == "not_met"
-    assert "Ingen verneombud er registrert." in row.inner_text()
+    # Three workers and none registered: at risk, the same verdict as the employer's row (AML § 6-1 (1)).
+    assert row.get_attribute("data-status") == "at_risk"
+    assert "har ikke registrert verneombud" in row.inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     with page.expect_navigation():
         row.locator("text=Dokumentasjon").click()
@@ -107,7 +108,7 @@ def test_the_scope_choice_is_whole_and_a_meeting_schedule_is_one_tap_away(live, 
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     with page.expect_navigation():
         row.locator("text=Sett opp en møteplan.").click()
-    assert page.url.endswith(f"/s/{world.site.id}/meetings/settings")
+    assert page.url.endswith(f"/s/{world.site.id}/meetings/settings#schedule")
     assert csp_violations == []
 
 
