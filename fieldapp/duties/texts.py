@@ -34,7 +34,7 @@ DUTIES = {
          "AML § 3-2, § 3-5"),
         (_l("Register every injury, and notify Arbeidstilsynet and the police at once of a serious one."),
          "AML § 5-1, § 5-2"),
-        (_l("See that a verneombud is elected where more than five people work, and give them time and training."),
+        (_l("See that a verneombud is elected where five or more people work, and give them time and training."),
          "AML § 6-1, § 6-5"),
         (_l("Keep a daily list of everyone working on the site."), "byggherreforskriften § 15"),
     ],
