@@ -20,6 +20,7 @@ import uuid
 import zlib
 from pathlib import Path
 from collections import namedtuple
+from datetime import timedelta
 
 import redis
 from flask.ctx import RequestContext
@@ -32,7 +33,7 @@ from fieldapp import audit, photos, storage
 from fieldapp.accounts import service as accounts
 from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database, run_migrations
-from fieldapp.duties import evidence
+from fieldapp.duties import evidence, rules
 from fieldapp.models import (Alert, AlertRecipient, CertificatePhoto, FollowUp, Inspection, InspectionOrder, Meeting,
                              MeetingProposal, Membership, OrderEvidence, Organization, Photo, Report, RoundAnswer,
                              RoundPhoto, SafetyRound, Site, SiteRequirement, Sja, SjaHazard, SjaParticipant, SjaStep,
@@ -714,3 +715,15 @@ def client_for(app, user):
     with client.session_transaction() as flask_session:
         flask_session["sid"] = token
     return client
+
+
+# --- the duties overview's tests (test_duties*.py) ------------------------------------------------------------------
+
+def duties_scope(world):
+    """The duties rules' Scope of the World's one site."""
+    return rules.Scope(world.org, [world.site], world.site.name)
+
+
+def duties_period(today):
+    """The duties rules' default 90-day Period ending on `today` (a date)."""
+    return rules.Period(today - timedelta(days=89), today)

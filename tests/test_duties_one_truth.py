@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from helpers import duties_period, duties_scope
+
 from fieldapp.duties import rules, service
 from fieldapp.models import Meeting, MeetingAttendance, RoundSignature, SafetyRound, VerneombudTerm
 from fieldapp.rounds import service as rounds
@@ -20,14 +22,6 @@ TODAY = date(2026, 6, 15)
 @pytest.fixture
 def at_noon(frozen_clock):
     frozen_clock(datetime(2026, 6, 15, 10, 0))
-
-
-def scope_of(world):
-    return rules.Scope(world.org, [world.site], world.site.name)
-
-
-def period():
-    return rules.Period(TODAY - timedelta(days=89), TODAY)
 
 
 def register_term(world, user, start=TODAY - timedelta(days=30), role="verneombud"):
@@ -44,8 +38,8 @@ def test_site_role_alone_never_makes_the_verneombud_in_place(app, world, at_noon
     # The world's site has a member with the site role "verneombud", and nothing in the register.
     with app.test_request_context():
         assert service.register(world.site, TODAY) == []
-        term_duty = rules.verneombud_term(scope_of(world), period(), TODAY)
-        in_place = rules.verneombud_in_place(scope_of(world), period(), TODAY)
+        term_duty = rules.verneombud_term(duties_scope(world), duties_period(TODAY), TODAY)
+        in_place = rules.verneombud_in_place(duties_scope(world), duties_period(TODAY), TODAY)
     assert term_duty.status == in_place.status != rules.MET, in_place.reason
 
 
@@ -53,43 +47,46 @@ def test_five_workers_need_a_registered_verneombud(app, world, at_noon):
     # AML § 6-1 (1) since 1 January 2024: five or more employees. World: worker, foreman, verneombud (3).
     add_workers(world, 2)
     with app.test_request_context():
-        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.NOT_MET
+        assert rules.verneombud_in_place(duties_scope(world), duties_period(TODAY), TODAY).status == rules.NOT_MET
         register_term(world, world.people["verneombud"])
-        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.MET
+        assert rules.verneombud_in_place(duties_scope(world), duties_period(TODAY), TODAY).status == rules.MET
 
 
 def test_fewer_than_five_without_a_verneombud_is_at_risk_not_met(app, world, at_noon):
     with app.test_request_context():
-        duty = rules.verneombud_in_place(scope_of(world), period(), TODAY)
+        duty = rules.verneombud_in_place(duties_scope(world), duties_period(TODAY), TODAY)
         assert duty.status == rules.AT_RISK
         register_term(world, world.people["verneombud"])
-        assert rules.verneombud_in_place(scope_of(world), period(), TODAY).status == rules.MET
+        assert rules.verneombud_in_place(duties_scope(world), duties_period(TODAY), TODAY).status == rules.MET
+
+
+def signed_walkaround(world, signer, started_at):
+    """A walkaround on the World's site started by the manager at `started_at`, signed an hour later by `signer`
+    on the verneombud's side."""
+    version = rounds.current_version(rounds.templates_for(world.site)[0])
+    walk = SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version,
+                              started_by=world.people["manager"], started_at=started_at)
+    RoundSignature.create(uuid=uuid.uuid4(), round=walk, side="verneombud", signer=signer, device_user=signer,
+                          signed_at=started_at + timedelta(hours=1))
+    return walk
 
 
 def test_walkaround_signed_by_the_site_role_only_is_not_the_verneombuds(app, world, at_noon):
-    version = rounds.current_version(rounds.templates_for(world.site)[0])
-    verneombud, manager = world.people["verneombud"], world.people["manager"]
-    walk = SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version, started_by=manager,
-                              started_at=datetime(2026, 6, 10, 8, 0))
-    RoundSignature.create(uuid=uuid.uuid4(), round=walk, side="verneombud", signer=verneombud,
-                          device_user=verneombud, signed_at=walk.started_at + timedelta(hours=1))
+    verneombud = world.people["verneombud"]
+    signed_walkaround(world, verneombud, datetime(2026, 6, 10, 8, 0))
     with app.test_request_context():
-        duty = rules.verneombud_walkarounds(scope_of(world), period(), TODAY)
+        duty = rules.verneombud_walkarounds(duties_scope(world), duties_period(TODAY), TODAY)
         assert duty.status == rules.AT_RISK, duty.reason
         register_term(world, verneombud)
-        assert rules.verneombud_walkarounds(scope_of(world), period(), TODAY).status == rules.MET
+        assert rules.verneombud_walkarounds(duties_scope(world), duties_period(TODAY), TODAY).status == rules.MET
 
 
 def test_walkaround_before_the_signers_term_does_not_count(app, world, at_noon):
-    version = rounds.current_version(rounds.templates_for(world.site)[0])
-    verneombud, manager = world.people["verneombud"], world.people["manager"]
-    walk = SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version, started_by=manager,
-                              started_at=datetime(2026, 5, 1, 8, 0))
-    RoundSignature.create(uuid=uuid.uuid4(), round=walk, side="verneombud", signer=verneombud,
-                          device_user=verneombud, signed_at=walk.started_at + timedelta(hours=1))
+    verneombud = world.people["verneombud"]
+    signed_walkaround(world, verneombud, datetime(2026, 5, 1, 8, 0))
     register_term(world, verneombud, start=TODAY - timedelta(days=10))  # elected after the walkaround
     with app.test_request_context():
-        assert rules.verneombud_walkarounds(scope_of(world), period(), TODAY).status == rules.AT_RISK
+        assert rules.verneombud_walkarounds(duties_scope(world), duties_period(TODAY), TODAY).status == rules.AT_RISK
 
 
 def test_meeting_attended_by_an_unregistered_verneombud_is_without_the_verneombud(app, world, at_noon):
@@ -97,11 +94,11 @@ def test_meeting_attended_by_an_unregistered_verneombud_is_without_the_verneombu
                              status="approved")
     MeetingAttendance.create(meeting=meeting, user=world.people["verneombud"], name="V", side="verneombud")
     with app.test_request_context():
-        duty = rules.meetings_held(scope_of(world), period(), TODAY)
+        duty = rules.meetings_held(duties_scope(world), duties_period(TODAY), TODAY)
         assert duty.status == rules.NOT_MET and "verneombud" in duty.reason
         register_term(world, world.people["verneombud"])
-        assert rules.meetings_held(scope_of(world), period(), TODAY).status == rules.MET
-        data = service.pack_data(world.site, period(), TODAY, "en")
+        assert rules.meetings_held(duties_scope(world), duties_period(TODAY), TODAY).status == rules.MET
+        data = service.pack_data(world.site, duties_period(TODAY), TODAY, "en")
         assert data["with_verneombud"] == {meeting.id}
 
 
@@ -109,7 +106,7 @@ def test_hours_list_the_registered_verneombud(app, world, at_noon):
     deputy = world.people["worker"]
     register_term(world, deputy, role="deputy")
     with app.test_request_context():
-        people = [u.id for u, _hours, _walks in service.hours_summary(world.site, period())]
+        people = [u.id for u, _hours, _walks in service.hours_summary(world.site, duties_period(TODAY))]
     assert people == [deputy.id]  # not the member whose site role is "verneombud"
 
 

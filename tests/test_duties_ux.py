@@ -11,6 +11,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from helpers import duties_period, duties_scope
+
 from fieldapp.duties import rules, service
 from fieldapp.models import Membership, SafetyRound, User, VerneombudTerm
 from fieldapp.rounds import service as rounds
@@ -22,14 +24,6 @@ HREF_RE = re.compile(r'href="(/s/[^"#]*)')
 @pytest.fixture
 def at_noon(frozen_clock):
     frozen_clock(datetime(2026, 6, 15, 10, 0))
-
-
-def scope_of(world):
-    return rules.Scope(world.org, [world.site], world.site.name)
-
-
-def period():
-    return rules.Period(TODAY - timedelta(days=89), TODAY)
 
 
 def add_workers(world, n):
@@ -44,7 +38,7 @@ def register_term(world, user, start=TODAY - timedelta(days=30), role="verneombu
 
 def verdicts(world):
     with_rules = (rules.verneombud_in_place, rules.verneombud_term, rules.verneombud_training)
-    return {f.__name__: f(scope_of(world), period(), TODAY).status for f in with_rules}
+    return {f.__name__: f(duties_scope(world), duties_period(TODAY), TODAY).status for f in with_rules}
 
 
 # --- 1. one rule, one verdict ---------------------------------------------------------------------------------

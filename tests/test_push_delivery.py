@@ -71,15 +71,16 @@ def test_push_endpoints_outside_the_known_push_services_are_refused(production, 
 def test_a_delivery_runs_endpoint_check_answers_as_endpoint_allowed_for_each_endpoint():
     """push.EndpointCheck keeps answers per push service origin: in any order, with origins shared between
     refused and accepted endpoints, each answer is endpoint_allowed's."""
-    extra = ["https://fcm.googleapis.com/fcm/send/a\\b", "https://fcm.googleapis.com/x y", "https://fcm.googleapis.com/é",
-             "https://fcm.googleapis.com?x=1", "https://fcm.googleapis.com#@evil.example/", "http://127.0.0.1:9/p",
-             "http://localhost/p?q", "https://", "fcm.googleapis.com/x", "HTTPS://FCM.googleapis.com/x"]
+    extra = ["https://fcm.googleapis.com/fcm/send/a\\b", "https://fcm.googleapis.com/x y",
+             "https://fcm.googleapis.com/é", "https://fcm.googleapis.com?x=1",
+             "https://fcm.googleapis.com#@evil.example/", "http://127.0.0.1:9/p", "http://localhost/p?q", "https://", "fcm.googleapis.com/x", "HTTPS://FCM.googleapis.com/x"]
     endpoints = BYPASSES + ACCEPTED + extra
     for allow_local in (False, True):
         for order in (endpoints, endpoints[::-1]):
             check = push.EndpointCheck(push.DEFAULT_ALLOWED_HOSTS, allow_local)
             for endpoint in order:
-                assert check(endpoint) == push.endpoint_allowed(endpoint, push.DEFAULT_ALLOWED_HOSTS, allow_local), endpoint
+                expected = push.endpoint_allowed(endpoint, push.DEFAULT_ALLOWED_HOSTS, allow_local)
+                assert check(endpoint) == expected, endpoint
     assert push.EndpointCheck(push.DEFAULT_ALLOWED_HOSTS)("https://fcm.googleapis.com/fcm/send/1")
 
 
