@@ -73,7 +73,8 @@ def test_a_delivery_runs_endpoint_check_answers_as_endpoint_allowed_for_each_end
     refused and accepted endpoints, each answer is endpoint_allowed's."""
     extra = ["https://fcm.googleapis.com/fcm/send/a\\b", "https://fcm.googleapis.com/x y",
              "https://fcm.googleapis.com/é", "https://fcm.googleapis.com?x=1",
-             "https://fcm.googleapis.com#@evil.example/", "http://127.0.0.1:9/p", "http://localhost/p?q", "https://", "fcm.googleapis.com/x", "HTTPS://FCM.googleapis.com/x"]
+             "https://fcm.googleapis.com#@evil.example/", "http://127.0.0.1:9/p", "http://localhost/p?q",
+             "https://", "fcm.googleapis.com/x", "HTTPS://FCM.googleapis.com/x"]
     endpoints = BYPASSES + ACCEPTED + extra
     for allow_local in (False, True):
         for order in (endpoints, endpoints[::-1]):
