@@ -7,7 +7,7 @@ victim with the victim's PIN replaced. Every test here failed on the code before
 import re
 
 import pytest
-from helpers import PIN
+from helpers import PIN, client_for
 
 from fieldapp.models import (AuditEvent, DeviceSession, EnrollmentCode, Invitation, Membership, Organization,
                              Site, User)
@@ -29,17 +29,6 @@ def rival(world, app):
     rival = Rival()
     rival.org, rival.site, rival.manager, rival.foreman = org, site, manager, foreman
     return rival
-
-
-def client_for(app, user):
-    from fieldapp.accounts import service as accounts
-
-    client = app.test_client()
-    with app.test_request_context():
-        token = accounts.start_device_session(user, "pytest")
-    with client.session_transaction() as flask_session:
-        flask_session["sid"] = token
-    return client
 
 
 def add_form(phone, role="worker", employer=""):
