@@ -13,7 +13,7 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from urllib.parse import urlparse, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import urllib3
 import urllib3.util
@@ -137,11 +137,9 @@ class EndpointCheck:
     def __call__(self, endpoint):
         if not endpoint.isascii() or _REFUSED_ANYWHERE.search(endpoint):
             return False
-        scheme, separator, rest = endpoint.partition("://")
-        if not separator:
+        origin, _target = split_origin(endpoint)
+        if origin is None:
             return endpoint_allowed(endpoint, self.hosts, self.allow_local)
-        authority = _AUTHORITY.match(rest).group(0)
-        origin = f"{scheme}://{authority}"
         answer = self.answers.get(origin)
         if answer is None:
             answer = self.answers[origin] = endpoint_allowed(origin, self.hosts, self.allow_local)
@@ -150,6 +148,17 @@ class EndpointCheck:
 
 _REFUSED_ANYWHERE = re.compile(r"[\x00-\x20\\\x7f]")  # as endpoint_host: <= 32, backslash, DEL
 _AUTHORITY = re.compile(r"[^/?#]*")
+
+
+def split_origin(url):
+    """("scheme://authority", the rest: path, query, fragment) of a URL, cut where urlsplit and urllib3 end the
+    authority (the first "/", "?" or "#"); (None, url) without "://". Text only, no parsing: cheap enough for
+    every message of a fanout (EndpointCheck, Session.post, Sender.vapid_headers)."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return None, url
+    authority = _AUTHORITY.match(rest).group(0)
+    return f"{scheme}://{authority}", rest[len(authority):]
 
 
 def canonical_endpoint(endpoint):
@@ -249,7 +258,7 @@ class Session:
                        ca_certs=os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE"))
         self.pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
         self.direct = not proxy
-        self._targets = {}  # "scheme://authority" -> (scheme, host, port), parsed once by urllib3
+        self._targets = {}  # "scheme://authority" -> (host, port, scheme), parsed once by urllib3
 
     def post(self, url, data=None, headers=None, timeout=None):
         if not self.direct:  # through a proxy: the manager writes the request line the proxy needs
@@ -257,10 +266,8 @@ class Session:
                                                timeout=self.timeout, redirect=False))
         # What PoolManager.urlopen does, without parsing every phone's URL: the push service's part is parsed
         # once, and the pool for it comes from the manager (which keeps at most num_pools, least recent out).
-        scheme, _sep, rest = url.partition("://")
-        authority = _AUTHORITY.match(rest).group(0)
-        target = rest[len(authority):].split("#", 1)[0]
-        origin = f"{scheme}://{authority}"
+        origin, rest = split_origin(url)
+        target = rest.split("#", 1)[0]
         where = self._targets.get(origin)
         if where is None:
             parsed = urllib3.util.parse_url(origin)
@@ -292,8 +299,9 @@ class Sender:
         self._signed = {}  # origin -> (expires, headers)
 
     def vapid_headers(self, endpoint):
-        url = urlparse(endpoint)
-        origin = f"{url.scheme}://{url.netloc}"
+        origin, _target = split_origin(endpoint)  # urlparse's scheme://netloc, without parsing every phone's URL
+        scheme, _sep, authority = (origin or endpoint).partition("://")
+        origin = f"{scheme.lower()}://{authority}"
         now = int(time.time())
         with self._lock:
             cached = self._signed.get(origin)
