@@ -117,13 +117,13 @@ def foreign_strings(language, every):
 
 def find_foreign(texts, foreign):
     hits = []
+    sentences = [(candidate, origin) for candidate, origin in foreign.items() if len(candidate.split()) >= 3]
     for text in texts:
         if text in foreign:
             hits.append((text, foreign[text]))
             continue
-        for candidate, origin in foreign.items():  # a sentence inside a longer text
-            if len(candidate.split()) >= 3 and candidate in text:
-                hits.append((candidate, origin))
+        hits.extend((candidate, origin) for candidate, origin in sentences  # a sentence inside a longer text
+                    if candidate in text)
     return hits
 
 
