@@ -1,10 +1,12 @@
 """A stop-work order on every page until acknowledged or lifted; lifting it is recorded and everyone is told
 (issue 16). The phone-sized checks are in tests/browser/test_phone_360.py."""
 import uuid
+from datetime import datetime
 
 import pytest
 from helpers import subscribe
 
+from fieldapp.alerts import service
 from fieldapp.models import Alert, AlertRecipient, AuditEvent, User
 
 
@@ -127,3 +129,25 @@ def test_the_status_says_who_has_no_push(world, phones):
     rows = {name: page[page.index(f"<strong>{name}</strong>"):][:900] for name in ("Manager Person", "Worker Person")}
     assert "no-push" in rows["Manager Person"].split("</li>")[0]
     assert "no-push" not in rows["Worker Person"].split("</li>")[0]
+
+
+def test_the_banner_shows_stop_work_first_then_the_newest_three_still_to_acknowledge(world, db):
+    worker = world.people["worker"]
+
+    def alert(level, day, **fields):
+        made = Alert.create(uuid=uuid.uuid4(), site=world.site, level=level, title=f"{level} {day}",
+                            created_at=datetime(2026, 11, day, 8), **fields)
+        AlertRecipient.create(alert=made, user=worker, role="worker")
+        return made
+
+    assert service.banner(worker.id) == []
+    old_stop = alert("stop_work", 1)
+    info = [alert("info", day) for day in (2, 3, 4)]
+    alert("info", 5, ack_required=False)  # nothing to acknowledge
+    alert("stop_work", 6, lifted_at=datetime(2026, 11, 7))  # lifted
+    acked = alert("info", 8)
+    AlertRecipient.update(acked_at=datetime(2026, 11, 8, 9)).where(AlertRecipient.alert == acked).execute()
+    shown = service.banner(worker.id)
+    assert [copy.alert_id for copy in shown] == [old_stop.id, info[2].id, info[1].id]
+    assert shown[0].alert.site.name == "Site A" and shown[0].alert.sender is None
+    assert service.banner(world.people["foreman"].id) == []
