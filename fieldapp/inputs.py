@@ -281,6 +281,8 @@ def messages():
         "approved": (409, _("The minutes are approved and can no longer be changed. Add an amendment instead.")),
         "already_approved": (409, _("The minutes are already approved.")),
         "not_chair": (403, _("Only the chair (and for the AMU, a member of each side) approves the minutes.")),
+        "not_held_yet": (409, _("This meeting is dated after today. Approve the minutes once it has been held, or "
+                                "correct its date.")),
         "not_approved": (409, _("Amendments are added to approved minutes. Change the draft instead.")),
         "bad_item": (422, _("That item is not on this meeting's agenda. Reload the page.")),
         "item_has_decisions": (409, _("This item has decisions, so it stays on the agenda.")),

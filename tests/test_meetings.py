@@ -199,6 +199,28 @@ def test_approved_minutes_are_frozen_approving_twice_is_refused_and_amendments_a
     assert "Spelling of a name" in foreman.get(url(world, meeting)).get_data(as_text=True)
 
 
+def test_minutes_of_a_meeting_dated_ahead_are_approved_only_once_it_is_held(as_role, world, frozen_clock):
+    foreman = as_role("foreman")
+    meeting = start(foreman, world, held_on="2026-03-11")
+    early = foreman.post(url(world, meeting, "/approve"))
+    assert early.status_code == 409 and "dated after today" in early.get_data(as_text=True)
+    assert Meeting.get_by_id(meeting.id).status == "draft"
+    assert not AuditEvent.select().where(AuditEvent.action == "meeting.approve").exists()
+    # 23:30 UTC on the 10th is 00:30 on the 11th in Oslo: the meeting's day has come on the site's clock.
+    frozen_clock(datetime(2026, 3, 10, 23, 30))
+    assert foreman.post(url(world, meeting, "/approve")).status_code == 303
+    assert Meeting.get_by_id(meeting.id).status == "approved"
+
+
+def test_the_amu_approves_minutes_dated_ahead_only_once_held(world):
+    amu = Meeting.create(organization=world.org, site=None, kind="amu", held_on=TODAY + timedelta(days=2),
+                         chair=world.people["manager"], topics=[])
+    with pytest.raises(service.MeetingError) as refused:
+        service.approve(world.people["manager"], amu)
+    assert refused.value.reason == "not_held_yet"
+    assert Meeting.get_by_id(amu.id).approved_by_id is None
+
+
 def test_only_the_chair_approves_a_site_meeting(as_role, world):
     meeting = start(as_role("foreman"), world)
     response = as_role("manager").post(url(world, meeting, "/approve"))

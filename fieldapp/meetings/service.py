@@ -620,9 +620,13 @@ def amu_side(user, organization_id):
 
 def approve(actor, meeting):
     """Approve the minutes. A site meeting: its chair; then frozen. The AMU: the chair and one member of each
-    side (employer, workers); frozen once all three have approved. MeetingError: approved (twice), not_chair."""
+    side (employer, workers); frozen once all three have approved. MeetingError: approved (twice), not_chair,
+    not_held_yet (the meeting is dated after today on the site's clock, the organization's default for the AMU:
+    minutes record a meeting that was held, AML § 7-2; a planned one is approved once it has taken place)."""
     if meeting.status == "approved":
         raise MeetingError("already_approved")
+    if meeting.held_on > clock.today(meeting.site):
+        raise MeetingError("not_held_yet")
     with database.atomic():
         changed = []
         if meeting.site_id is None:
