@@ -23,7 +23,8 @@
   }
 
   function show(card, name) {
-    ["push-off", "push-subscribe", "push-on", "push-denied", "push-install", "push-failed", "push-taken"]
+    ["push-off", "push-subscribe", "push-on", "push-denied", "push-install", "push-failed", "push-unavailable",
+      "push-taken"]
       .forEach(function (cls) {
         var el = card.querySelector("." + cls);
         if (el) el.hidden = true;
@@ -64,8 +65,13 @@
       .then(function (fresh) { return send(card, fresh, old.endpoint); });
   }
 
+  // 409: someone else's subscription on this phone. A DOMException comes from the browser's own push service
+  // (pushManager.subscribe: none reachable, or none at all, as in some browsers without Google services); anything
+  // else is the request to the app (no signal, a server error), which another try with signal can mend.
   function failed(card, error) {
-    show(card, error && error.status === 409 ? ["push-taken"] : ["push-off", "push-subscribe", "push-failed"]);
+    if (error && error.status === 409) { show(card, ["push-taken"]); return; }
+    var browsers = typeof DOMException !== "undefined" && error instanceof DOMException;
+    show(card, ["push-off", "push-subscribe", browsers ? "push-unavailable" : "push-failed"]);
   }
 
   function subscribe(card) {

@@ -3,6 +3,8 @@ acknowledgement made without signal that is sent once when the signal returns.""
 import json
 import uuid
 
+import pytest
+
 from helpers import PIN, service_worker_registration, sign_in_ui, wait_until
 
 from fieldapp.alerts import delivery
@@ -134,3 +136,25 @@ def test_a_browser_without_push_is_told_how_to_install_the_app(live, page):
     page.wait_for_selector(".push-setup .push-install:visible")
     assert "Legg til på Hjem-skjerm" in page.text_content(".push-setup")
     assert not page.locator(".push-setup .push-subscribe").is_visible()
+
+
+@pytest.mark.parametrize("fault, shown", [
+    # The browser's push service cannot be reached (headless Chromium, a phone without Google services).
+    ("PushManager.prototype.subscribe = () => Promise.reject("
+     "new DOMException('Registration failed - push service not available', 'AbortError'));", ".push-unavailable"),
+    # The phone has a subscription, but the app cannot be reached to store it (no signal).
+    ("PushManager.prototype.subscribe = () => Promise.resolve({endpoint: 'https://fcm.googleapis.com/x', "
+     "toJSON: () => ({endpoint: 'https://fcm.googleapis.com/x', keys: {p256dh: 'a', auth: 'b'}})});"
+     "const realFetch = window.fetch; window.fetch = (url, options) => String(url).endsWith('/me/push') "
+     "? Promise.reject(new TypeError('Failed to fetch')) : realFetch(url, options);", ".push-failed"),
+])
+def test_turning_on_notifications_says_whose_fault_it_was(live, page, context, fault, shown):
+    context.grant_permissions(["notifications"], origin=live.url)
+    page.add_init_script("PushManager.prototype.getSubscription = () => Promise.resolve(null);" + fault)
+    sign_in_ui(page, live.url, live.world.people["worker"].phone, PIN)
+    page.goto(live.url + "/me")
+    page.click(".push-setup .push-subscribe")
+    page.wait_for_selector(f".push-setup {shown}:visible")
+    other = ".push-failed" if shown == ".push-unavailable" else ".push-unavailable"
+    assert not page.locator(f".push-setup {other}").is_visible()
+    assert page.locator(".push-setup .push-subscribe").is_visible()  # another try is one tap away
