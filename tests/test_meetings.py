@@ -202,12 +202,15 @@ def test_approved_minutes_are_frozen_approving_twice_is_refused_and_amendments_a
 def test_minutes_of_a_meeting_dated_ahead_are_approved_only_once_it_is_held(as_role, world, frozen_clock):
     foreman = as_role("foreman")
     meeting = start(foreman, world, held_on="2026-03-11")
+    page = foreman.get(url(world, meeting)).get_data(as_text=True)
+    assert "once the meeting has been held" in page and 'class="button primary big approve"' not in page
     early = foreman.post(url(world, meeting, "/approve"))
     assert early.status_code == 409 and "dated after today" in early.get_data(as_text=True)
     assert Meeting.get_by_id(meeting.id).status == "draft"
     assert not AuditEvent.select().where(AuditEvent.action == "meeting.approve").exists()
     # 23:30 UTC on the 10th is 00:30 on the 11th in Oslo: the meeting's day has come on the site's clock.
     frozen_clock(datetime(2026, 3, 10, 23, 30))
+    assert 'class="button primary big approve"' in foreman.get(url(world, meeting)).get_data(as_text=True)
     assert foreman.post(url(world, meeting, "/approve")).status_code == 303
     assert Meeting.get_by_id(meeting.id).status == "approved"
 
