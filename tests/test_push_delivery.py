@@ -10,8 +10,8 @@ import pytest
 from fieldapp import push
 from fieldapp.alerts import delivery, service
 from fieldapp.alerts import tasks as alert_tasks
-from fieldapp.models import (Alert, AlertRecipient, AuditEvent, DeviceSession, PushDelivery, PushSubscription, Report,
-                             utcnow)
+from fieldapp.models import (Alert, AlertRecipient, AuditEvent, DeviceSession, Membership, PushDelivery,
+                             PushSubscription, Report, User, utcnow)
 
 # --- issue 14: only real push services ----------------------------------------------------------------------------
 
@@ -43,6 +43,29 @@ ACCEPTED = [
     "https://web.push.apple.com/QGuQyavXutnMH",
     "https://wns2-db5p.notify.windows.com/w/?token=BQYAAAB",
 ]
+
+
+def weather_alert(site, sender=None, recipients=None):
+    """A weather warning that needs no acknowledgement, stored with its push deliveries and not sent yet
+    (service.create with send=False): the test runs the deliveries itself. recipients: [(user id, role)]."""
+    alert, _created = service.create(sender, site, uuid.uuid4(), dict(
+        template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
+        ack_minutes=60), recipients=recipients, send=False)
+    return alert
+
+
+def subscribed_workers(push_service, count, device, phone, site=None):
+    """`count` new people, each with one phone subscribed at the fake push service (devices device + "0", "1",
+    ...; phone numbers phone.format(i)), workers on `site` when given: [(user id, "worker")]."""
+    people = []
+    for i in range(count):
+        user = User.create(name=f"Worker {device}{i}", phone=phone.format(i))
+        if site is not None:
+            Membership.create(user=user, site=site, role="worker")
+        info = push_service.subscribe(f"{device}{i}")
+        PushSubscription.create(user=user, endpoint=info["endpoint"], **info["keys"])
+        people.append((user.id, "worker"))
+    return people
 
 
 @pytest.fixture
@@ -198,9 +221,7 @@ def test_a_phone_signed_out_long_ago_gets_no_alerts_after_its_session_is_purged(
     frozen_clock(utcnow() + timedelta(days=91))
     with app.app_context():
         assert account_tasks.purge_stale_sign_in_data.call_local()["push_subscriptions"] == 1
-        alert, _created = service.create(world.people["verneombud"], world.site, uuid.uuid4(), dict(
-            template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
-            ack_minutes=60), send=False)
+        alert = weather_alert(world.site, world.people["verneombud"])
         alert_tasks.deliver(alert.id)
     assert push_service.for_device("shared-phone") == []
     assert PushSubscription.select().count() == 0
@@ -348,20 +369,10 @@ def test_a_report_whose_alert_cannot_be_made_is_not_saved_either(app, world, as_
 
 def test_deliveries_are_recorded_as_they_complete_not_at_the_end(app, world, as_role, push_service, count_queries):
     """Small batches: with 120 phones the run commits several times, each with the answers so far."""
-    from fieldapp.models import Membership, User
-
     push_service.delay = 0.01
     with app.app_context():
-        people = []
-        for i in range(120):
-            user = User.create(name=f"W{i}", phone=f"+4740{i:06d}")
-            Membership.create(user=user, site=world.site, role="worker")
-            info = push_service.subscribe(f"w{i}")
-            PushSubscription.create(user=user, endpoint=info["endpoint"], **info["keys"])
-            people.append((user.id, "worker"))
-        alert, _created = service.create(None, world.site, uuid.uuid4(), dict(
-            template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
-            ack_minutes=60), recipients=people, send=False)
+        people = subscribed_workers(push_service, 120, "w", "+4740{:06d}", site=world.site)
+        alert = weather_alert(world.site, None, recipients=people)
         count_queries.queries.clear()
         result = alert_tasks.deliver(alert.id)
     assert result["sent"] == 120
@@ -376,9 +387,7 @@ def test_a_second_run_does_not_send_what_another_has_claimed(app, world, as_role
 
     assert as_role("worker").post("/me/push", json=push_service.subscribe("worker")).status_code == 201
     with app.app_context():
-        alert, _created = service.create(world.people["foreman"], world.site, uuid.uuid4(), dict(
-            template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
-            ack_minutes=60), send=False)
+        alert = weather_alert(world.site, world.people["foreman"])
         now = utcnow()
         claimed = delivery._claim(10, timedelta(seconds=60), alert.id, now)
         assert len(claimed) == 1
@@ -389,18 +398,9 @@ def test_a_second_run_does_not_send_what_another_has_claimed(app, world, as_role
 
 def test_a_fanout_splits_into_spans_that_hold_every_delivery_once_and_old_chunks_still_send(
         app, world, push_service):
-    from fieldapp.models import User
-
     with app.app_context():
-        people = []
-        for i in range(7):
-            user = User.create(name=f"Worker {i}", phone=f"+47400011{i:02d}")
-            info = push_service.subscribe(f"s{i}")
-            PushSubscription.create(user=user, endpoint=info["endpoint"], **info["keys"])
-            people.append((user.id, "worker"))
-        alert, _created = service.create(None, world.site, uuid.uuid4(), dict(
-            template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
-            ack_minutes=60), recipients=people, send=False)
+        people = subscribed_workers(push_service, 7, "s", "+47400011{:02d}")
+        alert = weather_alert(world.site, None, recipients=people)
         due = sorted(sid for (sid,) in PushDelivery.select(PushDelivery.subscription)
                      .where(PushDelivery.alert == alert).tuples())
         spans = delivery.chunks(alert.id, 3)
@@ -422,9 +422,7 @@ def test_an_alert_of_four_byte_characters_within_the_forms_limits_reaches_every_
         heavy, _created = service.create(world.people["manager"], world.site, uuid.uuid4(), dict(
             template=None, level="warning", title="🚧" * 120, body="🚧" * 2000, area="", audience="all",
             ack_required=False, ack_minutes=60), send=False)
-        plain, _created = service.create(world.people["manager"], world.site, uuid.uuid4(), dict(
-            template="weather", level="warning", title="", body="", area="", audience="all",
-            ack_required=False, ack_minutes=60), send=False)
+        plain = weather_alert(world.site, world.people["manager"])
         assert alert_tasks.deliver(None)["sent"] == 2  # the sweep
     got = {m["payload"]["alert"]: m for m in push_service.for_device("worker")}
     assert set(got) == {heavy.id, plain.id}
@@ -439,8 +437,6 @@ def test_an_escalation_whose_prefix_makes_the_message_too_long_does_not_stop_the
     from collections import Counter
     from datetime import timedelta
 
-    from fieldapp.models import User
-
     User.update(name="Kristoffer Andersen-Johansen").where(User.id == world.people["foreman"].id).execute()
     for role in ("foreman", "worker", "manager"):
         assert as_role(role).post("/me/push", json=push_service.subscribe(role)).status_code == 201
@@ -451,9 +447,7 @@ def test_an_escalation_whose_prefix_makes_the_message_too_long_does_not_stop_the
         assert alert_tasks.deliver(None)["sent"] == 3
         later = utcnow() + timedelta(minutes=5)
         delivery.escalate(now=later)
-        plain, _created = service.create(world.people["verneombud"], world.site, uuid.uuid4(), dict(
-            template="weather", level="warning", title="", body="", area="", audience="all",
-            ack_required=False, ack_minutes=60), send=False)
+        plain = weather_alert(world.site, world.people["verneombud"])
         for minute in range(3):  # three sweeps, each after the last one's lease
             alert_tasks.deliver(None, now=later + timedelta(minutes=2 * minute))
     got = Counter((m["device"], m["payload"]["alert"]) for m in push_service.received)
@@ -478,13 +472,9 @@ def test_a_message_that_cannot_be_made_is_a_failed_attempt_not_the_end_of_the_ru
 
     monkeypatch.setattr(delivery, "payload", broken_for_english)
     with app.app_context():
-        from fieldapp.models import User
-
         User.update(language="en").where(User.id == world.people["worker"].id).execute()
         User.update(language="nb").where(User.id == world.people["foreman"].id).execute()
-        alert, _created = service.create(world.people["verneombud"], world.site, uuid.uuid4(), dict(
-            template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
-            ack_minutes=60), send=False)
+        alert = weather_alert(world.site, world.people["verneombud"])
         counts = alert_tasks.deliver(alert.id)
         assert counts["sent"] == 1 and counts["retry"] == 1
         row = PushDelivery.get((PushDelivery.alert == alert) & PushDelivery.sent_at.is_null())
@@ -539,9 +529,7 @@ def test_a_message_that_cannot_be_sent_is_given_up_after_the_attempts(app, world
     subscription = PushSubscription.create(user=world.people["worker"], endpoint=info["endpoint"],
                                            p256dh=info["keys"]["p256dh"], auth="AAAA")  # pywebpush cannot use it
     with app.app_context():
-        alert, _created = service.create(world.people["foreman"], world.site, uuid.uuid4(), dict(
-            template="weather", level="warning", title="", body="", area="", audience="all", ack_required=False,
-            ack_minutes=60), send=False)
+        alert = weather_alert(world.site, world.people["foreman"])
         clock = utcnow()
         for _attempt in range(delivery.MAX_ATTEMPTS):
             alert_tasks.deliver(alert.id, now=clock)
