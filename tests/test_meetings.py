@@ -9,7 +9,8 @@ import pytest
 from helpers import jpeg
 
 from fieldapp import clock
-from fieldapp.models import (AgendaItem, Alert, AlertRecipient, AmuMember, AuditEvent, CheckIn, Meeting, MeetingKind,
+from fieldapp.models import (AgendaItem, Alert, AlertRecipient, AmuMember, AuditEvent, CheckIn, Meeting,
+                             MeetingAttendance, MeetingKind,
                              MeetingSchedule,
                              MeetingDecision, MeetingProposal, Report, RoundAnswer, SafetyRound, Sja, TrainingRecord,
                              User, utcnow)
@@ -252,6 +253,54 @@ def test_the_amu_needs_the_chair_and_both_sides(world):
     assert service.approve(world.people["foreman"], world.amu) is False
     assert service.approve(world.people["verneombud"], world.amu) is True
     assert Meeting.get_by_id(world.amu.id).status == "approved"
+
+
+def amu_with_sides(world):
+    AmuMember.create(organization=world.org, user=world.people["foreman"], side="employer")
+    AmuMember.create(organization=world.org, user=world.people["verneombud"], side="workers")
+    return Meeting.create(organization=world.org, site=None, kind="amu", held_on=TODAY,
+                          chair=world.people["manager"], topics=[])
+
+
+def test_two_sides_approving_at_once_both_count(world):
+    """Each request loads the meeting before the other's approval commits (the attacker's two phones): the later
+    save kept its stale copy and wiped the earlier side's approval, although both were told it worked."""
+    amu = amu_with_sides(world)
+    assert service.approve(world.people["manager"], Meeting.get_by_id(amu.id)) is False  # the chair
+    foremans_copy, verneombuds_copy = Meeting.get_by_id(amu.id), Meeting.get_by_id(amu.id)
+    assert service.approve(world.people["verneombud"], verneombuds_copy) is False
+    assert service.approve(world.people["foreman"], foremans_copy) is True
+    amu = Meeting.get_by_id(amu.id)
+    assert amu.status == "approved" and amu.workers_approved_by_id == world.people["verneombud"].id
+    assert amu.employer_approved_by_id == world.people["foreman"].id
+
+
+def test_a_change_sent_as_the_minutes_are_approved_is_refused_and_approval_is_recorded_once(world):
+    foreman = world.people["foreman"]
+    meeting = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY, chair=foreman,
+                             topics=[])
+    stale, other_phone = Meeting.get_by_id(meeting.id), Meeting.get_by_id(meeting.id)  # loaded as a draft
+    assert service.approve(foreman, Meeting.get_by_id(meeting.id)) is True
+    with pytest.raises(service.MeetingError) as late:
+        service.add_attendance(foreman, stale, world.people["worker"].id, "", "workers")
+    assert late.value.reason == "approved"
+    with pytest.raises(service.MeetingError) as late:
+        service.add_item(foreman, stale, "Late item")
+    assert late.value.reason == "approved"
+    with pytest.raises(service.MeetingError) as twice:
+        service.approve(foreman, other_phone)
+    assert twice.value.reason == "already_approved"
+    assert not MeetingAttendance.select().where(MeetingAttendance.meeting == meeting).exists()
+    assert AgendaItem.select().where((AgendaItem.meeting == meeting) & (AgendaItem.title == "Late item")).count() == 0
+    assert AuditEvent.select().where((AuditEvent.action == "meeting.approve")
+                                     & (AuditEvent.record_id == str(meeting.id))).count() == 1
+
+
+def test_a_morning_meeting_dated_ahead_is_not_recorded_as_held(as_role, world):
+    response = as_role("foreman").post(f"/s/{world.site.id}/meetings/morning",
+                                       data={"held_on": "2026-03-11", "topics": "weather", "note": "ahead"})
+    assert response.status_code == 409 and "dated after today" in response.get_data(as_text=True)
+    assert not Meeting.select().where(Meeting.kind == "morning").exists()
 
 
 def test_a_vote_that_was_not_unanimous_needs_both_views(as_role, world):

@@ -1,5 +1,6 @@
 """Meetings: the agenda built from the site's records, the minutes, decisions followed up as reports,
 approval (then frozen: amendments only), proposals from anyone on the site, and the morning meeting."""
+import contextlib
 import functools
 import hashlib
 import json
@@ -411,6 +412,24 @@ def _check_draft(meeting):
         raise MeetingError("approved")
 
 
+def _lock_draft(meeting, reason="approved"):
+    """Inside a transaction, as its first statement: take the meeting row's write lock (SQLite's writer lock,
+    PostgreSQL's row lock) and check that the minutes are still a draft, MeetingError(reason) if not. A change and
+    an approval sent at the same moment then run one after the other: no change lands in approved minutes, and
+    no approval is lost or recorded twice."""
+    if not Meeting.update(status=Meeting.status).where((Meeting.id == meeting.id)
+                                                       & (Meeting.status != "approved")).execute():
+        raise MeetingError(reason)
+
+
+@contextlib.contextmanager
+def _draft_change(meeting):
+    """A transaction for one change to draft minutes (see _lock_draft)."""
+    with database.atomic():
+        _lock_draft(meeting)
+        yield
+
+
 def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb"):
     """A new draft meeting on the site with its agenda built from the records. MeetingError: unknown or
     organization-level kind (bad_kind), bad date."""
@@ -481,7 +500,7 @@ def amendments(meeting):
 def add_item(actor, meeting, title_text):
     _check_draft(meeting)
     title = _text(title_text, "title")
-    with database.atomic():
+    with _draft_change(meeting):
         position = (AgendaItem.select().where(AgendaItem.meeting == meeting).count())
         item = AgendaItem.create(meeting=meeting, position=position, source="manual", title=title)
         audit.record(actor, "meeting.item.add", "agenda_item", item.id, after={"meeting": meeting.id, "title": title})
@@ -505,7 +524,7 @@ def remove_item(actor, meeting, item_id):
     item = _item(meeting, item_id)
     if MeetingDecision.select().where(MeetingDecision.item == item).exists():
         raise MeetingError("item_has_decisions")
-    with database.atomic():
+    with _draft_change(meeting):
         audit.record(actor, "meeting.item.remove", "agenda_item", item.id,
                      before={"meeting": meeting.id, "title": item.title, "source": item.source})
         item.delete_instance()
@@ -516,7 +535,7 @@ def set_note(actor, meeting, item_id, note_text, carry_over=False):
     item = _item(meeting, item_id)
     note = _text(note_text, "note", required=False)
     before = audit.snapshot(item, ("note", "carry_over"))
-    with database.atomic():
+    with _draft_change(meeting):
         item.note, item.carry_over = note, bool(carry_over)
         item.save(only=[AgendaItem.note, AgendaItem.carry_over])
         audit.record(actor, "meeting.item.note", "agenda_item", item.id, before,
@@ -533,7 +552,7 @@ def record_vote(actor, meeting, item_id, unanimous, majority_text, minority_text
     minority = _text(minority_text, "minority", required=False)
     if not unanimous and not minority:
         raise MeetingError("vote_positions", field="minority")
-    with database.atomic():
+    with _draft_change(meeting):
         item.vote_unanimous, item.vote_majority, item.vote_minority = bool(unanimous), majority, minority
         item.save(only=[AgendaItem.vote_unanimous, AgendaItem.vote_majority, AgendaItem.vote_minority])
         audit.record(actor, "meeting.vote", "agenda_item", item.id,
@@ -572,7 +591,7 @@ def add_attendance(actor, meeting, user_id, name_text, side):
         user, name = None, _text(name_text, "name")
         if len(name) > MAX_NAME:
             raise MeetingError("too_long", field="name", n=MAX_NAME)
-    with database.atomic():
+    with _draft_change(meeting):
         row = MeetingAttendance.create(meeting=meeting, user=user, name=name, side=side)
         audit.record(actor, "meeting.attendance", "meeting", meeting.id, after={"name": name, "side": side})
     return row
@@ -593,7 +612,7 @@ def add_decision(actor, meeting, item_id, text_raw, person_id, deadline_text):
     deadline = _date(deadline_text, clock.today(meeting.site if meeting.site_id else None), "deadline")
     if meeting.site_id is not None and deadline < clock.today(meeting.site):
         raise MeetingError("decision_deadline", field="deadline")
-    with database.atomic():
+    with _draft_change(meeting):
         report = None
         if meeting.site_id is not None:
             now = utcnow()
@@ -628,6 +647,11 @@ def approve(actor, meeting):
     if meeting.held_on > clock.today(meeting.site):
         raise MeetingError("not_held_yet")
     with database.atomic():
+        _lock_draft(meeting, "already_approved")
+        # Read again under the lock: an approval by another side that committed meanwhile is kept.
+        fresh = Meeting.get_by_id(meeting.id)
+        for name in ("approved_by_id", "employer_approved_by_id", "workers_approved_by_id"):
+            setattr(meeting, name, getattr(fresh, name))
         changed = []
         if meeting.site_id is None:
             side = amu_side(actor, meeting.organization_id)
@@ -647,7 +671,8 @@ def approve(actor, meeting):
             or (meeting.employer_approved_by_id is not None and meeting.workers_approved_by_id is not None))
         if done:
             meeting.status, meeting.approved_at = "approved", utcnow()
-        meeting.save()
+        meeting.save(only=[Meeting.approved_by, Meeting.employer_approved_by, Meeting.workers_approved_by,
+                           Meeting.status, Meeting.approved_at])
         audit.record(actor, "meeting.approve", "meeting", meeting.id, after={"as": changed, "status": meeting.status})
     return done
 
@@ -794,6 +819,8 @@ def record_morning(actor, site, held_on_text, user_ids, topics, note_text):
     """A morning meeting (toolbox talk) in one post: who was there, topics from the short list, a note.
     Approved at once by the one who held it."""
     held_on = _date(held_on_text, clock.today(site))
+    if held_on > clock.today(site):  # approved at once, so only once it has been held (see approve)
+        raise MeetingError("not_held_yet", field="held_on")
     bad = [t for t in topics if t not in kind_catalogue.MORNING_TOPICS]
     if bad:
         raise MeetingError("bad_topic", field="topics")
