@@ -4,8 +4,8 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import (authz, cli, clock, config, db, headers, htmx, i18n, instance, keys, phone_time, static_files,
-               storage, templating, urls)
+from . import (authz, cli, clock, config, db, headers, htmx, i18n, inputs, instance, keys, phone_time,
+               static_files, storage, templating, urls)
 from .config import PROJECT_ROOT
 from .extensions import babel, compress, csrf
 from .shell import errors
@@ -22,6 +22,7 @@ def create_app(test_config=None):
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    app.json = inputs.JSONProvider(app)  # bad JSON of any shape is bad input (fieldapp/inputs.py)
     app.config.from_object(config.Defaults)
     app.config.update(settings)  # FIELDAPP_SECRET_KEY=..., FIELDAPP_DEBUG=... (config.settings)
     app.config.update(test_config)

@@ -14,6 +14,7 @@ This module imports no feature, so every feature may import it.
 """
 from datetime import date, datetime, timedelta
 
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -494,3 +495,15 @@ def banner(exc):
         if not getattr(part, "field", None):
             return problem(part)[1]
     return None
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, except that a body nested too deeply to parse ("[" * 100000) is a ValueError like any other
+    body that is not JSON: request.get_json answers it as bad input (400) instead of a RecursionError (500)."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+

@@ -580,3 +580,11 @@ def test_a_report_is_not_closed_without_the_reporters_alert(app, world, as_role,
     with pytest.raises(RuntimeError):
         as_role("foreman").post(f"/s/{world.site.id}/reports/{report.id}/close", data={"text": "Cables hung up"})
     assert Report.get_by_id(report.id).status == "open"
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000])
+def test_json_nested_too_deeply_is_bad_input_not_a_server_error(as_role, body):
+    response = as_role("worker").post("/me/push", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "error" in response.get_json()
+    assert PushSubscription.select().count() == 0
