@@ -227,6 +227,23 @@ def test_a_phone_signed_out_long_ago_gets_no_alerts_after_its_session_is_purged(
     assert PushSubscription.select().count() == 0
 
 
+def test_an_alert_queued_before_a_sign_out_is_not_sent_to_that_phone_after_it(app, world, as_role, push_service):
+    """Attack (session 7): the consumer was busy when the alert was made, the person signed out of the shared
+    phone, then the consumer sent the queued message to it. Ending the session gives up what is not sent yet."""
+    worker = as_role("worker")
+    assert worker.post("/me/push", json=push_service.subscribe("shared-phone")).status_code == 201
+    assert as_role("worker").post("/me/push", json=push_service.subscribe("own-tablet")).status_code == 201
+    with app.app_context():
+        alert = weather_alert(world.site, world.people["verneombud"])  # queued, not sent yet
+    assert worker.post("/sign-out").status_code == 303
+    with app.app_context():
+        assert alert_tasks.deliver(alert.id)["sent"] == 1
+    assert push_service.for_device("shared-phone") == []
+    assert len(push_service.for_device("own-tablet")) == 1  # the phone still signed in gets it
+    given_up = PushDelivery.get(PushDelivery.gave_up_at.is_null(False))
+    assert given_up.sent_at is None and given_up.subscription.endpoint.endswith("shared-phone")
+
+
 @pytest.mark.parametrize("spelling", [
     "https://FCM.googleapis.com/fcm/send/OLA-DEVICE-1", "https://fcm.googleapis.com./fcm/send/OLA-DEVICE-1",
     "https://fcm.googleapis.com:443/fcm/send/OLA-DEVICE-1", "HTTPS://fcm.googleapis.com/fcm/send/OLA-DEVICE-1"])

@@ -16,7 +16,8 @@ from peewee import JOIN
 from .. import audit
 from ..authz import may_manage_person
 from ..db import ReusedSelect, database
-from ..models import DeviceSession, EnrollmentCode, LoginThrottle, Membership, Site, User, utcnow
+from ..models import (DeviceSession, EnrollmentCode, LoginThrottle, Membership, PushDelivery, PushSubscription, Site,
+                      User, utcnow)
 
 # argon2 parameters by the ARGON2_PROFILE setting. "default": argon2-cffi's own (RFC 9106's low-memory
 # profile, 64 MiB and 3 passes). "test": its CHEAPEST profile (8 KiB, 1 pass), so a test suite that
@@ -507,14 +508,27 @@ def session_for_token(token, site_id=None):
     return session
 
 
+def _stop_pushes_to_ended_sessions(user, now):
+    """Give up the push messages not yet sent to the phones of the user's ended device sessions (call where a
+    session ends). They were queued while the person was signed in on that phone; once signed out it may be
+    someone else's (issue 14). A message a consumer is sending at this moment still goes."""
+    ended = (PushSubscription.select(PushSubscription.id)
+             .join(DeviceSession, on=(PushSubscription.device_session == DeviceSession.id))
+             .where((DeviceSession.user == user) & DeviceSession.revoked_at.is_null(False)))
+    PushDelivery.update(gave_up_at=now).where(PushDelivery.subscription.in_(ended) & PushDelivery.sent_at.is_null()
+                                              & PushDelivery.gave_up_at.is_null()).execute()
+
+
 def revoke_session(actor, session_id, user):
     """End one of the user's device sessions. Returns False if there is no such live session."""
+    now = utcnow()
     with database.atomic():
-        count = (DeviceSession.update(revoked_at=utcnow())
+        count = (DeviceSession.update(revoked_at=now)
                  .where((DeviceSession.id == session_id) & (DeviceSession.user == user)
                         & DeviceSession.revoked_at.is_null())
                  .execute())
         if count:
+            _stop_pushes_to_ended_sessions(user, now)
             audit.record(actor, "session.revoke", "device_session", session_id)
     return bool(count)
 
@@ -630,6 +644,7 @@ def redeem_enrollment(raw_code, secret):
         # A new PIN ends every earlier session: the old phone may be the lost one.
         DeviceSession.update(revoked_at=now).where(
             (DeviceSession.user == user) & DeviceSession.revoked_at.is_null()).execute()
+        _stop_pushes_to_ended_sessions(user, now)
         audit.record(user, "user.enroll", "user", user.id)
     return user
 
