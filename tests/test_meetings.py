@@ -324,6 +324,13 @@ def test_the_verneombud_calls_an_extra_meeting_and_adds_items_but_does_not_hold_
     assert verneombud.post(url(world, meeting, "/items"), data={"title": "Dust in the basement"}).status_code == 303
     assert AgendaItem.select().where(AgendaItem.title == "Dust in the basement").exists()
     assert verneombud.post(url(world, meeting, "/approve")).status_code == 403
+    # The attacker found such a meeting stuck: its chair was the verneombud, who may not hold it. A lead holds it.
+    assert Meeting.get_by_id(meeting.id).chair_id is None
+    foreman = as_role("foreman")
+    assert 'class="button primary big approve"' in foreman.get(url(world, meeting)).get_data(as_text=True)
+    assert foreman.post(url(world, meeting, "/approve")).status_code == 303
+    held = Meeting.get_by_id(meeting.id)
+    assert held.status == "approved" and held.chair_id == held.approved_by_id == world.people["foreman"].id
 
 
 def test_workers_read_the_minutes_but_do_not_hold_meetings(as_role, world):

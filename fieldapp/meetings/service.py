@@ -430,9 +430,10 @@ def _draft_change(meeting):
         yield
 
 
-def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb"):
+def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb", holds=True):
     """A new draft meeting on the site with its agenda built from the records. MeetingError: unknown or
-    organization-level kind (bad_kind), bad date."""
+    organization-level kind (bad_kind), bad date. holds: the actor may hold meetings (meetings.run) and chairs
+    this one; a meeting the verneombud calls (holds=False) has no chair until a lead approves its minutes."""
     names = kinds_for(site.organization_id, language)
     if kind not in names or names[kind][1] != "site":
         raise MeetingError("bad_kind", field="kind")
@@ -440,7 +441,7 @@ def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb"):
     previous = previous_meeting(site, kind, held_on, clock.today(site))
     with database.atomic():
         meeting = Meeting.create(organization=site.organization_id, site=site, kind=kind, held_on=held_on,
-                                 extra=extra, chair=actor, created_by=actor, topics=[])
+                                 extra=extra, chair=actor if holds else None, created_by=actor, topics=[])
         agenda = build_agenda(site, kind, clock.today(site), previous, held_on)
         if agenda:
             AgendaItem.insert_many([
@@ -650,7 +651,7 @@ def approve(actor, meeting):
         _lock_draft(meeting, "already_approved")
         # Read again under the lock: an approval by another side that committed meanwhile is kept.
         fresh = Meeting.get_by_id(meeting.id)
-        for name in ("approved_by_id", "employer_approved_by_id", "workers_approved_by_id"):
+        for name in ("chair_id", "approved_by_id", "employer_approved_by_id", "workers_approved_by_id"):
             setattr(meeting, name, getattr(fresh, name))
         changed = []
         if meeting.site_id is None:
@@ -661,6 +662,10 @@ def approve(actor, meeting):
             elif side == "workers" and meeting.workers_approved_by_id is None:
                 meeting.workers_approved_by = actor
                 changed.append("workers")
+        if meeting.site_id is not None and meeting.chair_id is None:
+            # Called by the verneombud (or its chair's account is gone): the lead who approves chairs it. The view
+            # lets only those who may hold meetings (meetings.run) approve.
+            meeting.chair = actor
         if actor.id == meeting.chair_id and meeting.approved_by_id is None:
             meeting.approved_by = actor
             changed.append("chair")
@@ -671,8 +676,8 @@ def approve(actor, meeting):
             or (meeting.employer_approved_by_id is not None and meeting.workers_approved_by_id is not None))
         if done:
             meeting.status, meeting.approved_at = "approved", utcnow()
-        meeting.save(only=[Meeting.approved_by, Meeting.employer_approved_by, Meeting.workers_approved_by,
-                           Meeting.status, Meeting.approved_at])
+        meeting.save(only=[Meeting.chair, Meeting.approved_by, Meeting.employer_approved_by,
+                           Meeting.workers_approved_by, Meeting.status, Meeting.approved_at])
         audit.record(actor, "meeting.approve", "meeting", meeting.id, after={"as": changed, "status": meeting.status})
     return done
 

@@ -45,7 +45,7 @@ def create(site_id):
     extra = not can("meetings.run") or bool(request.form.get("extra"))
     try:
         meeting = service.create_meeting(g.user, g.site, request.form.get("kind", ""), request.form.get("held_on"),
-                                         extra=extra, language=_lang())
+                                         extra=extra, language=_lang(), holds=can("meetings.run"))
     except BAD_INPUT as exc:
         return _index_error(exc)
     return redirect(url_for("meetings.meeting", site_id=site_id, meeting_id=meeting.id), 303)
