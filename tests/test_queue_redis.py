@@ -2,12 +2,13 @@
 consumers take, Redis down loses nothing (the sweep sends it when Redis is back), and a consumer killed with
 SIGKILL in the middle of a fanout leaves nobody without the alert once a second consumer has run.
 
-redis-server (Debian's package) and the huey consumers run as processes of this test on 127.0.0.1 (ports
-5630-5639), each stopped by its pid. The consumers use the test's database and instance folder (the same keys).
+redis-server (Debian's package) and the huey consumers run as processes of this test on 127.0.0.1 (a port the
+system hands out), each stopped by its pid. The consumers use the test's database and instance folder (the same keys).
 """
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,7 +31,11 @@ WORKERS = 16  # push messages in flight per consumer process
 def redis(tmp_path, monkeypatch):
     """A redis-server of this test's own; this process's huey enqueues on it (as a web node with
     FIELDAPP_REDIS_URL would)."""
-    port = 5630 + os.getpid() % 8  # two test processes (pytest -n 2) do not share a server
+    # A port the system hands out (its ephemeral range): a fixed 5630-5637 met the third xdist worker's SeaweedFS,
+    # whose block is 5610 + 10 * the worker's number, and redis-server could not start under -n 3.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     with redis_server(tmp_path, port) as server:
         monkeypatch.setattr(huey, "immediate", False)
         monkeypatch.setattr(huey, "storage", make_huey({"REDIS_URL": server.url}).storage)
