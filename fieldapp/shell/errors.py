@@ -4,6 +4,7 @@ import re
 
 from flask import render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from peewee import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -12,21 +13,21 @@ from ..outbox import from_outbox
 from ..storage import StorageUnavailable
 
 
-def _messages():
-    return {
-        400: (_("Something in the request was wrong"), _("Go back, reload the page and try again.")),
-        403: (_("Not allowed"), _("Your role on this site does not allow this. Ask the site's manager.")),
-        404: (_("Not found"), _("This page does not exist, or it belongs to a site you are not on.")),
-        405: (_("Not allowed"), _("This address cannot be used like that.")),
-        413: (_("Too large"), _("The upload is too large. Take a smaller photo or send fewer at a time.")),
-        429: (_("Too many attempts"), _("Wait a few minutes and try again.")),
-        503: (_("Busy right now"), _("Nothing was saved. Try again in a minute.")),
-        500: (_("Something went wrong"), _("It is not your fault. Try again in a moment.")),
-    }
+# code -> (title, text) of the error page, translated when a page is made (lazy strings).
+MESSAGES = {
+    400: (_l("Something in the request was wrong"), _l("Go back, reload the page and try again.")),
+    403: (_l("Not allowed"), _l("Your role on this site does not allow this. Ask the site's manager.")),
+    404: (_l("Not found"), _l("This page does not exist, or it belongs to a site you are not on.")),
+    405: (_l("Not allowed"), _l("This address cannot be used like that.")),
+    413: (_l("Too large"), _l("The upload is too large. Take a smaller photo or send fewer at a time.")),
+    429: (_l("Too many attempts"), _l("Wait a few minutes and try again.")),
+    503: (_l("Busy right now"), _l("Nothing was saved. Try again in a minute.")),
+    500: (_l("Something went wrong"), _l("It is not your fault. Try again in a moment.")),
+}
 
 
 def render_error(code, title=None, text=None):
-    default_title, default_text = _messages().get(code, _messages()[500])
+    default_title, default_text = (str(text) for text in MESSAGES.get(code, MESSAGES[500]))
     if from_outbox():
         # The phone's outbox shows this text beside the waiting item: no page, just what went wrong.
         return f"{title or default_title}. {text or default_text}", code, {"Content-Type": "text/plain; charset=utf-8"}
