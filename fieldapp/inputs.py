@@ -12,6 +12,7 @@ language); the outbox reads the same status and text (fieldapp/outbox.py).
 
 This module imports no feature, so every feature may import it.
 """
+import re
 from datetime import date, datetime, timedelta
 
 from flask.json.provider import DefaultJSONProvider
@@ -363,6 +364,32 @@ def messages():
     return {reason: (status, text if callable(text) else str(text)) for reason, (status, text) in CATALOGUE.items()}
 
 
+# What a date or datetime-local field sends: ASCII digits, no zone. Python 3.11's fromisoformat reads more (20261201,
+# the week date 2026-W49-2, "2026-12-01T10:30Z"), which no field sends and a person did not mean.
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+ISO_LOCAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?")
+
+
+def iso_date(text):
+    """datetime.date from exactly YYYY-MM-DD (what <input type="date"> sends), surrounding space ignored.
+
+    Raises ValueError for anything else, a compact 20261201 or a week date 2026-W49-2 included, and for a day
+    that does not exist (2026-02-30). Every date a person types goes through here (or Fields.date)."""
+    text = str(text if text is not None else "").strip()
+    if not ISO_DATE.fullmatch(text):
+        raise ValueError(f"not a YYYY-MM-DD date: {text[:40]!r}")
+    return date.fromisoformat(text)
+
+
+def iso_local_time(text):
+    """A naive datetime from YYYY-MM-DDTHH:MM[:SS] (what <input type="datetime-local"> sends: the site's wall
+    clock, no zone), surrounding space ignored. Raises ValueError for anything else."""
+    text = str(text if text is not None else "").strip()
+    if not ISO_LOCAL_TIME.fullmatch(text):
+        raise ValueError(f"not a YYYY-MM-DDTHH:MM time: {text[:40]!r}")
+    return datetime.fromisoformat(text)
+
+
 def plausible_date(value, today, field, years_back, years_ahead, error=InputError):
     """`value` (a date, or a datetime: its date counts; None passes) when it lies from `years_back` years before
     to `years_ahead` years after `today` (the site's day: clock.today(site)), both ends included.
@@ -460,7 +487,7 @@ class FormReader:
         value = None
         if raw:
             try:
-                value = date.fromisoformat(raw) if len(raw) == 10 else None
+                value = iso_date(raw)
             except ValueError:
                 value = None
             if value is None:

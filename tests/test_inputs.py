@@ -4,6 +4,7 @@ import ast
 import inspect
 import re
 import uuid
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,44 @@ def test_a_past_deadline_is_told_beside_the_deadline(world, as_role, language, w
     assert beside and words in beside.group(1).lower()
     assert 'id="assignee-error"' not in page
     assert Report.get_by_id(world.report.id).assignee_id is None
+
+
+@pytest.mark.parametrize("text, day", [("2026-12-01", date(2026, 12, 1)), (" 2026-12-01 ", date(2026, 12, 1)),
+                                       ("20261201", None), ("2026-W49-2", None), ("2026-12-01T00:00", None),
+                                       ("２０２６-１２-０１", None), ("2026-02-30", None), ("", None), (None, None)])
+def test_a_date_is_only_what_the_date_field_sends(text, day):
+    """Python 3.11 reads 20261201 and the week date 2026-W49-2 as 1 December: no person typed those meaning it."""
+    if day is None:
+        with pytest.raises(ValueError):
+            inputs.iso_date(text)
+    else:
+        assert inputs.iso_date(text) == day
+
+
+@pytest.mark.parametrize("text, ok", [("2026-12-01T10:30", True), ("2026-12-01T10:30:15", True),
+                                      ("2026-12-01T10:30Z", False), ("2026-12-01T10:30+01:00", False),
+                                      ("2026-12-01", False), ("20261201T1030", False), ("2026-W49-2T10:30", False)])
+def test_a_local_time_is_only_what_the_datetime_field_sends(text, ok):
+    if ok:
+        assert inputs.iso_local_time(text) == datetime.fromisoformat(text)
+    else:
+        with pytest.raises(ValueError):
+            inputs.iso_local_time(text)
+
+
+@pytest.mark.parametrize("deadline", ["20301201", "2030-W49-2"])
+def test_a_deadline_in_another_date_shape_is_refused_beside_the_field(world, as_role, deadline):
+    response = as_role("foreman").post(f"/s/{world.site.id}/reports/{world.report.id}/assign", data={
+        "assignee": world.people["foreman"].id, "deadline": deadline})
+    assert response.status_code == 422
+    assert 'id="deadline-error"' in response.get_data(as_text=True)
+    assert Report.get_by_id(world.report.id).assignee_id is None
+
+
+@pytest.mark.parametrize("held_on", ["20260301", "2026-W10-2"])
+def test_a_meeting_date_in_another_shape_is_refused_and_no_draft_made(world, as_role, held_on):
+    from fieldapp.models import Meeting
+
+    response = as_role("manager").post(f"/s/{world.site.id}/meetings/new", data={"kind": "hms", "held_on": held_on})
+    assert response.status_code == 422
+    assert Meeting.select().count() == 0

@@ -45,6 +45,34 @@ def test_no_wtforms_form_class_is_left_in_the_app():
     assert offenders == []
 
 
+# Where fromisoformat may read text that no person typed: the phone's own timestamps (phone_time), anchor files,
+# the timeline's JSON (clock), and a date column SQLite hands back as text (the line checks isinstance(..., str)).
+FROMISOFORMAT_ALLOWED = {"inputs.py", "phone_time.py", "anchors.py", "clock.py"}
+
+
+def fromisoformat_offenders(root):
+    offenders = []
+    for path in root.rglob("*.py"):
+        lines = path.read_text().splitlines()
+        for number, line in enumerate(lines):
+            if "fromisoformat(" in line and path.name not in FROMISOFORMAT_ALLOWED and not (
+                    number and "isinstance(" in lines[number - 1] and ", str)" in lines[number - 1]):
+                offenders.append(f"{path.relative_to(root)}:{number + 1}")
+    return offenders
+
+
+def test_typed_dates_are_read_one_way():
+    """Every date a person types goes through inputs.iso_date/iso_local_time (or FormReader.date): fromisoformat
+    itself also reads 20261201 and the week date 2026-W49-2 as 1 December."""
+    assert fromisoformat_offenders(FIELDAPP) == []
+
+
+def test_the_date_check_itself_would_find_a_stray_fromisoformat(tmp_path):
+    (tmp_path / "views.py").write_text("day = date.fromisoformat(request.form['day'])\n")
+    (tmp_path / "service.py").write_text("if isinstance(day, str):\n    day = date.fromisoformat(day)\n")
+    assert fromisoformat_offenders(tmp_path) == ["views.py:1"]
+
+
 def test_the_check_itself_would_find_a_form_class(tmp_path):
     """The scan above is not blind: the shape of the old forms is found by the same rules."""
     tree = ast.parse("from flask_wtf import FlaskForm\nclass SiteForm(FlaskForm):\n    pass\n")

@@ -76,6 +76,7 @@ def test_the_outbox_gets_the_refusal_in_the_persons_language(as_role, world, cre
 @pytest.mark.parametrize("field, value, where", [
     ("title", "", "title"), ("step-0-hazard-0-probability", "6", "step-0-hazard-0-probability"),
     ("responsible", "999999", "responsible"), ("step-0-title", "", "step-0-title"), ("starts_at", "tomorrow", "starts_at"),
+    ("starts_at", "2026-W49-2T07:00", "starts_at"), ("starts_at", "20261201T0700", "starts_at"),
     ("equipment", ["x-ray-goggles"], "equipment")])
 def test_bad_input_is_told_beside_its_field_and_nothing_is_saved(as_role, world, crew, field, value, where):
     response = create(as_role("worker"), world, sja_form(crew, world.people["foreman"], **{field: value}))

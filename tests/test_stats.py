@@ -71,6 +71,8 @@ def test_periods():
     ({"period": "month", "month": "2026-13"}, "bad_period"),
     ({"period": "quarter", "year": "2026", "quarter": "5"}, "bad_period"),
     ({"period": "range", "start": "yesterday", "end": "2026-04-01"}, "bad_period"),
+    ({"period": "range", "start": "20260301", "end": "2026-04-01"}, "bad_period"),  # compact: not the date field's
+    ({"period": "range", "start": "2026-03-01", "end": "2026-W14-3"}, "bad_period"),  # a week date
     ({"period": "decade"}, "bad_period"),
 ])
 def test_bad_periods_are_refused(args, reason):

@@ -1,6 +1,6 @@
 """Check-in views: the poster's landing page, check-in and -out, who is on site, the attendance list."""
 import uuid as uuidlib
-from datetime import date, datetime
+from datetime import datetime
 
 import segno
 from flask import abort, Blueprint, g, redirect, render_template, request, session, url_for
@@ -223,8 +223,8 @@ def _date_range():
     """from/to query parameters (YYYY-MM-DD), today on the site by default; a bad one is the caller's 400."""
     today = clock.today(g.site)
     try:
-        start = date.fromisoformat(request.args.get("from") or today.isoformat())
-        end = date.fromisoformat(request.args.get("to") or start.isoformat())
+        start = inputs.iso_date(request.args.get("from") or today.isoformat())
+        end = inputs.iso_date(request.args.get("to") or start.isoformat())
     except ValueError:
         abort(400)
     if end < start or (end - start).days > 366:

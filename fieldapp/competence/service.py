@@ -16,7 +16,7 @@ from peewee import IntegrityError, fn
 from .. import audit, clock, photos
 from ..db import ReusedSelect, database
 from ..i18n import localized
-from ..inputs import InputError, plausible_date, whole_number
+from ..inputs import InputError, iso_date, plausible_date, whole_number
 from ..models import (CertificatePhoto, CourseType, Membership, Organization, PersonTask, Site, SiteRequirement,
                       TrainingRecord, User, utcnow)
 from .courses import BUILTIN, BY_KEY, TASKS, builtin_validity
@@ -114,7 +114,7 @@ def computed_expiry(course, taken_on):
 def parse_date(text, field_name):
     """A date from an ISO text (the date input) or DD.MM.YYYY (Norwegian); CompetenceError("bad_date")."""
     text = (text or "").strip()
-    for parse in (date.fromisoformat, _norwegian_date):
+    for parse in (iso_date, _norwegian_date):
         try:
             return parse(text)
         except ValueError:

@@ -7,7 +7,7 @@ from peewee import JOIN, fn
 from .. import audit, clock, photos
 from ..authz import roles_with
 from ..db import database, is_sqlite
-from ..inputs import FormReader, InputError, plausible_date, whole_number
+from ..inputs import FormReader, InputError, iso_date, plausible_date, whole_number
 from ..models import (ELECTION_KINDS, INSPECTION_SANCTIONS, VERNEOMBUD_ROLES, Inspection, InspectionOrder,
                       Membership, OrderEvidence, Organization, Report, Site, User, VerneombudTerm,
                       utcnow)
@@ -373,7 +373,7 @@ def add_inspection(actor, site, form):
             fields.fail("duties.order_text", "order_text")
             continue
         try:
-            deadline = date.fromisoformat(raw) if len(raw) == 10 else None
+            deadline = iso_date(raw)
         except ValueError:
             deadline = None
         if deadline is None:

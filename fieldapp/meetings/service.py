@@ -22,7 +22,7 @@ from ..alerts import wording as alert_wording
 from ..authz import roles_with
 from ..competence import service as competence
 from ..db import database
-from ..inputs import InputError, plausible_date, whole_number
+from ..inputs import InputError, iso_date, plausible_date, whole_number
 from ..models import (AMU_SIDES, ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
                       MeetingAttendance, MeetingDecision, MeetingKind, MeetingProposal, MeetingSchedule,
                       Membership, Report, ReportEvent, RoundAnswer, SafetyRound, Site, Sja, TrainingRecord, User,
@@ -401,7 +401,7 @@ def _text(raw, field, required=True):
 def _date(raw, today, field="held_on"):
     """A date within MAX_YEARS_BACK before to MAX_YEARS_AHEAD after `today`: "bad_date" or "implausible_date"."""
     try:
-        day = date.fromisoformat((raw or "").strip())
+        day = iso_date(raw)
     except ValueError:
         raise MeetingError("bad_date", field=field) from None
     return plausible_date(day, today, field, MAX_YEARS_BACK, MAX_YEARS_AHEAD, MeetingError)

@@ -18,7 +18,7 @@ from ..alerts import service as alerts
 from ..alerts import tasks as alert_tasks
 from ..authz import can, roles_with
 from ..db import ReusedSelect, database
-from ..inputs import InputError, whole_number
+from ..inputs import InputError, iso_date, whole_number
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
                       ReportEvent, User, utcnow)
 from ..storage import StorageUnavailable
@@ -395,7 +395,7 @@ def assign(actor, report, assignee_id, deadline_text, today=None):
     deadline = None
     if deadline_text:
         try:
-            deadline = date.fromisoformat(deadline_text)
+            deadline = iso_date(deadline_text)
         except ValueError:
             raise ReportError("bad_deadline", field="deadline") from None
         if deadline < today:

@@ -1,6 +1,5 @@
 """Report views: the four-tap report form, the follow-up lists, a report's page, and its photos."""
 import uuid as uuidlib
-from datetime import datetime
 
 from flask import abort, Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -203,7 +202,7 @@ def reopen(site_id, report_id):
 def notified(site_id, report_id):
     def record(report):
         try:
-            when = datetime.fromisoformat(request.form.get("at") or "")
+            when = inputs.iso_local_time(request.form.get("at"))
         except ValueError:
             raise ReportError("bad_notified_at") from None
         when = clock.to_utc(when, g.site)  # a time typed without a zone is on the site's wall clock

@@ -15,7 +15,6 @@ Every change writes an audit event in its transaction.
 """
 import hashlib
 import json
-from datetime import datetime
 
 from peewee import JOIN, IntegrityError, fn
 
@@ -27,7 +26,7 @@ from ..authz import can
 from ..checkin import equipment as equipment_catalogue
 from ..db import database, is_sqlite
 from ..i18n import localized
-from ..inputs import InputError, plausible_date, whole_number
+from ..inputs import InputError, iso_local_time, plausible_date, whole_number
 from ..models import (SJA_DECISIONS, Membership, Sja, SjaDecision, SjaHazard, SjaParticipant, SjaSignature,
                       SjaStep, User, utcnow)
 
@@ -124,7 +123,7 @@ def clean(form, site):
                    links=_text(form, "links", MAX_LINKS))
     raw_start = (form.get("starts_at") or "").strip()
     try:
-        start = datetime.fromisoformat(raw_start) if raw_start else None
+        start = iso_local_time(raw_start) if raw_start else None
     except ValueError:
         raise SjaError("bad_starts_at", field="starts_at") from None
     if start is not None and start.tzinfo is not None:  # the form sends the site's wall-clock time, no zone

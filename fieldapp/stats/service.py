@@ -15,7 +15,7 @@ from peewee import JOIN, fn
 
 from .. import audit, clock
 from ..authz import roles_with
-from ..inputs import InputError, whole_number
+from ..inputs import InputError, iso_date, whole_number
 from ..db import database
 from ..models import (Alert, AlertRecipient, AmuMember, CertificatePhoto, CheckIn, FollowUp, InjuryDetails, Meeting,
                       MeetingAttendance, MeetingProposal, Membership, Organization, Report, RoundAnswer, RoundSchedule,
@@ -65,7 +65,7 @@ def parse_period(args, today):
             y, m = (args.get("month") or "").split("-")
             period = definitions.month(_int(y, "month"), _int(m, "month"))
         elif kind == "range":
-            period = Period(date.fromisoformat(args.get("start") or ""), date.fromisoformat(args.get("end") or ""))
+            period = Period(iso_date(args.get("start")), iso_date(args.get("end")))
         else:
             raise StatsError("bad_period", field="period")
     except ValueError:
@@ -490,7 +490,7 @@ def record_injury(actor, report, form):
     day = clock.local(report.happened_at, report.site).date()
     returned_text = (form.get("returned_on") or "").strip()
     try:
-        returned = date.fromisoformat(returned_text) if returned_text else None
+        returned = iso_date(returned_text) if returned_text else None
     except ValueError:
         raise InjuryError("bad_date", field="returned_on") from None
     if returned is not None and (returned < day or returned > clock.today(report.site)):
