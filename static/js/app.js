@@ -126,6 +126,29 @@ document.addEventListener("change", function (event) {
     severityTouched = false;
     if (event.target.classList.contains("report-form")) showPreviews(event.target);
   });
+
+  // A report needs a photo or some words (reports.service "empty"). Said here, before the outbox queues it:
+  // queued first, it was refused only when it reached the server, as a failed item on the outbox page.
+  // Capture phase, so that outbox.js's submit handler never sees a report that cannot be sent.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("report-form")) return;
+    var message = form.querySelector(".report-empty");
+    var hasPhoto = Array.prototype.some.call(form.querySelectorAll("input[type=file]"), function (input) {
+      return input.files && input.files.length > 0;
+    });
+    var text = form.querySelector("textarea[name=description]");
+    if (hasPhoto || (text && text.value.trim())) {
+      if (message) message.hidden = true;
+      return;
+    }
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    var more = form.querySelector("details.more");
+    if (more) more.open = true;
+    if (message) message.hidden = false;
+    if (text) text.focus();
+  }, true);
 })();
 
 // PIN fields bring up the digit keypad (inputmode="numeric"); this button switches them to the full keyboard

@@ -127,3 +127,28 @@ def test_background_sync_sends_the_report_with_the_app_closed(live, page, contex
     assert new_reports(world).count() == 1
     report = new_reports(world).get()
     assert report.category == "fire" and Photo.select().where(Photo.report == report).count() == 1
+
+
+def test_a_report_with_neither_photo_nor_text_is_told_before_it_waits_on_the_phone(live, page, context):
+    """The server refuses such a report ("empty"): said on the form at once, even offline, instead of a failed
+    item on the outbox page once the signal returns. A photo or words, and it is queued as ever."""
+    world = live.world
+    sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/reports/new")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    context.set_offline(True)
+    page.click("label.choice:has(input[value=order_tidiness])")
+    page.click("button.send")
+    message = page.locator(".report-empty")
+    message.wait_for(state="visible")
+    assert message.text_content() == "Legg til et bilde eller noen ord om hva du så."
+    assert page.evaluate("window.fieldappOutbox.all().then(items => items.length)") == 0
+    assert page.evaluate("document.activeElement.name") == "description"  # the text field, opened
+    page.fill("textarea[name=description]", "Loose planks by the stairs")
+    page.click("button.send")
+    page.wait_for_selector(".outbox-item.state-waiting")
+    assert message.is_hidden()
+    context.set_offline(False)
+    wait_until(page, "window.dispatchEvent(new Event('online'))")
+    page.wait_for_selector(".outbox-item.state-sent", timeout=15000)
+    assert new_reports(world).get().description == "Loose planks by the stairs"
