@@ -2,7 +2,8 @@
 read it, and the account-level rules beside it."""
 import functools
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, current_app, g, jsonify, redirect, request, session, url_for
+from flask_babel import gettext as _
 
 from . import outbox
 from .extensions import csrf
@@ -162,9 +163,12 @@ def load_signed_in_person():
 
 
 def _sign_in_first():
-    """A page goes to sign-in and back; the outbox gets 401 (a redirect would look like "try later")."""
+    """A page goes to sign-in and back; the outbox and a script's JSON post (the push subscription) get 401: a
+    redirect would look to them like "try later", or like a failure with no reason."""
     if outbox.from_outbox():
         return outbox.signed_out()
+    if request.is_json:
+        return jsonify(error=_("Sign in"), signed_out=True), 401
     return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
 
 

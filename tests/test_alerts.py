@@ -52,6 +52,16 @@ def test_bad_subscriptions_get_a_clear_4xx(app, as_role, push_service):
     assert PushSubscription.select().count() == 1
 
 
+def test_a_signed_out_phone_subscribing_gets_401_not_the_sign_in_page(client, as_role, push_service):
+    """The push card posts JSON with fetch: a redirect to the sign-in page read as an unexplained failure ("try
+    again with signal"). 401 lets the card take the person to sign in."""
+    good = push_service.subscribe("phone")
+    response = client.post("/me/push", json=good)
+    assert response.status_code == 401 and response.get_json()["signed_out"] is True
+    assert PushSubscription.select().count() == 0
+    assert client.get("/me").status_code == 302  # a page still goes to sign-in
+
+
 def test_subscriptions_are_listed_on_the_profile_and_can_be_removed(as_role, push_service):
     client = as_role("worker")
     first = subscribe(client, push_service, "phone-1")

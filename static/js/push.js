@@ -70,6 +70,7 @@
   // else is the request to the app (no signal, a server error), which another try with signal can mend.
   function failed(card, error) {
     if (error && error.status === 409) { show(card, ["push-taken"]); return; }
+    if (error && error.status === 401) { window.location.reload(); return; }  // signed out meanwhile: to sign-in
     var browsers = typeof DOMException !== "undefined" && error instanceof DOMException;
     show(card, ["push-off", "push-subscribe", browsers ? "push-unavailable" : "push-failed"]);
   }
