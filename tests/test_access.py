@@ -64,6 +64,7 @@ ALLOWED_STATUS = {
     "meetings.attend": {422},
     "meetings.decide": {422},
     "meetings.vote": {422},
+    "meetings.set_date": {422},  # no date given
     "meetings.approve": {403},  # the manager is not World.meeting's chair (the foreman is): only the chair approves
     "meetings.amend": {409},  # a draft is changed, not amended
     "meetings.propose": {422},

@@ -1,6 +1,7 @@
 """Issue 21: HMS meetings. The agenda from the records, decisions that become follow-up reports, approval that
 freezes the minutes, proposals from anyone on the site (also from the outbox), the morning meeting, the PDF."""
 import io
+import json
 import uuid
 from datetime import date, datetime, timedelta
 
@@ -214,6 +215,39 @@ def test_minutes_of_a_meeting_dated_ahead_are_approved_only_once_it_is_held(as_r
     assert 'class="button primary big approve"' in foreman.get(url(world, meeting)).get_data(as_text=True)
     assert foreman.post(url(world, meeting, "/approve")).status_code == 303
     assert Meeting.get_by_id(meeting.id).status == "approved"
+
+
+def test_a_draft_started_with_the_wrong_date_is_corrected_and_then_approved(as_role, world):
+    """The refusal says "approve it once held, or correct its date": the date of a draft can be corrected."""
+    foreman = as_role("foreman")
+    meeting = start(foreman, world, held_on="2026-04-10")  # a month ahead by mistake
+    page = foreman.get(url(world, meeting)).get_data(as_text=True)
+    assert 'name="held_on" value="2026-04-10"' in page and "Change the date" in page
+    for bad in ("", "10.03.2026", "2026-W11-2", "9999-12-31"):
+        refused = foreman.post(url(world, meeting, "/date"), data={"held_on": bad})
+        assert refused.status_code == 422, bad
+        assert 'id="held_on-error"' in refused.get_data(as_text=True)
+    assert Meeting.get_by_id(meeting.id).held_on == date(2026, 4, 10)
+    assert as_role("worker").post(url(world, meeting, "/date"), data={"held_on": "2026-03-10"}).status_code == 403
+    assert foreman.post(url(world, meeting, "/date"), data={"held_on": "2026-03-10"}).status_code == 303
+    assert Meeting.get_by_id(meeting.id).held_on == TODAY
+    event = AuditEvent.select().where(AuditEvent.action == "meeting.date").get()
+    assert (json.loads(event.before), json.loads(event.after)) == ({"held_on": "2026-04-10"}, {"held_on": "2026-03-10"})
+    assert foreman.post(url(world, meeting, "/approve")).status_code == 303
+    # Approved minutes keep their date: they are amended instead.
+    late = foreman.post(url(world, meeting, "/date"), data={"held_on": "2026-03-09"})
+    assert late.status_code == 409 and Meeting.get_by_id(meeting.id).held_on == TODAY
+
+
+def test_an_amu_member_corrects_the_date_of_a_draft(as_role, world):
+    amu = amu_with_sides(world)
+    Meeting.update(held_on=TODAY + timedelta(days=7)).where(Meeting.id == amu.id).execute()
+    foreman = as_role("foreman")  # the employer's side
+    early = foreman.post(f"/amu/{amu.id}/approve")
+    assert early.status_code == 409 and "dated after today" in early.get_data(as_text=True)
+    assert foreman.post(f"/amu/{amu.id}/date", data={"held_on": "2026-03-10"}).status_code == 303
+    assert Meeting.get_by_id(amu.id).held_on == TODAY
+    assert foreman.post(f"/amu/{amu.id}/approve").status_code == 303
 
 
 def test_the_amu_approves_minutes_dated_ahead_only_once_held(world):

@@ -544,6 +544,20 @@ def set_note(actor, meeting, item_id, note_text, carry_over=False):
     return item
 
 
+def set_date(actor, meeting, held_on_text):
+    """Correct the date of draft minutes (a meeting started with the wrong day, or moved): the date typed as
+    when the meeting was started, on the site's clock (the organization's default for the AMU). Approved
+    minutes keep their date: they are amended instead. MeetingError: approved, bad_date, implausible_date."""
+    _check_draft(meeting)
+    held_on = _date(held_on_text, clock.today(meeting.site))
+    with _draft_change(meeting):
+        before = {"held_on": meeting.held_on.isoformat()}
+        meeting.held_on = held_on
+        meeting.save(only=[Meeting.held_on])
+        audit.record(actor, "meeting.date", "meeting", meeting.id, before, {"held_on": held_on.isoformat()})
+    return meeting
+
+
 def record_vote(actor, meeting, item_id, unanimous, majority_text, minority_text):
     """The AMU's vote on an item: when it was not unanimous both the majority and the minority view are
     recorded (issue 21: the AMU's minutes keep both the majority's and the minority's view)."""

@@ -120,6 +120,12 @@ def decide(site_id, meeting_id):
                                                               form.get("person"), form.get("deadline")))
 
 
+@bp.post("/s/<int:site_id>/meetings/<int:meeting_id>/date")
+@requires("meetings.run")
+def set_date(site_id, meeting_id):
+    return _change(meeting_id, lambda m: service.set_date(g.user, m, request.form.get("held_on")))
+
+
 @bp.post("/s/<int:site_id>/meetings/<int:meeting_id>/vote")
 @requires("meetings.run")
 def vote(site_id, meeting_id):
@@ -275,10 +281,11 @@ AMU_CHANGES = {
                                              f.get("minority")),
     "approve": lambda m, f: service.approve(g.user, m),
     "amend": lambda m, f: service.amend(g.user, m, f.get("text")),
+    "date": lambda m, f: service.set_date(g.user, m, f.get("held_on")),
 }
 
 
-@bp.post("/amu/<int:meeting_id>/<any(items, note, attendance, decisions, vote, approve, amend):change>")
+@bp.post("/amu/<int:meeting_id>/<any(items, note, attendance, decisions, vote, approve, amend, date):change>")
 @login_required
 def amu_change(meeting_id, change):
     """One change to an AMU meeting by one of its members (the AMU's members hold its meetings)."""
