@@ -239,15 +239,21 @@ def test_a_draft_started_with_the_wrong_date_is_corrected_and_then_approved(as_r
     assert late.status_code == 409 and Meeting.get_by_id(meeting.id).held_on == TODAY
 
 
-def test_an_amu_member_corrects_the_date_of_a_draft(as_role, world):
+def test_an_amu_member_corrects_the_date_sees_what_is_awaited_and_a_reload_returns_to_the_page(as_role, world):
     amu = amu_with_sides(world)
     Meeting.update(held_on=TODAY + timedelta(days=7)).where(Meeting.id == amu.id).execute()
     foreman = as_role("foreman")  # the employer's side
     early = foreman.post(f"/amu/{amu.id}/approve")
     assert early.status_code == 409 and "dated after today" in early.get_data(as_text=True)
+    again = foreman.get(f"/amu/{amu.id}/approve")  # the address the refusal was shown at, opened again
+    assert again.status_code == 303 and again.headers["Location"].endswith(f"/amu/{amu.id}")
     assert foreman.post(f"/amu/{amu.id}/date", data={"held_on": "2026-03-10"}).status_code == 303
     assert Meeting.get_by_id(amu.id).held_on == TODAY
     assert foreman.post(f"/amu/{amu.id}/approve").status_code == 303
+    page = foreman.get(f"/amu/{amu.id}").get_data(as_text=True)
+    assert "Nothing left for you to approve" in page and 'class="button primary big approve"' not in page
+    # The workers' side still has its approval to give: its member sees the button.
+    assert 'class="button primary big approve"' in as_role("verneombud").get(f"/amu/{amu.id}").get_data(as_text=True)
 
 
 def test_the_amu_approves_minutes_dated_ahead_only_once_held(world):

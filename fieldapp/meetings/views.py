@@ -285,12 +285,16 @@ AMU_CHANGES = {
 }
 
 
-@bp.post("/amu/<int:meeting_id>/<any(items, note, attendance, decisions, vote, approve, amend, date):change>")
+@bp.route("/amu/<int:meeting_id>/<any(items, note, attendance, decisions, vote, approve, amend, date):change>",
+          methods=["GET", "POST"])
 @login_required
 def amu_change(meeting_id, change):
-    """One change to an AMU meeting by one of its members (the AMU's members hold its meetings)."""
+    """One change to an AMU meeting by one of its members (the AMU's members hold its meetings). A refused change
+    shows the meeting's page at this address: opened again (GET), it leads back to the meeting, not to a 405."""
     member = _amu_or_404()
     meeting = _amu_meeting_or_404(member, meeting_id)
+    if request.method == "GET":
+        return redirect(url_for("meetings.amu_meeting", meeting_id=meeting.id), 303)
     try:
         AMU_CHANGES[change](meeting, request.form)
     except BAD_INPUT as exc:
