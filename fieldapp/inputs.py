@@ -294,6 +294,7 @@ CATALOGUE = {
     "decision_deadline": (422, _l("Give the decision a deadline from today on.")),
     "too_many_names": (422, lambda n: ngettext("Type at most %(num)s name.", "Type at most %(num)s names.", n)),
     "attendance_person": (422, _l("Choose a person on this site, or type the name of someone from outside.")),
+    "morning_person": (422, _l("Choose a person on this site.")),
     "already_attending": (409, _l("This person is already on the attendance list.")),
     "bad_side": (422, _l("Choose the side the person attends for.")),
     "bad_topic": (422, _l("Choose topics from the list.")),

@@ -451,6 +451,12 @@ def test_a_morning_meeting_in_one_post_with_the_people_checked_in(as_role, world
     assert [a.user_id for a in meeting.attendance] == [worker.id]
     bad = foreman.post(f"/s/{world.site.id}/meetings/morning", data={"held_on": "2026-03-10", "topics": ["x"]})
     assert bad.status_code == 422 and Meeting.select().count() == 1
+    for people in (["999999"], ["x"], [str(world.outsider.id)]):  # nobody on this site
+        bad = foreman.post(f"/s/{world.site.id}/meetings/morning", data={"held_on": "2026-03-10", "people": people})
+        page = bad.get_data(as_text=True)
+        assert bad.status_code == 422 and "Choose a person on this site." in page, people
+        assert "carries out the decision" not in page  # the message of another form (a decision's person)
+    assert Meeting.select().count() == 1
 
 
 def test_the_minutes_pdf_is_a_pdf_with_the_decision_in_its_text(as_role, world):

@@ -849,7 +849,7 @@ def record_morning(actor, site, held_on_text, user_ids, topics, note_text):
     for raw in user_ids:
         person = members.get(whole_number(raw))
         if person is None:
-            raise MeetingError("decision_person", field="people")
+            raise MeetingError("morning_person", field="people")
         chosen.append(person)
     with database.atomic():
         now = utcnow()
