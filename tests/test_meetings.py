@@ -2,6 +2,7 @@
 freezes the minutes, proposals from anyone on the site (also from the outbox), the morning meeting, the PDF."""
 import io
 import json
+import re
 import uuid
 from datetime import date, datetime, timedelta
 
@@ -254,6 +255,24 @@ def test_an_amu_member_corrects_the_date_sees_what_is_awaited_and_a_reload_retur
     assert "Nothing left for you to approve" in page and 'class="button primary big approve"' not in page
     # The workers' side still has its approval to give: its member sees the button.
     assert 'class="button primary big approve"' in as_role("verneombud").get(f"/amu/{amu.id}").get_data(as_text=True)
+
+
+def unlabelled_fields(page):
+    """Names of the visible form fields that no <label for> names and no wrapping <label> holds."""
+    labelled = set(re.findall(r'<label[^>]*\bfor="([^"]+)"', page))
+    page = re.sub(r"<label\b.*?</label>", "", page, flags=re.S)  # a field inside its label is labelled
+    fields = re.findall(r'<(?:input|select|textarea)\b([^>]*)>', page)
+    return [re.search(r'name="([^"]*)"', f).group(1) for f in fields
+            if 'type="hidden"' not in f and re.search(r'name="', f)
+            and (re.search(r'\bid="([^"]+)"', f) or [None, None])[1] not in labelled]
+
+
+def test_every_field_of_an_amu_draft_has_a_visible_label(as_role, world):
+    amu = amu_with_sides(world)
+    AgendaItem.create(meeting=amu, position=0, source="manual", title="Støy i verkstedet")
+    page = as_role("foreman").get(f"/amu/{amu.id}").get_data(as_text=True)
+    assert 'name="majority"' in page and 'name="side"' in page
+    assert unlabelled_fields(page) == []
 
 
 def test_the_amu_approves_minutes_dated_ahead_only_once_held(world):
