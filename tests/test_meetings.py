@@ -72,6 +72,21 @@ def test_the_agenda_is_built_from_the_records_since_the_last_meeting(as_role, wo
     assert AuditEvent.select().where(AuditEvent.action == "meeting.create").count() == 1
 
 
+def test_a_serious_report_and_the_alert_it_raised_are_one_item(as_role, world):
+    injury = Report.create(uuid=uuid.uuid4(), payload_hash="1" * 64, site=world.site, reporter=world.people["worker"],
+                           kind="injury", category="falls", severity="high", description="Fell from a ladder",
+                           happened_at=NOW - timedelta(days=1))
+    raised = Alert.create(uuid=uuid.uuid4(), site=world.site, level="warning", title="", report=injury,
+                          created_at=NOW - timedelta(days=1))
+    other = Alert.create(uuid=uuid.uuid4(), site=world.site, level="warning", title="Wind over 15 m/s",
+                         created_at=NOW)
+    meeting = start(as_role("foreman"), world)
+    items = [(i.source, i.record_id) for i in AgendaItem.select().where(AgendaItem.meeting == meeting)]
+    assert ("injury", injury.id) in items
+    assert ("alert", raised.id) not in items  # the injury's own alert: the same matter
+    assert ("alert", other.id) in items
+
+
 def test_the_agenda_has_walkarounds_sjas_certificates_and_the_statistics_since_the_last_meeting(app, as_role, world):
     worker, foreman = world.people["worker"], world.people["foreman"]
     version = rounds_service.current_version(rounds_service.builtin_template())

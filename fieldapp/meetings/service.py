@@ -372,7 +372,19 @@ def build_agenda(site, kind, today, previous=None, held_on=None):
     for source in AGENDA_SOURCES:
         day = (held_on or today) if source in AS_OF_MEETING else min(held_on or today, today)
         rows.extend((name, rid, title, None, None, *params) for name, rid, title, *params in source(site, since, day))
-    return rows
+    return _without_echoes(rows)
+
+
+def _without_echoes(rows):
+    """The rows less each automatic alert (a warning the app raised for a serious report, Alert.report) whose
+    report is on the agenda itself: one matter, one item. Stop-work orders always stay."""
+    listed = {row[1] for row in rows if row[0] in ("report", "injury")}
+    alert_ids = [row[1] for row in rows if row[0] == "alert"]
+    if not listed or not alert_ids:
+        return rows
+    echoes = {aid for (aid,) in Alert.select(Alert.id).where(Alert.id.in_(alert_ids) & Alert.report.in_(listed))
+              .tuples()}
+    return [row for row in rows if not (row[0] == "alert" and row[1] in echoes)]
 
 
 def previous_decisions(meeting):
