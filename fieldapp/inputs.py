@@ -286,6 +286,7 @@ CATALOGUE = {
     "not_held_yet": (409, _l("This meeting is dated after today. Approve the minutes once it has been held, or "
                              "correct its date.")),
     "not_approved": (409, _l("Amendments are added to approved minutes. Change the draft instead.")),
+    "date_approved": (409, _l("Someone has already approved these minutes with this date, so the date stays.")),
     "bad_item": (422, _l("That item is not on this meeting's agenda. Reload the page.")),
     "item_has_decisions": (409, _l("This item has decisions, so it stays on the agenda.")),
     "vote_positions": (422, _l("When the vote was not unanimous, write both the majority's and the minority's "

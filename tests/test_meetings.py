@@ -370,6 +370,30 @@ def test_a_change_sent_as_the_minutes_are_approved_is_refused_and_approval_is_re
                                      & (AuditEvent.record_id == str(meeting.id))).count() == 1
 
 
+def test_a_date_moved_ahead_as_the_minutes_are_approved_is_never_approved_ahead(world):
+    """Found by sending both at once: approve() checked the date it had read before taking the lock."""
+    foreman = world.people["foreman"]
+    meeting = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY, chair=foreman,
+                             topics=[])
+    approving = Meeting.get_by_id(meeting.id)  # read as dated today, before the date is moved
+    service.set_date(foreman, Meeting.get_by_id(meeting.id), "2026-03-13")
+    with pytest.raises(service.MeetingError) as refused:
+        service.approve(foreman, approving)
+    assert refused.value.reason == "not_held_yet"
+    assert Meeting.get_by_id(meeting.id).status == "draft"
+
+
+def test_the_date_stays_once_someone_has_approved_the_amu_minutes(world):
+    """The chair and one side approved minutes of that date: the other side may not finish them with another."""
+    amu = amu_with_sides(world)
+    moving = Meeting.get_by_id(amu.id)  # read before the approval
+    assert service.approve(world.people["foreman"], Meeting.get_by_id(amu.id)) is False  # the employer's side
+    with pytest.raises(service.MeetingError) as refused:
+        service.set_date(world.people["verneombud"], moving, "2026-03-01")
+    assert refused.value.reason == "date_approved"
+    assert Meeting.get_by_id(amu.id).held_on == TODAY
+
+
 def test_a_morning_meeting_dated_ahead_is_not_recorded_as_held(as_role, world):
     response = as_role("foreman").post(f"/s/{world.site.id}/meetings/morning",
                                        data={"held_on": "2026-03-11", "topics": "weather", "note": "ahead"})

@@ -559,11 +559,16 @@ def set_note(actor, meeting, item_id, note_text, carry_over=False):
 def set_date(actor, meeting, held_on_text):
     """Correct the date of draft minutes (a meeting started with the wrong day, or moved): the date typed as
     when the meeting was started, on the site's clock (the organization's default for the AMU). Approved
-    minutes keep their date: they are amended instead. MeetingError: approved, bad_date, implausible_date."""
+    minutes keep their date: they are amended instead; so do minutes that someone has begun to approve (the
+    AMU's chair or one side: they approved them with that date). MeetingError: approved, date_approved,
+    bad_date, implausible_date."""
     _check_draft(meeting)
     held_on = _date(held_on_text, clock.today(meeting.site))
     with _draft_change(meeting):
-        before = {"held_on": meeting.held_on.isoformat()}
+        fresh = Meeting.get_by_id(meeting.id)  # under the lock: an approval given meanwhile counts
+        if fresh.approved_by_id or fresh.employer_approved_by_id or fresh.workers_approved_by_id:
+            raise MeetingError("date_approved", field="held_on")
+        before = {"held_on": fresh.held_on.isoformat()}
         meeting.held_on = held_on
         meeting.save(only=[Meeting.held_on])
         audit.record(actor, "meeting.date", "meeting", meeting.id, before, {"held_on": held_on.isoformat()})
@@ -675,10 +680,13 @@ def approve(actor, meeting):
         raise MeetingError("not_held_yet")
     with database.atomic():
         _lock_draft(meeting, "already_approved")
-        # Read again under the lock: an approval by another side that committed meanwhile is kept.
+        # Read again under the lock: an approval by another side that committed meanwhile is kept, and a date
+        # corrected meanwhile (set_date) is the one approved, and checked again.
         fresh = Meeting.get_by_id(meeting.id)
-        for name in ("chair_id", "approved_by_id", "employer_approved_by_id", "workers_approved_by_id"):
+        for name in ("chair_id", "approved_by_id", "employer_approved_by_id", "workers_approved_by_id", "held_on"):
             setattr(meeting, name, getattr(fresh, name))
+        if meeting.held_on > clock.today(meeting.site):
+            raise MeetingError("not_held_yet")
         changed = []
         if meeting.site_id is None:
             side = amu_side(actor, meeting.organization_id)
