@@ -365,3 +365,12 @@ def test_visitor_checks_in_and_out_without_an_account(app, client, world, site):
 
 def test_visitors_only_where_allowed(client, site):
     assert client.get(f"/p/{site.qr_token}/guest").status_code == 404
+
+
+@pytest.mark.parametrize("query", ["from=0001-01-01", "from=9999-12-31", "from=2026-01-01&to=9999-12-31",
+                                   "from=1900-01-01&to=1900-01-02"])
+def test_an_attendance_range_far_from_today_is_a_clear_400(as_role, world, query):
+    """0001-01-01 and 9999-12-31 overflowed in the day's bounds (a 500) on the page, the CSV and the PDF."""
+    manager = as_role("manager")
+    for tail in ("", ".csv", ".pdf"):
+        assert manager.get(f"/s/{world.site.id}/attendance{tail}?{query}").status_code == 400, (tail, query)

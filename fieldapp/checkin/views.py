@@ -219,13 +219,19 @@ def resolve_follow_up(site_id, follow_up_id):
     return redirect(url_for("checkin.on_site", site_id=site_id), 303)
 
 
+ATTENDANCE_YEARS_BACK = 50  # the range a list may ask for, around today: 0001-01-01 or 9999-12-31 overflowed (a 500)
+ATTENDANCE_YEARS_AHEAD = 1
+
+
 def _date_range():
     """from/to query parameters (YYYY-MM-DD), today on the site by default; a bad one is the caller's 400."""
     today = clock.today(g.site)
     try:
         start = inputs.iso_date(request.args.get("from") or today.isoformat())
         end = inputs.iso_date(request.args.get("to") or start.isoformat())
-    except ValueError:
+        for day in (start, end):
+            inputs.plausible_date(day, today, "from", ATTENDANCE_YEARS_BACK, ATTENDANCE_YEARS_AHEAD)
+    except (ValueError, InputError):
         abort(400)
     if end < start or (end - start).days > 366:
         abort(400)
