@@ -13,6 +13,7 @@ language); the outbox reads the same status and text (fieldapp/outbox.py).
 This module imports no feature, so every feature may import it.
 """
 import re
+import unicodedata
 from datetime import date, datetime, timedelta
 
 from flask.json.provider import DefaultJSONProvider
@@ -390,6 +391,13 @@ def iso_local_time(text):
     if not ISO_LOCAL_TIME.fullmatch(text):
         raise ValueError(f"not a YYYY-MM-DDTHH:MM time: {text[:40]!r}")
     return datetime.fromisoformat(text)
+
+
+def has_visible_text(text):
+    """True when `text` holds at least one character a reader can see: not only spaces, line breaks, controls
+    or invisible format characters (U+200B zero-width space, U+FEFF, U+202A-U+202E, which str.strip() keeps)."""
+    return any(not char.isspace() and unicodedata.category(char) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
+               for char in str(text or ""))
 
 
 def plausible_date(value, today, field, years_back, years_ahead, error=InputError):

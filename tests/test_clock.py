@@ -196,7 +196,7 @@ def test_a_notification_time_typed_without_a_zone_is_the_sites_wall_clock(as_rol
     from fieldapp.models import InjuryDetails
 
     frozen_clock(utc(2026, 10, 25, 12, 0))
-    Report.update(kind="injury").where(Report.id == world.report.id).execute()
+    Report.update(kind="injury", happened_at=utc(2026, 10, 24, 15, 0)).where(Report.id == world.report.id).execute()
     InjuryDetails.create(report=world.report)
     path = f"/s/{world.site.id}/reports/{world.report.id}/notified"
     assert as_role("manager").post(path, data={"authority": "police", "at": "2026-10-25T02:30"}).status_code == 303

@@ -184,6 +184,10 @@ def test_the_manager_records_when_the_authorities_were_notified(world, worker, a
     path = f"/s/{world.site.id}/reports/{report.id}/notified"
     assert manager.post(path, data={"authority": "police", "at": "not a time"}).status_code == 422
     assert manager.post(path, data={"authority": "police", "at": "2099-01-01T10:00"}).status_code == 422
+    # Before the injury happened (year 1 overflowed in the conversion to UTC: a 500).
+    for early in ("0001-01-01T00:00", "1900-01-01T10:00"):
+        assert manager.post(path, data={"authority": "police", "at": early}).status_code == 422, early
+    assert InjuryDetails.get(InjuryDetails.report == report).police_notified_at is None
     when = clock.today(world.site).isoformat() + "T00:05"
     assert manager.post(path, data={"authority": "arbeidstilsynet", "at": when}).status_code == 303
     details = InjuryDetails.get(InjuryDetails.report == report)
@@ -321,3 +325,21 @@ def test_a_report_of_six_phone_photos_keeps_them_all(app, world, worker):
     response = send(worker, world.site, blobs, outbox=True, description="Six phone photos")
     assert response.status_code == 201 and response.mimetype == "text/plain"  # no notes: nothing left out
     assert Photo.select().where(Photo.report == new_reports(world).get()).count() == 6
+
+
+def test_a_description_of_invisible_characters_is_no_description(world, as_role):
+    """A zero-width space pasted from a chat passed str.strip(): a report with nothing in it was saved."""
+    for invisible in ("\u200b", "\ufeff \u200b\n", "\u202e"):
+        response = as_role("worker").post(f"/s/{world.site.id}/reports/new", data={
+            "uuid": str(uuid.uuid4()), "kind": "hazard", "category": "fire", "description": invisible})
+        assert response.status_code == 422, repr(invisible)
+    assert Report.select().count() == 1  # World's own
+
+
+@pytest.mark.parametrize("deadline", ["9999-12-31", "2099-01-01"])
+def test_a_deadline_years_ahead_is_refused_beside_the_field(world, as_role, deadline):
+    response = as_role("foreman").post(f"/s/{world.site.id}/reports/{world.report.id}/assign", data={
+        "assignee": world.people["foreman"].id, "deadline": deadline})
+    assert response.status_code == 422
+    assert 'id="deadline-error"' in response.get_data(as_text=True)
+    assert Report.get_by_id(world.report.id).assignee_id is None

@@ -18,7 +18,7 @@ from ..alerts import service as alerts
 from ..alerts import tasks as alert_tasks
 from ..authz import can, roles_with
 from ..db import ReusedSelect, database
-from ..inputs import InputError, iso_date, whole_number
+from ..inputs import InputError, has_visible_text, iso_date, plausible_date, whole_number
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
                       ReportEvent, User, utcnow)
 from ..storage import StorageUnavailable
@@ -29,6 +29,7 @@ MAX_DESCRIPTION = 1000
 MAX_PLACE = 200
 MAX_TEXT = 2000
 MAX_ABSENCE_DAYS = 366
+DEADLINE_YEARS_AHEAD = 2  # a follow-up's deadline: from today to this many years ahead
 # Categories where a hazard or near miss is usually a risk of death or serious injury.
 GRAVE_CATEGORIES = {"falls", "falling_objects", "electrical", "lifting", "vehicles_traffic", "fire"}
 
@@ -151,7 +152,7 @@ def create_report(store, site, user, report_uuid, when, fields, injury, blobs):
     number, name and the PhotoError reason (issue 13: one bad photo never sinks a report).
     """
     uploads = _as_uploads(blobs)
-    if not uploads and not fields["description"]:
+    if not uploads and not has_visible_text(fields["description"]):
         raise ReportError("empty")
     digest = payload_hash(site, user, fields, injury, uploads)
     existing = _existing(report_uuid, digest)
@@ -400,6 +401,7 @@ def assign(actor, report, assignee_id, deadline_text, today=None):
             raise ReportError("bad_deadline", field="deadline") from None
         if deadline < today:
             raise ReportError("bad_deadline", field="deadline")
+        plausible_date(deadline, today, "deadline", 0, DEADLINE_YEARS_AHEAD, ReportError)  # not 9999-12-31
     if report.status == "closed":
         raise ReportError("closed")
     before = audit.snapshot(report, ("assignee", "deadline", "status"))

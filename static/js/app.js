@@ -138,7 +138,9 @@ document.addEventListener("change", function (event) {
       return input.files && input.files.length > 0;
     });
     var text = form.querySelector("textarea[name=description]");
-    if (hasPhoto || (text && text.value.trim())) {
+    // Invisible characters alone (a zero-width space pasted from a chat) are no words: the server agrees.
+    var words = text ? text.value.replace(/[\s\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/g, "") : "";
+    if (hasPhoto || words) {
       if (message) message.hidden = true;
       return;
     }
