@@ -500,3 +500,15 @@ def test_a_persons_page_shows_their_certificates_and_the_photos_each_viewer_may_
     assert verneombud_page.status_code == 200 and link not in verneombud_page.get_data(as_text=True)
     assert as_role("worker").get(path).status_code == 403
     assert as_role("manager").get(f"/s/{world.site.id}/competence/people/{world.outsider.id}").status_code == 404
+
+
+@pytest.mark.parametrize("text", ["０１.１２.2025", "1_0.11.2025", "+1.11.2025", "1.11.25", "2025-W48-1", "20251201"])
+def test_a_date_in_a_shape_nobody_types_for_a_certificate_is_refused(text):
+    """The DD.MM.YYYY reading used int(), which also takes fullwidth digits, underscores and signs."""
+    with pytest.raises(service.CompetenceError) as refused:
+        service.parse_date(text, "taken_on")
+    assert refused.value.reason == "bad_date"
+
+
+def test_a_certificate_date_is_read_in_both_shapes():
+    assert service.parse_date("01.12.2025", "taken_on") == service.parse_date(" 2025-12-01 ", "taken_on")

@@ -6,6 +6,7 @@ a certificate valid through 5 March is still valid at 23:59 on 5 March in Oslo, 
 import calendar
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -122,11 +123,16 @@ def parse_date(text, field_name):
     raise CompetenceError("bad_date", field=field_name)
 
 
+NORWEGIAN_DATE = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})")
+
+
 def _norwegian_date(text):
-    day, month, year = text.split(".")
-    if len(year) != 4:
+    """DD.MM.YYYY in ASCII digits (int() alone also read "０１", "1_0" and "+1"); ValueError otherwise."""
+    found = NORWEGIAN_DATE.fullmatch(text)
+    if not found:
         raise ValueError(text)
-    return date(int(year), int(month), int(day))
+    day, month, year = (int(part) for part in found.groups())
+    return date(year, month, day)
 
 
 def record_fields(organization_id, form, today):
