@@ -60,6 +60,15 @@ def test_a_signed_out_phone_subscribing_gets_401_not_the_sign_in_page(client, as
     assert response.status_code == 401 and response.get_json()["signed_out"] is True
     assert PushSubscription.select().count() == 0
     assert client.get("/me").status_code == 302  # a page still goes to sign-in
+    # Signed out, the page's CSRF token went with the session: the token check answers first, the same way.
+    stale = client.post("/me/push", json=good, csrf=False)
+    assert stale.status_code == 401 and stale.get_json()["signed_out"] is True
+
+
+def test_a_signed_in_json_post_with_an_expired_token_gets_json(as_role, push_service):
+    response = as_role("worker").post("/me/push", json=push_service.subscribe("phone"), csrf=False)
+    assert response.status_code == 400 and "Last inn siden" in response.get_json()["error"]  # in the reader's bokmål
+    assert PushSubscription.select().count() == 0
 
 
 def test_subscriptions_are_listed_on_the_profile_and_can_be_removed(as_role, push_service):

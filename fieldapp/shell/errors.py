@@ -2,7 +2,7 @@
 import errno
 import re
 
-from flask import render_template, request
+from flask import g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -72,6 +72,12 @@ def init_app(app):
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        if request.is_json:
+            # A script's post (the push card): JSON it can read. Signed out meanwhile (the token went with the
+            # session), it is told so as a signed-out JSON post is (authz._sign_in_first): 401, then sign-in.
+            if g.get("user") is None:
+                return jsonify(error=_("Sign in"), signed_out=True), 401
+            return jsonify(error=_("Reload the page and send it again. Nothing was saved.")), 400
         return render_error(400, _("The form has expired"),
                             _("Reload the page and send it again. Nothing was saved."))
 
