@@ -127,30 +127,51 @@ document.addEventListener("change", function (event) {
     if (event.target.classList.contains("report-form")) showPreviews(event.target);
   });
 
-  // A report needs a photo or some words (reports.service "empty"). Said here, before the outbox queues it:
-  // queued first, it was refused only when it reached the server, as a failed item on the outbox page.
-  // Capture phase, so that outbox.js's submit handler never sees a report that cannot be sent.
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    if (!form.classList || !form.classList.contains("report-form")) return;
-    var message = form.querySelector(".report-empty");
+  // What the server refuses in a report (reports.service: "no_category", "empty"), said here beside its field
+  // before the outbox queues it: queued first, the report was refused only when it reached the server, as a
+  // failed item on the outbox page, and reached nobody until someone mended it. Capture phase, so that
+  // outbox.js's submit handler never sees a report that cannot be sent.
+  function reportProblem(form) {
+    if (!form.querySelector("input[name=category]:checked")) {
+      return { message: form.querySelector(".no-category"), field: form.querySelector("input[name=category]") };
+    }
     var hasPhoto = Array.prototype.some.call(form.querySelectorAll("input[type=file]"), function (input) {
       return input.files && input.files.length > 0;
     });
     var text = form.querySelector("textarea[name=description]");
     // Invisible characters alone (a zero-width space pasted from a chat) are no words: the server agrees.
     var words = text ? text.value.replace(/[\s\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/g, "") : "";
-    if (hasPhoto || words) {
-      if (message) message.hidden = true;
-      return;
+    if (!hasPhoto && !words) {
+      var more = form.querySelector("details.more");
+      if (more) more.open = true;
+      return { message: form.querySelector(".report-empty"), field: text };
     }
+    return null;
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("report-form")) return;
+    form.querySelectorAll(".report-check").forEach(function (p) { p.hidden = true; });
+    var problem = reportProblem(form);
+    if (!problem) return;
     event.preventDefault();
     event.stopImmediatePropagation();
-    var more = form.querySelector("details.more");
-    if (more) more.open = true;
-    if (message) message.hidden = false;
-    if (text) text.focus();
+    if (problem.message) {
+      problem.message.hidden = false;
+      problem.message.scrollIntoView({ block: "center" });
+    }
+    if (problem.field) problem.field.focus({ preventScroll: true });
   }, true);
+
+  // A message said before sending goes once the person acts on it (a category picked, a photo, some words).
+  ["change", "input"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      var form = event.target.form;
+      if (!form || !form.classList.contains("report-form")) return;
+      form.querySelectorAll(".report-check").forEach(function (p) { p.hidden = true; });
+    });
+  });
 })();
 
 // PIN fields bring up the digit keypad (inputmode="numeric"); this button switches them to the full keyboard

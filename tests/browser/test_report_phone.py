@@ -129,25 +129,43 @@ def test_background_sync_sends_the_report_with_the_app_closed(live, page, contex
     assert report.category == "fire" and Photo.select().where(Photo.report == report).count() == 1
 
 
-def test_a_report_with_neither_photo_nor_text_is_told_before_it_waits_on_the_phone(live, page, context):
-    """The server refuses such a report ("empty"): said on the form at once, even offline, instead of a failed
-    item on the outbox page once the signal returns. A photo or words, and it is queued as ever."""
+IN_VIEW = """(el) => { const r = el.getBoundingClientRect(); const bar = document.querySelector('.sticky-actions');
+    const bottom = bar ? bar.getBoundingClientRect().top : innerHeight; return r.top >= 0 && r.bottom <= bottom; }"""
+
+
+def test_a_report_the_server_would_refuse_is_told_beside_its_field_before_it_waits_on_the_phone(live, page, context):
+    """The server refuses a report with no category ("no_category") or with neither photo nor text ("empty"):
+    said on the form at once, beside the field and in view above the Send bar, even offline, instead of a failed
+    item on the outbox page once the signal returns. Mended, it is queued and sent as ever."""
     world = live.world
     sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
     page.goto(f"{live.url}/s/{world.site.id}/reports/new")
     wait_until(page, "window.fieldappOutbox !== undefined")
     context.set_offline(True)
+    queued = "window.fieldappOutbox.all().then(items => items.length)"
+    page.click("button.send")  # nothing chosen, nothing written
+    category = page.locator(".no-category")
+    category.wait_for(state="visible")
+    assert category.text_content() == "Velg hva det gjelder."
+    assert category.evaluate(IN_VIEW)
+    assert page.evaluate(queued) == 0
     page.click("label.choice:has(input[value=order_tidiness])")
-    page.click("button.send")
-    message = page.locator(".report-empty")
-    message.wait_for(state="visible")
-    assert message.text_content() == "Legg til et bilde eller noen ord om hva du så."
-    assert page.evaluate("window.fieldappOutbox.all().then(items => items.length)") == 0
+    assert category.is_hidden()  # gone once the person acts on it
+    page.click("button.send")  # a category, but neither photo nor text
+    empty = page.locator(".report-empty")
+    empty.wait_for(state="visible")
+    assert empty.text_content() == "Legg til et bilde eller noen ord om hva du så."
+    assert empty.evaluate(IN_VIEW)
+    assert page.evaluate(queued) == 0
     assert page.evaluate("document.activeElement.name") == "description"  # the text field, opened
+    page.fill("textarea[name=description]", "\u200b")  # invisible: still no words
+    page.click("button.send")
+    empty.wait_for(state="visible")
+    assert page.evaluate(queued) == 0
     page.fill("textarea[name=description]", "Loose planks by the stairs")
+    assert empty.is_hidden()
     page.click("button.send")
     page.wait_for_selector(".outbox-item.state-waiting")
-    assert message.is_hidden()
     context.set_offline(False)
     wait_until(page, "window.dispatchEvent(new Event('online'))")
     page.wait_for_selector(".outbox-item.state-sent", timeout=15000)
