@@ -365,6 +365,7 @@ ACCESS = {
     "meetings.decide": ("POST", "/s/{site}/meetings/{meeting}/decisions", "meetings.run"),
     "meetings.vote": ("POST", "/s/{site}/meetings/{meeting}/vote", "meetings.run"),
     "meetings.set_date": ("POST", "/s/{site}/meetings/{meeting}/date", "meetings.run"),
+    "meetings.back_to_meeting": ("GET", "/s/{site}/meetings/{meeting}/approve", "meetings.read"),
     "meetings.approve": ("POST", "/s/{site}/meetings/{meeting}/approve", "meetings.run"),
     "meetings.amend": ("POST", "/s/{site}/meetings/{meeting}/amend", "meetings.run"),
     "meetings.minutes_pdf": ("GET", "/s/{site}/meetings/{meeting}/minutes.pdf", "meetings.read"),

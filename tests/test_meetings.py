@@ -249,6 +249,12 @@ def test_a_draft_started_with_the_wrong_date_is_corrected_and_then_approved(as_r
     assert Meeting.get_by_id(meeting.id).held_on == TODAY
     event = AuditEvent.select().where(AuditEvent.action == "meeting.date").get()
     assert (json.loads(event.before), json.loads(event.after)) == ({"held_on": "2026-04-10"}, {"held_on": "2026-03-10"})
+    refused = foreman.post(url(world, meeting, "/date"), data={"held_on": "2040-01-01"})
+    assert refused.status_code == 422
+    for tail in ("/date", "/approve", "/attendance"):  # the address a refusal is shown at, opened again
+        again = foreman.get(url(world, meeting, tail))
+        assert again.status_code == 303 and again.headers["Location"].endswith(url(world, meeting)), tail
+    assert Meeting.get_by_id(meeting.id).status == "draft"  # a GET changes nothing
     assert foreman.post(url(world, meeting, "/approve")).status_code == 303
     # Approved minutes keep their date: they are amended instead.
     late = foreman.post(url(world, meeting, "/date"), data={"held_on": "2026-03-09"})

@@ -85,6 +85,15 @@ def _change(meeting_id, change):
     return redirect(url_for("meetings.meeting", site_id=g.site.id, meeting_id=meeting.id), 303)
 
 
+@bp.get("/s/<int:site_id>/meetings/<int:meeting_id>/"
+        "<any(items, note, attendance, decisions, vote, date, approve, amend):change>")
+@requires("meetings.read")
+def back_to_meeting(site_id, meeting_id, change):
+    """A refused change shows the meeting's page at the change's address: opened again (GET), it leads back to the
+    meeting's page (which checks who may read it), not to a 405. Nothing is changed on a GET."""
+    return redirect(url_for("meetings.meeting", site_id=site_id, meeting_id=meeting_id), 303)
+
+
 @bp.post("/s/<int:site_id>/meetings/<int:meeting_id>/items")
 @requires("meetings.call")
 def add_item(site_id, meeting_id):
