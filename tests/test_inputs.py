@@ -169,8 +169,9 @@ def test_a_local_time_is_only_what_the_datetime_field_sends(text, ok):
             inputs.iso_local_time(text)
 
 
-@pytest.mark.parametrize("deadline", ["20301201", "2030-W49-2"])
-def test_a_deadline_in_another_date_shape_is_refused_beside_the_field(world, as_role, deadline):
+# Another shape than the date field's (20301201, a week date), or years ahead (9999-12-31 was saved).
+@pytest.mark.parametrize("deadline", ["20301201", "2030-W49-2", "9999-12-31", "2099-01-01"])
+def test_a_deadline_nobody_means_is_refused_beside_the_field(world, as_role, deadline):
     response = as_role("foreman").post(f"/s/{world.site.id}/reports/{world.report.id}/assign", data={
         "assignee": world.people["foreman"].id, "deadline": deadline})
     assert response.status_code == 422

@@ -334,12 +334,3 @@ def test_a_description_of_invisible_characters_is_no_description(world, as_role)
             "uuid": str(uuid.uuid4()), "kind": "hazard", "category": "fire", "description": invisible})
         assert response.status_code == 422, repr(invisible)
     assert Report.select().count() == 1  # World's own
-
-
-@pytest.mark.parametrize("deadline", ["9999-12-31", "2099-01-01"])
-def test_a_deadline_years_ahead_is_refused_beside_the_field(world, as_role, deadline):
-    response = as_role("foreman").post(f"/s/{world.site.id}/reports/{world.report.id}/assign", data={
-        "assignee": world.people["foreman"].id, "deadline": deadline})
-    assert response.status_code == 422
-    assert 'id="deadline-error"' in response.get_data(as_text=True)
-    assert Report.get_by_id(world.report.id).assignee_id is None
