@@ -148,6 +148,10 @@ def test_a_report_the_server_would_refuse_is_told_beside_its_field_before_it_wai
     category.wait_for(state="visible")
     assert category.text_content() == "Velg hva det gjelder."
     assert category.evaluate(IN_VIEW)
+    # Under all the tiles, not in the grid's last free cell beside the last one.
+    assert category.evaluate("(el) => { const tiles = el.parentNode.querySelectorAll('.choice');"
+                             " return el.getBoundingClientRect().top >= tiles[tiles.length - 1]"
+                             ".getBoundingClientRect().bottom; }")
     assert page.evaluate(queued) == 0
     page.click("label.choice:has(input[value=order_tidiness])")
     assert category.is_hidden()  # gone once the person acts on it
