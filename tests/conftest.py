@@ -27,8 +27,11 @@ from pathlib import Path
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
-# Before fieldapp is imported: huey's SQLite file and the instance folder go to a scratch folder.
-os.environ.setdefault("FIELDAPP_INSTANCE", tempfile.mkdtemp(prefix="fieldapp-test-instance-"))
+# Before fieldapp is imported: huey's SQLite file and the instance folder go to a scratch folder of this test
+# process's own, removed when it ends (pytest_unconfigure): one was left in /tmp by every process of every run.
+SCRATCH_INSTANCE = None if "FIELDAPP_INSTANCE" in os.environ else tempfile.mkdtemp(prefix="fieldapp-test-instance-")
+if SCRATCH_INSTANCE:
+    os.environ["FIELDAPP_INSTANCE"] = SCRATCH_INSTANCE
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("DATABASE_URL", None)
 
@@ -115,9 +118,9 @@ def pytest_collection_finish(session):
 
 
 def pytest_unconfigure(config):
-    folder = getattr(config, "_fieldapp_basetemp", None)
-    if folder:
-        shutil.rmtree(folder, ignore_errors=True)
+    for folder in (getattr(config, "_fieldapp_basetemp", None), SCRATCH_INSTANCE):
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_addoption(parser):
