@@ -162,13 +162,19 @@ def load_signed_in_person():
         g.site = g.membership.site
 
 
+def signed_out_json():
+    """The answer to a script's JSON post when nobody is signed in: 401 {"error": "Sign in" in the reader's
+    language, "signed_out": true}; the push card then reloads its page, which leads to sign-in."""
+    return jsonify(error=_("Sign in"), signed_out=True), 401
+
+
 def _sign_in_first():
     """A page goes to sign-in and back; the outbox and a script's JSON post (the push subscription) get 401: a
     redirect would look to them like "try later", or like a failure with no reason."""
     if outbox.from_outbox():
         return outbox.signed_out()
     if request.is_json:
-        return jsonify(error=_("Sign in"), signed_out=True), 401
+        return signed_out_json()
     return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
 
 

@@ -377,7 +377,7 @@ def iso_date(text):
     """datetime.date from exactly YYYY-MM-DD (what <input type="date"> sends), surrounding space ignored.
 
     Raises ValueError for anything else, a compact 20261201 or a week date 2026-W49-2 included, and for a day
-    that does not exist (2026-02-30). Every date a person types goes through here (or Fields.date)."""
+    that does not exist (2026-02-30). Every date a person types goes through here (or FormReader.date)."""
     text = str(text if text is not None else "").strip()
     if not ISO_DATE.fullmatch(text):
         raise ValueError(f"not a YYYY-MM-DD date: {text[:40]!r}")

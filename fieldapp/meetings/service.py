@@ -676,8 +676,6 @@ def approve(actor, meeting):
     minutes record a meeting that was held, AML § 7-2; a planned one is approved once it has taken place)."""
     if meeting.status == "approved":
         raise MeetingError("already_approved")
-    if meeting.held_on > clock.today(meeting.site):
-        raise MeetingError("not_held_yet")
     with database.atomic():
         _lock_draft(meeting, "already_approved")
         # Read again under the lock: an approval by another side that committed meanwhile is kept, and a date

@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from peewee import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from ..authz import signed_out_json
 from ..outbox import from_outbox
 from ..storage import StorageUnavailable
 
@@ -76,7 +77,7 @@ def init_app(app):
             # A script's post (the push card): JSON it can read. Signed out meanwhile (the token went with the
             # session), it is told so as a signed-out JSON post is (authz._sign_in_first): 401, then sign-in.
             if g.get("user") is None:
-                return jsonify(error=_("Sign in"), signed_out=True), 401
+                return signed_out_json()
             return jsonify(error=_("Reload the page and send it again. Nothing was saved.")), 400
         return render_error(400, _("The form has expired"),
                             _("Reload the page and send it again. Nothing was saved."))
