@@ -166,6 +166,7 @@ def test_entered_hours_by_form_replace_check_ins_and_the_page_says_so(as_role, s
     ("people", "", "Over 744 hours"),  # then the site's four people of that employer: 3,000 > 4 x 744
     ("month", "2026-06", "has not ended"),
     ("month", "2026-13", "YYYY-MM"),
+    ("month", "２０２６-０５", "YYYY-MM"),  # fullwidth digits: int() alone read them
     ("org_number", "123456789", "organisation number"),
     ("site", "999999", "No site"),
 ])
@@ -179,6 +180,19 @@ def test_bad_entered_hours_are_refused(as_role, scene, field, value, reason_text
     response = client.post(f"/s/{scene.site.id}/hours", data=data)
     assert response.status_code == 422
     assert reason_text in response.get_data(as_text=True)
+    assert EnteredHours.select().count() == 0
+
+
+def test_every_problem_of_the_hours_form_is_told_beside_its_field_at_once(as_role, scene):
+    """Found by a new user: the form told one problem, then the next once that was mended, as plain text."""
+    client = as_role("manager")
+    client.post("/me/language", data={"language": "en"})
+    response = client.post(f"/s/{scene.site.id}/hours", data={
+        "site": scene.site.id, "org_number": "12", "month": "May", "hours": "-1", "people": "none"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    for field in ("org_number", "month", "hours", "people"):
+        assert f'<p class="error" id="{field}-error" role="alert">' in page, field
     assert EnteredHours.select().count() == 0
 
 

@@ -17,12 +17,13 @@ A later entry for the same site, employer and month replaces the earlier one (au
 """
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from .. import audit, clock
 from ..db import database
-from ..inputs import InputError, whole_number
+from ..inputs import InputError, InputErrors, whole_number
 from ..models import CheckIn, EnteredHours, Membership, Organization, User
 from ..sites.service import org_number_valid
 
@@ -71,12 +72,17 @@ def _number(text):
     return float(text)
 
 
+MONTH = re.compile(r"([0-9]{4})-([0-9]{1,2})")
+
+
 def _month(text, today):
+    found = MONTH.fullmatch(text.strip())  # ASCII digits: int() alone also read "２０２６" and "+3"
     try:
-        year, month = text.strip().split("-")
-        first = date(int(year), int(month), 1)
+        first = date(int(found.group(1)), int(found.group(2)), 1) if found else None
     except ValueError:
-        raise HoursError("bad_month", field="month") from None
+        first = None
+    if first is None:
+        raise HoursError("bad_month", field="month")
     if first >= today.replace(day=1):
         raise HoursError("future_month", field="month")
     if first.year < 2000:
@@ -100,29 +106,35 @@ def _people_of(site, org_number, month):
 
 
 def check_line(sites, site_text, org_text, month_text, hours_text, people_text="", number=0):
-    """One line (or the form) checked: a Line, or HoursError naming the field."""
+    """One line (or the form) checked: a Line, or InputErrors with a HoursError for every field that has a problem
+    (the form shows each beside its field at once; a file's line is told by its first)."""
+    problems = []
     by_name = {s.name.strip().lower(): s for s in sites}
     by_id = {str(s.id): s for s in sites}
     key = (site_text or "").strip()
     site = by_id.get(key) or by_name.get(key.lower())
     if site is None:
-        raise HoursError("bad_site", field="site")
+        problems.append(HoursError("bad_site", field="site"))
     org = (org_text or "").strip().replace(" ", "")
     if not org_number_valid(org):
-        raise HoursError("bad_org_number", field="org_number")
-    month = _month(month_text or "", clock.today(site))
+        problems.append(HoursError("bad_org_number", field="org_number"))
+    try:
+        month = _month(month_text or "", clock.today(site))
+    except HoursError as exc:
+        problems.append(exc)
     try:
         hours = _number(hours_text or "")
     except ValueError:
-        raise HoursError("bad_hours", field="hours") from None
-    if not hours >= 0 or hours == float("inf"):
-        raise HoursError("bad_hours", field="hours")
+        hours = None
+    if hours is None or not hours >= 0 or hours == float("inf"):
+        problems.append(HoursError("bad_hours", field="hours"))
     people_text = (people_text or "").strip()
-    if people_text:
-        people = whole_number(people_text)
-        if people is None or people < 1:
-            raise HoursError("bad_people", field="people")
-    else:
+    people = whole_number(people_text) if people_text else None
+    if people_text and (people is None or people < 1):
+        problems.append(HoursError("bad_people", field="people"))
+    if problems:
+        raise InputErrors(problems)
+    if not people_text:
         people = _people_of(site, org, month) or None
     # 744 h per person-month; without a known count the figure cannot be checked, so it is not refused.
     if people is not None and hours > MAX_PER_PERSON * people:
@@ -152,7 +164,7 @@ def parse_csv(sites, data):
             continue
         try:
             line = check_line(sites, *cells, number=number)
-        except HoursError as exc:
+        except InputError as exc:  # InputErrors: the line is told by its first problem
             bad.append((number, exc))
             continue
         key = (line.site.id, line.org_number, line.month)
