@@ -374,3 +374,15 @@ def test_an_attendance_range_far_from_today_is_a_clear_400(as_role, world, query
     manager = as_role("manager")
     for tail in ("", ".csv", ".pdf"):
         assert manager.get(f"/s/{world.site.id}/attendance{tail}?{query}").status_code == 400, (tail, query)
+
+
+def test_the_hours_on_site_are_written_in_the_readers_language(as_role, world, site):
+    """The unit was a hand-written Norwegian "t" (timer) on the English page too."""
+    post_check_in(as_role("worker"), site)
+    manager = as_role("manager")
+    today = clock.today(site).isoformat()
+    path = f"/s/{site.id}/attendance?from={today}&to={today}"
+    assert re.search(r"<strong>0,0 t</strong>", manager.get(path).get_data(as_text=True))
+    manager.post("/me/language", data={"language": "en"})
+    page = manager.get(path).get_data(as_text=True)
+    assert re.search(r"<strong>0.0 h</strong>", page) and " t</strong>" not in page

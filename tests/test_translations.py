@@ -153,6 +153,7 @@ NOT_COUNTS = {
     "Give the validity as whole months from 1 to %(n)s, or leave it empty.",
     "Photo %(n)s (%(name)s) could not be used: %(why)s",
     "The phone's clock is %(minutes)s min off.",
+    "%(hours)s h",  # a unit symbol after a decimal figure (t, godz., val., год do not inflect either)
 }
 
 
