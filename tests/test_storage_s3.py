@@ -13,7 +13,7 @@ from PIL import Image
 from fieldapp import backup, create_app, storage
 from fieldapp.models import Photo, Report
 
-from helpers import CsrfClient, jpeg, s3_config, stored_names, test_config
+from helpers import jpeg, s3_config, stored_names, test_config
 
 
 @pytest.fixture
@@ -22,11 +22,10 @@ def s3(seaweedfs):
 
 
 @pytest.fixture
-def app(tmp_path, database_url, s3):
-    """Overrides conftest's app: this module's photos always go to the S3 store, under a prefix of the test."""
-    made = create_app({**test_config(tmp_path, database_url), **s3})
-    made.test_client_class = CsrfClient
-    return made
+def photo_store_config(s3):
+    """Overrides conftest's: this module's photos always go to the S3 store, under a prefix of the test (conftest's
+    `app` takes it, as with --storage=s3)."""
+    return s3
 
 
 @pytest.fixture
