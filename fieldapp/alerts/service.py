@@ -303,15 +303,34 @@ def unacknowledged_count(user_id):
     return _UNACKNOWLEDGED.rows(user_id)[0][0]
 
 
-def banner(user_id, limit=3):
-    """The alerts the person must acknowledge and has not (stop-work orders first, newest first), not lifted:
-    [AlertRecipient with .alert, .alert.site and .alert.sender loaded]. Every page shows them at the top."""
+BANNER_SIZE = 3  # alerts at most at the top of a page: the inbox has the rest
+
+
+def _banner_ids_query(user_id):
+    return (AlertRecipient.select(AlertRecipient.id).join(Alert)
+            .where((AlertRecipient.user == user_id) & AlertRecipient.acked_at.is_null() & Alert.ack_required
+                   & Alert.lifted_at.is_null())
+            .order_by(Alert.level != "stop_work", Alert.created_at.desc(), AlertRecipient.id).limit(BANNER_SIZE))
+
+
+# Every signed-in page asks, and nearly always the answer is none: the SQL is built once per process
+# (db.ReusedSelect), and the whole rows are read only when there is something to show.
+_BANNER_IDS = ReusedSelect(_banner_ids_query, [(AlertRecipient.user, -7_000_000_009)])
+
+
+def banner(user_id):
+    """The alerts the person must acknowledge and has not (stop-work orders first, newest first), not lifted, at
+    most BANNER_SIZE: [AlertRecipient with .alert, .alert.site and .alert.sender loaded]. Every page shows them
+    at the top."""
+    ids = [copy_id for (copy_id,) in _BANNER_IDS.rows(user_id)]
+    if not ids:
+        return []
     Sender = User.alias()
-    return list(AlertRecipient.select(AlertRecipient, Alert, Site, Sender).join(Alert).join(Site)
-                .switch(Alert).join(Sender, JOIN.LEFT_OUTER, on=(Alert.sender == Sender.id)).switch(AlertRecipient)
-                .where((AlertRecipient.user == user_id) & AlertRecipient.acked_at.is_null() & Alert.ack_required
-                       & Alert.lifted_at.is_null())
-                .order_by(Alert.level != "stop_work", Alert.created_at.desc()).limit(limit))
+    copies = (AlertRecipient.select(AlertRecipient, Alert, Site, Sender).join(Alert).join(Site)
+              .switch(Alert).join(Sender, JOIN.LEFT_OUTER, on=(Alert.sender == Sender.id))
+              .where(AlertRecipient.id.in_(ids)))
+    by_id = {copy.id: copy for copy in copies}
+    return [by_id[copy_id] for copy_id in ids if copy_id in by_id]
 
 
 def inbox(user, limit=100):
