@@ -37,16 +37,21 @@ def has_int(app, endpoint):
                for conv in rule._converters.values())
 
 
-@pytest.mark.parametrize("huge", [HUGE, JUST_OVER])
 @pytest.mark.parametrize("endpoint", sorted(ACCESS))
-def test_a_huge_id_in_any_route_is_404_not_500(app, world_with_records, as_role, endpoint, huge):
+def test_a_huge_id_in_any_route_is_404_not_500(app, world_with_records, as_role, endpoint):
     method, template, _who = ACCESS[endpoint]
     client = as_role("manager")
-    path = huge_path(template, world_with_records, huge)
-    response = client.post(path, data={}) if method == "POST" else client.get(path)
-    assert response.status_code < 500, (path, response.status_code)
-    if has_int(app, endpoint) and huge in path:
-        assert response.status_code in (404, 405), (path, response.status_code)  # no route: not found
+    answers = {}
+    for huge in (HUGE, JUST_OVER):
+        path = huge_path(template, world_with_records, huge)
+        if path in answers:
+            continue  # no id in this route: the same request
+        response = client.post(path, data={}) if method == "POST" else client.get(path)
+        answers[path] = response.status_code
+        assert response.status_code < 500, (path, response.status_code)
+        if has_int(app, endpoint) and huge in path:
+            assert response.status_code in (404, 405), (path, response.status_code)  # no route: not found
+    assert len(answers) == (2 if has_int(app, endpoint) else 1), answers
 
 
 def test_the_largest_id_still_routes(app):
