@@ -314,8 +314,9 @@ spec = importlib.util.spec_from_file_location("instance", sys.argv[3])  # the mo
 instance = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(instance)
 start = float(sys.argv[2])
+time.sleep(max(0.0, start - time.time() - 0.005))  # asleep until just before the start, then spin
 while time.time() < start:
-    time.sleep(0.0005)
+    pass
 print(instance.secret_key(sys.argv[1]))
 """
 
