@@ -79,3 +79,35 @@ def test_migration_010_turns_stored_norwegian_words_into_codes(app, world, as_ro
     speaks(world, "manager", "en")
     page = as_role("manager").get(f"/s/{world.site.id}/alerts/{orphan.id}").get_data(as_text=True)
     assert "Brann (Nestenulykke)" in page
+
+
+def report_injury(worker, site, description, serious):
+    data = {"uuid": str(uuid.uuid4()), "kind": "injury", "category": "falls", "description": description}
+    if serious:
+        data["serious"] = "y"
+    assert worker.post(f"/s/{site.id}/reports/new", data=data).status_code == 303
+    return Alert.get(Alert.report == Report.get(Report.description == description))
+
+
+def test_a_serious_injury_reaches_the_manager_who_must_notify_at_once(world, as_role):
+    # AML § 5-2: the employer notifies Arbeidstilsynet and the police at once; the manager is told and must
+    # acknowledge, and the alert stays at the top of their pages until they do.
+    speaks(world, "manager", "en")
+    alert = report_injury(as_role("worker"), world.site, "Fell three metres from the scaffold", serious=True)
+    told = {r.user_id: r.role for r in alert.recipients}
+    assert told == {world.people[role].id: role for role in ("foreman", "verneombud", "manager")}
+    assert alert.template == "report_serious_injury" and alert.ack_required and alert.ack_deadline is not None
+    manager = as_role("manager")
+    home = manager.get("/").get_data(as_text=True)
+    banner = home[home.index('class="alert-banners"'):]
+    assert "Serious injury reported" in banner
+    page = manager.get(f"/s/{world.site.id}/alerts/{alert.id}").get_data(as_text=True)
+    assert "notify Arbeidstilsynet and the police at once (AML § 5-2)" in page and "Falls (Injury)" in page
+    foreman = as_role("foreman").get(f"/s/{world.site.id}/alerts/{alert.id}").get_data(as_text=True)
+    assert "Alvorlig personskade meldt" in foreman and "Arbeidstilsynet og politiet" in foreman
+
+
+def test_an_injury_that_is_not_serious_goes_to_the_verneombud_and_foremen_only(world, as_role):
+    alert = report_injury(as_role("worker"), world.site, "Cut a finger on a sheet", serious=False)
+    assert {r.role for r in alert.recipients} == {"foreman", "verneombud"}
+    assert alert.template == "report_injury" and not alert.ack_required

@@ -374,7 +374,7 @@ def test_a_serious_report_keeps_its_alert_when_the_queue_fails_and_the_sweep_sen
 
 def test_a_report_whose_alert_cannot_be_made_is_not_saved_either(app, world, as_role, monkeypatch):
     """One transaction: never a serious report without its alert."""
-    def broken(report):
+    def broken(report, serious=False):
         raise RuntimeError("simulated crash while making the alert")
 
     monkeypatch.setattr("fieldapp.reports.service.alerts.report_created", broken)
@@ -590,7 +590,7 @@ def test_a_report_is_not_closed_without_the_reporters_alert(app, world, as_role,
     assert response.status_code == 303
     report = Report.get(Report.description == "Cables across the walkway")
 
-    def broken(report):
+    def broken(report, serious=False):
         raise RuntimeError("simulated crash while making the alert")
 
     monkeypatch.setattr("fieldapp.reports.service.alerts.report_closed", broken)

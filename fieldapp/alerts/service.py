@@ -185,20 +185,34 @@ def inform(actor, site, key, recipients, words):
     return made
 
 
-def report_created(report):
+SERIOUS_INJURY_ACK_MINUTES = 30  # then the foremen who have not acknowledged are told again (escalate)
+
+
+def report_created(report, serious=False):
     """A new high-severity report or an injury: the site's verneombud and foremen are told.
+
+    serious: the injury is marked serious (InjuryDetails.serious, which only managers read). A serious injury
+    also goes to the site's managers, who must acknowledge it: the employer notifies
+    Arbeidstilsynet and the police at once (AML § 5-2), and records when on the report. It stays at the top of
+    their pages until acknowledged, and escalates like any alert that asks for acknowledgement.
 
     Call inside the report's transaction (issue 13: a crash between the two must not lose the alert), then
     deliver_soon(alert.id) after it commits. Returns the alert, or None when the report needs none.
     """
     if report.kind != "injury" and report.severity != "high":
         return None
+    serious = report.kind == "injury" and serious
+    roles = ("verneombud", "foreman", "manager") if serious else ("verneombud", "foreman")
     what = report_codes(report)  # each reader gets it in their own language (issue 15)
     people = [(m.user_id, m.role) for m in Membership.select().where(
-        (Membership.site == report.site_id) & Membership.role.in_(("verneombud", "foreman")))
+        (Membership.site == report.site_id) & Membership.role.in_(roles))
         if m.user_id != report.reporter_id]
-    fields = dict(template="report_injury" if report.kind == "injury" else "report_high", level="warning",
-                  title="", body="", area=what, audience="all", ack_required=False, ack_minutes=60)
+    if serious:
+        template, ack_minutes = "report_serious_injury", SERIOUS_INJURY_ACK_MINUTES
+    else:
+        template, ack_minutes = ("report_injury" if report.kind == "injury" else "report_high"), 60
+    fields = dict(template=template, level="warning", title="", body="", area=what, audience="all",
+                  ack_required=serious, ack_minutes=ack_minutes)
     alert, _created = create(None, report.site, uuidlib.uuid5(report.uuid, "report-created"), fields,
                              recipients=people, report=report, send=False)
     return alert

@@ -45,6 +45,10 @@ def templates():
                                     "it up.", area=a)),
         "report_injury": ("warning", lambda a: _("Injury reported"),
                           lambda a: _("An injury was reported: %(area)s. Open it and follow it up.", area=a)),
+        "report_serious_injury": ("warning", lambda a: _("Serious injury reported"),
+                                  lambda a: _("A serious injury was reported: %(area)s. The employer must notify "
+                                              "Arbeidstilsynet and the police at once (AML § 5-2). Open the report "
+                                              "to record when they were told.", area=a)),
         "report_closed": ("info", lambda a: _("Your report was closed"),
                           lambda a: _("Your report (%(area)s) has been dealt with. See what was done.", area=a)),
         # The walkaround reminder (fieldapp/rounds/tasks.py); area: the site's name.
@@ -55,7 +59,7 @@ def templates():
 
 
 COMPOSE_TEMPLATES = ("stop_work", "crane_lift", "evacuation", "weather", "gas_leak", "area_closed")
-REPORT_TEMPLATES = ("report_high", "report_injury", "report_closed")
+REPORT_TEMPLATES = ("report_high", "report_injury", "report_serious_injury", "report_closed")
 
 
 def report_codes(report, with_kind=True):

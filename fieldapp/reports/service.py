@@ -192,7 +192,7 @@ def create_report(store, site, user, report_uuid, when, fields, injury, blobs):
                          after={**fields, "photos": sorted(seen), "site": site.id,
                                 "injury": bool(injury), "dropped_photos": dropped})
             # In the report's transaction (issue 13): no crash can keep the report and lose its alert.
-            alert = alerts.report_created(report)
+            alert = alerts.report_created(report, serious=bool(injury and injury.get("serious")))
         if alert is not None:
             alert_tasks.deliver_soon(alert.id)  # after commit; if this is lost, the minutely sweep sends it
         return report, True
