@@ -127,9 +127,21 @@ def format_datetime(value, format="short", site=None):
     return babel_dates.format_datetime(local(value, site), format, locale=formatting_locale())
 
 
+def format_month(value):
+    """A date's month and year in the reader's language, as a table or list names a month: "des. 2025" (nb),
+    "Dec 2025" (en), "gru 2025" (pl); "" for None. Raises TypeError for anything but a date."""
+    if value is None:
+        return ""
+    if not isinstance(value, date):
+        raise TypeError(f"not a date: {value!r}")
+    return babel_dates.format_skeleton("yMMM", value, locale=formatting_locale())
+
+
 def init_app(app):
-    """Templates get the filters ``date``, ``time``, ``datetime`` and the global ``today()`` (the site's)."""
+    """Templates get the filters ``date``, ``time``, ``datetime``, ``month`` and the global ``today()`` (the
+    site's)."""
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["month"] = format_month
     app.jinja_env.filters["time"] = format_time
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.globals["today"] = today

@@ -367,13 +367,16 @@ def test_people_who_checked_in_that_month_count_for_the_per_person_check(as_role
     assert may.status_code == 200
 
 
-@pytest.mark.parametrize("language, h1, share", [("nb", "125\u00a0000,00", "100\u00a0%"), ("en", "125,000.00", "100%"),
-                                                 ("uk", "125\u00a0000,00", "100\u00a0%")])
-def test_the_page_writes_numbers_in_the_readers_language(as_role, scene, language, h1, share):
+@pytest.mark.parametrize("language, h1, share, month", [
+    ("nb", "125\u00a0000,00", "100\u00a0%", "juni 2026"), ("en", "125,000.00", "100%", "Jun 2026"),
+    ("uk", "125\u00a0000,00", "100\u00a0%", "черв. 2026\u202fр.")])
+def test_the_page_writes_numbers_in_the_readers_language(as_role, scene, language, h1, share, month):
     client = as_role("foreman")
     client.post("/me/language", data={"language": language})
     text = client.get(f"/s/{scene.site.id}/stats", query_string=month_args()).get_data(as_text=True)
     assert f'<dd class="h1-value">{h1}</dd>' in text
+    months = text[text.index('<table class="stats-months">'):].split("</table>")[0]
+    assert f"<tr><td>{month}</td>" in months and "2026-06" not in months  # a month as the reader names it
     assert "125000.00" not in text
     # "4k" as a word: the page's random CSRF token and nonce may hold those two characters.
     assert not re.search(r"(?<![\w-])4k(?![\w-])", text)
