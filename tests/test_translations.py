@@ -162,3 +162,20 @@ def test_counts_go_through_ngettext(extracted):
     single = [key for key, message in extracted.items() if not isinstance(message.id, tuple)
               and set(re.findall(r"%\((\w+)\)[sd]", key)) & COUNT_NAMES and key not in NOT_COUNTS]
     assert not single, f"wrap these in ngettext: {single}"
+
+
+# Polish past tense says the reader's gender ("widziałeś" is a man, "widziałaś" a woman): the app does not know it,
+# so it addresses the reader without one ("co zauważono", "po jej otwarciu"). Found: "Co widziałeś?" on the
+# report form.
+GENDERED_POLISH = re.compile(r"\w+ł[ea]ś\b")
+
+
+def test_polish_addresses_the_reader_without_a_gender():
+    found = [(msgid(m), text) for m in read_catalog("pl") if m.id
+             for text in (m.string if isinstance(m.string, tuple) else (m.string,)) if GENDERED_POLISH.search(text)]
+    assert found == []
+
+
+def test_the_gender_check_can_fail():
+    assert GENDERED_POLISH.search("Co widziałeś?") and GENDERED_POLISH.search("co zrobiłaś")
+    assert not GENDERED_POLISH.search("Co zauważono?")
