@@ -307,3 +307,21 @@ def test_a_serious_report_alerts_the_verneombud_and_foremen_and_closing_tells_th
     phones["foreman"].post(f"/s/{world.site.id}/reports/{report.id}/close", data={"text": "Wire insulated"})
     told = push_service.for_device("worker")
     assert len(told) == 1 and told[0]["payload"]["title"] == "Rapporten din er lukket"
+
+
+def test_someone_removed_from_the_site_is_not_left_with_its_alerts(app, world, as_role, push_service):
+    # The alert's page answers them 404 once they are off the site: the banner, the count and the inbox must not
+    # offer it (it stayed at the top of every page, never to be acknowledged), and escalation must not remind them.
+    foreman, verneombud = as_role("foreman"), as_role("verneombud")
+    assert compose(verneombud, world.site, template="stop_work", audience="foremen").status_code == 303
+    alert = Alert.get()
+    home = foreman.get("/").get_data(as_text=True)
+    assert 'class="alert-banners"' in home and 'class="nav-count"' in home
+    assert as_role("manager").post(f"/s/{world.site.id}/people/{world.people['foreman'].id}/remove").status_code == 303
+    home = foreman.get("/").get_data(as_text=True)
+    assert 'class="alert-banners"' not in home and 'class="nav-count"' not in home
+    assert f"/alerts/{alert.id}" not in foreman.get("/alerts").get_data(as_text=True)
+    with app.app_context():
+        done = alert_tasks.escalate(now=alert.created_at + timedelta(minutes=11))
+    assert done == [(alert.id, [], [])]  # nobody late who is still a foreman there: nobody reminded or told
+    assert AlertRecipient.get(AlertRecipient.alert == alert).acked_at is None  # the record of who was told stays

@@ -12,7 +12,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from datetime import timedelta
 
 from flask import current_app
-from peewee import JOIN, Value, chunked
+from peewee import JOIN, Value, chunked, fn
 
 from .. import audit, isolate, push
 from ..db import database, is_sqlite
@@ -345,9 +345,13 @@ def escalate(now=None, then=None):
 def _escalate_one(alert, now):
     """One alert's escalation in the caller's transaction: ([late foremen's ids], [managers' ids]), or None
     when another worker did it."""
+    # The foremen told who have not acknowledged and are foremen on the site still (not removed since).
     late = list(AlertRecipient.select(AlertRecipient, User).join(User)
                 .where((AlertRecipient.alert == alert) & (AlertRecipient.role == "foreman")
-                       & AlertRecipient.acked_at.is_null()))
+                       & AlertRecipient.acked_at.is_null()
+                       & fn.EXISTS(Membership.select(Membership.id).where(
+                           (Membership.site == alert.site_id) & (Membership.user == AlertRecipient.user)
+                           & (Membership.role == "foreman")))))
     managers = [m.user_id for m in Membership.select().where((Membership.site == alert.site_id)
                                                               & (Membership.role == "manager"))]
     claimed = (Alert.update(escalated_at=now)

@@ -191,8 +191,9 @@ SERIOUS_INJURY_ACK_MINUTES = 30  # then the foremen who have not acknowledged ar
 def report_created(report, serious=False):
     """A new high-severity report or an injury: the site's verneombud and foremen are told.
 
-    serious: the injury is marked serious (InjuryDetails.serious, which only managers read). A serious injury
-    also goes to the site's managers, who must acknowledge it: the employer notifies
+    serious: the injury is marked serious (InjuryDetails.serious). That it is serious is no medical detail: the
+    verneombud gets a copy of the employer's notice (AML § 5-2), and the foremen secure the scene for the
+    police. A serious injury also goes to the site's managers, who must acknowledge it: the employer notifies
     Arbeidstilsynet and the police at once (AML § 5-2), and records when on the report. It stays at the top of
     their pages until acknowledged, and escalates like any alert that asks for acknowledgement.
 
@@ -302,10 +303,20 @@ def active_stop_orders(site_ids):
 
 # --- reading and acknowledging -----------------------------------------------------------------------------
 
+def still_on_its_site():
+    """A condition on a query of AlertRecipient joined to Alert: the copy's person is still on the alert's site.
+
+    Someone removed from a site keeps their copies (the record of who was told), but the alert's page answers
+    them 404: their banner, count and inbox must not offer what they can no longer open or acknowledge."""
+    return fn.EXISTS(Membership.select(Membership.id).where((Membership.site == Alert.site)
+                                                            & (Membership.user == AlertRecipient.user)))
+
+
 def _unacknowledged_query(user_id):
     return (AlertRecipient.select(fn.COUNT(AlertRecipient.id)).join(Alert)
             .where((AlertRecipient.user == user_id) & AlertRecipient.acked_at.is_null()
-                   & ((Alert.ack_required & Alert.lifted_at.is_null()) | AlertRecipient.seen_at.is_null())))
+                   & ((Alert.ack_required & Alert.lifted_at.is_null()) | AlertRecipient.seen_at.is_null())
+                   & still_on_its_site()))
 
 
 # Every signed-in page's bottom bar runs it: the SQL is built once per process (db.ReusedSelect).
@@ -323,7 +334,7 @@ BANNER_SIZE = 3  # alerts at most at the top of a page: the inbox has the rest
 def _banner_ids_query(user_id):
     return (AlertRecipient.select(AlertRecipient.id).join(Alert)
             .where((AlertRecipient.user == user_id) & AlertRecipient.acked_at.is_null() & Alert.ack_required
-                   & Alert.lifted_at.is_null())
+                   & Alert.lifted_at.is_null() & still_on_its_site())
             .order_by(Alert.level != "stop_work", Alert.created_at.desc(), AlertRecipient.id).limit(BANNER_SIZE))
 
 
@@ -348,8 +359,10 @@ def banner(user_id):
 
 
 def inbox(user, limit=100):
-        return list(AlertRecipient.select(AlertRecipient, Alert, Site).join(Alert).join(Site)
-                .where(AlertRecipient.user == user)
+    """The person's copies of alerts on the sites they are still on, those to acknowledge first, newest first:
+    [AlertRecipient with .alert and .alert.site loaded], at most `limit`."""
+    return list(AlertRecipient.select(AlertRecipient, Alert, Site).join(Alert).join(Site)
+                .where((AlertRecipient.user == user) & still_on_its_site())
                 .order_by(AlertRecipient.acked_at.is_null(False), Alert.created_at.desc()).limit(limit))
 
 
