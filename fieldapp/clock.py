@@ -128,13 +128,14 @@ def format_datetime(value, format="short", site=None):
 
 
 def format_month(value):
-    """A date's month and year in the reader's language, as a table or list names a month: "des. 2025" (nb),
-    "Dec 2025" (en), "gru 2025" (pl); "" for None. Raises TypeError for anything but a date."""
+    """A date's month and year in the reader's language, the month written out: "desember 2025" (nb),
+    "December 2025" (en), "grudzień 2025" (pl), "2025 m. gruodis" (lt); "" for None. The short form (Babel's
+    "yMMM") is digits in Lithuanian ("2025-12"). Raises TypeError for anything but a date."""
     if value is None:
         return ""
     if not isinstance(value, date):
         raise TypeError(f"not a date: {value!r}")
-    return babel_dates.format_skeleton("yMMM", value, locale=formatting_locale())
+    return babel_dates.format_skeleton("yMMMM", value, locale=formatting_locale())
 
 
 def init_app(app):

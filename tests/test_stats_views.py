@@ -368,8 +368,8 @@ def test_people_who_checked_in_that_month_count_for_the_per_person_check(as_role
 
 
 @pytest.mark.parametrize("language, h1, share, month", [
-    ("nb", "125\u00a0000,00", "100\u00a0%", "juni 2026"), ("en", "125,000.00", "100%", "Jun 2026"),
-    ("uk", "125\u00a0000,00", "100\u00a0%", "черв. 2026\u202fр.")])
+    ("nb", "125\u00a0000,00", "100\u00a0%", "juni 2026"), ("en", "125,000.00", "100%", "June 2026"),
+    ("uk", "125\u00a0000,00", "100\u00a0%", "червень 2026\u202fр."), ("lt", "125\u00a0000,00", "100\u00a0%", "2026 m. birželis")])
 def test_the_page_writes_numbers_in_the_readers_language(as_role, scene, language, h1, share, month):
     client = as_role("foreman")
     client.post("/me/language", data={"language": language})
