@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import add_person, code_from
 
+from fieldapp.config import PROJECT_ROOT
 from fieldapp.models import AuditEvent, DeviceSession, Site, User
 
 FIELDAPP = Path(__file__).resolve().parent.parent / "fieldapp"
@@ -254,3 +255,16 @@ def test_hms_card_fields_are_explained_beside_the_field(as_role, world, data, fi
     assert response.status_code == 422 and words in (beside(response.get_data(as_text=True), field) or "")
     saved = User.get_by_id(worker.id)
     assert (saved.name, saved.hms_card_number) == ("Worker Person", "HMS123")
+
+
+# A checkbox in a plain ".field" is drawn like a text input: a wide box on a line of its own, away from its words
+# (the injury form's "Fatal" box sat centred under its label at 360 px). Its field is ".field.checkbox": the box
+# and its words on one line (static/css/app.css).
+CHECKBOX_IN_A_PLAIN_FIELD = re.compile(r'class="field"[^>]*>\s*(?:<label[^>]*>\s*)?<input[^>]*type="checkbox"')
+
+
+def test_every_checkbox_sits_beside_its_words():
+    found = [str(path.relative_to(PROJECT_ROOT)) for path in (PROJECT_ROOT / "templates").rglob("*.html")
+             if CHECKBOX_IN_A_PLAIN_FIELD.search(path.read_text())]
+    assert found == []
+    assert CHECKBOX_IN_A_PLAIN_FIELD.search('<div class="field"><label><input type="checkbox" name="fatal">')

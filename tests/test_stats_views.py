@@ -409,7 +409,7 @@ def test_a_not_serious_injury_does_not_ask_to_notify_arbeidstilsynet(as_role, sc
     InjuryDetails.update(serious=True).where(InjuryDetails.report == scene.injury).execute()
     page = client.get(f"/s/{scene.site.id}/reports/{scene.injury.id}").get_data(as_text=True)
     assert "only of a serious injury or death" not in page and "notify-anyway" not in page
-    assert "Record the notification to Arbeidstilsynet" in page
+    assert "Record when Arbeidstilsynet was notified" in page and "Record when the police were notified" in page
 
 
 def test_the_scrolling_tables_can_be_reached_by_keyboard(as_role, scene):
