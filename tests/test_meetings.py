@@ -322,6 +322,9 @@ def test_approved_minutes_reach_the_participants_inboxes(as_role, world):
     foreman.post(url(world, meeting, "/approve"))
     copies = AlertRecipient.select().join(Alert).where(Alert.title.startswith("Minutes approved"))
     assert [c.user_id for c in copies] == [world.people["verneombud"].id]
+    # The meeting's day as the reader writes dates (English: day first), not ISO.
+    title = copies[0].alert.title
+    assert title.endswith(meeting.held_on.strftime("%d/%m/%Y")) and meeting.held_on.isoformat() not in title
 
 
 def test_the_amu_needs_the_chair_and_both_sides(world):

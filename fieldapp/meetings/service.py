@@ -747,7 +747,7 @@ def approve_and_send(actor, meeting):
 
         def words(reader_language):
             name = kinds_for(meeting.organization_id, reader_language).get(meeting.kind, (meeting.kind, ""))[0]
-            return (_("Minutes approved: %(kind)s %(date)s", kind=name, date=meeting.held_on.isoformat()),
+            return (_("Minutes approved: %(kind)s %(date)s", kind=name, date=clock.format_date(meeting.held_on)),
                     _("The minutes are on the site's meetings page, with the decisions and who follows them up."))
 
         _to_inboxes(actor, meeting.site, f"fieldapp:minutes:{meeting.id}", recipients, words)
