@@ -140,14 +140,29 @@ def test_the_banner_shows_stop_work_first_then_the_newest_three_still_to_acknowl
         AlertRecipient.create(alert=made, user=worker, role="worker")
         return made
 
-    assert service.banner(worker.id) == []
+    assert service.banner(worker.id) == ([], False)
     old_stop = alert("stop_work", 1)
     info = [alert("info", day) for day in (2, 3, 4)]
     alert("info", 5, ack_required=False)  # nothing to acknowledge
     alert("stop_work", 6, lifted_at=datetime(2026, 11, 7))  # lifted
     acked = alert("info", 8)
     AlertRecipient.update(acked_at=datetime(2026, 11, 8, 9)).where(AlertRecipient.alert == acked).execute()
-    shown = service.banner(worker.id)
+    shown, more = service.banner(worker.id)
     assert [copy.alert_id for copy in shown] == [old_stop.id, info[2].id, info[1].id]
+    assert more  # info[0] waits too: the banner points to the inbox
     assert shown[0].alert.site.name == "Site A" and shown[0].alert.sender is None
-    assert service.banner(world.people["foreman"].id) == []
+    assert service.banner(world.people["foreman"].id) == ([], False)
+    AlertRecipient.update(acked_at=datetime(2026, 11, 9)).where(AlertRecipient.alert == info[0]).execute()
+    assert len(service.banner(worker.id)[0]) == 3 and not service.banner(worker.id)[1]  # three left: all shown
+
+
+def test_the_banner_leads_to_the_inbox_when_more_wait_than_it_shows(world, as_role):
+    worker = world.people["worker"]
+    for day in range(1, 5):
+        made = Alert.create(uuid=uuid.uuid4(), site=world.site, level="warning", title=f"Crane {day}",
+                            created_at=datetime(2026, 11, day, 8))
+        AlertRecipient.create(alert=made, user=worker, role="worker")
+    page = as_role("worker").get("/").get_data(as_text=True)
+    banners = page[page.index('class="alert-banners"'):].split("</aside>")[0]
+    assert banners.count('class="alert-banner level-') == 3 and "Crane 1" not in banners
+    assert 'class="alert-banner-more" href="/alerts"' in banners

@@ -335,7 +335,7 @@ def _banner_ids_query(user_id):
     return (AlertRecipient.select(AlertRecipient.id).join(Alert)
             .where((AlertRecipient.user == user_id) & AlertRecipient.acked_at.is_null() & Alert.ack_required
                    & Alert.lifted_at.is_null() & still_on_its_site())
-            .order_by(Alert.level != "stop_work", Alert.created_at.desc(), AlertRecipient.id).limit(BANNER_SIZE))
+            .order_by(Alert.level != "stop_work", Alert.created_at.desc(), AlertRecipient.id).limit(BANNER_SIZE + 1))
 
 
 # Every signed-in page asks, and nearly always the answer is none: the SQL is built once per process
@@ -345,17 +345,20 @@ _BANNER_IDS = ReusedSelect(_banner_ids_query, [(AlertRecipient.user, -7_000_000_
 
 def banner(user_id):
     """The alerts the person must acknowledge and has not (stop-work orders first, newest first), not lifted, at
-    most BANNER_SIZE: [AlertRecipient with .alert, .alert.site and .alert.sender loaded]. Every page shows them
-    at the top."""
+    most BANNER_SIZE: ([AlertRecipient with .alert, .alert.site and .alert.sender loaded], more), where more
+    says that there are others beyond them (the banner then points to the inbox). Every page shows them at the
+    top."""
     ids = [copy_id for (copy_id,) in _BANNER_IDS.rows(user_id)]
+    more = len(ids) > BANNER_SIZE
+    ids = ids[:BANNER_SIZE]
     if not ids:
-        return []
+        return [], False
     Sender = User.alias()
     copies = (AlertRecipient.select(AlertRecipient, Alert, Site, Sender).join(Alert).join(Site)
               .switch(Alert).join(Sender, JOIN.LEFT_OUTER, on=(Alert.sender == Sender.id))
               .where(AlertRecipient.id.in_(ids)))
     by_id = {copy.id: copy for copy in copies}
-    return [by_id[copy_id] for copy_id in ids if copy_id in by_id]
+    return [by_id[copy_id] for copy_id in ids if copy_id in by_id], more
 
 
 def inbox(user, limit=100):

@@ -28,12 +28,14 @@ def alert_count():
 
 
 def alert_banner(skip=None):
-    """[(copy, title)]: the alerts the signed-in person must still acknowledge, for the banner on every page
-    (skip: the alert whose own page this is: its big button is there)."""
+    """([(copy, title)], more): the alerts the signed-in person must still acknowledge, for the banner on every
+    page (skip: the alert whose own page this is: its big button is there), and whether there are more than the
+    banner shows."""
     user = g.get("user")
     if user is None:
-        return []
-    return [(copy, wording.wording(copy.alert)[0]) for copy in service.banner(user.id) if copy.alert_id != skip]
+        return [], False
+    copies, more = service.banner(user.id)
+    return [(copy, wording.wording(copy.alert)[0]) for copy in copies if copy.alert_id != skip], more
 
 
 @bp.app_context_processor
