@@ -208,10 +208,20 @@
     refresh();
   }
 
-  // A form cleared for the next one (a report): its box says what was sent, who is told and where it is.
-  function showSent(form) {
+  // A form cleared for the next one (a report): its box says what was sent, who is told and where it is. A line
+  // with data-sent-if="<selector>" is shown only if the form matched the selector when it was sent (`matched`:
+  // read before the form was cleared).
+  function sentLines(form) {
+    var box = form.parentNode.querySelector(".sent-confirmation");
+    return box ? Array.prototype.map.call(box.querySelectorAll("[data-sent-if]"), function (line) {
+      return [line, form.matches(line.getAttribute("data-sent-if"))];
+    }) : [];
+  }
+
+  function showSent(form, matched) {
     var box = form.parentNode.querySelector(".sent-confirmation");
     if (!box) return;
+    (matched || []).forEach(function (pair) { pair[0].hidden = !pair[1]; });
     box.hidden = false;
     box.scrollIntoView({ block: "start" });
     box.focus();
@@ -302,6 +312,7 @@
     var cleared0 = form.hasAttribute("data-outbox-reset");
     var sentBox = form.parentNode.querySelector(".sent-confirmation");
     if (sentBox) sentBox.hidden = true;
+    var matched = sentLines(form);  // before the form is cleared for the next one
     queue(form, maker).then(function (item) {
       if (form.hasAttribute("data-outbox-reset")) {
         // Ready for the next report at once: a new UUID, empty fields, no previews.
@@ -310,7 +321,7 @@
         if (button) button.disabled = false;
       }
       return flush().then(function () { return core.get(item.uuid); }).then(function (mine) {
-        if (mine && mine.state === "sent" && cleared0) showSent(form);  // a clear "sent" (issue 16)
+        if (mine && mine.state === "sent" && cleared0) showSent(form, matched);  // a clear "sent" (issue 16)
         if (!mine || mine.state === "sent") return;  // onChange has reloaded the page where that is wanted
         if (mine.state === "failed") {
           // Refused while the person is looking at the form (e.g. equipment not ticked): say why right here,

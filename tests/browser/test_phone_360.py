@@ -203,10 +203,31 @@ def test_a_sent_report_is_confirmed_clearly_with_the_way_to_it(live, world, page
     assert done["top"] >= box(page, ".topbar")["bottom"] and done["bottom"] <= nav_top(page)  # in view
     text = page.text_content(".sent-confirmation")
     assert "Rapporten din er sendt." in text and "Formannen og verneombudet" in text
+    assert page.is_hidden(".sent-serious")  # a hazard: the managers are not told
     with page.expect_navigation():
         page.click(".sent-confirmation a")
     assert page.url.endswith(f"/s/{world.site.id}/reports")
     assert page.locator(".report-row").count() == 2  # World's report and this one
+
+
+def test_a_serious_injury_is_confirmed_with_the_managers_told(live, world, page):
+    sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/reports/new")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    page.click("label.choice:has(input[name=kind][value=injury])")
+    page.click("label.choice:has(input[value=falls])")
+    page.click("label.field.checkbox:has(input[name=serious])")
+    page.click("details.more summary")
+    page.fill("textarea[name=description]", "Fell from the second floor")
+    page.click("button.send")
+    page.wait_for_selector(".sent-confirmation:not([hidden])")
+    assert page.is_visible(".sent-serious")
+    assert "lederne på byggeplassen varsles også" in page.text_content(".sent-serious")
+    # The form is cleared for the next report; the next hazard's box does not say it again.
+    page.click("label.choice:has(input[value=falling_objects])")
+    page.fill("textarea[name=description]", "Loose planks")
+    page.click("button.send")
+    wait_until(page, "document.querySelector('.sent-serious').hidden")
 
 
 def test_the_pin_field_gives_the_keypad_and_a_password_keyboard_on_request(live, world, page):
