@@ -296,3 +296,14 @@ def test_enrollment_follows_the_browser_and_proposes_its_language(app, as_role, 
     assert person.language_confirmed_at is None  # proposed, not yet confirmed
     assert phone.post("/welcome/language", data={"language": "uk", "next": "/?welcome=1"}).status_code == 303
     assert User.get_by_id(person.id).language == "uk"
+
+
+def test_after_sign_out_the_sign_in_page_keeps_the_persons_language(world, as_role):
+    # A Polish worker on a phone whose browser asks for Norwegian: the page after signing out stays Polish.
+    User.update(language="pl").where(User.id == world.people["worker"].id).execute()
+    worker = as_role("worker")
+    response = worker.post("/sign-out", headers={"Accept-Language": "nb-NO,nb;q=0.9"})
+    assert response.status_code == 303
+    page = worker.get(response.headers["Location"], headers={"Accept-Language": "nb-NO,nb;q=0.9"})
+    assert '<html lang="pl">' in page.get_data(as_text=True)
+    assert worker.get("/me").status_code == 302  # signed out all the same

@@ -108,6 +108,10 @@ def _after_sign_in(user, chosen_here, target):
 def sign_out():
     service.revoke_session(g.user, g.device_session.id, g.user)
     session.clear()
+    # The sign-in page after it speaks the person's language, not the browser's: a Polish worker on a phone set
+    # to Norwegian would otherwise have to find their language again (the page's language links change it).
+    if g.user.language in current_app.config["LANGUAGES"]:
+        session["lang"] = g.user.language
     response = redirect(url_for("accounts.sign_in"), 303)
     # Pages and photos cached by this browser hold the person's data; a shared phone is common. Never
     # "storage": it would also wipe IndexedDB, where other people's (and this person's) unsent check-ins
