@@ -132,6 +132,11 @@ CATALOGUE = {
     "password_long": (422, _l("A password has at most 200 characters.")),
     # HMS statistics (fieldapp/stats)
     "stats.bad_period": (400, _l("Choose a period: a month, a quarter, a year or two dates.")),
+    "stats.bad_year": (400, _l("Write the year with four digits, for example 2026.")),
+    "stats.bad_quarter": (400, _l("Choose a quarter from 1 to 4.")),
+    "stats.bad_month": (400, _l("Choose a month.")),
+    "stats.bad_date": (400, _l("Choose a date.")),
+    "stats.too_early": (422, _l("The figures start in %(year)s. Choose a later period.")),
     "stats.reversed_range": (422, _l("The end date is before the start date.")),
     "stats.future_period": (422, _l("That period has not started yet. Choose one up to today.")),
     "stats.bad_scope": (400, _l("Choose this site or all your sites.")),

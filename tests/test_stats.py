@@ -65,20 +65,24 @@ def test_periods():
         (date(2026, 3, 1), date(2026, 3, 2))]
 
 
-@pytest.mark.parametrize("args, reason", [
-    ({"period": "range", "start": "2026-05-01", "end": "2026-04-01"}, "reversed_range"),
-    ({"period": "year", "year": "2027"}, "future_period"),
-    ({"period": "month", "month": "2026-13"}, "bad_period"),
-    ({"period": "quarter", "year": "2026", "quarter": "5"}, "bad_period"),
-    ({"period": "range", "start": "yesterday", "end": "2026-04-01"}, "bad_period"),
-    ({"period": "range", "start": "20260301", "end": "2026-04-01"}, "bad_period"),  # compact: not the date field's
-    ({"period": "range", "start": "2026-03-01", "end": "2026-W14-3"}, "bad_period"),  # a week date
-    ({"period": "decade"}, "bad_period"),
+@pytest.mark.parametrize("args, reason, field", [
+    ({"period": "range", "start": "2026-05-01", "end": "2026-04-01"}, "reversed_range", "end"),
+    ({"period": "year", "year": "2027"}, "future_period", "year"),
+    ({"period": "year", "year": "1999"}, "too_early", "year"),
+    ({"period": "year", "year": "twenty"}, "bad_year", "year"),
+    ({"period": "month", "month": "2026-13"}, "bad_month", "month"),
+    ({"period": "month", "month": "juni"}, "bad_month", "month"),
+    ({"period": "quarter", "year": "2026", "quarter": "5"}, "bad_quarter", "quarter"),
+    ({"period": "quarter", "year": "", "quarter": "2"}, "bad_year", "year"),
+    ({"period": "range", "start": "yesterday", "end": "2026-04-01"}, "bad_date", "start"),
+    ({"period": "range", "start": "20260301", "end": "2026-04-01"}, "bad_date", "start"),  # compact: not the field's
+    ({"period": "range", "start": "2026-03-01", "end": "2026-W14-3"}, "bad_date", "end"),  # a week date
+    ({"period": "decade"}, "bad_period", "period"),
 ])
-def test_bad_periods_are_refused(args, reason):
+def test_bad_periods_are_refused_and_name_the_field_to_correct(args, reason, field):
     with pytest.raises(service.StatsError) as caught:
         service.parse_period(args, date(2026, 11, 30))
-    assert caught.value.reason == reason
+    assert (caught.value.reason, caught.value.field) == (reason, field)
 
 
 def test_a_year_so_far_ends_today():

@@ -71,18 +71,22 @@ def test_the_page_shows_walkarounds_done_versus_due(as_role, scene):
     assert '<dd class="rounds-done">1 of 3</dd>' in text
 
 
-@pytest.mark.parametrize("args, status", [
-    ({"period": "range", "start": "2026-06-10", "end": "2026-06-01"}, 422),
-    ({"period": "year", "year": "2027"}, 422),
-    ({"period": "month", "month": "juni"}, 400),
-    ({"scope": "everything"}, 400),
+@pytest.mark.parametrize("args, status, field, message", [
+    ({"period": "range", "start": "2026-06-10", "end": "2026-06-01"}, 422, "end", "The end date is before"),
+    ({"period": "year", "year": "2027"}, 422, "year", "has not started yet"),
+    ({"period": "quarter", "year": "2026", "quarter": "5"}, 400, "quarter", "Choose a quarter from 1 to 4."),
+    ({"period": "month", "month": "juni"}, 400, "month", "Choose a month."),
+    ({"scope": "everything"}, 400, "scope", "Choose this site or all your sites."),
 ])
-def test_bad_periods_get_a_clear_4xx(as_role, scene, args, status):
+def test_bad_periods_get_a_clear_4xx_beside_the_field(as_role, scene, args, status, field, message):
     client = as_role("manager")
     client.post("/me/language", data={"language": "en"})
     page = client.get(f"/s/{scene.site.id}/stats", query_string=args)
     assert page.status_code == status
-    assert 'role="alert"' in page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    beside = text[text.index(f'<p class="error" id="{field}-error" role="alert">'):].split("</p>")[0]
+    assert message in beside and 'class="warning" role="alert"' not in text  # beside its field, not also above
+    assert f'aria-describedby="{field}-error"' in text or field in ("scope", "period")
     assert client.get(f"/s/{scene.site.id}/stats/report.pdf", query_string=args).status_code == status
 
 

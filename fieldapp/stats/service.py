@@ -36,46 +36,58 @@ class StatsError(InputError):
 
 # --- what the person asks for -------------------------------------------------------------------------------
 
-def _int(value, field):
+def _int(value, field, reason):
     try:
         return int(str(value).strip())
     except (TypeError, ValueError):
-        raise StatsError("bad_period", field=field) from None
+        raise StatsError(reason, field=field) from None
+
+
+def _date(value, field):
+    try:
+        return iso_date(value)
+    except ValueError:
+        raise StatsError("bad_date", field=field) from None
+
+
+# The field a period's start was typed in: where "too early" and "not started yet" are told.
+START_FIELD = {"rolling": "period", "year": "year", "quarter": "year", "month": "month", "range": "start"}
 
 
 def parse_period(args, today):
     """A definitions.Period from the query: period=rolling (default) | year&year=YYYY |
     quarter&year=YYYY&quarter=1..4 | month&month=YYYY-MM | range&start=YYYY-MM-DD&end=YYYY-MM-DD.
 
-    The end is cut at today (a year so far); StatsError: bad_period (unreadable), reversed_range (end
-    before start), future_period (it starts after today).
+    The end is cut at today (a year so far). StatsError, each naming the field to correct: bad_period (no
+    such kind), bad_year, bad_quarter (not 1-4), bad_month, bad_date (unreadable), too_early (before
+    EARLIEST_YEAR), reversed_range (end before start), future_period (it starts after today).
     """
     kind = (args.get("period") or "rolling").strip()
+    if kind not in START_FIELD:
+        raise StatsError("bad_period", field="period")
     try:
         if kind == "rolling":
             period = definitions.rolling_12(today)
         elif kind == "year":
-            period = definitions.year(_int(args.get("year"), "year"))
+            period = definitions.year(_int(args.get("year"), "year", "bad_year"))
         elif kind == "quarter":
-            number = _int(args.get("quarter"), "quarter")
+            number = _int(args.get("quarter"), "quarter", "bad_quarter")
             if not 1 <= number <= 4:
-                raise StatsError("bad_period", field="quarter")
-            period = definitions.quarter(_int(args.get("year"), "year"), number)
+                raise StatsError("bad_quarter", field="quarter")
+            period = definitions.quarter(_int(args.get("year"), "year", "bad_year"), number)
         elif kind == "month":
-            y, m = (args.get("month") or "").split("-")
-            period = definitions.month(_int(y, "month"), _int(m, "month"))
-        elif kind == "range":
-            period = Period(iso_date(args.get("start")), iso_date(args.get("end")))
+            y, _dash, m = (args.get("month") or "").partition("-")
+            period = definitions.month(_int(y, "month", "bad_month"), _int(m, "month", "bad_month"))
         else:
-            raise StatsError("bad_period", field="period")
-    except ValueError:
-        raise StatsError("bad_period", field="period") from None
+            period = Period(_date(args.get("start"), "start"), _date(args.get("end"), "end"))
+    except ValueError:  # a year or month number that is no date (year 0, month 13)
+        raise StatsError("bad_month" if kind == "month" else "bad_year", field=START_FIELD[kind]) from None
     if period.start.year < EARLIEST_YEAR:
-        raise StatsError("bad_period", field="period")
+        raise StatsError("too_early", field=START_FIELD[kind], year=EARLIEST_YEAR)
     if period.end < period.start:
         raise StatsError("reversed_range", field="end")
     if period.start > today:
-        raise StatsError("future_period", field="period")
+        raise StatsError("future_period", field=START_FIELD[kind])
     return Period(period.start, min(period.end, today), period.kind)
 
 

@@ -41,9 +41,10 @@ def page(site_id):
     try:
         sites, period, own_only = _scope_and_period()
     except InputError as exc:
-        status, message = inputs.problem(exc)
+        # The figures of the last 12 months, and the message beside the filter's field to correct.
+        status, _message = inputs.problem(exc)
         sites, period, own_only = [g.site], definitions.rolling_12(clock.today(g.site)), False
-        return _render(sites, period, own_only, error=message), status
+        return _render(sites, period, own_only, error=inputs.banner(exc), errors=inputs.errors_by_field(exc)), status
     return _render(sites, period, own_only)
 
 
@@ -72,11 +73,12 @@ def _thousands(value):
     return format_decimal(round(value), format="#,##0")
 
 
-def _render(sites, period, own_only, error=None):
+def _render(sites, period, own_only, error=None, errors=None):
     result = service.statistics(sites, period, own_only)
 
     return render_template(
-        "stats/page.html", result=result, error=error, args=request.args, today=clock.today(g.site),
+        "stats/page.html", result=result, error=error, errors=errors or {}, args=request.args,
+        today=clock.today(g.site),
         h2_chart=charts.bar_chart([(first.strftime("%m"), f.h2) for first, f in result.months], _one_decimal),
         hours_chart=charts.bar_chart([(first.strftime("%m"), f.hours) for first, f in result.months], _thousands),
         reports_chart=charts.bar_chart([(first.strftime("%m"), n) for first, n in result.other["by_month"]],
