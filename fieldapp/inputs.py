@@ -536,10 +536,14 @@ def errors_by_field(*excs):
     return {exc.field: problem(exc)[1] for exc in parts if getattr(exc, "field", None)}
 
 
-def banner(exc):
-    """The message to show above the form: None when every problem is shown beside its field instead."""
+def banner(exc, beside=None):
+    """The message to show above the form: None when every problem is shown beside its field instead.
+
+    beside: the names of the fields the page has a place for a message beside (None: every field it names); a
+    problem about any other field is told above the form, so that no message is lost."""
     for part in getattr(exc, "problems", None) or [exc]:
-        if not getattr(part, "field", None):
+        field = getattr(part, "field", None)
+        if not field or (beside is not None and field not in beside):
             return problem(part)[1]
     return None
 

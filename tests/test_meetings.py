@@ -242,7 +242,8 @@ def test_a_draft_started_with_the_wrong_date_is_corrected_and_then_approved(as_r
     for bad in ("", "10.03.2026", "2026-W11-2", "9999-12-31"):
         refused = foreman.post(url(world, meeting, "/date"), data={"held_on": bad})
         assert refused.status_code == 422, bad
-        assert 'id="held_on-error"' in refused.get_data(as_text=True)
+        text = refused.get_data(as_text=True)
+        assert 'id="held_on-error"' in text and 'class="error banner"' not in text  # told once, beside the date
     assert Meeting.get_by_id(meeting.id).held_on == date(2026, 4, 10)
     assert as_role("worker").post(url(world, meeting, "/date"), data={"held_on": "2026-03-10"}).status_code == 403
     assert foreman.post(url(world, meeting, "/date"), data={"held_on": "2026-03-10"}).status_code == 303
@@ -522,6 +523,7 @@ def test_a_morning_meeting_in_one_post_with_the_people_checked_in(as_role, world
         bad = foreman.post(f"/s/{world.site.id}/meetings/morning", data={"held_on": "2026-03-10", "people": people})
         page = bad.get_data(as_text=True)
         assert bad.status_code == 422 and "Choose a person on this site." in page, people
+        assert page.count("Choose a person on this site.") == 1 and 'id="people-error"' in page  # under the tiles
         assert "carries out the decision" not in page  # the message of another form (a decision's person)
     assert Meeting.select().count() == 1
 

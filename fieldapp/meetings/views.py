@@ -72,6 +72,13 @@ def meeting(site_id, meeting_id):
     return render_template("meetings/meeting.html", **_meeting_context(_meeting_or_404(meeting_id)))
 
 
+# The fields whose message templates/meetings/meeting.html always shows beside them (input_error), and the morning
+# meeting form's. An item's note and decision fields show theirs only in the form of the item that was sent: their
+# message is also told above the page, so that it is not lost when the form named no item on the page.
+MEETING_FIELDS = {"held_on", "user", "name", "title"}
+MORNING_FIELDS = {"held_on", "people", "topics", "note"}
+
+
 def _change(meeting_id, change):
     """Run one change on the meeting; bad input comes back on the meeting's page with its 4xx status."""
     meeting = _meeting_or_404(meeting_id)
@@ -79,9 +86,11 @@ def _change(meeting_id, change):
         change(meeting)
     except BAD_INPUT as exc:
         status, _message = inputs.problem(exc)
-        # Every typed value comes back in its field (the form names the item it was about).
+        # Every typed value comes back in its field (the form names the item it was about), with its message
+        # beside it; a problem about anything else is told above the page.
         return render_template("meetings/meeting.html", **_meeting_context(
-            meeting, error=inputs.problem(exc)[1], errors=inputs.errors_by_field(exc), form=request.form)), status
+            meeting, error=inputs.banner(exc, MEETING_FIELDS), errors=inputs.errors_by_field(exc),
+            form=request.form)), status
     return redirect(url_for("meetings.meeting", site_id=g.site.id, meeting_id=meeting.id), 303)
 
 
@@ -223,9 +232,9 @@ def record_morning(site_id):
         meeting = service.record_morning(g.user, g.site, form.get("held_on"), form.getlist("people"),
                                          form.getlist("topics"), form.get("note"))
     except BAD_INPUT as exc:
-        status, message = inputs.problem(exc)
+        status, _message = inputs.problem(exc)
         return render_template("meetings/morning.html", **_morning_context(
-            error=message, errors=inputs.errors_by_field(exc), form=form)), status
+            error=inputs.banner(exc, MORNING_FIELDS), errors=inputs.errors_by_field(exc), form=form)), status
     return redirect(url_for("meetings.meeting", site_id=site_id, meeting_id=meeting.id), 303)
 
 
