@@ -201,11 +201,24 @@
         if (note.dataset.uuid === uuid) { note.hidden = true; delete note.dataset.uuid; }
       });
       // This page's own form went through later (the signal came back): show the page as it now is.
-      var mine = Array.prototype.some.call(document.querySelectorAll("form[data-outbox]:not([data-outbox-reset])"),
-        function (form) { var input = form.querySelector("input[name=uuid]"); return input && input.value === uuid; });
-      if (mine) { window.location.reload(); return; }
+      if (ownUuids().indexOf(uuid) !== -1) { window.location.reload(); return; }
     }
     refresh();
+  }
+
+  // The UUIDs of this page's own forms that stay on the page once sent (a signature, a check-out).
+  function ownUuids() {
+    return Array.prototype.map.call(document.querySelectorAll("form[data-outbox]:not([data-outbox-reset])"),
+      function (form) { var input = form.querySelector("input[name=uuid]"); return input ? input.value : ""; })
+      .filter(Boolean);
+  }
+
+  // The service worker sent the outbox (Background Sync, when the signal came back): if it sent this page's own
+  // form, show the page as it now is, as onChange does when the page sent it. Which of the two sends is a race.
+  function reloadIfOwnSent() {
+    return Promise.all(ownUuids().map(function (uuid) { return core.get(uuid); })).then(function (items) {
+      if (items.some(function (item) { return item && item.state === "sent"; })) window.location.reload();
+    });
   }
 
   // A form cleared for the next one (a report): its box says what was sent, who is told and where it is. A line
@@ -467,7 +480,9 @@
   });
   if (navigator.serviceWorker) {
     navigator.serviceWorker.addEventListener("message", function (event) {
-      if (event.data && event.data.type === "outbox-changed") refresh();
+      if (!(event.data && event.data.type === "outbox-changed") || !core) return;
+      refresh();
+      reloadIfOwnSent();
     });
   }
   setInterval(function () { if (navigator.onLine && core) flush(); }, RETRY_MS);

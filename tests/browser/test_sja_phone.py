@@ -140,3 +140,30 @@ def test_a_signature_made_without_signal_is_sent_once_when_the_signal_returns(li
     page.wait_for_timeout(500)
     signatures = list(SjaSignature.select())
     assert [(s.user_id, s.method, s.revision) for s in signatures] == [(worker.id, "session", 1)]
+
+
+# What the service worker does when the signal comes back (static/sw.js, Background Sync): send the outbox without
+# the page's own hooks, then tell the pages that it changed.
+SERVICE_WORKER_SENDS = """fieldappOutboxCore.flush(null).then(function () {
+  navigator.serviceWorker.dispatchEvent(new MessageEvent("message", {data: {type: "outbox-changed"}}));
+})"""
+
+
+def test_a_signature_the_service_worker_sends_shows_on_the_page(live, page):
+    # When the signal comes back, the page and the service worker both try to send; whichever takes the outbox's
+    # lock first sends. When it was the service worker, the page stayed unsigned (a CI run caught the race).
+    world = live.world
+    worker = world.people["worker"]
+    sja = add_sja(world, world.people["foreman"], [worker, world.people["foreman"]])
+    sign_in_ui(page, live.url, worker.phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/sja/{sja.id}")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    page.route("**/sja/*/sign", lambda route: route.abort("internetdisconnected"))  # no signal for this post
+    page.click("button.sja-sign-own")
+    wait_until(page, "!document.querySelector('#sign .outbox-note').hidden")
+    page.unroute("**/sja/*/sign")
+    # The real service worker's Background Sync may already be sending it (page.route does not reach it): either
+    # way it is the service worker, not the page, that sends.
+    page.evaluate(SERVICE_WORKER_SENDS)
+    wait_until(page, f"document.querySelector('[data-person=\"{worker.id}\"] .signed') !== null", timeout=20)
+    assert [s.user_id for s in SjaSignature.select()] == [worker.id]
