@@ -14,11 +14,6 @@ from ..models import CheckIn, Equipment, FollowUp, Membership, Organization, Sit
 from .equipment import names as equipment_labels
 from .equipment import required_for
 
-# How far ahead of the server a time typed by a manager may be (a notification time, not a phone's record:
-# phones' times are never refused, see fieldapp/phone_time.py).
-CLOCK_SKEW = timedelta(minutes=5)
-
-
 def local_time(moment, site=None):
     """A stored (naive UTC) moment in the site's time zone (aware), or None: ``clock.local``."""
     return clock.local(moment, site)

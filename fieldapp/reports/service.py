@@ -9,7 +9,7 @@ import json
 import logging
 from collections import namedtuple
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from peewee import JOIN, IntegrityError, fn
 
@@ -18,7 +18,7 @@ from ..alerts import service as alerts
 from ..alerts import tasks as alert_tasks
 from ..authz import can, roles_with
 from ..db import ReusedSelect, database
-from ..inputs import InputError, has_visible_text, iso_date, plausible_date, whole_number
+from ..inputs import InputError, has_visible_text, iso_date, iso_local_time, plausible_date, whole_number
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
                       ReportEvent, User, utcnow)
 from ..storage import StorageUnavailable
@@ -495,8 +495,29 @@ def reopen(actor, report, text):
                      {"status": report.status, "why": text})
 
 
-def record_notification(actor, report, authority, when):
-    """AML § 5-2: when the employer notified Arbeidstilsynet or the police of a serious injury."""
+# How far ahead of the server a time typed by a manager may be (a notification time, not a phone's record:
+# phones' times are never refused, see fieldapp/phone_time.py).
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def record_notification(actor, report, authority, at_text):
+    """AML § 5-2: when the employer notified Arbeidstilsynet or the police of a serious injury.
+
+    at_text: what <input type="datetime-local"> sent, on the site's wall clock. ReportError, checked first and named
+    after the authority's field ("at-police"): bad_notified_at (no time), notified_out_of_range (before the day of
+    the injury, or more than CLOCK_SKEW ahead: 0001-01-01 overflowed in the conversion to UTC, a 500). Then
+    bad_authority, not_injury."""
+    field = f"at-{authority}" if authority in ("arbeidstilsynet", "police") else None  # else told above the page
+    try:
+        typed = iso_local_time(at_text)
+    except ValueError:
+        raise ReportError("bad_notified_at", field=field) from None
+    site = report.site
+    if not clock.local(report.happened_at, site).date() <= typed.date() <= clock.today(site) + timedelta(days=1):
+        raise ReportError("notified_out_of_range", field=field)
+    when = clock.to_utc(typed, site)
+    if when > clock.utcnow() + CLOCK_SKEW:
+        raise ReportError("notified_out_of_range", field=field)
     if authority not in ("arbeidstilsynet", "police"):
         raise ReportError("bad_authority")
     details = InjuryDetails.get_or_none(InjuryDetails.report == report)

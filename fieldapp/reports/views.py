@@ -1,6 +1,5 @@
 """Report views: the four-tap report form, the follow-up lists, a report's page, and its photos."""
 import uuid as uuidlib
-from datetime import timedelta
 
 from flask import abort, Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -201,17 +200,5 @@ def reopen(site_id, report_id):
 @bp.post("/s/<int:site_id>/reports/<int:report_id>/notified")
 @requires("reports.notify")
 def notified(site_id, report_id):
-    def record(report):
-        try:
-            when = inputs.iso_local_time(request.form.get("at"))
-        except ValueError:
-            raise ReportError("bad_notified_at") from None
-        # Not before the day of the injury (0001-01-01 overflowed in the conversion: a 500), nor days ahead.
-        if not clock.local(report.happened_at, g.site).date() <= when.date() <= clock.today(g.site) + timedelta(days=1):
-            raise ReportError("bad_notified_at")
-        when = clock.to_utc(when, g.site)  # a time typed without a zone is on the site's wall clock
-        if when > clock.utcnow() + checkin.CLOCK_SKEW:
-            raise ReportError("bad_notified_at")
-        service.record_notification(g.user, report, request.form.get("authority"), when)
-
-    return _follow_up(report_id, record)
+    return _follow_up(report_id, lambda report: service.record_notification(
+        g.user, report, request.form.get("authority"), request.form.get("at")))

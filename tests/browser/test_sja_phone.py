@@ -124,13 +124,19 @@ def test_an_sja_made_without_signal_is_saved_once_when_the_signal_returns(live, 
     assert Sja.select().count() == 1
 
 
-def test_a_signature_made_without_signal_is_sent_once_when_the_signal_returns(live, page, context):
+def open_sja_to_sign(live, page):
+    """World's worker, signed in on the page of a new SJA they and the foreman take part in; returns the worker."""
     world = live.world
     worker = world.people["worker"]
     sja = add_sja(world, world.people["foreman"], [worker, world.people["foreman"]])
     sign_in_ui(page, live.url, worker.phone, PIN)
     page.goto(f"{live.url}/s/{world.site.id}/sja/{sja.id}")
     wait_until(page, "window.fieldappOutbox !== undefined")
+    return worker
+
+
+def test_a_signature_made_without_signal_is_sent_once_when_the_signal_returns(live, page, context):
+    worker = open_sja_to_sign(live, page)
     context.set_offline(True)
     page.click("button.sja-sign-own")
     wait_until(page, "!document.querySelector('#sign .outbox-note').hidden")
@@ -152,12 +158,7 @@ SERVICE_WORKER_SENDS = """fieldappOutboxCore.flush(null).then(function () {
 def test_a_signature_the_service_worker_sends_shows_on_the_page(live, page):
     # When the signal comes back, the page and the service worker both try to send; whichever takes the outbox's
     # lock first sends. When it was the service worker, the page stayed unsigned (a CI run caught the race).
-    world = live.world
-    worker = world.people["worker"]
-    sja = add_sja(world, world.people["foreman"], [worker, world.people["foreman"]])
-    sign_in_ui(page, live.url, worker.phone, PIN)
-    page.goto(f"{live.url}/s/{world.site.id}/sja/{sja.id}")
-    wait_until(page, "window.fieldappOutbox !== undefined")
+    worker = open_sja_to_sign(live, page)
     page.route("**/sja/*/sign", lambda route: route.abort("internetdisconnected"))  # no signal for this post
     page.click("button.sja-sign-own")
     wait_until(page, "!document.querySelector('#sign .outbox-note').hidden")
