@@ -84,6 +84,8 @@ CATALOGUE = {
     "bad_authority": (400, _l("Something in the request was wrong")),
     "not_injury": (409, _l("Only injuries are notified to the authorities.")),
     "bad_notified_at": (422, _l("Give the date and time of the notification.")),
+    "notified_out_of_range": (422, _l("The notification is made after the injury and not in the future: check the "
+                                      "date and time.")),
     # Photos (fieldapp.photos.STATUS holds the same statuses; a test keeps them equal)
     "empty_file": (422, _l("The photo file is empty. Take it again.")),
     "not_image": (415, _l("That file is not a photo. Use JPEG, PNG or WebP.")),

@@ -195,6 +195,26 @@ def test_the_manager_records_when_the_authorities_were_notified(world, worker, a
     assert as_role("foreman").post(path, data={"authority": "police", "at": when}).status_code == 403
 
 
+def test_a_notification_time_outside_the_injury_and_now_is_told_beside_its_field(world, worker, as_role):
+    # "Give the date and time of the notification" in a banner, for a time that was given (a year early, or in
+    # 2099), with the field emptied: the manager could not see what was wrong, nor where.
+    report = injury(worker, world)
+    manager = as_role("manager")
+    manager.post("/me/language", data={"language": "en"})
+    path = f"/s/{world.site.id}/reports/{report.id}/notified"
+    for authority, at in (("police", "2099-01-01T10:00"), ("arbeidstilsynet", "1900-01-01T10:00")):
+        refused = manager.post(path, data={"authority": authority, "at": at})
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 422
+        beside = page[page.index(f'id="at-{authority}-error"'):].split("</p>")[0]
+        assert "after the injury and not in the future" in beside and 'class="error banner"' not in page
+        assert f'value="{at}" aria-invalid="true" aria-describedby="at-{authority}-error"' in page  # kept, in its form
+        assert page.count(f'value="{at}"') == 1
+    missing = manager.post(path, data={"authority": "police", "at": ""}).get_data(as_text=True)
+    assert "Give the date and time of the notification." in missing and 'id="at-police-error"' in missing
+    assert InjuryDetails.get(InjuryDetails.report == report).police_notified_at is None
+
+
 def test_a_worker_sees_their_own_reports_and_not_a_colleagues(app, world, worker):
     colleague_user = world.person("+4791000007", "Colleague Worker", "worker", world.site)
     from fieldapp.accounts import service as accounts

@@ -70,6 +70,10 @@ def test_periods():
     ({"period": "year", "year": "2027"}, "future_period", "year"),
     ({"period": "year", "year": "1999"}, "too_early", "year"),
     ({"period": "year", "year": "twenty"}, "bad_year", "year"),
+    ({"period": "year", "year": "99999999999999999999"}, "bad_year", "year"),  # OverflowError in date(): a 500
+    ({"period": "month", "month": "2026-99999999999999999999"}, "bad_month", "month"),
+    ({"period": "year", "year": "２０２６"}, "bad_year", "year"),  # fullwidth digits: int() reads them
+    ({"period": "quarter", "year": "2026", "quarter": "+2"}, "bad_quarter", "quarter"),
     ({"period": "month", "month": "2026-13"}, "bad_month", "month"),
     ({"period": "month", "month": "juni"}, "bad_month", "month"),
     ({"period": "quarter", "year": "2026", "quarter": "5"}, "bad_quarter", "quarter"),

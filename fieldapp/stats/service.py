@@ -37,10 +37,11 @@ class StatsError(InputError):
 # --- what the person asks for -------------------------------------------------------------------------------
 
 def _int(value, field, reason):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        raise StatsError(reason, field=field) from None
+    """A year, quarter or month number typed in the filter: ASCII digits only (inputs.whole_number)."""
+    number = whole_number(value)
+    if number is None:
+        raise StatsError(reason, field=field)
+    return number
 
 
 def _date(value, field):
@@ -80,7 +81,7 @@ def parse_period(args, today):
             period = definitions.month(_int(y, "month", "bad_month"), _int(m, "month", "bad_month"))
         else:
             period = Period(_date(args.get("start"), "start"), _date(args.get("end"), "end"))
-    except ValueError:  # a year or month number that is no date (year 0, month 13)
+    except (ValueError, OverflowError):  # a year or month number that is no date (year 0, month 13, 10**20)
         raise StatsError("bad_month" if kind == "month" else "bad_year", field=START_FIELD[kind]) from None
     if period.start.year < EARLIEST_YEAR:
         raise StatsError("too_early", field=START_FIELD[kind], year=EARLIEST_YEAR)
