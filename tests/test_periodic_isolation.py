@@ -107,6 +107,8 @@ def test_meeting_reminders_go_on_past_a_broken_site(app, world, frozen_clock, br
 
 def test_round_reminders_go_on_past_a_broken_site(app, world, frozen_clock, broken):
     frozen_clock(NOW)
+    # A site with no walkaround yet is due from the day it was made: made before NOW, whatever today's date.
+    Site.update(created_at=NOW - timedelta(days=30)).execute()
     broken.break_()
     with app.test_request_context():
         assert rounds.remind_due() == 1  # site B only

@@ -128,6 +128,8 @@ def test_meeting_reminders_stay_on_their_site(app, world, elsewhere, frozen_cloc
 
 def test_round_reminders_stay_on_their_site(app, world, elsewhere, frozen_clock):
     frozen_clock(NOW)
+    # A site with no walkaround yet is due from the day it was made: made before NOW, whatever today's date.
+    Site.update(created_at=NOW - timedelta(days=30)).execute()
     with app.test_request_context():
         assert rounds.remind_due() >= 1
     assert_hidden_from(app, elsewhere, world.site, site_a_alerts(world))
