@@ -143,8 +143,11 @@ def test_someone_elses_invitation_is_404(as_role, world, role):
 @pytest.mark.parametrize("endpoint,role", [(e, r) for e in SITE_ROUTES for r in roles_with(ACCESS[e][2])])
 def test_site_routes_serve_the_roles_with_the_right_on_that_site(as_role, world, endpoint, role):
     # One test per allowed role: its request may change the site, so each starts from the same world.
-    status = call(as_role(role), endpoint, world).status_code
-    assert status in {200, 201, 204, 303} | ALLOWED_STATUS.get(endpoint, set()), status
+    client = as_role(role)
+    got = call(client, endpoint, world)
+    assert got.status_code in {200, 201, 204, 303} | ALLOWED_STATUS.get(endpoint, set()), got.status_code
+    if role == "manager" and ACCESS[endpoint][0] == "GET":  # the manager's GET is also asked as HEAD
+        assert_head_answers_as_get(client, got)
 
 
 @pytest.mark.parametrize("endpoint", SITE_ROUTES)
@@ -307,14 +310,29 @@ def test_a_site_page_costs_one_query_for_the_person_and_their_role(as_role, worl
     assert len(loads) == 1 and "membership" in loads[0].lower(), loads
 
 
-@pytest.mark.parametrize("endpoint", sorted(e for e, (m, _p, _w) in ACCESS.items() if m == "GET"))
-def test_head_answers_as_get_does(client, as_role, world, endpoint):
-    # Uptime checkers and proxies send HEAD: a view that takes GET and POST must not treat it as a form post
-    # (HEAD /sign-in answered 422 "fill in the form").
-    _method, template, who = ACCESS[endpoint]
-    person = client if who == PUBLIC else as_role("manager")
-    got = call(person, endpoint, world)
+def assert_head_answers_as_get(person, got):
+    """HEAD on the path the GET response `got` answered gives its status and no body.
+
+    Uptime checkers and proxies send HEAD: a view that takes GET and POST must not treat it as a form post
+    (HEAD /sign-in answered 422 "fill in the form")."""
     query = got.request.query_string.decode()
     head = person.head(got.request.path + (f"?{query}" if query else ""))
     assert head.status_code == got.status_code, (head.status_code, got.status_code)
     assert head.get_data() == b""
+
+
+# The site routes the manager may GET are asked as HEAD in test_site_routes_serve_the_roles_...; the others here.
+HEAD_HERE = sorted(e for e, (m, _p, who) in ACCESS.items()
+                   if m == "GET" and not (e in SITE_ROUTES and "manager" in roles_with(who)))
+
+
+@pytest.mark.parametrize("endpoint", HEAD_HERE)
+def test_head_answers_as_get_does(client, as_role, world, endpoint):
+    _method, _template, who = ACCESS[endpoint]
+    person = client if who == PUBLIC else as_role("manager")
+    assert_head_answers_as_get(person, call(person, endpoint, world))
+
+
+def test_every_get_route_is_asked_as_head():
+    in_matrix = {e for e in SITE_ROUTES if ACCESS[e][0] == "GET" and "manager" in roles_with(ACCESS[e][2])}
+    assert in_matrix | set(HEAD_HERE) == {e for e, (m, _p, _w) in ACCESS.items() if m == "GET"}
