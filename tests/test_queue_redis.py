@@ -25,6 +25,10 @@ from helpers import poll, redis_server, subscribe
 ROOT = Path(__file__).resolve().parent.parent
 LEASE = 5  # seconds (production: 60)
 WORKERS = 16  # push messages in flight per consumer process
+# The fake push service's answer time in the fanout tests: a consumer sends WORKERS / SLOW = 128 messages a second,
+# so a fanout of a few hundred phones lasts seconds (chunks to share, a kill that lands inside it) while each
+# message's encryption and decryption, the tests' CPU, is paid a few hundred times, not 1,400.
+SLOW = 0.125
 
 
 @pytest.fixture
@@ -108,14 +112,14 @@ def reached(push_service):
 
 
 def test_two_consumers_share_a_fanout_split_in_chunks(app, world, push_service, consumers):
-    app.config["PUSH_CHUNK"] = 50
-    push_service.delay = 0.05
-    people = crowd(app, world, push_service, 600)
+    app.config["PUSH_CHUNK"] = 20
+    push_service.delay = SLOW
+    people = crowd(app, world, push_service, 240)
     first, second = consumers(), consumers()
     alert = stop_work(app, world, people)
     with app.app_context():
-        assert tasks.deliver_soon(alert.id) == 12  # 600 phones in chunks of 50: one task each
-    assert poll(lambda: reached(push_service) == 600, timeout=120, interval=0.2), consumers.logs()
+        assert tasks.deliver_soon(alert.id) == 12  # 240 phones in chunks of 20: one task each
+    assert poll(lambda: reached(push_service) == 240, timeout=120, interval=0.2), consumers.logs()
     assert poll(lambda: delivery.pending_deliveries(alert) == 0, timeout=30, interval=0.2)
     assert push_service.rejected == []
     shares = (executed(first), executed(second))
@@ -149,24 +153,24 @@ def test_with_redis_down_an_alert_is_still_stored_and_the_sweep_sends_it_when_re
 
 
 def test_a_consumer_killed_mid_fanout_on_redis_leaves_nobody_without_the_alert(app, world, push_service, consumers):
-    app.config["PUSH_CHUNK"] = 100
-    push_service.delay = 0.05
-    people = crowd(app, world, push_service, 800)
+    app.config["PUSH_CHUNK"] = 40
+    push_service.delay = SLOW
+    people = crowd(app, world, push_service, 320)
     first = consumers()
     alert = stop_work(app, world, people)
     with app.app_context():
         assert tasks.deliver_soon(alert.id) == 8
-    assert poll(lambda: reached(push_service) >= 100, timeout=90, interval=0.05), consumers.logs()
+    assert poll(lambda: reached(push_service) >= 40, timeout=90, interval=0.05), consumers.logs()
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     at_kill = reached(push_service)
-    assert at_kill < 800, "the fanout ended before the kill: nothing was tested"
+    assert at_kill < 320, "the fanout ended before the kill: nothing was tested"
     consumers()  # the second consumer: the chunks left in Redis, then the killed one's rows after their lease
-    assert poll(lambda: reached(push_service) == 800 and delivery.pending_deliveries(alert) == 0,
+    assert poll(lambda: reached(push_service) == 320 and delivery.pending_deliveries(alert) == 0,
                 timeout=120, interval=0.5), f"{reached(push_service)} reached\n{consumers.logs()}"
     assert push_service.rejected == []
     # At least once, and twice only for what the killed consumer had sent and not yet recorded: at most two
     # windows of its push threads in flight and one batch of answers waiting to be recorded (delivery.py).
-    duplicates = len(push_service.received) - 800
+    duplicates = len(push_service.received) - 320
     assert 0 <= duplicates <= 2 * WORKERS + delivery.RECORD_EVERY, duplicates
-    print(f"killed at {at_kill} reached; all 800 reached after the second consumer; {duplicates} duplicates")
+    print(f"killed at {at_kill} reached; all 320 reached after the second consumer; {duplicates} duplicates")
