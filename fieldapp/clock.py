@@ -138,6 +138,24 @@ def format_month(value):
     return babel_dates.format_skeleton("yMMMM", value, locale=formatting_locale())
 
 
+def format_month_short(value):
+    """A date's month, abbreviated as it stands alone in the reader's language (CLDR's "LLL"): "des" (nb), "Dec"
+    (en), "gru" (pl), "gruod." (lt), "груд." (uk); "" for None. Raises TypeError for anything but a date. A chart's
+    bar label: month_labels puts the year beside it where the year starts."""
+    if value is None:
+        return ""
+    if not isinstance(value, date):
+        raise TypeError(f"not a date: {value!r}")
+    return babel_dates.format_date(value, "LLL", locale=formatting_locale())
+
+
+def month_labels(firsts):
+    """[(short month, year or "")] for consecutive months given by their first days: the year ("2025") beside the
+    first month and each January, so that twelve bars "des jan feb" read as December 2025 to February 2026."""
+    return [(format_month_short(first), str(first.year) if i == 0 or first.month == 1 else "")
+            for i, first in enumerate(firsts)]
+
+
 def init_app(app):
     """Templates get the filters ``date``, ``time``, ``datetime``, ``month`` and the global ``today()`` (the
     site's)."""

@@ -243,3 +243,20 @@ def test_the_chart_is_plain_svg_with_its_numbers():
     assert ">2.0<" in svg and ">4.0<" in svg and ">–<" in svg
     heights = [float(part.split('"')[0]) for part in svg.split('height="')[1:]]
     assert heights[1] == pytest.approx(2 * heights[0])  # bars in proportion to their values
+
+
+def test_chart_months_are_named_in_the_readers_language_with_the_year_where_it_starts(app):
+    from flask_babel import force_locale
+
+    from fieldapp import clock
+    from fieldapp.stats import charts
+
+    firsts = [date(2025, 11, 1), date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1)]
+    with app.test_request_context():
+        with force_locale("nb"):
+            assert clock.month_labels(firsts) == [("nov", "2025"), ("des", ""), ("jan", "2026"), ("feb", "")]
+        with force_locale("en"):
+            assert [label for label, _year in clock.month_labels(firsts)] == ["Nov", "Dec", "Jan", "Feb"]
+            svg = str(charts.month_chart(zip(firsts, [1.0, None, 2.0, 3.0])))
+    texts = [part.split("<")[0] for part in svg.split('font-size="7.5" text-anchor="middle" fill="currentColor">')[1:]]
+    assert texts == ["Nov", "2025", "Dec", "Jan", "2026", "Feb"]

@@ -371,16 +371,21 @@ def test_people_who_checked_in_that_month_count_for_the_per_person_check(as_role
     assert may.status_code == 200
 
 
-@pytest.mark.parametrize("language, h1, share, month", [
-    ("nb", "125\u00a0000,00", "100\u00a0%", "juni 2026"), ("en", "125,000.00", "100%", "June 2026"),
-    ("uk", "125\u00a0000,00", "100\u00a0%", "червень 2026\u202fр."), ("lt", "125\u00a0000,00", "100\u00a0%", "2026 m. birželis")])
-def test_the_page_writes_numbers_in_the_readers_language(as_role, scene, language, h1, share, month):
+@pytest.mark.parametrize("language, h1, share, month, short", [
+    ("nb", "125\u00a0000,00", "100\u00a0%", "juni 2026", "jun"), ("en", "125,000.00", "100%", "June 2026", "Jun"),
+    ("uk", "125\u00a0000,00", "100\u00a0%", "червень 2026\u202fр.", "черв."),
+    ("lt", "125\u00a0000,00", "100\u00a0%", "2026 m. birželis", "birž.")])
+def test_the_page_writes_numbers_in_the_readers_language(as_role, scene, language, h1, share, month, short):
     client = as_role("foreman")
     client.post("/me/language", data={"language": language})
     text = client.get(f"/s/{scene.site.id}/stats", query_string=month_args()).get_data(as_text=True)
     assert f'<dd class="h1-value">{h1}</dd>' in text
     months = text[text.index('<table class="stats-months">'):].split("</table>")[0]
     assert f"<tr><td>{month}</td>" in months and "2026-06" not in months  # a month as the reader names it
+    # The charts' bars: the month's short name (not "06"), the year under the first bar.
+    chart = text[text.index('<div class="chart-box">'):].split("</svg>")[0]
+    labels = re.findall(r'font-size="7.5"[^>]*>([^<]*)</text>', chart)
+    assert labels[:2] == [short, "2026"] and "06" not in labels, labels
     assert "125000.00" not in text
     # "4k" as a word: the page's random CSRF token and nonce may hold those two characters.
     assert not re.search(r"(?<![\w-])4k(?![\w-])", text)

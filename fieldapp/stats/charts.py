@@ -6,13 +6,17 @@ shows one also shows the same numbers in a table, so a screen reader gets them (
 """
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT, BASE, TOP = 320, 140, 118, 14
+from .. import clock
+
+WIDTH, HEIGHT, BASE, TOP = 320, 150, 118, 14
 
 
-def bar_chart(bars, number_format=str):
+def bar_chart(bars, number_format=str, below=()):
     """An SVG bar chart. bars: [(label, value or None)] (None: no bar, "–" above it); number_format(value)
-    gives each bar's printed value. Returns Markup (safe to put in a template as it is)."""
+    gives each bar's printed value; below: a second line under some labels (the year, clock.month_labels),
+    one text per bar ("" for none). Returns Markup (safe to put in a template as it is)."""
     bars = list(bars)
+    below = list(below) + [""] * (len(bars) - len(below))
     values = [v for _label, v in bars if v is not None]
     top = max(values) if values and max(values) > 0 else 1
     n = max(1, len(bars))
@@ -32,7 +36,19 @@ def bar_chart(bars, number_format=str):
         y = (BASE - (BASE - TOP) * ((value or 0) / top)) - 3
         parts.append(f'<text x="{centre:.1f}" y="{y:.1f}" font-size="8" text-anchor="middle" '
                      f'fill="currentColor">{escape(text)}</text>')
-        parts.append(f'<text x="{centre:.1f}" y="{HEIGHT - 8}" font-size="8" text-anchor="middle" '
+        parts.append(f'<text x="{centre:.1f}" y="{BASE + 12}" font-size="7.5" text-anchor="middle" '
                      f'fill="currentColor">{escape(label)}</text>')
+        if below[i]:
+            parts.append(f'<text x="{centre:.1f}" y="{BASE + 23}" font-size="7.5" text-anchor="middle" '
+                         f'fill="currentColor">{escape(below[i])}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def month_chart(months, number_format=str):
+    """bar_chart of one bar per month: months [(first day of the month, value or None)], labelled with the
+    month's short name in the reader's language and the year under the first bar and each January."""
+    months = list(months)
+    labels = clock.month_labels([first for first, _value in months])
+    return bar_chart([(label, value) for (label, _year), (_first, value) in zip(labels, months)], number_format,
+                     below=[year for _label, year in labels])

@@ -113,8 +113,11 @@ def _pdf():
     return pdf
 
 
-def _bars(pdf, bars, title, number_format=_text):
-    """A bar chart drawn with the PDF's own rectangles (values: [(label, number or None)])."""
+def _bars(pdf, months, title, number_format=_text):
+    """A bar chart drawn with the PDF's own rectangles, one bar per month: months [(first day, number or None)],
+    labelled as on the page (clock.month_labels: the short month, the year under the first bar and each January)."""
+    labels = clock.month_labels([first for first, _value in months])
+    bars = [(label, value) for (label, _year), (_first, value) in zip(labels, months)]
     pdf.set_font("body", "B", 10)
     pdf.cell(0, 6, title, new_x="LMARGIN", new_y="NEXT")
     x0, y0, width, height = pdf.l_margin, pdf.get_y() + 4, pdf.epw, 40
@@ -129,8 +132,10 @@ def _bars(pdf, bars, title, number_format=_text):
             pdf.rect(x, y0 + height - h, step * 0.7, h, style="F")
         pdf.text(x, y0 + height - h - 1, number_format(value) if value is not None else "–")
         pdf.text(x, y0 + height + 4, label)
+        if labels[i][1]:
+            pdf.text(x, y0 + height + 7, labels[i][1])
     pdf.line(x0, y0 + height, x0 + width, y0 + height)
-    pdf.set_y(y0 + height + 8)
+    pdf.set_y(y0 + height + 10)
 
 
 def report_pdf(scope_name, sections, monthly, settings):
@@ -159,10 +164,8 @@ def report_pdf(scope_name, sections, monthly, settings):
                 table.row(["  " + who, _whole(ef.hours), str(ef.lost_time),
                            str(ef.recordable), str(ef.absence_days), _text(ef.h1), _text(ef.h2), _text(ef.f)])
     pdf.ln(3)
-    _bars(pdf, [(first.strftime("%m.%y"), f.h2) for first, f in monthly.months],
-          _("H2 per month, rolling 12 months"))
-    _bars(pdf, [(first.strftime("%m.%y"), f.hours) for first, f in monthly.months], _("Hours worked per month"),
-          _whole)
+    _bars(pdf, [(first, f.h2) for first, f in monthly.months], _("H2 per month, rolling 12 months"))
+    _bars(pdf, [(first, f.hours) for first, f in monthly.months], _("Hours worked per month"), _whole)
     pdf.set_font("body", "B", 10)
     pdf.cell(0, 6, _("Definitions"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("body", size=8)
@@ -171,7 +174,7 @@ def report_pdf(scope_name, sections, monthly, settings):
     for title, result in sections:
         for first, site, org, name in result.replaced:
             pdf.multi_cell(0, 4, _("%(month)s, %(site)s, %(employer)s: entered hours used instead of check-ins.",
-                                   month=first.isoformat()[:7], site=site, employer=name or org),
+                                   month=clock.format_month(first), site=site, employer=name or org),
                            new_x="LMARGIN", new_y="NEXT")
         break
     return bytes(pdf.output())

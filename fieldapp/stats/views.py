@@ -79,10 +79,9 @@ def _render(sites, period, own_only, error=None, errors=None):
     return render_template(
         "stats/page.html", result=result, error=error, errors=errors or {}, args=request.args,
         today=clock.today(g.site),
-        h2_chart=charts.bar_chart([(first.strftime("%m"), f.h2) for first, f in result.months], _one_decimal),
-        hours_chart=charts.bar_chart([(first.strftime("%m"), f.hours) for first, f in result.months], _thousands),
-        reports_chart=charts.bar_chart([(first.strftime("%m"), n) for first, n in result.other["by_month"]],
-                                       _hours),
+        h2_chart=charts.month_chart([(first, f.h2) for first, f in result.months], _one_decimal),
+        hours_chart=charts.month_chart([(first, f.hours) for first, f in result.months], _thousands),
+        reports_chart=charts.month_chart(result.other["by_month"], _hours),
         definitions=exports.definitions_text(result.lost_time_days, result.few_hours),
         h=_h, hours=_hours, pct=_pct, days=_one_decimal, categories=exports.labels.categories(),
         kind_labels=exports.labels.kinds(), scope_name=_scope_name(sites))
