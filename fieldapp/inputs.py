@@ -20,6 +20,8 @@ from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from . import clock
+
 UNKNOWN = "bad_request"
 
 
@@ -422,8 +424,7 @@ def plausible_date(value, today, field, years_back, years_ahead, error=InputErro
     first = today - timedelta(days=round(365.25 * years_back))
     last = today + timedelta(days=round(365.25 * years_ahead))
     if not first <= day <= last:
-        raise error("implausible_date", field=field, first=first.strftime("%d.%m.%Y"),
-                    last=last.strftime("%d.%m.%Y"))
+        raise error("implausible_date", field=field, first=first, last=last)
     return value
 
 
@@ -523,10 +524,13 @@ def problem(exc):
     """(HTTP status, message in the current language) for an InputError.
 
     The scoped reason ("report.uuid_conflict") is looked up first, then the reason; an unknown one is a 400.
+    Params that are dates are formatted in the reader's language (clock.format_date).
     """
     scoped = f"{exc.scope}.{exc.reason}" if getattr(exc, "scope", None) else None
     status, text = CATALOGUE.get(scoped) or CATALOGUE.get(exc.reason, CATALOGUE[UNKNOWN])
-    params = getattr(exc, "params", None) or {}
+    # A date in the message is written as the reader writes dates ("05.03.2026", "05/03/2026"), not as code does.
+    params = {name: clock.format_date(value) if isinstance(value, date) else value
+              for name, value in (getattr(exc, "params", None) or {}).items()}
     if callable(text):
         return status, text(**params)
     return status, (text % params if params else str(text))

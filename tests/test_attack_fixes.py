@@ -8,7 +8,8 @@ from helpers import add_sja, jpeg, sja_form
 
 from fieldapp import inputs
 from fieldapp.meetings import tasks as meeting_tasks
-from fieldapp.models import Alert, Meeting, MeetingAttendance, MeetingDecision, Report, RoundAnswer, Sja, TrainingRecord
+from fieldapp.models import (Alert, Meeting, MeetingAttendance, MeetingDecision, Report, RoundAnswer, Sja, TrainingRecord,
+                             User)
 from fieldapp.rounds import service as rounds
 
 
@@ -90,7 +91,11 @@ def test_an_absurd_meeting_date_is_a_422_with_the_range(as_role, world, frozen_c
     verneombud = as_role("verneombud")
     response = verneombud.post(f"/s/{world.site.id}/meetings/new", data={"kind": "hms", "held_on": day})
     assert response.status_code == 422
-    assert "Oppgi en dato fra" in response.get_data(as_text=True)
+    assert "Oppgi en dato fra 10.03.2021 til 09.03.2028." in response.get_data(as_text=True)
+    # An English reader gets the range as an English reader writes dates.
+    User.update(language="en").where(User.id == world.people["verneombud"].id).execute()
+    english = verneombud.post(f"/s/{world.site.id}/meetings/new", data={"kind": "hms", "held_on": day})
+    assert "Give a date from 10/03/2021 to 09/03/2028." in english.get_data(as_text=True)
     morning = as_role("foreman").post(f"/s/{world.site.id}/meetings/morning",
                                       data={"held_on": day, "topics": ["weather"], "note": "x"})
     assert morning.status_code == 422

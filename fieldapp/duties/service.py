@@ -285,8 +285,7 @@ def set_s15(actor, site, person, form):
     if born and born > clock.today(site):
         fields.fail("duties.born_future", "date_of_birth")
     elif born and born < FIRST_BIRTH:
-        fields.fail("implausible_date", "date_of_birth", first=FIRST_BIRTH.strftime("%d.%m.%Y"),
-                    last=clock.today(site).strftime("%d.%m.%Y"))
+        fields.fail("implausible_date", "date_of_birth", first=FIRST_BIRTH, last=clock.today(site))
     if number and not org_number_valid(number):
         fields.fail("duties.agency_number", "agency_org_number")
     elif number and not name and Organization.get_or_none(Organization.org_number == number) is None:
