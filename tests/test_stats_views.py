@@ -162,6 +162,10 @@ def test_entered_hours_by_form_replace_check_ins_and_the_page_says_so(as_role, s
                                                    "month": "2026-06", "hours": "100"})
     # June has not ended: refused, nothing saved.
     assert EnteredHours.select().count() == 1
+    # The list of entered hours names the employer, not only its number.
+    page = client.get(f"/s/{scene.site.id}/hours").get_data(as_text=True)
+    entered = page[page.index('<ul class="rows">'):].split("</ul>")[0]
+    assert "Fjordbygg AS (923609016)" in entered, entered
 
 
 @pytest.mark.parametrize("field, value, reason_text", [
@@ -217,6 +221,7 @@ def test_a_csv_import_is_a_dry_run_first_in_any_usual_encoding(as_role, scene, e
     preview = upload(client, scene.site, text.encode(encoding))
     assert preview.status_code == 200, preview.get_data(as_text=True)
     assert "2 lines are ready to save" in preview.get_data(as_text=True) or "2 linjer" in preview.get_data(as_text=True)
+    assert "<td>Nordlys Elektro AS (987654325)</td>" in preview.get_data(as_text=True)  # the employer by name
     assert EnteredHours.select().count() == 0  # a dry run saves nothing
     confirm = client.post(f"/s/{scene.site.id}/hours/import", data={"commit": "1", "text": text})
     assert confirm.status_code == 303

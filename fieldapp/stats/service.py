@@ -156,6 +156,16 @@ def injuries(sites, period):
     return out
 
 
+def employer_names(org_numbers):
+    """{organisation number: name} of the employers the app knows among org_numbers (None and unknown numbers are
+    left out): what the statistics and the entered hours show beside a number."""
+    numbers = {number for number in org_numbers if number}
+    if not numbers:
+        return {}
+    return dict(Organization.select(Organization.org_number, Organization.name)
+                .where(Organization.org_number.in_(sorted(numbers))).tuples())
+
+
 def statistics(sites, period, own_only=False, other=True):
     """H1/H2/F for the sites and period: in total, per month, per employer and per site; `other`: the
     other figures too. own_only: only the sites' own organizations' hours and injuries."""
@@ -190,8 +200,7 @@ def statistics(sites, period, own_only=False, other=True):
     total = figures(sum(month_hours.values()), hurt)
     months = [(b[0], figures(month_hours[i], month_hurt[i])) for i, b in enumerate(bounds)]
     orgs = set(employer_hours) | set(employer_hurt)
-    names = dict(Organization.select(Organization.org_number, Organization.name)
-                 .where(Organization.org_number.in_([o for o in orgs if o])).tuples())
+    names = employer_names(orgs)
     own = set(own_orgs.values())
     employers = sorted(((org, names.get(org, ""), org in own, figures(employer_hours[org], employer_hurt[org]))
                         for org in orgs), key=lambda e: (not e[2], -e[3].hours, e[0] or ""))

@@ -208,7 +208,10 @@ def _hours_page(status=200, **ctx):
     sites = service.sites_with(g.user, g.site, "hours.enter")
     last_month = clock.today(g.site).replace(day=1)
     ctx.setdefault("form", {"site": str(g.site.id), "month": _previous_month(last_month)})
-    return render_template("stats/hours.html", sites=sites, recent=entry.recent(sites),
+    recent = entry.recent(sites)
+    numbers = [row.employer_org_number for row, _site in recent]
+    numbers += [line.org_number for line in ctx.get("preview") or ()]
+    return render_template("stats/hours.html", sites=sites, recent=recent, employers=service.employer_names(numbers),
                            max_per_person=entry.MAX_PER_PERSON, **ctx), status
 
 
