@@ -152,6 +152,8 @@ CATALOGUE = {
     "hours.absurd_hours": (422, lambda n: ngettext("Over %(num)s hour per person in a month: check the figure.",
                                                    "Over %(num)s hours per person in a month: check the figure.",
                                                    n)),
+    "hours.too_many_hours": (422, _l("More hours than one employer can work on a site in a month: check the "
+                                     "figure.")),
     "hours.bad_people": (422, _l("Give the number of people as a whole number from 1 up.")),
     "hours.columns": (422, _l("Each line needs four columns: site, employer organisation number, month (YYYY-MM), "
                               "hours.")),

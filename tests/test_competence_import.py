@@ -143,3 +143,12 @@ def test_bytes_that_are_no_text_in_either_encoding_are_refused(as_role, world):
         response = upload(as_role("manager"), world.site, data, confirm="y")
         assert response.status_code == 422 and "ikke en CSV-tekstfil" in response.get_data(as_text=True)
     assert TrainingRecord.select().count() == 0
+
+
+def test_a_file_csv_cannot_read_is_a_clear_422(as_role, world):
+    # A quoted field longer than csv's limit (128 KB) raised _csv.Error: a 500.
+    manager = as_role("manager")
+    response = upload(manager, world.site, HEADER + '91000001;"' + "x" * 200_000 + '";2025-02-01;;;\n')
+    assert response.status_code == 422
+    assert "Filen er ikke en CSV-tekstfil" in response.get_data(as_text=True)
+    assert TrainingRecord.select().count() == 0

@@ -431,3 +431,34 @@ def test_the_scrolling_tables_can_be_reached_by_keyboard(as_role, scene):
     wraps = re.findall(r'<div class="table-wrap"[^>]*>', text)
     assert len(wraps) >= 3
     assert all('tabindex="0"' in w and 'aria-label="' in w for w in wraps)
+
+
+@pytest.mark.parametrize("hours", ["1e308", "1e26", "7440001"])
+def test_hours_no_site_can_work_are_refused_even_when_nobody_is_known(as_role, scene, hours):
+    # 912345688: a valid organisation number nobody on the site works for, so the 744 h/person check has no count.
+    # 1e308 was saved, and every statistics page and export then answered 500 (infinity); 1e26 broke the hours page.
+    client = as_role("manager")
+    client.post("/me/language", data={"language": "en"})
+    refused = client.post(f"/s/{scene.site.id}/hours", data={"site": scene.site.id, "org_number": "912345688",
+                                                             "month": "2026-05", "hours": hours})
+    assert refused.status_code == 422
+    assert "More hours than one employer can work on a site in a month" in refused.get_data(as_text=True)
+    preview = upload(client, scene.site, f"{scene.site.id};912345688;2026-04;{hours}\n".encode())
+    assert preview.status_code == 422 and "More hours than one employer" in preview.get_data(as_text=True)
+    assert EnteredHours.select().count() == 0
+    assert client.get(f"/s/{scene.site.id}/hours").status_code == 200
+    assert client.get(f"/s/{scene.site.id}/stats").status_code == 200
+
+
+def test_a_csv_with_old_mac_line_ends_is_read_and_a_broken_one_is_a_clear_422(as_role, scene):
+    client = as_role("manager")
+    client.post("/me/language", data={"language": "en"})
+    mac = upload(client, scene.site, f"{scene.site.id};923609016;2026-03;50\r{scene.site.id};923609016;2026-02;50\r"
+                 .encode())
+    assert mac.status_code == 200 and "2 lines are ready to save" in mac.get_data(as_text=True)
+    # A field longer than csv's limit (128 KB) and a binary file (a zip) raised _csv.Error: a 500.
+    too_long = upload(client, scene.site, b'1;"' + b"x" * 200_000 + b'";2026-03;50\n')
+    assert too_long.status_code == 422 and "could not be read as text" in too_long.get_data(as_text=True)
+    binary = upload(client, scene.site, b"PK\x03\x04" + bytes(range(1, 256)) * 40)
+    assert binary.status_code == 422 and "Nothing was saved" in binary.get_data(as_text=True)
+    assert EnteredHours.select().count() == 0

@@ -98,21 +98,26 @@ def parse(text):
     """
     first = text.splitlines()[0] if text.strip() else ""
     delimiter = ";" if first.count(";") >= first.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter)
     try:
         header = [name.strip().lower() for name in next(reader)]
     except StopIteration:
         raise CompetenceError("csv_empty") from None
+    except csv.Error:  # a field longer than csv's limit (128 KB): no CSV a person saved
+        raise CompetenceError("csv_unreadable") from None
     if (any(name not in COLUMNS for name in header) or any(name not in header for name in REQUIRED)
             or len(set(header)) != len(header)):
         raise CompetenceError("csv_columns", columns=", ".join(COLUMNS))
     rows = []
-    for cells in reader:
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(rows) >= MAX_ROWS:
-            raise CompetenceError("csv_too_many", n=MAX_ROWS)
-        rows.append((reader.line_num, dict(zip(header, (c.strip() for c in cells)))))
+    try:
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(rows) >= MAX_ROWS:
+                raise CompetenceError("csv_too_many", n=MAX_ROWS)
+            rows.append((reader.line_num, dict(zip(header, (c.strip() for c in cells)))))
+    except csv.Error:
+        raise CompetenceError("csv_unreadable") from None
     if not rows:
         raise CompetenceError("csv_empty")
     return rows

@@ -11,7 +11,7 @@ is refused: its hours are not all worked); hours a number >= 0 and at most MAX_P
 people is the fifth column, else the people known for that employer on the site in that month (its members
 there, or the distinct people who checked in that month, whichever is more). When no people are known the
 per-person check is not applied (a line is never refused for lack of a count): the Line says so
-(`people_known` False) and the dry run shows it. Nothing is saved
+(`people_known` False) and the dry run shows it. No line has more than MAX_PER_PERSON x MAX_PEOPLE hours. Nothing is saved
 unless every line is good (one transaction); the dry run checks the same and saves nothing.
 A later entry for the same site, employer and month replaces the earlier one (audited with both values).
 """
@@ -28,6 +28,10 @@ from ..models import CheckIn, EnteredHours, Membership, Organization, User
 from ..sites.service import org_number_valid
 
 MAX_PER_PERSON = 744  # 31 days x 24 hours: more per person in a month cannot be true
+# People of one employer on one site: more is no building site. Caps a line whose people are not known, which
+# the per-person check cannot: 1e308 hours were saved, and every statistics page and export then failed (a 500
+# from the float infinity the month's scaling made).
+MAX_PEOPLE = 10_000
 MAX_ROWS = 5000
 MAX_BYTES = 1024 * 1024
 
@@ -136,9 +140,11 @@ def check_line(sites, site_text, org_text, month_text, hours_text, people_text="
         raise InputErrors(problems)
     if not people_text:
         people = _people_of(site, org, month) or None
-    # 744 h per person-month; without a known count the figure cannot be checked, so it is not refused.
+    # 744 h per person-month; without a known count only the largest site's hours are a limit.
     if people is not None and hours > MAX_PER_PERSON * people:
         raise HoursError("absurd_hours", field="hours", n=MAX_PER_PERSON)
+    if hours > MAX_PER_PERSON * MAX_PEOPLE:
+        raise HoursError("too_many_hours", field="hours")
     return Line(number, site, org, month, hours, people=people, people_known=people is not None)
 
 
@@ -149,7 +155,10 @@ def parse_csv(sites, data):
     lines = text.splitlines()
     first = next((line for line in lines if line.strip()), "")
     delimiter = ";" if first.count(";") >= first.count(",") and ";" in first else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    try:  # newline=None: lines may end in \r\n, \n or a lone \r (what Excel for old Macs saves)
+        rows = list(csv.reader(io.StringIO(text, newline=None), delimiter=delimiter))
+    except csv.Error:  # a field longer than csv's limit (128 KB), or a broken quote: no CSV a person saved
+        raise HoursError("encoding") from None
     if len(rows) > MAX_ROWS + 1:
         raise HoursError("too_many_rows", n=MAX_ROWS)
     good, bad, seen = [], [], set()
