@@ -112,6 +112,8 @@ CATALOGUE = {
     "not_yours_to_lift": (403, _l("You cannot lift this order. The person who stopped the work lifts it; a "
                                   "verneombud's stop may also be lifted by another verneombud of the site "
                                   "(AML § 6-3).")),
+    "reversed_range": (422, _l("The end date is before the start date.")),
+    "range_too_long": (422, _l("Choose a shorter period (at most one year).")),
     "implausible_date": (422, _l("Give a date from %(first)s to %(last)s.")),
     "bad_json": (400, _l("The phone sent a subscription the app cannot read. Try again.")),
     "bad_endpoint": (422, _l("This push service address is not allowed.")),
@@ -500,9 +502,10 @@ class FormReader:
         self.values[name] = value
         return value
 
-    def date(self, name):
+    def date(self, name, around=None):
         """An ISO date (YYYY-MM-DD, what <input type="date"> sends) as datetime.date, or None when empty;
-        anything else -> "bad_date"."""
+        anything else -> "bad_date". around: (today, years back, years ahead): a date outside that range ->
+        "implausible_date" naming it (plausible_date)."""
         raw = (self.form.get(name) or "").strip()
         value = None
         if raw:
@@ -512,6 +515,13 @@ class FormReader:
                 value = None
             if value is None:
                 self.fail("bad_date", name)
+            elif around is not None:
+                today, years_back, years_ahead = around
+                try:
+                    plausible_date(value, today, name, years_back, years_ahead)
+                except InputError as exc:
+                    self.problems.append(exc)
+                    value = None
         self.values[name] = value
         return value
 

@@ -277,10 +277,27 @@ def test_attendance_list_page_csv_and_pdf(as_role, world, site):
     assert len(pdf.get_data()) > 1000
 
 
-@pytest.mark.parametrize("query", ["from=yesterday", "from=2026-02-30", "from=2026-03-01&to=2026-02-01",
-                                   "from=2020-01-01&to=2026-01-01"])
-def test_bad_date_range_is_a_400(as_role, site, query):
-    assert as_role("manager").get(f"/s/{site.id}/attendance?{query}").status_code == 400
+@pytest.mark.parametrize("query, field, message", [
+    ("from=yesterday", "from", "Give the date as year-month-day"),
+    ("from=2026-02-30", "from", "Give the date as year-month-day"),
+    ("from=２０２６-０１-０１", "from", "Give the date as year-month-day"),
+    ("from=0001-01-01", "from", "Give a date from "),
+    ("from=2026-03-01&to=9999-12-31", "to", "Give a date from "),
+    ("from=2026-03-01&to=2026-02-01", "to", "The end date is before the start date."),
+    ("from=2020-01-01&to=2026-01-01", "to", "Choose a shorter period (at most one year).")])
+def test_a_bad_date_range_is_told_beside_its_date(as_role, site, query, field, message):
+    # It was a bare 400 "something in the request was wrong", with no range and no field named.
+    manager = as_role("manager")
+    manager.post("/me/language", data={"language": "en"})
+    page = manager.get(f"/s/{site.id}/attendance?{query}")
+    assert page.status_code == 422
+    beside = page.get_data(as_text=True).split(f'<p class="error" id="{field}-error" role="alert">')[1].split("</p>")[0]
+    assert message in beside, beside
+    if message == "Give a date from ":  # the range, written as an English reader writes dates
+        assert re.fullmatch(r"Give a date from \d\d/\d\d/\d{4} to \d\d/\d\d/\d{4}\.", beside), beside
+    for export in ("csv", "pdf"):
+        refused = manager.get(f"/s/{site.id}/attendance.{export}?{query}")
+        assert refused.status_code == 422 and message in refused.get_data(as_text=True)
 
 
 def test_hours_on_site_by_person_and_month(db, world, site):
@@ -369,11 +386,13 @@ def test_visitors_only_where_allowed(client, site):
 
 @pytest.mark.parametrize("query", ["from=0001-01-01", "from=9999-12-31", "from=2026-01-01&to=9999-12-31",
                                    "from=1900-01-01&to=1900-01-02"])
-def test_an_attendance_range_far_from_today_is_a_clear_400(as_role, world, query):
+def test_an_attendance_range_far_from_today_is_a_clear_422(as_role, world, query):
     """0001-01-01 and 9999-12-31 overflowed in the day's bounds (a 500) on the page, the CSV and the PDF."""
     manager = as_role("manager")
     for tail in ("", ".csv", ".pdf"):
-        assert manager.get(f"/s/{world.site.id}/attendance{tail}?{query}").status_code == 400, (tail, query)
+        response = manager.get(f"/s/{world.site.id}/attendance{tail}?{query}")
+        assert response.status_code == 422, (tail, query)
+        assert "Oppgi en dato fra" in response.get_data(as_text=True)
 
 
 def test_the_hours_on_site_are_written_in_the_readers_language(as_role, world, site):

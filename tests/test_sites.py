@@ -137,6 +137,12 @@ def test_foreman_updates_a_persons_hms_card(as_role, world):
     assert '"HMS123"' in event.before and '"HMS999"' in event.after
     bad = foreman.post(path + "/hms-card", data={"hms_card_number": "x", "hms_card_expiry": "31.03.2029"})
     assert bad.status_code == 422 and User.get_by_id(worker.id).hms_card_number == "HMS999"
+    # 0001-01-01 was saved, and the worker's next check-in was refused as "card expired".
+    for absurd in ("0001-01-01", "9999-12-31"):
+        refused = foreman.post(path + "/hms-card", data={"hms_card_number": "x", "hms_card_expiry": absurd})
+        assert refused.status_code == 422 and "Oppgi en dato fra" in refused.get_data(as_text=True)
+    assert (User.get_by_id(worker.id).hms_card_number, User.get_by_id(worker.id).hms_card_expiry) == (
+        "HMS999", date(2029, 3, 31))
 
 
 def test_the_people_list_shows_changes_at_once_although_rows_are_cached(as_role, world, app):

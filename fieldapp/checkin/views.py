@@ -223,35 +223,62 @@ ATTENDANCE_YEARS_BACK = 50  # the range a list may ask for, around today: 0001-0
 ATTENDANCE_YEARS_AHEAD = 1
 
 
+ATTENDANCE_DAYS = 366  # the longest list one request gives
+
+
 def _date_range():
-    """from/to query parameters (YYYY-MM-DD), today on the site by default; a bad one is the caller's 400."""
+    """(start, end) dates from the from/to query parameters (YYYY-MM-DD), today on the site by default.
+
+    Raises InputError naming the field to correct: bad_date (not a date), implausible_date (outside
+    ATTENDANCE_YEARS_BACK .. ATTENDANCE_YEARS_AHEAD around today, with the range), reversed_range (to before
+    from), range_too_long (more than ATTENDANCE_DAYS days)."""
     today = clock.today(g.site)
-    try:
-        start = inputs.iso_date(request.args.get("from") or today.isoformat())
-        end = inputs.iso_date(request.args.get("to") or start.isoformat())
-        for day in (start, end):
-            inputs.plausible_date(day, today, "from", ATTENDANCE_YEARS_BACK, ATTENDANCE_YEARS_AHEAD)
-    except (ValueError, InputError):
-        abort(400)
-    if end < start or (end - start).days > 366:
-        abort(400)
+    days = {}
+    for field, default in (("from", today), ("to", None)):
+        text = request.args.get(field) or (default or days["from"]).isoformat()
+        try:
+            days[field] = inputs.iso_date(text)
+        except ValueError:
+            raise InputError("bad_date", field=field) from None
+        inputs.plausible_date(days[field], today, field, ATTENDANCE_YEARS_BACK, ATTENDANCE_YEARS_AHEAD)
+    start, end = days["from"], days["to"]
+    if end < start:
+        raise InputError("reversed_range", field="to")
+    if (end - start).days >= ATTENDANCE_DAYS:
+        raise InputError("range_too_long", field="to")
     return start, end
+
+
+def _attendance_page(start, end, status=200, errors=None):
+    rows = service.attendance(g.site, start, end)
+    hours = service.hours_on_site(g.site, start, end)
+    return render_template("checkin/attendance.html", rows=rows, start=start, end=end, s15=service.s15_details(rows),
+                           hours=sorted(hours.items(), key=lambda kv: kv[0][1]), errors=errors or {}), status
 
 
 @bp.get("/s/<int:site_id>/attendance")
 @requires("attendance.read")
 def attendance(site_id):
-    start, end = _date_range()
-    rows = service.attendance(g.site, start, end)
-    hours = service.hours_on_site(g.site, start, end)
-    return render_template("checkin/attendance.html", rows=rows, start=start, end=end, s15=service.s15_details(rows),
-                           hours=sorted(hours.items(), key=lambda kv: kv[0][1]))
+    try:
+        start, end = _date_range()
+    except InputError as exc:  # today's list, and the message beside the date to correct
+        today = clock.today(g.site)
+        return _attendance_page(today, today, inputs.problem(exc)[0], inputs.errors_by_field(exc))
+    return _attendance_page(start, end)
+
+
+def _export_refused(exc):
+    status, message = inputs.problem(exc)
+    return render_error(status, _("The attendance list cannot show that"), message)
 
 
 @bp.get("/s/<int:site_id>/attendance.csv")
 @requires("attendance.export")
 def attendance_csv(site_id):
-    start, end = _date_range()
+    try:
+        start, end = _date_range()
+    except InputError as exc:
+        return _export_refused(exc)
     rows = service.attendance(g.site, start, end)
     body = exports.attendance_csv(g.site, rows, service.s15_details(rows))
     return downloads.attachment(body, "text/csv", f"oversiktsliste-{g.site.id}-{start}-{end}.csv")
@@ -260,7 +287,10 @@ def attendance_csv(site_id):
 @bp.get("/s/<int:site_id>/attendance.pdf")
 @requires("attendance.export")
 def attendance_pdf(site_id):
-    start, end = _date_range()
+    try:
+        start, end = _date_range()
+    except InputError as exc:
+        return _export_refused(exc)
     rows = service.attendance(g.site, start, end)
     body = exports.attendance_pdf(g.site, rows, start, end, service.s15_details(rows))
     return downloads.attachment(body, "application/pdf", f"oversiktsliste-{g.site.id}-{start}-{end}.pdf")

@@ -10,6 +10,7 @@ from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 
+from .. import clock
 from ..accounts.service import mobile_number
 from ..config import LANGUAGE_NAMES
 from ..inputs import FormReader
@@ -17,6 +18,9 @@ from ..models import ROLES, Organization, Site, User
 from . import service
 
 MAX_PHONE = 40  # as typed, before mobile_number cleans it
+# An HMS card's expiry date: a card is issued for at most a few years, and an expired one is recorded as it was.
+# 0001-01-01 was saved, and the person's check-in was then refused as "card expired".
+HMS_CARD_YEARS = (10, 10)  # back, ahead of today
 
 
 # Each role's name in English, the msgid of its translations (extracted through the _l calls below).
@@ -102,7 +106,7 @@ def read_person(form, grantable_roles, employer_ids):
     else:
         fields.values["employer"] = int(employer)
     fields.values["hms_card_number"] = _optional(fields, "hms_card_number", User.hms_card_number.max_length)
-    fields.date("hms_card_expiry")
+    fields.date("hms_card_expiry", around=(clock.today(), *HMS_CARD_YEARS))
     fields.choice("language", LANGUAGE_NAMES, "bad_language", default="nb")
     _read_hired_in(form, fields)
     agency, new_employer = fields.values["agency"], fields.values["new_employer"]
@@ -141,5 +145,5 @@ def read_hms_card(form):
     fields = FormReader(form)
     fields.values["name"] = _optional(fields, "name", User.name.max_length)
     fields.values["hms_card_number"] = _optional(fields, "hms_card_number", User.hms_card_number.max_length)
-    fields.date("hms_card_expiry")
+    fields.date("hms_card_expiry", around=(clock.today(), *HMS_CARD_YEARS))
     return fields.done()
