@@ -13,22 +13,28 @@ from .models import ROLES, Membership, Site
 SESSION_KEY = "sid"
 
 
-def upload_limit(max_bytes):
-    """A view that takes larger uploads than MAX_CONTENT_LENGTH (photos). Applied before the body is read."""
+def upload_limit(max_bytes, field_bytes=None):
+    """A view that takes larger uploads than MAX_CONTENT_LENGTH (photos), and, with field_bytes, a larger text field
+    than MAX_FORM_MEMORY_SIZE (500 KB: a CSV file sent back from its dry run to be saved). Both in bytes of the
+    request's body; applied before the body is read."""
 
     def decorator(view):
         view.fieldapp_max_bytes = max_bytes
+        view.fieldapp_max_field_bytes = field_bytes
         return view
 
     return decorator
 
 
 def apply_upload_limit():
-    """before_request, ahead of CSRF protection (which reads the form): the view's own body limit."""
+    """before_request, ahead of CSRF protection (which reads the form): the view's own body and field limits."""
     view = current_app.view_functions.get(request.endpoint)
     limit = getattr(view, "fieldapp_max_bytes", None)
     if limit is not None:
         request.max_content_length = limit() if callable(limit) else limit
+    field_limit = getattr(view, "fieldapp_max_field_bytes", None)
+    if field_limit is not None:
+        request.max_form_memory_size = field_limit
 
 
 # --- what each role may do on a site --------------------------------------------------------------------

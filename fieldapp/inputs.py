@@ -156,6 +156,8 @@ CATALOGUE = {
                                                    n)),
     "hours.too_many_hours": (422, _l("More hours than one employer can work on a site in a month: check the "
                                      "figure.")),
+    "hours.too_large": (413, lambda n: ngettext("The document is too large. Use a file of at most %(num)s MB.",
+                                                "The document is too large. Use a file of at most %(num)s MB.", n)),
     "hours.bad_people": (422, _l("Give the number of people as a whole number from 1 up.")),
     "hours.columns": (422, _l("Each line needs four columns: site, employer organisation number, month (YYYY-MM), "
                               "hours.")),

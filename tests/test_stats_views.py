@@ -16,7 +16,7 @@ from fieldapp.models import (AmuMember, AuditEvent, CertificatePhoto, CheckIn, E
                              MeetingAttendance, MeetingProposal, Report, RoundAnswer, RoundSchedule, RoundSignature,
                              SafetyRound, Site, Sja, SjaParticipant, SjaSignature, TrainingRecord)
 from fieldapp.rounds import service as rounds_service
-from fieldapp.stats import exports
+from fieldapp.stats import entry, exports
 
 NOW = datetime(2026, 6, 15, 10)  # UTC
 
@@ -462,3 +462,21 @@ def test_a_csv_with_old_mac_line_ends_is_read_and_a_broken_one_is_a_clear_422(as
     binary = upload(client, scene.site, b"PK\x03\x04" + bytes(range(1, 256)) * 40)
     assert binary.status_code == 422 and "Nothing was saved" in binary.get_data(as_text=True)
     assert EnteredHours.select().count() == 0
+
+
+def test_a_large_import_is_saved_after_its_dry_run_and_a_too_large_file_is_told_so(as_role, scene):
+    # The dry run of a 600 KB file passed, and saving it answered 413 "take a smaller photo": the text sent back
+    # was over Flask's 500 KB limit for a form field. A 1.5 MB file was "could not be read as text".
+    client = as_role("manager")
+    client.post("/me/language", data={"language": "en"})
+    months = [f"{year}-{month:02d}" for year in range(2001, 2026) for month in range(1, 13)][:300]
+    text = "".join(f"{scene.site.id};923609016;{month};50{' ' * 2000}\n" for month in months)
+    assert 600_000 < len(text) < entry.MAX_BYTES
+    dry = upload(client, scene.site, text.encode())
+    assert dry.status_code == 200 and "300 lines are ready to save" in dry.get_data(as_text=True)
+    saved = client.post(f"/s/{scene.site.id}/hours/import", data={"commit": "1", "text": text})
+    assert saved.status_code == 303, saved.status_code
+    assert EnteredHours.select().count() == 300
+    too_large = upload(client, scene.site, text.encode() * 3)
+    assert too_large.status_code == 413
+    assert "The document is too large. Use a file of at most 1 MB." in too_large.get_data(as_text=True)

@@ -270,7 +270,7 @@ def set_tasks(site_id, user_id):
 
 @bp.route("/s/<int:site_id>/competence/import", methods=["GET", "POST"])
 @requires("competence.manage")
-@upload_limit(IMPORT_MAX_BYTES)
+@upload_limit(3 * IMPORT_MAX_BYTES, field_bytes=3 * IMPORT_MAX_BYTES)  # the dry run's text sent back, form-encoded
 def import_csv(site_id):
     """A manager imports records (approved for their own employer's people, waiting for approval for another
     employer's people on the site: competence/importer.py): a dry run lists every change and every row's

@@ -34,6 +34,8 @@ MAX_PER_PERSON = 744  # 31 days x 24 hours: more per person in a month cannot be
 MAX_PEOPLE = 10_000
 MAX_ROWS = 5000
 MAX_BYTES = 1024 * 1024
+# The dry run's text sent back to be saved, form-encoded: a character of the file may take three bytes (%3B).
+MAX_FORM_BYTES = 3 * MAX_BYTES + 64 * 1024
 
 
 class HoursError(InputError):
@@ -56,8 +58,10 @@ class Line:
 
 def decode(data):
     """Bytes of a CSV file as text: UTF-8 (BOM dropped) or else cp1252. HoursError("encoding") for neither
-    (e.g. UTF-16 or a spreadsheet's binary file)."""
-    if len(data) > MAX_BYTES or b"\x00" in data:
+    (e.g. UTF-16 or a spreadsheet's binary file), HoursError("too_large") over MAX_BYTES."""
+    if len(data) > MAX_BYTES:
+        raise HoursError("too_large", n=MAX_BYTES // (1024 * 1024))
+    if b"\x00" in data:
         raise HoursError("encoding")
     try:
         return data.decode("utf-8-sig")

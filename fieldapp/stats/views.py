@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import format_decimal, format_percent, ngettext
 
 from .. import clock, downloads, inputs
-from ..authz import login_required, requires
+from ..authz import login_required, requires, upload_limit
 from ..inputs import InputError
 from ..shell.errors import render_error
 from . import charts, definitions, entry, exports, service
@@ -242,6 +242,7 @@ def enter_hours(site_id):
 
 @bp.post("/s/<int:site_id>/hours/import")
 @requires("hours.enter")
+@upload_limit(entry.MAX_FORM_BYTES, field_bytes=entry.MAX_FORM_BYTES)
 def import_hours(site_id):
     sites = service.sites_with(g.user, g.site, "hours.enter")
     upload = request.files.get("file")
