@@ -146,6 +146,16 @@ def test_a_past_deadline_is_told_beside_the_deadline(world, as_role, language, w
     assert Report.get_by_id(world.report.id).assignee_id is None
 
 
+def test_a_deadline_that_is_no_date_is_told_so_not_that_it_is_past(world, as_role):
+    # 2026-02-30 got "the deadline must be a date from today on": the wrong thing to correct.
+    speaks(world, "foreman", "en")
+    response = as_role("foreman").post(f"/s/{world.site.id}/reports/{world.report.id}/assign", data={
+        "assignee": world.people["foreman"].id, "deadline": "2026-02-30"})
+    beside = re.search(r'<p class="error" id="deadline-error"[^>]*>([^<]*)</p>', response.get_data(as_text=True))
+    assert response.status_code == 422 and beside
+    assert beside.group(1) == "Give the date as year-month-day, for example 2027-03-31."
+
+
 @pytest.mark.parametrize("text, day", [("2026-12-01", date(2026, 12, 1)), (" 2026-12-01 ", date(2026, 12, 1)),
                                        ("20261201", None), ("2026-W49-2", None), ("2026-12-01T00:00", None),
                                        ("２０２６-１２-０１", None), ("2026-02-30", None), ("", None), (None, None)])

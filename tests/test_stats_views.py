@@ -264,6 +264,9 @@ def test_a_manager_records_what_the_injury_cost(as_role, scene):
     assert (details.returned_on, details.absence_days, details.alternative_work, details.absence_hours) == (
         date(2026, 6, 9), 6, True, 30.0)  # back on the 9th: the 3rd to the 8th away
     assert client.post(url, data={"returned_on": "2026-05-01"}).status_code == 422  # before the injury
+    # A day after today was told "on or after the day of the injury": the range it must be in is told instead.
+    future = client.post(url, data={"returned_on": "9999-12-31"}).get_data(as_text=True)
+    assert "Oppgi en dato fra 02.06.2026 til 15.06.2026." in future
     assert client.post(url, data={"absence_hours": "-2"}).status_code == 422
     assert InjuryDetails.get(InjuryDetails.report == scene.injury).absence_days == 6
     page = client.get(f"/s/{scene.site.id}/reports/{scene.injury.id}").get_data(as_text=True)

@@ -397,8 +397,8 @@ def assign(actor, report, assignee_id, deadline_text, today=None):
     if deadline_text:
         try:
             deadline = iso_date(deadline_text)
-        except ValueError:
-            raise ReportError("bad_deadline", field="deadline") from None
+        except ValueError:  # not a date at all (2026-02-30): "from today on" would not say what is wrong
+            raise ReportError("bad_date", field="deadline") from None
         if deadline < today:
             raise ReportError("bad_deadline", field="deadline")
         plausible_date(deadline, today, "deadline", 0, DEADLINE_YEARS_AHEAD, ReportError)  # not 9999-12-31

@@ -515,8 +515,8 @@ def record_injury(actor, report, form):
         returned = iso_date(returned_text) if returned_text else None
     except ValueError:
         raise InjuryError("bad_date", field="returned_on") from None
-    if returned is not None and (returned < day or returned > clock.today(report.site)):
-        raise InjuryError("bad_date", field="returned_on")
+    if returned is not None and not day <= returned <= clock.today(report.site):  # the range, in the reader's dates
+        raise InjuryError("implausible_date", field="returned_on", first=day, last=clock.today(report.site))
     days_text = (form.get("absence_days") or "").strip()
     days = whole_number(days_text) if days_text else None
     if days_text and days is None:
