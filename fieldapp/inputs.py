@@ -158,6 +158,8 @@ CATALOGUE = {
                                      "figure.")),
     "hours.too_large": (413, lambda n: ngettext("The document is too large. Use a file of at most %(num)s MB.",
                                                 "The document is too large. Use a file of at most %(num)s MB.", n)),
+    "hours.ambiguous_hours": (422, _l("Write the hours without a thousands separator, for example 1500 or "
+                                      "1500.5.")),
     "hours.bad_people": (422, _l("Give the number of people as a whole number from 1 up.")),
     "hours.columns": (422, _l("Each line needs four columns: site, employer organisation number, month (YYYY-MM), "
                               "hours.")),

@@ -483,3 +483,20 @@ def test_a_large_import_is_saved_after_its_dry_run_and_a_too_large_file_is_told_
     too_large = upload(client, scene.site, text.encode() * 3)
     assert too_large.status_code == 413
     assert "The document is too large. Use a file of at most 1 MB." in too_large.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("typed", ["1,500", "1.500", "12,345"])
+def test_hours_with_one_thousands_separator_are_refused_not_guessed(as_role, scene, typed):
+    # "1,500" was saved as 1.5 hours for an English reader, who meant fifteen hundred.
+    client = as_role("manager")
+    client.post("/me/language", data={"language": "en"})
+    refused = client.post(f"/s/{scene.site.id}/hours", data={"site": scene.site.id, "org_number": "923609016",
+                                                             "month": "2026-05", "hours": typed, "people": "10"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="hours-error"' in page
+    assert "Write the hours without a thousands separator, for example 1500 or 1500.5." in page
+    assert EnteredHours.select().count() == 0
+    for fine, hours in (("1 500", 1500.0), ("1500,5", 1500.5), ("1.5", 1.5)):
+        client.post(f"/s/{scene.site.id}/hours", data={"site": scene.site.id, "org_number": "923609016",
+                                                       "month": "2026-05", "hours": fine, "people": "10"})
+        assert EnteredHours.get().hours == hours

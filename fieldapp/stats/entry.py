@@ -73,8 +73,18 @@ def decode(data):
         return data.decode("latin-1")
 
 
+# One separator and three digits after it: "1,500" is fifteen hundred to an English reader and one and a half to a
+# Norwegian one (and "1.500" the other way round). Refused rather than guessed: 1,500 hours were saved as 1.5.
+AMBIGUOUS = re.compile(r"[0-9]{1,3}[.,][0-9]{3}")
+
+
 def _number(text):
+    """Hours as typed: a decimal comma or point, spaces between thousands ("1 234,5"). ValueError for anything
+    else; HoursError("ambiguous_hours") for "1,500" or "1.500", which readers of different languages read
+    a thousand times apart."""
     text = text.strip().replace("\u00a0", "").replace(" ", "")
+    if AMBIGUOUS.fullmatch(text):
+        raise HoursError("ambiguous_hours", field="hours")
     if "," in text and "." not in text:
         text = text.replace(",", ".")
     return float(text)
@@ -130,12 +140,16 @@ def check_line(sites, site_text, org_text, month_text, hours_text, people_text="
         month = _month(month_text or "", clock.today(site))
     except HoursError as exc:
         problems.append(exc)
+    hours = None
     try:
         hours = _number(hours_text or "")
+    except HoursError as exc:
+        problems.append(exc)
     except ValueError:
-        hours = None
-    if hours is None or not hours >= 0 or hours == float("inf"):
         problems.append(HoursError("bad_hours", field="hours"))
+    else:
+        if not hours >= 0 or hours == float("inf"):
+            problems.append(HoursError("bad_hours", field="hours"))
     people_text = (people_text or "").strip()
     people = whole_number(people_text) if people_text else None
     if people_text and (people is None or people < 1):
