@@ -260,3 +260,23 @@ def test_chart_months_are_named_in_the_readers_language_with_the_year_where_it_s
             svg = str(charts.month_chart(zip(firsts, [1.0, None, 2.0, 3.0])))
     texts = [part.split("<")[0] for part in svg.split('font-size="7.5" text-anchor="middle" fill="currentColor">')[1:]]
     assert texts == ["Nov", "2025", "Dec", "Jan", "2026", "Feb"]
+
+
+def test_a_long_period_labels_every_kth_bar_so_none_overlap(app):
+    # 30 months at 360 px ran their labels together ("JunJulAugSept...", "0.00.00.0") and cut "2024" to "024".
+    from flask_babel import force_locale
+
+    from fieldapp.stats import charts
+
+    firsts = [date(2024 + (5 + i) // 12, (5 + i) % 12 + 1, 1) for i in range(30)]  # June 2024 to November 2026
+    with app.test_request_context(), force_locale("en"):
+        svg = str(charts.month_chart([(first, 7.0) for first in firsts], lambda v: f"{v:.1f}"))
+    assert svg.count("<rect") == 30
+    assert svg.count(">7.0<") == 10  # every third bar: 30 / 12 rounded up
+    months = [part.split("<")[0] for part in svg.split(f'y="{charts.BASE + 12}" font-size="7.5" text-anchor="middle" '
+                                                       'fill="currentColor">')[1:]]
+    assert months == ["Jun", "Sept", "Dec", "Mar", "Jun", "Sept", "Dec", "Mar", "Jun", "Sept"]
+    years = [part.split("<")[0] for part in svg.split(f'y="{charts.BASE + 23}" font-size="7.5" text-anchor="middle" '
+                                                      'fill="currentColor">')[1:]]
+    assert years == ["2024", "2025", "2026"]  # the first bar and each January
+    assert f'viewBox="-{charts.MARGIN} 0 ' in svg  # room beside the edges for the first and last labels

@@ -9,21 +9,26 @@ from markupsafe import Markup, escape
 from .. import clock
 
 WIDTH, HEIGHT, BASE, TOP = 320, 150, 118, 14
+MARGIN = 10  # room beside the first and last bar for a label wider than its bar
+LABELLED = 13  # bars that each get their labels; of more (a long custom period), every k-th, so none overlap
 
 
 def bar_chart(bars, number_format=str, below=()):
     """An SVG bar chart. bars: [(label, value or None)] (None: no bar, "–" above it); number_format(value)
     gives each bar's printed value; below: a second line under some labels (the year, clock.month_labels),
-    one text per bar ("" for none). Returns Markup (safe to put in a template as it is)."""
+    one text per bar ("" for none), always shown. With more than LABELLED bars only every k-th bar's label and
+    value are printed (k = bars / 12, rounded up): the page's table beside the chart has every number.
+    Returns Markup (safe to put in a template as it is)."""
     bars = list(bars)
     below = list(below) + [""] * (len(bars) - len(below))
     values = [v for _label, v in bars if v is not None]
     top = max(values) if values and max(values) > 0 else 1
     n = max(1, len(bars))
+    every = 1 if n <= LABELLED else -(-n // 12)
     step = WIDTH / n
     width = step * 0.7
-    parts = [f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-             f'width="100%" aria-hidden="true" focusable="false">',
+    parts = [f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" '
+             f'viewBox="{-MARGIN} 0 {WIDTH + 2 * MARGIN} {HEIGHT}" width="100%" aria-hidden="true" focusable="false">',
              f'<line x1="0" y1="{BASE}" x2="{WIDTH}" y2="{BASE}" stroke="currentColor" stroke-width="1"/>']
     for i, (label, value) in enumerate(bars):
         x = i * step + (step - width) / 2
@@ -32,12 +37,13 @@ def bar_chart(bars, number_format=str, below=()):
             height = (BASE - TOP) * (value / top)
             parts.append(f'<rect x="{x:.1f}" y="{BASE - height:.1f}" width="{width:.1f}" height="{height:.1f}" '
                          f'fill="#1f5fa8"/>')
-        text = "–" if value is None else number_format(value)
-        y = (BASE - (BASE - TOP) * ((value or 0) / top)) - 3
-        parts.append(f'<text x="{centre:.1f}" y="{y:.1f}" font-size="8" text-anchor="middle" '
-                     f'fill="currentColor">{escape(text)}</text>')
-        parts.append(f'<text x="{centre:.1f}" y="{BASE + 12}" font-size="7.5" text-anchor="middle" '
-                     f'fill="currentColor">{escape(label)}</text>')
+        if i % every == 0:
+            text = "–" if value is None else number_format(value)
+            y = (BASE - (BASE - TOP) * ((value or 0) / top)) - 3
+            parts.append(f'<text x="{centre:.1f}" y="{y:.1f}" font-size="6.5" text-anchor="middle" '
+                         f'fill="currentColor">{escape(text)}</text>')
+            parts.append(f'<text x="{centre:.1f}" y="{BASE + 12}" font-size="7.5" text-anchor="middle" '
+                         f'fill="currentColor">{escape(label)}</text>')
         if below[i]:
             parts.append(f'<text x="{centre:.1f}" y="{BASE + 23}" font-size="7.5" text-anchor="middle" '
                          f'fill="currentColor">{escape(below[i])}</text>')
