@@ -103,6 +103,7 @@ def test_the_hms_report_downloads(as_role, scene):
     pdf = client.get(f"/s/{scene.site.id}/stats/report.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert pdf.headers["Cache-Control"] == "no-store"
+    assert "Laget 15.06.2026" in pdf_text(pdf.data)  # how current the figures are, as the reader writes dates
     report_csv = client.get(f"/s/{scene.site.id}/stats/report.csv").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(report_csv.lstrip("\ufeff")), delimiter=";"))
     rolling = rows[1]
@@ -124,6 +125,13 @@ def test_the_register_has_no_medical_details_and_follows_the_law(as_role, scene)
         assert as_role(role).get(f"/s/{scene.site.id}/injuries.csv").status_code == 403
     pdf = as_role("verneombud").get(f"/s/{scene.site.id}/injuries.pdf", query_string=month_args())
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert "01.06.2026 – 15.06.2026" in pdf_text(pdf.data)  # the period to today, not "2026-06-01 – 2026-06-15"
+
+
+def pdf_text(data):
+    import pypdf
+
+    return "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
 
 
 def test_the_amu_members_read_their_organizations_register(as_role, scene):

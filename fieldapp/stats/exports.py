@@ -138,14 +138,16 @@ def _bars(pdf, months, title, number_format=_text):
     pdf.set_y(y0 + height + 10)
 
 
-def report_pdf(scope_name, sections, monthly, settings):
+def report_pdf(scope_name, sections, monthly, settings, made_on):
     """The HMS report: each period's figures (total and per employer), a trend chart of H2 per month over
-    the rolling 12 months, and the definitions. settings: (lost_time_days, few_hours)."""
+    the rolling 12 months, and the definitions. settings: (lost_time_days, few_hours); made_on: the site's day
+    (a date), printed under the title in the reader's format so a client sees how current the figures are."""
     pdf = _pdf()
     pdf.set_font("body", "B", 15)
     pdf.cell(0, 9, _("HMS report"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("body", size=9)
-    pdf.cell(0, 5, scope_name, new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 5, scope_name + " · " + _("Made on %(date)s", date=clock.format_date(made_on)),
+             new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     header = [_("Period"), _("Hours worked"), _("Lost-time injuries"), _("Injuries counted in H2"),
               _("Days of absence"), "H1", "H2", "F"]
@@ -210,8 +212,8 @@ def register_pdf(scope_name, period, rows):
     pdf.set_font("body", "B", 14)
     pdf.cell(0, 8, _("Register of injuries (AML § 5-1)"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("body", size=9)
-    pdf.cell(0, 5, f"{scope_name} · {period.start.isoformat()} – {period.end.isoformat()}", new_x="LMARGIN",
-             new_y="NEXT")
+    pdf.cell(0, 5, f"{scope_name} · {clock.format_date(period.start)} – {clock.format_date(period.end)}",
+             new_x="LMARGIN", new_y="NEXT")
     pdf.cell(0, 5, _("Without medical details."), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("body", size=7)

@@ -109,7 +109,7 @@ def report_pdf(site_id):
         return _refused(exc)
     sections = _report_sections(sites, own_only)
     body = exports.report_pdf(_scope_name(sites), sections, sections[0][1],
-                              (sections[0][1].lost_time_days, sections[0][1].few_hours))
+                              (sections[0][1].lost_time_days, sections[0][1].few_hours), clock.today(g.site))
     return downloads.attachment(body, "application/pdf", _file_name("hms-rapport", "pdf"))
 
 
