@@ -417,6 +417,13 @@ def has_visible_text(text):
                for char in str(text or ""))
 
 
+def date_bounds(today, years_back, years_ahead):
+    """(first, last) dates of the range plausible_date accepts: `years_back` years before to `years_ahead` years
+    after `today` (a year is 365.25 days). A form puts them in its date input's min and max, so the phone refuses
+    an absurd date before it is sent (from the outbox a refused form can only be sent again or dropped)."""
+    return (today - timedelta(days=round(365.25 * years_back)), today + timedelta(days=round(365.25 * years_ahead)))
+
+
 def plausible_date(value, today, field, years_back, years_ahead, error=InputError):
     """`value` (a date, or a datetime: its date counts; None passes) when it lies from `years_back` years before
     to `years_ahead` years after `today` (the site's day: clock.today(site)), both ends included.
@@ -429,8 +436,7 @@ def plausible_date(value, today, field, years_back, years_ahead, error=InputErro
     if value is None:
         return None
     day = value.date() if isinstance(value, datetime) else value
-    first = today - timedelta(days=round(365.25 * years_back))
-    last = today + timedelta(days=round(365.25 * years_ahead))
+    first, last = date_bounds(today, years_back, years_ahead)
     if not first <= day <= last:
         raise error("implausible_date", field=field, first=first, last=last)
     return value

@@ -371,3 +371,17 @@ def test_the_sja_page_and_pdf_cost_as_many_queries_with_one_signature_as_with_fo
     for role in ("worker", "verneombud", "manager"):
         sign(as_role(role), world, sja)
     assert cost() == few
+
+
+def test_the_start_input_offers_only_the_range_the_server_accepts(as_role, world, crew, frozen_clock):
+    # From the outbox a refused SJA can only be sent again or dropped: the phone refuses an absurd start first.
+    import re
+    from datetime import datetime
+
+    frozen_clock(datetime(2026, 3, 10, 9, 0))  # 10:00 in Oslo
+    form_page = as_role("foreman").get(f"/s/{world.site.id}/sja/new").get_data(as_text=True)
+    starts = re.search(r'<input id="starts_at"[^>]*>', form_page).group(0)
+    assert 'min="2025-03-10T00:00"' in starts and 'max="2028-03-09T23:59"' in starts, starts
+    for outside, status in (("2025-03-09T23:00", 422), ("2028-03-10T07:00", 422), ("2028-03-09T07:00", 303)):
+        response = create(as_role("foreman"), world, sja_form(crew, world.people["foreman"], starts_at=outside))
+        assert response.status_code == status, outside

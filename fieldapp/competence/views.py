@@ -31,7 +31,14 @@ def _own_context(error=None, errors=None, form=None, status=200):
     return dict(records=service.own_records(g.user), courses=service.catalogue(organization),
                 names=service.course_names(organization), labels=record_status_labels(),
                 new_uuid=str(uuidlib.uuid4()), error=error, errors=errors or {}, form=form or {},
-                today=clock.today(), photo_long_edge=photos.LONG_EDGE)
+                today=clock.today(), photo_long_edge=photos.LONG_EDGE, limits=_record_date_limits(clock.today()))
+
+
+def _record_date_limits(today):
+    """{field: (first, last)}: the dates a record's form accepts (competence.service.record_fields), for its inputs'
+    min and max."""
+    return {"taken_on": inputs.date_bounds(today, service.MAX_YEARS_TAKEN, 0),
+            "expires_on": inputs.date_bounds(today, service.MAX_YEARS_TAKEN, service.MAX_YEARS_VALID)}
 
 
 @bp.get("/me/competence")
@@ -227,7 +234,8 @@ def _person_page(user_id, error=None, status=200, errors=None, form=None):
                            names=service.course_names(organization), labels=record_status_labels(),
                            courses=service.catalogue(organization), new_uuid=str(uuidlib.uuid4()),
                            may_enter=organization == service.org_of(g.user), today=clock.today(g.site),
-                           error=error, errors=errors or {}, form=form or {}), status
+                           limits=_record_date_limits(clock.today(g.site)), error=error, errors=errors or {},
+                           form=form or {}), status
 
 
 @bp.post("/s/<int:site_id>/competence/people/<int:user_id>/records")

@@ -64,7 +64,8 @@ def _form_page(values, action, status=200, error=None, errors=None, sja=None, so
         hazard_slots=_slots(values), people=options["people"], lessons=lessons, equipment=options["equipment"],
         scale=list(service.SCALE), grade_names=labels.grades(), new_uuid=str(uuidlib.uuid4()),
         templates=service.templates_for(g.site.organization_id, str(get_locale())),
-        green_max=service.GREEN_MAX, amber_max=service.AMBER_MAX), status
+        green_max=service.GREEN_MAX, amber_max=service.AMBER_MAX,
+        starts_limits=inputs.date_bounds(clock.today(g.site), service.MAX_YEARS_BACK, service.MAX_YEARS_AHEAD)), status
 
 
 @bp.get("/s/<int:site_id>/sja/new")

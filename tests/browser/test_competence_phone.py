@@ -131,3 +131,25 @@ def test_a_subcontractors_pending_certificate_says_who_approves_and_the_import_l
     assert page.locator("details.course-codes code", has_text="first_aid").is_visible()
     assert fits_the_screen(page)
     assert csp_violations == []
+
+
+@pytest.mark.parametrize("field, day", [("taken_on", "9999-12-31"), ("taken_on", "0001-01-01"),
+                                        ("expires_on", "9999-12-31")])
+def test_an_absurd_date_is_stopped_on_the_phone_with_what_was_typed_kept(live, page, field, day):
+    # The server refused 9999-12-31 with 422, but from the outbox: the form was emptied and the phone held a
+    # "needs checking" item that could only be sent again or dropped. The input's min and max stop it first.
+    worker = live.world.people["worker"]
+    sign_in_ui(page, live.url, worker.phone, PIN)
+    page.goto(live.url + "/me/competence")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    page.select_option("select[name=course]", "first_aid")
+    page.fill("input[name=taken_on]", "2025-09-15")
+    page.fill("input[name=issuer]", "Røde Kors")
+    page.fill(f"input[name={field}]", day)
+    page.click("button.send")
+    assert page.evaluate(f"!document.querySelector('input[name={field}]').validity.valid")
+    assert page.input_value("input[name=issuer]") == "Røde Kors"  # nothing lost
+    assert page.evaluate("document.querySelector('.outbox-note') === null "
+                         "|| document.querySelector('.outbox-note').hidden")
+    assert page.evaluate("window.fieldappOutbox.all().then(items => items.length)") == 0  # nothing queued
+    assert TrainingRecord.select().count() == 0
