@@ -146,6 +146,18 @@ def test_a_past_deadline_is_told_beside_the_deadline(world, as_role, language, w
     assert Report.get_by_id(world.report.id).assignee_id is None
 
 
+def test_a_refused_assignment_keeps_the_person_and_date_chosen(world, as_role):
+    # The new-user pass: the chosen person went back to "Choose a person" and the date was emptied.
+    foreman = world.people["foreman"]
+    response = as_role("foreman").post(f"/s/{world.site.id}/reports/{world.report.id}/assign", data={
+        "assignee": foreman.id, "deadline": "9999-12-31"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert re.search(rf'<option value="{foreman.id}" selected>', page)
+    assert re.search(r'<input id="deadline" type="date" name="deadline" min="[0-9-]+" max="[0-9-]+" '
+                     r'value="9999-12-31" aria-invalid="true"', page)
+
+
 def test_a_deadline_that_is_no_date_is_told_so_not_that_it_is_past(world, as_role):
     # 2026-02-30 got "the deadline must be a date from today on": the wrong thing to correct.
     speaks(world, "foreman", "en")

@@ -118,6 +118,7 @@ def _report_page(report, error=None, status=200, errors=None):
         "reports/report.html", report=report, photos=service.report_photos(report),
         photo_notes=[photo_note(problem) for problem in service.dropped_photos(report)],
         events=service.timeline(report), injury=injury, error=error, errors=errors or {}, today=clock.today(g.site),
+        deadline_last=inputs.date_bounds(clock.today(g.site), 0, service.DEADLINE_YEARS_AHEAD)[1],
         kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
         statuses=labels.statuses(), from_round=rounds.finding_origin(report) if report.kind == "finding" else None,
         people=people if can("reports.assign") else [], names={person.id: person.name for person in people}), status
