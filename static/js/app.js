@@ -192,9 +192,16 @@ document.addEventListener("DOMContentLoaded", function () {
 
 // A form sent back with errors (a 4xx page): the first field in error gets the focus and comes into view, so a
 // person on a phone sees why nothing was saved even when it is below the fold (autofocus kept the first field).
+// The field is the first marked aria-invalid, else the one whose message (_macros.html input_error: a
+// p.error with the id "<field id>-error") comes first; a message without its field is brought into view itself.
 document.addEventListener("DOMContentLoaded", function () {
   var invalid = document.querySelector("main [aria-invalid=true]");
-  if (!invalid) return;
-  invalid.focus({ preventScroll: true });
+  if (!invalid) {
+    var message = document.querySelector("main p.error[id$='-error']");
+    if (!message) return;
+    var field = document.getElementById(message.id.slice(0, -"-error".length));
+    invalid = field && field.matches("input, select, textarea") ? field : message;
+  }
+  if (invalid.matches("input, select, textarea")) invalid.focus({ preventScroll: true });
   invalid.scrollIntoView({ block: "center" });
 });

@@ -99,3 +99,22 @@ def test_the_meetings_pages_fit_360_px_with_big_controls_and_words(live, page, c
             assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH, (language, path)
             assert page.evaluate(OVERFLOWING) == [], (language, path)
     assert csp_violations == []
+
+
+@pytest.mark.browser
+def test_a_refused_meeting_date_has_the_focus_and_is_in_view(live, page):
+    # The message stood beside the date, 900 px down, with the page at its top and nothing focused.
+    from helpers import wait_until
+
+    world = live.world
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+    sign_in_ui(page, live.url, world.people["foreman"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/meetings")
+    page.fill("#held_on", "0001-01-01")
+    with page.expect_navigation():
+        page.click("button.start-meeting")
+    assert "Oppgi en dato fra" in page.inner_text("#held_on-error")
+    assert wait_until(page, "document.activeElement && document.activeElement.id === 'held_on'")
+    field = box(page, "#held_on")
+    assert 0 <= field["y"] and field["y"] + field["height"] <= HEIGHT
+    assert Meeting.select().count() == 0
