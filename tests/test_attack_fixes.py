@@ -94,7 +94,8 @@ def test_an_absurd_meeting_date_is_a_422_with_the_range(as_role, world, frozen_c
     assert "Oppgi en dato fra 10.03.2021 til 09.03.2028." in response.get_data(as_text=True)
     # An English reader gets the range as an English reader writes dates.
     User.update(language="en").where(User.id == world.people["verneombud"].id).execute()
-    english = verneombud.post(f"/s/{world.site.id}/meetings/new", data={"kind": "hms", "held_on": day})
+    english = verneombud.post(f"/s/{world.site.id}/meetings/new", data={"kind": "startup", "held_on": day})
+    assert '<option value="startup" selected>' in english.get_data(as_text=True)  # the kind chosen, kept
     assert "Give a date from 10/03/2021 to 09/03/2028." in english.get_data(as_text=True)
     morning = as_role("foreman").post(f"/s/{world.site.id}/meetings/morning",
                                       data={"held_on": day, "topics": ["weather"], "note": "x"})

@@ -295,6 +295,8 @@ def test_a_bad_date_range_is_told_beside_its_date(as_role, site, query, field, m
     assert message in beside, beside
     if message == "Give a date from ":  # the range, written as an English reader writes dates
         assert re.fullmatch(r"Give a date from \d\d/\d\d/\d{4} to \d\d/\d\d/\d{4}\.", beside), beside
+    for name, typed in re.findall(r"(from|to)=([^&]+)", query):  # both dates as typed, to correct one of them
+        assert f'name="{name}" value="{typed}"' in page.get_data(as_text=True)
     for export in ("csv", "pdf"):
         refused = manager.get(f"/s/{site.id}/attendance.{export}?{query}")
         assert refused.status_code == 422 and message in refused.get_data(as_text=True)

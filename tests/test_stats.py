@@ -280,3 +280,19 @@ def test_a_long_period_labels_every_kth_bar_so_none_overlap(app):
                                                       'fill="currentColor">')[1:]]
     assert years == ["2024", "2025", "2026"]  # the first bar and each January
     assert f'viewBox="-{charts.MARGIN} 0 ' in svg  # room beside the edges for the first and last labels
+
+
+def test_a_period_of_many_years_writes_each_year_once_under_a_labelled_bar(app):
+    # 2008 to 2026: a year under every January ran together ("200820092010...").
+    from flask_babel import force_locale
+
+    from fieldapp.stats import charts
+
+    firsts = [date(2008 + i // 12, i % 12 + 1, 1) for i in range(227)]  # January 2008 to November 2026
+    with app.test_request_context(), force_locale("nb"):
+        svg = str(charts.month_chart([(first, 1.0) for first in firsts]))
+    years = [part.split("<")[0] for part in svg.split(f'y="{charts.BASE + 23}" font-size="7.5" text-anchor="middle" '
+                                                      'fill="currentColor">')[1:]]
+    assert len(years) <= 12 and years == sorted(set(years)) and years[0] == "2008"
+    months = svg.count(f'y="{charts.BASE + 12}" font-size="7.5"')
+    assert months == 12  # every 19th of 227 bars

@@ -24,7 +24,7 @@ def bar_chart(bars, number_format=str, below=()):
     values = [v for _label, v in bars if v is not None]
     top = max(values) if values and max(values) > 0 else 1
     n = max(1, len(bars))
-    every = 1 if n <= LABELLED else -(-n // 12)
+    every = labelled_every(n)
     step = WIDTH / n
     width = step * 0.7
     parts = [f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" '
@@ -51,10 +51,22 @@ def bar_chart(bars, number_format=str, below=()):
     return Markup("".join(parts))
 
 
+def labelled_every(n):
+    """1 for up to LABELLED bars, else the k of bar_chart's every k-th labelled bar."""
+    return 1 if n <= LABELLED else -(-n // 12)
+
+
 def month_chart(months, number_format=str):
     """bar_chart of one bar per month: months [(first day of the month, value or None)], labelled with the
-    month's short name in the reader's language and the year under the first bar and each January."""
+    month's short name in the reader's language and the year under the first bar and each January; of a long
+    period, under the first labelled bar of each year (a year under every January of 18 years ran together)."""
     months = list(months)
     labels = clock.month_labels([first for first, _value in months])
+    every = labelled_every(len(months))
+    below, shown = [], None
+    for i, (first, _value) in enumerate(months):
+        year = str(first.year) if i % every == 0 and first.year != shown else ""
+        shown = first.year if year else shown
+        below.append(year)
     return bar_chart([(label, value) for (label, _year), (_first, value) in zip(labels, months)], number_format,
-                     below=[year for _label, year in labels])
+                     below=below)
