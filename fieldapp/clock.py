@@ -149,11 +149,19 @@ def format_month_short(value):
     return babel_dates.format_date(value, "LLL", locale=formatting_locale())
 
 
-def month_labels(firsts):
+def month_labels(firsts, every=1):
     """[(short month, year or "")] for consecutive months given by their first days: the year ("2025") beside the
-    first month and each January, so that twelve bars "des jan feb" read as December 2025 to February 2026."""
-    return [(format_month_short(first), str(first.year) if i == 0 or first.month == 1 else "")
-            for i, first in enumerate(firsts)]
+    first month and each January, so that twelve bars "des jan feb" read as December 2025 to February 2026.
+    every: only every k-th month is labelled (a long chart): the year goes beside the first labelled month of
+    each year, and the months between get ("", "")."""
+    out, shown = [], None
+    for i, first in enumerate(firsts):
+        if i % every:
+            out.append(("", ""))
+            continue
+        out.append((format_month_short(first), str(first.year) if first.year != shown else ""))
+        shown = first.year
+    return out
 
 
 def init_app(app):

@@ -8,8 +8,8 @@ from helpers import add_sja, jpeg, sja_form
 
 from fieldapp import inputs
 from fieldapp.meetings import tasks as meeting_tasks
-from fieldapp.models import (Alert, Meeting, MeetingAttendance, MeetingDecision, Report, RoundAnswer, Sja, TrainingRecord,
-                             User)
+from fieldapp.models import (Alert, Meeting, MeetingAttendance, MeetingDecision, Report, RoundAnswer, Sja,
+                             TrainingRecord, User)
 from fieldapp.rounds import service as rounds
 
 

@@ -170,6 +170,6 @@ def test_every_field_message_is_announced_like_the_others(as_role, world):
     # The HMS card's message (the field macro) had no role="alert", unlike input_error's, so a screen reader
     # did not say why nothing was saved.
     worker = world.people["worker"]
-    page = as_role("foreman").post(f"/s/{world.site.id}/people/{worker.id}/hms-card",
-                                   data={"hms_card_number": "x", "hms_card_expiry": "0001-01-01"}).get_data(as_text=True)
+    page = as_role("foreman").post(f"/s/{world.site.id}/people/{worker.id}/hms-card", data={
+        "hms_card_number": "x", "hms_card_expiry": "0001-01-01"}).get_data(as_text=True)
     assert '<p class="error" id="hms_card_expiry-error" role="alert">' in page

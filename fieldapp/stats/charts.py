@@ -59,14 +59,8 @@ def labelled_every(n):
 def month_chart(months, number_format=str):
     """bar_chart of one bar per month: months [(first day of the month, value or None)], labelled with the
     month's short name in the reader's language and the year under the first bar and each January; of a long
-    period, under the first labelled bar of each year (a year under every January of 18 years ran together)."""
+    period, under the first labelled bar of each year (clock.month_labels with bar_chart's k)."""
     months = list(months)
-    labels = clock.month_labels([first for first, _value in months])
-    every = labelled_every(len(months))
-    below, shown = [], None
-    for i, (first, _value) in enumerate(months):
-        year = str(first.year) if i % every == 0 and first.year != shown else ""
-        shown = first.year if year else shown
-        below.append(year)
+    labels = clock.month_labels([first for first, _value in months], labelled_every(len(months)))
     return bar_chart([(label, value) for (label, _year), (_first, value) in zip(labels, months)], number_format,
-                     below=below)
+                     below=[year for _label, year in labels])

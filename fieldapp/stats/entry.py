@@ -11,8 +11,8 @@ is refused: its hours are not all worked); hours a number >= 0 and at most MAX_P
 people is the fifth column, else the people known for that employer on the site in that month (its members
 there, or the distinct people who checked in that month, whichever is more). When no people are known the
 per-person check is not applied (a line is never refused for lack of a count): the Line says so
-(`people_known` False) and the dry run shows it. No line has more than MAX_PER_PERSON x MAX_PEOPLE hours. Nothing is saved
-unless every line is good (one transaction); the dry run checks the same and saves nothing.
+(`people_known` False) and the dry run shows it. No line has more than MAX_PER_PERSON x MAX_PEOPLE hours.
+Nothing is saved unless every line is good (one transaction); the dry run checks the same and saves nothing.
 A later entry for the same site, employer and month replaces the earlier one (audited with both values).
 """
 import csv
