@@ -41,7 +41,14 @@ self.addEventListener("activate", (event) => {
 
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "forget-pages") {
-    event.waitUntil(caches.delete(PAGES));
+    // keep: the page that asked, when it is one to keep: fetched again for the person signed in now.
+    const again = event.data.keep;
+    event.waitUntil(caches.delete(PAGES).then(() => {
+      if (!again || !KEEP_PAGE.test(again)) return undefined;
+      return fetch(again, { credentials: "same-origin" })
+        .then((response) => response.ok && !response.redirected && caches.open(PAGES).then((c) => c.put(again, response)))
+        .catch(() => undefined);
+    }));
   }
   if (event.data && event.data.type === "refresh-offline-page") {
     event.waitUntil(Promise.all(SHELL_PAGES.map((url) =>

@@ -469,6 +469,25 @@
     }).catch(function () { form.submit(); });
   });
 
+  // Kept pages (sw.js) belong to the person they were rendered for: their forms queue under that maker. Signing out
+  // forgets them, but so must any other way a new person comes to the phone (signing in over someone's session,
+  // a session revoked elsewhere or expired): a page loaded with signal for another person, or for nobody, drops
+  // them. Piotr's report, made offline on Ola's kept page, was saved as Ola's.
+  var KEPT_FOR = "fieldapp-pages-for";
+  function forgetPagesOfOthers() {
+    if (!window.caches || !window.localStorage || !navigator.onLine) return;
+    var person = me();
+    var now = person ? String(person.user) : "";
+    if (localStorage.getItem(KEPT_FOR) === now) return;
+    localStorage.setItem(KEPT_FOR, now);
+    var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+    if (worker) {  // the worker drops them and keeps this page again, for the person signed in now
+      worker.postMessage({ type: "forget-pages", keep: location.pathname });
+    } else {
+      caches.delete("pages-v1").catch(function () { localStorage.removeItem(KEPT_FOR); });
+    }
+  }
+
   window.addEventListener("online", flush);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) flush(); });
   document.addEventListener("DOMContentLoaded", function () {
@@ -476,6 +495,7 @@
     // reuse the one it was rendered with (that record was made already). Within one load, a second
     // tap sends the same UUID, which the server saves once.
     document.querySelectorAll("form[data-outbox]").forEach(newUuid);
+    forgetPagesOfOthers();
     if (core) { refresh(); flush(); openForEditing(); }
   });
   if (navigator.serviceWorker) {

@@ -425,3 +425,31 @@ def test_a_check_in_refused_online_says_why_on_the_form_and_is_fixed_there(live,
     assert [c.user_id for c in CheckIn.select()] == [world.people["worker"].id]
     states = page.evaluate("window.fieldappOutbox.all().then(items => items.map(i => i.state))")
     assert states == ["sent"]  # the failed item was replaced by the one that went through
+
+
+def test_a_kept_page_of_the_last_person_is_not_offered_to_the_next(live, page, context):
+    """The breaker: Ola's kept report page, opened offline after Piotr had signed in over Ola's session (no
+    sign-out), queued Piotr's report under Ola's name and it was saved as Ola's when he next signed in."""
+    world = live.world
+    worker, foreman = world.people["worker"], world.people["foreman"]
+    path = f"/s/{world.site.id}/reports/new"
+    sign_in_ui(page, live.url, worker.phone, PIN)
+    page.goto(live.url + path)
+    wait_until(page, "navigator.serviceWorker.controller !== null")
+    page.goto(live.url + path)  # now through the service worker, which keeps it
+    wait_until(page, f"caches.open('pages-v1').then(c => c.match('{path}')).then(r => !!r)")
+    sign_in_ui(page, live.url, foreman.phone, PIN)  # over Ola's session, as a shared phone is handed on
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    wait_until(page, f"caches.open('pages-v1').then(c => c.match('{path}')).then(r => !r)")
+    context.set_offline(True)
+    page.goto(live.url + path)
+    maker = page.evaluate("(document.querySelector('meta[name=fieldapp-maker]') || {}).content || ''")
+    assert not maker.startswith(f"{worker.id}."), maker  # the offline page, not Ola's form
+    context.set_offline(False)
+    page.goto(live.url + path)  # opened with signal by the one signed in now: kept for him
+    wait_until(page, f"caches.open('pages-v1').then(c => c.match('{path}')).then(r => !!r)")
+    context.set_offline(True)
+    page.goto(live.url + path)
+    maker = page.evaluate("document.querySelector('meta[name=fieldapp-maker]').content")
+    assert maker.startswith(f"{foreman.id}."), maker
+    context.set_offline(False)
