@@ -54,6 +54,10 @@ from .clock import utcnow
 SENT_AT_ONCE = timedelta(minutes=2)
 # A clock error the phone reports beyond this is not a clock error but nonsense: ignored.
 MAX_OFFSET = timedelta(days=3660)
+# A phone's time further than this from the receipt is not a clock that is wrong but a value that is not a time:
+# it is read as none. A reset phone (1970) is still within it and still marked; year 9999 was stored, and every
+# list that shows the phone's time on the site's clock then failed (OverflowError, a 500 for everyone).
+MAX_CLAIM_DISTANCE = timedelta(days=100 * 366)
 STAMP_SALT = "fieldapp.form-issued"
 
 
@@ -127,13 +131,16 @@ def recorded_time(claimed, received, not_before=None, offset=None):
 
 
 def from_request(*bounds, form=None, now=None):
-    """PhoneTime for the current request's ``made_at``, ``issued`` and ``clock_offset_ms`` fields.
+    """PhoneTime for the current request's ``made_at``, ``issued`` and ``clock_offset_ms`` fields. A ``made_at``
+    further than MAX_CLAIM_DISTANCE from the receipt counts as none.
 
     bounds: further times (naive UTC or None) the record cannot be before, e.g. its alert's creation.
     """
     form = request.form if form is None else form
     received = now or utcnow()
     claimed = parse_claim(form.get("made_at"))
+    if claimed is not None and abs(claimed - received) > MAX_CLAIM_DISTANCE:
+        claimed = None
     floor = read_stamp(form.get("issued"))
     if floor is None:
         device_session = getattr(g, "device_session", None)

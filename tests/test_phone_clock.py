@@ -323,3 +323,20 @@ def test_forms_that_make_records_on_the_phone_carry_a_stamp(app, as_role, site, 
         page = as_role("worker").get(path).get_data(as_text=True)
         assert 'name="issued"' in page and re.search(r"js/clock\.[0-9a-f]+\.js", page), path
         assert "Klokken på telefonen går {minutes} min feil." in page
+
+
+@pytest.mark.parametrize("made_at, offset", [("9999-12-31T23:59:59Z", None), ("9999-12-31T00:00:00Z", "-316224000000"),
+                                             ("0001-01-02T00:00:00Z", "316224000000")])
+def test_a_phone_time_that_is_no_time_is_none_and_every_list_still_shows(as_role, site, made_at, offset):
+    # The breaker: a phone time of 9999-12-31 was stored, and the reports list, the report, the attendance list
+    # and the alert status then answered 500 for everyone (OverflowError on the site's clock); with a clock offset
+    # the send itself was a 500, which the outbox retried for ever.
+    fields = {"made_at": made_at, **({"clock_offset_ms": offset} if offset else {})}
+    assert report(as_role("worker"), site, **fields).status_code == 201
+    assert check_in(as_role("worker"), site, **fields).status_code == 201
+    saved, row = Report.get(Report.description == "Open edge"), CheckIn.get()
+    assert saved.phone_at is None and row.phone_in_at is None  # what the phone said could not be a time
+    foreman = as_role("foreman")
+    for path in (f"/s/{site.id}/reports", f"/s/{site.id}/reports/{saved.id}", f"/s/{site.id}/attendance",
+                 f"/s/{site.id}/attendance.csv", f"/s/{site.id}/attendance.pdf"):
+        assert foreman.get(path).status_code == 200, path
