@@ -471,6 +471,10 @@ def test_inspector_pack_is_a_real_pdf_without_medical_details(as_role, world, fr
                          absence_beyond_day=True, absence_days=3)
     term(world, start=date(2026, 1, 1))
     check_in(world, world.people["worker"])
+    # Started at 00:30 on 14 June in Oslo (22:30 UTC the day before): listed on the site's day, not UTC's.
+    version = rounds.current_version(rounds.templates_for(world.site)[0])
+    SafetyRound.create(uuid=uuid.uuid4(), site=world.site, version=version, started_by=world.people["verneombud"],
+                       started_at=datetime(2026, 6, 13, 22, 30))
     client = as_role("manager")
     assert client.post(f"/s/{world.site.id}/inspections", data=inspection_form()).status_code == 303
     response = client.get(f"/s/{world.site.id}/duties/inspector-pack.pdf?days=30")
@@ -481,6 +485,7 @@ def test_inspector_pack_is_a_real_pdf_without_medical_details(as_role, world, fr
     assert "Fractured wrist" not in text  # ... without medical details
     assert "Secure the open edges on floor 3" in text and "2026/12345" in text  # open orders
     assert "Verneombud Person" in text
+    assert "2026-06-14" in text and "2026-06-13" not in text  # the walkaround on the site's day
     assert as_role("foreman").get(f"/s/{world.site.id}/duties/inspector-pack.pdf").status_code == 403
 
 

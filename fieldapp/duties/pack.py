@@ -72,7 +72,8 @@ def _evidence(pdf, data, orders):
             _line(pdf, "· " + _("Report no. %(report_id)s and its follow-up", report_id=order.report_id))
         for item in items:
             kind = _("Photo") if item.kind == "photo" else _("Document")
-            _line(pdf, f"· {kind}: {item.name or item.digest[:12]} ({item.created_at.date().isoformat()})")
+            day = clock.local(item.created_at, data["site"]).date().isoformat()  # the site's day, as the tables
+            _line(pdf, f"· {kind}: {item.name or item.digest[:12]} ({day})")
         shots = [i for i in items if i.kind == "photo"][:THUMBS_PER_ORDER]
         fetched = data.get("thumbs", {})  # read once for the whole pack, within its time budget
         thumbs = [_sized(fetched[i.digest]) for i in shots if i.digest in fetched]
@@ -136,9 +137,9 @@ def build(data):
     _heading(pdf, _("Safety walkarounds"))
     _line(pdf, ngettext("Next walkaround due: %(date)s (every %(num)s day)",
                         "Next walkaround due: %(date)s (every %(num)s days)", data["next_round"][1],
-                        date=data["next_round"][0].isoformat()))
+                        date=clock.format_date(data["next_round"][0])))
     _table(pdf, (35, 55, 50, 50), [_("Date"), _("Started by"), _("Findings (open)"), _("Signed by both sides")],
-           [[r.started_at.date().isoformat(), r.started_by.name, f"{r.n_findings} ({r.n_open})",
+           [[clock.local(r.started_at, data["site"]).date().isoformat(), r.started_by.name, f"{r.n_findings} ({r.n_open})",
              _("yes") if r.signed_at else _("no")] for r in data["rounds"]],
            _("No walkaround in the period."))
 
