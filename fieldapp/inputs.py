@@ -48,8 +48,8 @@ CATALOGUE = {
     UNKNOWN: (400, _l("Something in the request was wrong")),
     # Any form carrying a client-made UUID (check-in, report, alert).
     "bad_uuid": (400, _l("The form was damaged. Reload the page and try again.")),
-    "too_long": (422, lambda n: ngettext("The text is too long. Keep it under %(num)s character.",
-                                         "The text is too long. Keep it under %(num)s characters.", n)),
+    "too_long": (422, lambda n: ngettext("The text is too long. Use at most %(num)s character.",
+                                         "The text is too long. Use at most %(num)s characters.", n)),
     "text_required": (422, _l("Write something first.")),
     # Check-in
     "bad_equipment": (422, _l("The form lists equipment this site does not ask for. Reload the page.")),
@@ -69,8 +69,8 @@ CATALOGUE = {
     "bad_kind": (422, _l("Pick what happened.")),
     "no_category": (422, _l("Pick what it is about.")),
     "bad_severity": (422, _l("Pick a severity.")),
-    "place_too_long": (422, lambda n: ngettext("The place is too long. Keep it under %(num)s character.",
-                                               "The place is too long. Keep it under %(num)s characters.", n)),
+    "place_too_long": (422, lambda n: ngettext("The place is too long. Use at most %(num)s character.",
+                                               "The place is too long. Use at most %(num)s characters.", n)),
     "bad_absence_days": (422, _l("Give the days of absence as a number from 0 to %(n)s.")),
     "too_many_photos": (422, lambda n: ngettext("At most %(num)s photo per report.",
                                                 "At most %(num)s photos per report.", n)),
@@ -235,8 +235,8 @@ CATALOGUE = {
     "round.not_finished": (409, _l("Finish the walkaround before it is signed.")),
     "round.bad_side": (422, _l("Choose whom you sign for: the safety representative or the employer.")),
     "round.bad_interval": (422, _l("Give the interval as a number of days from 1 to %(n)s.")),
-    "round.outline_long": (422, lambda n: ngettext("The checklist is too long. Keep it under %(num)s line.",
-                                                   "The checklist is too long. Keep it under %(num)s lines.", n)),
+    "round.outline_long": (422, lambda n: ngettext("The checklist is too long. Use at most %(num)s line.",
+                                                   "The checklist is too long. Use at most %(num)s lines.", n)),
     "round.outline_empty": (422, _l("Write at least one section (# Title) with items (- Item).")),
     "round.outline_items": (422, _l("Every section needs at least one item (- Item).")),
     # Signatures (fieldapp/signatures.py)

@@ -126,7 +126,7 @@ def test_new_employer_with_valid_org_number_is_created(as_role, world):
     ({"new_employer_name": "X AS", "new_employer_org_number": "923609017"}, "Ikke et gyldig organisasjonsnummer"),
     ({"new_employer_name": "X AS"}, "trenger både navn og organisasjonsnummer"),
     ({"role": "emperor", "employer": "1"}, "Velg en rolle fra listen."),
-    ({"name": "x" * 201, "employer": "1"}, "Teksten er for lang. Hold den under 200 tegn."),
+    ({"name": "x" * 201, "employer": "1"}, "Teksten er for lang. Bruk høyst 200 tegn."),
 ])
 def test_bad_person_input_is_explained_and_nothing_is_saved(as_role, world, overrides, message):
     users_before = User.select().count()

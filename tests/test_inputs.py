@@ -22,25 +22,49 @@ def speaks(world, role, language):
 
 
 @pytest.mark.parametrize("language,limit_words,wrong_words", [
-    ("nb", "hold den under 2000 tegn", "under 1000"),
-    ("en", "keep it under 2000 characters", "under 1000"),
+    ("nb", "bruk høyst 2000 tegn", "1000"),
+    ("en", "use at most 2000 characters", "1000"),
 ])
-def test_a_comment_over_2000_characters_is_told_the_2000_limit(world, as_role, language, limit_words,
-                                                               wrong_words):
+def test_a_comment_over_2000_characters_is_told_the_2000_limit_beside_the_box(world, as_role, language,
+                                                                              limit_words, wrong_words):
     speaks(world, "worker", language)
     worker = as_role("worker")
     base = f"/s/{world.site.id}/reports/{world.report.id}"
-    response = worker.post(base + "/comment", data={"text": "x" * (reports.MAX_TEXT + 1)})
-    page = response.get_data(as_text=True).lower()
+    typed = "Rekkverket " + "x" * reports.MAX_TEXT
+    response = worker.post(base + "/comment", data={"text": typed})
+    page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert limit_words in page and wrong_words not in page
+    beside = re.search(r'<p class="error" id="comment-text-error"[^>]*>([^<]*)</p>', page)
+    assert beside and limit_words in beside.group(1).lower() and wrong_words not in beside.group(1)
+    assert 'class="error banner"' not in page
+    # What was typed comes back in the comment box, to be shortened rather than typed again.
+    box = re.search(r'<textarea id="comment-text"[^>]*>([^<]*)</textarea>', page)
+    assert box and box.group(1) == typed
     assert ReportEvent.select().where(ReportEvent.kind == "comment").count() == 0
-    # 1,500 characters is within the rule the message states.
-    assert worker.post(base + "/comment", data={"text": "x" * 1500}).status_code == 303
+    # Exactly the number the message states is within the rule.
+    assert worker.post(base + "/comment", data={"text": "x" * reports.MAX_TEXT}).status_code == 303
 
 
-@pytest.mark.parametrize("language,words", [("nb", "hold den under 200 tegn"),
-                                            ("en", "keep it under 200 characters")])
+@pytest.mark.parametrize("path,box,data", [
+    ("close", "action-text", {"text": ""}),  # no corrective action written yet
+    ("action", "action-text", {"text": "Nytt rekkverk " + "y" * 2000}),
+    ("comment", "comment-text", {"text": "   "}),
+])
+def test_a_refused_follow_up_text_is_told_beside_its_own_box_and_kept(world, as_role, path, box, data):
+    foreman = as_role("foreman")
+    response = foreman.post(f"/s/{world.site.id}/reports/{world.report.id}/{path}", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    messages = re.findall(r'<p class="error[^"]*" id="([a-z-]+)-error"', page)
+    assert messages == [box] and 'class="error banner"' not in page
+    assert re.search(rf'id="{box}"[^>]*aria-invalid="true"', page)
+    if data["text"].strip():
+        assert data["text"] in page
+    assert Report.get_by_id(world.report.id).status != "closed"
+
+
+@pytest.mark.parametrize("language,words", [("nb", "bruk høyst 200 tegn"),
+                                            ("en", "use at most 200 characters")])
 def test_a_too_long_alert_area_is_told_beside_the_area_field(world, as_role, language, words):
     speaks(world, "foreman", language)
     response = as_role("foreman").post(f"/s/{world.site.id}/alerts/new", data={
@@ -68,7 +92,7 @@ def test_the_outbox_gets_the_same_status_and_message_in_plain_text(world, as_rol
         "uuid": str(uuid.uuid4()), "kind": "hazard", "category": "falls", "description": "x" * 1001})
     assert response.status_code == 422
     assert response.headers["Content-Type"].startswith("text/plain")
-    assert response.get_data(as_text=True) == "Teksten er for lang. Hold den under 1000 tegn."
+    assert response.get_data(as_text=True) == "Teksten er for lang. Bruk høyst 1000 tegn."
 
 
 def test_a_damaged_uuid_gets_one_message_on_check_in_reports_and_alerts(world, as_role):

@@ -90,8 +90,8 @@ def test_the_check_itself_would_find_a_form_class(tmp_path):
     ("en", {"phone": "", "secret": "584027"}, "phone", "Enter your phone number."),
     ("nb", {"phone": "91000001", "secret": ""}, "secret", "Skriv inn PIN-kode eller passord."),
     ("en", {"phone": "91000001", "secret": ""}, "secret", "Enter your PIN or password."),
-    ("nb", {"phone": "9" * 41, "secret": "584027"}, "phone", "Hold den under 40 tegn."),
-    ("en", {"phone": "91000001", "secret": "x" * 201}, "secret", "Keep it under 200 characters."),
+    ("nb", {"phone": "9" * 41, "secret": "584027"}, "phone", "Bruk høyst 40 tegn."),
+    ("en", {"phone": "91000001", "secret": "x" * 201}, "secret", "Use at most 200 characters."),
 ])
 def test_sign_in_fields_are_explained_beside_the_field(client, world, language, data, field, words):
     client.post("/language", data={"language": language})
@@ -157,12 +157,12 @@ def test_an_unknown_language_is_refused_on_the_profile(as_role, world):
     ("en", {"name": "", "address": "Gate 3"}, "name", "Give the site a name."),
     ("nb", {"name": "Ny skole", "address": ""}, "address", "Skriv inn adressen til byggeplassen."),
     ("en", {"name": "Ny skole", "address": ""}, "address", "Enter the site's address."),
-    ("nb", {"name": "x" * 201, "address": "Gate 3"}, "name", "Hold den under 200 tegn."),
-    ("en", {"name": "Ny skole", "address": "x" * 301}, "address", "Keep it under 300 characters."),
+    ("nb", {"name": "x" * 201, "address": "Gate 3"}, "name", "Bruk høyst 200 tegn."),
+    ("en", {"name": "Ny skole", "address": "x" * 301}, "address", "Use at most 300 characters."),
     ("en", {"name": "Ny skole", "address": "Gate 3", "project_number": "9" * 51}, "project_number",
-     "Keep it under 50 characters."),
+     "Use at most 50 characters."),
     ("nb", {"name": "Ny skole", "address": "Gate 3", "client_name": "x" * 201}, "client_name",
-     "Hold den under 200 tegn."),
+     "Bruk høyst 200 tegn."),
 ])
 def test_new_site_fields_are_explained_beside_the_field(as_role, world, language, data, field, words):
     speaks(world.people["manager"], language)
@@ -199,7 +199,7 @@ def test_editing_a_site_checks_the_same_fields_and_saves_nothing_when_wrong(as_r
 @pytest.mark.parametrize("language,overrides,field,words", [
     ("nb", {"name": ""}, "name", "Skriv inn navnet til personen."),
     ("en", {"name": ""}, "name", "Enter the person's name."),
-    ("en", {"name": "x" * 201}, "name", "Keep it under 200 characters."),
+    ("en", {"name": "x" * 201}, "name", "Use at most 200 characters."),
     ("nb", {"phone": ""}, "phone", "Skriv inn et mobilnummer."),
     ("en", {"phone": ""}, "phone", "Enter a mobile number."),
     ("en", {"phone": "12345678"}, "phone", "Not a mobile number."),
@@ -212,7 +212,7 @@ def test_editing_a_site_checks_the_same_fields_and_saves_nothing_when_wrong(as_r
      "A new employer needs both a name and an organisation number."),
     ("nb", {"new_employer_name": "X AS", "new_employer_org_number": "923609017"}, "new_employer_org_number",
      "Ikke et gyldig organisasjonsnummer"),
-    ("en", {"hms_card_number": "x" * 41}, "hms_card_number", "Keep it under 40 characters."),
+    ("en", {"hms_card_number": "x" * 41}, "hms_card_number", "Use at most 40 characters."),
     ("en", {"hms_card_expiry": "31.01.2028"}, "hms_card_expiry", "Give the date as year-month-day"),
     ("nb", {"hms_card_expiry": "2028-02-30"}, "hms_card_expiry", "Skriv datoen som år-måned-dag"),
     ("en", {"language": "xx"}, "language", "Choose a language from the list."),
@@ -244,9 +244,9 @@ def test_someone_already_on_the_site_is_told_beside_the_phone_number(as_role, wo
 
 
 @pytest.mark.parametrize("data,field,words", [
-    ({"hms_card_number": "x" * 41}, "hms_card_number", "Keep it under 40 characters."),
+    ({"hms_card_number": "x" * 41}, "hms_card_number", "Use at most 40 characters."),
     ({"hms_card_expiry": "2029-13-01"}, "hms_card_expiry", "Give the date as year-month-day"),
-    ({"name": "x" * 201}, "name", "Keep it under 200 characters."),
+    ({"name": "x" * 201}, "name", "Use at most 200 characters."),
 ])
 def test_hms_card_fields_are_explained_beside_the_field(as_role, world, data, field, words):
     speaks(world.people["foreman"], "en")

@@ -380,9 +380,9 @@ def _event(report, actor, kind, text="", **data):
 def _clean_text(text, required=True):
     text = (text or "").strip().replace("\r\n", "\n")
     if required and not text:
-        raise ReportError("text_required")
+        raise ReportError("text_required", field="text")
     if len(text) > MAX_TEXT:
-        raise ReportError("too_long", n=MAX_TEXT)
+        raise ReportError("too_long", field="text", n=MAX_TEXT)
     return text
 
 
@@ -461,7 +461,7 @@ def close(actor, report, action_text):
         return False
     action_text = _clean_text(action_text, required=False)
     if not action_text and not report.corrective_action:
-        raise ReportError("action_required")
+        raise ReportError("action_required", field="text")
     before = audit.snapshot(report, ("status", "corrective_action"))
     with database.atomic():
         if action_text and action_text != report.corrective_action:

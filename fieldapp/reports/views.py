@@ -150,13 +150,22 @@ def _send_photo(report_id, digest, thumb):
 
 # --- follow-up ----------------------------------------------------------------------------------------
 
+# Four forms of the report page send a field named "text": a message about it goes beside the box of the form
+# that was sent (its id on the page), and what was typed comes back in that box (templates/reports/report.html).
+TEXT_BOXES = {"reports.comment": "comment-text", "reports.action": "action-text", "reports.close": "action-text",
+              "reports.reopen": "reopen-text"}
+
+
 def _follow_up(report_id, action):
     report = _visible_report(report_id)
     try:
         action(report)
     except (ReportError, photos.PhotoError) as exc:
         status, _message = inputs.problem(exc)
-        return _report_page(report, error=inputs.banner(exc), status=status, errors=inputs.errors_by_field(exc))
+        errors = inputs.errors_by_field(exc)
+        if "text" in errors:
+            errors[TEXT_BOXES[request.endpoint]] = errors.pop("text")
+        return _report_page(report, error=inputs.banner(exc), status=status, errors=errors)
     return redirect(url_for("reports.report", site_id=g.site.id, report_id=report.id) + "#timeline", 303)
 
 
