@@ -75,14 +75,29 @@ class ReusedSelect:
     Each selected column that is a field, or an alias of one, is converted by the field's python_value (as
     peewee's .tuples() does); other expressions come as the driver returns them.
     rows(*values) -> list of tuples; ValueError at the first call if a sample is not found in the SQL.
+
+    The SQL is kept per kind of database (its class, parameter mark and quote): what peewee's SQL depends on, so
+    a process that opens several databases of one kind (the tests: one per test) builds it once.
     """
 
     def __init__(self, build, params):
         self._build = build
         self._params = params
-        self._db = None
+        self._built = {}  # (database class, param, quote) -> what _sql_for returns
+        self._current = (None, None)  # (the database last used, its entry of _built): replaced in one step
 
-    def _prepare(self, db):
+    def _prepared(self, db):
+        current_db, prepared = self._current
+        if current_db is not db:
+            kind = (type(db), db.param, db.quote)
+            prepared = self._built.get(kind)
+            if prepared is None:
+                prepared = self._built[kind] = self._sql_for(db)
+            self._current = (db, prepared)
+        return prepared
+
+    def _sql_for(self, db):
+        """(sql, parameters with the samples, [(db_value, places)], ((i, python_value or None), ...)) for db."""
         query = self._build(*(sample for _field, sample in self._params))
         sql, params = query.sql()
         slots = []
@@ -97,21 +112,17 @@ class ReusedSelect:
         for column in columns:
             node = column.unwrap()
             converters.append(node.python_value if isinstance(node, Field) else None)
-        self._db, self._sql, self._template, self._slots = db, sql, params, slots
-        self._converters = tuple(enumerate(converters))
+        return sql, params, slots, tuple(enumerate(converters))
 
     def rows(self, *values):
-        db = database.obj
-        if self._db is not db:
-            self._prepare(db)
-        params = list(self._template)
-        for (db_value, places), value in zip(self._slots, values):
+        sql, template, slots, converters = self._prepared(database.obj)
+        params = list(template)
+        for (db_value, places), value in zip(slots, values):
             value = db_value(value)
             for i in places:
                 params[i] = value
-        converters = self._converters
         out = []
-        for row in database.execute_sql(self._sql, params).fetchall():
+        for row in database.execute_sql(sql, params).fetchall():
             row = list(row)
             for i, convert in converters:
                 if convert is not None and row[i] is not None:

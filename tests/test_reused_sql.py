@@ -156,3 +156,34 @@ def test_the_alert_status_rows_match_peewees_tuples_column_by_column(world):
     assert rows["verneombud"].push_broken and not rows["verneombud"].no_push
     assert rows["manager"].no_push and not rows["manager"].push_broken
     assert [r.role for r in alerts.status_rows(alert)][-1] == "worker"  # those who acknowledged come last
+
+
+def test_the_sql_is_built_once_per_kind_of_database_and_each_database_answers_its_own_rows(world, tmp_path):
+    """Another database of the same kind (the tests open one per test) reuses the SQL, and is the one asked."""
+    import shutil
+
+    from fieldapp.db import database, is_sqlite, make_database
+
+    if not is_sqlite():
+        pytest.skip("copies the SQLite file; the kind of database does not matter to what is kept")
+    built = []
+
+    def build(site_id):
+        built.append(site_id)
+        return Membership.select(Membership.role).where(Membership.site == site_id).order_by(Membership.role)
+
+    reused = ReusedSelect(build, [(Membership.site, -7_000_000_004)])
+    first_rows = reused.rows(world.site.id)
+    first = database.obj
+    first.close()
+    shutil.copyfile(first.database, tmp_path / "copy.db")
+    database.initialize(make_database(f"sqlite:///{tmp_path / 'copy.db'}"))
+    try:
+        Membership.delete().where(Membership.role == "worker").execute()
+        second_rows = reused.rows(world.site.id)
+    finally:
+        database.close()
+        database.initialize(first)
+    assert len(built) == 1  # the SQL was built for the first database only
+    assert ("worker",) in first_rows and ("worker",) not in second_rows
+    assert len(second_rows) == len(first_rows) - 1
