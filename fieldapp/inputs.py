@@ -417,6 +417,14 @@ def has_visible_text(text):
                for char in str(text or ""))
 
 
+def free_text(raw):
+    """What a person wrote in a text field: surrounding space stripped, line breaks as "\n", and "" when nothing
+    in it is visible (only U+200B, U+FEFF or other invisible characters): a name, title or note made of those
+    alone is missing, not given. Length checks count the text returned."""
+    text = str(raw if raw is not None else "").strip().replace("\r\n", "\n")
+    return text if has_visible_text(text) else ""
+
+
 def date_bounds(today, years_back, years_ahead):
     """(first, last) dates of the range plausible_date accepts: `years_back` years before to `years_ahead` years
     after `today` (a year is 365.25 days). A form puts them in its date input's min and max, so the phone refuses
@@ -488,13 +496,14 @@ class FormReader:
             self.problems.append(InputError(reason, field=field, **params))
 
     def text(self, name, max_length, required=None, strip=True):
-        """The field's text ("" when absent), without surrounding space unless strip=False (a password).
+        """The field's text as free_text reads it ("" when absent or nothing in it is visible), or exactly as
+        sent with strip=False (a password).
 
         Longer than max_length (None: the caller checks) -> "too_long" (n=max_length); empty with
         `required` (a reason) -> that reason.
         """
         value = self.form.get(name) or ""
-        value = value.strip() if strip else value
+        value = free_text(value) if strip else value
         if not value and required:
             self.fail(required, name)
         elif max_length is not None and len(value) > max_length:

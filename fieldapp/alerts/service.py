@@ -16,7 +16,7 @@ from peewee import JOIN, IntegrityError, OperationalError, chunked, fn
 from .. import audit
 from ..config import Defaults
 from ..db import ReusedSelect, database
-from ..inputs import InputError, whole_number
+from ..inputs import InputError, free_text, whole_number
 from ..models import (ALERT_LEVELS, AUDIENCES, Alert, AlertRecipient, CheckIn, DeviceSession, Membership,
                       PushDelivery, PushSubscription, Site, User, utcnow)
 from .delivery import queue_deliveries
@@ -51,9 +51,9 @@ def parse_form(form, sender_language=None):
     level = (form.get("level") or "").strip() or (templates()[template][0] if template else "info")
     if level not in ALERT_LEVELS:
         raise AlertError("bad_level", field="level")
-    title = (form.get("title") or "").strip()
-    body = (form.get("body") or "").strip().replace("\r\n", "\n")
-    area = (form.get("area") or "").strip()
+    title = free_text(form.get("title"))
+    body = free_text(form.get("body"))
+    area = free_text(form.get("area"))
     if not template and not (title and body):
         raise AlertError("empty")
     for name, value, limit in (("area", area, MAX_AREA), ("title", title, MAX_TITLE), ("body", body, MAX_BODY)):
@@ -82,8 +82,8 @@ def _other_languages(form, template, sender_language):
     for code in Defaults.LANGUAGES:
         if code == sender_language:
             continue
-        title = (form.get(f"title_{code}") or "").strip()
-        body = (form.get(f"body_{code}") or "").strip().replace("\r\n", "\n")
+        title = free_text(form.get(f"title_{code}"))
+        body = free_text(form.get(f"body_{code}"))
         if not (title or body):
             continue
         if template:

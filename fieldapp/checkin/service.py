@@ -5,11 +5,11 @@ from datetime import date, time, timedelta
 
 from peewee import JOIN, IntegrityError
 
-from .. import audit, clock, isolate
+from .. import audit, clock, inputs, isolate
 from ..competence.service import check_gate, flags_for
 from ..db import ReusedSelect, database
 from ..inputs import InputError
-from ..sites.service import new_qr_token
+from ..sites.service import new_qr_token, org_number_valid
 from ..models import CheckIn, Equipment, FollowUp, Membership, Organization, Site, SiteEquipment, User, utcnow
 from .equipment import names as equipment_labels
 from .equipment import required_for
@@ -367,6 +367,25 @@ def resolve_follow_up(actor, site, follow_up_id):
 
 def is_member(user, site):
     return Membership.select().where((Membership.user == user) & (Membership.site == site)).exists()
+
+
+def read_guest_form(form):
+    """A visitor's own details from the guest form (a MultiDict): {"name", "employer", "org_number",
+    "hms_card_number"} as text ("" when not given; the org number without spaces).
+
+    Raises InputErrors with every field's problem, each beside its field: "guest_name" / "guest_employer" when
+    missing (or only invisible characters), "too_long" (n = the column's length) when longer, "bad_org_number"
+    (not 9 digits with a valid check digit, Brønnøysundregistrene's modulus 11), "hms_card_too_long"."""
+    fields = inputs.FormReader(form)
+    fields.text("name", CheckIn.name.max_length, required="guest_name")
+    fields.text("employer", CheckIn.employer_name.max_length, required="guest_employer")
+    org_number = (form.get("org_number") or "").replace(" ", "")
+    fields.values["org_number"] = org_number
+    if org_number and not org_number_valid(org_number):
+        fields.fail("bad_org_number", "org_number")
+    if len(fields.text("hms_card_number", None)) > CheckIn.hms_card_number.max_length:
+        fields.fail("hms_card_too_long", "hms_card_number")
+    return fields.done()
 
 
 def guest_fields(name, employer, org_number, hms_card_number):

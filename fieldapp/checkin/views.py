@@ -15,7 +15,7 @@ from ..inputs import InputError
 from ..htmx import render, render_polled
 from ..competence import service as competence
 from ..shell.errors import render_error
-from ..sites.service import org_number_valid, update_site
+from ..sites.service import update_site
 from . import equipment, exports, service
 
 bp = Blueprint("checkin", __name__)
@@ -149,28 +149,19 @@ def guest(token):
     open_row = None
     if str(site.id) in open_ids:
         open_row = service.open_guest_check_in(open_ids[str(site.id)])
-    form = dict(name=request.form.get("name", (g.user.name if g.user else "")).strip(),
-                employer=request.form.get("employer", "").strip(),
-                org_number=request.form.get("org_number", "").replace(" ", ""),
-                hms_card_number=request.form.get("hms_card_number", "").strip())
+    # As typed (the name filled in for a signed-in person): a refused form comes back with it.
+    form = dict(name=request.form.get("name", g.user.name if g.user else ""), employer=request.form.get("employer", ""),
+                org_number=request.form.get("org_number", ""), hms_card_number=request.form.get("hms_card_number", ""))
     context = dict(site=site, token=token, required=equipment.required_for(site), label=equipment.label,
                    icon=equipment.icon, form=form, open_check_in=open_row, new_uuid=new_uuid(), error=None,
                    errors={}, answered={})
     if request.method in ("GET", "HEAD"):
         return render_template("checkin/guest.html", **context)
     have, missing, all_worn = _equipment_from_form()
-    # Every field's problem at once, each beside its field.
-    problems = []
-    if not form["name"] or len(form["name"]) > 200:
-        problems.append(service.CheckInError("guest_name", field="name"))
-    if not form["employer"] or len(form["employer"]) > 200:
-        problems.append(service.CheckInError("guest_employer", field="employer"))
-    if form["org_number"] and not org_number_valid(form["org_number"]):
-        problems.append(service.CheckInError("bad_org_number", field="org_number"))
-    if len(form["hms_card_number"]) > 40:
-        problems.append(service.CheckInError("hms_card_too_long", field="hms_card_number"))
-    if problems:
-        context.update(errors=inputs.errors_by_field(*problems), answered={"have": have, "missing": missing})
+    try:  # every field's problem at once, each beside its field
+        form = service.read_guest_form(request.form)
+    except InputError as exc:
+        context.update(errors=inputs.errors_by_field(exc), answered={"have": have, "missing": missing})
         return render_template("checkin/guest.html", **context), 422
     try:
         uuid = outbox.parse_uuid(request.form.get("uuid"))

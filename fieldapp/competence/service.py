@@ -17,7 +17,7 @@ from peewee import IntegrityError, fn
 from .. import audit, clock, photos
 from ..db import ReusedSelect, database
 from ..i18n import localized
-from ..inputs import InputError, iso_date, plausible_date, whole_number
+from ..inputs import InputError, free_text, iso_date, plausible_date, whole_number
 from ..models import (CertificatePhoto, CourseType, Membership, Organization, PersonTask, Site, SiteRequirement,
                       TrainingRecord, User, utcnow)
 from .courses import BUILTIN, BY_KEY, TASKS, builtin_validity
@@ -74,7 +74,7 @@ def course_names(organization_id, language=None):
 def add_course_type(actor, organization_id, names, validity):
     """An organization's own course type. names: {code: text} (at least one); validity: text of whole months
     or "" for no expiry. CompetenceError("course_name_required" | "bad_validity")."""
-    names = {code: text.strip() for code, text in names.items() if text and text.strip()}
+    names = {code: free_text(text) for code, text in names.items() if free_text(text)}
     if not names or any(len(text) > MAX_NAME for text in names.values()):
         raise CompetenceError("course_name_required", field="name_nb")
     months = _months(validity)
@@ -157,7 +157,7 @@ def record_fields(organization_id, form, today):
         plausible_date(expires_on, today, "expires_on", MAX_YEARS_TAKEN, MAX_YEARS_VALID, CompetenceError)
     if expires_on is not None and expires_on < taken_on:
         raise CompetenceError("expiry_before_taken", field="expires_on")
-    issuer = (form.get("issuer") or "").strip()
+    issuer = free_text(form.get("issuer"))
     number = (form.get("certificate_number") or "").strip()
     if len(issuer) > MAX_ISSUER:
         raise CompetenceError("too_long", field="issuer", n=MAX_ISSUER)
@@ -352,7 +352,7 @@ def decide(actor, site, record_id, approve, reason=""):
         raise CompetenceError("own_record")
     if not may_decide(actor, record.user):
         raise CompetenceError("not_your_org")
-    reason = (reason or "").strip()
+    reason = free_text(reason)
     if not approve and not reason:
         raise CompetenceError("reason_required", field="reason")
     if len(reason) > MAX_REASON:

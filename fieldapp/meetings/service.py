@@ -22,7 +22,7 @@ from ..alerts import wording as alert_wording
 from ..authz import roles_with
 from ..competence import service as competence
 from ..db import database
-from ..inputs import InputError, iso_date, plausible_date, whole_number
+from ..inputs import InputError, free_text, iso_date, plausible_date, whole_number
 from ..models import (AMU_SIDES, ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
                       MeetingAttendance, MeetingDecision, MeetingKind, MeetingProposal, MeetingSchedule,
                       Membership, Report, ReportEvent, RoundAnswer, SafetyRound, Site, Sja, TrainingRecord, User,
@@ -402,7 +402,7 @@ def previous_decisions(meeting):
 # --- meetings -------------------------------------------------------------------------------------------
 
 def _text(raw, field, required=True):
-    text = (raw or "").strip().replace("\r\n", "\n")
+    text = free_text(raw)
     if required and not text:
         raise MeetingError("text_required", field=field)
     if len(text) > MAX_TEXT:

@@ -18,7 +18,8 @@ from ..alerts import service as alerts
 from ..alerts import tasks as alert_tasks
 from ..authz import can, roles_with
 from ..db import ReusedSelect, database
-from ..inputs import InputError, has_visible_text, iso_date, iso_local_time, plausible_date, whole_number
+from ..inputs import (InputError, free_text, has_visible_text, iso_date, iso_local_time, plausible_date,
+                      whole_number)
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
                       ReportEvent, User, utcnow)
 from ..storage import StorageUnavailable
@@ -67,8 +68,8 @@ def clean_fields(form):
     severity = (form.get("severity") or "").strip() or default_severity(kind, category)
     if severity not in SEVERITIES:
         raise ReportError("bad_severity", field="severity")
-    description = (form.get("description") or "").strip().replace("\r\n", "\n")
-    place = (form.get("place") or "").strip()
+    description = free_text(form.get("description"))
+    place = free_text(form.get("place"))
     if len(description) > MAX_DESCRIPTION:
         raise ReportError("too_long", field="description", n=MAX_DESCRIPTION)
     if len(place) > MAX_PLACE:
@@ -82,7 +83,7 @@ def clean_fields(form):
             raise ReportError("bad_absence_days", field="absence_days", n=MAX_ABSENCE_DAYS)
         if days is not None and not 0 <= days <= MAX_ABSENCE_DAYS:
             raise ReportError("bad_absence_days", field="absence_days", n=MAX_ABSENCE_DAYS)
-        notes = (form.get("injury_notes") or "").strip()
+        notes = free_text(form.get("injury_notes"))
         if len(notes) > MAX_DESCRIPTION:
             raise ReportError("too_long", field="injury_notes", n=MAX_DESCRIPTION)
         injury = dict(absence_beyond_day=_bool(form.get("absence_beyond_day")) or bool(days),
@@ -378,7 +379,7 @@ def _event(report, actor, kind, text="", **data):
 
 
 def _clean_text(text, required=True):
-    text = (text or "").strip().replace("\r\n", "\n")
+    text = free_text(text)
     if required and not text:
         raise ReportError("text_required", field="text")
     if len(text) > MAX_TEXT:

@@ -27,7 +27,7 @@ from ..alerts import tasks as alert_tasks
 from ..authz import roles_with
 from ..db import database
 from ..i18n import localized
-from ..inputs import InputError, whole_number
+from ..inputs import InputError, free_text, whole_number
 from ..models import (REPORT_CATEGORIES, ROUND_ANSWERS, ROUND_SIDES, ChecklistTemplate, ChecklistVersion,
                       Membership, Photo, Report, ReportEvent, RoundAnswer, RoundNote, RoundPhoto, RoundSchedule,
                       RoundSignature, SafetyRound, Site, User, VerneombudTerm, utcnow)
@@ -164,7 +164,7 @@ def edit_template(actor, template, name, outline, language):
     new words (the old translations no longer say the same). Rounds keep the version they were done with.
     Raises RoundError: outline_empty, outline_items (a section without items), too_long.
     """
-    name = (name or "").strip()
+    name = free_text(name)
     if len(name) > MAX_NAME:
         raise RoundError("too_long", field="name", n=MAX_NAME)
     lines = [line.strip() for line in (outline or "").replace("\r\n", "\n").split("\n") if line.strip()]
@@ -253,7 +253,7 @@ def answers_of(safety_round):
 
 
 def _clean_note(note, required):
-    note = (note or "").strip().replace("\r\n", "\n")
+    note = free_text(note)
     if len(note) > MAX_NOTE:
         raise RoundError("too_long", field="note", n=MAX_NOTE)
     if required and not note:
@@ -426,7 +426,7 @@ def finish(safety_round, user, participant_ids, typed_names, summary):
     """
     answers = answers_of(safety_round)
     done, total = progress(safety_round, answers)
-    summary = (summary or "").strip().replace("\r\n", "\n")
+    summary = free_text(summary)
     if len(summary) > MAX_SUMMARY:
         raise RoundError("too_long", field="summary", n=MAX_SUMMARY)
     members = {p.id: p for p in site_people(safety_round.site)}

@@ -26,7 +26,7 @@ from ..authz import can
 from ..checkin import equipment as equipment_catalogue
 from ..db import database, is_sqlite
 from ..i18n import localized
-from ..inputs import InputError, iso_local_time, plausible_date, whole_number
+from ..inputs import InputError, free_text, iso_local_time, plausible_date, whole_number
 from ..models import (SJA_DECISIONS, Membership, Sja, SjaDecision, SjaHazard, SjaParticipant, SjaSignature,
                       SjaStep, User, utcnow)
 
@@ -67,7 +67,7 @@ def score(probability, severity):
 # --- the form: flat fields in, content out -------------------------------------------------------------------
 
 def _text(form, name, limit, reason="too_long"):
-    value = (form.get(name) or "").strip().replace("\r\n", "\n")
+    value = free_text(form.get(name))
     if len(value) > limit:
         raise SjaError(reason, field=name, n=limit)
     return value
@@ -457,7 +457,7 @@ def decide(sja, user, decision, note, revision):
         raise SjaError("not_responsible")
     if decision not in SJA_DECISIONS:
         raise SjaError("bad_decision", field="decision")
-    note = (note or "").strip()
+    note = free_text(note)
     if len(note) > MAX_TEXT:
         raise SjaError("too_long", field="note", n=MAX_TEXT)
     if decision == "no_go" and not note:
@@ -483,7 +483,7 @@ def finish(sja, user, lessons):
     "not_go" (only a job that was given the go is finished), "finished", "lessons_required", "too_long"."""
     if user.id != sja.responsible_id:
         raise SjaError("not_responsible")
-    lessons = (lessons or "").strip().replace("\r\n", "\n")
+    lessons = free_text(lessons)
     if not lessons:
         raise SjaError("lessons_required", field="lessons")
     if len(lessons) > MAX_TEXT:
