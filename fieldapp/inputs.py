@@ -425,6 +425,19 @@ def free_text(raw):
     return text if has_visible_text(text) else ""
 
 
+# Control characters (C0, DEL, C1) and the bidi controls that reorder text on screen (U+202A-E, U+2066-9, the
+# marks U+200E/F, U+061C): a file's name "photo\u202Egpj.exe" would show as "photoexe.jpg".
+_UNSAFE_NAME = dict.fromkeys([*range(0x00, 0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F,
+                              *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def file_name(raw, limit):
+    """An uploaded file's name as the phone sent it, fit to store and show: control and bidi characters removed,
+    space-trimmed, at most `limit` characters ("" when nothing is left). The person did not type it, so a NUL in
+    it (which PostgreSQL refuses in text) is dropped here rather than refusing the upload."""
+    return str(raw or "").translate(_UNSAFE_NAME).strip()[:limit]
+
+
 def date_bounds(today, years_back, years_ahead):
     """(first, last) dates of the range plausible_date accepts: `years_back` years before to `years_ahead` years
     after `today` (a year is 365.25 days). A form puts them in its date input's min and max, so the phone refuses

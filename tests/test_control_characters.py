@@ -41,3 +41,25 @@ def test_tabs_and_newlines_are_ordinary_text(as_role, world):
                                       data={"uuid": str(uuid.uuid4()), "kind": "hazard", "category": "falls",
                                             "description": "Line one\r\n\tLine two"})
     assert response.status_code in (200, 201), response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("outbox", [False, True])
+def test_a_photo_whose_file_name_holds_nul_is_kept_with_its_report(as_role, world, outbox):
+    """The phone names the file, not the person: a control character in the name is dropped, and the report and
+    its photo are saved (refusing them would lose the report)."""
+    import io
+
+    from helpers import jpeg
+
+    from fieldapp.models import Photo
+
+    headers = {"X-Outbox": "1"} if outbox else {}
+    response = as_role("worker").post(f"/s/{world.site.id}/reports/new", headers=headers, data={
+        "uuid": str(uuid.uuid4()), "kind": "hazard", "category": "falls", "description": "Hole in the floor",
+        "photos": [(io.BytesIO(jpeg()), "IMG\x00_0042\u202e.jpg"), (io.BytesIO(b"not a photo"), "notes\x07.jpg")]},
+        content_type="multipart/form-data")
+    assert response.status_code in (200, 201, 303), response.status_code
+    report = Report.get(Report.description == "Hole in the floor")
+    assert Photo.select().where(Photo.report == report).count() == 1
+    dropped = [e.data for e in report.events if e.kind == "photo_dropped"]
+    assert len(dropped) == 1 and dropped[0]["name"] == "notes.jpg"

@@ -7,7 +7,7 @@ from peewee import JOIN, fn
 from .. import audit, clock, photos
 from ..authz import roles_with
 from ..db import database, is_sqlite
-from ..inputs import FormReader, InputError, iso_date, plausible_date, whole_number
+from ..inputs import FormReader, InputError, file_name, iso_date, plausible_date, whole_number
 from ..models import (ELECTION_KINDS, INSPECTION_SANCTIONS, VERNEOMBUD_ROLES, Inspection, InspectionOrder,
                       Membership, OrderEvidence, Organization, Report, Site, User, VerneombudTerm,
                       utcnow)
@@ -563,16 +563,9 @@ def _order_of(site, order_id):
             .where((InspectionOrder.id == order_id) & (Inspection.site == site)).first())
 
 
-# Control characters (C0, DEL, C1) and the bidi controls that reorder text on screen (U+202A-E, U+2066-9, the
-# marks U+200E/F, U+061C): a file's name "photo\u202Egpj.exe" would show as "photoexe.jpg".
-_UNSAFE_NAME = dict.fromkeys([*range(0x00, 0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F,
-                              *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
-
-
 def clean_name(raw):
-    """A file's name as sent, fit to store and show: control and bidi characters removed, space-trimmed, at most
-    120 characters (OrderEvidence.name)."""
-    return (raw or "").translate(_UNSAFE_NAME).strip()[:120]
+    """A file's name as sent, fit to store and show (inputs.file_name), at most 120 characters (OrderEvidence.name)."""
+    return file_name(raw, 120)
 
 
 def _prepare_evidence(order, files, store):

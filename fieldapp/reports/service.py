@@ -18,7 +18,7 @@ from ..alerts import service as alerts
 from ..alerts import tasks as alert_tasks
 from ..authz import can, roles_with
 from ..db import ReusedSelect, database
-from ..inputs import (InputError, free_text, has_visible_text, iso_date, iso_local_time, plausible_date,
+from ..inputs import (InputError, file_name, free_text, has_visible_text, iso_date, iso_local_time, plausible_date,
                       whole_number)
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
                       ReportEvent, User, utcnow)
@@ -112,7 +112,7 @@ def read_uploads(files):
         raise ReportError("too_many_photos", n=MAX_PHOTOS)
     read = []
     for position, upload in enumerate(uploads, 1):
-        name = (upload.filename or "")[:80] or f"{position}.jpg"
+        name = file_name(upload.filename, 80) or f"{position}.jpg"
         try:
             read.append(Upload(name, photos.read_limited(upload.stream)))
         except photos.PhotoError as exc:
