@@ -107,7 +107,8 @@ CATALOGUE = {
     "bad_audience": (422, _l("Choose who gets the alert.")),
     "bad_ack": (422, _l("Choose whether it must be acknowledged.")),
     "bad_minutes": (422, _l("Give the time to acknowledge in minutes, from 1 to %(n)s.")),
-    "alert.uuid_conflict": (409, _l("This was already sent. Reload the page.")),
+    "alert.uuid_conflict": (409, _l("This form was already used to send another alert. Check the text and send it "
+                                    "again.")),
     "not_stop_work": (409, _l("Only a stop-work order can be lifted.")),
     "not_yours_to_lift": (403, _l("You cannot lift this order. The person who stopped the work lifts it; a "
                                   "verneombud's stop may also be lifted by another verneombud of the site "

@@ -141,6 +141,23 @@ def test_an_own_alert_needs_title_and_text_and_sending_twice_makes_one(world, ph
     assert compose(phones["worker"], world.site, title="Hi", body="there").status_code == 403
 
 
+def test_other_words_or_another_sender_under_a_sent_alerts_uuid_are_refused_not_taken_as_sent(world, as_role):
+    """Sent twice, saved once, but only the same alert: other words (an edited form sent with the old UUID) or
+    another person under that UUID get a 409 that says so, and nothing else is sent or credited to them."""
+    foreman, verneombud = as_role("foreman"), as_role("verneombud")
+    form_uuid = str(uuid.uuid4())
+    words = dict(uuid=form_uuid, title="Crane lift", body="Keep clear of zone B", level="warning")
+    assert compose(foreman, world.site, **words).status_code == 303
+    assert compose(foreman, world.site, **words).status_code == 303  # the same alert again: the one saved
+    edited = compose(foreman, world.site, **{**words, "body": "Keep clear of zone C"})
+    assert edited.status_code == 409 and "allerede brukt til å sende et annet varsel" in edited.get_data(as_text=True)
+    assert compose(foreman, world.site, **{**words, "level": "stop_work"}).status_code == 409
+    assert compose(verneombud, world.site, **words).status_code == 409
+    assert Alert.select().count() == 1
+    alert = Alert.get()
+    assert alert.body == "Keep clear of zone B" and alert.sender_id == world.people["foreman"].id
+
+
 def test_a_gone_subscription_is_removed(world, phones, push_service, as_role):
     gone = push_service.subscribe("old-phone", plan=[410])
     assert as_role("worker").post("/me/push", json=gone).status_code == 201
