@@ -128,28 +128,30 @@ def audience_members(site, audience):
 SENT_FIELDS = ("level", "template", "area", "title", "body", "audience", "ack_required", "language", "texts")
 
 
-def _sent_before(existing, actor, site, fields):
+def _sent_before(existing, actor, site, fields, composed):
     """`existing` (the alert saved under this UUID) when this request is the same alert sent again: the same site
-    and, for a person's alert, the same sender and words (SENT_FIELDS). Anything else under that UUID is not
-    this alert: AlertError("uuid_conflict"), 409, and nothing is sent (issue 13: sent twice, saved once; never
-    a person told that another's alert was theirs)."""
+    and, for an alert a person composed (the form's UUID), the same sender and words (SENT_FIELDS). Anything
+    else under that UUID is not this alert: AlertError("uuid_conflict"), 409, and nothing is sent (issue 13: sent
+    twice, saved once; never a person told that another's alert was theirs). The app's own alerts use keys made
+    from what they are about (one per SJA revision): the first one made under a key stands."""
     if existing.site_id != site.id:
         raise AlertError("uuid_conflict")
-    if actor is not None and (existing.sender_id != actor.id
-                              or any(getattr(existing, name) != fields.get(name) for name in SENT_FIELDS)):
+    if composed and (existing.sender_id != actor.id
+                     or any(getattr(existing, name) != fields.get(name) for name in SENT_FIELDS)):
         raise AlertError("uuid_conflict")
     return existing
 
 
-def create(actor, site, alert_uuid, fields, recipients=None, report=None, send=True):
+def create(actor, site, alert_uuid, fields, recipients=None, report=None, send=True, composed=False):
     """(alert, created). Stores the alert, its recipients and their push deliveries in one transaction, then
     asks a consumer to send them (send=False: the caller does, after its own transaction commits).
 
-    The same alert sent again under its UUID gives (the saved alert, False); another alert under that UUID
-    raises AlertError("uuid_conflict") (_sent_before)."""
+    composed: the alert a person wrote in the compose form (alert_uuid is the form's). The same alert sent again
+    under its UUID gives (the saved alert, False); another under that UUID raises AlertError("uuid_conflict")
+    (_sent_before)."""
     existing = Alert.get_or_none(Alert.uuid == alert_uuid)
     if existing is not None:
-        return _sent_before(existing, actor, site, fields), False
+        return _sent_before(existing, actor, site, fields, composed), False
     if recipients is None:
         recipients = audience_members(site, fields["audience"])
     recipients = [(user_id, role) for user_id, role in recipients if actor is None or user_id != actor.id]
@@ -177,7 +179,7 @@ def create(actor, site, alert_uuid, fields, recipients=None, report=None, send=T
         existing = Alert.get_or_none(Alert.uuid == alert_uuid)
         if existing is None:
             raise
-        return _sent_before(existing, actor, site, fields), False
+        return _sent_before(existing, actor, site, fields, composed), False
     if send:
         deliver_soon(alert.id)
     return alert, True

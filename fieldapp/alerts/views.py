@@ -84,7 +84,7 @@ def send(site_id):
     try:
         alert_uuid = outbox.parse_uuid(request.form.get("uuid"))
         fields = service.parse_form(request.form, sender_language=str(get_locale()))
-        alert, _created = service.create(g.user, g.site, alert_uuid, fields)
+        alert, _created = service.create(g.user, g.site, alert_uuid, fields, composed=True)
     except inputs.InputError as exc:  # AlertError, or a bad UUID (outbox.parse_uuid)
         status, _message = inputs.problem(exc)
         context = _compose_context(error=inputs.banner(exc), errors=inputs.errors_by_field(exc), form=request.form)
