@@ -205,7 +205,7 @@ def outbox_post(view):
     def wrapped(*args, **kwargs):
         if outbox.from_outbox():
             if not outbox.same_origin():
-                abort(403)
+                return outbox.other_site()
         elif current_app.config["WTF_CSRF_ENABLED"] and current_app.config["WTF_CSRF_CHECK_DEFAULT"]:
             csrf.protect()  # what the app-wide check would have done
         return view(*args, **kwargs)

@@ -87,6 +87,12 @@ def wrong_person():
     return answer(409, "Made by another person: not saved.", kind="wrong-person")
 
 
+def other_site():
+    """The answer to an outbox post that the browser says came from another web site (same_origin() False): no
+    phone of this app sends one, so it is refused, not kept for later."""
+    return answer(403, "Sent from another web site: not saved.", kind="other-site")
+
+
 def maker_problem(user):
     """None if the outbox post may be saved as `user`, else the answer that refuses it.
 
