@@ -157,11 +157,11 @@ def test_a_failure_in_the_middle_leaves_nothing_and_the_retry_saves_it(app, worl
 
 
 def injury(worker, world, **extra):
-    response = send(worker, world.site, [jpeg()], kind="injury", category="machines_tools",
-                    absence_beyond_day="y", absence_days="3", medical_treatment="y", serious="y",
-                    injury_notes="Deep cut, left hand, stitches at the A&E", **extra)
+    fields = {"absence_beyond_day": "y", "absence_days": "3", "medical_treatment": "y", "serious": "y",
+              "injury_notes": "Deep cut, left hand, stitches at the A&E", **extra}
+    response = send(worker, world.site, [jpeg()], kind="injury", category="machines_tools", **fields)
     assert response.status_code == 303
-    return new_reports(world).get()
+    return new_reports(world).order_by(Report.id.desc()).first()
 
 
 def test_injury_medical_details_are_for_managers_only(world, worker, as_role):
@@ -176,6 +176,20 @@ def test_injury_medical_details_are_for_managers_only(world, worker, as_role):
         assert "bare av byggeplassens ledere" in page
     page = as_role("manager").get(path).get_data(as_text=True)
     assert "Deep cut, left hand" in page and "§ 5-2" in page
+
+
+def test_everyone_on_a_serious_injury_is_told_it_is_serious_but_not_the_medical_details(world, worker, as_role):
+    """The foreman and the verneombud act on a serious injury at once (AML § 5-2): that it is serious is shown
+    to every reader of the report; what the injury is stays with the managers."""
+    serious = injury(worker, world)
+    minor = injury(worker, world, serious="")
+    for role in ("worker", "foreman", "verneombud", "manager"):
+        client = as_role(role)
+        page = client.get(f"/s/{world.site.id}/reports/{serious.id}").get_data(as_text=True)
+        assert page.count('class="warning serious-injury"') == 1 and "§ 5-2" in page, role
+        assert ("Deep cut" in page) == (role == "manager"), role
+        page = client.get(f"/s/{world.site.id}/reports/{minor.id}").get_data(as_text=True)
+        assert "serious-injury" not in page, role
 
 
 def test_the_manager_records_when_the_authorities_were_notified(world, worker, as_role):
