@@ -78,16 +78,21 @@ def decode(data):
 AMBIGUOUS = re.compile(r"[0-9]{1,3}[.,][0-9]{3}")
 
 
+# ASCII digits with at most one decimal comma or point: float() alone also read "1_000", "١٢" (Arabic-Indic digits),
+# "1e3", "inf" and "nan".
+HOURS = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
+
+
 def _number(text):
-    """Hours as typed: a decimal comma or point, spaces between thousands ("1 234,5"). ValueError for anything
-    else; HoursError("ambiguous_hours") for "1,500" or "1.500", which readers of different languages read
+    """Hours as typed: ASCII digits, a decimal comma or point, spaces between thousands ("1 234,5"). ValueError for
+    anything else; HoursError("ambiguous_hours") for "1,500" or "1.500", which readers of different languages read
     a thousand times apart."""
     text = text.strip().replace("\u00a0", "").replace(" ", "")
     if AMBIGUOUS.fullmatch(text):
         raise HoursError("ambiguous_hours", field="hours")
-    if "," in text and "." not in text:
-        text = text.replace(",", ".")
-    return float(text)
+    if not HOURS.fullmatch(text):
+        raise ValueError(f"not hours: {text[:40]!r}")
+    return float(text.replace(",", "."))
 
 
 MONTH = re.compile(r"([0-9]{4})-([0-9]{1,2})")
