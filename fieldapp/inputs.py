@@ -476,6 +476,20 @@ def whole_number(raw):
     return int(text)
 
 
+# ASCII digits with at most one decimal comma or point: float() alone also reads "1_000", "١٢" (Arabic-Indic digits),
+# "1e3", "inf" and "nan".
+DECIMAL = re.compile(r"[0-9]{1,15}(?:[.,][0-9]{1,6})?")
+
+
+def decimal_number(raw):
+    """A non-negative float from text of ASCII digits with at most one decimal comma or point ("7,5", "7.5"),
+    surrounding space allowed; None for anything else (the caller's message names the field's range)."""
+    text = str(raw if raw is not None else "").strip()
+    if not DECIMAL.fullmatch(text):
+        return None
+    return float(text.replace(",", "."))
+
+
 class InputErrors(InputError):
     """Every problem found in one posted form at once (a form with several fields): each beside its field.
 

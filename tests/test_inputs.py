@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from flask_babel import force_locale
 
-from fieldapp import inputs
-from fieldapp.models import Alert, Report, ReportEvent, Site, User
+from fieldapp import clock, inputs
+from fieldapp.models import Alert, Report, ReportEvent, Site, User, VerneombudHours
 from fieldapp.reports import service as reports
 
 FIELDAPP = Path(__file__).resolve().parent.parent / "fieldapp"
@@ -232,3 +232,24 @@ def test_a_meeting_date_in_another_shape_is_refused_and_no_draft_made(world, as_
     response = as_role("manager").post(f"/s/{world.site.id}/meetings/new", data={"kind": "hms", "held_on": held_on})
     assert response.status_code == 422
     assert Meeting.select().count() == 0
+
+
+@pytest.mark.parametrize("raw,number", [
+    ("7,5", 7.5), (" 7.5 ", 7.5), ("12", 12.0), ("0", 0.0),
+    ("1e1", None), ("1_0", None), ("\u0661\u0662", None), ("nan", None), ("inf", None), ("-3", None), ("+3", None),
+    ("7,5,0", None), ("", None), (None, None), ("٣", None), ("１２", None),
+])
+def test_decimal_numbers_are_ascii_digits_with_one_decimal_mark(raw, number):
+    """float() read all of these; a form's hours are digits with a comma or point, or refused."""
+    assert inputs.decimal_number(raw) == number
+
+
+@pytest.mark.parametrize("typed", ["1e1", "1_0", "\u0661\u0662", "nan"])
+def test_verneombud_hours_take_only_plain_numbers(as_role, world, typed):
+    client = as_role("verneombud")
+    today = clock.today(world.site).isoformat()
+    response = client.post(f"/s/{world.site.id}/verneombud/hours", data={"worked_on": today, "hours": typed})
+    assert response.status_code == 422 and VerneombudHours.select().count() == 0
+    assert client.post(f"/s/{world.site.id}/verneombud/hours",
+                       data={"worked_on": today, "hours": "7,5"}).status_code == 303
+    assert VerneombudHours.get().hours == 7.5

@@ -7,7 +7,7 @@ from peewee import JOIN, fn
 from .. import audit, clock, photos
 from ..authz import roles_with
 from ..db import database, is_sqlite
-from ..inputs import FormReader, InputError, file_name, iso_date, plausible_date, whole_number
+from ..inputs import FormReader, InputError, decimal_number, file_name, iso_date, plausible_date, whole_number
 from ..models import (ELECTION_KINDS, INSPECTION_SANCTIONS, VERNEOMBUD_ROLES, Inspection, InspectionOrder,
                       Membership, OrderEvidence, Organization, Report, Site, User, VerneombudTerm,
                       utcnow)
@@ -498,11 +498,7 @@ def record_hours(actor, site, form):
     fields = FormReader(form)
     worked_on = fields.date("worked_on")
     note = fields.text("note", MAX_NOTE)
-    raw = (form.get("hours") or "").strip().replace(",", ".")
-    try:
-        hours = float(raw)
-    except ValueError:
-        hours = None
+    hours = decimal_number(form.get("hours"))
     if hours is None or not 0.25 <= hours <= MAX_HOURS:
         fields.fail("duties.bad_hours", "hours", n=MAX_HOURS)
     if (worked_on is None or worked_on > clock.today(site)) and "worked_on" not in {p.field for p in fields.problems}:

@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 
 from .. import audit, clock
 from ..db import database
-from ..inputs import InputError, InputErrors, whole_number
+from ..inputs import InputError, InputErrors, decimal_number, whole_number
 from ..models import CheckIn, EnteredHours, Membership, Organization, User
 from ..sites.service import org_number_valid
 
@@ -78,21 +78,17 @@ def decode(data):
 AMBIGUOUS = re.compile(r"[0-9]{1,3}[.,][0-9]{3}")
 
 
-# ASCII digits with at most one decimal comma or point: float() alone also read "1_000", "١٢" (Arabic-Indic digits),
-# "1e3", "inf" and "nan".
-HOURS = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
-
-
 def _number(text):
     """Hours as typed: ASCII digits, a decimal comma or point, spaces between thousands ("1 234,5"). ValueError for
-    anything else; HoursError("ambiguous_hours") for "1,500" or "1.500", which readers of different languages read
-    a thousand times apart."""
+    anything else (inputs.decimal_number); HoursError("ambiguous_hours") for "1,500" or "1.500", which readers of
+    different languages read a thousand times apart."""
     text = text.strip().replace("\u00a0", "").replace(" ", "")
     if AMBIGUOUS.fullmatch(text):
         raise HoursError("ambiguous_hours", field="hours")
-    if not HOURS.fullmatch(text):
+    hours = decimal_number(text)
+    if hours is None:
         raise ValueError(f"not hours: {text[:40]!r}")
-    return float(text.replace(",", "."))
+    return hours
 
 
 MONTH = re.compile(r"([0-9]{4})-([0-9]{1,2})")

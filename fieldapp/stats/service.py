@@ -15,7 +15,7 @@ from peewee import JOIN, fn
 
 from .. import audit, clock
 from ..authz import roles_with
-from ..inputs import InputError, iso_date, whole_number
+from ..inputs import InputError, decimal_number, iso_date, whole_number
 from ..db import database
 from ..models import (Alert, AlertRecipient, AmuMember, CertificatePhoto, CheckIn, FollowUp, InjuryDetails, Meeting,
                       MeetingAttendance, MeetingProposal, Membership, Organization, Report, RoundAnswer, RoundSchedule,
@@ -523,11 +523,10 @@ def record_injury(actor, report, form):
         raise InputError("bad_absence_days", field="absence_days", n=366)
     if days is not None and not 0 <= days <= 366:
         raise InputError("bad_absence_days", field="absence_days", n=366)
-    hours_text = (form.get("absence_hours") or "").strip().replace(",", ".")
-    try:
-        absence_hours = float(hours_text) if hours_text else None
-    except ValueError:
-        raise InjuryError("bad_hours", field="absence_hours", n=MAX_ABSENCE_HOURS) from None
+    hours_text = (form.get("absence_hours") or "").strip()
+    absence_hours = decimal_number(hours_text) if hours_text else None
+    if hours_text and absence_hours is None:
+        raise InjuryError("bad_hours", field="absence_hours", n=MAX_ABSENCE_HOURS)
     if absence_hours is not None and not 0 <= absence_hours <= MAX_ABSENCE_HOURS:
         raise InjuryError("bad_hours", field="absence_hours", n=MAX_ABSENCE_HOURS)
     if days is None and returned is not None:
