@@ -9,10 +9,12 @@ import hashlib
 import io
 import logging
 
+from babel.numbers import get_decimal_symbol
 from flask import current_app, redirect, request, send_file, stream_with_context
 from werkzeug.exceptions import NotFound
 
 from . import anchors
+from .i18n import formatting_locale
 from .storage import CHUNK, LocalStorage
 
 # OWASP "CSV Injection": a cell starting with one of these is read as a formula by Excel, LibreOffice or
@@ -24,10 +26,14 @@ log = logging.getLogger(__name__)
 def csv_cell(value):
     """One cell as text that no spreadsheet runs: None -> "", text starting with = + - @ tab or CR gets a
     leading apostrophe (which spreadsheets show as "text, not a formula"). Numbers are ours, not a
-    person's input, and are left as they are so that they stay numbers."""
+    person's input, and are left as they are so that they stay numbers; a decimal is written with the reader's
+    decimal mark (a comma in bokmål, Polish, Lithuanian and Ukrainian), as the spreadsheet that opens a
+    semicolon-separated file reads it: "8.0" is text or a date in Norwegian Excel, "8,0" a number."""
     if value is None:
         return ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, float):
+        return str(value).replace(".", get_decimal_symbol(formatting_locale()))
+    if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text

@@ -149,12 +149,16 @@ def test_the_amu_members_read_their_organizations_register(as_role, scene):
     assert worker.get(f"/s/{scene.site.id}/injuries.csv").status_code == 403  # the site's register: its roles
 
 
-def test_the_hours_export_streams(as_role, scene, app):
-    response = as_role("manager").get(f"/s/{scene.site.id}/stats/hours.csv", query_string=month_args())
-    assert response.is_streamed
-    lines = response.get_data(as_text=True).lstrip("\ufeff").splitlines()
-    assert lines[1].split(";") == ["Site A", "2026-06-01", "Ola", "", "923609016", "2026-06-01 07:00",
-                                   "2026-06-01 15:00", "8.0"]
+def test_the_hours_export_streams_with_the_readers_decimal_mark(as_role, scene, app):
+    # "8.0" in a semicolon-separated file is text (or a date) to Norwegian Excel: a bokmål reader gets "8,0".
+    client = as_role("manager")
+    for language, hours in (("nb", "8,0"), ("en", "8.0")):
+        client.post("/me/language", data={"language": language})
+        response = client.get(f"/s/{scene.site.id}/stats/hours.csv", query_string=month_args())
+        assert response.is_streamed
+        lines = response.get_data(as_text=True).lstrip("\ufeff").splitlines()
+        assert lines[1].split(";")[:2] == ["Site A", "2026-06-01"]
+        assert lines[1].split(";")[3:] == ["", "923609016", "2026-06-01 07:00", "2026-06-01 15:00", hours]
 
 
 # --- entered hours ------------------------------------------------------------------------------------------
