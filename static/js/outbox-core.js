@@ -1,6 +1,6 @@
 // The outbox's storage and sending, shared by the pages (outbox.js) and the service worker (Background Sync).
 // No DOM here. An item is {uuid, url, fields: [[name, value]] or [[name, Blob, filename]], label, createdAt,
-// maker: {user, session, name}, editUrl, state: "pending" | "failed" | "sent", status, message, notes}.
+// maker: {user, session, name}, editUrl, supersedes, state: "pending" | "failed" | "sent", status, message, notes}.
 //
 // Rules (issue 13):
 // - An item is sent only while its maker is the person signed in on this phone (asked from /whoami, never
@@ -119,11 +119,22 @@
   }
 
   // Records the outcome of one post. -> "sent" | "failed" | "retry" | "signed-out" | "wrong-person"
+  // An item marked `supersedes` (a check-in or check-out: the form says all there is to say) answers the same
+  // person's earlier refused items to the same address once it is sent: they go with its receipt, in one step.
   function settle(item, outcome, answer, status) {
     if (outcome === "sent") {
       var receipt = { uuid: item.uuid, url: item.url, label: item.label, createdAt: item.createdAt, maker: item.maker,
                       sentAt: new Date().toISOString(), state: "sent", fields: [], notes: answer.notes };
-      return put(receipt).then(function () { return outcome; });
+      return withStore("readwrite", function (store) {
+        store.put(receipt);
+        if (!item.supersedes || !item.maker) return null;
+        return request(store.getAll()).then(function (items) {
+          (items || []).forEach(function (other) {
+            if (other.state === "failed" && other.url === item.url && other.maker &&
+                other.maker.user === item.maker.user) store.delete(other.uuid);
+          });
+        });
+      }).then(function () { return outcome; });
     }
     return update(item.uuid, function (stored) {
       delete stored.claimedUntil;

@@ -290,6 +290,8 @@
       var item = { uuid: uuid, url: form.action, fields: fields, createdAt: madeAt, state: "pending",
                    label: form.dataset.outboxLabel || "", maker: maker,
                    timeZone: pageZone(),
+                   // Sent, it answers the same person's earlier refused items to this address (outbox-core.js).
+                   supersedes: form.hasAttribute("data-outbox-supersedes"),
                    editUrl: form.hasAttribute("data-outbox-edit") ? location.pathname : null };
       var replaces = form.dataset.outboxReplaces;
       delete form.dataset.outboxReplaces;
@@ -349,6 +351,8 @@
             var why = mine.message || "";
             note.textContent = cleared ? [note.dataset.failed, why].filter(Boolean).join(" ") : why || note.dataset.failed || "";
             note.classList.add("error"); note.setAttribute("role", "alert"); note.hidden = !note.textContent;
+            // Where the person looks: not under the sticky button and the bottom bar at the page's foot.
+            if (!note.hidden) note.scrollIntoView({ block: "center" });
           }
           return;
         }

@@ -109,3 +109,31 @@ def test_check_in_page_opens_without_signal_and_the_check_in_waits(live, page, c
     with page.expect_navigation():
         page.click("form.sign-out button")
     assert wait_until(page, "caches.has('pages-v1').then(kept => !kept)")
+
+
+def test_a_refused_check_in_is_told_in_view_and_a_later_check_in_answers_it(live, page):
+    """Nothing ticked: the refusal is shown where the person looks (not under the sticky button). Checked in later
+    from a fresh page, the refused item is answered by it: no "1 needs checking" left for good."""
+    world = live.world
+    require(world.site, "helmet", "safety_shoes", "hi_vis")
+    sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/checkin")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    page.click("#check-in button[type=submit]")
+    note = page.wait_for_selector(".outbox-note.error:not([hidden])")
+    box = note.bounding_box()
+    sticky = page.locator(".sticky-actions").bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= sticky["y"], (box, sticky)
+    wait_until(page, "window.fieldappOutbox.all().then(items => items.some(i => i.state === 'failed'))")
+    # Away and back: a fresh form, which knows nothing of the refused item.
+    page.goto(f"{live.url}/")
+    page.goto(f"{live.url}/s/{world.site.id}/checkin")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    page.click("label.all-worn")
+    page.click("#check-in button[type=submit]")
+    wait_until(page, "document.body && document.body.textContent.includes('Du er sjekket inn siden')")
+    assert CheckIn.select().count() == 1
+    wait_until(page, "window.fieldappOutbox.all().then(items => items.every(i => i.state === 'sent'))")
+    page.goto(f"{live.url}/")
+    wait_until(page, "document.documentElement.dataset.outbox === '0'")
+    assert page.locator("#outbox-status").is_hidden()
