@@ -54,7 +54,13 @@ def _h(value):
 
 
 def _hours(value):
-    return format_decimal(round(value), format="#,##0")
+    """Hours in the reader's language: whole hours from a hundred up ("1 500"), one decimal below ("80,5", "0,3"),
+    so that a month of a few minutes' check-ins, or half hours, do not show as 0 or a rounded figure."""
+    if value >= 100:
+        return format_decimal(round(value), format="#,##0")
+    if 0 < value < 0.05:  # a few minutes: some, not none
+        return "<\u00a0" + format_decimal(0.1, format="#,##0.#")
+    return format_decimal(round(value, 1), format="#,##0.#")
 
 
 def _pct(value):
@@ -67,10 +73,10 @@ def _one_decimal(value):
 
 def _thousands(value):
     """A chart's short label for hours: "4k" reads as code in Norwegian; "4,1 k" / "4.1 k" in the reader's
-    language, whole numbers below a thousand."""
+    language, below a thousand as _hours writes them (a bar of 0.3 hours is labelled 0,3, not 0)."""
     if value >= 1000:
         return format_decimal(value / 1000, format="#,##0.#") + "\u00a0k"
-    return format_decimal(round(value), format="#,##0")
+    return _hours(value)
 
 
 def _render(sites, period, own_only, error=None, errors=None):
