@@ -23,6 +23,7 @@ def create_app(test_config=None):
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.json = inputs.JSONProvider(app)  # bad JSON of any shape is bad input (fieldapp/inputs.py)
+    app.request_class = inputs.FormRequest  # a broken form of any shape is bad input too
     app.config.from_object(config.Defaults)
     app.config.update(settings)  # FIELDAPP_SECRET_KEY=..., FIELDAPP_DEBUG=... (config.settings)
     app.config.update(test_config)

@@ -16,9 +16,12 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta
 
+from flask import Request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+from werkzeug.exceptions import BadRequest
+from werkzeug.formparser import FormDataParser
 
 from . import clock
 
@@ -107,6 +110,8 @@ CATALOGUE = {
     "bad_audience": (422, _l("Choose who gets the alert.")),
     "bad_ack": (422, _l("Choose whether it must be acknowledged.")),
     "bad_minutes": (422, _l("Give the time to acknowledge in minutes, from 1 to %(n)s.")),
+    "alert.ack_uuid_conflict": (409, _l("This acknowledgement was sent from another form. Reload the page and tap "
+                                        "the button again.")),
     "alert.uuid_conflict": (409, _l("This form was already used to send another alert. Check the text and send it "
                                     "again.")),
     "not_stop_work": (409, _l("Only a stop-work order can be lifted.")),
@@ -611,6 +616,24 @@ def banner(exc, beside=None):
         if not field or (beside is not None and field not in beside):
             return problem(part)[1]
     return None
+
+
+class NamedPartsParser(FormDataParser):
+    """werkzeug's form parser, refusing a multipart part without a field name ("Content-Disposition: form-data"
+    and no name=): werkzeug keeps its value under the key None, and every reader of the form then failed (a 500
+    on every POST, sign-in too, before any view). BadRequest (400) instead, as for any other broken body."""
+
+    def parse(self, *args, **kwargs):
+        stream, form, files = super().parse(*args, **kwargs)
+        if None in form or None in files:
+            raise BadRequest("a form part without a name")
+        return stream, form, files
+
+
+class FormRequest(Request):
+    """The app's request (Flask.request_class): Flask's, with forms read by NamedPartsParser."""
+
+    form_data_parser_class = NamedPartsParser
 
 
 class JSONProvider(DefaultJSONProvider):

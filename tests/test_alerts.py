@@ -218,6 +218,9 @@ def test_acknowledging_from_the_outbox_is_recorded_once_with_the_phones_time(wor
     copy = AlertRecipient.get_by_id(copy.id)
     assert copy.acked_at is not None and str(copy.ack_uuid) == ack_uuid
     assert AuditEvent.select().where(AuditEvent.action == "alert.acknowledge").count() == 1
+    # Another person's acknowledgement under that UUID: told so (not "already used to send another alert").
+    other = phones["foreman"].post(path, data={"uuid": ack_uuid, "made_at": made_at})
+    assert other.status_code == 409 and "bekreftelsen ble sendt fra et annet skjema" in other.get_data(as_text=True)
     # The sender sees who has and who has not.
     status = phones["verneombud"].get(f"/s/{world.site.id}/alerts/{alert.id}/status",
                                       headers={"HX-Request": "true"}).get_data(as_text=True)

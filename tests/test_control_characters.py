@@ -63,3 +63,16 @@ def test_a_photo_whose_file_name_holds_nul_is_kept_with_its_report(as_role, worl
     assert Photo.select().where(Photo.report == report).count() == 1
     dropped = [e.data for e in report.events if e.kind == "photo_dropped"]
     assert len(dropped) == 1 and dropped[0]["name"] == "notes.jpg"
+
+
+@pytest.mark.parametrize("disposition", ["form-data", "garbage", 'form-data; filename="a.jpg"'])
+def test_a_form_part_without_a_name_is_a_clear_400_not_a_500(client, as_role, world, disposition):
+    """werkzeug keeps a nameless multipart part under the key None, and every POST, sign-in too, answered 500."""
+    body = f"--XyZ\r\nContent-Disposition: {disposition}\r\n\r\nx\r\n--XyZ--\r\n".encode()
+    headers = {"Content-Type": "multipart/form-data; boundary=XyZ"}
+    for who, path in ((client, "/sign-in"), (as_role("worker"), f"/s/{world.site.id}/reports/new"),
+                      (as_role("worker"), f"/s/{world.site.id}/reports/{world.report.id}/comment")):
+        response = who.post(path, data=body, headers=headers, csrf=False)
+        assert response.status_code == 400, (path, response.status_code)
+        assert "Noe var feil i forespørselen" in response.get_data(as_text=True)
+    assert Report.select().count() == 1

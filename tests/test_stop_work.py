@@ -166,3 +166,16 @@ def test_the_banner_leads_to_the_inbox_when_more_wait_than_it_shows(world, as_ro
     banners = page[page.index('class="alert-banners"'):].split("</aside>")[0]
     assert banners.count('class="alert-banner level-') == 3 and "Crane 1" not in banners
     assert 'class="alert-banner-more" href="/alerts"' in banners
+
+
+def test_lifting_a_warning_is_a_409_that_does_not_say_try_again(world, phones):
+    """Only a stop-work order is lifted: the refusal's page said "it is not your fault, try again in a moment"
+    (the 500 page's words, for any status without its own)."""
+    response = phones["foreman"].post(f"/s/{world.site.id}/alerts/new", data={
+        "uuid": str(uuid.uuid4()), "title": "Crane lift", "body": "Keep clear", "level": "warning"})
+    assert response.status_code == 303
+    alert = Alert.select().order_by(Alert.id.desc()).get()
+    refused = phones["foreman"].post(f"/s/{world.site.id}/alerts/{alert.id}/lift")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 409 and "Ingenting ble endret" in page
+    assert "ikke din feil" not in page and Alert.get_by_id(alert.id).lifted_at is None

@@ -422,7 +422,8 @@ def mark_received(copy):
 
 
 def acknowledge(user, copy, ack_uuid, when):
-    """True when recorded now, False when it was already; AlertError("uuid_conflict") for a reused UUID.
+    """True when recorded now, False when it was already; AlertError("ack_uuid_conflict") (409) for a UUID that
+    another acknowledgement already carries.
 
     when: a phone_time.PhoneTime. acked_at (what the deadline and escalation read) is its recorded time: an
     acknowledgement sent after the deadline is before it only if it waited on the phone within the bounds.
@@ -441,7 +442,7 @@ def acknowledge(user, copy, ack_uuid, when):
                              after={"at": happened_at.isoformat(),
                                     "phone_at": when.claimed and when.claimed.isoformat()})
     except IntegrityError:
-        raise AlertError("uuid_conflict") from None
+        raise AlertError("ack_uuid_conflict") from None
     return bool(updated)
 
 
