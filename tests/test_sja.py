@@ -385,3 +385,11 @@ def test_the_start_input_offers_only_the_range_the_server_accepts(as_role, world
     for outside, status in (("2025-03-09T23:00", 422), ("2028-03-10T07:00", 422), ("2028-03-09T07:00", 303)):
         response = create(as_role("foreman"), world, sja_form(crew, world.people["foreman"], starts_at=outside))
         assert response.status_code == status, outside
+
+
+@pytest.mark.parametrize("query", ["copy=99999999999999999999", "template=9223372036854775808",
+                                   "copy=-99999999999999999999", "copy=%D9%A3", "template=abc"])
+def test_an_odd_id_in_the_new_sja_address_is_ignored_not_a_500(as_role, world, query):
+    """type=int read 20 digits, and the lookup overflowed the database's integer: a 500 for any worker."""
+    response = as_role("worker").get(f"/s/{world.site.id}/sja/new?{query}")
+    assert response.status_code == 200

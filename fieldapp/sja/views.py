@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from flask_babel import force_locale, get_locale
 
 from .. import clock, downloads, inputs, outbox, phone_time, signatures
+from ..inputs import whole_number
 from ..accounts.views import client_ip, device_cookie_name
 from ..authz import outbox_post, requires
 from ..config import LANGUAGE_NAMES
@@ -71,7 +72,9 @@ def _form_page(values, action, status=200, error=None, errors=None, sja=None, so
 @bp.get("/s/<int:site_id>/sja/new")
 @requires("sja.create")
 def new_sja(site_id):
-    source_id, template_id = request.args.get("copy", type=int), request.args.get("template", type=int)
+    # Ids as ASCII digits of at most 18 (whole_number): type=int took 20 digits, and the lookup overflowed (a 500).
+    source_id = request.args.get("copy", type=whole_number)
+    template_id = request.args.get("template", type=whole_number)
     content, source = service.copy_source(g.membership, source_id, template_id)
     values = service.flatten(content) if content else {"equipment": service.form_options(g.site)["required"]}
     return _form_page(values, url_for("sja.create_sja", site_id=site_id), source=source)
@@ -85,7 +88,7 @@ def create_sja(site_id):
         sja_uuid = outbox.parse_uuid(request.form.get("uuid"))
         when = phone_time.from_request()
         content = service.clean(request.form, g.site)
-        copied = service.copy_origin(g.membership, request.form.get("copied_from", type=int))
+        copied = service.copy_origin(g.membership, request.form.get("copied_from", type=whole_number))
         sja, created = service.create(g.site, g.user, sja_uuid, when, content, copied_from=copied)
     except inputs.InputError as exc:
         status, message = inputs.problem(exc)
@@ -123,7 +126,7 @@ def edit_sja(site_id, sja_id):
         return _form_page(values, request.path, sja=sja)
     try:
         content = service.clean(request.form, g.site)
-        service.update(g.membership, sja, content, request.form.get("revision", type=int))
+        service.update(g.membership, sja, content, request.form.get("revision", type=whole_number))
     except inputs.InputError as exc:
         status, _message = inputs.problem(exc)
         return _form_page(_values(request.form), request.path, status, inputs.banner(exc),
@@ -158,7 +161,7 @@ def _page(sja, status=200, error=None, errors=None, reader=None):
 
 
 def _reader(sja):
-    raw = request.values.get("reader", type=int)
+    raw = request.values.get("reader", type=whole_number)
     if raw is None or raw == g.user.id:
         return None
     return next((person for person, _s in service.participants_of(sja) if person.id == raw), None)
@@ -179,7 +182,7 @@ def sign(site_id, sja_id):
     try:
         sign_uuid = outbox.parse_uuid(request.form.get("uuid"))
         when = phone_time.from_request()
-        person_id = request.form.get("signer", type=int)
+        person_id = request.form.get("signer", type=whole_number)
         language = request.form.get("language") or str(get_locale())
         if language not in current_app.config["LANGUAGES"]:
             language = str(get_locale())
@@ -198,8 +201,8 @@ def sign(site_id, sja_id):
             signatures.confirm_signer(g.user, signer, request.form.get("pin"), client_ip(),
                                       request.cookies.get(device_cookie_name()))
             method = "pin"
-        _signature, created = service.sign(sja, signer, g.user, sign_uuid, request.form.get("revision", type=int),
-                                           when, method, language)
+        revision = request.form.get("revision", type=whole_number)
+        _signature, created = service.sign(sja, signer, g.user, sign_uuid, revision, when, method, language)
     except inputs.InputError as exc:
         status, message = inputs.problem(exc)
         if outbox.from_outbox():
@@ -223,8 +226,8 @@ def _act(sja_id, action):
 @bp.post("/s/<int:site_id>/sja/<int:sja_id>/decide")
 @requires("sja.decide")
 def decide(site_id, sja_id):
-    return _act(sja_id, lambda sja: service.decide(sja, g.user, request.form.get("decision"),
-                                                   request.form.get("note"), request.form.get("revision", type=int)))
+    return _act(sja_id, lambda sja: service.decide(sja, g.user, request.form.get("decision"), request.form.get("note"),
+                                                   request.form.get("revision", type=whole_number)))
 
 
 @bp.post("/s/<int:site_id>/sja/<int:sja_id>/finish")
