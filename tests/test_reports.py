@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from fieldapp import audit, clock, photos, storage
+from fieldapp.reports import service as reports
 from fieldapp.models import AuditEvent, InjuryDetails, Photo, Report, ReportEvent
 
 from helpers import jpeg, png_header_only, stored_names
@@ -368,3 +369,36 @@ def test_a_description_of_invisible_characters_is_no_description(world, as_role)
             "uuid": str(uuid.uuid4()), "kind": "hazard", "category": "fire", "description": invisible})
         assert response.status_code == 422, repr(invisible)
     assert Report.select().count() == 1  # World's own
+
+
+def test_a_comment_sent_twice_is_saved_once_and_a_different_one_is_added(world, as_role):
+    worker = as_role("worker")
+    path = f"/s/{world.site.id}/reports/{world.report.id}/comment"
+    for _ in range(2):
+        assert worker.post(path, data={"text": "The railing is loose again"}).status_code == 303
+    assert worker.post(path, data={"text": "And the stair light is out"}).status_code == 303
+    comments = [e.text for e in ReportEvent.select().where((ReportEvent.report == world.report)
+                                                           & (ReportEvent.kind == "comment"))]
+    assert comments == ["The railing is loose again", "And the stair light is out"]
+    # Another person writing the same words is another comment.
+    assert as_role("foreman").post(path, data={"text": "The railing is loose again"}).status_code == 303
+    assert ReportEvent.select().where(ReportEvent.kind == "comment").count() == 3
+
+
+def test_a_close_or_reopen_racing_another_is_recorded_once(world):
+    """Two phones closing at once both read the report open: the second finds it closed under the row's lock and
+    records nothing (the timeline showed "closed" three times in a row, found by the breaker)."""
+    foreman, manager = world.people["foreman"], world.people["manager"]
+    seen_by_one, seen_by_other = Report.get_by_id(world.report.id), Report.get_by_id(world.report.id)
+    assert reports.close(foreman, seen_by_one, "New railing bolted") is True
+    assert reports.close(manager, seen_by_other, "New railing bolted") is False
+    # A corrective action typed on a page read before the close does not change the closed report's.
+    with pytest.raises(reports.ReportError):
+        reports.set_action(manager, seen_by_other, "Something else")
+    stale = Report.get_by_id(world.report.id)  # read while closed
+    reports.reopen(foreman, Report.get_by_id(world.report.id), "Loose again")
+    with pytest.raises(reports.ReportError):
+        reports.reopen(manager, stale, "Loose again")
+    events = ReportEvent.select().where(ReportEvent.report == world.report).order_by(ReportEvent.id)
+    assert [e.kind for e in events if e.kind in ("closed", "reopened", "action")] == ["action", "closed", "reopened"]
+    assert Report.get_by_id(world.report.id).corrective_action == "New railing bolted"

@@ -416,19 +416,36 @@ def assign(actor, report, assignee_id, deadline_text, today=None):
                      audit.snapshot(report, ("assignee", "deadline", "status")))
 
 
+REPLAY_SECONDS = 60  # the same comment by the same person on the same report within this is the one saved
+
+
 def comment(actor, report, text):
+    """Add a comment to the report's timeline. The same text by the same person on this report within
+    REPLAY_SECONDS is the comment saved (a double tap, a form sent again): True when added now, else False.
+    ReportError "text_required" / "too_long" (field "text")."""
     text = _clean_text(text)
     with database.atomic():
+        _lock_status(report, "any")  # the row's write lock: two copies sent at once see each other
+        since = utcnow() - timedelta(seconds=REPLAY_SECONDS)
+        twin = (ReportEvent.select(ReportEvent.id)
+                .where((ReportEvent.report == report) & (ReportEvent.actor == actor) & (ReportEvent.kind == "comment")
+                       & (ReportEvent.text == text) & (ReportEvent.at >= since))
+                .exists())
+        if twin:
+            return False
         _event(report, actor, "comment", text)
         audit.record(actor, "report.comment", "report", report.id, after={"text": text})
+    return True
 
 
 def set_action(actor, report, text):
     text = _clean_text(text)
     if report.status == "closed":
         raise ReportError("closed")
-    before = {"corrective_action": report.corrective_action}
     with database.atomic():
+        if not _lock_status(report, "open"):  # closed meanwhile: a closed report's action stays as it was closed
+            raise ReportError("closed")
+        before = {"corrective_action": report.corrective_action}
         report.corrective_action = text
         report.save(only=[Report.corrective_action])
         _event(report, actor, "action", text)
@@ -457,14 +474,37 @@ def add_after_photo(store, actor, report, upload):
     return photo
 
 
+def _lock_status(report, wanted):
+    """Inside a transaction, as its first statement: take the report row's write lock (SQLite's writer lock,
+    PostgreSQL's row lock) if its status is `wanted` ("open": any status but "closed"; "any"), and read the
+    row again under it. False when the status is no longer that: a second close or reopen sent at the same
+    moment (another person, another phone) then finds the first one done, and records nothing twice."""
+    where = Report.id == report.id
+    if wanted != "any":
+        where &= (Report.status == "closed") if wanted == "closed" else (Report.status != "closed")
+    if not Report.update(status=Report.status).where(where).execute():
+        return False
+    fresh = Report.get_by_id(report.id)
+    for name in ("status", "corrective_action", "assignee_id", "closed_at", "reporter_told_at"):
+        setattr(report, name, getattr(fresh, name))
+    return True
+
+
 def close(actor, report, action_text):
+    """Close the report with its corrective action (the text given, or the one saved). True when closed now,
+    False when it was closed already (by this request sent twice, or by someone else meanwhile: nothing is
+    recorded again). ReportError "action_required" (field "text") when there is no corrective action."""
     if report.status == "closed":
         return False
     action_text = _clean_text(action_text, required=False)
     if not action_text and not report.corrective_action:
         raise ReportError("action_required", field="text")
-    before = audit.snapshot(report, ("status", "corrective_action"))
     with database.atomic():
+        if not _lock_status(report, "open"):
+            return False
+        if not action_text and not report.corrective_action:
+            raise ReportError("action_required", field="text")
+        before = audit.snapshot(report, ("status", "corrective_action"))
         if action_text and action_text != report.corrective_action:
             report.corrective_action = action_text
             _event(report, actor, "action", action_text)
@@ -483,10 +523,14 @@ def close(actor, report, action_text):
 
 
 def reopen(actor, report, text):
+    """Reopen a closed report, saying why. ReportError "not_closed" (409) when it is not closed (any more: a
+    reopen sent at the same moment as another is recorded once)."""
     text = _clean_text(text)
     if report.status != "closed":
         raise ReportError("not_closed")
     with database.atomic():
+        if not _lock_status(report, "closed"):
+            raise ReportError("not_closed")
         report.status = "in_progress" if report.assignee_id else "open"
         report.closed_at = None
         report.reporter_told_at = None
