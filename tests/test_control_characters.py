@@ -21,11 +21,12 @@ def test_sign_in_with_a_control_character_is_a_clear_400(client, bad):
     assert "ikke kan lagres" in response.get_data(as_text=True)
 
 
-def test_an_outbox_report_with_nul_is_refused_and_not_saved(as_role, world):
+@pytest.mark.parametrize("control", ["\x00", "\x85", "\x9b"])  # NUL, and two C1 controls (NEL, CSI)
+def test_an_outbox_report_with_a_control_character_is_refused_and_not_saved(as_role, world, control):
     worker = as_role("worker")
     response = worker.post(f"/s/{world.site.id}/reports/new", headers={"X-Outbox": "1"},
                            data={"uuid": str(uuid.uuid4()), "kind": "hazard", "category": "falls",
-                                 "description": "Loose plank\x00 on level 3"})
+                                 "description": f"Loose plank{control} on level 3"})
     assert response.status_code == 400
     assert not Report.select().where(Report.description.contains("Loose plank")).exists()
 

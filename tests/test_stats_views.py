@@ -518,3 +518,9 @@ def test_hours_with_one_thousands_separator_are_refused_not_guessed(as_role, sce
         client.post(f"/s/{scene.site.id}/hours", data={"site": scene.site.id, "org_number": "923609016",
                                                        "month": "2026-05", "hours": fine, "people": "10"})
         assert EnteredHours.get().hours == hours
+
+
+def test_a_byte_cp1252_leaves_undefined_is_no_control_character():
+    """latin-1 read 0x81 as U+0081, a C1 control: the dry run's text sent back to be saved was then refused."""
+    text = entry.decode("Bjørvika\x81;923609016;2026-04;10\n".encode("latin-1"))
+    assert text.startswith("Bjørvika\ufffd;") and not any("\x80" <= c <= "\x9f" for c in text)

@@ -38,9 +38,10 @@ def render_error(code, title=None, text=None):
                            text=text or default_text), code
 
 
-# C0 control characters but tab, newline and carriage return, and DEL: nothing a person types, and PostgreSQL
-# refuses NUL in a text column (a 500 on any form, even sign-in, found by the attack test).
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 control characters but tab, newline and carriage return, DEL, and the C1 controls (U+0080-U+009F, such as
+# U+0085 and U+009B, a terminal's escape): nothing a person types, and PostgreSQL refuses NUL in a text column (a
+# 500 on any form, even sign-in, found by the attack test).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def has_control_characters():

@@ -67,10 +67,9 @@ def decode(data):
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    # The five bytes cp1252 leaves undefined become U+FFFD: latin-1 made them C1 control characters, which the
+    # confirm step's form (the text sent back) is then refused for (fieldapp/shell/errors.py).
+    return data.decode("cp1252", errors="replace")
 
 
 # One separator and three digits after it: "1,500" is fifteen hundred to an English reader and one and a half to a
