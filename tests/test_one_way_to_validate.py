@@ -247,6 +247,8 @@ def test_someone_already_on_the_site_is_told_beside_the_phone_number(as_role, wo
     ({"hms_card_number": "x" * 41}, "hms_card_number", "Use at most 40 characters."),
     ({"hms_card_expiry": "2029-13-01"}, "hms_card_expiry", "Give the date as year-month-day"),
     ({"name": "x" * 201}, "name", "Use at most 200 characters."),
+    ({"name": ""}, "name", "Enter the person's name."),
+    ({"name": "\u200b\u202e"}, "name", "Enter the person's name."),  # was ignored: a 303 and the old name kept
 ])
 def test_hms_card_fields_are_explained_beside_the_field(as_role, world, data, field, words):
     speaks(world.people["foreman"], "en")

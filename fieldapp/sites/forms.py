@@ -141,9 +141,15 @@ def read_role(form, grantable_roles):
 
 
 def read_hms_card(form):
-    """{"name" (None keeps the person's), "hms_card_number" (None clears it), "hms_card_expiry" (date or None)}."""
+    """{"name" (None keeps the person's), "hms_card_number" (None clears it), "hms_card_expiry" (date or None)}.
+
+    The name is kept when the form does not send the field; sent empty (or only invisible characters) it is
+    "person_name_required": the form shows the name, so an emptied one is a mistake to point out, not ignore."""
     fields = FormReader(form)
-    fields.values["name"] = _optional(fields, "name", User.name.max_length)
+    if "name" in form:
+        fields.values["name"] = fields.text("name", User.name.max_length, required="person_name_required")
+    else:
+        fields.values["name"] = None
     fields.values["hms_card_number"] = _optional(fields, "hms_card_number", User.hms_card_number.max_length)
     fields.date("hms_card_expiry", around=(clock.today(), *HMS_CARD_YEARS))
     return fields.done()
