@@ -1,6 +1,7 @@
 """Hazard and incident reports: sent once with all their photos or not at all, seen by the right people,
 followed up to the end with a timeline and an audit trail."""
 import io
+import re
 import time
 import uuid
 from datetime import timedelta
@@ -402,3 +403,11 @@ def test_a_close_or_reopen_racing_another_is_recorded_once(world):
     events = ReportEvent.select().where(ReportEvent.report == world.report).order_by(ReportEvent.id)
     assert [e.kind for e in events if e.kind in ("closed", "reopened", "action")] == ["action", "closed", "reopened"]
     assert Report.get_by_id(world.report.id).corrective_action == "New railing bolted"
+
+
+def test_the_follow_up_forms_leave_the_messages_to_the_app(world, as_role):
+    """A required box left empty got the browser's bubble ("Please fill out this field.") in the phone's language,
+    not the app's message beside the box in the reader's: every form on the report page is novalidate."""
+    page = as_role("manager").get(f"/s/{world.site.id}/reports/{world.report.id}").get_data(as_text=True)
+    forms = re.findall(r"<form [^>]*>", page)
+    assert len(forms) >= 4 and all("novalidate" in form for form in forms if 'method="post"' in form), forms
