@@ -158,3 +158,20 @@ def test_turning_on_notifications_says_whose_fault_it_was(live, page, context, f
     other = ".push-failed" if shown == ".push-unavailable" else ".push-unavailable"
     assert not page.locator(f".push-setup {other}").is_visible()
     assert page.locator(".push-setup .push-subscribe").is_visible()  # another try is one tap away
+
+
+def test_back_after_sending_an_alert_shows_an_empty_form(live, page):
+    """Back from the sent alert showed the form as sent, and one more tap sent it to everyone again (found by the
+    new-user helper)."""
+    world = live.world
+    sign_in_ui(page, live.url, world.people["foreman"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/alerts/new")
+    page.check("input[name=template][value='']")
+    page.fill("#title", "Lunch moved")
+    page.fill("#body", "Lunch at 11:30 today")
+    with page.expect_navigation():
+        page.click(".alert-form button[type=submit]")
+    assert f"/s/{world.site.id}/alerts/" in page.url and Alert.select().count() == 1
+    page.go_back()
+    page.wait_for_selector("#title")
+    assert page.input_value("#title") == "" and page.input_value("#body") == ""
