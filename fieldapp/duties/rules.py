@@ -376,6 +376,17 @@ def _active_terms(scope, today):
     return scope.cache[key]
 
 
+def _role_is_not_an_election(site_ids):
+    """A sentence for a reason that says no verneombud is registered, when someone on those sites has the app's
+    verneombud role: the page lists them as verneombud, and "none registered" would read as a contradiction. ""
+    when nobody has the role there."""
+    if not site_ids or not (Membership.select().where(Membership.site.in_(list(site_ids))
+                                                      & (Membership.role == "verneombud")).exists()):
+        return ""
+    return " " + _("The verneombud role in the app gives the rights on the site; the election is recorded in the "
+                   "register.")
+
+
 def verneombud_in_place(scope, period, today):
     """AML § 6-1 (1) (since 1 January 2024): an undertaking with five or more employees has a verneombud; with
     fewer the parties may agree another arrangement in writing. Read from the register only (register_terms;
@@ -407,17 +418,18 @@ def verneombud_in_place(scope, period, today):
                         ngettext("The organization has %(num)s worker on its sites and no verneombud.",
                                  "The organization has %(num)s workers on its sites and no verneombud.", everyone),
                         evidence, law, fix)
+    role_note = _role_is_not_an_election([site.id for site in uncovered])
     if missing:
         return Duty("verneombud_in_place", NOT_MET,
                     ngettext("%(num)s site with five or more workers has no registered verneombud.",
-                             "%(num)s sites with five or more workers have no registered verneombud.", len(missing)),
-                    evidence, law, fix)
+                             "%(num)s sites with five or more workers have no registered verneombud.", len(missing))
+                    + role_note, evidence, law, fix)
     if uncovered:
         return Duty("verneombud_in_place", AT_RISK,
                     ngettext("%(num)s site has no registered verneombud. With fewer than five workers that needs "
                              "a written agreement on another arrangement.",
                              "%(num)s sites have no registered verneombud. With fewer than five workers that needs "
-                             "a written agreement on another arrangement.", len(uncovered)),
+                             "a written agreement on another arrangement.", len(uncovered)) + role_note,
                     evidence, law, fix)
     return Duty("verneombud_in_place", MET, _("A registered verneombud covers every site with workers."), evidence,
                 law)
@@ -438,7 +450,8 @@ def verneombud_term(scope, period, today):
     if not current:
         # No verneombud today: the same count and threshold as verneombud_in_place (one rule, one verdict).
         place = verneombud_in_place(scope, period, today)
-        reason = _("The verneombud's term has ended.") if terms else _("No verneombud is registered.")
+        reason = (_("The verneombud's term has ended.") if terms
+                  else _("No verneombud is registered.") + _role_is_not_an_election(scope.site_ids))
         if place.status != NOT_MET:
             return Duty("verneombud_term", place.status, f"{reason} {place.reason}" if terms else place.reason,
                         evidence, law, place.fix)
