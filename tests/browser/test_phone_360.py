@@ -263,3 +263,22 @@ def test_report_rows_keep_kind_and_badges_in_line(live, world, page):
     assert len(badges) >= 2
     assert all(b["width"] < WIDTH / 2 for b in badges)  # not stretched across the row
     assert len({round(b["top"]) for b in badges}) == 1  # side by side on one line
+
+
+# Each piece of text of these elements: the lines it takes, and its words. One word on two lines was broken inside
+# ("Synlighetskl|ær" on the check-in tiles at 360 px, found by the new-user helper).
+WORDS_BROKEN = """selector => Array.from(document.querySelectorAll(selector)).map(el => {
+  const range = document.createRange(); range.selectNodeContents(el);
+  const lines = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top))).size;
+  return [el.textContent.trim(), lines, el.textContent.trim().split(/\\s+/).length];
+}).filter(([_text, lines, words]) => lines > words)"""
+
+
+@pytest.mark.parametrize("language", ["nb", "en", "pl", "lt", "uk"])
+def test_the_check_in_tiles_keep_each_word_whole_at_360_px(live, world, page, language):
+    User.update(language=language).where(User.id == world.people["worker"].id).execute()
+    sign_in_ui(page, live.url, world.people["worker"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/checkin")
+    page.wait_for_selector(".tile-label")
+    assert page.locator(".tile-label").count() >= 4
+    assert page.evaluate(WORDS_BROKEN, ".tile-label") == []
