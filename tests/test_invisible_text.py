@@ -9,7 +9,8 @@ import pytest
 from helpers import add_person, sja_form
 
 from fieldapp import inputs
-from fieldapp.models import Alert, AuditEvent, CheckIn, ReportEvent, Site, Sja, User
+from fieldapp.checkin import service as checkin
+from fieldapp.models import Alert, AuditEvent, CheckIn, Equipment, ReportEvent, Site, Sja, User
 
 INVISIBLE = "\u200b\ufeff\u202a \u202c\u200b"
 
@@ -89,3 +90,18 @@ def test_an_alert_of_invisible_title_and_text_is_not_sent(as_role, world):
     response = as_role("foreman").post(f"/s/{world.site.id}/alerts/new", data={
         "uuid": str(uuid.uuid4()), "title": INVISIBLE, "body": INVISIBLE, "level": "warning"})
     assert response.status_code == 422 and Alert.select().count() == 0
+
+
+def test_a_guest_is_told_every_problem_at_once_the_equipment_too(client, world):
+    """The name and employer were told first, and only on the next tap that the equipment was not answered."""
+    Site.update(guests_allowed=True).where(Site.id == world.site.id).execute()
+    checkin.set_required_equipment(None, world.site, list(Equipment.select().where(Equipment.key == "helmet")))
+    response = client.post(f"/p/{world.site.qr_token}/guest", data={"uuid": str(uuid.uuid4()), "name": "",
+                                                                     "employer": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert beside(page, "name") and beside(page, "employer") and beside(page, "equipment")
+    assert CheckIn.select().count() == 0
+    fixed = client.post(f"/p/{world.site.qr_token}/guest", data={"uuid": str(uuid.uuid4()), "name": "Vera Besøk",
+                                                                  "employer": "Besøk AS", "all_worn": "y"})
+    assert fixed.status_code == 303 and CheckIn.select().count() == 1

@@ -158,10 +158,17 @@ def guest(token):
     if request.method in ("GET", "HEAD"):
         return render_template("checkin/guest.html", **context)
     have, missing, all_worn = _equipment_from_form()
-    try:  # every field's problem at once, each beside its field
+    errors = {}  # every field's problem at once, each beside its field: the details and the equipment
+    try:
         form = service.read_guest_form(request.form)
     except InputError as exc:
-        context.update(errors=inputs.errors_by_field(exc), answered={"have": have, "missing": missing})
+        errors = inputs.errors_by_field(exc)
+    try:
+        service.equipment_answer(site, have, missing, all_worn)
+    except InputError as exc:
+        errors["equipment"] = inputs.problem(exc)[1]
+    if errors:
+        context.update(errors=errors, answered={"have": have, "missing": missing})
         return render_template("checkin/guest.html", **context), 422
     try:
         uuid = outbox.parse_uuid(request.form.get("uuid"))
