@@ -1,6 +1,7 @@
 """Alerts with web push, end to end: real pywebpush encryption and VAPID, checked and decrypted by a fake push
 service on 127.0.0.1; acknowledgement; escalation with a fake clock; templates in every language."""
 import json
+import re
 import uuid
 from datetime import timedelta
 
@@ -127,6 +128,9 @@ def test_an_own_alert_needs_title_and_text_and_sending_twice_makes_one(world, ph
     foreman = phones["foreman"]
     response = compose(foreman, world.site, title="", body="")
     assert response.status_code == 422 and "tittel og en tekst" in response.get_data(as_text=True)
+    # Beside the title, where the writing starts, not in a banner above the ready-made alerts.
+    assert re.search(r'id="title-error"[^>]*>[^<]*tittel og en tekst', response.get_data(as_text=True))
+    assert 'class="error banner"' not in response.get_data(as_text=True)
     assert compose(foreman, world.site, title="x" * 121, body="y").status_code == 422
     assert compose(foreman, world.site, title="Hi", body="there", level="panic").status_code == 422
     assert compose(foreman, world.site, title="Hi", body="there", ack_minutes="0").status_code == 422

@@ -55,7 +55,7 @@ def parse_form(form, sender_language=None):
     body = free_text(form.get("body"))
     area = free_text(form.get("area"))
     if not template and not (title and body):
-        raise AlertError("empty")
+        raise AlertError("empty", field="title")  # told beside the title, where the writing starts
     for name, value, limit in (("area", area, MAX_AREA), ("title", title, MAX_TITLE), ("body", body, MAX_BODY)):
         if len(value) > limit:
             raise AlertError("too_long", field=name, n=limit)
