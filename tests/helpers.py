@@ -366,6 +366,7 @@ ACCESS = {
     "meetings.vote": ("POST", "/s/{site}/meetings/{meeting}/vote", "meetings.run"),
     "meetings.set_date": ("POST", "/s/{site}/meetings/{meeting}/date", "meetings.run"),
     "meetings.back_to_meeting": ("GET", "/s/{site}/meetings/{meeting}/approve", "meetings.read"),
+    "reports.back_to_report": ("GET", "/s/{site}/reports/{report}/comment", "reports.read"),
     "meetings.approve": ("POST", "/s/{site}/meetings/{meeting}/approve", "meetings.run"),
     "meetings.amend": ("POST", "/s/{site}/meetings/{meeting}/amend", "meetings.run"),
     "meetings.minutes_pdf": ("GET", "/s/{site}/meetings/{meeting}/minutes.pdf", "meetings.read"),

@@ -411,3 +411,13 @@ def test_the_follow_up_forms_leave_the_messages_to_the_app(world, as_role):
     page = as_role("manager").get(f"/s/{world.site.id}/reports/{world.report.id}").get_data(as_text=True)
     forms = re.findall(r"<form [^>]*>", page)
     assert len(forms) >= 4 and all("novalidate" in form for form in forms if 'method="post"' in form), forms
+
+
+@pytest.mark.parametrize("change", ["comment", "close", "assign", "reopen", "action", "after-photo", "notified"])
+def test_a_refused_follow_ups_address_opened_again_leads_back_to_the_report(world, as_role, change):
+    """The refused comment's page stays at .../comment: a reload (GET) gave 405 "this address cannot be used"."""
+    worker = as_role("worker")
+    base = f"/s/{world.site.id}/reports/{world.report.id}"
+    again = worker.get(f"{base}/{change}")
+    assert again.status_code == 303 and again.headers["Location"] == base
+    assert as_role("outsider").get(f"{base}/{change}").status_code == 404

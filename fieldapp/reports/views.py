@@ -169,6 +169,16 @@ def _follow_up(report_id, action):
     return redirect(url_for("reports.report", site_id=g.site.id, report_id=report.id) + "#timeline", 303)
 
 
+@bp.get("/s/<int:site_id>/reports/<int:report_id>/"
+        "<any(assign, comment, action, 'after-photo', close, reopen, notified):change>")
+@requires("reports.read")
+def back_to_report(site_id, report_id, change):
+    """A refused follow-up shows the report's page at the change's address: opened again (GET, a reload after the
+    phone was put away), it leads back to the report (which checks who may read it), not to a 405. Nothing is
+    changed on a GET."""
+    return redirect(url_for("reports.report", site_id=site_id, report_id=report_id), 303)
+
+
 @bp.post("/s/<int:site_id>/reports/<int:report_id>/assign")
 @requires("reports.assign")
 def assign(site_id, report_id):
