@@ -282,3 +282,12 @@ def test_the_check_in_tiles_keep_each_word_whole_at_360_px(live, world, page, la
     page.wait_for_selector(".tile-label")
     assert page.locator(".tile-label").count() >= 4
     assert page.evaluate(WORDS_BROKEN, ".tile-label") == []
+
+
+def test_the_plain_photo_inputs_are_big_enough_for_a_thumb(live, world, page):
+    """The after-photo's "Choose file" was a 27 px high button at 360 px (found by the new-user helper)."""
+    sign_in_ui(page, live.url, world.people["foreman"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/reports/{world.report.id}")
+    size = box(page, "#after-photo")
+    button = page.eval_on_selector("#after-photo", "e => getComputedStyle(e, '::file-selector-button').minHeight")
+    assert button == "48px" and size["bottom"] - size["top"] >= 48, (button, size)
