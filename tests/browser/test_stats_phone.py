@@ -11,7 +11,7 @@ from fieldapp.models import CheckIn, InjuryDetails, Report, User, utcnow
 # The words of the statistics tables and of the figures' names that the browser laid out over two lines.
 BROKEN_WORDS = """() => {
   const broken = [];
-  for (const cell of document.querySelectorAll(".table-wrap th, .table-wrap td, dl.stats-values dt")) {
+  for (const cell of document.querySelectorAll(".table-wrap th, .table-wrap td, main dl.facts dt")) {
     const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       for (const word of node.data.matchAll(/\\S+/g)) {
