@@ -125,6 +125,10 @@ def test_a_refused_check_in_is_told_in_view_and_a_later_check_in_answers_it(live
     sticky = page.locator(".sticky-actions").bounding_box()
     assert box["y"] >= 0 and box["y"] + box["height"] <= sticky["y"], (box, sticky)
     wait_until(page, "window.fieldappOutbox.all().then(items => items.some(i => i.state === 'failed'))")
+    # The bar that says so is one big tap target to the outbox page (it was a 21 px line of text).
+    page.goto(f"{live.url}/")
+    link = page.wait_for_selector("#outbox-status:not([hidden]) a")
+    assert link.bounding_box()["height"] >= 48
     # Away and back: a fresh form, which knows nothing of the refused item.
     page.goto(f"{live.url}/")
     page.goto(f"{live.url}/s/{world.site.id}/checkin")
