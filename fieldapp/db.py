@@ -61,6 +61,12 @@ def run_migrations(db=None):
     return router.run()
 
 
+def model_from(model, values):
+    """A model instance from its columns in field order (as Model.select(model) returns them, and a ReusedSelect
+    of it: each value already converted by its field)."""
+    return model(**dict(zip(model._meta.sorted_field_names, values)))
+
+
 class ReusedSelect:
     """A SELECT whose SQL peewee builds once per process and database, then runs with each call's values.
 

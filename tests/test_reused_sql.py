@@ -187,3 +187,28 @@ def test_the_sql_is_built_once_per_kind_of_database_and_each_database_answers_it
     assert len(built) == 1  # the SQL was built for the first database only
     assert ("worker",) in first_rows and ("worker",) not in second_rows
     assert len(second_rows) == len(first_rows) - 1
+
+
+def test_the_banner_rows_match_peewees_tuples_and_make_whole_alerts(world):
+    """Every page of a person with an alert to acknowledge reads the banner through SQL built once: the same rows
+    and types as peewee's own query, and alerts with their site and sender as the page shows them."""
+    import uuid
+
+    from fieldapp.alerts import service as alerts
+    from fieldapp.models import Alert, AlertRecipient
+
+    worker = world.people["worker"]
+    stop = Alert.create(uuid=uuid.uuid4(), site=world.site, sender=world.people["verneombud"], level="stop_work",
+                        template="stop_work", area="Crane 2", ack_required=True, texts={"en": {"title": "t"}})
+    app_made = Alert.create(uuid=uuid.uuid4(), site=world.site, level="warning", title="Term ends", body="Soon",
+                            ack_required=True)
+    for alert in (stop, app_made):
+        AlertRecipient.create(alert=alert, user=worker, role="worker")
+    same_rows(alerts._BANNER.rows(worker.id), list(alerts._banner_query(worker.id).tuples()))
+    shown, more = alerts.banner(worker.id)
+    assert [c.alert_id for c in shown] == [stop.id, app_made.id] and not more
+    first = shown[0].alert
+    assert (first.level, first.template, first.area, first.texts) == ("stop_work", "stop_work", "Crane 2",
+                                                                     {"en": {"title": "t"}})
+    assert first.site.name == "Site A" and first.sender.name == world.people["verneombud"].name
+    assert isinstance(first.created_at, datetime) and shown[1].alert.sender is None

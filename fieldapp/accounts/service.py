@@ -15,7 +15,7 @@ from peewee import JOIN
 
 from .. import audit
 from ..authz import may_manage_person
-from ..db import ReusedSelect, database
+from ..db import ReusedSelect, database, model_from
 from ..models import (DeviceSession, EnrollmentCode, LoginThrottle, Membership, PushDelivery, PushSubscription, Site,
                       User, utcnow)
 
@@ -465,24 +465,19 @@ _LIVE_SESSION = ReusedSelect(_live_session_query, _SESSION_PARAMS)
 _LIVE_SESSION_ON_SITE = ReusedSelect(_live_session_query, [*_SESSION_PARAMS, (Membership.site, -7_000_000_002)])
 
 
-def _model_from(model, values):
-    """A model instance from its columns in field order (as Model.select(model) returns them)."""
-    return model(**dict(zip(model._meta.sorted_field_names, values)))
-
-
 def _session_from_row(row, with_site):
     """(DeviceSession, User[, Membership, Site]) columns -> the DeviceSession with .user, and with_site
     user.site_membership (its .site), or None when the person is not a member of the site."""
     cut = [0]
     for model in (DeviceSession, User, Membership, Site)[:4 if with_site else 2]:
         cut.append(cut[-1] + len(model._meta.sorted_fields))
-    device_session = _model_from(DeviceSession, row[cut[0]:cut[1]])
-    device_session.user = _model_from(User, row[cut[1]:cut[2]])
+    device_session = model_from(DeviceSession, row[cut[0]:cut[1]])
+    device_session.user = model_from(User, row[cut[1]:cut[2]])
     if with_site:
         membership = None
         if row[cut[2]] is not None:  # the membership's id: None when the LEFT JOIN found none
-            membership = _model_from(Membership, row[cut[2]:cut[3]])
-            membership.site = _model_from(Site, row[cut[3]:cut[4]])
+            membership = model_from(Membership, row[cut[2]:cut[3]])
+            membership.site = model_from(Site, row[cut[3]:cut[4]])
         device_session.user.site_membership = membership
     return device_session
 

@@ -15,7 +15,7 @@ from peewee import JOIN, IntegrityError, OperationalError, chunked, fn
 
 from .. import audit
 from ..config import Defaults
-from ..db import ReusedSelect, database
+from ..db import ReusedSelect, database, model_from
 from ..inputs import InputError, free_text, whole_number
 from ..models import (ALERT_LEVELS, AUDIENCES, Alert, AlertRecipient, CheckIn, DeviceSession, Membership,
                       PushDelivery, PushSubscription, Site, User, utcnow)
@@ -351,34 +351,37 @@ def unacknowledged_count(user_id):
 BANNER_SIZE = 3  # alerts at most at the top of a page: the inbox has the rest
 
 
-def _banner_ids_query(user_id):
-    return (AlertRecipient.select(AlertRecipient.id).join(Alert)
+def _banner_query(user_id):
+    Sender = User.alias()
+    return (AlertRecipient.select(AlertRecipient.id, Alert, Site, Sender.name).join(Alert).join(Site)
+            .switch(Alert).join(Sender, JOIN.LEFT_OUTER, on=(Alert.sender == Sender.id))
             .where((AlertRecipient.user == user_id) & AlertRecipient.acked_at.is_null() & Alert.ack_required
                    & Alert.lifted_at.is_null() & still_on_its_site())
             .order_by(Alert.level != "stop_work", Alert.created_at.desc(), AlertRecipient.id).limit(BANNER_SIZE + 1))
 
 
-# Every signed-in page asks, and nearly always the answer is none: the SQL is built once per process
-# (db.ReusedSelect), and the whole rows are read only when there is something to show.
-_BANNER_IDS = ReusedSelect(_banner_ids_query, [(AlertRecipient.user, -7_000_000_009)])
+# Every signed-in page asks (during a stop-work order, every page of everyone on the site shows it): the SQL of
+# the copies with their alert, site and sender is built once per process (db.ReusedSelect).
+_BANNER = ReusedSelect(_banner_query, [(AlertRecipient.user, -7_000_000_009)])
 
 
 def banner(user_id):
     """The alerts the person must acknowledge and has not (stop-work orders first, newest first), not lifted, at
     most BANNER_SIZE: ([AlertRecipient with .alert, .alert.site and .alert.sender loaded], more), where more
     says that there are others beyond them (the banner then points to the inbox). Every page shows them at the
-    top."""
-    ids = [copy_id for (copy_id,) in _BANNER_IDS.rows(user_id)]
-    more = len(ids) > BANNER_SIZE
-    ids = ids[:BANNER_SIZE]
-    if not ids:
-        return [], False
-    Sender = User.alias()
-    copies = (AlertRecipient.select(AlertRecipient, Alert, Site, Sender).join(Alert).join(Site)
-              .switch(Alert).join(Sender, JOIN.LEFT_OUTER, on=(Alert.sender == Sender.id))
-              .where(AlertRecipient.id.in_(ids)))
-    by_id = {copy.id: copy for copy in copies}
-    return [by_id[copy_id] for copy_id in ids if copy_id in by_id], more
+    top. The sender is a User with only its id and name (None for the app's own alerts)."""
+    rows = _BANNER.rows(user_id)
+    alert_end = 1 + len(Alert._meta.sorted_fields)
+    site_end = alert_end + len(Site._meta.sorted_fields)
+    copies = []
+    for row in rows[:BANNER_SIZE]:
+        alert = model_from(Alert, row[1:alert_end])
+        alert.site = model_from(Site, row[alert_end:site_end])
+        alert.sender = User(id=alert.sender_id, name=row[site_end]) if alert.sender_id else None
+        copy = AlertRecipient(id=row[0])
+        copy.alert = alert
+        copies.append(copy)
+    return copies, len(rows) > BANNER_SIZE
 
 
 def inbox(user, limit=100):
