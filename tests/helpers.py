@@ -352,6 +352,7 @@ ACCESS = {
     "stats.hours": ("GET", "/s/{site}/hours", "hours.enter"),
     "stats.enter_hours": ("POST", "/s/{site}/hours", "hours.enter"),
     "stats.import_hours": ("POST", "/s/{site}/hours/import", "hours.enter"),
+    "stats.remove_hours": ("POST", "/s/{site}/hours/1/remove", "hours.enter"),
     "stats.record_injury": ("POST", "/s/{site}/reports/{report}/injury", "injuries.record"),
     "stats.own_data": ("GET", "/me/data.json", SIGNED_IN),
     # HMS meetings (issue 21)

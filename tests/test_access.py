@@ -55,6 +55,7 @@ ALLOWED_STATUS = {
     "alerts.lift": {409},  # the matrix's alert is a warning: only a stop-work order is lifted
     "stats.enter_hours": {422},  # no organisation number or hours
     "stats.import_hours": {422},  # no file
+    "stats.remove_hours": {404},  # World has no entered hours: a clear 404 after the role check
     "stats.record_injury": {409},  # World.report is a hazard, not an injury
     # Meetings: no kind, item, text, person or date in the matrix's request.
     "meetings.create": {422},

@@ -180,6 +180,29 @@ def test_entered_hours_by_form_replace_check_ins_and_the_page_says_so(as_role, s
     assert "Fjordbygg AS (923609016)" in entered, entered
 
 
+def test_an_entered_month_can_be_removed_and_the_check_in_hours_count_again(as_role, scene):
+    """An employer who entered a month by mistake had no way back: the row replaced the check-ins for good."""
+    client = as_role("manager")
+    may = month_args(month="2026-05")
+
+    def hours_shown():
+        page = client.get(f"/s/{scene.site.id}/stats", query_string=may).get_data(as_text=True)
+        return re.search(r'<dd class="hours-value">([^<]*)</dd>', page).group(1)
+
+    checked_in = hours_shown()
+    assert client.post(f"/s/{scene.site.id}/hours", data={"site": scene.site.id, "org_number": "923609016",
+                                                          "month": "2026-05", "hours": "500"}).status_code == 303
+    row = EnteredHours.get()
+    assert hours_shown() != checked_in
+    assert as_role("worker").post(f"/s/{scene.site.id}/hours/{row.id}/remove").status_code == 403
+    assert as_role("outsider").post(f"/s/{scene.site.id}/hours/{row.id}/remove").status_code == 404
+    removed = client.post(f"/s/{scene.site.id}/hours/{row.id}/remove")
+    assert removed.status_code == 303 and EnteredHours.select().count() == 0
+    assert AuditEvent.select().where(AuditEvent.action == "hours.remove").count() == 1
+    assert client.post(f"/s/{scene.site.id}/hours/{row.id}/remove").status_code == 404  # gone: nothing twice
+    assert hours_shown() == checked_in
+
+
 @pytest.mark.parametrize("field, value, reason_text", [
     ("hours", "-5", "from 0 up"),
     ("hours", "800", "Over 744 hours"),

@@ -234,6 +234,21 @@ def save(actor, lines):
     return len(lines)
 
 
+def remove(actor, sites, row_id):
+    """Remove one entered row of one of `sites` (where the actor may enter hours): the check-in hours of that site,
+    employer and month count again. Audited. False when there is no such row on those sites (the view: 404)."""
+    with database.atomic():
+        row = EnteredHours.get_or_none((EnteredHours.id == row_id)
+                                       & EnteredHours.site.in_([site.id for site in sites]))
+        if row is None:
+            return False
+        row.delete_instance()
+        audit.record(actor, "hours.remove", "entered_hours", row.id,
+                     {"site": row.site_id, "employer": row.employer_org_number,
+                      "month": row.month.isoformat()[:7], "hours": row.hours}, None)
+    return True
+
+
 def recent(sites, limit=24):
     """The latest entered hours of the sites, newest month first: [(EnteredHours, site)]."""
     by_id = {s.id: s for s in sites}

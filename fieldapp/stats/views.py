@@ -228,7 +228,7 @@ def _previous_month(first):
 @bp.get("/s/<int:site_id>/hours")
 @requires("hours.enter")
 def hours(site_id):
-    return _hours_page(saved=request.args.get("saved"))
+    return _hours_page(saved=request.args.get("saved"), removed=request.args.get("removed"))
 
 
 @bp.post("/s/<int:site_id>/hours")
@@ -244,6 +244,15 @@ def enter_hours(site_id):
         return _hours_page(status, form=form, errors=inputs.errors_by_field(exc), error=inputs.banner(exc))
     entry.save(g.user, [line])
     return redirect(url_for("stats.hours", site_id=site_id, saved=1), 303)
+
+
+@bp.post("/s/<int:site_id>/hours/<int:entry_id>/remove")
+@requires("hours.enter")
+def remove_hours(site_id, entry_id):
+    """An entered row removed (a month entered by mistake): the check-in hours count again for it."""
+    if not entry.remove(g.user, service.sites_with(g.user, g.site, "hours.enter"), entry_id):
+        abort(404)
+    return redirect(url_for("stats.hours", site_id=site_id, removed=1), 303)
 
 
 @bp.post("/s/<int:site_id>/hours/import")

@@ -2,13 +2,14 @@
 main button in view above the bottom navigation, and no element's content wider than its box, in bokmål and
 English, with Debian's default sans-serif (DejaVu Sans, wider than Android's Roboto)."""
 import uuid
+from datetime import date
 
 import pytest
 from helpers import PIN, sign_in_ui, wait_until
 
 from fieldapp.alerts import service as alerts
 from fieldapp.checkin import service as checkin
-from fieldapp.models import Alert, Equipment, User
+from fieldapp.models import Alert, EnteredHours, Equipment, User
 
 WIDTH, HEIGHT = 360, 780
 
@@ -87,11 +88,14 @@ def test_nothing_is_cut_off_on_the_main_pages(live, world, page, language):
     with live.app.test_request_context():  # the banner and the home card's stop-work notice are measured too
         alerts.create(world.people["verneombud"], world.site, uuid.uuid4(), alerts.parse_form(
             {"template": "gas_leak", "area": "Kjeller, trappehus B"}))
+        # An entered month, with its Remove button, on the hours page.
+        EnteredHours.create(site=world.site, employer_org_number="923609016", month=date(2026, 5, 1), hours=1500.5)
     pages = {
         "manager": ["/", f"/s/{site}/checkin", f"/s/{site}/reports/new", f"/s/{site}/reports",
                     f"/s/{site}/reports/{world.report.id}", "/alerts", f"/s/{site}/alerts/new", f"/s/{site}/alerts",
                     f"/s/{site}/on-site", f"/s/{site}/attendance", f"/s/{site}/checkin-settings", f"/s/{site}/poster",
-                    "/me", f"/s/{site}/people", f"/s/{site}/people/{world.people['worker'].id}", "/outbox"],
+                    "/me", f"/s/{site}/people", f"/s/{site}/people/{world.people['worker'].id}", "/outbox",
+                    f"/s/{site}/hours"],
         "worker": ["/", f"/s/{site}/checkin", f"/s/{site}/reports/new", "/alerts"],
     }
     problems = {}
