@@ -11,6 +11,7 @@ import pytest
 from helpers import jpeg
 
 from fieldapp import clock
+from fieldapp.config import PROJECT_ROOT
 from fieldapp.models import (AgendaItem, Alert, AlertRecipient, AmuMember, AuditEvent, CheckIn, Meeting,
                              MeetingAttendance, MeetingKind,
                              MeetingSchedule,
@@ -712,3 +713,26 @@ def test_a_manager_manages_the_amu_members_and_they_find_the_amu_from_home(as_ro
     assert manager.post(f"/s/{world.site.id}/meetings/amu-members/{row.id}/remove").status_code == 404
     actions = [e.action for e in AuditEvent.select().where(AuditEvent.action.startswith("meeting.amu_member"))]
     assert actions.count("meeting.amu_member") == 3 and actions.count("meeting.amu_member.remove") == 1
+
+
+def test_a_head_request_to_an_amu_change_changes_nothing(as_role, world):
+    """HEAD (which Flask answers wherever GET is) skipped the form check and ran the change: an item added and the
+    minutes approved without a CSRF token (found by the breaker). Only a POST changes anything."""
+    amu = amu_with_sides(world)
+    items = AgendaItem.select().where(AgendaItem.meeting == amu).count()
+    for who in ("foreman", "verneombud"):
+        client = as_role(who)
+        for change, data in (("items", {"title": "Added by HEAD"}), ("approve", {}), ("amend", {"text": "x"})):
+            response = client.open(f"/amu/{amu.id}/{change}", method="HEAD", data=data)
+            assert response.status_code == 303, (change, response.status_code)
+    assert AgendaItem.select().where(AgendaItem.meeting == amu).count() == items
+    fresh = Meeting.get_by_id(amu.id)
+    assert fresh.status != "approved" and fresh.employer_approved_by_id is None and fresh.workers_approved_by_id is None
+
+
+def test_no_view_takes_get_alone_for_a_read():
+    """`request.method == "GET"` lets HEAD through as if it were a change: views ask `!= "POST"` or
+    `in ("GET", "HEAD")`."""
+    offenders = [str(path) for path in (PROJECT_ROOT / "fieldapp").rglob("*.py")
+                 if re.search(r'request\.method\s*==\s*"GET"', path.read_text())]
+    assert offenders == []

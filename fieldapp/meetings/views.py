@@ -311,7 +311,7 @@ def amu_change(meeting_id, change):
     shows the meeting's page at this address: opened again (GET), it leads back to the meeting, not to a 405."""
     member = _amu_or_404()
     meeting = _amu_meeting_or_404(member, meeting_id)
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD (Flask adds it to GET): never a change
         return redirect(url_for("meetings.amu_meeting", meeting_id=meeting.id), 303)
     try:
         AMU_CHANGES[change](meeting, request.form)
