@@ -303,7 +303,7 @@ def may_manage_person(actor, person, site_role):
     (User.organization). Only these may manage it:
     - the person themselves;
     - a manager of the person's own organization: an account of that organization that is its org admin
-      or holds the manager role on one of its sites;
+      or holds the manager role on one of its sites (an org admin's account: only another org admin);
     - a foreman (or manager) on this site whose account belongs to the same organization, for a person
       who is a worker everywhere and not an org admin: never a way to take over someone above them.
     Anyone else (another company's manager above all) invites the person instead.
@@ -314,6 +314,8 @@ def may_manage_person(actor, person, site_role):
         return False
     if actor.is_org_admin:
         return True
+    if person.is_org_admin:
+        return False  # only an org admin manages an org admin: a site manager's code would take over the org
     manages_org = (Membership.select().join(Site)
                    .where((Membership.user == actor.id) & (Membership.role == "manager")
                           & (Site.organization == person.organization_id))

@@ -324,3 +324,20 @@ def test_a_managers_code_for_a_manager_and_a_code_without_maker_still_work(app, 
     with app.test_request_context():
         code = accounts.issue_enrollment_code(None, world.people["manager"])
     assert _redeem(app, code, pin="604918")[1].status_code == 303
+
+
+def test_a_site_manager_cannot_take_over_the_org_admin(app, world):
+    """A manager of one site (not the org admin) issued a sign-in code for the org admin, whose PIN the code
+    replaces: a way to take over the whole organization (found by the breaker). Only an org admin manages one."""
+    admin = world.people["manager"]  # World's manager is the org admin
+    site_manager = world.person("+4793000001", "Site Manager", "manager", world.other_site, employer=world.org)
+    Membership.create(user=admin, site=world.other_site, role="foreman")
+    before = snapshot(admin.id)
+    client = client_for(app, site_manager)
+    base = f"/s/{world.other_site.id}/people/{admin.id}"
+    assert client.post(base + "/code").status_code == 403
+    assert client.post(base + "/hms-card", data={"hms_card_number": "HMS000", "name": "Owned"}).status_code == 403
+    assert snapshot(admin.id) == before
+    # The site manager still manages the site's other people.
+    worker = world.person("+4793000002", "Site Worker", "worker", world.other_site, employer=world.org)
+    assert client.post(f"/s/{world.other_site.id}/people/{worker.id}/code").status_code == 200
