@@ -512,3 +512,18 @@ def test_a_date_in_a_shape_nobody_types_for_a_certificate_is_refused(text):
 
 def test_a_certificate_date_is_read_in_both_shapes():
     assert service.parse_date("01.12.2025", "taken_on") == service.parse_date(" 2025-12-01 ", "taken_on")
+
+
+@pytest.mark.parametrize("role", ["foreman", "manager"])
+def test_a_lead_entering_their_own_certificate_waits_for_another_lead(as_role, world, role):
+    """The approve button refused one's own record, but the lead's entry form saved it approved by themselves
+    (found by the breaker): nobody approves their own certificate, however it is entered."""
+    lead = world.people[role]
+    client = as_role(role)
+    data = {"uuid": str(uuid.uuid4()), "course": "hot_work", "taken_on": "2026-01-02", "issuer": "AKA"}
+    assert client.post(f"/s/{world.site.id}/competence/people/{lead.id}/records", data=data).status_code == 303
+    row = TrainingRecord.get()
+    assert (row.user_id, row.status, row.decided_by_id) == (lead.id, "pending", None)
+    other = as_role("manager" if role == "foreman" else "foreman")
+    assert other.post(f"/s/{world.site.id}/competence/records/{row.id}/approve").status_code in (200, 303)
+    assert TrainingRecord.get_by_id(row.id).status == "approved"

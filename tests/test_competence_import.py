@@ -152,3 +152,13 @@ def test_a_file_csv_cannot_read_is_a_clear_422(as_role, world):
     assert response.status_code == 422
     assert "Filen er ikke en CSV-tekstfil" in response.get_data(as_text=True)
     assert TrainingRecord.select().count() == 0
+
+
+def test_a_manager_importing_their_own_certificate_leaves_it_waiting(as_role, world):
+    """The import saved the manager's own row approved by themselves (found by the breaker)."""
+    manager = world.people["manager"]
+    text = HEADER + f"{manager.phone};first_aid;2025-02-01;;Røde Kors;FA-1\n"
+    done = as_role("manager").post(f"/s/{world.site.id}/competence/import", data={"confirm": "y", "text": text})
+    assert done.status_code == 200
+    row = TrainingRecord.get()
+    assert (row.user_id, row.status, row.decided_by_id) == (manager.id, "pending", None)

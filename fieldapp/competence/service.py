@@ -258,7 +258,8 @@ def set_photo_consent(user, record_id, allowed):
 
 def add_record_for(actor, site, user_id, record_uuid, fields):
     """A foreman or manager enters a certificate they have checked for a person on the site of their own
-    organization: approved at once (AML § 2-1: the employer checks the competence), audited. Returns
+    organization: approved at once (AML § 2-1: the employer checks the competence), audited; their own
+    certificate waits for another lead's approval, as a worker's own does (may_decide). Returns
     (record, created); a resend of the same UUID and content is (the first record, False).
     fields: record_fields(); the verneombud's view of photos stays the person's choice (no photos here).
     CompetenceError: not_your_org (403) for a person of another organization or not on the site,
@@ -277,8 +278,10 @@ def add_record_for(actor, site, user_id, record_uuid, fields):
     try:
         with database.atomic():
             now = utcnow()
-            record = TrainingRecord.create(uuid=record_uuid, payload_hash=digest, user=person, status="approved",
-                                           decided_by=actor, decided_at=now, created_by=actor, **fields)
+            decided = (dict(status="approved", decided_by=actor, decided_at=now) if may_decide(actor, person)
+                       else dict(status="pending"))
+            record = TrainingRecord.create(uuid=record_uuid, payload_hash=digest, user=person, created_by=actor,
+                                           **decided, **fields)
             audit.record(actor, "competence.record.enter", "training_record", record.id,
                          after=audit.snapshot(record, ("course", "taken_on", "expires_on", "status"))
                          | {"user": person.id, "site": site.id})
@@ -303,8 +306,8 @@ def _site_record(site, record_id):
 def may_decide(actor, person):
     """Whether `actor` may approve or reject `person`'s records, given a foreman or manager role on a site where
     the person is (the view checks it): only their own employer's (AML § 2-1: the employer checks the
-    competence of its own workers)."""
-    return org_of(actor) is not None and org_of(actor) == org_of(person)
+    competence of its own workers), and never their own (another lead checks a lead's certificate)."""
+    return actor.id != person.id and org_of(actor) is not None and org_of(actor) == org_of(person)
 
 
 def _mark_approvers(actor, records):
