@@ -5,7 +5,7 @@ import uuid
 from datetime import date, datetime, timezone
 
 import pytest
-from helpers import jpeg
+from helpers import client_for, jpeg
 
 from fieldapp.competence import service
 from fieldapp.models import (AuditEvent, CertificatePhoto, CheckIn, Membership, PersonTask, Site, SiteRequirement,
@@ -527,3 +527,14 @@ def test_a_lead_entering_their_own_certificate_waits_for_another_lead(as_role, w
     other = as_role("manager" if role == "foreman" else "foreman")
     assert other.post(f"/s/{world.site.id}/competence/records/{row.id}/approve").status_code in (200, 303)
     assert TrainingRecord.get_by_id(row.id).status == "approved"
+
+
+def test_a_one_person_employers_lead_approves_their_own_certificate(app, world):
+    """A subcontractor whose only lead is the person themselves (a one-person company): they are the employer,
+    so their own entry is approved; otherwise nobody could ever approve it."""
+    sole = world.person("+4793000011", "Sole Trader", "foreman", world.site, employer=world.sub)
+    client = client_for(app, sole)
+    data = {"uuid": str(uuid.uuid4()), "course": "hot_work", "taken_on": "2026-01-02", "issuer": "AKA"}
+    assert client.post(f"/s/{world.site.id}/competence/people/{sole.id}/records", data=data).status_code == 303
+    row = TrainingRecord.get()
+    assert (row.user_id, row.status, row.decided_by_id) == (sole.id, "approved", sole.id)

@@ -306,8 +306,20 @@ def _site_record(site, record_id):
 def may_decide(actor, person):
     """Whether `actor` may approve or reject `person`'s records, given a foreman or manager role on a site where
     the person is (the view checks it): only their own employer's (AML § 2-1: the employer checks the
-    competence of its own workers), and never their own (another lead checks a lead's certificate)."""
-    return actor.id != person.id and org_of(actor) is not None and org_of(actor) == org_of(person)
+    competence of its own workers). Their own records: another lead of their employer decides them; only where
+    the employer has no other lead (a one-person company: the person is the employer) does the person."""
+    org = org_of(actor)
+    if org is None or org != org_of(person):
+        return False
+    return actor.id != person.id or not _another_lead(actor, org)
+
+
+def _another_lead(person, org):
+    """Whether someone else of organization `org` (by employer, else account) is a foreman or manager on a site."""
+    return (User.select(User.id).join(Membership, on=(Membership.user == User.id))
+            .where((User.id != person.id) & Membership.role.in_(("foreman", "manager"))
+                   & ((User.employer == org) | (User.employer.is_null() & (User.organization == org))))
+            .exists())
 
 
 def _mark_approvers(actor, records):
@@ -345,13 +357,14 @@ def decide(actor, site, record_id, approve, reason=""):
     """Approve or reject a pending record (AML § 2-1: the employer checks the competence).
 
     Only a foreman or manager of the person's own organization (the view checks the role on the site):
-    CompetenceError("not_your_org") 403; nobody decides their own record: "own_record" 403. Rejection needs a reason ("reason_required"); a decided record is
+    CompetenceError("not_your_org") 403; nobody decides their own record while their employer has another lead:
+    "own_record" 403 (may_decide). Rejection needs a reason ("reason_required"); a decided record is
     "not_pending" (409). Returns the record; None when it is not a record of someone on the site (404).
     """
     record = _site_record(site, record_id)
     if record is None:
         return None
-    if record.user_id == actor.id:
+    if record.user_id == actor.id and not may_decide(actor, record.user):
         raise CompetenceError("own_record")
     if not may_decide(actor, record.user):
         raise CompetenceError("not_your_org")
