@@ -736,3 +736,26 @@ def test_no_view_takes_get_alone_for_a_read():
     offenders = [str(path) for path in (PROJECT_ROOT / "fieldapp").rglob("*.py")
                  if re.search(r'request\.method\s*==\s*"GET"', path.read_text())]
     assert offenders == []
+
+
+def test_the_same_amu_member_added_from_two_phones_at_once_is_added_once(world, monkeypatch):
+    """Both requests read "not a member" and both inserted: the unique person refused the second, a 500 (found by
+    the breaker). Here the second's read is made to miss the first's row, as on PostgreSQL at the same moment."""
+    worker, manager = world.people["worker"], world.people["manager"]
+    service.add_amu_member(manager, world.org.id, worker.id, "workers")
+    real_get = AmuMember.get_or_none
+    misses = iter([True])
+
+    def racing_get(*args, **kwargs):
+        return None if next(misses, False) else real_get(*args, **kwargs)
+
+    monkeypatch.setattr(AmuMember, "get_or_none", racing_get)
+    service.add_amu_member(manager, world.org.id, worker.id, "employer")
+    assert [(m.user_id, m.side) for m in AmuMember.select()] == [(worker.id, "employer")]
+
+
+@pytest.mark.parametrize("typed", ["\u0663", "+3", "3.0", ""])
+def test_an_amu_member_is_chosen_by_a_plain_id(as_role, world, typed):
+    response = as_role("manager").post(f"/s/{world.site.id}/meetings/amu-members",
+                                       data={"user": typed, "side": "workers"})
+    assert response.status_code == 422 and AmuMember.select().count() == 0

@@ -1123,16 +1123,15 @@ def set_amu_member(actor, organization_id, user_id, side):
     bad_side, amu_person (not one of amu_candidates, or in another organization's AMU). Audited."""
     if side not in AMU_SIDES:
         raise MeetingError("bad_side", field="side")
-    try:
-        user_id = int(user_id)
-    except (TypeError, ValueError):
-        raise MeetingError("amu_person", field="user") from None
-    if user_id not in {u.id for u in amu_candidates(organization_id)}:
-        raise MeetingError("amu_person", field="user")
-    existing = AmuMember.get_or_none(AmuMember.user == user_id)
-    if existing is not None and existing.organization_id != organization_id:
+    user_id = whole_number(user_id)  # int() also took "٣" and "+3" as person 3
+    if user_id is None or user_id not in {u.id for u in amu_candidates(organization_id)}:
         raise MeetingError("amu_person", field="user")
     with database.atomic():
+        # Under the write lock (SQLite's writer lock; PostgreSQL's on the row, or a unique violation below): the
+        # same person added from two phones at once is added once, not a 500 for the second.
+        existing = AmuMember.get_or_none(AmuMember.user == user_id)
+        if existing is not None and existing.organization_id != organization_id:
+            raise MeetingError("amu_person", field="user")
         if existing is None:
             existing = AmuMember.create(organization=organization_id, user=user_id, side=side)
             before = None
@@ -1142,6 +1141,15 @@ def set_amu_member(actor, organization_id, user_id, side):
             existing.save(only=[AmuMember.side])
         audit.record(actor, "meeting.amu_member", "amu_member", existing.id, before, {"user": user_id, "side": side})
     return existing
+
+
+def add_amu_member(actor, organization_id, user_id, side):
+    """set_amu_member, where two requests adding the same person at once (PostgreSQL: both read none, one insert
+    fails on the unique user) end with the person a member once: the second moves them to its side."""
+    try:
+        return set_amu_member(actor, organization_id, user_id, side)
+    except IntegrityError:
+        return set_amu_member(actor, organization_id, user_id, side)
 
 
 def remove_amu_member(actor, organization_id, member_id):

@@ -381,7 +381,7 @@ def set_schedule(site_id):
 @requires("meetings.manage")
 def add_amu_member(site_id):
     try:
-        service.set_amu_member(g.user, g.site.organization_id, request.form.get("user"), request.form.get("side"))
+        service.add_amu_member(g.user, g.site.organization_id, request.form.get("user"), request.form.get("side"))
     except BAD_INPUT as exc:
         return _settings_refused(exc)
     return redirect(url_for("meetings.settings", site_id=site_id), 303)
