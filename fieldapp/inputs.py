@@ -224,6 +224,7 @@ CATALOGUE = {
     "round.discard_confirm": (409, lambda n: ngettext(
         "This walkaround has %(num)s answer. Tick the box to discard it too.",
         "This walkaround has %(num)s answers. Tick the box to discard them too.", n)),
+    "round.discarded": (409, _l("This walkaround was discarded: the answer was not saved.")),
     "round.signed": (409, _l("The walkaround is signed: it cannot be changed. Add a note instead.")),
     "round.version_changed": (409, _l("The checklist has changed since this page was opened. Reload the page and "
                                       "answer again.")),

@@ -165,3 +165,38 @@ def test_the_round_pdf_in_bokmal_says_startet(as_role, world, version):
     response = client.get(f"/s/{world.site.id}/rounds/{round_uuid}/report.pdf")
     text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.get_data())).pages)
     assert "Startet:" in text and "Started" not in text and "Vernerunde" in text
+
+
+def test_an_answer_arriving_as_the_round_is_discarded_or_finished_is_refused_not_orphaned(
+        as_role, world, version, monkeypatch):
+    """The answer was checked against the round as read before its transaction: a discard or a finish committed
+    in between left a finding of a round that no longer exists, or an answer in a finished round, with the phone
+    told "saved" (found by the breaker). Here the other phone's request commits while the answer's photos are
+    processed, just before its transaction."""
+    client = as_role("verneombud")
+    user = world.people["verneombud"]
+    items = service.item_keys(version)
+    real_process = service._process
+    other_phone = {}
+
+    def racing(uploads):
+        other_phone["done"]()
+        return real_process(uploads)
+
+    monkeypatch.setattr(service, "_process", racing)
+    # A discard in between.
+    gone = start(client, world, version)
+    other_phone["done"] = lambda: service.discard(SafetyRound.get(SafetyRound.uuid == gone), user, True)
+    refused = answer(client, world, gone, version, items[0], "deviation", "Loose guard rail")
+    assert refused.status_code == 409 and "discarded" in refused.get_data(as_text=True)
+    assert Report.select().where(Report.kind == "finding").count() == 0 and RoundAnswer.select().count() == 0
+    # A finish in between.
+    other_phone["done"] = lambda: None
+    done = start(client, world, version)
+    for item in items:
+        assert answer(client, world, done, version, item).status_code == 201
+    other_phone["done"] = lambda: service.finish(SafetyRound.get(SafetyRound.uuid == done), user, [], "", "")
+    late = answer(client, world, done, version, items[0], "deviation", "Loose guard rail")
+    assert late.status_code == 409 and "finished" in late.get_data(as_text=True)
+    assert Report.select().where(Report.kind == "finding").count() == 0
+    assert {a.answer for a in RoundAnswer.select()} == {"ok"}

@@ -269,6 +269,18 @@ def _refuse_if_closed(safety_round):
         raise RoundError("finished")
 
 
+def _lock_round(safety_round):
+    """Inside a transaction, as its first statement: take the round row's write lock (SQLite's writer lock,
+    PostgreSQL's row lock) and read it again under it. An answer, a finish and a discard sent at the same moment
+    then run one after the other, each seeing what the one before did: no answer lands in a finished round,
+    and none is told "saved" while its round is discarded. RoundError "discarded" (409) when the round is gone;
+    else the fresh round's state is copied onto `safety_round`."""
+    if not SafetyRound.update(finished_at=SafetyRound.finished_at).where(SafetyRound.id == safety_round.id).execute():
+        raise RoundError("discarded")
+    fresh = SafetyRound.get_by_id(safety_round.id)
+    safety_round.finished_at, safety_round.signed_at = fresh.finished_at, fresh.signed_at
+
+
 def _finding_text(safety_round, item_key, note, language):
     for section in safety_round.version.sections:
         for item in section["items"]:
@@ -322,6 +334,8 @@ def answer_item(store, safety_round, user, answer_uuid, version_id, item_key, an
         photos.save(store, item)
     try:
         with database.atomic():
+            _lock_round(safety_round)
+            _refuse_if_closed(safety_round)  # again, under the lock: finished or signed meanwhile
             row, status = _upsert(safety_round, user, answer_uuid, item_key, answer, note, when, language)
             for item in processed:
                 RoundPhoto.insert(answer=row, digest=item.digest, width=item.width, height=item.height,
@@ -451,6 +465,11 @@ def finish(safety_round, user, participant_ids, typed_names, summary):
     if done < total:
         raise RoundError("unanswered", n=total - done)
     with database.atomic():
+        _lock_round(safety_round)
+        _refuse_if_closed(safety_round)  # finished by another phone meanwhile
+        left = total - progress(safety_round, answers_of(safety_round))[0]  # read again under the lock
+        if left:
+            raise RoundError("unanswered", n=left)
         now = utcnow()
         SafetyRound.update(finished_at=now, finished_by=user, participants=people, summary=summary).where(
             (SafetyRound.id == safety_round.id) & SafetyRound.finished_at.is_null()).execute()
@@ -471,12 +490,15 @@ def discard(safety_round, user, confirmed):
     """
     if safety_round.finished_at is not None:
         raise RoundError("finished")
-    answers = list(RoundAnswer.select().where(RoundAnswer.round == safety_round))
-    if any(a.finding_id for a in answers):
-        raise RoundError("discard_findings")
-    if answers and not confirmed:
-        raise RoundError("discard_confirm", n=len(answers))
     with database.atomic():
+        _lock_round(safety_round)  # the answers as they are now: none arrives while they are read and deleted
+        if safety_round.finished_at is not None:
+            raise RoundError("finished")
+        answers = list(RoundAnswer.select().where(RoundAnswer.round == safety_round))
+        if any(a.finding_id for a in answers):
+            raise RoundError("discard_findings")
+        if answers and not confirmed:
+            raise RoundError("discard_confirm", n=len(answers))
         ids = [a.id for a in answers]
         if ids:
             RoundPhoto.delete().where(RoundPhoto.answer.in_(ids)).execute()
