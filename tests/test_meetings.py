@@ -181,6 +181,16 @@ def test_a_decision_becomes_a_report_assigned_with_the_deadline(as_role, world):
     # The assignee sees it among their reports, worded as a meeting decision.
     page = as_role("worker").get(f"/s/{world.site.id}/reports/{report.id}").get_data(as_text=True)
     assert "Meeting decision" in page
+    # Sent again (a double tap): the one decision and its one follow-up (two were made, found by the breaker).
+    again = foreman.post(url(world, meeting, "/decisions"), data={
+        "item": item.id, "text": "Railing on the 3rd floor", "person": world.people["worker"].id,
+        "deadline": "2026-03-17"})
+    assert again.status_code == 303
+    assert MeetingDecision.select().count() == 1 and Report.select().where(Report.kind == "decision").count() == 1
+    # Without its agenda item it would never show on the page: refused, nothing saved.
+    orphan = foreman.post(url(world, meeting, "/decisions"), data={
+        "text": "Another thing", "person": world.people["worker"].id, "deadline": "2026-03-17"})
+    assert orphan.status_code in (404, 409, 422) and MeetingDecision.select().count() == 1
 
 
 @pytest.mark.parametrize("data, field_message", [

@@ -535,9 +535,12 @@ def remove_item(actor, meeting, item_id):
     MeetingError: approved minutes, an item not on this agenda, an item with decisions."""
     _check_draft(meeting)
     item = _item(meeting, item_id)
-    if MeetingDecision.select().where(MeetingDecision.item == item).exists():
-        raise MeetingError("item_has_decisions")
     with _draft_change(meeting):
+        # Under the meeting's lock: a decision made on the item at the same moment is seen (it lost its item and
+        # left the page, its follow-up still open, found by the breaker), and so is a removal by another phone.
+        item = _item(meeting, item.id)
+        if MeetingDecision.select().where(MeetingDecision.item == item).exists():
+            raise MeetingError("item_has_decisions")
         audit.record(actor, "meeting.item.remove", "agenda_item", item.id,
                      before={"meeting": meeting.id, "title": item.title, "source": item.source})
         item.delete_instance()
@@ -632,9 +635,10 @@ def add_attendance(actor, meeting, user_id, name_text, side):
 def add_decision(actor, meeting, item_id, text_raw, person_id, deadline_text):
     """A decision with who carries it out and by when; it becomes a follow-up item: a Report of kind "decision"
     assigned to the person with the deadline, followed up like any report. MeetingError: no person, no or
-    past deadline, approved minutes."""
+    past deadline, approved minutes, bad_item (a decision is made on an agenda item: the page lists them there;
+    one without lost its place and was never shown). The same decision sent again (a double tap, a resend:
+    the same item, text, person and deadline) is the one saved, not a second follow-up item."""
     _check_draft(meeting)
-    item = _item(meeting, item_id) if item_id else None
     text = _text(text_raw, "text")
     if not person_id:
         raise MeetingError("decision_person", field="person")
@@ -644,7 +648,14 @@ def add_decision(actor, meeting, item_id, text_raw, person_id, deadline_text):
     deadline = _date(deadline_text, clock.today(meeting.site if meeting.site_id else None), "deadline")
     if meeting.site_id is not None and deadline < clock.today(meeting.site):
         raise MeetingError("decision_deadline", field="deadline")
+    item = _item(meeting, item_id)
     with _draft_change(meeting):
+        item = _item(meeting, item.id)  # removed meanwhile by another phone: bad_item, under the lock
+        twin = MeetingDecision.get_or_none((MeetingDecision.meeting == meeting) & (MeetingDecision.item == item)
+                                           & (MeetingDecision.text == text) & (MeetingDecision.person == person)
+                                           & (MeetingDecision.deadline == deadline))
+        if twin is not None:
+            return twin
         report = None
         if meeting.site_id is not None:
             now = utcnow()
