@@ -200,3 +200,22 @@ def test_an_answer_arriving_as_the_round_is_discarded_or_finished_is_refused_not
     assert late.status_code == 409 and "finished" in late.get_data(as_text=True)
     assert Report.select().where(Report.kind == "finding").count() == 0
     assert {a.answer for a in RoundAnswer.select()} == {"ok"}
+
+
+def test_another_persons_round_or_answer_uuid_is_a_409_not_theirs(as_role, world, version):
+    """The same UUID from another person was answered 200 with the first person's round or answer, as if it were
+    theirs (found by the breaker): only the person who sent it gets it back."""
+    foreman, manager = as_role("foreman"), as_role("manager")
+    round_uuid = start(foreman, world, version)
+    other = manager.post(f"/s/{world.site.id}/rounds/new", data={"uuid": round_uuid, "version": version.id},
+                         headers=OUTBOX)
+    assert other.status_code == 409 and SafetyRound.select().count() == 1
+    item = service.item_keys(version)[0]
+    answer_uuid = str(uuid.uuid4())
+    data = {"uuid": answer_uuid, "version": version.id, "item": item, "answer": "ok", "note": ""}
+    path = f"/s/{world.site.id}/rounds/{round_uuid}/answers"
+    assert foreman.post(path, data=data, headers=OUTBOX).status_code == 201
+    assert foreman.post(path, data=data, headers=OUTBOX).status_code in (200, 201)  # the same, sent again
+    assert manager.post(path, data=data, headers=OUTBOX).status_code == 409
+    row = RoundAnswer.get()
+    assert row.answered_by_id == world.people["foreman"].id and RoundAnswer.select().count() == 1

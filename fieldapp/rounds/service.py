@@ -214,7 +214,8 @@ def start_round(site, user, round_uuid, version_id, when):
         raise RoundError("bad_version")
     existing = SafetyRound.get_or_none(SafetyRound.uuid == round_uuid)
     if existing is not None:
-        if existing.site_id != site.id or existing.version_id != version.id:
+        # The same start sent again: the round saved. Another person's, or another site's, is not this one.
+        if (existing.site_id, existing.version_id, existing.started_by_id) != (site.id, version.id, user.id):
             raise RoundError("uuid_conflict")
         return existing, False
     try:
@@ -226,7 +227,8 @@ def start_round(site, user, round_uuid, version_id, when):
         return row, True
     except IntegrityError:
         existing = SafetyRound.get_or_none(SafetyRound.uuid == round_uuid)  # a resend won the race: one round
-        if existing is None or existing.site_id != site.id or existing.version_id != version.id:
+        if existing is None or (existing.site_id, existing.version_id, existing.started_by_id) != (
+                site.id, version.id, user.id):
             raise RoundError("uuid_conflict") from None
         return existing, False
 
@@ -323,9 +325,9 @@ def answer_item(store, safety_round, user, answer_uuid, version_id, item_key, an
         raise RoundError("too_many_photos", n=MAX_PHOTOS)
     same_uuid = RoundAnswer.get_or_none(RoundAnswer.uuid == answer_uuid)
     if same_uuid is not None:
-        if (same_uuid.round_id, same_uuid.item_key, same_uuid.answer, same_uuid.note) != (
-                safety_round.id, item_key, answer, note):
-            raise RoundError("answer_conflict")
+        if (same_uuid.round_id, same_uuid.item_key, same_uuid.answer, same_uuid.note, same_uuid.answered_by_id) != (
+                safety_round.id, item_key, answer, note, user.id):
+            raise RoundError("answer_conflict")  # other content, or another person's answer under this UUID
         same_uuid.dropped = []
         return same_uuid, "same"
     _refuse_if_closed(safety_round)
@@ -548,8 +550,9 @@ def sign(safety_round, device_user, side, signer_id, pin, ip, sig_uuid, when):
     wrong_pin, throttled, signed_twice. Both sides signed: the round is signed and frozen (signed_at).
     """
     existing = RoundSignature.get_or_none(RoundSignature.uuid == sig_uuid)
-    if existing is not None and existing.round_id == safety_round.id and existing.side == side:
-        return existing, False
+    if existing is not None and (existing.round_id, existing.side, existing.device_user_id) == (
+            safety_round.id, side, device_user.id):
+        return existing, False  # the same signature sent again from the phone that made it
     if safety_round.finished_at is None:
         raise RoundError("not_finished")
     if side not in ROUND_SIDES:
