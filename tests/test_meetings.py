@@ -769,3 +769,17 @@ def test_an_amu_member_is_chosen_by_a_plain_id(as_role, world, typed):
     response = as_role("manager").post(f"/s/{world.site.id}/meetings/amu-members",
                                        data={"user": typed, "side": "workers"})
     assert response.status_code == 422 and AmuMember.select().count() == 0
+
+
+def test_an_amu_decision_with_a_deadline_gone_is_refused_as_on_a_site(as_role, world):
+    amu = amu_with_sides(world)
+    item = AgendaItem.create(meeting=amu, position=0, source="manual", title="Scaffolding audit")
+    foreman = as_role("foreman")
+    late = foreman.post(f"/amu/{amu.id}/decisions", data={"item": item.id, "text": "Audit all scaffolds",
+                                                          "person": world.people["foreman"].id,
+                                                          "deadline": "2025-05-14"})
+    assert late.status_code == 422 and "Give the decision a deadline" in late.get_data(as_text=True)
+    assert MeetingDecision.select().count() == 0
+    assert foreman.post(f"/amu/{amu.id}/decisions", data={"item": item.id, "text": "Audit all scaffolds",
+                                                          "person": world.people["foreman"].id,
+                                                          "deadline": "2026-04-01"}).status_code == 303

@@ -645,8 +645,9 @@ def add_decision(actor, meeting, item_id, text_raw, person_id, deadline_text):
     person = _person(meeting, person_id, "person")
     if not (deadline_text or "").strip():
         raise MeetingError("decision_deadline", field="deadline")
-    deadline = _date(deadline_text, clock.today(meeting.site if meeting.site_id else None), "deadline")
-    if meeting.site_id is not None and deadline < clock.today(meeting.site):
+    today = clock.today(meeting.site if meeting.site_id else None)  # the AMU: the organization's default zone
+    deadline = _date(deadline_text, today, "deadline")
+    if deadline < today:  # the AMU's too: a deadline 300 days gone was accepted there (found by the breaker)
         raise MeetingError("decision_deadline", field="deadline")
     item = _item(meeting, item_id)
     with _draft_change(meeting):
