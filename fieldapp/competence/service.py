@@ -74,7 +74,7 @@ def course_names(organization_id, language=None):
 def add_course_type(actor, organization_id, names, validity):
     """An organization's own course type. names: {code: text} (at least one); validity: text of whole months
     or "" for no expiry. CompetenceError("course_name_required" | "bad_validity")."""
-    names = {code: free_text(text) for code, text in names.items() if free_text(text)}
+    names = {code: text for code, text in ((code, free_text(raw)) for code, raw in names.items()) if text}
     if not names or any(len(text) > MAX_NAME for text in names.values()):
         raise CompetenceError("course_name_required", field="name_nb")
     months = _months(validity)
@@ -259,7 +259,8 @@ def set_photo_consent(user, record_id, allowed):
 def add_record_for(actor, site, user_id, record_uuid, fields):
     """A foreman or manager enters a certificate they have checked for a person on the site of their own
     organization: approved at once (AML § 2-1: the employer checks the competence), audited; their own
-    certificate waits for another lead's approval, as a worker's own does (may_decide). Returns
+    certificate waits for another lead of their employer, as a worker's own does, unless there is none
+    (may_decide). Returns
     (record, created); a resend of the same UUID and content is (the first record, False).
     fields: record_fields(); the verneombud's view of photos stays the person's choice (no photos here).
     CompetenceError: not_your_org (403) for a person of another organization or not on the site,
@@ -364,10 +365,8 @@ def decide(actor, site, record_id, approve, reason=""):
     record = _site_record(site, record_id)
     if record is None:
         return None
-    if record.user_id == actor.id and not may_decide(actor, record.user):
-        raise CompetenceError("own_record")
     if not may_decide(actor, record.user):
-        raise CompetenceError("not_your_org")
+        raise CompetenceError("own_record" if record.user_id == actor.id else "not_your_org")
     reason = free_text(reason)
     if not approve and not reason:
         raise CompetenceError("reason_required", field="reason")

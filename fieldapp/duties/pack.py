@@ -139,8 +139,8 @@ def build(data):
                         "Next walkaround due: %(date)s (every %(num)s days)", data["next_round"][1],
                         date=clock.format_date(data["next_round"][0])))
     _table(pdf, (35, 55, 50, 50), [_("Date"), _("Started by"), _("Findings (open)"), _("Signed by both sides")],
-           [[clock.local(r.started_at, data["site"]).date().isoformat(), r.started_by.name, f"{r.n_findings} ({r.n_open})",
-             _("yes") if r.signed_at else _("no")] for r in data["rounds"]],
+           [[clock.local(r.started_at, data["site"]).date().isoformat(), r.started_by.name,
+             f"{r.n_findings} ({r.n_open})", _("yes") if r.signed_at else _("no")] for r in data["rounds"]],
            _("No walkaround in the period."))
 
     _heading(pdf, _("Meetings"))
