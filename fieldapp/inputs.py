@@ -417,10 +417,18 @@ def iso_local_time(text):
     return datetime.fromisoformat(text)
 
 
+# Letters and symbols that draw nothing: the Hangul fillers and the blank Braille pattern (a "blank" name that
+# passes a check for spaces, found by the breaker).
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
 def has_visible_text(text):
-    """True when `text` holds at least one character a reader can see: not only spaces, line breaks, controls
-    or invisible format characters (U+200B zero-width space, U+FEFF, U+202A-U+202E, which str.strip() keeps)."""
-    return any(not char.isspace() and unicodedata.category(char) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
+    """True when `text` holds at least one character a reader can see: not only spaces, line breaks, controls,
+    invisible format characters (U+200B zero-width space, U+FEFF, U+202A-U+202E, which str.strip() keeps), marks
+    that only change another character (U+034F, the variation selectors U+FE00-U+FE0F: category Mn) or
+    BLANK_LETTERS."""
+    return any(not char.isspace() and char not in BLANK_LETTERS
+               and unicodedata.category(char) not in ("Cc", "Cf", "Zs", "Zl", "Zp", "Mn")
                for char in str(text or ""))
 
 

@@ -26,6 +26,9 @@ def speaks(user, language):
 
 @pytest.mark.parametrize("raw,expected", [
     (INVISIBLE, ""), ("  \r\n ", ""), (None, ""), ("\u200bOla\u200b", "\u200bOla\u200b"),
+    # Blank letters and symbols, and marks on nothing (found by the breaker: blank reports and alerts were sent).
+    ("\u3164", ""), ("\u2800", ""), ("\u115f\u1160", ""), ("\uffa0", ""), ("\u034f", ""), ("\ufe0f", ""),
+    ("e\u0301", "e\u0301"), ("\u3131", "\u3131"),  # é as e + accent, and a Hangul letter, are text
     (" Linje 1\r\nLinje 2 ", "Linje 1\nLinje 2"),
 ])
 def test_free_text_is_empty_when_nothing_in_it_is_visible(raw, expected):

@@ -421,3 +421,16 @@ def test_a_refused_follow_ups_address_opened_again_leads_back_to_the_report(worl
     again = worker.get(f"{base}/{change}")
     assert again.status_code == 303 and again.headers["Location"] == base
     assert as_role("outsider").get(f"{base}/{change}").status_code == 404
+
+
+def test_a_second_close_with_another_action_is_told_not_dropped(world, as_role):
+    """Closed by one lead, closed again by another with a different corrective action: a silent 303 and the text
+    lost (found by the breaker). The same close sent again stays a quiet 303."""
+    path = f"/s/{world.site.id}/reports/{world.report.id}/close"
+    assert as_role("foreman").post(path, data={"text": "Railing mounted"}).status_code == 303
+    assert as_role("foreman").post(path, data={"text": "Railing mounted"}).status_code == 303  # sent again
+    other = as_role("manager").post(path, data={"text": "Area fenced off"})
+    assert other.status_code == 409
+    assert Report.get_by_id(world.report.id).corrective_action == "Railing mounted"
+    closes = ReportEvent.select().where((ReportEvent.report == world.report) & (ReportEvent.kind == "closed"))
+    assert closes.count() == 1

@@ -490,18 +490,28 @@ def _lock_status(report, wanted):
     return True
 
 
+def _closed_already(report, action_text):
+    """False for a close of a report that is closed already with this corrective action (or none given: a resend
+    of the same close); ReportError "closed" (409) for another action, which would otherwise be lost unsaid."""
+    if action_text and action_text != report.corrective_action:
+        raise ReportError("closed")
+    return False
+
+
 def close(actor, report, action_text):
     """Close the report with its corrective action (the text given, or the one saved). True when closed now,
     False when it was closed already (by this request sent twice, or by someone else meanwhile: nothing is
-    recorded again). ReportError "action_required" (field "text") when there is no corrective action."""
-    if report.status == "closed":
-        return False
+    recorded again). ReportError "action_required" (field "text") when there is no corrective action; "closed"
+    (409) when it was closed already with another corrective action than the one sent (that one is not saved:
+    the person is told, and reopens the report to change it)."""
     action_text = _clean_text(action_text, required=False)
+    if report.status == "closed":
+        return _closed_already(report, action_text)
     if not action_text and not report.corrective_action:
         raise ReportError("action_required", field="text")
     with database.atomic():
         if not _lock_status(report, "open"):
-            return False
+            return _closed_already(Report.get_by_id(report.id), action_text)
         if not action_text and not report.corrective_action:
             raise ReportError("action_required", field="text")
         before = audit.snapshot(report, ("status", "corrective_action"))
