@@ -20,6 +20,7 @@ import uuid as uuidlib
 from urllib.parse import urlsplit
 
 from flask import request
+from flask_babel import gettext as _
 
 from .inputs import InputError, whole_number
 
@@ -80,17 +81,17 @@ def answer(status, message="", notes=None, kind=None):
 
 
 def signed_out():
-    return answer(401, "Sign in to send it.", kind="signed-out")
+    return answer(401, _("Sign in to send it."), kind="signed-out")
 
 
 def wrong_person():
-    return answer(409, "Made by another person: not saved.", kind="wrong-person")
+    return answer(409, _("Made by another person: not saved."), kind="wrong-person")
 
 
 def other_site():
     """The answer to an outbox post that the browser says came from another web site (same_origin() False): no
     phone of this app sends one, so it is refused, not kept for later."""
-    return answer(403, "Sent from another web site: not saved.", kind="other-site")
+    return answer(403, _("Sent from another web site: not saved."), kind="other-site")
 
 
 def maker_problem(user):
@@ -102,7 +103,7 @@ def maker_problem(user):
     """
     made_by = maker()
     if made_by is None:
-        return answer(400, "The item does not say who made it.", kind="no-maker")
+        return answer(400, _("The item does not say who made it."), kind="no-maker")
     if made_by[0] != user.id:
         return wrong_person()
     return None

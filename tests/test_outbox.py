@@ -92,8 +92,33 @@ def test_an_outbox_post_needs_no_form_token_but_a_cross_site_one_is_refused(work
         refused = check_in(worker, world.site, **headers)
         # Said as the outbox's answers are (plain text, its kind in X-Outbox), not as a page about roles.
         assert refused.status_code == 403 and refused.headers["X-Outbox"] == "other-site"
-        assert refused.get_data(as_text=True) == "Sent from another web site: not saved."
+        assert refused.get_data(as_text=True) == "Sendt fra et annet nettsted: ikke lagret."  # Ola reads nb
     assert CheckIn.select().count() == 1
+
+
+OUTBOX_REFUSALS = {  # what the phone shows under a refused item, in the reader's language
+    "nb": ["Laget av en annen person: ikke lagret.", "Det står ikke hvem som laget dette.",
+           "Sendt fra et annet nettsted: ikke lagret.", "Logg inn for å sende det."],
+    "pl": ["Utworzone przez inną osobę: nie zapisano.", "Nie wiadomo, kto to utworzył.",
+           "Wysłane z innej strony internetowej: nie zapisano.", "Zaloguj się, aby to wysłać."],
+    "en": ["Made by another person: not saved.", "The item does not say who made it.",
+           "Sent from another web site: not saved.", "Sign in to send it."],
+}
+
+
+@pytest.mark.parametrize("language", sorted(OUTBOX_REFUSALS))
+def test_the_outbox_refusals_speak_the_readers_language(as_role, world, client, language):
+    """The short answers the outbox page shows under a refused item were English for every reader."""
+    for person in ("worker", "foreman"):
+        world.people[person].language = language
+        world.people[person].save()
+    worker, foreman = as_role("worker"), as_role("foreman")
+    answers = [check_in(foreman, world.site, maker=worker.outbox_maker()), check_in(worker, world.site, maker=""),
+               check_in(worker, world.site, **{"Sec-Fetch-Site": "cross-site"})]
+    answers.append(check_in(client, world.site, maker="1.1", **{"Accept-Language": language}))  # signed out
+    assert [(a.status_code, a.get_data(as_text=True)) for a in answers] == list(
+        zip((409, 400, 403, 401), OUTBOX_REFUSALS[language]))
+    assert CheckIn.select().count() == 0
 
 
 def test_a_form_post_without_the_token_is_still_refused(worker, world):
