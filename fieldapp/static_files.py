@@ -1,8 +1,9 @@
 """Static files under content-hashed names, compressed once, cached for a year (issue 22).
 
 At startup every file under static/ is read once: its SHA-256 gives it a second name, `css/app.css` ->
-`css/app.<10 hex>.css`, and text files are gzip- and brotli-compressed in memory (images are not: PNG is
-already compressed). `url_for('static', filename='css/app.css')` gives the hashed name everywhere (a
+`css/app.<10 hex>.css`; a text file is gzip- and brotli-compressed in memory the first time a browser asks
+for it (images are not: PNG is already compressed), so a process that serves no static file (a huey consumer,
+a CLI command, a web node behind Caddy, which serves the exported files itself) never pays for it. `url_for('static', filename='css/app.css')` gives the hashed name everywhere (a
 url_defaults hook, so templates keep calling url_for as before); a hashed name is answered with
 `Cache-Control: public, max-age=31536000, immutable`, so a deploy never serves stale JavaScript. The plain
 name still works (no-cache, with an ETag) for the service worker's old copies and bookmarks; any other name
@@ -35,7 +36,9 @@ MIN_COMPRESS = 500  # bytes: below this the headers cost more than they save
 
 
 class StaticFile:
-    __slots__ = ("name", "hashed", "digest", "mimetype", "raw", "gzip", "br")
+    """One file of static/: its name, hashed name, SHA-256 (hex), MIME type and bytes (`raw`). `compressible`
+    says whether it is sent compressed; `encoded(encoding)` gives the bytes in "gzip" or "br"."""
+    __slots__ = ("name", "hashed", "digest", "mimetype", "raw", "compressible")
 
     def __init__(self, name, data):
         self.name = name
@@ -44,19 +47,25 @@ class StaticFile:
         self.hashed = f"{stem}.{self.digest[:10]}.{suffix}" if dot and "/" not in suffix else f"{name}.{self.digest[:10]}"
         self.mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
         self.raw = data
-        self.gzip = self.br = None
-        if Path(name).suffix in COMPRESSIBLE and len(data) >= MIN_COMPRESS:
-            self.gzip, self.br = compressed(data)
+        self.compressible = Path(name).suffix in COMPRESSIBLE and len(data) >= MIN_COMPRESS
+
+    def encoded(self, encoding):
+        """The bytes compressed with `encoding` ("gzip" or "br"); only for a compressible file."""
+        return compressed(self.raw, encoding)
 
 
-@functools.lru_cache(maxsize=64)
-def compressed(data):
-    """(gzip, brotli) bytes of `data` at their highest levels: a pure function of the bytes, so kept per process.
+@functools.lru_cache(maxsize=128)
+def compressed(data, encoding):
+    """`data` compressed with "gzip" (level 9) or "br" (brotli, quality 11): a pure function of the bytes, so
+    kept per process, made on the first request that asks for it.
 
-    Brotli at quality 11 costs about 0.1 s for static/; an app made again in the same process (the tests make
-    one per test) reuses the result for files whose bytes are unchanged, and a changed file is compressed anew.
+    Brotli at quality 11 costs about 0.2 s of CPU for the whole of static/: at start-up every process paid it,
+    the huey consumers and CLI commands too. An app made again in the same process (the tests make several)
+    reuses the result for files whose bytes are unchanged, and a changed file is compressed anew.
     """
-    return gzip.compress(data, 9, mtime=0), brotli.compress(data, quality=11)
+    if encoding == "br":
+        return brotli.compress(data, quality=11)
+    return gzip.compress(data, 9, mtime=0)
 
 
 class Manifest:
@@ -113,14 +122,14 @@ def manifest(app):
 def _respond(app, item, immutable):
     accepted = request.accept_encodings
     body, encoding = item.raw, None
-    if item.br is not None and accepted["br"]:
-        body, encoding = item.br, "br"
-    elif item.gzip is not None and accepted["gzip"]:
-        body, encoding = item.gzip, "gzip"
+    if item.compressible:
+        encoding = "br" if accepted["br"] else "gzip" if accepted["gzip"] else None
+    if encoding:
+        body = item.encoded(encoding)
     response = app.response_class(body, mimetype=item.mimetype)
     if encoding:
         response.headers["Content-Encoding"] = encoding
-    if item.gzip is not None:
+    if item.compressible:
         response.vary.add("Accept-Encoding")
     response.set_etag(item.digest[:20] + (f"-{encoding}" if encoding else ""))
     if immutable:
