@@ -82,6 +82,8 @@ CATALOGUE = {
                                      "Make it again as a new report.")),
     "bad_assignee": (422, _l("Choose a person on this site.")),
     "bad_deadline": (422, _l("The deadline must be a date from today on.")),
+    "comment_conflict": (409, _l("This form was already used for another comment, which is in the timeline. "
+                                 "Check it, then send this one again.")),
     "closed": (409, _l("The report is closed. Reopen it first.")),
     "not_closed": (409, _l("The report is not closed.")),
     "action_required": (422, _l("Write the corrective action before you close the report.")),

@@ -4,7 +4,7 @@ import io
 import re
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from PIL import Image
@@ -384,6 +384,43 @@ def test_a_comment_sent_twice_is_saved_once_and_a_different_one_is_added(world, 
     # Another person writing the same words is another comment.
     assert as_role("foreman").post(path, data={"text": "The railing is loose again"}).status_code == 303
     assert ReportEvent.select().where(ReportEvent.kind == "comment").count() == 3
+
+
+def comment_form_uuid(page):
+    return re.search(r'/comment">\s*<input type="hidden" name="csrf_token"[^>]*>\s*'
+                     r'<input type="hidden" name="uuid" value="([0-9a-f-]{36})">', page).group(1)
+
+
+def test_a_comment_form_sent_again_an_hour_later_is_saved_once(world, as_role, frozen_clock):
+    """The answer to a comment lost on the way, the person goes back and sends the form again much later: the
+    minute's replay window let it in twice. The form's UUID makes it the saved one at any time; the same form
+    with other words is told, and the page it gets sends the new words as a new comment."""
+    worker = as_role("worker")
+    report_path = f"/s/{world.site.id}/reports/{world.report.id}"
+    frozen_clock(datetime(2026, 11, 30, 9, 0))
+    form = comment_form_uuid(worker.get(report_path).get_data(as_text=True))
+    def comments():
+        return [e.text for e in ReportEvent.select().where((ReportEvent.report == world.report)
+                                                            & (ReportEvent.kind == "comment")).order_by(ReportEvent.id)]
+
+    assert worker.post(report_path + "/comment", data={"text": "Rail loose", "uuid": form}).status_code == 303
+    frozen_clock(datetime(2026, 11, 30, 10, 30))
+    again = worker.post(report_path + "/comment", data={"text": "Rail loose", "uuid": form})
+    assert again.status_code == 303 and comments() == ["Rail loose"]
+    edited = worker.post(report_path + "/comment", data={"text": "Rail loose at gate 2", "uuid": form})
+    page = edited.get_data(as_text=True)
+    assert edited.status_code == 409 and comments() == ["Rail loose"]
+    assert 'id="comment-text-error"' in page and ">Rail loose at gate 2</textarea>" in page
+    fresh = comment_form_uuid(page)
+    assert fresh != form
+    sent = worker.post(report_path + "/comment", data={"text": "Rail loose at gate 2", "uuid": fresh})
+    assert sent.status_code == 303
+    assert comments() == ["Rail loose", "Rail loose at gate 2"]
+    # Another person's post under that form's UUID is not saved as the worker's, nor twice.
+    other = as_role("foreman").post(report_path + "/comment", data={"text": "Rail loose", "uuid": form})
+    assert other.status_code == 409 and len(comments()) == 2
+    assert worker.post(report_path + "/comment", data={"text": "x", "uuid": "not-a-uuid"}).status_code == 400
+    assert len(comments()) == 2
 
 
 def test_a_close_or_reopen_racing_another_is_recorded_once(world):

@@ -419,13 +419,28 @@ def assign(actor, report, assignee_id, deadline_text, today=None):
 REPLAY_SECONDS = 60  # the same comment by the same person on the same report within this is the one saved
 
 
-def comment(actor, report, text):
-    """Add a comment to the report's timeline. The same text by the same person on this report within
-    REPLAY_SECONDS is the comment saved (a double tap, a form sent again): True when added now, else False.
-    ReportError "text_required" / "too_long" (field "text")."""
+def comment(actor, report, text, form_uuid=None):
+    """Add a comment to the report's timeline: True when added now, False when this comment was saved already.
+
+    form_uuid: the comment form's UUID (uuid.UUID, made with the page; None from a client without one). A form sent
+    again, however late (the answer lost on the way, the person went back and sent it again), is the comment
+    saved under that UUID on this report; the same UUID with other words or from another person is
+    ReportError "comment_conflict" (409): the page then gives a fresh form. Without a UUID, the same text by
+    the same person on this report within REPLAY_SECONDS is the comment saved (a double tap).
+    ReportError "text_required" / "too_long" (field "text").
+    """
     text = _clean_text(text)
+    key = None if form_uuid is None else str(form_uuid)
     with database.atomic():
         _lock_status(report, "any")  # the row's write lock: two copies sent at once see each other
+        if key is not None:
+            for actor_id, saved_text, data in (ReportEvent.select(ReportEvent.actor, ReportEvent.text, ReportEvent.data)
+                                               .where((ReportEvent.report == report) & (ReportEvent.kind == "comment"))
+                                               .tuples()):
+                if data.get("uuid") == key:
+                    if actor_id == actor.id and saved_text == text:
+                        return False
+                    raise ReportError("comment_conflict", field="text")
         since = utcnow() - timedelta(seconds=REPLAY_SECONDS)
         twin = (ReportEvent.select(ReportEvent.id)
                 .where((ReportEvent.report == report) & (ReportEvent.actor == actor) & (ReportEvent.kind == "comment")
@@ -433,7 +448,7 @@ def comment(actor, report, text):
                 .exists())
         if twin:
             return False
-        _event(report, actor, "comment", text)
+        _event(report, actor, "comment", text, **({} if key is None else {"uuid": key}))
         audit.record(actor, "report.comment", "report", report.id, after={"text": text})
     return True
 

@@ -121,7 +121,8 @@ def _report_page(report, error=None, status=200, errors=None):
         deadline_last=inputs.date_bounds(clock.today(g.site), 0, service.DEADLINE_YEARS_AHEAD)[1],
         kinds=labels.kinds(), categories=labels.categories(), severities=labels.severities(),
         statuses=labels.statuses(), from_round=rounds.finding_origin(report) if report.kind == "finding" else None,
-        people=people if can("reports.assign") else [], names={person.id: person.name for person in people}), status
+        people=people if can("reports.assign") else [], names={person.id: person.name for person in people},
+        comment_uuid=uuidlib.uuid4()), status
 
 
 @bp.get("/s/<int:site_id>/reports/<int:report_id>")
@@ -160,7 +161,7 @@ def _follow_up(report_id, action):
     report = _visible_report(report_id)
     try:
         action(report)
-    except (ReportError, photos.PhotoError) as exc:
+    except inputs.InputError as exc:  # ReportError, PhotoError, a bad UUID
         status, _message = inputs.problem(exc)
         errors = inputs.errors_by_field(exc)
         if "text" in errors:
@@ -189,7 +190,9 @@ def assign(site_id, report_id):
 @bp.post("/s/<int:site_id>/reports/<int:report_id>/comment")
 @requires("reports.comment")
 def comment(site_id, report_id):
-    return _follow_up(report_id, lambda r: service.comment(g.user, r, request.form.get("text")))
+    form_uuid = request.form.get("uuid")  # the page's; a client without one is held to the replay window
+    return _follow_up(report_id, lambda r: service.comment(
+        g.user, r, request.form.get("text"), None if form_uuid is None else outbox.parse_uuid(form_uuid)))
 
 
 @bp.post("/s/<int:site_id>/reports/<int:report_id>/action")
