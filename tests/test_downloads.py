@@ -1,6 +1,7 @@
 """Exports on a shared phone and in a spreadsheet: never cached, never a formula; photos cached privately."""
 import csv
 import io
+import re
 import uuid
 
 import pytest
@@ -14,6 +15,12 @@ from fieldapp.models import CheckIn, utcnow
 # is a file that someone downloads or an image.
 NOT_FILES = {"text/html", "text/javascript", "application/javascript", "application/manifest+json",
              "application/json", "text/plain", "text/css"}
+
+
+# The first words of every export's file name: Norwegian, as the employer files them and the client or
+# Arbeidstilsynet receives them ("competence-…", "minutes-…" and "evidence-…" were English).
+NORWEGIAN_NAMES = {"sja", "hms-rapport", "timer", "skaderegister", "skaderegister-amu", "mine-data", "dokumentasjon",
+                   "tilsynspakke", "kompetanse", "oversiktsliste", "referat", "amu-referat", "vernerunde"}
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +54,10 @@ def test_every_download_is_no_store_and_every_image_private(as_role, client, wor
         else:
             downloads_seen.append(endpoint)
             assert cache == "no-store", (endpoint, cache)
-            assert response.headers["Content-Disposition"].startswith("attachment;"), endpoint
+            disposition = response.headers["Content-Disposition"]
+            assert disposition.startswith("attachment;"), endpoint
+            name = re.search(r'filename="?([^";]+)', disposition).group(1)
+            assert re.sub(r"-[0-9].*", "", name) in NORWEGIAN_NAMES, (endpoint, name)
     assert {"checkin.attendance_csv", "checkin.attendance_pdf"} <= set(downloads_seen)
     assert {"reports.photo", "reports.thumbnail"} <= set(images_seen)
 

@@ -157,7 +157,7 @@ def matrix(site_id):
 def matrix_csv(site_id):
     status, task = _filters()
     m = service.matrix(g.site, status=status, task=task)
-    return downloads.attachment(exports.matrix_csv(m), "text/csv", f"competence-{g.site.id}-{m.today}.csv")
+    return downloads.attachment(exports.matrix_csv(m), "text/csv", f"kompetanse-{g.site.id}-{m.today}.csv")
 
 
 @bp.get("/s/<int:site_id>/competence.pdf")
@@ -166,7 +166,7 @@ def matrix_pdf(site_id):
     status, task = _filters()
     m = service.matrix(g.site, status=status, task=task)
     return downloads.attachment(exports.matrix_pdf(g.site, m), "application/pdf",
-                                f"competence-{g.site.id}-{m.today}.pdf")
+                                f"kompetanse-{g.site.id}-{m.today}.pdf")
 
 
 # --- requirements, course types and tasks -----------------------------------------------------------------------

@@ -184,7 +184,7 @@ def evidence_document(site_id, order_id, digest):
         body = storage.for_app(current_app).read(digest, ext="pdf")
     except FileNotFoundError:
         abort(404)
-    return downloads.attachment(body, "application/pdf", f"evidence-{order_id}-{digest[:12]}.pdf")
+    return downloads.attachment(body, "application/pdf", f"dokumentasjon-{order_id}-{digest[:12]}.pdf")
 
 
 # --- the inspector's pack ------------------------------------------------------------------------------------------

@@ -169,7 +169,7 @@ def amend(site_id, meeting_id):
 def minutes_pdf(site_id, meeting_id):
     meeting = _meeting_or_404(meeting_id)
     data = exports.minutes_pdf(meeting, _lang())
-    return downloads.attachment(data, "application/pdf", f"minutes-{meeting.held_on.isoformat()}-{meeting.id}.pdf")
+    return downloads.attachment(data, "application/pdf", f"referat-{meeting.held_on.isoformat()}-{meeting.id}.pdf")
 
 
 # --- proposals ------------------------------------------------------------------------------------------
@@ -326,7 +326,7 @@ def amu_change(meeting_id, change):
 def amu_minutes_pdf(meeting_id):
     meeting = _amu_meeting_or_404(_amu_or_404(), meeting_id)
     return downloads.attachment(exports.minutes_pdf(meeting, _lang()), "application/pdf",
-                                f"amu-minutes-{meeting.held_on.isoformat()}-{meeting.id}.pdf")
+                                f"amu-referat-{meeting.held_on.isoformat()}-{meeting.id}.pdf")
 
 
 # --- the organization's settings: kinds, the site's schedule, AMU members (managers) ------------------------
