@@ -42,6 +42,14 @@ def test_home_queries_do_not_grow_with_sites(as_role, world, count_queries):
     assert many == few
 
 
+def test_home_reads_the_persons_memberships_once(as_role, count_queries):
+    """The walkaround card read the foreman's memberships and sites again after the page had them."""
+    _n, page = queries_for(as_role("foreman"), "/", count_queries)
+    assert page.count("card round-card") == 1  # the card is still there, from the memberships read once
+    reads = [q for q in count_queries.queries if 'FROM "membership" AS "t1" INNER JOIN "site"' in str(q)]
+    assert len(reads) == 1, reads
+
+
 def test_report_list_queries_do_not_grow_with_rows(as_role, world, count_queries):
     import uuid
 

@@ -701,11 +701,12 @@ def _due_for(site, last, intervals):
     return clock.local(started, site).date() + timedelta(days=days), days
 
 
-def home_card(user):
-    """[{"site": Site, "due": date, "overdue": bool, "days": int}] for the sites where the person runs rounds."""
-    memberships = list(Membership.select(Membership, Site).join(Site)
-                       .where((Membership.user == user.id) & Membership.role.in_(roles_with("rounds.run"))
-                              & (Site.active == True)))  # noqa: E712
+def home_card(memberships):
+    """[{"site": Site, "due": date, "overdue": bool, "days": int, "today": bool}] for the sites where the person
+    runs rounds. memberships: the person's on active sites, each with its site (sites.service.memberships_of,
+    which the home page has read already)."""
+    runs = set(roles_with("rounds.run"))
+    memberships = [m for m in memberships if m.role in runs]
     dates = due_dates([m.site_id for m in memberships])
     out = []
     for m in memberships:

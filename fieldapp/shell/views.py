@@ -38,7 +38,7 @@ def home():
                            meetings_due=meetings.due_for_home(memberships, g.user.language),
                            amu_member=meetings.amu_membership(g.user),
                            open_check_in=open_row, new_uuid=str(uuid.uuid4()),
-                           round_card=rounds.home_card(g.user),
+                           round_card=rounds.home_card(memberships),
                            competence_expiring=competence.expiring_for_manager(g.user),
                            checked_in_since=open_row and clock.format_time(open_row.checked_in_at, site=open_row.site))
 
