@@ -284,12 +284,25 @@ def may_open(endpoint):
 
 
 def init_app(app):
-    """The before_request hooks (ahead of CSRF protection, which reads the form), the templates' `can` and
-    `may_open`."""
+    """The before_request hooks (ahead of CSRF protection, which reads the form), the templates' `can`,
+    `may_open` and `may_change_membership(person)`."""
     app.before_request(apply_upload_limit)
     app.before_request(load_signed_in_person)
     app.jinja_env.globals["can"] = can
     app.jinja_env.globals["may_open"] = may_open
+    app.jinja_env.globals["may_change_membership"] = lambda person: may_change_membership(g.user, person)
+
+
+def may_change_membership(actor, person):
+    """Whether `actor`, who holds people.roles / people.remove on a site, may change `person`'s role there or
+    take them off it. Returns a bool; callers answer 403 when it is False.
+
+    Site managers change the roles of everyone on their site, other companies' people too, except an org admin:
+    only an org admin changes an org admin's role or removes them (issue 14, "People belong to an
+    organization"; found by the breaker: a manager made manager on one site demoted the org admin there, who
+    then had no way back onto it).
+    """
+    return not person.is_org_admin or actor.is_org_admin or actor.id == person.id
 
 
 def may_manage_person(actor, person, site_role):

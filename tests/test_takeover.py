@@ -338,6 +338,15 @@ def test_a_site_manager_cannot_take_over_the_org_admin(app, world):
     assert client.post(base + "/code").status_code == 403
     assert client.post(base + "/hms-card", data={"hms_card_number": "HMS000", "name": "Owned"}).status_code == 403
     assert snapshot(admin.id) == before
+    # Nor demote or remove the org admin on the site (they had no way back onto it), nor show the forms to.
+    page = client.get(base).get_data(as_text=True)
+    assert "/role" not in page and "/remove" not in page
+    assert client.post(base + "/role", data={"role": "worker"}).status_code == 403
+    assert client.post(base + "/remove").status_code == 403
+    assert Membership.get(user=admin, site=world.other_site).role == "foreman"
     # The site manager still manages the site's other people.
     worker = world.person("+4793000002", "Site Worker", "worker", world.other_site, employer=world.org)
     assert client.post(f"/s/{world.other_site.id}/people/{worker.id}/code").status_code == 200
+    assert client.post(f"/s/{world.other_site.id}/people/{worker.id}/role", data={"role": "foreman"}).status_code == 303
+    assert Membership.get(user=worker, site=world.other_site).role == "foreman"
+    assert client.post(f"/s/{world.other_site.id}/people/{worker.id}/remove").status_code == 303

@@ -4,7 +4,7 @@ from flask import abort, Blueprint, g, redirect, render_template, request, url_f
 
 from .. import inputs
 from ..accounts import service as accounts
-from ..authz import login_required, may_manage_person, requires
+from ..authz import login_required, may_change_membership, may_manage_person, requires
 from ..config import LANGUAGE_NAMES
 from ..htmx import render, wants_fragment
 from . import service
@@ -119,10 +119,18 @@ def new_code(site_id, user_id):
     return _show_code(membership.user, code)
 
 
+def _changeable_or_403(user_id):
+    """The site's member `user_id` if the signed-in person may change their role or remove them: else 404 or 403."""
+    membership = _membership_or_404(user_id)
+    if not may_change_membership(g.user, membership.user):
+        abort(403)
+    return membership
+
+
 @bp.post("/s/<int:site_id>/people/<int:user_id>/role")
 @requires("people.roles")
 def change_role(site_id, user_id):
-    membership = _membership_or_404(user_id)
+    membership = _changeable_or_403(user_id)
     try:
         role = forms.read_role(request.form, _grantable())["role"]
         service.change_role(g.user, membership, role)
@@ -137,7 +145,7 @@ def change_role(site_id, user_id):
 @bp.post("/s/<int:site_id>/people/<int:user_id>/remove")
 @requires("people.remove")
 def remove_person(site_id, user_id):
-    membership = _membership_or_404(user_id)
+    membership = _changeable_or_403(user_id)
     try:
         service.remove_member(g.user, membership)
     except service.Conflict as exc:
