@@ -442,6 +442,50 @@ def test_a_close_or_reopen_racing_another_is_recorded_once(world):
     assert Report.get_by_id(world.report.id).corrective_action == "New railing bolted"
 
 
+def test_an_assignment_racing_a_close_is_refused_and_the_report_stays_closed(world):
+    """Assign read the report open outside its transaction and wrote "in_progress" over a close made at the same
+    moment: a report "in progress" with a closing date and no reopening in its timeline (found by the breaker)."""
+    manager, foreman = world.people["manager"], world.people["foreman"]
+    reports.set_action(manager, Report.get_by_id(world.report.id), "New railing")
+    seen_by_assigner = Report.get_by_id(world.report.id)  # the assign form's post, read before the close
+    assert reports.close(manager, Report.get_by_id(world.report.id), "") is True
+    with pytest.raises(reports.ReportError) as refused:
+        reports.assign(foreman, seen_by_assigner, str(world.people["worker"].id), "")
+    assert refused.value.reason == "closed"
+    closed = Report.get_by_id(world.report.id)
+    assert closed.status == "closed" and closed.closed_at is not None
+    kinds = [e.kind for e in ReportEvent.select().where(ReportEvent.report == world.report).order_by(ReportEvent.id)]
+    assert "assigned" not in kinds[kinds.index("closed"):]
+
+
+def test_the_same_follow_up_sent_twice_is_one_entry_in_the_timeline(world, worker, as_role):
+    """Assign, the corrective action and a notification posted twice (a double tap, a form sent again) each made
+    two timeline entries; two comment forms with the same words are two comments, not one forgotten."""
+    manager = as_role("manager")
+    report = injury(worker, world)
+    base = f"/s/{world.site.id}/reports/{report.id}"
+    deadline = (clock.today(world.site) + timedelta(days=3)).isoformat()
+    when = clock.today(world.site).isoformat() + "T00:05"
+    for _twice in range(2):
+        assert manager.post(base + "/assign", data={"assignee": world.people["foreman"].id,
+                                                    "deadline": deadline}).status_code == 303
+        assert manager.post(base + "/action", data={"text": "Sett opp rekkverk"}).status_code == 303
+        assert manager.post(base + "/notified", data={"authority": "police", "at": when}).status_code == 303
+
+    def kinds():
+        return [e.kind for e in ReportEvent.select().where(ReportEvent.report == report).order_by(ReportEvent.id)]
+    assert [k for k in kinds() if k in ("assigned", "action", "notified")] == ["assigned", "action", "notified"]
+    # A change is still one: another deadline, another action.
+    later = (clock.today(world.site) + timedelta(days=5)).isoformat()
+    assert manager.post(base + "/assign", data={"assignee": world.people["foreman"].id, "deadline": later}).status_code == 303
+    assert manager.post(base + "/action", data={"text": "Rekkverk satt opp"}).status_code == 303
+    assert kinds().count("assigned") == 2 and kinds().count("action") == 2
+    # Two comment forms (two UUIDs) with the same words: both are kept.
+    for form in (uuid.uuid4(), uuid.uuid4()):
+        assert manager.post(base + "/comment", data={"text": "OK, sjekket", "uuid": str(form)}).status_code == 303
+    assert kinds().count("comment") == 2
+
+
 def test_the_follow_up_forms_leave_the_messages_to_the_app(world, as_role):
     """A required box left empty got the browser's bubble ("Please fill out this field.") in the phone's language,
     not the app's message beside the box in the reader's: every form on the report page is novalidate."""

@@ -388,6 +388,10 @@ def _clean_text(text, required=True):
 
 
 def assign(actor, report, assignee_id, deadline_text, today=None):
+    """Give the report to a person on its site (assignee_id, a form's text) by a deadline (an ISO date from
+    today on, or empty for none); the report is then in progress. True when changed, False when it was assigned
+    so already. ReportError: bad_assignee, bad_date, bad_deadline (fields "assignee", "deadline"), closed (409;
+    also when a close is made at the same moment)."""
     today = today or clock.today(report.site)
     assignee_id = whole_number(assignee_id)
     if assignee_id is None:
@@ -405,8 +409,14 @@ def assign(actor, report, assignee_id, deadline_text, today=None):
         plausible_date(deadline, today, "deadline", 0, DEADLINE_YEARS_AHEAD, ReportError)  # not 9999-12-31
     if report.status == "closed":
         raise ReportError("closed")
-    before = audit.snapshot(report, ("assignee", "deadline", "status"))
     with database.atomic():
+        # Under the row's lock, read again: a close sent at the same moment is either done (and this is refused)
+        # or waits for this; assigning wrote "in_progress" over a close that had just been made.
+        if not _lock_status(report, "open"):
+            raise ReportError("closed")
+        if (report.assignee_id, report.deadline, report.status) == (assignee_id, deadline, "in_progress"):
+            return False  # the same assignment sent again (a double tap, a form sent twice): nothing changes
+        before = audit.snapshot(report, ("assignee", "deadline", "status"))
         report.assignee = assignee_id
         report.deadline = deadline
         report.status = "in_progress"
@@ -414,6 +424,7 @@ def assign(actor, report, assignee_id, deadline_text, today=None):
         _event(report, actor, "assigned", assignee=assignee_id, deadline=deadline)
         audit.record(actor, "report.assign", "report", report.id, before,
                      audit.snapshot(report, ("assignee", "deadline", "status")))
+    return True
 
 
 REPLAY_SECONDS = 60  # the same comment by the same person on the same report within this is the one saved
@@ -425,8 +436,9 @@ def comment(actor, report, text, form_uuid=None):
     form_uuid: the comment form's UUID (uuid.UUID, made with the page; None from a client without one). A form sent
     again, however late (the answer lost on the way, the person went back and sent it again), is the comment
     saved under that UUID on this report; the same UUID with other words or from another person is
-    ReportError "comment_conflict" (409): the page then gives a fresh form. Without a UUID, the same text by
-    the same person on this report within REPLAY_SECONDS is the comment saved (a double tap).
+    ReportError "comment_conflict" (409): the page then gives a fresh form; two forms (two UUIDs) with the same
+    words are two comments. Without a UUID, the same text by the same person on this report within
+    REPLAY_SECONDS is the comment saved (a double tap).
     ReportError "text_required" / "too_long" (field "text").
     """
     text = _clean_text(text)
@@ -441,30 +453,36 @@ def comment(actor, report, text, form_uuid=None):
                     if actor_id == actor.id and saved_text == text:
                         return False
                     raise ReportError("comment_conflict", field="text")
-        since = utcnow() - timedelta(seconds=REPLAY_SECONDS)
-        twin = (ReportEvent.select(ReportEvent.id)
-                .where((ReportEvent.report == report) & (ReportEvent.actor == actor) & (ReportEvent.kind == "comment")
-                       & (ReportEvent.text == text) & (ReportEvent.at >= since))
-                .exists())
-        if twin:
-            return False
+        else:  # no UUID: a second comment with the same words by the same person within the window is a resend
+            since = utcnow() - timedelta(seconds=REPLAY_SECONDS)
+            twin = (ReportEvent.select(ReportEvent.id)
+                    .where((ReportEvent.report == report) & (ReportEvent.actor == actor)
+                           & (ReportEvent.kind == "comment") & (ReportEvent.text == text) & (ReportEvent.at >= since))
+                    .exists())
+            if twin:
+                return False
         _event(report, actor, "comment", text, **({} if key is None else {"uuid": key}))
         audit.record(actor, "report.comment", "report", report.id, after={"text": text})
     return True
 
 
 def set_action(actor, report, text):
+    """The report's corrective action (free text, required): True when changed, False when it was this already.
+    ReportError: text_required, too_long (field "text"), closed (409)."""
     text = _clean_text(text)
     if report.status == "closed":
         raise ReportError("closed")
     with database.atomic():
         if not _lock_status(report, "open"):  # closed meanwhile: a closed report's action stays as it was closed
             raise ReportError("closed")
+        if report.corrective_action == text:
+            return False  # the same action sent again: nothing changes, nothing is added to the timeline
         before = {"corrective_action": report.corrective_action}
         report.corrective_action = text
         report.save(only=[Report.corrective_action])
         _event(report, actor, "action", text)
         audit.record(actor, "report.action", "report", report.id, before, {"corrective_action": text})
+    return True
 
 
 def add_after_photo(store, actor, report, upload):
@@ -500,7 +518,7 @@ def _lock_status(report, wanted):
     if not Report.update(status=Report.status).where(where).execute():
         return False
     fresh = Report.get_by_id(report.id)
-    for name in ("status", "corrective_action", "assignee_id", "closed_at", "reporter_told_at"):
+    for name in ("status", "corrective_action", "assignee_id", "deadline", "closed_at", "reporter_told_at"):
         setattr(report, name, getattr(fresh, name))
     return True
 
@@ -576,7 +594,7 @@ def record_notification(actor, report, authority, at_text):
     at_text: what <input type="datetime-local"> sent, on the site's wall clock. ReportError, checked first and named
     after the authority's field ("at-police"): bad_notified_at (no time), notified_out_of_range (before the day of
     the injury, or more than CLOCK_SKEW ahead: 0001-01-01 overflowed in the conversion to UTC, a 500). Then
-    bad_authority, not_injury."""
+    bad_authority, not_injury. True when recorded now, False when this time was recorded already."""
     field = f"at-{authority}" if authority in ("arbeidstilsynet", "police") else None  # else told above the page
     try:
         typed = iso_local_time(at_text)
@@ -590,13 +608,17 @@ def record_notification(actor, report, authority, at_text):
         raise ReportError("notified_out_of_range", field=field)
     if authority not in ("arbeidstilsynet", "police"):
         raise ReportError("bad_authority")
-    details = InjuryDetails.get_or_none(InjuryDetails.report == report)
-    if details is None:
+    if InjuryDetails.get_or_none(InjuryDetails.report == report) is None:
         raise ReportError("not_injury")
     field = f"{authority}_notified_at"
-    before = {field: getattr(details, field).isoformat() if getattr(details, field) else None}
     with database.atomic():
+        _lock_status(report, "any")  # the row's lock: the same notification sent twice at once is recorded once
+        details = InjuryDetails.get(InjuryDetails.report == report)
+        if getattr(details, field) == when:
+            return False  # recorded so already (a form sent again): no second timeline entry
+        before = {field: getattr(details, field).isoformat() if getattr(details, field) else None}
         setattr(details, field, when)
         details.save(only=[getattr(InjuryDetails, field)])
         _event(report, actor, "notified", authority=authority, at=when.isoformat())
         audit.record(actor, "report.notified", "report", report.id, before, {field: when.isoformat()})
+    return True
