@@ -1,5 +1,6 @@
 """The database: a proxy bound at start-up, SQLite pragmas, one connection per request."""
 import logging
+from datetime import timedelta
 
 from flask import request
 from peewee import DatabaseProxy, Field, SqliteDatabase
@@ -7,6 +8,7 @@ from peewee_migrate import Router
 from playhouse import db_url
 from playhouse.pool import PooledSqliteDatabase
 
+from . import clock
 from .config import PROJECT_ROOT
 
 database = DatabaseProxy()
@@ -37,6 +39,23 @@ def make_database(url):
 def is_sqlite(db=None):
     db = db or database.obj
     return isinstance(db, SqliteDatabase)
+
+
+REPLAY_SECONDS = 60  # a form without a UUID sent again by the same person within this is the record saved
+
+
+def locked(model, row_id):
+    """The row `row_id` of `model`, read inside the caller's transaction and held until it ends: on PostgreSQL
+    SELECT ... FOR UPDATE; SQLite transactions here begin IMMEDIATE, which already serializes writers. Two
+    requests that check, then write (a form sent twice at once, a cap) under the same row see each other's
+    rows. Raises model.DoesNotExist when there is no such row."""
+    query = model.select().where(model.id == row_id)
+    return (query if is_sqlite() else query.for_update()).get()
+
+
+def replayed_since():
+    """The earliest creation time (naive UTC) of a record that a form sent again now would repeat."""
+    return clock.utcnow() - timedelta(seconds=REPLAY_SECONDS)
 
 
 def init_app(app):

@@ -7,7 +7,7 @@ from peewee import JOIN, IntegrityError
 
 from .. import audit, clock, inputs, isolate
 from ..competence.service import check_gate, flags_for
-from ..db import ReusedSelect, database
+from ..db import ReusedSelect, database, locked
 from ..inputs import InputError
 from ..sites.service import new_qr_token, org_number_valid
 from ..models import CheckIn, Equipment, FollowUp, Membership, Organization, Site, SiteEquipment, User, utcnow
@@ -289,8 +289,13 @@ def equipment_names(form, languages):
 
 
 def add_custom_equipment(actor, organization_id, names):
-    """An organization's own item, named {language code: name} (equipment_names)."""
+    """An organization's own item, named {language code: name} (equipment_names). An item of the organization
+    with these very names is that item (a form sent twice makes one)."""
     with database.atomic():
+        locked(Organization, organization_id)  # the same form sent twice at once: the second finds the first
+        for same in Equipment.select().where((Equipment.organization == organization_id) & ~Equipment.builtin):
+            if same.names == names:
+                return same
         item = Equipment.create(key=f"custom-{secrets.token_hex(6)}", organization=organization_id,
                                 names=names, sort_order=1000)
         audit.record(actor, "equipment.create", "equipment", item.id, after={"names": names})

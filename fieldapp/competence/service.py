@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from peewee import IntegrityError, fn
 
 from .. import audit, clock, photos
-from ..db import ReusedSelect, database
+from ..db import ReusedSelect, database, locked
 from ..i18n import localized
 from ..inputs import InputError, free_text, iso_date, plausible_date, whole_number
 from ..models import (CertificatePhoto, CourseType, Membership, Organization, PersonTask, Site, SiteRequirement,
@@ -73,12 +73,17 @@ def course_names(organization_id, language=None):
 
 def add_course_type(actor, organization_id, names, validity):
     """An organization's own course type. names: {code: text} (at least one); validity: text of whole months
-    or "" for no expiry. CompetenceError("course_name_required" | "bad_validity")."""
+    or "" for no expiry. The same names and validity as one the organization has is that one (a form sent
+    twice makes one course type). CompetenceError("course_name_required" | "bad_validity")."""
     names = {code: text for code, text in ((code, free_text(raw)) for code, raw in names.items()) if text}
     if not names or any(len(text) > MAX_NAME for text in names.values()):
         raise CompetenceError("course_name_required", field="name_nb")
     months = _months(validity)
     with database.atomic():
+        locked(Organization, organization_id)  # the same form sent twice at once: the second finds the first
+        for same in CourseType.select().where(CourseType.organization == organization_id):
+            if same.names == names and same.validity_months == months:
+                return same  # this course type exists already (a form sent again): not a second one
         course = CourseType.create(organization=organization_id, key="org-" + secrets.token_hex(6), names=names,
                                    validity_months=months)
         audit.record(actor, "competence.course_type.create", "course_type", course.id,

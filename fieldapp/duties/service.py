@@ -6,7 +6,7 @@ from peewee import JOIN, fn
 
 from .. import audit, clock, photos
 from ..authz import roles_with
-from ..db import database, is_sqlite
+from ..db import database, locked, replayed_since
 from ..inputs import FormReader, InputError, decimal_number, file_name, iso_date, plausible_date, whole_number
 from ..models import (ELECTION_KINDS, INSPECTION_SANCTIONS, VERNEOMBUD_ROLES, Inspection, InspectionOrder,
                       Membership, OrderEvidence, Organization, Report, Site, User, VerneombudTerm,
@@ -39,20 +39,9 @@ WORKED_YEARS = (1, 0)  # a verneombud's hours
 FIRST_BIRTH = date(1900, 1, 1)  # a date of birth: from this day, never in the future
 
 
-REPLAY_SECONDS = 60  # the same form sent again by the same person within this is the same record (a double tap)
-
-
-def _lock(model, row_id):
-    """Lock one row for the rest of the caller's transaction: PostgreSQL SELECT ... FOR UPDATE; SQLite
-    transactions here begin IMMEDIATE, which already serializes writers. Two requests that check, then write
-    (a replay, a daily cap) under the same lock see each other's rows."""
-    query = model.select(model.id).where(model.id == row_id)
-    return (query if is_sqlite() else query.for_update()).get()
-
-
 def _recent(model):
-    """model's rows created in the last REPLAY_SECONDS (a query to narrow down to an exact twin)."""
-    return model.select().where(model.created_at >= utcnow() - timedelta(seconds=REPLAY_SECONDS))
+    """model's rows created in the last db.REPLAY_SECONDS (a query to narrow down to an exact twin)."""
+    return model.select().where(model.created_at >= replayed_since())
 
 
 def _plausible(fields, name, value, today, years):
@@ -221,7 +210,7 @@ def add_term(actor, site, form):
     today = clock.today(site)
     values = read_term(form, site, today)
     with database.atomic():
-        _lock(Organization, site.organization_id)
+        locked(Organization, site.organization_id)
         twin = _recent(VerneombudTerm).where(
             (VerneombudTerm.organization == site.organization_id) & (VerneombudTerm.user == values["user"])
             & (VerneombudTerm.site.is_null() if values["whole_org"] else VerneombudTerm.site == site)
@@ -383,7 +372,7 @@ def add_inspection(actor, site, form):
         orders.append((text, deadline))
     fields.done()
     with database.atomic():
-        _lock(Site, site.id)
+        locked(Site, site.id)
         twin = _recent(Inspection).where((Inspection.site == site) & (Inspection.held_on == held_on)
                                          & (Inspection.reference == reference)
                                          & (Inspection.created_by == actor)).first()
@@ -493,7 +482,7 @@ MAX_NOTE = 300
 def record_hours(actor, site, form):
     """The signed-in verneombud records hours spent on the role: worked_on (today or up to WORKED_YEARS back),
     hours (0.25 to MAX_HOURS, and at most MAX_HOURS in one day over all the person's sites: DutyError
-    "day_full"), note. The same entry sent again within REPLAY_SECONDS is the one saved (returned, not added).
+    "day_full"), note. The same entry sent again within db.REPLAY_SECONDS is the one saved (returned, not added).
     InputErrors; nothing saved then. Audited."""
     fields = FormReader(form)
     worked_on = fields.date("worked_on")
@@ -507,7 +496,7 @@ def record_hours(actor, site, form):
         worked_on = _plausible(fields, "worked_on", worked_on, clock.today(site), WORKED_YEARS)
     fields.done()
     with database.atomic():
-        _lock(User, actor.id)
+        locked(User, actor.id)
         twin = _recent(VerneombudHours).where(
             (VerneombudHours.user == actor) & (VerneombudHours.site == site) & (VerneombudHours.worked_on == worked_on)
             & (VerneombudHours.hours == hours) & (VerneombudHours.note == note)).first()
@@ -612,20 +601,12 @@ def _prepare_evidence(order, files, store):
     return items
 
 
-def _lock_order(order):
-    """Lock the order's row for the rest of the caller's transaction (PostgreSQL: SELECT ... FOR UPDATE; SQLite
-    transactions here begin IMMEDIATE, which already serializes writers), so its evidence is counted and added
-    by one request at a time."""
-    query = InspectionOrder.select(InspectionOrder.id).where(InspectionOrder.id == order.id)
-    return (query if is_sqlite() else query.for_update()).get()
-
-
 def _record_evidence(actor, order, items):
     """OrderEvidence rows for the stored items (inside the caller's transaction, the order locked); a file the
     order already has is not added twice (sent twice = saved once). DutyError "too_much_evidence" when the new
     ones would take the order over MAX_EVIDENCE (parallel uploads counted together). Returns the digests
     added."""
-    _lock_order(order)
+    locked(InspectionOrder, order.id)  # its evidence is counted and added by one request at a time
     known = {d for (d,) in OrderEvidence.select(OrderEvidence.digest).where(OrderEvidence.order == order.id).tuples()}
     new = []
     for kind, digest, name, size in items:

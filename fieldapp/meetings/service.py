@@ -21,12 +21,12 @@ from ..alerts import service as alerts
 from ..alerts import wording as alert_wording
 from ..authz import roles_with
 from ..competence import service as competence
-from ..db import database
+from ..db import database, locked, replayed_since
 from ..inputs import InputError, free_text, iso_date, plausible_date, whole_number
 from ..models import (AMU_SIDES, ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
                       MeetingAttendance, MeetingDecision, MeetingKind, MeetingProposal, MeetingSchedule,
-                      Membership, Report, ReportEvent, RoundAnswer, SafetyRound, Site, Sja, TrainingRecord, User,
-                      utcnow)
+                      Membership, Organization, Report, ReportEvent, RoundAnswer, SafetyRound, Site, Sja,
+                      TrainingRecord, User, utcnow)
 from ..reports import labels as report_labels
 from ..stats import service as stats
 from ..stats.definitions import Period
@@ -442,6 +442,16 @@ def _draft_change(meeting):
         yield
 
 
+def _replayed(where, **same):
+    """The meeting matching `where` and the columns `same` created in the last db.REPLAY_SECONDS (the same form
+    sent again by the same person), or None. Call inside the transaction, under the site's or organization's
+    lock (db.locked)."""
+    for name, value in same.items():
+        where &= getattr(Meeting, name) == value
+    return (Meeting.select().where(where & (Meeting.created_at >= replayed_since()))
+            .order_by(Meeting.id.desc()).first())
+
+
 def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb", holds=True):
     """A new draft meeting on the site with its agenda built from the records. MeetingError: unknown or
     organization-level kind (bad_kind), bad date. holds: the actor may hold meetings (meetings.run) and chairs
@@ -452,6 +462,10 @@ def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb", 
     held_on = _date(held_on_text, clock.today(site))
     previous = previous_meeting(site, kind, held_on, clock.today(site))
     with database.atomic():
+        locked(Site, site.id)  # the same form sent twice at once: the second sees the first's meeting
+        twin = _replayed(Meeting.site == site.id, kind=kind, held_on=held_on, created_by=actor.id, status="draft")
+        if twin is not None:
+            return twin
         meeting = Meeting.create(organization=site.organization_id, site=site, kind=kind, held_on=held_on,
                                  extra=extra, chair=actor if holds else None, created_by=actor, topics=[])
         agenda = build_agenda(site, kind, clock.today(site), previous, held_on)
@@ -514,6 +528,9 @@ def add_item(actor, meeting, title_text):
     _check_draft(meeting)
     title = _text(title_text, "title")
     with _draft_change(meeting):
+        last = AgendaItem.select().where(AgendaItem.meeting == meeting).order_by(AgendaItem.position.desc()).first()
+        if last is not None and last.source == "manual" and last.title == title:
+            return last  # the same item sent twice (a double tap): the agenda gets it once
         position = (AgendaItem.select().where(AgendaItem.meeting == meeting).count())
         item = AgendaItem.create(meeting=meeting, position=position, source="manual", title=title)
         audit.record(actor, "meeting.item.add", "agenda_item", item.id, after={"meeting": meeting.id, "title": title})
@@ -792,6 +809,11 @@ def create_amu_meeting(actor, organization_id, held_on_text):
                                        & (Meeting.kind == "amu") & held(min(held_on, clock.today())))
                 .order_by(Meeting.held_on.desc(), Meeting.id.desc()).first())
     with database.atomic():
+        locked(Organization, organization_id)  # the same form sent twice at once: one meeting
+        twin = _replayed(Meeting.site.is_null() & (Meeting.organization == organization_id), kind="amu",
+                         held_on=held_on, created_by=actor.id, status="draft")
+        if twin is not None:
+            return twin
         meeting = Meeting.create(organization=organization_id, site=None, kind="amu", held_on=held_on, chair=actor,
                                  created_by=actor, topics=[])
         if previous is not None:
@@ -882,6 +904,13 @@ def record_morning(actor, site, held_on_text, user_ids, topics, note_text):
             raise MeetingError("morning_person", field="people")
         chosen.append(person)
     with database.atomic():
+        locked(Site, site.id)
+        twin = _replayed(Meeting.site == site.id, kind="morning", held_on=held_on, created_by=actor.id,
+                         note=note)
+        if twin is not None and twin.topics == sorted(set(topics)) and sorted(
+                a.user_id for a in MeetingAttendance.select().where(MeetingAttendance.meeting == twin)) == sorted(
+                p.id for p in chosen):
+            return twin  # the same morning meeting sent again (a double tap): recorded once
         now = utcnow()
         meeting = Meeting.create(organization=site.organization_id, site=site, kind="morning", held_on=held_on,
                                  chair=actor, created_by=actor, topics=sorted(set(topics)), note=note,

@@ -17,7 +17,7 @@ from .. import audit, clock, photos
 from ..alerts import service as alerts
 from ..alerts import tasks as alert_tasks
 from ..authz import can, roles_with
-from ..db import ReusedSelect, database
+from ..db import ReusedSelect, database, replayed_since
 from ..inputs import (InputError, file_name, free_text, has_visible_text, iso_date, iso_local_time, plausible_date,
                       whole_number)
 from ..models import (REPORT_CATEGORIES, REPORT_KINDS, SEVERITIES, InjuryDetails, Membership, Photo, Report,
@@ -427,9 +427,6 @@ def assign(actor, report, assignee_id, deadline_text, today=None):
     return True
 
 
-REPLAY_SECONDS = 60  # the same comment by the same person on the same report within this is the one saved
-
-
 def comment(actor, report, text, form_uuid=None):
     """Add a comment to the report's timeline: True when added now, False when this comment was saved already.
 
@@ -438,7 +435,7 @@ def comment(actor, report, text, form_uuid=None):
     saved under that UUID on this report; the same UUID with other words or from another person is
     ReportError "comment_conflict" (409): the page then gives a fresh form; two forms (two UUIDs) with the same
     words are two comments. Without a UUID, the same text by the same person on this report within
-    REPLAY_SECONDS is the comment saved (a double tap).
+    db.REPLAY_SECONDS is the comment saved (a double tap).
     ReportError "text_required" / "too_long" (field "text").
     """
     text = _clean_text(text)
@@ -454,7 +451,7 @@ def comment(actor, report, text, form_uuid=None):
                         return False
                     raise ReportError("comment_conflict", field="text")
         else:  # no UUID: a second comment with the same words by the same person within the window is a resend
-            since = utcnow() - timedelta(seconds=REPLAY_SECONDS)
+            since = replayed_since()
             twin = (ReportEvent.select(ReportEvent.id)
                     .where((ReportEvent.report == report) & (ReportEvent.actor == actor)
                            & (ReportEvent.kind == "comment") & (ReportEvent.text == text) & (ReportEvent.at >= since))

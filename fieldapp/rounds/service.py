@@ -25,7 +25,7 @@ from .. import audit, clock, isolate, photos, signatures
 from ..alerts import service as alerts
 from ..alerts import tasks as alert_tasks
 from ..authz import roles_with
-from ..db import database
+from ..db import database, locked, replayed_since
 from ..i18n import localized
 from ..inputs import InputError, free_text, whole_number
 from ..models import (REPORT_CATEGORIES, ROUND_ANSWERS, ROUND_SIDES, ChecklistTemplate, ChecklistVersion,
@@ -138,10 +138,20 @@ def item_keys(version):
 
 
 def copy_template(actor, site, template, language):
-    """A new template of the site's organization with the wording of `template`'s current version."""
+    """A new template of the site's organization with the wording of `template`'s current version. The same
+    copy asked for again within db.REPLAY_SECONDS (a double tap) is the copy made: one, not two."""
     version = current_version(template)
     name = text(template.names, language)
     with database.atomic():
+        locked(Site, site.id)  # the same form sent twice at once: the second finds the first's copy
+        recent = (ChecklistTemplate.select()
+                  .join(ChecklistVersion, on=(ChecklistVersion.template == ChecklistTemplate.id))
+                  .where((ChecklistTemplate.organization == site.organization_id)
+                         & (ChecklistTemplate.created_at >= replayed_since()) & (ChecklistVersion.number == 1)
+                         & (ChecklistVersion.created_by == actor.id)))
+        for made in recent:
+            if made.names == {language: name} and current_version(made).sections == version.sections:
+                return made
         copy = ChecklistTemplate.create(organization=site.organization_id, names={language: name}, current=1)
         ChecklistVersion.create(template=copy, number=1, sections=version.sections, created_by=actor)
         audit.record(actor, "checklist.copy", "checklist_template", copy.id, after={"from": template.id})

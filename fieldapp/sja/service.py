@@ -24,7 +24,7 @@ from .. import audit, clock
 from ..alerts import service as alerts
 from ..authz import can
 from ..checkin import equipment as equipment_catalogue
-from ..db import database, is_sqlite
+from ..db import database, locked
 from ..i18n import localized
 from ..inputs import InputError, free_text, iso_local_time, plausible_date, whole_number
 from ..models import (SJA_DECISIONS, Membership, Sja, SjaDecision, SjaHazard, SjaParticipant, SjaSignature,
@@ -266,13 +266,6 @@ def ask_to_sign(actor, sja):
     return alerts.inform(actor, sja.site, f"fieldapp:sja-sign:{sja.id}:{sja.revision}", recipients, words)
 
 
-def _locked(sja_id):
-    """The SJA read afresh inside the caller's transaction; on PostgreSQL the row is locked until it ends
-    (SQLite transactions here begin IMMEDIATE, which already serializes writers)."""
-    query = Sja.select().where(Sja.id == sja_id)
-    return (query if is_sqlite() else query.for_update()).get()
-
-
 def may_change(membership, sja):
     """The maker, the responsible person and the site's staff may change an SJA (until the go)."""
     return (membership.user_id in (sja.created_by_id, sja.responsible_id)) or can("sja.read_all", membership)
@@ -288,7 +281,7 @@ def update(membership, sja, content, revision):
     if not may_change(membership, sja):
         raise SjaError("not_allowed")
     with database.atomic():
-        fresh = _locked(sja.id)
+        fresh = locked(Sja, sja.id)
         if fresh.decision == "go" or fresh.finished_at is not None:
             raise SjaError("decided")
         if revision != fresh.revision:
@@ -463,7 +456,7 @@ def decide(sja, user, decision, note, revision):
     if decision == "no_go" and not note:
         raise SjaError("no_go_reason", field="note")
     with database.atomic():
-        fresh = _locked(sja.id)
+        fresh = locked(Sja, sja.id)
         if fresh.decision == "go" or fresh.finished_at is not None:
             raise SjaError("decided")
         if revision != fresh.revision:
@@ -489,7 +482,7 @@ def finish(sja, user, lessons):
     if len(lessons) > MAX_TEXT:
         raise SjaError("too_long", field="lessons", n=MAX_TEXT)
     with database.atomic():
-        fresh = _locked(sja.id)
+        fresh = locked(Sja, sja.id)
         if fresh.finished_at is not None:
             raise SjaError("finished")
         if fresh.decision != "go":
