@@ -62,7 +62,8 @@ CATALOGUE = {
     "unknown_equipment": (404, _l("This equipment is not on your organization's list.")),
     "equipment_unanswered": (422, _l("Tick each item you are wearing, or mark it as missing.")),
     "already_checked_in": (409, _l("You are already checked in.")),
-    "checkin.uuid_conflict": (409, _l("This check-in was already sent for another site or person.")),
+    "checkin.uuid_conflict": (409, _l("This check-in was already sent with other answers, or for another site or "
+                                      "person.")),
     "not_checked_in": (409, _l("You are not checked in here.")),
     "guest_name": (422, _l("Enter your name.")),
     "guest_employer": (422, _l("Enter your employer.")),

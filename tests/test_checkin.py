@@ -129,6 +129,22 @@ def test_the_database_refuses_a_duplicate_uuid(db, world, site):
             CheckIn.create(uuid=key, site=site, user=world.people["foreman"], checked_in_at=utcnow(), name="y")
 
 
+def test_a_check_in_resent_with_other_answers_is_refused_not_dropped(as_role, site):
+    """The same UUID with another equipment answer was answered 200 and the new answer silently dropped."""
+    worker, same = as_role("worker"), str(uuid.uuid4())
+    headers = {"X-Outbox": "1"}
+    first = worker.post(f"/s/{site.id}/checkin", data={"uuid": same, "all_worn": "y"}, headers=headers)
+    assert first.status_code == 201
+    again = worker.post(f"/s/{site.id}/checkin", data={"uuid": same, "all_worn": "y"}, headers=headers)
+    assert again.status_code == 200  # the same one sent again: saved once
+    other = worker.post(f"/s/{site.id}/checkin", data={"uuid": same, "have": ["safety_shoes"],
+                                                       "missing": ["helmet"]}, headers=headers)
+    assert other.status_code == 409 and "andre svar" in other.get_data(as_text=True)
+    row = CheckIn.get()
+    assert set(row.confirmed) == {"helmet", "safety_shoes"} and row.missing == []
+    assert not FollowUp.select().where(FollowUp.check_in == row).exists()
+
+
 def test_checking_in_twice_shows_the_open_check_in(as_role, site):
     worker = as_role("worker")
     post_check_in(worker, site)

@@ -69,13 +69,14 @@ def _person_fields(user):
 
 
 def check_in(site, user, check_in_uuid, when, confirmed, missing, guest=None):
-    """Record a check-in once. Returns (CheckIn, created). A resend of the same UUID returns the same row.
+    """Record a check-in once. Returns (CheckIn, created). A resend of the same UUID returns the same row; the
+    UUID with another site, person or equipment answer is CheckInError "uuid_conflict" (409).
 
     when: a phone_time.PhoneTime; the attendance list uses its recorded time, the claim and receipt are kept.
     """
     existing = CheckIn.get_or_none(CheckIn.uuid == check_in_uuid)
     if existing is not None:
-        return _same_or_conflict(existing, site, user), False
+        return _same_or_conflict(existing, site, user, confirmed, missing), False
     if user is not None:
         check_gate(site, user)  # issue 19: a requirement set to block refuses the check-in (CompetenceError, 409)
     fields = dict(guest, is_guest=True) if guest else _person_fields(user)
@@ -96,12 +97,17 @@ def check_in(site, user, check_in_uuid, when, confirmed, missing, guest=None):
         # Either the same UUID arrived twice at once, or the person is already checked in somewhere.
         existing = CheckIn.get_or_none(CheckIn.uuid == check_in_uuid)
         if existing is not None:
-            return _same_or_conflict(existing, site, user), False
+            return _same_or_conflict(existing, site, user, confirmed, missing), False
         raise CheckInError("already_checked_in", open_check_in(user)) from None
 
 
-def _same_or_conflict(existing, site, user):
+def _same_or_conflict(existing, site, user, confirmed, missing):
+    """The check-in saved under this UUID if the post is the same one sent again (same site, person and
+    equipment answers), else CheckInError "uuid_conflict" (409): other answers under a UUID already used were
+    answered 200 and silently dropped (found by the breaker)."""
     if existing.site_id != site.id or existing.user_id != (user.id if user else None):
+        raise CheckInError("uuid_conflict")
+    if (set(existing.confirmed), set(existing.missing)) != (set(confirmed), set(missing)):
         raise CheckInError("uuid_conflict")
     return existing
 
