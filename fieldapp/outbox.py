@@ -32,8 +32,11 @@ def parse_uuid(raw):
 
     Raises InputError("bad_uuid") (400, fieldapp/inputs.py) for anything that is not a UUID.
     """
+    text = str(raw)
+    if not text.isascii():  # UUID() reads "٣" as 3 (int(..., 16) takes any script's digits): not a phone's UUID
+        raise InputError("bad_uuid")
     try:
-        return uuidlib.UUID(str(raw))
+        return uuidlib.UUID(text)
     except (ValueError, TypeError, AttributeError):
         raise InputError("bad_uuid") from None
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask_babel import force_locale
 
-from fieldapp import clock, inputs
+from fieldapp import clock, inputs, outbox
 from fieldapp.models import Alert, Report, ReportEvent, Site, User, VerneombudHours
 from fieldapp.reports import service as reports
 
@@ -105,6 +105,15 @@ def test_a_damaged_uuid_gets_one_message_on_check_in_reports_and_alerts(world, a
     assert [a.status_code for a in answers] == [400, 400, 400]
     for answer in answers:
         assert "Skjemaet var ødelagt" in answer.get_data(as_text=True)
+
+
+def test_a_uuid_of_another_scripts_digits_is_damaged():
+    """uuid.UUID reads "٣" as 3: 32 of them were a UUID, and a comment was saved under 33333333-... ."""
+    assert str(outbox.parse_uuid("3" * 32)) == "33333333-3333-3333-3333-333333333333"
+    for raw in ("٣" * 32, "３" * 32):
+        with pytest.raises(inputs.InputError) as refused:
+            outbox.parse_uuid(raw)
+        assert refused.value.reason == "bad_uuid"
 
 
 @pytest.mark.parametrize("language,words", [("nb", "skriv inn navnet ditt"), ("en", "enter your name")])

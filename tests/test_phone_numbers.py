@@ -33,6 +33,9 @@ def test_only_real_mobile_numbers_are_accepted_for_a_new_person(raw, expected):
     "47 910 00 001",
     "0047 910 00 001",
     "+47 (910) 00-001",
+    "+47 ٩١٠ ٠٠ ٠٠١",  # an Arabic keyboard's digits: adding the person read them
+    "۹۱۰۰۰۰۰۱",  # Persian digits
+    "９１０００００１",  # full-width digits
 ])
 def test_sign_in_forgives_what_phones_paste_around_a_number(raw):
     assert normalize_phone(raw) == "+4791000001"
@@ -40,6 +43,11 @@ def test_sign_in_forgives_what_phones_paste_around_a_number(raw):
 
 def test_an_eight_digit_number_starting_with_47_stays_norwegian():
     assert normalize_phone("47 00 00 01") == "+4747000001"
+
+
+def test_signing_in_with_an_arabic_keyboards_digits_works(client, world):
+    response = client.post("/sign-in", data={"phone": "٩١٠٠٠٠٠١", "secret": PIN})
+    assert response.status_code == 303, response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("language", ["nb", "en"])

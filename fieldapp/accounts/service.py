@@ -3,6 +3,7 @@ import functools
 import hashlib
 import re
 import secrets
+import unicodedata
 from collections import namedtuple
 from datetime import date, datetime, timedelta
 
@@ -53,10 +54,13 @@ def normalize_phone(raw):
     """A typed or pasted number as '+<country><number>' (str), or None when it is no phone number at all.
 
     Forgiving, for sign-in and look-ups (issue 15): '+47 912 34 567', '0047 91234567', '4791234567',
-    'tel:+4791234567' and '91234567' (with invisible characters from a copied contact, see INVISIBLE)
-    all become '+4791234567'. Whether it is a real mobile number is mobile_number()'s question.
+    'tel:+4791234567' and '91234567' (with invisible characters from a copied contact, see INVISIBLE, and
+    digits of any script, '٩١٢٣٤٥٦٧') all become '+4791234567'. Whether it is a real mobile number is mobile_number()'s question.
     """
     text = (raw or "").translate(INVISIBLE).strip()
+    # A keyboard set to Arabic or Persian types its own digits; adding the person (phonenumbers) read them as
+    # 0-9, so sign-in must too: "٩٠٠٠٠٠٠٥" was "wrong number or PIN" for a number that was right.
+    text = "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in text)
     if text[:4].lower() == "tel:":
         text = text[4:]
     digits = re.sub(r"[\s\-()./]", "", text)
