@@ -178,6 +178,23 @@ def test_the_later_answer_wins_whatever_order_they_arrive_in(app, as_role, world
     assert Report.select().where(Report.kind == "finding").count() == 1
 
 
+def test_why_a_finding_was_closed_by_its_round_is_told_in_each_readers_language(as_role, world, version):
+    """The reason was stored as words in the language of the person who changed the answer: an English
+    verneombud's change showed English in a Norwegian manager's timeline (found by the breaker)."""
+    User.update(language="nb").where(User.id == world.people["manager"].id).execute()  # the rest read English
+    client = as_role("verneombud")
+    round_uuid, _ = start(client, world, version)
+    item = keys(version)[2]
+    assert answer(client, world, round_uuid, version, item, "deviation", note="Gjerdet er åpent").status_code == 201
+    assert answer(client, world, round_uuid, version, item, "ok").status_code == 200
+    finding = Report.get(Report.kind == "finding")
+    assert finding.status == "closed"
+    norwegian = as_role("manager").get(f"/s/{world.site.id}/reports/{finding.id}").get_data(as_text=True)
+    assert "Svaret i vernerunden ble endret: ikke et avvik." in norwegian and "not a deviation" not in norwegian
+    english = client.get(f"/s/{world.site.id}/reports/{finding.id}").get_data(as_text=True)
+    assert "The walkaround answer was changed: not a deviation." in english
+
+
 def test_an_answer_to_a_changed_version_is_refused(as_role, world, version):
     client = as_role("verneombud")
     round_uuid, _ = start(client, world, version)

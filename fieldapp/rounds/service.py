@@ -416,9 +416,10 @@ def _follow_up(safety_round, row, user, language):
         elif row.note and getattr(row, "note_changed", False):
             ReportEvent.create(report=finding, actor=user, kind="comment", text=row.note)
     elif finding is not None and finding.status != "closed":
-        why = gettext("The walkaround answer was changed: not a deviation.")
         Report.update(status="closed", closed_at=utcnow()).where(Report.id == finding.id).execute()
-        ReportEvent.create(report=finding, actor=user, kind="closed", text=why, data={"round_answer": row.id})
+        # No words stored: the report page says why in its reader's language (data.round_answer), not in the
+        # language of the person who changed the answer.
+        ReportEvent.create(report=finding, actor=user, kind="closed", data={"round_answer": row.id})
         audit.record(user, "report.close", "report", finding.id, after={"why": "round answer changed"})
 
 
