@@ -206,7 +206,6 @@ CATALOGUE = {
     "decided": (409, _l("The go was given for this SJA: it can no longer be changed or signed.")),
     "changed_since_read": (409, _l("The SJA was changed after you opened it. Read it again, then try again.")),
     "not_participant": (403, _l("Only the participants of this SJA can sign it.")),
-    "already_signed": (409, _l("This person has already signed this version of the SJA.")),
     "sja.sign_for_other": (403, _l("Each person signs for themselves: on their own phone, or here with their "
                                    "own PIN.")),
     "not_responsible": (403, _l("Only the person responsible for the job can decide or finish it.")),

@@ -7,8 +7,8 @@ plan measures):
 - the content can be changed until the responsible person decides "go" ("decided", 409); every change
   raises the revision, and a participant's signature counts for the revision it was made on;
 - a participant signs for themselves only: on their own signed-in phone, or with their own PIN on another
-  (fieldapp/signatures.py, shared with walkarounds); once per revision ("already_signed", 409); a signature of an older revision
-  than the SJA now has is refused ("changed_since_read", 409): they must read it again;
+  (fieldapp/signatures.py, shared with walkarounds); once per revision (signing again is the signature made); a
+  signature of an older revision than the SJA now has is refused ("changed_since_read", 409): they must read it again;
 - go / no-go and lessons learned are for the person named responsible only ("not_responsible", 403); go
   needs every participant's signature on the current revision; a no-go can be revised, every decision kept.
 Every change writes an audit event in its transaction.
@@ -413,8 +413,9 @@ def sign(sja, signer, device_user, sign_uuid, revision, when, method, language):
     the phone (the signer themselves for method "session"; for "pin" the PIN was checked by the caller).
 
     SjaError: "not_participant" (403), "decided" (409, after the go), "changed_since_read" (409: the revision
-    read is not the current one), "already_signed" (409), "uuid_conflict" (409: the UUID is another signature).
-    A resend of the same signature (same UUID, signer and revision) is (it, False).
+    read is not the current one), "uuid_conflict" (409: the UUID is another signature). A resend of the same
+    signature (same UUID, signer and revision) is (it, False), and so is a second signature of the same signer
+    and revision from another form or phone: the person has signed, which the outbox must not show as failed.
     """
     existing = SjaSignature.get_or_none(SjaSignature.uuid == sign_uuid)
     if existing is not None:
@@ -423,6 +424,9 @@ def sign(sja, signer, device_user, sign_uuid, revision, when, method, language):
         return existing, False
     if not SjaParticipant.select().where((SjaParticipant.sja == sja) & (SjaParticipant.user == signer.id)).exists():
         raise SjaError("not_participant")
+    signed = _signature_of(sja, signer, revision)
+    if signed is not None:
+        return signed, False  # signed already from another form or phone: done, not a failure to show
     if sja.decision == "go" or sja.finished_at is not None:
         raise SjaError("decided")
     if revision != sja.revision:
@@ -436,10 +440,15 @@ def sign(sja, signer, device_user, sign_uuid, revision, when, method, language):
                          after={"signer": signer.id, "revision": revision, "method": method, "language": language})
         return signature, True
     except IntegrityError:
-        again = SjaSignature.get_or_none(SjaSignature.uuid == sign_uuid)
+        again = SjaSignature.get_or_none(SjaSignature.uuid == sign_uuid) or _signature_of(sja, signer, revision)
         if again is not None and (again.sja_id, again.user_id, again.revision) == (sja.id, signer.id, revision):
-            return again, False
-        raise SjaError("already_signed") from None
+            return again, False  # the same signature sent twice at once, or from two phones at once
+        raise SjaError("uuid_conflict") from None
+
+
+def _signature_of(sja, signer, revision):
+    return SjaSignature.get_or_none((SjaSignature.sja == sja.id) & (SjaSignature.user == signer.id)
+                                    & (SjaSignature.revision == revision))
 
 
 def decide(sja, user, decision, note, revision):
