@@ -201,6 +201,8 @@ CATALOGUE = {
     "measure_required": (422, _l("This hazard is amber or red: write the measure that makes it safe, and who "
                                  "does it.")),
     "sja.uuid_conflict": (409, _l("This SJA was already sent with other content. Make it again as a new SJA.")),
+    "signature_conflict": (409, _l("This form was already used for another signature. Reload the page and sign "
+                                   "again.")),
     "not_allowed": (403, _l("Only the person who made it, the responsible person and the site's staff can "
                             "change this SJA.")),
     "decided": (409, _l("The go was given for this SJA: it can no longer be changed or signed.")),
@@ -218,8 +220,7 @@ CATALOGUE = {
     "template_name": (422, _l("Give the template a name.")),
     # Safety walkarounds (fieldapp/rounds/service.py)
     "round.bad_version": (422, _l("This checklist is not available on this site. Reload the page.")),
-    "round.uuid_conflict": (409, _l("This walkaround was already started with another checklist. "
-                                    "Start it again.")),
+    "round.uuid_conflict": (409, _l("This form was already used to start another walkaround. Start it again.")),
     "round.finished": (409, _l("The walkaround is finished: its answers cannot be changed. Add a note instead.")),
     "round.discard_findings": (409, _l("This walkaround has deviations that are already follow-up items. "
                                        "Finish it instead of discarding it.")),

@@ -210,6 +210,8 @@ def test_another_persons_round_or_answer_uuid_is_a_409_not_theirs(as_role, world
     other = manager.post(f"/s/{world.site.id}/rounds/new", data={"uuid": round_uuid, "version": version.id},
                          headers=OUTBOX)
     assert other.status_code == 409 and SafetyRound.select().count() == 1
+    # Told what happened: the form was used for another walkaround ("started with another checklist" was not so).
+    assert "already used to start another walkaround" in other.get_data(as_text=True)
     item = service.item_keys(version)[0]
     answer_uuid = str(uuid.uuid4())
     data = {"uuid": answer_uuid, "version": version.id, "item": item, "answer": "ok", "note": ""}

@@ -135,6 +135,10 @@ def test_a_participant_signs_on_their_own_phone_once_and_a_resend_is_a_no_op(as_
     signature = SjaSignature.get()
     assert (SjaSignature.select().count(), signature.user_id, signature.method, signature.language) == (
         1, world.people["worker"].id, "session", "en")
+    # The worker's signature UUID sent by the foreman: not theirs, and told as a signature, not "an SJA".
+    taken = sign(as_role("foreman"), world, sja, outbox=True, uuid=key)
+    assert taken.status_code == 409 and "en annen signatur" in taken.get_data(as_text=True)  # the foreman reads nb
+    assert SjaSignature.select().count() == 1
     assert AuditEvent.select().where(AuditEvent.action == "sja.sign").count() == 1
 
 

@@ -413,14 +413,14 @@ def sign(sja, signer, device_user, sign_uuid, revision, when, method, language):
     the phone (the signer themselves for method "session"; for "pin" the PIN was checked by the caller).
 
     SjaError: "not_participant" (403), "decided" (409, after the go), "changed_since_read" (409: the revision
-    read is not the current one), "uuid_conflict" (409: the UUID is another signature). A resend of the same
+    read is not the current one), "signature_conflict" (409: the UUID is another signature). A resend of the same
     signature (same UUID, signer and revision) is (it, False), and so is a second signature of the same signer
     and revision from another form or phone: the person has signed, which the outbox must not show as failed.
     """
     existing = SjaSignature.get_or_none(SjaSignature.uuid == sign_uuid)
     if existing is not None:
         if (existing.sja_id, existing.user_id, existing.revision) != (sja.id, signer.id, revision):
-            raise SjaError("uuid_conflict")
+            raise SjaError("signature_conflict")
         return existing, False
     if not SjaParticipant.select().where((SjaParticipant.sja == sja) & (SjaParticipant.user == signer.id)).exists():
         raise SjaError("not_participant")
@@ -443,7 +443,7 @@ def sign(sja, signer, device_user, sign_uuid, revision, when, method, language):
         again = SjaSignature.get_or_none(SjaSignature.uuid == sign_uuid) or _signature_of(sja, signer, revision)
         if again is not None and (again.sja_id, again.user_id, again.revision) == (sja.id, signer.id, revision):
             return again, False  # the same signature sent twice at once, or from two phones at once
-        raise SjaError("uuid_conflict") from None
+        raise SjaError("signature_conflict") from None
 
 
 def _signature_of(sja, signer, revision):
