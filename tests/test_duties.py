@@ -269,7 +269,7 @@ def set_language(user, language):
     User.update(language=language).where(User.id == user.id).execute()
 
 
-@pytest.mark.parametrize("language,heading,section", [("en", "Who is responsible for what", "The verneombud"),
+@pytest.mark.parametrize("language,heading,section", [("en", "Who is responsible for what", "The safety representative (verneombud)"),
                                                       ("nb", "Hvem har ansvar for hva", "Verneombudet")])
 def test_responsibilities_page(as_role, world, at_noon, language, heading, section):
     set_language(world.people["foreman"], language)

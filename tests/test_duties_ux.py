@@ -59,7 +59,7 @@ def test_the_page_shows_one_verdict_for_the_missing_verneombud(app, world, at_no
     page = as_role("manager").get(f"/s/{world.site.id}/duties").get_data(as_text=True)
     for key in ("verneombud_in_place", "verneombud_term"):
         assert f'data-duty="{key}" data-status="at_risk"' in page, key
-    assert "No verneombud is registered." not in page
+    assert "Ingen verneombud er registrert." not in page  # the manager reads nb
 
 
 # --- 2. fix links only for those who may open them ------------------------------------------------------------
@@ -149,3 +149,16 @@ def test_the_registered_verneombud_comes_first_and_marked_in_who_signs(app, worl
     options = re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', select)
     assert int(options[0][0]) == elected.id and f"({mark})" in options[0][1]
     assert all(f"({mark})" not in text for _id, text in options[1:])
+
+
+def test_english_headings_and_role_names_say_safety_representative(as_role, world, at_noon):
+    """GLOSSARY.md rule 1: a heading or role name gives the translation with the Norwegian word in brackets. The
+    English register, its role choice and the duties page said a bare "Verneombud" (new-user test)."""
+    User.update(language="en").where(User.id == world.people["manager"].id).execute()
+    manager = as_role("manager")
+    register = manager.get(f"/s/{world.site.id}/verneombud").get_data(as_text=True)
+    assert "<h1>Register of safety representatives (verneombud)</h1>" in register
+    assert ">Safety representative (verneombud)</option>" in register
+    assert not re.search(r">\s*Verneombud( register)?\s*<", register)
+    duties = manager.get(f"/s/{world.site.id}/duties").get_data(as_text=True)
+    assert "Register of safety representatives (verneombud)" in duties

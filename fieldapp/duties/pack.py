@@ -161,13 +161,13 @@ def build(data):
                [[i.reference, o.text, o.deadline.isoformat(), o.response] for o, i in data["closed_orders"]], "")
         _evidence(pdf, data, data["closed_orders"])
 
-    _heading(pdf, _("Verneombud"))
+    _heading(pdf, _("Safety representative (verneombud)"))
     _table(pdf, (50, 30, 50, 60), [_("Name"), _("Role"), _("Term"), _("40-hour course")],
            [[t.user.name, str(texts.TERM_ROLE_NAMES[t.role]),
              f"{t.elected_from.isoformat()} – {t.elected_to.isoformat()}",
              _("yes") if t.user_id in data["trained"] else _("no")] for t, state in data["terms"]
             if state in ("current", "ending")],
-           _("No verneombud is registered."))
+           _("No safety representative (verneombud) is registered."))
 
     _heading(pdf, _("Competence matrix"))
     counts = data["competence"]

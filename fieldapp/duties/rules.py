@@ -451,7 +451,8 @@ def verneombud_term(scope, period, today):
         # No verneombud today: the same count and threshold as verneombud_in_place (one rule, one verdict).
         place = verneombud_in_place(scope, period, today)
         reason = (_("The verneombud's term has ended.") if terms
-                  else _("No verneombud is registered.") + _role_is_not_an_election(scope.site_ids))
+                  else _("No safety representative (verneombud) is registered.")
+                  + _role_is_not_an_election(scope.site_ids))
         if place.status != NOT_MET:
             return Duty("verneombud_term", place.status, f"{reason} {place.reason}" if terms else place.reason,
                         evidence, law, place.fix)
@@ -481,8 +482,8 @@ def verneombud_training(scope, period, today):
         place = verneombud_in_place(scope, period, today)
         if place.status != NOT_MET:
             return Duty("verneombud_training", place.status, place.reason, evidence, law, place.fix)
-        return Duty("verneombud_training", NOT_MET, _("No verneombud is registered."), evidence, law,
-                    _("Record the verneombud in the register."))
+        return Duty("verneombud_training", NOT_MET, _("No safety representative (verneombud) is registered."),
+                    evidence, law, _("Record the verneombud in the register."))
     known = competence.standing(ids, ["verneombud_40h"])
     lacking = [u for u in ids if (u, "verneombud_40h") not in known.best]
     if any((u, "verneombud_40h") not in known.pending for u in lacking):

@@ -64,7 +64,7 @@ RIGHTS = {
 
 ROLE_NAMES = {
     "worker": _l("Worker"),
-    "verneombud": _l("Verneombud"),
+    "verneombud": _l("Safety representative (verneombud)"),
     "foreman": _l("Foreman"),
     "manager": _l("Manager (the employer)"),
 }
@@ -72,7 +72,7 @@ ROLE_NAMES = {
 SECTION_NAMES = {
     "employer": _l("The employer"),
     "workers": _l("The workers"),
-    "verneombud": _l("The verneombud"),
+    "verneombud": _l("The safety representative (verneombud)"),
     "arbeidstilsynet": _l("Arbeidstilsynet's orders"),
 }
 
@@ -89,7 +89,7 @@ ELECTION_NAMES = {
     "employer": _l("Appointed by the employer (no one was elected)"),
 }
 
-TERM_ROLE_NAMES = {"verneombud": _l("Verneombud"), "deputy": _l("Deputy")}
+TERM_ROLE_NAMES = {"verneombud": _l("Safety representative (verneombud)"), "deputy": _l("Deputy")}
 
 TERM_STATES = {"current": _l("Current"), "ending": _l("Ends soon"), "ended": _l("Ended"), "future": _l("Starts later")}
 

@@ -8,8 +8,8 @@ from . import service
 
 
 def _sides():
-    return {"employer": _("Employer's side"), "workers": _("Workers"), "verneombud": _("Verneombud"),
-            "other": _("Others")}
+    return {"employer": _("Employer's side"), "workers": _("Workers"),
+            "verneombud": _("Safety representative (verneombud)"), "other": _("Others")}
 
 
 def minutes_pdf(meeting, language):
