@@ -349,3 +349,22 @@ def test_someone_removed_from_the_site_is_not_left_with_its_alerts(app, world, a
         done = alert_tasks.escalate(now=alert.created_at + timedelta(minutes=11))
     assert done == [(alert.id, [], [])]  # nobody late who is still a foreman there: nobody reminded or told
     assert AlertRecipient.get(AlertRecipient.alert == alert).acked_at is None  # the record of who was told stays
+
+
+def test_an_alert_that_asks_no_acknowledgement_shows_who_has_seen_it(world, as_role):
+    """The inbox showed no "not acknowledged" badge for an information alert, while its page told the sender
+    "0 of 3 acknowledged" and "Acknowledged: No" for each person (new-user test): it was never asked for."""
+    foreman = as_role("foreman")
+    assert compose(foreman, world.site, title="Lunsj flyttet", body="Lunsj kl. 11.30", level="info").status_code == 303
+    alert = Alert.get(Alert.title == "Lunsj flyttet")
+    page = foreman.get(f"/s/{world.site.id}/alerts/{alert.id}").get_data(as_text=True)
+    summary = re.search(r'<p class="status-summary">(.*?)</p>', page, re.S).group(1)
+    assert "har sett det" in summary and "Det ble ikke bedt om bekreftelse." in summary
+    assert "har bekreftet" not in summary and "Bekreftet Nei" not in re.sub(r"\s+", " ", page)
+    # One that asks for it still counts the acknowledgements.
+    assert compose(foreman, world.site, title="Kranløft", body="Hold avstand", level="warning",
+                   ack_required="y", ack_minutes="30").status_code == 303
+    asked = Alert.get(Alert.title == "Kranløft")
+    assert asked.ack_required
+    page = foreman.get(f"/s/{world.site.id}/alerts/{asked.id}").get_data(as_text=True)
+    assert "har bekreftet" in re.search(r'<p class="status-summary">(.*?)</p>', page, re.S).group(1)

@@ -489,7 +489,7 @@ def status_rows(alert):
     return out
 
 
-AlertHead = namedtuple("AlertHead", "id escalated_at")
+AlertHead = namedtuple("AlertHead", "id escalated_at ack_required")
 
 
 def status_of(site, alert_id, user):
@@ -498,7 +498,7 @@ def status_of(site, alert_id, user):
     alert = site_alert(site, alert_id, user)
     if alert is None:
         return None
-    return AlertHead(alert.id, alert.escalated_at), status_rows(alert)
+    return AlertHead(alert.id, alert.escalated_at, alert.ack_required), status_rows(alert)
 
 
 def site_alerts(site, limit=50):
