@@ -18,6 +18,11 @@ BROKEN_BADGES = """() => [...document.querySelectorAll('.badge')].filter(e => {
     return r.height > parseFloat(s.fontSize) * 2 || r.right > window.innerWidth + 1 || e.scrollWidth > e.clientWidth + 1;
 }).map(e => `${e.className} ${Math.round(e.getBoundingClientRect().height)}px: ${e.textContent.trim()}`)"""
 
+# Buttons, boxes and choices shorter than 44 px (the browser's unstyled ones are about 20 px).
+SMALL_CONTROLS = """() => [...document.querySelectorAll('main button, main select, main input:not([type=hidden])')]
+    .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height < 44; })
+    .map(e => `${e.tagName} ${e.name || ''} ${Math.round(e.getBoundingClientRect().height)}px: ${e.textContent.trim()}`)"""
+
 
 def in_view(page, selector):
     found = page.locator(selector).first.bounding_box()
@@ -39,6 +44,8 @@ def test_schedule_link_lands_on_the_form_and_saving_confirms_there(live, page, c
     assert page.evaluate("window.scrollY") > 0 and in_view(page, "#schedule h2")
     assert page.evaluate(BROKEN_BADGES) == []
     assert page.locator("#schedule .badge, #kinds .badge").count() > 0  # the "Innebygd" badges were looked at
+    # Every button, box and choice is a glove-sized target: the settings' own were the browser's bare 20 px ones.
+    assert page.evaluate(SMALL_CONTROLS) == []
 
     form = page.locator("#schedule form").first
     form.locator("input[name=interval_days]").fill("14")
