@@ -295,3 +295,27 @@ def test_the_plain_photo_inputs_are_big_enough_for_a_thumb(live, world, page):
     size = box(page, "#after-photo")
     button = page.eval_on_selector("#after-photo", "e => getComputedStyle(e, '::file-selector-button').minHeight")
     assert button == "48px" and size["bottom"] - size["top"] >= 48, (button, size)
+
+
+# Links standing alone, buttons and choices in the page's main part that are shorter than 44 px (an inline link
+# in a sentence is not counted: it is read, not aimed at).
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+    'main a.button, main .outbox-link, main .cell-link, main button, main select')]
+  .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height < 44; })
+  .map(e => `${e.tagName} ${Math.round(e.getBoundingClientRect().height)}px: ${e.textContent.trim().slice(0, 30)}`)"""
+
+
+def test_links_that_stand_alone_are_glove_sized(live, world, page):
+    """The new-user test measured "Åpne rapporten" and "Venter på denne telefonen" at 21 px, the walkaround
+    schedule's "Endre" at 18 px and the competence matrix's names at 16 px."""
+    alert = Alert.create(uuid=uuid.uuid4(), site=world.site, sender=world.people["foreman"], level="warning",
+                         template="report_high", area="falls/hazard", report=world.report)
+    sign_in_ui(page, live.url, world.people["manager"].phone, PIN)
+    site = world.site.id
+    pages = {f"/s/{site}/alerts/{alert.id}": "text=Åpne rapporten", f"/s/{site}/reports/new": ".outbox-link",
+             f"/s/{site}/rounds": "text=Endre", f"/s/{site}/competence": ".cell-link"}
+    for path, target in pages.items():
+        page.goto(live.url + path)
+        page.wait_for_selector(target)
+        assert page.locator(target).first.bounding_box()["height"] >= 44, path
+        assert page.evaluate(SMALL_TARGETS) == [], path
