@@ -69,6 +69,7 @@ CATALOGUE = {
     "guest_employer": (422, _l("Enter your employer.")),
     "bad_org_number": (422, _l("Not a valid organisation number (9 digits with a check digit).")),
     "hms_card_too_long": (422, _l("The HMS card number is too long.")),
+    "bad_hms_card": (422, _l("An HMS card number has only letters and digits, as on the card.")),
     # Reports
     "bad_kind": (422, _l("Pick what happened.")),
     "no_category": (422, _l("Pick what it is about.")),
@@ -520,6 +521,10 @@ class InputErrors(InputError):
         self.problems = list(problems)
 
 
+# An HMS card's number as printed: Latin letters and ASCII digits, spaces, "-", "/" or "." between them.
+CARD_NUMBER = re.compile(r"[0-9A-Za-z](?:[0-9A-Za-z \-/.]*[0-9A-Za-z])?")
+
+
 class FormReader:
     """Reads one posted form (a MultiDict: request.form) into clean values, keeping each field's first problem.
 
@@ -554,6 +559,17 @@ class FormReader:
         elif max_length is not None and len(value) > max_length:
             self.fail("too_long", name, n=max_length)
         self.values[name] = value
+        return value
+
+    def card_number(self, name, max_length, too_long="too_long"):
+        """An HMS card's number (HMS-kort, byggenæringsforskriften § 5): "" when not given, else letters and
+        digits, with spaces, "-", "/" or "." between them, at most max_length characters. Anything else (an
+        emoji, a sentence's punctuation) -> "bad_hms_card"; longer -> `too_long` (n=max_length)."""
+        value = self.text(name, None)
+        if len(value) > max_length:
+            self.fail(too_long, name, n=max_length)
+        elif value and not CARD_NUMBER.fullmatch(value):
+            self.fail("bad_hms_card", name)
         return value
 
     def choice(self, name, options, reason, default=None):

@@ -386,7 +386,8 @@ def read_guest_form(form):
 
     Raises InputErrors with every field's problem, each beside its field: "guest_name" / "guest_employer" when
     missing (or only invisible characters), "too_long" (n = the column's length) when longer, "bad_org_number"
-    (not 9 digits with a valid check digit, Brønnøysundregistrene's modulus 11), "hms_card_too_long"."""
+    (not 9 digits with a valid check digit, Brønnøysundregistrene's modulus 11), "hms_card_too_long",
+    "bad_hms_card" (inputs.FormReader.card_number)."""
     fields = inputs.FormReader(form)
     fields.text("name", CheckIn.name.max_length, required="guest_name")
     fields.text("employer", CheckIn.employer_name.max_length, required="guest_employer")
@@ -394,8 +395,7 @@ def read_guest_form(form):
     fields.values["org_number"] = org_number
     if org_number and not org_number_valid(org_number):
         fields.fail("bad_org_number", "org_number")
-    if len(fields.text("hms_card_number", None)) > CheckIn.hms_card_number.max_length:
-        fields.fail("hms_card_too_long", "hms_card_number")
+    fields.card_number("hms_card_number", CheckIn.hms_card_number.max_length, too_long="hms_card_too_long")
     return fields.done()
 
 

@@ -105,7 +105,7 @@ def read_person(form, grantable_roles, employer_ids):
         fields.fail("employer_required", "employer")
     else:
         fields.values["employer"] = int(employer)
-    fields.values["hms_card_number"] = _optional(fields, "hms_card_number", User.hms_card_number.max_length)
+    fields.values["hms_card_number"] = fields.card_number("hms_card_number", User.hms_card_number.max_length) or None
     fields.date("hms_card_expiry", around=(clock.today(), *HMS_CARD_YEARS))
     fields.choice("language", LANGUAGE_NAMES, "bad_language", default="nb")
     _read_hired_in(form, fields)
@@ -150,6 +150,6 @@ def read_hms_card(form):
         fields.values["name"] = fields.text("name", User.name.max_length, required="person_name_required")
     else:
         fields.values["name"] = None
-    fields.values["hms_card_number"] = _optional(fields, "hms_card_number", User.hms_card_number.max_length)
+    fields.values["hms_card_number"] = fields.card_number("hms_card_number", User.hms_card_number.max_length) or None
     fields.date("hms_card_expiry", around=(clock.today(), *HMS_CARD_YEARS))
     return fields.done()
