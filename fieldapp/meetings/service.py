@@ -23,10 +23,10 @@ from ..authz import roles_with
 from ..competence import service as competence
 from ..db import database, locked, replayed_since
 from ..inputs import InputError, free_text, iso_date, plausible_date, whole_number
-from ..models import (AMU_SIDES, ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingAmendment,
-                      MeetingAttendance, MeetingDecision, MeetingKind, MeetingProposal, MeetingSchedule,
-                      Membership, Organization, Report, ReportEvent, RoundAnswer, SafetyRound, Site, Sja,
-                      TrainingRecord, User, utcnow)
+from ..models import (AMU_SIDES, ATTENDANCE_SIDES, AgendaItem, Alert, AmuMember, AuditEvent, CheckIn, Meeting,
+                      MeetingAmendment, MeetingAttendance, MeetingDecision, MeetingKind, MeetingProposal,
+                      MeetingSchedule, Membership, Organization, Report, ReportEvent, RoundAnswer, SafetyRound,
+                      Site, Sja, TrainingRecord, User, utcnow)
 from ..reports import labels as report_labels
 from ..stats import service as stats
 from ..stats.definitions import Period
@@ -442,14 +442,15 @@ def _draft_change(meeting):
         yield
 
 
-def _replayed(where, **same):
+def _replayed(where, alike=None, **same):
     """The meeting matching `where` and the columns `same` created in the last db.REPLAY_SECONDS (the same form
-    sent again by the same person), or None. Call inside the transaction, under the site's or organization's
-    lock (db.locked)."""
+    sent again by the same person), or None; alike(meeting) -> bool checks what the columns do not hold (the
+    people at a morning meeting). Call inside the transaction, under the site's or organization's lock
+    (db.locked)."""
     for name, value in same.items():
         where &= getattr(Meeting, name) == value
-    return (Meeting.select().where(where & (Meeting.created_at >= replayed_since()))
-            .order_by(Meeting.id.desc()).first())
+    recent = Meeting.select().where(where & (Meeting.created_at >= replayed_since())).order_by(Meeting.id.desc())
+    return next((meeting for meeting in recent if alike is None or alike(meeting)), None)
 
 
 def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb", holds=True):
@@ -463,7 +464,8 @@ def create_meeting(actor, site, kind, held_on_text, extra=False, language="nb", 
     previous = previous_meeting(site, kind, held_on, clock.today(site))
     with database.atomic():
         locked(Site, site.id)  # the same form sent twice at once: the second sees the first's meeting
-        twin = _replayed(Meeting.site == site.id, kind=kind, held_on=held_on, created_by=actor.id, status="draft")
+        twin = _replayed(Meeting.site == site.id, kind=kind, held_on=held_on, extra=extra, created_by=actor.id,
+                         status="draft")
         if twin is not None:
             return twin
         meeting = Meeting.create(organization=site.organization_id, site=site, kind=kind, held_on=held_on,
@@ -525,12 +527,19 @@ def amendments(meeting):
 
 
 def add_item(actor, meeting, title_text):
+    """Add an item to the draft agenda. The same title added by the same person within db.REPLAY_SECONDS (a
+    double tap, a form sent again) is the item added; anyone may add the same title again later, or another
+    person at once. MeetingError: title_required, too_long, approved."""
     _check_draft(meeting)
     title = _text(title_text, "title")
     with _draft_change(meeting):
-        last = AgendaItem.select().where(AgendaItem.meeting == meeting).order_by(AgendaItem.position.desc()).first()
-        if last is not None and last.source == "manual" and last.title == title:
-            return last  # the same item sent twice (a double tap): the agenda gets it once
+        added = (AgendaItem.select().join(AuditEvent, on=(AuditEvent.record_id == AgendaItem.id.cast("TEXT")))
+                 .where((AgendaItem.meeting == meeting) & (AgendaItem.source == "manual") & (AgendaItem.title == title)
+                        & (AuditEvent.action == "meeting.item.add") & (AuditEvent.actor == actor.id)
+                        & (AuditEvent.at >= replayed_since()))
+                 .order_by(AgendaItem.id.desc()).first())
+        if added is not None:
+            return added  # the same item sent twice by its person: the agenda gets it once
         position = (AgendaItem.select().where(AgendaItem.meeting == meeting).count())
         item = AgendaItem.create(meeting=meeting, position=position, source="manual", title=title)
         audit.record(actor, "meeting.item.add", "agenda_item", item.id, after={"meeting": meeting.id, "title": title})
@@ -630,20 +639,28 @@ def _person(meeting, person_id, field, reason="decision_person"):
 
 
 def add_attendance(actor, meeting, user_id, name_text, side):
+    """Record who was there: a person on the site (user_id) or a name typed (name_text), on `side`.
+
+    One row per person or name (a typed name compared without case): the same one sent again, also two at once
+    (checked under the meeting's lock), is MeetingError "already_attending" (409) and saves nothing. Other
+    MeetingErrors: bad_side, attendance_person, name_required, too_long, approved."""
     _check_draft(meeting)
     if side not in ATTENDANCE_SIDES:
         raise MeetingError("bad_side", field="side")
     if user_id:
         user = User.get_by_id(_person(meeting, user_id, "user", "attendance_person"))
-        name = user.name
-        if MeetingAttendance.select().where((MeetingAttendance.meeting == meeting)
-                                            & (MeetingAttendance.user == user)).exists():
-            raise MeetingError("already_attending", field="user")
+        name, field = user.name, "user"
+        same = MeetingAttendance.user == user.id
     else:
-        user, name = None, _text(name_text, "name")
+        user, name, field = None, _text(name_text, "name"), "name"
         if len(name) > MAX_NAME:
             raise MeetingError("too_long", field="name", n=MAX_NAME)
-    with _draft_change(meeting):
+        same = MeetingAttendance.user.is_null()
+    with _draft_change(meeting):  # under the meeting's lock: two sent at once see each other
+        there = next((row for row in MeetingAttendance.select().where((MeetingAttendance.meeting == meeting) & same)
+                      if user is not None or row.name.casefold() == name.casefold()), None)
+        if there is not None:
+            raise MeetingError("already_attending", field=field)
         row = MeetingAttendance.create(meeting=meeting, user=user, name=name, side=side)
         audit.record(actor, "meeting.attendance", "meeting", meeting.id, after={"name": name, "side": side})
     return row
@@ -902,14 +919,15 @@ def record_morning(actor, site, held_on_text, user_ids, topics, note_text):
         person = members.get(whole_number(raw))
         if person is None:
             raise MeetingError("morning_person", field="people")
-        chosen.append(person)
+        if person not in chosen:  # a name ticked twice (people=4&people=4) is one person at the meeting
+            chosen.append(person)
     with database.atomic():
         locked(Site, site.id)
-        twin = _replayed(Meeting.site == site.id, kind="morning", held_on=held_on, created_by=actor.id,
-                         note=note)
-        if twin is not None and twin.topics == sorted(set(topics)) and sorted(
-                a.user_id for a in MeetingAttendance.select().where(MeetingAttendance.meeting == twin)) == sorted(
-                p.id for p in chosen):
+        there = sorted(p.id for p in chosen)
+        twin = _replayed(Meeting.site == site.id, lambda m: m.topics == sorted(set(topics)) and sorted(
+            a.user_id for a in MeetingAttendance.select().where(MeetingAttendance.meeting == m)) == there,
+            kind="morning", held_on=held_on, created_by=actor.id, note=note)
+        if twin is not None:
             return twin  # the same morning meeting sent again (a double tap): recorded once
         now = utcnow()
         meeting = Meeting.create(organization=site.organization_id, site=site, kind="morning", held_on=held_on,

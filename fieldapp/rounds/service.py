@@ -15,6 +15,7 @@ Rules (issue 18):
 - Round interval: RoundSchedule.interval_days (default 7), counted from the last round's day on the site's clock.
 """
 import hashlib
+import json
 import uuid as uuidlib
 from datetime import timedelta
 
@@ -28,7 +29,7 @@ from ..authz import roles_with
 from ..db import database, locked, replayed_since
 from ..i18n import localized
 from ..inputs import InputError, free_text, whole_number
-from ..models import (REPORT_CATEGORIES, ROUND_ANSWERS, ROUND_SIDES, ChecklistTemplate, ChecklistVersion,
+from ..models import (REPORT_CATEGORIES, ROUND_ANSWERS, ROUND_SIDES, AuditEvent, ChecklistTemplate, ChecklistVersion,
                       Membership, Photo, Report, ReportEvent, RoundAnswer, RoundNote, RoundPhoto, RoundSchedule,
                       RoundSignature, SafetyRound, Site, User, VerneombudTerm, utcnow)
 from . import builtin
@@ -139,19 +140,21 @@ def item_keys(version):
 
 def copy_template(actor, site, template, language):
     """A new template of the site's organization with the wording of `template`'s current version. The same
-    copy asked for again within db.REPLAY_SECONDS (a double tap) is the copy made: one, not two."""
+    template copied again by the same person within db.REPLAY_SECONDS (a double tap) is the copy made: one, not
+    two; a copy of that copy is a new one."""
     version = current_version(template)
     name = text(template.names, language)
     with database.atomic():
         locked(Site, site.id)  # the same form sent twice at once: the second finds the first's copy
-        recent = (ChecklistTemplate.select()
-                  .join(ChecklistVersion, on=(ChecklistVersion.template == ChecklistTemplate.id))
-                  .where((ChecklistTemplate.organization == site.organization_id)
-                         & (ChecklistTemplate.created_at >= replayed_since()) & (ChecklistVersion.number == 1)
-                         & (ChecklistVersion.created_by == actor.id)))
-        for made in recent:
-            if made.names == {language: name} and current_version(made).sections == version.sections:
-                return made
+        # The copies this person made in the window, by what they were copied from (the audit's "from").
+        recent = (AuditEvent.select(AuditEvent.record_id, AuditEvent.after)
+                  .where((AuditEvent.action == "checklist.copy") & (AuditEvent.actor == actor.id)
+                         & (AuditEvent.at >= replayed_since())).tuples())
+        for record_id, after in recent:
+            if json.loads(after or "{}").get("from") == template.id:
+                made = ChecklistTemplate.get_or_none(ChecklistTemplate.id == int(record_id))
+                if made is not None and made.organization_id == site.organization_id:
+                    return made
         copy = ChecklistTemplate.create(organization=site.organization_id, names={language: name}, current=1)
         ChecklistVersion.create(template=copy, number=1, sections=version.sections, created_by=actor)
         audit.record(actor, "checklist.copy", "checklist_template", copy.id, after={"from": template.id})
