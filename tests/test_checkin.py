@@ -423,3 +423,34 @@ def test_the_hours_on_site_are_written_in_the_readers_language(as_role, world, s
     manager.post("/me/language", data={"language": "en"})
     page = manager.get(path).get_data(as_text=True)
     assert re.search(r"<strong>0.0 h</strong>", page) and " t</strong>" not in page
+
+
+def test_a_check_in_sent_again_after_the_list_changed_is_the_one_saved(as_role, site):
+    """Queued on the phone and sent again after the manager changed the site's list: the same answers were
+    refused against the new list (422 "equipment the site does not require"), as if the person were not
+    checked in. The saved check-in's own list decides whether it is the same."""
+    worker, same = as_role("worker"), str(uuid.uuid4())
+    form = {"uuid": same, "have": ["helmet"], "missing": ["safety_shoes"]}
+    assert worker.post(f"/s/{site.id}/checkin", data=form, headers={"X-Outbox": "1"}).status_code == 201
+    SiteEquipment.delete().where(SiteEquipment.site == site).execute()
+    SiteEquipment.create(site=site, equipment=Equipment.get(Equipment.key == "hi_vis"))
+    again = worker.post(f"/s/{site.id}/checkin", data=form, headers={"X-Outbox": "1"})
+    assert again.status_code == 200 and again.get_data(as_text=True) == same
+    worn = worker.post(f"/s/{site.id}/checkin", data={"uuid": same, "all_worn": "y", "missing": ["safety_shoes"]},
+                       headers={"X-Outbox": "1"})
+    assert worn.status_code == 200  # "all of it" against the list it was saved with
+    other = worker.post(f"/s/{site.id}/checkin", data={"uuid": same, "all_worn": "y"}, headers={"X-Outbox": "1"})
+    assert other.status_code == 409 and CheckIn.select().count() == 1
+
+
+def test_a_guests_check_in_uuid_sent_with_another_name_is_refused(client, site):
+    """A guest check-in's UUID posted again with another person's name answered "checked in" (as the first
+    guest) and left the second person off the attendance list."""
+    Site.update(guests_allowed=True).where(Site.id == site.id).execute()
+    path = f"/p/{site.qr_token}/guest"
+    form = {"uuid": str(uuid.uuid4()), "name": "Kari Gjest", "employer": "Firma AS", "all_worn": "y"}
+    assert client.post(path, data=form).status_code == 303
+    assert client.post(path, data=form).status_code == 303  # the same, sent again
+    other = client.post(path, data={**form, "name": "Per Annen", "employer": "Annet AS"})
+    assert other.status_code == 409
+    assert [row.name for row in CheckIn.select()] == ["Kari Gjest"]

@@ -76,7 +76,7 @@ def check_in(site, user, check_in_uuid, when, confirmed, missing, guest=None):
     """
     existing = CheckIn.get_or_none(CheckIn.uuid == check_in_uuid)
     if existing is not None:
-        return _same_or_conflict(existing, site, user, confirmed, missing), False
+        return _same_or_conflict(existing, site, user, confirmed, missing, guest), False
     if user is not None:
         check_gate(site, user)  # issue 19: a requirement set to block refuses the check-in (CompetenceError, 409)
     fields = dict(guest, is_guest=True) if guest else _person_fields(user)
@@ -97,18 +97,39 @@ def check_in(site, user, check_in_uuid, when, confirmed, missing, guest=None):
         # Either the same UUID arrived twice at once, or the person is already checked in somewhere.
         existing = CheckIn.get_or_none(CheckIn.uuid == check_in_uuid)
         if existing is not None:
-            return _same_or_conflict(existing, site, user, confirmed, missing), False
+            return _same_or_conflict(existing, site, user, confirmed, missing, guest), False
         raise CheckInError("already_checked_in", open_check_in(user)) from None
 
 
-def _same_or_conflict(existing, site, user, confirmed, missing):
-    """The check-in saved under this UUID if the post is the same one sent again (same site, person and
-    equipment answers), else CheckInError "uuid_conflict" (409): other answers under a UUID already used were
-    answered 200 and silently dropped (found by the breaker)."""
+def sent_before(site, user, check_in_uuid, have, missing, all_worn, guest=None):
+    """The check-in saved under `check_in_uuid` when this post is it sent again, None when the UUID is new;
+    CheckInError "uuid_conflict" (409) when the UUID holds another site, person or answer.
+
+    Asked before the answer is checked against the site's list: a check-in queued on the phone and sent again
+    after the manager changed the required equipment is read against the list it was saved with, so the
+    person who is checked in is not told that their check-in failed. have, missing: the form's keys; all_worn:
+    the "I am wearing all of it" tick (the saved list's items not marked missing)."""
+    existing = CheckIn.get_or_none(CheckIn.uuid == check_in_uuid)
+    if existing is None:
+        return None
+    listed = set(existing.confirmed) | set(existing.missing)
+    have, missing = set(have or ()), set(missing or ())
+    if all_worn:
+        have |= listed - missing
+    return _same_or_conflict(existing, site, user, have, missing, guest)
+
+
+def _same_or_conflict(existing, site, user, confirmed, missing, guest=None):
+    """The check-in saved under this UUID if the post is the same one sent again (same site, person, equipment
+    answers and, for a guest, the same name, employer and card), else CheckInError "uuid_conflict" (409): other
+    answers or another guest under a UUID already used were answered as the saved one and silently dropped."""
     if existing.site_id != site.id or existing.user_id != (user.id if user else None):
         raise CheckInError("uuid_conflict")
     if (set(existing.confirmed), set(existing.missing)) != (set(confirmed), set(missing)):
         raise CheckInError("uuid_conflict")
+    if guest is not None and any(getattr(existing, key) != guest[key] for key in
+                                 ("name", "employer_name", "employer_org_number", "hms_card_number")):
+        raise CheckInError("uuid_conflict")  # a guest is told apart by what they typed: another guest's UUID
     return existing
 
 

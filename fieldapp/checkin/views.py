@@ -101,8 +101,10 @@ def check_in(site_id):
     try:
         uuid = outbox.parse_uuid(request.form.get("uuid"))
         when = phone_time.from_request()
-        confirmed, missing = service.equipment_answer(g.site, have, missing, all_worn)
-        row, created = service.check_in(g.site, g.user, uuid, when, confirmed, missing)
+        row, created = service.sent_before(g.site, g.user, uuid, have, missing, all_worn), False
+        if row is None:
+            confirmed, missing = service.equipment_answer(g.site, have, missing, all_worn)
+            row, created = service.check_in(g.site, g.user, uuid, when, confirmed, missing)
     except InputError as exc:  # CheckInError, or a bad UUID (outbox.parse_uuid)
         status, message = inputs.problem(exc)
         if outbox.from_outbox():
