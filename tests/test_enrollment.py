@@ -277,3 +277,21 @@ def test_the_phone_number_message_in_english(app, as_role, world):
     phone.post("/language", data={"language": "en", "next": "/enroll"})
     response = phone.post("/enroll/pin", data={"code": code, "secret": "330001", "confirm": "330001"})
     assert response.status_code == 422 and "it is part of your phone number" in response.get_data(as_text=True)
+
+
+def test_a_pin_typed_with_another_scripts_digits_is_that_pin(app, as_role, world):
+    """An Arabic keyboard's "٥٨٤٠٢٧" was "a password has at least 10 characters" when setting the PIN, and
+    "wrong number or PIN" at sign-in (a failure counted towards the lock) for the right PIN. The code, the PIN
+    and the phone number are read as the 0-9 digits they are."""
+    code = code_from(add_person(as_role("manager"), world.site, employer=str(world.org.id)))
+    arabic = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+    phone = app.test_client()
+    assert phone.post("/enroll", data={"code": code.translate(arabic)}).status_code == 200
+    response = phone.post("/enroll/pin", data={"code": code, "secret": "584027".translate(arabic),
+                                               "confirm": "584027".translate(arabic)})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    person = User.get(User.phone == "+4745000001")
+    for typed in ("584027", "584027".translate(arabic), "\uff15\uff18\uff14\uff10\uff12\uff17"):  # full-width
+        signed_in = app.test_client().post("/sign-in", data={"phone": person.phone, "secret": typed})
+        assert signed_in.status_code == 303, typed
+    assert app.test_client().post("/sign-in", data={"phone": person.phone, "secret": "584028"}).status_code != 303

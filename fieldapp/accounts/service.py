@@ -50,6 +50,17 @@ class Throttled(Exception):
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\ufeff"))
 
 
+def ascii_digits(text):
+    """`text` with every decimal digit of any script ("٩", "۹", "９", "९") as the ASCII digit it is (str)."""
+    return "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in text)
+
+
+def pin_digits(secret):
+    """A PIN typed on a keyboard of another script ("٤٨٢٩١٣") as the 0-9 PIN it is; any other secret (a
+    password) as typed. What is checked, hashed and verified: the same PIN on a Latin keyboard then matches."""
+    return ascii_digits(secret) if secret and secret.isdecimal() else secret
+
+
 def normalize_phone(raw):
     """A typed or pasted number as '+<country><number>' (str), or None when it is no phone number at all.
 
@@ -60,7 +71,7 @@ def normalize_phone(raw):
     text = (raw or "").translate(INVISIBLE).strip()
     # A keyboard set to Arabic or Persian types its own digits; adding the person (phonenumbers) read them as
     # 0-9, so sign-in must too: "٩٠٠٠٠٠٠٥" was "wrong number or PIN" for a number that was right.
-    text = "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in text)
+    text = ascii_digits(text)
     if text[:4].lower() == "tel:":
         text = text[4:]
     digits = re.sub(r"[\s\-()./]", "", text)
@@ -254,6 +265,7 @@ def secret_problem(secret, phone=None):
     A PIN has 6 to 12 digits and no pattern (pin_pattern; phone: the person's own number, refused in
     it); a password 10 to 200 characters and no pattern (password_pattern).
     """
+    secret = pin_digits(secret)
     if secret.isascii() and secret.isdigit():
         if not 6 <= len(secret) <= 12:
             return "pin_length"
@@ -286,8 +298,9 @@ def _dummy_hash(hasher):
 
 
 def hash_secret(secret):
-    """The argon2 hash (str) of a PIN or password, with the app's ARGON2_PROFILE parameters."""
-    return _hasher().hash(secret)
+    """The argon2 hash (str) of a PIN (its ASCII digits, pin_digits) or password, with the app's ARGON2_PROFILE
+    parameters."""
+    return _hasher().hash(pin_digits(secret))
 
 
 def _sha256(text):
@@ -415,18 +428,22 @@ def authenticate(raw_phone, secret, ip, device_cookie=None):
         check_throttle(limits)
     hasher = _hasher()
     stored = user.password_hash if user and user.password_hash else _dummy_hash(hasher)
-    try:
-        hasher.verify(stored, secret)
-        ok = user is not None and user.password_hash is not None
-    except (VerificationError, InvalidHashError):
-        ok = False
+    ok = False
+    # The PIN as 0-9 digits; then as typed, for a secret of another script's digits hashed before pin_digits.
+    for typed in dict.fromkeys((pin_digits(secret), secret)):
+        try:
+            hasher.verify(stored, typed)
+            ok = user is not None and user.password_hash is not None
+            break
+        except (VerificationError, InvalidHashError):
+            continue
     if not ok:
         note_failure(limits)
         raise SignInError()
     # The daily window stays: a right PIN on some device must not hand an attacker a new day's tries.
     clear_failures(device_key if device_key in limits else f"phone:{phone}")
     if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(secret)
+        user.password_hash = hasher.hash(typed)
         User.update(password_hash=user.password_hash).where(User.id == user.id).execute()
     return user
 
@@ -543,7 +560,7 @@ def live_sessions(user):
 # --- enrollment -----------------------------------------------------------------------------
 
 def normalize_code(raw):
-    return re.sub(r"[^0-9A-Z]", "", (raw or "").upper())[:CODE_LENGTH * 2]
+    return re.sub(r"[^0-9A-Z]", "", ascii_digits((raw or "").upper()))[:CODE_LENGTH * 2]
 
 
 def format_code(code):
