@@ -368,3 +368,15 @@ def test_an_alert_that_asks_no_acknowledgement_shows_who_has_seen_it(world, as_r
     assert asked.ack_required
     page = foreman.get(f"/s/{world.site.id}/alerts/{asked.id}").get_data(as_text=True)
     assert "har bekreftet" in re.search(r'<p class="status-summary">(.*?)</p>', page, re.S).group(1)
+
+
+def test_the_sites_alert_list_counts_who_has_seen_an_alert_that_asks_no_acknowledgement(world, as_role):
+    foreman = as_role("foreman")
+    assert compose(foreman, world.site, title="Kaffe", body="Kaffe i brakka", level="info").status_code == 303
+    alert = Alert.get(Alert.title == "Kaffe")
+    as_role("worker").get(f"/s/{world.site.id}/alerts/{alert.id}")  # seen by the worker
+    listing = re.sub(r"\s+", " ", foreman.get(f"/s/{world.site.id}/alerts").get_data(as_text=True))
+    row = re.search(r"<strong>Kaffe</strong>(.*?)</a>", listing).group(1)
+    assert "1 av 3 har sett det" in row and "bekreftet" not in row
+    status = foreman.get(f"/s/{world.site.id}/alerts/{alert.id}").get_data(as_text=True)
+    assert 'hx-trigger="every 5s"' in status  # two have not seen it yet: the sender's page keeps up

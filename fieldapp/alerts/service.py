@@ -502,17 +502,18 @@ def status_of(site, alert_id, user):
 
 
 def site_alerts(site, limit=50):
-    """The site's latest alerts (not PERSONAL ones) with .total and .acked recipient counts."""
+    """The site's latest alerts (not PERSONAL ones) with .total, .acked and .seen recipient counts."""
     counts = (AlertRecipient.select(AlertRecipient.alert, fn.COUNT(AlertRecipient.id).alias("total"),
-                                    fn.COUNT(AlertRecipient.acked_at).alias("acked"))
+                                    fn.COUNT(AlertRecipient.acked_at).alias("acked"),
+                                    fn.COUNT(AlertRecipient.seen_at).alias("seen"))
               .group_by(AlertRecipient.alert))
     alerts = list(Alert.select().where((Alert.site == site) & (Alert.audience != PERSONAL))
                   .order_by(Alert.created_at.desc()).limit(limit))
     if alerts:
-        totals = {row.alert_id: (row.total, row.acked) for row in
+        totals = {row.alert_id: (row.total, row.acked, row.seen) for row in
                   counts.where(AlertRecipient.alert.in_([a.id for a in alerts]))}
         for a in alerts:
-            a.total, a.acked = totals.get(a.id, (0, 0))
+            a.total, a.acked, a.seen = totals.get(a.id, (0, 0, 0))
     return alerts
 
 
