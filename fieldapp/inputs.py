@@ -482,6 +482,13 @@ def plausible_date(value, today, field, years_back, years_ahead, error=InputErro
     return value
 
 
+def ascii_digits(text):
+    """`text` with every decimal digit of any script ("٩", "۹", "９", "९") as the ASCII digit it is (str): for
+    what a person types as digits on any keyboard (a phone number, a PIN, a card's number). Numbers read as
+    amounts go through whole_number or decimal_number, which take ASCII digits only."""
+    return "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in text)
+
+
 def whole_number(raw):
     """A non-negative int from text made of ASCII digits 0-9 only (surrounding space allowed), else None.
 
@@ -565,7 +572,9 @@ class FormReader:
         """An HMS card's number (HMS-kort, byggenæringsforskriften § 5): "" when not given, else letters and
         digits, with spaces, "-", "/" or "." between them, at most max_length characters. Anything else (an
         emoji, a sentence's punctuation) -> "bad_hms_card"; longer -> `too_long` (n=max_length)."""
-        value = self.text(name, None)
+        # Copied from a message, the number holds non-breaking spaces; typed on an Arabic keyboard, Arabic digits.
+        value = " ".join(ascii_digits(self.text(name, None)).split())
+        self.values[name] = value
         if len(value) > max_length:
             self.fail(too_long, name, n=max_length)
         elif value and not CARD_NUMBER.fullmatch(value):

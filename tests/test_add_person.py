@@ -37,8 +37,10 @@ def test_an_hms_card_number_is_letters_and_digits_everywhere_it_is_typed(as_role
     assert refused.status_code == 422 and 'id="hms_card_number-error"' in page
     assert "bare bokstaver og sifre" in page and "🦺🦺" in page  # told beside the box, what was typed kept
     assert not User.select().where(User.phone == "+4745000003").exists()
-    for n, good in enumerate(("HMS 1234567", "12-345/67", "AB.123")):
+    for n, good in enumerate(("HMS 1234567", "12-345/67", "AB.123", "HMS\u00a0123", "\u0661\u0662\u0663\u0664")):
         assert add(manager, world.site, f"45 00 00 1{n}", hms_card_number=good).status_code == 201, good
+    saved = {u.hms_card_number for u in User.select().where(User.phone.startswith("+4745000"))}
+    assert {"HMS 123", "1234"} <= saved  # a copied non-breaking space and an Arabic keyboard's digits, as on the card
     # The same rule on the person's card form and on a guest's check-in.
     person = world.people["worker"]
     card = manager.post(f"/s/{world.site.id}/people/{person.id}/hms-card", data={"hms_card_number": "kort!?"})

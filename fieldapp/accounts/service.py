@@ -3,7 +3,6 @@ import functools
 import hashlib
 import re
 import secrets
-import unicodedata
 from collections import namedtuple
 from datetime import date, datetime, timedelta
 
@@ -17,6 +16,7 @@ from peewee import JOIN
 from .. import audit
 from ..authz import may_manage_person
 from ..db import ReusedSelect, database, model_from
+from ..inputs import ascii_digits
 from ..models import (DeviceSession, EnrollmentCode, LoginThrottle, Membership, PushDelivery, PushSubscription, Site,
                       User, utcnow)
 
@@ -48,11 +48,6 @@ class Throttled(Exception):
 # Characters a phone adds around a number copied from its contacts (iOS wraps it in U+202A..U+202C), and
 # zero-width ones pasted from messages: invisible, so the person cannot see why the number is "wrong".
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\ufeff"))
-
-
-def ascii_digits(text):
-    """`text` with every decimal digit of any script ("٩", "۹", "９", "९") as the ASCII digit it is (str)."""
-    return "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in text)
 
 
 def pin_digits(secret):
