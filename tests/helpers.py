@@ -513,6 +513,26 @@ def sign_in_ui(page, base_url, phone, pin):
         page.click("button[type=submit].primary")
 
 
+def broken_words(page, selector):
+    """The words inside the elements matching `selector` that the browser laid out over two lines (a word
+    broken inside itself, "Prawdopodobień/stwo"): a list of str, empty when every word is whole."""
+    return page.evaluate("""selector => {
+      const broken = [];
+      for (const element of document.querySelectorAll(selector)) {
+        const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          for (const word of node.data.matchAll(/\\S+/g)) {
+            const range = document.createRange();
+            range.setStart(node, word.index);
+            range.setEnd(node, word.index + word[0].length);
+            if (range.getClientRects().length > 1) broken.push(word[0]);
+          }
+        }
+      }
+      return broken;
+    }""", selector)
+
+
 def wait_until(page, expression, timeout=10.0):
     """Poll a JavaScript expression from here until it is truthy.
 

@@ -4,7 +4,7 @@ exactly once when the signal returns."""
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from helpers import PIN, add_sja, sign_in_ui, wait_until
+from helpers import PIN, add_sja, broken_words, sign_in_ui, wait_until
 
 from fieldapp.models import Sja, SjaSignature, User
 
@@ -180,24 +180,6 @@ def test_a_signature_the_service_worker_sends_shows_on_the_page(live, page):
     assert [s.user_id for s in SjaSignature.select()] == [worker.id]
 
 
-# The words of the risk grades' labels that the browser laid out over two lines ("Prawdopodobień/stwo").
-BROKEN_LABEL_WORDS = """() => {
-  const broken = [];
-  for (const label of document.querySelectorAll(".sja-grades label")) {
-    const walker = document.createTreeWalker(label, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      for (const word of node.data.matchAll(/\\S+/g)) {
-        const range = document.createRange();
-        range.setStart(node, word.index);
-        range.setEnd(node, word.index + word[0].length);
-        if (range.getClientRects().length > 1) broken.push(word[0]);
-      }
-    }
-  }
-  return broken;
-}"""
-
-
 @pytest.mark.parametrize("language", ["nb", "en", "pl", "lt", "uk"])
 def test_the_risk_grades_labels_keep_their_words_whole_at_360_px(live, page, language):
     """The new-user test saw "Prawdopodobień / stwo" under a hazard in Polish: two labels side by side in half of
@@ -206,5 +188,5 @@ def test_the_risk_grades_labels_keep_their_words_whole_at_360_px(live, page, lan
     sign_in_ui(page, live.url, live.world.people["worker"].phone, PIN)
     open_form(page, live)
     assert page.locator(".sja-grades label").count() >= 4
-    assert page.evaluate(BROKEN_LABEL_WORDS) == []
+    assert broken_words(page, ".sja-grades label") == []
     assert no_sideways_scroll(page)

@@ -2,28 +2,14 @@
 import uuid
 from datetime import timedelta
 
-from helpers import PIN, sign_in_ui
+from helpers import PIN, broken_words, sign_in_ui
 
 from fieldapp import clock
 from fieldapp.models import CheckIn, InjuryDetails, Report, User, utcnow
 
 
-# The words of the statistics tables and of the figures' names that the browser laid out over two lines.
-BROKEN_WORDS = """() => {
-  const broken = [];
-  for (const cell of document.querySelectorAll(".table-wrap th, .table-wrap td, main dl.facts dt")) {
-    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      for (const word of node.data.matchAll(/\\S+/g)) {
-        const range = document.createRange();
-        range.setStart(node, word.index);
-        range.setEnd(node, word.index + word[0].length);
-        if (range.getClientRects().length > 1) broken.push(word[0]);
-      }
-    }
-  }
-  return broken;
-}"""
+# The statistics tables and the figures' names, whose words must not break over two lines.
+STATS_TEXT = ".table-wrap th, .table-wrap td, main dl.facts dt"
 
 
 def test_a_manager_opens_the_statistics_and_downloads_the_pdf(live, page, csp_violations):
@@ -55,11 +41,11 @@ def test_a_manager_opens_the_statistics_and_downloads_the_pdf(live, page, csp_vi
     assert 250 <= chart["width"] <= 360
     # No word of a table or of the figures' names is broken over two lines ("des./20/25", "Må/ne/d" at 360 px):
     # a table scrolls sideways instead. Ukrainian has the longest words.
-    assert page.evaluate(BROKEN_WORDS) == []
+    assert broken_words(page, STATS_TEXT) == []
     User.update(language="uk").where(User.id == world.people["manager"].id).execute()
     page.reload()
     assert page.text_content("h1") == "Статистика з охорони праці"
-    assert page.evaluate(BROKEN_WORDS) == []
+    assert broken_words(page, STATS_TEXT) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     User.update(language="nb").where(User.id == world.people["manager"].id).execute()
     page.reload()
