@@ -655,15 +655,27 @@ def banner(exc, beside=None):
     return None
 
 
+# Line breaks that text pasted from other programs carries, read as the line break a person meant: Word's manual
+# line break (Shift+Enter) is a vertical tab U+000B in its plain text, a page break a form feed U+000C; NEL U+0085
+# and U+2028/U+2029 come from text converted between systems. Anywhere else, a control character is refused
+# (shell/errors.py): these ones made a foreman's SJA steps pasted from Word a 400 that said to type them again.
+PASTED_LINE_BREAKS = re.compile("[\x0b\x0c\x85\u2028\u2029]")
+
+
 class NamedPartsParser(FormDataParser):
     """werkzeug's form parser, refusing a multipart part without a field name ("Content-Disposition: form-data"
     and no name=): werkzeug keeps its value under the key None, and every reader of the form then failed (a 500
-    on every POST, sign-in too, before any view). BadRequest (400) instead, as for any other broken body."""
+    on every POST, sign-in too, before any view). BadRequest (400) instead, as for any other broken body.
+
+    Every form value's PASTED_LINE_BREAKS are read as "\n", so each view and the control-character check see
+    the text as the person meant it."""
 
     def parse(self, *args, **kwargs):
         stream, form, files = super().parse(*args, **kwargs)
         if None in form or None in files:
             raise BadRequest("a form part without a name")
+        if any(PASTED_LINE_BREAKS.search(value) for _key, value in form.items(multi=True)):
+            form = type(form)((key, PASTED_LINE_BREAKS.sub("\n", value)) for key, value in form.items(multi=True))
         return stream, form, files
 
 

@@ -21,7 +21,7 @@ def test_sign_in_with_a_control_character_is_a_clear_400(client, bad):
     assert "ikke kan lagres" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("control", ["\x00", "\x85", "\x9b"])  # NUL, and two C1 controls (NEL, CSI)
+@pytest.mark.parametrize("control", ["\x00", "\x1b", "\x9b"])  # NUL, ESC and a C1 control (CSI)
 def test_an_outbox_report_with_a_control_character_is_refused_and_not_saved(as_role, world, control):
     worker = as_role("worker")
     response = worker.post(f"/s/{world.site.id}/reports/new", headers={"X-Outbox": "1"},
@@ -33,7 +33,8 @@ def test_an_outbox_report_with_a_control_character_is_refused_and_not_saved(as_r
 
 def test_an_sja_title_with_nul_saves_nothing(as_role, world):
     before = Sja.select().count()
-    response = as_role("foreman").post(f"/s/{world.site.id}/sja/new", data={"title": "a\x00b", "uuid": str(uuid.uuid4())})
+    response = as_role("foreman").post(f"/s/{world.site.id}/sja/new",
+                                       data={"title": "a\x00b", "uuid": str(uuid.uuid4())})
     assert response.status_code == 400 and Sja.select().count() == before
 
 
@@ -77,3 +78,48 @@ def test_a_form_part_without_a_name_is_a_clear_400_not_a_500(client, as_role, wo
         assert response.status_code == 400, (path, response.status_code)
         assert "Noe var feil i forespørselen" in response.get_data(as_text=True)
     assert Report.select().count() == 1
+
+
+@pytest.mark.parametrize("outbox", [False, True])
+@pytest.mark.parametrize("pasted", ["\x0b", "\x0c", "\x85", "\u2028", "\u2029"])
+def test_a_line_break_pasted_from_word_is_a_line_break(as_role, world, pasted, outbox):
+    """Word's plain text holds a vertical tab for a manual line break (a form feed for a page break, NEL or U+2028
+    from converted text): the report is saved with the line break the person meant, not refused as a control
+    character with "type the text again" (and from the outbox as well as from the page)."""
+    headers = {"X-Outbox": "1"} if outbox else {}
+    response = as_role("worker").post(f"/s/{world.site.id}/reports/new", headers=headers, data={
+        "uuid": str(uuid.uuid4()), "kind": "hazard", "category": "falls",
+        "description": f"Loose plank on level 3{pasted}Tape it off"})
+    assert response.status_code in (200, 201, 303), response.get_data(as_text=True)
+    assert Report.get(Report.description.startswith("Loose plank")).description == "Loose plank on level 3\nTape it off"
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "application/x-www-form-urlencoded"])
+def test_every_value_of_a_repeated_field_is_read_so(app, content_type):
+    """Each value of a field sent more than once (the parser gives the view every one), in both form encodings."""
+    from flask import request
+
+    with app.test_request_context("/", method="POST", content_type=content_type,
+                                  data={"step": ["Sling\x0bthe load", "Lift\x0cslowly", "Plain"], "note": "a\u2028b"}):
+        assert request.form.getlist("step") == ["Sling\nthe load", "Lift\nslowly", "Plain"]
+        assert request.form["note"] == "a\nb"
+
+
+def test_a_report_with_photos_keeps_the_pasted_line_break(as_role, world):
+    import io
+
+    from helpers import jpeg
+
+    response = as_role("worker").post(f"/s/{world.site.id}/reports/new", data={
+        "uuid": str(uuid.uuid4()), "kind": "hazard", "category": "falls",
+        "description": "Unsecured ladder\x0bby the lift",
+        "photos": [(io.BytesIO(jpeg()), "edge.jpg")]}, content_type="multipart/form-data")
+    assert response.status_code in (200, 201, 303), response.get_data(as_text=True)
+    assert Report.get(Report.description.startswith("Unsecured ladder")).description == "Unsecured ladder\nby the lift"
+
+
+def test_a_nul_beside_a_pasted_line_break_is_still_refused(as_role, world):
+    response = as_role("worker").post(f"/s/{world.site.id}/reports/new", headers={"X-Outbox": "1"}, data={
+        "uuid": str(uuid.uuid4()), "kind": "hazard", "category": "falls", "description": "Loose\x0bplank\x00"})
+    assert response.status_code == 400
+    assert not Report.select().where(Report.description.contains("plank")).exists()

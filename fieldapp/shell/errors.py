@@ -39,8 +39,9 @@ def render_error(code, title=None, text=None):
 
 
 # C0 control characters but tab, newline and carriage return, DEL, and the C1 controls (U+0080-U+009F, such as
-# U+0085 and U+009B, a terminal's escape): nothing a person types, and PostgreSQL refuses NUL in a text column (a
-# 500 on any form, even sign-in, found by the attack test).
+# U+009B, a terminal's escape): nothing a person types, and PostgreSQL refuses NUL in a text column (a 500 on any
+# form, even sign-in, found by the attack test). The line breaks pasted text carries (U+000B, U+000C, U+0085) are
+# read as "\n" when the form is parsed (inputs.PASTED_LINE_BREAKS), so a form never reaches this with them.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
