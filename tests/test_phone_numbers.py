@@ -36,6 +36,9 @@ def test_only_real_mobile_numbers_are_accepted_for_a_new_person(raw, expected):
     "+47 ٩١٠ ٠٠ ٠٠١",  # an Arabic keyboard's digits: adding the person read them
     "۹۱۰۰۰۰۰۱",  # Persian digits
     "９１０００００１",  # full-width digits
+    "＋４７　９１０－００－００１",  # a Chinese or Japanese keyboard: full-width plus, space and dash
+    "＋4791000001",
+    "﹢47 (910) 00 001",  # the small plus sign
 ])
 def test_sign_in_forgives_what_phones_paste_around_a_number(raw):
     assert normalize_phone(raw) == "+4791000001"
@@ -47,6 +50,11 @@ def test_an_eight_digit_number_starting_with_47_stays_norwegian():
 
 def test_signing_in_with_an_arabic_keyboards_digits_works(client, world):
     response = client.post("/sign-in", data={"phone": "٩١٠٠٠٠٠١", "secret": PIN})
+    assert response.status_code == 303, response.get_data(as_text=True)
+
+
+def test_signing_in_with_a_full_width_plus_works(client, world):
+    response = client.post("/sign-in", data={"phone": "＋４７ ９１０ ００ ００１", "secret": PIN})
     assert response.status_code == 303, response.get_data(as_text=True)
 
 

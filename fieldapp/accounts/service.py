@@ -3,6 +3,7 @@ import functools
 import hashlib
 import re
 import secrets
+import unicodedata
 from collections import namedtuple
 from datetime import date, datetime, timedelta
 
@@ -61,9 +62,11 @@ def normalize_phone(raw):
 
     Forgiving, for sign-in and look-ups (issue 15): '+47 912 34 567', '0047 91234567', '4791234567',
     'tel:+4791234567' and '91234567' (with invisible characters from a copied contact, see INVISIBLE, and
-    digits of any script, '٩١٢٣٤٥٦٧') all become '+4791234567'. Whether it is a real mobile number is mobile_number()'s question.
+    digits and signs of any script or width, '٩١٢٣٤٥٦٧', '＋４７ ９１２３４５６７') all become '+4791234567'. Whether it is a real mobile number is mobile_number()'s question.
     """
-    text = (raw or "").translate(INVISIBLE).strip()
+    # NFKC: a Chinese or Japanese keyboard's full-width "＋４７" and separators ("－", "（", U+3000) are the
+    # ASCII ones they look like; "＋4790000005" was "not a phone number".
+    text = unicodedata.normalize("NFKC", (raw or "").translate(INVISIBLE)).strip()
     # A keyboard set to Arabic or Persian types its own digits; adding the person (phonenumbers) read them as
     # 0-9, so sign-in must too: "٩٠٠٠٠٠٠٥" was "wrong number or PIN" for a number that was right.
     text = ascii_digits(text)
