@@ -20,6 +20,7 @@ import logging
 import os
 import pickle
 import shutil
+import signal
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -52,7 +53,12 @@ def pytest_configure(config):
     """tmp_path in memory (/dev/shm) unless --basetemp is given: the instance folders' key files are fsynced.
 
     A folder of this run's own (each xdist worker makes its own), removed when the run ends.
+
+    SIGTERM (a CI timeout, `kill` of make's process group) stops the run as Ctrl-C does: every fixture's teardown
+    runs, so the servers the run started in sessions of their own (PostgreSQL, SeaweedFS, Redis, Caddy) end with
+    it. Python's default for SIGTERM ended the process at once and left them running.
     """
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     if config.option.basetemp or not os.access("/dev/shm", os.W_OK):
         return
     config.option.basetemp = config._fieldapp_basetemp = tempfile.mkdtemp(prefix="fieldapp-pytest-", dir="/dev/shm")
@@ -86,7 +92,7 @@ class GroupedLoadScheduling(LoadScopeScheduling):
 # collected first, so that under -n none of them starts near the end of the run while the other worker has
 # nothing left to do.
 WAITING_MODULES = ("test_push_kill.py", "test_queue_redis.py", "test_make_run.py", "test_instance_keys.py",
-                   "test_photo_costs.py")
+                   "test_photo_costs.py", "test_sigterm.py")
 
 
 def pytest_collection_modifyitems(items):
