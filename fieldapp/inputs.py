@@ -314,6 +314,7 @@ CATALOGUE = {
     "not_chair": (403, _l("Only the chair (and for the AMU, a member of each side) approves the minutes.")),
     "not_held_yet": (409, _l("This meeting is dated after today. Approve the minutes once it has been held, or "
                              "correct its date.")),
+    "nobody_present": (409, _l("Record who was present before the minutes are approved.")),
     "not_approved": (409, _l("Amendments are added to approved minutes. Change the draft instead.")),
     "date_approved": (409, _l("Someone has already approved these minutes with this date, so the date stays.")),
     "bad_item": (422, _l("That item is not on this meeting's agenda. Reload the page.")),

@@ -35,9 +35,9 @@ from fieldapp.config import PROJECT_ROOT
 from fieldapp.db import database, run_migrations
 from fieldapp.duties import evidence, rules
 from fieldapp.models import (Alert, AlertRecipient, CertificatePhoto, FollowUp, Inspection, InspectionOrder, Meeting,
-                             MeetingProposal, Membership, OrderEvidence, Organization, Photo, Report, RoundAnswer,
-                             RoundPhoto, SafetyRound, Site, SiteRequirement, Sja, SjaHazard, SjaParticipant, SjaStep,
-                             TrainingRecord, User, utcnow)
+                             MeetingAttendance, MeetingProposal, Membership, OrderEvidence, Organization, Photo, Report,
+                             RoundAnswer, RoundPhoto, SafetyRound, Site, SiteRequirement, Sja, SjaHazard,
+                             SjaParticipant, SjaStep, TrainingRecord, User, utcnow)
 from fieldapp.rounds import service as rounds
 
 PIN = "482913"
@@ -450,12 +450,23 @@ def add_photo_and_alert(app, world):
                            text="More light in stairwell B", photo_digest=world.photo.digest, created_at=utcnow())
     world.amu = Meeting.create(organization=world.org, site=None, kind="amu", held_on=utcnow().date(),
                                chair=world.people["manager"], topics=[])
+    # Who was there: minutes are approved only with their attendance recorded.
+    for meeting, chair in ((world.meeting, "foreman"), (world.amu, "manager")):
+        MeetingAttendance.create(meeting=meeting, user=world.people[chair], name=world.people[chair].name,
+                                 side="employer")
     # An order of Arbeidstilsynet on site A with the photo and a PDF as its evidence (issue 24).
     inspection = Inspection.create(site=world.site, held_on=utcnow().date(), reference="2026/1")
     world.order = InspectionOrder.create(inspection=inspection, text="Secure the edges", deadline=utcnow().date())
     world.document = evidence.save(storage.for_app(app), b"%PDF-1.4\n%%EOF\n")
     OrderEvidence.create(order=world.order, kind="photo", digest=processed.digest, name="edge.jpg")
     OrderEvidence.create(order=world.order, kind="document", digest=world.document, name="receipt.pdf")
+
+
+def record_present(meeting, *people, side="employer"):
+    """MeetingAttendance rows for `people` (User) at `meeting`, as the meeting page adds them: minutes are approved
+    only once who was present is recorded."""
+    for person in people:
+        MeetingAttendance.create(meeting=meeting, user=person, name=person.name, side=side)
 
 
 def add_sja(world, responsible, participants, title="Lifting roof trusses", place="Roof", level="red",

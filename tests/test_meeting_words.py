@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pypdf
 import pytest
+from helpers import record_present
 
 from fieldapp.models import (AgendaItem, Alert, AmuMember, CheckIn, Meeting, MeetingDecision, Report, SafetyRound,
                              Sja, TrainingRecord, User, utcnow)
@@ -71,6 +72,7 @@ def test_a_carried_item_is_read_from_the_record_it_first_named(as_role, world):
                           & (AgendaItem.record_id != world.report.id))
     assert foreman.post(f"/s/{world.site.id}/meetings/{first.id}/note",
                         data={"item": item.id, "note": "", "carry_over": "1"}).status_code == 303
+    record_present(first, world.people["foreman"])
     assert foreman.post(f"/s/{world.site.id}/meetings/{first.id}/approve").status_code == 303  # held
     second = start(foreman, world)
     carried = AgendaItem.get((AgendaItem.meeting == second) & (AgendaItem.source == "carried"))

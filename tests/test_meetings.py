@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 import pypdf
 import pytest
-from helpers import jpeg
+from helpers import jpeg, record_present
 
 from fieldapp import clock
 from fieldapp.config import PROJECT_ROOT
@@ -149,6 +149,7 @@ def test_the_agenda_has_walkarounds_sjas_certificates_and_the_statistics_since_t
 def test_carried_items_come_first_and_the_last_decisions_show_their_status(as_role, world):
     foreman = as_role("foreman")
     first = start(foreman, world, held_on="2026-02-10")
+    record_present(first, world.people["foreman"])
     item = AgendaItem.select().where(AgendaItem.meeting == first).first()
     assert foreman.post(url(world, first, "/note"), data={"item": item.id, "note": "Not settled",
                                                           "carry_over": "1"}).status_code == 303
@@ -216,6 +217,7 @@ def test_a_decision_without_person_or_deadline_is_refused_and_nothing_saved(as_r
 def test_approved_minutes_are_frozen_approving_twice_is_refused_and_amendments_are_notes(as_role, world):
     foreman = as_role("foreman")
     meeting = start(foreman, world)
+    record_present(meeting, world.people["foreman"])
     item = AgendaItem.select().where(AgendaItem.meeting == meeting).first()
     assert foreman.post(url(world, meeting, "/approve")).status_code == 303
     assert Meeting.get_by_id(meeting.id).status == "approved"
@@ -228,9 +230,46 @@ def test_approved_minutes_are_frozen_approving_twice_is_refused_and_amendments_a
     assert "Spelling of a name" in foreman.get(url(world, meeting)).get_data(as_text=True)
 
 
+@pytest.mark.parametrize("language, told", [
+    ("nb", "Før opp hvem som var til stede før referatet godkjennes."),
+    ("en", "Record who was present before the minutes are approved."),
+])
+def test_minutes_are_approved_once_who_was_present_is_recorded(as_role, world, language, told):
+    """Minutes say who took part (AML § 7-2) and are sent to them once approved: with nobody recorded present the
+    page asks for the attendance instead of offering to approve, and approving is refused with that message."""
+    User.update(language=language).where(User.id == world.people["foreman"].id).execute()
+    foreman = as_role("foreman")
+    meeting = start(foreman, world)
+    page = foreman.get(url(world, meeting)).get_data(as_text=True)
+    assert 'class="muted approve-first"' in page and 'class="button primary big approve"' not in page
+    refused = foreman.post(url(world, meeting, "/approve"))
+    assert refused.status_code == 409 and told in refused.get_data(as_text=True)
+    assert Meeting.get_by_id(meeting.id).status == "draft"
+    assert not AuditEvent.select().where(AuditEvent.action == "meeting.approve").exists()
+    assert foreman.post(url(world, meeting, "/attendance"), data={
+        "user": "", "name": "Kari Byggherre", "side": "other"}).status_code == 303
+    page = foreman.get(url(world, meeting)).get_data(as_text=True)
+    assert 'class="button primary big approve"' in page and "approve-first" not in page
+    assert foreman.post(url(world, meeting, "/approve")).status_code == 303
+    assert Meeting.get_by_id(meeting.id).status == "approved"
+
+
+def test_the_amu_asks_for_who_was_present_before_any_side_approves(as_role, world):
+    AmuMember.create(organization=world.org, user=world.people["foreman"], side="employer")
+    amu = Meeting.create(organization=world.org, site=None, kind="amu", held_on=TODAY,
+                         chair=world.people["manager"], topics=[])
+    foreman = as_role("foreman")
+    page = foreman.get(f"/amu/{amu.id}").get_data(as_text=True)
+    assert 'class="muted approve-first"' in page and 'class="button primary big approve"' not in page
+    refused = foreman.post(f"/amu/{amu.id}/approve")
+    assert refused.status_code == 409 and "Record who was present" in refused.get_data(as_text=True)
+    assert Meeting.get_by_id(amu.id).employer_approved_by_id is None
+
+
 def test_minutes_of_a_meeting_dated_ahead_are_approved_only_once_it_is_held(as_role, world, frozen_clock):
     foreman = as_role("foreman")
     meeting = start(foreman, world, held_on="2026-03-11")
+    record_present(meeting, world.people["foreman"])
     page = foreman.get(url(world, meeting)).get_data(as_text=True)
     assert "once the meeting has been held" in page and 'class="button primary big approve"' not in page
     early = foreman.post(url(world, meeting, "/approve"))
@@ -248,6 +287,7 @@ def test_a_draft_started_with_the_wrong_date_is_corrected_and_then_approved(as_r
     """The refusal says "approve it once held, or correct its date": the date of a draft can be corrected."""
     foreman = as_role("foreman")
     meeting = start(foreman, world, held_on="2026-04-10")  # a month ahead by mistake
+    record_present(meeting, world.people["foreman"])
     page = foreman.get(url(world, meeting)).get_data(as_text=True)
     assert 'name="held_on" value="2026-04-10"' in page and "Change the date" in page
     for bad in ("", "10.03.2026", "2026-W11-2", "9999-12-31"):
@@ -344,6 +384,7 @@ def test_the_amu_needs_the_chair_and_both_sides(world):
                                chair=world.people["manager"], topics=[])
     AmuMember.create(organization=world.org, user=world.people["foreman"], side="employer")
     AmuMember.create(organization=world.org, user=world.people["verneombud"], side="workers")
+    record_present(world.amu, world.people["manager"], world.people["foreman"])
     assert service.approve(world.people["manager"], world.amu) is False
     assert service.approve(world.people["foreman"], world.amu) is False
     assert service.approve(world.people["verneombud"], world.amu) is True
@@ -353,8 +394,11 @@ def test_the_amu_needs_the_chair_and_both_sides(world):
 def amu_with_sides(world):
     AmuMember.create(organization=world.org, user=world.people["foreman"], side="employer")
     AmuMember.create(organization=world.org, user=world.people["verneombud"], side="workers")
-    return Meeting.create(organization=world.org, site=None, kind="amu", held_on=TODAY,
-                          chair=world.people["manager"], topics=[])
+    amu = Meeting.create(organization=world.org, site=None, kind="amu", held_on=TODAY,
+                         chair=world.people["manager"], topics=[])
+    record_present(amu, world.people["manager"], world.people["foreman"])
+    record_present(amu, world.people["verneombud"], side="workers")
+    return amu
 
 
 def test_two_sides_approving_at_once_both_count(world):
@@ -374,6 +418,7 @@ def test_a_change_sent_as_the_minutes_are_approved_is_refused_and_approval_is_re
     foreman = world.people["foreman"]
     meeting = Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY, chair=foreman,
                              topics=[])
+    record_present(meeting, foreman)
     stale, other_phone = Meeting.get_by_id(meeting.id), Meeting.get_by_id(meeting.id)  # loaded as a draft
     assert service.approve(foreman, Meeting.get_by_id(meeting.id)) is True
     with pytest.raises(service.MeetingError) as late:
@@ -385,7 +430,7 @@ def test_a_change_sent_as_the_minutes_are_approved_is_refused_and_approval_is_re
     with pytest.raises(service.MeetingError) as twice:
         service.approve(foreman, other_phone)
     assert twice.value.reason == "already_approved"
-    assert not MeetingAttendance.select().where(MeetingAttendance.meeting == meeting).exists()
+    assert [a.user_id for a in MeetingAttendance.select().where(MeetingAttendance.meeting == meeting)] == [foreman.id]
     assert AgendaItem.select().where((AgendaItem.meeting == meeting) & (AgendaItem.title == "Late item")).count() == 0
     assert AuditEvent.select().where((AuditEvent.action == "meeting.approve")
                                      & (AuditEvent.record_id == str(meeting.id))).count() == 1
@@ -439,6 +484,7 @@ def test_a_vote_that_was_not_unanimous_needs_both_views(as_role, world):
 def test_the_verneombud_calls_an_extra_meeting_and_adds_items_but_does_not_hold_it(as_role, world):
     verneombud = as_role("verneombud")
     meeting = start(verneombud, world)
+    record_present(meeting, world.people["verneombud"], side="verneombud")
     assert meeting.extra is True
     assert verneombud.post(url(world, meeting, "/items"), data={"title": "Dust in the basement"}).status_code == 303
     assert AgendaItem.select().where(AgendaItem.title == "Dust in the basement").exists()
@@ -492,7 +538,9 @@ def test_a_worker_proposes_offline_sent_twice_saved_once_and_sees_the_answer(as_
                                                           "person": world.people["foreman"].id,
                                                           "deadline": "2026-03-12"})
     assert "Agreed: more lights" not in worker.get(f"/s/{world.site.id}/meetings").get_data(as_text=True)
-    foreman.post(url(world, meeting, "/approve"))
+    assert foreman.post(url(world, meeting, "/attendance"), data={
+        "user": world.people["foreman"].id, "side": "employer"}).status_code == 303
+    assert foreman.post(url(world, meeting, "/approve")).status_code == 303
     page = worker.get(f"/s/{world.site.id}/meetings").get_data(as_text=True)
     assert "Agreed: more lights" in page and "Mount 4 floodlights" in page and "In progress" in page
     # The proposer hears of the minutes in the inbox too.
@@ -612,6 +660,9 @@ def test_the_amu_is_for_its_members_and_records_the_minority(as_role, world):
     assert refused.status_code == 422 and "minority" in refused.get_data(as_text=True)
     assert manager.post(f"/amu/{meeting.id}/vote", data={"item": item.id, "majority": "Buy ear defenders",
                                                          "minority": "Enclose the saw"}).status_code == 303
+    for person, side in (("manager", "employer"), ("verneombud", "workers")):
+        assert manager.post(f"/amu/{meeting.id}/attendance", data={
+            "user": world.people[person].id, "side": side}).status_code == 303
     assert manager.post(f"/amu/{meeting.id}/approve").status_code == 303  # chair and employer's side
     assert Meeting.get_by_id(meeting.id).status == "draft"
     assert verneombud.post(f"/amu/{meeting.id}/approve").status_code == 303  # workers' side

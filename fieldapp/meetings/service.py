@@ -719,7 +719,8 @@ def approve(actor, meeting):
     """Approve the minutes. A site meeting: its chair; then frozen. The AMU: the chair and one member of each
     side (employer, workers); frozen once all three have approved. MeetingError: approved (twice), not_chair,
     not_held_yet (the meeting is dated after today on the site's clock, the organization's default for the AMU:
-    minutes record a meeting that was held, AML § 7-2; a planned one is approved once it has taken place)."""
+    minutes record a meeting that was held, AML § 7-2; a planned one is approved once it has taken place),
+    nobody_present (no attendance recorded: minutes say who took part, and they are sent to those who did)."""
     if meeting.status == "approved":
         raise MeetingError("already_approved")
     with database.atomic():
@@ -749,6 +750,8 @@ def approve(actor, meeting):
             changed.append("chair")
         if not changed:
             raise MeetingError("not_chair" if meeting.approved_by_id is None else "already_approved")
+        if not MeetingAttendance.select().where(MeetingAttendance.meeting == meeting).exists():
+            raise MeetingError("nobody_present")
         done = meeting.approved_by_id is not None and (
             meeting.site_id is not None
             or (meeting.employer_approved_by_id is not None and meeting.workers_approved_by_id is not None))

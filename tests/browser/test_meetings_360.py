@@ -58,6 +58,9 @@ def test_the_meetings_pages_fit_360_px_with_big_controls_and_words(live, page, c
     text = page.text_content("ol.agenda")
     assert "Elektrisk (Farlig forhold)" in text and "Fallende gjenstander (Nestenulykke)" in text
     assert "STANS ARBEIDET" in text and "electrical/hazard" not in text and "/near_miss" not in text
+    page.select_option("#attend-user", str(foreman.id))  # who was present: then the minutes may be approved
+    with page.expect_navigation():
+        page.click("button.add-attendance")
     for selector in ("select[name=user]", "select[name=side]", "input[name=name]", "button.add-attendance",
                      "button.approve"):
         assert box(page, selector)["height"] >= 48, selector

@@ -44,6 +44,11 @@ def test_a_proposal_made_offline_is_decided_approved_and_answered(live, page, co
     item.locator(".decision-form input[name=deadline]").fill(deadline.isoformat())
     with foreman.expect_navigation():
         item.locator("button.add-decision").click()
+    # Nobody is recorded present yet: the page asks for that instead of offering to approve.
+    assert foreman.locator("button.approve").count() == 0 and foreman.locator(".approve-first").is_visible()
+    foreman.select_option("#attend-user", str(world.people["foreman"].id))
+    with foreman.expect_navigation():
+        foreman.click("button.add-attendance")
     with foreman.expect_navigation():
         foreman.click("button.approve")
     foreman.wait_for_selector("#approved")
