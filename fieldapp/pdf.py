@@ -24,19 +24,31 @@ def document(orientation="P"):
 
 # A table row cannot continue on the next page in fpdf2 ("row too high to be rendered on a single page": a 500
 # for the whole PDF). A cell of free text is cut to CELL_CHARS, with a note; the page in the app keeps all of it.
+# Its line breaks count too: 300 short lines ("x\r\n" * 300, or a name pasted with Word's line breaks) made one
+# row taller than a page, so a cell keeps at most CELL_LINES lines and its further text runs on in the last one.
 CELL_CHARS = 600
+CELL_LINES = 6
 
 
 def cell_text(value, limit=CELL_CHARS):
     """Text for one table cell: "" for None, else str(value), cut after `limit` characters with a note in the
-    current language saying how many more the app shows. Text printed with multi_cell (which continues on the
-    next page) needs no cut."""
+    current language saying how many more the app shows, and with at most CELL_LINES lines (further line breaks,
+    of any kind str.splitlines knows, become spaces). Text printed with multi_cell (which continues on the next
+    page) needs neither."""
     text = "" if value is None else str(value)
-    if len(text) <= limit:
-        return text
-    more = len(text) - limit
-    return text[:limit] + " … " + ngettext("(%(num)s more character in the app)",
-                                          "(%(num)s more characters in the app)", more)
+    if len(text) > limit:
+        more = len(text) - limit
+        text = text[:limit] + " … " + ngettext("(%(num)s more character in the app)",
+                                               "(%(num)s more characters in the app)", more)
+    lines = text.splitlines()
+    if len(lines) > CELL_LINES:
+        text = "\n".join(lines[:CELL_LINES - 1] + [" ".join(lines[CELL_LINES - 1:])])
+    return text
+
+
+def row_cells(row):
+    """A table row's cells through cell_text: every pdf.table row that shows what people typed goes through here."""
+    return [cell_text(cell) for cell in row]
 
 
 MAX_WORD_SHARE = 1 / 3  # of the usable width: the most one unbroken word may claim for its column

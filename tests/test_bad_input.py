@@ -15,8 +15,8 @@ from fieldapp import pdf as pdfs
 from fieldapp.competence import importer
 from fieldapp.competence.service import CompetenceError
 from fieldapp.duties import pack, reminders, rules, service
-from fieldapp.models import (Alert, AlertRecipient, Inspection, InspectionOrder, OrderEvidence, Report, TrainingRecord,
-                             User, VerneombudHours, VerneombudTerm)
+from fieldapp.models import (Alert, AlertRecipient, CheckIn, Inspection, InspectionOrder, OrderEvidence, Report,
+                             TrainingRecord, User, VerneombudHours, VerneombudTerm)
 
 HUGE = "99999999999999999999999"  # over 2**64: int() reads it, the database cannot
 JUST_OVER = str(2**63)  # one over the largest 64-bit id
@@ -380,3 +380,49 @@ def test_an_odd_person_number_on_a_refused_decision_is_no_500(as_role, world_wit
     response = as_role("manager").post(f"/s/{world.site.id}/competence/records/{world.certificate.id}/reject",
                                        data={"back": "person", "user": user})
     assert response.status_code == 422
+
+
+# As saved: 300 typed lines, and a place and a name pasted from Word (its U+000B line breaks read as "\n").
+MANY_LINES = ["x\r\n" * 300, "Trapp" + "\nB" * 90, "Ola" + "\nA" * 60]
+
+
+@pytest.mark.parametrize("text", [*MANY_LINES, "Ola" + "\u2028A" * 60])
+def test_a_cell_keeps_at_most_a_few_lines_and_all_its_words(text):
+    cell = pdfs.cell_text(text)
+    assert len(cell.splitlines()) == pdfs.CELL_LINES
+    kept = text[:pdfs.CELL_CHARS].split()
+    assert cell.split()[:len(kept)] == kept  # the further lines run on in the last one: no word is dropped
+
+
+@pytest.mark.parametrize("text", MANY_LINES)
+def test_the_registers_build_when_someone_wrote_hundreds_of_lines(as_role, world, frozen_clock, text):
+    """A description of 300 short lines, or a place or name pasted from Word with its line breaks (each one a
+    line break once read, inputs.PASTED_LINE_BREAKS), made one table row taller than a page: a 500 for the site's
+    injury register, attendance list, competence matrix and inspector's pack, for every reader."""
+    frozen_clock(datetime(2026, 6, 15, 10, 0))
+    worker = world.people["worker"]
+    Report.create(uuid=uuid.uuid4(), payload_hash="0" * 64, site=world.site, reporter=worker, kind="injury",
+                  category="falls", severity="high", description=text, corrective_action=text, place=text[:200],
+                  happened_at=datetime(2026, 6, 2, 7, 0))
+    User.update(name=text[:200]).where(User.id == worker.id).execute()
+    CheckIn.create(uuid=uuid.uuid4(), site=world.site, user=worker, name=text[:200], employer_name=text[:200],
+                   checked_in_at=datetime(2026, 6, 15, 6, 0))
+    manager = as_role("manager")
+    for path in ("/injuries.pdf?period=month&month=2026-06", "/attendance.pdf", "/competence.pdf",
+                 "/duties/inspector-pack.pdf?days=30"):
+        response = manager.get(f"/s/{world.site.id}{path}")
+        assert response.status_code == 200 and response.data.startswith(b"%PDF"), path
+
+
+def test_a_place_pasted_from_word_into_an_injury_report_leaves_the_register_printable(as_role, world):
+    """The breaker's steps: a worker's injury report whose place (a one-line field, 181 characters) was pasted with
+    Word's line breaks; then the manager's injury register and inspector's pack."""
+    sent = as_role("worker").post(f"/s/{world.site.id}/reports/new", data={
+        "uuid": str(uuid.uuid4()), "kind": "injury", "category": "falls", "severity": "high",
+        "description": "Fell in the stairs", "place": "Trapp" + "\x0bB" * 90, "absence_days": "2"})
+    assert sent.status_code in (200, 201, 303), sent.get_data(as_text=True)
+    assert Report.get(Report.description == "Fell in the stairs").place.count("\n") == 90
+    manager = as_role("manager")
+    for path in ("/injuries.pdf", "/duties/inspector-pack.pdf?days=30"):
+        response = manager.get(f"/s/{world.site.id}{path}")
+        assert response.status_code == 200 and response.data.startswith(b"%PDF"), path

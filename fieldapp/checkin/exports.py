@@ -70,7 +70,7 @@ def attendance_pdf(site, rows, start, end, s15=None):
                f"{start.isoformat()} – {end.isoformat()}"]
     pdf.cell(0, 6, " · ".join(d for d in details if d), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    cells = [_cells(row, site, s15) for row in rows]
+    cells = [pdfs.row_cells(_cells(row, site, s15)) for row in rows]
     # Sized by the headings and the content: a date, a time or a name's word never breaks inside.
     widths = pdfs.column_widths(pdf, _columns(), ATTENDANCE_WEIGHTS, rows=cells)
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=5, first_row_as_headings=True) as table:

@@ -35,7 +35,7 @@ def matrix_pdf(site, m):
     rest = 277 - 45 - 20
     widths = (45, 20, *([rest / columns] * columns)) if columns else (45, 20)
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=4, first_row_as_headings=True) as table:
-        table.row(_header(m))
+        table.row(pdfs.row_cells(_header(m)))
         for row in m.rows:
-            table.row(_cells(m, row))
+            table.row(pdfs.row_cells(_cells(m, row)))
     return bytes(pdf.output())

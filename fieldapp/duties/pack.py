@@ -36,7 +36,7 @@ def _table(pdf, widths, header, rows, empty):
     if not rows:
         _line(pdf, empty)
         return
-    rows = [[pdfs.cell_text(cell) for cell in row] for row in rows]  # a long order or response: cut, never a 500
+    rows = [pdfs.row_cells(row) for row in rows]  # a long order or response: cut, never a 500
     # widths are wished-for shares: a date, a time or a word of a name never breaks inside (pdf.column_widths).
     widths = pdfs.column_widths(pdf, header, widths, rows=rows)
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=4.5, first_row_as_headings=True) as table:

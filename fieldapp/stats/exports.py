@@ -159,12 +159,12 @@ def report_pdf(scope_name, sections, monthly, settings, made_on):
         for title, result in sections:
             f = result.total
             mark = " *" if f.too_few else ""
-            table.row([title, _whole(f.hours), str(f.lost_time), str(f.recordable),
-                       str(f.absence_days), _text(f.h1) + mark, _text(f.h2) + mark, _text(f.f) + mark])
+            table.row(pdfs.row_cells([title, _whole(f.hours), str(f.lost_time), str(f.recordable),
+                                      str(f.absence_days), _text(f.h1) + mark, _text(f.h2) + mark, _text(f.f) + mark]))
             for org, name, own, ef in result.employers:
                 who = (name or org or _("Unknown employer")) + ("" if own else " (" + _("subcontractor") + ")")
-                table.row(["  " + who, _whole(ef.hours), str(ef.lost_time),
-                           str(ef.recordable), str(ef.absence_days), _text(ef.h1), _text(ef.h2), _text(ef.f)])
+                table.row(pdfs.row_cells(["  " + who, _whole(ef.hours), str(ef.lost_time), str(ef.recordable),
+                                          str(ef.absence_days), _text(ef.h1), _text(ef.h2), _text(ef.f)]))
     pdf.ln(3)
     _bars(pdf, [(first, f.h2) for first, f in monthly.months], _("H2 per month, rolling 12 months"))
     _bars(pdf, [(first, f.hours) for first, f in monthly.months], _("Hours worked per month"), _whole)
@@ -220,7 +220,7 @@ def register_pdf(scope_name, period, rows):
     keep = REGISTER_PDF_COLUMNS
     header = register_header()
     titles = [header[i] for i in keep]
-    body = [[pdfs.cell_text(cells[i]) for i in keep] for cells in map(register_cells, rows)]
+    body = [pdfs.row_cells([cells[i] for i in keep]) for cells in map(register_cells, rows)]
     widths = pdfs.column_widths(pdf, titles, REGISTER_WEIGHTS, rows=body)
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=4, first_row_as_headings=True) as table:
         table.row(titles)
