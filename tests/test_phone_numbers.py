@@ -39,6 +39,9 @@ def test_only_real_mobile_numbers_are_accepted_for_a_new_person(raw, expected):
     "＋４７　９１０－００－００１",  # a Chinese or Japanese keyboard: full-width plus, space and dash
     "＋4791000001",
     "﹢47 (910) 00 001",  # the small plus sign
+    "+47 910\u201100\u2011001",  # non-breaking hyphens, as a contact card or a document writes them
+    "910\u201300\u2013001",  # en dashes
+    "+47 910\u221200\u2212001",  # minus signs
 ])
 def test_sign_in_forgives_what_phones_paste_around_a_number(raw):
     assert normalize_phone(raw) == "+4791000001"

@@ -72,7 +72,9 @@ def normalize_phone(raw):
     text = ascii_digits(text)
     if text[:4].lower() == "tel:":
         text = text[4:]
-    digits = re.sub(r"[\s\-()./]", "", text)
+    # Dashes of every kind a phone or a document writes between groups: hyphen, non-breaking hyphen, en and em
+    # dash, minus sign (U+2010-U+2015, U+2212); NFKC above leaves them as they are.
+    digits = re.sub(r"[\s\-()./\u2010-\u2015\u2212]", "", text)
     if digits.startswith("00"):
         digits = "+" + digits[2:]
     if re.fullmatch(r"47\d{8}", digits):  # the country code without + (10 digits: not a Norwegian number)
