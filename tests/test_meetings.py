@@ -460,6 +460,18 @@ def test_the_date_stays_once_someone_has_approved_the_amu_minutes(world):
     assert Meeting.get_by_id(amu.id).held_on == TODAY
 
 
+def test_a_morning_meeting_held_when_nobody_had_checked_in_records_its_holder_present(as_role, world):
+    """The breaker's way around "no minutes without who was present": nobody checked in, so the morning page offered
+    nobody to tick, and the meeting was approved with an empty "Present". The one who held it was there."""
+    foreman = as_role("foreman")
+    response = foreman.post(f"/s/{world.site.id}/meetings/morning", data={"held_on": "2026-03-10", "note": "Rain"})
+    assert response.status_code == 303
+    meeting = Meeting.get(Meeting.kind == "morning")
+    assert meeting.status == "approved"
+    assert [(a.user_id, a.side) for a in meeting.attendance] == [(world.people["foreman"].id, "employer")]
+    assert world.people["foreman"].name in foreman.get(url(world, meeting)).get_data(as_text=True)
+
+
 def test_a_morning_meeting_dated_ahead_is_not_recorded_as_held(as_role, world):
     response = as_role("foreman").post(f"/s/{world.site.id}/meetings/morning",
                                        data={"held_on": "2026-03-11", "topics": "weather", "note": "ahead"})
@@ -575,7 +587,8 @@ def test_a_morning_meeting_in_one_post_with_the_people_checked_in(as_role, world
     assert response.status_code == 303
     meeting = Meeting.get(Meeting.kind == "morning")
     assert meeting.topics == ["lifting", "weather"] and meeting.status == "approved"
-    assert [a.user_id for a in meeting.attendance] == [worker.id]
+    # The foreman who held it was there too.
+    assert sorted(a.user_id for a in meeting.attendance) == sorted([world.people["foreman"].id, worker.id])
     bad = foreman.post(f"/s/{world.site.id}/meetings/morning", data={"held_on": "2026-03-10", "topics": ["x"]})
     assert bad.status_code == 422 and Meeting.select().count() == 1
     for people in (["999999"], ["x"], [str(world.outsider.id)]):  # nobody on this site

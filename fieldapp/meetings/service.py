@@ -908,7 +908,8 @@ def checked_in_now(site):
 
 def record_morning(actor, site, held_on_text, user_ids, topics, note_text):
     """A morning meeting (toolbox talk) in one post: who was there, topics from the short list, a note.
-    Approved at once by the one who held it."""
+    Approved at once by the one who held it, who is recorded present with those ticked: minutes say who took part
+    (see approve), and a morning meeting held when nobody had checked in had nobody at all."""
     held_on = _date(held_on_text, clock.today(site))
     if held_on > clock.today(site):  # approved at once, so only once it has been held (see approve)
         raise MeetingError("not_held_yet", field="held_on")
@@ -917,7 +918,7 @@ def record_morning(actor, site, held_on_text, user_ids, topics, note_text):
         raise MeetingError("bad_topic", field="topics")
     note = _text(note_text, "note", required=False)
     members = {p.id: p for p in people_for(Meeting(site=site, organization=site.organization_id))}
-    chosen = []
+    chosen = [members[actor.id]] if actor.id in members else []
     for raw in user_ids:
         person = members.get(whole_number(raw))
         if person is None:
