@@ -24,6 +24,19 @@
     if (tag && target && target.getAttribute("data-etag") === tag) event.detail.shouldSwap = false;
   });
 
+  // Text pasted from Word holds a vertical tab for a manual line break, a form feed for a page break, and NEL
+  // comes from converted text. In a text box each becomes the line break the person meant; in a one-line field a
+  // space, as the browser does there with a real line break. The server reads them as "\n" where no script ran
+  // (inputs.PASTED_LINE_BREAKS); a one-line field holding "\n" lost it at the next edit ("oppMed kran").
+  var PASTED = /[\u000b\u000c\u0085]/, PASTED_ALL = /[\u000b\u000c\u0085]/g;
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    if (!field || typeof field.value !== "string" || !PASTED.test(field.value)) return;
+    var at = field.selectionStart;
+    field.value = field.value.replace(PASTED_ALL, field.tagName === "TEXTAREA" ? "\n" : " ");
+    try { field.setSelectionRange(at, at); } catch (e) { /* a field with no text selection (type=email) */ }
+  }, true);
+
   if (!("serviceWorker" in navigator)) return;
   // After the page's own files (issue 22): the worker's install then takes them from the HTTP cache (their names
   // are hashed and immutable) instead of downloading them a second time on a first visit.

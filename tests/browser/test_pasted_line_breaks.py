@@ -1,0 +1,50 @@
+"""Text pasted from Word into the SJA form on a 360 px phone: its line breaks (U+000B in Word's plain text) are
+line breaks in a text box and spaces in a one-line field, so changing the SJA later keeps the words apart (the
+new user's find: the step "Heise rekkverk opp" + "Med kran" came back from the edit form as "oppMed kran")."""
+import pytest
+from helpers import PIN, sign_in_ui, wait_until
+
+from fieldapp.models import Sja, SjaHazard, SjaStep
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 360, "height": 780}}
+
+
+def paste(page, selector, text):
+    """What a paste does to a field: its value changes and an input event follows."""
+    page.focus(selector)
+    page.evaluate("([s, t]) => { const f = document.querySelector(s); f.value = t;"
+                  " f.dispatchEvent(new InputEvent('input', {bubbles: true, inputType: 'insertFromPaste'})); }",
+                  [selector, text])
+
+
+def test_word_line_breaks_in_an_sja_survive_an_edit(live, page, csp_violations):
+    world = live.world
+    sign_in_ui(page, live.url, world.people["foreman"].phone, PIN)
+    page.goto(f"{live.url}/s/{world.site.id}/sja/new")
+    wait_until(page, "window.fieldappOutbox !== undefined")
+    page.fill("#title", "Rekkverk på dekke 4")
+    paste(page, "#operation", "Heise rekkverk\u000bMontere på kanten")
+    paste(page, "#step-0-title", "Heise rekkverk opp\u000bMed kran")
+    assert page.input_value("#step-0-title") == "Heise rekkverk opp Med kran"  # as it will be saved
+    paste(page, "#step-0-hazard-0-cause", "Fall fra dekkekant\u000cUsikret kant")
+    page.select_option("#step-0-hazard-0-probability", "2")
+    page.select_option("#step-0-hazard-0-severity", "2")
+    page.click("button.send")
+    wait_until(page, "/\\/sja\\/\\d+$/.test(location.pathname)", timeout=15)
+    sja = Sja.get(Sja.title == "Rekkverk på dekke 4")
+    assert sja.operation == "Heise rekkverk\nMontere på kanten"
+    assert SjaStep.get(SjaStep.sja == sja).title == "Heise rekkverk opp Med kran"
+
+    page.goto(f"{live.url}/s/{world.site.id}/sja/{sja.id}/edit")
+    assert page.input_value("#step-0-title") == "Heise rekkverk opp Med kran"
+    assert page.input_value("#step-0-hazard-0-cause") == "Fall fra dekkekant Usikret kant"
+    page.fill("#place", "Dekke 4, akse B")
+    page.click("button.send")
+    wait_until(page, "/\\/sja\\/\\d+$/.test(location.pathname)", timeout=15)
+    step = SjaStep.select().join(Sja).where(Sja.title == "Rekkverk på dekke 4").order_by(SjaStep.id.desc()).first()
+    assert step.title == "Heise rekkverk opp Med kran"
+    assert SjaHazard.get(SjaHazard.step == step).cause == "Fall fra dekkekant Usikret kant"
+    assert csp_violations == []
