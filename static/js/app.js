@@ -27,14 +27,23 @@
   // Text pasted from Word holds a vertical tab for a manual line break, a form feed for a page break, and NEL
   // comes from converted text. In a text box each becomes the line break the person meant; in a one-line field a
   // space, as the browser does there with a real line break. The server reads them as "\n" where no script ran
-  // (inputs.PASTED_LINE_BREAKS); a one-line field holding "\n" lost it at the next edit ("oppMed kran").
-  var PASTED = /[\u000b\u000c\u0085]/, PASTED_ALL = /[\u000b\u000c\u0085]/g;
+  // (inputs.PASTED_LINE_BREAKS); a one-line field holding "\n" lost it at the next edit ("oppMed kran"). Other
+  // control characters (NUL, ESC, C1) cannot be saved and cannot be seen: they are dropped as they come, where
+  // the server would refuse the whole form (shell/errors.py) and the person could not find what to retype.
+  var PASTED = /[\u000b\u000c\u0085]/g;
+  var CONTROL = /[\u0000-\u0008\u000e-\u001f\u007f-\u0084\u0086-\u009f]/g;
+  var UNSAVABLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+  function savableText(text, multiLine) {
+    return text.replace(PASTED, multiLine ? "\n" : " ").replace(CONTROL, "");
+  }
+  window.fieldappSavableText = savableText;  // the outbox's Edit fills a form with what it kept (outbox.js)
   document.addEventListener("input", function (event) {
     var field = event.target;
-    if (!field || typeof field.value !== "string" || !PASTED.test(field.value)) return;
-    var at = field.selectionStart;
-    field.value = field.value.replace(PASTED_ALL, field.tagName === "TEXTAREA" ? "\n" : " ");
-    try { field.setSelectionRange(at, at); } catch (e) { /* a field with no text selection (type=email) */ }
+    if (!field || typeof field.value !== "string" || !UNSAVABLE.test(field.value)) return;
+    var multiLine = field.tagName === "TEXTAREA", at = field.selectionStart;
+    var before = typeof at === "number" ? savableText(field.value.slice(0, at), multiLine).length : null;
+    field.value = savableText(field.value, multiLine);
+    try { if (before !== null) field.setSelectionRange(before, before); } catch (e) { /* no text selection */ }
   }, true);
 
   if (!("serviceWorker" in navigator)) return;

@@ -418,7 +418,9 @@
         if (input.type === "checkbox" || input.type === "radio") {
           if (input.value === value) input.checked = true;
         } else if (input.type !== "file") {
-          input.value = value;
+          // What the server refused for a control character is fillable again without it (app.js).
+          input.value = window.fieldappSavableText ? window.fieldappSavableText(value, input.tagName === "TEXTAREA")
+                                                   : value;
         }
       });
     });
