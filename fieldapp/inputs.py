@@ -314,6 +314,7 @@ CATALOGUE = {
     "not_chair": (403, _l("Only the chair (and for the AMU, a member of each side) approves the minutes.")),
     "not_held_yet": (409, _l("This meeting is dated after today. Approve the minutes once it has been held, or "
                              "correct its date.")),
+    "person_or_name": (422, _l("Choose a person from the list or type a name, not both. Add them one at a time.")),
     "nobody_present": (409, _l("Record who was present before the minutes are approved.")),
     "not_approved": (409, _l("Amendments are added to approved minutes. Change the draft instead.")),
     "date_approved": (409, _l("Someone has already approved these minutes with this date, so the date stays.")),

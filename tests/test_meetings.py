@@ -364,6 +364,26 @@ def test_only_the_chair_approves_a_site_meeting(as_role, world):
     assert Meeting.get_by_id(meeting.id).status == "draft"
 
 
+@pytest.mark.parametrize("page", ["site", "amu"])
+def test_a_person_chosen_and_a_name_typed_is_refused_beside_the_name_and_keeps_both(as_role, world, page):
+    """The new user chose Piotr and typed "Jonas Berg": only Piotr was added, and the typed name vanished without a
+    word. Which of them was there is asked, beside the name, with the typed name kept in the form."""
+    foreman = as_role("foreman")
+    if page == "site":
+        meeting = start(foreman, world)
+        path = url(world, meeting, "/attendance")
+    else:
+        meeting = amu_with_sides(world)
+        MeetingAttendance.delete().where(MeetingAttendance.meeting == meeting).execute()
+        path = f"/amu/{meeting.id}/attendance"
+    response = foreman.post(path, data={"user": world.people["worker"].id, "name": "Jonas Berg", "side": "workers"})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Choose a person from the list or type a name, not both" in text
+    assert not MeetingAttendance.select().where(MeetingAttendance.meeting == meeting).exists()
+    if page == "site":
+        assert 'id="name-error"' in text and 'value="Jonas Berg"' in text
+
+
 def test_approved_minutes_reach_the_participants_inboxes(as_role, world):
     foreman = as_role("foreman")
     meeting = start(foreman, world)

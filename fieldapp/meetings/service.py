@@ -643,10 +643,13 @@ def add_attendance(actor, meeting, user_id, name_text, side):
 
     One row per person or name (a typed name compared without case): the same one sent again, also two at once
     (checked under the meeting's lock), is MeetingError "already_attending" (409) and saves nothing. Other
-    MeetingErrors: bad_side, attendance_person, name_required, too_long, approved."""
+    MeetingErrors: bad_side, attendance_person, name_required, too_long, approved, person_or_name (a person chosen
+    and a name typed: which one was there? The name was dropped without a word, found by the new user)."""
     _check_draft(meeting)
     if side not in ATTENDANCE_SIDES:
         raise MeetingError("bad_side", field="side")
+    if user_id and (name_text or "").strip():
+        raise MeetingError("person_or_name", field="name")
     if user_id:
         user = User.get_by_id(_person(meeting, user_id, "user", "attendance_person"))
         name, field = user.name, "user"
