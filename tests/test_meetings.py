@@ -634,6 +634,29 @@ def test_the_minutes_pdf_is_a_pdf_with_the_decision_in_its_text(as_role, world):
     assert "Sikre trappeløp før fredag" in text
 
 
+@pytest.mark.parametrize("page", ["site", "amu"])
+def test_the_minutes_pdf_says_where_who_approved_them_and_when(as_role, world, page):
+    """The new user's AMU minutes began " · 2026-03-10" (a site meeting's line, and the AMU has no site), and approved
+    minutes said "Approved" without who stands behind them."""
+    if page == "site":
+        foreman = as_role("foreman")
+        meeting = start(foreman, world)
+        record_present(meeting, world.people["foreman"])
+        assert foreman.post(url(world, meeting, "/approve")).status_code == 303
+        path, place, names = url(world, meeting, "/minutes.pdf"), world.site.name, world.people["foreman"].name
+    else:
+        meeting = amu_with_sides(world)
+        for who in ("manager", "foreman", "verneombud"):  # the chair, then each side
+            service.approve(world.people[who], Meeting.get_by_id(meeting.id))
+        path, place = f"/amu/{meeting.id}/minutes.pdf", world.org.name
+        names = ", ".join(world.people[who].name for who in ("manager", "foreman", "verneombud"))
+    response = as_role("foreman" if page == "amu" else "worker").get(path)
+    assert response.status_code == 200
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.data)).pages)
+    assert f"{place} · 2026-03-10" in text
+    assert f"Approved by {names} on 10/03/2026" in " ".join(text.split())
+
+
 def test_due_meetings_follow_the_schedule(world):
     Meeting.create(organization=world.org, site=world.site, kind="hms", held_on=TODAY - timedelta(days=30),
                    topics=[], status="approved")

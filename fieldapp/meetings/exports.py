@@ -1,6 +1,7 @@
 """The minutes as a PDF (fpdf2 with the bundled DejaVu fonts: Polish, Lithuanian and Ukrainian names too)."""
 from flask_babel import gettext as _
 
+from .. import clock
 from .. import pdf as pdfs
 from ..reports import labels
 from . import kinds as kind_catalogue
@@ -10,6 +11,21 @@ from . import service
 def _sides():
     return {"employer": _("Employer's side"), "workers": _("Workers"),
             "verneombud": _("Safety representative (verneombud)"), "other": _("Others")}
+
+
+def _approval(meeting):
+    """Whether the minutes are approved, and by whom and on which day (the site's, the organization's default for
+    the AMU): a record shown to a client or Arbeidstilsynet says who stands behind it."""
+    if meeting.status != "approved":
+        return _("Draft, not approved")
+    people = []
+    for person in (meeting.approved_by, meeting.employer_approved_by, meeting.workers_approved_by):
+        if person is not None and person.name not in people:
+            people.append(person.name)
+    if not people or meeting.approved_at is None:
+        return _("Approved")
+    day = clock.format_date(meeting.approved_at, site=meeting.site if meeting.site_id else None)
+    return _("Approved by %(names)s on %(date)s", names=", ".join(people), date=day)
 
 
 def minutes_pdf(meeting, language):
@@ -32,9 +48,9 @@ def minutes_pdf(meeting, language):
         pdf.multi_cell(width, 5, text, new_x="LMARGIN", new_y="NEXT")
 
     heading(_("Minutes") + f": {name}", 15)
-    line(f"{meeting.site.name if meeting.site_id else ''} · {meeting.held_on.isoformat()}")
-    status = _("Approved") if meeting.status == "approved" else _("Draft, not approved")
-    line(status)
+    # The AMU is the organization's: its name where a site meeting has the site's (" · 2026-12-01" was the line).
+    line(f"{meeting.site.name if meeting.site_id else meeting.organization.name} · {meeting.held_on.isoformat()}")
+    line(_approval(meeting))
     heading(_("Present"))
     sides = _sides()
     for row in service.attendance(meeting):
