@@ -28,6 +28,9 @@ def test_no_schedule_says_so_and_invents_no_date(as_role, world, frozen_clock):
     foreman = page(as_role, world, "foreman")
     assert with_date not in foreman
     assert "No meeting schedule is set" in foreman
+    # What the new user read as a contradiction once a first meeting gave "next by" a date with no schedule set:
+    # the page says beforehand that the built-in rhythm counts from the first meeting.
+    assert "After the first, the next is due within 28 days unless a schedule is set." in foreman
     assert "A manager sets it in the meeting settings." in foreman
     manager = page(as_role, world, "manager")
     assert with_date not in manager

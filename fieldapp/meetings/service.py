@@ -1076,10 +1076,13 @@ def due_meetings(site, today=None):
 
 
 def unscheduled(site):
-    """[kind code] of the site's regular kinds (those with a built-in rhythm) that have no schedule of the site's
-    own and have never been held there: no date is due, and the page says so. Two queries."""
+    """[(kind code, built-in interval in days)] of the site's regular kinds (those with a built-in rhythm) that have
+    no schedule of the site's own and have never been held there: no date is due, and the page says so, and that
+    the built-in rhythm counts from the first meeting held (then "next by" a date, with no schedule set). Two
+    queries."""
     intervals, last = _due_inputs([site])
-    return [kind for kind, (_days, own) in intervals[site.id].items() if not own and (site.id, kind) not in last]
+    return [(kind, days) for kind, (days, own) in intervals[site.id].items()
+            if not own and (site.id, kind) not in last]
 
 
 # --- the organization's settings: kinds, schedules, AMU members (a manager's page) ---------------------------
