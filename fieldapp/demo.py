@@ -6,7 +6,7 @@ from . import audit
 from .accounts import service as accounts
 from .checkin import service as checkin
 from .db import database
-from .models import Equipment, Membership, Site, User, utcnow
+from .models import AmuMember, Equipment, Membership, Site, User, utcnow
 from .phone_time import PhoneTime
 from .reports import service as reports
 from .sites import service as sites
@@ -64,6 +64,10 @@ def load():
                 created += 1
             for index, role in roles.items():
                 Membership.get_or_create(user=user, site=site_rows[index], defaults={"role": role})
+        # The working environment committee (AMU, AML § 7-1), so that its meetings can be tried: the manager on
+        # the employer's side, the verneombud on the employees' (a new user found /amu a 404 for everyone).
+        for phone, side in AMU:
+            AmuMember.get_or_create(organization=main, user=User.get(User.phone == phone), defaults={"side": side})
         if created:
             audit.record(None, "demo.load", "organization", main.id, after={"people": created})
             _demo_reports(site_rows[0])
@@ -71,6 +75,7 @@ def load():
 
 
 DEMO_EQUIPMENT = ("helmet", "safety_shoes", "hi_vis")
+AMU = (("+4790000001", "employer"), ("+4790000003", "workers"))
 
 DEMO_REPORTS = [
     # phone of the reporter, kind, category, text, place

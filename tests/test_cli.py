@@ -3,7 +3,7 @@ import base64
 
 from fieldapp.accounts import service as accounts
 from fieldapp.competence import service as competence
-from fieldapp.models import Membership, Site, User
+from fieldapp.models import AmuMember, Membership, Site, User
 
 
 def test_create_user_makes_the_first_manager(app, db):
@@ -44,6 +44,9 @@ def test_demo_data_is_idempotent(app, db):
     second = runner.invoke(args=["demo-data"])
     assert second.exit_code == 0 and "0 people created" in second.output
     assert (User.select().count(), Site.select().count(), Membership.select().count()) == counts
+    # The AMU has a member of each side (its page is a 404 for anyone else), once however often it is loaded.
+    assert sorted((m.user.phone, m.side) for m in AmuMember.select()) == [("+4790000001", "employer"),
+                                                                        ("+4790000003", "workers")]
     # One person, different roles on different sites.
     vera = User.get(User.phone == "+4790000003")
     assert sorted(m.role for m in vera.memberships) == ["verneombud", "worker"]
