@@ -890,3 +890,26 @@ def test_an_amu_decision_with_a_deadline_gone_is_refused_as_on_a_site(as_role, w
     assert foreman.post(f"/amu/{amu.id}/decisions", data={"item": item.id, "text": "Audit all scaffolds",
                                                           "person": world.people["foreman"].id,
                                                           "deadline": "2026-04-01"}).status_code == 303
+
+
+def test_a_refused_amu_form_keeps_what_was_typed_and_says_why_beside_the_field(as_role, world):
+    """The new user's finds on the AMU page: a 250-character name was told "at most 200" and came back empty; a vote
+    with only "unanimous" ticked said "write something first" above the page, not at Majority, and lost the tick.
+    Now each message sits beside its field, with the form as it was sent."""
+    amu = amu_with_sides(world)
+    foreman = as_role("foreman")
+    long_name = "Kari " + "B" * 245
+    refused = foreman.post(f"/amu/{amu.id}/attendance", data={"user": "", "name": long_name, "side": "other"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="name-error"' in page and 'class="error banner"' not in page
+    assert f'value="{long_name}"' in page and '<option value="other" selected>' in page
+    item = service.add_item(world.people["foreman"], amu, "Støy i verkstedet")
+    refused = foreman.post(f"/amu/{amu.id}/vote", data={"item": item.id, "unanimous": "1", "majority": ""})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="majority-error"' in page and 'class="error banner"' not in page
+    assert 'name="unanimous" value="1" checked' in page
+    refused = foreman.post(f"/amu/{amu.id}/items", data={"title": "T" * 2001})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="title-error"' in page and 'value="' + "T" * 2001 + '"' in page
+    assert [a.side for a in service.attendance(amu)] and "Employees' side" in foreman.get(
+        f"/amu/{amu.id}").get_data(as_text=True)  # who was there, with their side, as on a site meeting's page

@@ -273,13 +273,17 @@ def amu_create():
     return redirect(url_for("meetings.amu_meeting", meeting_id=meeting.id), 303)
 
 
-def _amu_page(member, meeting, error=None, status=200):
+# The AMU page's fields with a place for their message beside them (amu_meeting.html); others go above the form.
+AMU_BESIDE = {"user", "name", "majority", "minority", "title"}
+
+
+def _amu_page(member, meeting, error=None, status=200, errors=None):
     items, decisions = service.agenda(meeting)
     return render_template("meetings/amu_meeting.html", member=member, meeting=meeting, items=items,
                            decisions=decisions, titles=service.item_titles(items, _lang()),
                            form=request.form if request.method == "POST" else {}, attendance=service.attendance(meeting),
                            people=service.people_for(meeting), amendments=service.amendments(meeting),
-                           today=clock.today(), error=error), status
+                           today=clock.today(), error=error, errors=errors or {}), status
 
 
 @bp.get("/amu/<int:meeting_id>")
@@ -316,8 +320,10 @@ def amu_change(meeting_id, change):
     try:
         AMU_CHANGES[change](meeting, request.form)
     except BAD_INPUT as exc:
-        status, message = inputs.problem(exc)
-        return _amu_page(member, meeting, message, status)
+        # Beside the field it is about, with what was typed kept (a 250-character name came back empty, and a vote
+        # without its majority's view said "write something first" above the page).
+        return _amu_page(member, meeting, inputs.banner(exc, beside=AMU_BESIDE), inputs.problem(exc)[0],
+                         inputs.errors_by_field(exc))
     return redirect(url_for("meetings.amu_meeting", meeting_id=meeting.id), 303)
 
 
