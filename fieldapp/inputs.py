@@ -559,11 +559,12 @@ class FormReader:
         sent with strip=False (a password).
 
         Longer than max_length (None: the caller checks) -> "too_long" (n=max_length); empty with
-        `required` (a reason) -> that reason.
+        `required` (a reason) -> that reason. A password made of nothing a reader can see (spaces, line breaks) is
+        empty too: it was "wrong number or PIN" and counted as a failed sign-in.
         """
         value = self.form.get(name) or ""
         value = free_text(value) if strip else value
-        if not value and required:
+        if required and not has_visible_text(value):
             self.fail(required, name)
         elif max_length is not None and len(value) > max_length:
             self.fail("too_long", name, n=max_length)

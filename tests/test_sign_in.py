@@ -45,6 +45,17 @@ def test_empty_form_gets_messages_beside_the_fields(client, world):
     assert "Skriv inn PIN-kode eller passord." in page
 
 
+@pytest.mark.parametrize("blank", ["   ", "\n\n", "\x0b\x0c", "\u200b"])
+def test_a_pin_of_nothing_visible_is_asked_for_and_not_counted_as_a_failure(client, world, blank):
+    """Spaces or pasted line breaks alone were "wrong number or PIN" and counted toward the throttle."""
+    from fieldapp.models import LoginThrottle
+
+    response = client.post("/sign-in", data={"phone": world.people["worker"].phone, "secret": blank})
+    assert response.status_code == 422
+    assert "Skriv inn PIN-kode eller passord." in response.get_data(as_text=True)
+    assert LoginThrottle.select().count() == 0
+
+
 def test_failed_sign_ins_are_throttled_per_phone_number(app, client, world):
     worker = world.people["worker"]
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
