@@ -37,14 +37,34 @@
     return text.replace(PASTED, multiLine ? "\n" : " ").replace(CONTROL, "");
   }
   window.fieldappSavableText = savableText;  // the outbox's Edit fills a form with what it kept (outbox.js)
-  document.addEventListener("input", function (event) {
-    var field = event.target;
-    if (!field || typeof field.value !== "string" || !UNSAVABLE.test(field.value)) return;
+  function cleanable(field) {
+    return field && (field.tagName === "TEXTAREA" || (field.tagName === "INPUT" && field.type !== "file"));
+  }
+  // A paste is cleaned before it lands, through the browser's own text insertion: the paste can be undone, and a
+  // field's maxlength counts what is kept, not the characters dropped.
+  var TYPED = { text: true, search: true, tel: true, url: true, password: true };
+  document.addEventListener("paste", function (event) {
+    var field = event.target, text = event.clipboardData && event.clipboardData.getData("text/plain");
+    var typed = field && (field.tagName === "TEXTAREA" || (field.tagName === "INPUT" && TYPED[field.type]));
+    if (!typed || !text || !UNSAVABLE.test(text)) return;  // other fields: cleaned by the input listener below
+    var clean = savableText(text, field.tagName === "TEXTAREA");
+    event.preventDefault();
+    if (!document.execCommand("insertText", false, clean)) field.setRangeText(clean, field.selectionStart,
+                                                                             field.selectionEnd, "end");
+  }, true);
+  // Anything else that brings them (a drop, autofill, a script): cleaned once it is in, keeping the caret. Not in
+  // the middle of a keyboard's composition (Japanese, Chinese): that ends in compositionend, cleaned then.
+  function cleanField(field) {
+    if (!cleanable(field) || !UNSAVABLE.test(field.value)) return;
     var multiLine = field.tagName === "TEXTAREA", at = field.selectionStart;
     var before = typeof at === "number" ? savableText(field.value.slice(0, at), multiLine).length : null;
     field.value = savableText(field.value, multiLine);
     try { if (before !== null) field.setSelectionRange(before, before); } catch (e) { /* no text selection */ }
+  }
+  document.addEventListener("input", function (event) {
+    if (!event.isComposing) cleanField(event.target);
   }, true);
+  document.addEventListener("compositionend", function (event) { cleanField(event.target); }, true);
 
   if (!("serviceWorker" in navigator)) return;
   // After the page's own files (issue 22): the worker's install then takes them from the HTTP cache (their names
