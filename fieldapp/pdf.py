@@ -30,12 +30,18 @@ CELL_CHARS = 600
 CELL_LINES = 6
 
 
+def printable(text):
+    """`text` (str) with its tabs as spaces: fpdf2 prints a tab as nothing, so "Ola\tHansen" pasted from a
+    spreadsheet printed as "OlaHansen"."""
+    return str(text).replace("\t", " ")
+
+
 def cell_text(value, limit=CELL_CHARS):
-    """Text for one table cell: "" for None, else str(value), cut after `limit` characters with a note in the
+    """Text for one table cell: "" for None, else printable(value), cut after `limit` characters with a note in the
     current language saying how many more the app shows, and with at most CELL_LINES lines (further line breaks,
     of any kind str.splitlines knows, become spaces). Text printed with multi_cell (which continues on the next
     page) needs neither."""
-    text = "" if value is None else str(value)
+    text = "" if value is None else printable(value)
     if len(text) > limit:
         more = len(text) - limit
         text = text[:limit] + " … " + ngettext("(%(num)s more character in the app)",

@@ -18,14 +18,14 @@ def _approval(meeting):
     the AMU): a record shown to a client or Arbeidstilsynet says who stands behind it."""
     if meeting.status != "approved":
         return _("Draft, not approved")
-    people = []
+    people = {}  # by person, not by name: two people of the same name are both named (found by the breaker)
     for person in (meeting.approved_by, meeting.employer_approved_by, meeting.workers_approved_by):
-        if person is not None and person.name not in people:
-            people.append(person.name)
+        if person is not None:
+            people.setdefault(person.id, person.name)
     if not people or meeting.approved_at is None:
         return _("Approved")
     day = clock.format_date(meeting.approved_at, site=meeting.site if meeting.site_id else None)
-    return _("Approved by %(names)s on %(date)s", names=", ".join(people), date=day)
+    return _("Approved by %(names)s on %(date)s", names=", ".join(people.values()), date=day)
 
 
 def minutes_pdf(meeting, language):
@@ -45,7 +45,7 @@ def minutes_pdf(meeting, language):
 
     def line(text):
         pdf.set_font("body", "", 10)
-        pdf.multi_cell(width, 5, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, 5, pdfs.printable(text), new_x="LMARGIN", new_y="NEXT")
 
     heading(_("Minutes") + f": {name}", 15)
     # The AMU is the organization's: its name where a site meeting has the site's (" · 2026-12-01" was the line).
