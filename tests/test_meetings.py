@@ -364,12 +364,12 @@ def test_only_the_chair_approves_a_site_meeting(as_role, world):
     assert Meeting.get_by_id(meeting.id).status == "draft"
 
 
-@pytest.mark.parametrize("page", ["site", "amu"])
-def test_a_person_chosen_and_a_name_typed_is_refused_beside_the_name_and_keeps_both(as_role, world, page):
+@pytest.mark.parametrize("where", ["site", "amu"])
+def test_a_person_chosen_and_a_name_typed_is_refused_beside_the_name_and_keeps_both(as_role, world, where):
     """The new user chose Piotr and typed "Jonas Berg": only Piotr was added, and the typed name vanished without a
     word. Which of them was there is asked, beside the name, with the typed name kept in the form."""
     foreman = as_role("foreman")
-    if page == "site":
+    if where == "site":
         meeting = start(foreman, world)
         path = url(world, meeting, "/attendance")
     else:
@@ -380,7 +380,7 @@ def test_a_person_chosen_and_a_name_typed_is_refused_beside_the_name_and_keeps_b
     text = response.get_data(as_text=True)
     assert response.status_code == 422 and "Choose a person from the list or type a name, not both" in text
     assert not MeetingAttendance.select().where(MeetingAttendance.meeting == meeting).exists()
-    if page == "site":
+    if where == "site":
         assert 'id="name-error"' in text and 'value="Jonas Berg"' in text
 
 
@@ -634,11 +634,11 @@ def test_the_minutes_pdf_is_a_pdf_with_the_decision_in_its_text(as_role, world):
     assert "Sikre trappeløp før fredag" in text
 
 
-@pytest.mark.parametrize("page", ["site", "amu"])
-def test_the_minutes_pdf_says_where_who_approved_them_and_when(as_role, world, page):
+@pytest.mark.parametrize("where", ["site", "amu"])
+def test_the_minutes_pdf_says_where_who_approved_them_and_when(as_role, world, where):
     """The new user's AMU minutes began " · 2026-03-10" (a site meeting's line, and the AMU has no site), and approved
     minutes said "Approved" without who stands behind them."""
-    if page == "site":
+    if where == "site":
         foreman = as_role("foreman")
         meeting = start(foreman, world)
         record_present(meeting, world.people["foreman"])
@@ -650,7 +650,7 @@ def test_the_minutes_pdf_says_where_who_approved_them_and_when(as_role, world, p
             service.approve(world.people[who], Meeting.get_by_id(meeting.id))
         path, place = f"/amu/{meeting.id}/minutes.pdf", world.org.name
         names = ", ".join(world.people[who].name for who in ("manager", "foreman", "verneombud"))
-    response = as_role("foreman" if page == "amu" else "worker").get(path)
+    response = as_role("foreman" if where == "amu" else "worker").get(path)
     assert response.status_code == 200
     text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.data)).pages)
     assert f"{place} · 2026-03-10" in text
@@ -913,3 +913,49 @@ def test_a_refused_amu_form_keeps_what_was_typed_and_says_why_beside_the_field(a
     assert refused.status_code == 422 and 'id="title-error"' in page and 'value="' + "T" * 2001 + '"' in page
     assert [a.side for a in service.attendance(amu)] and "Employees' side" in foreman.get(
         f"/amu/{amu.id}").get_data(as_text=True)  # who was there, with their side, as on a site meeting's page
+
+
+def test_a_refused_amu_approval_is_not_shown_as_given(as_role, world):
+    """The breaker's find: approve() marked the side on the meeting before finding nobody present, and the page
+    drawn after the 409 showed "Employees' side: ✓"; reloading showed "–"."""
+    amu = amu_with_sides(world)
+    MeetingAttendance.delete().where(MeetingAttendance.meeting == amu).execute()
+    refused = as_role("verneombud").post(f"/amu/{amu.id}/approve")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 409 and "Employees' side: –" in page and "Employees' side: ✓" not in page
+    assert Meeting.get_by_id(amu.id).workers_approved_by_id is None
+
+
+def test_two_approvers_of_the_same_name_are_both_named_in_the_pdf(as_role, world):
+    amu = amu_with_sides(world)
+    User.update(name=world.people["manager"].name).where(User.id == world.people["verneombud"].id).execute()
+    for who in ("manager", "foreman", "verneombud"):
+        service.approve(world.people[who], Meeting.get_by_id(amu.id))
+    response = as_role("foreman").get(f"/amu/{amu.id}/minutes.pdf")
+    text = " ".join("".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.data)).pages).split())
+    manager, foreman = world.people["manager"].name, world.people["foreman"].name
+    assert f"Approved by {manager}, {foreman}, {manager} on" in text
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u3164", "  "])
+def test_a_person_chosen_with_a_name_of_nothing_visible_is_that_person(as_role, world, invisible):
+    foreman = as_role("foreman")
+    meeting = start(foreman, world)
+    response = foreman.post(url(world, meeting, "/attendance"), data={
+        "user": world.people["worker"].id, "name": invisible, "side": "workers"})
+    assert response.status_code == 303
+    assert [a.user_id for a in MeetingAttendance.select().where(MeetingAttendance.meeting == meeting)] == [
+        world.people["worker"].id]
+
+
+@pytest.mark.parametrize("where", ["site", "amu"])
+def test_a_vote_refused_for_an_item_number_written_otherwise_is_shown_at_that_item(as_role, world, where):
+    """Item " 11" or "011" is item 11 to the server; the page compared text, so the message was shown nowhere."""
+    foreman = as_role("foreman")
+    meeting = start(foreman, world) if where == "site" else amu_with_sides(world)
+    item = service.add_item(world.people["foreman"], meeting, "Støy i verkstedet")
+    path = url(world, meeting, "/vote") if where == "site" else f"/amu/{meeting.id}/vote"
+    for written in (f" {item.id}", f"0{item.id}"):
+        refused = foreman.post(path, data={"item": written, "majority": ""})
+        assert refused.status_code == 422
+        assert "Write something first." in refused.get_data(as_text=True), written

@@ -648,7 +648,7 @@ def add_attendance(actor, meeting, user_id, name_text, side):
     _check_draft(meeting)
     if side not in ATTENDANCE_SIDES:
         raise MeetingError("bad_side", field="side")
-    if user_id and (name_text or "").strip():
+    if user_id and free_text(name_text):  # a name of nothing visible is no name (the field looks empty)
         raise MeetingError("person_or_name", field="name")
     if user_id:
         user = User.get_by_id(_person(meeting, user_id, "user", "attendance_person"))
@@ -754,6 +754,10 @@ def approve(actor, meeting):
         if not changed:
             raise MeetingError("not_chair" if meeting.approved_by_id is None else "already_approved")
         if not MeetingAttendance.select().where(MeetingAttendance.meeting == meeting).exists():
+            # Nothing was approved: the caller's copy goes back to what is stored, or the page drawn from it after
+            # the refusal showed this side's approval as given (found by the breaker).
+            for name in ("chair_id", "approved_by_id", "employer_approved_by_id", "workers_approved_by_id"):
+                setattr(meeting, name, getattr(fresh, name))
             raise MeetingError("nobody_present")
         done = meeting.approved_by_id is not None and (
             meeting.site_id is not None
