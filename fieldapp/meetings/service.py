@@ -718,6 +718,10 @@ def amu_side(user, organization_id):
     return row.side if row else None
 
 
+# What approve() reads again under the lock, and gives back to the caller's copy when it refuses.
+_APPROVAL_FIELDS = ("chair_id", "approved_by_id", "employer_approved_by_id", "workers_approved_by_id")
+
+
 def approve(actor, meeting):
     """Approve the minutes. A site meeting: its chair; then frozen. The AMU: the chair and one member of each
     side (employer, workers); frozen once all three have approved. MeetingError: approved (twice), not_chair,
@@ -731,7 +735,7 @@ def approve(actor, meeting):
         # Read again under the lock: an approval by another side that committed meanwhile is kept, and a date
         # corrected meanwhile (set_date) is the one approved, and checked again.
         fresh = Meeting.get_by_id(meeting.id)
-        for name in ("chair_id", "approved_by_id", "employer_approved_by_id", "workers_approved_by_id", "held_on"):
+        for name in (*_APPROVAL_FIELDS, "held_on"):
             setattr(meeting, name, getattr(fresh, name))
         if meeting.held_on > clock.today(meeting.site):
             raise MeetingError("not_held_yet")
@@ -756,7 +760,7 @@ def approve(actor, meeting):
         if not MeetingAttendance.select().where(MeetingAttendance.meeting == meeting).exists():
             # Nothing was approved: the caller's copy goes back to what is stored, or the page drawn from it after
             # the refusal showed this side's approval as given (found by the breaker).
-            for name in ("chair_id", "approved_by_id", "employer_approved_by_id", "workers_approved_by_id"):
+            for name in _APPROVAL_FIELDS:
                 setattr(meeting, name, getattr(fresh, name))
             raise MeetingError("nobody_present")
         done = meeting.approved_by_id is not None and (
