@@ -372,3 +372,21 @@ def test_editing_a_copy_keeps_the_translations_of_what_did_not_change(as_role, w
     assert new.number == 2 and len(items) == len(keys(version))
     assert {"msgid": "Guard rail at 1 m, with knee and toe boards"} in items.values()  # still translated
     assert {"en": "A scaffold sign with the inspection date at each access"} in items.values()
+
+
+def test_an_answer_sent_at_once_with_other_content_under_its_uuid_is_a_409(as_role, world, version, monkeypatch):
+    """The breaker's bursts: the same UUID sent "ok" and "deviation" at once. The UUID was checked before the
+    round's lock, so the second request found no row, and _upsert (by item) wrote "deviation" over the "ok" saved
+    a moment before, answered 200, and opened a finding. Made certain here: the first check misses."""
+    verneombud = as_role("verneombud")
+    round_uuid, _ = start(verneombud, world, version)
+    item, key = keys(version)[0], str(uuid.uuid4())
+    assert answer(verneombud, world, round_uuid, version, item, "ok", answer_uuid=key).status_code == 201
+    real = RoundAnswer.get_or_none
+    misses = iter([True])
+    monkeypatch.setattr(RoundAnswer, "get_or_none",
+                        classmethod(lambda cls, *a, **k: None if next(misses, False) else real(*a, **k)))
+    late = answer(verneombud, world, round_uuid, version, item, "deviation", note="Loose rail", answer_uuid=key)
+    assert late.status_code == 409, late.get_data(as_text=True)
+    assert RoundAnswer.get(RoundAnswer.uuid == key).answer == "ok"
+    assert not Report.select().where(Report.kind == "finding").exists()

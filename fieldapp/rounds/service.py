@@ -336,12 +336,8 @@ def answer_item(store, safety_round, user, answer_uuid, version_id, item_key, an
     note = _clean_note(note, required=(answer == "deviation"))
     if len(uploads) > MAX_PHOTOS:
         raise RoundError("too_many_photos", n=MAX_PHOTOS)
-    same_uuid = RoundAnswer.get_or_none(RoundAnswer.uuid == answer_uuid)
+    same_uuid = _sent_before(safety_round, user, answer_uuid, item_key, answer, note)
     if same_uuid is not None:
-        if (same_uuid.round_id, same_uuid.item_key, same_uuid.answer, same_uuid.note, same_uuid.answered_by_id) != (
-                safety_round.id, item_key, answer, note, user.id):
-            raise RoundError("answer_conflict")  # other content, or another person's answer under this UUID
-        same_uuid.dropped = []
         return same_uuid, "same"
     _refuse_if_closed(safety_round)
     processed, dropped = _process(uploads)
@@ -351,6 +347,11 @@ def answer_item(store, safety_round, user, answer_uuid, version_id, item_key, an
         with database.atomic():
             _lock_round(safety_round)
             _refuse_if_closed(safety_round)  # again, under the lock: finished or signed meanwhile
+            # Again under the lock: the same UUID sent at once with other content was saved by the first request,
+            # and _upsert (by item) would have written this one over it (found by the breaker).
+            same_uuid = _sent_before(safety_round, user, answer_uuid, item_key, answer, note)
+            if same_uuid is not None:
+                return same_uuid, "same"
             row, status = _upsert(safety_round, user, answer_uuid, item_key, answer, note, when, language)
             for item in processed:
                 RoundPhoto.insert(answer=row, digest=item.digest, width=item.width, height=item.height,
@@ -370,6 +371,19 @@ def answer_item(store, safety_round, user, answer_uuid, version_id, item_key, an
                            when, language, attempt + 1)
     row.dropped = dropped
     return row, status
+
+
+def _sent_before(safety_round, user, answer_uuid, item_key, answer, note):
+    """The answer saved under `answer_uuid` when this is it sent again (its .dropped empty), None when the UUID is
+    new; RoundError "answer_conflict" (409) for other content or another person's answer under the UUID."""
+    same_uuid = RoundAnswer.get_or_none(RoundAnswer.uuid == answer_uuid)
+    if same_uuid is None:
+        return None
+    if (same_uuid.round_id, same_uuid.item_key, same_uuid.answer, same_uuid.note, same_uuid.answered_by_id) != (
+            safety_round.id, item_key, answer, note, user.id):
+        raise RoundError("answer_conflict")  # other content, or another person's answer under this UUID
+    same_uuid.dropped = []
+    return same_uuid
 
 
 def _upsert(safety_round, user, answer_uuid, item_key, answer, note, when, language):
