@@ -42,6 +42,7 @@ ALLOWED_STATUS = {
     "sja.decide": {403, 422},
     "sja.finish": {403, 422},
     "sja.save_template": {422},  # no name
+    "sja.edit_sja": {403},  # World's SJA is the foreman's: a worker on it may read and sign it, not change it
     "rounds.start_round": {422},  # no checklist version
     "rounds.answer": {409},  # no version: "the checklist has changed"
     "rounds.finish": {422},  # items not answered

@@ -401,3 +401,16 @@ def test_an_odd_id_in_the_new_sja_address_is_ignored_not_a_500(as_role, world, q
     """type=int read 20 digits, and the lookup overflowed the database's integer: a 500 for any worker."""
     response = as_role("worker").get(f"/s/{world.site.id}/sja/new?{query}")
     assert response.status_code == 200
+
+
+def test_a_participant_who_may_not_change_the_sja_is_told_before_the_form(as_role, world, crew):
+    """The breaker's find: a worker on the crew opened /edit (200, the whole form) and was refused only after
+    filling it in. The form is for those who may change the SJA; the others are told so at once."""
+    foreman = as_role("foreman")
+    create(foreman, world, sja_form(crew, world.people["foreman"]))
+    sja = Sja.get()
+    refused = as_role("worker").get(f"/s/{world.site.id}/sja/{sja.id}/edit")
+    assert refused.status_code == 403
+    assert "Bare den som laget den, den ansvarlige" in refused.get_data(as_text=True)
+    assert 'name="step-0-title"' not in refused.get_data(as_text=True)
+    assert foreman.get(f"/s/{world.site.id}/sja/{sja.id}/edit").status_code == 200

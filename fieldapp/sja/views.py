@@ -118,6 +118,9 @@ def edit_sja(site_id, sja_id):
     if not service.may_still_change(sja):
         exc = SjaError("decided")
         return _page(sja, inputs.problem(exc)[0], inputs.banner(exc))
+    if not service.may_change(g.membership, sja):  # told before the form is filled in, not after (the breaker)
+        exc = SjaError("not_allowed")
+        return _page(sja, inputs.problem(exc)[0], inputs.banner(exc))
     if request.method in ("GET", "HEAD"):
         values = service.flatten(service.content_of(sja))
         if sja.starts_at:
