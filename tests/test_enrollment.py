@@ -295,3 +295,13 @@ def test_a_pin_typed_with_another_scripts_digits_is_that_pin(app, as_role, world
         signed_in = app.test_client().post("/sign-in", data={"phone": person.phone, "secret": typed})
         assert signed_in.status_code == 303, typed
     assert app.test_client().post("/sign-in", data={"phone": person.phone, "secret": "584028"}).status_code != 303
+
+
+def test_a_wrong_code_is_told_beside_the_box_with_the_code_as_typed(client, world):
+    """The new user's find: "it may be mistyped" stood in a box at the top and the code typed was gone, so the
+    typo could not be seen."""
+    response = client.post("/enroll", data={"code": "K7M4-Q9XQ"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert 'id="code-error"' in page and "Koden er ikke gyldig" in page and 'class="error banner"' not in page
+    assert 'value="K7M4-Q9XQ"' in page

@@ -155,9 +155,10 @@ def _enrollment_or_error(code):
     enrollment = service.find_enrollment(code)
     if enrollment is None:
         service.note_failure(limits)
-        body = render_template("accounts/enroll.html", values={}, errors={},
-                               error=_("This code is not valid. It may be mistyped, used already or "
-                                       "expired: ask your foreman for a new one."))
+        # Beside the box, with the code as typed: "it may be mistyped" is only of use if the person sees it.
+        body = render_template("accounts/enroll.html", values={"code": request.form.get("code", "")},
+                               errors={"code": _("This code is not valid. It may be mistyped, used already or "
+                                                 "expired: ask your foreman for a new one.")})
         return None, (body, 404)
     return enrollment, None
 
