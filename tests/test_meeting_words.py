@@ -175,3 +175,16 @@ def test_walkaround_sja_certificate_and_statistics_items_follow_the_reader_not_t
         assert "Vernerunde" not in shown and "Statistikk" not in shown
     mine = as_role("foreman").get(f"/s/{world.site.id}/meetings/{meeting.id}").get_data(as_text=True)
     assert "Vernerunde 07.03.2026" in mine and "Walkaround" not in mine
+
+
+@pytest.mark.parametrize("language, title", [("nb", "Fall, 09.03.2026"), ("en", "Falls, 09/03/2026")])
+def test_an_injury_on_the_agenda_has_its_sites_day_as_the_reader_writes_dates(as_role, world, language, title):
+    """The new user's find: "Falls, 2026-12-01" in every language. 23:30 UTC on the 8th is the 9th in Oslo."""
+    Report.create(uuid=uuid.uuid4(), payload_hash="f" * 64, site=world.site, reporter=world.people["worker"],
+                  kind="injury", category="falls", severity="high", description="Ola fell",
+                  happened_at=datetime(2026, 3, 8, 23, 30))
+    User.update(language=language).where(User.id == world.people["foreman"].id).execute()
+    foreman = as_role("foreman")
+    meeting = start(foreman, world)
+    page = foreman.get(f"/s/{world.site.id}/meetings/{meeting.id}").get_data(as_text=True)
+    assert title in page and "2026-03-08" not in page and "Ola fell" not in page

@@ -131,9 +131,10 @@ def _report_title(report, categories, kinds):
 
 
 def _injury_title(report, categories):
-    """ "Falls, 2026-03-08": an injury on the agenda is its category (in the reader's words) and day, never what
-    the reporter wrote (it often names the injured person) nor medical details (AML § 5-1; attack test)."""
-    day = clock.local(report.happened_at, report.site).date().isoformat()
+    """ "Falls, 08/03/2026": an injury on the agenda is its category (in the reader's words) and the site's day as
+    the reader writes dates, never what the reporter wrote (it often names the injured person) nor medical details
+    (AML § 5-1; attack test)."""
+    day = clock.format_date(report.happened_at, site=report.site)
     return f"{categories.get(report.category, report.category)}, {day}"
 
 
