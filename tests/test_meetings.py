@@ -960,3 +960,18 @@ def test_a_vote_refused_for_an_item_number_written_otherwise_is_shown_at_that_it
         refused = foreman.post(path, data={"item": written, "majority": ""})
         assert refused.status_code == 422
         assert "Write something first." in refused.get_data(as_text=True), written
+
+
+def test_a_proposal_sent_at_once_with_other_words_under_its_uuid_is_a_409_not_a_500(as_role, world, monkeypatch):
+    """The breaker's burst: the check for the UUID ran before the other request committed, the insert then hit the
+    unique index, and other content under the UUID was re-raised as a 500. Made certain here: the check misses."""
+    worker = as_role("worker")
+    key = str(uuid.uuid4())
+    assert propose(worker, world, "Lights in stairwell B", outbox=True, proposal_uuid=key).status_code == 201
+    real = MeetingProposal.get_or_none
+    misses = iter([True])
+    monkeypatch.setattr(MeetingProposal, "get_or_none",
+                        classmethod(lambda cls, *a, **k: None if next(misses, False) else real(*a, **k)))
+    response = propose(worker, world, "Dust in the basement", outbox=True, proposal_uuid=key)
+    assert response.status_code == 409, response.get_data(as_text=True)
+    assert [p.text for p in MeetingProposal.select()] == ["Lights in stairwell B"]

@@ -889,8 +889,10 @@ def propose(store, site, user, proposal_uuid, when, text_raw, language, photo_by
         return row, True
     except IntegrityError:
         existing = MeetingProposal.get_or_none(MeetingProposal.uuid == proposal_uuid)
-        if existing is None or existing.payload_hash != digest:
+        if existing is None:
             raise
+        if existing.payload_hash != digest:  # other content under the UUID saved a moment ago: as above, not a 500
+            raise MeetingError("uuid_conflict") from None
         return existing, False
 
 
