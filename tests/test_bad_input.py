@@ -426,3 +426,17 @@ def test_a_place_pasted_from_word_into_an_injury_report_leaves_the_register_prin
     for path in ("/injuries.pdf", "/duties/inspector-pack.pdf?days=30"):
         response = manager.get(f"/s/{world.site.id}{path}")
         assert response.status_code == 200 and response.data.startswith(b"%PDF"), path
+
+
+@pytest.mark.parametrize("invisible", ["\u200b\u200c\u200d\ufeff", "\u202e", "\u3164", "\u0301\u0301"])
+def test_a_name_of_nothing_visible_is_no_name_for_equipment_or_a_meeting_kind(as_role, world, invisible):
+    """The breaker stored an equipment item and a meeting kind named only with zero-width characters (tiles and
+    lists with no words): they read their names with str.split/strip, not with inputs.free_text as other forms."""
+    from fieldapp.models import Equipment, MeetingKind
+
+    manager = as_role("manager")
+    equipment, kinds = Equipment.select().count(), MeetingKind.select().count()
+    assert manager.post(f"/s/{world.site.id}/equipment", data={"name_nb": invisible}).status_code == 422
+    kind = manager.post(f"/s/{world.site.id}/meetings/kinds", data={"code": "", "name_nb": invisible})
+    assert kind.status_code == 422
+    assert (Equipment.select().count(), MeetingKind.select().count()) == (equipment, kinds)

@@ -305,7 +305,7 @@ def equipment_names(form, languages):
     """
     names = {}
     for code in languages:
-        text = " ".join((form.get(f"name_{code}") or "").split())
+        text = " ".join(inputs.free_text(form.get(f"name_{code}")).split())  # only invisible characters: blank
         if len(text) > MAX_EQUIPMENT_NAME:
             raise CheckInError("equipment_name_long", field=f"name_{code}", n=MAX_EQUIPMENT_NAME)
         if text:

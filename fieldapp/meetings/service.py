@@ -1123,7 +1123,7 @@ def save_kind(actor, organization_id, code, names):
     ""). names: {language code: text}; empty texts are dropped; for a built-in kind no text at all gives the
     built-in name back. MeetingError: kind_name (no name for a new kind, or one over MAX_KIND_NAME), bad_kind
     (a code that is neither built-in nor the organization's). Audited. Returns the code."""
-    names = {lang: text.strip() for lang, text in names.items() if text and text.strip()}
+    names = {lang: free_text(text) for lang, text in names.items() if free_text(text)}  # invisible-only: blank
     if any(len(text) > MAX_KIND_NAME for text in names.values()):
         raise MeetingError("kind_name", field="name_nb", n=MAX_KIND_NAME)
     row = MeetingKind.get_or_none((MeetingKind.organization == organization_id) & (MeetingKind.code == code)) \
