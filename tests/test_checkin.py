@@ -454,3 +454,40 @@ def test_a_guests_check_in_uuid_sent_with_another_name_is_refused(client, site):
     other = client.post(path, data={**form, "name": "Per Annen", "employer": "Annet AS"})
     assert other.status_code == 409
     assert [row.name for row in CheckIn.select()] == ["Kari Gjest"]
+
+
+def test_a_check_out_queued_offline_that_arrives_after_the_end_of_day_close_keeps_the_phones_time(world, site):
+    """The breaker's find: Ola left at 15:00 with no signal; the site's end of day (18:00) closed his check-in
+    automatically, and when the phone's check-out came it was refused "not checked in here" (409): the list said
+    he stayed until 18:00 and his phone showed a failure for what he did right."""
+    worker, now = world.people["worker"], utcnow().replace(microsecond=0)
+    row = CheckIn.create(uuid=uuid.uuid4(), site=site, user=worker, name=worker.name,
+                         checked_in_at=now - timedelta(hours=8), checked_out_at=now - timedelta(hours=1),
+                         auto_closed=True)
+    left = now - timedelta(hours=3)
+    key = uuid.uuid4()
+    saved = service.check_out(site, worker, key, phone_time.PhoneTime(left, now, left))
+    assert (saved.id, saved.checked_out_at, saved.auto_closed, saved.checkout_uuid) == (row.id, left, False, key)
+    assert service.check_out(site, worker, key, phone_time.PhoneTime(left, now, left)).id == row.id  # a resend
+    # Another check-out for it is refused: it was checked out once already.
+    with pytest.raises(service.CheckInError):
+        service.check_out(site, worker, uuid.uuid4(), phone_time.PhoneTime(left, now, left))
+
+
+def test_a_check_out_made_after_the_end_of_day_close_leaves_the_sites_time(world, site):
+    worker, now = world.people["worker"], utcnow().replace(microsecond=0)
+    closed_at = now - timedelta(hours=1)
+    CheckIn.create(uuid=uuid.uuid4(), site=site, user=worker, name=worker.name, checked_in_at=now - timedelta(hours=8),
+                   checked_out_at=closed_at, auto_closed=True)
+    saved = service.check_out(site, worker, uuid.uuid4(), phone_time.PhoneTime(None, now, now))
+    assert saved.checked_out_at == closed_at and saved.auto_closed
+
+
+def test_an_auto_closed_check_in_is_not_checked_out_after_a_new_check_in(world, site):
+    worker, now = world.people["worker"], utcnow().replace(microsecond=0)
+    CheckIn.create(uuid=uuid.uuid4(), site=site, user=worker, name=worker.name, checked_in_at=now - timedelta(days=1),
+                   checked_out_at=now - timedelta(hours=20), auto_closed=True)
+    CheckIn.create(uuid=uuid.uuid4(), site=site, user=worker, name=worker.name, checked_in_at=now - timedelta(hours=2),
+                   checked_out_at=now - timedelta(hours=1))
+    with pytest.raises(service.CheckInError):
+        service.check_out(site, worker, uuid.uuid4(), phone_time.PhoneTime(None, now, now - timedelta(hours=22)))

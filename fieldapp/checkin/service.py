@@ -143,20 +143,34 @@ def check_out(site, user, checkout_uuid, when, check_in_id=None):
         if done.site_id != site.id or done.user_id != (user.id if user else None):
             raise CheckInError("uuid_conflict")
         return done
-    query = CheckIn.select().where((CheckIn.site == site) & CheckIn.checked_out_at.is_null())
+    query = CheckIn.select().where(CheckIn.site == site)
     query = query.where(CheckIn.id == check_in_id) if user is None else query.where(CheckIn.user == user)
-    row = query.first()
+    row = query.where(CheckIn.checked_out_at.is_null()).first()
+    still_open = CheckIn.checked_out_at.is_null()
     if row is None:
-        raise CheckInError("not_checked_in")
+        # A check-out made on the phone without signal arrives after the end-of-day close: it is the person's
+        # time, not the site's end of day (they left at 15:00, not 18:00), and their phone must not show a
+        # failure for what they did right (found by the breaker).
+        row = query.where(CheckIn.auto_closed & CheckIn.checkout_uuid.is_null()
+                          & (CheckIn.checked_in_at <= when.recorded)).order_by(CheckIn.checked_in_at.desc()).first()
+        if row is None or (user is not None and CheckIn.select().where(
+                (CheckIn.user == user) & (CheckIn.checked_in_at > row.checked_in_at)).exists()):
+            raise CheckInError("not_checked_in")  # nothing to close, or checked in again since
+        still_open = CheckIn.auto_closed & CheckIn.checkout_uuid.is_null()
+    # Never before the check-in; after an automatic close, never after it (the site's end of day stands then).
     happened_at = max(when.recorded, row.checked_in_at)
+    if row.checked_out_at is not None:
+        happened_at = min(happened_at, row.checked_out_at)
     with database.atomic():
-        changed = (CheckIn.update(checked_out_at=happened_at, checkout_uuid=checkout_uuid,
-                                  phone_out_at=when.claimed, out_received_at=when.received)
-                   .where((CheckIn.id == row.id) & CheckIn.checked_out_at.is_null()).execute())
+        changed = (CheckIn.update(checked_out_at=happened_at, checkout_uuid=checkout_uuid, phone_out_at=when.claimed,
+                                  out_received_at=when.received,
+                                  auto_closed=row.checked_out_at is not None and happened_at == row.checked_out_at)
+                   .where((CheckIn.id == row.id) & still_open).execute())
         if not changed:
             raise CheckInError("not_checked_in")
         audit.record(user, "checkin.checkout", "check_in", row.id,
-                     after={"at": happened_at.isoformat(), "phone_at": when.claimed and when.claimed.isoformat()})
+                     after={"at": happened_at.isoformat(), "phone_at": when.claimed and when.claimed.isoformat(),
+                            "after_auto_close": row.checked_out_at is not None})
     return CheckIn.get_by_id(row.id)
 
 
