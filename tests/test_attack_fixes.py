@@ -163,7 +163,7 @@ def test_a_worker_reads_only_approved_minutes_and_no_injury_text(as_role, world,
                         ).status_code == 303
     meeting = Meeting.get()
     draft = foreman.get(f"/s/{world.site.id}/meetings/{meeting.id}").get_data(as_text=True)
-    assert "Kari Nordmann" not in draft and "2026-03-09" in draft  # the category and day, not the words
+    assert "Kari Nordmann" not in draft and "09.03.2026" in draft  # the category and day, not the words
     worker = as_role("worker")
     assert worker.get(f"/s/{world.site.id}/meetings/{meeting.id}").status_code == 404
     assert worker.get(f"/s/{world.site.id}/meetings/{meeting.id}/minutes.pdf").status_code == 404
